@@ -1,0 +1,1 @@
+# Rollups and dashboards arrive with the analytics issue (roadmap step 6).

@@ -1,0 +1,1 @@
+# Asks, auctions and bids arrive with the auctions issue (roadmap step 3).

@@ -1,0 +1,49 @@
+"""The pipeline's queues and the one routing table. Always add routes here.
+
+Every task has an explicit, stable name; a test fails when a registered task has no route.
+"""
+
+from kombu import Exchange, Queue
+
+# One queue per pipeline stage (ARCHITECTURE.md, "Pipeline").
+STAGE_QUEUES = (
+    "leads.ingest",
+    "leads.score",
+    "auctions.open",
+    "auctions.close",
+    "escrow.settle",
+    "chain.mint",
+    "chain.tx",
+    "bounties.match",
+    "notify",
+    "analytics",
+)
+
+# Worker groups for the Procfile: each process consumes a set of queues, so a slow stage
+# (chain) cannot starve a fast one (auctions).
+WORKER_GROUPS = {
+    "intake": ("leads.ingest", "leads.score"),
+    "auctions": ("auctions.open", "auctions.close", "bounties.match"),
+    "settlement": ("escrow.settle", "chain.mint", "chain.tx"),
+    "background": ("notify", "analytics", "default"),
+}
+
+# Each queue has its own direct exchange and routing key: a message for one stage lands in
+# that stage's queue only (on Redis and on RabbitMQ alike).
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
+                           for name in (*STAGE_QUEUES, "default"))
+
+# task name -> queue
+TASK_ROUTES: dict[str, str] = {
+    "notify.send_welcome_email": "notify",
+}
+
+CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}
+
+
+def queue_for(task_name: str) -> str:
+    return TASK_ROUTES.get(task_name, "default")
+
+
+def dead_letter_queue_for(task_name: str) -> str:
+    return f"{queue_for(task_name)}.dead"

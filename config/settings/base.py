@@ -1,0 +1,201 @@
+"""Settings shared by every profile. Profiles import * from here and override."""
+
+from pathlib import Path
+
+from config.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# ---------------------------------------------------------------- core
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "marketplace",
+    "verticals",
+    "leads",
+    "auctions",
+    "escrow",
+    "chain",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "marketplace.middleware.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "marketplace.middleware.ReadYourWritesMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------- users
+AUTH_USER_MODEL = "marketplace.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "account"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# ---------------------------------------------------------------- i18n
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# ---------------------------------------------------------------- static
+STATIC_URL = "/static/"
+# Only production collects static files (whitenoise serves them); elsewhere whitenoise serves
+# them straight from the finders.
+STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", "") or None
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------- database router
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+# Aliases that may serve stale-tolerant reads; empty means "read the primary".
+DATABASE_READ_REPLICAS: list[str] = []
+# After a client writes, its reads go to the primary for this many seconds.
+DATABASE_PIN_SECONDS = env_int("DATABASE_PIN_SECONDS", 5)
+
+# ---------------------------------------------------------------- email (a backend setting)
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Lead Engine <no-reply@leadengine.local>")
+
+# ---------------------------------------------------------------- celery
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis brokers redeliver an unacknowledged message to another worker after this many
+# seconds (the worker that took it died). Keep it above the longest task.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Base of the exponential backoff between retries, in seconds (1 → ~1 s, 2 s, 4 s with jitter).
+PIPELINE_RETRY_BACKOFF = env_int("PIPELINE_RETRY_BACKOFF", 2)
+PIPELINE_MAX_RETRIES = 3
+CELERY_BEAT_SCHEDULE: dict = {}
+# Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+
+# ---------------------------------------------------------------- rest framework
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "marketplace.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["marketplace.api.throttling.SlidingWindowThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.CreatedCursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "marketplace.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lead Engine API",
+    "DESCRIPTION": "Integrator API for the Lead Engine marketplace. Authenticate with "
+    "`Authorization: Api-Key <key>`; create keys on your account page.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
+                           "description": "`Api-Key <key>`"}
+        }
+    },
+    "SECURITY": [{"ApiKeyAuth": []}],
+    # Swagger UI served from our own static files: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# ---------------------------------------------------------------- rate limits (sliding window)
+# "<count>/<seconds>s" — e.g. 1000 requests per 60 s per API key.
+RATE_LIMITS = {
+    "api": env_str("RATE_LIMIT_API", "1000/60s"),
+    "api_anon": env_str("RATE_LIMIT_API_ANON", "60/60s"),
+    "login": env_str("RATE_LIMIT_LOGIN", "10/60s"),
+    "signup": env_str("RATE_LIMIT_SIGNUP", "10/3600s"),
+}
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+# Number of proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# ---------------------------------------------------------------- metrics
+# Bearer token that /metrics requires when METRICS_PUBLIC is false (production).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", True)
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# ---------------------------------------------------------------- logging (JSON lines)
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"correlation": {"()": "marketplace.logging.CorrelationIdFilter"}},
+    "formatters": {"json": {"()": "marketplace.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["correlation"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}

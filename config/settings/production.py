@@ -1,0 +1,33 @@
+"""Production: the services profile with every security setting on.
+
+`DJANGO_SETTINGS_MODULE=config.settings.production manage.py check --deploy` is clean.
+"""
+
+from .base import BASE_DIR, env_bool, env_int, env_str
+from .services import *  # noqa: F401,F403
+
+DEBUG = False
+PROFILE = "production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")  # required: no default in production
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+WHITENOISE_USE_FINDERS = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# /metrics needs `Authorization: Bearer $METRICS_TOKEN` unless METRICS_PUBLIC=true.
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

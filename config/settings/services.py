@@ -1,0 +1,68 @@
+"""Services profile: PostgreSQL primary + replica, Redis, channels-redis, Celery workers."""
+
+from .base import *  # noqa: F401,F403
+from .base import env_bool, env_int, env_list, env_str
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+PROFILE = "services"
+
+
+def _postgres(host: str, port: str, name: str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": env_str("DATABASE_USER", "postgres"),
+        "PASSWORD": env_str("DATABASE_PASSWORD", ""),
+        "HOST": host,
+        "PORT": port,
+        # A small psycopg pool per process: ASGI servers with persistent connections
+        # otherwise exhaust PostgreSQL's max_connections.
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 8), "timeout": 10}}
+        if env_bool("DATABASE_POOL", True)
+        else {},
+        "CONN_MAX_AGE": 0,
+    }
+
+
+DATABASE_NAME = env_str("DATABASE_NAME", "leadengine")
+DATABASES = {
+    "default": _postgres(env_str("DATABASE_HOST", "127.0.0.1"), env_str("DATABASE_PORT", "5432"), DATABASE_NAME),
+}
+if env_str("DATABASE_REPLICA_PORT", "5433") or env_str("DATABASE_REPLICA_HOST", ""):
+    DATABASES["replica"] = _postgres(
+        env_str("DATABASE_REPLICA_HOST", "127.0.0.1"), env_str("DATABASE_REPLICA_PORT", "5433"), DATABASE_NAME
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_READ_REPLICAS = [alias for alias in ("replica",) if alias in DATABASES]
+
+# ---------------------------------------------------------------- redis
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": env_str("CACHE_REDIS_URL", REDIS_URL),
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "le"),
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s, the same as the
+            # layer's blocking receive: set both explicitly (see TOOLCHAIN.md).
+            "hosts": [{"address": env_str("CHANNELS_REDIS_URL", REDIS_URL), "max_connections": 1000,
+                       "socket_timeout": 30, "socket_connect_timeout": 5}],
+            "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            "capacity": 1000,
+            "expiry": 60,
+        },
+    }
+}
+
+# ---------------------------------------------------------------- celery (Redis or RabbitMQ broker)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = False
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")

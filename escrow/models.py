@@ -1,0 +1,1 @@
+# Escrow deals arrive with the settlement issue (roadmap step 4).

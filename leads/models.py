@@ -1,0 +1,1 @@
+# Leads arrive with the lead-ingestion issue (ARCHITECTURE.md roadmap step 2).
