@@ -1,0 +1,122 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.html import format_html
+
+from marketplace import services
+from marketplace.choices import DeadLetterStatus
+from marketplace.models import ApiKey, DeadLetter, IdempotencyKey, User
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ("-date_joined",)
+    list_display = ("email", "full_name", "company_name", "is_seller", "is_buyer", "is_staff", "is_active", "date_joined")
+    list_filter = ("is_seller", "is_buyer", "is_staff", "is_active", "time_zone")
+    search_fields = ("email", "full_name", "company_name")
+    readonly_fields = ("date_joined", "last_login", "welcome_email_sent_at")
+    inlines = [ApiKeyInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name", "company_name", "time_zone")}),
+        ("Roles", {"fields": ("is_seller", "is_buyer", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("date_joined", "last_login", "welcome_email_sent_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "is_seller", "is_buyer")}),)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at", "active")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("prefix", "name", "user__email")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    actions = ["revoke_keys"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The secret is never stored; keys are issued with the form below and shown once.
+        return ("prefix", "hashed_key", "created_at", "last_used_at", "revoked_at") if obj else ("prefix", "hashed_key", "created_at", "last_used_at", "revoked_at")
+
+    def get_fields(self, request, obj=None):
+        return ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+
+    @admin.display(boolean=True)
+    def active(self, obj):
+        return obj.is_active
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        issued = services.api_key_create(user=obj.user, name=obj.name)
+        obj.pk = issued.api_key.pk
+        obj.__dict__.update({k: getattr(issued.api_key, k) for k in ("prefix", "hashed_key", "created_at")})
+        messages.warning(request, format_html(
+            "New key for {}: <code>{}</code> — copy it now; it is not shown again.", obj.user.email, issued.secret))
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_keys(self, request, queryset):
+        count = 0
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            services.api_key_revoke(api_key=api_key)
+            count += 1
+        self.message_user(request, f"Revoked {count} key(s).")
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    list_display = ("id", "task_name", "queue", "exception_type", "short_error", "attempts", "status",
+                    "first_failed_at", "last_failed_at")
+    list_filter = ("status", "queue", "task_name")
+    search_fields = ("task_name", "task_id", "error", "correlation_id")
+    date_hierarchy = "last_failed_at"
+    readonly_fields = ("task_name", "task_id", "queue", "args", "kwargs", "exception_type", "error", "traceback",
+                       "attempts", "correlation_id", "status", "first_failed_at", "last_failed_at", "resolved_at",
+                       "replayed_task_id")
+    actions = ["replay", "discard"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, obj):
+        return obj.error[:80]
+
+    def _apply(self, request, queryset, service, verb):
+        done, skipped = 0, 0
+        for letter_id in queryset.filter(status=DeadLetterStatus.PENDING).values_list("pk", flat=True):
+            service(dead_letter_id=letter_id)
+            done += 1
+        skipped = queryset.count() - done
+        self.message_user(request, f"{verb} {done} dead letter(s)" + (f"; {skipped} were not pending." if skipped else "."))
+
+    @admin.action(description="Replay selected dead letters")
+    def replay(self, request, queryset):
+        self._apply(request, queryset, services.dead_letter_replay, "Replayed")
+
+    @admin.action(description="Discard selected dead letters")
+    def discard(self, request, queryset):
+        self._apply(request, queryset, services.dead_letter_discard, "Discarded")
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ("scope", "key", "created_at")
+    list_filter = ("scope",)
+    search_fields = ("key",)
+    readonly_fields = ("scope", "key", "result", "created_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,247 @@
+"""Writes for users, API keys, idempotency keys and dead letters."""
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from config import db_router
+from marketplace.choices import DeadLetterStatus
+from marketplace.models import ApiKey, DeadLetter, IdempotencyKey, User
+
+logger = logging.getLogger(__name__)
+
+API_KEY_PREFIX = "le"
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+# ---------------------------------------------------------------- users
+
+@transaction.atomic
+def user_sign_up(
+    *, email: str, password: str, full_name: str = "", company_name: str = "",
+    time_zone: str = "UTC", is_seller: bool = False, is_buyer: bool = False,
+) -> User:
+    """Create an account and queue its welcome email once the account is committed."""
+    from marketplace.tasks import send_welcome_email
+
+    user = User.objects.create_user(
+        email=email, password=password, full_name=full_name, company_name=company_name,
+        time_zone=time_zone, is_seller=is_seller, is_buyer=is_buyer,
+    )
+    logger.info("user signed up", extra={"user_id": user.pk, "roles": ",".join(user.roles)})
+    transaction.on_commit(lambda: send_welcome_email.delay(user_id=user.pk))
+    return user
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, full_name: str, company_name: str, time_zone: str,
+                        is_seller: bool, is_buyer: bool) -> User:
+    user.full_name, user.company_name, user.time_zone = full_name, company_name, time_zone
+    user.is_seller, user.is_buyer = is_seller, is_buyer
+    user.save(update_fields=["full_name", "company_name", "time_zone", "is_seller", "is_buyer"])
+    return user
+
+
+def user_welcome_email_send(*, user_id: int) -> bool:
+    """Send the welcome email once; returns whether this call sent it.
+
+    The user row stays locked while the mail goes out and the mark commits after it: a
+    failed send rolls back and retries, so the mail is sent at least once and, barring a
+    crash between send and commit, exactly once.
+    """
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id).first()
+        if user is None or user.welcome_email_sent_at is not None:
+            return False
+        send_mail(
+            subject="Welcome to Lead Engine",
+            message=f"Hello {user.get_short_name()},\n\nyour Lead Engine account is ready.",
+            from_email=None,
+            recipient_list=[user.email],
+        )
+        user.welcome_email_sent_at = timezone.now()
+        user.save(update_fields=["welcome_email_sent_at"])
+    logger.info("welcome email sent", extra={"user_id": user_id})
+    return True
+
+
+# ---------------------------------------------------------------- API keys
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    secret: str  # the full key: shown to its owner once, never stored
+
+
+def _hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str) -> IssuedApiKey:
+    """Issue a key; only its SHA-256 is stored and the caller must show the secret once."""
+    name = (name or "").strip() or "API key"
+    while True:
+        prefix = secrets.token_hex(4)
+        raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(user=user, name=name[:100], prefix=prefix, hashed_key=_hash_key(raw))
+            break
+        except IntegrityError:  # prefix collision: draw again
+            continue
+    logger.info("api key created", extra={"user_id": user.pk, "api_key_prefix": prefix})
+    return IssuedApiKey(api_key=api_key, secret=raw)
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+    if updated:
+        logger.info("api key revoked", extra={"user_id": api_key.user_id, "api_key_prefix": api_key.prefix})
+    return api_key
+
+
+def api_key_authenticate(*, raw: str) -> ApiKey | None:
+    """The active key for a presented secret (with its user), or None. Records last use."""
+    if not raw or not raw.startswith(API_KEY_PREFIX + "_") or len(raw) > 200:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("user")
+        .filter(hashed_key=_hash_key(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        # A conditional update: concurrent requests write at most once per resolution. It is
+        # bookkeeping, so it does not pin the client's reads to the primary.
+        with db_router.bookkeeping():
+            ApiKey.objects.filter(pk=api_key.pk).filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+            ).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+# ---------------------------------------------------------------- idempotency
+
+def idempotent(*, scope: str, key: str, operation: Callable[[], dict]) -> tuple[dict, bool]:
+    """Run `operation` once per (scope, key): returns (result, ran_now).
+
+    The key row and the operation's writes commit in one transaction, so a crash in the
+    middle leaves neither, and a second run returns the stored result.
+    """
+    with transaction.atomic():
+        existing = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+        if existing is not None:
+            return existing.result, False
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(scope=scope, key=key)
+                result = operation() or {}
+                record.result = result
+                record.save(update_fields=["result"])
+                return result, True
+        except IntegrityError:
+            pass  # a concurrent run committed the same key first
+    return IdempotencyKey.objects.get(scope=scope, key=key).result, False
+
+
+# ---------------------------------------------------------------- dead letters
+
+def dead_letter_record(
+    *, task_name: str, task_id: str, args: list, kwargs: dict, exc: BaseException, traceback: str,
+    attempts: int, first_failed_at: datetime | None = None, dead_letter_id: int | str | None = None,
+) -> DeadLetter:
+    """Record a task's final failure. A replayed task that fails again updates its letter."""
+    from config.queues import queue_for
+    from marketplace import correlation
+
+    now = timezone.now()
+    fields = {
+        "task_id": task_id,
+        "args": args,
+        "kwargs": kwargs,
+        "exception_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "error": str(exc)[:2000] or type(exc).__name__,
+        "traceback": traceback[-20000:],
+        "last_failed_at": now,
+        "status": DeadLetterStatus.PENDING,
+        "resolved_at": None,
+        "correlation_id": correlation.get() or "",
+    }
+    with transaction.atomic():
+        if dead_letter_id:
+            letter = DeadLetter.objects.select_for_update().filter(pk=dead_letter_id).first()
+            if letter is not None:
+                for name, value in fields.items():
+                    setattr(letter, name, value)
+                letter.attempts += attempts
+                letter.save()
+                logger.warning("task dead-lettered again", extra={"task_name": task_name, "dead_letter_id": letter.pk})
+                return letter
+        letter = DeadLetter.objects.create(
+            task_name=task_name, queue=queue_for(task_name), attempts=attempts,
+            first_failed_at=first_failed_at or now, **fields,
+        )
+    logger.error(
+        "task dead-lettered",
+        extra={"task_name": task_name, "task_id": task_id, "dead_letter_id": letter.pk, "attempts": attempts},
+    )
+    return letter
+
+
+@transaction.atomic
+def dead_letter_replay(*, dead_letter_id: int) -> DeadLetter:
+    """Send a pending dead letter's task again (fresh retries), once the cause is fixed."""
+    from config.celery import app
+    from config.queues import queue_for
+    from marketplace import correlation
+    from marketplace.pipeline import DEAD_LETTER_HEADER
+
+    letter = DeadLetter.objects.select_for_update().get(pk=dead_letter_id)
+    if letter.status != DeadLetterStatus.PENDING:
+        raise ValueError(f"Dead letter {letter.pk} is {letter.status}, not pending.")
+    new_task_id = correlation.new_id()
+    letter.status = DeadLetterStatus.REPLAYED
+    letter.resolved_at = timezone.now()
+    letter.replayed_task_id = new_task_id
+    letter.save(update_fields=["status", "resolved_at", "replayed_task_id"])
+    name, args, kwargs, queue, letter_id = letter.task_name, letter.args, letter.kwargs, queue_for(letter.task_name), letter.pk
+    cid = letter.correlation_id or correlation.get()
+
+    def _send():
+        token = correlation.set(cid)
+        try:
+            app.send_task(name, args=args, kwargs=kwargs, queue=queue, task_id=new_task_id,
+                          headers={DEAD_LETTER_HEADER: letter_id})
+        finally:
+            correlation.reset(token)
+
+    transaction.on_commit(_send)
+    logger.info("dead letter replayed", extra={"dead_letter_id": letter_id, "task_name": name})
+    return letter
+
+
+@transaction.atomic
+def dead_letter_discard(*, dead_letter_id: int) -> DeadLetter:
+    letter = DeadLetter.objects.select_for_update().get(pk=dead_letter_id)
+    if letter.status != DeadLetterStatus.PENDING:
+        raise ValueError(f"Dead letter {letter.pk} is {letter.status}, not pending.")
+    letter.status = DeadLetterStatus.DISCARDED
+    letter.resolved_at = timezone.now()
+    letter.save(update_fields=["status", "resolved_at"])
+    logger.info("dead letter discarded", extra={"dead_letter_id": letter.pk})
+    return letter

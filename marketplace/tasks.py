@@ -1,0 +1,10 @@
+"""Thin tasks: ids in, one service call."""
+
+from config.celery import app
+from marketplace import services
+from marketplace.pipeline import PipelineTask
+
+
+@app.task(name="notify.send_welcome_email", base=PipelineTask)
+def send_welcome_email(*, user_id: int) -> bool:
+    return services.user_welcome_email_send(user_id=user_id)

@@ -1,0 +1,121 @@
+"""Site pages for accounts, plus /healthz and /metrics."""
+
+import hmac
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+from marketplace import metrics, selectors, services
+from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
+from marketplace.health import health_report
+from marketplace.models import ApiKey
+from marketplace.ratelimit import rate_limit
+
+
+def home(request):
+    from verticals.selectors import vertical_list
+
+    top = vertical_list(top_level=True, status="active")[:12]
+    return render(request, "home.html", {"top_verticals": top})
+
+
+@rate_limit("signup", key="ip", methods=("POST",))
+def sign_up(request):
+    if request.user.is_authenticated:
+        return redirect("account")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_sign_up(**form.cleaned_data)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Lead Engine. Your account is ready.")
+        return redirect("account")
+    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+login_view = rate_limit("login", key="ip", methods=("POST",))(LoginView.as_view())
+
+
+@login_required
+def account(request):
+    user = request.user
+    profile_form = ProfileForm(
+        request.POST if request.POST.get("form") == "profile" else None,
+        initial={"full_name": user.full_name, "company_name": user.company_name, "time_zone": user.time_zone,
+                 "is_seller": user.is_seller, "is_buyer": user.is_buyer},
+    )
+    if request.method == "POST" and request.POST.get("form") == "profile" and profile_form.is_valid():
+        services.user_update_profile(user=user, **profile_form.cleaned_data)
+        messages.success(request, "Profile saved.")
+        return redirect("account")
+    return render(request, "accounts/account.html", {
+        "profile_form": profile_form,
+        "api_key_form": ApiKeyForm(),
+        "api_keys": selectors.api_key_list_for_user(user=user),
+        "new_key": request.session.pop("new_api_key", None),
+    })
+
+
+@login_required
+@require_POST
+def api_key_create(request):
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the key a name (up to 100 characters).")
+        return redirect("account")
+    issued = services.api_key_create(user=request.user, name=form.cleaned_data["name"])
+    # Shown once, on the next page; the session copy is popped when it is displayed.
+    request.session["new_api_key"] = {"name": issued.api_key.name, "secret": issued.secret}
+    return redirect("account")
+
+
+@login_required
+@require_POST
+def api_key_revoke(request, api_key_id: int):
+    try:
+        api_key = selectors.api_key_get_for_user(user=request.user, api_key_id=api_key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404("No such API key.") from None
+    services.api_key_revoke(api_key=api_key)
+    messages.success(request, f"Key {api_key.prefix}… revoked. Requests using it now get 401.")
+    return redirect("account")
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    report = health_report()
+    return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+def _metrics_allowed(request) -> bool:
+    if settings.METRICS_PUBLIC:
+        return True
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(presented.encode(), token.encode())
+
+
+@never_cache
+@require_GET
+def metrics_view(request):
+    if not _metrics_allowed(request):
+        return HttpResponse("Metrics need a bearer token.", status=401, headers={"WWW-Authenticate": "Bearer"})
+    body = generate_latest(DEFAULT_REGISTRY) + generate_latest(metrics.REGISTRY)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
