@@ -1,0 +1,50 @@
+from django.db.models import Count
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from verticals import selectors
+from verticals.api.serializers import VerticalDetailSerializer, VerticalSerializer
+from verticals.choices import VerticalStatus
+
+
+class SlugCursorPagination(CursorPagination):
+    ordering = ("slug",)
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class VerticalFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=VerticalStatus.choices)
+    parent = filters.CharFilter(field_name="parent__slug")
+    top_level = filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
+
+
+class VerticalListApi(generics.ListAPIView):
+    """All verticals (cursor-paginated by slug); filter by status, parent slug or top_level."""
+
+    serializer_class = VerticalSerializer
+    pagination_class = SlugCursorPagination
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = VerticalFilter
+
+    def get_queryset(self):
+        return selectors.vertical_list().annotate(exclusive_count=Count("exclusive_buyers", distinct=True))
+
+
+class VerticalDetailApi(generics.RetrieveAPIView):
+    serializer_class = VerticalDetailSerializer
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return selectors.vertical_list().annotate(exclusive_count=Count("exclusive_buyers", distinct=True))
+
+    @extend_schema(summary="A vertical with its effective field schema (inherited fields included)")
+    def get(self, request, *args, **kwargs):
+        vertical = self.get_object()
+        context = {**self.get_serializer_context(),
+                   "effective_fields": selectors.vertical_fields_effective(vertical=vertical)}
+        return Response(self.get_serializer(vertical, context=context).data)

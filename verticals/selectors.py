@@ -1,0 +1,75 @@
+"""Reads for verticals. Lists may come from the replica; they are reference data."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from verticals.choices import VerticalStatus
+from verticals.models import Vertical, VerticalField
+
+
+def vertical_list(*, status: str | None = None, parent_slug: str | None = None, top_level: bool = False) -> QuerySet:
+    qs = Vertical.objects.select_related("parent").annotate(children_count=Count("children", distinct=True))
+    if status:
+        qs = qs.filter(status=status)
+    if parent_slug:
+        qs = qs.filter(parent__slug=parent_slug)
+    if top_level:
+        qs = qs.filter(parent__isnull=True)
+    return qs.order_by("slug")
+
+
+def vertical_tree() -> list[tuple[Vertical, list[Vertical]]]:
+    """Top-level verticals with their children, for the list page (2 queries)."""
+    verticals = list(Vertical.objects.exclude(status=VerticalStatus.DEPRECATED).select_related("parent").order_by("name"))
+    children: dict[int, list[Vertical]] = {}
+    for vertical in verticals:
+        if vertical.parent_id:
+            children.setdefault(vertical.parent_id, []).append(vertical)
+    return [(v, children.get(v.pk, [])) for v in verticals if v.parent_id is None]
+
+
+def vertical_get(*, slug: str) -> Vertical:
+    return (
+        Vertical.objects.select_related("parent__parent__parent")
+        .prefetch_related(Prefetch("fields", queryset=VerticalField.objects.order_by("position", "id")))
+        .get(slug=slug)
+    )
+
+
+def vertical_ancestors(*, vertical: Vertical) -> list[Vertical]:
+    """Root first, the vertical itself last."""
+    chain = []
+    node = vertical
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+@dataclass(frozen=True)
+class EffectiveField:
+    field: VerticalField
+    inherited_from: Vertical | None  # None when the vertical defines it itself
+
+
+def vertical_fields_effective(*, vertical: Vertical) -> list[EffectiveField]:
+    """A vertical's schema: its ancestors' fields, overridden by key by nearer definitions."""
+    chain = vertical_ancestors(vertical=vertical)
+    ids = [v.pk for v in chain]
+    by_vertical: dict[int, list[VerticalField]] = {}
+    for field in VerticalField.objects.filter(vertical_id__in=ids).order_by("position", "id"):
+        by_vertical.setdefault(field.vertical_id, []).append(field)
+    merged: dict[str, EffectiveField] = {}
+    for node in chain:
+        for field in by_vertical.get(node.pk, []):
+            merged.pop(field.key, None)
+            merged[field.key] = EffectiveField(field=field, inherited_from=None if node.pk == vertical.pk else node)
+    return list(merged.values())
+
+
+def vertical_admits_buyer(*, vertical: Vertical, user) -> bool:
+    """An exclusive vertical (non-empty buyer list) admits only its listed buyers."""
+    if not vertical.exclusive_buyers.exists():
+        return True
+    return vertical.exclusive_buyers.filter(pk=user.pk).exists()
