@@ -1,0 +1,112 @@
+"""Suite-wide fixtures. The suite runs on the services profile against real PostgreSQL,
+Redis, Celery workers and Chromium; `make test` starts what is missing."""
+
+import time
+
+import pytest
+import redis as redis_lib
+from django.conf import settings
+
+from tests.factories import UserFactory
+
+REDIS_TEST_DBS = (10, 11, 12, 13)
+
+
+def _require_services():
+    """Fail loudly (never skip) when a service the suite needs is down."""
+    try:
+        redis_lib.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis_lib.RedisError as exc:
+        pytest.exit(f"Redis is not reachable at {settings.REDIS_URL}: {exc}. Run `make test`.", returncode=3)
+
+
+def pytest_sessionstart(session):
+    _require_services()
+    # A clean slate in the suite's own Redis databases (cache, broker, results, channels).
+    for db in REDIS_TEST_DBS:
+        redis_lib.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit windows and pins live in Redis and would leak between tests."""
+    from django.core.cache import cache
+
+    from marketplace import ratelimit
+
+    cache.clear()
+    ratelimit._local.clear()
+    yield
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def buyer(db):
+    return UserFactory(is_buyer=True)
+
+
+@pytest.fixture
+def seller(db):
+    return UserFactory(is_seller=True)
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_key(user):
+    from marketplace.services import api_key_create
+
+    return api_key_create(user=user, name="tests")
+
+
+@pytest.fixture
+def api_client(api_key):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key.secret}")
+    return client
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):
+    """Poll until predicate() is truthy (bounded; for other processes, not for the clock)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(interval)
+
+
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker process for the session, consuming every pipeline queue.
+
+    Tests that use it must be `django_db(transaction=True)`: the worker only sees committed rows.
+    """
+    from django.db import connection
+
+    from tests.workers import WorkerProcess
+
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+    worker = WorkerProcess(name, tmp_path_factory.mktemp("workers")).start()
+    yield worker
+    worker.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API leaves an event loop on the main thread,
+    which would break later tests that call asyncio.run()."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

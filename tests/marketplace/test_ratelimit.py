@@ -1,0 +1,87 @@
+import threading
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from marketplace import ratelimit
+from marketplace.ratelimit import Rate, hit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_1001st_api_request_in_a_window_gets_429_with_retry_after(api_client, settings):
+    assert settings.RATE_LIMITS["api"] == "1000/60s"  # the documented default
+    for _ in range(1000):
+        assert api_client.get("/api/v1/me/").status_code == 200
+    response = api_client.get("/api/v1/me/")
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "throttled" in response.json()["detail"].lower() or "request" in response.json()["detail"].lower()
+
+
+def test_limits_are_per_api_key(api_client, user, settings):
+    from rest_framework.test import APIClient
+
+    from marketplace.services import api_key_create
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api": "3/60s"}
+    for _ in range(3):
+        assert api_client.get("/api/v1/me/").status_code == 200
+    assert api_client.get("/api/v1/me/").status_code == 429
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(user=user, name='second').secret}")
+    assert other.get("/api/v1/me/").status_code == 200
+
+
+def test_window_slides_rather_than_resetting_at_a_boundary():
+    rate = Rate(limit=10, window_seconds=10)
+    t0 = 1_000_000_000_000
+    for i in range(10):  # ten requests late in one "fixed" window
+        assert hit(scope="t", identity="slide", rate=rate, now_ms=t0 + 9_000 + i).allowed
+    # A fixed window would reset at t0+10s; the sliding window still counts all ten.
+    refused = hit(scope="t", identity="slide", rate=rate, now_ms=t0 + 10_500)
+    assert not refused.allowed and refused.retry_after == 9
+    # Exactly one request (at t0+9s) has left the window at t0+19s: one more is admitted.
+    assert hit(scope="t", identity="slide", rate=rate, now_ms=t0 + 19_000).allowed
+    assert not hit(scope="t", identity="slide", rate=rate, now_ms=t0 + 19_000).allowed
+
+
+def test_concurrent_hits_never_admit_more_than_the_limit():
+    rate = Rate(limit=25, window_seconds=60)
+    admitted = []
+    barrier = threading.Barrier(10)
+
+    def worker():
+        barrier.wait()
+        for _ in range(10):
+            admitted.append(hit(scope="race", identity="one", rate=rate).allowed)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(admitted) == 25
+
+
+def test_embedded_in_process_limiter_behaves_the_same():
+    rate = Rate(limit=2, window_seconds=1)
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        assert ratelimit.get_redis() is None
+        assert [hit(scope="e", identity="x", rate=rate, now_ms=5000 + i).allowed for i in range(3)] == [True, True, False]
+        assert hit(scope="e", identity="x", rate=rate, now_ms=6001).allowed
+
+
+def test_login_page_is_limited_per_ip(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "3/60s"}
+    for _ in range(3):
+        assert client.post(reverse("login"), {"username": "x@example.com", "password": "nope"}).status_code == 200
+    response = client.post(reverse("login"), {"username": "x@example.com", "password": "nope"})
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("text", ["", "10", "0/10s", "ten/10s", "10/0s"])
+def test_bad_rate_strings_are_rejected(text):
+    with pytest.raises(ValueError):
+        Rate.parse(text)

@@ -1,0 +1,124 @@
+"""Profiles, the production check, the routing table and the AMQP broker."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.celery import app
+from config.queues import STAGE_QUEUES, TASK_ROUTES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_"))}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_check_deploy():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env={
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "a" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
+        "DJANGO_ALLOWED_HOSTS": "leads.example.com",
+        "METRICS_TOKEN": "token",
+    })
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "config.settings.production"})
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_embedded_profile_needs_no_servers(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
+        "s.CACHES['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.embedded",
+                                 "SQLITE_PATH": str(tmp_path / "db.sqlite3")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer",
+                                     "django.core.cache.backends.locmem.LocMemCache", "True"]
+
+
+def test_every_stage_has_a_queue_and_every_task_a_route():
+    queues = {q.name for q in app.conf.task_queues}
+    assert set(STAGE_QUEUES) <= queues
+    assert {"leads.ingest", "leads.score", "auctions.open", "auctions.close", "escrow.settle", "chain.mint",
+            "chain.tx", "bounties.match", "notify", "analytics"} == set(STAGE_QUEUES)
+    app.loader.import_default_modules()
+    ours = [name for name in app.tasks if not name.startswith(("celery.", "tests."))]
+    assert ours, "no project tasks registered"
+    missing = [name for name in ours if name not in TASK_ROUTES]
+    assert not missing, f"tasks without a route in config/queues.py: {missing}"
+    for name in ours:
+        task = app.tasks[name]
+        assert task.acks_late and task.reject_on_worker_lost and task.max_retries == 3, name
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_rabbitmq_broker_url_works_too(django_db_setup, tmp_path, monkeypatch):
+    """The services profile also runs on RabbitMQ: a real worker round trip over AMQP."""
+    from django.db import connection
+
+    from tests.workers import WorkerProcess
+
+    from celery import Celery
+    from django.conf import settings
+
+    amqp = "amqp://guest:guest@127.0.0.1:5672//"
+    monkeypatch.setenv("CELERY_BROKER_URL", amqp)  # Celery lets this variable win over any config
+    client = Celery("amqp-client", broker=amqp, backend=settings.CELERY_RESULT_BACKEND)
+    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1,
+                           extra_env={"CELERY_BROKER_URL": amqp}, control_app=client)
+    try:
+        worker.start()
+        result = client.send_task("tests.flaky", kwargs={"key": "amqp", "failures": 1}, queue="default")
+        assert result.get(timeout=60) == 2  # retried once over AMQP, then succeeded
+    finally:
+        worker.stop()
+        client.close()
+
+
+def test_a_task_lands_in_its_own_stage_queue_only(monkeypatch):
+    import redis
+    from celery import Celery
+
+    from config.queues import CELERY_TASK_QUEUES, CELERY_TASK_ROUTES
+
+    url = "redis://127.0.0.1:6379/14"  # a broker no worker listens to
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    r = redis.Redis.from_url(url)
+    r.flushdb()
+    probe = Celery("route-probe", broker=url)
+    probe.conf.task_queues, probe.conf.task_routes = CELERY_TASK_QUEUES, CELERY_TASK_ROUTES
+    try:
+        probe.send_task("notify.send_welcome_email", kwargs={"user_id": 0})
+        lengths = {q.name: r.llen(q.name) for q in CELERY_TASK_QUEUES}
+    finally:
+        probe.close()
+        r.flushdb()
+    assert lengths == {name: int(name == "notify") for name in lengths}
+
+
+def test_procfile_worker_groups_consume_every_queue():
+    from config.queues import WORKER_GROUPS
+
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    consumed = set()
+    for line in lines:
+        if " worker " in line:
+            consumed |= set(line.split(" -Q ", 1)[1].split()[0].split(","))
+    assert consumed == {q.name for q in app.conf.task_queues}
+    assert consumed == {q for group in WORKER_GROUPS.values() for q in group}
+    assert any(line.startswith("beat:") for line in lines) and any(line.startswith("web: daphne") for line in lines)

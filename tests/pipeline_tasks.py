@@ -1,0 +1,63 @@
+"""Tasks used only by the pipeline tests; the test worker imports them with `-I`.
+
+Their state lives in the suite's Redis database so the test process can watch a worker.
+"""
+
+import os
+import time
+
+from config.celery import app
+from marketplace.pipeline import PermanentError, PipelineTask, TransientError
+from marketplace.redis import get_redis
+
+
+def _r():
+    return get_redis()
+
+
+@app.task(name="tests.flaky", base=PipelineTask)
+def flaky(*, key: str, failures: int) -> int:
+    """Fails `failures` times with a transient error, then succeeds; returns the attempt."""
+    attempt = _r().incr(f"attempts:{key}")
+    if attempt <= failures:
+        raise TransientError(f"flaky failure {attempt}")
+    return attempt
+
+
+@app.task(name="tests.broken_until_fixed", base=PipelineTask)
+def broken_until_fixed(*, key: str) -> str:
+    _r().incr(f"attempts:{key}")
+    if _r().get(f"broken:{key}"):
+        raise TransientError("the upstream is down")
+    _r().set(f"done:{key}", 1)
+    return "fixed"
+
+
+@app.task(name="tests.permanent", base=PipelineTask)
+def permanent(*, key: str) -> None:
+    _r().incr(f"attempts:{key}")
+    raise PermanentError("this input can never succeed")
+
+
+@app.task(name="tests.effect_once", base=PipelineTask)
+def effect_once(*, key: str) -> dict:
+    """Commits its effect under an idempotency key, then waits to be released (or killed)."""
+    from marketplace.services import idempotent
+
+    r = _r()
+    r.incr(f"attempts:{key}")
+    r.set(f"pid:{key}", os.getpid())
+    result, ran_now = idempotent(scope="tests.effect", key=key, operation=lambda: {"pid": os.getpid()})
+    r.rpush(f"runs:{key}", "effect" if ran_now else "replayed")
+    deadline = time.monotonic() + 60
+    while not r.get(f"release:{key}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"result": result, "ran_now": ran_now}
+
+
+@app.task(name="tests.log_correlation", base=PipelineTask)
+def log_correlation(*, key: str) -> str | None:
+    from marketplace import correlation
+
+    _r().set(f"cid:{key}", correlation.get() or "")
+    return correlation.get()
