@@ -45,12 +45,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     actions = ["revoke_keys"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # The secret is never stored; keys are issued with the form below and shown once.
-        return ("prefix", "hashed_key", "created_at", "last_used_at", "revoked_at") if obj else ("prefix", "hashed_key", "created_at", "last_used_at", "revoked_at")
-
-    def get_fields(self, request, obj=None):
-        return ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    # The secret is never stored: "add" issues a key through the service and shows it once.
+    fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
 
     @admin.display(boolean=True)
     def active(self, obj):

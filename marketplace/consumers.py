@@ -11,6 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from marketplace import correlation
 from marketplace.groups import user_group, vertical_group
+from marketplace.metrics import WEBSOCKETS
 
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 100
@@ -34,11 +35,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.connection_id = correlation.new_id()
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.accept()
+        WEBSOCKETS.inc()
+        self.counted = True
         await self.send_json({"type": "hello", "user_id": self.user_id, "correlation_id": self.connection_id})
 
     async def disconnect(self, code):
         if not hasattr(self, "user_id"):
             return
+        if getattr(self, "counted", False):
+            WEBSOCKETS.dec()
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         for slug in list(self.subscriptions):
             await self.channel_layer.group_discard(vertical_group(slug), self.channel_name)

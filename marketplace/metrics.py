@@ -1,10 +1,15 @@
-"""Lead Engine's own Prometheus registry (django-prometheus keeps the default one).
+"""Lead Engine's own Prometheus metrics (django-prometheus keeps the default registry).
 
-/metrics serves both. Celery workers are separate processes: their task metrics are
-exported by each worker's own registry when PROMETHEUS_WORKER_PORT is set.
+/metrics serves both. Several processes (daphne workers, Celery pool processes) aggregate
+through prometheus_client's multiprocess mode: set PROMETHEUS_MULTIPROC_DIR to an empty,
+writable directory shared by the processes of one machine (the Procfile does), and /metrics
+reports the sum over every process, workers included.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -14,5 +19,25 @@ TASK_DURATION = Histogram(
 )
 DEAD_LETTERS = Counter("leadengine_dead_letters_total", "Tasks dead-lettered", ["task"], registry=REGISTRY)
 RATE_LIMITED = Counter("leadengine_rate_limited_total", "Requests refused by a rate limit", ["scope"], registry=REGISTRY)
-WEBSOCKETS = Gauge("leadengine_websocket_connections", "Open live sockets in this process", registry=REGISTRY)
+WEBSOCKETS = Gauge("leadengine_websocket_connections", "Open live sockets", registry=REGISTRY,
+                   multiprocess_mode="livesum")
 API_KEY_AUTH = Counter("leadengine_api_key_auth_total", "API key authentications", ["outcome"], registry=REGISTRY)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def exposition(directory: str | None = None) -> bytes:
+    """The text served at /metrics: every process's metrics in multiprocess mode, else ours."""
+    directory = directory or multiprocess_dir()
+    if directory:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=directory)
+        return generate_latest(registry)
+    return generate_latest(DEFAULT_REGISTRY) + generate_latest(REGISTRY)
+
+
+def process_exited(pid: int) -> None:
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(pid)

@@ -9,18 +9,20 @@ Every stage task uses ``base=PipelineTask``:
 """
 
 import logging
+import os
+import time
 import traceback as tb
 from datetime import UTC, datetime
 
 import kombu.exceptions
 import redis.exceptions
 from celery import Task, current_task
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_process_shutdown
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from config import db_router
-from marketplace import correlation
+from marketplace import correlation, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +108,24 @@ def _enter_task(task_id=None, task=None, **_kwargs):
     # In a worker the id comes from the message; an eager task inherits its caller's.
     cid = (task.request.get(correlation.CELERY_HEADER) if task is not None else None) or correlation.get()
     # Tasks act on what was just committed: they read the primary.
-    _tokens[task_id] = (correlation.set(cid or correlation.new_id()), db_router.pin_to_primary())
+    _tokens[task_id] = (correlation.set(cid or correlation.new_id()), db_router.pin_to_primary(), time.perf_counter())
 
 
 @task_postrun.connect
-def _leave_task(task_id=None, **_kwargs):
+def _leave_task(task_id=None, task=None, state=None, **_kwargs):
     tokens = _tokens.pop(task_id, None)
     if tokens is None:
         return
-    cid_token, pin_token = tokens
+    cid_token, pin_token, started = tokens
+    metrics.TASK_DURATION.labels(task=getattr(task, "name", "?"), outcome=(state or "UNKNOWN").lower()).observe(
+        time.perf_counter() - started)
     try:
         correlation.reset(cid_token)
         db_router.unpin(pin_token)
     except ValueError:  # a token from another context: clear instead
         correlation.set(None)
+
+
+@worker_process_shutdown.connect
+def _pool_process_exited(**_kwargs):
+    metrics.process_exited(os.getpid())

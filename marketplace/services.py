@@ -196,6 +196,9 @@ def dead_letter_record(
             task_name=task_name, queue=queue_for(task_name), attempts=attempts,
             first_failed_at=first_failed_at or now, **fields,
         )
+    from marketplace.metrics import DEAD_LETTERS
+
+    DEAD_LETTERS.labels(task=task_name).inc()
     logger.error(
         "task dead-lettered",
         extra={"task_name": task_name, "task_id": task_id, "dead_letter_id": letter.pk, "attempts": attempts},

@@ -11,8 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from marketplace import metrics, selectors, services
 from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
@@ -117,5 +116,4 @@ def _metrics_allowed(request) -> bool:
 def metrics_view(request):
     if not _metrics_allowed(request):
         return HttpResponse("Metrics need a bearer token.", status=401, headers={"WWW-Authenticate": "Bearer"})
-    body = generate_latest(DEFAULT_REGISTRY) + generate_latest(metrics.REGISTRY)
-    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)

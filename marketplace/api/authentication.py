@@ -1,6 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from marketplace.metrics import API_KEY_AUTH
 from marketplace.services import api_key_authenticate
 
 KEYWORD = "Api-Key"
@@ -20,6 +21,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not raw or " " in raw:
             raise exceptions.AuthenticationFailed("Malformed API key header: use 'Api-Key <key>'.")
         api_key = api_key_authenticate(raw=raw)
+        API_KEY_AUTH.labels(outcome="ok" if api_key else "refused").inc()
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return api_key.user, api_key

@@ -44,3 +44,37 @@ def test_openapi_schema_and_docs_are_served(client, user):
     text = schema.content.decode()
     assert "/api/v1/verticals/{slug}/" in text and "ApiKeyAuth" in text
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_worker_task_timings_reach_metrics_in_multiprocess_mode(tmp_path, django_db_setup):
+    from django.db import connection
+
+    from marketplace.metrics import exposition
+    from tests import pipeline_tasks
+    from tests.workers import WorkerProcess
+
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1,
+                           extra_env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    worker.start()
+    try:
+        # The session worker may take it too: send until this worker has run one.
+        from tests.conftest import wait_for
+
+        def ran_here():
+            pipeline_tasks.flaky.apply_async(kwargs={"key": f"m-{id(worker)}", "failures": 0}).get(timeout=30)
+            return 'leadengine_task_duration_seconds_count{outcome="success",task="tests.flaky"}' in \
+                exposition(str(metrics_dir)).decode()
+
+        wait_for(ran_here, timeout=60, interval=0.1, message="a task timing from the worker")
+    finally:
+        worker.stop()
+
+
+def test_api_key_authentications_are_counted(api_client, client):
+    api_client.get("/api/v1/me/")
+    body = client.get("/metrics").content.decode()
+    assert 'leadengine_api_key_auth_total{outcome="ok"}' in body
