@@ -122,12 +122,19 @@ def vertical_upsert(*, slug: str, name: str, parent: Vertical | None = None, fie
     return vertical
 
 
-def vertical_seed_tree(*, tree: list[dict], parent: Vertical | None = None) -> int:
+# A child vertical takes its parent's sale defaults and branding unless it sets its own.
+INHERITED_DEFAULTS = ("reserve_price", "buy_now_multiplier", "auction_duration_seconds", "dispute_window_hours",
+                      "quality_floor", "daily_cap_per_seller", "dedupe_window_days", "brand_color", "royalty_bps")
+
+
+def vertical_seed_tree(*, tree: list[dict], parent: Vertical | None = None, inherited: dict | None = None) -> int:
     """Upsert a nested seed tree (see verticals/seed_data.py); returns how many verticals."""
     count = 0
     for node in tree:
         node = dict(node)
         children = node.pop("children", [])
-        vertical = vertical_upsert(parent=parent, **node)
-        count += 1 + vertical_seed_tree(tree=children, parent=vertical)
+        attrs = {**(inherited or {}), **node}
+        vertical = vertical_upsert(parent=parent, **attrs)
+        passed_down = {key: attrs[key] for key in INHERITED_DEFAULTS if key in attrs}
+        count += 1 + vertical_seed_tree(tree=children, parent=vertical, inherited=passed_down)
     return count

@@ -190,3 +190,12 @@ def test_admin_rejects_an_invalid_field_schema(client, staff):
     assert response.status_code == 200  # re-rendered with errors, nothing saved
     assert "A choice field needs at least one choice." in response.content.decode()
     assert not VerticalField.objects.filter(vertical=vertical, key="roof_type").exists()
+
+
+def test_seeded_children_take_their_parents_sale_defaults_unless_they_set_their_own():
+    vertical_seed_tree(tree=[{"slug": "t-solar", "name": "Solar", "reserve_price": Decimal("45"), "quality_floor": 55,
+                              "children": [{"slug": "t-solar-res", "name": "Residential"},
+                                           {"slug": "t-solar-com", "name": "Commercial", "reserve_price": Decimal("90")}]}])
+    res, com = Vertical.objects.get(slug="t-solar-res"), Vertical.objects.get(slug="t-solar-com")
+    assert (res.reserve_price, res.quality_floor) == (Decimal("45"), 55)
+    assert (com.reserve_price, com.quality_floor) == (Decimal("90"), 55)
