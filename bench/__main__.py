@@ -94,8 +94,8 @@ def main() -> None:
     from verticals.seed_data import VERTICALS
     from verticals.services import vertical_seed_tree
 
-    for db in (10, 11, 12, 13):
-        redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+    for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND):
+        redis.Redis.from_url(url).flushdb()
     settings.RATE_LIMIT_ENABLED = False  # measure the endpoint, not the limiter
     old = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     try:

@@ -36,6 +36,8 @@ CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_ke
 # task name -> queue
 TASK_ROUTES: dict[str, str] = {
     "notify.send_welcome_email": "notify",
+    "leads.score_lead": "leads.score",
+    "leads.import_csv": "leads.ingest",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

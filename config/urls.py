@@ -8,6 +8,7 @@ from marketplace import views as mviews
 api_v1 = [
     path("", include("verticals.api.urls")),
     path("", include("marketplace.api.urls")),
+    path("", include("leads.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("account/api-keys/", mviews.api_key_create, name="api-key-create"),
     path("account/api-keys/<int:api_key_id>/revoke/", mviews.api_key_revoke, name="api-key-revoke"),
     path("", include("verticals.urls")),
+    path("", include("leads.urls")),
     path("healthz", mviews.healthz, name="healthz"),
     path("metrics", mviews.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

@@ -1,1 +1,159 @@
-# Leads arrive with the lead-ingestion issue (ARCHITECTURE.md roadmap step 2).
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leads.choices import CsvImportStatus, LeadSource, LeadStatus, RejectionReason
+
+
+class Lead(models.Model):
+    """A consumer lead. Contact details live encrypted in LeadPII; here only keyed hashes."""
+
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT, related_name="leads")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leads")
+    source = models.CharField(max_length=16, choices=LeadSource.choices)
+    campaign = models.CharField(max_length=100, blank=True)
+    sub_id = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=100, blank=True, help_text="The seller's own id (unique per seller).")
+
+    country = models.CharField(max_length=2, default="US")
+    state = models.CharField(max_length=2, blank=True)
+    zip = models.CharField(max_length=5, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    fields = models.JSONField(default=dict, blank=True, help_text="Non-PII vertical fields, validated.")
+
+    consent_text = models.TextField()
+    consent_at = models.DateTimeField()
+    consent_ip = models.GenericIPAddressField()
+    consent_user_agent = models.CharField(max_length=500, blank=True)
+    consent_page_url = models.URLField(max_length=500, blank=True)
+    consent_certificate_url = models.URLField(max_length=500, blank=True)
+
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.RECEIVED)
+    rejection_reason = models.CharField(max_length=16, choices=RejectionReason.choices, blank=True)
+    rejection_detail = models.JSONField(default=dict, blank=True)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    quality_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    score_breakdown = models.JSONField(default=dict, blank=True)
+    price = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True, help_text="Sale price, USDC")
+
+    has_phone = models.BooleanField(default=False)
+    phone_type = models.CharField(max_length=24, blank=True, help_text="Line type where the numbering plan knows it.")
+    has_email = models.BooleanField(default=False)
+    phone_hash = models.CharField(max_length=64, blank=True)
+    email_hash = models.CharField(max_length=64, blank=True)
+
+    correlation_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "external_id"], condition=~Q(external_id=""),
+                                    name="lead_seller_external_id_uniq"),
+            models.CheckConstraint(condition=Q(quality_score__isnull=True) | Q(quality_score__lte=100),
+                                   name="lead_quality_score_range"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="lead_created_id_idx"),
+            models.Index(fields=["seller", "created_at", "id"], name="lead_seller_created_idx"),
+            models.Index(fields=["seller", "status", "created_at", "id"], name="lead_seller_status_idx"),
+            models.Index(fields=["seller", "vertical", "created_at", "id"], name="lead_seller_vertical_idx"),
+            models.Index(fields=["seller", "quality_score", "id"], name="lead_seller_score_idx"),
+            models.Index(fields=["seller", "price", "id"], name="lead_seller_price_idx"),
+            models.Index(fields=["vertical", "phone_hash", "created_at"], name="lead_vertical_phone_idx",
+                         condition=~Q(phone_hash="")),
+            models.Index(fields=["vertical", "email_hash", "created_at"], name="lead_vertical_email_idx",
+                         condition=~Q(email_hash="")),
+            models.Index(fields=["phone_hash", "created_at"], name="lead_phone_idx", condition=~Q(phone_hash="")),
+            models.Index(fields=["email_hash", "created_at"], name="lead_email_idx", condition=~Q(email_hash="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.pk} ({self.vertical_id}, {self.status})"
+
+
+class LeadPII(models.Model):
+    """The vault: name, email, phone and street address, AES-256-GCM encrypted as one blob."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True, related_name="pii")
+    key_id = models.CharField(max_length=32)
+    ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "lead PII"
+        verbose_name_plural = "lead PII"
+        indexes = [models.Index(fields=["key_id"], name="leadpii_key_idx")]
+
+    def __str__(self) -> str:
+        return f"PII of lead {self.lead_id} (key {self.key_id})"
+
+
+class LeadStatusChange(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, choices=LeadStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["lead", "at"], name="leadstatus_lead_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class SellerCap(models.Model):
+    """Staff's per-seller override of a vertical's daily ingestion cap (vertical null: all)."""
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lead_caps")
+    vertical = models.ForeignKey("verticals.Vertical", null=True, blank=True, on_delete=models.CASCADE)
+    daily_cap = models.PositiveIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "vertical"], name="sellercap_seller_vertical_uniq"),
+            models.UniqueConstraint(fields=["seller"], condition=Q(vertical__isnull=True), name="sellercap_seller_all_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller} · {self.vertical or 'all verticals'}: {self.daily_cap}/day"
+
+
+class SellerFormToken(models.Model):
+    """The token in a seller's hosted-form links (/f/<vertical>/?s=<token>)."""
+
+    seller = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="form_token")
+    token = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"form token of {self.seller}"
+
+
+class CsvImport(models.Model):
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="csv_imports")
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT)
+    filename = models.CharField(max_length=200)
+    content = models.BinaryField(help_text="The uploaded file, kept until the import is done.")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True, help_text="lead field -> CSV column")
+    consent_text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=CsvImportStatus.choices, default=CsvImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    accepted_rows = models.PositiveIntegerField(default=0)
+    rejected_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, field, message}] for the error report")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["seller", "created_at"], name="csvimport_seller_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"

@@ -9,7 +9,6 @@ from django.conf import settings
 
 from tests.factories import UserFactory
 
-REDIS_TEST_DBS = (10, 11, 12, 13)
 
 
 def _require_services():
@@ -23,8 +22,9 @@ def _require_services():
 def pytest_sessionstart(session):
     _require_services()
     # A clean slate in the suite's own Redis databases (cache, broker, results, channels).
-    for db in REDIS_TEST_DBS:
-        redis_lib.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+    for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND,
+                settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"], settings.TEST_SPARE_REDIS_URL):
+        redis_lib.Redis.from_url(url).flushdb()
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +110,14 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests run last: Playwright's sync API leaves an event loop on the main thread,
     which would break later tests that call asyncio.run()."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run tasks in process (as the embedded profile does) for tests that do not need a worker."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

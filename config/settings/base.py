@@ -163,6 +163,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.choices.LeadStatus",
+        "VerticalStatusEnum": "verticals.choices.VerticalStatus",
+        "DeadLetterStatusEnum": "marketplace.choices.DeadLetterStatus",
+    },
 }
 
 # ---------------------------------------------------------------- rate limits (sliding window)
@@ -172,10 +177,29 @@ RATE_LIMITS = {
     "api_anon": env_str("RATE_LIMIT_API_ANON", "60/60s"),
     "login": env_str("RATE_LIMIT_LOGIN", "10/60s"),
     "signup": env_str("RATE_LIMIT_SIGNUP", "10/3600s"),
+    "ingest": env_str("RATE_LIMIT_INGEST", "600/60s"),
+    "form": env_str("RATE_LIMIT_FORM", "20/3600s"),
 }
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
 # Number of proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# ---------------------------------------------------------------- PII vault
+# Keys for the lead PII vault: "kid:base64-32-bytes,kid2:..." (AES-256-GCM); the active one
+# encrypts, every listed one decrypts (rotate with `manage.py pii_rotate_keys`). The hash key
+# makes the keyed hashes used for dedupe. Development gets fixed, clearly fake keys;
+# production refuses to start without real ones.
+PII_KEYS = env_str("PII_KEYS", "dev1:ZGV2LW9ubHktcGlpLWtleS0tLWRvLW5vdC11c2UtISE=")
+PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID", "dev1")
+PII_HASH_KEY = env_str("PII_HASH_KEY", "dev-only-pii-hash-key-do-not-use-in-production")
+
+# ---------------------------------------------------------------- leads
+LEAD_MAX_BULK = 500
+LEAD_MAX_BODY_BYTES = 2 * 1024 * 1024
+LEAD_CONSENT_MAX_AGE_DAYS = 30
+LEAD_CSV_MAX_BYTES = 20 * 1024 * 1024
+LEAD_CSV_MAX_ROWS = 50000
+DATA_UPLOAD_MAX_MEMORY_SIZE = LEAD_MAX_BODY_BYTES + 512 * 1024
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

@@ -9,6 +9,9 @@ from .services import *  # noqa: F401,F403
 DEBUG = False
 PROFILE = "production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")  # required: no default in production
+PII_KEYS = env_str("PII_KEYS")  # required
+PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID")  # required
+PII_HASH_KEY = env_str("PII_HASH_KEY")  # required
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -1,14 +1,18 @@
 """Test profile: the services profile, isolated from development data.
 
-Redis databases 10–13 belong to the test suite; fixtures flush the cache between tests.
+Redis databases 10–14 of TEST_REDIS (default 127.0.0.1:6379) belong to the test suite; the
+suite flushes them at start and the cache between tests. Two suites on one machine need two
+Redis servers (TEST_REDIS) and two database names (TEST_DATABASE_NAME).
 """
 
 import os
 
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/10")
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
-os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/12")
-os.environ.setdefault("CHANNELS_REDIS_URL", "redis://127.0.0.1:6379/13")
+_redis = os.environ.get("TEST_REDIS", "127.0.0.1:6379")
+os.environ.setdefault("REDIS_URL", f"redis://{_redis}/10")
+os.environ.setdefault("CELERY_BROKER_URL", f"redis://{_redis}/11")
+os.environ.setdefault("CELERY_RESULT_BACKEND", f"redis://{_redis}/12")
+os.environ.setdefault("CHANNELS_REDIS_URL", f"redis://{_redis}/13")
+TEST_SPARE_REDIS_URL = f"redis://{_redis}/14"  # for tests that need a broker no worker reads
 os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "20")
 os.environ.setdefault("PIPELINE_RETRY_BACKOFF", "1")
 # Several processes (the test runner, Celery workers, the live server) share the test

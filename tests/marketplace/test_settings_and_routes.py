@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_"))}
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_", "PII_"))}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
@@ -25,14 +26,19 @@ def test_production_settings_pass_check_deploy():
         "DJANGO_SECRET_KEY": "a" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
         "DJANGO_ALLOWED_HOSTS": "leads.example.com",
         "METRICS_TOKEN": "token",
+        "PII_KEYS": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "PII_ACTIVE_KEY_ID": "k1",
+        "PII_HASH_KEY": "production-hash-key",
     })
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key():
+def test_production_refuses_to_start_without_a_secret_key_or_pii_keys():
     result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "config.settings.production"})
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+    result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_SECRET_KEY": "x" * 60})
+    assert result.returncode != 0 and "PII_KEYS" in result.stderr
 
 
 def test_embedded_profile_needs_no_servers(tmp_path):
@@ -90,13 +96,13 @@ def test_a_rabbitmq_broker_url_works_too(django_db_setup, tmp_path, monkeypatch)
         client.close()
 
 
-def test_a_task_lands_in_its_own_stage_queue_only(monkeypatch):
+def test_a_task_lands_in_its_own_stage_queue_only(monkeypatch, settings):
     import redis
     from celery import Celery
 
     from config.queues import CELERY_TASK_QUEUES, CELERY_TASK_ROUTES
 
-    url = "redis://127.0.0.1:6379/14"  # a broker no worker listens to
+    url = settings.TEST_SPARE_REDIS_URL  # a broker no worker listens to
     monkeypatch.setenv("CELERY_BROKER_URL", url)
     r = redis.Redis.from_url(url)
     r.flushdb()

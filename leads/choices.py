@@ -1,0 +1,48 @@
+from django.db import models
+
+
+class LeadSource(models.TextChoices):
+    API = "api", "API"
+    FORM = "form", "Hosted form"
+    CSV = "csv", "CSV import"
+    WEBHOOK = "webhook", "Ad-platform webhook"
+
+
+class LeadStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    REJECTED = "rejected", "Rejected"
+    SCORED = "scored", "Scored"
+    LISTED = "listed", "Listed"
+    SOLD = "sold", "Sold"
+    UNSOLD = "unsold", "Unsold"
+    EXPIRED = "expired", "Expired"
+
+
+ACCEPTED_STATUSES = (LeadStatus.RECEIVED, LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD,
+                     LeadStatus.UNSOLD, LeadStatus.EXPIRED)
+
+# Which status may follow which (a lead never goes back to "received").
+TRANSITIONS = {
+    LeadStatus.RECEIVED: {LeadStatus.SCORED, LeadStatus.REJECTED},
+    LeadStatus.SCORED: {LeadStatus.LISTED, LeadStatus.REJECTED, LeadStatus.SCORED},
+    LeadStatus.LISTED: {LeadStatus.SOLD, LeadStatus.UNSOLD},
+    LeadStatus.UNSOLD: {LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.EXPIRED},
+    LeadStatus.SOLD: {LeadStatus.SCORED},  # a dispute re-score keeps it sold; see lead_rescore
+    LeadStatus.EXPIRED: {LeadStatus.LISTED},
+    LeadStatus.REJECTED: set(),
+}
+
+
+class RejectionReason(models.TextChoices):
+    INVALID = "invalid", "Failed validation"
+    DUPLICATE = "duplicate", "Duplicate"
+    LOW_QUALITY = "low_quality", "Below the vertical's quality floor"
+    CONSENT = "consent", "Consent missing or stale"
+
+
+class CsvImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    MAPPED = "mapped", "Columns mapped"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -1,0 +1,146 @@
+"""The quality score: 0–100 from seven weighted components, each explained (docs/scoring.md)."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from leads.choices import LeadSource, LeadStatus, RejectionReason
+from leads.validation import zip_info
+
+WEIGHTS = {
+    "consent_freshness": 15,
+    "contact_validity": 25,
+    "geo_consistency": 15,
+    "field_completeness": 15,
+    "source_trust": 10,
+    "seller_reputation": 10,
+    "duplicate_history": 10,
+}
+assert sum(WEIGHTS.values()) == 100
+
+PHONE_POINTS = {"mobile": 15, "fixed_line_or_mobile": 13, "fixed_line": 10, "voip": 6}
+PHONE_UNKNOWN_TYPE = 8
+EMAIL_POINTS = 10
+SOURCE_TRUST = {LeadSource.FORM: 1.0, LeadSource.WEBHOOK: 0.9, LeadSource.API: 0.8, LeadSource.CSV: 0.6}
+CONSENT_DECAY_DAYS = 30
+REPUTATION_WINDOW_DAYS = 30
+REPUTATION_PRIOR = (7, 3)  # a new seller starts at 0.7, as if 7 of 10 leads had been good
+HISTORY_WINDOW_DAYS = 30
+CONTACT_EXTRAS = ("first_name", "last_name", "street_address", "city")
+
+
+def _component(points: float, name: str, detail: str) -> dict:
+    return {"points": round(max(0.0, min(points, WEIGHTS[name])), 2), "max": WEIGHTS[name], "detail": detail}
+
+
+def consent_freshness(lead, now) -> dict:
+    age = max(timedelta(0), now - lead.consent_at)
+    days = age.total_seconds() / 86400
+    share = max(0.0, 1 - days / CONSENT_DECAY_DAYS)
+    return _component(WEIGHTS["consent_freshness"] * share, "consent_freshness",
+                      f"consent {days:.1f} days old (linear decay to 0 at {CONSENT_DECAY_DAYS} days)")
+
+
+def contact_validity(lead) -> dict:
+    points, notes = 0.0, []
+    if lead.has_phone:
+        points += PHONE_POINTS.get(lead.phone_type, PHONE_UNKNOWN_TYPE)
+        notes.append(f"phone valid ({lead.phone_type or 'line type unknown'})")
+    else:
+        notes.append("no phone")
+    if lead.has_email:
+        points += EMAIL_POINTS
+        notes.append("email valid, deliverable domain")
+    else:
+        notes.append("no email")
+    return _component(points, "contact_validity", "; ".join(notes))
+
+
+def geo_consistency(lead) -> dict:
+    info = zip_info(lead.zip) if lead.zip else None
+    if info is None:
+        return _component(0, "geo_consistency", "ZIP unknown")
+    points, notes = 0.0, []
+    if info["state"] == lead.state:
+        points += 10
+        notes.append("ZIP matches state")
+    if lead.city:
+        known = {info.get("city", "").lower(), *[c.lower() for c in info.get("acceptable_cities", [])]}
+        if lead.city.lower() in known:
+            points += 5
+            notes.append("city matches ZIP")
+        else:
+            notes.append("city does not match ZIP")
+    else:
+        points += 2
+        notes.append("no city given")
+    return _component(points, "geo_consistency", "; ".join(notes))
+
+
+def field_completeness(lead, schema, pii_present: set[str]) -> dict:
+    keys = [f.key for f in schema]
+    filled = sum(1 for k in keys if k in lead.fields or k in pii_present)
+    extras = sum(1 for k in CONTACT_EXTRAS if (k == "city" and lead.city) or k in pii_present)
+    total = len(keys) + len(CONTACT_EXTRAS)
+    share = (filled + extras) / total if total else 1.0
+    return _component(WEIGHTS["field_completeness"] * share, "field_completeness",
+                      f"{filled} of {len(keys)} vertical fields and {extras} of {len(CONTACT_EXTRAS)} contact details")
+
+
+def source_trust(lead) -> dict:
+    share = SOURCE_TRUST.get(lead.source, 0.5)
+    return _component(WEIGHTS["source_trust"] * share, "source_trust", f"source {lead.source}")
+
+
+def seller_reputation(lead, now) -> dict:
+    from leads.models import Lead
+
+    since = now - timedelta(days=REPUTATION_WINDOW_DAYS)
+    counts = Lead.objects.filter(seller_id=lead.seller_id, created_at__gte=since).exclude(pk=lead.pk).aggregate(
+        good=Count("id", filter=Q(status__in=[LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD,
+                                              LeadStatus.UNSOLD, LeadStatus.EXPIRED])),
+        bad=Count("id", filter=Q(status=LeadStatus.REJECTED,
+                                 rejection_reason__in=[RejectionReason.LOW_QUALITY, RejectionReason.DUPLICATE])),
+    )
+    good, bad = counts["good"] + REPUTATION_PRIOR[0], counts["bad"] + REPUTATION_PRIOR[1]
+    share = good / (good + bad)
+    return _component(WEIGHTS["seller_reputation"] * share, "seller_reputation",
+                      f"{counts['good']} accepted and {counts['bad']} rejected leads in {REPUTATION_WINDOW_DAYS} days")
+
+
+def duplicate_history(lead, now) -> dict:
+    from leads.models import Lead
+
+    contact = Q()
+    if lead.phone_hash:
+        contact |= Q(phone_hash=lead.phone_hash)
+    if lead.email_hash:
+        contact |= Q(email_hash=lead.email_hash)
+    if not contact:
+        return _component(WEIGHTS["duplicate_history"], "duplicate_history", "no contact to compare")
+    others = (Lead.objects.filter(contact, created_at__gte=now - timedelta(days=HISTORY_WINDOW_DAYS))
+              .exclude(vertical_id=lead.vertical_id).values("vertical_id").distinct().count())
+    points = {0: 10, 1: 6, 2: 3}.get(others, 0)
+    return _component(points, "duplicate_history",
+                      f"contact seen in {others} other vertical(s) in {HISTORY_WINDOW_DAYS} days")
+
+
+def compute_score(lead, now=None) -> tuple[int, dict]:
+    """(score 0–100, breakdown) for a stored lead."""
+    from leads.selectors import lead_pii_keys
+    from verticals.selectors import vertical_fields_effective
+
+    now = now or timezone.now()
+    schema = [ef.field for ef in vertical_fields_effective(vertical=lead.vertical)]
+    components = {
+        "consent_freshness": consent_freshness(lead, now),
+        "contact_validity": contact_validity(lead),
+        "geo_consistency": geo_consistency(lead),
+        "field_completeness": field_completeness(lead, schema, lead_pii_keys(lead=lead)),
+        "source_trust": source_trust(lead),
+        "seller_reputation": seller_reputation(lead, now),
+        "duplicate_history": duplicate_history(lead, now),
+    }
+    score = int(round(sum(c["points"] for c in components.values())))
+    return max(0, min(100, score)), {"version": 1, "total": score, "components": components}

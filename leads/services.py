@@ -1,0 +1,267 @@
+"""Writes for leads: ingestion (every channel), dedupe, caps, status changes, scoring.
+
+PII rule: nothing here logs, raises or stores in plain text a consumer's name, email, phone
+or street address. They go to the vault (LeadPII) and become keyed hashes on the lead.
+"""
+
+import hashlib
+import logging
+import secrets
+import struct
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leads import vault
+from leads.caps import CapExceeded, cap_release, cap_reserve
+from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
+from leads.metrics import LEADS_INGESTED
+from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
+from leads.validation import CleanLead, LeadInvalid, check_lead_input
+from marketplace import correlation
+from verticals.choices import VerticalStatus
+from verticals.models import Vertical
+from verticals.selectors import vertical_fields_effective
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome:
+    CREATED = "created"
+    EXISTING = "existing"  # the seller's external_id was already submitted
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    CAPPED = "capped"
+
+
+@dataclass
+class IngestResult:
+    outcome: str
+    lead: Lead | None = None
+    errors: dict = field(default_factory=dict)
+    duplicate_of_id: int | None = None
+    cap: int | None = None
+    cap_resets_at: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in (Outcome.CREATED, Outcome.EXISTING)
+
+
+class SchemaCache:
+    """Effective schemas by vertical slug for one request or import (bulk shares them)."""
+
+    def __init__(self):
+        self._verticals: dict[str, Vertical | None] = {}
+        self._schemas: dict[int, list] = {}
+
+    def vertical(self, slug) -> Vertical | None:
+        if not isinstance(slug, str) or not slug or len(slug) > 80:
+            return None
+        if slug not in self._verticals:
+            self._verticals[slug] = Vertical.objects.filter(slug=slug).first()
+        return self._verticals[slug]
+
+    def schema(self, vertical: Vertical) -> list:
+        if vertical.pk not in self._schemas:
+            self._schemas[vertical.pk] = [ef.field for ef in vertical_fields_effective(vertical=vertical)]
+        return self._schemas[vertical.pk]
+
+
+def _advisory_lock(*keys: str) -> None:
+    """Serialize transactions that dedupe on the same contact (PostgreSQL; SQLite serializes writers)."""
+    if connection.vendor != "postgresql":
+        return
+    ids = sorted({struct.unpack(">q", hashlib.sha256(k.encode()).digest()[:8])[0] for k in keys if k})
+    with connection.cursor() as cursor:
+        for lock_id in ids:  # sorted: two transactions never wait on each other in a cycle
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> None:
+    LeadStatusChange.objects.create(lead=lead, from_status=from_status, to_status=to_status, reason=reason[:300])
+
+
+def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, schemas: SchemaCache | None = None,
+                now: datetime | None = None) -> IngestResult:
+    """Validate, dedupe, cap and store one lead; queue its scoring on commit.
+
+    `data` is the submitted object (see leads/validation.py); its "vertical" slug is used
+    unless `vertical` is given (hosted forms, CSV imports).
+    """
+    schemas = schemas or SchemaCache()
+    now = now or timezone.now()
+    if vertical is None:
+        vertical = schemas.vertical(data.get("vertical") if isinstance(data, dict) else None)
+        if vertical is None:
+            return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": ["Unknown vertical."]}))
+    if vertical.status != VerticalStatus.ACTIVE:
+        return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]}))
+    try:
+        clean = check_lead_input(data, schema=schemas.schema(vertical), now=now,
+                                 allow_keys={"vertical"})
+    except LeadInvalid as exc:
+        return _count(source, IngestResult(Outcome.INVALID, errors=exc.errors))
+    if clean.external_id:
+        existing = Lead.objects.filter(seller=seller, external_id=clean.external_id).first()
+        if existing is not None:
+            return _count(source, IngestResult(Outcome.EXISTING, lead=existing))
+    try:
+        result = _store(seller=seller, vertical=vertical, clean=clean, source=source, now=now)
+    except IntegrityError:
+        # The same external_id committed concurrently: answer with that lead.
+        existing = Lead.objects.filter(seller=seller, external_id=clean.external_id).first() if clean.external_id else None
+        if existing is None:
+            raise
+        result = IngestResult(Outcome.EXISTING, lead=existing)
+    return _count(source, result)
+
+
+def _count(source: str, result: IngestResult) -> IngestResult:
+    LEADS_INGESTED.labels(source=source, outcome=result.outcome).inc()
+    if result.outcome != Outcome.EXISTING:
+        logger.info("lead submission", extra={
+            "outcome": result.outcome, "source": source, "lead_id": result.lead.pk if result.lead else None,
+            "vertical_id": result.lead.vertical_id if result.lead else None,
+            "error_fields": ",".join(sorted(result.errors)) if result.errors else None,
+        })
+    return result
+
+
+def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: datetime) -> IngestResult:
+    phone_hash = vault.keyed_hash("phone", clean.phone)
+    email_hash = vault.keyed_hash("email", clean.email)
+    common = dict(
+        vertical=vertical, seller=seller, source=source, campaign=clean.campaign, sub_id=clean.sub_id,
+        external_id=clean.external_id, country=clean.country, state=clean.state, zip=clean.zip, city=clean.city,
+        fields=clean.fields, consent_text=clean.consent_text, consent_at=clean.consent_at,
+        consent_ip=clean.consent_ip, consent_user_agent=clean.consent_user_agent,
+        consent_page_url=clean.consent_page_url, consent_certificate_url=clean.consent_certificate_url,
+        has_phone=bool(clean.phone), has_email=bool(clean.email), phone_type=clean.phone_type,
+        phone_hash=phone_hash, email_hash=email_hash, correlation_id=correlation.get() or "", created_at=now,
+    )
+    slot = None
+    try:
+        with transaction.atomic():
+            _advisory_lock(*(f"{vertical.pk}:{h}" for h in (phone_hash, email_hash) if h))
+            window_start = now - timedelta(days=vertical.dedupe_window_days)
+            contact = Q()
+            if phone_hash:
+                contact |= Q(phone_hash=phone_hash)
+            if email_hash:
+                contact |= Q(email_hash=email_hash)
+            first = (Lead.objects.filter(contact, vertical=vertical, status__in=ACCEPTED_STATUSES,
+                                         created_at__gte=window_start)
+                     .order_by("created_at", "id").values_list("pk", flat=True).first())
+            if first is not None:
+                # Recorded (without PII) so the seller sees it and scoring sees the history.
+                lead = Lead.objects.create(**common, status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE,
+                                           rejection_detail={"duplicate_of": first}, duplicate_of_id=first)
+                _record_status(lead, LeadStatus.REJECTED, f"duplicate of lead {first}")
+                return IngestResult(Outcome.DUPLICATE, lead=lead, duplicate_of_id=first, errors={
+                    "non_field_errors": [f"Duplicate of lead {first}: the same phone or email in this vertical "
+                                         f"within {vertical.dedupe_window_days} days."]})
+            slot = cap_reserve(seller=seller, vertical=vertical, now=now)
+            lead = Lead.objects.create(**common, status=LeadStatus.RECEIVED)
+            key_id, blob = vault.seal(clean.pii, context=str(lead.pk))
+            LeadPII.objects.create(lead=lead, key_id=key_id, ciphertext=blob)
+            _record_status(lead, LeadStatus.RECEIVED, f"via {source}")
+            lead_id = lead.pk
+            transaction.on_commit(lambda: _queue_scoring(lead_id))
+    except CapExceeded as exc:
+        return IngestResult(Outcome.CAPPED, cap=exc.cap, cap_resets_at=exc.resets_at, errors={
+            "non_field_errors": [f"Daily cap of {exc.cap} leads for this vertical reached; "
+                                 f"it resets at {exc.resets_at:%Y-%m-%d %H:%M} UTC."]})
+    except BaseException:
+        if slot is not None:
+            cap_release(slot)
+        raise
+    return IngestResult(Outcome.CREATED, lead=lead)
+
+
+def _queue_scoring(lead_id: int) -> None:
+    from leads.tasks import score_lead
+
+    score_lead.delay(lead_id=lead_id)
+
+
+def lead_submit_many(*, seller, items: list, source: str = LeadSource.API, now: datetime | None = None) -> list[IngestResult]:
+    """Bulk: each item stands alone (its own transaction); the vertical schemas are shared."""
+    schemas = SchemaCache()
+    now = now or timezone.now()
+    return [lead_submit(seller=seller, data=item, source=source, schemas=schemas, now=now) for item in items]
+
+
+# ---------------------------------------------------------------- status and scoring
+
+def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) -> Lead:
+    """Move a lead to another status (caller holds select_for_update on the lead)."""
+    if to_status not in TRANSITIONS[LeadStatus(lead.status)]:
+        raise ValueError(f"A {lead.status} lead cannot become {to_status}.")
+    from_status = lead.status
+    lead.status = to_status
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    lead.save(update_fields=["status", "updated_at", *changes])
+    _record_status(lead, to_status, reason, from_status)
+    return lead
+
+
+@transaction.atomic
+def lead_score(*, lead_id: int) -> Lead | None:
+    """The leads.score stage: score a received lead once; below the floor it is rejected."""
+    from leads.metrics import SCORING_SECONDS
+    from leads.scoring import compute_score
+
+    lead = Lead.objects.select_for_update().select_related("vertical", "seller").filter(pk=lead_id).first()
+    if lead is None or lead.status != LeadStatus.RECEIVED:
+        return lead  # already scored (a redelivered task) or gone
+    with SCORING_SECONDS.time():
+        score, breakdown = compute_score(lead)
+    floor = lead.vertical.quality_floor
+    common = {"quality_score": score, "score_breakdown": breakdown, "scored_at": timezone.now()}
+    if score < floor:
+        lead_transition(lead=lead, to_status=LeadStatus.REJECTED, reason=f"score {score} below floor {floor}",
+                        rejection_reason=RejectionReason.LOW_QUALITY,
+                        rejection_detail={"score": score, "floor": floor}, **common)
+    else:
+        lead_transition(lead=lead, to_status=LeadStatus.SCORED, reason=f"score {score}", **common)
+    logger.info("lead scored", extra={"lead_id": lead.pk, "score": score, "status": lead.status})
+    return lead
+
+
+@transaction.atomic
+def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
+    """Recompute a lead's score now (disputes): the status stays, the history notes it."""
+    from leads.scoring import compute_score
+
+    lead = Lead.objects.select_for_update().select_related("vertical", "seller").get(pk=lead_id)
+    score, breakdown = compute_score(lead)
+    previous = lead.quality_score
+    lead.quality_score, lead.score_breakdown, lead.scored_at = score, breakdown, timezone.now()
+    lead.save(update_fields=["quality_score", "score_breakdown", "scored_at", "updated_at"])
+    _record_status(lead, lead.status, f"{reason}: score {previous} → {score}", lead.status)
+    return lead
+
+
+# ---------------------------------------------------------------- hosted forms
+
+def seller_form_token_get_or_create(*, seller) -> SellerFormToken:
+    token = SellerFormToken.objects.filter(seller=seller).first()
+    if token is not None:
+        return token
+    try:
+        with transaction.atomic():
+            return SellerFormToken.objects.create(seller=seller, token=secrets.token_urlsafe(16)[:22])
+    except IntegrityError:
+        return SellerFormToken.objects.get(seller=seller)
+
+
+@transaction.atomic
+def seller_form_token_rotate(*, seller) -> SellerFormToken:
+    """A new token; links with the old one stop working (e.g. after it leaked)."""
+    SellerFormToken.objects.filter(seller=seller).delete()
+    return SellerFormToken.objects.create(seller=seller, token=secrets.token_urlsafe(16)[:22])
