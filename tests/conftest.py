@@ -115,9 +115,33 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def eager_tasks():
     """Run tasks in process (as the embedded profile does) for tests that do not need a worker."""
+    from celery._state import _set_task_join_will_block
+
     from config.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+    # Eager tasks in several threads at once (the race tests) can leave Celery's process-wide
+    # "inside a task" flag set (its save/restore is not thread-safe); later result.get() would
+    # then refuse to block.
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process_unless_worker_test(request):
+    """Only `worker`-marked tests publish to the broker. Elsewhere a task queued on commit runs
+    in process, so no stale message can reach the session's worker and act on a later test's rows."""
+    if request.node.get_closest_marker("worker") is not None:
+        yield
+        return
+    from celery._state import _set_task_join_will_block
+
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+    _set_task_join_will_block(False)  # see eager_tasks

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class WorkerProcess:
     def __init__(self, database_name: str, log_dir: Path, concurrency: int = 2, extra_env: dict | None = None,
-                 control_app=None):
+                 control_app=None, queues: list[str] | None = None):
         self.control_app = control_app or app
+        self.queues = queues
         self.database_name = database_name
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_dir / f"{self.name.split('@')[0]}.log"
@@ -34,7 +35,7 @@ class WorkerProcess:
             "LOG_LEVEL": "INFO",
             **self.extra_env,
         }
-        queues = ",".join(q.name for q in CELERY_TASK_QUEUES)
+        queues = ",".join(self.queues or [q.name for q in CELERY_TASK_QUEUES])
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(self.concurrency),

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.test import override_settings
 
@@ -57,19 +59,19 @@ def test_worker_task_timings_reach_metrics_in_multiprocess_mode(tmp_path, django
 
     metrics_dir = tmp_path / "prom"
     metrics_dir.mkdir()
-    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1,
+    # Its own queue: the session's worker cannot take the task instead.
+    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1, queues=["metrics-probe"],
                            extra_env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     worker.start()
     try:
-        # The session worker may take it too: send until this worker has run one.
+        result = pipeline_tasks.flaky.apply_async(kwargs={"key": f"m-{uuid.uuid4().hex}", "failures": 0},
+                                                  queue="metrics-probe")
+        assert result.get(timeout=60) == 1
         from tests.conftest import wait_for
 
-        def ran_here():
-            pipeline_tasks.flaky.apply_async(kwargs={"key": f"m-{id(worker)}", "failures": 0}).get(timeout=30)
-            return 'leadengine_task_duration_seconds_count{outcome="success",task="tests.flaky"}' in \
-                exposition(str(metrics_dir)).decode()
-
-        wait_for(ran_here, timeout=60, interval=0.1, message="a task timing from the worker")
+        # The timing is recorded in task_postrun, just after the result is stored.
+        line = 'leadengine_task_duration_seconds_count{outcome="success",task="tests.flaky"} 1.0'
+        wait_for(lambda: line in exposition(str(metrics_dir)).decode(), timeout=30, message="the worker's timing")
     finally:
         worker.stop()
 

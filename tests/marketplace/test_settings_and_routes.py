@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import uuid
 import sys
 from pathlib import Path
 
@@ -82,14 +83,22 @@ def test_a_rabbitmq_broker_url_works_too(django_db_setup, tmp_path, monkeypatch)
     from celery import Celery
     from django.conf import settings
 
+    from config.queues import CELERY_TASK_QUEUES
+
     amqp = "amqp://guest:guest@127.0.0.1:5672//"
     monkeypatch.setenv("CELERY_BROKER_URL", amqp)  # Celery lets this variable win over any config
     client = Celery("amqp-client", broker=amqp, backend=settings.CELERY_RESULT_BACKEND)
     worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1,
                            extra_env={"CELERY_BROKER_URL": amqp}, control_app=client)
     try:
+        # A message a previous run's worker held when it stopped would otherwise come back now.
+        with client.connection_for_write() as conn:
+            for queue in CELERY_TASK_QUEUES:
+                queue(conn.default_channel).declare()
+                queue(conn.default_channel).purge()
         worker.start()
-        result = client.send_task("tests.flaky", kwargs={"key": "amqp", "failures": 1}, queue="default")
+        key = f"amqp-{uuid.uuid4().hex}"
+        result = client.send_task("tests.flaky", kwargs={"key": key, "failures": 1}, queue="default")
         assert result.get(timeout=60) == 2  # retried once over AMQP, then succeeded
     finally:
         worker.stop()
