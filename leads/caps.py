@@ -42,23 +42,36 @@ def cap_for(*, seller, vertical) -> int:
 
 
 def _accepted_today(*, seller, vertical, start: datetime, end: datetime) -> int:
-    from leads.choices import LeadStatus
+    """Leads that took a slot today: every stored lead but the duplicates (they never reserve one).
+
+    A lead later rejected for low quality keeps its slot, exactly as the live counter does.
+    """
+    from leads.choices import LeadStatus, RejectionReason
     from leads.models import Lead
 
     return (Lead.objects.filter(seller=seller, vertical=vertical, created_at__gte=start, created_at__lt=end)
-            .exclude(status=LeadStatus.REJECTED).count())
+            .exclude(status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE).count())
 
 
 def cap_reserve(*, seller, vertical, now: datetime) -> CapSlot:
     """Take one of today's slots or raise CapExceeded. Release it if the lead is not stored."""
     start, end = day_bounds(now)
     key = f"leadcap:{seller.pk}:{vertical.pk}:{start:%Y%m%d}"
-    if cache.get(key) is None:
-        cache.add(key, _accepted_today(seller=seller, vertical=vertical, start=start, end=end), timeout=DAY_TTL)
-    used = cache.incr(key)
+    used = None
+    for _ in range(3):
+        if cache.get(key) is None:
+            # add() is atomic: of concurrent seeders one wins; the others' counts are dropped.
+            cache.add(key, _accepted_today(seller=seller, vertical=vertical, start=start, end=end), timeout=DAY_TTL)
+        try:
+            used = cache.incr(key)
+            break
+        except ValueError:  # the key vanished between add and incr (flushed, evicted): seed again
+            continue
+    if used is None:
+        raise RuntimeError(f"could not count the daily cap in the cache ({key})")
     cap = cap_for(seller=seller, vertical=vertical)
     if used > cap:
-        cache.decr(key)
+        cap_release(CapSlot(key))
         raise CapExceeded(cap, end)
     return CapSlot(key)
 

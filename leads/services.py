@@ -6,6 +6,7 @@ or street address. They go to the vault (LeadPII) and become keyed hashes on the
 
 import hashlib
 import logging
+import re
 import secrets
 import struct
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ from verticals.selectors import vertical_fields_effective
 
 logger = logging.getLogger(__name__)
 
+# Vertical slugs are ASCII slugs; anything else (NUL, unpaired surrogates) must not reach a query.
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,80}\Z")
+
 
 class Outcome:
     CREATED = "created"
@@ -48,7 +52,10 @@ class IngestResult:
 
     @property
     def accepted(self) -> bool:
-        return self.outcome in (Outcome.CREATED, Outcome.EXISTING)
+        # An external_id resubmission is accepted only when that first submission was.
+        if self.outcome == Outcome.EXISTING:
+            return self.lead is not None and self.lead.status != LeadStatus.REJECTED
+        return self.outcome == Outcome.CREATED
 
 
 class SchemaCache:
@@ -59,7 +66,7 @@ class SchemaCache:
         self._schemas: dict[int, list] = {}
 
     def vertical(self, slug) -> Vertical | None:
-        if not isinstance(slug, str) or not slug or len(slug) > 80:
+        if not isinstance(slug, str) or not _SLUG.match(slug):
             return None
         if slug not in self._verticals:
             self._verticals[slug] = Vertical.objects.filter(slug=slug).first()
@@ -94,8 +101,11 @@ def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, 
     """
     schemas = schemas or SchemaCache()
     now = now or timezone.now()
+    if not isinstance(data, dict):
+        return _count(source, IngestResult(Outcome.INVALID, errors={
+            "non_field_errors": ["Each lead must be a JSON object."]}))
     if vertical is None:
-        vertical = schemas.vertical(data.get("vertical") if isinstance(data, dict) else None)
+        vertical = schemas.vertical(data.get("vertical"))
         if vertical is None:
             return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": ["Unknown vertical."]}))
     if vertical.status != VerticalStatus.ACTIVE:
@@ -153,9 +163,10 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                 contact |= Q(phone_hash=phone_hash)
             if email_hash:
                 contact |= Q(email_hash=email_hash)
+            # An empty Q() would match every lead: without a contact there is nothing to dedupe on.
             first = (Lead.objects.filter(contact, vertical=vertical, status__in=ACCEPTED_STATUSES,
                                          created_at__gte=window_start)
-                     .order_by("created_at", "id").values_list("pk", flat=True).first())
+                     .order_by("created_at", "id").values_list("pk", flat=True).first()) if contact else None
             if first is not None:
                 # Recorded (without PII) so the seller sees it and scoring sees the history.
                 lead = Lead.objects.create(**common, status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE,
@@ -216,7 +227,7 @@ def lead_score(*, lead_id: int) -> Lead | None:
     from leads.metrics import SCORING_SECONDS
     from leads.scoring import compute_score
 
-    lead = Lead.objects.select_for_update().select_related("vertical", "seller").filter(pk=lead_id).first()
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical", "seller").filter(pk=lead_id).first()
     if lead is None or lead.status != LeadStatus.RECEIVED:
         return lead  # already scored (a redelivered task) or gone
     with SCORING_SECONDS.time():
@@ -238,7 +249,7 @@ def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
     """Recompute a lead's score now (disputes): the status stays, the history notes it."""
     from leads.scoring import compute_score
 
-    lead = Lead.objects.select_for_update().select_related("vertical", "seller").get(pk=lead_id)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical", "seller").get(pk=lead_id)
     score, breakdown = compute_score(lead)
     previous = lead.quality_score
     lead.quality_score, lead.score_breakdown, lead.scored_at = score, breakdown, timezone.now()

@@ -36,7 +36,8 @@ TOP_LEVEL_KEYS = {
     "city", "state", "zip", "country", "fields", "consent",
 }
 CONSENT_KEYS = {"text", "timestamp", "ip", "user_agent", "page_url", "certificate_url"}
-_ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
+# ASCII digits only: "\d" would admit other scripts' digits, which the ZIP library panics on.
+_ZIP = re.compile(r"^(\d{5})(?:-\d{4})?\Z", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _email_validator = EmailValidator()
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -82,6 +83,21 @@ class CleanLead:
         }.items() if v}
 
 
+def _is_unicode(text: str) -> bool:
+    """False for strings with unpaired surrogates (legal in JSON escapes, unencodable as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _path_label(key) -> str:
+    """A submitted key as it may appear in an error path: short, never empty, printable, valid UTF-8."""
+    label = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(key)[:64])
+    return label.encode("utf-8", "replace").decode("utf-8") or '""'
+
+
 class _Errors:
     def __init__(self):
         self.errors: dict[str, list[str]] = {}
@@ -99,6 +115,9 @@ def _text(value, path: str, errs: _Errors, *, max_len: int = MAX_TEXT, required:
         errs.add(path, "Must be a string.")
         return ""
     text = _CONTROL.sub("", str(value)).strip()
+    if not _is_unicode(text):
+        errs.add(path, "Must be valid Unicode text.")
+        return ""
     if len(text) > max_len:
         errs.add(path, f"At most {max_len} characters.")
         return ""
@@ -203,7 +222,7 @@ def check_consent(value, errs: _Errors, now: datetime) -> dict:
         return {}
     unknown = set(value) - CONSENT_KEYS
     for key in sorted(unknown):
-        errs.add(f"consent.{key}", "Unknown consent field.")
+        errs.add(f"consent.{_path_label(key)}", "Unknown consent field.")
     text = _text(value.get("text"), "consent.text", errs, max_len=5000, required=True)
     at = None
     raw_ts = value.get("timestamp")
@@ -221,10 +240,15 @@ def check_consent(value, errs: _Errors, now: datetime) -> dict:
     ip = _text(value.get("ip"), "consent.ip", errs, max_len=45, required=True)
     if ip:
         try:
-            ip = str(ipaddress.ip_address(ip))
+            address = ipaddress.ip_address(ip)
         except ValueError:
+            address = None
+        # A zone index ("fe80::1%eth0") is local to the sender's host, and PostgreSQL's inet rejects it.
+        if address is None or getattr(address, "scope_id", None):
             errs.add("consent.ip", "Enter a valid IPv4 or IPv6 address.")
             ip = ""
+        else:
+            ip = str(address)
     urls = {}
     for key in ("page_url", "certificate_url"):
         url = _text(value.get(key), f"consent.{key}", errs, max_len=500)
@@ -265,14 +289,11 @@ def _field_value(spec, raw, errs: _Errors):  # noqa: C901 - one branch per type,
             return None
         try:
             number = Decimal(str(raw).strip().replace(",", ""))
-        except InvalidOperation:
+        except (InvalidOperation, ValueError):
             errs.add(path, "Must be a number.")
             return None
         if not number.is_finite():
             errs.add(path, "Must be a finite number.")
-            return None
-        if kind == FieldType.INTEGER and number != number.to_integral_value():
-            errs.add(path, "Must be a whole number.")
             return None
         if spec.min_value is not None and number < spec.min_value:
             errs.add(path, f"Must be at least {spec.min_value.normalize():f}.")
@@ -280,8 +301,13 @@ def _field_value(spec, raw, errs: _Errors):  # noqa: C901 - one branch per type,
         if spec.max_value is not None and number > spec.max_value:
             errs.add(path, f"Must be at most {spec.max_value.normalize():f}.")
             return None
-        if abs(number) >= Decimal("1e15"):
+        # adjusted() is exact; abs(), rounding and to_integral_value() of a huge exponent
+        # (e.g. "1e9999999") overflow the decimal context and raise.
+        if number and number.adjusted() >= 15:
             errs.add(path, "Too large.")
+            return None
+        if kind == FieldType.INTEGER and number != number.to_integral_value():
+            errs.add(path, "Must be a whole number.")
             return None
         return int(number) if kind == FieldType.INTEGER else float(round(number, 6))
     if kind == FieldType.BOOLEAN:
@@ -343,7 +369,7 @@ def check_fields(raw, schema: list, errs: _Errors) -> tuple[dict, dict]:
     by_key = {spec.key: spec for spec in schema}
     for key in raw:
         if key not in by_key:
-            errs.add(f"fields.{str(key)[:64]}", "Unknown field for this vertical.")
+            errs.add(f"fields.{_path_label(key)}", "Unknown field for this vertical.")
     values, pii = {}, {}
     for spec in schema:
         present = spec.key in raw and raw[spec.key] not in (None, "", [])
@@ -364,7 +390,7 @@ def check_lead_input(data, *, schema: list, now: datetime | None = None, allow_k
     if not isinstance(data, dict):
         raise LeadInvalid({"non_field_errors": ["Each lead must be a JSON object."]})
     for key in sorted(set(data) - TOP_LEVEL_KEYS - (allow_keys or set())):
-        errs.add(str(key)[:64], "Unknown field.")
+        errs.add(_path_label(key), "Unknown field.")
     clean = CleanLead()
     clean.external_id = _text(data.get("external_id"), "external_id", errs, max_len=100)
     clean.campaign = _text(data.get("campaign"), "campaign", errs, max_len=100)
@@ -374,7 +400,8 @@ def check_lead_input(data, *, schema: list, now: datetime | None = None, allow_k
     clean.street_address = _text(data.get("street_address"), "street_address", errs, max_len=200)
     clean.email = check_email(data.get("email"), errs)
     clean.phone, clean.phone_type = check_phone(data.get("phone"), errs, "US")
-    if not data.get("email") and not data.get("phone"):
+    # On the cleaned values: a blank or whitespace-only phone is no contact at all.
+    if not clean.email and not clean.phone and not ({"email", "phone"} & set(errs.errors)):
         errs.add("phone", "A phone number or an email address is required.")
     clean.country, clean.state, clean.zip, clean.city = check_geo(data, errs)
     clean.fields, clean.pii_fields = check_fields(data.get("fields"), schema, errs)
