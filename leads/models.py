@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from leads.choices import CsvImportStatus, LeadSource, LeadStatus, RejectionReason
@@ -62,6 +63,11 @@ class Lead(models.Model):
             models.Index(fields=["seller", "vertical", "created_at", "id"], name="lead_seller_vertical_idx"),
             models.Index(fields=["seller", "quality_score", "id"], name="lead_seller_score_idx"),
             models.Index(fields=["seller", "price", "id"], name="lead_seller_price_idx"),
+            # The table's search: exact matches on the seller's own labels.
+            models.Index(fields=["seller", "campaign"], name="lead_seller_campaign_idx"),
+            models.Index(fields=["seller", "sub_id"], name="lead_seller_subid_idx"),
+            models.Index(fields=["seller", "zip"], name="lead_seller_zip_idx"),
+            models.Index("seller", Upper("city"), name="lead_seller_city_idx"),
             models.Index(fields=["vertical", "phone_hash", "created_at"], name="lead_vertical_phone_idx",
                          condition=~Q(phone_hash="")),
             models.Index(fields=["vertical", "email_hash", "created_at"], name="lead_vertical_email_idx",

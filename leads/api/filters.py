@@ -1,29 +1,38 @@
-from django.db.models import Q
-from django_filters import rest_framework as filters
+"""Query parameters of GET /api/v1/leads/, for the OpenAPI schema.
+
+Parsing and validation live in leads.selectors.lead_table_spec_parse, shared with the
+seller's page (/seller/leads/) and its CSV export, so the three always agree.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 from leads.choices import LeadStatus
-from leads.models import Lead
+from leads.selectors import LEAD_TABLE_MAX_PAGE_SIZE, LEAD_TABLE_PAGE_SIZE, LEAD_TABLE_SORTS
 
 
-class LeadFilter(filters.FilterSet):
-    vertical = filters.CharFilter(field_name="vertical__slug")
-    status = filters.MultipleChoiceFilter(choices=LeadStatus.choices)
-    has_phone = filters.BooleanFilter()
-    has_email = filters.BooleanFilter()
-    score_min = filters.NumberFilter(field_name="quality_score", lookup_expr="gte")
-    score_max = filters.NumberFilter(field_name="quality_score", lookup_expr="lte")
-    created_from = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    external_id = filters.CharFilter()
-    q = filters.CharFilter(method="search", label="Search external id, campaign, sub id, ZIP or city")
+def _query(name, type_, description, **kwargs) -> OpenApiParameter:
+    return OpenApiParameter(name, type_, OpenApiParameter.QUERY, required=False, description=description, **kwargs)
 
-    class Meta:
-        model = Lead
-        fields = []
 
-    def search(self, queryset, name, value):
-        value = value.strip()[:100]
-        if not value:
-            return queryset
-        return queryset.filter(Q(external_id=value) | Q(campaign=value) | Q(sub_id=value) | Q(zip=value)
-                               | Q(city__iexact=value))
+_SORTS = [*LEAD_TABLE_SORTS, *(f"-{s}" for s in LEAD_TABLE_SORTS)]
+
+LEAD_LIST_PARAMETERS = [
+    _query("vertical", OpenApiTypes.STR, "Vertical slug; a parent vertical includes its sub-verticals."),
+    _query("status", OpenApiTypes.STR, "Repeat (or comma-separate) for several statuses.", many=True,
+           enum=LeadStatus.values),
+    _query("has_phone", OpenApiTypes.BOOL, "true or false."),
+    _query("has_email", OpenApiTypes.BOOL, "true or false."),
+    _query("score_min", OpenApiTypes.INT, "Quality score at least (0–100); unscored leads drop out."),
+    _query("score_max", OpenApiTypes.INT, "Quality score at most (0–100); unscored leads drop out."),
+    _query("created_from", OpenApiTypes.STR, "Received at or after: YYYY-MM-DD or an ISO 8601 datetime."),
+    _query("created_to", OpenApiTypes.STR,
+           "Received before an ISO 8601 datetime, or on or before a date (YYYY-MM-DD, the whole day)."),
+    _query("q", OpenApiTypes.STR, "Exact match on external_id, campaign, sub_id or ZIP; city ignoring case."),
+    _query("external_id", OpenApiTypes.STR, "Your own id, exactly."),
+    _query("sort", OpenApiTypes.STR, "Order; prefix - for descending. Unscored/unpriced leads come last either way.",
+           enum=_SORTS, default="-created"),
+    _query("cursor", OpenApiTypes.STR, "Opaque token from `next` or `previous`; keep the same sort."),
+    _query("page_size", OpenApiTypes.INT, f"1–{LEAD_TABLE_MAX_PAGE_SIZE}, default {LEAD_TABLE_PAGE_SIZE}."),
+    _query("stats", OpenApiTypes.BOOL, "true: add totals for the filtered set (cached 30 s)."),
+]

@@ -1,22 +1,23 @@
 """Lead ingestion and the seller's leads for integrators. Thin: leads.services does the work."""
 
 import hashlib
+import io
 import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
-from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from leads import selectors, services
-from leads.api.filters import LeadFilter
+from leads.api.filters import LEAD_LIST_PARAMETERS
 from leads.api.serializers import (BulkInputSerializer, IngestResultSerializer, LeadDetailSerializer,
                                    LeadInputSerializer, LeadSerializer)
 from leads.choices import LeadSource
@@ -55,14 +56,89 @@ class _NotStored(Exception):
         self.response = response
 
 
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+MAX_JSON_DEPTH = 32  # a bulk lead is 5 deep ({leads: [{fields: {key: [..]}}]})
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_json_shape(data) -> None:
+    """Raise ParseError for nesting deeper than MAX_JSON_DEPTH or unpaired surrogates (iteratively)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _valid_unicode(key):
+                    raise ParseError("JSON parse error - a key is not valid Unicode (unpaired surrogate).")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and not _valid_unicode(value):
+            raise ParseError("JSON parse error - a string is not valid Unicode (unpaired surrogate).")
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than {settings.LEAD_MAX_BODY_BYTES} bytes; "
+                           "send fewer leads per request.")
+
+
+def check_body_size(request) -> None:
+    """413 for a declared body over LEAD_MAX_BODY_BYTES, before anything reads it.
+
+    Call before touching request.data: DRF reads JSON through request.body, where Django
+    refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE with an HTML 400.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.LEAD_MAX_BODY_BYTES:
+        raise _too_large()
+
+
+class LeadJSONParser(JSONParser):
+    """JSON of at most LEAD_MAX_BODY_BYTES; too-deep nesting and unpaired surrogates are 400s.
+
+    Deep nesting would exhaust the recursion limit (a 500) and an unpaired surrogate can be
+    neither stored nor rendered. The views call check_body_size first.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read(settings.LEAD_MAX_BODY_BYTES + 1)
+        if len(raw) > settings.LEAD_MAX_BODY_BYTES:
+            raise _too_large()
+        try:
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.") from None
+        _check_json_shape(data)
+        return data
+
+
 class LeadListCreateApi(generics.ListAPIView):
-    """GET: your leads (cursor-paginated, filterable). POST: submit one lead."""
+    """GET: your leads (keyset-paginated, filterable, sortable). POST: submit one lead."""
 
     serializer_class = LeadSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [LeadJSONParser]
     throttle_scope = "ingest"
-    filter_backends = [filters.DjangoFilterBackend]
-    filterset_class = LeadFilter
+    # Paging and filters are the seller table's own (leads.selectors): the same spec, sorts and
+    # keyset cursor as /seller/leads/, so DRF's filter backends and paginator stay out.
+    filter_backends: list = []
+    pagination_class = None
 
     def get_throttles(self):
         if self.request.method != "POST":
@@ -75,6 +151,33 @@ class LeadListCreateApi(generics.ListAPIView):
         _require_seller(self.request)
         return selectors.lead_list_for_seller(seller=self.request.user)
 
+    @extend_schema(parameters=LEAD_LIST_PARAMETERS, responses={
+        200: inline_serializer("LeadPage", {
+            "results": LeadSerializer(many=True),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "stats": serializers.DictField(required=False, help_text="With ?stats=true."),
+        }),
+        400: OpenApiResponse(description="A bad filter, sort, page size or cursor; the body names the parameter.")})
+    def get(self, request, *args, **kwargs):
+        _require_seller(request)
+        params = request.query_params
+        try:
+            spec = selectors.lead_table_spec_parse(params)
+            page_size = selectors.lead_table_page_size(params.get("page_size"))
+            page = selectors.lead_table_page(request.user, spec, params.get("cursor") or None, page_size)
+        except selectors.LeadTableError as exc:
+            raise ValidationError(exc.errors) from None
+        url = request.build_absolute_uri()
+        body = {
+            "results": LeadSerializer(page.rows, many=True).data,
+            "next": replace_query_param(url, "cursor", page.next_cursor) if page.next_cursor else None,
+            "previous": replace_query_param(url, "cursor", page.previous_cursor) if page.previous_cursor else None,
+        }
+        if params.get("stats", "").lower() in ("1", "true", "yes"):
+            body["stats"] = selectors.lead_table_stats(seller=request.user, spec=spec)
+        return Response(body)
+
     @extend_schema(request=LeadInputSerializer, responses={
         201: IngestResultSerializer, 200: OpenApiResponse(IngestResultSerializer, "external_id already submitted"),
         400: OpenApiResponse(IngestResultSerializer, "field errors"), 409: OpenApiResponse(IngestResultSerializer, "duplicate"),
@@ -83,13 +186,14 @@ class LeadListCreateApi(generics.ListAPIView):
                                      description="Replays of the same key return the first answer.")])
     def post(self, request):
         _require_seller(request)
+        check_body_size(request)
         data = request.data
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key:
             code, body, headers = result_body(services.lead_submit(seller=request.user, data=data, source=LeadSource.API))
             return Response(body, status=code, headers=headers)
-        if len(key) > 200:
-            raise ValidationError({IDEMPOTENCY_HEADER: ["At most 200 characters."]})
+        if len(key) > 200 or not key.isascii() or not key.isprintable():
+            raise ValidationError({IDEMPOTENCY_HEADER: ["At most 200 printable ASCII characters."]})
         return self._idempotent(request, key, data)
 
     def _idempotent(self, request, key: str, data):
@@ -107,7 +211,10 @@ class LeadListCreateApi(generics.ListAPIView):
         except _NotStored as exc:
             return exc.response
         except IntegrityError:
-            stored = IdempotencyKey.objects.get(scope=scope, key=key).result
+            record = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+            if record is None:  # the conflict was not the key's (lead_submit re-raised it)
+                raise
+            stored = record.result
             if stored.get("fingerprint") != fingerprint:
                 return Response({"errors": {IDEMPOTENCY_HEADER: ["This key was used with a different request body."]}},
                                 status=status.HTTP_422_UNPROCESSABLE_ENTITY)
@@ -118,12 +225,13 @@ class LeadListCreateApi(generics.ListAPIView):
 class LeadBulkApi(APIView):
     """Submit up to 500 leads; each gets its own result (accepted with id, or rejected with errors)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [LeadJSONParser]
     throttle_scope = "ingest"
 
     @extend_schema(request=BulkInputSerializer, responses={200: IngestResultSerializer(many=True)})
     def post(self, request):
         _require_seller(request)
+        check_body_size(request)
         items = request.data.get("leads") if isinstance(request.data, dict) else request.data
         if not isinstance(items, list):
             raise ValidationError({"leads": ["Send {\"leads\": [...]} with up to %d leads." % settings.LEAD_MAX_BULK]})
@@ -149,9 +257,8 @@ class LeadDetailApi(generics.RetrieveAPIView):
     def get_object(self):
         _require_seller(self.request)
         try:
-            lead = selectors.lead_get_for_seller(seller=self.request.user, lead_id=self.kwargs["pk"])
+            return selectors.lead_get_for_seller_detail(seller=self.request.user, lead_id=self.kwargs["pk"])
         except Lead.DoesNotExist:
             raise Http404 from None
-        return Lead.objects.select_related("vertical", "pii").prefetch_related("history").get(pk=lead.pk)
 
 
