@@ -33,6 +33,7 @@ run: install
 	@mkdir -p .data
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py migrate --noinput -v 0
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py seed_demo_leads
 	@echo "Lead Engine is starting at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	DJANGO_SETTINGS_MODULE=config.settings.embedded exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
