@@ -144,3 +144,7 @@ class DeadLetter(models.Model):
     @property
     def dead_letter_queue(self) -> str:
         return f"{self.queue}.dead"
+
+
+# The USDC ledger lives in its own module; importing it here registers its models.
+from marketplace.ledger_models import *  # noqa: E402,F401,F403
