@@ -166,15 +166,22 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             # An empty Q() would match every lead: without a contact there is nothing to dedupe on.
             first = (Lead.objects.filter(contact, vertical=vertical, status__in=ACCEPTED_STATUSES,
                                          created_at__gte=window_start)
-                     .order_by("created_at", "id").values_list("pk", flat=True).first()) if contact else None
+                     .order_by("created_at", "id").values_list("pk", "seller_id").first()) if contact else None
             if first is not None:
+                first_id, first_seller_id = first
+                # Another seller's lead is neither named nor linked: ids would reveal its volume,
+                # and a named match would let anyone probe whether a contact is already a lead.
+                own = first_seller_id == seller.pk
+                window = f"the same phone or email in this vertical within {vertical.dedupe_window_days} days"
+                message = f"Duplicate of your lead {first_id}: {window}." if own else f"Duplicate: {window}."
                 # Recorded (without PII) so the seller sees it and scoring sees the history.
-                lead = Lead.objects.create(**common, status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE,
-                                           rejection_detail={"duplicate_of": first}, duplicate_of_id=first)
-                _record_status(lead, LeadStatus.REJECTED, f"duplicate of lead {first}")
-                return IngestResult(Outcome.DUPLICATE, lead=lead, duplicate_of_id=first, errors={
-                    "non_field_errors": [f"Duplicate of lead {first}: the same phone or email in this vertical "
-                                         f"within {vertical.dedupe_window_days} days."]})
+                lead = Lead.objects.create(
+                    **common, status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE,
+                    rejection_detail={"duplicate_of": first_id} if own else {"duplicate_of_another_seller": True},
+                    duplicate_of_id=first_id if own else None)
+                _record_status(lead, LeadStatus.REJECTED, f"duplicate of lead {first_id}" if own else "duplicate")
+                return IngestResult(Outcome.DUPLICATE, lead=lead, duplicate_of_id=first_id if own else None,
+                                    errors={"non_field_errors": [message]})
             slot = cap_reserve(seller=seller, vertical=vertical, now=now)
             lead = Lead.objects.create(**common, status=LeadStatus.RECEIVED)
             key_id, blob = vault.seal(clean.pii, context=str(lead.pk))

@@ -87,6 +87,9 @@ def hosted_form(request, slug: str):
     if result.accepted:
         return redirect("hosted-form-done", slug=vertical.slug)
     if result.outcome == Outcome.DUPLICATE:
+        if result.duplicate_of_id is None:
+            # Another seller has this contact: say nothing that would confirm it.
+            return redirect("hosted-form-done", slug=vertical.slug)
         return render(request, "leads/form_duplicate.html", {"vertical": vertical})
     if result.outcome == Outcome.CAPPED:
         return render(request, "leads/form_unavailable.html", {"vertical": vertical}, status=429)

@@ -49,6 +49,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # A key's owner never changes: a new owner gets a new key.
+        return (*self.readonly_fields, "user") if obj else self.readonly_fields
+
     @admin.display(boolean=True)
     def active(self, obj):
         return obj.is_active
@@ -94,7 +98,10 @@ class DeadLetterAdmin(admin.ModelAdmin):
     def _apply(self, request, queryset, service, verb):
         done, skipped = 0, 0
         for letter_id in queryset.filter(status=DeadLetterStatus.PENDING).values_list("pk", flat=True):
-            service(dead_letter_id=letter_id)
+            try:
+                service(dead_letter_id=letter_id)
+            except ValueError:  # someone else replayed or discarded it meanwhile
+                continue
             done += 1
         skipped = queryset.count() - done
         self.message_user(request, f"{verb} {done} dead letter(s)" + (f"; {skipped} were not pending." if skipped else "."))

@@ -1,5 +1,6 @@
 """Readiness checks for /healthz: database(s), cache, broker and channel layer."""
 
+import asyncio
 import time
 import uuid
 
@@ -52,7 +53,7 @@ def _channel_layer():
     async def roundtrip():
         channel = await layer.new_channel()
         await layer.send(channel, {"type": "healthz.ping"})
-        message = await layer.receive(channel)
+        message = await asyncio.wait_for(layer.receive(channel), timeout=2)
         if message.get("type") != "healthz.ping":
             raise RuntimeError("channel layer read-back failed")
 

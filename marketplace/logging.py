@@ -29,6 +29,10 @@ class JsonFormatter(logging.Formatter):
             "process": record.process,
         }
         for key, value in vars(record).items():
+            if key == "request" and hasattr(value, "method"):
+                # Not repr(request): its query string may carry a form token.
+                payload["request"] = f"{value.method} {getattr(value, 'path', '')}"
+                continue
             if key not in _STANDARD and not key.startswith("_"):
                 payload[key] = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
         if record.exc_info:

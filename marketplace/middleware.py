@@ -5,6 +5,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import JsonResponse
 
 from config import db_router
 from marketplace import correlation
@@ -12,6 +13,21 @@ from marketplace import correlation
 logger = logging.getLogger(__name__)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class RejectNulBytesMiddleware:
+    """A NUL byte in the path or a query parameter is never meaningful here and PostgreSQL
+    refuses it in text: answer 400 up front instead of failing deep inside a query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any("\x00" in key or any("\x00" in v for v in values)
+                                         for key, values in request.GET.lists()):
+            body = {"detail": "NUL characters are not allowed in the URL."}
+            return JsonResponse(body, status=400)
+        return self.get_response(request)
 
 
 class CorrelationIdMiddleware:

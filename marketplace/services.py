@@ -23,21 +23,31 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 # ---------------------------------------------------------------- users
 
-@transaction.atomic
+class EmailTaken(Exception):
+    """An account with this email exists (a concurrent sign-up got there first)."""
+
+
 def user_sign_up(
     *, email: str, password: str, full_name: str = "", company_name: str = "",
     time_zone: str = "UTC", is_seller: bool = False, is_buyer: bool = False,
 ) -> User:
-    """Create an account and queue its welcome email once the account is committed."""
+    """Create an account and queue its welcome email once the account is committed.
+
+    Raises EmailTaken when the email is already registered (also when two sign-ups race).
+    """
     from marketplace.tasks import send_welcome_email
 
-    user = User.objects.create_user(
-        email=email, password=password, full_name=full_name, company_name=company_name,
-        time_zone=time_zone, is_seller=is_seller, is_buyer=is_buyer,
-    )
-    logger.info("user signed up", extra={"user_id": user.pk, "roles": ",".join(user.roles)})
-    transaction.on_commit(lambda: send_welcome_email.delay(user_id=user.pk))
-    return user
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=password, full_name=full_name, company_name=company_name,
+                time_zone=time_zone, is_seller=is_seller, is_buyer=is_buyer,
+            )
+            logger.info("user signed up", extra={"user_id": user.pk, "roles": ",".join(user.roles)})
+            transaction.on_commit(lambda: send_welcome_email.delay(user_id=user.pk))
+            return user
+    except IntegrityError:  # the form checked, but a concurrent sign-up won the race
+        raise EmailTaken() from None
 
 
 @transaction.atomic
@@ -155,7 +165,8 @@ def idempotent(*, scope: str, key: str, operation: Callable[[], dict]) -> tuple[
                 record.save(update_fields=["result"])
                 return result, True
         except IntegrityError:
-            pass  # a concurrent run committed the same key first
+            if not IdempotencyKey.objects.filter(scope=scope, key=key).exists():
+                raise  # the operation's own integrity error, not a concurrent run of the same key
     return IdempotencyKey.objects.get(scope=scope, key=key).result, False
 
 

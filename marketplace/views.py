@@ -33,10 +33,14 @@ def sign_up(request):
         return redirect("account")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.user_sign_up(**form.cleaned_data)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Lead Engine. Your account is ready.")
-        return redirect("account")
+        try:
+            user = services.user_sign_up(**form.cleaned_data)
+        except services.EmailTaken:
+            form.add_error("email", "An account with this email already exists.")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to Lead Engine. Your account is ready.")
+            return redirect("account")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 

@@ -14,6 +14,9 @@ PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID")  # required
 PII_HASH_KEY = env_str("PII_HASH_KEY")  # required
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Production sits behind one proxy (the TLS terminator): take the client IP it appends to
+# X-Forwarded-For, or every consumer shares the proxy's address in rate limits and consent.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

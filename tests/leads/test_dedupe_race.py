@@ -152,12 +152,13 @@ def test_email_case_and_phone_formatting_do_not_evade_dedupe(seller_user, solar)
 
 
 @pytest.mark.django_db
-def test_another_sellers_submission_of_the_same_consumer_is_a_duplicate(seller_user, solar):
+def test_another_sellers_submission_of_the_same_consumer_is_a_duplicate_without_naming_the_lead(seller_user, solar):
     from tests.factories import UserFactory
 
-    first = lead_submit(seller=seller_user, data=make_lead(), source="api")
+    lead_submit(seller=seller_user, data=make_lead(), source="api")
     again = lead_submit(seller=UserFactory(is_seller=True), data=make_lead(), source="api")
-    assert _ids(again) == (Outcome.DUPLICATE, first.lead.pk)
+    assert _ids(again) == (Outcome.DUPLICATE, None)
+    assert again.lead.duplicate_of_id is None and again.lead.rejection_detail == {"duplicate_of_another_seller": True}
 
 
 @pytest.mark.django_db
@@ -203,3 +204,17 @@ def test_a_rejected_duplicate_is_not_itself_a_dedupe_anchor(seller_user, solar):
     assert lead_submit(seller=seller_user, data=lead_at(t1), source="api", now=t1).outcome == Outcome.DUPLICATE
     t2 = t0 + timedelta(days=31)  # within 30 days of the rejected one, outside the accepted one's window
     assert lead_submit(seller=seller_user, data=lead_at(t2), source="api", now=t2).outcome == Outcome.CREATED
+
+
+def test_a_duplicate_of_another_sellers_lead_names_no_lead(seller_api, solar):
+    from leads.services import lead_submit
+    from tests.factories import UserFactory
+    from tests.leads.conftest import make_lead
+
+    first = lead_submit(seller=UserFactory(is_seller=True), data=make_lead(), source="api").lead
+    response = seller_api.post("/api/v1/leads/", make_lead(), format="json")
+    body = response.json()
+    assert response.status_code == 409 and body["reason"] == "duplicate" and body["duplicate_of"] is None
+    assert str(first.pk) not in str(body["errors"])
+    detail = seller_api.get(f"/api/v1/leads/{body['id']}/").json()
+    assert detail["duplicate_of"] is None and str(first.pk) not in str(detail["rejection_detail"])

@@ -446,3 +446,31 @@ def test_the_csv_export_refuses_bad_filters_with_400(seller_client, solar):
     response = seller_client.get("/seller/leads/export.csv", {"score_min": "lots"})
     assert response.status_code == 400 and b"score_min" in response.content
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_the_export_streams_batch_by_batch_instead_of_buffering(seller_user, solar, settings):
+    """Daphne serves us: an async iterator, or Django would build the whole file in memory first."""
+    import asyncio
+
+    from django.test import AsyncClient
+
+    from leads import views_seller
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    add_leads(seller_user, solar, [{"campaign": f"asgi-{i}", "status": LeadStatus.SCORED} for i in range(5)])
+    original, views_seller.EXPORT_BATCH = views_seller.EXPORT_BATCH, 2
+
+    async def fetch():
+        client = AsyncClient()
+        await client.aforce_login(seller_user)
+        response = await client.get("/seller/leads/export.csv")
+        assert response.streaming and response.is_async
+        return [chunk async for chunk in response.streaming_content]
+
+    try:
+        chunks = asyncio.run(fetch())
+    finally:
+        views_seller.EXPORT_BATCH = original
+    assert len(chunks) == 1 + 3  # the header, then batches of 2, 2 and 1 rows
+    assert b"".join(chunks).decode().count("asgi-") == 5

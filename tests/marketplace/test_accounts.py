@@ -106,3 +106,21 @@ def test_admin_issues_an_api_key_and_shows_it_once(client, staff, user):
     text = response.content.decode()
     key = user.api_keys.get(name="from admin")
     assert f"le_{key.prefix}_" in text and "not shown again" in text
+
+
+def test_a_sign_up_that_loses_the_race_for_its_email_gets_a_form_error_not_a_500(client, monkeypatch):
+    from marketplace.forms import SignUpForm
+
+    User.objects.create_user(email="new.buyer@example.com", password="x" * 20)
+    # The form's uniqueness check ran before the other sign-up committed.
+    monkeypatch.setattr(SignUpForm, "clean_email", lambda self: self.cleaned_data["email"].strip().lower())
+    response = client.post(reverse("signup"), SIGNUP)
+    assert response.status_code == 400 and "already exists" in response.content.decode()
+    assert User.objects.filter(email="new.buyer@example.com").count() == 1
+
+
+@pytest.mark.parametrize("url", ["/api/v1/verticals/?parent=%00", "/seller/leads/?q=%00", "/f/solar/?s=%00x",
+                                 "/verticals/?x=a%00b"])
+def test_nul_bytes_in_the_url_get_400_not_500(client, user, url):
+    client.force_login(user)
+    assert client.get(url).status_code == 400
