@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("verticals.api.urls")),
     path("", include("marketplace.api.urls")),
     path("", include("leads.api.urls")),
+    path("", include("marketplace.api.ledger")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("account/", mviews.account, name="account"),
     path("account/api-keys/", mviews.api_key_create, name="api-key-create"),
     path("account/api-keys/<int:api_key_id>/revoke/", mviews.api_key_revoke, name="api-key-revoke"),
+    path("", include("marketplace.ledger_views")),
     path("", include("verticals.urls")),
     path("", include("leads.urls")),
     path("healthz", mviews.healthz, name="healthz"),

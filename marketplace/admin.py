@@ -124,3 +124,6 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from marketplace import ledger_admin  # noqa: E402,F401 - registers the ledger's admin

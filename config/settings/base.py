@@ -169,6 +169,8 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "leads.choices.LeadStatus",
         "VerticalStatusEnum": "verticals.choices.VerticalStatus",
         "DeadLetterStatusEnum": "marketplace.choices.DeadLetterStatus",
+        "LedgerTransactionKindEnum": "marketplace.ledger_choices.LedgerTransactionKind",
+        "LedgerAccountKindEnum": "marketplace.ledger_choices.LedgerAccountKind",
     },
 }
 
@@ -181,8 +183,11 @@ RATE_LIMITS = {
     "signup": env_str("RATE_LIMIT_SIGNUP", "10/3600s"),
     "ingest": env_str("RATE_LIMIT_INGEST", "600/60s"),
     "form": env_str("RATE_LIMIT_FORM", "20/3600s"),
+    "faucet": env_str("RATE_LIMIT_FAUCET", "1/3600s"),
 }
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+# The development faucet (test USDC) is on in DEBUG, or when this says so; never in production.
+LEDGER_FAUCET_ENABLED = env_bool("LEDGER_FAUCET_ENABLED", False)
 # Number of proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 

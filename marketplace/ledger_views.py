@@ -1,0 +1,163 @@
+"""Wallet pages (balance, holds, history, the development faucet) and the staff credit page."""
+
+import base64
+import re
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Q
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from marketplace import ratelimit
+from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
+from marketplace.ledger_choices import LedgerTransactionKind
+from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+from marketplace.ledger_selectors import balance_for, ledger_entries_for
+from marketplace.models import User
+
+WALLET_PAGE_SIZE = 50
+FAUCET_AMOUNT = Decimal("1000.000000")
+FAUCET_RATE_DEFAULT = "1/3600s"  # until settings.RATE_LIMITS carries a "faucet" entry
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _new_nonce() -> str:
+    # One per rendered form: a double-submitted form replays the same ledger transaction.
+    return secrets.token_urlsafe(16)
+
+
+def _valid_nonce(value: str | None) -> str | None:
+    return value if value and _NONCE.match(value) else None
+
+
+# ---------------------------------------------------------------- cursor over (created_at, id)
+
+def _cursor_encode(entry) -> str:
+    raw = f"{entry.created_at.isoformat()}|{entry.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(token: str | None) -> tuple[datetime, int] | None:
+    if not token or len(token) > 200:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        stamp, _, pk = raw.partition("|")
+        created_at = datetime.fromisoformat(stamp)
+        return (created_at, int(pk)) if created_at.tzinfo else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# ---------------------------------------------------------------- wallet
+
+def faucet_enabled() -> bool:
+    return bool(settings.DEBUG or getattr(settings, "LEDGER_FAUCET_ENABLED", False))
+
+
+@login_required
+@require_GET
+def wallet(request):
+    entries = ledger_entries_for(user=request.user)
+    cursor = _cursor_decode(request.GET.get("cursor"))
+    if cursor is not None:
+        created_at, pk = cursor
+        entries = entries.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    page = list(entries[: WALLET_PAGE_SIZE + 1])
+    next_cursor = _cursor_encode(page[WALLET_PAGE_SIZE - 1]) if len(page) > WALLET_PAGE_SIZE else None
+    return render(request, "wallet/wallet.html", {
+        "balance": balance_for(user=request.user),
+        "entries": page[:WALLET_PAGE_SIZE],
+        "next_cursor": next_cursor,
+        "is_first_page": cursor is None,
+        "faucet_enabled": faucet_enabled(),
+        "faucet_amount": FAUCET_AMOUNT,
+        "faucet_nonce": _new_nonce(),
+    })
+
+
+@require_POST
+def faucet(request):
+    """Development test funds: 1,000 USDC, rate-limited per user; 404 outside DEBUG unless enabled."""
+    if not faucet_enabled():
+        raise Http404("The faucet is off.")
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("wallet"))
+    nonce = _valid_nonce(request.POST.get("nonce"))
+    if nonce is None:
+        return HttpResponseBadRequest("Reload the wallet page and try again.")
+    if settings.RATE_LIMIT_ENABLED:
+        rate = ratelimit.Rate.parse(settings.RATE_LIMITS.get("faucet", FAUCET_RATE_DEFAULT))
+        decision = ratelimit.hit(scope="faucet", identity=ratelimit.identity_for(request, "user"), rate=rate)
+        if not decision.allowed:
+            return ratelimit.too_many_requests(decision)
+    ledger_credit_user(
+        user=request.user, amount=FAUCET_AMOUNT, idempotency_key=f"faucet:{request.user.pk}:{nonce}",
+        memo="Test funds from the faucet", kind=LedgerTransactionKind.FAUCET,
+    )
+    messages.success(request, f"{FAUCET_AMOUNT:,.2f} test USDC added to your available balance.")
+    return redirect("wallet")
+
+
+# ---------------------------------------------------------------- staff credit
+
+class StaffCreditForm(forms.Form):
+    email = forms.EmailField(label="User email")
+    amount = forms.DecimalField(label="Amount (USDC)", max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES,
+                                min_value=Decimal("0.000001"))
+    memo = forms.CharField(max_length=255, required=False)
+    nonce = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        self.target = User.objects.filter(email=email).first()
+        if self.target is None:
+            raise forms.ValidationError("No user with that email.")
+        return email
+
+    def clean_nonce(self) -> str:
+        nonce = _valid_nonce(self.cleaned_data["nonce"])
+        if nonce is None:
+            raise forms.ValidationError("This form has expired; reload the page.")
+        return nonce
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def staff_credit(request):
+    """Staff credit a user's available balance (stands in for on-chain deposits for now)."""
+    form = StaffCreditForm(request.POST if request.method == "POST" else None, initial={"nonce": _new_nonce()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            txn = ledger_credit_user(
+                user=form.target, amount=data["amount"], idempotency_key=f"staff-credit:{data['nonce']}",
+                memo=data["memo"] or f"Staff credit by {request.user.email}", created_by=request.user,
+            )
+        except IdempotencyConflict:
+            form.add_error(None, "This form was already used for another credit; reload the page.")
+        else:
+            if txn.replayed:
+                messages.info(request, f"That credit was already recorded (transaction {txn.pk}).")
+            else:
+                amount = data["amount"].quantize(USDC_QUANTUM)
+                messages.success(request, f"Credited {amount:f} USDC to {form.target.email} (transaction {txn.pk}).")
+            return redirect("staff-credit")
+    return render(request, "wallet/staff_credit.html", {"form": form}, status=400 if form.errors else 200)
+
+
+urlpatterns = [
+    path("wallet/", wallet, name="wallet"),
+    path("wallet/faucet/", faucet, name="wallet-faucet"),
+    path("staff/credit/", staff_credit, name="staff-credit"),
+]
