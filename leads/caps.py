@@ -1,15 +1,47 @@
-"""Per-seller, per-vertical daily ingestion caps, counted atomically in the cache (Redis INCR).
+"""Per-seller, per-vertical daily ingestion caps, enforced atomically in Redis.
 
-A day is a UTC calendar day. The counter is seeded from the database the first time it is
-touched each day, so a flushed Redis does not reset a seller's day.
+A day is a UTC calendar day. Two keys per (seller, vertical, day):
+- a counter of committed leads, seeded from the database the first time it is touched each
+  day (so a flushed Redis does not reset a seller's day), incremented when a lead commits;
+- a sorted set of pending reservations (token → lease expiry) for leads whose transaction
+  has not committed yet.
+One Lua script admits a lead only while committed + live pending < cap. A reservation whose
+transaction rolls back (an outer transaction, a worker killed mid-chunk) is never committed:
+its lease runs out and the slot returns by itself, instead of being lost for the day.
+The embedded profile (no Redis) keeps a plain in-process counter.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
+import time as clock
+import uuid
+
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+
+from marketplace.redis import get_redis
 
 DAY_TTL = 2 * 24 * 3600
+
+_RESERVE = """
+local counter, pending = KEYS[1], KEYS[2]
+local now, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', pending, '-inf', now)
+local used = tonumber(redis.call('GET', counter) or '0') + redis.call('ZCARD', pending)
+if used >= cap then return -1 end
+redis.call('ZADD', pending, now + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', pending, tonumber(ARGV[5]))
+return used + 1
+"""
+
+_COMMIT = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return n
+"""
 
 
 class CapExceeded(Exception):
@@ -22,6 +54,7 @@ class CapExceeded(Exception):
 @dataclass(frozen=True)
 class CapSlot:
     key: str
+    token: str = ""  # a pending reservation in Redis; "" for the embedded counter
 
 
 def day_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -53,15 +86,48 @@ def _accepted_today(*, seller, vertical, start: datetime, end: datetime) -> int:
             .exclude(status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE).count())
 
 
+def _lease_ms() -> int:
+    return int(getattr(settings, "LEAD_CAP_LEASE_SECONDS", 300)) * 1000
+
+
+def _seed(*, key: str, seller, vertical, start: datetime, end: datetime) -> None:
+    if cache.get(key) is None:
+        # add() is atomic: of concurrent seeders one wins; the others' counts are dropped.
+        cache.add(key, _accepted_today(seller=seller, vertical=vertical, start=start, end=end), timeout=DAY_TTL)
+
+
 def cap_reserve(*, seller, vertical, now: datetime) -> CapSlot:
-    """Take one of today's slots or raise CapExceeded. Release it if the lead is not stored."""
+    """Take one of today's slots or raise CapExceeded; the slot is kept once the transaction
+    commits (cap_commit runs on commit) and comes back by itself if it never does."""
     start, end = day_bounds(now)
     key = f"leadcap:{seller.pk}:{vertical.pk}:{start:%Y%m%d}"
+    cap = cap_for(seller=seller, vertical=vertical)
+    client = get_redis()
+    if client is None:
+        return _reserve_local(key=key, cap=cap, seller=seller, vertical=vertical, start=start, end=end)
+    _seed(key=key, seller=seller, vertical=vertical, start=start, end=end)
+    token = uuid.uuid4().hex
+    admitted = client.eval(_RESERVE, 2, cache.make_key(key), cache.make_key(key + ":pending"),
+                           int(clock.time() * 1000), cap, token, _lease_ms(), DAY_TTL * 1000)
+    if admitted < 0:
+        raise CapExceeded(cap, end)
+    slot = CapSlot(key, token)
+    transaction.on_commit(lambda: cap_commit(slot))
+    return slot
+
+
+def cap_commit(slot: CapSlot) -> None:
+    """The lead committed: its reservation becomes part of the day's counter."""
+    client = get_redis()
+    if client is None or not slot.token:
+        return
+    client.eval(_COMMIT, 2, cache.make_key(slot.key), cache.make_key(slot.key + ":pending"), slot.token, DAY_TTL)
+
+
+def _reserve_local(*, key, cap, seller, vertical, start, end) -> CapSlot:
     used = None
     for _ in range(3):
-        if cache.get(key) is None:
-            # add() is atomic: of concurrent seeders one wins; the others' counts are dropped.
-            cache.add(key, _accepted_today(seller=seller, vertical=vertical, start=start, end=end), timeout=DAY_TTL)
+        _seed(key=key, seller=seller, vertical=vertical, start=start, end=end)
         try:
             used = cache.incr(key)
             break
@@ -69,7 +135,6 @@ def cap_reserve(*, seller, vertical, now: datetime) -> CapSlot:
             continue
     if used is None:
         raise RuntimeError(f"could not count the daily cap in the cache ({key})")
-    cap = cap_for(seller=seller, vertical=vertical)
     if used > cap:
         cap_release(CapSlot(key))
         raise CapExceeded(cap, end)
@@ -77,6 +142,11 @@ def cap_reserve(*, seller, vertical, now: datetime) -> CapSlot:
 
 
 def cap_release(slot: CapSlot) -> None:
+    """Give a slot back at once (the lead was not stored)."""
+    client = get_redis()
+    if slot.token and client is not None:
+        client.zrem(cache.make_key(slot.key + ":pending"), slot.token)
+        return
     try:
         cache.decr(slot.key)
     except ValueError:  # the counter expired meanwhile: nothing to give back
@@ -84,5 +154,11 @@ def cap_release(slot: CapSlot) -> None:
 
 
 def cap_used(*, seller, vertical, now: datetime) -> int:
+    """Committed plus pending reservations for the day."""
     start, _ = day_bounds(now)
-    return int(cache.get(f"leadcap:{seller.pk}:{vertical.pk}:{start:%Y%m%d}") or 0)
+    key = f"leadcap:{seller.pk}:{vertical.pk}:{start:%Y%m%d}"
+    committed = int(cache.get(key) or 0)
+    client = get_redis()
+    if client is None:
+        return committed
+    return committed + client.zcount(cache.make_key(key + ":pending"), int(clock.time() * 1000), "+inf")

@@ -151,6 +151,7 @@ def test_a_race_after_the_redis_key_was_lost_still_respects_the_cap(seller_user,
     assert Lead.objects.filter(seller=seller_user).count() == 3
 
 
+@pytest.mark.django_db(transaction=True)  # the counter counts committed leads
 def test_the_counter_reseeds_from_the_database_after_the_redis_key_is_lost(seller_user, capped):
     for i in range(3):
         submit(seller_user, i)
@@ -161,6 +162,7 @@ def test_the_counter_reseeds_from_the_database_after_the_redis_key_is_lost(selle
     assert cache.get(key) == 3
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_reseeded_counter_matches_the_live_one(seller_user, capped):
     """Low-quality rejections took a slot when they were submitted; duplicates never did."""
     capped.daily_cap_per_seller = 5
@@ -194,3 +196,26 @@ def test_the_ingest_rate_limit_answers_429_per_api_key(seller_api, seller_user, 
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(user=seller_user, name='second').secret}")
     assert post(other, 5).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slot_reserved_by_a_transaction_that_rolls_back_comes_back(seller_user, capped, settings):
+    """A CSV chunk (or any outer transaction) that rolls back must not keep the day's slots."""
+    from django.db import transaction
+
+    settings.LEAD_CAP_LEASE_SECONDS = 0  # leases end at once: no waiting for them in a test
+    with pytest.raises(RuntimeError), transaction.atomic():
+        for i in range(3):
+            assert submit(seller_user, i).outcome == Outcome.CREATED
+        raise RuntimeError("the worker died mid-chunk")
+    assert not Lead.objects.exists()
+    assert cap_used(seller=seller_user, vertical=capped, now=timezone.now()) == 0
+    assert [submit(seller_user, i).outcome for i in range(4)] == [Outcome.CREATED] * 3 + [Outcome.CAPPED]
+
+
+def test_pending_reservations_count_until_their_transaction_commits(seller_user, capped):
+    for i in range(3):
+        submit(seller_user, i)  # inside the test's transaction: reserved, not yet committed
+    assert cache.get(cap_key(seller_user, capped)) in (None, 0)
+    assert cap_used(seller=seller_user, vertical=capped, now=timezone.now()) == 3
+    assert submit(seller_user, 3).outcome == Outcome.CAPPED
