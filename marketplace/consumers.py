@@ -18,10 +18,17 @@ MAX_SUBSCRIPTIONS = 100
 
 
 @database_sync_to_async
-def _existing_vertical_slugs(slugs: list[str]) -> list[str]:
+def _subscribable_vertical_slugs(slugs: list[str], user) -> list[str]:
+    """Active verticals this user may watch: an exclusive vertical admits only its buyers."""
+    from django.db.models import Count, Q
+
+    from verticals.choices import VerticalStatus
     from verticals.models import Vertical
 
-    return list(Vertical.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+    verticals = (Vertical.objects.filter(slug__in=slugs, status=VerticalStatus.ACTIVE)
+                 .annotate(listed=Count("exclusive_buyers"),
+                           admitted=Count("exclusive_buyers", filter=Q(exclusive_buyers=user.pk))))
+    return [v.slug for v in verticals if v.listed == 0 or v.admitted or user.is_staff]
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -68,7 +75,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                                   "correlation_id": cid})
             return
         if kind == "subscribe":
-            known = await _existing_vertical_slugs(slugs)
+            known = await _subscribable_vertical_slugs(slugs, self.scope["user"])
             if len(self.subscriptions | set(known)) > MAX_SUBSCRIPTIONS:
                 await self.send_json({"type": "error", "error": "too many subscriptions", "correlation_id": cid})
                 return

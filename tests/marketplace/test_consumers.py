@@ -112,3 +112,26 @@ def test_bad_messages_get_an_error_not_a_crash(message):
         await communicator.disconnect()
 
     asyncio.run(run())
+
+
+def test_exclusive_and_inactive_verticals_are_not_subscribable_by_outsiders():
+    from verticals.choices import VerticalStatus
+
+    outsider, listed = UserFactory(is_buyer=True), UserFactory(is_buyer=True)
+    VerticalFactory(slug="open-vertical")
+    exclusive = VerticalFactory(slug="private-vertical")
+    exclusive.exclusive_buyers.add(listed)
+    VerticalFactory(slug="old-vertical", status=VerticalStatus.DEPRECATED)
+
+    async def subscribe(headers):
+        communicator = _connect(headers)
+        await communicator.connect()
+        await communicator.receive_json_from(timeout=5)
+        await communicator.send_json_to({"type": "subscribe",
+                                         "verticals": ["open-vertical", "private-vertical", "old-vertical"]})
+        reply = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return reply
+
+    assert asyncio.run(subscribe(_session_headers(outsider)))["verticals"] == ["open-vertical"]
+    assert asyncio.run(subscribe(_session_headers(listed)))["verticals"] == ["open-vertical", "private-vertical"]
