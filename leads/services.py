@@ -280,6 +280,12 @@ def seller_form_token_get_or_create(*, seller) -> SellerFormToken:
 
 @transaction.atomic
 def seller_form_token_rotate(*, seller) -> SellerFormToken:
-    """A new token; links with the old one stop working (e.g. after it leaked)."""
-    SellerFormToken.objects.filter(seller=seller).delete()
-    return SellerFormToken.objects.create(seller=seller, token=secrets.token_urlsafe(16)[:22])
+    """A new token; links with the old one stop working (e.g. after it leaked).
+
+    An update of the one row, not delete-and-insert: two rotations at once (a double click)
+    then both succeed, the later one winning, instead of one failing on the unique seller.
+    """
+    seller_form_token_get_or_create(seller=seller)
+    SellerFormToken.objects.filter(seller=seller).update(token=secrets.token_urlsafe(16)[:22],
+                                                         created_at=timezone.now())
+    return SellerFormToken.objects.get(seller=seller)
