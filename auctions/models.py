@@ -1,1 +1,213 @@
-# Asks, auctions and bids arrive with the auctions issue (roadmap step 3).
+"""Asks (a seller's listing policy), auctions, the standing maximum of each bidder, the bid log
+(one append-only, hash-chained row per accepted bid) and sales.
+
+Money is USDC: Decimal with 6 places, never float. See docs/auctions.md.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from auctions.bidlog import GENESIS_HASH
+from auctions.choices import AuctionResult, AuctionStatus, BidSource
+
+USDC_MAX_DIGITS = 20
+USDC_PLACES = 6
+MIN_DURATION_SECONDS = 30
+MAX_DURATION_SECONDS = 24 * 3600
+
+
+def _usdc(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_PLACES, **kwargs)
+
+
+class Ask(models.Model):
+    """A seller's listing policy for one vertical, optionally limited to some US states.
+
+    `states` is a sorted list of two-letter codes; empty means every state. Blank prices and
+    duration fall back to the vertical's defaults (auctions.selectors.ask_terms_for_lead).
+    """
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="asks")
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.CASCADE, related_name="asks")
+    states = models.JSONField(default=list, blank=True, help_text="Two-letter US states; empty = all states.")
+    reserve_price = _usdc(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
+                          help_text="USDC; blank = the vertical's reserve.")
+    buy_now_price = _usdc(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
+                          help_text="USDC; blank = reserve × multiplier.")
+    buy_now_multiplier = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True,
+                                             validators=[MinValueValidator(Decimal("1"))],
+                                             help_text="Blank = the vertical's multiplier.")
+    duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(MIN_DURATION_SECONDS), MaxValueValidator(MAX_DURATION_SECONDS)],
+        help_text="30 s to 24 h; blank = the vertical's duration.")
+    auto_list = models.BooleanField(default=True, help_text="Open an auction as soon as a lead is scored.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["vertical_id", "id"]
+        indexes = [models.Index(fields=["seller", "vertical", "active"], name="ask_seller_vertical_idx"),
+                   models.Index(fields=["seller", "created_at", "id"], name="ask_seller_created_idx")]
+        constraints = [
+            # One active policy per (seller, vertical, exact state set): matching stays unambiguous.
+            models.UniqueConstraint(fields=["seller", "vertical", "states"], condition=Q(active=True),
+                                    name="ask_active_seller_vertical_states_uniq"),
+            models.CheckConstraint(condition=Q(reserve_price__isnull=True) | Q(reserve_price__gte=0),
+                                   name="ask_reserve_nonnegative"),
+            models.CheckConstraint(condition=Q(buy_now_multiplier__isnull=True) | Q(buy_now_multiplier__gte=1),
+                                   name="ask_multiplier_min"),
+            models.CheckConstraint(
+                condition=Q(duration_seconds__isnull=True)
+                | Q(duration_seconds__gte=MIN_DURATION_SECONDS, duration_seconds__lte=MAX_DURATION_SECONDS),
+                name="ask_duration_range"),
+        ]
+
+    def __str__(self) -> str:
+        where = ",".join(self.states) if self.states else "all states"
+        return f"Ask {self.pk}: {self.vertical_id} · {where}"
+
+
+class Auction(models.Model):
+    """One ascending proxy auction of one lead (at most one per lead)."""
+
+    lead = models.OneToOneField("leads.Lead", on_delete=models.PROTECT, related_name="auction")
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT, related_name="auctions")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="auctions_selling")
+    ask = models.ForeignKey(Ask, null=True, blank=True, on_delete=models.SET_NULL, related_name="auctions")
+    status = models.CharField(max_length=8, choices=AuctionStatus.choices, default=AuctionStatus.OPEN)
+    result = models.CharField(max_length=8, choices=AuctionResult.choices, blank=True)
+
+    reserve_price = _usdc(validators=[MinValueValidator(Decimal("0"))])
+    buy_now_price = _usdc(validators=[MinValueValidator(Decimal("0"))])
+    duration_seconds = models.PositiveIntegerField()
+    opened_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField()
+    extensions = models.PositiveSmallIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Kept in step by bid_place under the auction's row lock.
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    price = _usdc(null=True, blank=True, help_text="The visible price (null until the first bid).")
+    bid_count = models.PositiveIntegerField(default=0)
+    bidder_count = models.PositiveIntegerField(default=0)
+    # Bid log: a per-auction salt for bidder pseudonyms and the chain's running head.
+    log_salt = models.CharField(max_length=32)
+    log_head = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="auction_created_idx"),
+            # The sweep: open auctions past their deadline.
+            models.Index(fields=["deadline"], condition=Q(status="open"), name="auction_open_deadline_idx"),
+            models.Index(fields=["vertical", "status", "deadline"], name="auction_vertical_status_idx"),
+            models.Index(fields=["status", "closed_at"], name="auction_status_closed_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(reserve_price__gte=0), name="auction_reserve_nonnegative"),
+            models.CheckConstraint(condition=Q(status="open", closed_at__isnull=True)
+                                   | Q(status="closed", closed_at__isnull=False),
+                                   name="auction_closed_at_iff_closed"),
+            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gte=models.F("reserve_price")),
+                                   name="auction_price_at_least_reserve"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Auction {self.pk} (lead {self.lead_id}, {self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AuctionStatus.OPEN
+
+
+class AuctionBidder(models.Model):
+    """A buyer's standing maximum in one auction and what the ledger holds for it."""
+
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="bidders")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="auction_bids")
+    max_amount = _usdc()
+    held_amount = _usdc(default=Decimal("0"))
+    # The bid-log sequence at which this maximum was set: the earlier maximum wins a tie.
+    max_sequence = models.PositiveIntegerField()
+    bidder_ref = models.CharField(max_length=32)
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["auction", "buyer"], name="auctionbidder_auction_buyer_uniq"),
+            models.CheckConstraint(condition=Q(max_amount__gt=0), name="auctionbidder_max_positive"),
+            models.CheckConstraint(condition=Q(held_amount__gte=0), name="auctionbidder_held_nonnegative"),
+        ]
+        indexes = [
+            models.Index(fields=["auction", "-max_amount", "max_sequence"], name="auctionbidder_rank_idx"),
+            models.Index(fields=["buyer", "updated_at"], name="auctionbidder_buyer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_id} max {self.max_amount} on auction {self.auction_id}"
+
+
+class Bid(models.Model):
+    """One accepted bid and its bid-log entry. Append-only: the database refuses UPDATE and
+    DELETE (a trigger, PostgreSQL), and each entry hashes the one before it."""
+
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="bids")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bids")
+    source = models.CharField(max_length=8, choices=BidSource.choices)
+    sequence = models.PositiveIntegerField(help_text="1, 2, 3 … within the auction.")
+    bidder_ref = models.CharField(max_length=32, help_text="Salted pseudonym of the buyer (per auction).")
+    max_amount = _usdc()
+    previous_max = _usdc(default=Decimal("0"))
+    price = _usdc(help_text="The visible price right after this bid.")
+    leader_ref = models.CharField(max_length=32)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["auction_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["auction", "sequence"], name="bid_auction_sequence_uniq"),
+            models.CheckConstraint(condition=Q(max_amount__gt=models.F("previous_max")), name="bid_raises_maximum"),
+        ]
+        indexes = [models.Index(fields=["buyer", "created_at"], name="bid_buyer_created_idx")]
+
+    def __str__(self) -> str:
+        return f"Bid #{self.sequence} on auction {self.auction_id}"
+
+    @property
+    def hold_amount(self) -> Decimal:
+        return self.max_amount - self.previous_max
+
+
+class Sale(models.Model):
+    """A won auction, recorded for settlement: the price sits in `escrow_account`."""
+
+    auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="sale")
+    lead = models.OneToOneField("leads.Lead", on_delete=models.PROTECT, related_name="sale")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
+    price = _usdc()
+    escrow_account = models.ForeignKey("marketplace.LedgerAccount", on_delete=models.PROTECT, related_name="+")
+    bid_log_digest = models.CharField(max_length=64)
+    bid_log_length = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["buyer", "created_at", "id"], name="sale_buyer_created_idx"),
+                   models.Index(fields=["seller", "created_at", "id"], name="sale_seller_created_idx")]
+        constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="sale_price_positive")]
+
+    def __str__(self) -> str:
+        return f"Sale {self.pk}: lead {self.lead_id} for {self.price} USDC"

@@ -1,0 +1,102 @@
+"""Admin for asks, auctions, bids and sales. Money and bids change only through services:
+auctions, bids and sales are read-only here; the one action closes overdue auctions."""
+
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+
+from auctions import services
+from auctions.choices import AuctionStatus
+from auctions.models import Ask, Auction, AuctionBidder, Bid, Sale
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AskAdminForm(forms.ModelForm):
+    """The service's checks (states, prices, one active ask per state set) apply here too."""
+
+    class Meta:
+        model = Ask
+        fields = "__all__"
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.instance.seller_id is None or self.instance.vertical_id is None:
+            return
+        try:
+            services.check_ask(ask=self.instance)
+        except services.AskInvalid as exc:
+            for name, errors in exc.errors.items():
+                for error in errors:
+                    self.add_error(name if name in self.fields else None, error)
+
+
+@admin.register(Ask)
+class AskAdmin(admin.ModelAdmin):
+    list_display = ("id", "seller", "vertical", "states", "reserve_price", "buy_now_price", "buy_now_multiplier",
+                    "duration_seconds", "auto_list", "active", "updated_at")
+    list_filter = ("active", "auto_list", ("vertical", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=id", "seller__email")
+    raw_id_fields = ("seller",)
+    list_select_related = ("seller", "vertical")
+
+    form = AskAdminForm
+
+
+class AuctionBidderInline(admin.TabularInline):
+    model = AuctionBidder
+    extra = 0
+    fields = ("buyer", "bidder_ref", "max_amount", "held_amount", "max_sequence", "released_at")
+    readonly_fields = fields
+    ordering = ("-max_amount", "max_sequence")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Auction)
+class AuctionAdmin(_ReadOnly):
+    list_display = ("id", "lead", "vertical", "status", "result", "reserve_price", "price", "bid_count", "deadline",
+                    "extensions", "closed_at")
+    list_filter = ("status", "result", ("vertical", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=id", "=lead__id")
+    list_select_related = ("lead", "vertical")
+    date_hierarchy = "opened_at"
+    inlines = [AuctionBidderInline]
+    actions = ["close_overdue"]
+
+    @admin.action(description="Close selected auctions that are past their deadline")
+    def close_overdue(self, request, queryset):
+        now, closed = timezone.now(), 0
+        for auction_id in queryset.filter(status=AuctionStatus.OPEN, deadline__lte=now).values_list("pk", flat=True):
+            auction = services.auction_close(auction_id=auction_id, now=now)
+            closed += auction is not None and auction.status == AuctionStatus.CLOSED
+        self.message_user(request, f"Closed {closed} auction(s).")
+
+
+@admin.register(Bid)
+class BidAdmin(_ReadOnly):
+    list_display = ("id", "auction", "sequence", "buyer", "bidder_ref", "max_amount", "price", "source", "created_at")
+    list_filter = ("source",)
+    search_fields = ("=auction__id", "bidder_ref", "hash")
+    list_select_related = ("buyer",)
+
+
+@admin.register(Sale)
+class SaleAdmin(_ReadOnly):
+    list_display = ("id", "auction", "lead", "buyer", "seller", "price", "bid_log_digest", "created_at")
+    search_fields = ("=id", "=auction__id", "=lead__id", "bid_log_digest")
+    list_select_related = ("buyer", "seller")

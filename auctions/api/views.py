@@ -1,0 +1,184 @@
+"""Asks and the marketplace for integrators. Thin: auctions.services and selectors do the work."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from auctions import selectors, services
+from auctions.api.serializers import (AskSerializer, AuctionDetailSerializer, AuctionSerializer, BidInputSerializer,
+                                      BidLogSerializer)
+from auctions.choices import AuctionStatus, BidSource
+from auctions.models import Ask, Auction
+from leads.validation import US_STATES
+from verticals.selectors import vertical_fields_effective
+
+
+# ---------------------------------------------------------------- asks
+
+class _SellerOnly:
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not request.user.is_seller:
+            raise PermissionDenied("Only seller accounts have asks. Enable selling on your account page.")
+
+
+class AskListCreateApi(_SellerOnly, generics.ListCreateAPIView):
+    """GET: your asks (listing policies). POST: create one."""
+
+    serializer_class = AskSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Ask.objects.none()
+        return selectors.ask_list_for_seller(seller=self.request.user)
+
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = services.ask_create(seller=self.request.user, **serializer.validated_data)
+        except services.AskInvalid as exc:
+            raise ValidationError(exc.errors) from None
+
+
+class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
+    """GET, PATCH or DELETE one of your asks (others' asks are 404)."""
+
+    serializer_class = AskSerializer
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Ask.objects.none()
+        return selectors.ask_list_for_seller(seller=self.request.user)
+
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = services.ask_update(ask=serializer.instance, **serializer.validated_data)
+        except services.AskInvalid as exc:
+            raise ValidationError(exc.errors) from None
+
+    def perform_destroy(self, instance):
+        services.ask_delete(ask=instance)
+
+
+# ---------------------------------------------------------------- auctions
+
+def _int_param(request, name: str, *, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: ["A whole number."]}) from None
+    if not low <= value <= high:
+        raise ValidationError({name: [f"Between {low} and {high}."]})
+    return value
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("vertical", str, description="Vertical slug."),
+    OpenApiParameter("state", str, description="Two-letter US state of the lead."),
+    OpenApiParameter("min_score", int, description="Minimum quality score (0–100)."),
+    OpenApiParameter("closing_within", int, description="Open auctions closing within this many seconds."),
+    OpenApiParameter("status", str, enum=AuctionStatus.values, description="open or closed"),
+]
+
+
+class AuctionListApi(generics.ListAPIView):
+    """Open auctions and those closed in the last 24 hours, newest first (cursor-paginated)."""
+
+    serializer_class = AuctionSerializer
+
+    @extend_schema(parameters=LIST_PARAMETERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Auction.objects.none()
+        params = self.request.query_params
+        state = (params.get("state") or "").strip().upper()
+        if state and state not in US_STATES:
+            raise ValidationError({"state": ["A two-letter US state code."]})
+        status_ = params.get("status") or ""
+        if status_ and status_ not in AuctionStatus.values:
+            raise ValidationError({"status": [f"One of: {', '.join(AuctionStatus.values)}."]})
+        return selectors.auction_list_live(
+            vertical=(params.get("vertical") or "")[:80], state=state, status=status_,
+            min_score=_int_param(self.request, "min_score", low=0, high=100),
+            closing_within=_int_param(self.request, "closing_within", low=0, high=7 * 86400))
+
+
+def _auction_or_404(auction_id: int) -> Auction:
+    try:
+        return selectors.auction_get(auction_id=auction_id)
+    except Auction.DoesNotExist:
+        raise NotFound("No such auction.") from None
+
+
+def auction_detail_body(*, auction: Auction, user, now=None) -> dict:
+    """The auction's state for one caller: shared by the detail and the bid response."""
+    auction.view = selectors.auction_view_for(auction=auction, user=user)
+    biddable = {ef.field.key for ef in vertical_fields_effective(vertical=auction.vertical) if ef.field.biddable}
+    preview = {k: v for k, v in (auction.lead.fields or {}).items() if k in biddable}
+    return AuctionDetailSerializer(auction, context={"now": now, "preview": preview}).data
+
+
+class AuctionDetailApi(APIView):
+    """One auction: price, reserve met, your maximum and standing, time left, bid count."""
+
+    @extend_schema(responses=AuctionDetailSerializer)
+    def get(self, request, pk: int):
+        return Response(auction_detail_body(auction=_auction_or_404(pk), user=request.user))
+
+
+BID_STATUS = {services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+              services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
+              services.BidRejected.INVALID: status.HTTP_400_BAD_REQUEST,
+              services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND}
+
+
+class BidCreateApi(APIView):
+    """State or raise your maximum (proxy bid). The ledger holds it until the auction closes."""
+
+    @extend_schema(request=BidInputSerializer, responses={201: AuctionDetailSerializer})
+    def post(self, request, pk: int):
+        serializer = BidInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            bid = services.bid_place(auction_id=pk, buyer=request.user,
+                                     max_amount=serializer.validated_data["max_amount"], source=BidSource.API)
+        except services.BidRejected as exc:
+            return Response({exc.field: [exc.message], "code": exc.code}, status=BID_STATUS[exc.kind])
+        body = auction_detail_body(auction=_auction_or_404(pk), user=request.user)
+        body["bid"] = {"sequence": bid.sequence, "max_amount": serializer.fields["max_amount"].to_representation(
+            bid.max_amount), "hash": bid.hash}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def bid_log_body(*, auction: Auction, user) -> dict:
+    """The log for someone allowed to read it (see selectors.auction_can_read_log)."""
+    published = auction.status == AuctionStatus.CLOSED or user.is_staff
+    sale = getattr(auction, "sale", None) if auction.status == AuctionStatus.CLOSED else None
+    return {"auction": auction.pk, "status": auction.status, "head": auction.log_head, "length": auction.bid_count,
+            "sale_digest": sale.bid_log_digest if sale else None, "published": published,
+            "entries": selectors.bid_log_entries(auction=auction) if published else None}
+
+
+class BidLogApi(APIView):
+    """The auction's hash-chained bid log, for its participants, its seller and staff.
+
+    While the auction is open only the head digest and length are shown (the entries carry
+    maxima); at close the entries are published and verify against the head."""
+
+    @extend_schema(responses=BidLogSerializer)
+    def get(self, request, pk: int):
+        auction = _auction_or_404(pk)
+        if not selectors.auction_can_read_log(auction=auction, user=request.user):
+            raise Http404
+        return Response(bid_log_body(auction=auction, user=request.user))
+
+

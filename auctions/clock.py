@@ -1,0 +1,41 @@
+"""The embedded profile's stand-in for celery beat: a daemon thread that runs the close sweep.
+
+In the embedded profile tasks run eagerly, so a close queued with eta=deadline runs at once
+(and does nothing, the deadline not being reached). This thread closes auctions when they
+are due. Start it once per process: config/asgi.py does when CELERY_TASK_ALWAYS_EAGER.
+"""
+
+import logging
+import threading
+
+from django.db import close_old_connections, connection
+
+logger = logging.getLogger(__name__)
+
+_started = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def _run(interval: float, stop: threading.Event) -> None:
+    from auctions.services import auction_close_due
+
+    while not stop.wait(interval):
+        close_old_connections()
+        try:
+            auction_close_due()
+        except Exception:  # keep sweeping; the next round retries what failed
+            logger.exception("embedded auction sweep failed")
+    connection.close()
+
+
+def start_embedded_sweeper(*, interval: float = 1.0) -> threading.Event:
+    """Start the sweeper thread (idempotent); returns the event that stops it."""
+    global _thread
+    with _started:
+        if _thread is not None and _thread.is_alive():
+            return _thread.stop_event  # type: ignore[attr-defined]
+        stop = threading.Event()
+        _thread = threading.Thread(target=_run, args=(interval, stop), name="auction-sweeper", daemon=True)
+        _thread.stop_event = stop  # type: ignore[attr-defined]
+        _thread.start()
+        return stop

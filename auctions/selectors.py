@@ -1,0 +1,163 @@
+"""Reads for asks and auctions. Anything that decides money or a bid reads the primary (the
+services lock rows themselves); the marketplace list may come from the replica."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from auctions import bidlog
+from auctions.choices import AuctionStatus, BidderStatus
+from auctions.models import Ask, Auction, AuctionBidder, Bid
+from auctions.pricing import USDC_QUANTUM, minimum_bid
+from config import db_router
+
+RECENT_CLOSED = timedelta(hours=24)
+
+
+# ---------------------------------------------------------------- asks
+
+@dataclass(frozen=True)
+class ListingTerms:
+    """What an auction of a lead opens with: from the matching Ask, else the vertical."""
+
+    ask: Ask | None
+    reserve_price: Decimal
+    buy_now_price: Decimal
+    duration_seconds: int
+    auto_list: bool
+
+
+def ask_list_for_seller(*, seller) -> QuerySet:
+    return Ask.objects.filter(seller=seller).select_related("vertical").order_by("-created_at", "-id")
+
+
+def ask_match(*, seller_id: int, vertical_id: int, state: str) -> Ask | None:
+    """The seller's most specific active Ask for the vertical covering `state`: the one with the
+    fewest states that include it, else the all-states one."""
+    asks = list(Ask.objects.filter(seller_id=seller_id, vertical_id=vertical_id, active=True).order_by("id"))
+    covering = [a for a in asks if a.states and state and state.upper() in a.states]
+    if covering:
+        return min(covering, key=lambda a: (len(a.states), -a.pk))
+    catch_all = [a for a in asks if not a.states]
+    return catch_all[-1] if catch_all else None
+
+
+def ask_terms_for_lead(*, lead) -> ListingTerms:
+    vertical = lead.vertical
+    ask = ask_match(seller_id=lead.seller_id, vertical_id=lead.vertical_id, state=lead.state)
+    if ask is None:
+        return ListingTerms(None, vertical.reserve_price, vertical.buy_now_price, vertical.auction_duration_seconds,
+                            True)
+    reserve = ask.reserve_price if ask.reserve_price is not None else vertical.reserve_price
+    if ask.buy_now_price is not None:
+        buy_now = ask.buy_now_price
+    else:
+        buy_now = (reserve * (ask.buy_now_multiplier or vertical.buy_now_multiplier)).quantize(USDC_QUANTUM)
+    duration = ask.duration_seconds or vertical.auction_duration_seconds
+    return ListingTerms(ask, reserve, buy_now, duration, ask.auto_list)
+
+
+# ---------------------------------------------------------------- auctions
+
+def auction_list_live(*, vertical: str = "", state: str = "", min_score: int | None = None,
+                      closing_within: int | None = None, status: str = "", now: datetime | None = None) -> QuerySet:
+    """Open auctions and those closed in the last 24 h, newest first ((created_at, id) cursor).
+
+    Stale-tolerant: may read the replica."""
+    now = now or timezone.now()
+    qs = Auction.objects.select_related("lead", "vertical").filter(
+        Q(status=AuctionStatus.OPEN) | Q(status=AuctionStatus.CLOSED, closed_at__gte=now - RECENT_CLOSED))
+    if vertical:
+        qs = qs.filter(vertical__slug=vertical)
+    if state:
+        qs = qs.filter(lead__state=state.upper())
+    if min_score is not None:
+        qs = qs.filter(lead__quality_score__gte=min_score)
+    if closing_within is not None:
+        qs = qs.filter(status=AuctionStatus.OPEN, deadline__lte=now + timedelta(seconds=closing_within))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def auction_get(*, auction_id: int) -> Auction:
+    """One auction for display (primary: a bidder must see their own bid at once)."""
+    with db_router.primary():
+        return Auction.objects.select_related("lead", "vertical", "leader").get(pk=auction_id)
+
+
+@dataclass(frozen=True)
+class BidderView:
+    my_max: Decimal | None
+    my_status: str
+    my_ref: str
+    minimum_bid: Decimal | None
+
+
+def auction_view_for(*, auction: Auction, user) -> BidderView:
+    """The caller's maximum and standing in the auction."""
+    mine = None
+    if user is not None and user.is_authenticated:
+        with db_router.primary():
+            mine = AuctionBidder.objects.filter(auction=auction, buyer=user).first()
+    if mine is None:
+        status = BidderStatus.NONE
+    elif auction.status == AuctionStatus.OPEN:
+        status = BidderStatus.LEADING if auction.leader_id == user.pk else BidderStatus.OUTBID
+    else:
+        status = BidderStatus.WON if auction.leader_id == user.pk and auction.result == "sold" else BidderStatus.LOST
+    next_min = None
+    if auction.status == AuctionStatus.OPEN:
+        next_min = (mine.max_amount + USDC_QUANTUM if status == BidderStatus.LEADING
+                    else minimum_bid(reserve=auction.reserve_price, price=auction.price))
+        if mine is not None and next_min <= mine.max_amount:
+            next_min = mine.max_amount + USDC_QUANTUM
+    return BidderView(mine.max_amount if mine else None, status, mine.bidder_ref if mine else "", next_min)
+
+
+def auction_time_left(*, auction: Auction, now: datetime | None = None) -> float:
+    if auction.status != AuctionStatus.OPEN:
+        return 0.0
+    return max(0.0, (auction.deadline - (now or timezone.now())).total_seconds())
+
+
+def auction_can_read_log(*, auction: Auction, user) -> bool:
+    """Participants, the seller and staff may read an auction's bid log."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or auction.seller_id == user.pk:
+        return True
+    return AuctionBidder.objects.filter(auction=auction, buyer=user).exists()
+
+
+def bid_log_entries(*, auction: Auction) -> list[dict]:
+    """The auction's bid log as the JSON entries whose hashes chain (see auctions.bidlog)."""
+    with db_router.primary():
+        bids = list(Bid.objects.filter(auction=auction).order_by("sequence"))
+    out = []
+    for bid in bids:
+        entry = {"auction": bid.auction_id, "sequence": bid.sequence, "bidder": bid.bidder_ref,
+                 "max_amount": bidlog.usdc_text(bid.max_amount), "price": bidlog.usdc_text(bid.price),
+                 "leader": bid.leader_ref, "at": bidlog.timestamp_text(bid.created_at), "prev_hash": bid.prev_hash,
+                 "hash": bid.hash}
+        out.append(entry)
+    return out
+
+
+def auction_overdue_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Open auctions whose deadline has passed, oldest deadline first (the sweep's work)."""
+    now = now or timezone.now()
+    with db_router.primary():
+        return list(Auction.objects.filter(status=AuctionStatus.OPEN, deadline__lte=now)
+                    .order_by("deadline", "id").values_list("pk", flat=True)[:limit])
+
+
+def auction_held_total(*, auction: Auction) -> Decimal:
+    """What the ledger should hold for this auction: the sum of standing maxima not released."""
+    total = Decimal("0")
+    for held in AuctionBidder.objects.filter(auction=auction).values_list("held_amount", flat=True):
+        total += held
+    return total

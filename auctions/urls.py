@@ -1,0 +1,4 @@
+from auctions import views
+
+# Pages: the seller's asks (/seller/asks/…) and the auction room (/auctions/<id>/).
+urlpatterns = views.urlpatterns

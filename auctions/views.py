@@ -1,0 +1,120 @@
+"""Pages: the seller's asks and a minimal auction room. Thin: services and selectors do the work."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from auctions import selectors, services
+from auctions.choices import AuctionStatus, BidSource
+from auctions.forms import AskForm, BidForm
+from auctions.models import Ask, Auction
+from leads.views_seller import seller_required
+
+
+@require_GET
+@seller_required
+def ask_list(request):
+    return render(request, "auctions/ask_list.html", {"asks": selectors.ask_list_for_seller(seller=request.user)})
+
+
+def _ask_form_page(request, *, ask: Ask | None):
+    if request.method == "POST":
+        form = AskForm(request.POST)
+        if form.is_valid():
+            try:
+                if ask is None:
+                    services.ask_create(seller=request.user, **form.cleaned_data)
+                    messages.success(request, "Ask created.")
+                else:
+                    services.ask_update(ask=ask, **form.cleaned_data)
+                    messages.success(request, "Ask saved.")
+                return redirect("ask-list")
+            except services.AskInvalid as exc:
+                for name, errors in exc.errors.items():
+                    for error in errors:
+                        form.add_error(None if name not in form.fields else name, error)
+    else:
+        form = AskForm(initial=AskForm.initial_for(ask) if ask else None)
+    return render(request, "auctions/ask_form.html", {"form": form, "ask": ask})
+
+
+@require_http_methods(["GET", "POST"])
+@seller_required
+def ask_new(request):
+    return _ask_form_page(request, ask=None)
+
+
+@require_http_methods(["GET", "POST"])
+@seller_required
+def ask_edit(request, ask_id: int):
+    return _ask_form_page(request, ask=get_object_or_404(Ask, pk=ask_id, seller=request.user))
+
+
+@require_POST
+@seller_required
+def ask_delete(request, ask_id: int):
+    services.ask_delete(ask=get_object_or_404(Ask, pk=ask_id, seller=request.user))
+    messages.success(request, "Ask deleted.")
+    return redirect("ask-list")
+
+
+def _auction(auction_id: int) -> Auction:
+    try:
+        return selectors.auction_get(auction_id=auction_id)
+    except Auction.DoesNotExist:
+        raise Http404("No such auction.") from None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def auction_room(request, auction_id: int):
+    """Price, deadline, your standing and a bid form. The live page comes with the consumers."""
+    auction = _auction(auction_id)
+    form = BidForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            bid = services.bid_place(auction_id=auction.pk, buyer=request.user,
+                                     max_amount=form.cleaned_data["max_amount"], source=BidSource.WEB)
+            messages.success(request, f"Your maximum of {bid.max_amount:f} USDC is in.")
+            return redirect("auction-room", auction_id=auction.pk)
+        except services.BidRejected as exc:
+            form.add_error("max_amount" if exc.field == "max_amount" else None, exc.message)
+            status = {"forbidden": 403, "closed": 409}.get(exc.kind, 400)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "auctions/auction_room.html", {
+        "auction": auction, "form": form, "view": selectors.auction_view_for(auction=auction, user=request.user),
+        "time_left": selectors.auction_time_left(auction=auction), "is_open": auction.status == AuctionStatus.OPEN,
+        "can_read_log": selectors.auction_can_read_log(auction=auction, user=request.user),
+    }, status=status)
+
+
+@require_GET
+@login_required
+def auction_bid_log_download(request, auction_id: int):
+    """The bid log as a JSON file (same access and contents as the API)."""
+    from auctions.api.views import bid_log_body
+
+    auction = _auction(auction_id)
+    if not selectors.auction_can_read_log(auction=auction, user=request.user):
+        raise Http404("No such auction.")
+    body = json.dumps(bid_log_body(auction=auction, user=request.user), indent=2, sort_keys=True)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="auction-{auction.pk}-bid-log.json"'
+    return response
+
+
+urlpatterns = [
+    path("seller/asks/", ask_list, name="ask-list"),
+    path("seller/asks/new/", ask_new, name="ask-new"),
+    path("seller/asks/<int:ask_id>/edit/", ask_edit, name="ask-edit"),
+    path("seller/asks/<int:ask_id>/delete/", ask_delete, name="ask-delete"),
+    path("auctions/<int:auction_id>/", auction_room, name="auction-room"),
+    path("auctions/<int:auction_id>/bid-log.json", auction_bid_log_download, name="auction-bid-log"),
+]
