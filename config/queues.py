@@ -38,6 +38,9 @@ TASK_ROUTES: dict[str, str] = {
     "notify.send_welcome_email": "notify",
     "leads.score_lead": "leads.score",
     "leads.import_csv": "leads.ingest",
+    "auctions.open_auction": "auctions.open",
+    "auctions.close_auction": "auctions.close",
+    "auctions.close_due": "auctions.close",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

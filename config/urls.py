@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("leads.api.urls")),
     path("", include("marketplace.api.ledger")),
+    path("", include("auctions.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("marketplace.ledger_views")),
     path("", include("verticals.urls")),
     path("", include("leads.urls")),
+    path("", include("auctions.urls")),
     path("healthz", mviews.healthz, name="healthz"),
     path("metrics", mviews.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

@@ -206,6 +206,14 @@ def _queue_scoring(lead_id: int) -> None:
     score_lead.delay(lead_id=lead_id)
 
 
+def _queue_listing(lead_id: int) -> None:
+    """The auctions.open stage, by task name: leads never import auctions. A signature (rather
+    than send_task) runs in process when tasks are eager, and publishes otherwise."""
+    from celery import current_app
+
+    current_app.signature("auctions.open_auction", kwargs={"lead_id": lead_id}).apply_async()
+
+
 def lead_submit_many(*, seller, items: list, source: str = LeadSource.API, now: datetime | None = None) -> list[IngestResult]:
     """Bulk: each item stands alone (its own transaction); the vertical schemas are shared."""
     schemas = SchemaCache()
@@ -247,6 +255,7 @@ def lead_score(*, lead_id: int) -> Lead | None:
                         rejection_detail={"score": score, "floor": floor}, **common)
     else:
         lead_transition(lead=lead, to_status=LeadStatus.SCORED, reason=f"score {score}", **common)
+        transaction.on_commit(lambda: _queue_listing(lead.pk))
     logger.info("lead scored", extra={"lead_id": lead.pk, "score": score, "status": lead.status})
     return lead
 

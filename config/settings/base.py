@@ -128,7 +128,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 # Base of the exponential backoff between retries, in seconds (1 → ~1 s, 2 s, 4 s with jitter).
 PIPELINE_RETRY_BACKOFF = env_int("PIPELINE_RETRY_BACKOFF", 2)
 PIPELINE_MAX_RETRIES = 3
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The safety net behind each auction's scheduled close (auctions.close_auction, eta=deadline).
+    "auctions-close-due": {"task": "auctions.close_due", "schedule": 5.0, "options": {"expires": 5.0}},
+}
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
@@ -171,6 +174,7 @@ SPECTACULAR_SETTINGS = {
         "DeadLetterStatusEnum": "marketplace.choices.DeadLetterStatus",
         "LedgerTransactionKindEnum": "marketplace.ledger_choices.LedgerTransactionKind",
         "LedgerAccountKindEnum": "marketplace.ledger_choices.LedgerAccountKind",
+        "AuctionStatusEnum": "auctions.choices.AuctionStatus",
     },
 }
 
@@ -207,6 +211,13 @@ LEAD_CONSENT_MAX_AGE_DAYS = 30
 LEAD_CSV_MAX_BYTES = 20 * 1024 * 1024
 LEAD_CSV_MAX_ROWS = 50000
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEAD_MAX_BODY_BYTES + 512 * 1024
+
+# ---------------------------------------------------------------- auctions
+# A bid in the last SOFT_CLOSE seconds extends the deadline by EXTENSION seconds, at most
+# MAX_EXTENSIONS times.
+AUCTION_SOFT_CLOSE_SECONDS = env_int("AUCTION_SOFT_CLOSE_SECONDS", 10)
+AUCTION_SOFT_CLOSE_EXTENSION = env_int("AUCTION_SOFT_CLOSE_EXTENSION", 10)
+AUCTION_MAX_EXTENSIONS = env_int("AUCTION_MAX_EXTENSIONS", 5)
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

@@ -13,7 +13,8 @@ def test_a_valid_lead_is_accepted_vaulted_and_scored(seller_api, solar, eager_ta
         response = seller_api.post("/api/v1/leads/", make_lead(), format="json")
     assert response.status_code == 201, response.json()
     lead = Lead.objects.get(pk=response.json()["id"])
-    assert lead.status == LeadStatus.SCORED and 0 < lead.quality_score <= 100
+    # Scored, then listed: scoring opens the lead's auction.
+    assert lead.status == LeadStatus.LISTED and 0 < lead.quality_score <= 100
     assert lead.fields["roof_type"] == "metal" and "date_of_birth" not in lead.fields
     pii = LeadPII.objects.get(lead=lead)
     assert b"maria" not in bytes(pii.ciphertext).lower()
