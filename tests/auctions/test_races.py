@@ -1,10 +1,8 @@
 """Real threads against PostgreSQL: the auction's row lock, not luck, keeps bids and money straight."""
 
-import threading
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
 
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.models import Auction, AuctionBidder, Bid, Sale
@@ -16,31 +14,11 @@ from marketplace.ledger_models import LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction
+from tests.concurrency import run_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_threads(count: int, target) -> list:
-    """Start `count` threads released together by a barrier; returns what each returned or raised."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i: int):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return results
 
 
 def ranked_maxima(auction) -> list[D]:

@@ -19,33 +19,13 @@ from marketplace.ledger_choices import LedgerAccountKind as K
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
 from tests.factories import UserFactory
+from tests.concurrency import run_threads as _run_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
 
 
-def _run_threads(count: int, target) -> list:
-    """Start `count` threads released together by a barrier; returns what each returned or raised."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i: int):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return results
 
 
 def test_twenty_concurrent_holds_of_ten_from_a_hundred_exactly_ten_succeed():
