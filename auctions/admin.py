@@ -1,13 +1,14 @@
-"""Admin for asks, auctions, bids and sales. Money and bids change only through services:
-auctions, bids and sales are read-only here; the one action closes overdue auctions."""
+"""Admin for asks, auctions, bids, sales and buy-now listings. Money and bids change only through
+services: auctions, bids, sales and listings are read-only here; the actions close overdue auctions
+and expire overdue buy-now listings."""
 
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from auctions import services
+from auctions import buynow, services
 from auctions.choices import AuctionStatus
-from auctions.models import Ask, Auction, AuctionBidder, Bid, Sale
+from auctions.models import Ask, Auction, AuctionBidder, Bid, BuyNowListing, Sale
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -100,3 +101,20 @@ class SaleAdmin(_ReadOnly):
     list_display = ("id", "auction", "lead", "buyer", "seller", "price", "bid_log_digest", "created_at")
     search_fields = ("=id", "=auction__id", "=lead__id", "bid_log_digest")
     list_select_related = ("buyer", "seller")
+
+
+@admin.register(BuyNowListing)
+class BuyNowListingAdmin(_ReadOnly):
+    list_display = ("id", "lead", "auction", "seller", "price", "status", "opens_at", "expires_at", "buyer",
+                    "sold_at")
+    list_filter = ("status",)
+    search_fields = ("=id", "=lead__id", "=auction__id", "seller__email", "buyer__email")
+    list_select_related = ("lead", "auction", "seller", "buyer")
+    date_hierarchy = "opens_at"
+    actions = ["expire_overdue"]
+
+    @admin.action(description="Expire selected buy-now listings that are past their expiry")
+    def expire_overdue(self, request, queryset):
+        now = timezone.now()
+        expired = sum(buynow.buy_now_expire(listing_id=pk, now=now) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Expired {expired} listing(s).")

@@ -26,3 +26,9 @@ class BidderStatus(models.TextChoices):
     OUTBID = "outbid", "Outbid"
     WON = "won", "Won"
     LOST = "lost", "Lost"
+
+
+class BuyNowStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SOLD = "sold", "Sold"
+    EXPIRED = "expired", "Expired"

@@ -1,4 +1,5 @@
-"""The embedded profile's stand-in for celery beat: a daemon thread that runs the close sweep.
+"""The embedded profile's stand-in for celery beat: a daemon thread that runs the close sweep
+and the buy-now expiry sweep.
 
 In the embedded profile tasks run eagerly, so a close queued with eta=deadline runs at once
 (and does nothing, the deadline not being reached). This thread closes auctions when they
@@ -17,12 +18,14 @@ _thread: threading.Thread | None = None
 
 
 def _run(interval: float, stop: threading.Event) -> None:
+    from auctions.buynow import buy_now_expire_due
     from auctions.services import auction_close_due
 
     while not stop.wait(interval):
         close_old_connections()
         try:
             auction_close_due()
+            buy_now_expire_due()
         except Exception:  # keep sweeping; the next round retries what failed
             logger.exception("embedded auction sweep failed")
     connection.close()

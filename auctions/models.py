@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from auctions.bidlog import GENESIS_HASH
-from auctions.choices import AuctionResult, AuctionStatus, BidSource
+from auctions.choices import AuctionResult, AuctionStatus, BidSource, BuyNowStatus
 
 USDC_MAX_DIGITS = 20
 USDC_PLACES = 6
@@ -211,3 +211,37 @@ class Sale(models.Model):
 
     def __str__(self) -> str:
         return f"Sale {self.pk}: lead {self.lead_id} for {self.price} USDC"
+
+
+class BuyNowListing(models.Model):
+    """A lead whose auction ended without a valid bid, offered at a fixed price to the first buyer
+    until `expires_at` (auctions.buynow). One per lead."""
+
+    auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="buy_now_listing")
+    lead = models.OneToOneField("leads.Lead", on_delete=models.PROTECT, related_name="buy_now_listing")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="buy_now_selling")
+    price = _usdc()
+    opens_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=BuyNowStatus.choices, default=BuyNowStatus.OPEN)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="buy_now_purchases")
+    sold_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="buynow_created_idx"),
+            # The expiry sweep: open listings past their expiry.
+            models.Index(fields=["expires_at"], condition=Q(status="open"), name="buynow_open_expires_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="buynow_price_positive"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("opens_at")), name="buynow_expires_after_open"),
+            models.CheckConstraint(condition=Q(status="sold", buyer__isnull=False, sold_at__isnull=False)
+                                   | (~Q(status="sold") & Q(buyer__isnull=True, sold_at__isnull=True)),
+                                   name="buynow_buyer_iff_sold"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Buy-now {self.pk}: lead {self.lead_id} at {self.price} USDC ({self.status})"

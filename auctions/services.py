@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from auctions import bidlog
+from auctions.buynow import buy_now_list
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid, Sale
 from auctions.pricing import minimum_bid, opening_price, proxy_price
@@ -397,6 +398,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
     else:
         lead_transition(lead=lead, to_status=LeadStatus.UNSOLD, reason=f"auction {auction.pk}: no bid at reserve")
         auction.result = AuctionResult.UNSOLD
+        buy_now_list(auction=auction, now=now)
     auction.status, auction.closed_at = AuctionStatus.CLOSED, now
     auction.save(update_fields=["status", "result", "closed_at"])
 

@@ -27,3 +27,11 @@ def close_due() -> int:
     from auctions.services import auction_close_due
 
     return auction_close_due()
+
+
+@app.task(name="auctions.expire_buy_now", base=PipelineTask)
+def expire_buy_now() -> int:
+    """Periodic (celery beat, every 60 s): expire open buy-now listings past their expiry."""
+    from auctions.buynow import buy_now_expire_due
+
+    return buy_now_expire_due()

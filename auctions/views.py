@@ -1,4 +1,4 @@
-"""Pages: the seller's asks and a minimal auction room. Thin: services and selectors do the work."""
+"""Pages: the seller's asks, a minimal auction room and the buy-now list. Thin: services and selectors do the work."""
 
 import json
 
@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import selectors, services
+from auctions import buynow, selectors, services
 from auctions.choices import AuctionStatus, BidSource
 from auctions.forms import AskForm, BidForm
-from auctions.models import Ask, Auction
+from auctions.models import Ask, Auction, BuyNowListing
 from leads.views_seller import seller_required
 
 
@@ -110,6 +110,33 @@ def auction_bid_log_download(request, auction_id: int):
     return response
 
 
+@require_GET
+@login_required
+def buy_now_list_page(request):
+    """Open buy-now listings with a Buy button (which leads to a confirmation)."""
+    listings = list(buynow.buy_now_list_open(vertical=(request.GET.get("vertical") or "")[:80])[:100])
+    return render(request, "auctions/buy_now.html", {"previews": buynow.buy_now_previews(listings=listings)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def buy_now_buy(request, listing_id: int):
+    """GET: confirm the purchase. POST (CSRF): buy; the service decides who gets it."""
+    listing = get_object_or_404(BuyNowListing.objects.select_related("lead__vertical"), pk=listing_id)
+    status = 200
+    if request.method == "POST":
+        try:
+            sale = buynow.buy_now_purchase(listing_id=listing.pk, buyer=request.user)
+            messages.success(request, f"You bought lead {sale.lead_id} for {sale.price:f} USDC (sale {sale.pk}).")
+            return redirect("buy-now-list")
+        except buynow.BuyNowRefused as exc:
+            messages.error(request, exc.message)
+            status = {"not_found": 404, "closed": 409}.get(exc.kind, 400)
+            listing.refresh_from_db()
+    preview = buynow.buy_now_previews(listings=[listing])[0]
+    return render(request, "auctions/buy_now.html", {"confirm": preview, "listing": listing}, status=status)
+
+
 urlpatterns = [
     path("seller/asks/", ask_list, name="ask-list"),
     path("seller/asks/new/", ask_new, name="ask-new"),
@@ -117,4 +144,6 @@ urlpatterns = [
     path("seller/asks/<int:ask_id>/delete/", ask_delete, name="ask-delete"),
     path("auctions/<int:auction_id>/", auction_room, name="auction-room"),
     path("auctions/<int:auction_id>/bid-log.json", auction_bid_log_download, name="auction-bid-log"),
+    path("buy-now/", buy_now_list_page, name="buy-now-list"),
+    path("buy-now/<int:listing_id>/buy/", buy_now_buy, name="buy-now-buy"),
 ]

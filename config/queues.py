@@ -41,6 +41,7 @@ TASK_ROUTES: dict[str, str] = {
     "auctions.open_auction": "auctions.open",
     "auctions.close_auction": "auctions.close",
     "auctions.close_due": "auctions.close",
+    "auctions.expire_buy_now": "auctions.close",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from auctions.api import views
+from auctions.api.buynow import urlpatterns as buy_now_urlpatterns
 
 urlpatterns = [
     path("asks/", views.AskListCreateApi.as_view(), name="api-ask-list"),
@@ -9,4 +10,6 @@ urlpatterns = [
     path("auctions/<int:pk>/", views.AuctionDetailApi.as_view(), name="api-auction-detail"),
     path("auctions/<int:pk>/bids/", views.BidCreateApi.as_view(), name="api-auction-bids"),
     path("auctions/<int:pk>/bid-log/", views.BidLogApi.as_view(), name="api-auction-bid-log"),
+    # Buy Now: buy-now/ and buy-now/<id>/purchase/ (auctions/api/buynow.py).
+    *buy_now_urlpatterns,
 ]

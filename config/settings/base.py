@@ -131,6 +131,8 @@ PIPELINE_MAX_RETRIES = 3
 CELERY_BEAT_SCHEDULE: dict = {
     # The safety net behind each auction's scheduled close (auctions.close_auction, eta=deadline).
     "auctions-close-due": {"task": "auctions.close_due", "schedule": 5.0, "options": {"expires": 5.0}},
+    # Buy-now listings past their 7 days (auctions.buynow.buy_now_expire_due; idempotent).
+    "auctions-expire-buy-now": {"task": "auctions.expire_buy_now", "schedule": 60.0, "options": {"expires": 60.0}},
 }
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -175,6 +177,7 @@ SPECTACULAR_SETTINGS = {
         "LedgerTransactionKindEnum": "marketplace.ledger_choices.LedgerTransactionKind",
         "LedgerAccountKindEnum": "marketplace.ledger_choices.LedgerAccountKind",
         "AuctionStatusEnum": "auctions.choices.AuctionStatus",
+        "BuyNowStatusEnum": "auctions.choices.BuyNowStatus",
     },
 }
 
