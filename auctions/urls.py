@@ -1,4 +1,5 @@
-from auctions import views
+from auctions import views, views_live
 
-# Pages: the seller's asks (/seller/asks/…), the auction room (/auctions/<id>/) and buy-now (/buy-now/).
-urlpatterns = views.urlpatterns
+# Pages: the seller's asks (/seller/asks/…), the auction room (/auctions/<id>/), buy-now (/buy-now/),
+# and the buyer's live pages (/marketplace/, /my/bids/, /my/wins/; auctions/views_live.py).
+urlpatterns = [*views.urlpatterns, *views_live.urlpatterns]

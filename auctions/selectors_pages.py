@@ -1,0 +1,169 @@
+"""Reads for the buyer's pages: the marketplace list, the live-state endpoint, my bids and my wins.
+
+Reads only. Lists are keyset-paginated on (created_at, id) or id, newest first: a cursor is the
+last row's key, so a page costs the same however deep it is and rows never repeat or vanish
+when new auctions open while the buyer pages.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils.dateparse import parse_datetime
+
+from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
+from auctions.models import Auction, AuctionBidder, Sale
+from config import db_router
+from verticals.choices import VerticalStatus
+from verticals.models import Vertical
+
+PAGE_SIZE = 25
+MAX_IDS = 100
+
+
+# ---------------------------------------------------------------- cursors
+
+def cursor_encode(*parts) -> str:
+    raw = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode_time_id(cursor: str) -> tuple[datetime, int] | None:
+    """(created_at, id) from a cursor, or None when it is missing or malformed (first page)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, pk = raw.split("|")
+        moment = parse_datetime(when)
+        return (moment, int(pk)) if moment is not None else None
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def cursor_decode_id(cursor: str) -> int | None:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    next_cursor: str  # empty on the last page
+
+
+def _page(rows: list, size: int, key) -> Page:
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, cursor_encode(*key(rows[-1])) if more and rows else "")
+
+
+# ---------------------------------------------------------------- marketplace
+
+def vertical_list_watchable(*, user) -> list[Vertical]:
+    """Active verticals whose auctions this user may see and subscribe to (an exclusive vertical
+    admits only its listed buyers), by name. Same rule as marketplace.consumers."""
+    qs = Vertical.objects.filter(status=VerticalStatus.ACTIVE)
+    if not user.is_staff:
+        listed = Vertical.exclusive_buyers.through.objects.filter(vertical_id=OuterRef("pk"))
+        qs = qs.filter(~Exists(listed) | Exists(listed.filter(user_id=user.pk)))
+    return list(qs.order_by("name", "slug"))
+
+
+def auction_list_marketplace(*, vertical_ids: list[int], state: str = "", min_score: int | None = None,
+                             cursor: str = "", size: int = PAGE_SIZE) -> Page:
+    """Open auctions in the given verticals, newest first ((created_at, id) keyset).
+
+    Stale-tolerant (may read the replica); the row's live values come over the socket."""
+    qs = (Auction.objects.select_related("lead", "vertical")
+          .filter(status=AuctionStatus.OPEN, vertical_id__in=vertical_ids))
+    if state:
+        qs = qs.filter(lead__state=state.upper())
+    if min_score is not None:
+        qs = qs.filter(lead__quality_score__gte=min_score)
+    after = cursor_decode_time_id(cursor) if cursor else None
+    if after is not None:
+        when, pk = after
+        qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
+    rows = list(qs.order_by("-created_at", "-id")[:size + 1])
+    return _page(rows, size, lambda a: (a.created_at, a.pk))
+
+
+def bidder_status(*, auction: Auction, user_id: int, has_bid: bool) -> str:
+    """leading / outbid while open, won / lost after close, none without a bid."""
+    if not has_bid:
+        return BidderStatus.NONE
+    if auction.status == AuctionStatus.OPEN:
+        return BidderStatus.LEADING if auction.leader_id == user_id else BidderStatus.OUTBID
+    won = auction.leader_id == user_id and auction.result == AuctionResult.SOLD
+    return BidderStatus.WON if won else BidderStatus.LOST
+
+
+def auction_states_for(*, auction_ids: list[int], user, vertical_ids: list[int] | None = None) -> list[dict]:
+    """The live values of some auctions for one caller (the polling fallback). Two queries.
+
+    Reads the primary: a bidder polling right after their bid must see it."""
+    ids = list(dict.fromkeys(auction_ids))[:MAX_IDS]
+    with db_router.primary():
+        qs = Auction.objects.filter(pk__in=ids)
+        if vertical_ids is not None:
+            qs = qs.filter(vertical_id__in=vertical_ids)
+        auctions = list(qs.only("id", "status", "result", "price", "reserve_price", "deadline", "bid_count",
+                                "leader_id", "closed_at"))
+        mine = dict(AuctionBidder.objects.filter(auction_id__in=[a.pk for a in auctions], buyer_id=user.pk)
+                    .values_list("auction_id", "max_amount"))
+    out = []
+    for a in auctions:
+        my_max = mine.get(a.pk)
+        out.append({
+            "id": a.pk, "status": a.status, "result": a.result,
+            "price": f"{a.price:f}" if a.price is not None else None,
+            "reserve_met": a.price is not None and a.price >= a.reserve_price,
+            "deadline": a.deadline.isoformat(), "bid_count": a.bid_count,
+            "my_max": f"{my_max:f}" if my_max is not None else None,
+            "my_status": bidder_status(auction=a, user_id=user.pk, has_bid=my_max is not None),
+        })
+    return out
+
+
+# ---------------------------------------------------------------- my bids, my wins
+
+@dataclass(frozen=True)
+class MyBidRow:
+    auction: Auction
+    my_max: Decimal
+    status: str
+
+
+def bid_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Page:
+    """Every auction the buyer bid in with their standing maximum, newest first (id keyset).
+
+    Primary: a buyer looks here right after bidding."""
+    qs = AuctionBidder.objects.filter(buyer=buyer).select_related("auction__vertical", "auction__lead")
+    after = cursor_decode_id(cursor) if cursor else None
+    if after is not None:
+        qs = qs.filter(pk__lt=after)
+    with db_router.primary():
+        bidders = list(qs.order_by("-id")[:size + 1])
+    page = _page(bidders, size, lambda b: (b.pk,))
+    rows = [MyBidRow(b.auction, b.max_amount, bidder_status(auction=b.auction, user_id=buyer.pk, has_bid=True))
+            for b in page.rows]
+    return Page(rows, page.next_cursor)
+
+
+def win_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Page:
+    """The buyer's purchases (won auctions and buy-now), newest first ((created_at, id) keyset),
+    each with the buyer's maximum when it was an auction (`my_max`, None for buy-now)."""
+    my_max = AuctionBidder.objects.filter(auction_id=OuterRef("auction_id"), buyer_id=buyer.pk).values("max_amount")
+    qs = (Sale.objects.filter(buyer=buyer).select_related("auction__vertical", "lead")
+          .annotate(my_max=my_max[:1]))
+    after = cursor_decode_time_id(cursor) if cursor else None
+    if after is not None:
+        when, pk = after
+        qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
+    with db_router.primary():
+        rows = list(qs.order_by("-created_at", "-id")[:size + 1])
+    return _page(rows, size, lambda s: (s.created_at, s.pk))
