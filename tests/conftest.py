@@ -145,3 +145,24 @@ def _tasks_in_process_unless_worker_test(request):
     yield
     app.conf.task_always_eager = previous
     _set_task_join_will_block(False)  # see eager_tasks
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_flush(request, _django_db_helper):  # after the db helper: torn down before the flush
+    """A worker test's tasks can chain (score → open the auction …): let the worker finish what
+    it is running before the database is flushed, or TRUNCATE and the task deadlock and the
+    next test starts on a dirty database. Tasks scheduled for later (ETA) are left alone: they
+    find no row by then, since ids are never reused."""
+    yield
+    if "celery_worker" not in request.fixturenames:
+        return
+    from config.celery import app
+
+    worker = request.getfixturevalue("celery_worker")
+
+    def idle():
+        inspect = app.control.inspect(destination=[worker.name], timeout=1)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        return not active.get(worker.name) and not reserved.get(worker.name)
+
+    wait_for(idle, timeout=60, interval=0.2, message="the worker to finish its tasks")
