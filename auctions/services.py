@@ -18,6 +18,7 @@ from django.utils import timezone
 from auctions import bidlog
 from auctions.buynow import buy_now_list
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
+from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid, Sale
 from auctions.pricing import minimum_bid, opening_price, proxy_price
 from auctions.selectors import ask_terms_for_lead
@@ -411,8 +412,14 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
         group_send_on_commit(group=user_group(bidder.buyer_id), payload={
             "type": "won" if won else "lost", "auction_id": auction.pk, "price": price_text,
             "sale_id": sale.pk if won else None})
-    logger.info("auction closed", extra={"auction_id": auction.pk, "result": auction.result,
-                                         "lateness_seconds": (now - auction.deadline).total_seconds()})
+    lateness, result = (now - auction.deadline).total_seconds(), auction.result
+    logger.info("auction closed", extra={"auction_id": auction.pk, "result": result, "lateness_seconds": lateness})
+
+    def _observe():  # only closes that committed count (fill rate = sold / all)
+        CLOSE_LATENESS.observe(lateness)
+        AUCTIONS_CLOSED.labels(result=result).inc()
+
+    transaction.on_commit(_observe)
     return auction
 
 

@@ -131,3 +131,25 @@ def test_the_sweep_runs_every_five_seconds_in_beat():
 
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "auctions.close_due"]
     assert len(entries) == 1 and entries[0]["schedule"] == 5.0
+
+
+def test_a_committed_close_records_its_lateness_and_result_in_metrics(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from auctions.services import auction_close
+    from marketplace.metrics import REGISTRY
+    from tests.auctions.factories import make_auction
+
+    auction = make_auction()
+
+    def sample(name, labels=None):
+        return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    count, total = sample("leadengine_auction_close_lateness_seconds_count"), sample(
+        "leadengine_auction_close_lateness_seconds_sum")
+    unsold = sample("leadengine_auctions_closed_total", {"result": "unsold"})
+    with django_capture_on_commit_callbacks(execute=True):
+        auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=2))
+    assert sample("leadengine_auction_close_lateness_seconds_count") == count + 1
+    assert sample("leadengine_auction_close_lateness_seconds_sum") == pytest.approx(total + 2)
+    assert sample("leadengine_auctions_closed_total", {"result": "unsold"}) == unsold + 1
