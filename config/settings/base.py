@@ -191,6 +191,7 @@ RATE_LIMITS = {
     "ingest": env_str("RATE_LIMIT_INGEST", "600/60s"),
     "form": env_str("RATE_LIMIT_FORM", "20/3600s"),
     "faucet": env_str("RATE_LIMIT_FAUCET", "1/3600s"),
+    "healthz": env_str("RATE_LIMIT_HEALTHZ", "120/60s"),
 }
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
 # The development faucet (test USDC) is on in DEBUG, or when this says so; never in production.

@@ -80,3 +80,11 @@ def test_api_key_authentications_are_counted(api_client, client):
     api_client.get("/api/v1/me/")
     body = client.get("/metrics").content.decode()
     assert 'leadengine_api_key_auth_total{outcome="ok"}' in body
+
+
+def test_healthz_is_rate_limited_per_ip(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "healthz": "2/60s"}
+    for _ in range(2):
+        assert client.get("/healthz").status_code in (200, 503)
+    response = client.get("/healthz")
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
