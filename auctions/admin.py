@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from auctions import buynow, services
 from auctions.choices import AuctionStatus
-from auctions.models import Ask, Auction, AuctionBidder, Bid, BuyNowListing, Sale
+from auctions.models import (Ask, Auction, AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid,
+                             BuyNowListing, Sale)
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -118,3 +119,34 @@ class BuyNowListingAdmin(_ReadOnly):
         now = timezone.now()
         expired = sum(buynow.buy_now_expire(listing_id=pk, now=now) for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, f"Expired {expired} listing(s).")
+
+
+@admin.register(AutobidRule)
+class AutobidRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "buyer", "vertical", "priority", "max_bid", "daily_budget", "daily_lead_cap", "paused")
+    list_filter = ("paused", ("vertical", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "buyer__email")
+    list_select_related = ("buyer", "vertical")
+    raw_id_fields = ("buyer",)
+
+
+@admin.register(AutobidUsage)
+class AutobidUsageAdmin(admin.ModelAdmin):
+    list_display = ("rule", "day", "spent", "leads")
+    list_select_related = ("rule",)
+    date_hierarchy = "day"
+    readonly_fields = ("rule", "day", "spent", "leads")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AutobidTrace)
+class AutobidTraceAdmin(admin.ModelAdmin):
+    list_display = ("rule", "auction", "matched", "bid")
+    list_filter = ("matched",)
+    list_select_related = ("rule", "auction")
+    readonly_fields = ("rule", "auction", "matched", "bid", "reasons")
+
+    def has_add_permission(self, request):
+        return False

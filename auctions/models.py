@@ -245,3 +245,89 @@ class BuyNowListing(models.Model):
 
     def __str__(self) -> str:
         return f"Buy-now {self.pk}: lead {self.lead_id} at {self.price} USDC ({self.status})"
+
+
+class AutobidRule(models.Model):
+    """A buyer's standing instruction: bid up to `max_bid` on every lead that matches, within a
+    daily budget and lead cap (auctions.autobid). Definitions are checked by
+    auctions.autobid.check_autobid_rule; `hours` is evaluated in the buyer's time zone."""
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="autobid_rules")
+    name = models.CharField(max_length=100)
+    vertical = models.ForeignKey("verticals.Vertical", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="autobid_rules", help_text="Blank = every vertical.")
+    states = models.JSONField(default=list, blank=True, help_text="Two-letter US states; empty = all states.")
+    zips_include = models.JSONField(default=list, blank=True, help_text="5-digit ZIPs or 3-digit ZIP3 prefixes.")
+    zips_exclude = models.JSONField(default=list, blank=True, help_text="5-digit ZIPs or 3-digit ZIP3 prefixes.")
+    field_filters = models.JSONField(default=list, blank=True, help_text='[{"field", "op", "value"}, …]')
+    min_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_bid = _usdc(help_text="The proxy maximum placed on each matching lead, USDC.")
+    daily_budget = _usdc(help_text="USDC committed (as maxima) per day in the buyer's time zone.")
+    daily_lead_cap = models.PositiveIntegerField()
+    hours = models.JSONField(default=dict, blank=True,
+                             help_text='{"days": [0..6 (Monday = 0)], "start": "HH:MM", "end": "HH:MM"}; empty = always.')
+    priority = models.IntegerField(default=0, help_text="Higher runs first.")
+    paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        indexes = [models.Index(fields=["paused", "vertical"], name="autobidrule_active_idx"),
+                   models.Index(fields=["buyer", "-priority", "id"], name="autobidrule_buyer_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_bid__gt=0), name="autobidrule_max_bid_positive"),
+            models.CheckConstraint(condition=Q(daily_budget__gte=0), name="autobidrule_budget_nonnegative"),
+            models.CheckConstraint(condition=Q(min_score__isnull=True) | Q(min_score__lte=100),
+                                   name="autobidrule_min_score_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Autobid rule {self.pk}: {self.name}"
+
+    def clean(self):
+        from auctions.autobid import check_autobid_rule
+
+        check_autobid_rule(rule=self)
+
+
+class AutobidUsage(models.Model):
+    """What one rule has committed on one day (the buyer's local date): the sum of the maxima it
+    placed and the number of leads. Updated only by a conditional UPDATE (never overspent)."""
+
+    rule = models.ForeignKey(AutobidRule, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    spent = _usdc(default=Decimal("0"))
+    leads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "day"], name="autobidusage_rule_day_uniq"),
+            models.CheckConstraint(condition=Q(spent__gte=0), name="autobidusage_spent_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rule {self.rule_id} on {self.day}: {self.spent} USDC, {self.leads} leads"
+
+
+class AutobidTrace(models.Model):
+    """Why one rule did or did not bid on one auction: one reason per check, then the outcome."""
+
+    rule = models.ForeignKey(AutobidRule, on_delete=models.CASCADE, related_name="traces")
+    auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="autobid_traces")
+    matched = models.BooleanField()
+    bid = models.ForeignKey(Bid, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            help_text="The bid placed, if any.")
+    reasons = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["auction_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["rule", "auction"], name="autobidtrace_rule_auction_uniq")]
+        indexes = [models.Index(fields=["auction", "rule"], name="autobidtrace_auction_idx")]
+
+    def __str__(self) -> str:
+        return f"Rule {self.rule_id} on auction {self.auction_id}: {'bid' if self.bid_id else 'no bid'}"
+
+    @property
+    def placed(self) -> bool:
+        return self.bid_id is not None

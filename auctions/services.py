@@ -208,8 +208,16 @@ def auction_open(*, lead_id: int, now: datetime | None = None) -> Auction | None
     group_send_on_commit(group=vertical_group(auction.vertical.slug), payload=_lead_preview(auction, lead))
     auction_id, deadline = auction.pk, auction.deadline
     transaction.on_commit(lambda: _schedule_close(auction_id, deadline))
+    # After commit, outside the lock: each autobid is its own transaction; a failure must not undo the open.
+    transaction.on_commit(lambda: _autobid_after_open(auction_id), robust=True)
     logger.info("auction opened", extra={"auction_id": auction.pk, "lead_id": lead.pk})
     return auction
+
+
+def _autobid_after_open(auction_id: int) -> None:
+    from auctions.autobid import autobid_run_for_auction  # auctions.autobid imports this module
+
+    autobid_run_for_auction(auction_id=auction_id)
 
 
 # ---------------------------------------------------------------- bidding

@@ -1,0 +1,463 @@
+"""Autobid rules: check a rule's definition, match it against a lead (with a trace of every check),
+and at auction open place the matching rules' proxy bids in priority order.
+
+Budget and cap: a rule's daily budget counts the maxima it places (the clearing price is not known
+at open), per day in the buyer's time zone. Both are consumed by one conditional UPDATE on the
+rule's usage row, so concurrent auctions can never overspend; a bid the auction refuses gives them
+back in the same transaction.
+
+Lock order in autobid_run_for_auction: the usage row, then (bid_place) the auction, then ledger
+accounts. Each rule's bid is its own transaction, so at most one usage row and one auction are
+held at a time.
+"""
+
+import logging
+import re
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from auctions.choices import AuctionStatus, BidSource
+from auctions.models import USDC_PLACES, Auction, AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage
+from auctions.services import BidRejected, bid_place
+from leads.models import Lead
+from leads.validation import US_STATES
+from marketplace.broadcast import group_send_on_commit
+from marketplace.groups import user_group
+from verticals.choices import FieldType
+from verticals.selectors import vertical_ancestors, vertical_fields_effective
+
+logger = logging.getLogger(__name__)
+
+ZIP_RE = re.compile(r"^\d{3}(\d{2})?$")
+HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+ORDERED_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between"}
+OPS_BY_TYPE: dict[str, set[str]] = {
+    FieldType.INTEGER: ORDERED_OPS,
+    FieldType.DECIMAL: ORDERED_OPS,
+    FieldType.DATE: ORDERED_OPS,
+    FieldType.TEXT: {"eq", "ne", "in", "not_in", "contains"},
+    FieldType.US_ZIP: {"eq", "ne", "in", "not_in", "contains"},
+    FieldType.CHOICE: {"eq", "ne", "in", "not_in"},
+    FieldType.MULTI_CHOICE: {"in", "not_in", "contains"},  # in = any of, not_in = none of
+    FieldType.BOOLEAN: {"eq", "ne"},
+}
+ALL_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"}
+
+
+# ---------------------------------------------------------------- values
+
+def _coerce(ftype: str, value):
+    """One filter or lead value in comparable form; raises ValueError when it has the wrong type."""
+    if ftype in (FieldType.INTEGER, FieldType.DECIMAL):
+        if isinstance(value, bool) or not isinstance(value, (int, str, Decimal, float)):
+            raise ValueError("not a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+        if not number.is_finite():
+            raise ValueError("not a number")
+        return number
+    if ftype == FieldType.DATE:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("not a date (YYYY-MM-DD)") from None
+    if ftype == FieldType.BOOLEAN:
+        if not isinstance(value, bool):
+            raise ValueError("not true or false")
+        return value
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError("not text")
+    text = str(value)
+    return text.casefold() if ftype == FieldType.TEXT else text
+
+
+def _show(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _compare(ftype: str, op: str, actual, value) -> bool:
+    """actual is the lead's coerced value (a list for multi_choice); value the filter's."""
+    if ftype == FieldType.MULTI_CHOICE:
+        have = set(actual)
+        if op == "contains":
+            return value in have
+        overlap = bool(have & set(value))
+        return overlap if op == "in" else not overlap
+    if op == "eq":
+        return actual == value
+    if op == "ne":
+        return actual != value
+    if op == "in":
+        return actual in value
+    if op == "not_in":
+        return actual not in value
+    if op == "gt":
+        return actual > value
+    if op == "gte":
+        return actual >= value
+    if op == "lt":
+        return actual < value
+    if op == "lte":
+        return actual <= value
+    if op == "between":
+        return value[0] <= actual <= value[1]
+    if op == "contains":
+        return value in actual
+    raise ValueError(op)
+
+
+def _coerce_filter_value(ftype: str, op: str, value):
+    """The filter's value in comparable form (a list for in/not_in, a pair for between)."""
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value:
+            raise ValueError("give a non-empty list")
+        return [_coerce(FieldType.CHOICE if ftype == FieldType.MULTI_CHOICE else ftype, v) for v in value]
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError("give a list of two values [low, high]")
+        low, high = _coerce(ftype, value[0]), _coerce(ftype, value[1])
+        if low > high:
+            raise ValueError("low is above high")
+        return [low, high]
+    if ftype == FieldType.MULTI_CHOICE:
+        return _coerce(FieldType.CHOICE, value)
+    return _coerce(ftype, value)
+
+
+# ---------------------------------------------------------------- definition
+
+def _filterable_fields(vertical) -> dict:
+    """key -> VerticalField for the vertical's biddable, non-PII fields (inherited ones included)."""
+    return {ef.field.key: ef.field for ef in vertical_fields_effective(vertical=vertical)
+            if ef.field.biddable and not ef.field.pii}
+
+
+def _check_zips(values, name: str, errors: dict) -> None:
+    if not isinstance(values, list) or any(not isinstance(z, str) or not ZIP_RE.match(z) for z in values):
+        errors.setdefault(name, []).append("A list of 5-digit ZIPs or 3-digit ZIP3 prefixes, e.g. [\"94105\", \"941\"].")
+
+
+def _check_usdc(value, name: str, errors: dict, *, positive: bool) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        errors.setdefault(name, []).append("A USDC amount such as 12.50.")
+        return
+    if value.as_tuple().exponent < -USDC_PLACES:
+        errors.setdefault(name, []).append(f"At most {USDC_PLACES} decimal places.")
+    if value < 0 or (positive and value == 0):
+        errors.setdefault(name, []).append("Must be positive." if positive else "Must not be negative.")
+
+
+def check_autobid_rule(*, rule: AutobidRule) -> None:
+    """Raise ValidationError (a dict by field) unless the rule's definition is usable."""
+    errors: dict[str, list[str]] = {}
+    if not (rule.name or "").strip():
+        errors["name"] = ["Give the rule a name."]
+    if not isinstance(rule.states, list) or any(s not in US_STATES for s in rule.states):
+        errors["states"] = ["A list of two-letter US state codes, e.g. [\"CA\", \"TX\"]."]
+    _check_zips(rule.zips_include, "zips_include", errors)
+    _check_zips(rule.zips_exclude, "zips_exclude", errors)
+    if rule.min_score is not None and not (isinstance(rule.min_score, int) and 0 <= rule.min_score <= 100):
+        errors["min_score"] = ["A quality score from 0 to 100."]
+    _check_usdc(rule.max_bid, "max_bid", errors, positive=True)
+    _check_usdc(rule.daily_budget, "daily_budget", errors, positive=True)
+    if "max_bid" not in errors and "daily_budget" not in errors and rule.daily_budget < rule.max_bid:
+        errors.setdefault("daily_budget", []).append("The daily budget must cover at least one maximum bid.")
+    if not isinstance(rule.daily_lead_cap, int) or rule.daily_lead_cap < 1:
+        errors["daily_lead_cap"] = ["At least 1 lead a day."]
+    if not isinstance(rule.priority, int):
+        errors["priority"] = ["A whole number; higher runs first."]
+    _check_hours(rule.hours, errors)
+    _check_field_filters(rule, errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_hours(hours, errors: dict) -> None:
+    if hours in (None, {}):
+        return
+    message = 'Day-parting is {"days": [0..6, Monday = 0], "start": "HH:MM", "end": "HH:MM"}.'
+    if not isinstance(hours, dict) or set(hours) - {"days", "start", "end"}:
+        errors["hours"] = [message]
+        return
+    days, start, end = hours.get("days"), hours.get("start"), hours.get("end")
+    if (not isinstance(days, list) or not days
+            or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in days)):
+        errors.setdefault("hours", []).append("days: a non-empty list of weekdays 0–6 (Monday = 0).")
+    for label, value in (("start", start), ("end", end)):
+        if not isinstance(value, str) or not HHMM_RE.match(value):
+            errors.setdefault("hours", []).append(f"{label}: a time HH:MM (24-hour).")
+    if "hours" not in errors and start == end:
+        errors["hours"] = ["start and end must differ (an end before the start runs past midnight)."]
+
+
+def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
+    filters = rule.field_filters
+    if filters in (None, []):
+        return
+    if not isinstance(filters, list):
+        errors["field_filters"] = ['A list of {"field", "op", "value"}.']
+        return
+    if rule.vertical_id is None:
+        errors["field_filters"] = ["Choose a vertical to filter on its fields."]
+        return
+    fields = _filterable_fields(rule.vertical)
+    problems = []
+    for i, flt in enumerate(filters, start=1):
+        if not isinstance(flt, dict) or set(flt) != {"field", "op", "value"}:
+            problems.append(f'Filter {i}: give exactly "field", "op" and "value".')
+            continue
+        key, op = flt["field"], flt["op"]
+        field = fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            problems.append(f"Filter {i}: {key!r} is not a biddable field of this vertical "
+                            f"(choose from {', '.join(sorted(fields)) or 'none'}).")
+            continue
+        if op not in ALL_OPS:
+            problems.append(f"Filter {i}: unknown operator {op!r}.")
+            continue
+        if op not in OPS_BY_TYPE.get(field.type, set()):
+            problems.append(f"Filter {i}: {op} does not apply to {key} ({field.type}).")
+            continue
+        try:
+            value = _coerce_filter_value(field.type, op, flt["value"])
+        except ValueError as exc:
+            problems.append(f"Filter {i}: value for {key} {op}: {exc}.")
+            continue
+        if field.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and field.choices:
+            unknown = [v for v in (value if isinstance(value, list) else [value]) if v not in field.choices]
+            if unknown:
+                problems.append(f"Filter {i}: {_show(unknown)} not among {key}'s choices {_show(field.choices)}.")
+    if problems:
+        errors["field_filters"] = problems
+
+
+# ---------------------------------------------------------------- matching
+
+def _zip_hit(zip_code: str, patterns: list[str]) -> str | None:
+    for pattern in patterns:
+        if zip_code == pattern or (len(pattern) == 3 and zip_code.startswith(pattern)):
+            return pattern
+    return None
+
+
+def _buyer_zone(buyer) -> ZoneInfo:
+    try:
+        return ZoneInfo(buyer.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _hours_check(hours: dict, buyer, now: datetime) -> tuple[bool, str]:
+    if not hours:
+        return True, "hours: always: ok"
+    zone = _buyer_zone(buyer)
+    local = now.astimezone(zone)
+    start, end = time.fromisoformat(hours["start"]), time.fromisoformat(hours["end"])
+    days, clock, weekday = set(hours["days"]), local.time().replace(tzinfo=None), local.weekday()
+    if start < end:
+        inside = weekday in days and start <= clock < end
+    elif clock >= start:  # a window past midnight: the evening part belongs to today
+        inside = weekday in days
+    else:  # … and the early-morning part to the day before
+        inside = clock < end and (weekday - 1) % 7 in days
+    window = f"{','.join(DAY_NAMES[d] for d in sorted(days))} {hours['start']}-{hours['end']} {zone.key}"
+    at = f"{DAY_NAMES[weekday]} {local:%H:%M}"
+    return inside, (f"hours {window}, now {at}: ok" if inside else f"hours {window}, now {at}: outside")
+
+
+def _field_check(flt: dict, fields_by_key: dict, lead_fields: dict) -> tuple[bool, str]:
+    key, op, raw_value = flt["field"], flt["op"], flt["value"]
+    label = f"field {key} {op} {_show(raw_value)}"
+    field = fields_by_key.get(key)
+    if field is None:
+        return False, f"{label}: not a biddable field of the lead's vertical"
+    raw = lead_fields.get(key)
+    if raw is None or raw == "" or raw == []:
+        return False, f"{label}: lead has no {key}"
+    try:
+        value = _coerce_filter_value(field.type, op, raw_value)
+        if field.type == FieldType.MULTI_CHOICE:
+            actual = [_coerce(FieldType.CHOICE, v) for v in (raw if isinstance(raw, list) else [raw])]
+        else:
+            actual = _coerce(field.type, raw)
+        ok = _compare(field.type, op, actual, value)
+    except (ValueError, TypeError):
+        return False, f"{label}: lead value {_show(raw)} is not comparable"
+    return ok, f"{label}: ok" if ok else f"{label}: lead has {_show(raw)}"
+
+
+def autobid_rule_match(*, rule: AutobidRule, lead: Lead, now: datetime,
+                       fields_by_key: dict | None = None) -> tuple[bool, list[str]]:
+    """Whether the rule wants this lead now, with one reason per check (all checks run, so the
+    trace shows every failing one). `fields_by_key` caches the lead vertical's filterable fields."""
+    checks: list[tuple[bool, str]] = []
+    checks.append((False, "paused") if rule.paused else (True, "active: ok"))
+    if rule.vertical_id is None:
+        checks.append((True, "vertical: all: ok"))
+    else:
+        chain = vertical_ancestors(vertical=lead.vertical)
+        ok = any(v.pk == rule.vertical_id for v in chain)
+        name = rule.vertical.slug
+        checks.append((ok, f"vertical {lead.vertical.slug} within {name}: ok" if ok
+                       else f"vertical {lead.vertical.slug} is not {name}"))
+    if rule.states:
+        ok = lead.state in rule.states
+        checks.append((ok, f"state {lead.state} in {_show(rule.states)}: ok" if ok
+                       else f"state {lead.state or '(none)'} not in {_show(rule.states)}"))
+    else:
+        checks.append((True, "states: all: ok"))
+    if rule.zips_include:
+        hit = _zip_hit(lead.zip, rule.zips_include)
+        checks.append((hit is not None, f"zip {lead.zip} matches include {hit}: ok" if hit
+                       else f"zip {lead.zip or '(none)'} not in include {_show(rule.zips_include)}"))
+    if rule.zips_exclude:
+        hit = _zip_hit(lead.zip, rule.zips_exclude)
+        checks.append((hit is None, f"zip {lead.zip} excluded by {hit}" if hit
+                       else f"zip {lead.zip} not in exclude {_show(rule.zips_exclude)}: ok"))
+    if rule.min_score is not None:
+        score = lead.quality_score
+        if score is None:
+            checks.append((False, f"score unknown < min {rule.min_score}"))
+        elif score < rule.min_score:
+            checks.append((False, f"score {score} < min {rule.min_score}"))
+        else:
+            checks.append((True, f"score {score} >= min {rule.min_score}: ok"))
+    if rule.field_filters:
+        if fields_by_key is None:
+            fields_by_key = _filterable_fields(lead.vertical)
+        for flt in rule.field_filters:
+            checks.append(_field_check(flt, fields_by_key, lead.fields or {}))
+    checks.append(_hours_check(rule.hours, rule.buyer, now))
+    return all(ok for ok, _ in checks), [reason for _, reason in checks]
+
+
+# ---------------------------------------------------------------- running
+
+def _rules_for(auction: Auction):
+    """Active rules that may bid on this auction: the lead's vertical (or an ancestor, or all),
+    admitted buyers only (exclusive verticals), never the seller; priority desc, then id."""
+    vertical_ids = [v.pk for v in vertical_ancestors(vertical=auction.vertical)]
+    rules = (AutobidRule.objects.filter(paused=False, buyer__is_buyer=True, buyer__is_active=True)
+             .filter(Q(vertical__isnull=True) | Q(vertical_id__in=vertical_ids))
+             .exclude(buyer_id=auction.seller_id)
+             .select_related("buyer", "vertical").order_by("-priority", "id"))
+    exclusive = list(auction.vertical.exclusive_buyers.values_list("pk", flat=True))
+    if exclusive:
+        rules = rules.filter(buyer_id__in=exclusive)
+    return rules
+
+
+def _consume(*, rule: AutobidRule, day: date) -> bool:
+    """Take one maximum and one lead from the rule's day, or nothing. Runs in the caller's
+    transaction; the row stays locked until it commits."""
+    AutobidUsage.objects.bulk_create([AutobidUsage(rule=rule, day=day)], ignore_conflicts=True)
+    return bool(AutobidUsage.objects.filter(
+        rule=rule, day=day, spent__lte=rule.daily_budget - rule.max_bid, leads__lt=rule.daily_lead_cap,
+    ).update(spent=F("spent") + rule.max_bid, leads=F("leads") + 1))
+
+
+def _refund(*, rule: AutobidRule, day: date) -> None:
+    AutobidUsage.objects.filter(rule=rule, day=day).update(spent=F("spent") - rule.max_bid, leads=F("leads") - 1)
+
+
+def _exhausted_reason(*, rule: AutobidRule, day: date) -> str:
+    usage = AutobidUsage.objects.filter(rule=rule, day=day).first()
+    spent, leads = (usage.spent, usage.leads) if usage else (Decimal("0"), 0)
+    if leads >= rule.daily_lead_cap:
+        return f"daily lead cap reached: {leads} of {rule.daily_lead_cap} on {day}"
+    return (f"daily budget exhausted: spent {spent:f} + max {rule.max_bid:f} > budget {rule.daily_budget:f} "
+            f"on {day}")
+
+
+def _bid_by_rule(*, rule: AutobidRule, auction: Auction, reasons: list[str], now: datetime) -> AutobidTrace | None:
+    """Consume budget and cap, place the bid and record the trace, all in one transaction.
+    Returns None when another run already traced this rule on this auction."""
+    day = now.astimezone(_buyer_zone(rule.buyer)).date()
+    bid = None
+    try:
+        with transaction.atomic():
+            if _consume(rule=rule, day=day):
+                try:
+                    bid = bid_place(auction_id=auction.pk, buyer=rule.buyer, max_amount=rule.max_bid,
+                                    source=BidSource.AUTOBID, now=now)
+                    reasons = [*reasons, f"bid placed: max {rule.max_bid:f}"]
+                except (BidRejected, IntegrityError) as exc:
+                    _refund(rule=rule, day=day)
+                    code = getattr(exc, "code", "conflict")
+                    reasons = [*reasons, f"bid rejected ({code}): {exc}; budget and cap given back"]
+            else:
+                reasons = [*reasons, _exhausted_reason(rule=rule, day=day)]
+            trace = AutobidTrace.objects.create(rule=rule, auction=auction, matched=True, bid=bid, reasons=reasons,
+                                                created_at=now)
+            if bid is not None:
+                group_send_on_commit(group=user_group(rule.buyer_id), payload={
+                    "type": "autobid.placed", "auction_id": auction.pk, "rule_id": rule.pk,
+                    "max_amount": f"{rule.max_bid:f}"})
+            return trace
+    except IntegrityError:  # a concurrent run traced (and bid for) this rule first: all rolled back
+        return None
+
+
+def _trace_only(*, rule: AutobidRule, auction: Auction, matched: bool, reasons: list[str],
+                now: datetime) -> AutobidTrace | None:
+    try:
+        with transaction.atomic():
+            return AutobidTrace.objects.create(rule=rule, auction=auction, matched=matched, reasons=reasons,
+                                               created_at=now)
+    except IntegrityError:
+        return None
+
+
+def autobid_run_for_auction(*, auction_id: int, now: datetime | None = None) -> list[AutobidTrace]:
+    """At auction open: evaluate every active rule that may bid, in priority order, and place a
+    proxy bid for each matching one (one bid per buyer: the first matching rule wins). Records a
+    trace per rule and returns the new traces. Idempotent: rules already traced are skipped.
+    Must not run inside a transaction that holds the auction's lock (each bid commits alone)."""
+    now = now or timezone.now()
+    auction = Auction.objects.select_related("vertical", "lead__vertical").filter(pk=auction_id).first()
+    if auction is None or auction.status != AuctionStatus.OPEN or now >= auction.deadline:
+        return []
+    lead = auction.lead
+    rules = list(_rules_for(auction))
+    if not rules:
+        return []
+    traced = set(AutobidTrace.objects.filter(auction=auction).values_list("rule_id", flat=True))
+    bidding = dict.fromkeys(AuctionBidder.objects.filter(auction=auction).values_list("buyer_id", flat=True))
+    fields_by_key = _filterable_fields(lead.vertical)
+    traces = []
+    for rule in rules:
+        if rule.pk in traced:
+            continue
+        matched, reasons = autobid_rule_match(rule=rule, lead=lead, now=now, fields_by_key=fields_by_key)
+        if matched and rule.buyer_id in bidding:
+            first = bidding[rule.buyer_id]
+            reasons.append(f"not placed: one bid per buyer, rule {first} bid first" if first
+                           else "not placed: the buyer already bids on this auction")
+            trace = _trace_only(rule=rule, auction=auction, matched=True, reasons=reasons, now=now)
+        elif matched:
+            trace = _bid_by_rule(rule=rule, auction=auction, reasons=reasons, now=now)
+            if trace is not None and trace.bid_id is not None:
+                bidding[rule.buyer_id] = rule.pk
+        else:
+            trace = _trace_only(rule=rule, auction=auction, matched=False, reasons=reasons, now=now)
+        if trace is not None:
+            traces.append(trace)
+    logger.info("autobid run", extra={"auction_id": auction.pk, "rules": len(traces),
+                                      "bids": sum(1 for t in traces if t.bid_id)})
+    return traces
