@@ -72,7 +72,9 @@ def auction_state(request):
     with the server's clock (the polling fallback of static/js/live.js)."""
     ids = []
     for part in (request.GET.get("ids") or "").split(",")[:selectors_pages.MAX_IDS]:
-        if part.strip().isdigit():
+        part = part.strip()
+        # ASCII digits only ("²".isdigit() is true, int() refuses it), within a bigint.
+        if part.isascii() and part.isdigit() and len(part) < 19:
             ids.append(int(part))
     auctions = []
     if ids:

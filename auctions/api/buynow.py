@@ -70,8 +70,8 @@ class BuyNowListApi(generics.ListAPIView):
                 max_price = Decimal(params["max_price"])
             except InvalidOperation:
                 raise ValidationError({"max_price": ["A USDC amount such as \"15.00\"."]}) from None
-            if not max_price.is_finite() or max_price < 0:
-                raise ValidationError({"max_price": ["A non-negative USDC amount."]})
+            if not max_price.is_finite() or max_price < 0 or max_price >= Decimal("1e12"):
+                raise ValidationError({"max_price": ["A non-negative USDC amount below 1,000,000,000,000."]})
         return buynow.buy_now_list_open(vertical=(params.get("vertical") or "")[:80], state=state,
                                         min_score=_int_param(self.request, "min_score", low=0, high=100),
                                         max_price=max_price)
