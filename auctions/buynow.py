@@ -19,6 +19,7 @@ from django.utils import timezone
 from auctions import bidlog
 from auctions.choices import BuyNowStatus
 from auctions.models import Auction, BuyNowListing, Sale
+from auctions.sales import sale_record
 from config import db_router
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -128,9 +129,8 @@ def buy_now_purchase(*, listing_id: int, buyer, now: datetime | None = None) -> 
                             f"balance is {exc.balance:f} USDC.", kind=BuyNowRefused.INVALID,
                             code="insufficient_funds") from exc
 
-    sale = Sale.objects.create(auction=auction, lead=lead, buyer=buyer, seller_id=listing.seller_id,
-                               price=listing.price, escrow_account=escrow, bid_log_digest=auction.log_head,
-                               bid_log_length=auction.bid_count, created_at=now)
+    sale = sale_record(auction=auction, lead=lead, buyer_id=buyer.pk, seller_id=listing.seller_id, price=listing.price,
+                       escrow=escrow, now=now)
     lead_transition(lead=lead, to_status=LeadStatus.SOLD, reason=f"buy-now {listing.pk}: sold", price=listing.price)
     listing.status, listing.buyer, listing.sold_at = BuyNowStatus.SOLD, buyer, now
     listing.save(update_fields=["status", "buyer", "sold_at"])

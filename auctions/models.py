@@ -318,6 +318,10 @@ class AutobidTrace(models.Model):
     bid = models.ForeignKey(Bid, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                             help_text="The bid placed, if any.")
     reasons = models.JSONField(default=list)
+    budget_day = models.DateField(null=True, blank=True,
+                                  help_text="The buyer-local day whose budget and cap the bid consumed.")
+    settled_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When the auction closed and the budget was trued up to the price paid.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -19,7 +19,8 @@ from auctions import bidlog
 from auctions.buynow import buy_now_list
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
-from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid, Sale
+from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
+from auctions.sales import sale_record
 from auctions.pricing import minimum_bid, opening_price, proxy_price
 from auctions.selectors import ask_terms_for_lead
 from leads.choices import LeadStatus
@@ -398,9 +399,8 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
     AuctionBidder.objects.bulk_update(bidders, ["held_amount", "released_at"])
 
     if winner is not None:
-        sale = Sale.objects.create(auction=auction, lead=lead, buyer_id=winner.buyer_id, seller_id=auction.seller_id,
-                                   price=auction.price, escrow_account=escrow, bid_log_digest=auction.log_head,
-                                   bid_log_length=auction.bid_count, created_at=now)
+        sale = sale_record(auction=auction, lead=lead, buyer_id=winner.buyer_id, seller_id=auction.seller_id,
+                           price=auction.price, escrow=escrow, now=now)
         lead_transition(lead=lead, to_status=LeadStatus.SOLD, reason=f"auction {auction.pk}: sold",
                         price=auction.price)
         auction.result = AuctionResult.SOLD
