@@ -1,6 +1,6 @@
 from django.urls import path
 
-from auctions.api import views
+from auctions.api import autobid, bounties, views
 from auctions.api.buynow import urlpatterns as buy_now_urlpatterns
 
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("auctions/<int:pk>/bid-log/", views.BidLogApi.as_view(), name="api-auction-bid-log"),
     # Buy Now: buy-now/ and buy-now/<id>/purchase/ (auctions/api/buynow.py).
     *buy_now_urlpatterns,
+    *autobid.urlpatterns,  # autobid-rules/ (auctions/api/autobid.py)
+    *bounties.urlpatterns,  # bounties/ (auctions/api/bounties.py)
 ]

@@ -1,0 +1,1 @@
+"""Admin for bounties (placeholder, filled in by the next commit)."""

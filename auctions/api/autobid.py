@@ -1,0 +1,3 @@
+"""API: autobid (placeholder, filled in by the next commit)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: bounties (placeholder, filled in by the next commit)."""
+
+urlpatterns: list = []

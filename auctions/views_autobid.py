@@ -1,0 +1,3 @@
+"""Pages: views_autobid (placeholder, filled in by the next commit)."""
+
+urlpatterns: list = []
