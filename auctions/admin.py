@@ -121,19 +121,58 @@ class BuyNowListingAdmin(_ReadOnly):
         self.message_user(request, f"Expired {expired} listing(s).")
 
 
+class AutobidUsageInline(admin.TabularInline):
+    """The rule's days, newest first: what is committed (open maxima, won prices) and how many leads."""
+
+    model = AutobidUsage
+    extra = 0
+    fields = ("day", "spent", "leads")
+    readonly_fields = fields
+    ordering = ("-day",)
+    can_delete = False
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AutobidRule)
 class AutobidRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "buyer", "vertical", "priority", "max_bid", "daily_budget", "daily_lead_cap", "paused")
+    """Saving runs AutobidRule.clean, i.e. auctions.autobid.check_autobid_rule (field errors on the form)."""
+
+    list_display = ("name", "buyer", "vertical", "priority", "max_bid", "daily_budget", "daily_lead_cap", "paused",
+                    "created_at")
     list_filter = ("paused", ("vertical", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("name", "buyer__email")
+    search_fields = ("=id", "name", "buyer__email")
     list_select_related = ("buyer", "vertical")
     raw_id_fields = ("buyer",)
+    inlines = [AutobidUsageInline]
+    actions = ["pause_rules", "resume_rules"]
+
+    @admin.action(description="Pause selected rules")
+    def pause_rules(self, request, queryset):
+        from auctions.autobid import autobid_rule_pause
+
+        rules = list(queryset)
+        for rule in rules:
+            autobid_rule_pause(rule=rule)
+        self.message_user(request, f"Paused {len(rules)} rule(s).")
+
+    @admin.action(description="Resume selected rules")
+    def resume_rules(self, request, queryset):
+        from auctions.autobid import autobid_rule_resume
+
+        rules = list(queryset)
+        for rule in rules:
+            autobid_rule_resume(rule=rule)
+        self.message_user(request, f"Resumed {len(rules)} rule(s).")
 
 
 @admin.register(AutobidUsage)
 class AutobidUsageAdmin(admin.ModelAdmin):
     list_display = ("rule", "day", "spent", "leads")
     list_select_related = ("rule",)
+    search_fields = ("=rule__id", "rule__name", "rule__buyer__email")
     date_hierarchy = "day"
     readonly_fields = ("rule", "day", "spent", "leads")
 
@@ -143,10 +182,11 @@ class AutobidUsageAdmin(admin.ModelAdmin):
 
 @admin.register(AutobidTrace)
 class AutobidTraceAdmin(admin.ModelAdmin):
-    list_display = ("rule", "auction", "matched", "bid")
-    list_filter = ("matched",)
-    list_select_related = ("rule", "auction")
-    readonly_fields = ("rule", "auction", "matched", "bid", "reasons")
+    list_display = ("rule", "auction", "matched", "bid", "budget_day", "settled_at", "created_at")
+    list_filter = ("matched", ("settled_at", admin.EmptyFieldListFilter))
+    search_fields = ("=auction__id", "=rule__id", "rule__name")
+    list_select_related = ("rule", "auction", "bid")
+    readonly_fields = ("rule", "auction", "matched", "bid", "reasons", "budget_day", "settled_at", "created_at")
 
     def has_add_permission(self, request):
         return False

@@ -1,14 +1,22 @@
 """Autobid rules: check a rule's definition, match it against a lead (with a trace of every check),
-and at auction open place the matching rules' proxy bids in priority order.
+at auction open place the matching rules' proxy bids in priority order, and at close true the
+budget up to what was actually paid. Writes to rules: autobid_rule_create/update/delete/pause/resume.
 
-Budget and cap: a rule's daily budget counts the maxima it places (the clearing price is not known
-at open), per day in the buyer's time zone. Both are consumed by one conditional UPDATE on the
-rule's usage row, so concurrent auctions can never overspend; a bid the auction refuses gives them
-back in the same transaction.
+Budget and cap, per day in the buyer's time zone: at open a rule reserves its maximum (the
+clearing price is not known yet) and one lead, with one conditional UPDATE on the rule's usage
+row, so concurrent auctions can never overspend; a bid the auction refuses gives both back in the
+same transaction. The trace records the day consumed (`budget_day`). When the auction closes,
+auction_close calls autobid_settle_for_auction in its own transaction: the winning rule gets back
+its maximum minus the clearing price (the day then counts what was paid), a losing rule gets back
+its whole maximum and the lead (a lost auction is not a lead bought). Each trace is settled once
+(`settled_at`, set by a conditional UPDATE), and every usage change is an UPDATE with F()
+expressions guarded by a condition, never read-modify-write.
 
-Lock order in autobid_run_for_auction: the usage row, then (bid_place) the auction, then ledger
-accounts. Each rule's bid is its own transaction, so at most one usage row and one auction are
-held at a time.
+Lock order, everywhere: the auction row, then usage rows (rule id order), then ledger accounts.
+_bid_by_rule locks the auction before it consumes the usage row (bid_place then re-enters the
+same lock and takes the buyer's accounts); auction_close holds the auction (and its lead), settles
+the usage rows, then locks accounts. Each rule's bid at open is its own transaction, so at most
+one auction and one usage row are held at a time there.
 """
 
 import logging
@@ -23,14 +31,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from auctions.choices import AuctionStatus, BidSource
-from auctions.models import USDC_PLACES, Auction, AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage
+from auctions.models import (USDC_MAX_DIGITS, USDC_PLACES, Auction, AuctionBidder, AutobidRule, AutobidTrace,
+                             AutobidUsage)
 from auctions.services import BidRejected, bid_place
 from leads.models import Lead
 from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import user_group
 from verticals.choices import FieldType
-from verticals.selectors import vertical_ancestors, vertical_fields_effective
+from verticals.selectors import vertical_admits_buyer, vertical_ancestors, vertical_fields_effective
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +59,18 @@ OPS_BY_TYPE: dict[str, set[str]] = {
     FieldType.BOOLEAN: {"eq", "ne"},
 }
 ALL_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"}
+OP_NAMES = ["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"]  # display order
+OP_LABELS = {"eq": "equals", "ne": "not equals", "in": "in (any of a list)", "not_in": "not in (none of a list)",
+             "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "between": "between [low, high] inclusive",
+             "contains": "contains"}
+
+# Bounds that keep a definition inside its columns (a 400 with a reason, never a database error).
+NAME_MAX = 100
+MAX_USDC = Decimal(10) ** (USDC_MAX_DIGITS - USDC_PLACES)
+MAX_INT = 2**31 - 1
+MAX_PRIORITY = 1_000_000
+MAX_LIST = 1000
+MAX_FILTERS = 50
 
 
 # ---------------------------------------------------------------- values
@@ -81,6 +102,10 @@ def _coerce(ftype: str, value):
         raise ValueError("not text")
     text = str(value)
     return text.casefold() if ftype == FieldType.TEXT else text
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _show(value) -> str:
@@ -149,8 +174,9 @@ def _filterable_fields(vertical) -> dict:
 
 
 def _check_zips(values, name: str, errors: dict) -> None:
-    if not isinstance(values, list) or any(not isinstance(z, str) or not ZIP_RE.match(z) for z in values):
-        errors.setdefault(name, []).append("A list of 5-digit ZIPs or 3-digit ZIP3 prefixes, e.g. [\"94105\", \"941\"].")
+    if (not isinstance(values, list) or len(values) > MAX_LIST
+            or any(not isinstance(z, str) or not ZIP_RE.match(z) for z in values)):
+        errors.setdefault(name, []).append('A list of 5-digit ZIPs or 3-digit ZIP3 prefixes, e.g. ["94105", "941"].')
 
 
 def _check_usdc(value, name: str, errors: dict, *, positive: bool) -> None:
@@ -161,27 +187,32 @@ def _check_usdc(value, name: str, errors: dict, *, positive: bool) -> None:
         errors.setdefault(name, []).append(f"At most {USDC_PLACES} decimal places.")
     if value < 0 or (positive and value == 0):
         errors.setdefault(name, []).append("Must be positive." if positive else "Must not be negative.")
+    elif value >= MAX_USDC:
+        errors.setdefault(name, []).append(f"Must be below {MAX_USDC:,} USDC.")
 
 
 def check_autobid_rule(*, rule: AutobidRule) -> None:
     """Raise ValidationError (a dict by field) unless the rule's definition is usable."""
     errors: dict[str, list[str]] = {}
-    if not (rule.name or "").strip():
+    if not isinstance(rule.name, str) or not rule.name.strip():
         errors["name"] = ["Give the rule a name."]
-    if not isinstance(rule.states, list) or any(s not in US_STATES for s in rule.states):
+    elif len(rule.name) > NAME_MAX:
+        errors["name"] = [f"At most {NAME_MAX} characters."]
+    if (not isinstance(rule.states, list) or len(rule.states) > MAX_LIST
+            or any(not isinstance(s, str) or s not in US_STATES for s in rule.states)):
         errors["states"] = ["A list of two-letter US state codes, e.g. [\"CA\", \"TX\"]."]
     _check_zips(rule.zips_include, "zips_include", errors)
     _check_zips(rule.zips_exclude, "zips_exclude", errors)
-    if rule.min_score is not None and not (isinstance(rule.min_score, int) and 0 <= rule.min_score <= 100):
+    if rule.min_score is not None and not (_is_int(rule.min_score) and 0 <= rule.min_score <= 100):
         errors["min_score"] = ["A quality score from 0 to 100."]
     _check_usdc(rule.max_bid, "max_bid", errors, positive=True)
     _check_usdc(rule.daily_budget, "daily_budget", errors, positive=True)
     if "max_bid" not in errors and "daily_budget" not in errors and rule.daily_budget < rule.max_bid:
         errors.setdefault("daily_budget", []).append("The daily budget must cover at least one maximum bid.")
-    if not isinstance(rule.daily_lead_cap, int) or rule.daily_lead_cap < 1:
-        errors["daily_lead_cap"] = ["At least 1 lead a day."]
-    if not isinstance(rule.priority, int):
-        errors["priority"] = ["A whole number; higher runs first."]
+    if not _is_int(rule.daily_lead_cap) or not 1 <= rule.daily_lead_cap <= MAX_INT:
+        errors["daily_lead_cap"] = [f"A whole number of leads a day, 1 to {MAX_INT:,}."]
+    if not _is_int(rule.priority) or not -MAX_PRIORITY <= rule.priority <= MAX_PRIORITY:
+        errors["priority"] = [f"A whole number from {-MAX_PRIORITY:,} to {MAX_PRIORITY:,}; higher runs first."]
     _check_hours(rule.hours, errors)
     _check_field_filters(rule, errors)
     if errors:
@@ -210,8 +241,8 @@ def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
     filters = rule.field_filters
     if filters in (None, []):
         return
-    if not isinstance(filters, list):
-        errors["field_filters"] = ['A list of {"field", "op", "value"}.']
+    if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
+        errors["field_filters"] = [f'A list of at most {MAX_FILTERS} {{"field", "op", "value"}}.']
         return
     if rule.vertical_id is None:
         errors["field_filters"] = ["Choose a vertical to filter on its fields."]
@@ -228,8 +259,8 @@ def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
             problems.append(f"Filter {i}: {key!r} is not a biddable field of this vertical "
                             f"(choose from {', '.join(sorted(fields)) or 'none'}).")
             continue
-        if op not in ALL_OPS:
-            problems.append(f"Filter {i}: unknown operator {op!r}.")
+        if not isinstance(op, str) or op not in ALL_OPS:
+            problems.append(f"Filter {i}: unknown operator {op!r} (use {', '.join(OP_NAMES)}).")
             continue
         if op not in OPS_BY_TYPE.get(field.type, set()):
             problems.append(f"Filter {i}: {op} does not apply to {key} ({field.type}).")
@@ -387,12 +418,17 @@ def _exhausted_reason(*, rule: AutobidRule, day: date) -> str:
 
 def _bid_by_rule(*, rule: AutobidRule, auction: Auction, reasons: list[str], now: datetime) -> AutobidTrace | None:
     """Consume budget and cap, place the bid and record the trace, all in one transaction.
+    Locks the auction row first, then the usage row (the order auction_close uses too).
     Returns None when another run already traced this rule on this auction."""
     day = now.astimezone(_buyer_zone(rule.buyer)).date()
     bid = None
     try:
         with transaction.atomic():
-            if _consume(rule=rule, day=day):
+            current = (Auction.objects.select_for_update(of=("self",)).filter(pk=auction.pk)
+                       .values_list("status", "deadline").first())
+            if current is None or current[0] != AuctionStatus.OPEN or now >= current[1]:
+                reasons = [*reasons, "not placed: the auction has closed"]
+            elif _consume(rule=rule, day=day):
                 try:
                     bid = bid_place(auction_id=auction.pk, buyer=rule.buyer, max_amount=rule.max_bid,
                                     source=BidSource.AUTOBID, now=now)
@@ -404,7 +440,7 @@ def _bid_by_rule(*, rule: AutobidRule, auction: Auction, reasons: list[str], now
             else:
                 reasons = [*reasons, _exhausted_reason(rule=rule, day=day)]
             trace = AutobidTrace.objects.create(rule=rule, auction=auction, matched=True, bid=bid, reasons=reasons,
-                                                created_at=now)
+                                                budget_day=day if bid is not None else None, created_at=now)
             if bid is not None:
                 group_send_on_commit(group=user_group(rule.buyer_id), payload={
                     "type": "autobid.placed", "auction_id": auction.pk, "rule_id": rule.pk,
@@ -461,3 +497,134 @@ def autobid_run_for_auction(*, auction_id: int, now: datetime | None = None) -> 
     logger.info("autobid run", extra={"auction_id": auction.pk, "rules": len(traces),
                                       "bids": sum(1 for t in traces if t.bid_id)})
     return traces
+
+
+# ---------------------------------------------------------------- settlement at close
+
+def autobid_settle_for_auction(*, auction: Auction, winner_buyer_id: int | None, price: Decimal | None,
+                               now: datetime) -> int:
+    """True the budgets of the rules that bid on this auction up to what was paid: the winner's
+    rule gets back (its maximum − price), every other rule its whole maximum and the lead.
+    Each trace is settled at most once. Caller holds select_for_update on the auction (auction_close,
+    before it locks ledger accounts); usage rows are updated in rule order. Returns how many
+    traces this call settled."""
+    traces = list(AutobidTrace.objects.filter(auction_id=auction.pk, bid__isnull=False, settled_at__isnull=True)
+                  .select_related("bid", "rule__buyer").order_by("rule_id", "id"))
+    settled = 0
+    for trace in traces:
+        placed = trace.bid.max_amount  # what the rule consumed at open (its max_bid then)
+        won = winner_buyer_id is not None and trace.bid.buyer_id == winner_buyer_id and price is not None
+        if won:
+            refund, leads = max(placed - price, Decimal("0")), 0
+            note = f"settled: won at {price:f}; {refund:f} of the maximum given back to the budget"
+        else:
+            refund, leads = placed, 1
+            note = f"settled: not won; the maximum {placed:f} and the lead given back to the budget and cap"
+        # The condition makes this exactly once even if two closes got this far.
+        if not AutobidTrace.objects.filter(pk=trace.pk, settled_at__isnull=True).update(
+                settled_at=now, reasons=[*trace.reasons, note]):
+            continue
+        settled += 1
+        day = trace.budget_day or trace.created_at.astimezone(_buyer_zone(trace.rule.buyer)).date()
+        if refund or leads:
+            changed = AutobidUsage.objects.filter(rule_id=trace.rule_id, day=day, spent__gte=refund,
+                                                  leads__gte=leads).update(spent=F("spent") - refund,
+                                                                           leads=F("leads") - leads)
+            if not changed:
+                logger.warning("autobid settlement found no usage to give back",
+                               extra={"auction_id": auction.pk, "rule_id": trace.rule_id, "day": str(day)})
+    if settled:
+        logger.info("autobid settled", extra={"auction_id": auction.pk, "traces": settled})
+    return settled
+
+
+# ---------------------------------------------------------------- writes
+
+RULE_FIELDS = ("name", "vertical", "states", "zips_include", "zips_exclude", "field_filters", "min_score",
+               "max_bid", "daily_budget", "daily_lead_cap", "hours", "priority", "paused")
+
+
+def _normalise(rule: AutobidRule) -> None:
+    """Tidy what people type (case, spaces, duplicates); leaves anything odd for the check to name."""
+    if isinstance(rule.name, str):
+        rule.name = rule.name.strip()
+    if isinstance(rule.states, list) and all(isinstance(s, str) for s in rule.states):
+        rule.states = sorted({s.strip().upper() for s in rule.states if s.strip()})
+    for name in ("zips_include", "zips_exclude"):
+        values = getattr(rule, name)
+        if isinstance(values, list) and all(isinstance(z, str) for z in values):
+            setattr(rule, name, list(dict.fromkeys(z.strip() for z in values if z.strip())))
+    if rule.hours is None:
+        rule.hours = {}
+    if rule.field_filters is None:
+        rule.field_filters = []
+    if isinstance(rule.hours, dict) and isinstance(rule.hours.get("days"), list):
+        days = rule.hours["days"]
+        if all(_is_int(d) for d in days):
+            rule.hours = {**rule.hours, "days": sorted(set(days))}
+
+
+def _rule_save(rule: AutobidRule) -> AutobidRule:
+    errors: dict[str, list[str]] = {}
+    if not getattr(rule.buyer, "is_buyer", False):
+        errors["non_field_errors"] = ["Only buyer accounts have autobid rules. Enable buying on your account page."]
+    if rule.vertical_id is not None and not vertical_admits_buyer(vertical=rule.vertical, user=rule.buyer):
+        errors["vertical"] = ["This vertical is exclusive to its listed buyers."]
+    _normalise(rule)
+    try:
+        check_autobid_rule(rule=rule)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def autobid_rule_create(*, buyer, name: str, max_bid: Decimal, daily_budget: Decimal, daily_lead_cap: int,
+                        vertical=None, states: list | None = None, zips_include: list | None = None,
+                        zips_exclude: list | None = None, field_filters: list | None = None,
+                        min_score: int | None = None, hours: dict | None = None, priority: int = 0,
+                        paused: bool = False) -> AutobidRule:
+    """Create a buyer's rule; raises ValidationError with a message list per field."""
+    return _rule_save(AutobidRule(
+        buyer=buyer, name=name, vertical=vertical, states=list(states or []), zips_include=list(zips_include or []),
+        zips_exclude=list(zips_exclude or []), field_filters=list(field_filters or []), min_score=min_score,
+        max_bid=max_bid, daily_budget=daily_budget, daily_lead_cap=daily_lead_cap, hours=hours or {},
+        priority=priority, paused=paused))
+
+
+@transaction.atomic
+def autobid_rule_update(*, rule: AutobidRule, **changes) -> AutobidRule:
+    """Change some fields of a rule (any of RULE_FIELDS); raises ValidationError per field. Bids
+    already placed keep their maximum; settlement uses the bid's maximum, not the rule's."""
+    unknown = set(changes) - set(RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown autobid rule fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    return _rule_save(rule)
+
+
+@transaction.atomic
+def autobid_rule_delete(*, rule: AutobidRule) -> None:
+    """Delete a rule with its usage and traces. Its bids stand (and are held) until their auctions close."""
+    rule.delete()
+
+
+@transaction.atomic
+def autobid_rule_pause(*, rule: AutobidRule) -> AutobidRule:
+    """Stop a rule from bidding on auctions that open from now on. Idempotent."""
+    AutobidRule.objects.filter(pk=rule.pk).update(paused=True)
+    rule.paused = True
+    return rule
+
+
+@transaction.atomic
+def autobid_rule_resume(*, rule: AutobidRule) -> AutobidRule:
+    """Let a paused rule bid again on auctions that open from now on. Idempotent."""
+    AutobidRule.objects.filter(pk=rule.pk).update(paused=False)
+    rule.paused = False
+    return rule

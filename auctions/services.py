@@ -380,6 +380,13 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
     lead = Lead.objects.select_for_update(of=("self",)).get(pk=auction.lead_id)
     bidders = list(AuctionBidder.objects.filter(auction=auction, released_at__isnull=True)
                    .select_related("buyer").order_by("buyer_id"))
+    from auctions.autobid import autobid_settle_for_auction  # auctions.autobid imports this module
+
+    # Autobid budgets trued up to the price paid, before the ledger accounts are locked (lock order:
+    # auction, usage rows, accounts; see auctions.autobid).
+    sold = auction.leader_id is not None and auction.price is not None and auction.price >= auction.reserve_price
+    autobid_settle_for_auction(auction=auction, winner_buyer_id=auction.leader_id if sold else None,
+                               price=auction.price if sold else None, now=now)
     _lock_accounts_of([b.buyer_id for b in bidders])
 
     winner = None

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import buynow, selectors, services
+from auctions import buynow, selectors, selectors_autobid, services
 from auctions.choices import AuctionStatus, BidSource
 from auctions.forms import AskForm, BidForm
 from auctions.models import Ask, Auction, BuyNowListing
@@ -92,6 +92,9 @@ def auction_room(request, auction_id: int):
         "auction": auction, "form": form, "view": selectors.auction_view_for(auction=auction, user=request.user),
         "time_left": selectors.auction_time_left(auction=auction), "is_open": auction.status == AuctionStatus.OPEN,
         "can_read_log": selectors.auction_can_read_log(auction=auction, user=request.user),
+        # The buyer's own autobid traces and a dry run (auctions.selectors_autobid); None for non-buyers.
+        "autobid": (selectors_autobid.autobid_explain_for_auction(auction=auction, buyer=request.user)
+                    if request.user.is_buyer else None),
     }, status=status)
 
 
