@@ -1,4 +1,10 @@
-"""Send to Channels groups after the transaction commits, carrying the correlation id."""
+"""Send to Channels groups after the transaction commits, carrying the correlation id.
+
+The client-facing JSON is serialized here, once per event, and travels as text: every socket in
+the group sends the same string (see marketplace.live_layer for the fan-out).
+"""
+
+import json
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -7,10 +13,20 @@ from django.db import transaction
 from marketplace import correlation
 
 
+def live_message(*, payload: dict) -> dict:
+    """The group message for `payload`: what a LiveConsumer forwards to its socket."""
+    cid = correlation.get()
+    return {"type": "broadcast.message", "correlation_id": cid,
+            "text": json.dumps({**payload, "correlation_id": cid}, separators=(",", ":"))}
+
+
 def group_send_now(*, group: str, payload: dict) -> None:
     layer = get_channel_layer()
-    async_to_sync(layer.group_send)(group, {"type": "broadcast.message", "payload": payload,
-                                            "correlation_id": correlation.get()})
+    message = live_message(payload=payload)
+    if hasattr(layer, "group_send_sync"):  # the live layer publishes without an event loop per call
+        layer.group_send_sync(group, message)
+    else:
+        async_to_sync(layer.group_send)(group, message)
 
 
 def group_send_on_commit(*, group: str, payload: dict) -> None:

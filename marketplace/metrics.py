@@ -21,6 +21,8 @@ DEAD_LETTERS = Counter("leadengine_dead_letters_total", "Tasks dead-lettered", [
 RATE_LIMITED = Counter("leadengine_rate_limited_total", "Requests refused by a rate limit", ["scope"], registry=REGISTRY)
 WEBSOCKETS = Gauge("leadengine_websocket_connections", "Open live sockets", registry=REGISTRY,
                    multiprocess_mode="livesum")
+LIVE_DROPPED = Counter("leadengine_live_dropped_total",
+                       "Live messages dropped for a socket that fell too far behind", registry=REGISTRY)
 API_KEY_AUTH = Counter("leadengine_api_key_auth_total", "API key authentications", ["outcome"], registry=REGISTRY)
 
 

@@ -1,5 +1,6 @@
 """Reads for verticals. Lists may come from the replica; they are reference data."""
 
+import time
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -73,3 +74,29 @@ def vertical_admits_buyer(*, vertical: Vertical, user) -> bool:
     if not vertical.exclusive_buyers.exists():
         return True
     return vertical.exclusive_buyers.filter(pk=user.pk).exists()
+
+
+
+_PUBLIC_SLUGS: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+PUBLIC_SLUGS_TTL = 10.0
+
+
+def vertical_public_slugs_cached() -> frozenset[str] | None:
+    """The set vertical_public_slugs last read, if still fresh; None if it must be read again.
+    No database access, so async code can call it without a thread hop."""
+    fetched_at, slugs = _PUBLIC_SLUGS
+    return slugs if time.monotonic() - fetched_at <= PUBLIC_SLUGS_TTL else None
+
+
+def vertical_public_slugs() -> frozenset[str]:
+    """Slugs of active verticals open to every buyer (no exclusive list), kept in process memory
+    for PUBLIC_SLUGS_TTL seconds: thousands of sockets reconnecting after a deploy each ask.
+    A vertical made exclusive or inactive drops out within that time; anything not in this set
+    is checked against the database by the caller."""
+    global _PUBLIC_SLUGS
+    slugs = vertical_public_slugs_cached()
+    if slugs is None:
+        slugs = frozenset(Vertical.objects.filter(status=VerticalStatus.ACTIVE, exclusive_buyers__isnull=True)
+                          .values_list("slug", flat=True))
+        _PUBLIC_SLUGS = (time.monotonic(), slugs)
+    return slugs

@@ -194,6 +194,10 @@ RATE_LIMITS = {
     "healthz": env_str("RATE_LIMIT_HEALTHZ", "120/60s"),
 }
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+
+# ---------------------------------------------------------------- ASGI server process
+# gc.set_threshold for ASGI processes after gc.freeze() (config/asgi.py); "0" keeps Python's defaults.
+ASGI_GC_THRESHOLD = tuple(int(n) for n in env_str("ASGI_GC_THRESHOLD", "50000,50,100").split(",") if n.strip() != "0")
 # The development faucet (test USDC) is on in DEBUG, or when this says so; never in production.
 LEDGER_FAUCET_ENABLED = env_bool("LEDGER_FAUCET_ENABLED", False)
 # Number of proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).

@@ -47,10 +47,12 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # One pub/sub subscription per server process and group, fanned out locally
+        # (marketplace/live_layer.py; docs/operations.md "Live updates").
+        "BACKEND": "marketplace.live_layer.LiveChannelLayer",
         "CONFIG": {
-            # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s, the same as the
-            # layer's blocking receive: set both explicitly (see TOOLCHAIN.md).
+            # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s: set both
+            # explicitly (see TOOLCHAIN.md).
             "hosts": [{"address": env_str("CHANNELS_REDIS_URL", REDIS_URL), "max_connections": 1000,
                        "socket_timeout": 30, "socket_connect_timeout": 5}],
             "prefix": env_str("CHANNELS_PREFIX", "asgi"),

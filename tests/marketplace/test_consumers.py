@@ -135,3 +135,17 @@ def test_exclusive_and_inactive_verticals_are_not_subscribable_by_outsiders():
 
     assert asyncio.run(subscribe(_session_headers(outsider)))["verticals"] == ["open-vertical"]
     assert asyncio.run(subscribe(_session_headers(listed)))["verticals"] == ["open-vertical", "private-vertical"]
+
+
+def test_a_vertical_made_exclusive_stops_being_served_from_the_public_cache_within_its_ttl():
+    from verticals import selectors as vertical_selectors
+    from verticals.selectors import vertical_public_slugs, vertical_public_slugs_cached
+
+    vertical = VerticalFactory(slug="turns-exclusive")
+    assert "turns-exclusive" in vertical_public_slugs()
+    vertical.exclusive_buyers.add(UserFactory(is_buyer=True))
+    assert "turns-exclusive" in vertical_public_slugs_cached()  # still fresh: served from memory
+    fetched_at, slugs = vertical_selectors._PUBLIC_SLUGS
+    vertical_selectors._PUBLIC_SLUGS = (fetched_at - vertical_selectors.PUBLIC_SLUGS_TTL - 1, slugs)
+    assert vertical_public_slugs_cached() is None
+    assert "turns-exclusive" not in vertical_public_slugs()

@@ -13,7 +13,7 @@ def test_healthz_checks_every_service(client):
     assert response.status_code == 200, body
     assert set(body["checks"]) == {"database:default", "database:replica", "cache", "broker", "channel_layer"}
     assert all(check["ok"] for check in body["checks"].values())
-    assert body["checks"]["channel_layer"]["backend"] == "RedisChannelLayer"
+    assert body["checks"]["channel_layer"]["backend"] == "LiveChannelLayer"
 
 
 @pytest.mark.django_db(databases=["default", "replica"])

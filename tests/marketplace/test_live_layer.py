@@ -1,0 +1,192 @@
+"""The fan-out channel layer against real Redis: two layer instances stand for two server processes."""
+
+import asyncio
+
+import pytest
+import redis
+from django.conf import settings
+
+from marketplace.live_layer import LiveChannelLayer
+from marketplace.metrics import LIVE_DROPPED
+
+pytestmark = pytest.mark.django_db
+
+
+def _layer(url: str | None = None, **config) -> LiveChannelLayer:
+    return LiveChannelLayer(hosts=[{"address": url or settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"]}],
+                            prefix="livetest", **config)
+
+
+def _run(coro):
+    return asyncio.run(asyncio.wait_for(coro, timeout=20))
+
+
+async def _settle():
+    await asyncio.sleep(0.05)
+
+
+async def _receive(layer, channel, timeout=2.0):
+    return await asyncio.wait_for(layer.receive(channel), timeout)
+
+
+async def _nothing(layer, channel, timeout=0.3) -> bool:
+    try:
+        await asyncio.wait_for(layer.receive(channel), timeout)
+    except asyncio.TimeoutError:
+        return True
+    return False
+
+
+def test_one_group_send_reaches_every_member_in_every_process_once():
+    async def run():
+        a, b = _layer(), _layer()
+        members = [await a.new_channel(), await a.new_channel(), await b.new_channel()]
+        outsider = await b.new_channel()
+        for channel in members:
+            await (a if channel.split("!")[0].endswith(a._layer().client_id) else b).group_add("vertical.solar", channel)
+        await _settle()
+        await a.group_send("vertical.solar", {"type": "broadcast.message", "text": "{}", "n": 1})
+        got = [await _receive(a, members[0]), await _receive(a, members[1]), await _receive(b, members[2])]
+        assert [m["n"] for m in got] == [1, 1, 1]
+        assert await _nothing(a, members[0]) and await _nothing(b, outsider)
+        await a.flush()
+        await b.flush()
+
+    _run(run())
+
+
+def test_send_to_a_specific_channel_of_another_process():
+    async def run():
+        a, b = _layer(), _layer()
+        channel = await b.new_channel()
+        await _settle()
+        await a.send(channel, {"type": "healthz.ping", "x": [1, "two"]})
+        assert await _receive(b, channel) == {"type": "healthz.ping", "x": [1, "two"]}
+        await a.flush()
+        await b.flush()
+
+    _run(run())
+
+
+def test_discarding_the_last_member_unsubscribes_the_process():
+    async def run():
+        layer = _layer()
+        channel = await layer.new_channel()
+        await layer.group_add("vertical.roofing", channel)
+        client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"])
+        key = layer.group_key("vertical.roofing")
+        assert client.pubsub_numsub(key) == [(key.encode(), 1)]
+        await layer.group_discard("vertical.roofing", channel)
+        assert client.pubsub_numsub(key) == [(key.encode(), 0)]
+        await layer.group_send("vertical.roofing", {"type": "x"})
+        assert await _nothing(layer, channel)
+        await layer.flush()
+
+    _run(run())
+
+
+def test_a_consumer_that_stops_receiving_leaves_its_groups():
+    async def run():
+        layer = _layer()
+        channel = await layer.new_channel()
+        await layer.group_add("vertical.hvac", channel)
+        waiter = asyncio.ensure_future(layer.receive(channel))
+        await _settle()
+        waiter.cancel()  # what Channels does when a consumer stops
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await _settle()
+        loop_layer = layer._layer()
+        assert "vertical.hvac" not in loop_layer.members and channel not in loop_layer.queues
+        await layer.flush()
+
+    _run(run())
+
+
+def test_a_socket_that_falls_behind_keeps_the_newest_messages():
+    async def run():
+        layer = _layer(capacity=3)
+        channel = await layer.new_channel()
+        await layer.group_add("vertical.solar", channel)
+        before = LIVE_DROPPED._value.get()
+        for n in range(5):
+            await layer.group_send("vertical.solar", {"type": "x", "n": n})
+        await asyncio.sleep(0.3)
+        assert [(await _receive(layer, channel))["n"] for _ in range(3)] == [2, 3, 4]
+        assert LIVE_DROPPED._value.get() - before == 2
+        await layer.flush()
+
+    _run(run())
+
+
+def test_deployments_on_one_redis_are_kept_apart_by_database_number():
+    base = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"].rsplit("/", 1)[0]
+
+    async def run():
+        mine, theirs = _layer(f"{base}/13"), _layer(f"{base}/14")
+        channel = await mine.new_channel()
+        await mine.group_add("vertical.solar", channel)
+        await theirs.group_send("vertical.solar", {"type": "x"})
+        assert await _nothing(mine, channel)
+        await mine.flush()
+        await theirs.flush()
+
+    _run(run())
+
+
+def test_synchronous_senders_publish_without_an_event_loop():
+    layer = _layer()
+
+    async def run():
+        channel = await layer.new_channel()
+        await layer.group_add("user.7", channel)
+        await asyncio.get_running_loop().run_in_executor(None, lambda: layer.group_send_sync("user.7", {"type": "won"}))
+        assert (await _receive(layer, channel))["type"] == "won"
+        await layer.flush()
+
+    _run(run())
+
+
+def test_group_add_refuses_channels_of_other_processes():
+    async def run():
+        a, b = _layer(), _layer()
+        foreign = await b.new_channel()
+        with pytest.raises(RuntimeError):
+            await a.group_add("vertical.solar", foreign)
+        await a.flush()
+        await b.flush()
+
+    _run(run())
+
+
+def test_sinks_are_called_in_place_and_a_waiting_one_holds_up_no_other():
+    async def run():
+        layer = _layer()
+        slow, fast, queued = await layer.new_channel(), await layer.new_channel(), await layer.new_channel()
+        gate, got = asyncio.Event(), {"slow": [], "fast": []}
+
+        async def slow_sink(message):
+            await gate.wait()  # a socket whose buffer is full
+            got["slow"].append(message["n"])
+
+        async def fast_sink(message):
+            got["fast"].append(message["n"])
+
+        await layer.register_sink(slow, "broadcast.message", slow_sink)
+        await layer.register_sink(fast, "broadcast.message", fast_sink)
+        for channel in (slow, fast, queued):
+            await layer.group_add("vertical.solar", channel)
+        for n in range(3):
+            await layer.group_send("vertical.solar", {"type": "broadcast.message", "n": n})
+        await asyncio.sleep(0.3)
+        assert got == {"slow": [], "fast": [0, 1, 2]}
+        assert [(await _receive(layer, queued))["n"] for _ in range(3)] == [0, 1, 2]  # no sink: its queue
+        gate.set()
+        await asyncio.sleep(0.05)
+        assert got["slow"] == [0, 1, 2]  # in order once the socket drains
+        await layer.unregister_sink(fast)
+        await layer.group_send("vertical.solar", {"type": "broadcast.message", "n": 3})
+        assert (await _receive(layer, fast))["n"] == 3  # back to the consumer's queue
+        await layer.flush()
+
+    _run(run())
