@@ -32,3 +32,11 @@ class BuyNowStatus(models.TextChoices):
     OPEN = "open", "Open"
     SOLD = "sold", "Sold"
     EXPIRED = "expired", "Expired"
+
+
+class BountyStatus(models.TextChoices):
+    """A bounty pays only while active; paused keeps its pool; closed has given its pool back."""
+
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    CLOSED = "closed", "Closed"

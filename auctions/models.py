@@ -335,3 +335,90 @@ class AutobidTrace(models.Model):
     @property
     def placed(self) -> bool:
         return self.bid_id is not None
+
+
+# ---------------------------------------------------------------- bounties (auctions.bounties)
+
+from auctions.choices import BountyStatus  # noqa: E402  (appended section: keeps the header untouched)
+
+BOUNTY_MAX_LEAD_AGE_HOURS = 24 * 365
+
+
+class Bounty(models.Model):
+    """A buyer-funded pool paying the seller of every matching lead `amount_per_lead` on top of the
+    price (auctions.bounties). The pool is the ledger account (bounty_pool, reference
+    "bounty:<id>"): its balance is the ledger's, never a column here."""
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bounties")
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT, related_name="bounties",
+                                 help_text="Leads of this vertical or of its sub-verticals.")
+    name = models.CharField(max_length=100, help_text="Shown to you only; sellers see the criteria, not the name.")
+    min_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    states = models.JSONField(default=list, blank=True, help_text="Two-letter US states; empty = all states.")
+    field_filters = models.JSONField(default=list, blank=True, help_text='[{"field", "op", "value"}, …]')
+    max_lead_age_hours = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(BOUNTY_MAX_LEAD_AGE_HOURS)],
+        help_text="Lead age at sale (sale time − lead received); blank = any age.")
+    amount_per_lead = _usdc(help_text="USDC paid to the seller per matching sale (less if the pool runs short).")
+    status = models.CharField(max_length=8, choices=BountyStatus.choices, default=BountyStatus.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The payout's lookup: active bounties of a vertical chain, oldest first.
+            models.Index(fields=["vertical", "created_at", "id"], condition=Q(status="active"),
+                         name="bounty_active_vertical_idx"),
+            models.Index(fields=["buyer", "created_at", "id"], name="bounty_buyer_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_per_lead__gt=0), name="bounty_amount_positive"),
+            models.CheckConstraint(condition=Q(min_score__isnull=True) | Q(min_score__lte=100),
+                                   name="bounty_min_score_range"),
+            models.CheckConstraint(
+                condition=Q(max_lead_age_hours__isnull=True)
+                | Q(max_lead_age_hours__gte=1, max_lead_age_hours__lte=BOUNTY_MAX_LEAD_AGE_HOURS),
+                name="bounty_max_age_range"),
+            models.CheckConstraint(condition=Q(status__in=BountyStatus.values), name="bounty_status_valid"),
+            models.CheckConstraint(condition=Q(status="closed", closed_at__isnull=False)
+                                   | (~Q(status="closed") & Q(closed_at__isnull=True)),
+                                   name="bounty_closed_at_iff_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bounty {self.pk}: {self.name}"
+
+    @property
+    def pool_reference(self) -> str:
+        return f"bounty:{self.pk}"
+
+    def clean(self):
+        from auctions.bounties import check_bounty
+
+        check_bounty(bounty=self)
+
+
+class BountyAward(models.Model):
+    """One bounty's payout for one sale, from its pool into the sale's escrow (the seller is paid
+    out of escrow at settlement). At most one per (bounty, sale)."""
+
+    bounty = models.ForeignKey(Bounty, on_delete=models.PROTECT, related_name="awards")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="bounty_awards")
+    amount = _usdc()
+    ledger_transaction = models.ForeignKey("marketplace.LedgerTransaction", on_delete=models.PROTECT,
+                                           related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["bounty", "created_at", "id"], name="bountyaward_bounty_idx"),
+                   models.Index(fields=["sale"], name="bountyaward_sale_idx"),
+                   models.Index(fields=["created_at", "id"], name="bountyaward_created_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["bounty", "sale"], name="bountyaward_bounty_sale_uniq"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bountyaward_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bounty {self.bounty_id} paid {self.amount} USDC on sale {self.sale_id}"
