@@ -5,13 +5,7 @@ auction.price broadcast that A sent on commit.
 """
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,44 +13,12 @@ from django.db import connection
 from django.test import Client
 
 from marketplace.services import api_key_create
+from tests.asgi_server import AsgiServer
 from tests.auctions.factories import funded_buyer, make_auction
 from tests.conftest import wait_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class AsgiServer:
-    def __init__(self, database_name: str, log_path: Path):
-        self.port = _free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database_name}
-        self.log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(self._up, timeout=60, interval=0.2, message=f"daphne on {self.port}")
-
-    def _up(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"daphne exited: {self.log.name}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        self.log.close()
 
 
 @pytest.fixture

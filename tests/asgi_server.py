@@ -1,0 +1,55 @@
+"""A real ASGI server (daphne, config.asgi:application) in a child process, on the test settings
+and the test database, for tests that need the socket path end to end across processes.
+
+The tests that use it must be `django_db(transaction=True)`: the server has its own connection and
+sees only committed rows.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AsgiServer:
+    """Starts daphne on `port` (a free one if not given) and returns once it accepts connections."""
+
+    def __init__(self, database_name: str, log_path: Path, port: int | None = None):
+        self.port = port or free_port()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database_name}
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self._up, timeout=60, interval=0.2, message=f"daphne on {self.port}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _up(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"daphne exited: {self.log.name}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        self.log.close()
