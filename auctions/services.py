@@ -368,12 +368,17 @@ def _lock_accounts_of(user_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | None:
+def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: bool = False) -> Auction | None:
     """Close an auction at or after its deadline, exactly once: the winner's clearing price goes
     from their hold into the sale's escrow, every other held cent is released, a Sale is recorded
-    and the lead becomes SOLD (else UNSOLD). Before the deadline, or when already closed, a no-op."""
+    and the lead becomes SOLD (else UNSOLD). Before the deadline, or when already closed, a no-op.
+
+    `closed_at` is the time the close finished its work (just before COMMIT), so lateness counts
+    the close's own duration. With skip_locked (the sweep), an auction whose row another closer
+    holds is left to it: returns None."""
+    clock_given = now is not None
     now = now or timezone.now()
-    auction = (Auction.objects.select_for_update(of=("self",)).select_related("vertical")
+    auction = (Auction.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related("vertical")
                .filter(pk=auction_id).first())
     if auction is None or auction.status != AuctionStatus.OPEN or now < auction.deadline:
         return auction
@@ -415,7 +420,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
         lead_transition(lead=lead, to_status=LeadStatus.UNSOLD, reason=f"auction {auction.pk}: no bid at reserve")
         auction.result = AuctionResult.UNSOLD
         buy_now_list(auction=auction, now=now)
-    auction.status, auction.closed_at = AuctionStatus.CLOSED, now
+    auction.status, auction.closed_at = AuctionStatus.CLOSED, (now if clock_given else timezone.now())
     auction.save(update_fields=["status", "result", "closed_at"])
 
     price_text = bidlog.usdc_text(auction.price) if sale else None
@@ -427,7 +432,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
         group_send_on_commit(group=user_group(bidder.buyer_id), payload={
             "type": "won" if won else "lost", "auction_id": auction.pk, "price": price_text,
             "sale_id": sale.pk if won else None})
-    lateness, result = (now - auction.deadline).total_seconds(), auction.result
+    lateness, result = (auction.closed_at - auction.deadline).total_seconds(), auction.result
     logger.info("auction closed", extra={"auction_id": auction.pk, "result": result, "lateness_seconds": lateness})
 
     def _observe():  # only closes that committed count (fill rate = sold / all)
@@ -440,13 +445,14 @@ def auction_close(*, auction_id: int, now: datetime | None = None) -> Auction | 
 
 def auction_close_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """The sweep: close every open auction past its deadline (each in its own transaction).
-    Returns how many of them are closed afterwards. Safe to run concurrently with itself and
-    with the scheduled closes: each close locks the auction and does nothing the second time."""
+    Returns how many this sweep closed. Safe to run concurrently with itself and with the
+    scheduled closes: an auction another closer holds is skipped (it is being closed), and a
+    close does nothing the second time."""
     from auctions.selectors import auction_overdue_ids
 
     closed = 0
     for auction_id in auction_overdue_ids(now=now, limit=limit):
-        auction = auction_close(auction_id=auction_id, now=now)
+        auction = auction_close(auction_id=auction_id, now=now, skip_locked=True)
         if auction is not None and auction.status == AuctionStatus.CLOSED and auction.closed_at is not None:
             closed += 1
     return closed

@@ -550,11 +550,15 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     worker = WorkerProcess(database_name, run_dir, concurrency=CLOSE_WORKER_CONCURRENCY, extra_env=celery_env,
                            queues=list(WORKER_GROUPS["auctions"]))
     beat = BeatProcess(database_name, run_dir, extra_env=celery_env) if mode in ("both", "sweep") else None
+    # The sweep runs in a process of its own (Procfile worker_clock), not behind the closes.
+    clock = (WorkerProcess(database_name, run_dir, concurrency=1, extra_env=celery_env,
+                           queues=list(WORKER_GROUPS["clock"])) if beat else None)
     seller = User.objects.create_user(email=f"bench-close-{mode}@gmail.com", password="x" * 20, is_seller=True)
     try:
         _progress(f"close lateness ({mode}): starting the worker{' and beat' if beat else ''}")
         worker.start()
         if beat:
+            clock.start()
             beat.start()
         # Open (in bulk) and bid (bid_place) with a 24 h deadline and no close queued; then move the
         # deadlines into one minute CLOSE_LEAD_S ahead and queue each close the way auction_open
@@ -607,6 +611,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     finally:
         if beat:
             beat.stop()
+            clock.stop()
         worker.stop()
 
     rows = list(Auction.objects.filter(pk__in=auction_ids).values_list("pk", "deadline", "closed_at", "extensions",
@@ -615,7 +620,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     lateness = {pk: (closed_at - deadline).total_seconds() for pk, deadline, closed_at in closed}
     extended = sum(1 for _, _, _, ext, _ in rows if ext)
     results = Counter(result for *_, result in rows)
-    closed_by, tasks, logged_at = _close_paths(worker.json_lines())
+    closed_by, tasks, logged_at = _close_paths(worker.json_lines() + (clock.json_lines() if clock else []))
     label = {"both": "eta close + 5 s sweep (production)", "eta": "eta close only (no beat)",
              "sweep": "5 s sweep only (no eta close)"}[mode]
     samples = list(lateness.values())

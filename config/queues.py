@@ -19,6 +19,10 @@ STAGE_QUEUES = (
     "analytics",
 )
 
+# The periodic sweeps (beat, every few seconds) get a queue and a process of their own: on the
+# close queue a sweep waited behind the very backlog it exists to catch and expired unrun.
+CLOCK_QUEUES = ("auctions.clock",)
+
 # Worker groups for the Procfile: each process consumes a set of queues, so a slow stage
 # (chain) cannot starve a fast one (auctions).
 WORKER_GROUPS = {
@@ -26,12 +30,13 @@ WORKER_GROUPS = {
     "auctions": ("auctions.open", "auctions.close", "bounties.match"),
     "settlement": ("escrow.settle", "chain.mint", "chain.tx"),
     "background": ("notify", "analytics", "default"),
+    "clock": CLOCK_QUEUES,
 }
 
 # Each queue has its own direct exchange and routing key: a message for one stage lands in
 # that stage's queue only (on Redis and on RabbitMQ alike).
 CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
-                           for name in (*STAGE_QUEUES, "default"))
+                           for name in (*STAGE_QUEUES, *CLOCK_QUEUES, "default"))
 
 # task name -> queue
 TASK_ROUTES: dict[str, str] = {
@@ -40,8 +45,8 @@ TASK_ROUTES: dict[str, str] = {
     "leads.import_csv": "leads.ingest",
     "auctions.open_auction": "auctions.open",
     "auctions.close_auction": "auctions.close",
-    "auctions.close_due": "auctions.close",
-    "auctions.expire_buy_now": "auctions.close",
+    "auctions.close_due": "auctions.clock",
+    "auctions.expire_buy_now": "auctions.clock",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

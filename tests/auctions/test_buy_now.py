@@ -182,7 +182,7 @@ def test_the_expiry_task_is_routed_and_scheduled():
     from auctions.tasks import expire_buy_now
     from config.queues import queue_for
 
-    assert queue_for("auctions.expire_buy_now") == "auctions.close"
+    assert queue_for("auctions.expire_buy_now") == "auctions.clock"
     assert any(e["task"] == "auctions.expire_buy_now" for e in settings.CELERY_BEAT_SCHEDULE.values())
     assert expire_buy_now.run() == 0
 
