@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DecimalField, F, Value, When
+from django.db.models import Case, DecimalField, F, Q, Value, When
 
 from marketplace import correlation
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
@@ -111,19 +111,31 @@ def platform_account_for(*, kind: str, reference: str = "") -> LedgerAccount:
     return _account_get_or_create(AccountSpec(kind=kind, reference=reference))
 
 
-def _resolve_accounts(accounts: Iterable[LedgerAccount | AccountSpec]) -> list[LedgerAccount]:
-    accounts = list(accounts)
-    specs = sorted({a for a in accounts if isinstance(a, AccountSpec)})  # sorted: creations never cross
-    resolved = {spec: _account_get_or_create(spec) for spec in specs}
-    out = []
+def _lock_accounts(accounts: list[LedgerAccount | AccountSpec]) -> tuple[list[LedgerAccount], dict[int, LedgerAccount]]:
+    """Resolve every leg's account and lock them all, in id order, in one statement in the usual
+    case (accounts that exist). Accounts named by spec and not there yet are created first (in
+    spec order, so two creations never cross) and the lock is taken again to cover them.
+    Returns the legs' accounts in order, and the locked rows by id (with current balances)."""
     for account in accounts:
-        if isinstance(account, AccountSpec):
-            out.append(resolved[account])
-        elif isinstance(account, LedgerAccount) and account.pk is not None:
-            out.append(account)
-        else:
+        if not isinstance(account, AccountSpec) and not (isinstance(account, LedgerAccount) and account.pk is not None):
             raise TypeError(f"Expected a saved LedgerAccount or an AccountSpec, not {account!r}.")
-    return out
+    specs = sorted({a for a in accounts if isinstance(a, AccountSpec)})
+    wanted = Q(pk__in={a.pk for a in accounts if isinstance(a, LedgerAccount)})
+    for spec in specs:
+        wanted |= Q(kind=spec.kind, owner_id=spec.owner_id, reference=spec.reference)
+
+    def lock() -> dict[int, LedgerAccount]:
+        return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(wanted).order_by("pk")}
+
+    locked = lock()
+    by_spec = {AccountSpec(kind=a.kind, owner_id=a.owner_id, reference=a.reference): a for a in locked.values()}
+    missing = [spec for spec in specs if spec not in by_spec]
+    if missing:
+        for spec in missing:
+            _account_get_or_create(spec)
+        locked = lock()
+        by_spec = {AccountSpec(kind=a.kind, owner_id=a.owner_id, reference=a.reference): a for a in locked.values()}
+    return [by_spec[a] if isinstance(a, AccountSpec) else locked[a.pk] for a in accounts], locked
 
 
 # ---------------------------------------------------------------- posting
@@ -162,11 +174,10 @@ def ledger_post(
         raise InvalidAmount("Ledger entries must not be zero.")
     if sum(amounts, Decimal(0)) != 0:
         raise UnbalancedTransaction(f"Entries sum to {sum(amounts, Decimal(0)):f}, not 0.")
-    legs = list(zip(_resolve_accounts(account for account, _ in entries), amounts, strict=True))
-
-    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _replayed(existing, kind=kind, legs=legs)
+    # Accounts first, locked in id order (two posts touching the same accounts queue, never
+    # deadlock); then the transaction row, whose unique key makes a retried post a replay.
+    leg_accounts, locked = _lock_accounts([account for account, _ in entries])
+    legs = list(zip(leg_accounts, amounts, strict=True))
     try:
         with transaction.atomic():
             # A concurrent post with the same key blocks here until the first one commits
@@ -184,10 +195,9 @@ def ledger_post(
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     for account, amount in legs:
         deltas[account.pk] += amount
-    # Locks in id order: two posts touching the same accounts always queue, never deadlock.
-    locked = LedgerAccount.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
-    for account in locked:
-        after = account.balance + deltas[account.pk]
+    for pk, delta in deltas.items():
+        account = locked[pk]
+        after = account.balance + delta
         if account.kind != LedgerAccountKind.EXTERNAL and after < 0:
             raise InsufficientFunds(account=account, balance=account.balance, shortfall=-after)
 
