@@ -1,5 +1,5 @@
-"""A real ASGI server (daphne, config.asgi:application) in a child process, on the test settings
-and the test database, for tests that need the socket path end to end across processes.
+"""A real ASGI server in a child process — the Procfile's web command (uvicorn), on the test
+settings and the test database — for tests that need the socket path end to end across processes.
 
 The tests that use it must be `django_db(transaction=True)`: the server has its own connection and
 sees only committed rows.
@@ -24,16 +24,23 @@ def free_port() -> int:
 
 
 class AsgiServer:
-    """Starts daphne on `port` (a free one if not given) and returns once it accepts connections."""
+    """Starts the Procfile's web server on `port` (a free one if not given) and returns once it
+    accepts connections."""
 
     def __init__(self, database_name: str, log_path: Path, port: int | None = None):
         self.port = port or free_port()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database_name}
         self.log = open(log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(self._up, timeout=60, interval=0.2, message=f"daphne on {self.port}")
+        self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self._up, timeout=60, interval=0.2, message=f"the web server on {self.port}")
+
+    @staticmethod
+    def command(port: int) -> list[str]:
+        """The Procfile's `web` line, bound to localhost on `port`."""
+        web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+        args = web.removeprefix("web:").replace("${PORT:-8000}", str(port)).replace("0.0.0.0", "127.0.0.1").split()
+        return [sys.executable, "-m", *args]
 
     @property
     def url(self) -> str:
@@ -41,7 +48,7 @@ class AsgiServer:
 
     def _up(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"daphne exited: {self.log.name}")
+            raise AssertionError(f"the web server exited: {self.log.name}")
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                 return True

@@ -1,4 +1,4 @@
-"""The live pages over a real WebSocket: Chromium against daphne processes (config.asgi:application,
+"""The live pages over a real WebSocket: Chromium against web server processes (config.asgi:application,
 test settings, the test database, the Redis channel layer), not the WSGI live_server.
 
 Two servers per test: the *page* server serves the buyer's pages and their socket; the *API* server
@@ -47,14 +47,14 @@ def off_the_loop(fn, /, **kwargs):
 
 
 class Servers:
-    """Starts daphne processes on the test database; stops whatever is still running at teardown."""
+    """Starts web server processes (the Procfile's) on the test database; stops what still runs at teardown."""
 
     def __init__(self, tmp_path):
         self.tmp_path = tmp_path
         self.started: list[AsgiServer] = []
 
     def start(self, name: str, port: int | None = None) -> AsgiServer:
-        server = AsgiServer(connection.settings_dict["NAME"], self.tmp_path / f"daphne-{name}.log", port=port)
+        server = AsgiServer(connection.settings_dict["NAME"], self.tmp_path / f"web-{name}.log", port=port)
         self.started.append(server)
         return server
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def two_servers(tmp_path):
-    servers = [AsgiServer(connection.settings_dict["NAME"], tmp_path / f"daphne-{i}.log") for i in range(2)]
+    servers = [AsgiServer(connection.settings_dict["NAME"], tmp_path / f"web-{i}.log") for i in range(2)]
     yield servers
     for server in servers:
         server.stop()
