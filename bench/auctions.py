@@ -20,7 +20,7 @@
    auction had its 24 h deadline), `celery beat` (config.settings CELERY_BEAT_SCHEDULE) sends the
    5 s `auctions.close_due` sweep, and one worker consumes the auctions group's queues as the
    Procfile's `worker_auctions` (-c 4, prefetch 1). Lateness = closed_at - deadline, where
-   closed_at is timezone.now() when auction_close starts (the tasks pass no `now`); the printout
+   closed_at is timezone.now() at the end of auction_close's work (the tasks pass no `now`); the printout
    also gives the lateness to the close's last log line, just before its COMMIT. Which path
    closed each auction is read from the worker's JSON log (each pool process logs "auction
    closed" and then its task's "succeeded" line).
@@ -640,7 +640,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     notes.append(f"{mode}: closed via: {'; '.join(by_path) or '—'}")
     notes.append(f"{mode}: tasks run: {dict(tasks)}")
     if drift:
-        notes.append(f"{mode}: closed_at is timezone.now() when auction_close starts, before it waits for its locks; "
+        notes.append(f"{mode}: closed_at is timezone.now() at the end of auction_close's work; "
                      f"its \"auction closed\" log line (just before COMMIT) comes "
                      f"{pct(drift, 0.5) * 1000:.0f} ms later at p50, {pct(drift, 0.95) * 1000:.0f} ms at p95, "
                      f"{max(drift) * 1000:.0f} ms at most; lateness to "
