@@ -258,6 +258,7 @@ class _LoopLayer:
                 members.discard(channel)
                 if not members:
                     del self.members[group]
+                    self.keys.pop(self.parent.group_key(group), None)
                     asyncio.ensure_future(self._unsubscribe(self.parent.group_key(group)))
 
     async def group_add(self, group: str, channel: str) -> None:
@@ -279,6 +280,7 @@ class _LoopLayer:
         self.memberships.get(channel, set()).discard(group)
         if not members:
             del self.members[group]
+            self.keys.pop(self.parent.group_key(group), None)  # one entry per user ever seen would add up
             await self._unsubscribe(self.parent.group_key(group))
 
     def _deliver(self, channel: str, message: dict) -> None:
@@ -318,8 +320,9 @@ class _LoopLayer:
         elif key == self.parent.inbox_key(self.client_id):
             channel, message = message
             self._deliver(channel, message)
-        else:  # a general channel: the name after the prefix
+        elif key.startswith(self.parent.general_key("")):  # a general channel: the name after the prefix
             self._deliver(key.removeprefix(self.parent.general_key("")), message)
+        # else: a group this process just left (the message crossed its UNSUBSCRIBE)
 
     async def _read(self) -> None:
         while True:

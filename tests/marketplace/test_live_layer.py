@@ -190,3 +190,18 @@ def test_sinks_are_called_in_place_and_a_waiting_one_holds_up_no_other():
         await layer.flush()
 
     _run(run())
+
+
+def test_leaving_a_group_forgets_it_entirely():
+    async def run():
+        layer = _layer()
+        channel = await layer.new_channel()
+        for user_id in range(50):
+            await layer.group_add(f"user.{user_id}", channel)
+            await layer.group_discard(f"user.{user_id}", channel)
+        loop_layer = layer._layer()
+        assert loop_layer.members == {} and loop_layer.keys == {}
+        assert loop_layer.subscribed == {layer.inbox_key(loop_layer.client_id)}
+        await layer.flush()
+
+    _run(run())
