@@ -5,6 +5,7 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from django.utils.html import format_html
 
 from leads import services
@@ -167,8 +168,8 @@ class CsvImportAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("content")
+        return super().get_queryset(request).defer("content").annotate(_error_count=Count("row_errors"))
 
-    @admin.display(description="errors")
+    @admin.display(description="errors", ordering="_error_count")
     def error_count(self, obj):
-        return len(obj.errors or [])
+        return obj._error_count

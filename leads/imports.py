@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.choices import CsvImportStatus, LeadSource
-from leads.models import CsvImport
+from leads.models import CsvImport, CsvImportRowError
 from leads.services import Outcome, SchemaCache, lead_submit
 from leads.validation import LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
@@ -365,8 +365,10 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 locked.processed_rows = start + len(chunk)
                 locked.accepted_rows += accepted
                 locked.rejected_rows += len(chunk) - accepted
-                locked.errors = [*locked.errors, *errors]
-                locked.save(update_fields=["status", "processed_rows", "accepted_rows", "rejected_rows", "errors"])
+                CsvImportRowError.objects.bulk_create(
+                    CsvImportRowError(csv_import=locked, row=e["row"], column=e["column"][:200], field=e["field"][:200],
+                                      message=e["message"][:500]) for e in errors)
+                locked.save(update_fields=["status", "processed_rows", "accepted_rows", "rejected_rows"])
     except Exception as exc:
         from marketplace.pipeline import TRANSIENT_ERRORS
 

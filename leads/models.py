@@ -154,7 +154,6 @@ class CsvImport(models.Model):
     processed_rows = models.PositiveIntegerField(default=0)
     accepted_rows = models.PositiveIntegerField(default=0)
     rejected_rows = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{row, field, message}] for the error report")
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -163,3 +162,20 @@ class CsvImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+class CsvImportRowError(models.Model):
+    """One refused row of a CSV import, for the seller's error report (never a value from the row).
+    Rows are added per chunk; nothing is rewritten, so a 50,000-row import costs what its chunks do."""
+
+    csv_import = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField()
+    column = models.CharField(max_length=200, blank=True)
+    field = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        indexes = [models.Index(fields=["csv_import", "row", "id"], name="csvimporterror_report_idx")]
+
+    def __str__(self) -> str:
+        return f"Import {self.csv_import_id}, row {self.row}: {self.message}"

@@ -144,7 +144,7 @@ def _seller_import(request, import_id: int) -> CsvImport:
 @require_GET
 def csv_import_list(request):
     rows = (CsvImport.objects.filter(seller=request.user).select_related("vertical")
-            .defer("content", "errors").order_by("-created_at", "-id")[:200])
+            .defer("content").order_by("-created_at", "-id")[:200])
     return render(request, "leads/import_list.html", {"imports": rows})
 
 
@@ -226,7 +226,7 @@ def _progress(csv_import: CsvImport) -> dict:
 def csv_import_detail(request, import_id: int):
     csv_import = _seller_import(request, import_id)
     return render(request, "leads/import_detail.html", {
-        "csv_import": csv_import, "progress": _progress(csv_import), "error_count": len(csv_import.errors),
+        "csv_import": csv_import, "progress": _progress(csv_import), "error_count": csv_import.row_errors.count(),
     })
 
 
@@ -255,9 +255,9 @@ def csv_import_errors(request, import_id: int):
     response["Content-Disposition"] = f'attachment; filename="import-{csv_import.pk}-errors.csv"'
     writer = csv.writer(response)
     writer.writerow(["row", "column", "field", "message"])
-    for error in csv_import.errors:
-        writer.writerow([error.get("row", ""), _cell(error.get("column", "")), _cell(error.get("field", "")),
-                         _cell(error.get("message", ""))])
+    rows = csv_import.row_errors.order_by("row", "id").values_list("row", "column", "field", "message")
+    for row, column, field, message in rows.iterator(chunk_size=2000):
+        writer.writerow([row, _cell(column), _cell(field), _cell(message)])
     return response
 
 

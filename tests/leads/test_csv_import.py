@@ -231,7 +231,7 @@ def test_a_killed_run_resumes_and_imports_every_row_exactly_once(solar, seller_u
     csv_import.refresh_from_db()
     assert csv_import.status == CsvImportStatus.DONE
     assert (csv_import.processed_rows, csv_import.accepted_rows, csv_import.rejected_rows) == (10, 10, 0)
-    assert csv_import.errors == [] and bytes(csv_import.content) == b""
+    assert not csv_import.row_errors.exists() and bytes(csv_import.content) == b""
     leads = Lead.objects.all()
     assert sorted(lead.external_id for lead in leads) == [f"ext-{i:04d}" for i in range(1, 11)]
     assert {lead.status for lead in leads} == {LeadStatus.RECEIVED}
