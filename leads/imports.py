@@ -373,7 +373,13 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
         from marketplace.pipeline import TRANSIENT_ERRORS
 
         if not isinstance(exc, TRANSIENT_ERRORS):
-            # Shown to the seller; a replay of the dead-lettered task resumes from processed_rows.
-            CsvImport.objects.filter(pk=csv_import_id, status=CsvImportStatus.IMPORTING).update(
-                status=CsvImportStatus.FAILED)
+            csv_import_mark_failed(csv_import_id=csv_import_id)
         raise
+
+
+def csv_import_mark_failed(*, csv_import_id: int) -> bool:
+    """An import that stopped (a permanent error, or its task dead-lettered after its retries) is
+    shown to the seller as failed; replaying the dead-lettered task resumes from processed_rows.
+    Only an import still marked importing changes (a conditional update)."""
+    return bool(CsvImport.objects.filter(pk=csv_import_id, status=CsvImportStatus.IMPORTING)
+                .update(status=CsvImportStatus.FAILED))

@@ -12,7 +12,21 @@ def score_lead(*, lead_id: int) -> int | None:
     return lead.quality_score if lead else None
 
 
-@app.task(name="leads.import_csv", base=PipelineTask)
+class ImportTask(PipelineTask):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Dead-lettered after its retries (e.g. the database kept timing out): the seller sees
+        the import as failed instead of "importing" forever."""
+        super().on_failure(exc, task_id, args, kwargs, einfo)
+        from leads.imports import csv_import_mark_failed
+
+        if (kwargs or {}).get("csv_import_id"):
+            try:
+                csv_import_mark_failed(csv_import_id=kwargs["csv_import_id"])
+            except Exception:  # the database may be what failed; the dead letter is recorded
+                pass
+
+
+@app.task(name="leads.import_csv", base=ImportTask)
 def import_csv(*, csv_import_id: int) -> None:
     from leads.imports import csv_import_run
 

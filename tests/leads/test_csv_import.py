@@ -339,3 +339,23 @@ def test_import_list_shows_the_sellers_imports_with_status(seller_client, solar,
     response = seller_client.get("/seller/imports/")
     assert response.status_code == 200
     assert b"leads.csv" in response.content and b"Columns mapped" in response.content
+
+
+def test_an_import_whose_task_is_dead_lettered_shows_failed_and_a_replay_finishes_it(solar, seller_user):
+    from django.db import OperationalError
+
+    from leads.tasks import import_csv
+    from marketplace.models import DeadLetter
+
+    csv_import = make_import(seller_user, solar, [csv_row(i) for i in range(1, 4)])
+    imports.csv_import_start(csv_import=csv_import)
+    assert CsvImport.objects.get(pk=csv_import.pk).status == CsvImportStatus.IMPORTING
+    # What the worker does after the last retry of a transient error (the database kept failing).
+    import_csv.on_failure(OperationalError("server closed the connection"), "task-dead-1", (),
+                          {"csv_import_id": csv_import.pk}, None)
+    assert CsvImport.objects.get(pk=csv_import.pk).status == CsvImportStatus.FAILED
+    assert DeadLetter.objects.filter(task_name="leads.import_csv").exists()
+
+    imports.csv_import_run(csv_import_id=csv_import.pk)  # the replay
+    csv_import.refresh_from_db()
+    assert (csv_import.status, csv_import.processed_rows, csv_import.accepted_rows) == (CsvImportStatus.DONE, 3, 3)
