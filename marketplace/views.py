@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -65,12 +66,50 @@ def account(request):
         services.user_update_profile(user=user, **profile_form.cleaned_data)
         messages.success(request, "Profile saved.")
         return redirect("account")
-    return render(request, "accounts/account.html", {
+    new_key = _new_key_read(request)
+    response = render(request, "accounts/account.html", {
         "profile_form": profile_form,
         "api_key_form": ApiKeyForm(),
         "api_keys": selectors.api_key_list_for_user(user=user),
-        "new_key": request.session.pop("new_api_key", None),
+        "new_key": new_key,
     })
+    if NEW_KEY_COOKIE in request.COOKIES:
+        response.delete_cookie(NEW_KEY_COOKIE, path=NEW_KEY_PATH, samesite="Strict")
+    if new_key:
+        add_never_cache_headers(response)
+    return response
+
+
+# A new API key's secret travels from the create POST to the account page it redirects to in a
+# cookie encrypted for this one hop (Fernet, key derived from SECRET_KEY, 2 minutes, HttpOnly,
+# SameSite=Strict, path /account/), read and deleted there: the server never stores it, not even
+# in the session.
+NEW_KEY_COOKIE, NEW_KEY_PATH, NEW_KEY_SECONDS = "le_new_key", "/account/", 120
+
+
+def _new_key_fernet():
+    import base64
+    import hashlib
+
+    from cryptography.fernet import Fernet
+
+    digest = hashlib.sha256(b"leadengine.new-api-key-cookie:" + settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _new_key_read(request) -> dict | None:
+    import json
+
+    from cryptography.fernet import InvalidToken
+
+    token = request.COOKIES.get(NEW_KEY_COOKIE)
+    if not token:
+        return None
+    try:
+        data = json.loads(_new_key_fernet().decrypt(token.encode(), ttl=NEW_KEY_SECONDS))
+    except (InvalidToken, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("user_id") == request.user.pk else None
 
 
 @login_required
@@ -80,10 +119,15 @@ def api_key_create(request):
     if not form.is_valid():
         messages.error(request, "Give the key a name (up to 100 characters).")
         return redirect("account")
+    import json
+
     issued = services.api_key_create(user=request.user, name=form.cleaned_data["name"])
-    # Shown once, on the next page; the session copy is popped when it is displayed.
-    request.session["new_api_key"] = {"name": issued.api_key.name, "secret": issued.secret}
-    return redirect("account")
+    response = redirect("account")
+    token = _new_key_fernet().encrypt(json.dumps(
+        {"user_id": request.user.pk, "name": issued.api_key.name, "secret": issued.secret}).encode())
+    response.set_cookie(NEW_KEY_COOKIE, token.decode(), max_age=NEW_KEY_SECONDS, path=NEW_KEY_PATH, httponly=True,
+                        secure=request.is_secure(), samesite="Strict")
+    return response
 
 
 @login_required

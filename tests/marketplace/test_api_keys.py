@@ -73,3 +73,30 @@ def test_cannot_revoke_another_users_key(client, user):
     assert client.post(reverse("api-key-revoke", args=[other_key.pk])).status_code == 404
     other_key.refresh_from_db()
     assert other_key.revoked_at is None
+
+
+def test_a_new_keys_secret_is_never_stored_server_side_and_its_cookie_is_opaque(client, user):
+    client.force_login(user)
+    response = client.post(reverse("api-key-create"), {"name": "My CRM"})
+    cookie = response.cookies["le_new_key"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/account/"
+    page = client.get(reverse("account"))
+    secret = page.context["new_key"]["secret"]
+    assert secret not in cookie.value  # encrypted, not just signed
+    assert all(secret not in str(value) for value in client.session.values())
+    assert page.cookies["le_new_key"].value == ""  # deleted once read
+    assert "no-store" in page["Cache-Control"]
+
+
+def test_a_tampered_or_foreign_new_key_cookie_shows_nothing(client, user):
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    client.force_login(other)
+    client.post(reverse("api-key-create"), {"name": "theirs"})
+    token = client.cookies["le_new_key"].value
+    client.force_login(user)
+    client.cookies["le_new_key"] = token  # another user's (e.g. a shared browser)
+    assert client.get(reverse("account")).context["new_key"] is None
+    client.cookies["le_new_key"] = token[:-4] + "AAAA"
+    assert client.get(reverse("account")).context["new_key"] is None
