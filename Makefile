@@ -7,8 +7,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
+# The dev chain: anvil from npm `@foundry-rs/anvil` (package.json) on 127.0.0.1:$(ANVIL_PORT).
+NODE_STAMP := node_modules/.installed
+ANVIL_PORT ?= 8545
+export ANVIL_PORT
+export CHAIN_RPC_URL ?= http://127.0.0.1:$(ANVIL_PORT)
+# `make run` keeps the chain next to its database so both survive restarts together.
+ANVIL_STATE ?= $(if $(SQLITE_PATH),$(dir $(SQLITE_PATH))anvil-state.json,.data/anvil-state.json)
 
-.PHONY: run test install install-test services bench contracts clean help
+.PHONY: run test install install-test install-node services bench contracts clean help
 
 help:
 	@echo "make run   - set up and serve the marketplace at http://$(HOST):$(PORT) (embedded profile)"
@@ -29,22 +36,42 @@ $(TEST_STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(RUN_STAMP)
 install-test: $(TEST_STAMP)
 
+# node_modules (anvil, solc): `npm ci` from the lock file, `npm install` when there is no lock
+# yet or package.json changed after it; only when node_modules is missing or out of date.
+$(NODE_STAMP): package.json $(wildcard package-lock.json)
+	@if [ -f package-lock.json ] && [ ! package.json -nt package-lock.json ]; then \
+	  npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@touch $@
+install-node: $(NODE_STAMP)
+
 run: install
 	@mkdir -p .data
+	@$(MAKE) -s install-node || echo "WARNING: npm could not install node_modules: no dev chain (the marketplace runs without it)"
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py migrate --noinput -v 0
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py seed_demo
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py seed_demo_leads
-	@echo "Lead Engine is starting at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	DJANGO_SETTINGS_MODULE=config.settings.embedded exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	@# The chain is optional until settlement ships: without anvil the marketplace still runs.
+	@export DJANGO_SETTINGS_MODULE=config.settings.embedded; \
+	anvil_pid=$$(scripts/anvil.sh up --state "$(ANVIL_STATE)" --log .data/anvil.log); anvil_ok=$$?; \
+	trap 'scripts/anvil.sh down "$$anvil_pid"' EXIT; trap 'exit 130' INT TERM; \
+	if [ $$anvil_ok -eq 0 ]; then \
+	  $(PY) manage.py chain_deploy || echo "WARNING: chain_deploy failed: contracts are not deployed"; \
+	else echo "WARNING: no dev chain on $(CHAIN_RPC_URL) (see .data/anvil.log): serving the marketplace without it"; fi; \
+	echo "Lead Engine is starting at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"; \
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 services:
 	scripts/services.sh
 
-test: install-test services
+test: install-test $(NODE_STAMP) services
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install-test services
+bench: install-test $(NODE_STAMP) services
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m bench
+
+# Solidity (chain/contracts/*.sol) -> chain/artifacts/*.json with the pinned solc-js; commit the result.
+contracts: $(NODE_STAMP)
+	node chain/build.mjs
 
 clean:
 	rm -rf .data $(VENV)

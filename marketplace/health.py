@@ -1,4 +1,5 @@
-"""Readiness checks for /healthz: database(s), cache, broker and channel layer."""
+"""Readiness checks for /healthz: database(s), cache, broker, channel layer (and the chain node,
+reported but not required)."""
 
 import asyncio
 import time
@@ -61,9 +62,26 @@ def _channel_layer():
     return {"backend": type(layer).__name__}
 
 
+def _chain():
+    from chain.client import chain_status
+
+    status = chain_status()
+    if not status["chain_id_ok"]:
+        raise RuntimeError("unexpected chain id")
+    return {"chain_id": status["chain_id"], "block": status["block_number"]}
+
+
+# Checks that are reported but do not fail readiness: settlement tasks retry while the chain
+# node is away, and the marketplace must keep serving meanwhile.
+OPTIONAL_CHECKS = {"chain"}
+
+
 def health_report() -> dict:
     checks = {f"database:{alias}": _timed(_database(alias)) for alias in settings.DATABASES}
     checks["cache"] = _timed(_cache)
     checks["broker"] = _timed(_broker)
     checks["channel_layer"] = _timed(_channel_layer)
-    return {"ok": all(c["ok"] for c in checks.values()), "profile": getattr(settings, "PROFILE", "?"), "checks": checks}
+    if settings.CHAIN_RPC_URL and settings.CHAIN_HEALTHCHECK:
+        checks["chain"] = {**_timed(_chain), "required": False}
+    ok = all(c["ok"] for name, c in checks.items() if name not in OPTIONAL_CHECKS)
+    return {"ok": ok, "profile": getattr(settings, "PROFILE", "?"), "checks": checks}

@@ -116,3 +116,16 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null || die "could not install chromium"
 fi
 say "Chromium ready: $(/usr/bin/chromium --version 2>/dev/null)"
+
+# ---------------------------------------------------------------- the dev chain (anvil)
+# anvil from npm (`make test` runs npm ci first) on 127.0.0.1:${ANVIL_PORT:-8545}, chain id
+# 31337, no persisted state: tests deploy what they need. Left running for the next run.
+ANVIL_LOG=${ANVIL_LOG:-/tmp/leadengine-anvil-${ANVIL_PORT:-8545}.log}
+if ! "$(dirname "$0")/anvil.sh" up --log "$ANVIL_LOG" >/dev/null; then
+  if [ "${CI:-}" = true ]; then
+    die "anvil did not start on 127.0.0.1:${ANVIL_PORT:-8545} (see $ANVIL_LOG)."
+  fi
+  say "WARNING: no chain node on 127.0.0.1:${ANVIL_PORT:-8545}; the chain tests will fail (see $ANVIL_LOG)"
+else
+  say "anvil ready on 127.0.0.1:${ANVIL_PORT:-8545}"
+fi

@@ -227,6 +227,21 @@ AUCTION_SOFT_CLOSE_SECONDS = env_int("AUCTION_SOFT_CLOSE_SECONDS", 10)
 AUCTION_SOFT_CLOSE_EXTENSION = env_int("AUCTION_SOFT_CLOSE_EXTENSION", 10)
 AUCTION_MAX_EXTENSIONS = env_int("AUCTION_MAX_EXTENSIONS", 5)
 
+# ---------------------------------------------------------------- chain (chain/client.py)
+# JSON-RPC URL of the EVM node; empty disables the chain (production may run without one
+# until settlement ships). Development and tests use anvil on 127.0.0.1:8545 (`make run`/`make test`).
+CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "http://127.0.0.1:8545")
+# The chain id the node must report (0: accept whatever it reports).
+CHAIN_ID = env_int("CHAIN_ID", 0)
+CHAIN_RPC_TIMEOUT = env_int("CHAIN_RPC_TIMEOUT", 10)
+# Blocks on top of a transaction's block before it counts as final.
+CHAIN_CONFIRMATIONS = env_int("CHAIN_CONFIRMATIONS", 1)
+# Hex private key that deploys the contracts (`manage.py chain_deploy`). Empty: anvil's first
+# dev account, and only on chain id 31337 outside production.
+CHAIN_DEPLOYER_KEY = env_str("CHAIN_DEPLOYER_KEY", "")
+# Report the node in /healthz (informational: a down node does not fail readiness).
+CHAIN_HEALTHCHECK = env_bool("CHAIN_HEALTHCHECK", True)
+
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

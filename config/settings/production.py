@@ -13,6 +13,10 @@ PII_KEYS = env_str("PII_KEYS")  # required
 PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID")  # required
 PII_HASH_KEY = env_str("PII_HASH_KEY")  # required
 
+# No chain unless configured: settlement is off until CHAIN_RPC_URL names a node.
+CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "")
+CHAIN_CONFIRMATIONS = env_int("CHAIN_CONFIRMATIONS", 12)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Production sits behind one proxy (the TLS terminator): take the client IP it appends to
 # X-Forwarded-For, or every consumer shares the proxy's address in rate limits and consent.
