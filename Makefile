@@ -36,11 +36,11 @@ $(TEST_STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(RUN_STAMP)
 install-test: $(TEST_STAMP)
 
-# node_modules (anvil, solc): `npm ci` from the lock file, `npm install` when there is no lock
-# yet or package.json changed after it; only when node_modules is missing or out of date.
+# node_modules (anvil, solc) at the lock file's versions, only when missing or out of date.
+# `npm install`, not `npm ci`: npm 11 writes only this platform's optional anvil binary into the
+# lock and `npm ci` then refuses the lock as out of sync; `npm install` follows it unchanged.
 $(NODE_STAMP): package.json $(wildcard package-lock.json)
-	@if [ -f package-lock.json ] && [ ! package.json -nt package-lock.json ]; then \
-	  npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	npm install --no-audit --no-fund
 	@touch $@
 install-node: $(NODE_STAMP)
 
