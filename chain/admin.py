@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from chain.models import ContractDeployment
+from chain.models import ChainTransaction, ContractDeployment, Signer
 
 
 @admin.register(ContractDeployment)
@@ -19,3 +19,34 @@ class ContractDeploymentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Signer)
+class SignerAdmin(_ReadOnlyAdmin):
+    """Read-only: signers come from CHAIN_SIGNER_KEYS; nonces move only in chain/transactions.py."""
+
+    list_display = ("address", "chain_id", "next_nonce", "active", "created_at")
+    list_filter = ("chain_id", "active")
+    search_fields = ("address",)
+
+
+@admin.register(ChainTransaction)
+class ChainTransactionAdmin(_ReadOnlyAdmin):
+    """Read-only: failed transactions show here for staff (error, every hash broadcast)."""
+
+    list_display = ("idempotency_key", "status", "signer", "nonce", "tx_hash", "attempts", "last_sent_at",
+                    "confirmed_block", "created_at")
+    list_filter = ("status", "chain_id", "signer")
+    search_fields = ("idempotency_key", "tx_hash", "to", "correlation_id")
+    list_select_related = ("signer",)

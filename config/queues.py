@@ -47,6 +47,8 @@ TASK_ROUTES: dict[str, str] = {
     "auctions.close_auction": "auctions.close",
     "auctions.close_due": "auctions.clock",
     "auctions.expire_buy_now": "auctions.clock",
+    "chain.send_tx": "chain.tx",
+    "chain.poll_txs": "chain.tx",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

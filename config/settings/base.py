@@ -133,6 +133,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "auctions-close-due": {"task": "auctions.close_due", "schedule": 5.0, "options": {"expires": 5.0}},
     # Buy-now listings past their 7 days (auctions.buynow.buy_now_expire_due; idempotent).
     "auctions-expire-buy-now": {"task": "auctions.expire_buy_now", "schedule": 60.0, "options": {"expires": 60.0}},
+    # Confirmation tracking, stuck/dropped re-sends (chain/transactions.py; idempotent).
+    "chain-poll-txs": {"task": "chain.poll_txs", "schedule": 5.0, "options": {"expires": 5.0}},
 }
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -234,13 +236,25 @@ CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "http://127.0.0.1:8545")
 # The chain id the node must report (0: accept whatever it reports).
 CHAIN_ID = env_int("CHAIN_ID", 0)
 CHAIN_RPC_TIMEOUT = env_int("CHAIN_RPC_TIMEOUT", 10)
-# Blocks on top of a transaction's block before it counts as final.
+# Confirmations before a transaction counts as final; the block holding it is the first
+# (1: final once mined).
 CHAIN_CONFIRMATIONS = env_int("CHAIN_CONFIRMATIONS", 1)
 # Hex private key that deploys the contracts (`manage.py chain_deploy`). Empty: anvil's first
 # dev account, and only on chain id 31337 outside production.
 CHAIN_DEPLOYER_KEY = env_str("CHAIN_DEPLOYER_KEY", "")
 # Report the node in /healthz (informational: a down node does not fail readiness).
 CHAIN_HEALTHCHECK = env_bool("CHAIN_HEALTHCHECK", True)
+# Hot signer wallets (chain/transactions.py): comma-separated hex private keys, never logged.
+# Empty: anvil's dev accounts 1..5, and only on chain id 31337 outside production.
+CHAIN_SIGNER_KEYS = env_str("CHAIN_SIGNER_KEYS", "")
+# EIP-1559 policy: max fee = base fee x CHAIN_BASE_FEE_MULTIPLIER + tip, capped at CHAIN_MAX_FEE_GWEI.
+CHAIN_BASE_FEE_MULTIPLIER = env_int("CHAIN_BASE_FEE_MULTIPLIER", 2)
+CHAIN_PRIORITY_FEE_WEI = env_int("CHAIN_PRIORITY_FEE_WEI", 1_000_000_000)
+CHAIN_MAX_FEE_GWEI = env_int("CHAIN_MAX_FEE_GWEI", 500)
+# A sent transaction not mined after this many seconds is re-sent with the same nonce and
+# fees bumped by 12.5 %; after CHAIN_TX_MAX_ATTEMPTS broadcasts it is marked failed for staff.
+CHAIN_STUCK_SECONDS = env_int("CHAIN_STUCK_SECONDS", 30)
+CHAIN_TX_MAX_ATTEMPTS = env_int("CHAIN_TX_MAX_ATTEMPTS", 5)
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).
