@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from chain.models import ChainTransaction, ContractDeployment, Signer
+from chain.models import ChainTransaction, ContractDeployment, Signer, Wallet
 
 
 @admin.register(ContractDeployment)
@@ -50,3 +50,15 @@ class ChainTransactionAdmin(_ReadOnlyAdmin):
     list_filter = ("status", "chain_id", "signer")
     search_fields = ("idempotency_key", "tx_hash", "to", "correlation_id")
     list_select_related = ("signer",)
+
+
+@admin.register(Wallet)
+class WalletAdmin(_ReadOnlyAdmin):
+    """Read-only, and never shows the sealed key: wallets change only through chain/wallets.py."""
+
+    list_display = ("address", "kind", "user", "linked_at", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("address", "user__email")
+    list_select_related = ("user",)
+    fields = ("user", "address", "kind", "linked_at", "created_at")
+    readonly_fields = fields

@@ -1,5 +1,6 @@
 """Chain records: which contract lives at which address on which chain."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -92,3 +93,38 @@ class ChainTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} ({self.status})"
+
+
+class Wallet(models.Model):
+    """A user's on-chain address: custodial (we hold the key, encrypted by chain/wallets.py) or
+    linked (the user proved control of their own address with a Sign-In with Ethereum message).
+
+    `encrypted_key` is AES-256-GCM under CHAIN_WALLET_MASTER_KEY, bound to `custodial_address`.
+    Linking an own wallet keeps both, so anything already sent to the custodial address stays
+    reachable (staff can sweep it); `address` is where new things go.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTODIAL = "custodial", "Custodial"
+        LINKED = "linked", "Linked"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
+    address = models.CharField(max_length=42, unique=True)  # EIP-55 checksummed
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CUSTODIAL)
+    encrypted_key = models.BinaryField(null=True, blank=True, editable=False)
+    custodial_address = models.CharField(max_length=42, blank=True, default="",
+                                         help_text="The address of the custodial key, kept after linking.")
+    linked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="linked") | models.Q(kind="custodial", encrypted_key__isnull=False),
+                name="chain_wallet_custodial_has_key",
+            ),
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.kind})"

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("leads.api.urls")),
     path("", include("marketplace.api.ledger")),
     path("", include("auctions.api.urls")),
+    path("", include("chain.api")),
 ]
 
 urlpatterns = [

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chain.wallets import wallet_get_for
 from marketplace import ratelimit
 from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
 from marketplace.ledger_choices import LedgerTransactionKind
@@ -83,6 +84,7 @@ def wallet(request):
         "faucet_enabled": faucet_enabled(),
         "faucet_amount": FAUCET_AMOUNT,
         "faucet_nonce": _new_nonce(),
+        "chain_wallet": wallet_get_for(user=request.user),
     })
 
 

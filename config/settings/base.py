@@ -255,6 +255,8 @@ CHAIN_MAX_FEE_GWEI = env_int("CHAIN_MAX_FEE_GWEI", 500)
 # fees bumped by 12.5 %; after CHAIN_TX_MAX_ATTEMPTS broadcasts it is marked failed for staff.
 CHAIN_STUCK_SECONDS = env_int("CHAIN_STUCK_SECONDS", 30)
 CHAIN_TX_MAX_ATTEMPTS = env_int("CHAIN_TX_MAX_ATTEMPTS", 5)
+# AES-256-GCM key (base64 of 32 bytes) sealing custodial wallet keys (chain/wallets.py); dev-only default.
+CHAIN_WALLET_MASTER_KEY = env_str("CHAIN_WALLET_MASTER_KEY", "ZGV2LW9ubHktd2FsbGV0LWtleS1kby1ub3QtdXNlLSE=")
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

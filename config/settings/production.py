@@ -12,6 +12,7 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")  # required: no default in production
 PII_KEYS = env_str("PII_KEYS")  # required
 PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID")  # required
 PII_HASH_KEY = env_str("PII_HASH_KEY")  # required
+CHAIN_WALLET_MASTER_KEY = env_str("CHAIN_WALLET_MASTER_KEY")  # required
 
 # No chain unless configured: settlement is off until CHAIN_RPC_URL names a node.
 CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "")

@@ -30,6 +30,7 @@ def test_production_settings_pass_check_deploy():
         "PII_KEYS": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "PII_ACTIVE_KEY_ID": "k1",
         "PII_HASH_KEY": "production-hash-key",
+        "CHAIN_WALLET_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     })
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
