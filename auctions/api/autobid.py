@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from auctions import autobid, selectors_autobid
 from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
-from verticals.models import Vertical
+from verticals.api.fields import VerticalSlugField
 
 # ---------------------------------------------------------------- serializers
 
@@ -51,9 +51,8 @@ class AutobidUsageTodaySerializer(serializers.Serializer):
 class AutobidRuleSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=autobid.NAME_MAX)
-    vertical = serializers.SlugRelatedField(slug_field="slug", queryset=Vertical.objects.all(), allow_null=True,
-                                            required=False, help_text="Vertical slug (its sub-verticals included); "
-                                                                      "null = every vertical.")
+    vertical = VerticalSlugField(allow_null=True, required=False,
+                                 help_text="Vertical slug (its sub-verticals included); null = every vertical.")
     states = serializers.ListField(child=serializers.CharField(max_length=8), required=False,
                                    max_length=autobid.MAX_LIST, help_text="Two-letter US states; empty = all.")
     zips_include = serializers.ListField(child=serializers.CharField(max_length=10), required=False,

@@ -19,7 +19,7 @@ from auctions import bounties, selectors_bounties
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
-from verticals.models import Vertical
+from verticals.api.fields import VerticalSlugField
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
@@ -57,8 +57,7 @@ class BountySerializer(serializers.ModelSerializer):
 
 
 class BountyCreateSerializer(_CriteriaFields):
-    vertical = serializers.SlugRelatedField(slug_field="slug", queryset=Vertical.objects.all(),
-                                            help_text="Leads of this vertical and its sub-verticals.")
+    vertical = VerticalSlugField(help_text="Leads of this vertical and its sub-verticals.")
     amount = usdc(help_text="USDC moved from your available balance into the pool; at least amount_per_lead.")
 
 

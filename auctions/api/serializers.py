@@ -5,7 +5,7 @@ from rest_framework import serializers
 from auctions.choices import AuctionStatus, BidderStatus
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction
 from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
-from verticals.models import Vertical
+from verticals.api.fields import VerticalSlugField
 
 
 def usdc(**kwargs) -> serializers.DecimalField:
@@ -15,7 +15,7 @@ def usdc(**kwargs) -> serializers.DecimalField:
 
 
 class AskSerializer(serializers.ModelSerializer):
-    vertical = serializers.SlugRelatedField(slug_field="slug", queryset=Vertical.objects.all())
+    vertical = VerticalSlugField()
     states = serializers.ListField(child=serializers.CharField(max_length=2, min_length=2), required=False,
                                    max_length=60, help_text="Two-letter US states; empty or omitted = all states.")
     reserve_price = usdc(required=False, allow_null=True, min_value=0,
