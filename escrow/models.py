@@ -1,1 +1,245 @@
-# Escrow deals arrive with the settlement issue (roadmap step 4).
+"""Settlement on chain: escrow deals, LeadNFT mint batches, deposits and withdrawals, PII access
+records and reconciliation findings. The state machines live in escrow/settlement.py."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+
+
+def _usdc(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES, **kwargs)
+
+
+def _uint256(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=78, decimal_places=0, **kwargs)
+
+
+class MintBatch(models.Model):
+    """One `LeadNFT.mintBatch` transaction of 1..50 funded sales (stage chain.mint)."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        CONFIRMED = "confirmed", "Confirmed"
+        FAILED = "failed", "Failed"
+
+    chain_id = models.PositiveBigIntegerField()
+    tx = models.OneToOneField("chain.ChainTransaction", on_delete=models.PROTECT, related_name="mint_batch")
+    size = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT, db_index=True)
+    onchain_batch_id = models.PositiveBigIntegerField(null=True, blank=True)
+    root = models.CharField(max_length=66, blank=True)
+    gas_used = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "mint batches"
+
+    def __str__(self) -> str:
+        return f"Mint batch {self.pk} ({self.size} sales, {self.status})"
+
+
+class Settlement(models.Model):
+    """A sale's life on chain, one per sale:
+
+    pending → funding (EscrowVault.fundDeal sent) → funded → minting (in a MintBatch) → minted
+    → releasing (releaseDeal sent, once the vertical's dispute window has passed) → released.
+    `failed` needs staff (the reason is in `error`; admin can retry).
+    The deal id on chain is the sale id; the token id comes from chain/leadnft.py.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to fund"
+        FUNDING = "funding", "Funding escrow"
+        FUNDED = "funded", "Escrow funded"
+        MINTING = "minting", "Minting NFT"
+        MINTED = "minted", "NFT minted"
+        RELEASING = "releasing", "Releasing"
+        RELEASED = "released", "Released"
+        FAILED = "failed", "Failed"
+
+    sale = models.OneToOneField("auctions.Sale", on_delete=models.PROTECT, related_name="settlement")
+    chain_id = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    buyer_address = models.CharField(max_length=42)
+    seller_address = models.CharField(max_length=42)
+    amount = _usdc()  # the price, funded from the buyer's vault balance
+    # keccak256(salt ‖ canonical lead data): what the token commits to. The salt (random per sale)
+    # is shown to the buyer only, so the contact details cannot be guessed back from the hash.
+    data_hash = models.CharField(max_length=66)
+    data_salt = models.CharField(max_length=66)
+    fund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    funded_at = models.DateTimeField(null=True, blank=True)
+    mint_batch = models.ForeignKey(MintBatch, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="settlements")
+    mint_attempts = models.PositiveSmallIntegerField(default=0)
+    token_id = _uint256(null=True, blank=True)
+    minted_at = models.DateTimeField(null=True, blank=True)
+    # Current NFT owner as last seen on chain (the buyer until a resale; reconciliation updates it).
+    owner_address = models.CharField(max_length=42, blank=True, db_index=True)
+    release_after = models.DateTimeField()
+    release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    # The split, fixed when the release is sent (USDC): seller + platform fee + vertical royalty = amount.
+    seller_amount = _usdc(null=True, blank=True)
+    platform_fee = _usdc(null=True, blank=True)
+    vertical_royalty = _usdc(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "id"], name="settlement_state_idx"),
+            models.Index(fields=["release_after"], condition=Q(state="minted"), name="settlement_release_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="settlement_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Settlement of sale {self.sale_id} ({self.state})"
+
+
+class ChainCursor(models.Model):
+    """How far an indexer has read a chain: the last block whose logs are fully applied."""
+
+    name = models.CharField(max_length=64)
+    chain_id = models.PositiveBigIntegerField()
+    block = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "chain_id"], name="chain_cursor_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.chain_id}: block {self.block}"
+
+
+class VaultEvent(models.Model):
+    """A Deposited or Withdrawn log of the EscrowVault, applied to the ledger exactly once
+    (unique on chain id, transaction hash and log index)."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", "Deposit"
+        WITHDRAWAL = "withdrawal", "Withdrawal"
+
+    chain_id = models.PositiveBigIntegerField()
+    tx_hash = models.CharField(max_length=66)
+    log_index = models.PositiveIntegerField()
+    block_number = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    account = models.CharField(max_length=42)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="vault_events")
+    amount = _usdc()
+    ledger_transaction = models.ForeignKey("marketplace.LedgerTransaction", null=True, blank=True,
+                                           on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-block_number", "-log_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "tx_hash", "log_index"], name="vault_event_once"),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="vault_event_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.amount} USDC by {self.account}"
+
+
+class Withdrawal(models.Model):
+    """A user's request to take USDC out: the ledger is debited when it is accepted, the vault pays
+    on chain; a failed payout is credited back."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        SENT = "sent", "Sent"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed (refunded)"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
+    amount = _usdc()
+    to_address = models.CharField(max_length=42)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    withdraw_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    transfer_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Withdrawal {self.pk}: {self.amount} USDC ({self.status})"
+
+
+class PiiAccess(models.Model):
+    """Every read of a sold lead's contact details: who, which sale, through which face."""
+
+    class Channel(models.TextChoices):
+        PAGE = "page", "Page"
+        API = "api", "API"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pii_accesses")
+    sale = models.ForeignKey("auctions.Sale", on_delete=models.PROTECT, related_name="pii_accesses")
+    channel = models.CharField(max_length=4, choices=Channel.choices)
+    as_owner = models.CharField(max_length=8, default="buyer", help_text="buyer, or nft_owner after a resale")
+    correlation_id = models.CharField(max_length=64, blank=True)
+    accessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "PII access"
+        verbose_name_plural = "PII access log"
+        indexes = [models.Index(fields=["sale", "accessed_at"], name="pii_access_sale_idx"),
+                   models.Index(fields=["user", "accessed_at"], name="pii_access_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read sale {self.sale_id} ({self.channel})"
+
+
+class ReconciliationIssue(models.Model):
+    """A difference between the ledger/database and the chain, found by escrow.reconcile."""
+
+    class Kind(models.TextChoices):
+        ESCROW_MISSING = "escrow_missing", "Deal not on chain"
+        ESCROW_AMOUNT = "escrow_amount", "Deal amount differs"
+        ESCROW_RELEASED = "escrow_released", "Deal closed on chain, open in the ledger"
+        NFT_MISSING = "nft_missing", "Token not on chain"
+        NFT_OWNER = "nft_owner", "Token owner changed"
+        VAULT_BALANCE = "vault_balance", "Vault holdings differ from the ledger"
+
+    chain_id = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="reconciliation_issues")
+    expected = models.CharField(max_length=200, blank=True)
+    actual = models.CharField(max_length=200, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One open finding per (kind, settlement): a difference seen on every run is one issue.
+            models.UniqueConstraint(fields=["kind", "settlement"], condition=Q(resolved_at__isnull=True),
+                                    name="reconciliation_one_open_per_kind", nulls_distinct=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: expected {self.expected}, chain has {self.actual}"

@@ -135,6 +135,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "auctions-expire-buy-now": {"task": "auctions.expire_buy_now", "schedule": 60.0, "options": {"expires": 60.0}},
     # Confirmation tracking, stuck/dropped re-sends (chain/transactions.py; idempotent).
     "chain-poll-txs": {"task": "chain.poll_txs", "schedule": 5.0, "options": {"expires": 5.0}},
+    # Settlement: advance states from confirmed transactions, flush mint batches, release due
+    # deals (escrow/settlement.py; idempotent).
+    "escrow-advance": {"task": "escrow.advance", "schedule": 2.0, "options": {"expires": 2.0}},
 }
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -257,6 +260,21 @@ CHAIN_STUCK_SECONDS = env_int("CHAIN_STUCK_SECONDS", 30)
 CHAIN_TX_MAX_ATTEMPTS = env_int("CHAIN_TX_MAX_ATTEMPTS", 5)
 # AES-256-GCM key (base64 of 32 bytes) sealing custodial wallet keys (chain/wallets.py); dev-only default.
 CHAIN_WALLET_MASTER_KEY = env_str("CHAIN_WALLET_MASTER_KEY", "ZGV2LW9ubHktd2FsbGV0LWtleS1kby1ub3QtdXNlLSE=")
+
+# ---------------------------------------------------------------- settlement (escrow/settlement.py)
+# Settle every sale on chain (escrow, LeadNFT, release) once the contracts are deployed on the
+# node's chain (`manage.py chain_deploy`); off, sales stay in the ledger only.
+CHAIN_SETTLEMENT = env_bool("CHAIN_SETTLEMENT", True)
+# Stage chain.mint: a batch is sent at CHAIN_MINT_BATCH funded sales or once the oldest has
+# waited CHAIN_MINT_FLUSH_SECONDS, whichever comes first.
+CHAIN_MINT_BATCH = env_int("CHAIN_MINT_BATCH", 50)
+CHAIN_MINT_FLUSH_SECONDS = env_int("CHAIN_MINT_FLUSH_SECONDS", 3)
+# The release split, in basis points of the price: platform fee, and the vertical owner's
+# royalty where the vertical has an owner address. The seller gets the rest.
+PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 500)
+VERTICAL_ROYALTY_BPS = env_int("VERTICAL_ROYALTY_BPS", 200)
+# Address credited with the platform fee in the vault. Empty: the deployer's address.
+CHAIN_PLATFORM_ADDRESS = env_str("CHAIN_PLATFORM_ADDRESS", "")
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

@@ -21,6 +21,8 @@ os.environ.setdefault("DATABASE_POOL", "false")
 # The chain tests talk to anvil directly (scripts/services.sh starts it); /healthz keeps the
 # checks its own tests pin.
 os.environ.setdefault("CHAIN_HEALTHCHECK", "false")
+# Sales are settled on chain only in the settlement tests (they switch it on).
+os.environ.setdefault("CHAIN_SETTLEMENT", "false")
 
 from .services import *  # noqa: E402,F401,F403
 from .services import DATABASES  # noqa: E402
