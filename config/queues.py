@@ -49,6 +49,12 @@ TASK_ROUTES: dict[str, str] = {
     "auctions.expire_buy_now": "auctions.clock",
     "chain.send_tx": "chain.tx",
     "chain.poll_txs": "chain.tx",
+    "escrow.settle_sale": "escrow.settle",
+    "escrow.advance": "escrow.settle",
+    "escrow.reconcile": "escrow.settle",
+    "escrow.index_vault": "escrow.settle",
+    "escrow.withdraw": "escrow.settle",
+    "chain.mint_flush": "chain.mint",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

@@ -1,0 +1,1 @@
+"""Admin: placeholder until this area lands."""

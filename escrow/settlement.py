@@ -1,0 +1,5 @@
+"""Settlement pipeline (work in progress)."""
+
+
+def settlement_advance() -> dict:
+    return {}

@@ -1,0 +1,1 @@
+"""Deposit indexing and withdrawal tasks (placeholder until this area lands)."""
