@@ -126,3 +126,75 @@ def contract_deploy(*, w3: Web3, artifact: Artifact, constructor_args: list | No
 def contract_address(*, chain_id: int, name: str) -> str | None:
     """The recorded address of `name` on `chain_id`, if deployed."""
     return ContractDeployment.objects.filter(chain_id=chain_id, name=name).values_list("address", flat=True).first()
+
+
+# ---------------------------------------------------------------- the marketplace's contracts
+
+MARKETPLACE_CONTRACTS = ("MockUSDC", "EscrowVault", "LeadNFT", "VerticalNFT")
+
+
+def _role(name: str) -> bytes:
+    return Web3.keccak(text=name)
+
+
+def _send_call(w3: Web3, *, account: LocalAccount, chain_id: int, call) -> None:
+    with chain_errors():
+        tx = call.build_transaction({
+            "from": account.address,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": chain_id,
+        })
+        signed = account.sign_transaction(tx)
+        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction),
+                                                      timeout=settings.CHAIN_RPC_TIMEOUT * 6)
+    if receipt["status"] != 1:
+        raise DeployError(f"transaction {receipt['transactionHash'].to_0x_hex()} reverted")
+
+
+def platform_address(*, chain_id: int) -> str:
+    """Where the platform fee goes in the vault: CHAIN_PLATFORM_ADDRESS, else the deployer."""
+    if settings.CHAIN_PLATFORM_ADDRESS:
+        return Web3.to_checksum_address(settings.CHAIN_PLATFORM_ADDRESS)
+    return deployer_account(chain_id=chain_id).address
+
+
+def marketplace_deploy(*, w3: Web3, redeploy: bool = False) -> dict[str, str]:
+    """Deploy (or find) USDC, EscrowVault, LeadNFT and VerticalNFT with their constructor
+    arguments, and grant the signer pool OPERATOR_ROLE on the vault and MINTER_ROLE on both NFTs.
+    Idempotent; returns name -> outcome. USDC is CHAIN_USDC_ADDRESS when set, else MockUSDC (dev
+    chains only)."""
+    from chain.transactions import signer_accounts
+
+    chain_id = chain_id_check(w3)
+    deployer = deployer_account(chain_id=chain_id)
+    platform = platform_address(chain_id=chain_id)
+    outcomes: dict[str, str] = {}
+
+    def deploy(name: str, args: list) -> ContractDeployment:
+        artifact = Artifact.load(ARTIFACTS_DIR / f"{name}.json")
+        record, outcome = contract_deploy(w3=w3, artifact=artifact, constructor_args=args, redeploy=redeploy)
+        outcomes[name] = outcome
+        return record
+
+    usdc = settings.CHAIN_USDC_ADDRESS
+    if not usdc:
+        if chain_id != DEV_CHAIN_ID:
+            raise DeployError(f"CHAIN_USDC_ADDRESS is required on chain {chain_id} (MockUSDC is for dev chains)")
+        usdc = deploy("MockUSDC", []).address
+    vault = deploy("EscrowVault", [usdc, deployer.address, deployer.address])
+    lead = deploy("LeadNFT", [deployer.address, platform])
+    vertical = deploy("VerticalNFT", [deployer.address, platform])
+    signers = list(signer_accounts(chain_id=chain_id))
+    grants = ((vault, "OPERATOR_ROLE"), (lead, "MINTER_ROLE"), (vertical, "MINTER_ROLE"))
+    for record, role_name in grants:
+        artifact = Artifact.load(ARTIFACTS_DIR / f"{record.name}.json")
+        contract = w3.eth.contract(address=record.address, abi=artifact.abi)
+        role = _role(role_name)
+        for signer in signers:
+            with chain_errors():
+                has = contract.functions.hasRole(role, signer).call()
+            if not has:
+                _send_call(w3, account=deployer, chain_id=chain_id,
+                           call=contract.functions.grantRole(role, signer))
+                logger.info("chain_deploy: granted %s on %s to %s", role_name, record.name, signer)
+    return outcomes

@@ -275,6 +275,8 @@ PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 500)
 VERTICAL_ROYALTY_BPS = env_int("VERTICAL_ROYALTY_BPS", 200)
 # Address credited with the platform fee in the vault. Empty: the deployer's address.
 CHAIN_PLATFORM_ADDRESS = env_str("CHAIN_PLATFORM_ADDRESS", "")
+# The USDC token contract. Empty: MockUSDC, deployed by `manage.py chain_deploy` (dev chains only).
+CHAIN_USDC_ADDRESS = env_str("CHAIN_USDC_ADDRESS", "")
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

@@ -1,6 +1,6 @@
 """Deploy contract artifacts (chain/artifacts/<Name>.json) and record their addresses per chain id.
 
-    manage.py chain_deploy                       # every artifact, in name order
+    manage.py chain_deploy                       # the marketplace's set, wired (chain.deploy.marketplace_deploy)
     manage.py chain_deploy MockUSDC EscrowVault --args 'EscrowVault=["@MockUSDC", "@deployer"]'
 
 Constructor arguments are JSON lists; "@Name" is the recorded address of another contract on
@@ -22,6 +22,7 @@ from chain.deploy import (
     contract_address,
     contract_deploy,
     deployer_account,
+    marketplace_deploy,
 )
 
 
@@ -42,6 +43,14 @@ class Command(BaseCommand):
     def handle(self, *args, names, artifacts, constructor_args, redeploy, **options):
         directory = Path(artifacts)
         available = {p.stem: p for p in artifact_paths(directory)}
+        if not names and directory == ARTIFACTS_DIR:
+            try:
+                outcomes = marketplace_deploy(w3=chain_web3(), redeploy=redeploy)
+            except (ChainUnavailable, ChainMisconfigured, DeployError) as exc:
+                raise CommandError(str(exc)) from exc
+            for name, outcome in outcomes.items():
+                self.stdout.write(self.style.SUCCESS(f"{name}: {outcome}"))
+            return
         wanted = names or sorted(available)
         if not wanted:
             self.stdout.write(f"chain_deploy: no artifacts in {directory}: nothing to deploy")
