@@ -1,5 +1,442 @@
-"""Settlement pipeline (work in progress)."""
+"""The settlement pipeline: every sale funded in escrow on chain, minted as a LeadNFT to the
+buyer's address in batches, and released to the seller after the vertical's dispute window.
+
+    sale committed ──escrow.settle_sale──▶ pending ─fundDeal tx─▶ funding ─confirmed─▶ funded
+    funded ──chain.mint (50 sales or CHAIN_MINT_FLUSH_SECONDS)──▶ minting ─confirmed─▶ minted
+    minted, window over ─releaseDeal tx─▶ releasing ─confirmed─▶ released (+ ledger payout)
+
+Exactly once, across crashes and retries:
+- every chain transaction is a ChainTransaction with an idempotency key (chain/transactions.py),
+  recorded in the SAME database transaction as the state change that needs it and sent after
+  commit: a worker killed before commit leaves nothing behind (the step runs again), one killed
+  after commit leaves a recorded transaction that the poller sends. Funding and release keys are
+  per sale; a mint batch, its transaction and its sales' `minting` state commit together.
+- the contracts refuse repeats too: a deal id (the sale id) is used once ever, and a sale minted
+  twice reverts.
+- `settlement_advance` (celery beat, every 2 s) moves rows on from confirmed transactions; it
+  is idempotent and takes rows with SKIP LOCKED, so several beats or workers never collide.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from web3 import Web3
+
+from auctions.models import BountyAward, Sale
+from chain.artifacts import load_artifact
+from chain.client import chain_errors, chain_id_check, chain_web3
+from chain.deploy import contract_address, platform_address
+from chain.leadnft import MintItem, lead_nft, mint_batch_calldata, minted_batch_id, token_id_for
+from chain.models import ChainTransaction
+from chain.transactions import chain_tx_submit
+from chain.wallets import wallet_for
+from escrow import metrics
+from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
+from escrow.models import MintBatch, Settlement
+from leads.selectors import lead_pii_read
+from marketplace.ledger import AccountSpec, ledger_post
+from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
+
+logger = logging.getLogger(__name__)
+
+USDC_UNITS = Decimal(10) ** 6
+BPS = Decimal(10_000)
+MAX_MINT_ATTEMPTS = 3
+CONFIRMED, FAILED = ChainTransaction.Status.CONFIRMED, ChainTransaction.Status.FAILED
 
 
-def settlement_advance() -> dict:
-    return {}
+class SettlementUnavailable(Exception):
+    """The contracts are not deployed on the node's chain: nothing to settle against."""
+
+
+def to_units(amount: Decimal) -> int:
+    """USDC Decimal (6 places) → integer base units for the contracts."""
+    return int((amount * USDC_UNITS).to_integral_value())
+
+
+# ---------------------------------------------------------------- contracts
+
+def settlement_enabled() -> bool:
+    """Queue settlement for new sales (CHAIN_SETTLEMENT and a configured node)."""
+    return bool(settings.CHAIN_SETTLEMENT and settings.CHAIN_RPC_URL)
+
+
+def settlement_contracts(*, chain_id: int) -> tuple[str, str]:
+    """(EscrowVault, LeadNFT) addresses on `chain_id`; SettlementUnavailable when not deployed."""
+    vault = contract_address(chain_id=chain_id, name="EscrowVault")
+    nft = contract_address(chain_id=chain_id, name="LeadNFT")
+    if not vault or not nft:
+        raise SettlementUnavailable(f"EscrowVault and LeadNFT are not deployed on chain {chain_id}")
+    return vault, nft
+
+
+def _vault(w3: Web3 | None = None, address: str | None = None):
+    return (w3 or Web3()).eth.contract(address=address, abi=load_artifact("EscrowVault")["abi"])
+
+
+# ---------------------------------------------------------------- opening and funding
+
+def settlement_schedule(*, sale: Sale) -> None:
+    """Called in the sale's transaction: queue escrow.settle_sale once it commits."""
+    if not settlement_enabled():
+        return
+    from escrow.tasks import settle_sale
+
+    sale_id = sale.pk
+    transaction.on_commit(lambda: settle_sale.delay(sale_id=sale_id))
+
+
+def settlement_open(*, sale_id: int) -> Settlement:
+    """The sale's Settlement, created on first call (addresses, the salted data commitment,
+    the release time). Raises ChainUnavailable / SettlementUnavailable."""
+    existing = Settlement.objects.filter(sale_id=sale_id).first()
+    if existing is not None:
+        return existing
+    chain_id = chain_id_check(chain_web3())
+    settlement_contracts(chain_id=chain_id)
+    sale = Sale.objects.select_related("lead__vertical", "buyer", "seller").get(pk=sale_id)
+    lead = sale.lead
+    salt = new_salt()
+    canonical = lead_canonical_data(lead=lead, pii=lead_pii_read(lead=lead))
+    with transaction.atomic():
+        settlement, created = Settlement.objects.get_or_create(sale=sale, defaults=dict(
+            chain_id=chain_id,
+            buyer_address=wallet_for(user=sale.buyer).address,
+            seller_address=wallet_for(user=sale.seller).address,
+            amount=sale.price,
+            data_hash="0x" + lead_data_hash(canonical=canonical, salt=salt).hex(),
+            data_salt="0x" + salt.hex(),
+            release_after=sale.created_at + timedelta(hours=lead.vertical.dispute_window_hours),
+        ))
+    if created:
+        metrics.SETTLEMENTS.labels(state=Settlement.State.PENDING).inc()
+    return settlement
+
+
+def settlement_fund(*, sale_id: int) -> Settlement:
+    """Open the settlement and record its fundDeal transaction (sent after commit). Idempotent:
+    the transaction's key is the sale's, and a settlement past `pending` is left alone."""
+    settlement_open(sale_id=sale_id)
+    with transaction.atomic():
+        settlement = Settlement.objects.select_for_update().get(sale_id=sale_id)
+        if settlement.state != Settlement.State.PENDING:
+            return settlement
+        vault, _ = settlement_contracts(chain_id=settlement.chain_id)
+        data = _vault().encode_abi("fundDeal", args=[sale_id, Web3.to_checksum_address(settlement.buyer_address),
+                                                     to_units(settlement.amount)])
+        tx = chain_tx_submit(idempotency_key=f"escrow.fund:{settlement.chain_id}:{sale_id}", to=vault, data=data)
+        settlement.fund_tx = tx
+        if tx.status == FAILED:  # refused before sending (the estimate reverted: e.g. vault balance short)
+            _fail(settlement, f"funding refused: {tx.error}")
+        else:
+            settlement.state = Settlement.State.FUNDING
+        settlement.save(update_fields=["fund_tx", "state", "error", "updated_at"])
+    metrics.SETTLEMENTS.labels(state=settlement.state).inc()
+    logger.info("settlement %s: funding tx %s", sale_id, tx.pk, extra={"sale_id": sale_id})
+    return settlement
+
+
+def _fail(settlement: Settlement, error: str) -> None:
+    settlement.state = Settlement.State.FAILED
+    settlement.error = error[:2000]
+    logger.error("settlement of sale %s failed: %s", settlement.sale_id, settlement.error[:200])
+
+
+def settlement_retry(*, settlement_id: int) -> Settlement:
+    """Staff: put a failed settlement back where it can go on (admin action). Funding is retried
+    under a new key only when the first funding transaction failed; a deal that is funded goes
+    back to waiting for a mint (or the release)."""
+    with transaction.atomic():
+        s = Settlement.objects.select_for_update().get(pk=settlement_id)
+        if s.state != Settlement.State.FAILED:
+            return s
+        if s.fund_tx is None or s.fund_tx.status == FAILED:
+            s.fund_tx, s.state = None, Settlement.State.PENDING
+            # The retry needs a fresh key: bump by counting failed funding attempts.
+            attempts = ChainTransaction.objects.filter(
+                idempotency_key__startswith=f"escrow.fund:{s.chain_id}:{s.sale_id}").count()
+            s.error = f"retrying funding (attempt {attempts + 1})"
+        elif s.token_id is None:
+            s.state, s.mint_attempts, s.error = Settlement.State.FUNDED, 0, ""
+        else:
+            s.release_tx, s.state, s.error = None, Settlement.State.MINTED, ""
+        s.save()
+    if s.state == Settlement.State.PENDING:
+        _fund_again(s, attempt=attempts + 1)
+    return s
+
+
+def _fund_again(s: Settlement, *, attempt: int) -> None:
+    with transaction.atomic():
+        s = Settlement.objects.select_for_update().get(pk=s.pk)
+        vault, _ = settlement_contracts(chain_id=s.chain_id)
+        data = _vault().encode_abi("fundDeal", args=[s.sale_id, Web3.to_checksum_address(s.buyer_address),
+                                                     to_units(s.amount)])
+        tx = chain_tx_submit(idempotency_key=f"escrow.fund:{s.chain_id}:{s.sale_id}:retry{attempt}", to=vault,
+                             data=data)
+        s.fund_tx = tx
+        if tx.status == FAILED:
+            _fail(s, f"funding refused: {tx.error}")
+        else:
+            s.state, s.error = Settlement.State.FUNDING, ""
+        s.save(update_fields=["fund_tx", "state", "error", "updated_at"])
+
+
+# ---------------------------------------------------------------- the periodic step
+
+def settlement_advance(*, now=None) -> dict:
+    """One pass of every step; returns counts (for logs and tests)."""
+    now = now or timezone.now()
+    counts = {
+        "funded": _advance_funding(now=now),
+        "batches": mint_flush(now=now),
+        "minted": _advance_minting(now=now),
+        "releasing": release_due(now=now),
+        "released": _advance_releasing(now=now),
+    }
+    return {k: v for k, v in counts.items() if v}
+
+
+def _locked(state: str, *related: str, limit: int = 200):
+    """Up to `limit` settlements in `state`, oldest first, locked; rows another worker holds are skipped."""
+    return (Settlement.objects.select_for_update(skip_locked=True, of=("self",)).select_related(*related)
+            .filter(state=state).order_by("id")[:limit])
+
+
+def _advance_funding(*, now) -> int:
+    done = 0
+    with transaction.atomic():
+        for s in _locked(Settlement.State.FUNDING, "fund_tx", "sale"):
+            if s.fund_tx.status == CONFIRMED:
+                s.state, s.funded_at = Settlement.State.FUNDED, now
+                metrics.ESCROW_FUNDING_SECONDS.observe(max((now - s.sale.created_at).total_seconds(), 0))
+                done += 1
+            elif s.fund_tx.status in (FAILED, ChainTransaction.Status.REPLACED):
+                _fail(s, f"funding transaction failed: {s.fund_tx.error}")
+            else:
+                continue
+            s.save(update_fields=["state", "funded_at", "error", "updated_at"])
+            metrics.SETTLEMENTS.labels(state=s.state).inc()
+    return done
+
+
+def _mint_item(s: Settlement) -> MintItem:
+    sale = s.sale
+    return MintItem(
+        sale_id=s.sale_id, buyer=s.buyer_address, seller=s.seller_address, vertical_id=sale.lead.vertical_id,
+        price_units=to_units(s.amount), quality=sale.lead.quality_score or 0,
+        data_hash=bytes.fromhex(s.data_hash[2:]), bid_log_digest=bytes.fromhex(sale.bid_log_digest.rjust(64, "0")),
+    )
+
+
+def mint_flush(*, now=None, force: bool = False) -> int:
+    """Stage chain.mint: send batches of funded sales — a full batch at once, a partial one when
+    its oldest sale has waited CHAIN_MINT_FLUSH_SECONDS (or `force`). Returns batches sent."""
+    now = now or timezone.now()
+    size = max(1, min(settings.CHAIN_MINT_BATCH, 50))
+    sent = 0
+    while True:
+        with transaction.atomic():
+            rows = list(_locked(Settlement.State.FUNDED, "sale__lead", limit=size))
+            if not rows:
+                return sent
+            oldest = min(r.funded_at or now for r in rows)
+            if len(rows) < size and not force and now - oldest < timedelta(seconds=settings.CHAIN_MINT_FLUSH_SECONDS):
+                return sent
+            chain_id = rows[0].chain_id
+            rows = [r for r in rows if r.chain_id == chain_id]
+            _, nft = settlement_contracts(chain_id=chain_id)
+            fingerprint = ",".join(f"{r.sale_id}.{r.mint_attempts}" for r in rows)
+            key = f"lead.mint:{chain_id}:{hashlib.sha256(fingerprint.encode()).hexdigest()[:24]}"
+            tx = chain_tx_submit(idempotency_key=key, to=nft, data=mint_batch_calldata([_mint_item(r) for r in rows]))
+            batch = MintBatch.objects.create(chain_id=chain_id, tx=tx, size=len(rows), created_at=now)
+            if tx.status == FAILED:
+                batch.status, batch.error = MintBatch.Status.FAILED, tx.error
+                batch.save(update_fields=["status", "error"])
+                _mint_failed(rows, error=tx.error)
+                return sent
+            Settlement.objects.filter(pk__in=[r.pk for r in rows]).update(
+                state=Settlement.State.MINTING, mint_batch=batch, updated_at=now)
+            metrics.MINT_BATCH_SIZE.observe(len(rows))
+            logger.info("mint batch %s: %s sales, tx %s", batch.pk, len(rows), tx.pk)
+            sent += 1
+
+
+def _minted_on_chain(rows: list[Settlement]) -> set[int]:
+    """Sale ids among `rows` whose token exists on chain (a batch that did mint before failing here)."""
+    if not rows:
+        return set()
+    w3 = chain_web3()
+    _, nft = settlement_contracts(chain_id=rows[0].chain_id)
+    contract = lead_nft(w3, nft)
+    minted = set()
+    for r in rows:
+        try:
+            with chain_errors():
+                owner = contract.functions.ownerOf(token_id_for(sale_id=r.sale_id, buyer=r.buyer_address)).call()
+        except Exception:  # noqa: BLE001 - ERC721NonexistentToken: not minted
+            continue
+        if owner:
+            minted.add(r.sale_id)
+    return minted
+
+
+def _mint_failed(rows: list[Settlement], *, error: str) -> None:
+    """A batch that failed: sales already minted on chain are marked minted; the others go back
+    to `funded` for the next batch, or `failed` after MAX_MINT_ATTEMPTS."""
+    already = _minted_on_chain(rows)
+    for r in rows:
+        if r.sale_id in already:
+            _mark_minted(r, batch=None, now=timezone.now())
+            continue
+        r.mint_attempts += 1
+        if r.mint_attempts >= MAX_MINT_ATTEMPTS:
+            _fail(r, f"mint failed {r.mint_attempts} times: {error}")
+        else:
+            r.state = Settlement.State.FUNDED
+        r.mint_batch = None
+        r.save(update_fields=["mint_attempts", "state", "error", "mint_batch", "updated_at"])
+
+
+def _mark_minted(s: Settlement, *, batch: MintBatch | None, now) -> None:
+    s.state = Settlement.State.MINTED
+    s.token_id = Decimal(token_id_for(sale_id=s.sale_id, buyer=s.buyer_address))
+    s.owner_address = s.buyer_address
+    s.minted_at = now
+    if batch is not None:
+        s.mint_batch = batch
+    s.save(update_fields=["state", "token_id", "owner_address", "minted_at", "mint_batch", "updated_at"])
+    metrics.SETTLEMENTS.labels(state=s.state).inc()
+
+
+def _advance_minting(*, now) -> int:
+    done = 0
+    batches = (MintBatch.objects.filter(status=MintBatch.Status.SENT, tx__status__in=(CONFIRMED, FAILED,
+                                                                                      ChainTransaction.Status.REPLACED))
+               .select_related("tx").order_by("id")[:20])
+    for batch_id in [b.pk for b in batches]:
+        with transaction.atomic():
+            batch = (MintBatch.objects.select_for_update(skip_locked=True, of=("self",)).select_related("tx")
+                     .filter(pk=batch_id, status=MintBatch.Status.SENT).first())
+            if batch is None:
+                continue
+            rows = list(Settlement.objects.select_for_update().filter(mint_batch=batch, state=Settlement.State.MINTING)
+                        .order_by("id"))
+            if batch.tx.status == CONFIRMED:
+                _batch_confirmed(batch, now=now)
+                for r in rows:
+                    _mark_minted(r, batch=batch, now=now)
+                done += len(rows)
+            else:
+                batch.status, batch.error = MintBatch.Status.FAILED, batch.tx.error
+                batch.save(update_fields=["status", "error"])
+                _mint_failed(rows, error=batch.tx.error)
+    return done
+
+
+def _batch_confirmed(batch: MintBatch, *, now) -> None:
+    w3 = chain_web3()
+    with chain_errors():
+        receipt = w3.eth.get_transaction_receipt(batch.tx.tx_hash)
+    _, nft = settlement_contracts(chain_id=batch.chain_id)
+    batch.status, batch.confirmed_at = MintBatch.Status.CONFIRMED, now
+    batch.gas_used = int(receipt["gasUsed"])
+    batch.onchain_batch_id = minted_batch_id(w3, nft, receipt)
+    if batch.onchain_batch_id is not None:
+        with chain_errors():
+            batch.root = "0x" + bytes(lead_nft(w3, nft).functions.batchRoot(batch.onchain_batch_id).call()).hex()
+    batch.save(update_fields=["status", "confirmed_at", "gas_used", "onchain_batch_id", "root"])
+    metrics.MINT_CONFIRMATION_SECONDS.observe(max((now - batch.created_at).total_seconds(), 0))
+    metrics.MINT_GAS_PER_TOKEN.observe(batch.gas_used / batch.size)
+
+
+# ---------------------------------------------------------------- release
+
+def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, AccountSpec | None]]:
+    """(payee address, amount, ledger account) legs of the release: the platform fee
+    (PLATFORM_FEE_BPS of the price), the vertical owner's royalty (VERTICAL_ROYALTY_BPS, when the
+    vertical has an owner address), and the seller the rest. Rounded down to the cent-millionth;
+    the seller gets the remainder, so the legs always sum to the price exactly."""
+    price = settlement.amount
+    vertical = settlement.sale.lead.vertical
+    quantum = Decimal("0.000001")
+    fee = (price * settings.PLATFORM_FEE_BPS / BPS).quantize(quantum, rounding=ROUND_DOWN)
+    royalty = Decimal(0)
+    if vertical.owner_address:
+        royalty = (price * settings.VERTICAL_ROYALTY_BPS / BPS).quantize(quantum, rounding=ROUND_DOWN)
+    legs = [(settlement.seller_address, price - fee - royalty,
+             AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=settlement.sale.seller_id))]
+    if fee:
+        legs.append((platform_address(chain_id=settlement.chain_id), fee,
+                     AccountSpec(kind=LedgerAccountKind.PLATFORM_FEES)))
+    if royalty:
+        legs.append((Web3.to_checksum_address(vertical.owner_address), royalty,
+                     AccountSpec(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{vertical.pk}")))
+    return [leg for leg in legs if leg[1] > 0]
+
+
+def release_due(*, now=None, limit: int = 100) -> int:
+    """Send releaseDeal for minted settlements whose dispute window is over."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        rows = (Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(state=Settlement.State.MINTED, release_after__lte=now)
+                .select_related("sale__lead__vertical").order_by("release_after", "id")[:limit])
+        for s in rows:
+            vault, _ = settlement_contracts(chain_id=s.chain_id)
+            legs = release_split(settlement=s)
+            data = _vault().encode_abi("releaseDeal", args=[
+                s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]])
+            tx = chain_tx_submit(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}", to=vault, data=data)
+            s.release_tx = tx
+            s.seller_amount = legs[0][1]
+            by_kind = {spec.kind: amount for _, amount, spec in legs[1:]}
+            s.platform_fee = by_kind.get(LedgerAccountKind.PLATFORM_FEES, Decimal(0))
+            s.vertical_royalty = by_kind.get(LedgerAccountKind.ROYALTIES, Decimal(0))
+            if tx.status == FAILED:
+                _fail(s, f"release refused: {tx.error}")
+            else:
+                s.state = Settlement.State.RELEASING
+                sent += 1
+            s.save(update_fields=["release_tx", "seller_amount", "platform_fee", "vertical_royalty", "state",
+                                  "error", "updated_at"])
+    return sent
+
+
+def _advance_releasing(*, now) -> int:
+    done = 0
+    with transaction.atomic():
+        for s in _locked(Settlement.State.RELEASING, "release_tx", "sale__lead__vertical",
+                         "sale__escrow_account"):
+            if s.release_tx.status == CONFIRMED:
+                _release_ledger(s)
+                s.state, s.released_at = Settlement.State.RELEASED, now
+                done += 1
+            elif s.release_tx.status in (FAILED, ChainTransaction.Status.REPLACED):
+                _fail(s, f"release transaction failed: {s.release_tx.error}")
+            else:
+                continue
+            s.save(update_fields=["state", "released_at", "error", "updated_at"])
+            metrics.SETTLEMENTS.labels(state=s.state).inc()
+    return done
+
+
+def _release_ledger(s: Settlement) -> None:
+    """Mirror the release in the ledger: the sale's escrow account pays the same legs; bounty
+    payouts the sale earned (already in that escrow) go to the seller on top."""
+    sale = s.sale
+    escrow = sale.escrow_account
+    legs = [(spec, amount) for _, amount, spec in release_split(settlement=s)]
+    bounties = sum((a.amount for a in BountyAward.objects.filter(sale=sale)), Decimal(0))
+    if bounties:
+        legs[0] = (legs[0][0], legs[0][1] + bounties)
+    total = sum((amount for _, amount in legs), Decimal(0))
+    ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"settle:{sale.pk}",
+                memo=f"Release of sale {sale.pk} after the dispute window",
+                entries=[(escrow, -total), *legs])

@@ -1,0 +1,117 @@
+"""The settlement pipeline on the real dev chain (anvil) and PostgreSQL: a sale funded in escrow,
+minted as a LeadNFT to the buyer's address in batches, released after the dispute window with
+the split, mirrored in the ledger — each exactly once."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from chain.leadnft import token_id_for
+from chain.models import ChainTransaction
+from escrow.models import MintBatch, Settlement
+from escrow.settlement import mint_flush, settlement_fund, to_units
+from marketplace.ledger import account_for, platform_account_for
+from marketplace.ledger_choices import LedgerAccountKind
+from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = Decimal
+State = Settlement.State
+
+
+@pytest.fixture
+def contracts(settings):
+    settings.CHAIN_SETTLEMENT = True
+    return deploy()
+
+
+def test_a_sale_is_funded_minted_to_the_buyer_and_released_with_the_split(contracts):
+    from tests.auctions.factories import make_vertical
+
+    vault, nft = contracts["EscrowVault"], contracts["LeadNFT"]
+    owner = "0x00000000000000000000000000000000000000Aa"
+    sale = make_sale(price=D("40"), vertical=make_vertical(reserve_price=D("40"), owner_address=owner))
+    s = settlement_fund(sale_id=sale.pk)
+    assert s.state == State.FUNDING
+    settle_rounds(2)
+    s.refresh_from_db()
+    assert s.state in (State.FUNDED, State.MINTING, State.MINTED)
+    assert vault.functions.dealOf(sale.pk).call() == [checksum(s.buyer_address), to_units(D("40"))]
+
+    mint_flush(force=True)
+    settle_rounds(2)
+    s.refresh_from_db()
+    assert s.state == State.MINTED
+    token = token_id_for(sale_id=sale.pk, buyer=s.buyer_address)
+    assert int(s.token_id) == token
+    assert nft.functions.ownerOf(token).call() == checksum(s.buyer_address)
+    batch = s.mint_batch
+    assert (batch.status, batch.size) == (MintBatch.Status.CONFIRMED, 1) and batch.gas_used > 0 and batch.root
+
+    # Not before the dispute window is over.
+    settle_rounds(1)
+    assert Settlement.objects.get(pk=s.pk).state == State.MINTED
+    later = s.release_after + timedelta(seconds=1)
+    settle_rounds(3, now=later)
+    s.refresh_from_db()
+    assert s.state == State.RELEASED
+    assert (s.platform_fee, s.vertical_royalty, s.seller_amount) == (D("2"), D("0.8"), D("37.2"))
+    assert vault.functions.dealOf(sale.pk).call()[1] == 0
+    assert vault.functions.balanceOf(checksum(s.seller_address)).call() == to_units(D("37.2"))
+    assert vault.functions.balanceOf(checksum(owner)).call() == to_units(D("0.8"))
+    # The ledger pays the same legs out of the sale's escrow.
+    sale.escrow_account.refresh_from_db()
+    assert sale.escrow_account.balance == 0
+    assert account_for(user=sale.seller).balance == D("37.2")
+    assert platform_account_for(kind=LedgerAccountKind.PLATFORM_FEES).balance == D("2")
+    assert platform_account_for(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{sale.lead.vertical_id}"
+                                ).balance == D("0.8")
+
+
+def test_every_step_is_idempotent(contracts):
+    sale = make_sale()
+    first = settlement_fund(sale_id=sale.pk)
+    again = settlement_fund(sale_id=sale.pk)
+    assert first.fund_tx_id == again.fund_tx_id
+    settle_rounds(2)
+    assert mint_flush(force=True) == 1
+    assert mint_flush(force=True) == 0
+    settle_rounds(2)
+    later = Settlement.objects.get(pk=first.pk).release_after + timedelta(seconds=1)
+    settle_rounds(3, now=later)
+    settle_rounds(2, now=later)
+    s = Settlement.objects.get(pk=first.pk)
+    assert s.state == State.RELEASED
+    keys = list(ChainTransaction.objects.values_list("idempotency_key", flat=True))
+    assert len([k for k in keys if k.startswith("escrow.fund:")]) == 1
+    assert len([k for k in keys if k.startswith("lead.mint:")]) == 1
+    assert len([k for k in keys if k.startswith("escrow.release:")]) == 1
+    assert account_for(user=sale.seller).balance == D("23.75")  # 25 - 5 % (no vertical owner)
+
+
+def test_mint_batches_flush_when_full_or_when_the_oldest_has_waited(contracts, settings):
+    settings.CHAIN_MINT_BATCH, settings.CHAIN_MINT_FLUSH_SECONDS = 3, 30
+    buyer = chain_buyer(D("500"))
+    sales = [make_sale(buyer=buyer) for _ in range(4)]
+    for sale in sales:
+        settlement_fund(sale_id=sale.pk)
+    settle_rounds(1)  # confirms funding; the flush sends one full batch of 3 and keeps 1 waiting
+    assert MintBatch.objects.count() == 1 and MintBatch.objects.get().size == 3
+    assert Settlement.objects.filter(state=State.FUNDED).count() == 1
+    settle_rounds(1, now=timezone.now() + timedelta(seconds=31))  # the last one has waited long enough
+    settle_rounds(2)
+    assert sorted(MintBatch.objects.values_list("size", flat=True)) == [1, 3]
+    assert set(Settlement.objects.values_list("state", flat=True)) == {State.MINTED}
+    nft = contracts["LeadNFT"]
+    assert nft.functions.balanceOf(checksum(Settlement.objects.first().buyer_address)).call() == 4
+
+
+def test_a_buyer_without_vault_funds_fails_the_settlement_for_staff(contracts):
+    from tests.auctions.factories import funded_buyer
+
+    sale = make_sale(buyer=funded_buyer(D("100")))  # ledger money, nothing in the vault
+    s = settlement_fund(sale_id=sale.pk)
+    assert s.state == State.FAILED and "InsufficientBalance" in s.error
+    assert s.fund_tx.status == ChainTransaction.Status.FAILED and s.fund_tx.nonce is None
