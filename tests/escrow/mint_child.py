@@ -1,0 +1,41 @@
+"""A settlement worker process for the SIGKILL tests: runs one forced mint flush and stops dead
+at a chosen point, printing a marker, so the test can kill it there (real SIGKILL, real
+PostgreSQL session dying with an open transaction)."""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from chain import transactions  # noqa: E402
+from escrow import settlement  # noqa: E402
+
+
+def main(point: str) -> None:
+    if point == "before-commit":  # the batch, its transaction and the sales' state are written, not committed
+        real_submit = settlement.chain_tx_submit
+
+        def submit_then_hang(**kwargs):
+            tx = real_submit(**kwargs)
+            print("AT before-commit", flush=True)
+            time.sleep(120)
+            return tx
+
+        settlement.chain_tx_submit = submit_then_hang
+    elif point == "before-send":  # committed, the broadcast not made yet
+        def hang_instead_of_send(tx_id):
+            print("AT before-send", flush=True)
+            time.sleep(120)
+
+        transactions._send_after_commit = hang_instead_of_send
+    settlement.mint_flush(force=True)
+    print("DONE", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
