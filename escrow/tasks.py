@@ -52,3 +52,16 @@ def mint_flush() -> int:
         return flush()
     except ChainUnavailable as exc:
         raise _transient(exc) from exc
+
+
+@app.task(name="escrow.reconcile", base=PipelineTask)
+def reconcile() -> dict:
+    """Periodic (celery beat, every minute): the books against the chain (escrow/reconcile.py)."""
+    from chain.client import ChainUnavailable
+    from escrow.reconcile import reconcile as run
+
+    try:
+        return run()
+    except ChainUnavailable as exc:
+        logger.warning("escrow.reconcile: %s", exc)
+        return {}

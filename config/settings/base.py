@@ -138,6 +138,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Settlement: advance states from confirmed transactions, flush mint batches, release due
     # deals (escrow/settlement.py; idempotent).
     "escrow-advance": {"task": "escrow.advance", "schedule": 2.0, "options": {"expires": 2.0}},
+    # The books against the chain: escrow held, NFT owners (escrow/reconcile.py).
+    "escrow-reconcile": {"task": "escrow.reconcile", "schedule": 60.0, "options": {"expires": 60.0}},
+    # Deposits and withdrawals: confirmed vault logs into the ledger, withdrawals completed or
+    # refunded (escrow/deposits.py, escrow/withdrawals.py; idempotent).
+    "escrow-index-vault": {"task": "escrow.index_vault", "schedule": 2.0, "options": {"expires": 2.0}},
 }
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
