@@ -1,1 +1,59 @@
-"""Admin: placeholder until this area lands."""
+"""Staff views of settlement: each sale's settlement (with a retry for failed ones), mint batches
+and reconciliation findings. Read-only: state moves only through escrow/settlement.py."""
+
+from django.contrib import admin, messages
+
+from chain.admin import _ReadOnlyAdmin
+from escrow.models import MintBatch, ReconciliationIssue, Settlement
+from escrow.settlement import settlement_retry
+
+
+class ReconciliationIssueInline(admin.TabularInline):
+    model = ReconciliationIssue
+    extra = 0
+    can_delete = False
+    fields = ("kind", "expected", "actual", "detected_at", "last_seen_at", "resolved_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Settlement)
+class SettlementAdmin(_ReadOnlyAdmin):
+    list_display = ("sale", "state", "amount", "buyer_address", "token_id", "funded_at", "minted_at",
+                    "release_after", "released_at")
+    list_filter = ("state", "chain_id")
+    search_fields = ("=sale__id", "buyer_address", "seller_address", "owner_address", "error")
+    list_select_related = ("sale",)
+    readonly_fields = [f.name for f in Settlement._meta.fields]
+    inlines = [ReconciliationIssueInline]
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected failed settlements")
+    def retry(self, request, queryset):
+        retried = 0
+        for settlement in queryset.filter(state=Settlement.State.FAILED):
+            settlement_retry(settlement_id=settlement.pk)
+            retried += 1
+        skipped = queryset.count() - retried
+        self.message_user(request, f"{retried} settlement(s) retried; {skipped} not failed, left alone.",
+                          messages.SUCCESS if retried else messages.WARNING)
+
+
+@admin.register(MintBatch)
+class MintBatchAdmin(_ReadOnlyAdmin):
+    list_display = ("id", "status", "size", "onchain_batch_id", "gas_used", "created_at", "confirmed_at")
+    list_filter = ("status", "chain_id")
+    readonly_fields = [f.name for f in MintBatch._meta.fields]
+
+
+@admin.register(ReconciliationIssue)
+class ReconciliationIssueAdmin(_ReadOnlyAdmin):
+    """Differences between the books and the chain; open ones first."""
+
+    list_display = ("kind", "settlement", "expected", "actual", "detected_at", "last_seen_at", "resolved_at")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "chain_id")
+    search_fields = ("=settlement__sale__id", "expected", "actual")
+    list_select_related = ("settlement",)
+    ordering = ("-resolved_at", "-id")
