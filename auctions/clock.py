@@ -1,5 +1,5 @@
-"""The embedded profile's stand-in for celery beat: a daemon thread that runs the close sweep
-and the buy-now expiry sweep.
+"""The embedded profile's stand-in for celery beat: a daemon thread that runs the close sweep,
+the buy-now expiry sweep and the settlement beat (escrow/clock.py).
 
 In the embedded profile tasks run eagerly, so a close queued with eta=deadline runs at once
 (and does nothing, the deadline not being reached). This thread closes auctions when they
@@ -20,6 +20,7 @@ _thread: threading.Thread | None = None
 def _run(interval: float, stop: threading.Event) -> None:
     from auctions.buynow import buy_now_expire_due
     from auctions.services import auction_close_due
+    from escrow.clock import settlement_tick
 
     while not stop.wait(interval):
         close_old_connections()
@@ -28,6 +29,10 @@ def _run(interval: float, stop: threading.Event) -> None:
             buy_now_expire_due()
         except Exception:  # keep sweeping; the next round retries what failed
             logger.exception("embedded auction sweep failed")
+        try:
+            settlement_tick()
+        except Exception:  # the chain side must never stop the auctions' clock
+            logger.exception("embedded settlement sweep failed")
     connection.close()
 
 

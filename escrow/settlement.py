@@ -88,7 +88,9 @@ def settlement_schedule(*, sale: Sale) -> None:
     from escrow.tasks import settle_sale
 
     sale_id = sale.pk
-    transaction.on_commit(lambda: settle_sale.delay(sale_id=sale_id))
+    # robust: a broker (or, in the embedded profile, a chain node) that fails here must not turn
+    # the committed sale into an error for whoever closed it; escrow.advance opens what was missed.
+    transaction.on_commit(lambda: settle_sale.delay(sale_id=sale_id), robust=True)
 
 
 def settlement_open(*, sale_id: int) -> Settlement:
@@ -131,14 +133,27 @@ def settlement_fund(*, sale_id: int) -> Settlement:
                                                      to_units(settlement.amount)])
         tx = chain_tx_submit(idempotency_key=f"escrow.fund:{settlement.chain_id}:{sale_id}", to=vault, data=data)
         settlement.fund_tx = tx
-        if tx.status == FAILED:  # refused before sending (the estimate reverted: e.g. vault balance short)
+        if tx.status == FAILED and _deal_matches(settlement, vault=vault):
+            # Funded on chain already, by a transaction these rows no longer record (restored
+            # database): adopt the deal rather than fail it.
+            settlement.state, settlement.funded_at = Settlement.State.FUNDED, timezone.now()
+            logger.warning("settlement %s: the deal was already funded on chain; adopted", sale_id)
+        elif tx.status == FAILED:  # refused before sending (the estimate reverted: e.g. vault balance short)
             _fail(settlement, f"funding refused: {tx.error}")
         else:
             settlement.state = Settlement.State.FUNDING
-        settlement.save(update_fields=["fund_tx", "state", "error", "updated_at"])
+        settlement.save(update_fields=["fund_tx", "state", "funded_at", "error", "updated_at"])
     metrics.SETTLEMENTS.labels(state=settlement.state).inc()
     logger.info("settlement %s: funding tx %s", sale_id, tx.pk, extra={"sale_id": sale_id})
     return settlement
+
+
+def _deal_matches(settlement: Settlement, *, vault: str) -> bool:
+    """True when the vault holds this sale's deal for this buyer and amount."""
+    with chain_errors():
+        buyer, amount = _vault(chain_web3(), vault).functions.dealOf(settlement.sale_id).call()
+    return (int(buyer, 16) != 0 and Web3.to_checksum_address(buyer) == Web3.to_checksum_address(
+        settlement.buyer_address) and int(amount) == to_units(settlement.amount))
 
 
 def _fail(settlement: Settlement, error: str) -> None:
@@ -198,6 +213,7 @@ def settlement_advance(*, now=None) -> dict:
         "minted": _advance_minting(now=now),
         "releasing": release_due(now=now),
         "released": _advance_releasing(now=now),
+        "opened": _open_missing(now=now),
     }
     return {k: v for k, v in counts.items() if v}
 
@@ -440,3 +456,26 @@ def _release_ledger(s: Settlement) -> None:
     ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"settle:{sale.pk}",
                 memo=f"Release of sale {sale.pk} after the dispute window",
                 entries=[(escrow, -total), *legs])
+
+
+def _open_missing(*, now, limit: int = 20) -> int:
+    """Safety net for a settle task that never ran (the broker refused it): sales recorded since
+    the vault was deployed, over a minute old and still without a settlement, are settled here.
+    Runs only while the node answers (the steps above would have raised), so a node outage makes
+    no dead letters from here; a task replayed later finds the settlement and does nothing."""
+    if not settlement_enabled():
+        return 0
+    from chain.models import ContractDeployment
+
+    chain_id = chain_id_check(chain_web3())
+    deployed = (ContractDeployment.objects.filter(chain_id=chain_id, name="EscrowVault")
+                .values_list("deployed_at", flat=True).first())
+    if deployed is None:
+        return 0
+    ids = list(Sale.objects.filter(settlement__isnull=True, created_at__gte=deployed,
+                                   created_at__lte=now - timedelta(seconds=60))
+               .order_by("id").values_list("pk", flat=True)[:limit])
+    for sale_id in ids:
+        logger.warning("settlement of sale %s was never started: starting it now", sale_id)
+        settlement_fund(sale_id=sale_id)
+    return len(ids)

@@ -115,3 +115,25 @@ def test_a_buyer_without_vault_funds_fails_the_settlement_for_staff(contracts):
     s = settlement_fund(sale_id=sale.pk)
     assert s.state == State.FAILED and "InsufficientBalance" in s.error
     assert s.fund_tx.status == ChainTransaction.Status.FAILED and s.fund_tx.nonce is None
+
+
+def test_a_sale_whose_settle_task_was_lost_is_settled_by_the_periodic_step(contracts, settings):
+    from escrow.settlement import settlement_advance
+
+    settings.CHAIN_SETTLEMENT = False
+    sale = make_sale()  # its settle task is never sent (a broker that refused it)
+    settings.CHAIN_SETTLEMENT = True
+    assert settlement_advance(now=sale.created_at) == {}  # not before a minute has passed
+    result = settlement_advance(now=sale.created_at + timedelta(seconds=61))
+    assert result.get("opened") == 1
+    assert Settlement.objects.get(sale=sale).state == State.FUNDING
+
+
+def test_a_deal_already_funded_on_chain_is_adopted_not_failed(contracts):
+    sale = make_sale()  # settled on commit: the deal is funded on chain
+    settle_rounds(1)
+    Settlement.objects.filter(sale=sale).delete()  # a database restored from before the funding
+    ChainTransaction.objects.all().delete()
+    s = settlement_fund(sale_id=sale.pk)
+    assert s.state == State.FUNDED and s.funded_at is not None
+    assert ChainTransaction.objects.get().status == ChainTransaction.Status.FAILED  # the refused repeat, kept

@@ -102,9 +102,10 @@ def test_node_down_retries_then_dead_letters_and_the_replay_settles_each_sale_on
     wait_for(lambda: letters.count() == 3, timeout=90, message="the three tasks to retry and dead-letter")
     assert all(letter.attempts > 1 for letter in letters)  # retried before giving up
     assert not Settlement.objects.exists() and not ChainTransaction.objects.exists()  # nothing half-done
+    node = settings.CHAIN_RPC_URL
     settings.CHAIN_RPC_URL = DEAD_NODE
     assert settlement_advance() == {}  # the beat copes with the node being down
-    settings.CHAIN_RPC_URL = "http://127.0.0.1:8545"
+    settings.CHAIN_RPC_URL = node
 
     # The node is back (the session's worker reaches it): replay, through the suite's broker.
     monkeypatch.setenv("CELERY_BROKER_URL", settings.CELERY_BROKER_URL)
@@ -128,10 +129,11 @@ def test_node_down_retries_then_dead_letters_and_the_replay_settles_each_sale_on
 def test_a_transaction_recorded_while_the_node_goes_away_is_sent_when_it_returns(contracts, settings):
     sale = make_sale()
     s = settlement_fund(sale_id=sale.pk)
+    node = settings.CHAIN_RPC_URL
     settings.CHAIN_RPC_URL = DEAD_NODE
     settle_rounds(2)  # polls fail, advance skips: nothing moves, nothing breaks
     assert Settlement.objects.get(pk=s.pk).state == State.FUNDING
-    settings.CHAIN_RPC_URL = "http://127.0.0.1:8545"
+    settings.CHAIN_RPC_URL = node
     settle_rounds(2)
     mint_flush(force=True)
     settle_rounds(2)

@@ -1,0 +1,51 @@
+"""The embedded profile's settlement beat (`make run` has no celery beat): called by the
+embedded sweeper thread (auctions/clock.py) every second; runs what CELERY_BEAT_SCHEDULE runs in
+production — the chain poller and escrow.advance every 2 s, the vault indexer every 2 s,
+reconciliation every minute — while a chain node answers. Quiet when there is none."""
+
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+_last: dict[str, float] = {}
+_node_down_logged = False
+
+
+def _due(name: str, every: float) -> bool:
+    now = time.monotonic()
+    if now - _last.get(name, 0.0) >= every:
+        _last[name] = now
+        return True
+    return False
+
+
+def settlement_tick() -> None:
+    global _node_down_logged
+    from django.conf import settings
+
+    from chain.client import ChainUnavailable
+    from chain.transactions import chain_tx_poll_pending
+    from escrow.settlement import settlement_advance, settlement_enabled
+
+    if not settlement_enabled():
+        return
+    try:
+        if _due("advance", 2.0):
+            chain_tx_poll_pending()
+            settlement_advance()
+        if _due("index", 2.0):
+            from escrow import tasks_funds
+
+            index = getattr(tasks_funds, "index_vault", None)
+            if index is not None:
+                index.run()
+        if _due("reconcile", 60.0):
+            from escrow.reconcile import reconcile
+
+            reconcile()
+        _node_down_logged = False
+    except ChainUnavailable as exc:
+        if not _node_down_logged:
+            logger.warning("settlement paused: no chain node at %s (%s)", settings.CHAIN_RPC_URL, exc)
+            _node_down_logged = True
