@@ -109,6 +109,28 @@ class Settlement(models.Model):
         return f"Settlement of sale {self.sale_id} ({self.state})"
 
 
+class BountyDeal(models.Model):
+    """A bounty payout settled on chain: the bounty's money is still in its funder's vault balance
+    (the pool is a ledger account), so each award is its own deal — funded from the funder with
+    the sale, released to the seller with the sale. Deal id = BOUNTY_DEAL_BASE + award id."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="bounty_deals")
+    award = models.OneToOneField("auctions.BountyAward", on_delete=models.PROTECT, related_name="bounty_deal")
+    funder_address = models.CharField(max_length=42)
+    amount = _usdc()
+    fund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Bounty deal of award {self.award_id}: {self.amount} USDC"
+
+
 class ChainCursor(models.Model):
     """How far an indexer has read a chain: the last block whose logs are fully applied."""
 

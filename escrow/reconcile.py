@@ -3,7 +3,8 @@
 For every settlement whose deal should be open (funded → releasing) the vault must hold exactly
 its amount; for every released one it must hold nothing; every minted token must exist, and its
 owner is synced into `Settlement.owner_address` (a resale moves PII access to the new owner).
-The vault's total held must equal the open settlements' sum. Each difference is one open
+The vault's total held must equal the open settlements' sum plus the bounty deals funded and not
+yet released. Each difference is one open
 ReconciliationIssue (staff see it in admin) until a later run finds it gone; open issues per kind
 are the `leadengine_reconciliation_open_differences` gauge.
 """
@@ -20,8 +21,9 @@ from web3 import Web3
 from chain.artifacts import load_artifact
 from chain.client import chain_errors, chain_id_check, chain_web3
 from chain.leadnft import lead_nft, token_id_for
+from chain.models import ChainTransaction
 from escrow import metrics
-from escrow.models import ReconciliationIssue, Settlement
+from escrow.models import BountyDeal, ReconciliationIssue, Settlement
 from escrow.settlement import SettlementUnavailable, settlement_contracts, to_units
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ State = Settlement.State
 OPEN_DEAL = (State.FUNDED, State.MINTING, State.MINTED, State.RELEASING)
 WITH_TOKEN = (State.MINTED, State.RELEASING, State.RELEASED)
 BATCH = 100
+CONFIRMED = ChainTransaction.Status.CONFIRMED
 
 
 def _batched(w3: Web3, calls: list) -> list:
@@ -94,6 +97,8 @@ def reconcile(*, now=None) -> dict[str, int]:
 
     expected = (Settlement.objects.filter(chain_id=chain_id, state__in=OPEN_DEAL)
                 .aggregate(total=Sum("amount"))["total"] or Decimal(0))
+    expected += (BountyDeal.objects.filter(settlement__chain_id=chain_id, fund_tx__status=CONFIRMED)
+                 .exclude(release_tx__status=CONFIRMED).aggregate(total=Sum("amount"))["total"] or Decimal(0))
     with chain_errors():
         total_held = int(vault.functions.totalHeld().call())
     if total_held != to_units(expected):

@@ -37,7 +37,7 @@ from chain.transactions import chain_tx_submit
 from chain.wallets import wallet_for
 from escrow import metrics
 from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
-from escrow.models import MintBatch, Settlement
+from escrow.models import BountyDeal, MintBatch, Settlement
 from leads.selectors import lead_pii_read
 from marketplace.ledger import AccountSpec, ledger_post
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 USDC_UNITS = Decimal(10) ** 6
 BPS = Decimal(10_000)
 MAX_MINT_ATTEMPTS = 3
+# Deal ids of bounty payouts: above every sale id (sale ids, and LeadNFT's, stay below 2**64).
+BOUNTY_DEAL_BASE = 2**64
 CONFIRMED, FAILED = ChainTransaction.Status.CONFIRMED, ChainTransaction.Status.FAILED
 
 
@@ -143,9 +145,43 @@ def settlement_fund(*, sale_id: int) -> Settlement:
         else:
             settlement.state = Settlement.State.FUNDING
         settlement.save(update_fields=["fund_tx", "state", "funded_at", "error", "updated_at"])
+        _fund_bounties(settlement, vault=vault)
     metrics.SETTLEMENTS.labels(state=settlement.state).inc()
     logger.info("settlement %s: funding tx %s", sale_id, tx.pk, extra={"sale_id": sale_id})
     return settlement
+
+
+def _fund_bounties(settlement: Settlement, *, vault: str) -> None:
+    """One deal per bounty award of the sale, funded from the bounty funder's vault balance (the
+    pool is money the ledger set aside; on chain it never left the funder). A refused funding is
+    kept on the BountyDeal's transaction for staff and does not hold up the sale."""
+    awards = BountyAward.objects.filter(sale_id=settlement.sale_id).select_related("bounty__buyer").order_by("id")
+    for award in awards:
+        deal, _ = BountyDeal.objects.get_or_create(award=award, defaults=dict(
+            settlement=settlement, funder_address=wallet_for(user=award.bounty.buyer).address, amount=award.amount))
+        if deal.fund_tx_id is not None:
+            continue
+        data = _vault().encode_abi("fundDeal", args=[BOUNTY_DEAL_BASE + award.pk,
+                                                     Web3.to_checksum_address(deal.funder_address),
+                                                     to_units(deal.amount)])
+        deal.fund_tx = chain_tx_submit(idempotency_key=f"escrow.fund:{settlement.chain_id}:bounty:{award.pk}",
+                                       to=vault, data=data)
+        deal.save(update_fields=["fund_tx"])
+        if deal.fund_tx.status == FAILED:
+            logger.error("bounty award %s: funding refused: %s", award.pk, deal.fund_tx.error[:200])
+
+
+def _release_bounties(settlement: Settlement, *, vault: str) -> None:
+    """Release each funded bounty deal of the sale to the seller (with the sale's release)."""
+    for deal in settlement.bounty_deals.select_related("fund_tx").filter(release_tx__isnull=True):
+        if deal.fund_tx is None or deal.fund_tx.status != CONFIRMED:
+            continue
+        data = _vault().encode_abi("releaseDeal", args=[BOUNTY_DEAL_BASE + deal.award_id,
+                                                        [Web3.to_checksum_address(settlement.seller_address)],
+                                                        [to_units(deal.amount)]])
+        deal.release_tx = chain_tx_submit(
+            idempotency_key=f"escrow.release:{settlement.chain_id}:bounty:{deal.award_id}", to=vault, data=data)
+        deal.save(update_fields=["release_tx"])
 
 
 def _deal_matches(settlement: Settlement, *, vault: str) -> bool:
@@ -410,6 +446,7 @@ def release_due(*, now=None, limit: int = 100) -> int:
             data = _vault().encode_abi("releaseDeal", args=[
                 s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]])
             tx = chain_tx_submit(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}", to=vault, data=data)
+            _release_bounties(s, vault=vault)
             s.release_tx = tx
             s.seller_amount = legs[0][1]
             by_kind = {spec.kind: amount for _, amount, spec in legs[1:]}

@@ -137,3 +137,32 @@ def test_a_deal_already_funded_on_chain_is_adopted_not_failed(contracts):
     s = settlement_fund(sale_id=sale.pk)
     assert s.state == State.FUNDED and s.funded_at is not None
     assert ChainTransaction.objects.get().status == ChainTransaction.Status.FAILED  # the refused repeat, kept
+
+
+def test_a_bounty_payout_is_its_own_deal_from_the_funder_released_to_the_seller(contracts):
+    from escrow.models import BountyDeal
+    from escrow.reconcile import reconcile
+    from tests.auctions.factories import make_vertical
+    from tests.auctions.factories_bounties import make_bounty
+
+    vault = contracts["EscrowVault"]
+    vertical = make_vertical(reserve_price=D("25"))
+    funder = chain_buyer(D("100"))
+    make_bounty(vertical=vertical, buyer=funder, amount_per_lead=D("5"), fund=D("50"))
+    sale = make_sale(vertical=vertical)
+    settle_rounds(2)
+    deal = BountyDeal.objects.get()
+    assert (deal.amount, deal.fund_tx.status) == (D("5"), ChainTransaction.Status.CONFIRMED)
+    funder_address = checksum(funder.wallet.address)
+    assert vault.functions.dealOf(2**64 + deal.award_id).call() == [funder_address, to_units(D("5"))]
+    assert vault.functions.balanceOf(funder_address).call() == to_units(D("95"))
+    mint_flush(force=True)
+    settle_rounds(2)
+    assert reconcile() == {}  # the vault's total held counts the bounty deal
+    s = Settlement.objects.get(sale=sale)
+    settle_rounds(3, now=s.release_after + timedelta(seconds=1))
+    s.refresh_from_db()
+    assert s.state == State.RELEASED
+    assert vault.functions.balanceOf(checksum(s.seller_address)).call() == to_units(D("23.75") + D("5"))
+    assert account_for(user=sale.seller).balance == D("28.75")  # the ledger agrees
+    assert reconcile() == {}
