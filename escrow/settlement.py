@@ -130,25 +130,30 @@ def settlement_fund(*, sale_id: int) -> Settlement:
         settlement = Settlement.objects.select_for_update().get(sale_id=sale_id)
         if settlement.state != Settlement.State.PENDING:
             return settlement
-        vault, _ = settlement_contracts(chain_id=settlement.chain_id)
-        data = _vault().encode_abi("fundDeal", args=[sale_id, Web3.to_checksum_address(settlement.buyer_address),
-                                                     to_units(settlement.amount)])
-        tx = chain_tx_submit(idempotency_key=f"escrow.fund:{settlement.chain_id}:{sale_id}", to=vault, data=data)
-        settlement.fund_tx = tx
-        if tx.status == FAILED and _deal_matches(settlement, vault=vault):
-            # Funded on chain already, by a transaction these rows no longer record (restored
-            # database): adopt the deal rather than fail it.
-            settlement.state, settlement.funded_at = Settlement.State.FUNDED, timezone.now()
-            logger.warning("settlement %s: the deal was already funded on chain; adopted", sale_id)
-        elif tx.status == FAILED:  # refused before sending (the estimate reverted: e.g. vault balance short)
-            _fail(settlement, f"funding refused: {tx.error}")
-        else:
-            settlement.state = Settlement.State.FUNDING
-        settlement.save(update_fields=["fund_tx", "state", "funded_at", "error", "updated_at"])
-        _fund_bounties(settlement, vault=vault)
+        _submit_funding(settlement, key=f"escrow.fund:{settlement.chain_id}:{sale_id}")
     metrics.SETTLEMENTS.labels(state=settlement.state).inc()
-    logger.info("settlement %s: funding tx %s", sale_id, tx.pk, extra={"sale_id": sale_id})
+    logger.info("settlement %s: funding tx %s", sale_id, settlement.fund_tx_id, extra={"sale_id": sale_id})
     return settlement
+
+
+def _submit_funding(settlement: Settlement, *, key: str) -> None:
+    """Record the sale's fundDeal (and its bounty deals) under `key`; caller holds the row lock."""
+    vault, _ = settlement_contracts(chain_id=settlement.chain_id)
+    data = _vault().encode_abi("fundDeal", args=[settlement.sale_id, Web3.to_checksum_address(settlement.buyer_address),
+                                                 to_units(settlement.amount)])
+    tx = settlement.fund_tx = chain_tx_submit(idempotency_key=key, to=vault, data=data)
+    settlement.error = ""
+    if tx.status == FAILED and _deal_matches(settlement, vault=vault):
+        # Funded on chain already, by a transaction these rows no longer record (restored
+        # database): adopt the deal rather than fail it.
+        settlement.state, settlement.funded_at = Settlement.State.FUNDED, timezone.now()
+        logger.warning("settlement %s: the deal was already funded on chain; adopted", settlement.sale_id)
+    elif tx.status == FAILED:  # refused before sending (the estimate reverted: e.g. vault balance short)
+        _fail(settlement, f"funding refused: {tx.error}")
+    else:
+        settlement.state = Settlement.State.FUNDING
+    settlement.save(update_fields=["fund_tx", "state", "funded_at", "error", "updated_at"])
+    _fund_bounties(settlement, vault=vault)
 
 
 def _fund_bounties(settlement: Settlement, *, vault: str) -> None:
@@ -199,43 +204,25 @@ def _fail(settlement: Settlement, error: str) -> None:
 
 
 def settlement_retry(*, settlement_id: int) -> Settlement:
-    """Staff: put a failed settlement back where it can go on (admin action). Funding is retried
-    under a new key only when the first funding transaction failed; a deal that is funded goes
-    back to waiting for a mint (or the release)."""
+    """Staff: put a failed settlement back where it can go on (admin action). A refused or failed
+    funding is sent again under a new key (`…:retryN`); a funded deal goes back to the next mint
+    batch, a minted one to its release."""
     with transaction.atomic():
-        s = Settlement.objects.select_for_update().get(pk=settlement_id)
+        s = Settlement.objects.select_for_update(of=("self",)).select_related("fund_tx").get(pk=settlement_id)
         if s.state != Settlement.State.FAILED:
             return s
         if s.fund_tx is None or s.fund_tx.status == FAILED:
-            s.fund_tx, s.state = None, Settlement.State.PENDING
-            # The retry needs a fresh key: bump by counting failed funding attempts.
             attempts = ChainTransaction.objects.filter(
                 idempotency_key__startswith=f"escrow.fund:{s.chain_id}:{s.sale_id}").count()
-            s.error = f"retrying funding (attempt {attempts + 1})"
-        elif s.token_id is None:
-            s.state, s.mint_attempts, s.error = Settlement.State.FUNDED, 0, ""
+            _submit_funding(s, key=f"escrow.fund:{s.chain_id}:{s.sale_id}:retry{attempts}")
+            return s
+        if s.token_id is None:
+            s.state, s.mint_attempts = Settlement.State.FUNDED, 0
         else:
-            s.release_tx, s.state, s.error = None, Settlement.State.MINTED, ""
+            s.release_tx, s.state = None, Settlement.State.MINTED
+        s.error = ""
         s.save()
-    if s.state == Settlement.State.PENDING:
-        _fund_again(s, attempt=attempts + 1)
     return s
-
-
-def _fund_again(s: Settlement, *, attempt: int) -> None:
-    with transaction.atomic():
-        s = Settlement.objects.select_for_update().get(pk=s.pk)
-        vault, _ = settlement_contracts(chain_id=s.chain_id)
-        data = _vault().encode_abi("fundDeal", args=[s.sale_id, Web3.to_checksum_address(s.buyer_address),
-                                                     to_units(s.amount)])
-        tx = chain_tx_submit(idempotency_key=f"escrow.fund:{s.chain_id}:{s.sale_id}:retry{attempt}", to=vault,
-                             data=data)
-        s.fund_tx = tx
-        if tx.status == FAILED:
-            _fail(s, f"funding refused: {tx.error}")
-        else:
-            s.state, s.error = Settlement.State.FUNDING, ""
-        s.save(update_fields=["fund_tx", "state", "error", "updated_at"])
 
 
 # ---------------------------------------------------------------- the periodic step
@@ -260,21 +247,31 @@ def _locked(state: str, *related: str, limit: int = 200):
             .filter(state=state).order_by("id")[:limit])
 
 
-def _advance_funding(*, now) -> int:
+def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: str, on_confirmed) -> int:
+    """Settlements in `state` whose `tx_field` transaction is final: confirmed → on_confirmed(s)
+    (which sets the next state), failed or replaced → failed. Returns how many were confirmed."""
     done = 0
     with transaction.atomic():
-        for s in _locked(Settlement.State.FUNDING, "fund_tx", "sale"):
-            if s.fund_tx.status == CONFIRMED:
-                s.state, s.funded_at = Settlement.State.FUNDED, now
-                metrics.ESCROW_FUNDING_SECONDS.observe(max((now - s.sale.created_at).total_seconds(), 0))
+        for s in _locked(state, tx_field, *related):
+            tx = getattr(s, tx_field)
+            if tx.status == CONFIRMED:
+                on_confirmed(s)
                 done += 1
-            elif s.fund_tx.status in (FAILED, ChainTransaction.Status.REPLACED):
-                _fail(s, f"funding transaction failed: {s.fund_tx.error}")
+            elif tx.status in (FAILED, ChainTransaction.Status.REPLACED):
+                _fail(s, f"{what} transaction failed: {tx.error}")
             else:
                 continue
-            s.save(update_fields=["state", "funded_at", "error", "updated_at"])
+            s.save()
             metrics.SETTLEMENTS.labels(state=s.state).inc()
     return done
+
+
+def _advance_funding(*, now) -> int:
+    def funded(s: Settlement) -> None:
+        s.state, s.funded_at = Settlement.State.FUNDED, now
+        metrics.ESCROW_FUNDING_SECONDS.observe(max((now - s.sale.created_at).total_seconds(), 0))
+
+    return _advance_on(Settlement.State.FUNDING, "fund_tx", related=("sale",), what="funding", on_confirmed=funded)
 
 
 def _mint_item(s: Settlement) -> MintItem:
@@ -463,21 +460,12 @@ def release_due(*, now=None, limit: int = 100) -> int:
 
 
 def _advance_releasing(*, now) -> int:
-    done = 0
-    with transaction.atomic():
-        for s in _locked(Settlement.State.RELEASING, "release_tx", "sale__lead__vertical",
-                         "sale__escrow_account"):
-            if s.release_tx.status == CONFIRMED:
-                _release_ledger(s)
-                s.state, s.released_at = Settlement.State.RELEASED, now
-                done += 1
-            elif s.release_tx.status in (FAILED, ChainTransaction.Status.REPLACED):
-                _fail(s, f"release transaction failed: {s.release_tx.error}")
-            else:
-                continue
-            s.save(update_fields=["state", "released_at", "error", "updated_at"])
-            metrics.SETTLEMENTS.labels(state=s.state).inc()
-    return done
+    def released(s: Settlement) -> None:
+        _release_ledger(s)
+        s.state, s.released_at = Settlement.State.RELEASED, now
+
+    return _advance_on(Settlement.State.RELEASING, "release_tx", related=("sale__lead__vertical", "sale__escrow_account"),
+                       what="release", on_confirmed=released)
 
 
 def _release_ledger(s: Settlement) -> None:
