@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("marketplace.api.ledger")),
     path("", include("auctions.api.urls")),
     path("", include("chain.api")),
+    path("", include("escrow.api.purchases")),  # purchases/
 ]
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", include("verticals.urls")),
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
+    path("my/purchases/", include("escrow.urls")),  # "My purchases" (escrow/views_purchases.py)
     path("healthz", mviews.healthz, name="healthz"),
     path("metrics", mviews.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

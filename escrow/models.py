@@ -219,7 +219,7 @@ class PiiAccess(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pii_accesses")
     sale = models.ForeignKey("auctions.Sale", on_delete=models.PROTECT, related_name="pii_accesses")
     channel = models.CharField(max_length=4, choices=Channel.choices)
-    as_owner = models.CharField(max_length=8, default="buyer", help_text="buyer, or nft_owner after a resale")
+    as_owner = models.CharField(max_length=16, default="buyer", help_text="buyer, or nft_owner after a resale")
     correlation_id = models.CharField(max_length=64, blank=True)
     accessed_at = models.DateTimeField(default=timezone.now)
 

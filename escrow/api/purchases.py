@@ -1,0 +1,196 @@
+"""Purchases for integrators: the caller's purchases (no contact details, nothing logged) and one
+purchase with its contact details (each read is one PiiAccess with channel "api"), escrow deal,
+LeadNFT and verification facts. Thin: escrow.selectors_purchases and escrow.purchases do the work.
+
+Readers are the buyer, or the NFT's current owner after a resale; anyone else's purchase (and a
+missing id) is a 404.
+"""
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from auctions.api.serializers import usdc
+from auctions.models import Sale
+from escrow import purchases, selectors_purchases
+from escrow.models import PiiAccess, Settlement
+
+# uint256 values (token ids) do not fit a JSON number most clients can read exactly.
+_UINT256_HELP = "A uint256 as a decimal string."
+
+
+# ---------------------------------------------------------------- serializers
+
+class PurchaseSerializer(serializers.Serializer):
+    """A purchase in a list: what was bought and where its settlement stands, no contact details."""
+
+    id = serializers.IntegerField(read_only=True, help_text="The sale id, also the escrow deal id on chain.")
+    lead_id = serializers.IntegerField(read_only=True)
+    auction_id = serializers.IntegerField(read_only=True)
+    vertical = serializers.SlugField(source="lead.vertical.slug", read_only=True)
+    price = usdc(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    settlement_state = serializers.SerializerMethodField(
+        help_text="The settlement's state; pending while it is not opened on chain.")
+    token_id = serializers.SerializerMethodField(help_text=_UINT256_HELP + " Null until minted.")
+
+    def get_settlement_state(self, sale: Sale) -> str:
+        settlement = selectors_purchases.settlement_of(sale)
+        return settlement.state if settlement else Settlement.State.PENDING
+
+    def get_token_id(self, sale: Sale) -> str | None:
+        settlement = selectors_purchases.settlement_of(sale)
+        return None if settlement is None or settlement.token_id is None else str(settlement.token_id)
+
+
+class PurchaseSplitSerializer(serializers.Serializer):
+    seller_amount = usdc(read_only=True)
+    platform_fee = usdc(read_only=True)
+    vertical_royalty = usdc(read_only=True)
+
+
+class PurchaseEscrowSerializer(serializers.Serializer):
+    deal_id = serializers.IntegerField(read_only=True, help_text="EscrowVault deal id (= the sale id).")
+    state = serializers.ChoiceField(choices=Settlement.State.choices, read_only=True)
+    settled_on_chain = serializers.BooleanField(read_only=True, help_text="False while not opened on chain yet.")
+    chain_id = serializers.IntegerField(read_only=True, allow_null=True)
+    contract = serializers.CharField(read_only=True, allow_null=True, help_text="EscrowVault address.")
+    amount = usdc(read_only=True, allow_null=True)
+    fund_tx = serializers.CharField(read_only=True, allow_blank=True)
+    funded_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    release_after = serializers.DateTimeField(read_only=True, allow_null=True)
+    released_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    split = PurchaseSplitSerializer(read_only=True, allow_null=True, help_text="Fixed when the release is sent.")
+
+
+class PurchaseNftSerializer(serializers.Serializer):
+    contract = serializers.CharField(read_only=True, allow_null=True, help_text="LeadNFT address.")
+    token_id = serializers.CharField(read_only=True, allow_null=True, help_text=_UINT256_HELP + " Null until minted.")
+    owner_address = serializers.CharField(read_only=True, allow_blank=True)
+    minted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    batch_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="On-chain batch id.")
+    batch_root = serializers.CharField(read_only=True, allow_blank=True)
+    batch_size = serializers.IntegerField(read_only=True, allow_null=True)
+    mint_tx = serializers.CharField(read_only=True, allow_blank=True)
+    data_hash = serializers.CharField(read_only=True, allow_blank=True,
+                                      help_text="keccak256(data_salt ‖ canonical_data), committed in the token.")
+    data_salt = serializers.CharField(read_only=True, allow_blank=True, help_text="32 random bytes, owner only.")
+
+
+class PurchaseVerificationSerializer(serializers.Serializer):
+    canonical_data = serializers.CharField(read_only=True, allow_blank=True,
+                                           help_text="The lead as canonical JSON (sorted keys, no spaces, UTF-8).")
+    computed_data_hash = serializers.CharField(read_only=True, allow_blank=True)
+    data_hash_matches = serializers.BooleanField(read_only=True, allow_null=True)
+    token_id = serializers.CharField(read_only=True, allow_blank=True, help_text="buyer << 96 | sale id.")
+    leaf_hash = serializers.CharField(read_only=True, allow_blank=True,
+                                      help_text="LeadNFT.leafHash(sale) = keccak256(abi.encode(sale)).")
+    sale_struct = serializers.DictField(read_only=True, help_text="The Sale struct as minted (leafHash's argument).")
+    batch_root_matches = serializers.BooleanField(read_only=True, allow_null=True,
+                                                  help_text="For a batch of one: its root is the leaf.")
+    steps = serializers.ListField(child=serializers.CharField(), read_only=True)
+    error = serializers.CharField(read_only=True, allow_blank=True)
+
+
+class PurchaseBidLogSerializer(serializers.Serializer):
+    digest = serializers.CharField(read_only=True, help_text="SHA-256 head of the bid log's hash chain.")
+    length = serializers.IntegerField(read_only=True)
+    url = serializers.CharField(read_only=True, help_text="The auction's bid log endpoint.")
+
+
+class PurchaseDetailSerializer(PurchaseSerializer):
+    """One purchase with the lead's contact details (reading them is logged)."""
+
+    as_owner = serializers.ChoiceField(choices=[selectors_purchases.AS_BUYER, selectors_purchases.AS_NFT_OWNER],
+                                       read_only=True, help_text="buyer, or the NFT's owner after a resale.")
+    contact = serializers.DictField(read_only=True, help_text="The lead's contact details (PII).")
+    escrow = PurchaseEscrowSerializer(read_only=True)
+    nft = PurchaseNftSerializer(read_only=True)
+    verification = PurchaseVerificationSerializer(read_only=True)
+    bid_log = PurchaseBidLogSerializer(read_only=True)
+
+
+def _steps(sale: Sale, batch) -> list[str]:
+    batch_id = batch.onchain_batch_id if batch is not None and batch.onchain_batch_id is not None else "batchId"
+    return [
+        "keccak256(bytes(data_salt) ‖ utf8(canonical_data)) equals nft.data_hash.",
+        "LeadNFT.ownerOf(token_id) is nft.owner_address; LeadNFT.saleOf(token_id) gives buyer, sale id and seller.",
+        "LeadNFT.leafHash(sale_struct) equals leaf_hash.",
+        (f"LeadNFT.batchRoot({batch_id}) equals nft.batch_root; LeadNFT.verifySale(batchId, sale_struct, proof) "
+         "checks the leaf against it (a batch of one: the root is the leaf)."),
+        (f"The bid log (GET /api/v1/auctions/{sale.auction_id}/bid-log/) chains SHA-256 over each entry's canonical "
+         "JSON with the previous hash (genesis: 64 zeros); its last hash is bid_log.digest, also minted as "
+         "bidLogDigest."),
+    ]
+
+
+def purchase_detail_body(*, sale: Sale, pii: dict) -> dict:
+    """The detail body for a sale from purchase_get_for_reader and its contact details."""
+    settlement = selectors_purchases.settlement_of(sale)
+    verification = selectors_purchases.purchase_verification(sale=sale, pii=pii)
+    batch = settlement.mint_batch if settlement else None
+    escrow = {"deal_id": sale.pk, "state": settlement.state if settlement else Settlement.State.PENDING,
+              "settled_on_chain": settlement is not None, "chain_id": None, "contract": None, "amount": None,
+              "fund_tx": "", "funded_at": None, "release_after": None, "released_at": None, "split": None}
+    nft = {"contract": None, "token_id": None, "owner_address": "", "minted_at": None, "batch_id": None,
+           "batch_root": "", "batch_size": None, "mint_tx": "", "data_hash": "", "data_salt": ""}
+    if settlement is not None:
+        escrow.update(chain_id=settlement.chain_id, contract=verification.escrow_vault, amount=settlement.amount,
+                      fund_tx=selectors_purchases.tx_hash(settlement.fund_tx), funded_at=settlement.funded_at,
+                      release_after=settlement.release_after, released_at=settlement.released_at,
+                      split=selectors_purchases.usdc_split(settlement))
+        nft.update(contract=verification.lead_nft,
+                   token_id=None if settlement.token_id is None else str(settlement.token_id),
+                   owner_address=settlement.owner_address, minted_at=settlement.minted_at,
+                   data_hash=settlement.data_hash, data_salt=settlement.data_salt)
+        if batch is not None:
+            nft.update(batch_id=batch.onchain_batch_id, batch_root=batch.root, batch_size=batch.size,
+                       mint_tx=selectors_purchases.tx_hash(batch.tx))
+    sale.contact, sale.escrow, sale.nft = pii, escrow, nft
+    sale.verification = {
+        "canonical_data": verification.canonical_data, "computed_data_hash": verification.computed_data_hash,
+        "data_hash_matches": verification.data_hash_matches, "token_id": verification.token_id,
+        "leaf_hash": verification.leaf_hash, "sale_struct": verification.sale_struct,
+        "batch_root_matches": verification.batch_root_matches,
+        "steps": _steps(sale, batch) if settlement else [], "error": verification.error}
+    sale.bid_log = {"digest": sale.bid_log_digest, "length": sale.bid_log_length,
+                    "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/"}
+    return PurchaseDetailSerializer(sale).data
+
+
+# ---------------------------------------------------------------- views
+
+class PurchaseListApi(generics.ListAPIView):
+    """Your purchases (and LeadNFTs you hold after a resale), newest first, cursor-paginated.
+    No contact details: read one purchase for those."""
+
+    serializer_class = PurchaseSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Sale.objects.none()
+        return selectors_purchases.purchase_list_for_reader(user=self.request.user)
+
+
+class PurchaseDetailApi(APIView):
+    """One of your purchases with the lead's contact details; the read is recorded in the PII
+    access log. Others' purchases are 404."""
+
+    @extend_schema(responses={200: PurchaseDetailSerializer, 404: OpenApiResponse(description="No such purchase.")})
+    def get(self, request, pk: int):
+        try:
+            sale = selectors_purchases.purchase_get_for_reader(user=request.user, sale_id=pk)
+            pii = purchases.purchase_pii_read(user=request.user, sale=sale, channel=PiiAccess.Channel.API)
+        except Sale.DoesNotExist:
+            raise NotFound("No such purchase.") from None
+        # Contact details: no shared or browser cache may keep them.
+        return Response(purchase_detail_body(sale=sale, pii=pii), headers={"Cache-Control": "private, no-store"})
+
+
+urlpatterns = [
+    path("purchases/", PurchaseListApi.as_view(), name="api-purchase-list"),
+    path("purchases/<int:pk>/", PurchaseDetailApi.as_view(), name="api-purchase-detail"),
+]

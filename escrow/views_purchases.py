@@ -1,0 +1,57 @@
+"""Pages for buyers: "My purchases" (no contact details, nothing logged) and one purchase with
+the lead's contact details (each view is one PiiAccess), the escrow deal, the LeadNFT and how to
+verify both and the bid log on chain. Thin: escrow.selectors_purchases reads, escrow.purchases
+reads the contact details and logs the access. Another user's purchase is a 404.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from auctions import selectors as auction_selectors
+from auctions.models import Sale
+from escrow import purchases, selectors_purchases
+from escrow.models import PiiAccess, Settlement
+
+
+@require_GET
+@login_required
+def purchase_list(request):
+    """Your purchases, newest first ((created_at, id) keyset): no contact details, nothing logged."""
+    page = selectors_purchases.purchase_page_for_reader(user=request.user,
+                                                        cursor=(request.GET.get("cursor") or "")[:200])
+    rows = [(sale, selectors_purchases.settlement_of(sale)) for sale in page.rows]
+    return render(request, "escrow/purchases.html", {
+        "rows": rows, "first_page": not request.GET.get("cursor"),
+        "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""})
+
+
+def _contact(pii: dict) -> tuple[list, list]:
+    """(contact, vertical PII fields) as sorted (key, value) pairs for display."""
+    pii = dict(pii)
+    extra = pii.pop("fields", {})
+    return sorted(pii.items()), sorted(extra.items()) if isinstance(extra, dict) else []
+
+
+@require_GET
+@never_cache
+@login_required
+def purchase_detail(request, sale_id: int):
+    """One purchase with its contact details (the view is logged), escrow, NFT and verification."""
+    try:
+        sale = selectors_purchases.purchase_get_for_reader(user=request.user, sale_id=sale_id)
+        pii = purchases.purchase_pii_read(user=request.user, sale=sale, channel=PiiAccess.Channel.PAGE)
+    except Sale.DoesNotExist:
+        raise Http404("No such purchase.") from None
+    settlement = selectors_purchases.settlement_of(sale)
+    contact, contact_fields = _contact(pii)
+    return render(request, "escrow/purchase_detail.html", {
+        "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact,
+        "contact_fields": contact_fields, "batch": settlement.mint_batch if settlement else None,
+        "split": selectors_purchases.usdc_split(settlement),
+        "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
+        "verification": selectors_purchases.purchase_verification(sale=sale, pii=pii),
+        "can_read_log": auction_selectors.auction_can_read_log(auction=sale.auction, user=request.user),
+    })
