@@ -20,12 +20,12 @@ from eth_utils import to_checksum_address
 from auctions.models import Sale
 from auctions.selectors_pages import Page, cursor_decode_time_id, cursor_encode
 from chain.deploy import contract_address
-from chain.leadnft import MintItem, leaf_hash, token_id_for
+from chain.leadnft import MintItem, batch_root, leaf_hash, merkle_proof, token_id_for
 from chain.models import Wallet
 from config import db_router
 from escrow.commitments import lead_canonical_data, lead_data_hash
 from escrow.models import PiiAccess, Settlement
-from escrow.settlement import to_units
+from escrow.settlement import mint_batch_items, to_units
 
 PAGE_SIZE = 25
 MAX_SALE_ID = 2**63 - 1  # a bigint: larger ids cannot exist (and must not reach the database)
@@ -151,7 +151,8 @@ class Verification:
     leaf_hash: str = ""
     sale_struct: dict = field(default_factory=dict)
     single_sale_batch: bool = False
-    batch_root_matches: bool | None = None  # known only for a batch of one (its root is the leaf)
+    batch_root_matches: bool | None = None  # the batch's recorded root recomputed from its sales
+    merkle_proof: list[str] = field(default_factory=list)  # verifySale(batchId, sale, proof)
     error: str = ""
 
 
@@ -164,8 +165,9 @@ def _hex32(value: str) -> bytes:
 
 def purchase_verification(*, sale: Sale, pii: dict) -> Verification:
     """The data commitment recomputed from the lead and its contact details, the token id and the
-    sale's leaf as LeadNFT.leafHash computes it. For the owner only: it shows the salt and the
-    canonical JSON (which holds the contact details). Two queries (the contract addresses)."""
+    sale's leaf as LeadNFT.leafHash computes it, and its Merkle proof in the batch. For the owner
+    only: it shows the salt and the canonical JSON (which holds the contact details). Three
+    queries (the contract addresses, the batch's sales)."""
     settlement = settlement_of(sale)
     if settlement is None:
         return Verification()
@@ -186,6 +188,13 @@ def purchase_verification(*, sale: Sale, pii: dict) -> Verification:
         return Verification(**base, error=f"The stored commitments cannot be decoded: {exc}")
     batch = settlement.mint_batch
     single = batch is not None and batch.size == 1
+    proof, root_matches = [], None
+    if batch is not None and batch.root:
+        items = mint_batch_items(batch)
+        index = next((i for i, other in enumerate(items) if other.sale_id == sale.pk), None)
+        if index is not None:
+            proof = ["0x" + p.hex() for p in merkle_proof(items, index)]
+            root_matches = batch.root.lower() == "0x" + batch_root(items).hex()
     return Verification(
         **base,
         computed_data_hash="0x" + computed.hex(),
@@ -198,7 +207,8 @@ def purchase_verification(*, sale: Sale, pii: dict) -> Verification:
                      "price": item.price_units, "quality": item.quality, "dataHash": "0x" + data_hash.hex(),
                      "bidLogDigest": "0x" + item.bid_log_digest.hex()},
         single_sale_batch=single,
-        batch_root_matches=(batch.root.lower() == "0x" + leaf.hex()) if single and batch.root else None,
+        batch_root_matches=root_matches,
+        merkle_proof=proof,
     )
 
 

@@ -283,6 +283,13 @@ def _mint_item(s: Settlement) -> MintItem:
     )
 
 
+def mint_batch_items(batch: MintBatch) -> list[MintItem]:
+    """A batch's sales as minted, in mint order (the flush takes them by settlement id): what
+    LeadNFT.batchRoot was computed over, for Merkle proofs."""
+    rows = Settlement.objects.filter(mint_batch=batch).select_related("sale__lead").order_by("id")
+    return [_mint_item(r) for r in rows]
+
+
 def mint_flush(*, now=None, force: bool = False) -> int:
     """Stage chain.mint: send batches of funded sales — a full batch at once, a partial one when
     its oldest sale has waited CHAIN_MINT_FLUSH_SECONDS (or `force`). Returns batches sent."""

@@ -89,8 +89,10 @@ class PurchaseVerificationSerializer(serializers.Serializer):
     leaf_hash = serializers.CharField(read_only=True, allow_blank=True,
                                       help_text="LeadNFT.leafHash(sale) = keccak256(abi.encode(sale)).")
     sale_struct = serializers.DictField(read_only=True, help_text="The Sale struct as minted (leafHash's argument).")
-    batch_root_matches = serializers.BooleanField(read_only=True, allow_null=True,
-                                                  help_text="For a batch of one: its root is the leaf.")
+    batch_root_matches = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="The batch's recorded root equals the root recomputed from its sales.")
+    merkle_proof = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                         help_text="Pass with sale_struct to LeadNFT.verifySale(batchId, sale, proof).")
     steps = serializers.ListField(child=serializers.CharField(), read_only=True)
     error = serializers.CharField(read_only=True, allow_blank=True)
 
@@ -154,7 +156,7 @@ def purchase_detail_body(*, sale: Sale, pii: dict) -> dict:
         "canonical_data": verification.canonical_data, "computed_data_hash": verification.computed_data_hash,
         "data_hash_matches": verification.data_hash_matches, "token_id": verification.token_id,
         "leaf_hash": verification.leaf_hash, "sale_struct": verification.sale_struct,
-        "batch_root_matches": verification.batch_root_matches,
+        "batch_root_matches": verification.batch_root_matches, "merkle_proof": verification.merkle_proof,
         "steps": _steps(sale, batch) if settlement else [], "error": verification.error}
     sale.bid_log = {"digest": sale.bid_log_digest, "length": sale.bid_log_length,
                     "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/"}

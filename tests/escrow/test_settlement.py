@@ -166,3 +166,27 @@ def test_a_bounty_payout_is_its_own_deal_from_the_funder_released_to_the_seller(
     assert vault.functions.balanceOf(checksum(s.seller_address)).call() == to_units(D("23.75") + D("5"))
     assert account_for(user=sale.seller).balance == D("28.75")  # the ledger agrees
     assert reconcile() == {}
+
+
+def test_the_purchase_page_proof_verifies_each_sale_of_a_batch_on_chain(contracts):
+    from chain.leadnft import verify_args
+    from escrow.selectors_purchases import purchase_verification
+    from escrow.settlement import mint_batch_items
+    from leads.selectors import lead_pii_read
+
+    buyer = chain_buyer(D("100"))
+    sales = [make_sale(buyer=buyer) for _ in range(3)]
+    settle_rounds(1)
+    mint_flush(force=True)
+    settle_rounds(2)
+    nft = contracts["LeadNFT"]
+    batch = MintBatch.objects.get()
+    assert batch.size == 3
+    items = {item.sale_id: item for item in mint_batch_items(batch)}
+    for sale in sales:
+        sale.refresh_from_db()
+        v = purchase_verification(sale=sale, pii=lead_pii_read(lead=sale.lead))
+        assert v.batch_root_matches is True and v.data_hash_matches is True and 1 <= len(v.merkle_proof) <= 2
+        proof = [bytes.fromhex(node[2:]) for node in v.merkle_proof]
+        assert nft.functions.verifySale(batch.onchain_batch_id, verify_args(items[sale.pk]), proof).call()
+        assert nft.functions.leafHash(verify_args(items[sale.pk])).call().hex() == v.leaf_hash[2:]
