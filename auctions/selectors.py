@@ -125,12 +125,17 @@ def auction_time_left(*, auction: Auction, now: datetime | None = None) -> float
 
 
 def auction_can_read_log(*, auction: Auction, user) -> bool:
-    """Participants, the seller and staff may read an auction's bid log."""
+    """Participants, the seller, staff, and whoever may read the sale as its purchaser (a buy-now
+    buyer, the LeadNFT's owner after a resale) may read an auction's bid log."""
     if not user.is_authenticated:
         return False
     if user.is_staff or auction.seller_id == user.pk:
         return True
-    return AuctionBidder.objects.filter(auction=auction, buyer=user).exists()
+    if AuctionBidder.objects.filter(auction=auction, buyer=user).exists():
+        return True
+    from escrow.selectors_purchases import purchase_queryset_for_reader
+
+    return purchase_queryset_for_reader(user=user).filter(auction=auction).exists()
 
 
 def bid_log_entries(*, auction: Auction) -> list[dict]:

@@ -190,3 +190,13 @@ def test_the_purchase_endpoints_are_in_a_valid_openapi_schema(client):
     assert "contact" in schema["components"]["schemas"]["PurchaseDetail"]["properties"]
     assert "contact" not in schema["components"]["schemas"]["Purchase"]["properties"]
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_the_nft_owner_after_a_resale_may_download_the_bid_log_the_old_buyer_keeps_it_as_a_bidder(buyer, sale):
+    new_owner = funded_buyer()
+    url = f"/api/v1/auctions/{sale.auction_id}/bid-log/"
+    assert client_for(new_owner).get(url).status_code == 404
+    settle(sale, owner=give_wallet(new_owner).address)
+    body = client_for(new_owner).get(url).json()
+    assert body["published"] and body["head"] == sale.bid_log_digest
+    assert client_for(buyer).get(url).status_code == 200  # they bid: a participant keeps the log
