@@ -240,6 +240,8 @@ def test_the_poller_sets_pending_transactions_per_signer(w3, manual_mining, one_
 def test_a_mined_transaction_waits_for_chain_confirmations(w3, settings):
     settings.CHAIN_CONFIRMATIONS = 2
     tx = chain_tx_submit(idempotency_key="confirmations", to=SINK, value=1)
+    # anvil mines right after the send returns, not before: wait for the block.
+    w3.eth.wait_for_transaction_receipt(ChainTransaction.objects.get(pk=tx.pk).tx_hash, timeout=30)
 
     mined = chain_tx_poll(tx_id=tx.pk)
     assert mined.status == Status.SENT and mined.confirmed_block and mined.receipt_status == 1

@@ -11,6 +11,7 @@ from auctions.services import auction_close, bid_place
 from chain.artifacts import load_artifact
 from chain.client import chain_web3
 from chain.deploy import contract_address, marketplace_deploy
+from chain.models import ChainTransaction
 from chain.transactions import chain_tx_poll_pending
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.settlement import settlement_advance, to_units
@@ -73,9 +74,19 @@ def make_sale(*, buyer=None, price: Decimal = D("25"), vertical=None, **lead_kwa
     return Sale.objects.get(auction=auction)
 
 
+def mined() -> None:
+    """Wait until anvil has mined every transaction we sent (it mines just after the send returns)."""
+    w3 = chain_web3()
+    for tx_hash in ChainTransaction.objects.filter(status=ChainTransaction.Status.SENT).values_list("tx_hash",
+                                                                                                   flat=True):
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+
+
 def settle_rounds(rounds: int = 6, **advance_kwargs) -> None:
-    """What the beat does: poll the chain transactions, then advance the settlements."""
+    """What the beat does: poll the chain transactions (once what was sent is mined), then advance
+    the settlements."""
     for _ in range(rounds):
+        mined()
         chain_tx_poll_pending()
         settlement_advance(**advance_kwargs)
 
