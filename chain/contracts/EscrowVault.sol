@@ -5,19 +5,24 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title EscrowVault
 /// @notice Holds USDC for the marketplace. Users keep a free balance (deposit / withdraw, only by
-///         themselves); the operator moves a buyer's free balance into a deal (id = our sale id),
+///         themselves or with their EIP-712 signature); the operator moves a buyer's free balance into a deal (id = our sale id),
 ///         then releases the deal to payees' vault balances with a split that must sum exactly to
 ///         the deal amount, or refunds (fully or partly) to the deal's buyer only.
 /// @dev Invariant: token.balanceOf(this) == sum(balanceOf) + sum(open deal amounts).
 ///      Payouts credit vault balances (pull payments): no transfer to a payee can fail or re-enter
 ///      during a release, and every payee withdraws when they want.
-contract EscrowVault is AccessControl, ReentrancyGuard {
+contract EscrowVault is AccessControl, ReentrancyGuard, EIP712, Nonces {
     using SafeERC20 for IERC20;
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 public constant WITHDRAW_TYPEHASH =
+        keccak256("Withdraw(address account,address to,uint256 amount,uint256 nonce,uint256 deadline)");
 
     /// @dev One storage slot per deal. `buyer != 0` means the id was used (ids are never reused);
     ///      `amount` is what is still held (0 once released or fully refunded).
@@ -48,8 +53,10 @@ contract EscrowVault is AccessControl, ReentrancyGuard {
     error RefundExceedsDeal(uint256 dealId, uint256 held, uint256 requested);
     error SplitLengthMismatch(uint256 payees, uint256 amounts);
     error SplitSumMismatch(uint256 dealId, uint256 held, uint256 sum);
+    error InvalidSignature(address account);
+    error SignatureExpired(uint256 deadline);
 
-    constructor(IERC20 token_, address admin, address operator) {
+    constructor(IERC20 token_, address admin, address operator) EIP712("EscrowVault", "1") {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
         token = token_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -66,16 +73,47 @@ contract EscrowVault is AccessControl, ReentrancyGuard {
         emit Deposited(msg.sender, amount);
     }
 
+    /// @notice Pulls `amount` of the token from the caller (needs an ERC-20 approval) into
+    ///         `account`'s balance. Harmless to anyone: the caller pays with its own tokens.
+    function depositFor(address account, uint256 amount) external nonReentrant {
+        if (account == address(0)) revert ZeroAddress();
+        if (amount == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        balanceOf[account] += amount;
+        emit Deposited(account, amount);
+    }
+
     /// @notice Sends `amount` of the caller's free balance back to the caller.
     function withdraw(uint256 amount) external nonReentrant {
+        _withdraw(msg.sender, msg.sender, amount);
+    }
+
+    /// @notice Pays `to` from `account`'s free balance with `account`'s EIP-712 signature of
+    ///         Withdraw(account, to, amount, nonce, deadline). Anyone may submit it (the platform
+    ///         pays the gas); the nonce (`nonces(account)`) makes every signature usable once.
+    /// @dev SignatureChecker: an EOA's ECDSA signature, or ERC-1271 for a contract wallet.
+    function withdrawWithSig(address account, address to, uint256 amount, uint256 deadline, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(WITHDRAW_TYPEHASH, account, to, amount, _useNonce(account), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNow(account, digest, signature)) revert InvalidSignature(account);
+        _withdraw(account, to, amount);
+    }
+
+    function _withdraw(address account, address to, uint256 amount) private {
+        if (to == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
-        uint256 bal = balanceOf[msg.sender];
-        if (bal < amount) revert InsufficientBalance(msg.sender, bal, amount);
+        uint256 bal = balanceOf[account];
+        if (bal < amount) revert InsufficientBalance(account, bal, amount);
         unchecked {
-            balanceOf[msg.sender] = bal - amount;
+            balanceOf[account] = bal - amount;
         }
-        token.safeTransfer(msg.sender, amount);
-        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(to, amount);
+        emit Withdrawn(account, amount);
     }
 
     // ---- operator side ----
@@ -142,6 +180,12 @@ contract EscrowVault is AccessControl, ReentrancyGuard {
     }
 
     // ---- views ----
+
+    /// @notice The EIP-712 domain separator that withdrawal signatures are bound to.
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
 
     /// @notice The deal's buyer (0 if the id was never used) and the amount it still holds.
     function dealOf(uint256 dealId) external view returns (address buyer, uint256 amount) {

@@ -180,10 +180,11 @@ def test_operator_cannot_withdraw_a_users_balance(usdc, vault, accounts, operato
     assert vault.functions.balanceOf(buyer).call() == 50 * USDC
     assert vault.functions.balanceOf(operator).call() == 0
     assert usdc.functions.balanceOf(operator).call() == 0
-    # no function of the vault takes a user's address and moves that user's free balance out
+    # the only functions taking a user's address and moving that user's free balance out are
+    # fundDeal (into that user's own deal) and withdrawWithSig (needs the user's signature)
     operator_fns = {i["name"] for i in vault.abi if i["type"] == "function" and i["stateMutability"] == "nonpayable"}
-    assert operator_fns == {"deposit", "withdraw", "fundDeal", "releaseDeal", "refundDeal",
-                            "grantRole", "revokeRole", "renounceRole"}
+    assert operator_fns == {"deposit", "depositFor", "withdraw", "withdrawWithSig", "fundDeal", "releaseDeal",
+                            "refundDeal", "grantRole", "revokeRole", "renounceRole"}
 
 
 def test_escrow_invariants_hold_over_a_random_sequence(usdc, vault, accounts, operator):
@@ -245,3 +246,116 @@ def test_escrow_invariants_hold_over_a_random_sequence(usdc, vault, accounts, op
             assert vault_tokens == sum(on_chain_free.values()) + held
             assert deposited == withdrawn + vault_tokens
     assert next_deal > 12  # the sequence exercised a fair number of deals
+
+
+# ---------------------------------------------------------------- depositFor and withdrawWithSig
+
+def test_deposit_for_credits_the_named_account_from_the_payers_tokens(w3, usdc, vault, accounts, reverts):
+    payer, beneficiary = accounts[1], accounts[2]
+    send(usdc.functions.mint(payer, 30 * USDC), payer)
+    send(usdc.functions.approve(vault.address, 30 * USDC), payer)
+    receipt = w3.eth.wait_for_transaction_receipt(send(vault.functions.depositFor(beneficiary, 30 * USDC), payer))
+    event = vault.events.Deposited().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    assert (event["account"], event["amount"]) == (beneficiary, 30 * USDC)
+    assert vault.functions.balanceOf(beneficiary).call() == 30 * USDC
+    assert vault.functions.balanceOf(payer).call() == 0 and usdc.functions.balanceOf(payer).call() == 0
+    with reverts(vault, "ZeroAddress"):
+        send(vault.functions.depositFor(ZERO, USDC), payer)
+    with reverts(vault, "ZeroAmount"):
+        send(vault.functions.depositFor(beneficiary, 0), payer)
+    with reverts(usdc, "ERC20InsufficientAllowance"):
+        send(vault.functions.depositFor(beneficiary, USDC), payer)
+
+
+@pytest.fixture
+def holder(w3, usdc, vault, accounts):
+    """A key-only account (no ether) with 100 USDC free in the vault, credited by depositFor."""
+    from eth_account import Account
+
+    account = Account.create()
+    payer = accounts[1]
+    send(usdc.functions.mint(payer, 100 * USDC), payer)
+    send(usdc.functions.approve(vault.address, 100 * USDC), payer)
+    send(vault.functions.depositFor(account.address, 100 * USDC), payer)
+    return account
+
+
+def _signed(w3, vault, account, *, to, amount, deadline=None, nonce=None, key=None):
+    from escrow.withdrawals import withdrawal_sign, withdrawal_typed_data
+
+    deadline = deadline or w3.eth.get_block("latest")["timestamp"] + 3600
+    typed = withdrawal_typed_data(
+        chain_id=w3.eth.chain_id, vault=vault.address, account=account.address, to=to, amount_units=amount,
+        nonce=vault.functions.nonces(account.address).call() if nonce is None else nonce, deadline=deadline)
+    return deadline, withdrawal_sign(account=key or account, typed_data=typed)
+
+
+def test_withdraw_with_sig_pays_to_from_the_signers_free_balance(w3, usdc, vault, accounts, operator, holder):
+    to = accounts[6]
+    deadline, signature = _signed(w3, vault, holder, to=to, amount=40 * USDC)
+    tx = send(vault.functions.withdrawWithSig(holder.address, to, 40 * USDC, deadline, signature), operator)
+    receipt = w3.eth.wait_for_transaction_receipt(tx)
+    event = vault.events.Withdrawn().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    assert (event["account"], event["amount"]) == (holder.address, 40 * USDC)
+    assert usdc.functions.balanceOf(to).call() == 40 * USDC
+    assert vault.functions.balanceOf(holder.address).call() == 60 * USDC
+    assert vault.functions.nonces(holder.address).call() == 1
+    assert usdc.functions.balanceOf(operator).call() == 0
+
+
+def test_withdraw_with_sig_refuses_another_signer(w3, vault, accounts, operator, holder, reverts):
+    from eth_account import Account
+
+    deadline, forged = _signed(w3, vault, holder, to=operator, amount=USDC, key=Account.create())
+    with reverts(vault, "InvalidSignature"):
+        send(vault.functions.withdrawWithSig(holder.address, operator, USDC, deadline, forged), operator)
+    # a valid signature for other terms (amount, recipient) does not fit either
+    deadline, signature = _signed(w3, vault, holder, to=accounts[6], amount=USDC)
+    with reverts(vault, "InvalidSignature"):
+        send(vault.functions.withdrawWithSig(holder.address, operator, USDC, deadline, signature), operator)
+    with reverts(vault, "InvalidSignature"):
+        send(vault.functions.withdrawWithSig(holder.address, accounts[6], 2 * USDC, deadline, signature), operator)
+    assert vault.functions.balanceOf(holder.address).call() == 100 * USDC
+
+
+def test_withdraw_with_sig_cannot_be_replayed(w3, usdc, vault, accounts, operator, holder, reverts):
+    to = accounts[6]
+    deadline, signature = _signed(w3, vault, holder, to=to, amount=10 * USDC)
+    call = vault.functions.withdrawWithSig(holder.address, to, 10 * USDC, deadline, signature)
+    send(call, operator)
+    with reverts(vault, "InvalidSignature"):
+        send(call, accounts[2])
+    assert usdc.functions.balanceOf(to).call() == 10 * USDC
+
+
+def test_withdraw_with_sig_refuses_an_expired_deadline(w3, vault, accounts, operator, holder, reverts):
+    past = w3.eth.get_block("latest")["timestamp"] - 1
+    deadline, signature = _signed(w3, vault, holder, to=accounts[6], amount=USDC, deadline=past)
+    with reverts(vault, "SignatureExpired"):
+        send(vault.functions.withdrawWithSig(holder.address, accounts[6], USDC, deadline, signature), operator)
+
+
+def test_withdraw_with_sig_pays_only_the_free_balance_never_held_deal_funds(
+        w3, usdc, vault, accounts, operator, holder, reverts):
+    to = accounts[6]
+    deadline, signature = _signed(w3, vault, holder, to=to, amount=101 * USDC)
+    with reverts(vault, "InsufficientBalance"):
+        send(vault.functions.withdrawWithSig(holder.address, to, 101 * USDC, deadline, signature), operator)
+    send(vault.functions.fundDeal(1, holder.address, 70 * USDC), operator)
+    deadline, signature = _signed(w3, vault, holder, to=to, amount=31 * USDC)
+    with reverts(vault, "InsufficientBalance"):
+        send(vault.functions.withdrawWithSig(holder.address, to, 31 * USDC, deadline, signature), operator)
+    deadline, signature = _signed(w3, vault, holder, to=to, amount=30 * USDC)
+    send(vault.functions.withdrawWithSig(holder.address, to, 30 * USDC, deadline, signature), operator)
+    assert vault.functions.dealOf(1).call() == [holder.address, 70 * USDC]
+    assert usdc.functions.balanceOf(vault.address).call() == 70 * USDC == vault.functions.totalHeld().call()
+
+
+def test_domain_separator_matches_the_python_typed_data(w3, vault, holder):
+    from eth_account.messages import encode_typed_data
+
+    from escrow.withdrawals import withdrawal_typed_data
+
+    typed = withdrawal_typed_data(chain_id=w3.eth.chain_id, vault=vault.address, account=holder.address,
+                                  to=holder.address, amount_units=1, nonce=0, deadline=1)
+    assert encode_typed_data(full_message=typed).header == vault.functions.DOMAIN_SEPARATOR().call()
