@@ -53,7 +53,6 @@ TASK_ROUTES: dict[str, str] = {
     "escrow.advance": "escrow.settle",
     "escrow.reconcile": "escrow.settle",
     "escrow.index_vault": "escrow.settle",
-    "escrow.withdraw": "escrow.settle",
     "chain.mint_flush": "chain.mint",
 }
 

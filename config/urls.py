@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("marketplace.api.ledger")),
     path("", include("auctions.api.urls")),
     path("", include("chain.api")),
+    path("", include("escrow.api.funds")),  # deposits/, withdrawals/
     path("", include("escrow.api.purchases")),  # purchases/
 ]
 

@@ -1,1 +1,46 @@
-"""Admin: placeholder until this area lands."""
+"""Admin for deposits and withdrawals: read-only. Money moves only through escrow/deposits.py and
+escrow/withdrawals.py; an unknown depositor's VaultEvent (user empty) is where staff look first."""
+
+from django.contrib import admin
+
+from escrow.models import ChainCursor, VaultEvent, Withdrawal
+
+
+class _ReadOnly(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VaultEvent)
+class VaultEventAdmin(_ReadOnly):
+    list_display = ("id", "kind", "account", "user", "amount", "ledger_transaction", "block_number", "tx_hash",
+                    "log_index", "chain_id", "created_at")
+    list_filter = ("kind", "chain_id", ("user", admin.EmptyFieldListFilter))
+    search_fields = ("account", "tx_hash", "user__email")
+    list_select_related = ("user",)
+    readonly_fields = ("chain_id", "tx_hash", "log_index", "block_number", "kind", "account", "user", "amount",
+                       "ledger_transaction", "created_at")
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(_ReadOnly):
+    list_display = ("id", "user", "amount", "to_address", "status", "withdraw_tx", "created_at", "completed_at")
+    list_filter = ("status",)
+    search_fields = ("user__email", "to_address", "idempotency_key", "withdraw_tx__tx_hash")
+    list_select_related = ("user", "withdraw_tx")
+    readonly_fields = ("user", "amount", "to_address", "idempotency_key", "status", "withdraw_tx", "transfer_tx",
+                       "error", "created_at", "completed_at")
+
+
+@admin.register(ChainCursor)
+class ChainCursorAdmin(_ReadOnly):
+    list_display = ("name", "chain_id", "block", "updated_at")
+    list_filter = ("chain_id",)

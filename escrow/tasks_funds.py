@@ -1,1 +1,33 @@
-"""Deposit indexing and withdrawal tasks (placeholder until this area lands)."""
+"""Thin tasks for deposits and withdrawals (escrow/deposits.py, escrow/withdrawals.py).
+Routes: config/queues.py."""
+
+import logging
+
+from config.celery import app
+from marketplace.pipeline import PipelineTask
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(name="escrow.index_vault", base=PipelineTask)
+def index_vault() -> dict:
+    """Periodic (celery beat, every 2 s): apply confirmed vault logs to the ledger, then complete
+    or refund withdrawals whose transaction is final. Idempotent. A node that is down or a vault
+    that is not deployed is a no-op (logged): the next beat tries again."""
+    from web3.exceptions import Web3RPCError
+
+    from chain.client import ChainMisconfigured, ChainUnavailable, chain_enabled
+    from escrow.deposits import VaultUnavailable, vault_index
+    from escrow.withdrawals import withdrawal_advance
+
+    if not chain_enabled():  # no node configured (the embedded profile): nothing to index
+        return {"applied": 0}
+    try:
+        applied = vault_index()
+    except VaultUnavailable as exc:
+        logger.debug("escrow.index_vault: %s", exc)
+        applied = 0
+    except (ChainUnavailable, ChainMisconfigured, Web3RPCError) as exc:  # the node: retried next beat
+        logger.warning("escrow.index_vault: %s", exc)
+        return {"applied": 0}
+    return {"applied": applied, **withdrawal_advance()}

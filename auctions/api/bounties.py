@@ -19,9 +19,9 @@ from auctions import bounties, selectors_bounties
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
+from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key
 from verticals.api.fields import VerticalSlugField
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 
 
@@ -122,20 +122,6 @@ def _bounty_or_404(request, pk: int) -> Bounty:
         raise NotFound("No such bounty.") from None
 
 
-def _key(request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    if not key:
-        raise ValidationError({IDEMPOTENCY_HEADER: ["Send an Idempotency-Key header (any unique string) with "
-                                                    "every request that moves money."]})
-    return key
-
-
-def _field_errors(exc: DjangoValidationError) -> ValidationError:
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    return ValidationError({IDEMPOTENCY_HEADER if name == "idempotency_key" else name: messages
-                            for name, messages in errors.items()})
-
-
 def _conflict(exc: bounties.BountyConflict) -> Response:
     return Response({IDEMPOTENCY_HEADER: [str(exc)]}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
@@ -169,12 +155,12 @@ class BountyListCreateApi(generics.ListAPIView):
     @extend_schema(request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
                    responses={201: BountySerializer, 400: ERRORS, 422: ERRORS})
     def post(self, request):
-        key = _key(request)
+        key = idempotency_key(request)
         data = _valid(BountyCreateSerializer, request)
         try:
             bounty = bounties.bounty_create(buyer=request.user, idempotency_key=key, **data)
         except DjangoValidationError as exc:
-            raise _field_errors(exc) from None
+            raise field_errors(exc) from None
         except bounties.BountyConflict as exc:
             return _conflict(exc)
         return _body(request, bounty, status.HTTP_201_CREATED)
@@ -194,7 +180,7 @@ class BountyDetailApi(APIView):
         try:
             bounty = bounties.bounty_update(bounty=bounty, **data)
         except DjangoValidationError as exc:
-            raise _field_errors(exc) from None
+            raise field_errors(exc) from None
         return _body(request, bounty, status.HTTP_200_OK)
 
 
@@ -205,12 +191,12 @@ class BountyFundApi(APIView):
                    responses={200: BountySerializer, 400: ERRORS, 422: ERRORS})
     def post(self, request, pk: int):
         bounty = _bounty_or_404(request, pk)
-        key = _key(request)
+        key = idempotency_key(request)
         data = _valid(AmountSerializer, request)
         try:
             bounty = bounties.bounty_fund(bounty=bounty, amount=data["amount"], idempotency_key=key)
         except DjangoValidationError as exc:
-            raise _field_errors(exc) from None
+            raise field_errors(exc) from None
         except bounties.BountyConflict as exc:
             return _conflict(exc)
         return _body(request, bounty, status.HTTP_200_OK)
@@ -223,12 +209,12 @@ class BountyWithdrawApi(APIView):
                    responses={200: BountySerializer, 400: ERRORS, 422: ERRORS})
     def post(self, request, pk: int):
         bounty = _bounty_or_404(request, pk)
-        key = _key(request)
+        key = idempotency_key(request)
         data = _valid(WithdrawSerializer, request)
         try:
             bounty = bounties.bounty_withdraw(bounty=bounty, amount=data.get("amount"), idempotency_key=key)
         except DjangoValidationError as exc:
-            raise _field_errors(exc) from None
+            raise field_errors(exc) from None
         except bounties.BountyConflict as exc:
             return _conflict(exc)
         return _body(request, bounty, status.HTTP_200_OK)

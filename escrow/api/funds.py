@@ -1,0 +1,155 @@
+"""Deposits and withdrawals for integrators. Thin: escrow/withdrawals.py and
+escrow/selectors_funds.py do the work.
+
+POST /withdrawals/ moves money and needs an Idempotency-Key header: a replay moves nothing and
+answers with the withdrawal as it is (header Idempotent-Replay: true); the same key with another
+body is a 422. A linked (own) wallet first gets the EIP-712 typed data from
+POST /withdrawals/typed-data/, signs it (eth_signTypedData_v4) and sends `signature` + `deadline`.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from auctions.api.serializers import usdc
+from escrow import selectors_funds
+from escrow.models import VaultEvent, Withdrawal
+from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_prepare, withdrawal_request
+from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key
+
+REPLAY_HEADERS = {"Idempotent-Replay": "true"}
+ERRORS = OpenApiResponse(description="Field-level errors: {field: [message, …]}.")
+IDEMPOTENCY_PARAMETER = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
+                                         description="Replays of the same key move money once.")
+
+
+class VaultEventSerializer(serializers.ModelSerializer):
+    amount = usdc(read_only=True)
+
+    class Meta:
+        model = VaultEvent
+        fields = ("id", "kind", "amount", "account", "chain_id", "tx_hash", "log_index", "block_number",
+                  "ledger_transaction", "created_at")
+        read_only_fields = fields
+
+
+class WithdrawalSerializer(serializers.ModelSerializer):
+    amount = usdc(read_only=True)
+    tx_hash = serializers.CharField(source="withdraw_tx.tx_hash", read_only=True, default="")
+
+    class Meta:
+        model = Withdrawal
+        fields = ("id", "amount", "to_address", "status", "tx_hash", "error", "created_at", "completed_at")
+        read_only_fields = fields
+
+
+class WithdrawalCreateSerializer(serializers.Serializer):
+    amount = usdc(help_text="USDC from your available balance.")
+    to_address = serializers.CharField(max_length=42, help_text="EIP-55 checksummed address that receives the USDC.")
+    signature = serializers.CharField(max_length=300, required=False, allow_blank=True,
+                                      help_text="Linked wallets only: your EIP-712 signature of the typed data.")
+    deadline = serializers.IntegerField(required=False, min_value=0, max_value=2**63,
+                                        help_text="Linked wallets only: the deadline you signed (unix seconds).")
+
+
+class TypedDataRequestSerializer(serializers.Serializer):
+    amount = usdc()
+    to_address = serializers.CharField(max_length=42)
+    deadline = serializers.IntegerField(required=False, min_value=0, max_value=2**63)
+
+
+def _valid(serializer_class, request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _unavailable(exc: WithdrawalUnavailable) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class DepositListApi(generics.ListAPIView):
+    """Your vault events, newest first (cursor-paginated): deposits credited to your balance, and
+    withdrawals seen on chain."""
+
+    serializer_class = VaultEventSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return VaultEvent.objects.none()
+        return selectors_funds.vault_event_list_for_user(user=self.request.user)
+
+
+class WithdrawalListCreateApi(generics.ListAPIView):
+    """GET: your withdrawals, newest first. POST: withdraw USDC from your available balance to an
+    address (debited at once, paid on chain; credited back if the payout fails)."""
+
+    serializer_class = WithdrawalSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Withdrawal.objects.none()
+        return selectors_funds.withdrawal_list_for_user(user=self.request.user)
+
+    @extend_schema(request=WithdrawalCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={201: WithdrawalSerializer, 400: ERRORS, 422: ERRORS, 503: ERRORS})
+    def post(self, request):
+        key = idempotency_key(request)
+        data = _valid(WithdrawalCreateSerializer, request)
+        try:
+            withdrawal = withdrawal_request(user=request.user, idempotency_key=key, amount=data["amount"],
+                                            to_address=data["to_address"], signature=data.get("signature") or None,
+                                            deadline=data.get("deadline"))
+        except DjangoValidationError as exc:
+            raise field_errors(exc) from None
+        except WithdrawalConflict as exc:
+            return Response({IDEMPOTENCY_HEADER: [str(exc)]}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        except WithdrawalUnavailable as exc:
+            return _unavailable(exc)
+        fresh = selectors_funds.withdrawal_get_for_user(user=request.user, withdrawal_id=withdrawal.pk)
+        return Response(WithdrawalSerializer(fresh).data, status=status.HTTP_201_CREATED,
+                        headers=REPLAY_HEADERS if withdrawal.replayed else None)
+
+
+class WithdrawalDetailApi(APIView):
+    """One of your withdrawals (anyone else's is a 404)."""
+
+    @extend_schema(responses=WithdrawalSerializer)
+    def get(self, request, pk: int):
+        try:
+            withdrawal = selectors_funds.withdrawal_get_for_user(user=request.user, withdrawal_id=pk)
+        except Withdrawal.DoesNotExist:
+            raise NotFound("No such withdrawal.") from None
+        return Response(WithdrawalSerializer(withdrawal).data)
+
+
+class WithdrawalTypedDataApi(APIView):
+    """The EIP-712 typed data your own (linked) wallet signs for a withdrawal; sign it, then POST
+    /withdrawals/ with `signature` and the same `deadline` before another withdrawal of yours."""
+
+    @extend_schema(request=TypedDataRequestSerializer, responses={200: OpenApiResponse(description="Typed data."),
+                                                                   400: ERRORS, 503: ERRORS})
+    def post(self, request):
+        data = _valid(TypedDataRequestSerializer, request)
+        try:
+            typed = withdrawal_prepare(user=request.user, amount=data["amount"], to_address=data["to_address"],
+                                       deadline=data.get("deadline"))
+        except DjangoValidationError as exc:
+            raise field_errors(exc) from None
+        except WithdrawalUnavailable as exc:
+            return _unavailable(exc)
+        return Response(typed)
+
+
+urlpatterns = [
+    path("deposits/", DepositListApi.as_view(), name="api-deposit-list"),
+    path("withdrawals/", WithdrawalListCreateApi.as_view(), name="api-withdrawal-list"),
+    path("withdrawals/typed-data/", WithdrawalTypedDataApi.as_view(), name="api-withdrawal-typed-data"),
+    path("withdrawals/<int:pk>/", WithdrawalDetailApi.as_view(), name="api-withdrawal-detail"),
+]
