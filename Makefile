@@ -50,12 +50,13 @@ run: install
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py migrate --noinput -v 0
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py seed_demo
 	DJANGO_SETTINGS_MODULE=config.settings.embedded $(PY) manage.py seed_demo_leads
-	@# The chain is optional until settlement ships: without anvil the marketplace still runs.
+	@# Without anvil the marketplace still runs; sales then stay in the ledger (no settlement).
 	@export DJANGO_SETTINGS_MODULE=config.settings.embedded; \
 	anvil_pid=$$(scripts/anvil.sh up --state "$(ANVIL_STATE)" --log .data/anvil.log); anvil_ok=$$?; \
 	trap 'scripts/anvil.sh down "$$anvil_pid"' EXIT; trap 'exit 130' INT TERM; \
 	if [ $$anvil_ok -eq 0 ]; then \
-	  $(PY) manage.py chain_deploy || echo "WARNING: chain_deploy failed: contracts are not deployed"; \
+	  $(PY) manage.py chain_deploy && $(PY) manage.py seed_demo_chain \
+	    || echo "WARNING: chain_deploy failed: contracts are not deployed (sales stay in the ledger)"; \
 	else echo "WARNING: no dev chain on $(CHAIN_RPC_URL) (see .data/anvil.log): serving the marketplace without it"; fi; \
 	echo "Lead Engine is starting at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"; \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
