@@ -13,10 +13,6 @@ def _usdc(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES, **kwargs)
 
 
-def _uint256(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=78, decimal_places=0, **kwargs)
-
-
 class MintBatch(models.Model):
     """One `LeadNFT.mintBatch` transaction of 1..50 funded sales (stage chain.mint)."""
 
@@ -79,7 +75,9 @@ class Settlement(models.Model):
     mint_batch = models.ForeignKey(MintBatch, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="settlements")
     mint_attempts = models.PositiveSmallIntegerField(default=0)
-    token_id = _uint256(null=True, blank=True)
+    # A uint256 in decimal: text, because SQLite (the embedded profile) stores wide numerics as
+    # floats and would round it.
+    token_id = models.CharField(max_length=78, null=True, blank=True)
     minted_at = models.DateTimeField(null=True, blank=True)
     # Current NFT owner as last seen on chain (the buyer until a resale; reconciliation updates it).
     owner_address = models.CharField(max_length=42, blank=True, db_index=True)

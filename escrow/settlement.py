@@ -361,7 +361,7 @@ def _mint_failed(rows: list[Settlement], *, error: str) -> None:
 
 def _mark_minted(s: Settlement, *, batch: MintBatch | None, now) -> None:
     s.state = Settlement.State.MINTED
-    s.token_id = Decimal(token_id_for(sale_id=s.sale_id, buyer=s.buyer_address))
+    s.token_id = str(token_id_for(sale_id=s.sale_id, buyer=s.buyer_address))
     s.owner_address = s.buyer_address
     s.minted_at = now
     if batch is not None:

@@ -82,7 +82,7 @@ def settle(sale: Sale, *, state: str = Settlement.State.MINTED, owner: str | Non
         settlement.mint_batch = MintBatch.objects.create(
             chain_id=CHAIN_ID, tx=tx("mint"), size=batch_size, status=MintBatch.Status.CONFIRMED,
             onchain_batch_id=7, root="0x" + "cd" * 32)
-        settlement.token_id = D(token_id_for(sale_id=sale.pk, buyer=buyer_wallet.address))
+        settlement.token_id = str(token_id_for(sale_id=sale.pk, buyer=buyer_wallet.address))
         settlement.minted_at = now
         settlement.owner_address = buyer_wallet.address if owner is None else owner
     if released:
