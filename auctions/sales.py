@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from auctions.models import Auction, Sale
+from auctions.signals import sale_recorded
 from leads.models import Lead
 from marketplace.ledger_models import LedgerAccount
 
@@ -18,11 +19,10 @@ def sale_record(*, auction: Auction, lead: Lead, buyer_id: int, seller_id: int, 
     """Create the Sale (price already in `escrow`) and pay the bounties it earns. Caller holds
     the lead's row lock, so a lead is sold — and its bounties paid — once."""
     from auctions.bounties import bounty_pay_for_sale
-    from escrow.settlement import settlement_schedule
 
     sale = Sale.objects.create(auction=auction, lead=lead, buyer_id=buyer_id, seller_id=seller_id, price=price,
                                escrow_account=escrow, bid_log_digest=auction.log_head,
                                bid_log_length=auction.bid_count, created_at=now)
     bounty_pay_for_sale(sale=sale, now=now)
-    settlement_schedule(sale=sale)  # on commit: escrow, LeadNFT, release (escrow/settlement.py)
+    sale_recorded.send(sender=Sale, sale=sale)  # escrow queues the settlement on commit
     return sale

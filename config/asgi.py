@@ -11,10 +11,12 @@ django_asgi_app = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 if settings.CELERY_TASK_ALWAYS_EAGER:
-    # The embedded profile has no Celery beat: a thread in this process closes auctions on time.
+    # The embedded profile has no Celery beat: a thread in this process closes auctions on time
+    # and runs the settlement beat.
     from auctions.clock import start_embedded_sweeper  # noqa: E402
+    from escrow.clock import settlement_tick  # noqa: E402
 
-    start_embedded_sweeper()
+    start_embedded_sweeper(ticks=(settlement_tick,))
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

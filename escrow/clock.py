@@ -1,5 +1,5 @@
-"""The embedded profile's settlement beat (`make run` has no celery beat): called by the
-embedded sweeper thread (auctions/clock.py) every second; runs what CELERY_BEAT_SCHEDULE runs in
+"""The embedded profile's settlement beat (`make run` has no celery beat): config/asgi.py hands
+it to the embedded sweeper thread (auctions/clock.py), which calls it every second; runs what CELERY_BEAT_SCHEDULE runs in
 production — the chain poller and escrow.advance every 2 s, the vault indexer every 2 s,
 reconciliation every minute — while a chain node answers. Quiet when there is none."""
 

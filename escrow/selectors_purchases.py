@@ -24,7 +24,7 @@ from chain.leadnft import MintItem, batch_root, leaf_hash, merkle_proof, token_i
 from chain.models import Wallet
 from config import db_router
 from escrow.commitments import lead_canonical_data, lead_data_hash
-from escrow.models import PiiAccess, Settlement
+from escrow.models import Settlement
 from escrow.settlement import mint_batch_items, to_units
 
 PAGE_SIZE = 25
@@ -68,6 +68,11 @@ def purchase_queryset_for_reader(*, user, addresses: list[str] | None = None) ->
         owned = Settlement.objects.filter(owner_address__in=addresses, token_id__isnull=False).values("sale_id")
         rule |= Q(pk__in=owned)
     return Sale.objects.filter(rule)
+
+
+def purchase_can_read_auction(*, auction, user) -> bool:
+    """Whether `user` may read the purchase of `auction`'s sale (so also its bid log)."""
+    return purchase_queryset_for_reader(user=user).filter(auction=auction).exists()
 
 
 def purchase_reader_role(*, user, sale: Sale) -> str | None:

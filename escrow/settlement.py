@@ -95,6 +95,11 @@ def settlement_schedule(*, sale: Sale) -> None:
     transaction.on_commit(lambda: settle_sale.delay(sale_id=sale_id), robust=True)
 
 
+def on_sale_recorded(sender, *, sale: Sale, **kwargs) -> None:
+    """Receiver of auctions.signals.sale_recorded (connected in EscrowConfig.ready)."""
+    settlement_schedule(sale=sale)
+
+
 def settlement_open(*, sale_id: int) -> Settlement:
     """The sale's Settlement, created on first call (addresses, the salted data commitment,
     the release time). Raises ChainUnavailable / SettlementUnavailable."""

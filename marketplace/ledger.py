@@ -8,7 +8,6 @@ between opposite transfers), and the database's CHECK refuses any overdraft as a
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 

@@ -375,7 +375,6 @@ def test_twenty_auctions_opening_at_once_never_overspend_budget_or_cap():
 def test_admin_lists_rules_and_refuses_an_invalid_one_with_field_errors(client):
     from django.urls import reverse
 
-    from tests.factories import UserFactory
 
     staff = UserFactory(is_staff=True, is_superuser=True)
     buyer = UserFactory(is_buyer=True)

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from marketplace import ledger_views
+from escrow import views_wallet
 from marketplace.ledger import ledger_credit_user, ledger_hold
 from marketplace.ledger_choices import LedgerTransactionKind as T
 from marketplace.ledger_models import LedgerEntry, LedgerTransaction
@@ -49,7 +49,7 @@ def test_wallet_shows_balances_and_history_newest_first(client, buyer, seller):
 
 
 def test_wallet_history_pages_by_cursor_without_gaps_or_repeats(client, buyer, monkeypatch):
-    monkeypatch.setattr(ledger_views, "WALLET_PAGE_SIZE", 2)
+    monkeypatch.setattr(views_wallet, "WALLET_PAGE_SIZE", 2)
     ledger_credit_user(user=buyer, amount=D("10"), idempotency_key="d1")
     for n in range(3):  # each hold writes two entries with the same timestamp: ids break the tie
         ledger_hold(user=buyer, amount=D("1"), idempotency_key=f"h{n}")

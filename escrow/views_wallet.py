@@ -1,0 +1,181 @@
+"""The wallet page: balances, holds and history, the deposit address, recent vault deposits and
+withdrawals, the withdraw form and the development faucet (escrow/deposits.py,
+escrow/withdrawals.py). Staff credits stay in marketplace/ledger_views.py."""
+
+import base64
+from datetime import datetime
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from chain.client import DEV_CHAIN_ID
+from chain.models import Wallet
+from chain.wallets import wallet_for, wallet_get_for
+from escrow.deposits import FaucetError, faucet_dispense
+from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
+from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
+from marketplace import ratelimit
+from marketplace.ledger import USDC_QUANTUM
+from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+from marketplace.ledger_selectors import balance_for, ledger_entries_for
+from marketplace.ledger_views import _new_nonce, _valid_nonce
+
+WALLET_PAGE_SIZE = 50
+FUNDS_PAGE_SIZE = 10  # recent vault events and withdrawals on the wallet page
+FAUCET_AMOUNT = Decimal("1000.000000")
+FAUCET_RATE_DEFAULT = "1/3600s"  # until settings.RATE_LIMITS carries a "faucet" entry
+
+
+def _cursor_encode(entry) -> str:
+    raw = f"{entry.created_at.isoformat()}|{entry.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(token: str | None) -> tuple[datetime, int] | None:
+    if not token or len(token) > 200:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        stamp, _, pk = raw.partition("|")
+        created_at = datetime.fromisoformat(stamp)
+        return (created_at, int(pk)) if created_at.tzinfo else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# ---------------------------------------------------------------- wallet
+
+def faucet_enabled() -> bool:
+    return bool(settings.DEBUG or getattr(settings, "LEDGER_FAUCET_ENABLED", False))
+
+
+class WithdrawForm(forms.Form):
+    amount = forms.DecimalField(label="Amount (USDC)", max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES,
+                                min_value=Decimal("0.000001"))
+    to_address = forms.CharField(label="To address", max_length=42,
+                                 help_text="An EIP-55 checksummed address (0x… with mixed case).")
+    nonce = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_nonce(self) -> str:
+        nonce = _valid_nonce(self.cleaned_data["nonce"])
+        if nonce is None:
+            raise forms.ValidationError("This form has expired; reload the page.")
+        return nonce
+
+
+def _wallet_context(request, *, withdraw_form: WithdrawForm | None = None) -> dict:
+    entries = ledger_entries_for(user=request.user)
+    cursor = _cursor_decode(request.GET.get("cursor"))
+    if cursor is not None:
+        created_at, pk = cursor
+        entries = entries.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    page = list(entries[: WALLET_PAGE_SIZE + 1])
+    next_cursor = _cursor_encode(page[WALLET_PAGE_SIZE - 1]) if len(page) > WALLET_PAGE_SIZE else None
+    chain_wallet = wallet_get_for(user=request.user)
+    context = {
+        "balance": balance_for(user=request.user),
+        "entries": page[:WALLET_PAGE_SIZE],
+        "next_cursor": next_cursor,
+        "is_first_page": cursor is None,
+        "faucet_enabled": faucet_enabled(),
+        "faucet_amount": FAUCET_AMOUNT,
+        "faucet_nonce": _new_nonce(),
+        "chain_wallet": chain_wallet,
+    }
+    if chain_wallet is not None:  # no wallet: no vault events or withdrawals either
+        vault = vault_deployment_get()
+        context.update({
+            "vault": vault,
+            "dev_chain": vault is not None and vault.chain_id == DEV_CHAIN_ID,
+            "vault_events": list(vault_event_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
+            "withdrawals": list(withdrawal_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
+        })
+        if vault is not None and chain_wallet.kind == Wallet.Kind.CUSTODIAL:
+            context["withdraw_form"] = withdraw_form or WithdrawForm(initial={"nonce": _new_nonce()})
+    return context
+
+
+@login_required
+@require_GET
+def wallet(request):
+    return render(request, "wallet/wallet.html", _wallet_context(request))
+
+
+@login_required
+@require_POST
+def wallet_address(request):
+    """Create the user's custodial deposit address (their wallet) if they have none yet."""
+    wallet_for(user=request.user)
+    return redirect("wallet")
+
+
+@login_required
+@require_POST
+def withdraw(request):
+    """Withdraw USDC to an address (custodial wallets: we sign; own wallets use the API)."""
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            withdrawal = withdrawal_request(user=request.user, amount=data["amount"], to_address=data["to_address"],
+                                            idempotency_key=f"page:{data['nonce']}")
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+        except WithdrawalConflict:
+            form.add_error(None, "This form was already used for another withdrawal; reload the page.")
+        except WithdrawalUnavailable as exc:
+            form.add_error(None, str(exc))
+        else:
+            amount = withdrawal.amount.quantize(USDC_QUANTUM)
+            messages.success(request, f"Withdrawal of {amount:f} USDC to {withdrawal.to_address} requested: "
+                                      "it arrives once the transaction confirms.")
+            return redirect("wallet")
+    return render(request, "wallet/wallet.html", _wallet_context(request, withdraw_form=form), status=400)
+
+
+@require_POST
+def faucet(request):
+    """Development test funds: 1,000 USDC, rate-limited per user; 404 outside DEBUG unless enabled."""
+    if not faucet_enabled():
+        raise Http404("The faucet is off.")
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("wallet"))
+    nonce = _valid_nonce(request.POST.get("nonce"))
+    if nonce is None:
+        return HttpResponseBadRequest("Reload the wallet page and try again.")
+    if settings.RATE_LIMIT_ENABLED:
+        rate = ratelimit.Rate.parse(settings.RATE_LIMITS.get("faucet", FAUCET_RATE_DEFAULT))
+        decision = ratelimit.hit(scope="faucet", identity=ratelimit.identity_for(request, "user"), rate=rate)
+        if not decision.allowed:
+            return ratelimit.too_many_requests(decision)
+    try:
+        mode = faucet_dispense(user=request.user, amount=FAUCET_AMOUNT, nonce=nonce)
+    except FaucetError as exc:
+        messages.error(request, f"The faucet could not send on chain: {exc}")
+        return redirect("wallet")
+    if mode == "chain":
+        messages.success(request, f"{FAUCET_AMOUNT:,.2f} test USDC deposited to the vault for your address: "
+                                  "arriving in your available balance in a few seconds.")
+    else:
+        messages.success(request, f"{FAUCET_AMOUNT:,.2f} test USDC added to your available balance.")
+    return redirect("wallet")
+
+
+urlpatterns = [
+    path("wallet/", wallet, name="wallet"),
+    path("wallet/faucet/", faucet, name="wallet-faucet"),
+    path("wallet/address/", wallet_address, name="wallet-address"),
+    path("wallet/withdraw/", withdraw, name="wallet-withdraw"),
+]
