@@ -84,6 +84,7 @@ class Settlement(models.Model):
     release_after = models.DateTimeField()
     release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
+    release_retries = models.PositiveSmallIntegerField(default=0)  # staff retries: a fresh key each
     released_at = models.DateTimeField(null=True, blank=True)
     # The split, fixed when the release is sent (USDC): seller + platform fee + vertical royalty = amount.
     seller_amount = _usdc(null=True, blank=True)

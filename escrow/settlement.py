@@ -17,7 +17,7 @@ Exactly once, across crashes and retries:
   is idempotent and takes rows with SKIP LOCKED, so several beats or workers never collide.
 """
 
-import hashlib
+import uuid
 import logging
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -209,25 +209,40 @@ def _fail(settlement: Settlement, error: str) -> None:
 
 
 def settlement_retry(*, settlement_id: int) -> Settlement:
-    """Staff: put a failed settlement back where it can go on (admin action). A refused or failed
-    funding is sent again under a new key (`…:retryN`); a funded deal goes back to the next mint
-    batch, a minted one to its release."""
+    """Staff: put a failed settlement back where it can go on (admin action). A funding that failed
+    (refused, reverted or replaced) is sent again under a new key (`…:retryN`); a funded deal goes
+    back to the next mint batch; a failed release is sent again under a new key — or, when the
+    vault already paid the deal out (a release given up on but mined after all), recorded as
+    released and mirrored in the ledger."""
     with transaction.atomic():
-        s = Settlement.objects.select_for_update(of=("self",)).select_related("fund_tx").get(pk=settlement_id)
+        s = (Settlement.objects.select_for_update(of=("self",)).select_related("fund_tx", "sale__escrow_account")
+             .get(pk=settlement_id))
         if s.state != Settlement.State.FAILED:
             return s
-        if s.fund_tx is None or s.fund_tx.status == FAILED:
+        if s.fund_tx is None or s.fund_tx.status in (FAILED, ChainTransaction.Status.REPLACED):
             attempts = ChainTransaction.objects.filter(
                 idempotency_key__startswith=f"escrow.fund:{s.chain_id}:{s.sale_id}").count()
             _submit_funding(s, key=f"escrow.fund:{s.chain_id}:{s.sale_id}:retry{attempts}")
             return s
         if s.token_id is None:
-            s.state, s.mint_attempts = Settlement.State.FUNDED, 0
+            s.state = Settlement.State.FUNDED
+        elif s.release_tx_id is not None and _deal_released_on_chain(s):
+            _release_ledger(s)
+            s.state, s.released_at = Settlement.State.RELEASED, timezone.now()
         else:
             s.release_tx, s.state = None, Settlement.State.MINTED
+            s.release_retries += 1
         s.error = ""
         s.save()
     return s
+
+
+def _deal_released_on_chain(s: Settlement) -> bool:
+    """The vault holds nothing for this (funded) deal any more: it was paid out."""
+    vault, _ = settlement_contracts(chain_id=s.chain_id)
+    with chain_errors():
+        buyer, amount = _vault(chain_web3(), vault).functions.dealOf(s.sale_id).call()
+    return int(buyer, 16) != 0 and int(amount) == 0
 
 
 # ---------------------------------------------------------------- the periodic step
@@ -259,14 +274,20 @@ def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: st
     with transaction.atomic():
         for s in _locked(state, tx_field, *related):
             tx = getattr(s, tx_field)
-            if tx.status == CONFIRMED:
-                on_confirmed(s)
-                done += 1
-            elif tx.status in (FAILED, ChainTransaction.Status.REPLACED):
-                _fail(s, f"{what} transaction failed: {tx.error}")
-            else:
+            if tx.status not in (CONFIRMED, FAILED, ChainTransaction.Status.REPLACED):
                 continue
-            s.save()
+            try:
+                with transaction.atomic():  # one row's error (say, in its ledger post) fails that row only
+                    if tx.status == CONFIRMED:
+                        on_confirmed(s)
+                        done += 1
+                    else:
+                        _fail(s, f"{what} transaction failed: {tx.error}")
+                    s.save()
+            except Exception as exc:  # noqa: BLE001 - recorded on the row for staff, the pass goes on
+                logger.exception("settlement of sale %s: %s step failed", s.sale_id, what)
+                _fail(s, f"{what} confirmed but could not be recorded: {exc}")
+                s.save(update_fields=["state", "error", "updated_at"])
             metrics.SETTLEMENTS.labels(state=s.state).inc()
     return done
 
@@ -312,8 +333,9 @@ def mint_flush(*, now=None, force: bool = False) -> int:
             chain_id = rows[0].chain_id
             rows = [r for r in rows if r.chain_id == chain_id]
             _, nft = settlement_contracts(chain_id=chain_id)
-            fingerprint = ",".join(f"{r.sale_id}.{r.mint_attempts}" for r in rows)
-            key = f"lead.mint:{chain_id}:{hashlib.sha256(fingerprint.encode()).hexdigest()[:24]}"
+            # One key per batch: the batch, its transaction and its sales' state commit together,
+            # so exactly-once comes from that transaction (and SaleAlreadyMinted), not the key.
+            key = f"lead.mint:{chain_id}:{uuid.uuid4().hex}"
             tx = chain_tx_submit(idempotency_key=key, to=nft, data=mint_batch_calldata([_mint_item(r) for r in rows]))
             batch = MintBatch.objects.create(chain_id=chain_id, tx=tx, size=len(rows), created_at=now)
             if tx.status == FAILED:
@@ -454,7 +476,9 @@ def release_due(*, now=None, limit: int = 100) -> int:
             legs = release_split(settlement=s)
             data = _vault().encode_abi("releaseDeal", args=[
                 s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]])
-            tx = chain_tx_submit(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}", to=vault, data=data)
+            retry = f":retry{s.release_retries}" if s.release_retries else ""
+            tx = chain_tx_submit(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}{retry}", to=vault,
+                                 data=data)
             _release_bounties(s, vault=vault)
             s.release_tx = tx
             s.seller_amount = legs[0][1]
@@ -481,18 +505,25 @@ def _advance_releasing(*, now) -> int:
 
 
 def _release_ledger(s: Settlement) -> None:
-    """Mirror the release in the ledger: the sale's escrow account pays the same legs; bounty
-    payouts the sale earned (already in that escrow) go to the seller on top."""
+    """Mirror the release in the ledger with the split that was sent on chain (stored on the row
+    when the release was sent), out of the sale's escrow account; plus the bounty payouts whose
+    own deal was released on chain with it. A bounty whose deal never funded stays in the sale's
+    escrow account for staff (the vault never moved it)."""
     sale = s.sale
-    escrow = sale.escrow_account
-    legs = [(spec, amount) for _, amount, spec in release_split(settlement=s)]
-    bounties = sum((a.amount for a in BountyAward.objects.filter(sale=sale)), Decimal(0))
-    if bounties:
-        legs[0] = (legs[0][0], legs[0][1] + bounties)
+    vertical_id = sale.lead.vertical_id
+    released_bounties = BountyDeal.objects.filter(settlement=s, release_tx__isnull=False).exclude(
+        release_tx__status__in=(FAILED, ChainTransaction.Status.REPLACED))
+    bounties = sum((deal.amount for deal in released_bounties), Decimal(0))
+    legs = [(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.seller_id), s.seller_amount + bounties)]
+    if s.platform_fee:
+        legs.append((AccountSpec(kind=LedgerAccountKind.PLATFORM_FEES), s.platform_fee))
+    if s.vertical_royalty:
+        legs.append((AccountSpec(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{vertical_id}"),
+                     s.vertical_royalty))
     total = sum((amount for _, amount in legs), Decimal(0))
     ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"settle:{sale.pk}",
                 memo=f"Release of sale {sale.pk} after the dispute window",
-                entries=[(escrow, -total), *legs])
+                entries=[(sale.escrow_account, -total), *legs])
 
 
 def _open_missing(*, now, limit: int = 20) -> int:

@@ -316,10 +316,30 @@ def withdrawal_advance(*, limit: int = 200) -> dict:
             if tx.status == ChainTransaction.Status.CONFIRMED:
                 withdrawal_mark_completed(withdrawal=withdrawal)
                 done["completed"] += 1
-            else:
+            elif _signature_spent_or_expired(tx):
                 _refund(withdrawal, error=f"chain transaction {tx.status}: {tx.error}")
                 done["failed"] += 1
     return done
+
+
+def _signature_spent_or_expired(tx: ChainTransaction) -> bool:
+    """Whether a failed withdrawWithSig can no longer pay out, so a refund is safe: it reverted on
+    chain, or its signed deadline has passed. A transaction given up after its broadcasts (or
+    replaced) may still sit in some node's pool and be mined until then; refunding earlier could
+    pay the user twice."""
+    if tx.receipt_status == 0:
+        return True
+    try:
+        _, args = _vault(Web3(), tx.to).decode_function_input(tx.data)
+        deadline = int(args["deadline"])
+    except (ValueError, KeyError):
+        return True  # not a withdrawWithSig: nothing signed can be replayed
+    try:
+        with chain_errors():
+            now = int(chain_web3().eth.get_block("latest")["timestamp"])
+    except ChainUnavailable:
+        return False
+    return now > deadline
 
 
 def withdrawal_ledger_transaction(*, withdrawal: Withdrawal) -> LedgerTransaction | None:

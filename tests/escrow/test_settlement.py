@@ -190,3 +190,45 @@ def test_the_purchase_page_proof_verifies_each_sale_of_a_batch_on_chain(contract
         proof = [bytes.fromhex(node[2:]) for node in v.merkle_proof]
         assert nft.functions.verifySale(batch.onchain_batch_id, verify_args(items[sale.pk]), proof).call()
         assert nft.functions.leafHash(verify_args(items[sale.pk])).call().hex() == v.leaf_hash[2:]
+
+
+def test_the_ledger_mirrors_the_split_sent_on_chain_even_if_the_fee_changes_meanwhile(contracts, settings):
+    from escrow.settlement import release_due
+
+    sale = make_sale()
+    settle_rounds(1)
+    mint_flush(force=True)
+    settle_rounds(2)
+    s = Settlement.objects.get(sale=sale)
+    later = s.release_after + timedelta(seconds=1)
+    assert release_due(now=later) == 1  # sent with the 5 % fee
+    settings.PLATFORM_FEE_BPS = 1000  # changed before the release confirms
+    settle_rounds(2, now=later)
+    s.refresh_from_db()
+    assert s.state == State.RELEASED and s.platform_fee == D("1.25")
+    assert account_for(user=sale.seller).balance == D("23.75")
+    assert contracts["EscrowVault"].functions.balanceOf(checksum(s.seller_address)).call() == to_units(D("23.75"))
+
+
+def test_a_release_given_up_on_but_mined_is_recorded_when_staff_retry(contracts):
+    from escrow.settlement import release_due, settlement_retry
+    from tests.escrow.settlement_helpers import mined
+
+    sale = make_sale()
+    settle_rounds(1)
+    mint_flush(force=True)
+    settle_rounds(2)
+    s = Settlement.objects.get(sale=sale)
+    later = s.release_after + timedelta(seconds=1)
+    release_due(now=later)
+    mined()  # paid out on chain …
+    ChainTransaction.objects.filter(idempotency_key__startswith="escrow.release:").update(
+        status=ChainTransaction.Status.FAILED, error="not mined after 5 broadcasts")  # … but given up on here
+    settle_rounds(1, now=later)
+    assert Settlement.objects.get(pk=s.pk).state == State.FAILED
+    assert account_for(user=sale.seller).balance == 0
+    settlement_retry(settlement_id=s.pk)
+    s.refresh_from_db()
+    assert s.state == State.RELEASED  # adopted: the vault holds nothing for the deal
+    assert account_for(user=sale.seller).balance == D("23.75")
+    assert ChainTransaction.objects.filter(idempotency_key__startswith="escrow.release:").count() == 1
