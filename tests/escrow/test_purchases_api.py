@@ -20,6 +20,7 @@ from tests.escrow.test_purchases import (
     make_purchase,
     settle,
 )
+from tests.escrow.test_purchases import buyer, sale, seller, t0  # noqa: F401 - shared fixtures
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,28 +36,6 @@ def client_for(user) -> APIClient:
 
 def detail(sale_id) -> str:
     return f"{LIST}{sale_id}/"
-
-
-@pytest.fixture
-def t0():
-    from django.utils import timezone
-
-    return timezone.now().replace(microsecond=0) - timedelta(hours=1)
-
-
-@pytest.fixture
-def buyer(db):
-    return funded_buyer()
-
-
-@pytest.fixture
-def seller(db):
-    return UserFactory(is_seller=True)
-
-
-@pytest.fixture
-def sale(t0, buyer, seller):
-    return make_purchase(t0=t0, buyer=buyer, seller=seller)
 
 
 # ---------------------------------------------------------------- one purchase
