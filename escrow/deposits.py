@@ -76,11 +76,11 @@ def from_units(units: int) -> Decimal:
 
 # ---------------------------------------------------------------- the indexer
 
-def _cursor_lock(*, chain_id: int, start: int) -> ChainCursor:
-    """The vault cursor of `chain_id`, created at `start` on first use, locked (select_for_update).
-    Must run inside transaction.atomic()."""
-    ChainCursor.objects.get_or_create(name=VAULT_CURSOR, chain_id=chain_id, defaults={"block": start})
-    return ChainCursor.objects.select_for_update().get(name=VAULT_CURSOR, chain_id=chain_id)
+def cursor_lock(*, chain_id: int, start: int, name: str = VAULT_CURSOR) -> ChainCursor:
+    """The indexer cursor `name` of `chain_id`, created at `start` on first use, locked
+    (select_for_update). Must run inside transaction.atomic()."""
+    ChainCursor.objects.get_or_create(name=name, chain_id=chain_id, defaults={"block": start})
+    return ChainCursor.objects.select_for_update().get(name=name, chain_id=chain_id)
 
 
 def vault_index(*, max_blocks: int = 2000) -> int:
@@ -97,7 +97,7 @@ def vault_index(*, max_blocks: int = 2000) -> int:
     safe = head - (max(settings.CHAIN_CONFIRMATIONS, 1) - 1)
     first_possible = max(record.block_number - 1, 0)
     with transaction.atomic():
-        cursor = _cursor_lock(chain_id=chain_id, start=first_possible)
+        cursor = cursor_lock(chain_id=chain_id, start=first_possible)
         if cursor.block > head:
             # Only a restarted development chain goes backwards this far: start over from the vault.
             logger.warning("vault index: cursor at block %s is past the head %s on chain %s; restarting at %s",

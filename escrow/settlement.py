@@ -256,6 +256,7 @@ def settlement_advance(*, now=None) -> dict:
         "minted": _advance_minting(now=now),
         "releasing": release_due(now=now),
         "released": _advance_releasing(now=now),
+        "transfers": nft_transfers_follow(),
         "opened": _open_missing(now=now),
     }
     return {k: v for k, v in counts.items() if v}
@@ -547,3 +548,50 @@ def _open_missing(*, now, limit: int = 20) -> int:
         logger.warning("settlement of sale %s was never started: starting it now", sale_id)
         settlement_fund(sale_id=sale_id)
     return len(ids)
+
+
+# ---------------------------------------------------------------- resales
+
+NFT_CURSOR = "leadnft-transfers"
+
+
+def nft_transfers_follow(*, max_blocks: int = 2000) -> int:
+    """Follow LeadNFT transfers (a resale) into Settlement.owner_address as soon as they are
+    CHAIN_CONFIRMATIONS deep, so access to the contact details moves with the token: the logs
+    after a cursor (escrow.deposits.cursor_lock, "leadnft-transfers"), read under its row lock and
+    applied in the transaction that moves it. Mints are skipped (the owner is set at the mint).
+    Reconciliation checks the owners again every minute. Returns the transfers applied."""
+    from chain.models import ContractDeployment
+    from escrow.deposits import cursor_lock
+
+    w3 = chain_web3()
+    chain_id = chain_id_check(w3)
+    record = ContractDeployment.objects.filter(chain_id=chain_id, name="LeadNFT").first()
+    if record is None or not Settlement.objects.filter(chain_id=chain_id, token_id__isnull=False).exists():
+        return 0
+    with chain_errors():
+        safe = w3.eth.block_number - (max(settings.CHAIN_CONFIRMATIONS, 1) - 1)
+    first = max(record.block_number - 1, 0)
+    applied = 0
+    with transaction.atomic():
+        cursor = cursor_lock(chain_id=chain_id, start=first, name=NFT_CURSOR)
+        start = first if cursor.block > safe else max(cursor.block, first)  # a restarted dev chain: again
+        to_block = min(safe, start + max_blocks)
+        if to_block <= start:
+            return 0
+        contract = lead_nft(w3, record.address)
+        with chain_errors():
+            logs = contract.events.Transfer().get_logs(from_block=start + 1, to_block=to_block)
+        for log in sorted(logs, key=lambda item: (item["blockNumber"], item["logIndex"])):
+            args = log["args"]
+            if int(args["from"], 16) == 0:
+                continue
+            token = int(args["tokenId"])
+            applied += Settlement.objects.filter(chain_id=chain_id, sale_id=token & (2**64 - 1),
+                                                 token_id=str(token)).update(
+                owner_address=Web3.to_checksum_address(args["to"]))
+        cursor.block = to_block
+        cursor.save(update_fields=["block", "updated_at"])
+    if applied:
+        logger.info("LeadNFT transfers: %s owner(s) updated up to block %s", applied, to_block)
+    return applied

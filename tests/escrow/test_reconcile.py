@@ -87,3 +87,18 @@ def test_a_resold_token_moves_pii_access_to_the_new_owner_and_is_kept_for_staff(
     record = ReconciliationIssue.objects.get(kind=Kind.NFT_OWNER)
     assert (record.expected, record.actual) == (checksum(buyer.wallet.address), checksum(new_owner))
     assert record.resolved_at is not None  # followed, not an open difference
+
+
+def test_a_transfer_moves_the_owner_at_the_next_advance_without_waiting_for_reconciliation(contracts):
+    buyer = chain_buyer()
+    s = _minted_sale(buyer=buyer)
+    nft = contracts["LeadNFT"]
+    new_owner = "0x00000000000000000000000000000000000000cC"
+    account = wallet_custodial_account(wallet=buyer.wallet)
+    token = token_id_for(sale_id=s.sale_id, buyer=s.buyer_address)
+    _send_as(nft.w3, account, nft.functions.transferFrom(account.address, checksum(new_owner), token))
+    settle_rounds(1)
+    s.refresh_from_db()
+    assert s.owner_address == checksum(new_owner)
+    settle_rounds(1)  # applied once: the cursor moved on
+    assert reconcile() == {} and not ReconciliationIssue.objects.exists()
