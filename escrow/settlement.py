@@ -564,10 +564,12 @@ def nft_transfers_follow(*, max_blocks: int = 2000) -> int:
     from chain.models import ContractDeployment
     from escrow.deposits import cursor_lock
 
+    if not Settlement.objects.filter(token_id__isnull=False).exists():
+        return 0  # nothing minted yet: no need to ask the node
     w3 = chain_web3()
     chain_id = chain_id_check(w3)
     record = ContractDeployment.objects.filter(chain_id=chain_id, name="LeadNFT").first()
-    if record is None or not Settlement.objects.filter(chain_id=chain_id, token_id__isnull=False).exists():
+    if record is None:
         return 0
     with chain_errors():
         safe = w3.eth.block_number - (max(settings.CHAIN_CONFIRMATIONS, 1) - 1)
