@@ -37,6 +37,15 @@ def _minted_sale(buyer=None):
     return s
 
 
+def _resell(contracts, s: Settlement, buyer, *, to: str) -> str:
+    """The buyer transfers the sale's LeadNFT to `to` on chain (their custodial key signs)."""
+    nft = contracts["LeadNFT"]
+    account = wallet_custodial_account(wallet=buyer.wallet)
+    token = token_id_for(sale_id=s.sale_id, buyer=s.buyer_address)
+    _send_as(nft.w3, account, nft.functions.transferFrom(account.address, checksum(to), token))
+    return to
+
+
 def _gauge(kind: str) -> float:
     return RECONCILIATION_DIFFERENCES.labels(kind=kind)._value.get()
 
@@ -76,11 +85,7 @@ def test_a_released_deal_the_books_still_hold_is_found(contracts):
 def test_a_resold_token_moves_pii_access_to_the_new_owner_and_is_kept_for_staff(contracts):
     buyer = chain_buyer()
     s = _minted_sale(buyer=buyer)
-    nft = contracts["LeadNFT"]
-    new_owner = "0x00000000000000000000000000000000000000bB"
-    account = wallet_custodial_account(wallet=buyer.wallet)
-    token = token_id_for(sale_id=s.sale_id, buyer=s.buyer_address)
-    _send_as(nft.w3, account, nft.functions.transferFrom(account.address, checksum(new_owner), token))
+    new_owner = _resell(contracts, s, buyer, to="0x00000000000000000000000000000000000000bB")
     assert reconcile() == {}
     s.refresh_from_db()
     assert s.owner_address == checksum(new_owner)
@@ -92,11 +97,7 @@ def test_a_resold_token_moves_pii_access_to_the_new_owner_and_is_kept_for_staff(
 def test_a_transfer_moves_the_owner_at_the_next_advance_without_waiting_for_reconciliation(contracts):
     buyer = chain_buyer()
     s = _minted_sale(buyer=buyer)
-    nft = contracts["LeadNFT"]
-    new_owner = "0x00000000000000000000000000000000000000cC"
-    account = wallet_custodial_account(wallet=buyer.wallet)
-    token = token_id_for(sale_id=s.sale_id, buyer=s.buyer_address)
-    _send_as(nft.w3, account, nft.functions.transferFrom(account.address, checksum(new_owner), token))
+    new_owner = _resell(contracts, s, buyer, to="0x00000000000000000000000000000000000000cC")
     settle_rounds(1)
     s.refresh_from_db()
     assert s.owner_address == checksum(new_owner)
