@@ -181,7 +181,7 @@ def marketplace_deploy(*, w3: Web3, redeploy: bool = False) -> dict[str, str]:
         if chain_id != DEV_CHAIN_ID:
             raise DeployError(f"CHAIN_USDC_ADDRESS is required on chain {chain_id} (MockUSDC is for dev chains)")
         usdc = deploy("MockUSDC", []).address
-    vault = deploy("EscrowVault", [usdc, deployer.address, deployer.address])
+    vault = deploy("EscrowVault", [usdc, deployer.address, deployer.address, settings.CHAIN_VAULT_EXIT_DELAY_SECONDS])
     lead = deploy("LeadNFT", [deployer.address, platform])
     vertical = deploy("VerticalNFT", [deployer.address, platform])
     signers = list(signer_accounts(chain_id=chain_id))

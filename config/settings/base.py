@@ -282,6 +282,10 @@ VERTICAL_ROYALTY_BPS = env_int("VERTICAL_ROYALTY_BPS", 200)
 CHAIN_PLATFORM_ADDRESS = env_str("CHAIN_PLATFORM_ADDRESS", "")
 # The USDC token contract. Empty: MockUSDC, deployed by `manage.py chain_deploy` (dev chains only).
 CHAIN_USDC_ADDRESS = env_str("CHAIN_USDC_ADDRESS", "")
+# EscrowVault's exit hatch: seconds between an account announcing an exit on chain and taking its
+# funds out alone (fixed at deployment, at most 30 days). It must exceed the longest auction plus
+# the time settlement needs to fund a won sale (docs/settlement.md, "Trust model").
+CHAIN_VAULT_EXIT_DELAY_SECONDS = env_int("CHAIN_VAULT_EXIT_DELAY_SECONDS", 72 * 3600)
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

@@ -23,6 +23,9 @@ os.environ.setdefault("DATABASE_POOL", "false")
 os.environ.setdefault("CHAIN_HEALTHCHECK", "false")
 # Sales are settled on chain only in the settlement tests (they switch it on).
 os.environ.setdefault("CHAIN_SETTLEMENT", "false")
+# Vaults the tests deploy let an announced exit be taken after 2 s of chain time: the exit tests
+# move anvil's clock on by that much (evm_increaseTime), so the shared node drifts only seconds.
+os.environ.setdefault("CHAIN_VAULT_EXIT_DELAY_SECONDS", "2")
 
 from .services import *  # noqa: E402,F401,F403
 from .services import DATABASES  # noqa: E402

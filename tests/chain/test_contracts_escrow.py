@@ -1,4 +1,5 @@
-"""EscrowVault (with MockUSDC) on an in-process py-evm chain: roles, reverts, invariants."""
+"""EscrowVault (with MockUSDC) on an in-process py-evm chain: roles, reverts, invariants, and the
+two ways money leaves: withdrawals the platform and the account sign together, and the exit hatch."""
 
 import random
 
@@ -33,13 +34,28 @@ def usdc(w3, admin):
     return deploy(w3, "MockUSDC", sender=admin)
 
 
+EXIT_DELAY = 3600
+
+
 @pytest.fixture
 def vault(w3, usdc, admin, operator):
-    return deploy(w3, "EscrowVault", usdc.address, admin, operator)
+    return deploy(w3, "EscrowVault", usdc.address, admin, operator, EXIT_DELAY)
 
 
 def send(fn, sender):
     return fn.transact({"from": sender})
+
+
+def travel(w3, seconds):
+    """Move the in-process chain's clock forward (the next block is mined that much later)."""
+    w3.provider.ethereum_tester.time_travel(w3.eth.get_block("latest")["timestamp"] + seconds)
+
+
+def exit_now(w3, vault, account, amount):
+    """Announce, wait out the delay, exit: the account's own way out."""
+    send(vault.functions.announceExit(amount), account)
+    travel(w3, EXIT_DELAY)
+    return w3.eth.wait_for_transaction_receipt(send(vault.functions.exit(), account))
 
 
 def fund_buyer(usdc, vault, buyer, amount):
@@ -54,23 +70,108 @@ def test_mock_usdc_has_6_decimals_and_anyone_can_mint(usdc, accounts):
     assert usdc.functions.balanceOf(accounts[3]).call() == 5 * USDC
 
 
-def test_deposit_and_withdraw_own_balance(w3, usdc, vault, accounts):
+def test_an_account_cannot_withdraw_alone_without_notice(usdc, vault, accounts, reverts):
     buyer = accounts[1]
     fund_buyer(usdc, vault, buyer, 100 * USDC)
     assert vault.functions.balanceOf(buyer).call() == 100 * USDC
-    receipt = w3.eth.wait_for_transaction_receipt(send(vault.functions.withdraw(40 * USDC), buyer))
-    assert vault.events.Withdrawn().process_receipt(receipt, errors=DISCARD)[0]["args"]["amount"] == 40 * USDC
-    assert vault.functions.balanceOf(buyer).call() == 60 * USDC
+    assert not any(i.get("name") == "withdraw" for i in vault.abi)  # no instant self-withdrawal
+    with reverts(vault, "AccessControlUnauthorizedAccount"):
+        send(vault.functions.withdrawWithSig(buyer, buyer, 100 * USDC, 2**40, b"\x00" * 65), buyer)
+    with reverts(vault, "NoExitAnnounced"):
+        send(vault.functions.exit(), buyer)
+    assert usdc.functions.balanceOf(buyer).call() == 0
+
+
+def test_exit_pays_the_announced_amount_after_the_delay_and_not_before(w3, usdc, vault, accounts, reverts):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 100 * USDC)
+    receipt = w3.eth.wait_for_transaction_receipt(send(vault.functions.announceExit(40 * USDC), buyer))
+    announced = vault.events.ExitAnnounced().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    block_time = w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    assert (announced["account"], announced["amount"], announced["unlocksAt"]) == (
+        buyer, 40 * USDC, block_time + EXIT_DELAY)
+    assert vault.functions.exits(buyer).call() == [40 * USDC, block_time + EXIT_DELAY]
+    with reverts(vault, "ExitLocked"):
+        send(vault.functions.exit(), buyer)
+    travel(w3, EXIT_DELAY)
+    receipt = w3.eth.wait_for_transaction_receipt(send(vault.functions.exit(), buyer))
+    assert vault.events.Exited().process_receipt(receipt, errors=DISCARD)[0]["args"]["amount"] == 40 * USDC
+    assert not vault.events.Withdrawn().process_receipt(receipt, errors=DISCARD)  # one event per way out
     assert usdc.functions.balanceOf(buyer).call() == 40 * USDC
-    assert usdc.functions.balanceOf(vault.address).call() == 60 * USDC
+    assert vault.functions.balanceOf(buyer).call() == 60 * USDC
+    with reverts(vault, "NoExitAnnounced"):  # one exit per announcement
+        send(vault.functions.exit(), buyer)
 
 
-def test_withdraw_more_than_balance_reverts(usdc, vault, accounts, reverts):
-    fund_buyer(usdc, vault, accounts[1], 10 * USDC)
+def test_exit_pays_only_the_free_balance_left_when_deals_were_funded_meanwhile(w3, usdc, vault, accounts, operator):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 100 * USDC)
+    send(vault.functions.announceExit(100 * USDC), buyer)
+    send(vault.functions.fundDeal(1, buyer, 70 * USDC), operator)  # a sale won before the notice ran out
+    travel(w3, EXIT_DELAY)
+    receipt = w3.eth.wait_for_transaction_receipt(send(vault.functions.exit(), buyer))
+    assert vault.events.Exited().process_receipt(receipt, errors=DISCARD)[0]["args"]["amount"] == 30 * USDC
+    assert vault.functions.dealOf(1).call() == [buyer, 70 * USDC]
+    assert usdc.functions.balanceOf(vault.address).call() == 70 * USDC == vault.functions.totalHeld().call()
+
+
+def test_exit_with_nothing_free_reverts_and_keeps_the_announcement(w3, usdc, vault, accounts, operator, reverts):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 10 * USDC)
+    send(vault.functions.announceExit(10 * USDC), buyer)
+    send(vault.functions.fundDeal(1, buyer, 10 * USDC), operator)
+    travel(w3, EXIT_DELAY)
     with reverts(vault, "InsufficientBalance"):
-        send(vault.functions.withdraw(11 * USDC), accounts[1])
+        send(vault.functions.exit(), buyer)
+    assert vault.functions.exits(buyer).call()[0] == 10 * USDC
+
+
+def test_a_new_announcement_replaces_the_old_one_and_restarts_the_clock(w3, usdc, vault, accounts, reverts):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 100 * USDC)
+    send(vault.functions.announceExit(10 * USDC), buyer)
+    travel(w3, EXIT_DELAY - 10)
+    send(vault.functions.announceExit(20 * USDC), buyer)
+    travel(w3, 20)
+    with reverts(vault, "ExitLocked"):
+        send(vault.functions.exit(), buyer)
+    travel(w3, EXIT_DELAY)
+    send(vault.functions.exit(), buyer)
+    assert usdc.functions.balanceOf(buyer).call() == 20 * USDC
+
+
+def test_a_cancelled_exit_cannot_be_taken(w3, usdc, vault, accounts, reverts):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 100 * USDC)
+    with reverts(vault, "NoExitAnnounced"):
+        send(vault.functions.cancelExit(), buyer)
+    send(vault.functions.announceExit(10 * USDC), buyer)
+    receipt = w3.eth.wait_for_transaction_receipt(send(vault.functions.cancelExit(), buyer))
+    assert vault.events.ExitCancelled().process_receipt(receipt, errors=DISCARD)[0]["args"]["account"] == buyer
+    travel(w3, EXIT_DELAY)
+    with reverts(vault, "NoExitAnnounced"):
+        send(vault.functions.exit(), buyer)
     with reverts(vault, "ZeroAmount"):
-        send(vault.functions.withdraw(0), accounts[1])
+        send(vault.functions.announceExit(0), buyer)
+
+
+def test_exit_only_pays_the_announcing_account_itself(w3, usdc, vault, accounts, operator, reverts):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 50 * USDC)
+    send(vault.functions.announceExit(50 * USDC), buyer)
+    travel(w3, EXIT_DELAY)
+    with reverts(vault, "NoExitAnnounced"):  # the operator has no announcement of its own to take
+        send(vault.functions.exit(), operator)
+    assert usdc.functions.balanceOf(operator).call() == 0
+
+
+def test_the_exit_delay_is_bounded_at_deployment(w3, usdc, admin, operator):
+    from eth_tester.exceptions import TransactionFailed
+
+    with pytest.raises(TransactionFailed):
+        deploy(w3, "EscrowVault", usdc.address, admin, operator, 31 * 24 * 3600)
+    vault = deploy(w3, "EscrowVault", usdc.address, admin, operator, 30 * 24 * 3600)
+    assert vault.functions.exitDelay().call() == vault.functions.MAX_EXIT_DELAY().call() == 30 * 24 * 3600
 
 
 def test_deposit_without_approval_reverts(usdc, vault, accounts, reverts):
@@ -92,7 +193,7 @@ def test_fund_release_splits_to_vault_balances(w3, usdc, vault, accounts, operat
     assert [vault.functions.balanceOf(p).call() for p in payees] == amounts
     assert vault.functions.dealOf(7).call() == [buyer, 0]
     assert vault.functions.totalHeld().call() == 0
-    send(vault.functions.withdraw(88 * USDC), seller)
+    exit_now(w3, vault, seller, 88 * USDC)
     assert usdc.functions.balanceOf(seller).call() == 88 * USDC
 
 
@@ -168,26 +269,28 @@ def test_only_the_operator_moves_deal_funds(usdc, vault, accounts, operator, rev
         send(vault.functions.refundDeal(1, 10 * USDC), intruder)
 
 
-def test_operator_cannot_withdraw_a_users_balance(usdc, vault, accounts, operator, reverts):
+def test_operator_cannot_withdraw_a_users_balance(w3, usdc, vault, accounts, operator, reverts):
     buyer = accounts[1]
     fund_buyer(usdc, vault, buyer, 50 * USDC)
-    # withdraw only ever pays msg.sender from msg.sender's own balance
-    with reverts(vault, "InsufficientBalance"):
-        send(vault.functions.withdraw(50 * USDC), operator)
+    # without the account's signature the operator's withdrawal is refused
+    with reverts(vault, "InvalidSignature"):
+        send(vault.functions.withdrawWithSig(buyer, operator, 50 * USDC, 2**40, b"\x00" * 65), operator)
     # a refund can only go back to the deal's buyer, never to the operator
     send(vault.functions.fundDeal(1, buyer, 50 * USDC), operator)
     send(vault.functions.refundDeal(1, 50 * USDC), operator)
     assert vault.functions.balanceOf(buyer).call() == 50 * USDC
     assert vault.functions.balanceOf(operator).call() == 0
     assert usdc.functions.balanceOf(operator).call() == 0
-    # the only functions taking a user's address and moving that user's free balance out are
-    # fundDeal (into that user's own deal) and withdrawWithSig (needs the user's signature)
+    # the only functions taking a user's address and moving that user's free balance are fundDeal
+    # (into that user's own deal) and withdrawWithSig / moveWithSig (need the user's signature);
+    # exit pays msg.sender only
     operator_fns = {i["name"] for i in vault.abi if i["type"] == "function" and i["stateMutability"] == "nonpayable"}
-    assert operator_fns == {"deposit", "depositFor", "withdraw", "withdrawWithSig", "fundDeal", "releaseDeal",
-                            "refundDeal", "grantRole", "revokeRole", "renounceRole"}
+    assert operator_fns == {"deposit", "depositFor", "withdrawWithSig", "moveWithSig", "announceExit", "cancelExit",
+                            "exit", "fundDeal", "releaseDeal", "refundDeal", "grantRole", "revokeRole",
+                            "renounceRole"}
 
 
-def test_escrow_invariants_hold_over_a_random_sequence(usdc, vault, accounts, operator):
+def test_escrow_invariants_hold_over_a_random_sequence(w3, usdc, vault, accounts, operator):
     """Funds in == funds out + held, and the vault's token balance == free balances + open deals."""
     rng = random.Random(20261122)
     buyers, payees = accounts[1:5], accounts[5:8]
@@ -207,7 +310,7 @@ def test_escrow_invariants_hold_over_a_random_sequence(usdc, vault, accounts, op
             who = rng.choice(users)
             if free[who]:
                 amount = rng.randint(1, free[who])
-                send(vault.functions.withdraw(amount), who)
+                exit_now(w3, vault, who, amount)
                 free[who] -= amount
                 withdrawn += amount
         elif action == "fund":
@@ -324,8 +427,61 @@ def test_withdraw_with_sig_cannot_be_replayed(w3, usdc, vault, accounts, operato
     call = vault.functions.withdrawWithSig(holder.address, to, 10 * USDC, deadline, signature)
     send(call, operator)
     with reverts(vault, "InvalidSignature"):
-        send(call, accounts[2])
+        send(call, operator)
     assert usdc.functions.balanceOf(to).call() == 10 * USDC
+
+
+def test_withdraw_with_sig_needs_the_platform_too(w3, usdc, vault, accounts, holder, reverts):
+    """A valid signature of the account is not enough: only the operator submits it (the platform
+    may hold that balance for bids); the account's own way out is the exit hatch."""
+    to = accounts[6]
+    deadline, signature = _signed(w3, vault, holder, to=to, amount=10 * USDC)
+    for intruder in (accounts[0], accounts[2], to):  # the admin, a stranger, the recipient
+        with reverts(vault, "AccessControlUnauthorizedAccount"):
+            send(vault.functions.withdrawWithSig(holder.address, to, 10 * USDC, deadline, signature), intruder)
+    assert usdc.functions.balanceOf(to).call() == 0
+
+
+def _signed_move(w3, vault, account, *, to, amount, key=None):
+    from escrow.withdrawals import vault_typed_data, withdrawal_sign
+
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3600
+    typed = vault_typed_data(primary_type="Move", chain_id=w3.eth.chain_id, vault=vault.address,
+                             account=account.address, to=to, amount_units=amount,
+                             nonce=vault.functions.nonces(account.address).call(), deadline=deadline)
+    return deadline, withdrawal_sign(account=key or account, typed_data=typed)
+
+
+def test_move_with_sig_moves_free_balance_between_addresses(w3, usdc, vault, accounts, operator, holder, reverts):
+    to = accounts[6]
+    deadline, signature = _signed_move(w3, vault, holder, to=to, amount=60 * USDC)
+    call = vault.functions.moveWithSig(holder.address, to, 60 * USDC, deadline, signature)
+    with reverts(vault, "AccessControlUnauthorizedAccount"):
+        send(call, to)
+    receipt = w3.eth.wait_for_transaction_receipt(send(call, operator))
+    moved = vault.events.Moved().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    assert (moved["from"], moved["to"], moved["amount"]) == (holder.address, to, 60 * USDC)
+    assert vault.functions.balanceOf(holder.address).call() == 40 * USDC
+    assert vault.functions.balanceOf(to).call() == 60 * USDC
+    assert usdc.functions.balanceOf(vault.address).call() == 100 * USDC  # nothing left the vault
+    with reverts(vault, "InvalidSignature"):  # once
+        send(call, operator)
+
+
+def test_move_with_sig_refuses_a_withdraw_signature_and_other_signers(w3, vault, accounts, operator, holder,
+                                                                       reverts):
+    from eth_account import Account
+
+    to = accounts[6]
+    deadline, withdraw_signature = _signed(w3, vault, holder, to=to, amount=USDC)  # typed "Withdraw", not "Move"
+    with reverts(vault, "InvalidSignature"):
+        send(vault.functions.moveWithSig(holder.address, to, USDC, deadline, withdraw_signature), operator)
+    deadline, forged = _signed_move(w3, vault, holder, to=to, amount=USDC, key=Account.create())
+    with reverts(vault, "InvalidSignature"):
+        send(vault.functions.moveWithSig(holder.address, to, USDC, deadline, forged), operator)
+    deadline, signature = _signed_move(w3, vault, holder, to=to, amount=101 * USDC)
+    with reverts(vault, "InsufficientBalance"):
+        send(vault.functions.moveWithSig(holder.address, to, 101 * USDC, deadline, signature), operator)
 
 
 def test_withdraw_with_sig_refuses_an_expired_deadline(w3, vault, accounts, operator, holder, reverts):
