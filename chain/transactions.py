@@ -3,7 +3,8 @@
 - `chain_tx_submit` allocates a nonce under select_for_update on the Signer row, in the same
   database transaction that inserts the ChainTransaction row: nonces are contiguous and never
   reused, whatever the number of concurrent workers. Signing and sending happen after commit,
-  outside that lock.
+  outside that lock. It is `chain_tx_prepare` (the node: chain id, gas estimate) then
+  `chain_tx_record` (the database only); a caller that locks ledger rows prepares first.
 - `chain_tx_send` signs with the EIP-1559 policy and broadcasts; `chain_tx_poll` tracks the
   receipt and re-sends a stuck (bumped fees) or dropped transaction with the SAME nonce.
 - The same idempotency key always returns the same row: a retry never sends twice.
@@ -11,6 +12,7 @@
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -127,16 +129,22 @@ def _describe_revert(exc: BaseException) -> str:
     return f"{name}{tuple(str(a) for a in args)}"
 
 
-def chain_tx_submit(*, idempotency_key: str, to: str, data: str = "0x", value: int = 0,
-                    gas_limit: int | None = None) -> ChainTransaction:
-    """Record a transaction and send it after commit; the same key returns the existing row.
+@dataclass(frozen=True)
+class PreparedTx:
+    """What `chain_tx_record` needs, read from the node beforehand: the chain, the destination,
+    the calldata and a gas limit — or the decoded error when the estimate reverted."""
 
-    Without `gas_limit` the gas is estimated first: a transaction whose estimate reverts is
-    recorded `failed` with the decoded error and no nonce (nothing is sent).
-    """
-    existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    chain_id: int
+    to: str
+    data: str
+    value: int
+    gas_limit: int | None
+    error: str = ""
+
+
+def chain_tx_prepare(*, to: str, data: str = "0x", value: int = 0, gas_limit: int | None = None) -> PreparedTx:
+    """The node's part of submitting (chain id, the signer pool, the gas estimate): call it before
+    a transaction that locks rows, so no lock waits on the node. Raises ChainUnavailable."""
     chain_id = _chain_id()
     to = Web3.to_checksum_address(to)
     if not Signer.objects.filter(chain_id=chain_id, active=True).exists():
@@ -151,13 +159,24 @@ def chain_tx_submit(*, idempotency_key: str, to: str, data: str = "0x", value: i
                 gas_limit = int(w3.eth.estimate_gas({"from": sender, "to": to, "data": data, "value": value}) * 6 // 5)
         except ContractLogicError as exc:
             error = _describe_revert(exc)
-    fields = dict(idempotency_key=idempotency_key, chain_id=chain_id, to=to, data=data, value=value,
-                  gas_limit=gas_limit, correlation_id=correlation.get() or "")
+    return PreparedTx(chain_id=chain_id, to=to, data=data, value=value, gas_limit=gas_limit, error=error)
+
+
+def chain_tx_record(*, idempotency_key: str, prepared: PreparedTx) -> ChainTransaction:
+    """Record a prepared transaction and send it after commit; the same key returns the existing
+    row. No node call: only the database (a nonce under the signer's row lock). A prepared
+    transaction whose estimate reverted is recorded `failed` with its error and no nonce."""
+    existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    fields = dict(idempotency_key=idempotency_key, chain_id=prepared.chain_id, to=prepared.to, data=prepared.data,
+                  value=prepared.value, gas_limit=prepared.gas_limit, correlation_id=correlation.get() or "")
     try:
         with transaction.atomic():
-            if error:
-                return ChainTransaction.objects.create(**fields, status=ChainTransaction.Status.FAILED, error=error)
-            signer = _signer_lock(chain_id=chain_id)
+            if prepared.error:
+                return ChainTransaction.objects.create(**fields, status=ChainTransaction.Status.FAILED,
+                                                       error=prepared.error)
+            signer = _signer_lock(chain_id=prepared.chain_id)
             tx = ChainTransaction.objects.create(**fields, signer=signer, nonce=signer.next_nonce)
             Signer.objects.filter(pk=signer.pk).update(next_nonce=signer.next_nonce + 1)
             transaction.on_commit(lambda: _send_after_commit(tx.pk))
@@ -165,6 +184,21 @@ def chain_tx_submit(*, idempotency_key: str, to: str, data: str = "0x", value: i
         # The same key inserted concurrently: that row won, our nonce increment rolled back with us.
         return ChainTransaction.objects.get(idempotency_key=idempotency_key)
     return tx
+
+
+def chain_tx_submit(*, idempotency_key: str, to: str, data: str = "0x", value: int = 0,
+                    gas_limit: int | None = None) -> ChainTransaction:
+    """Record a transaction and send it after commit; the same key returns the existing row.
+
+    Without `gas_limit` the gas is estimated first: a transaction whose estimate reverts is
+    recorded `failed` with the decoded error and no nonce (nothing is sent). Asks the node first
+    (chain_tx_prepare): callers holding ledger rows use prepare and record apart.
+    """
+    existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    prepared = chain_tx_prepare(to=to, data=data, value=value, gas_limit=gas_limit)
+    return chain_tx_record(idempotency_key=idempotency_key, prepared=prepared)
 
 
 def _send_after_commit(tx_id: int) -> None:

@@ -1,10 +1,13 @@
 """Withdrawals: USDC out of the vault to an address the user names.
 
-- `withdrawal_request` debits the ledger (available → external), creates the Withdrawal and
-  records the `EscrowVault.withdrawWithSig` transaction in ONE database transaction; the chain
-  transaction is sent after commit by the signer pool (we pay the gas). The vault pays only with
-  the account owner's EIP-712 signature: for a custodial wallet we sign with its sealed key, a
-  linked wallet signs in its own wallet and sends the signature with the request.
+- `withdrawal_request` first asks the node what it needs (the vault's nonce for the account, the
+  gas estimate) and signs, holding no lock; then, in ONE database transaction, it debits the
+  ledger (available → the user's external account), creates the Withdrawal and records the
+  `EscrowVault.withdrawWithSig` transaction, which the signer pool sends after commit (we pay the
+  gas). No ledger row waits on the node, and no ledger row is shared by every withdrawal.
+- The vault pays only when both agree: the platform (only the operator may submit
+  withdrawWithSig) and the account owner (its EIP-712 signature): for a custodial wallet we sign
+  with its sealed key, a linked wallet signs in its own wallet and sends the signature.
 - `withdrawal_advance` (periodic, escrow.index_vault) completes a withdrawal once its transaction
   is confirmed, or marks it failed and credits the ledger back, exactly once, when it failed.
 - One withdrawal in flight per user: the signature carries the vault's nonce for the account,
@@ -30,20 +33,21 @@ from chain.artifacts import load_artifact
 from chain.client import ChainMisconfigured, ChainUnavailable, chain_errors, chain_id_check, chain_web3
 from chain.deploy import contract_address
 from chain.models import ChainTransaction, Wallet
-from chain.transactions import SignerError, chain_tx_submit
+from chain.transactions import PreparedTx, SignerError, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.models import Withdrawal
-from escrow.settlement import to_units
+from escrow.units import to_units
 from marketplace.ledger import (
-    EXTERNAL,
     AccountSpec,
     InsufficientFunds,
     InvalidAmount,
     check_positive_amount,
+    external_for,
     ledger_post,
 )
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 from marketplace.ledger_models import LedgerTransaction
+from marketplace.ledger_selectors import balance_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,13 @@ MIN_DEADLINE_MARGIN_SECONDS = 120
 IN_FLIGHT = (Withdrawal.Status.REQUESTED, Withdrawal.Status.SENT)
 TX_DONE_BAD = (ChainTransaction.Status.FAILED, ChainTransaction.Status.REPLACED)
 
+_VAULT_MESSAGE = [
+    {"name": "account", "type": "address"},
+    {"name": "to", "type": "address"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
 WITHDRAW_TYPES = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},
@@ -61,13 +72,7 @@ WITHDRAW_TYPES = {
         {"name": "chainId", "type": "uint256"},
         {"name": "verifyingContract", "type": "address"},
     ],
-    "Withdraw": [
-        {"name": "account", "type": "address"},
-        {"name": "to", "type": "address"},
-        {"name": "amount", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ],
+    "Withdraw": _VAULT_MESSAGE,
 }
 
 
@@ -90,17 +95,27 @@ def refund_key(withdrawal: Withdrawal) -> str:
 
 # ---------------------------------------------------------------- EIP-712
 
-def withdrawal_typed_data(*, chain_id: int, vault: str, account: str, to: str, amount_units: int, nonce: int,
-                          deadline: int) -> dict:
-    """The EIP-712 message `EscrowVault.withdrawWithSig` checks (eth_signTypedData_v4 JSON)."""
+def vault_typed_data(*, primary_type: str, chain_id: int, vault: str, account: str, to: str, amount_units: int,
+                     nonce: int, deadline: int) -> dict:
+    """An EIP-712 message the EscrowVault checks (eth_signTypedData_v4 JSON): "Withdraw"
+    (withdrawWithSig) or "Move" (moveWithSig); both have the same fields."""
+    if primary_type not in ("Withdraw", "Move"):
+        raise ValueError(f"unknown vault message {primary_type!r}")
     return {
-        "types": WITHDRAW_TYPES,
-        "primaryType": "Withdraw",
+        "types": {"EIP712Domain": WITHDRAW_TYPES["EIP712Domain"], primary_type: _VAULT_MESSAGE},
+        "primaryType": primary_type,
         "domain": {"name": "EscrowVault", "version": "1", "chainId": chain_id,
                    "verifyingContract": Web3.to_checksum_address(vault)},
         "message": {"account": Web3.to_checksum_address(account), "to": Web3.to_checksum_address(to),
                     "amount": amount_units, "nonce": nonce, "deadline": deadline},
     }
+
+
+def withdrawal_typed_data(*, chain_id: int, vault: str, account: str, to: str, amount_units: int, nonce: int,
+                          deadline: int) -> dict:
+    """The EIP-712 message `EscrowVault.withdrawWithSig` checks (eth_signTypedData_v4 JSON)."""
+    return vault_typed_data(primary_type="Withdraw", chain_id=chain_id, vault=vault, account=account, to=to,
+                            amount_units=amount_units, nonce=nonce, deadline=deadline)
 
 
 def withdrawal_sign(*, account: LocalAccount, typed_data: dict) -> str:
@@ -196,7 +211,10 @@ def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_ke
     together; the transaction is sent on commit. Raises ValidationError by field (amount,
     to_address, signature, deadline, idempotency_key, __all__), WithdrawalConflict for a key
     reused with another body, WithdrawalUnavailable when the chain or the vault is not there.
-    A linked wallet must send `signature` (and the `deadline` it signed)."""
+    A linked wallet must send `signature` (and the `deadline` it signed).
+
+    Everything the node is asked (the vault nonce, the gas estimate) is asked before the
+    database transaction, so no lock is held while the node answers."""
     if not idempotency_key or len(idempotency_key) > 179:
         raise ValidationError({"idempotency_key": "An idempotency key of 1 to 179 characters is required."})
     key = f"{user.pk}:{idempotency_key}"
@@ -215,10 +233,12 @@ def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_ke
     w3, chain_id, vault_address = _chain_vault()
     if to_address == Web3.to_checksum_address(vault_address):
         raise ValidationError({"to_address": "That is the vault itself: the USDC would be stranded there."})
+    _check_available(user=user, amount=amount)  # a cheap read first; the debit below checks under lock
     try:
+        prepared = _prepare(wallet=wallet, amount=amount, to_address=to_address, signature=signature,
+                            deadline=deadline, w3=w3, chain_id=chain_id, vault_address=vault_address)
         withdrawal = _request(user=user, wallet=wallet, amount=amount, to_address=to_address, key=key,
-                              signature=signature, deadline=deadline, w3=w3, chain_id=chain_id,
-                              vault_address=vault_address)
+                              prepared=prepared)
     except IntegrityError:
         # The same key committed concurrently (unique Withdrawal.idempotency_key): that one stands.
         existing = Withdrawal.objects.filter(idempotency_key=key).first()
@@ -234,11 +254,37 @@ def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_ke
     return withdrawal
 
 
+def _check_available(*, user, amount: Decimal) -> None:
+    available = balance_for(user=user)["available"]
+    if amount > available:
+        raise ValidationError({"amount": f"More than your available balance ({available:f} USDC)."})
+
+
+def _prepare(*, wallet: Wallet, amount: Decimal, to_address: str, signature: str | None, deadline: int, w3: Web3,
+             chain_id: int, vault_address: str) -> PreparedTx:
+    """The node's part, before any lock: the account's vault nonce, the signature over it, and
+    the transaction's gas estimate (a revert there — the vault balance short — is a field error)."""
+    vault = _vault(w3, vault_address)
+    with chain_errors():
+        nonce = vault.functions.nonces(wallet.address).call()
+    typed = withdrawal_typed_data(chain_id=chain_id, vault=vault_address, account=wallet.address, to=to_address,
+                                  amount_units=to_units(amount), nonce=nonce, deadline=deadline)
+    signed = _signature(wallet=wallet, typed_data=typed, signature=signature)
+    data = vault.encode_abi("withdrawWithSig", args=[wallet.address, to_address, to_units(amount), deadline,
+                                                     bytes.fromhex(signed.removeprefix("0x"))])
+    prepared = chain_tx_prepare(to=vault_address, data=data)
+    if prepared.error:  # the estimate reverted: nothing would be paid
+        if prepared.error.startswith("InsufficientBalance"):
+            raise ValidationError({"amount": "Your vault balance on chain is lower than this amount "
+                                             "(deposits still confirming, or funds held for a purchase)."})
+        raise ValidationError({"__all__": f"The vault refused this withdrawal: {prepared.error[:200]}"})
+    return prepared
+
+
 @transaction.atomic
-def _request(*, user, wallet: Wallet, amount: Decimal, to_address: str, key: str, signature: str | None,
-             deadline: int, w3: Web3, chain_id: int, vault_address: str) -> Withdrawal:
-    # The wallet row serialises a user's requests: the in-flight check and the nonce read below
-    # cannot interleave with another request of the same user.
+def _request(*, user, wallet: Wallet, amount: Decimal, to_address: str, key: str, prepared: PreparedTx) -> Withdrawal:
+    # The wallet row serialises a user's requests: the in-flight check below cannot interleave
+    # with another request of the same user. Nothing in here calls the node.
     wallet = Wallet.objects.select_for_update().get(pk=wallet.pk)
     existing = Withdrawal.objects.filter(idempotency_key=key).first()
     if existing is not None:  # the same key committed while we waited for the lock
@@ -252,24 +298,11 @@ def _request(*, user, wallet: Wallet, amount: Decimal, to_address: str, key: str
         ledger_post(kind=LedgerTransactionKind.WITHDRAWAL, idempotency_key=ledger_key(withdrawal),
                     memo=f"Withdrawal {withdrawal.pk} to {to_address}",
                     entries=[(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user.pk), -amount),
-                             (EXTERNAL, amount)])
+                             (external_for(user_id=user.pk), amount)])
     except InsufficientFunds as exc:
         raise ValidationError({"amount": f"More than your available balance ({exc.balance:f} USDC)."}) from None
-    vault = _vault(w3, vault_address)
-    with chain_errors():
-        nonce = vault.functions.nonces(wallet.address).call()
-    typed = withdrawal_typed_data(chain_id=chain_id, vault=vault_address, account=wallet.address, to=to_address,
-                                  amount_units=to_units(amount), nonce=nonce, deadline=deadline)
-    signed = _signature(wallet=wallet, typed_data=typed, signature=signature)
-    data = vault.encode_abi("withdrawWithSig", args=[wallet.address, to_address, to_units(amount), deadline,
-                                                     bytes.fromhex(signed.removeprefix("0x"))])
-    tx = chain_tx_submit(idempotency_key=f"escrow.withdraw:{chain_id}:{withdrawal.pk}", to=vault_address, data=data)
-    if tx.status == ChainTransaction.Status.FAILED:  # the gas estimate reverted: nothing was sent
-        if tx.error.startswith("InsufficientBalance"):
-            raise ValidationError({"amount": "Your vault balance on chain is lower than this amount "
-                                             "(deposits still confirming, or funds held for a purchase)."})
-        raise ValidationError({"__all__": f"The vault refused this withdrawal: {tx.error[:200]}"})
-    withdrawal.withdraw_tx = tx
+    withdrawal.withdraw_tx = chain_tx_record(idempotency_key=f"escrow.withdraw:{prepared.chain_id}:{withdrawal.pk}",
+                                             prepared=prepared)
     withdrawal.save(update_fields=["withdraw_tx"])
     return withdrawal
 
@@ -289,7 +322,7 @@ def _refund(withdrawal: Withdrawal, *, error: str) -> None:
     commit together). Caller holds select_for_update on the withdrawal."""
     ledger_post(kind=LedgerTransactionKind.WITHDRAWAL, idempotency_key=refund_key(withdrawal),
                 memo=f"Withdrawal {withdrawal.pk} failed: refunded",
-                entries=[(EXTERNAL, -withdrawal.amount),
+                entries=[(external_for(user_id=withdrawal.user_id), -withdrawal.amount),
                          (AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=withdrawal.user_id),
                           withdrawal.amount)])
     withdrawal.status = Withdrawal.Status.FAILED
@@ -300,12 +333,18 @@ def _refund(withdrawal: Withdrawal, *, error: str) -> None:
 
 def withdrawal_advance(*, limit: int = 200) -> dict:
     """Complete withdrawals whose transaction is confirmed; fail and refund those whose
-    transaction failed (rows another worker holds are skipped). Idempotent."""
+    transaction failed (rows another worker holds are skipped). Idempotent. The node is asked
+    for its time once, before any row is locked."""
     done = {"completed": 0, "failed": 0}
     ids = list(Withdrawal.objects.filter(
         status__in=IN_FLIGHT,
         withdraw_tx__status__in=(ChainTransaction.Status.CONFIRMED, *TX_DONE_BAD),
     ).order_by("id").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return done
+    chain_now = None
+    if Withdrawal.objects.filter(pk__in=ids).exclude(withdraw_tx__status=ChainTransaction.Status.CONFIRMED).exists():
+        chain_now = _chain_time()
     for pk in ids:
         with transaction.atomic():
             withdrawal = (Withdrawal.objects.select_for_update(skip_locked=True, of=("self",))
@@ -316,17 +355,26 @@ def withdrawal_advance(*, limit: int = 200) -> dict:
             if tx.status == ChainTransaction.Status.CONFIRMED:
                 withdrawal_mark_completed(withdrawal=withdrawal)
                 done["completed"] += 1
-            elif _signature_spent_or_expired(tx):
+            elif _signature_spent_or_expired(tx, chain_now=chain_now):
                 _refund(withdrawal, error=f"chain transaction {tx.status}: {tx.error}")
                 done["failed"] += 1
     return done
 
 
-def _signature_spent_or_expired(tx: ChainTransaction) -> bool:
+def _chain_time() -> int | None:
+    """The newest block's timestamp, or None when the node does not answer."""
+    try:
+        with chain_errors():
+            return int(chain_web3().eth.get_block("latest")["timestamp"])
+    except (ChainUnavailable, ChainMisconfigured):
+        return None
+
+
+def _signature_spent_or_expired(tx: ChainTransaction, *, chain_now: int | None) -> bool:
     """Whether a failed withdrawWithSig can no longer pay out, so a refund is safe: it reverted on
-    chain, or its signed deadline has passed. A transaction given up after its broadcasts (or
-    replaced) may still sit in some node's pool and be mined until then; refunding earlier could
-    pay the user twice."""
+    chain, or its signed deadline has passed (by the chain's clock, `chain_now`). A transaction
+    given up after its broadcasts (or replaced) may still sit in some node's pool and be mined
+    until then; refunding earlier could pay the user twice."""
     if tx.receipt_status == 0:
         return True
     try:
@@ -334,12 +382,7 @@ def _signature_spent_or_expired(tx: ChainTransaction) -> bool:
         deadline = int(args["deadline"])
     except (ValueError, KeyError):
         return True  # not a withdrawWithSig: nothing signed can be replayed
-    try:
-        with chain_errors():
-            now = int(chain_web3().eth.get_block("latest")["timestamp"])
-    except ChainUnavailable:
-        return False
-    return now > deadline
+    return chain_now is not None and chain_now > deadline
 
 
 def withdrawal_ledger_transaction(*, withdrawal: Withdrawal) -> LedgerTransaction | None:

@@ -137,6 +137,15 @@ def _lock_accounts(accounts: list[LedgerAccount | AccountSpec]) -> tuple[list[Le
     return [by_spec[a] if isinstance(a, AccountSpec) else locked[a.pk] for a in accounts], locked
 
 
+def ledger_accounts_lock(*, accounts: list[LedgerAccount | AccountSpec]) -> list[LedgerAccount]:
+    """Lock `accounts` (created on first use) in id order and return them, with their current
+    balances, in the order given. Must run inside transaction.atomic(); a `ledger_post` that
+    follows in the same transaction finds the rows already held, so deciding an amount from a
+    balance and posting it cannot race."""
+    legs, _ = _lock_accounts(accounts)
+    return legs
+
+
 # ---------------------------------------------------------------- posting
 
 def _replayed(
@@ -224,7 +233,11 @@ def _user_held(user: User) -> AccountSpec:
     return AccountSpec(kind=LedgerAccountKind.USER_HELD, owner_id=user.pk)
 
 
-EXTERNAL = AccountSpec(kind=LedgerAccountKind.EXTERNAL)
+def external_for(*, user_id: int) -> AccountSpec:
+    """The outside world as seen from one user's deposits and withdrawals: a row of its own per
+    user (by reference: it is not the user's money), so no single ledger row is locked by every
+    deposit or withdrawal."""
+    return AccountSpec(kind=LedgerAccountKind.EXTERNAL, reference=f"user:{user_id}")
 
 
 def ledger_credit_user(
@@ -234,7 +247,7 @@ def ledger_credit_user(
     """Bring funds from outside (a deposit, a staff credit, the faucet) into the user's available balance."""
     amount = check_positive_amount(amount)
     return ledger_post(kind=kind, idempotency_key=idempotency_key, memo=memo, created_by=created_by,
-                       entries=[(EXTERNAL, -amount), (_user(user), amount)])
+                       entries=[(external_for(user_id=user.pk), -amount), (_user(user), amount)])
 
 
 def ledger_hold(*, user: User, amount: Decimal, idempotency_key: str, memo: str = "") -> LedgerTransaction:

@@ -21,12 +21,14 @@ ZERO = Decimal("0.000000")
 
 
 def balance_for(*, user: User) -> dict[str, Decimal]:
-    """{available, held, total} in USDC for display (one query; money decisions lock rows instead)."""
+    """{available, held, exiting, total} in USDC for display (one query; money decisions lock rows
+    instead). `exiting` is what an exit announced on chain has set aside."""
     accounts = LedgerAccount.objects.filter(owner=user, kind__in=USER_ACCOUNT_KINDS, reference="")
     balances = dict(accounts.values_list("kind", "balance"))
     available = balances.get(LedgerAccountKind.USER_AVAILABLE, ZERO)
     held = balances.get(LedgerAccountKind.USER_HELD, ZERO)
-    return {"available": available, "held": held, "total": available + held}
+    exiting = balances.get(LedgerAccountKind.USER_EXITING, ZERO)
+    return {"available": available, "held": held, "exiting": exiting, "total": available + held + exiting}
 
 
 def ledger_entries_for(*, user: User) -> QuerySet:

@@ -20,7 +20,8 @@ def _usdc(**kwargs) -> serializers.DecimalField:
 class BalanceSerializer(serializers.Serializer):
     available = _usdc(help_text="USDC that can back new bids.")
     held = _usdc(help_text="USDC reserved by open bids.")
-    total = _usdc(help_text="available + held.")
+    exiting = _usdc(help_text="USDC set aside for an exit you announced on the vault (EscrowVault.announceExit).")
+    total = _usdc(help_text="available + held + exiting: your free balance in the vault.")
 
 
 class LedgerEntrySerializer(serializers.Serializer):
@@ -34,7 +35,7 @@ class LedgerEntrySerializer(serializers.Serializer):
 
 
 class BalanceApi(APIView):
-    """The caller's available, held and total USDC."""
+    """The caller's available, held, exiting and total USDC."""
 
     @extend_schema(responses=BalanceSerializer)
     def get(self, request):

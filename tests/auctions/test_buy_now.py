@@ -82,7 +82,7 @@ def test_a_buyer_buys_the_listing_into_escrow_and_the_lead_is_sold(t0, django_ca
                                                                            listing.auction_id)
     escrow = LedgerAccount.objects.get(pk=sale.escrow_account_id)
     assert (escrow.kind, escrow.reference, escrow.balance) == ("escrow", f"sale:{listing.auction_id}", D("12"))
-    assert balance_for(user=buyer) == {"available": D("88"), "held": D("0"), "total": D("88")}
+    assert balance_for(user=buyer) == {"available": D("88"), "held": D("0"), "exiting": D("0"), "total": D("88")}
     lead = Lead.objects.get(pk=listing.lead_id)
     assert (lead.status, lead.price) == (LeadStatus.SOLD, D("12"))
     listing.refresh_from_db()

@@ -57,7 +57,7 @@ def test_fifty_buyers_bidding_at_once_leave_one_leader_the_proxy_price_and_exact
     assert sum((balance_for(user=b)["held"] for b in buyers), D(0)) == standing
     for b in bidders:
         assert balance_for(user=b.buyer) == {"available": D("500") - b.max_amount, "held": b.max_amount,
-                                            "total": D("500")}
+                                            "exiting": D("0"), "total": D("500")}
     assert LedgerTransaction.objects.filter(kind="hold").count() == len(accepted)
     assert bid_log_verify(bid_log_entries(auction=auction), expected_head=auction.log_head).ok
     assert ledger_check().ok

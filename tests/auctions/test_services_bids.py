@@ -135,9 +135,9 @@ def test_insufficient_balance_is_refused_clearly_and_writes_nothing(auction, t0)
 def test_placing_a_maximum_holds_it_and_raising_holds_only_the_difference(auction, t0):
     buyer = funded_buyer(D("100"))
     first = bid(auction, buyer, "30", t0, 1)
-    assert balance_for(user=buyer) == {"available": D("70"), "held": D("30"), "total": D("100")}
+    assert balance_for(user=buyer) == {"available": D("70"), "held": D("30"), "exiting": D("0"), "total": D("100")}
     second = bid(auction, buyer, "45.5", t0, 2)
-    assert balance_for(user=buyer) == {"available": D("54.5"), "held": D("45.5"), "total": D("100")}
+    assert balance_for(user=buyer) == {"available": D("54.5"), "held": D("45.5"), "exiting": D("0"), "total": D("100")}
     holds = LedgerTransaction.objects.filter(kind="hold").order_by("pk")
     assert [t.idempotency_key for t in holds] == [f"bid:{first.pk}", f"bid:{second.pk}"]
     assert second.hold_amount == D("15.5")

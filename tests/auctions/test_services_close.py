@@ -46,9 +46,9 @@ def test_the_winner_pays_the_clearing_price_into_escrow_and_every_other_hold_is_
     assert sale.bid_log_digest == closed.log_head and sale.bid_log_length == 3
     escrow = LedgerAccount.objects.get(kind=LedgerAccountKind.ESCROW, reference=f"sale:{auction.pk}")
     assert sale.escrow_account == escrow and escrow.balance == D("25.50")
-    assert balance_for(user=buyers[0]) == {"available": D("974.50"), "held": D("0"), "total": D("974.50")}
+    assert balance_for(user=buyers[0]) == {"available": D("974.50"), "held": D("0"), "exiting": D("0"), "total": D("974.50")}
     for loser in buyers[1:]:
-        assert balance_for(user=loser) == {"available": D("1000"), "held": D("0"), "total": D("1000")}
+        assert balance_for(user=loser) == {"available": D("1000"), "held": D("0"), "exiting": D("0"), "total": D("1000")}
     assert LedgerTransaction.objects.filter(idempotency_key=f"sale:{auction.pk}", kind="capture").count() == 1
     assert LedgerTransaction.objects.filter(kind="release", idempotency_key__startswith=f"release:{auction.pk}:"
                                             ).count() == 3

@@ -171,8 +171,8 @@ def test_the_wallet_page_with_deposits_and_withdrawals_has_pinned_queries(
 
     withdrawal_request(user=user, amount=D("1"), to_address=Account.create().address, idempotency_key="p")
     assert client.login(email=user.email, password="correct horse battery staple")
-    # session, user, balance, entries, wallet, vault, vault events, withdrawals
-    with django_assert_max_num_queries(8):
+    # session, user, balance, entries, wallet, vault, vault events, withdrawals, exits, claims
+    with django_assert_max_num_queries(10):
         page = client.get("/wallet/")
     html = page.content.decode()
     assert html.count('data-testid="vault-event"') == 1 and html.count('data-testid="withdrawal"') == 1

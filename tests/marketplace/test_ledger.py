@@ -56,7 +56,7 @@ def test_accounts_are_created_on_first_use_from_specs(buyer):
     assert platform_account_for(kind=K.ESCROW, reference="deal:7").balance == D("5")
     assert LedgerAccount.objects.filter(kind=K.ESCROW).count() == 1
     assert LedgerAccount.objects.filter(kind=K.EXTERNAL).count() == 1  # NULL owners are one account
-    assert balance_for(user=buyer) == {"available": D("0"), "held": D("0"), "total": D("0")}
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("0"), "exiting": D("0"), "total": D("0")}
 
 
 @pytest.mark.parametrize("entries, error", [
@@ -113,10 +113,10 @@ def test_insufficient_funds_is_refused_and_nothing_is_written(buyer):
         ledger_hold(user=buyer, amount=D("10.000001"), idempotency_key="hold-1")
     assert info.value.shortfall == D("0.000001") and info.value.account_kind == K.USER_AVAILABLE
     assert LedgerTransaction.objects.count() == 1 and LedgerEntry.objects.count() == 2
-    assert balance_for(user=buyer) == {"available": D("10"), "held": D("0"), "total": D("10")}
+    assert balance_for(user=buyer) == {"available": D("10"), "held": D("0"), "exiting": D("0"), "total": D("10")}
     # The key was not spent: a later, affordable hold under it goes through.
     ledger_hold(user=buyer, amount=D("10"), idempotency_key="hold-1")
-    assert balance_for(user=buyer) == {"available": D("0"), "held": D("10"), "total": D("10")}
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("10"), "exiting": D("0"), "total": D("10")}
 
 
 def test_insufficient_funds_inside_a_callers_transaction_rolls_back_only_the_post(buyer):
@@ -146,7 +146,7 @@ def test_hold_release_capture_and_transfer_round_trip(buyer, seller):
                     amount=D("38"), idempotency_key="payout")
     ledger_transfer(from_account=escrow, to_account=AccountSpec(kind=K.PLATFORM_FEES), amount=D("2"),
                     idempotency_key="fee")
-    assert balance_for(user=buyer) == {"available": D("60"), "held": D("0"), "total": D("60")}
+    assert balance_for(user=buyer) == {"available": D("60"), "held": D("0"), "exiting": D("0"), "total": D("60")}
     assert balance_for(user=seller)["available"] == D("38")
     assert _balance(escrow) == 0 and platform_account_for(kind=K.PLATFORM_FEES).balance == D("2")
     report = ledger_check()

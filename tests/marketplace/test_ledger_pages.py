@@ -205,12 +205,13 @@ def test_api_balance_is_strings_with_six_decimals(api_client, user, django_asser
     with django_assert_max_num_queries(3):  # API key, last-used stamp, balances
         response = api_client.get("/api/v1/balance/")
     assert response.status_code == 200
-    assert response.json() == {"available": "12.499999", "held": "0.000001", "total": "12.500000"}
+    assert response.json() == {"available": "12.499999", "held": "0.000001", "exiting": "0.000000",
+                               "total": "12.500000"}
 
 
 def test_api_balance_of_a_new_user_is_zero(api_client):
     zero = "0.000000"
-    assert api_client.get(reverse("api-balance")).json() == {"available": zero, "held": zero, "total": zero}
+    assert api_client.get(reverse("api-balance")).json() == {"available": zero, "held": zero, "exiting": zero, "total": zero}
 
 
 def test_api_ledger_lists_only_the_callers_entries_by_cursor(api_client, user, django_assert_max_num_queries):

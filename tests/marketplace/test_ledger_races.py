@@ -49,7 +49,7 @@ def test_twenty_concurrent_holds_of_ten_from_a_hundred_exactly_ten_succeed():
 
     assert sum(isinstance(r, LedgerTransaction) for r in results) == 10
     assert sum(isinstance(r, InsufficientFunds) for r in results) == 10
-    assert balance_for(user=buyer) == {"available": D("0"), "held": D("100"), "total": D("100")}
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("100"), "exiting": D("0"), "total": D("100")}
     assert seen and min(seen) >= 0
     assert LedgerTransaction.objects.filter(kind="hold").count() == 10
     assert ledger_check().ok
