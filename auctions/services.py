@@ -268,6 +268,12 @@ class _Ranked:
     bidder_ref: str
 
 
+def _ranked(auction: Auction) -> list[_Ranked]:
+    """The two best standing maxima (withdrawn ones do not rank); the earlier maximum wins a tie."""
+    return [_Ranked(*row) for row in AuctionBidder.objects.filter(auction=auction, withdrawn_at__isnull=True)
+            .order_by("-max_amount", "max_sequence").values_list("buyer_id", "max_amount", "bidder_ref")[:2]]
+
+
 @transaction.atomic
 def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidSource.API,
               now: datetime | None = None) -> Bid:
@@ -289,6 +295,9 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
     amount = _check_bid_amount(max_amount)
 
     mine = AuctionBidder.objects.filter(auction=auction, buyer=buyer).first()
+    if mine is not None and mine.withdrawn_at is not None:
+        mine.released_at = mine.withdrawn_at = None  # withdrawn (its money left the vault): bidding again re-enters
+        mine.max_amount = mine.held_amount = Decimal("0")
     previous = mine.max_amount if mine else Decimal("0")
     floor = opening_price(auction.reserve_price)
     if amount < floor:
@@ -311,11 +320,10 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
         auction.bidder_count += 1
     else:
         mine.max_amount, mine.held_amount, mine.max_sequence, mine.updated_at = amount, amount, sequence, now
-        mine.save(update_fields=["max_amount", "held_amount", "max_sequence", "updated_at"])
+        mine.save(update_fields=["max_amount", "held_amount", "max_sequence", "updated_at", "released_at",
+                                 "withdrawn_at"])
 
-    # Best first; the earlier maximum wins a tie.
-    top = [_Ranked(*row) for row in AuctionBidder.objects.filter(auction=auction)
-           .order_by("-max_amount", "max_sequence").values_list("buyer_id", "max_amount", "bidder_ref")[:2]]
+    top = _ranked(auction)
     price = proxy_price(reserve=auction.reserve_price, maxima=[r.max_amount for r in top])
     previous_leader = auction.leader_id
     entry = bidlog.make_entry(auction_id=auction.pk, sequence=sequence, bidder=mine.bidder_ref, max_amount=amount,
@@ -355,6 +363,46 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
             "type": "outbid", "auction_id": auction.pk, "price": bidlog.usdc_text(price)})
     logger.info("bid placed", extra={"auction_id": auction.pk, "bid_sequence": sequence, "extended": extended})
     return bid
+
+
+@transaction.atomic
+def auction_bidder_withdraw(*, auction_id: int, buyer_id: int, reason: str, now: datetime | None = None) -> Decimal:
+    """Withdraw a buyer's standing maximum from an open auction because the money behind it is
+    leaving the vault (escrow/exits.py): its hold is released, the bidder stops ranking and the
+    price is set again from the others (the bid log keeps its bids). Returns the USDC released
+    (0 when nothing is held or the auction is closed). Lock order as bid_place: the auction row,
+    then ledger accounts."""
+    now = now or timezone.now()
+    auction = (Auction.objects.select_for_update(of=("self",)).select_related("vertical")
+               .filter(pk=auction_id).first())
+    if auction is None or auction.status != AuctionStatus.OPEN:
+        return Decimal("0")
+    mine = (AuctionBidder.objects.select_related("buyer")
+            .filter(auction=auction, buyer_id=buyer_id, released_at__isnull=True, withdrawn_at__isnull=True).first())
+    if mine is None or mine.held_amount <= 0:
+        return Decimal("0")
+    released = mine.held_amount
+    ledger_release(user=mine.buyer, amount=released,
+                   idempotency_key=f"withdrawn:{auction.pk}:{buyer_id}:{mine.max_sequence}",
+                   memo=f"bid on auction {auction.pk} withdrawn: {reason}"[:255])
+    mine.held_amount, mine.released_at, mine.withdrawn_at, mine.updated_at = Decimal("0"), now, now, now
+    mine.save(update_fields=["held_amount", "released_at", "withdrawn_at", "updated_at"])
+    top = _ranked(auction)
+    if top:
+        price = proxy_price(reserve=auction.reserve_price, maxima=[r.max_amount for r in top])
+        auction.leader_id, auction.price = top[0].buyer_id, price
+    else:
+        auction.leader_id, auction.price = None, None
+    auction.save(update_fields=["leader", "price"])
+    group_send_on_commit(group=vertical_group(auction.vertical.slug), payload={
+        "type": "auction.price", "auction_id": auction.pk,
+        "price": bidlog.usdc_text(auction.price) if auction.price is not None else None,
+        "bid_count": auction.bid_count, "leader": top[0].bidder_ref if top else None,
+        "deadline": auction.deadline.isoformat()})
+    group_send_on_commit(group=user_group(buyer_id), payload={
+        "type": "bid.withdrawn", "auction_id": auction.pk, "released": bidlog.usdc_text(released), "reason": reason})
+    logger.info("bid withdrawn", extra={"auction_id": auction.pk, "buyer_id": buyer_id})
+    return released
 
 
 # ---------------------------------------------------------------- closing

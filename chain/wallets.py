@@ -27,6 +27,7 @@ from eth_utils import is_checksum_address
 
 from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
+from chain.signals import wallet_linked
 from leads.vault import NONCE_BYTES
 
 logger = logging.getLogger(__name__)
@@ -213,6 +214,7 @@ def siwe_message_check_and_link(*, user, message: str, signature: str, domain: s
             wallet.kind = Wallet.Kind.LINKED
             wallet.linked_at = now  # the custodial key and address stay: funds sent there are not stranded
             wallet.save()
+            transaction.on_commit(lambda: wallet_linked.send(sender=Wallet, wallet=wallet), robust=True)
     except IntegrityError:
         raise ValidationError({"address": "This address belongs to another account."}) from None
     logger.info("wallet linked", extra={"user_id": user.pk, "address": address})

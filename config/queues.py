@@ -41,6 +41,7 @@ CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_ke
 # task name -> queue
 TASK_ROUTES: dict[str, str] = {
     "notify.send_welcome_email": "notify",
+    "notify.send_user_notice": "notify",
     "leads.score_lead": "leads.score",
     "leads.import_csv": "leads.ingest",
     "auctions.open_auction": "auctions.open",

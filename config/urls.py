@@ -24,7 +24,6 @@ urlpatterns = [
     path("account/", mviews.account, name="account"),
     path("account/api-keys/", mviews.api_key_create, name="api-key-create"),
     path("account/api-keys/<int:api_key_id>/revoke/", mviews.api_key_revoke, name="api-key-revoke"),
-    path("", include("marketplace.ledger_views")),
     path("", include("escrow.views_wallet")),
     path("", include("verticals.urls")),
     path("", include("leads.urls")),

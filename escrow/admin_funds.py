@@ -3,7 +3,7 @@ escrow/withdrawals.py; an unknown depositor's VaultEvent (user empty) is where s
 
 from django.contrib import admin
 
-from escrow.models import ChainCursor, VaultEvent, Withdrawal
+from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -21,13 +21,13 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(VaultEvent)
 class VaultEventAdmin(_ReadOnly):
-    list_display = ("id", "kind", "account", "user", "amount", "ledger_transaction", "block_number", "tx_hash",
-                    "log_index", "chain_id", "created_at")
+    list_display = ("id", "kind", "account", "counterparty", "user", "amount", "ledger_transaction", "block_number",
+                    "tx_hash", "log_index", "chain_id", "created_at")
     list_filter = ("kind", "chain_id", ("user", admin.EmptyFieldListFilter))
     search_fields = ("account", "tx_hash", "user__email")
     list_select_related = ("user",)
-    readonly_fields = ("chain_id", "tx_hash", "log_index", "block_number", "kind", "account", "user", "amount",
-                       "ledger_transaction", "created_at")
+    readonly_fields = ("chain_id", "tx_hash", "log_index", "block_number", "kind", "account", "counterparty", "user",
+                       "amount", "ledger_transaction", "created_at")
 
 
 @admin.register(Withdrawal)
@@ -44,3 +44,27 @@ class WithdrawalAdmin(_ReadOnly):
 class ChainCursorAdmin(_ReadOnly):
     list_display = ("name", "chain_id", "block", "updated_at")
     list_filter = ("chain_id",)
+
+
+@admin.register(VaultExit)
+class VaultExitAdmin(_ReadOnly):
+    """Exits users announced on the vault (the exit hatch) and what the ledger set aside for them."""
+
+    list_display = ("id", "user", "account", "amount", "reserved", "state", "unlocks_at", "paid", "created_at",
+                    "closed_at")
+    list_filter = ("state", "chain_id")
+    search_fields = ("account", "user__email")
+    list_select_related = ("user",)
+    readonly_fields = [f.name for f in VaultExit._meta.fields]
+
+
+@admin.register(VaultClaim)
+class VaultClaimAdmin(_ReadOnly):
+    """What the ledger had to give up for the vault (exits, outflows); `short` ones need staff
+    (each also has an open reconciliation issue for its user)."""
+
+    list_display = ("id", "user", "purpose", "amount", "covered", "state", "bids_withdrawn", "created_at", "done_at")
+    list_filter = ("state", "purpose", "chain_id")
+    search_fields = ("user__email", "event__tx_hash")
+    list_select_related = ("user",)
+    readonly_fields = [f.name for f in VaultClaim._meta.fields]

@@ -1,11 +1,12 @@
-"""Staff views of settlement: each sale's settlement (with a retry for failed ones), mint batches
-and reconciliation findings. Read-only: state moves only through escrow/settlement.py."""
+"""Staff views of settlement: each sale's settlement (with a retry for failed ones and a refund for
+funded ones), mint batches and reconciliation findings. Read-only: state moves only through escrow/settlement.py."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from chain.admin import _ReadOnlyAdmin
 from escrow.models import MintBatch, ReconciliationIssue, Settlement
-from escrow.settlement import settlement_retry
+from escrow.settlement import REFUNDABLE, settlement_refund, settlement_retry
 
 
 class ReconciliationIssueInline(admin.TabularInline):
@@ -28,7 +29,7 @@ class SettlementAdmin(_ReadOnlyAdmin):
     list_select_related = ("sale",)
     readonly_fields = [f.name for f in Settlement._meta.fields]
     inlines = [ReconciliationIssueInline]
-    actions = ["retry"]
+    actions = ["retry", "refund"]
 
     @admin.action(description="Retry the selected failed settlements")
     def retry(self, request, queryset):
@@ -39,6 +40,22 @@ class SettlementAdmin(_ReadOnlyAdmin):
         skipped = queryset.count() - retried
         self.message_user(request, f"{retried} settlement(s) retried; {skipped} not failed, left alone.",
                           messages.SUCCESS if retried else messages.WARNING)
+
+
+    @admin.action(description="Refund the selected funded or minted sales to their buyers")
+    def refund(self, request, queryset):
+        refunded, refused = 0, []
+        for settlement in queryset.filter(state__in=REFUNDABLE):
+            try:
+                settlement_refund(settlement_id=settlement.pk, reason=f"refunded by {request.user.email}")
+            except ValidationError as exc:
+                refused.append(f"sale {settlement.sale_id}: {' '.join(exc.messages)}")
+            else:
+                refunded += 1
+        skipped = queryset.count() - refunded - len(refused)
+        self.message_user(request, f"{refunded} refund(s) sent; {skipped} not refundable, left alone."
+                                   + (f" Refused: {'; '.join(refused)}" if refused else ""),
+                          messages.SUCCESS if refunded and not refused else messages.WARNING)
 
 
 @admin.register(MintBatch)
@@ -52,8 +69,8 @@ class MintBatchAdmin(_ReadOnlyAdmin):
 class ReconciliationIssueAdmin(_ReadOnlyAdmin):
     """Differences between the books and the chain; open ones first."""
 
-    list_display = ("kind", "settlement", "expected", "actual", "detected_at", "last_seen_at", "resolved_at")
+    list_display = ("kind", "settlement", "user", "expected", "actual", "detected_at", "last_seen_at", "resolved_at")
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "chain_id")
-    search_fields = ("=settlement__sale__id", "expected", "actual")
-    list_select_related = ("settlement",)
+    search_fields = ("=settlement__sale__id", "user__email", "expected", "actual")
+    list_select_related = ("settlement", "user")
     ordering = ("-resolved_at", "-id")

@@ -57,12 +57,17 @@ class Settlement(models.Model):
         MINTED = "minted", "NFT minted"
         RELEASING = "releasing", "Releasing"
         RELEASED = "released", "Released"
+        REFUNDING = "refunding", "Refunding"
+        REFUNDED = "refunded", "Refunded"
         FAILED = "failed", "Failed"
 
     sale = models.OneToOneField("auctions.Sale", on_delete=models.PROTECT, related_name="settlement")
     chain_id = models.PositiveBigIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     buyer_address = models.CharField(max_length=42)
+    # The buyer's address the deal is funded from (and refunded to): buyer_address, unless the
+    # money still sat at the custodial address of a buyer who linked their own wallet (escrow/sweeps.py).
+    funding_address = models.CharField(max_length=42, blank=True)
     seller_address = models.CharField(max_length=42)
     amount = _usdc()  # the price, funded from the buyer's vault balance
     # keccak256(salt ‖ canonical lead data): what the token commits to. The salt (random per sale)
@@ -85,6 +90,11 @@ class Settlement(models.Model):
     release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     release_retries = models.PositiveSmallIntegerField(default=0)  # staff retries: a fresh key each
+    # A refund (staff, before the release): the whole deal back to the buyer's vault balance.
+    refund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    refund_reason = models.CharField(max_length=255, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     # The split, fixed when the release is sent (USDC): seller + platform fee + vertical royalty = amount.
     seller_amount = _usdc(null=True, blank=True)
@@ -121,6 +131,8 @@ class BountyDeal(models.Model):
                                 related_name="+")
     release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
+    refund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -146,19 +158,26 @@ class ChainCursor(models.Model):
 
 
 class VaultEvent(models.Model):
-    """A Deposited or Withdrawn log of the EscrowVault, applied to the ledger exactly once
+    """A log of the EscrowVault that concerns a user's free balance (deposit, withdrawal, exit
+    announced, cancelled or taken, a move between addresses), applied to the ledger exactly once
     (unique on chain id, transaction hash and log index)."""
 
     class Kind(models.TextChoices):
         DEPOSIT = "deposit", "Deposit"
         WITHDRAWAL = "withdrawal", "Withdrawal"
+        EXIT_ANNOUNCED = "exit_announced", "Exit announced"
+        EXIT_CANCELLED = "exit_cancelled", "Exit cancelled"
+        EXIT = "exit", "Exit taken"
+        MOVE = "move", "Moved between addresses"
 
     chain_id = models.PositiveBigIntegerField()
     tx_hash = models.CharField(max_length=66)
     log_index = models.PositiveIntegerField()
     block_number = models.PositiveBigIntegerField()
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     account = models.CharField(max_length=42)
+    # A move's destination (the account it came from is `account`).
+    counterparty = models.CharField(max_length=42, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="vault_events")
     amount = _usdc()
@@ -171,10 +190,96 @@ class VaultEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["chain_id", "tx_hash", "log_index"], name="vault_event_once"),
         ]
+        permissions = [("credit_from_treasury", "Can credit users from the platform treasury (on chain)")]
         indexes = [models.Index(fields=["user", "created_at"], name="vault_event_user_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.amount} USDC by {self.account}"
+
+
+class VaultExit(models.Model):
+    """An exit announced on chain (EscrowVault.announceExit) and what became of it. From the
+    announcement the ledger sets the amount aside (USER_EXITING, through a VaultClaim), so no new
+    bid can promise it; the exit taken pays from there, a cancelled or replaced one gives it back."""
+
+    class State(models.TextChoices):
+        ANNOUNCED = "announced", "Announced"
+        CANCELLED = "cancelled", "Cancelled"
+        REPLACED = "replaced", "Replaced by a later announcement"
+        TAKEN = "taken", "Taken"
+
+    chain_id = models.PositiveBigIntegerField()
+    account = models.CharField(max_length=42)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vault_exits")
+    amount = _usdc()
+    unlocks_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ANNOUNCED)
+    reserved = _usdc(default=0, help_text="What the ledger has set aside for this exit (USER_EXITING).")
+    paid = _usdc(null=True, blank=True)
+    announced_event = models.OneToOneField(VaultEvent, on_delete=models.PROTECT, related_name="exit_announced")
+    closed_event = models.OneToOneField(VaultEvent, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="exit_closed")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "account"], condition=Q(state="announced"),
+                                    name="vault_exit_one_announced_per_account"),
+            models.CheckConstraint(condition=Q(reserved__gte=0) & Q(reserved__lte=models.F("amount")),
+                                   name="vault_exit_reserved_within_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Exit of {self.amount} USDC by {self.account} ({self.state})"
+
+
+class VaultClaim(models.Model):
+    """Money the ledger must give up because of something the vault does without the ledger
+    moving first: an exit announced (set aside) or taken beyond what was set aside, or an
+    outflow we did not send. Covered from the user's available balance first, then by withdrawing
+    their standing bids and bounty pools (the user is told); what cannot be covered is `short`,
+    with a reconciliation issue for staff, and is covered later if money arrives."""
+
+    class Purpose(models.TextChoices):
+        EXIT_RESERVE = "exit_reserve", "Set aside for an announced exit"
+        OUTFLOW = "outflow", "Paid out on chain"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Being covered"
+        COVERED = "covered", "Covered"
+        SHORT = "short", "Short (staff)"
+        CANCELLED = "cancelled", "No longer needed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vault_claims")
+    chain_id = models.PositiveBigIntegerField()
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    amount = _usdc()
+    covered = _usdc(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    event = models.ForeignKey(VaultEvent, on_delete=models.PROTECT, related_name="claims")
+    vault_exit = models.ForeignKey(VaultExit, null=True, blank=True, on_delete=models.PROTECT, related_name="claims")
+    bids_withdrawn = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "id"], name="vault_claim_state_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="vault_claim_amount_positive"),
+            models.CheckConstraint(condition=Q(covered__gte=0) & Q(covered__lte=models.F("amount")),
+                                   name="vault_claim_covered_within_amount"),
+        ]
+
+    @property
+    def remaining(self):
+        return self.amount - self.covered
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}: {self.covered}/{self.amount} USDC ({self.state})"
 
 
 class Withdrawal(models.Model):
@@ -243,11 +348,14 @@ class ReconciliationIssue(models.Model):
         NFT_MISSING = "nft_missing", "Token not on chain"
         NFT_OWNER = "nft_owner", "Token owner changed"
         VAULT_BALANCE = "vault_balance", "Vault holdings differ from the ledger"
+        USER_SHORTFALL = "user_shortfall", "Paid out on chain beyond what the ledger held"
 
     chain_id = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="reconciliation_issues")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
     expected = models.CharField(max_length=200, blank=True)
     actual = models.CharField(max_length=200, blank=True)
     detected_at = models.DateTimeField(default=timezone.now)
@@ -257,9 +365,9 @@ class ReconciliationIssue(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            # One open finding per (kind, settlement): a difference seen on every run is one issue.
-            models.UniqueConstraint(fields=["kind", "settlement"], condition=Q(resolved_at__isnull=True),
-                                    name="reconciliation_one_open_per_kind", nulls_distinct=False),
+            # One open finding per (kind, settlement, user): a difference seen on every run is one issue.
+            models.UniqueConstraint(fields=["kind", "settlement", "user"], condition=Q(resolved_at__isnull=True),
+                                    name="reconciliation_one_open_per_subject", nulls_distinct=False),
         ]
 
     def __str__(self) -> str:

@@ -117,8 +117,10 @@ def _record(found: dict, moved: list, *, chain_id: int, now) -> dict[str, int]:
                                            expected=previous, actual=owner, detected_at=now, last_seen_at=now,
                                            resolved_at=now)
         logger.info("reconcile: token of sale %s now owned by %s", s.sale_id, owner)
+    # Only the kinds this job finds: a user's shortfall is opened and resolved by escrow/exits.py.
     open_issues = {(i.kind, i.settlement_id): i for i in
-                   ReconciliationIssue.objects.select_for_update().filter(chain_id=chain_id, resolved_at__isnull=True)}
+                   ReconciliationIssue.objects.select_for_update().filter(
+                       chain_id=chain_id, resolved_at__isnull=True).exclude(kind=Kind.USER_SHORTFALL)}
     for key, (expected, actual) in found.items():
         issue = open_issues.pop(key, None)
         if issue is None:
@@ -132,6 +134,10 @@ def _record(found: dict, moved: list, *, chain_id: int, now) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for kind, _ in found:
         counts[kind] += 1
+    shortfalls = ReconciliationIssue.objects.filter(chain_id=chain_id, kind=Kind.USER_SHORTFALL,
+                                                    resolved_at__isnull=True).count()
+    if shortfalls:
+        counts[Kind.USER_SHORTFALL] = shortfalls
     for kind in Kind.values:
         metrics.RECONCILIATION_DIFFERENCES.labels(kind=kind).set(counts.get(kind, 0))
     return dict(counts)

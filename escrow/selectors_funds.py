@@ -1,10 +1,17 @@
 """Reads for deposits and withdrawals: a user's vault events and withdrawals, where to deposit."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db.models import QuerySet
 
+from auctions.bounties import bounty_pool_reference
+from auctions.models import Bounty
 from chain.models import ContractDeployment
+from config import db_router
 from escrow.models import VaultEvent, Withdrawal
+from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind
+from marketplace.ledger_models import LedgerAccount
 
 
 def vault_event_list_for_user(*, user) -> QuerySet:
@@ -28,3 +35,22 @@ def vault_deployment_get() -> ContractDeployment | None:
     if settings.CHAIN_ID:
         deployments = deployments.filter(chain_id=settings.CHAIN_ID)
     return deployments.order_by("-deployed_at").first()
+
+
+def ledger_vault_backing(*, user_ids: list[int]) -> dict[int, Decimal]:
+    """What the ledger says each user has in the vault's free balances: available + held +
+    set aside for an exit + the pools of their bounties (a bounty pool is a ledger account; on
+    chain that money never left its funder). Compared with the vault's balances of the user's
+    addresses by the ledger ≡ vault checks. Reads the primary."""
+    backing: dict[int, Decimal] = dict.fromkeys(user_ids, Decimal(0))
+    with db_router.primary():
+        for owner_id, balance in LedgerAccount.objects.filter(owner_id__in=user_ids, kind__in=USER_ACCOUNT_KINDS,
+                                                              reference="").values_list("owner_id", "balance"):
+            backing[owner_id] += balance
+        pools = dict(Bounty.objects.filter(buyer_id__in=user_ids).values_list("pk", "buyer_id"))
+        references = {bounty_pool_reference(pk): buyer_id for pk, buyer_id in pools.items()}
+        for reference, balance in LedgerAccount.objects.filter(kind=LedgerAccountKind.BOUNTY_POOL,
+                                                               reference__in=references).values_list(
+                "reference", "balance"):
+            backing[references[reference]] += balance
+    return backing

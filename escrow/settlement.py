@@ -23,7 +23,8 @@ from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from web3 import Web3
 
@@ -33,18 +34,19 @@ from chain.client import chain_errors, chain_id_check, chain_web3
 from chain.deploy import contract_address, platform_address
 from chain.leadnft import MintItem, lead_nft, mint_batch_calldata, minted_batch_id, token_id_for
 from chain.models import ChainTransaction
-from chain.transactions import chain_tx_submit
+from chain.transactions import chain_tx_prepare, chain_tx_record, chain_tx_submit
 from chain.wallets import wallet_for
 from escrow import metrics
 from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.models import BountyDeal, MintBatch, Settlement
+from escrow.sweeps import vault_address_to_fund
+from escrow.units import to_units
 from leads.selectors import lead_pii_read
 from marketplace.ledger import AccountSpec, ledger_post
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 
 logger = logging.getLogger(__name__)
 
-USDC_UNITS = Decimal(10) ** 6
 BPS = Decimal(10_000)
 MAX_MINT_ATTEMPTS = 3
 # Deal ids of bounty payouts: above every sale id (sale ids, and LeadNFT's, stay below 2**64).
@@ -54,11 +56,6 @@ CONFIRMED, FAILED = ChainTransaction.Status.CONFIRMED, ChainTransaction.Status.F
 
 class SettlementUnavailable(Exception):
     """The contracts are not deployed on the node's chain: nothing to settle against."""
-
-
-def to_units(amount: Decimal) -> int:
-    """USDC Decimal (6 places) → integer base units for the contracts."""
-    return int((amount * USDC_UNITS).to_integral_value())
 
 
 # ---------------------------------------------------------------- contracts
@@ -106,9 +103,11 @@ def settlement_open(*, sale_id: int) -> Settlement:
     existing = Settlement.objects.filter(sale_id=sale_id).first()
     if existing is not None:
         return existing
-    chain_id = chain_id_check(chain_web3())
-    settlement_contracts(chain_id=chain_id)
+    w3 = chain_web3()
+    chain_id = chain_id_check(w3)
+    vault, _ = settlement_contracts(chain_id=chain_id)
     sale = Sale.objects.select_related("lead__vertical", "buyer", "seller").get(pk=sale_id)
+    funding_address = vault_address_to_fund(user=sale.buyer, amount=sale.price, w3=w3, vault_address=vault)
     lead = sale.lead
     salt = new_salt()
     canonical = lead_canonical_data(lead=lead, pii=lead_pii_read(lead=lead))
@@ -116,6 +115,7 @@ def settlement_open(*, sale_id: int) -> Settlement:
         settlement, created = Settlement.objects.get_or_create(sale=sale, defaults=dict(
             chain_id=chain_id,
             buyer_address=wallet_for(user=sale.buyer).address,
+            funding_address=funding_address,
             seller_address=wallet_for(user=sale.seller).address,
             amount=sale.price,
             data_hash="0x" + lead_data_hash(canonical=canonical, salt=salt).hex(),
@@ -144,8 +144,7 @@ def settlement_fund(*, sale_id: int) -> Settlement:
 def _submit_funding(settlement: Settlement, *, key: str) -> None:
     """Record the sale's fundDeal (and its bounty deals) under `key`; caller holds the row lock."""
     vault, _ = settlement_contracts(chain_id=settlement.chain_id)
-    data = _vault().encode_abi("fundDeal", args=[settlement.sale_id, Web3.to_checksum_address(settlement.buyer_address),
-                                                 to_units(settlement.amount)])
+    data = _vault().encode_abi("fundDeal", args=[settlement.sale_id, _funder(settlement), to_units(settlement.amount)])
     tx = settlement.fund_tx = chain_tx_submit(idempotency_key=key, to=vault, data=data)
     settlement.error = ""
     if tx.status == FAILED and _deal_matches(settlement, vault=vault):
@@ -161,14 +160,22 @@ def _submit_funding(settlement: Settlement, *, key: str) -> None:
     _fund_bounties(settlement, vault=vault)
 
 
+def _funder(settlement: Settlement) -> str:
+    return Web3.to_checksum_address(settlement.funding_address or settlement.buyer_address)
+
+
 def _fund_bounties(settlement: Settlement, *, vault: str) -> None:
     """One deal per bounty award of the sale, funded from the bounty funder's vault balance (the
     pool is money the ledger set aside; on chain it never left the funder). A refused funding is
     kept on the BountyDeal's transaction for staff and does not hold up the sale."""
     awards = BountyAward.objects.filter(sale_id=settlement.sale_id).select_related("bounty__buyer").order_by("id")
     for award in awards:
-        deal, _ = BountyDeal.objects.get_or_create(award=award, defaults=dict(
-            settlement=settlement, funder_address=wallet_for(user=award.bounty.buyer).address, amount=award.amount))
+        deal = BountyDeal.objects.filter(award=award).first()
+        if deal is None:
+            funder = vault_address_to_fund(user=award.bounty.buyer, amount=award.amount, w3=chain_web3(),
+                                           vault_address=vault)
+            deal, _ = BountyDeal.objects.get_or_create(award=award, defaults=dict(
+                settlement=settlement, funder_address=funder, amount=award.amount))
         if deal.fund_tx_id is not None:
             continue
         data = _vault().encode_abi("fundDeal", args=[BOUNTY_DEAL_BASE + award.pk,
@@ -198,8 +205,8 @@ def _deal_matches(settlement: Settlement, *, vault: str) -> bool:
     """True when the vault holds this sale's deal for this buyer and amount."""
     with chain_errors():
         buyer, amount = _vault(chain_web3(), vault).functions.dealOf(settlement.sale_id).call()
-    return (int(buyer, 16) != 0 and Web3.to_checksum_address(buyer) == Web3.to_checksum_address(
-        settlement.buyer_address) and int(amount) == to_units(settlement.amount))
+    return (int(buyer, 16) != 0 and Web3.to_checksum_address(buyer) == _funder(settlement)
+            and int(amount) == to_units(settlement.amount))
 
 
 def _fail(settlement: Settlement, error: str) -> None:
@@ -256,40 +263,56 @@ def settlement_advance(*, now=None) -> dict:
         "minted": _advance_minting(now=now),
         "releasing": release_due(now=now),
         "released": _advance_releasing(now=now),
+        "refunded": _advance_refunding(now=now),
         "transfers": nft_transfers_follow(),
         "opened": _open_missing(now=now),
     }
     return {k: v for k, v in counts.items() if v}
 
 
-def _locked(state: str, *related: str, limit: int = 200):
-    """Up to `limit` settlements in `state`, oldest first, locked; rows another worker holds are skipped."""
+def _locked(state: str, *related: str):
+    """Settlements in `state`, oldest first, locked as they are read; rows another worker holds
+    are skipped (slice or filter the result)."""
     return (Settlement.objects.select_for_update(skip_locked=True, of=("self",)).select_related(*related)
-            .filter(state=state).order_by("id")[:limit])
+            .filter(state=state).order_by("id"))
 
 
 def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: str, on_confirmed) -> int:
     """Settlements in `state` whose `tx_field` transaction is final: confirmed → on_confirmed(s)
-    (which sets the next state), failed or replaced → failed. Returns how many were confirmed."""
+    (which sets the next state), failed or replaced → failed. Returns how many were confirmed.
+
+    One transaction per row: a row's ledger post locks its people's accounts, and holding one
+    person's accounts while waiting for another's (as a pass over many rows in one transaction
+    would) deadlocks against a close that locks the same accounts in id order."""
     done = 0
-    with transaction.atomic():
-        for s in _locked(state, tx_field, *related):
-            tx = getattr(s, tx_field)
-            if tx.status not in (CONFIRMED, FAILED, ChainTransaction.Status.REPLACED):
-                continue
-            try:
-                with transaction.atomic():  # one row's error (say, in its ledger post) fails that row only
-                    if tx.status == CONFIRMED:
-                        on_confirmed(s)
-                        done += 1
-                    else:
-                        _fail(s, f"{what} transaction failed: {tx.error}")
-                    s.save()
-            except Exception as exc:  # noqa: BLE001 - recorded on the row for staff, the pass goes on
-                logger.exception("settlement of sale %s: %s step failed", s.sale_id, what)
-                _fail(s, f"{what} confirmed but could not be recorded: {exc}")
-                s.save(update_fields=["state", "error", "updated_at"])
-            metrics.SETTLEMENTS.labels(state=s.state).inc()
+    final = (CONFIRMED, FAILED, ChainTransaction.Status.REPLACED)
+    ids = list(Settlement.objects.filter(state=state, **{f"{tx_field}__status__in": final})
+               .order_by("id").values_list("pk", flat=True)[:200])
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                s = _locked(state, tx_field, *related).filter(pk=pk).first()
+                if s is None:
+                    continue  # another worker has it, or it moved on
+                tx = getattr(s, tx_field)
+                try:
+                    with transaction.atomic():  # one row's error (say, in its ledger post) fails that row only
+                        if tx.status == CONFIRMED:
+                            on_confirmed(s)
+                            done += 1
+                        else:
+                            _fail(s, f"{what} transaction failed: {tx.error}")
+                        s.save()
+                except OperationalError:
+                    raise  # transient (a lock timeout, a deadlock victim): the next pass does it again
+                except Exception as exc:  # noqa: BLE001 - recorded on the row for staff, the pass goes on
+                    logger.exception("settlement of sale %s: %s step failed", s.sale_id, what)
+                    _fail(s, f"{what} confirmed but could not be recorded: {exc}")
+                    s.save(update_fields=["state", "error", "updated_at"])
+                metrics.SETTLEMENTS.labels(state=s.state).inc()
+        except OperationalError:
+            logger.warning("settlement row %s: %s step hit a transient database error; retried next pass", pk, what,
+                           exc_info=True)
     return done
 
 
@@ -325,7 +348,7 @@ def mint_flush(*, now=None, force: bool = False) -> int:
     sent = 0
     while True:
         with transaction.atomic():
-            rows = list(_locked(Settlement.State.FUNDED, "sale__lead", limit=size))
+            rows = list(_locked(Settlement.State.FUNDED, "sale__lead")[:size])
             if not rows:
                 return sent
             oldest = min(r.funded_at or now for r in rows)
@@ -524,6 +547,68 @@ def _release_ledger(s: Settlement) -> None:
     total = sum((amount for _, amount in legs), Decimal(0))
     ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"settle:{sale.pk}",
                 memo=f"Release of sale {sale.pk} after the dispute window",
+                entries=[(sale.escrow_account, -total), *legs])
+
+
+# ---------------------------------------------------------------- refund
+
+REFUNDABLE = (Settlement.State.FUNDED, Settlement.State.MINTED)
+
+
+def settlement_refund(*, settlement_id: int, reason: str) -> Settlement:
+    """Staff: give a sale's price back to its buyer before the release, and each bounty payout
+    funded with it back to its funder: `refundDeal` on chain (asked of the node before any lock),
+    mirrored in the ledger once confirmed (`refund:<sale>`). Only a funded or minted settlement;
+    ValidationError otherwise. Once: a settlement already refunding returns as it is."""
+    s = Settlement.objects.select_related("sale").get(pk=settlement_id)
+    if s.state in (Settlement.State.REFUNDING, Settlement.State.REFUNDED):
+        return s
+    if s.state not in REFUNDABLE:
+        raise ValidationError({"state": f"Only a funded or minted sale can be refunded (this one is "
+                                        f"{s.get_state_display().lower()})."})
+    vault, _ = settlement_contracts(chain_id=s.chain_id)
+    prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, to_units(s.amount)]))
+    deals = list(s.bounty_deals.filter(fund_tx__status=CONFIRMED, release_tx__isnull=True, refund_tx__isnull=True))
+    bounty_refunds = [(deal, chain_tx_prepare(to=vault, data=_vault().encode_abi(
+        "refundDeal", args=[BOUNTY_DEAL_BASE + deal.award_id, to_units(deal.amount)]))) for deal in deals]
+    with transaction.atomic():
+        s = Settlement.objects.select_for_update(of=("self",)).select_related("sale").get(pk=settlement_id)
+        if s.state not in REFUNDABLE:
+            return s
+        s.refund_tx = chain_tx_record(idempotency_key=f"escrow.refund:{s.chain_id}:{s.sale_id}", prepared=prepared)
+        if s.refund_tx.status == FAILED:
+            raise ValidationError({"state": f"The vault refused the refund: {s.refund_tx.error[:200]}"})
+        for deal, bounty_prepared in bounty_refunds:
+            deal.refund_tx = chain_tx_record(
+                idempotency_key=f"escrow.refund:{s.chain_id}:bounty:{deal.award_id}", prepared=bounty_prepared)
+            deal.save(update_fields=["refund_tx"])
+        s.state, s.refund_reason = Settlement.State.REFUNDING, reason[:255]
+        s.save(update_fields=["refund_tx", "state", "refund_reason", "updated_at"])
+    metrics.SETTLEMENTS.labels(state=s.state).inc()
+    logger.info("settlement of sale %s: refund sent", s.sale_id, extra={"sale_id": s.sale_id})
+    return s
+
+
+def _advance_refunding(*, now) -> int:
+    def refunded(s: Settlement) -> None:
+        _refund_ledger(s)
+        s.state, s.refunded_at = Settlement.State.REFUNDED, now
+
+    return _advance_on(Settlement.State.REFUNDING, "refund_tx", related=("sale__escrow_account",),
+                       what="refund", on_confirmed=refunded)
+
+
+def _refund_ledger(s: Settlement) -> None:
+    """Mirror the refund: the price from the sale's escrow account back to the buyer's available
+    balance, and each bounty payout whose deal was refunded on chain back to its funder."""
+    sale = s.sale
+    legs = [(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.buyer_id), s.amount)]
+    for deal in s.bounty_deals.filter(refund_tx__status=CONFIRMED).select_related("award__bounty"):
+        legs.append((AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=deal.award.bounty.buyer_id),
+                     deal.amount))
+    total = sum((amount for _, amount in legs), Decimal(0))
+    ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"refund:{sale.pk}",
+                memo=f"Refund of sale {sale.pk}: {s.refund_reason}"[:255],
                 entries=[(sale.escrow_account, -total), *legs])
 
 

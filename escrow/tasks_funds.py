@@ -11,13 +11,15 @@ logger = logging.getLogger(__name__)
 
 @app.task(name="escrow.index_vault", base=PipelineTask)
 def index_vault() -> dict:
-    """Periodic (celery beat, every 2 s): apply confirmed vault logs to the ledger, then complete
-    or refund withdrawals whose transaction is final. Idempotent. A node that is down or a vault
-    that is not deployed is a no-op (logged): the next beat tries again."""
+    """Periodic (celery beat, every 2 s): apply confirmed vault logs to the ledger, complete or
+    refund withdrawals whose transaction is final, and cover the vault claims still open (exits,
+    outflows). Idempotent. A node that is down or a vault that is not deployed is a no-op
+    (logged): the next beat tries again."""
     from web3.exceptions import Web3RPCError
 
     from chain.client import ChainMisconfigured, ChainUnavailable, chain_enabled
     from escrow.deposits import VaultUnavailable, vault_index
+    from escrow.exits import claims_cover
     from escrow.withdrawals import withdrawal_advance
 
     if not chain_enabled():  # no node configured (the embedded profile): nothing to index
@@ -30,4 +32,4 @@ def index_vault() -> dict:
     except (ChainUnavailable, ChainMisconfigured, Web3RPCError) as exc:  # the node: retried next beat
         logger.warning("escrow.index_vault: %s", exc)
         return {"applied": 0}
-    return {"applied": applied, **withdrawal_advance()}
+    return {"applied": applied, **withdrawal_advance(), "claims_open": claims_cover()}

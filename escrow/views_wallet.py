@@ -1,6 +1,6 @@
 """The wallet page: balances, holds and history, the deposit address, recent vault deposits and
-withdrawals, the withdraw form and the development faucet (escrow/deposits.py,
-escrow/withdrawals.py). Staff credits stay in marketplace/ledger_views.py."""
+withdrawals, exits announced on the vault, the withdraw form and the development faucet
+(escrow/deposits.py, escrow/withdrawals.py, escrow/exits.py); and the staff credit page."""
 
 import base64
 from datetime import datetime
@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -16,19 +17,22 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
-from escrow.deposits import FaucetError, faucet_dispense
+from escrow.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
+from escrow.exits import claims_live_for, exits_pending_for
+from escrow.settlement import settlement_enabled
 from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
 from marketplace import ratelimit
-from marketplace.ledger import USDC_QUANTUM
+from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
 from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_selectors import balance_for, ledger_entries_for
 from marketplace.ledger_views import _new_nonce, _valid_nonce
+from marketplace.models import User
 
 WALLET_PAGE_SIZE = 50
 FUNDS_PAGE_SIZE = 10  # recent vault events and withdrawals on the wallet page
@@ -99,6 +103,8 @@ def _wallet_context(request, *, withdraw_form: WithdrawForm | None = None) -> di
             "dev_chain": vault is not None and vault.chain_id == DEV_CHAIN_ID,
             "vault_events": list(vault_event_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
             "withdrawals": list(withdrawal_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
+            "exits": exits_pending_for(user=request.user),
+            "claims": claims_live_for(user=request.user),
         })
         if vault is not None and chain_wallet.kind == Wallet.Kind.CUSTODIAL:
             context["withdraw_form"] = withdraw_form or WithdrawForm(initial={"nonce": _new_nonce()})
@@ -173,7 +179,80 @@ def faucet(request):
     return redirect("wallet")
 
 
+# ---------------------------------------------------------------- staff credit
+
+class StaffCreditForm(forms.Form):
+    email = forms.EmailField(label="User email")
+    amount = forms.DecimalField(label="Amount (USDC)", max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES,
+                                min_value=Decimal("0.000001"))
+    memo = forms.CharField(max_length=255, required=False)
+    nonce = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        self.target = User.objects.filter(email=email).first()
+        if self.target is None:
+            raise forms.ValidationError("No user with that email.")
+        return email
+
+    def clean_nonce(self) -> str:
+        nonce = _valid_nonce(self.cleaned_data["nonce"])
+        if nonce is None:
+            raise forms.ValidationError("This form has expired; reload the page.")
+        return nonce
+
+
+TREASURY_PERMISSION = "escrow.credit_from_treasury"
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def staff_credit(request):
+    """Staff credit a user. Without chain settlement: straight into the ledger. With it, the money
+    must be in the vault first: staff holding the treasury permission send a deposit from the
+    platform treasury, and the indexer credits the ledger once it confirms; others are refused."""
+    on_chain = settlement_enabled()
+    form = StaffCreditForm(request.POST if request.method == "POST" else None, initial={"nonce": _new_nonce()})
+    context = {"form": form, "on_chain": on_chain, "may_credit": not on_chain or request.user.has_perm(
+        TREASURY_PERMISSION)}
+    if request.method == "POST" and not context["may_credit"]:
+        form.is_valid()
+        form.add_error(None, "The marketplace settles on chain: a credit must come from the platform treasury, "
+                             "which needs the permission “Can credit users from the platform treasury”.")
+        return render(request, "wallet/staff_credit.html", context, status=403)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        amount = data["amount"].quantize(USDC_QUANTUM)
+        if on_chain:
+            try:
+                treasury_deposit_for(user=form.target, amount=amount, once=f"staff-credit:{data['nonce']}",
+                                     mint=faucet_chain_target() is not None)
+            except FaucetError as exc:
+                form.add_error(None, f"The treasury deposit could not be sent: {exc}")
+            else:
+                messages.success(request, f"Sent {amount:f} USDC from the treasury to {form.target.email}'s vault "
+                                          "address: their balance shows it once the deposit confirms.")
+                return redirect("staff-credit")
+        else:
+            try:
+                txn = ledger_credit_user(
+                    user=form.target, amount=amount, idempotency_key=f"staff-credit:{data['nonce']}",
+                    memo=data["memo"] or f"Staff credit by {request.user.email}", created_by=request.user,
+                )
+            except IdempotencyConflict:
+                form.add_error(None, "This form was already used for another credit; reload the page.")
+            else:
+                if txn.replayed:
+                    messages.info(request, f"That credit was already recorded (transaction {txn.pk}).")
+                else:
+                    messages.success(request, f"Credited {amount:f} USDC to {form.target.email} "
+                                              f"(transaction {txn.pk}).")
+                return redirect("staff-credit")
+    return render(request, "wallet/staff_credit.html", context, status=400 if form.errors else 200)
+
+
 urlpatterns = [
+    path("staff/credit/", staff_credit, name="staff-credit"),
     path("wallet/", wallet, name="wallet"),
     path("wallet/faucet/", faucet, name="wallet-faucet"),
     path("wallet/address/", wallet_address, name="wallet-address"),

@@ -84,6 +84,20 @@ def user_welcome_email_send(*, user_id: int) -> bool:
     return True
 
 
+def user_notice_send(*, user_id: int, subject: str, message: str) -> bool:
+    """Email a user something the platform did to their money or bids (no PII of others, never
+    secrets). At least once: a failed send raises and the task retries. False if the user is gone."""
+    from django.core.mail import send_mail
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    send_mail(subject=subject, message=f"Hello {user.get_short_name()},\n\n{message}", from_email=None,
+              recipient_list=[user.email])
+    logger.info("user notice sent", extra={"user_id": user_id})
+    return True
+
+
 # ---------------------------------------------------------------- API keys
 
 @dataclass(frozen=True)

@@ -8,3 +8,8 @@ from marketplace.pipeline import PipelineTask
 @app.task(name="notify.send_welcome_email", base=PipelineTask)
 def send_welcome_email(*, user_id: int) -> bool:
     return services.user_welcome_email_send(user_id=user_id)
+
+
+@app.task(name="notify.send_user_notice", base=PipelineTask)
+def send_user_notice(*, user_id: int, subject: str, message: str) -> bool:
+    return services.user_notice_send(user_id=user_id, subject=subject, message=message)

@@ -73,3 +73,24 @@ def wait_mined() -> None:
     w3 = chain_web3()
     for tx_hash in ChainTransaction.objects.filter(status="sent").values_list("tx_hash", flat=True):
         w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.05)
+
+
+@pytest.fixture
+def send_as(w3):
+    """send_as(account, call): the account (a LocalAccount: e.g. a custodial key) sends `call`
+    itself, its gas topped up first (anvil_setBalance). Returns the receipt; a revert raises."""
+    def send(account, call):
+        w3.provider.make_request("anvil_setBalance", [account.address, hex(10**18)])
+        _send_call(w3, account=account, chain_id=DEV_CHAIN_ID, call=call)
+
+    return send
+
+
+@pytest.fixture
+def chain_clock(w3):
+    """chain_clock(seconds): move anvil's clock on (and mine a block), e.g. past an exit delay."""
+    def advance(seconds: int) -> None:
+        w3.provider.make_request("evm_increaseTime", [seconds])
+        w3.provider.make_request("evm_mine", [])
+
+    return advance

@@ -1,0 +1,303 @@
+"""The exit hatch and the claims that keep the ledger equal to the vault.
+
+The vault lets an account leave without the platform (EscrowVault.announceExit, then exit() once
+the delay has passed), so the platform can never lock anyone out. The ledger follows it:
+- an exit announced: the amount is set aside at once (available → USER_EXITING) so no new bid can
+  promise it; what available cannot cover is taken by withdrawing the user's standing bids, then
+  their bounty pools (the user is told);
+- an exit cancelled or replaced: what was set aside goes back to available;
+- an exit taken: paid from what was set aside (→ the user's external account), the rest of the
+  reserve goes back to available, and anything paid beyond it is an outflow claim.
+An outflow claim (an exit beyond the reserve, a withdrawal we did not send) is covered the same
+way; what cannot be covered is `short`: logged, a reconciliation issue for staff, and covered
+later if money arrives.
+
+`claim_open` and the exit functions run in the indexer's transaction and touch only the ledger
+(database only, no node). `claims_cover` withdraws bids and bounties, each in its own transaction
+in the auctions' lock order (the auction row, then ledger accounts); it runs after the indexer
+commits and on every indexer beat.
+"""
+
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from auctions.bounties import bounty_pool_reference, bounty_withdraw
+from auctions.choices import AuctionStatus
+from auctions.models import AuctionBidder, Bounty
+from auctions.services import auction_bidder_withdraw
+from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
+from marketplace.broadcast import group_send_on_commit
+from marketplace.groups import user_group
+from marketplace.ledger import AccountSpec, external_for, ledger_accounts_lock, ledger_post
+from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
+from marketplace.ledger_models import LedgerAccount
+from marketplace.tasks import send_user_notice
+
+logger = logging.getLogger(__name__)
+
+OUTFLOW = VaultClaim.Purpose.OUTFLOW
+EXIT_RESERVE = VaultClaim.Purpose.EXIT_RESERVE
+ZERO = Decimal("0")
+LIVE_CLAIMS = (VaultClaim.State.OPEN, VaultClaim.State.SHORT)
+
+
+def _available(user_id: int) -> AccountSpec:
+    return AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user_id)
+
+
+def _exiting(user_id: int) -> AccountSpec:
+    return AccountSpec(kind=LedgerAccountKind.USER_EXITING, owner_id=user_id)
+
+
+def _destination(claim: VaultClaim) -> AccountSpec:
+    return _exiting(claim.user_id) if claim.purpose == EXIT_RESERVE else external_for(user_id=claim.user_id)
+
+
+# ---------------------------------------------------------------- claims
+
+def claim_open(*, user, purpose: str, amount: Decimal, event: VaultEvent,
+               vault_exit: VaultExit | None = None) -> VaultClaim:
+    """Record what the ledger must give up and cover what the available balance can at once.
+    Runs in the caller's (the indexer's) transaction; the rest is claims_cover's."""
+    claim = VaultClaim.objects.create(user=user, chain_id=event.chain_id, purpose=purpose, amount=amount, event=event,
+                                      vault_exit=vault_exit)
+    _take_available(claim)
+    _settle_state(claim)
+    return claim
+
+
+def _take_available(claim: VaultClaim) -> Decimal:
+    """Move min(remaining, available) to the claim's destination. Caller holds the claim row
+    (locked, or created in this transaction)."""
+    if claim.remaining <= 0:
+        return ZERO
+    available, destination = ledger_accounts_lock(accounts=[_available(claim.user_id), _destination(claim)])
+    take = min(claim.remaining, available.balance)
+    if take <= 0:
+        return ZERO
+    covered = claim.covered + take
+    ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"claim:{claim.pk}:{covered:f}",
+                memo=f"{claim.get_purpose_display()} (vault tx {claim.event.tx_hash[:12]}…)",
+                entries=[(available, -take), (destination, take)])
+    claim.covered = covered
+    claim.save(update_fields=["covered"])
+    if claim.purpose == EXIT_RESERVE and claim.vault_exit_id is not None:
+        VaultExit.objects.filter(pk=claim.vault_exit_id).update(reserved=claim.covered)
+    return take
+
+
+def _settle_state(claim: VaultClaim) -> None:
+    """A claim fully covered is done (and its shortfall issue, if any, resolved)."""
+    if claim.remaining == 0 and claim.state in LIVE_CLAIMS:
+        was_short = claim.state == VaultClaim.State.SHORT
+        claim.state, claim.done_at = VaultClaim.State.COVERED, timezone.now()
+        claim.save(update_fields=["state", "done_at"])
+        if was_short:
+            _shortfall_issue(claim, open_=False)
+
+
+def _shortfall_issue(claim: VaultClaim, *, open_: bool) -> None:
+    issues = ReconciliationIssue.objects.filter(kind=ReconciliationIssue.Kind.USER_SHORTFALL, user_id=claim.user_id,
+                                                settlement__isnull=True, resolved_at__isnull=True)
+    now = timezone.now()
+    if not open_:
+        if not VaultClaim.objects.filter(user_id=claim.user_id, purpose=OUTFLOW,
+                                         state=VaultClaim.State.SHORT).exclude(pk=claim.pk).exists():
+            issues.update(resolved_at=now)
+        return
+    short = sum((c.remaining for c in VaultClaim.objects.filter(user_id=claim.user_id, purpose=OUTFLOW,
+                                                                 state=VaultClaim.State.SHORT)), ZERO)
+    expected, actual = f"{short:f} USDC more in the ledger", "paid out on chain"
+    if not issues.update(expected=expected, actual=actual, last_seen_at=now):
+        ReconciliationIssue.objects.create(chain_id=claim.chain_id, kind=ReconciliationIssue.Kind.USER_SHORTFALL,
+                                           user_id=claim.user_id, expected=expected, actual=actual,
+                                           detected_at=now, last_seen_at=now)
+
+
+def claims_cover(*, limit: int = 100) -> int:
+    """Cover every live claim as far as the user's money goes: available first, then their
+    standing bids (newest first), then their bounty pools. Returns how many claims are still
+    uncovered. Each withdrawal is its own transaction in the auctions' lock order."""
+    ids = list(VaultClaim.objects.filter(state__in=LIVE_CLAIMS).order_by("id").values_list("pk", flat=True)[:limit])
+    return sum(1 for claim_id in ids if not _cover(claim_id))
+
+
+def claims_cover_soon() -> None:
+    """After the indexer commits: cover what it could not at once (errors wait for the next beat)."""
+    try:
+        claims_cover()
+    except Exception:  # noqa: BLE001 - the next index beat covers again
+        logger.warning("vault claims: cover pass failed; retried next beat", exc_info=True)
+
+
+def _locked_claim(claim_id: int) -> VaultClaim | None:
+    return (VaultClaim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("event")
+            .filter(pk=claim_id, state__in=LIVE_CLAIMS).first())
+
+
+def _step(claim_id: int, *, withdrew: int = 0) -> VaultClaim | None:
+    """Take from available (in its own transaction); None when another worker holds the claim."""
+    with transaction.atomic():
+        claim = _locked_claim(claim_id)
+        if claim is None:
+            return None
+        _take_available(claim)
+        if withdrew:
+            claim.bids_withdrawn += withdrew
+            claim.save(update_fields=["bids_withdrawn"])
+        _settle_state(claim)
+        return claim
+
+
+def _cover(claim_id: int) -> bool:
+    """Returns True when the claim ended covered (or is not ours to cover now)."""
+    claim = _step(claim_id)
+    if claim is None or claim.remaining == 0:
+        return True
+    reason = ("funds set aside for the exit you announced on the vault" if claim.purpose == EXIT_RESERVE
+              else "funds paid out of the vault on chain")
+    freed: list[str] = []
+    standing = (AuctionBidder.objects.filter(buyer_id=claim.user_id, released_at__isnull=True,
+                                             withdrawn_at__isnull=True, held_amount__gt=0,
+                                             auction__status=AuctionStatus.OPEN)
+                .order_by("-updated_at").values_list("auction_id", flat=True))
+    for auction_id in list(standing):
+        released = auction_bidder_withdraw(auction_id=auction_id, buyer_id=claim.user_id, reason=reason)
+        if released:
+            freed.append(f"your bid on auction {auction_id} ({released:f} USDC)")
+        claim = _step(claim_id, withdrew=1 if released else 0)
+        if claim is None or claim.remaining == 0:
+            _tell(claim_id, freed)
+            return True
+    pools = Bounty.objects.filter(buyer_id=claim.user_id).exclude(status="closed").order_by("-id")
+    for bounty in pools:
+        pool = _pool_balance(bounty)
+        if pool <= 0:
+            continue
+        take = min(pool, claim.remaining)
+        try:
+            bounty_withdraw(bounty=bounty, amount=take, idempotency_key=f"claim-{claim_id}-{claim.covered:f}")
+        except ValidationError:  # a payout emptied the pool meanwhile: the next pass looks again
+            continue
+        freed.append(f"{take:f} USDC from your bounty {bounty.pk}")
+        claim = _step(claim_id)
+        if claim is None or claim.remaining == 0:
+            _tell(claim_id, freed)
+            return True
+    _tell(claim_id, freed)
+    with transaction.atomic():
+        claim = _locked_claim(claim_id)
+        if claim is None or claim.remaining == 0:
+            return True
+        if claim.purpose == OUTFLOW and claim.state != VaultClaim.State.SHORT:
+            claim.state = VaultClaim.State.SHORT
+            claim.save(update_fields=["state"])
+            logger.error("vault claim %s: %s USDC paid out on chain beyond what the ledger held for user %s",
+                         claim.pk, claim.remaining, claim.user_id,
+                         extra={"user_id": claim.user_id, "claim_id": claim.pk, "shortfall": str(claim.remaining)})
+            _shortfall_issue(claim, open_=True)
+        return False
+
+
+def _pool_balance(bounty: Bounty) -> Decimal:
+    balance = LedgerAccount.objects.filter(kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True,
+                                           reference=bounty_pool_reference(bounty.pk)).values_list(
+        "balance", flat=True).first()
+    return balance or ZERO
+
+
+def _tell(claim_id: int, freed: list[str]) -> None:
+    """The user hears what was withdrawn and why: on their live channel and by email."""
+    if not freed:
+        return
+    claim = VaultClaim.objects.select_related("user").get(pk=claim_id)
+    why = ("You announced an exit from the vault, so that money can no longer back bids."
+           if claim.purpose == EXIT_RESERVE else "Money left your vault balance on chain that the marketplace held "
+                                                  "for you, so it can no longer back bids.")
+    message = f"{why}\nWithdrawn: " + "; ".join(freed) + "."
+    with transaction.atomic():
+        group_send_on_commit(group=user_group(claim.user_id), payload={"type": "funds.withdrawn", "message": message})
+        transaction.on_commit(lambda: _email(claim.user_id, message), robust=True)
+
+
+def _email(user_id: int, message: str) -> None:
+    send_user_notice.delay(user_id=user_id, subject="Lead Engine: bids withdrawn", message=message)
+
+
+# ---------------------------------------------------------------- exits
+
+def _announced(event: VaultEvent) -> VaultExit | None:
+    return (VaultExit.objects.select_for_update().filter(chain_id=event.chain_id, account=event.account,
+                                                         state=VaultExit.State.ANNOUNCED).first())
+
+
+def _close(vault_exit: VaultExit, *, state: str, event: VaultEvent, give_back: Decimal) -> None:
+    """End an announcement: its claim stops, `give_back` of its reserve returns to available."""
+    VaultClaim.objects.filter(vault_exit=vault_exit, state__in=LIVE_CLAIMS).update(
+        state=VaultClaim.State.CANCELLED, done_at=timezone.now())
+    if give_back > 0:
+        ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"exit:{vault_exit.pk}:back",
+                    memo=f"Exit {vault_exit.get_state_display().lower()}: set-aside funds available again",
+                    entries=[(_exiting(vault_exit.user_id), -give_back), (_available(vault_exit.user_id), give_back)])
+    vault_exit.state, vault_exit.closed_event, vault_exit.closed_at = state, event, timezone.now()
+    vault_exit.save(update_fields=["state", "closed_event", "closed_at"])
+
+
+def exit_announced(*, event: VaultEvent, unlocks_at) -> VaultExit:
+    """ExitAnnounced: a new announcement replaces the pending one; its amount is set aside."""
+    previous = _announced(event)
+    if previous is not None:
+        previous.refresh_from_db(fields=["reserved"])
+        _close(previous, state=VaultExit.State.REPLACED, event=event, give_back=previous.reserved)
+    vault_exit = VaultExit.objects.create(chain_id=event.chain_id, account=event.account, user=event.user,
+                                          amount=event.amount, unlocks_at=unlocks_at, announced_event=event)
+    claim_open(user=event.user, purpose=EXIT_RESERVE, amount=event.amount, event=event, vault_exit=vault_exit)
+    logger.info("vault exit announced", extra={"user_id": event.user_id, "vault_exit_id": vault_exit.pk})
+    return vault_exit
+
+
+def exit_cancelled(*, event: VaultEvent) -> None:
+    """ExitCancelled: what was set aside is available again."""
+    vault_exit = _announced(event)
+    if vault_exit is None:
+        logger.warning("vault exit cancelled with no announcement on record", extra={"address": event.account})
+        return
+    vault_exit.refresh_from_db(fields=["reserved"])
+    _close(vault_exit, state=VaultExit.State.CANCELLED, event=event, give_back=vault_exit.reserved)
+
+
+def exit_taken(*, event: VaultEvent) -> None:
+    """Exited: paid from the reserve; the rest of the reserve back to available; beyond it, an
+    outflow claim."""
+    vault_exit = _announced(event)
+    paid = event.amount
+    from_reserve = ZERO
+    if vault_exit is not None:
+        vault_exit.refresh_from_db(fields=["reserved"])
+        from_reserve = min(paid, vault_exit.reserved)
+        if from_reserve > 0:
+            ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"exit:{vault_exit.pk}:paid",
+                        memo=f"Exit from the vault (tx {event.tx_hash[:12]}…)",
+                        entries=[(_exiting(vault_exit.user_id), -from_reserve),
+                                 (external_for(user_id=vault_exit.user_id), from_reserve)])
+        vault_exit.paid = paid
+        vault_exit.save(update_fields=["paid"])
+        _close(vault_exit, state=VaultExit.State.TAKEN, event=event, give_back=vault_exit.reserved - from_reserve)
+    else:
+        logger.error("vault exit taken with no announcement on record", extra={"address": event.account})
+    if paid > from_reserve:
+        claim_open(user=event.user, purpose=OUTFLOW, amount=paid - from_reserve, event=event, vault_exit=vault_exit)
+
+
+def exits_pending_for(*, user) -> list[VaultExit]:
+    """The user's announced exits (for their wallet page)."""
+    return list(VaultExit.objects.filter(user=user, state=VaultExit.State.ANNOUNCED).order_by("unlocks_at"))
+
+
+def claims_live_for(*, user) -> list[VaultClaim]:
+    return list(VaultClaim.objects.filter(Q(user=user) & Q(state__in=LIVE_CLAIMS)).order_by("id"))

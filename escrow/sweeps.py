@@ -1,0 +1,88 @@
+"""A user who links their own wallet keeps one vault balance: what sits at their old custodial
+address is moved to the linked address on chain (EscrowVault.moveWithSig, signed with the sealed
+custodial key, sent by the operator) when they link, and whenever a deposit arrives there later.
+The ledger is per user, so a move changes nothing in it; until a move confirms, settlement funds a
+deal from whichever of the user's addresses holds the money (`vault_address_to_fund`)."""
+
+import logging
+import time
+from decimal import Decimal
+
+from web3 import Web3
+
+from chain.artifacts import load_artifact
+from chain.client import ChainMisconfigured, ChainUnavailable, chain_errors, chain_id_check, chain_web3
+from chain.deploy import contract_address
+from chain.models import ChainTransaction, Wallet
+from chain.transactions import LIVE, chain_tx_prepare, chain_tx_record
+from chain.wallets import wallet_custodial_account, wallet_for
+from escrow.units import to_units
+from escrow.withdrawals import vault_typed_data, withdrawal_sign
+
+logger = logging.getLogger(__name__)
+
+MOVE_TTL_SECONDS = 3600
+
+
+def _vault(w3: Web3, address: str):
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact("EscrowVault")["abi"])
+
+
+def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
+    """Move the vault balance at a linked user's custodial address to their wallet. Asks the node
+    first (balance, nonce, gas), then records one transaction keyed by the custodial address's
+    vault nonce (so it happens once per nonce); one move in flight per address. Returns the
+    transaction, or None when there is nothing to move."""
+    wallet = Wallet.objects.filter(user_id=user_id).first()
+    if (wallet is None or wallet.kind != Wallet.Kind.LINKED or not wallet.custodial_address
+            or wallet.encrypted_key is None or wallet.custodial_address == wallet.address):
+        return None
+    w3 = chain_web3()
+    chain_id = chain_id_check(w3)
+    vault_address = contract_address(chain_id=chain_id, name="EscrowVault")
+    if not vault_address:
+        return None
+    prefix = f"escrow.move:{chain_id}:{wallet.custodial_address}:"
+    live = ChainTransaction.objects.filter(idempotency_key__startswith=prefix, status__in=LIVE).first()
+    if live is not None:
+        return live
+    vault = _vault(w3, vault_address)
+    with chain_errors():
+        balance = vault.functions.balanceOf(wallet.custodial_address).call()
+        nonce = vault.functions.nonces(wallet.custodial_address).call()
+    if balance == 0:
+        return None
+    typed = vault_typed_data(primary_type="Move", chain_id=chain_id, vault=vault_address,
+                             account=wallet.custodial_address, to=wallet.address, amount_units=balance, nonce=nonce,
+                             deadline=int(time.time()) + MOVE_TTL_SECONDS)
+    signature = withdrawal_sign(account=wallet_custodial_account(wallet=wallet), typed_data=typed)
+    data = vault.encode_abi("moveWithSig", args=[wallet.custodial_address, wallet.address, balance,
+                                                 typed["message"]["deadline"],
+                                                 bytes.fromhex(signature.removeprefix("0x"))])
+    tx = chain_tx_record(idempotency_key=f"{prefix}{nonce}", prepared=chain_tx_prepare(to=vault_address, data=data))
+    logger.info("custodial balance moved to the linked wallet", extra={"user_id": user_id, "chain_tx_id": tx.pk})
+    return tx
+
+
+def on_wallet_linked(sender, *, wallet: Wallet, **kwargs) -> None:
+    """Receiver of chain.signals.wallet_linked (connected in EscrowConfig.ready)."""
+    try:
+        wallet_sweep(user_id=wallet.user_id)
+    except (ChainUnavailable, ChainMisconfigured) as exc:
+        logger.warning("custodial sweep after linking: %s (the next deposit there sweeps again)", exc)
+
+
+def vault_address_to_fund(*, user, amount: Decimal, w3: Web3, vault_address: str) -> str:
+    """The user's address a deal should be funded from: their wallet's, unless (a linked wallet
+    whose custodial balance has not been moved yet) only the custodial address holds enough."""
+    wallet = wallet_for(user=user)
+    if wallet.kind != Wallet.Kind.LINKED or not wallet.custodial_address or wallet.custodial_address == wallet.address:
+        return wallet.address
+    vault = _vault(w3, vault_address)
+    units = to_units(amount)
+    with chain_errors():
+        if vault.functions.balanceOf(wallet.address).call() >= units:
+            return wallet.address
+        if vault.functions.balanceOf(wallet.custodial_address).call() >= units:
+            return wallet.custodial_address
+    return wallet.address

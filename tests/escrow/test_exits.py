@@ -1,0 +1,274 @@
+"""The exit hatch and the ledger ≡ vault rule, on anvil and PostgreSQL: nobody takes money out of
+the vault alone except through an announced exit; from the announcement the ledger sets the amount
+aside (withdrawing bids and bounty pools when available is short, and telling the user); an exit
+taken or an outflow the ledger did not see coming is covered, and what cannot be is a shortfall
+staff see. A linked wallet keeps one balance; staff credit in chain mode comes from the treasury."""
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from web3 import Web3
+
+from auctions.models import AuctionBidder
+from auctions.pricing import proxy_price
+from auctions.services import bid_place
+from chain.wallets import wallet_custodial_account, wallet_for
+from escrow.deposits import vault_index
+from escrow.exits import claims_cover
+from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
+from marketplace.ledger_models import LedgerAccount
+from marketplace.ledger_selectors import balance_for, ledger_check
+from tests.auctions.factories import make_auction
+from tests.auctions.factories_bounties import make_bounty
+from tests.escrow import funds_fixtures
+from tests.escrow.funds_fixtures import units, wait_mined
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+w3, contracts, deposit, mine = funds_fixtures.w3, funds_fixtures.contracts, funds_fixtures.deposit, funds_fixtures.mine
+send_as, chain_clock = funds_fixtures.send_as, funds_fixtures.chain_clock
+
+D = Decimal
+
+
+@pytest.fixture
+def buyer(deposit):
+    """A buyer whose custodial wallet has 100 USDC deposited and indexed."""
+    user = UserFactory(is_buyer=True)
+    deposit(wallet_for(user=user).address, "100")
+    assert vault_index() == 1
+    return user
+
+
+def _key(user):
+    return wallet_custodial_account(wallet=wallet_for(user=user))
+
+
+def _vault_free(contracts, user) -> Decimal:
+    wallet = wallet_for(user=user)
+    addresses = {wallet.address, wallet.custodial_address} - {""}
+    return sum((D(contracts.vault.functions.balanceOf(a).call()) / 10**6 for a in addresses), D(0))
+
+
+def _ledger_backed(user) -> Decimal:
+    return balance_for(user=user)["total"]
+
+
+def test_an_account_cannot_take_its_money_out_alone_without_notice(buyer, contracts, send_as):
+    from web3.exceptions import ContractCustomError, ContractLogicError
+
+    key = _key(buyer)
+    with pytest.raises((ContractCustomError, ContractLogicError)):
+        send_as(key, contracts.vault.functions.withdrawWithSig(key.address, key.address, units("10"), 2**40,
+                                                               b"\x00" * 65))
+    with pytest.raises((ContractCustomError, ContractLogicError)):
+        send_as(key, contracts.vault.functions.exit())
+    assert vault_index() == 0
+    assert _vault_free(contracts, buyer) == _ledger_backed(buyer) == D("100")
+
+
+def test_an_announced_exit_sets_the_amount_aside_so_no_bid_can_use_it(buyer, contracts, send_as):
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("70")))
+    assert vault_index() == 1
+
+    assert balance_for(user=buyer) == {"available": D("30"), "held": D("0"), "exiting": D("70"), "total": D("100")}
+    vault_exit = VaultExit.objects.get()
+    assert (vault_exit.user, vault_exit.amount, vault_exit.reserved, vault_exit.state) == (buyer, D("70"), D("70"),
+                                                                                        "announced")
+    auction = make_auction()
+    with pytest.raises(Exception, match="Insufficient funds"):
+        bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("40"))
+    assert ledger_check().ok
+
+
+def test_an_exit_beyond_available_withdraws_standing_bids_and_tells_the_user(buyer, contracts, send_as, deposit):
+    rival = UserFactory(is_buyer=True)
+    deposit(wallet_for(user=rival).address, "100")
+    vault_index()
+    first, second = make_auction(), make_auction()
+    bid_place(auction_id=first.pk, buyer=buyer, max_amount=D("30"))
+    bid_place(auction_id=second.pk, buyer=buyer, max_amount=D("50"))
+    bid_place(auction_id=second.pk, buyer=rival, max_amount=D("20"))  # buyer leads second at 21
+    assert balance_for(user=buyer)["available"] == D("20")
+
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("60")))
+    assert vault_index() == 1  # sets 20 aside at once; the cover pass after commit withdraws bids
+
+    balance = balance_for(user=buyer)
+    assert balance["exiting"] == D("60") and balance["total"] == D("100")
+    withdrawn = AuctionBidder.objects.get(auction=second, buyer=buyer)  # the newest bid goes first
+    assert withdrawn.withdrawn_at is not None and withdrawn.held_amount == 0
+    second.refresh_from_db()
+    assert second.leader == rival  # ranked again without the withdrawn maximum
+    assert second.price == proxy_price(reserve=second.reserve_price, maxima=[D("20")])
+    assert AuctionBidder.objects.get(auction=first, buyer=buyer).withdrawn_at is None  # enough was freed
+    claim = VaultClaim.objects.get()
+    assert (claim.state, claim.covered, claim.bids_withdrawn) == ("covered", D("60"), 1)
+    assert "auction" in mail.outbox[-1].body and "exit" in mail.outbox[-1].body
+    assert ledger_check().ok
+
+
+def test_a_cancelled_exit_gives_the_money_back_and_a_new_one_replaces_the_old(buyer, contracts, send_as):
+    key = _key(buyer)
+    send_as(key, contracts.vault.functions.announceExit(units("10")))
+    send_as(key, contracts.vault.functions.announceExit(units("25")))  # replaces the first
+    assert vault_index() == 2
+    assert balance_for(user=buyer)["exiting"] == D("25")
+    assert list(VaultExit.objects.order_by("id").values_list("state", flat=True)) == ["replaced", "announced"]
+
+    send_as(key, contracts.vault.functions.cancelExit())
+    assert vault_index() == 1
+    assert balance_for(user=buyer) == {"available": D("100"), "held": D("0"), "exiting": D("0"), "total": D("100")}
+    assert VaultExit.objects.filter(state="cancelled").count() == 1
+    assert ledger_check().ok
+
+
+def test_an_exit_taken_pays_from_what_was_set_aside_and_the_books_match_the_vault(
+        buyer, contracts, send_as, chain_clock):
+    key = _key(buyer)
+    send_as(key, contracts.vault.functions.announceExit(units("40")))
+    vault_index()
+    chain_clock(3)  # the test vaults' exit delay is 2 s
+    send_as(key, contracts.vault.functions.exit())
+    assert vault_index() == 1
+
+    assert balance_for(user=buyer) == {"available": D("60"), "held": D("0"), "exiting": D("0"), "total": D("60")}
+    assert _vault_free(contracts, buyer) == D("60")
+    assert contracts.usdc.functions.balanceOf(key.address).call() == units("40")
+    vault_exit = VaultExit.objects.get()
+    assert (vault_exit.state, vault_exit.paid) == ("taken", D("40"))
+    assert VaultEvent.objects.filter(kind="exit").count() == 1
+    assert not VaultClaim.objects.filter(purpose="outflow").exists()
+    assert ledger_check().ok
+
+
+def test_an_exit_taking_more_than_was_set_aside_withdraws_the_bids_placed_meanwhile(
+        buyer, contracts, send_as, chain_clock, deposit):
+    key = _key(buyer)
+    send_as(key, contracts.vault.functions.announceExit(units("100")))
+    vault_index()  # 100 set aside
+    deposit(key.address, "50")
+    vault_index()
+    claims_cover()  # the announcement's claim was covered: new money stays available
+    assert balance_for(user=buyer)["available"] == D("50")
+    auction = make_auction()
+    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("50"))  # promised after the announcement
+    chain_clock(3)
+    send_as(key, contracts.vault.functions.exit())  # takes 100 of the 150 in the vault
+    vault_index()
+
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("50"), "exiting": D("0"), "total": D("50")}
+    assert _vault_free(contracts, buyer) == D("50") == _ledger_backed(buyer)
+    assert ledger_check().ok
+
+
+def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_until_money_arrives(
+        buyer, contracts, send_as, chain_clock, deposit, caplog):
+    """The platform must fund a won sale within the exit delay; here it never did (settlement is
+    off), so the exit takes the sale's money too: the ledger cannot cover it, staff see it."""
+    from datetime import timedelta
+
+    from auctions.services import auction_close
+
+    key = _key(buyer)
+    auction = make_auction()
+    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("40"))
+    auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=1))  # 10 captured, not funded
+    send_as(key, contracts.vault.functions.announceExit(units("100")))
+    vault_index()
+    assert balance_for(user=buyer)["exiting"] == D("90")
+    chain_clock(3)
+    send_as(key, contracts.vault.functions.exit())  # the vault still holds all 100 for this address
+    vault_index()
+
+    claim = VaultClaim.objects.get(purpose="outflow")
+    assert (claim.state, claim.amount, claim.covered) == ("short", D("10"), D("0"))
+    issue = ReconciliationIssue.objects.get(kind="user_shortfall", resolved_at__isnull=True)
+    assert issue.user == buyer and issue.expected.startswith("10.000000")
+    assert "beyond what the ledger held" in caplog.text
+    assert ledger_check().ok
+    deposit(key.address, "10")  # money arrives: the claim takes it and the issue resolves
+    vault_index()
+    claim.refresh_from_db()
+    issue.refresh_from_db()
+    assert claim.state == "covered" and issue.resolved_at is not None
+
+
+def test_bounty_pools_back_an_exit_when_bids_are_not_enough(buyer, contracts, send_as):
+    from auctions.bounties import bounty_pool_reference
+
+    bounty = make_bounty(vertical=make_auction().vertical, buyer=buyer, fund=D("90"))
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("95")))
+    vault_index()
+
+    assert balance_for(user=buyer)["exiting"] == D("95")
+    pool = LedgerAccount.objects.get(reference=bounty_pool_reference(bounty.pk))
+    assert pool.balance == D("5")
+    assert "bounty" in mail.outbox[-1].body
+    assert ledger_check().ok
+
+
+def test_a_linked_wallet_gets_its_custodial_balance_moved_and_the_ledger_does_not_change(
+        buyer, contracts, settings):
+    from eth_account import Account
+
+    from chain.signals import wallet_linked
+    from chain.transactions import chain_tx_poll_pending
+
+    own = Account.create()
+    wallet = wallet_for(user=buyer)
+    wallet.address, wallet.kind = own.address, "linked"
+    wallet.save()
+    wallet_linked.send(sender=type(wallet), wallet=wallet)  # what linking sends on commit
+    wait_mined()
+    chain_tx_poll_pending()
+    assert vault_index() == 1
+
+    assert contracts.vault.functions.balanceOf(own.address).call() == units("100")
+    assert contracts.vault.functions.balanceOf(wallet.custodial_address).call() == 0
+    move = VaultEvent.objects.get(kind="move")
+    assert (move.account, move.counterparty, move.ledger_transaction) == (wallet.custodial_address, own.address, None)
+    assert balance_for(user=buyer)["available"] == D("100")
+
+
+def test_a_deal_is_funded_from_the_custodial_address_while_its_money_still_sits_there(buyer, contracts):
+    from eth_account import Account
+
+    from escrow.sweeps import vault_address_to_fund
+
+    wallet = wallet_for(user=buyer)
+    custodial = wallet.address
+    wallet.address, wallet.kind = Account.create().address, "linked"
+    wallet.save()
+    w3 = contracts.vault.w3
+    assert vault_address_to_fund(user=buyer, amount=D("60"), w3=w3, vault_address=contracts.vault.address) == custodial
+    assert vault_address_to_fund(user=buyer, amount=D("101"), w3=w3,
+                                 vault_address=contracts.vault.address) == wallet.address
+
+
+def test_staff_credit_in_chain_mode_needs_the_treasury_permission_and_comes_through_the_vault(
+        client, contracts, settings):
+    from django.contrib.auth.models import Permission
+
+    settings.CHAIN_SETTLEMENT = True
+    target = UserFactory(is_buyer=True)
+    clerk = UserFactory(is_staff=True)
+    client.force_login(clerk)
+    page = client.get(reverse("staff-credit"))
+    form = page.context["form"]
+    body = {"email": target.email, "amount": "25", "memo": "", "nonce": form.initial["nonce"]}
+
+    refused = client.post(reverse("staff-credit"), body)
+    assert refused.status_code == 403 and "treasury" in refused.content.decode()
+    assert _ledger_backed(target) == 0
+
+    clerk.user_permissions.add(Permission.objects.get(codename="credit_from_treasury"))
+    sent = client.post(reverse("staff-credit"), body, follow=True)
+    assert sent.status_code == 200 and "once the deposit confirms" in sent.content.decode()
+    assert _ledger_backed(target) == 0  # nothing in the ledger before the vault has it
+    assert vault_index() == 1
+    assert _ledger_backed(target) == D("25") == _vault_free(contracts, target)
+    assert Web3.to_checksum_address(VaultEvent.objects.get().account) == wallet_for(user=target).address
