@@ -23,6 +23,13 @@ os.environ.setdefault("DATABASE_POOL", "false")
 os.environ.setdefault("CHAIN_HEALTHCHECK", "false")
 # Sales are settled on chain only in the settlement tests (they switch it on).
 os.environ.setdefault("CHAIN_SETTLEMENT", "false")
+# Test-only secrets (the services profile requires them; `make test` runs with none set). Not the
+# embedded profile's development values: nothing sealed under one opens under the other.
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-never-use-outside-the-test-suite-5b1e")
+os.environ.setdefault("PII_KEYS", "test1:dGVzdC1vbmx5LXBpaS1rZXktbm90LWZvci1yZWFsLSE=")
+os.environ.setdefault("PII_ACTIVE_KEY_ID", "test1")
+os.environ.setdefault("PII_HASH_KEY", "test-only-pii-hash-key-never-use-outside-the-test-suite")
+os.environ.setdefault("CHAIN_WALLET_MASTER_KEY", "dGVzdC1vbmx5LXdhbGxldC1rZXktbm90LXJlYWwtISE=")
 
 from .services import *  # noqa: E402,F401,F403
 from .services import DATABASES  # noqa: E402
