@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 
 from auctions.choices import AuctionStatus, BidSource
@@ -39,7 +39,8 @@ from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import user_group
 from verticals.choices import FieldType
-from verticals.selectors import vertical_admits_buyer, vertical_ancestors, vertical_fields_effective
+from verticals.selectors import (vertical_admits_buyer, vertical_ancestors, vertical_fields_effective,
+                                 vertical_open_to_q)
 
 logger = logging.getLogger(__name__)
 
@@ -384,14 +385,12 @@ def _rules_for(auction: Auction):
     """Active rules that may bid on this auction: the lead's vertical (or an ancestor, or all),
     admitted buyers only (exclusive verticals), never the seller; priority desc, then id."""
     vertical_ids = [v.pk for v in vertical_ancestors(vertical=auction.vertical)]
-    rules = (AutobidRule.objects.filter(paused=False, buyer__is_buyer=True, buyer__is_active=True)
-             .filter(Q(vertical__isnull=True) | Q(vertical_id__in=vertical_ids))
-             .exclude(buyer_id=auction.seller_id)
-             .select_related("buyer", "vertical").order_by("-priority", "id"))
-    exclusive = list(auction.vertical.exclusive_buyers.values_list("pk", flat=True))
-    if exclusive:
-        rules = rules.filter(buyer_id__in=exclusive)
-    return rules
+    # The exclusive-vertical rule (verticals.selectors.vertical_open_to_q) for each rule's buyer.
+    return (AutobidRule.objects.filter(paused=False, buyer__is_buyer=True, buyer__is_active=True)
+            .filter(Q(vertical__isnull=True) | Q(vertical_id__in=vertical_ids))
+            .filter(vertical_open_to_q(vertical=auction.vertical_id, user_id=OuterRef("buyer_id")))
+            .exclude(buyer_id=auction.seller_id)
+            .select_related("buyer", "vertical").order_by("-priority", "id"))
 
 
 def _consume(*, rule: AutobidRule, day: date) -> bool:

@@ -20,6 +20,7 @@ from auctions import bidlog
 from auctions.choices import BuyNowStatus
 from auctions.models import Auction, BuyNowListing, Sale
 from auctions.sales import sale_record
+from auctions.selectors import auction_is_visible, auction_visible_q
 from config import db_router
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -87,13 +88,15 @@ def buy_now_list(*, auction: Auction, now: datetime | None = None) -> BuyNowList
 
 
 def check_buy_now_buyer(*, listing: BuyNowListing, buyer) -> None:
-    """Raise BuyNowRefused (invalid) unless this user may buy this listing at all."""
+    """Raise BuyNowRefused (invalid) unless this user may buy this listing at all. Caller checked
+    that they may see it (buy_now_listing_visible)."""
     if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
         raise BuyNowRefused("Only buyer accounts can buy leads. Enable buying on your account page.",
                             kind=BuyNowRefused.INVALID, code="not_a_buyer")
     if listing.seller_id == buyer.pk:
         raise BuyNowRefused("You cannot buy your own lead.", kind=BuyNowRefused.INVALID, code="own_lead")
-    if not vertical_admits_buyer(vertical=listing.lead.vertical, user=buyer):
+    # Visible to a non-staff buyer who is not its seller means admitted; staff see every listing.
+    if buyer.is_staff and not vertical_admits_buyer(vertical=listing.lead.vertical, user=buyer):
         raise BuyNowRefused("This vertical is exclusive to its listed buyers.", kind=BuyNowRefused.INVALID,
                             code="exclusive_vertical")
 
@@ -108,7 +111,7 @@ def buy_now_purchase(*, listing_id: int, buyer, now: datetime | None = None) -> 
     now = now or timezone.now()
     listing = (BuyNowListing.objects.select_for_update(of=("self",)).select_related("lead__vertical", "auction")
                .filter(pk=listing_id).first())
-    if listing is None:
+    if listing is None or not auction_is_visible(auction=listing.auction, user=buyer):
         raise BuyNowRefused("No such buy-now listing.", kind=BuyNowRefused.NOT_FOUND, code="not_found")
     if listing.status == BuyNowStatus.SOLD:
         raise BuyNowRefused("This lead has already been sold.", kind=BuyNowRefused.CLOSED, code="already_sold")
@@ -171,11 +174,16 @@ def buy_now_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 # ---------------------------------------------------------------- reads
 
-def buy_now_list_open(*, vertical: str = "", state: str = "", min_score: int | None = None,
+def buy_now_listing_visible(*, user) -> QuerySet:
+    """Listings `user` may see: those of auctions they may see (auctions.selectors.auction_visible_q)."""
+    return BuyNowListing.objects.filter(auction_visible_q(user=user, prefix="auction__"))
+
+
+def buy_now_list_open(*, user, vertical: str = "", state: str = "", min_score: int | None = None,
                       max_price: Decimal | None = None, now: datetime | None = None) -> QuerySet:
-    """Open, unexpired listings, newest first ((created_at, id) cursor). Stale-tolerant."""
+    """Open, unexpired listings `user` may see, newest first ((created_at, id) cursor). Stale-tolerant."""
     now = now or timezone.now()
-    qs = (BuyNowListing.objects.select_related("lead__vertical")
+    qs = (buy_now_listing_visible(user=user).select_related("lead__vertical")
           .filter(status=BuyNowStatus.OPEN, expires_at__gt=now))
     if vertical:
         qs = qs.filter(lead__vertical__slug=vertical)

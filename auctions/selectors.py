@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from auctions import bidlog
@@ -13,6 +13,7 @@ from auctions.choices import AuctionStatus, BidderStatus
 from auctions.models import Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import USDC_QUANTUM, minimum_bid
 from config import db_router
+from verticals.selectors import vertical_open_to_q
 
 RECENT_CLOSED = timedelta(hours=24)
 
@@ -60,16 +61,52 @@ def ask_terms_for_lead(*, lead) -> ListingTerms:
     return ListingTerms(ask, reserve, buy_now, duration, ask.auto_list)
 
 
+# ---------------------------------------------------------------- who sees an auction (the one rule)
+
+def auction_visible_q(*, user, prefix: str = "") -> Q:
+    """Who may see an auction — and the buy-now listing of its lead (prefix "auction__") — on
+    every path: the REST list and detail, the marketplace, the auction room, buy-now pages and API,
+    polling, bids. An open vertical's auctions: every signed-in user. An exclusive vertical's: its
+    listed buyers (verticals.selectors.vertical_open_to_q), the lead's seller, and staff (who may
+    look but not bid). Anyone else is told the auction does not exist. The live socket follows
+    whole verticals (verticals.selectors.vertical_watchable_q: the same rule without the seller,
+    who may not follow other sellers' leads), and autobid bids only for admitted buyers."""
+    if not getattr(user, "is_authenticated", False):
+        return vertical_open_to_q(vertical=OuterRef(f"{prefix}vertical_id"), user_id=None)
+    if user.is_staff and user.is_active:
+        return Q()
+    return (vertical_open_to_q(vertical=OuterRef(f"{prefix}vertical_id"), user_id=user.pk)
+            | Q(**{f"{prefix}seller_id": user.pk}))
+
+
+def auction_is_visible(*, auction: Auction, user) -> bool:
+    """auction_visible_q for one loaded auction: no query for staff or its seller, one otherwise."""
+    if getattr(user, "is_authenticated", False) and (
+            (user.is_staff and user.is_active) or auction.seller_id == user.pk):
+        return True
+    return Auction.objects.filter(pk=auction.pk).filter(auction_visible_q(user=user)).exists()
+
+
+def auction_get_visible(*, auction_id: int, user) -> Auction:
+    """One auction for display to `user` (primary: a bidder must see their own bid at once);
+    Auction.DoesNotExist when it is missing or not visible to them (callers answer 404)."""
+    with db_router.primary():
+        return (Auction.objects.select_related("lead", "vertical", "leader")
+                .filter(auction_visible_q(user=user)).get(pk=auction_id))
+
+
 # ---------------------------------------------------------------- auctions
 
-def auction_list_live(*, vertical: str = "", state: str = "", min_score: int | None = None,
+def auction_list_live(*, user, vertical: str = "", state: str = "", min_score: int | None = None,
                       closing_within: int | None = None, status: str = "", now: datetime | None = None) -> QuerySet:
-    """Open auctions and those closed in the last 24 h, newest first ((created_at, id) cursor).
+    """Open auctions and those closed in the last 24 h that `user` may see, newest first
+    ((created_at, id) cursor).
 
     Stale-tolerant: may read the replica."""
     now = now or timezone.now()
     qs = Auction.objects.select_related("lead", "vertical").filter(
-        Q(status=AuctionStatus.OPEN) | Q(status=AuctionStatus.CLOSED, closed_at__gte=now - RECENT_CLOSED))
+        Q(status=AuctionStatus.OPEN) | Q(status=AuctionStatus.CLOSED, closed_at__gte=now - RECENT_CLOSED)
+    ).filter(auction_visible_q(user=user))
     if vertical:
         qs = qs.filter(vertical__slug=vertical)
     if state:
@@ -84,7 +121,8 @@ def auction_list_live(*, vertical: str = "", state: str = "", min_score: int | N
 
 
 def auction_get(*, auction_id: int) -> Auction:
-    """One auction for display (primary: a bidder must see their own bid at once)."""
+    """One auction whoever asks (primary). Pages and the API show auctions through
+    auction_get_visible; this is for paths with their own access rule (the bid log)."""
     with db_router.primary():
         return Auction.objects.select_related("lead", "vertical", "leader").get(pk=auction_id)
 

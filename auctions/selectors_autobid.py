@@ -19,8 +19,8 @@ from auctions import autobid
 from auctions.choices import AuctionStatus
 from auctions.models import (USDC_MAX_DIGITS, USDC_PLACES, Auction, AuctionBidder, AutobidRule, AutobidTrace,
                              AutobidUsage)
+from auctions.selectors import auction_visible_q
 from config import db_router
-from verticals.selectors import vertical_admits_buyer
 
 RECENT_TRACES = 50
 _LEAD_ZIP = re.compile(r"^zip (\d{3})\d{2}\b")
@@ -81,13 +81,11 @@ def autobid_trace_list_for_auction(*, auction: Auction, buyer) -> list[AutobidTr
 # ---------------------------------------------------------------- access and dry run
 
 def access_auction_for_buyer(*, auction_id: int, buyer) -> Auction:
-    """An auction the buyer may see (its vertical admits them); Auction.DoesNotExist otherwise,
-    so an exclusive vertical's auctions stay invisible to outsiders."""
+    """An auction the buyer may see (auctions.selectors.auction_visible_q); Auction.DoesNotExist
+    otherwise, so an exclusive vertical's auctions stay invisible to outsiders."""
     with db_router.primary():
-        auction = Auction.objects.select_related("lead__vertical", "vertical").get(pk=auction_id)
-    if not buyer.is_staff and not vertical_admits_buyer(vertical=auction.vertical, user=buyer):
-        raise Auction.DoesNotExist
-    return auction
+        return (Auction.objects.select_related("lead__vertical", "vertical")
+                .filter(auction_visible_q(user=buyer)).get(pk=auction_id))
 
 
 @dataclass

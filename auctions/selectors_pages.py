@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import OuterRef, Q
 from django.utils.dateparse import parse_datetime
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import Auction, AuctionBidder, Sale
+from auctions.selectors import auction_visible_q
 from config import db_router
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
+from verticals.selectors import vertical_watchable_q
 
 PAGE_SIZE = 25
 MAX_IDS = 100
@@ -64,22 +66,22 @@ def _page(rows: list, size: int, key) -> Page:
 # ---------------------------------------------------------------- marketplace
 
 def vertical_list_watchable(*, user) -> list[Vertical]:
-    """Active verticals whose auctions this user may see and subscribe to (an exclusive vertical
-    admits only its listed buyers), by name. Same rule as marketplace.consumers."""
-    qs = Vertical.objects.filter(status=VerticalStatus.ACTIVE)
-    if not user.is_staff:
-        listed = Vertical.exclusive_buyers.through.objects.filter(vertical_id=OuterRef("pk"))
-        qs = qs.filter(~Exists(listed) | Exists(listed.filter(user_id=user.pk)))
+    """Active verticals whose auctions this user may follow live (verticals.selectors.
+    vertical_watchable_q: an exclusive vertical admits only its listed buyers, and staff), by name.
+    The socket's group join (marketplace.consumers) uses the same rule."""
+    qs = Vertical.objects.filter(status=VerticalStatus.ACTIVE).filter(vertical_watchable_q(user=user))
     return list(qs.order_by("name", "slug"))
 
 
-def auction_list_marketplace(*, vertical_ids: list[int], state: str = "", min_score: int | None = None,
+def auction_list_marketplace(*, user, vertical_ids: list[int], state: str = "", min_score: int | None = None,
                              cursor: str = "", size: int = PAGE_SIZE) -> Page:
-    """Open auctions in the given verticals, newest first ((created_at, id) keyset).
+    """Open auctions in the given verticals that `user` may see (auctions.selectors.
+    auction_visible_q), newest first ((created_at, id) keyset).
 
     Stale-tolerant (may read the replica); the row's live values come over the socket."""
     qs = (Auction.objects.select_related("lead", "vertical")
-          .filter(status=AuctionStatus.OPEN, vertical_id__in=vertical_ids))
+          .filter(status=AuctionStatus.OPEN, vertical_id__in=vertical_ids)
+          .filter(auction_visible_q(user=user)))
     if state:
         qs = qs.filter(lead__state=state.upper())
     if min_score is not None:
@@ -102,15 +104,14 @@ def bidder_status(*, auction: Auction, user_id: int, has_bid: bool) -> str:
     return BidderStatus.WON if won else BidderStatus.LOST
 
 
-def auction_states_for(*, auction_ids: list[int], user, vertical_ids: list[int] | None = None) -> list[dict]:
-    """The live values of some auctions for one caller (the polling fallback). Two queries.
+def auction_states_for(*, auction_ids: list[int], user) -> list[dict]:
+    """The live values of the auctions among `auction_ids` that `user` may see (auctions.selectors.
+    auction_visible_q; others are left out) for one caller: the polling fallback. Two queries.
 
     Reads the primary: a bidder polling right after their bid must see it."""
     ids = list(dict.fromkeys(auction_ids))[:MAX_IDS]
     with db_router.primary():
-        qs = Auction.objects.filter(pk__in=ids)
-        if vertical_ids is not None:
-            qs = qs.filter(vertical_id__in=vertical_ids)
+        qs = Auction.objects.filter(pk__in=ids).filter(auction_visible_q(user=user))
         auctions = list(qs.only("id", "status", "result", "price", "reserve_price", "deadline", "bid_count",
                                 "leader_id", "closed_at"))
         mine = dict(AuctionBidder.objects.filter(auction_id__in=[a.pk for a in auctions], buyer_id=user.pk)

@@ -22,7 +22,7 @@ from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
 from auctions.sales import sale_record
 from auctions.pricing import minimum_bid, opening_price, proxy_price
-from auctions.selectors import ask_terms_for_lead
+from auctions.selectors import ask_terms_for_lead, auction_is_visible
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
@@ -250,13 +250,18 @@ def _check_bid_amount(max_amount) -> Decimal:
 
 
 def check_bidder(*, auction: Auction, buyer) -> None:
-    """Raise BidRejected (forbidden) unless this buyer may bid on this auction at all."""
+    """Raise BidRejected unless this buyer may bid on this auction at all: not_found when they may
+    not even see it (selectors.auction_visible_q: an exclusive vertical's auction to an outsider),
+    forbidden when they see it but may not bid (not a buyer, their own lead, staff not listed)."""
+    if not auction_is_visible(auction=auction, user=buyer):
+        raise BidRejected("No such auction.", kind=BidRejected.NOT_FOUND, code="not_found")
     if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
         raise BidRejected("Only buyer accounts can bid. Enable buying on your account page.",
                           kind=BidRejected.FORBIDDEN, code="not_a_buyer")
     if auction.seller_id == buyer.pk:
         raise BidRejected("You cannot bid on your own lead.", kind=BidRejected.FORBIDDEN, code="own_lead")
-    if not vertical_admits_buyer(vertical=auction.vertical, user=buyer):
+    # Visible to a non-staff buyer who is not its seller means admitted; staff see every auction.
+    if buyer.is_staff and not vertical_admits_buyer(vertical=auction.vertical, user=buyer):
         raise BidRejected("This vertical is exclusive to its listed buyers.", kind=BidRejected.FORBIDDEN,
                           code="exclusive_vertical")
 

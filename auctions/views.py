@@ -63,9 +63,13 @@ def ask_delete(request, ask_id: int):
     return redirect("ask-list")
 
 
-def _auction(auction_id: int) -> Auction:
+def _auction(auction_id: int, *, user=None) -> Auction:
+    """The auction as `user` may see it (selectors.auction_visible_q), or whoever asks without a
+    user (the bid log, which has its own rule); 404 when it is not there for them."""
     try:
-        return selectors.auction_get(auction_id=auction_id)
+        if user is None:
+            return selectors.auction_get(auction_id=auction_id)
+        return selectors.auction_get_visible(auction_id=auction_id, user=user)
     except Auction.DoesNotExist:
         raise Http404("No such auction.") from None
 
@@ -73,8 +77,9 @@ def _auction(auction_id: int) -> Auction:
 @require_http_methods(["GET", "POST"])
 @login_required
 def auction_room(request, auction_id: int):
-    """Price, deadline, your standing and a bid form. The live page comes with the consumers."""
-    auction = _auction(auction_id)
+    """Price, deadline, your standing and a bid form. The live page comes with the consumers. An
+    exclusive vertical's auction is a 404 to everyone but its listed buyers, its seller and staff."""
+    auction = _auction(auction_id, user=request.user)
     form = BidForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -117,15 +122,17 @@ def auction_bid_log_download(request, auction_id: int):
 @login_required
 def buy_now_list_page(request):
     """Open buy-now listings with a Buy button (which leads to a confirmation)."""
-    listings = list(buynow.buy_now_list_open(vertical=(request.GET.get("vertical") or "")[:80])[:100])
+    listings = list(buynow.buy_now_list_open(user=request.user, vertical=(request.GET.get("vertical") or "")[:80])[:100])
     return render(request, "auctions/buy_now.html", {"previews": buynow.buy_now_previews(listings=listings)})
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def buy_now_buy(request, listing_id: int):
-    """GET: confirm the purchase. POST (CSRF): buy; the service decides who gets it."""
-    listing = get_object_or_404(BuyNowListing.objects.select_related("lead__vertical"), pk=listing_id)
+    """GET: confirm the purchase. POST (CSRF): buy; the service decides who gets it. A listing the
+    user may not see (an exclusive vertical's) is a 404."""
+    listing = get_object_or_404(buynow.buy_now_listing_visible(user=request.user).select_related("lead__vertical"),
+                                pk=listing_id)
     status = 200
     if request.method == "POST":
         try:

@@ -49,7 +49,7 @@ def marketplace(request):
     min_score = _min_score(request.GET.get("min_score"))
     slugs = chosen or list(by_slug)
     page = selectors_pages.auction_list_marketplace(
-        vertical_ids=[by_slug[s].pk for s in slugs], state=state, min_score=min_score,
+        user=request.user, vertical_ids=[by_slug[s].pk for s in slugs], state=state, min_score=min_score,
         cursor=(request.GET.get("cursor") or "")[:200])
     next_query = request.GET.copy()
     next_query["cursor"] = page.next_cursor
@@ -78,8 +78,7 @@ def auction_state(request):
             ids.append(int(part))
     auctions = []
     if ids:
-        watchable = [v.pk for v in selectors_pages.vertical_list_watchable(user=request.user)]
-        auctions = selectors_pages.auction_states_for(auction_ids=ids, user=request.user, vertical_ids=watchable)
+        auctions = selectors_pages.auction_states_for(auction_ids=ids, user=request.user)
     return JsonResponse({"now": timezone.now().isoformat(), "auctions": auctions})
 
 

@@ -15,6 +15,17 @@ def env_str(name: str, default: str | None = None) -> str:
     return value
 
 
+def env_secret(name: str) -> str:
+    """A secret the profile cannot run without: ImproperlyConfigured naming it when it is unset or
+    empty (the services and production profiles never fall back to committed values)."""
+    value = os.environ.get(name, "")
+    if not value.strip():
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is required: this profile has no default for secrets "
+            f"(only the embedded profile of `make run` falls back to development values).")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

@@ -1,5 +1,6 @@
-"""Settlement on chain: escrow deals, LeadNFT mint batches, deposits and withdrawals, PII access
-records and reconciliation findings. The state machines live in escrow/settlement.py."""
+"""Settlement on chain: escrow deals, LeadNFT mint batches, deposits and withdrawals and
+reconciliation findings (the PII access log is leads.models.PiiAccess). The state machines live
+in escrow/settlement.py."""
 
 from django.conf import settings
 from django.db import models
@@ -311,31 +312,6 @@ class Withdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"Withdrawal {self.pk}: {self.amount} USDC ({self.status})"
-
-
-class PiiAccess(models.Model):
-    """Every read of a sold lead's contact details: who, which sale, through which face."""
-
-    class Channel(models.TextChoices):
-        PAGE = "page", "Page"
-        API = "api", "API"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pii_accesses")
-    sale = models.ForeignKey("auctions.Sale", on_delete=models.PROTECT, related_name="pii_accesses")
-    channel = models.CharField(max_length=4, choices=Channel.choices)
-    as_owner = models.CharField(max_length=16, default="buyer", help_text="buyer, or nft_owner after a resale")
-    correlation_id = models.CharField(max_length=64, blank=True)
-    accessed_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-id"]
-        verbose_name = "PII access"
-        verbose_name_plural = "PII access log"
-        indexes = [models.Index(fields=["sale", "accessed_at"], name="pii_access_sale_idx"),
-                   models.Index(fields=["user", "accessed_at"], name="pii_access_user_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} read sale {self.sale_id} ({self.channel})"
 
 
 class ReconciliationIssue(models.Model):

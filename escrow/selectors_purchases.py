@@ -1,31 +1,44 @@
-"""Reads for a buyer's purchases: who may read a sold lead, the "My purchases" list and one
-purchase with its escrow, NFT and verification facts. Never the contact details (escrow.purchases
-reads and logs those).
+"""Reads for a buyer's purchases: who may see a sold lead, whether its contact details may be read
+yet, the "My purchases" list and one purchase with its escrow, NFT and verification facts. Never
+the contact details (escrow.purchases reads and logs those).
 
-Who may read a purchase (the one rule, `purchase_queryset_for_reader`): once the sale's LeadNFT is
+Who may see a purchase (the one rule, `purchase_queryset_for_reader`): once the sale's LeadNFT is
 minted and its owner is known (Settlement.token_id and owner_address set), the user whose wallet
 (address or custodial address) owns it; before that (no settlement, not minted yet), the sale's
 buyer. After a resale the original buyer no longer sees the purchase. Everyone else, staff
 included, gets "does not exist" (the pages and the API answer 404, never 403).
 
-Ownership decides who reads PII, so these reads go to the primary.
+When its contact details may be read (`contact_status`, annotated on every purchase these
+selectors return): only once the money arrived (ContactStatus.AVAILABLE). A sale settled on chain
+— it has a Settlement, or chain settlement is on and the sale was recorded after the EscrowVault
+was deployed (so escrow.advance will open one) — needs its escrow deal funded on chain: state
+funded, minting, minted, releasing or released, or failed after the funding confirmed (a mint or
+release that needs staff; the money is in escrow). Before that it is AWAITING_PAYMENT; a funding
+that failed is PAYMENT_FAILED; a sale refunded by staff (refunding, refunded) is REFUNDED and never
+readable again. A sale settled in the ledger only was captured with the sale
+(auctions.sales): AVAILABLE at once.
+
+Ownership and funding decide who reads PII, so these reads go to the primary.
 """
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from eth_utils import to_checksum_address
 
 from auctions.models import Sale
 from auctions.selectors_pages import Page, cursor_decode_time_id, cursor_encode
 from chain.deploy import contract_address
 from chain.leadnft import MintItem, batch_root, leaf_hash, merkle_proof, token_id_for
-from chain.models import Wallet
+from chain.models import ContractDeployment, Wallet
 from config import db_router
+from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
 from escrow.commitments import lead_canonical_data, lead_data_hash
 from escrow.models import Settlement
-from escrow.settlement import mint_batch_items, to_units
+from escrow.settlement import mint_batch_items, settlement_enabled, to_units
 
 PAGE_SIZE = 25
 MAX_SALE_ID = 2**63 - 1  # a bigint: larger ids cannot exist (and must not reach the database)
@@ -70,18 +83,53 @@ def purchase_queryset_for_reader(*, user, addresses: list[str] | None = None) ->
     return Sale.objects.filter(rule)
 
 
+# Settlement states in which the escrow deal is funded on chain.
+FUNDED_STATES = (Settlement.State.FUNDED, Settlement.State.MINTING, Settlement.State.MINTED,
+                 Settlement.State.RELEASING, Settlement.State.RELEASED)
+
+
+def contact_status_expression() -> Case:
+    """SQL for the sale's ContactStatus (see the module docstring): annotate a Sale queryset with
+    it. No extra query: one CASE over the joined settlement and, with chain settlement on, an
+    EXISTS on the EscrowVault's deployment."""
+    funded = (Q(settlement__state__in=FUNDED_STATES)
+              | Q(settlement__state=Settlement.State.FAILED, settlement__funded_at__isnull=False))
+    refunded = Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED))
+    whens = [When(refunded, then=Value(ContactStatus.REFUNDED)),
+             When(funded, then=Value(ContactStatus.AVAILABLE)),
+             When(settlement__state=Settlement.State.FAILED, then=Value(ContactStatus.PAYMENT_FAILED)),
+             When(settlement__isnull=False, then=Value(ContactStatus.AWAITING_PAYMENT))]
+    if settlement_enabled():
+        # No settlement yet, but one is coming: escrow.advance opens every sale recorded since the
+        # vault was deployed (settlement._open_missing).
+        vault = ContractDeployment.objects.filter(name="EscrowVault", deployed_at__lte=OuterRef("created_at"))
+        if settings.CHAIN_ID:
+            vault = vault.filter(chain_id=settings.CHAIN_ID)
+        whens.append(When(Exists(vault), then=Value(ContactStatus.AWAITING_PAYMENT)))
+    return Case(*whens, default=Value(ContactStatus.AVAILABLE), output_field=CharField())
+
+
+def contact_status_message(status: str) -> str:
+    """What the buyer reads about `status`: the state and what happens next ("" when available)."""
+    return CONTACT_STATUS_MESSAGES.get(status, "")
+
+
+def purchase_contact_status_now(*, user, sale: Sale) -> tuple[str | None, str]:
+    """(role, ContactStatus) of `user` for `sale` right now, read from the primary in one query;
+    role None when the user may not see the sale at all. Callers recording a read call it in their
+    transaction."""
+    with db_router.primary():
+        row = (purchase_queryset_for_reader(user=user).filter(pk=sale.pk)
+               .annotate(contact_status=contact_status_expression())
+               .values_list("buyer_id", "contact_status").first())
+    if row is None:
+        return None, ""
+    return _role(buyer_id=row[0], user=user), row[1]
+
+
 def purchase_can_read_auction(*, auction, user) -> bool:
     """Whether `user` may read the purchase of `auction`'s sale (so also its bid log)."""
     return purchase_queryset_for_reader(user=user).filter(auction=auction).exists()
-
-
-def purchase_reader_role(*, user, sale: Sale) -> str | None:
-    """How `user` may read `sale` right now: "buyer", AS_NFT_OWNER (holds the NFT after a
-    resale) or None (may not). Two queries; callers recording a read call it in their transaction."""
-    with db_router.primary():
-        buyer_id = (purchase_queryset_for_reader(user=user).filter(pk=sale.pk)
-                    .values_list("buyer_id", flat=True).first())
-    return None if buyer_id is None else _role(buyer_id=buyer_id, user=user)
 
 
 def _role(*, buyer_id: int, user) -> str:
@@ -93,9 +141,10 @@ def _role(*, buyer_id: int, user) -> str:
 
 def purchase_list_for_reader(*, user) -> QuerySet:
     """The user's purchases, newest first ((created_at, id), the API's cursor order), with the
-    vertical and the settlement joined: no per-row queries, no PII."""
+    vertical and the settlement joined and `contact_status` annotated: no per-row queries, no PII."""
     return (purchase_queryset_for_reader(user=user)
             .select_related("lead__vertical", "settlement")
+            .annotate(contact_status=contact_status_expression())
             .order_by("-created_at", "-id"))
 
 
@@ -124,9 +173,9 @@ def settlement_of(sale: Sale) -> Settlement | None:
 # ---------------------------------------------------------------- one purchase
 
 def purchase_get_for_reader(*, user, sale_id) -> Sale:
-    """One purchase the user may read, with lead (vault row, vertical), auction and settlement
-    (mint batch and transactions), and `as_owner` (AS_BUYER or AS_NFT_OWNER). Sale.DoesNotExist for
-    anyone else's, a missing or a malformed id."""
+    """One purchase the user may see, with lead (vault row, vertical), auction and settlement
+    (mint batch and transactions), `contact_status` and `as_owner` (AS_BUYER or AS_NFT_OWNER).
+    Sale.DoesNotExist for anyone else's, a missing or a malformed id."""
     try:
         sale_id = int(sale_id)
     except (TypeError, ValueError):
@@ -137,6 +186,7 @@ def purchase_get_for_reader(*, user, sale_id) -> Sale:
         sale = (purchase_queryset_for_reader(user=user)
                 .select_related("lead__vertical", "lead__pii", "auction", "settlement__mint_batch__tx",
                                 "settlement__fund_tx", "settlement__release_tx")
+                .annotate(contact_status=contact_status_expression())
                 .get(pk=sale_id))
     sale.as_owner = _role(buyer_id=sale.buyer_id, user=user)
     return sale
@@ -168,18 +218,21 @@ def _hex32(value: str) -> bytes:
     return raw.rjust(32, b"\0")
 
 
-def purchase_verification(*, sale: Sale, pii: dict) -> Verification:
+def purchase_verification(*, sale: Sale, pii: dict | None) -> Verification:
     """The data commitment recomputed from the lead and its contact details, the token id and the
     sale's leaf as LeadNFT.leafHash computes it, and its Merkle proof in the batch. For the owner
-    only: it shows the salt and the canonical JSON (which holds the contact details). Three
-    queries (the contract addresses, the batch's sales)."""
+    only, once the money arrived: it shows the salt and the canonical JSON (which holds the contact
+    details). With `pii` None (not readable yet), only the contract addresses. Three queries (the
+    contract addresses, the batch's sales)."""
     settlement = settlement_of(sale)
     if settlement is None:
         return Verification()
+    contracts = {"lead_nft": contract_address(chain_id=settlement.chain_id, name="LeadNFT"),
+                 "escrow_vault": contract_address(chain_id=settlement.chain_id, name="EscrowVault")}
+    if pii is None:
+        return Verification(**contracts)
     canonical = lead_canonical_data(lead=sale.lead, pii=pii)
-    base = {"lead_nft": contract_address(chain_id=settlement.chain_id, name="LeadNFT"),
-            "escrow_vault": contract_address(chain_id=settlement.chain_id, name="EscrowVault"),
-            "canonical_data": canonical.decode()}
+    base = {**contracts, "canonical_data": canonical.decode()}
     try:
         data_hash = _hex32(settlement.data_hash)
         computed = lead_data_hash(canonical=canonical, salt=_hex32(settlement.data_salt))

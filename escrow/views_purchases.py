@@ -1,7 +1,8 @@
 """Pages for buyers: "My purchases" (no contact details, nothing logged) and one purchase with
-the lead's contact details (each view is one PiiAccess), the escrow deal, the LeadNFT and how to
-verify both and the bid log on chain. Thin: escrow.selectors_purchases reads, escrow.purchases
-reads the contact details and logs the access. Another user's purchase is a 404.
+the lead's contact details once its money arrived (each view is one PiiAccess; before that, where
+the payment stands and what happens next), the escrow deal, the LeadNFT and how to verify both and
+the bid log on chain. Thin: escrow.selectors_purchases reads, escrow.purchases reads the contact
+details and logs the access. Another user's purchase is a 404.
 """
 
 from django.contrib.auth.decorators import login_required
@@ -13,7 +14,9 @@ from django.views.decorators.http import require_GET
 from auctions import selectors as auction_selectors
 from auctions.models import Sale
 from escrow import purchases, selectors_purchases
-from escrow.models import PiiAccess, Settlement
+from escrow.choices import ContactStatus
+from escrow.models import Settlement
+from leads.models import PiiAccess
 
 
 @require_GET
@@ -22,7 +25,8 @@ def purchase_list(request):
     """Your purchases, newest first ((created_at, id) keyset): no contact details, nothing logged."""
     page = selectors_purchases.purchase_page_for_reader(user=request.user,
                                                         cursor=(request.GET.get("cursor") or "")[:200])
-    rows = [(sale, selectors_purchases.settlement_of(sale)) for sale in page.rows]
+    rows = [(sale, selectors_purchases.settlement_of(sale), ContactStatus(sale.contact_status).label)
+            for sale in page.rows]
     return render(request, "escrow/purchases.html", {
         "rows": rows, "first_page": not request.GET.get("cursor"),
         "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""})
@@ -39,19 +43,26 @@ def _contact(pii: dict) -> tuple[list, list]:
 @never_cache
 @login_required
 def purchase_detail(request, sale_id: int):
-    """One purchase with its contact details (the view is logged), escrow, NFT and verification."""
+    """One purchase with its contact details once its money arrived (the view is logged), or where
+    the payment stands; escrow, NFT and verification."""
     try:
         sale = selectors_purchases.purchase_get_for_reader(user=request.user, sale_id=sale_id)
         pii = purchases.purchase_pii_read(user=request.user, sale=sale, channel=PiiAccess.Channel.PAGE)
+        status = ContactStatus.AVAILABLE
     except Sale.DoesNotExist:
         raise Http404("No such purchase.") from None
+    except purchases.ContactUnavailable as exc:
+        pii, status = None, exc.status
     settlement = selectors_purchases.settlement_of(sale)
-    contact, contact_fields = _contact(pii)
+    contact, contact_fields = _contact(pii or {})
     return render(request, "escrow/purchase_detail.html", {
         "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact,
         "contact_fields": contact_fields, "batch": settlement.mint_batch if settlement else None,
+        "contact_available": pii is not None, "contact_status": ContactStatus(status).label,
+        "contact_status_message": selectors_purchases.contact_status_message(status),
         "split": selectors_purchases.usdc_split(settlement),
         "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
+        # With pii None only the contracts: the canonical JSON holds the contact details.
         "verification": selectors_purchases.purchase_verification(sale=sale, pii=pii),
         "can_read_log": auction_selectors.auction_can_read_log(auction=sale.auction, user=request.user),
     })

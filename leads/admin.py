@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 
 from leads import services
-from leads.models import CsvImport, Lead, LeadStatusChange, SellerCap, SellerFormToken
+from leads.models import CsvImport, Lead, LeadStatusChange, PiiAccess, SellerCap, SellerFormToken
 
 
 def _pretty_json(value) -> str:
@@ -173,3 +173,29 @@ class CsvImportAdmin(admin.ModelAdmin):
     @admin.display(description="errors", ordering="_error_count")
     def error_count(self, obj):
         return obj._error_count
+
+
+@admin.register(PiiAccess)
+class PiiAccessAdmin(admin.ModelAdmin):
+    """The PII access log, read-only: who read which lead's contact details (the seller its own
+    lead; the buyer, or the LeadNFT's owner after a resale, its purchase), how and when — never the
+    details themselves. Rows are written only by leads.pii_access."""
+
+    list_display = ("id", "user", "lead", "role", "channel", "accessed_at", "correlation_id")
+    list_filter = ("role", "channel", "accessed_at")
+    search_fields = ("=lead__id", "user__email", "=correlation_id")
+    list_select_related = ("user", "lead")
+    date_hierarchy = "accessed_at"
+    ordering = ("-accessed_at", "-id")
+    fields = ("user", "lead", "role", "channel", "correlation_id", "accessed_at")
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -46,3 +46,16 @@ class CsvImportStatus(models.TextChoices):
     IMPORTING = "importing", "Importing"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+class PiiReaderRole(models.TextChoices):
+    """Who read a lead's contact details (leads.models.PiiAccess)."""
+
+    SELLER = "seller", "Seller (own lead)"
+    BUYER = "buyer", "Buyer"
+    NFT_OWNER = "nft_owner", "LeadNFT owner (after a resale)"
+
+
+class PiiChannel(models.TextChoices):
+    PAGE = "page", "Page"
+    API = "api", "API"

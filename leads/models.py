@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from leads.choices import CsvImportStatus, LeadSource, LeadStatus, RejectionReason
+from leads.choices import CsvImportStatus, LeadSource, LeadStatus, PiiChannel, PiiReaderRole, RejectionReason
 
 
 class Lead(models.Model):
@@ -95,6 +95,32 @@ class LeadPII(models.Model):
 
     def __str__(self) -> str:
         return f"PII of lead {self.lead_id} (key {self.key_id})"
+
+
+class PiiAccess(models.Model):
+    """The access log: every read of a lead's contact details by a person — the seller reading its
+    own lead, the buyer (or the LeadNFT's owner after a resale) reading a purchase — with how and
+    when. Written only by leads.pii_access; staff read it in admin; never the details themselves."""
+
+    Role = PiiReaderRole
+    Channel = PiiChannel
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pii_accesses")
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="pii_accesses")
+    role = models.CharField(max_length=16, choices=PiiReaderRole.choices)
+    channel = models.CharField(max_length=4, choices=PiiChannel.choices)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    accessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "PII access"
+        verbose_name_plural = "PII access log"
+        indexes = [models.Index(fields=["lead", "accessed_at"], name="pii_access_lead_idx"),
+                   models.Index(fields=["user", "accessed_at"], name="pii_access_reader_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read lead {self.lead_id} as {self.role} ({self.channel})"
 
 
 class LeadStatusChange(models.Model):

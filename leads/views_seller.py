@@ -15,11 +15,13 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from leads import selectors
 from leads.choices import LeadStatus
-from leads.models import Lead
+from leads.models import Lead, PiiAccess
+from leads.pii_access import lead_pii_read_logged
 
 logger = logging.getLogger(__name__)
 
@@ -106,15 +108,17 @@ def seller_leads(request):
 
 
 @require_GET
+@never_cache
 @seller_required
 def seller_lead_detail(request, lead_id: int):
-    """One lead: fields, score breakdown, status history, consent and the contact details sent."""
+    """One lead: fields, score breakdown, status history, consent and the contact details sent
+    (the read is logged in the PII access log)."""
     try:
         lead = selectors.lead_get_for_seller_detail(seller=request.user, lead_id=lead_id)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
-    contact = selectors.lead_pii_read(lead=lead)
-    logger.info("lead pii read", extra={"lead_id": lead.pk, "user_id": request.user.pk, "channel": "seller_page"})
+    contact = lead_pii_read_logged(user=request.user, lead=lead, role=PiiAccess.Role.SELLER,
+                                   channel=PiiAccess.Channel.PAGE)
     breakdown = lead.score_breakdown or {}
     components = [
         {"name": name.replace("_", " ").capitalize(), **values}

@@ -19,16 +19,11 @@ MAX_SUBSCRIPTIONS = 100
 
 @database_sync_to_async
 def _checked_vertical_slugs(slugs: list[str], user) -> list[str]:
-    """Active verticals this user may watch: an exclusive vertical admits only its buyers."""
-    from django.db.models import Count, Q
+    """Active verticals this user may watch: the one rule (verticals.selectors.vertical_watchable_q;
+    an exclusive vertical admits only its listed buyers, and staff)."""
+    from verticals.selectors import vertical_slugs_watchable
 
-    from verticals.choices import VerticalStatus
-    from verticals.models import Vertical
-
-    verticals = (Vertical.objects.filter(slug__in=slugs, status=VerticalStatus.ACTIVE)
-                 .annotate(listed=Count("exclusive_buyers"),
-                           admitted=Count("exclusive_buyers", filter=Q(exclusive_buyers=user.pk))))
-    return [v.slug for v in verticals if v.listed == 0 or v.admitted or user.is_staff]
+    return vertical_slugs_watchable(slugs=slugs, user=user)
 
 
 async def _subscribable_vertical_slugs(slugs: list[str], user) -> list[str]:

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical, VerticalField
@@ -69,11 +69,41 @@ def vertical_fields_effective(*, vertical: Vertical) -> list[EffectiveField]:
     return list(merged.values())
 
 
+# ---------------------------------------------------------------- exclusive verticals: the one rule
+
+def vertical_open_to_q(*, vertical, user_id) -> Q:
+    """The exclusive-vertical rule as a filter: a vertical with no buyer list is open to everyone,
+    one with a list only to its listed buyers. `vertical` is a vertical id or an expression naming
+    it in the outer query (OuterRef("vertical_id")); `user_id` is a user id, an expression
+    (OuterRef("buyer_id")), or None for nobody in particular (open verticals only). Every reader —
+    vertical_admits_buyer, who may watch a vertical, who sees an auction or a buy-now listing
+    (auctions.selectors.auction_visible_q), which autobid rules may bid — builds on this."""
+    listed = Vertical.exclusive_buyers.through.objects.filter(vertical_id=vertical)
+    if user_id is None:
+        return ~Exists(listed)
+    return ~Exists(listed) | Exists(listed.filter(user_id=user_id))
+
+
 def vertical_admits_buyer(*, vertical: Vertical, user) -> bool:
-    """An exclusive vertical (non-empty buyer list) admits only its listed buyers."""
-    if not vertical.exclusive_buyers.exists():
-        return True
-    return vertical.exclusive_buyers.filter(pk=user.pk).exists()
+    """An exclusive vertical (non-empty buyer list) admits only its listed buyers. One query."""
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    return Vertical.objects.filter(pk=vertical.pk).filter(
+        vertical_open_to_q(vertical=OuterRef("pk"), user_id=user_id)).exists()
+
+
+def vertical_watchable_q(*, user) -> Q:
+    """Verticals whose live group (every auction in it) `user` may follow: open to them, or any
+    for staff. Callers add the status they need."""
+    if getattr(user, "is_staff", False) and user.is_active:
+        return Q()
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    return vertical_open_to_q(vertical=OuterRef("pk"), user_id=user_id)
+
+
+def vertical_slugs_watchable(*, slugs: list[str], user) -> list[str]:
+    """Of `slugs`, the active verticals `user` may follow (vertical_watchable_q). One query."""
+    return list(Vertical.objects.filter(slug__in=slugs, status=VerticalStatus.ACTIVE)
+                .filter(vertical_watchable_q(user=user)).values_list("slug", flat=True))
 
 
 
@@ -96,7 +126,8 @@ def vertical_public_slugs() -> frozenset[str]:
     global _PUBLIC_SLUGS
     slugs = vertical_public_slugs_cached()
     if slugs is None:
-        slugs = frozenset(Vertical.objects.filter(status=VerticalStatus.ACTIVE, exclusive_buyers__isnull=True)
+        slugs = frozenset(Vertical.objects.filter(status=VerticalStatus.ACTIVE)
+                          .filter(vertical_open_to_q(vertical=OuterRef("pk"), user_id=None))
                           .values_list("slug", flat=True))
         _PUBLIC_SLUGS = (time.monotonic(), slugs)
     return slugs

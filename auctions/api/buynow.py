@@ -49,7 +49,8 @@ LIST_PARAMETERS = [
 
 
 class BuyNowListApi(generics.ListAPIView):
-    """Open buy-now listings, newest first (cursor-paginated)."""
+    """Open buy-now listings, newest first (cursor-paginated); an exclusive vertical's only for its
+    listed buyers, its sellers and staff."""
 
     serializer_class = BuyNowListingSerializer
 
@@ -72,7 +73,7 @@ class BuyNowListApi(generics.ListAPIView):
                 raise ValidationError({"max_price": ["A USDC amount such as \"15.00\"."]}) from None
             if not max_price.is_finite() or max_price < 0 or max_price >= Decimal("1e12"):
                 raise ValidationError({"max_price": ["A non-negative USDC amount below 1,000,000,000,000."]})
-        return buynow.buy_now_list_open(vertical=(params.get("vertical") or "")[:80], state=state,
+        return buynow.buy_now_list_open(user=self.request.user, vertical=(params.get("vertical") or "")[:80], state=state,
                                         min_score=_int_param(self.request, "min_score", low=0, high=100),
                                         max_price=max_price)
 
@@ -87,7 +88,8 @@ PURCHASE_STATUS = {buynow.BuyNowRefused.NOT_FOUND: status.HTTP_404_NOT_FOUND,
 
 
 class BuyNowPurchaseApi(APIView):
-    """Buy a listed lead at its price, from your available balance. First buyer wins."""
+    """Buy a listed lead at its price, from your available balance. First buyer wins. A listing you
+    may not see (an exclusive vertical's) is a 404, as a missing one."""
 
     @extend_schema(request=None, responses={
         201: BuyNowSaleSerializer,

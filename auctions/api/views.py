@@ -88,7 +88,8 @@ LIST_PARAMETERS = [
 
 
 class AuctionListApi(generics.ListAPIView):
-    """Open auctions and those closed in the last 24 hours, newest first (cursor-paginated)."""
+    """Open auctions and those closed in the last 24 hours, newest first (cursor-paginated); an
+    exclusive vertical's only for its listed buyers, its sellers and staff."""
 
     serializer_class = AuctionSerializer
 
@@ -107,14 +108,18 @@ class AuctionListApi(generics.ListAPIView):
         if status_ and status_ not in AuctionStatus.values:
             raise ValidationError({"status": [f"One of: {', '.join(AuctionStatus.values)}."]})
         return selectors.auction_list_live(
-            vertical=(params.get("vertical") or "")[:80], state=state, status=status_,
+            user=self.request.user, vertical=(params.get("vertical") or "")[:80], state=state, status=status_,
             min_score=_int_param(self.request, "min_score", low=0, high=100),
             closing_within=_int_param(self.request, "closing_within", low=0, high=7 * 86400))
 
 
-def _auction_or_404(auction_id: int) -> Auction:
+def _auction_or_404(auction_id: int, *, user=None) -> Auction:
+    """The auction as `user` may see it (selectors.auction_visible_q); without a user, whoever asks
+    (the bid log, which has its own rule). A 404 either way when it is not there for them."""
     try:
-        return selectors.auction_get(auction_id=auction_id)
+        if user is None:
+            return selectors.auction_get(auction_id=auction_id)
+        return selectors.auction_get_visible(auction_id=auction_id, user=user)
     except Auction.DoesNotExist:
         raise NotFound("No such auction.") from None
 
@@ -128,11 +133,12 @@ def auction_detail_body(*, auction: Auction, user, now=None) -> dict:
 
 
 class AuctionDetailApi(APIView):
-    """One auction: price, reserve met, your maximum and standing, time left, bid count."""
+    """One auction: price, reserve met, your maximum and standing, time left, bid count. An
+    exclusive vertical's auction is a 404 to everyone but its listed buyers, its seller and staff."""
 
     @extend_schema(responses=AuctionDetailSerializer)
     def get(self, request, pk: int):
-        return Response(auction_detail_body(auction=_auction_or_404(pk), user=request.user))
+        return Response(auction_detail_body(auction=_auction_or_404(pk, user=request.user), user=request.user))
 
 
 BID_STATUS = {services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
@@ -153,7 +159,7 @@ class BidCreateApi(APIView):
                                      max_amount=serializer.validated_data["max_amount"], source=BidSource.API)
         except services.BidRejected as exc:
             return Response({exc.field: [exc.message], "code": exc.code}, status=BID_STATUS[exc.kind])
-        body = auction_detail_body(auction=_auction_or_404(pk), user=request.user)
+        body = auction_detail_body(auction=_auction_or_404(pk, user=request.user), user=request.user)
         body["bid"] = {"sequence": bid.sequence, "max_amount": serializer.fields["max_amount"].to_representation(
             bid.max_amount), "hash": bid.hash}
         return Response(body, status=status.HTTP_201_CREATED)

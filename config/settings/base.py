@@ -6,8 +6,15 @@ from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+# ---------------------------------------------------------------- secrets
+# Environment variables every server profile must be given: no value here, and no fallback in the
+# services and production profiles (they refuse to start, naming the variable). The embedded
+# profile (`make run`) falls back to committed development values and the test profile to
+# test-only ones, each set in its own module. SECRET_KEY, PII_KEYS, PII_ACTIVE_KEY_ID,
+# PII_HASH_KEY and CHAIN_WALLET_MASTER_KEY are read from these by each profile.
+SECRET_ENV_VARS = ("DJANGO_SECRET_KEY", "PII_KEYS", "PII_ACTIVE_KEY_ID", "PII_HASH_KEY", "CHAIN_WALLET_MASTER_KEY")
+
 # ---------------------------------------------------------------- core
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -208,19 +215,17 @@ RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
 # ---------------------------------------------------------------- ASGI server process
 # gc.set_threshold for ASGI processes after gc.freeze() (config/asgi.py); "0" keeps Python's defaults.
 ASGI_GC_THRESHOLD = tuple(int(n) for n in env_str("ASGI_GC_THRESHOLD", "50000,50,100").split(",") if n.strip() != "0")
-# The development faucet (test USDC) is on in DEBUG, or when this says so; never in production.
+# The development faucet (test USDC) is on in DEBUG, or when this says so; the production profile
+# pins it (and DEBUG) off whatever the environment says.
 LEDGER_FAUCET_ENABLED = env_bool("LEDGER_FAUCET_ENABLED", False)
 # Number of proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # ---------------------------------------------------------------- PII vault
-# Keys for the lead PII vault: "kid:base64-32-bytes,kid2:..." (AES-256-GCM); the active one
-# encrypts, every listed one decrypts (rotate with `manage.py pii_rotate_keys`). The hash key
-# makes the keyed hashes used for dedupe. Development gets fixed, clearly fake keys;
-# production refuses to start without real ones.
-PII_KEYS = env_str("PII_KEYS", "dev1:ZGV2LW9ubHktcGlpLWtleS0tLWRvLW5vdC11c2UtISE=")
-PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID", "dev1")
-PII_HASH_KEY = env_str("PII_HASH_KEY", "dev-only-pii-hash-key-do-not-use-in-production")
+# PII_KEYS: keys for the lead PII vault, "kid:base64-32-bytes,kid2:..." (AES-256-GCM); the
+# active one (PII_ACTIVE_KEY_ID) encrypts, every listed one decrypts (rotate with
+# `manage.py pii_rotate_keys`). PII_HASH_KEY makes the keyed hashes used for dedupe. All three
+# are secrets: see SECRET_ENV_VARS above.
 
 # ---------------------------------------------------------------- leads
 LEAD_MAX_BULK = 500
@@ -263,8 +268,8 @@ CHAIN_MAX_FEE_GWEI = env_int("CHAIN_MAX_FEE_GWEI", 500)
 # fees bumped by 12.5 %; after CHAIN_TX_MAX_ATTEMPTS broadcasts it is marked failed for staff.
 CHAIN_STUCK_SECONDS = env_int("CHAIN_STUCK_SECONDS", 30)
 CHAIN_TX_MAX_ATTEMPTS = env_int("CHAIN_TX_MAX_ATTEMPTS", 5)
-# AES-256-GCM key (base64 of 32 bytes) sealing custodial wallet keys (chain/wallets.py); dev-only default.
-CHAIN_WALLET_MASTER_KEY = env_str("CHAIN_WALLET_MASTER_KEY", "ZGV2LW9ubHktd2FsbGV0LWtleS1kby1ub3QtdXNlLSE=")
+# CHAIN_WALLET_MASTER_KEY: AES-256-GCM key (base64 of 32 bytes) sealing custodial wallet keys
+# (chain/wallets.py); a secret (SECRET_ENV_VARS).
 
 # ---------------------------------------------------------------- settlement (escrow/settlement.py)
 # Settle every sale on chain (escrow, LeadNFT, release) once the contracts are deployed on the

@@ -6,6 +6,15 @@ from .base import BASE_DIR, env_bool, env_str
 DEBUG = env_bool("DJANGO_DEBUG", True)
 PROFILE = "embedded"
 
+# ---------------------------------------------------------------- secrets (development values)
+# Committed, clearly fake values so `make run` needs no setup; only this profile uses them (the
+# services and production profiles refuse to start without real ones: base.SECRET_ENV_VARS).
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
+PII_KEYS = env_str("PII_KEYS", "dev1:ZGV2LW9ubHktcGlpLWtleS0tLWRvLW5vdC11c2UtISE=")
+PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID", "dev1")
+PII_HASH_KEY = env_str("PII_HASH_KEY", "dev-only-pii-hash-key-do-not-use-in-production")
+CHAIN_WALLET_MASTER_KEY = env_str("CHAIN_WALLET_MASTER_KEY", "ZGV2LW9ubHktd2FsbGV0LWtleS1kby1ub3QtdXNlLSE=")
+
 # ---------------------------------------------------------------- database
 DATABASES = {
     "default": {

@@ -6,13 +6,11 @@
 from .base import BASE_DIR, env_bool, env_int, env_str
 from .services import *  # noqa: F401,F403
 
+# The secrets (base.SECRET_ENV_VARS) are required by the services profile imported above.
+# Pinned whatever the environment says: no debug pages and no development faucet (test USDC).
 DEBUG = False
+LEDGER_FAUCET_ENABLED = False
 PROFILE = "production"
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")  # required: no default in production
-PII_KEYS = env_str("PII_KEYS")  # required
-PII_ACTIVE_KEY_ID = env_str("PII_ACTIVE_KEY_ID")  # required
-PII_HASH_KEY = env_str("PII_HASH_KEY")  # required
-CHAIN_WALLET_MASTER_KEY = env_str("CHAIN_WALLET_MASTER_KEY")  # required
 
 # No chain unless configured: settlement is off until CHAIN_RPC_URL names a node.
 CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "")

@@ -2,9 +2,19 @@
 
 from .base import *  # noqa: F401,F403
 from .base import env_bool, env_int, env_list, env_str
+from config.env import env_secret
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 PROFILE = "services"
+
+# ---------------------------------------------------------------- secrets (required)
+# No fallback: a missing one stops the process with ImproperlyConfigured naming it
+# (base.SECRET_ENV_VARS; the test profile sets test-only values before importing this module).
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
+PII_KEYS = env_secret("PII_KEYS")
+PII_ACTIVE_KEY_ID = env_secret("PII_ACTIVE_KEY_ID")
+PII_HASH_KEY = env_secret("PII_HASH_KEY")
+CHAIN_WALLET_MASTER_KEY = env_secret("CHAIN_WALLET_MASTER_KEY")
 
 
 def _postgres(host: str, port: str, name: str) -> dict:

@@ -26,6 +26,13 @@ os.environ.setdefault("CHAIN_SETTLEMENT", "false")
 # Vaults the tests deploy let an announced exit be taken after 2 s of chain time: the exit tests
 # move anvil's clock on by that much (evm_increaseTime), so the shared node drifts only seconds.
 os.environ.setdefault("CHAIN_VAULT_EXIT_DELAY_SECONDS", "2")
+# Test-only secrets (the services profile requires them; `make test` runs with none set). Not the
+# embedded profile's development values: nothing sealed under one opens under the other.
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-never-use-outside-the-test-suite-5b1e")
+os.environ.setdefault("PII_KEYS", "test1:dGVzdC1vbmx5LXBpaS1rZXktbm90LWZvci1yZWFsLSE=")
+os.environ.setdefault("PII_ACTIVE_KEY_ID", "test1")
+os.environ.setdefault("PII_HASH_KEY", "test-only-pii-hash-key-never-use-outside-the-test-suite")
+os.environ.setdefault("CHAIN_WALLET_MASTER_KEY", "dGVzdC1vbmx5LXdhbGxldC1rZXktbm90LXJlYWwtISE=")
 
 from .services import *  # noqa: E402,F401,F403
 from .services import DATABASES  # noqa: E402

@@ -1,9 +1,12 @@
 """Purchases for integrators: the caller's purchases (no contact details, nothing logged) and one
-purchase with its contact details (each read is one PiiAccess with channel "api"), escrow deal,
-LeadNFT and verification facts. Thin: escrow.selectors_purchases and escrow.purchases do the work.
+purchase with its contact details once its money arrived (each read is one PiiAccess with channel
+"api"), escrow deal, LeadNFT and verification facts. Thin: escrow.selectors_purchases and
+escrow.purchases do the work.
 
 Readers are the buyer, or the NFT's current owner after a resale; anyone else's purchase (and a
-missing id) is a 404.
+missing id) is a 404. Before the money arrived (`contact_status` other than "available") the
+detail is a 200 with `contact` null, `contact_status_message` saying what happens next, and no
+data salt or canonical data (they would let the details be guessed back).
 """
 
 from django.urls import path
@@ -16,7 +19,9 @@ from rest_framework.views import APIView
 from auctions.api.serializers import usdc
 from auctions.models import Sale
 from escrow import purchases, selectors_purchases
-from escrow.models import PiiAccess, Settlement
+from escrow.choices import ContactStatus
+from escrow.models import Settlement
+from leads.models import PiiAccess
 
 # uint256 values (token ids) do not fit a JSON number most clients can read exactly.
 _UINT256_HELP = "A uint256 as a decimal string."
@@ -36,6 +41,16 @@ class PurchaseSerializer(serializers.Serializer):
     settlement_state = serializers.SerializerMethodField(
         help_text="The settlement's state; pending while it is not opened on chain.")
     token_id = serializers.SerializerMethodField(help_text=_UINT256_HELP + " Null until minted.")
+    contact_status = serializers.ChoiceField(
+        choices=ContactStatus.choices, read_only=True,
+        help_text="available: the contact details can be read (the escrow deal is funded on chain, or the price "
+                  "was captured for a sale settled in the ledger only); awaiting_payment: not yet, the payment "
+                  "is on its way into escrow; payment_failed: the payment did not reach escrow and staff retry it.")
+    contact_status_message = serializers.SerializerMethodField(
+        help_text="What contact_status means for you and what happens next, in words; empty when available.")
+
+    def get_contact_status_message(self, sale: Sale) -> str:
+        return selectors_purchases.contact_status_message(sale.contact_status)
 
     def get_settlement_state(self, sale: Sale) -> str:
         settlement = selectors_purchases.settlement_of(sale)
@@ -77,12 +92,15 @@ class PurchaseNftSerializer(serializers.Serializer):
     mint_tx = serializers.CharField(read_only=True, allow_blank=True)
     data_hash = serializers.CharField(read_only=True, allow_blank=True,
                                       help_text="keccak256(data_salt ‖ canonical_data), committed in the token.")
-    data_salt = serializers.CharField(read_only=True, allow_blank=True, help_text="32 random bytes, owner only.")
+    data_salt = serializers.CharField(read_only=True, allow_blank=True,
+                                      help_text="32 random bytes, owner only; empty until the contact details are "
+                                                "available.")
 
 
 class PurchaseVerificationSerializer(serializers.Serializer):
     canonical_data = serializers.CharField(read_only=True, allow_blank=True,
-                                           help_text="The lead as canonical JSON (sorted keys, no spaces, UTF-8).")
+                                           help_text="The lead as canonical JSON (sorted keys, no spaces, UTF-8); "
+                                                     "empty until the contact details are available.")
     computed_data_hash = serializers.CharField(read_only=True, allow_blank=True)
     data_hash_matches = serializers.BooleanField(read_only=True, allow_null=True)
     token_id = serializers.CharField(read_only=True, allow_blank=True, help_text="buyer << 96 | sale id.")
@@ -104,11 +122,13 @@ class PurchaseBidLogSerializer(serializers.Serializer):
 
 
 class PurchaseDetailSerializer(PurchaseSerializer):
-    """One purchase with the lead's contact details (reading them is logged)."""
+    """One purchase with the lead's contact details once its money arrived (reading them is logged)."""
 
     as_owner = serializers.ChoiceField(choices=[selectors_purchases.AS_BUYER, selectors_purchases.AS_NFT_OWNER],
                                        read_only=True, help_text="buyer, or the NFT's owner after a resale.")
-    contact = serializers.DictField(read_only=True, help_text="The lead's contact details (PII).")
+    contact = serializers.DictField(read_only=True, allow_null=True,
+                                    help_text="The lead's contact details (PII); null unless contact_status is "
+                                              "available.")
     escrow = PurchaseEscrowSerializer(read_only=True)
     nft = PurchaseNftSerializer(read_only=True)
     verification = PurchaseVerificationSerializer(read_only=True)
@@ -129,8 +149,9 @@ def _steps(sale: Sale, batch) -> list[str]:
     ]
 
 
-def purchase_detail_body(*, sale: Sale, pii: dict) -> dict:
-    """The detail body for a sale from purchase_get_for_reader and its contact details."""
+def purchase_detail_body(*, sale: Sale, pii: dict | None) -> dict:
+    """The detail body for a sale from purchase_get_for_reader and its contact details (None before
+    the money arrived: then no contact, salt or canonical data)."""
     settlement = selectors_purchases.settlement_of(sale)
     verification = selectors_purchases.purchase_verification(sale=sale, pii=pii)
     batch = settlement.mint_batch if settlement else None
@@ -147,7 +168,7 @@ def purchase_detail_body(*, sale: Sale, pii: dict) -> dict:
         nft.update(contract=verification.lead_nft,
                    token_id=None if settlement.token_id is None else str(settlement.token_id),
                    owner_address=settlement.owner_address, minted_at=settlement.minted_at,
-                   data_hash=settlement.data_hash, data_salt=settlement.data_salt)
+                   data_hash=settlement.data_hash, data_salt=settlement.data_salt if pii is not None else "")
         if batch is not None:
             nft.update(batch_id=batch.onchain_batch_id, batch_root=batch.root, batch_size=batch.size,
                        mint_tx=selectors_purchases.tx_hash(batch.tx))
@@ -157,7 +178,7 @@ def purchase_detail_body(*, sale: Sale, pii: dict) -> dict:
         "data_hash_matches": verification.data_hash_matches, "token_id": verification.token_id,
         "leaf_hash": verification.leaf_hash, "sale_struct": verification.sale_struct,
         "batch_root_matches": verification.batch_root_matches, "merkle_proof": verification.merkle_proof,
-        "steps": _steps(sale, batch) if settlement else [], "error": verification.error}
+        "steps": _steps(sale, batch) if settlement and pii is not None else [], "error": verification.error}
     sale.bid_log = {"digest": sale.bid_log_digest, "length": sale.bid_log_length,
                     "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/"}
     return PurchaseDetailSerializer(sale).data
@@ -178,8 +199,9 @@ class PurchaseListApi(generics.ListAPIView):
 
 
 class PurchaseDetailApi(APIView):
-    """One of your purchases with the lead's contact details; the read is recorded in the PII
-    access log. Others' purchases are 404."""
+    """One of your purchases with the lead's contact details once its money arrived (the read is
+    recorded in the PII access log); before that `contact` is null and `contact_status` says why.
+    Others' purchases are 404."""
 
     @extend_schema(responses={200: PurchaseDetailSerializer, 404: OpenApiResponse(description="No such purchase.")})
     def get(self, request, pk: int):
@@ -188,6 +210,10 @@ class PurchaseDetailApi(APIView):
             pii = purchases.purchase_pii_read(user=request.user, sale=sale, channel=PiiAccess.Channel.API)
         except Sale.DoesNotExist:
             raise NotFound("No such purchase.") from None
+        except purchases.ContactUnavailable as exc:
+            pii, sale.contact_status = None, exc.status
+        else:
+            sale.contact_status = ContactStatus.AVAILABLE  # as decided where the read was recorded
         # Contact details: no shared or browser cache may keep them.
         return Response(purchase_detail_body(sale=sale, pii=pii), headers={"Cache-Control": "private, no-store"})
 

@@ -21,7 +21,8 @@ from leads.api.filters import LEAD_LIST_PARAMETERS
 from leads.api.serializers import (BulkInputSerializer, IngestResultSerializer, LeadDetailSerializer,
                                    LeadInputSerializer, LeadSerializer)
 from leads.choices import LeadSource
-from leads.models import Lead
+from leads.models import Lead, PiiAccess
+from leads.pii_access import lead_pii_read_logged
 from marketplace.models import IdempotencyKey
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -250,7 +251,8 @@ class LeadBulkApi(APIView):
 
 
 class LeadDetailApi(generics.RetrieveAPIView):
-    """One of your leads with its score breakdown, status history and the contact details you sent."""
+    """One of your leads with its score breakdown, status history and the contact details you sent
+    (each read is recorded in the PII access log)."""
 
     serializer_class = LeadDetailSerializer
 
@@ -260,5 +262,13 @@ class LeadDetailApi(generics.RetrieveAPIView):
             return selectors.lead_get_for_seller_detail(seller=self.request.user, lead_id=self.kwargs["pk"])
         except Lead.DoesNotExist:
             raise Http404 from None
+
+    def retrieve(self, request, *args, **kwargs):
+        lead = self.get_object()
+        # The seller's read of its own lead's contact details is logged like a buyer's.
+        contact = lead_pii_read_logged(user=request.user, lead=lead, role=PiiAccess.Role.SELLER,
+                                       channel=PiiAccess.Channel.API)
+        body = self.get_serializer(lead, context={**self.get_serializer_context(), "contact": contact}).data
+        return Response(body, headers={"Cache-Control": "private, no-store"})
 
 

@@ -289,6 +289,12 @@
       var msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
       if (msg.type === "subscribed") {
+        if (msg.unknown && msg.unknown.length) {
+          // A vertical the socket does not carry to this user (the seller of a lead in an
+          // exclusive vertical, in its own auction's room): its auctions come by polling.
+          startPolling();
+          return;
+        }
         // Push is flowing: stop polling, and catch up once on what changed while we were away.
         var wasPolling = polling;
         stopPolling();

@@ -128,12 +128,21 @@ def test_the_seller_cannot_buy_their_own_lead(t0, seller):
 
 def test_an_exclusive_vertical_sells_only_to_its_listed_buyers(t0, vertical):
     insider, outsider = funded_buyer(), funded_buyer()
+    staff = funded_buyer()
+    staff.is_staff = True
+    staff.save()
     vertical.exclusive_buyers.add(insider)
     listing = closed_unsold(t0=t0, vertical=vertical)
-    with pytest.raises(BuyNowRefused) as refused:
+    with pytest.raises(BuyNowRefused) as refused:  # to an outsider the listing does not exist
         buy_now_purchase(listing_id=listing.pk, buyer=outsider, now=seconds(t0, 120))
-    assert refused.value.code == "exclusive_vertical"
+    assert (refused.value.kind, refused.value.code) == ("not_found", "not_found")
+    with pytest.raises(BuyNowRefused) as refused:  # staff see it but are not listed
+        buy_now_purchase(listing_id=listing.pk, buyer=staff, now=seconds(t0, 120))
+    assert (refused.value.kind, refused.value.code) == ("invalid", "exclusive_vertical")
     assert buy_now_purchase(listing_id=listing.pk, buyer=insider, now=seconds(t0, 121)).buyer_id == insider.pk
+    with pytest.raises(BuyNowRefused) as refused:  # sold: still not found to the outsider, not "already sold"
+        buy_now_purchase(listing_id=listing.pk, buyer=outsider, now=seconds(t0, 122))
+    assert refused.value.code == "not_found"
 
 
 def test_insufficient_balance_is_refused_and_writes_nothing(t0):

@@ -113,7 +113,15 @@ def test_only_buyer_accounts_may_bid(auction, t0):
 def test_an_exclusive_vertical_admits_only_its_listed_buyers(auction, vertical, buyers, t0):
     vertical.exclusive_buyers.add(buyers[0])
     bid(auction, buyers[0], "20", t0, 1)
-    with pytest.raises(BidRejected) as exc:
+    with pytest.raises(BidRejected) as exc:  # to an outsider the auction does not exist
+        bid(auction, buyers[1], "50", t0, 2)
+    assert (exc.value.code, exc.value.kind) == ("not_found", "not_found")
+    with pytest.raises(BidRejected) as exc:  # not even whether they may bid at all
+        bid(auction, UserFactory(is_buyer=False), "50", t0, 2)
+    assert (exc.value.code, exc.value.kind) == ("not_found", "not_found")
+    buyers[1].is_staff = True
+    buyers[1].save()
+    with pytest.raises(BidRejected) as exc:  # staff see it but are not listed
         bid(auction, buyers[1], "50", t0, 2)
     assert (exc.value.code, exc.value.kind) == ("exclusive_vertical", "forbidden")
     assert fresh(auction).leader_id == buyers[0].pk

@@ -12,9 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from auctions.services import auction_close, auction_open
-from escrow.models import PiiAccess, Settlement
+from escrow.models import Settlement
 from leads import vault
-from leads.models import LeadPII
+from leads.models import LeadPII, PiiAccess
 from marketplace.ledger import account_for
 from marketplace.services import api_key_create
 from tests.auctions.factories import make_scored_lead, make_vertical
@@ -46,6 +46,12 @@ def test_a_sale_ends_funded_minted_to_the_buyer_readable_by_the_buyer_only_and_r
     bid = api(buyer).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": "30"}, format="json")
     assert bid.status_code == 201, bid.content
     auction_close(auction_id=auction.pk, now=auction.deadline)  # the settle task runs on commit
+
+    # Until the escrow deal is funded on chain the buyer sees the payment on its way, not the contact.
+    sale_id = Settlement.objects.get(sale__auction=auction).sale_id
+    waiting = api(buyer).get(f"/api/v1/purchases/{sale_id}/").json()
+    assert waiting["contact"] is None and waiting["contact_status"] == "awaiting_payment"
+    assert not PiiAccess.objects.exists()
     settle_rounds(2, now=auction.deadline)
     settle_rounds(2, now=auction.deadline + timedelta(seconds=settings.CHAIN_MINT_FLUSH_SECONDS + 1))
     s = Settlement.objects.get(sale__auction=auction)
@@ -64,7 +70,7 @@ def test_a_sale_ends_funded_minted_to_the_buyer_readable_by_the_buyer_only_and_r
     assert page.status_code == 200 and "grace@example.com" in page.content.decode()
     for stranger in (other, lead.seller, UserFactory(is_staff=True)):
         assert api(stranger).get(f"/api/v1/purchases/{s.sale_id}/").status_code == 404
-    assert PiiAccess.objects.filter(sale_id=s.sale_id).count() == 2
+    assert PiiAccess.objects.filter(lead__sale__id=s.sale_id).count() == 2
     assert set(PiiAccess.objects.values_list("user_id", flat=True)) == {buyer.pk}
 
     # Released after the window (not before), with the split, in the vault and the ledger.

@@ -17,9 +17,9 @@ from chain.leadnft import MintItem, leaf_hash, token_id_for
 from chain.models import ChainTransaction, ContractDeployment, Wallet
 from escrow import purchases, selectors_purchases
 from escrow.commitments import lead_canonical_data, lead_data_hash
-from escrow.models import MintBatch, PiiAccess, Settlement
+from escrow.models import MintBatch, Settlement
 from leads import vault
-from leads.models import LeadPII
+from leads.models import LeadPII, PiiAccess
 from leads.selectors import lead_pii_read
 from marketplace import correlation
 from tests.auctions.factories import funded_buyer, make_vertical
@@ -93,7 +93,8 @@ def settle(sale: Sale, *, state: str = Settlement.State.MINTED, owner: str | Non
 
 
 def logged() -> list[tuple]:
-    return list(PiiAccess.objects.order_by("id").values_list("user_id", "sale_id", "channel", "as_owner"))
+    """(user, sale, channel, role) of every recorded read."""
+    return list(PiiAccess.objects.order_by("id").values_list("user_id", "lead__sale__id", "channel", "role"))
 
 
 @pytest.fixture
@@ -195,7 +196,7 @@ def test_anyone_but_the_reader_gets_404_and_nothing_is_logged(client, sale, sell
     client.force_login(user)
     assert client.get(detail_url(sale.pk)).status_code == 404
     assert client.get(detail_url(sale.pk + 1000)).status_code == 404  # the same answer as a missing id
-    assert sale.pk not in [s.pk for s, _ in client.get("/my/purchases/").context["rows"]]
+    assert sale.pk not in [s.pk for s, *_ in client.get("/my/purchases/").context["rows"]]
     assert PiiAccess.objects.count() == 0
 
 
@@ -225,7 +226,7 @@ def test_after_a_resale_the_new_owner_reads_and_the_old_buyer_gets_404(client, b
     client.force_login(new_owner)
     response = client.get(detail_url(sale.pk))
     assert response.status_code == 200 and "ada.lovelace@example.com" in page_text(response)
-    assert [s.pk for s, _ in client.get("/my/purchases/").context["rows"]] == [sale.pk]
+    assert [s.pk for s, *_ in client.get("/my/purchases/").context["rows"]] == [sale.pk]
     client.force_login(buyer)
     assert client.get(detail_url(sale.pk)).status_code == 404
     assert client.get("/my/purchases/").context["rows"] == []
@@ -275,7 +276,7 @@ def test_the_list_shows_purchases_without_pii_logs_nothing_and_its_queries_do_no
     client.get("/my/purchases/")  # warm the session
     with django_assert_num_queries(4) as few:  # session, user, wallet, page
         response = client.get("/my/purchases/")
-    assert [s.pk for s, _ in response.context["rows"]] == [first.pk]
+    assert [s.pk for s, *_ in response.context["rows"]] == [first.pk]
     more = [make_purchase(t0=t0 + timedelta(minutes=i + 1), buyer=buyer) for i in range(4)]
     settle(more[0])
     settle(more[1], state=Settlement.State.FUNDED)
@@ -283,7 +284,7 @@ def test_the_list_shows_purchases_without_pii_logs_nothing_and_its_queries_do_no
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get("/my/purchases/")
     body = page_text(response)
-    assert [s.pk for s, _ in response.context["rows"]] == [s.pk for s in reversed([first, *more])]
+    assert [s.pk for s, *_ in response.context["rows"]] == [s.pk for s in reversed([first, *more])]
     for value in PII_VALUES:
         assert value not in body
     assert "NFT minted" in body and "Escrow funded" in body and "Not settled on chain yet" in body
@@ -340,7 +341,7 @@ def test_the_service_returns_the_pii_and_keeps_a_long_correlation_id_within_the_
         correlation.reset(token)
     assert pii == CONTACT
     access = PiiAccess.objects.get()
-    assert (access.channel, access.as_owner, access.correlation_id) == ("api", "buyer", "c" * 64)
+    assert (access.channel, access.role, access.correlation_id) == ("api", "buyer", "c" * 64)
 
 
 def test_an_anonymous_user_reads_nothing(sale):
@@ -356,16 +357,16 @@ def test_staff_see_the_access_log_read_only(client, buyer, sale):
     client.get(detail_url(sale.pk))
     access = PiiAccess.objects.get()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    response = client.get("/admin/escrow/piiaccess/")
+    response = client.get("/admin/leads/piiaccess/")
     body = page_text(response)
     assert response.status_code == 200 and buyer.email in body and access.correlation_id in body
     for value in PII_VALUES:
         assert value not in body
-    for query in ("?channel__exact=page", "?as_owner=buyer", f"?q={sale.pk}", "?q=abc", f"?q={buyer.email}"):
-        assert client.get("/admin/escrow/piiaccess/" + query).status_code == 200, query
-    assert client.get(f"/admin/escrow/piiaccess/{access.pk}/change/").status_code == 200  # view only
-    assert client.get("/admin/escrow/piiaccess/add/").status_code == 403
-    assert client.post(f"/admin/escrow/piiaccess/{access.pk}/delete/", {"post": "yes"}).status_code == 403
+    for query in ("?channel__exact=page", "?role__exact=buyer", f"?q={sale.lead_id}", "?q=abc", f"?q={buyer.email}"):
+        assert client.get("/admin/leads/piiaccess/" + query).status_code == 200, query
+    assert client.get(f"/admin/leads/piiaccess/{access.pk}/change/").status_code == 200  # view only
+    assert client.get("/admin/leads/piiaccess/add/").status_code == 403
+    assert client.post(f"/admin/leads/piiaccess/{access.pk}/delete/", {"post": "yes"}).status_code == 403
     assert PiiAccess.objects.count() == 1
 
 
@@ -381,7 +382,8 @@ def test_the_seller_sees_the_deal_id_settlement_state_and_token_on_the_sold_lead
     for body in (lead_page, room):
         assert 'data-testid="sale-settlement"' in body
         assert "NFT minted" in body and str(settlement.token_id) in body
-    assert PiiAccess.objects.count() == 0
+    # The lead page shows the seller the contact details it sent: that read is logged as the seller's.
+    assert logged() == [(seller.pk, sale.pk, "page", "seller")]
 
 
 def test_an_unsettled_sale_says_so_to_its_seller_and_the_buyer_gets_a_link(client, seller, buyer, sale):

@@ -8,7 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from escrow import selectors_purchases
-from escrow.models import PiiAccess, Settlement
+from escrow.models import Settlement
+from leads.models import PiiAccess
 from marketplace.services import api_key_create
 from tests.auctions.factories import funded_buyer
 from tests.escrow.test_purchases import (
@@ -136,7 +137,8 @@ def test_the_list_has_no_pii_logs_nothing_and_its_queries_do_not_grow(
     minted = next(row for row in rows if row["settlement_state"] == "minted")
     assert minted["token_id"] == str(Settlement.objects.get(sale=more[0]).token_id)
     assert set(rows[0]) == {"id", "lead_id", "auction_id", "vertical", "price", "created_at", "settlement_state",
-                            "token_id"}
+                            "token_id", "contact_status", "contact_status_message"}
+    assert {row["contact_status"] for row in rows} == {"available"}  # settled in the ledger, or funded on chain
     text = response.content.decode()
     for value in PII_VALUES:
         assert value not in text

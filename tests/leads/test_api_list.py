@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads.choices import LeadStatus
-from leads.models import Lead
+from leads.models import Lead, PiiAccess
 from leads.services import lead_score, lead_submit
 from marketplace.services import api_key_create
 from tests.factories import UserFactory
@@ -188,11 +188,15 @@ def test_the_detail_has_breakdown_history_and_your_contact_in_few_queries(seller
     lead = lead_submit(seller=seller_user, data=make_lead(), source="api").lead
     lead_score(lead_id=lead.pk)
     seller_api.get("/api/v1/leads/")
-    with django_assert_max_num_queries(3):  # API key with its user, lead with vertical and vault row, history
+    # API key with its user, lead with vertical and vault row, history; the access-log row (with its
+    # savepoint and release).
+    with django_assert_max_num_queries(6):
         response = seller_api.get(f"/api/v1/leads/{lead.pk}/")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
     body = response.json()
     assert body["contact"]["email"] == "maria.garcia@gmail.com"
+    access = PiiAccess.objects.get()
+    assert (access.user_id, access.lead_id, access.role, access.channel) == (seller_user.pk, lead.pk, "seller", "api")
     assert [h["to_status"] for h in body["history"]] == ["received", "scored"]
     assert set(body["score_breakdown"]["components"]) >= {"contact_validity", "consent_freshness"}
 

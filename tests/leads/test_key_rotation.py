@@ -22,7 +22,7 @@ NEW_KEY = base64.b64encode(bytes(range(32))).decode()
 
 @pytest.fixture
 def leads(seller_user, solar, settings):
-    assert settings.PII_ACTIVE_KEY_ID == "dev1"
+    assert settings.PII_ACTIVE_KEY_ID == "test1"
     created = []
     for i in range(7):
         result = lead_submit(seller=seller_user, data=make_lead(email=f"rot{i}@gmail.com", phone=f"+1415555{6000 + i}",
@@ -34,7 +34,7 @@ def leads(seller_user, solar, settings):
 
 @pytest.fixture
 def two_keys(settings):
-    """The old development key still configured, a new one active."""
+    """The old (test profile) key still configured, a new one active."""
     with override_settings(PII_KEYS=f"{settings.PII_KEYS},k2:{NEW_KEY}", PII_ACTIVE_KEY_ID="k2"):
         yield
 
@@ -46,7 +46,7 @@ def plaintexts(leads) -> dict:
 def test_rotation_reseals_old_rows_under_the_new_key_and_decrypts_the_same(leads, settings):
     before = plaintexts(leads)
     old_blobs = {p.pk: bytes(p.ciphertext) for p in LeadPII.objects.all()}
-    assert set(LeadPII.objects.values_list("key_id", flat=True)) == {"dev1"}
+    assert set(LeadPII.objects.values_list("key_id", flat=True)) == {"test1"}
     with override_settings(PII_KEYS=f"{settings.PII_KEYS},k2:{NEW_KEY}", PII_ACTIVE_KEY_ID="k2"):
         assert pii_rows_needing_rotation() == 7
         assert pii_rotate(batch_size=3) == 7  # three batches: 3, 3, 1
@@ -94,7 +94,7 @@ def test_a_tampered_row_is_skipped_reported_and_the_rest_rotate(leads, two_keys)
     blob[-1] ^= 0x01
     LeadPII.objects.filter(pk=bad.pk).update(ciphertext=bytes(blob))
     assert pii_rotate(batch_size=2) == 6
-    assert LeadPII.objects.get(pk=bad.pk).key_id == "dev1"
+    assert LeadPII.objects.get(pk=bad.pk).key_id == "test1"
     with pytest.raises(CommandError, match="1 row"):
         call_command("pii_rotate_keys", stdout=io.StringIO())
 
@@ -132,7 +132,7 @@ def test_a_missing_key_is_a_configuration_error_not_a_silent_failure(leads):
     from django.core.exceptions import ImproperlyConfigured
 
     with override_settings(PII_KEYS=f"k2:{NEW_KEY}", PII_ACTIVE_KEY_ID="k2"):
-        with pytest.raises(ImproperlyConfigured, match="dev1"):
+        with pytest.raises(ImproperlyConfigured, match="test1"):
             lead_pii_read(lead=leads[0])
         with pytest.raises(ImproperlyConfigured):
             pii_rotate()

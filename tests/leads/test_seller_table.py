@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads import selectors
 from leads.choices import LeadStatus, RejectionReason
-from leads.models import Lead
+from leads.models import Lead, PiiAccess
 from leads.services import lead_score, lead_submit
 from tests.factories import UserFactory
 from tests.leads.conftest import make_lead
@@ -390,9 +390,14 @@ def submitted(seller_user, solar):
 
 def test_the_detail_shows_score_breakdown_history_consent_and_the_contact_sent(
         seller_client, submitted, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):  # session, user, lead with vertical and vault row, history
+    # session, user, lead with vertical and vault row, history; the access-log row (with its
+    # savepoint and release).
+    with django_assert_max_num_queries(7):
         response = seller_client.get(f"/seller/leads/{submitted.pk}/")
     assert response.status_code == 200
+    access = PiiAccess.objects.get()  # the seller's read of its own lead is logged like a buyer's
+    assert (access.lead_id, access.role, access.channel) == (submitted.pk, "seller", "page")
+    assert access.user_id == response.wsgi_request.user.pk and access.correlation_id
     body = html.unescape(response.content.decode())
     for component in submitted.score_breakdown["components"].values():
         assert component["detail"] in body
@@ -408,6 +413,21 @@ def test_another_sellers_lead_detail_is_404(client, submitted):
     client.force_login(UserFactory(is_seller=True))
     assert client.get(f"/seller/leads/{submitted.pk}/").status_code == 404
     assert client.get("/seller/leads/999999999/").status_code == 404
+    assert not PiiAccess.objects.exists()
+
+
+def test_the_lead_table_and_its_export_decrypt_nothing_and_log_nothing(seller_client, submitted):
+    assert seller_client.get("/seller/leads/").status_code == 200
+    assert b"".join(seller_client.get("/seller/leads/export.csv").streaming_content)
+    assert not PiiAccess.objects.exists()
+
+
+def test_staff_see_the_sellers_reads_in_the_access_log(seller_client, submitted, client):
+    seller_client.get(f"/seller/leads/{submitted.pk}/")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    body = html.unescape(client.get("/admin/leads/piiaccess/?role__exact=seller").content.decode())
+    assert "Seller (own lead)" in body and f"Lead {submitted.pk}" in body
+    assert "maria.garcia@gmail.com" not in body
 
 
 # ---------------------------------------------------------------- CSV export

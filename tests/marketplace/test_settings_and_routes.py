@@ -14,33 +14,91 @@ from config.queues import STAGE_QUEUES, TASK_ROUTES
 ROOT = Path(__file__).resolve().parents[2]
 
 
+SECRET_ENV_VARS = ("DJANGO_SECRET_KEY", "PII_KEYS", "PII_ACTIVE_KEY_ID", "PII_HASH_KEY", "CHAIN_WALLET_MASTER_KEY")
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "a" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
+    "DJANGO_ALLOWED_HOSTS": "leads.example.com",
+    "METRICS_TOKEN": "token",
+    "PII_KEYS": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "PII_ACTIVE_KEY_ID": "k1",
+    "PII_HASH_KEY": "production-hash-key",
+    "CHAIN_WALLET_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+}
+
+
+def _clean_env() -> dict:
+    """This process's environment without any setting a profile reads (the test profile put its
+    test-only secrets into os.environ: a child must not inherit them)."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_", "PII_", "CHAIN_", "LEDGER_"))
+            and k not in SECRET_ENV_VARS}
+
+
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_", "PII_"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**_clean_env(), **env},
                           capture_output=True, text=True, timeout=120)
 
 
+def _python(code: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**_clean_env(), **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_secret_list_matches_the_settings():
+    from django.conf import settings
+
+    assert tuple(settings.SECRET_ENV_VARS) == SECRET_ENV_VARS
+
+
 def test_production_settings_pass_check_deploy():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env={
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "a" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
-        "DJANGO_ALLOWED_HOSTS": "leads.example.com",
-        "METRICS_TOKEN": "token",
-        "PII_KEYS": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        "PII_ACTIVE_KEY_ID": "k1",
-        "PII_HASH_KEY": "production-hash-key",
-        "CHAIN_WALLET_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-    })
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key_or_pii_keys():
-    result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "config.settings.production"})
-    assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
-    result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_SECRET_KEY": "x" * 60})
-    assert result.returncode != 0 and "PII_KEYS" in result.stderr
+@pytest.mark.parametrize("profile", ["services", "production"])
+@pytest.mark.parametrize("name", SECRET_ENV_VARS)
+def test_a_server_profile_refuses_to_start_without_each_secret_and_names_it(profile, name):
+    env = {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": f"config.settings.{profile}"}
+    for value in (None, ""):  # unset, or set but empty
+        if value is None:
+            env.pop(name)
+        else:
+            env[name] = value
+        result = _python("from django.conf import settings; settings.SECRET_KEY", env)
+        assert result.returncode != 0
+        assert "ImproperlyConfigured" in result.stderr and f"Environment variable {name} is required" in result.stderr
+
+
+def test_the_services_profile_starts_with_every_secret_given():
+    env = {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings.services"}
+    result = _python("from django.conf import settings; print(settings.PII_ACTIVE_KEY_ID)", env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "k1"
+
+
+def test_production_pins_the_faucet_and_debug_off_whatever_the_environment_says():
+    env = {**PRODUCTION_ENV, "LEDGER_FAUCET_ENABLED": "true", "DJANGO_DEBUG": "true"}
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "from escrow.views_wallet import faucet_enabled; "
+            "print(s.LEDGER_FAUCET_ENABLED, s.DEBUG, faucet_enabled())")
+    result = _python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "False"]
+
+
+def test_the_embedded_profile_falls_back_to_development_secrets(tmp_path):
+    code = "from django.conf import settings as s; print(s.PII_ACTIVE_KEY_ID, bool(s.SECRET_KEY))"
+    result = _python(code, {"DJANGO_SETTINGS_MODULE": "config.settings.embedded",
+                            "SQLITE_PATH": str(tmp_path / "db.sqlite3")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["dev1", "True"]
+
+
+def test_the_test_profile_uses_its_own_test_only_secrets(settings):
+    assert settings.PII_ACTIVE_KEY_ID == "test1" and settings.SECRET_KEY.startswith("test-only-")
+    assert "dev1:" not in settings.PII_KEYS
 
 
 def test_embedded_profile_needs_no_servers(tmp_path):

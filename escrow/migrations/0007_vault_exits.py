@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('chain', '0003_wallets'),
-        ('escrow', '0005_release_retries'),
+        ('escrow', '0006_pii_access_moves_to_leads'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
