@@ -38,6 +38,8 @@ TOP_LEVEL_KEYS = {
 CONSENT_KEYS = {"text", "timestamp", "ip", "user_agent", "page_url", "certificate_url"}
 # ASCII digits only: "\d" would admit other scripts' digits, which the ZIP library panics on.
 _ZIP = re.compile(r"^(\d{5})(?:-\d{4})?\Z", re.ASCII)
+# +1, a 3-digit area code, then 555-01xx.
+_FICTIONAL_NANP = re.compile(r"^\+1\d{3}55501\d{2}\Z", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _email_validator = EmailValidator()
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -180,7 +182,16 @@ def check_phone(value, errs: _Errors, region: str) -> tuple[str, str]:
     if parsed[1] in ("premium_rate", "toll_free"):
         errs.add("phone", "Toll-free and premium-rate numbers are not consumer numbers.")
         return "", ""
+    if is_fictional_phone(parsed[0]):
+        errs.add("phone", "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), "
+                          "not a consumer's.")
+        return "", ""
     return parsed
+
+
+def is_fictional_phone(e164: str) -> bool:
+    """NANP's fictional range: 555-0100 … 555-0199 in any area code, never assigned to anyone."""
+    return bool(_FICTIONAL_NANP.match(e164))
 
 
 def zip_info(zip5: str) -> dict | None:
