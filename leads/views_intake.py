@@ -25,7 +25,8 @@ from leads.forms import CsvMappingForm, CsvUploadForm, HostedLeadForm, hosted_fo
 from leads.models import CsvImport, SellerFormToken
 from leads.services import Outcome, SchemaCache, lead_submit, seller_form_token_get_or_create, seller_form_token_rotate
 from leads.validation import LeadInvalid, check_lead_input
-from marketplace.ratelimit import client_ip, rate_limit
+from marketplace import ratelimit
+from marketplace.ratelimit import client_ip
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
 
@@ -60,8 +61,8 @@ def _page_url(request) -> str:
 
 
 @never_cache
-@rate_limit("form", key="ip", methods=("POST",))
 def hosted_form(request, slug: str):
+    decision = ratelimit.check(request, "form", key="ip") if request.method == "POST" else None
     vertical = _active_vertical(slug)
     seller = _form_seller(request.GET.get("s", ""))
     schemas = SchemaCache()
@@ -70,6 +71,10 @@ def hosted_form(request, slug: str):
     context = {"vertical": vertical, "form": form, "consent_text": consent_text}
     if request.method != "POST":
         return render(request, "leads/hosted_form.html", context)
+    if decision is not None:  # the form again, as typed, with the reason on top; nothing stored
+        form.add_error(None, "Too many requests were sent from your network. Please try again in "
+                             f"{ratelimit.wait_text(decision.retry_after)}.")
+        return ratelimit.limited(render(request, "leads/hosted_form.html", context), decision)
     if form.is_spam:  # a bot filled the hidden field: look successful, store nothing
         return redirect("hosted-form-done", slug=vertical.slug)
     consent_given = form.is_valid()
