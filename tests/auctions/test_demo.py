@@ -3,6 +3,7 @@ auctions) and seeded auctions that do not all close at once."""
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -87,3 +88,13 @@ def test_the_seeded_demo_auctions_close_one_by_one_not_all_at_once(demo_seller):
     assert all(gap >= timedelta(seconds=19) for gap in gaps)
     for auction in Auction.objects.filter(seller=demo_seller):
         assert auction.deadline == auction.opened_at + timedelta(seconds=auction.duration_seconds)
+
+
+def test_the_demo_seller_runs_in_the_embedded_profile_only(monkeypatch):
+    import importlib
+
+    monkeypatch.delenv("DEMO_LEADS", raising=False)
+    assert importlib.import_module("config.settings.embedded").DEMO_LEADS is True
+    assert importlib.import_module("config.settings.services").DEMO_LEADS is False
+    asgi = Path(__file__).resolve().parents[2] / "config" / "asgi.py"
+    assert "ticks=(settlement_tick, demo_lead_tick)" in asgi.read_text()  # handed to the embedded sweeper
