@@ -280,8 +280,8 @@ def _check_all_rows(csv_import: CsvImport) -> CsvImport:
     active = csv_import.vertical.status == VerticalStatus.ACTIVE
     errors, invalid = [], 0
     for number, values in parsed.rows:
-        problems = _row_problems(_row_dict(parsed.headers, values), mapping=mapping, consent_text=csv_import.consent_text,
-                                 schema=schema, now=now, vertical_active=active)
+        problems = _row_problems(_row_dict(parsed.headers, values), mapping=mapping,
+                                 consent_text=csv_import.consent_text, schema=schema, now=now, vertical_active=active)
         if problems:
             invalid += 1
             errors += [CsvImportCheckError(csv_import=csv_import, row=number, column=column[:200], field=path[:200],

@@ -176,7 +176,8 @@ def test_the_readme_operators_are_the_forms_operators_and_values_are_typed_by_th
     assert AutobidRule.objects.get().field_filters == [
         {"field": "sqft", "op": "gte", "value": 1500}, {"field": "bill", "op": "between", "value": [100.5, 300]},
         {"field": "owner", "op": "eq", "value": True}, {"field": "roof_type", "op": "ne", "value": "tile"},
-        {"field": "moved_in", "op": "lt", "value": "2024-01-01"}, {"field": "features", "op": "contains", "value": "pool"},
+        {"field": "moved_in", "op": "lt", "value": "2024-01-01"},
+        {"field": "features", "op": "contains", "value": "pool"},
         {"field": "notes", "op": "in", "value": ["soon", "now"]}]
 
 

@@ -81,8 +81,8 @@ def fielded(db):
 
 
 def test_bounty_filters_take_the_readmes_operators_too(api, fielded):
-    response = post(api, LIST, create_body(fielded, field_filters=[{"field": "roof_type", "op": "≠", "value": "tile"},
-                                                                   {"field": "roof_type", "op": "=", "value": "metal"}]))
+    filters = [{"field": "roof_type", "op": "≠", "value": "tile"}, {"field": "roof_type", "op": "=", "value": "metal"}]
+    response = post(api, LIST, create_body(fielded, field_filters=filters))
     assert response.status_code == 201, response.json()
     assert [f["op"] for f in response.json()["field_filters"]] == ["ne", "eq"]
     patched = api.patch(f"{LIST}{response.json()['id']}/", {"field_filters": [

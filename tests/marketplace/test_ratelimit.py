@@ -100,8 +100,8 @@ def test_a_limited_log_in_says_so_on_the_log_in_page_and_does_not_try_the_passwo
 def test_a_limited_sign_up_says_so_on_the_sign_up_page_and_creates_nobody(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup": "1/3600s"}
     client.post(reverse("signup"), {"email": "not-an-email"})
-    response = client.post(reverse("signup"), {"email": "ines@gmail.com", "full_name": "Inès", "password": "pw-12345678",
-                                               "time_zone": "UTC", "is_buyer": "on"})
+    response = client.post(reverse("signup"), {"email": "ines@gmail.com", "full_name": "Inès",
+                                               "password": "pw-12345678", "time_zone": "UTC", "is_buyer": "on"})
     assert response.status_code == 429 and int(response["Retry-After"]) > 3000
     html = response.content.decode()
     assert re.search(r"Too many sign-ups from your network\. Try again in (59|60) minutes\.", html)
