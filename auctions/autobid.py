@@ -61,9 +61,35 @@ OPS_BY_TYPE: dict[str, set[str]] = {
 }
 ALL_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"}
 OP_NAMES = ["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"]  # display order
-OP_LABELS = {"eq": "equals", "ne": "not equals", "in": "in (any of a list)", "not_in": "not in (none of a list)",
-             "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "between": "between [low, high] inclusive",
-             "contains": "contains"}
+# How the README and the pages write each operator. Rules store the code (eq, gte …); the API and
+# the pages take either spelling, plus the ASCII ones (==, !=, >=, <=).
+OP_SYMBOLS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
+              "between": "between", "contains": "contains"}
+OP_ALIASES = {**{code: code for code in OP_NAMES}, **{symbol: code for code, symbol in OP_SYMBOLS.items()},
+              "==": "eq", "!=": "ne", ">=": "gte", "<=": "lte"}
+OP_SPELLINGS = list(OP_ALIASES)  # every accepted spelling (the API schema's enum)
+OP_LABELS = {"eq": "= (equals)", "ne": "≠ (not equals)", "in": "in (any of a list)",
+             "not_in": "not in (none of a list)", "gt": "> (above)", "gte": "≥ (at least)", "lt": "< (below)",
+             "lte": "≤ (at most)", "between": "between (low and high, inclusive)", "contains": "contains"}
+
+
+def canonical_op(op) -> str | None:
+    """The operator's code for any accepted spelling ("=", "≥", ">=", "gte", "Not In" …), else None."""
+    if not isinstance(op, str):
+        return None
+    return OP_ALIASES.get(" ".join(op.replace("_", " ").split()).lower().replace("not in", "not_in"))
+
+
+def field_filters_normalized(filters):
+    """Filters with each operator stored as its code; anything malformed is left for the check to name."""
+    if not isinstance(filters, list):
+        return filters
+    out = []
+    for flt in filters:
+        if isinstance(flt, dict) and canonical_op(flt.get("op")) is not None:
+            flt = {**flt, "op": canonical_op(flt["op"])}
+        out.append(flt)
+    return out
 
 # Bounds that keep a definition inside its columns (a 400 with a reason, never a database error).
 NAME_MAX = 100
@@ -152,11 +178,11 @@ def _coerce_filter_value(ftype: str, op: str, value):
     """The filter's value in comparable form (a list for in/not_in, a pair for between)."""
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
-            raise ValueError("give a non-empty list")
+            raise ValueError("give at least one value (a list)")
         return [_coerce(FieldType.CHOICE if ftype == FieldType.MULTI_CHOICE else ftype, v) for v in value]
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            raise ValueError("give a list of two values [low, high]")
+            raise ValueError("give two values, low and high ([low, high])")
         low, high = _coerce(ftype, value[0]), _coerce(ftype, value[1])
         if low > high:
             raise ValueError("low is above high")
@@ -254,17 +280,20 @@ def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
         if not isinstance(flt, dict) or set(flt) != {"field", "op", "value"}:
             problems.append(f'Filter {i}: give exactly "field", "op" and "value".')
             continue
-        key, op = flt["field"], flt["op"]
+        key, op = flt["field"], canonical_op(flt["op"])
         field = fields.get(key) if isinstance(key, str) else None
         if field is None:
             problems.append(f"Filter {i}: {key!r} is not a biddable field of this vertical "
                             f"(choose from {', '.join(sorted(fields)) or 'none'}).")
             continue
-        if not isinstance(op, str) or op not in ALL_OPS:
-            problems.append(f"Filter {i}: unknown operator {op!r} (use {', '.join(OP_NAMES)}).")
+        if op is None:
+            problems.append(f"Filter {i}: unknown operator {flt['op']!r} "
+                            f"(use {', '.join(OP_SYMBOLS[code] for code in OP_NAMES)}).")
             continue
         if op not in OPS_BY_TYPE.get(field.type, set()):
-            problems.append(f"Filter {i}: {op} does not apply to {key} ({field.type}).")
+            allowed = ", ".join(OP_SYMBOLS[code] for code in OP_NAMES if code in OPS_BY_TYPE.get(field.type, set()))
+            problems.append(f"Filter {i}: {OP_SYMBOLS[op]} does not apply to {field.label} ({key}); "
+                            f"use {allowed}.")
             continue
         try:
             value = _coerce_filter_value(field.type, op, flt["value"])
@@ -314,7 +343,7 @@ def _hours_check(hours: dict, buyer, now: datetime) -> tuple[bool, str]:
 
 
 def _field_check(flt: dict, fields_by_key: dict, lead_fields: dict) -> tuple[bool, str]:
-    key, op, raw_value = flt["field"], flt["op"], flt["value"]
+    key, op, raw_value = flt["field"], canonical_op(flt["op"]) or flt["op"], flt["value"]
     label = f"field {key} {op} {_show(raw_value)}"
     field = fields_by_key.get(key)
     if field is None:
@@ -557,6 +586,7 @@ def _normalise(rule: AutobidRule) -> None:
         rule.hours = {}
     if rule.field_filters is None:
         rule.field_filters = []
+    rule.field_filters = field_filters_normalized(rule.field_filters)
     if isinstance(rule.hours, dict) and isinstance(rule.hours.get("days"), list):
         days = rule.hours["days"]
         if all(_is_int(d) for d in days):

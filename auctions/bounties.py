@@ -34,7 +34,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from auctions import bidlog
-from auctions.autobid import _check_field_filters, _check_usdc, _field_check, _filterable_fields, _show
+from auctions.autobid import (_check_field_filters, _check_usdc, _field_check, _filterable_fields, _show,
+                              field_filters_normalized)
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
@@ -151,7 +152,7 @@ def bounty_create(*, buyer, vertical, name: str, amount_per_lead: Decimal, amoun
     raises BountyConflict. Refusals raise ValidationError by field and write nothing."""
     key = _key_text(idempotency_key)
     states = states_normalized(states if states is not None else [])
-    field_filters = field_filters if field_filters is not None else []
+    field_filters = field_filters_normalized(field_filters if field_filters is not None else [])
     terms = {"vertical": getattr(vertical, "pk", None), "name": name, "amount_per_lead": amount_per_lead,
              "amount": amount, "min_score": min_score, "states": states, "field_filters": field_filters,
              "max_lead_age_hours": max_lead_age_hours}
@@ -290,8 +291,8 @@ def bounty_update(*, bounty: Bounty, **changes) -> Bounty:
         raise ValidationError({"status": ["Set active or paused; withdraw the pool to close the bounty."]})
     if "states" in changes:
         changes["states"] = states_normalized(changes["states"] if changes["states"] is not None else [])
-    if "field_filters" in changes and changes["field_filters"] is None:
-        changes["field_filters"] = []
+    if "field_filters" in changes:
+        changes["field_filters"] = field_filters_normalized(changes["field_filters"] or [])
     if "name" in changes and isinstance(changes["name"], str):
         changes["name"] = changes["name"].strip()
     for name, value in changes.items():

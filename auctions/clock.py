@@ -1,6 +1,6 @@
 """The embedded profile's stand-in for celery beat: a daemon thread that runs the close sweep,
 the buy-now expiry sweep and whatever other ticks the process gives it (config/asgi.py adds the
-settlement beat, escrow/clock.py).
+settlement beat, escrow/clock.py, and the demo seller's ticker, leads/demo.py).
 
 In the embedded profile tasks run eagerly, so a close queued with eta=deadline runs at once
 (and does nothing, the deadline not being reached). This thread closes auctions when they

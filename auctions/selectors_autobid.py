@@ -21,6 +21,8 @@ from auctions.models import (USDC_MAX_DIGITS, USDC_PLACES, Auction, AuctionBidde
                              AutobidUsage)
 from auctions.selectors import auction_visible_q
 from config import db_router
+from verticals.choices import FieldType
+from verticals.selectors import vertical_fields_effective_many
 
 RECENT_TRACES = 50
 _LEAD_ZIP = re.compile(r"^zip (\d{3})\d{2}\b")
@@ -169,15 +171,25 @@ class FilterableField:
     ops: list[str]
     choices: list
 
+    @property
+    def type_label(self) -> str:
+        return FieldType(self.type).label if self.type in FieldType.values else self.type
+
+    @property
+    def op_symbols(self) -> list[str]:
+        return [autobid.OP_SYMBOLS[op] for op in self.ops]
+
 
 def autobid_filterable_fields(*, verticals) -> list[tuple]:
     """(vertical, [FilterableField …]) for each vertical: the biddable, non-PII fields a rule may
-    filter on (inherited ones included) and the operators each type allows."""
+    filter on (inherited ones included) and the operators each type allows. Two queries in all."""
+    verticals = list(verticals)
+    schemas = vertical_fields_effective_many(verticals=verticals)
     out = []
     for vertical in verticals:
         fields = [FilterableField(key=f.key, label=f.label, type=f.type,
                                   ops=[op for op in autobid.OP_NAMES if op in autobid.OPS_BY_TYPE.get(f.type, set())],
                                   choices=list(f.choices or []))
-                  for f in autobid._filterable_fields(vertical).values()]
+                  for f in (ef.field for ef in schemas[vertical.pk]) if f.biddable and not f.pii]
         out.append((vertical, fields))
     return out

@@ -10,7 +10,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import autobid, selectors_autobid, selectors_pages
-from auctions.forms_autobid import AutobidRuleForm
+from auctions.forms_autobid import AutobidRuleForm, FieldFilterFormSet
 from auctions.models import AutobidRule
 from auctions.views_live import buyer_required
 
@@ -31,30 +31,57 @@ def rule_list(request):
         "time_zone": request.user.time_zone or "UTC"})
 
 
+def _chosen_vertical(request, rule: AutobidRule | None, verticals: list):
+    """The vertical the form is about: the one posted, else the rule's (None: all verticals)."""
+    raw = request.POST.get("vertical") if request.method == "POST" else (rule.vertical_id if rule else None)
+    return next((v for v in verticals if str(v.pk) == str(raw)), None) if raw not in (None, "") else None
+
+
+def _field_choices(vertical, reference: list) -> list:
+    """The filter rows' field options: the chosen vertical's fields by label, or (no vertical yet)
+    every vertical's, grouped under its name."""
+    if vertical is not None:
+        return [(f.key, f.label) for v, fields in reference if v.pk == vertical.pk for f in fields]
+    return [(v.name, [(f.key, f.label) for f in fields]) for v, fields in reference if fields]
+
+
 def _form_page(request, *, rule: AutobidRule | None):
     verticals = selectors_pages.vertical_list_watchable(user=request.user)
     if rule is not None and rule.vertical is not None and rule.vertical not in verticals:
         verticals.append(rule.vertical)
+    reference = selectors_autobid.autobid_filterable_fields(verticals=verticals)
+    chosen = _chosen_vertical(request, rule, verticals)
+    field_choices = _field_choices(chosen, reference)
+    filter_errors: list[str] = []
     if request.method == "POST":
         form = AutobidRuleForm(request.POST, verticals=verticals)
-        if form.is_valid():
+        filters = FieldFilterFormSet(request.POST, field_choices=field_choices)
+        if form.is_valid() and filters.is_valid():
+            vertical = form.cleaned_data["vertical"]
+            fields_by_key = {f.key: f for v, fs in reference if vertical and v.pk == vertical.pk for f in fs}
+            kwargs = {**form.service_kwargs(), "field_filters": filters.filters(fields_by_key=fields_by_key)}
             try:
                 if rule is None:
-                    rule = autobid.autobid_rule_create(buyer=request.user, **form.service_kwargs())
+                    rule = autobid.autobid_rule_create(buyer=request.user, **kwargs)
                     messages.success(request, f"Autobid rule “{rule.name}” created.")
                 else:
-                    autobid.autobid_rule_update(rule=rule, **form.service_kwargs())
+                    autobid.autobid_rule_update(rule=rule, **kwargs)
                     messages.success(request, f"Autobid rule “{rule.name}” saved.")
                 return redirect("autobid-rule-detail", rule_id=rule.pk)
             except ValidationError as exc:
-                form.add_service_errors(exc.message_dict if hasattr(exc, "error_dict")
-                                        else {"non_field_errors": exc.messages})
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+                form.add_service_errors(errors)
+                filter_errors = filters.add_service_errors(errors.get("field_filters", []))
     else:
         form = AutobidRuleForm(initial=AutobidRuleForm.initial_for(rule) if rule else None, verticals=verticals)
+        filters = FieldFilterFormSet(initial=FieldFilterFormSet.initial_for(rule.field_filters) if rule else None,
+                                     field_choices=field_choices)
     return render(request, "auctions/autobid_form.html", {
-        "form": form, "rule": rule, "time_zone": request.user.time_zone or "UTC",
-        "reference": selectors_autobid.autobid_filterable_fields(verticals=verticals[:50]),
-        "ops": [(op, autobid.OP_LABELS[op]) for op in autobid.OP_NAMES]})
+        "form": form, "filters": filters, "filter_errors": filter_errors, "rule": rule,
+        "time_zone": request.user.time_zone or "UTC",
+        "reference": [(v, fields) for v, fields in reference if fields],
+        "fields_by_vertical": {str(v.pk): [[f.key, f.label] for f in fields] for v, fields in reference},
+        "op_symbols": autobid.OP_SYMBOLS})
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,12 +11,13 @@ django_asgi_app = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 if settings.CELERY_TASK_ALWAYS_EAGER:
-    # The embedded profile has no Celery beat: a thread in this process closes auctions on time
-    # and runs the settlement beat.
+    # The embedded profile has no Celery beat: a thread in this process closes auctions on time,
+    # runs the settlement beat and, with DEMO_LEADS, the demo seller's submissions.
     from auctions.clock import start_embedded_sweeper  # noqa: E402
     from escrow.clock import settlement_tick  # noqa: E402
+    from leads.demo import demo_lead_tick  # noqa: E402
 
-    start_embedded_sweeper(ticks=(settlement_tick,))
+    start_embedded_sweeper(ticks=(settlement_tick, demo_lead_tick))
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
     path("my/purchases/", include("escrow.urls")),  # "My purchases" (escrow/views_purchases.py)
+    path("favicon.ico", mviews.favicon, name="favicon"),
     path("healthz", mviews.healthz, name="healthz"),
     path("metrics", mviews.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

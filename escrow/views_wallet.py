@@ -37,7 +37,6 @@ from marketplace.models import User
 WALLET_PAGE_SIZE = 50
 FUNDS_PAGE_SIZE = 10  # recent vault events and withdrawals on the wallet page
 FAUCET_AMOUNT = Decimal("1000.000000")
-FAUCET_RATE_DEFAULT = "1/3600s"  # until settings.RATE_LIMITS carries a "faucet" entry
 
 
 def _cursor_encode(entry) -> str:
@@ -161,11 +160,11 @@ def faucet(request):
     nonce = _valid_nonce(request.POST.get("nonce"))
     if nonce is None:
         return HttpResponseBadRequest("Reload the wallet page and try again.")
-    if settings.RATE_LIMIT_ENABLED:
-        rate = ratelimit.Rate.parse(settings.RATE_LIMITS.get("faucet", FAUCET_RATE_DEFAULT))
-        decision = ratelimit.hit(scope="faucet", identity=ratelimit.identity_for(request, "user"), rate=rate)
-        if not decision.allowed:
-            return ratelimit.too_many_requests(decision)
+    decision = ratelimit.check(request, "faucet", key="user")
+    if decision is not None:  # the wallet page, saying so: not a bare 429 off the site
+        messages.error(request, "You have used the faucet recently. "
+                                f"Try again in {ratelimit.wait_text(decision.retry_after)}.")
+        return ratelimit.limited(render(request, "wallet/wallet.html", _wallet_context(request)), decision)
     try:
         mode = faucet_dispense(user=request.user, amount=FAUCET_AMOUNT, nonce=nonce)
     except FaucetError as exc:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.choices import CsvImportStatus, LeadSource
-from leads.models import CsvImport, CsvImportRowError
+from leads.models import CsvImport, CsvImportCheckError, CsvImportRowError
 from leads.services import Outcome, SchemaCache, lead_submit
 from leads.validation import LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
@@ -220,7 +220,8 @@ def csv_import_create(*, seller, vertical: Vertical, filename: str, content: byt
 
 @transaction.atomic
 def csv_import_set_mapping(*, csv_import: CsvImport, mapping: dict[str, str], consent_text: str = "") -> CsvImport:
-    """Save which column fills which lead field; refuses mappings that would reject every row."""
+    """Save which column fills which lead field, then check every row with it (the errors are
+    shown before the import starts); refuses mappings that would reject every row."""
     locked = CsvImport.objects.select_for_update(of=("self",)).defer("content").select_related("vertical").get(pk=csv_import.pk)
     if locked.status not in (CsvImportStatus.UPLOADED, CsvImportStatus.MAPPED):
         raise CsvImportInvalid({"__all__": ["This import has started; its mapping can no longer change."]})
@@ -252,7 +253,52 @@ def csv_import_set_mapping(*, csv_import: CsvImport, mapping: dict[str, str], co
         raise CsvImportInvalid(errors)
     locked.mapping, locked.consent_text, locked.status = clean, consent_text, CsvImportStatus.MAPPED
     locked.save(update_fields=["mapping", "consent_text", "status"])
-    return locked
+    return _check_all_rows(locked)
+
+
+def _row_problems(row: dict[str, str], *, mapping: dict[str, str], consent_text: str, schema: list, now,
+                  vertical_active: bool) -> list[tuple[str, str, str]]:
+    """(field path, column, message) for each reason lead_submit would refuse this row before
+    dedupe and caps: the vertical's status, then check_lead_input — the import's own checks."""
+    problems = [] if vertical_active else [("vertical", "", "This vertical is not accepting leads.")]
+    try:
+        check_lead_input(_lead_data(row, mapping, consent_text), schema=schema, now=now)
+    except LeadInvalid as exc:
+        problems += [(path, _column_for(path, mapping), message)
+                     for path, messages in exc.errors.items() for message in messages]
+    return problems
+
+
+def _check_all_rows(csv_import: CsvImport) -> CsvImport:
+    """Validate every row with the saved mapping and keep the errors (CsvImportCheckError) and
+    counts on the import. One pass over the stored file, one schema, one clock; the errors are
+    written in batches. Caller holds select_for_update on the import."""
+    content = CsvImport.objects.filter(pk=csv_import.pk).values_list("content", flat=True).get()
+    parsed = _parse(bytes(content).decode("utf-8-sig"))
+    schema = SchemaCache().schema(csv_import.vertical)
+    mapping, now = csv_import.mapping, timezone.now()
+    active = csv_import.vertical.status == VerticalStatus.ACTIVE
+    errors, invalid = [], 0
+    for number, values in parsed.rows:
+        problems = _row_problems(_row_dict(parsed.headers, values), mapping=mapping,
+                                 consent_text=csv_import.consent_text, schema=schema, now=now, vertical_active=active)
+        if problems:
+            invalid += 1
+            errors += [CsvImportCheckError(csv_import=csv_import, row=number, column=column[:200], field=path[:200],
+                                           message=message[:500]) for path, column, message in problems]
+    CsvImportCheckError.objects.filter(csv_import=csv_import).delete()
+    CsvImportCheckError.objects.bulk_create(errors, batch_size=2000)
+    csv_import.checked_rows, csv_import.invalid_rows, csv_import.checked_at = len(parsed.rows), invalid, now
+    csv_import.save(update_fields=["checked_rows", "invalid_rows", "checked_at"])
+    return csv_import
+
+
+def csv_import_field_labels(*, targets: list[Target]) -> dict[str, str]:
+    """Error path ("email", "fields.roof_type", "consent.timestamp") -> the label the mapping page uses."""
+    labels = {target.key: target.label for target in targets}
+    labels |= {f"consent.{name}": labels[key] for key, name in CONSENT_TARGETS.items()}
+    labels["vertical"] = "Vertical"
+    return labels
 
 
 @dataclass
@@ -267,24 +313,20 @@ class PreviewRow:
 
 
 def csv_import_preview(*, csv_import: CsvImport, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
-    """Validate the first rows with the saved mapping, exactly as the import will, without writing."""
+    """The first rows as the saved mapping reads them, each validated exactly as the import
+    will, without writing (every row's check: csv_import_set_mapping)."""
     if not csv_import.content:
         return []
     parsed = _stored_rows(csv_import)
     schema = SchemaCache().schema(csv_import.vertical)
     mapping = csv_import.mapping or {}
     now = timezone.now()
+    active = csv_import.vertical.status == VerticalStatus.ACTIVE
     preview = []
     for number, values in parsed.rows[:limit]:
         row = _row_dict(parsed.headers, values)
-        errors = []
-        if csv_import.vertical.status != VerticalStatus.ACTIVE:
-            errors.append(("vertical", "", "This vertical is not accepting leads."))
-        try:
-            check_lead_input(_lead_data(row, mapping, csv_import.consent_text), schema=schema, now=now)
-        except LeadInvalid as exc:
-            errors += [(path, _column_for(path, mapping), message)
-                       for path, messages in exc.errors.items() for message in messages]
+        errors = _row_problems(row, mapping=mapping, consent_text=csv_import.consent_text, schema=schema, now=now,
+                               vertical_active=active)
         preview.append(PreviewRow(number, [row.get(column, "") for column in mapping.values()], errors))
     return preview
 
@@ -299,6 +341,7 @@ def csv_import_start(*, csv_import: CsvImport) -> CsvImport:
         raise CsvImportInvalid({"__all__": ["Map the columns before starting the import."]})
     locked.status = CsvImportStatus.IMPORTING
     locked.save(update_fields=["status"])
+    CsvImportCheckError.objects.filter(csv_import=locked).delete()  # the import's own report follows
     import_id = locked.pk
     transaction.on_commit(lambda: _queue_import(import_id))
     return locked

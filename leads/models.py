@@ -180,6 +180,10 @@ class CsvImport(models.Model):
     processed_rows = models.PositiveIntegerField(default=0)
     accepted_rows = models.PositiveIntegerField(default=0)
     rejected_rows = models.PositiveIntegerField(default=0)
+    # The check of every row against the saved mapping, before the import starts (CsvImportCheckError).
+    checked_rows = models.PositiveIntegerField(default=0)
+    invalid_rows = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -205,3 +209,20 @@ class CsvImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.csv_import_id}, row {self.row}: {self.message}"
+
+
+class CsvImportCheckError(models.Model):
+    """A validation error of one row found when the mapping was saved, shown before the import
+    starts (never a value from the row). Replaced whenever the mapping is saved again."""
+
+    csv_import = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="check_errors")
+    row = models.PositiveIntegerField()
+    column = models.CharField(max_length=200, blank=True)
+    field = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        indexes = [models.Index(fields=["csv_import", "row", "id"], name="csvimportcheck_page_idx")]
+
+    def __str__(self) -> str:
+        return f"Import {self.csv_import_id}, row {self.row} (check): {self.message}"

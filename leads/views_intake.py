@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.core.validators import URLValidator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,11 +26,13 @@ from leads.forms import CsvMappingForm, CsvUploadForm, HostedLeadForm, hosted_fo
 from leads.models import CsvImport, SellerFormToken
 from leads.services import Outcome, SchemaCache, lead_submit, seller_form_token_get_or_create, seller_form_token_rotate
 from leads.validation import LeadInvalid, check_lead_input
-from marketplace.ratelimit import client_ip, rate_limit
+from marketplace import ratelimit
+from marketplace.ratelimit import client_ip
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
 
 _url_validator = URLValidator(schemes=["http", "https"])
+CHECK_ERRORS_PAGE_SIZE = 50  # rows of the mapping page's list of the file's validation errors
 
 
 def _active_vertical(slug: str) -> Vertical:
@@ -60,8 +63,8 @@ def _page_url(request) -> str:
 
 
 @never_cache
-@rate_limit("form", key="ip", methods=("POST",))
 def hosted_form(request, slug: str):
+    decision = ratelimit.check(request, "form", key="ip") if request.method == "POST" else None
     vertical = _active_vertical(slug)
     seller = _form_seller(request.GET.get("s", ""))
     schemas = SchemaCache()
@@ -70,6 +73,10 @@ def hosted_form(request, slug: str):
     context = {"vertical": vertical, "form": form, "consent_text": consent_text}
     if request.method != "POST":
         return render(request, "leads/hosted_form.html", context)
+    if decision is not None:  # the form again, as typed, with the reason on top; nothing stored
+        form.add_error(None, "Too many requests were sent from your network. Please try again in "
+                             f"{ratelimit.wait_text(decision.retry_after)}.")
+        return ratelimit.limited(render(request, "leads/hosted_form.html", context), decision)
     if form.is_spam:  # a bot filled the hidden field: look successful, store nothing
         return redirect("hosted-form-done", slug=vertical.slug)
     consent_given = form.is_valid()
@@ -183,16 +190,21 @@ def csv_import_map(request, import_id: int):
             form.add_service_errors(exc.errors)
         else:
             return redirect("csv-import-map", import_id=csv_import.pk)
-    preview, columns = [], []
+    context = {"csv_import": csv_import, "form": form}
     if request.method == "GET" and csv_import.status == CsvImportStatus.MAPPED:
+        labels = imports.csv_import_field_labels(targets=targets)
         full = CsvImport.objects.select_related("vertical").get(pk=csv_import.pk)
         preview = imports.csv_import_preview(csv_import=full)
-        labels = {t.key: t.label for t in targets}
-        columns = [labels.get(key, key) for key in csv_import.mapping]
-    return render(request, "leads/import_map.html", {
-        "csv_import": csv_import, "form": form, "preview": preview, "preview_columns": columns,
-        "valid_count": sum(row.valid for row in preview),
-    }, status=400 if form.errors else 200)
+        for row in preview:
+            row.problems = [(labels.get(path, ""), column, message) for path, column, message in row.errors]
+        check_errors = Paginator(csv_import.check_errors.order_by("row", "id"), CHECK_ERRORS_PAGE_SIZE
+                                 ).get_page(request.GET.get("errors"))
+        for error in check_errors:
+            error.label = labels.get(error.field, "")
+        context |= {"preview": preview, "preview_columns": [labels.get(key, key) for key in csv_import.mapping],
+                    "valid_count": sum(row.valid for row in preview), "check_errors": check_errors,
+                    "checked_valid_rows": csv_import.checked_rows - csv_import.invalid_rows}
+    return render(request, "leads/import_map.html", context, status=400 if form.errors else 200)
 
 
 @seller_required

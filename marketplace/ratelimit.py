@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template.defaultfilters import pluralize
 
 from marketplace.redis import get_redis
 
@@ -139,8 +140,38 @@ def too_many_requests(decision: Decision) -> JsonResponse:
     return response
 
 
+def check(request, scope: str, *, key: str = "user_or_ip") -> Decision | None:
+    """Count one request of `scope` (RATE_LIMITS[scope]) for this client: the refusing Decision
+    when it is over the limit, None when it may go on (always None with RATE_LIMIT_ENABLED off).
+    Pages use it to answer on the page itself: see limited()."""
+    if not settings.RATE_LIMIT_ENABLED:
+        return None
+    decision = hit(scope=scope, identity=identity_for(request, key), rate=Rate.parse(settings.RATE_LIMITS[scope]))
+    return None if decision.allowed else decision
+
+
+def wait_text(seconds: int) -> str:
+    """How long to wait, for people: "42 seconds", "59 minutes", "3 hours" (rounded up)."""
+    if seconds < 60:
+        return f"{seconds} second{pluralize(seconds)}"
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        return f"{minutes} minute{pluralize(minutes)}"
+    hours = -(-minutes // 60)
+    return f"{hours} hours"
+
+
+def limited(response: HttpResponse, decision: Decision) -> HttpResponse:
+    """A page that says on itself why the request was refused (the caller renders it with its
+    message and wait_text): 429 with Retry-After, as the API answers."""
+    response.status_code = 429
+    response["Retry-After"] = str(decision.retry_after)
+    return response
+
+
 def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None):
-    """Decorate a page view: over the limit of RATE_LIMITS[scope] it answers 429."""
+    """Decorate a JSON view (/healthz): over the limit of RATE_LIMITS[scope] it answers a JSON 429.
+    Pages answer on the page instead (check() and limited())."""
 
     def decorator(view):
         @wraps(view)

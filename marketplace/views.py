@@ -9,12 +9,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from marketplace import metrics, selectors, services
+from marketplace import metrics, ratelimit, selectors, services
 from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
 from marketplace.health import health_report
 from marketplace.models import ApiKey
@@ -28,10 +29,21 @@ def home(request):
     return render(request, "home.html", {"top_verticals": top})
 
 
-@rate_limit("signup", key="ip", methods=("POST",))
+def _typed_back(request, names: tuple[str, ...]) -> dict:
+    """What the person typed (never a password), for an unbound form shown again: a refused
+    request must not validate (log-in would authenticate, sign-up would say whether an email
+    is taken), yet nobody should have to type it all again."""
+    return {name: request.POST.get(name, "") for name in names if name in request.POST}
+
+
 def sign_up(request):
     if request.user.is_authenticated:
         return redirect("account")
+    if request.method == "POST" and (decision := ratelimit.check(request, "signup", key="ip")) is not None:
+        messages.error(request, "Too many sign-ups from your network. "
+                                f"Try again in {ratelimit.wait_text(decision.retry_after)}.")
+        form = SignUpForm(initial=_typed_back(request, ("email", "full_name", "company_name", "time_zone")))
+        return ratelimit.limited(render(request, "accounts/signup.html", {"form": form}), decision)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -50,8 +62,17 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        decision = ratelimit.check(request, "login", key="ip")
+        if decision is None:
+            return super().post(request, *args, **kwargs)
+        messages.error(request, "Too many log-in attempts from your network. "
+                                f"Try again in {ratelimit.wait_text(decision.retry_after)}.")
+        form = self.authentication_form(request, initial=_typed_back(request, ("username",)))
+        return ratelimit.limited(self.render_to_response(self.get_context_data(form=form)), decision)
 
-login_view = rate_limit("login", key="ip", methods=("POST",))(LoginView.as_view())
+
+login_view = LoginView.as_view()
 
 
 @login_required
@@ -140,6 +161,12 @@ def api_key_revoke(request, api_key_id: int):
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"Key {api_key.prefix}… revoked. Requests using it now get 401.")
     return redirect("account")
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that do not link one (admin, the API docs)."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @never_cache

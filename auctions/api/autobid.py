@@ -27,7 +27,10 @@ class AutobidHoursSerializer(serializers.Serializer):
 
 class AutobidFieldFilterSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="A biddable, non-PII field key of the rule's vertical.")
-    op = serializers.ChoiceField(choices=autobid.OP_NAMES)
+    op = serializers.ChoiceField(choices=autobid.OP_SPELLINGS,
+                                 help_text="=, ≠, in, not in, >, ≥, <, ≤, between, contains (or eq, ne, not_in, gt, "
+                                           "gte, lt, lte; ==, !=, >=, <=). Stored and returned as the code: eq, ne, "
+                                           "in, not_in, gt, gte, lt, lte, between, contains.")
     value = serializers.JSONField(help_text="A value of the field's type; a list for in/not_in; [low, high] for "
                                             "between.")
 

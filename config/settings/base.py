@@ -234,6 +234,10 @@ LEAD_CONSENT_MAX_AGE_DAYS = 30
 LEAD_CSV_MAX_BYTES = 20 * 1024 * 1024
 LEAD_CSV_MAX_ROWS = 50000
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEAD_MAX_BODY_BYTES + 512 * 1024
+# The demo seller (leads/demo.py) submits a lead every DEMO_LEADS_SECONDS through the real
+# ingestion path, so `make run` always has live auctions. On in the embedded profile only.
+DEMO_LEADS = env_bool("DEMO_LEADS", False)
+DEMO_LEADS_SECONDS = env_int("DEMO_LEADS_SECONDS", 5)
 
 # ---------------------------------------------------------------- auctions
 # A bid in the last SOFT_CLOSE seconds extends the deadline by EXTENSION seconds, at most

@@ -30,3 +30,7 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = "cache+memory://"
+
+# ---------------------------------------------------------------- demo
+# The demo seller keeps submitting leads (DEMO_LEADS=false stops it): config/asgi.py.
+DEMO_LEADS = env_bool("DEMO_LEADS", True)

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from auctions.autobid import autobid_rule_match, autobid_run_for_auction, check_autobid_rule
+from auctions.autobid import autobid_rule_match, autobid_run_for_auction, canonical_op, check_autobid_rule
 from auctions.choices import BidSource
 from auctions.models import AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid
 from auctions.services import auction_open
@@ -146,6 +146,22 @@ def test_every_field_operator_with_its_trace(buyer, lead, fielded_vertical, fiel
     rule = rule_for(buyer, vertical=fielded_vertical, field_filters=[{"field": field, "op": op, "value": value}])
     ok, reasons = match(rule, lead)
     assert ok is expected_ok and reason in reasons
+
+
+@pytest.mark.parametrize(("spelling", "code"), [
+    ("=", "eq"), ("==", "eq"), ("≠", "ne"), ("!=", "ne"), (">", "gt"), ("≥", "gte"), (">=", "gte"), ("<", "lt"),
+    ("≤", "lte"), ("<=", "lte"), ("not in", "not_in"), ("Not In", "not_in"), ("eq", "eq"), ("between", "between")])
+def test_the_readme_spellings_of_operators_mean_their_codes(spelling, code):
+    assert canonical_op(spelling) == code
+
+
+@pytest.mark.parametrize(("field", "op", "value", "expected_ok"), [
+    ("roof_type", "=", "metal", True), ("roof_type", "≠", "metal", False), ("sqft", ">", 2000, True),
+    ("sqft", "≥", 2201, False), ("sqft", "<=", 2200, True), ("roof_type", "not in", ["tile"], True)])
+def test_a_filter_stored_with_a_symbol_matches_as_its_code(buyer, lead, fielded_vertical, field, op, value,
+                                                           expected_ok):
+    rule = rule_for(buyer, vertical=fielded_vertical, field_filters=[{"field": field, "op": op, "value": value}])
+    assert match(rule, lead)[0] is expected_ok
 
 
 def test_a_field_the_lead_lacks_does_not_match(buyer, fielded_vertical):

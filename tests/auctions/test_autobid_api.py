@@ -45,6 +45,30 @@ def fielded(db):
 
 # ---------------------------------------------------------------- CRUD
 
+def test_the_api_takes_the_readmes_operators_and_stores_their_codes(api, fielded):
+    filters = [{"field": "sqft", "op": "≥", "value": 1500}, {"field": "roof_type", "op": "=", "value": "metal"},
+               {"field": "owner", "op": "≠", "value": False}, {"field": "sqft", "op": ">", "value": 1000},
+               {"field": "bill", "op": "<=", "value": 400}, {"field": "roof_type", "op": "not in", "value": ["tile"]},
+               {"field": "sqft", "op": "lt", "value": 9000}]
+    created = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": filters},
+                       format="json")
+    assert created.status_code == 201, created.json()
+    assert [f["op"] for f in created.json()["field_filters"]] == ["gte", "eq", "ne", "gt", "lte", "not_in", "lt"]
+    assert AutobidRule.objects.get().field_filters[0] == {"field": "sqft", "op": "gte", "value": 1500}
+    bad = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": [
+        {"field": "sqft", "op": "=~", "value": 1}]}, format="json")
+    assert bad.status_code == 400
+    assert "unknown operator '=~' (use =, ≠, in, not in, >, ≥, <, ≤, between, contains)" in str(bad.json())
+
+
+def test_the_schema_lists_every_accepted_operator_spelling(api):
+    schema = api.get("/api/schema/?format=json").json()
+    op = schema["components"]["schemas"]["AutobidFieldFilter"]["properties"]["op"]
+    ref = op.get("$ref") or op["allOf"][0]["$ref"]
+    enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
+    assert {"=", "≠", ">", "≥", "<", "≤", "in", "not in", "between", "contains", "eq", "gte"} <= set(enum)
+
+
 def test_a_buyer_creates_lists_edits_pauses_and_deletes_a_rule(api, buyer, fielded):
     payload = {**BASE, "vertical": fielded.slug, "states": ["ca", " nv"], "zips_include": ["941"],
                "field_filters": [{"field": "sqft", "op": "between", "value": [1000, 3000]}], "min_score": 60,

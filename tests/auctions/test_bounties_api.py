@@ -80,6 +80,17 @@ def fielded(db):
     return vertical
 
 
+def test_bounty_filters_take_the_readmes_operators_too(api, fielded):
+    filters = [{"field": "roof_type", "op": "≠", "value": "tile"}, {"field": "roof_type", "op": "=", "value": "metal"}]
+    response = post(api, LIST, create_body(fielded, field_filters=filters))
+    assert response.status_code == 201, response.json()
+    assert [f["op"] for f in response.json()["field_filters"]] == ["ne", "eq"]
+    patched = api.patch(f"{LIST}{response.json()['id']}/", {"field_filters": [
+        {"field": "roof_type", "op": "not in", "value": ["tile"]}]}, format="json")
+    assert patched.status_code == 200, patched.json()
+    assert Bounty.objects.get().field_filters == [{"field": "roof_type", "op": "not_in", "value": ["tile"]}]
+
+
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"amount_per_lead": "abc"}, "amount_per_lead"),
     ({"amount_per_lead": "0"}, "amount_per_lead"),

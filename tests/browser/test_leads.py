@@ -79,3 +79,35 @@ def test_another_seller_cannot_open_my_lead(page, log_in, roofing):
     log_in(page, other)
     response = page.goto(f"/seller/leads/{lead.pk}/")
     assert response.status == 404
+
+
+def test_csv_import_mapping_is_a_table_and_every_rows_errors_show_before_the_import(page, log_in, roofing, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    seller = UserFactory(is_seller=True)
+    consent_at = (timezone.now() - timedelta(hours=1)).isoformat()
+    lines = ["Phone,State,Zip,Consent time,IP,Roof type,Homeowner"]
+    lines += [f"(415) 555-{3000 + i},CA,{'94105' if i != 12 else '99999'},{consent_at},203.0.113.7,metal,yes"
+              for i in range(1, 13)]
+    upload = tmp_path / "leads.csv"
+    upload.write_text("\n".join(lines) + "\n")
+    log_in(page, seller)
+    page.goto("/seller/imports/new/")
+    page.get_by_label("Vertical").select_option(label="Roof Repair")
+    page.locator("input[type=file]").set_input_files(str(upload))
+    page.get_by_role("button", name=re.compile("Upload")).click()
+    expect(page.get_by_test_id("mapping-form")).to_be_visible()
+    displays = page.locator("tr.mapping-row").evaluate_all("rows => rows.map(r => getComputedStyle(r).display)")
+    assert displays and set(displays) == {"table-row"}
+    page.get_by_label("Consent text for every row").fill("I agree to be contacted about roof repair.")
+    page.get_by_role("button", name=re.compile("Save mapping")).click()
+    expect(page.get_by_test_id("check-summary")).to_contain_text("11 of 12")
+    errors = page.get_by_test_id("check-errors")
+    expect(errors.locator("tbody tr")).to_have_count(1)
+    expect(errors.locator("tbody tr")).to_contain_text("13")  # beyond the 10-row sample; the header is row 1
+    expect(errors.locator("tbody tr")).to_contain_text("This ZIP code does not exist.")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width

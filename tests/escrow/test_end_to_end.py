@@ -23,7 +23,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
-CONTACT = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com", "phone": "+12025550143"}
+CONTACT = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com", "phone": "+12025552143"}
 
 
 def api(user) -> APIClient:

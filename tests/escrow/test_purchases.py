@@ -30,8 +30,8 @@ pytestmark = pytest.mark.django_db
 
 CHAIN_ID = 31337
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada.lovelace@example.com",
-           "phone": "+14155550123", "street_address": "12 Analytical Way", "fields": {"ssn_last4": "9876"}}
-PII_VALUES = ("ada.lovelace@example.com", "+14155550123", "12 Analytical Way", "Lovelace", "9876")
+           "phone": "+14155552123", "street_address": "12 Analytical Way", "fields": {"ssn_last4": "9876"}}
+PII_VALUES = ("ada.lovelace@example.com", "+14155552123", "12 Analytical Way", "Lovelace", "9876")
 SALT = "0x" + "11" * 32
 _numbers = itertools.count(1)
 

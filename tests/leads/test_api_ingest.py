@@ -32,3 +32,17 @@ def test_field_errors_name_the_field(seller_api, solar):
     errors = response.json()["errors"]
     assert "zip" in errors and "fields.roof_type" in errors and "fields.homeowner" in errors
     assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("phone", ["(415) 555-0100", "+1 202 555 0143", "415.555.0199", "+14155550123"])
+def test_a_fictional_555_01xx_phone_is_refused_with_a_field_message(seller_api, solar, phone):
+    response = seller_api.post("/api/v1/leads/", make_lead(phone=phone), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["phone"] == [
+        "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), not a consumer's."]
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("phone", ["(415) 555-0200", "(415) 555-0099", "(415) 550-0150"])
+def test_numbers_next_to_the_fictional_range_are_accepted(seller_api, solar, phone):
+    assert seller_api.post("/api/v1/leads/", make_lead(phone=phone), format="json").status_code == 201

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -23,10 +24,15 @@ HEADER = ["First Name", "Last Name", "Email", "Phone", "Address", "City", "State
 CONSENT = "I agree to be contacted by solar installers about my quote."
 
 
+def phone(i: int) -> str:
+    """Row i's phone: 555-3000 and up, clear of the fictional 555-0100…0199 that validation refuses."""
+    return f"(415) 555-{3000 + i:04d}"
+
+
 def csv_row(i: int, **overrides) -> dict:
     row = {
         "First Name": f"Given{i:04d}", "Last Name": f"Family{i:04d}", "Email": f"person{i:04d}@gmail.com",
-        "Phone": f"(415) 555-{i:04d}", "Address": f"{i} Market St", "City": "San Francisco", "State": "CA",
+        "Phone": phone(i), "Address": f"{i} Market St", "City": "San Francisco", "State": "CA",
         "Zip Code": "94105", "Lead ID": f"ext-{i:04d}",
         "Consent Timestamp": (timezone.now() - timedelta(hours=1)).isoformat(), "IP Address": "203.0.113.7",
         "Homeowner": "yes", "Roof type": "metal", "roof_age_years": "8", "Bill": "240.50",
@@ -177,10 +183,79 @@ def test_preview_shows_each_rows_validation_outcome_without_storing(seller_clien
     assert 'data-row="2" data-valid="true"' in html and 'data-row="4" data-valid="true"' in html
     assert 'data-row="3" data-valid="false"' in html
     invalid = html[html.index('data-row="3"'):html.index('data-row="4"')]
-    assert "Use a 5-digit US ZIP code." in invalid and "(Zip Code)" in invalid and "fields.homeowner" in invalid
+    assert "Use a 5-digit US ZIP code." in invalid and "(Zip Code)" in invalid
+    assert "<strong>Homeowner</strong>" in invalid
+    assert "fields.homeowner" not in invalid  # labels, not internal keys
     assert "2 of 3 would be accepted" in html
     assert not Lead.objects.exists()
     assert CsvImport.objects.get().status == CsvImportStatus.MAPPED
+
+
+def test_the_mapping_table_rows_are_table_rows_not_field_grids(seller_client, solar, seller_user):
+    csv_import = make_import(seller_user, solar, [csv_row(1)], mapped=False)
+    html = seller_client.get(f"/seller/imports/{csv_import.pk}/map/").content.decode()
+    assert html.count('<tr class="mapping-row') == len(imports.csv_import_targets(schema=SchemaCache().schema(solar)))
+    assert '<tr class="field' not in html and "css/leads.css" in html
+
+
+def _map_and_get(client, csv_import, query: str = "") -> str:
+    page = client.get(f"/seller/imports/{csv_import.pk}/map/").content.decode()
+    form = {name: value for name, value in selected_mapping(page).items() if value}
+    assert client.post(f"/seller/imports/{csv_import.pk}/map/", {**form, "consent_text": CONSENT}).status_code == 302
+    return client.get(f"/seller/imports/{csv_import.pk}/map/{query}").content.decode()
+
+
+def test_saving_the_mapping_checks_every_row_and_lists_the_bad_ones_before_the_import(seller_client, solar,
+                                                                                      seller_user):
+    bad = {15: {"Zip Code": "notazip"}, 60: {"Homeowner": "", "State": "NY"}, 119: {"Phone": "(415) 555-0150",
+                                                                                   "Email": ""}}
+    rows = [csv_row(i, **bad.get(i, {})) for i in range(1, 121)]
+    csv_import = make_import(seller_user, solar, rows, mapped=False)
+    html = _map_and_get(seller_client, csv_import)
+    summary = html[html.index('data-testid="check-summary"'):]
+    assert "117 of 120</strong> rows pass validation" in summary and "3 rows have errors" in summary
+    start = html.index('data-testid="check-errors"')
+    table = html[start:html.index("</table>", start)]
+    listed = re.findall(r'<tr data-row="(\d+)"><td class="num">\d+</td>'
+                        r'<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>', table)
+    assert [(int(row), column, label) for row, column, label, _ in listed] == [
+        (16, "Zip Code", "ZIP code"), (61, "Zip Code", "ZIP code"), (61, "Homeowner", "Homeowner"),
+        (120, "Phone", "Phone")]  # the header is row 1
+    assert "555-0150" not in table and "notazip" not in table  # never a value from the row
+    assert "Errors 1–4 of 4" in html and 'rel="next"' not in html
+    csv_import.refresh_from_db()
+    assert (csv_import.checked_rows, csv_import.invalid_rows) == (120, 3) and not Lead.objects.exists()
+
+
+def test_the_check_errors_are_paginated_with_a_count(seller_client, solar, seller_user):
+    rows = [csv_row(i, **({"Zip Code": "00000"} if i % 2 else {})) for i in range(1, 131)]
+    csv_import = make_import(seller_user, solar, rows, mapped=False)
+    first = _map_and_get(seller_client, csv_import)
+    assert "Errors 1–50 of 65" in first and "65 rows have errors" in first and 'rel="next" href="?errors=2"' in first
+    last = seller_client.get(f"/seller/imports/{csv_import.pk}/map/?errors=2").content.decode()
+    assert "Errors 51–65 of 65" in last and 'rel="prev"' in last
+    assert "Errors 51–65 of 65" in seller_client.get(f"/seller/imports/{csv_import.pk}/map/?errors=99").content.decode()
+
+
+def test_checking_every_row_costs_a_bounded_number_of_queries_and_a_new_mapping_replaces_it(
+        solar, seller_user, django_assert_max_num_queries):
+    rows = [csv_row(i, **({"IP Address": "not-an-ip"} if i % 3 == 0 else {})) for i in range(1, 3001)]
+    csv_import = make_import(seller_user, solar, rows, mapped=False)
+    targets = imports.csv_import_targets(schema=SchemaCache().schema(solar))
+    mapping = imports.csv_mapping_suggest(headers=csv_import.headers, targets=targets)
+    with django_assert_max_num_queries(15):
+        checked = imports.csv_import_set_mapping(csv_import=csv_import, mapping=mapping, consent_text=CONSENT)
+    assert (checked.checked_rows, checked.invalid_rows) == (3000, 1000)
+    assert checked.check_errors.count() == 1000 and set(checked.check_errors.values_list("field", flat=True)) == {
+        "consent.ip"}
+    del mapping["consent_ip"]  # a required field unmapped: refused, the last check stands
+    with pytest.raises(imports.CsvImportInvalid):
+        imports.csv_import_set_mapping(csv_import=csv_import, mapping=mapping, consent_text=CONSENT)
+    mapping = {**mapping, "consent_ip": "IP Address", "zip": "Lead ID"}
+    checked = imports.csv_import_set_mapping(csv_import=csv_import, mapping=mapping, consent_text=CONSENT)
+    assert checked.invalid_rows == 3000 and checked.check_errors.filter(field="consent.ip").count() == 1000
+    imports.csv_import_start(csv_import=checked)
+    assert not checked.check_errors.exists()  # the import's own report takes over
 
 
 def test_start_queues_the_import_once_on_commit(seller_client, solar, seller_user, monkeypatch,
@@ -280,7 +355,7 @@ def test_worker_imports_300_rows_and_reports_rejections_without_values(client, s
     for i in range(1, 301):
         row = csv_row(i, **({"Zip Code": "notazip"} if i in invalid else {}))
         if i in dupes:
-            row.update({"Phone": f"(415) 555-{i - 1:04d}", "Email": f"person{i - 1:04d}@gmail.com"})
+            row.update({"Phone": phone(i - 1), "Email": f"person{i - 1:04d}@gmail.com"})
         rows.append(row)
     response = upload(client, solar, csv_bytes(rows))
     assert response.status_code == 302, response.content
@@ -310,7 +385,7 @@ def test_worker_imports_300_rows_and_reports_rejections_without_values(client, s
     assert all(line["column"] == "Zip Code" for line in lines if line["field"] == "zip")
     assert {int(line["row"]) for line in lines if line["message"].startswith("Duplicate")} == {i + 1 for i in dupes}
     for i in invalid | dupes:
-        for value in (f"Given{i:04d}", f"Family{i:04d}", f"person{i:04d}", f"555-{i:04d}", f"{i} Market St"):
+        for value in (f"Given{i:04d}", f"Family{i:04d}", f"person{i:04d}", phone(i)[6:], f"{i} Market St"):
             assert value not in text
     assert "notazip" not in text and "203.0.113.7" not in text
     detail = client.get(f"/seller/imports/{csv_import.pk}/")

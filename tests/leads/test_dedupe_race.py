@@ -139,7 +139,7 @@ def test_same_phone_with_another_email_is_a_duplicate(seller_user, solar):
 @pytest.mark.django_db
 def test_same_email_with_another_phone_is_a_duplicate(seller_user, solar):
     first = lead_submit(seller=seller_user, data=make_lead(), source="api")
-    again = lead_submit(seller=seller_user, data=make_lead(phone="+14155550199"), source="api")
+    again = lead_submit(seller=seller_user, data=make_lead(phone="+14155550299"), source="api")
     assert _ids(again) == (Outcome.DUPLICATE, first.lead.pk)
 
 

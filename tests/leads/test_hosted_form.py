@@ -198,6 +198,17 @@ def test_form_posts_over_the_per_ip_limit_get_429(client, roofing, token, settin
     assert Lead.objects.count() == 1
 
 
+def test_a_limited_form_post_shows_the_form_as_typed_with_the_wait(client, roofing, token, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "form": "1/3600s"}
+    client.post(form_url(token), form_data(zip="99999"), REMOTE_ADDR="203.0.113.9")
+    response = client.post(form_url(token), form_data(first_name="Soledad"), REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert re.search(r"Too many requests were sent from your network\. Please try again in (59|60) minutes\.", html)
+    assert control(html, "first_name")["value"] == "Soledad" and 'data-testid="hosted-form"' in html
+    assert not Lead.objects.exists()
+
+
 @pytest.mark.parametrize("url", ["/f/roofing/?s=not-a-token", "/f/roofing/", "/f/no-such-vertical/?s={token}"])
 def test_unknown_token_or_vertical_is_404(client, roofing, token, url):
     assert client.get(url.format(token=token)).status_code == 404

@@ -94,6 +94,21 @@ def test_faucet_credits_test_funds_in_debug_once_per_hour(client, buyer, setting
     assert balance_for(user=buyer)["available"] == D("1000")
 
 
+def test_a_faucet_click_over_the_limit_shows_the_wallet_with_the_time_to_wait(client, buyer, settings):
+    settings.DEBUG = True
+    _login(client, buyer)
+    assert client.post(reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())}
+                       ).status_code == 302
+    second = client.post(reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())})
+    assert second.status_code == 429 and second["Content-Type"].startswith("text/html")
+    html = second.content.decode()
+    assert 'data-testid="faucet-form"' in html  # the wallet page itself, not JSON off the site
+    assert re.search(r"You have used the faucet recently\. Try again in (59|60) minutes\.", html)
+    assert "1,000.00" in html  # the balance is still shown
+    # The message is shown once, not again on the next page.
+    assert "used the faucet recently" not in client.get(reverse("wallet")).content.decode()
+
+
 def test_faucet_double_submit_of_one_form_credits_once(client, buyer, settings):
     settings.DEBUG = True
     settings.RATE_LIMIT_ENABLED = False

@@ -1,3 +1,4 @@
+import re
 import threading
 
 import pytest
@@ -5,7 +6,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 from marketplace import ratelimit
+from marketplace.models import User
 from marketplace.ratelimit import Rate, hit
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +82,38 @@ def test_login_page_is_limited_per_ip(client, settings):
         assert client.post(reverse("login"), {"username": "x@example.com", "password": "nope"}).status_code == 200
     response = client.post(reverse("login"), {"username": "x@example.com", "password": "nope"})
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+
+
+def test_a_limited_log_in_says_so_on_the_log_in_page_and_does_not_try_the_password(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "1/60s"}
+    user = UserFactory(email="kim@gmail.com")
+    client.post(reverse("login"), {"username": "kim@gmail.com", "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "kim@gmail.com",
+                                              "password": "correct horse battery staple"})
+    assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert re.search(r"Too many log-in attempts from your network\. Try again in (\d+ seconds|1 minute)\.", html)
+    assert 'value="kim@gmail.com"' in html and "correct horse" not in html  # typed back, never the password
+    assert "_auth_user_id" not in client.session and user.last_login is None
+
+
+def test_a_limited_sign_up_says_so_on_the_sign_up_page_and_creates_nobody(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup": "1/3600s"}
+    client.post(reverse("signup"), {"email": "not-an-email"})
+    response = client.post(reverse("signup"), {"email": "ines@gmail.com", "full_name": "Inès",
+                                               "password": "pw-12345678", "time_zone": "UTC", "is_buyer": "on"})
+    assert response.status_code == 429 and int(response["Retry-After"]) > 3000
+    html = response.content.decode()
+    assert re.search(r"Too many sign-ups from your network\. Try again in (59|60) minutes\.", html)
+    assert 'value="ines@gmail.com"' in html and "pw-12345678" not in html
+    assert not User.objects.filter(email="ines@gmail.com").exists()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(1, "1 second"), (42, "42 seconds"), (60, "1 minute"),
+                                               (61, "2 minutes"), (3600, "60 minutes"), (7200, "2 hours"),
+                                               (7201, "3 hours")])
+def test_the_wait_is_said_in_words(seconds, text):
+    assert ratelimit.wait_text(seconds) == text
 
 
 @pytest.mark.parametrize("text", ["", "10", "0/10s", "ten/10s", "10/0s"])
