@@ -14,6 +14,7 @@ from auctions import selectors as auction_selectors
 from auctions.models import Sale
 from escrow import purchases, selectors_purchases
 from escrow.models import PiiAccess, Settlement
+from leads.selectors import lead_details_display
 
 
 @require_GET
@@ -28,13 +29,6 @@ def purchase_list(request):
         "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""})
 
 
-def _contact(pii: dict) -> tuple[list, list]:
-    """(contact, vertical PII fields) as sorted (key, value) pairs for display."""
-    pii = dict(pii)
-    extra = pii.pop("fields", {})
-    return sorted(pii.items()), sorted(extra.items()) if isinstance(extra, dict) else []
-
-
 @require_GET
 @never_cache
 @login_required
@@ -46,10 +40,10 @@ def purchase_detail(request, sale_id: int):
     except Sale.DoesNotExist:
         raise Http404("No such purchase.") from None
     settlement = selectors_purchases.settlement_of(sale)
-    contact, contact_fields = _contact(pii)
+    fields, contact = lead_details_display(lead=sale.lead, pii=pii)
     return render(request, "escrow/purchase_detail.html", {
-        "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact,
-        "contact_fields": contact_fields, "batch": settlement.mint_batch if settlement else None,
+        "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact, "fields": fields,
+        "batch": settlement.mint_batch if settlement else None,
         "split": selectors_purchases.usdc_split(settlement),
         "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
         "verification": selectors_purchases.purchase_verification(sale=sale, pii=pii),

@@ -51,15 +51,18 @@ def test_a_buyer_finds_an_auction_bids_and_sees_a_rival_bid_arrive_by_polling(pa
     expect(page).to_have_url(re.compile(rf"/auctions/{auction.pk}/$"))
     page.get_by_label("Your maximum (USDC)").fill("30")
     page.get_by_role("button", name="Place maximum").click()
-    expect(page.get_by_test_id("my-status")).to_contain_text("leading")
-    expect(page.get_by_test_id("auction-price")).to_contain_text("10.00")
+    expect(page.get_by_test_id("my-status")).to_contain_text("Leading")
+    expect(page.get_by_test_id("auction-price")).to_have_text("10.00 USDCPrice")
+    expect(page.get_by_test_id("minimum-bid")).to_contain_text("At least 30.000001 USDC")  # above my own maximum
     expect(page.get_by_test_id("live-indicator")).to_have_text("polling", timeout=LIVE_TIMEOUT_MS)
 
-    # Another buyer outbids server-side: the room learns it by polling, without a reload.
+    # Another buyer outbids server-side: the room learns it by polling, without a reload, and the
+    # minimum-bid hint follows the new price (30.50 + the 0.50 increment).
     off_the_loop(bid_place, auction_id=auction.pk, buyer=rival, max_amount=D("45"), source=BidSource.API)
-    expect(page.get_by_test_id("auction-price")).to_contain_text("30.50", timeout=LIVE_TIMEOUT_MS)
-    expect(page.get_by_test_id("my-status")).to_contain_text("outbid", timeout=LIVE_TIMEOUT_MS)
-    expect(page.get_by_test_id("live-feed")).to_contain_text("30.50")
+    expect(page.get_by_test_id("auction-price")).to_contain_text("30.50 USDC", timeout=LIVE_TIMEOUT_MS)
+    expect(page.get_by_test_id("my-status")).to_contain_text("Outbid", timeout=LIVE_TIMEOUT_MS)
+    expect(page.get_by_test_id("minimum-bid")).to_contain_text("At least 31.00 USDC", timeout=LIVE_TIMEOUT_MS)
+    expect(page.get_by_test_id("live-feed")).to_contain_text("price 30.50 USDC")
     assert errors == []
 
 
@@ -75,5 +78,5 @@ def test_the_marketplace_row_follows_the_price_by_polling(page, log_in):
     expect(page.get_by_test_id("live-indicator")).to_have_text("polling", timeout=LIVE_TIMEOUT_MS)
 
     off_the_loop(bid_place, auction_id=auction.pk, buyer=funded_buyer(), max_amount=D("12"), source=BidSource.API)
-    expect(row.get_by_test_id("row-price")).to_have_text("10.00", timeout=LIVE_TIMEOUT_MS)
+    expect(row.get_by_test_id("row-price")).to_have_text("10.00 USDC", timeout=LIVE_TIMEOUT_MS)
     expect(row).to_contain_text("met")
