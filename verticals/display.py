@@ -151,7 +151,7 @@ def filter_text(*, field, key: str, op: str, value) -> str:
         label = _fallback_label(key)
 
         def text(v):
-            return str(v)
+            return ("Yes" if v else "No") if isinstance(v, bool) else str(v)
     else:
         label, _ = split_unit(field)
 
