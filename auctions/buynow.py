@@ -66,11 +66,6 @@ def _schema(vertical) -> list:
     return [ef.field for ef in vertical_fields_effective(vertical=vertical)]
 
 
-def biddable_keys(*, vertical) -> set[str]:
-    """The vertical's non-PII fields a buyer may see before buying."""
-    return {field.key for field in _schema(vertical) if field.biddable}
-
-
 # ---------------------------------------------------------------- writes
 
 def buy_now_list(*, auction: Auction, now: datetime | None = None) -> BuyNowListing | None:
