@@ -29,6 +29,7 @@ from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import vertical_group
 from marketplace.ledger import InsufficientFunds, account_for, ledger_transfer, platform_account_for
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
+from verticals.display import field_values_display
 from verticals.selectors import vertical_admits_buyer, vertical_fields_effective
 
 logger = logging.getLogger(__name__)
@@ -49,18 +50,21 @@ class BuyNowRefused(Exception):
         super().__init__(message)
 
 
-def _preview(listing: BuyNowListing, biddable: set[str]) -> dict:
+def _preview(listing: BuyNowListing, schema: list) -> dict:
     lead = listing.lead
+    biddable = {field.key for field in schema if field.biddable}
     return {"listing_id": listing.pk, "auction_id": listing.auction_id, "lead_id": lead.pk,
-            "vertical": lead.vertical.slug, "state": lead.state, "zip3": lead.zip[:3],
-            "quality_score": lead.quality_score,
+            "vertical": lead.vertical.slug, "vertical_name": lead.vertical.name, "state": lead.state,
+            "zip3": lead.zip[:3], "quality_score": lead.quality_score,
             "fields": {k: v for k, v in (lead.fields or {}).items() if k in biddable},
+            # The same fields in words, as the pages show them: [{"key", "label", "text"}].
+            "fields_display": [fv.as_dict() for fv in field_values_display(schema=schema, values=lead.fields or {},
+                                                                           biddable_only=True)],
             "price": bidlog.usdc_text(listing.price), "expires_at": listing.expires_at.isoformat()}
 
 
-def biddable_keys(*, vertical) -> set[str]:
-    """The vertical's non-PII fields a buyer may see before buying."""
-    return {ef.field.key for ef in vertical_fields_effective(vertical=vertical) if ef.field.biddable}
+def _schema(vertical) -> list:
+    return [ef.field for ef in vertical_fields_effective(vertical=vertical)]
 
 
 # ---------------------------------------------------------------- writes
@@ -81,7 +85,7 @@ def buy_now_list(*, auction: Auction, now: datetime | None = None) -> BuyNowList
         auction=auction, lead_id=auction.lead_id, seller_id=auction.seller_id, price=auction.buy_now_price,
         opens_at=now, expires_at=now + timedelta(days=buy_now_days()), created_at=now)
     listing = BuyNowListing.objects.select_related("lead__vertical").get(pk=listing.pk)
-    payload = {"type": "buynow.listed", **_preview(listing, biddable_keys(vertical=listing.lead.vertical))}
+    payload = {"type": "buynow.listed", **_preview(listing, _schema(listing.lead.vertical))}
     group_send_on_commit(group=vertical_group(listing.lead.vertical.slug), payload=payload)
     logger.info("lead listed for buy-now", extra={"buy_now_id": listing.pk, "lead_id": listing.lead_id})
     return listing
@@ -197,12 +201,12 @@ def buy_now_list_open(*, user, vertical: str = "", state: str = "", min_score: i
 
 
 def buy_now_previews(*, listings) -> list[dict]:
-    """Non-PII previews of listings; one biddable-field lookup per vertical, not per listing."""
-    keys: dict[int, set[str]] = {}
+    """Non-PII previews of listings; one schema lookup per vertical, not per listing."""
+    schemas: dict[int, list] = {}
     out = []
     for listing in listings:
         vertical = listing.lead.vertical
-        if vertical.pk not in keys:
-            keys[vertical.pk] = biddable_keys(vertical=vertical)
-        out.append(_preview(listing, keys[vertical.pk]))
+        if vertical.pk not in schemas:
+            schemas[vertical.pk] = _schema(vertical)
+        out.append(_preview(listing, schemas[vertical.pk]))
     return out

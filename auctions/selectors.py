@@ -134,6 +134,22 @@ class BidderView:
     my_ref: str
     minimum_bid: Decimal | None
 
+    @property
+    def my_status_label(self) -> str:
+        return BidderStatus(self.my_status).label
+
+
+def minimum_bid_for(*, auction: Auction, my_max: Decimal | None, status: str) -> Decimal | None:
+    """The least maximum this caller may state now (None once closed): one increment over the
+    price, or over their own maximum when they lead or already stand higher."""
+    if auction.status != AuctionStatus.OPEN:
+        return None
+    next_min = (my_max + USDC_QUANTUM if status == BidderStatus.LEADING
+                else minimum_bid(reserve=auction.reserve_price, price=auction.price))
+    if my_max is not None and next_min <= my_max:
+        next_min = my_max + USDC_QUANTUM
+    return next_min
+
 
 def auction_view_for(*, auction: Auction, user) -> BidderView:
     """The caller's maximum and standing in the auction."""
@@ -147,13 +163,9 @@ def auction_view_for(*, auction: Auction, user) -> BidderView:
         status = BidderStatus.LEADING if auction.leader_id == user.pk else BidderStatus.OUTBID
     else:
         status = BidderStatus.WON if auction.leader_id == user.pk and auction.result == "sold" else BidderStatus.LOST
-    next_min = None
-    if auction.status == AuctionStatus.OPEN:
-        next_min = (mine.max_amount + USDC_QUANTUM if status == BidderStatus.LEADING
-                    else minimum_bid(reserve=auction.reserve_price, price=auction.price))
-        if mine is not None and next_min <= mine.max_amount:
-            next_min = mine.max_amount + USDC_QUANTUM
-    return BidderView(mine.max_amount if mine else None, status, mine.bidder_ref if mine else "", next_min)
+    my_max = mine.max_amount if mine else None
+    return BidderView(my_max, status, mine.bidder_ref if mine else "",
+                      minimum_bid_for(auction=auction, my_max=my_max, status=status))
 
 
 def auction_time_left(*, auction: Auction, now: datetime | None = None) -> float:

@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import Auction, AuctionBidder, Sale
-from auctions.selectors import auction_visible_q
+from auctions.selectors import auction_visible_q, minimum_bid_for
 from config import db_router
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
@@ -119,13 +119,16 @@ def auction_states_for(*, auction_ids: list[int], user) -> list[dict]:
     out = []
     for a in auctions:
         my_max = mine.get(a.pk)
+        status = bidder_status(auction=a, user_id=user.pk, has_bid=my_max is not None)
+        least = minimum_bid_for(auction=a, my_max=my_max, status=status)
         out.append({
             "id": a.pk, "status": a.status, "result": a.result,
             "price": f"{a.price:f}" if a.price is not None else None,
             "reserve_met": a.price is not None and a.price >= a.reserve_price,
             "deadline": a.deadline.isoformat(), "bid_count": a.bid_count,
             "my_max": f"{my_max:f}" if my_max is not None else None,
-            "my_status": bidder_status(auction=a, user_id=user.pk, has_bid=my_max is not None),
+            "my_status": status,
+            "minimum_bid": f"{least:f}" if least is not None else None,
         })
     return out
 
@@ -137,6 +140,10 @@ class MyBidRow:
     auction: Auction
     my_max: Decimal
     status: str
+
+    @property
+    def status_label(self) -> str:
+        return BidderStatus(self.status).label
 
 
 def bid_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Page:

@@ -41,6 +41,7 @@ from marketplace.ledger import (
 from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind
 from marketplace.ledger_models import LedgerAccount
 from verticals.choices import VerticalStatus
+from verticals.display import field_values_display
 from verticals.selectors import vertical_admits_buyer, vertical_fields_effective
 
 logger = logging.getLogger(__name__)
@@ -172,11 +173,15 @@ def _schedule_close(auction_id: int, eta: datetime) -> None:
 
 def _lead_preview(auction: Auction, lead: Lead) -> dict:
     """What every buyer may see before buying: no PII, only the vertical's biddable fields."""
-    biddable = {ef.field.key for ef in vertical_fields_effective(vertical=auction.vertical) if ef.field.biddable}
+    schema = [ef.field for ef in vertical_fields_effective(vertical=auction.vertical)]
+    biddable = {field.key for field in schema if field.biddable}
     return {
         "type": "lead.listed", "auction_id": auction.pk, "lead_id": lead.pk, "vertical": auction.vertical.slug,
         "state": lead.state, "zip3": lead.zip[:3], "quality_score": lead.quality_score,
         "fields": {k: v for k, v in (lead.fields or {}).items() if k in biddable},
+        # The same fields in words, as the pages show them: [{"key", "label", "text"}].
+        "fields_display": [fv.as_dict() for fv in field_values_display(schema=schema, values=lead.fields or {},
+                                                                       biddable_only=True)],
         "reserve_price": bidlog.usdc_text(auction.reserve_price),
         "buy_now_price": bidlog.usdc_text(auction.buy_now_price),
         "deadline": auction.deadline.isoformat(),
@@ -356,7 +361,9 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
     group = vertical_group(auction.vertical.slug)
     group_send_on_commit(group=group, payload={
         "type": "auction.price", "auction_id": auction.pk, "price": bidlog.usdc_text(price),
-        "bid_count": sequence, "leader": top[0].bidder_ref, "deadline": auction.deadline.isoformat()})
+        "bid_count": sequence, "leader": top[0].bidder_ref, "deadline": auction.deadline.isoformat(),
+        # What anyone but the leader must now bid at least (the room's hint follows it).
+        "minimum_bid": bidlog.usdc_text(minimum_bid(reserve=auction.reserve_price, price=price))})
     if extended:
         group_send_on_commit(group=group, payload={
             "type": "auction.extended", "auction_id": auction.pk, "deadline": auction.deadline.isoformat(),

@@ -10,10 +10,12 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import buynow, selectors, selectors_autobid, services
-from auctions.choices import AuctionStatus, BidSource
+from auctions.choices import AuctionStatus, BidderStatus, BidSource
 from auctions.forms import AskForm, BidForm
 from auctions.models import Ask, Auction, BuyNowListing
+from leads.selectors import lead_field_values
 from leads.views_seller import seller_required
+from marketplace.display import usdc_text
 
 
 @require_GET
@@ -86,7 +88,7 @@ def auction_room(request, auction_id: int):
         try:
             bid = services.bid_place(auction_id=auction.pk, buyer=request.user,
                                      max_amount=form.cleaned_data["max_amount"], source=BidSource.WEB)
-            messages.success(request, f"Your maximum of {bid.max_amount:f} USDC is in.")
+            messages.success(request, f"Your maximum of {usdc_text(bid.max_amount)} is in.")
             return redirect("auction-room", auction_id=auction.pk)
         except services.BidRejected as exc:
             form.add_error("max_amount" if exc.field == "max_amount" else None, exc.message)
@@ -95,6 +97,8 @@ def auction_room(request, auction_id: int):
         status = 400
     return render(request, "auctions/auction_room.html", {
         "auction": auction, "form": form, "view": selectors.auction_view_for(auction=auction, user=request.user),
+        "lead_fields": lead_field_values(leads=[auction.lead])[auction.lead_id],
+        "status_labels": dict(BidderStatus.choices),
         "time_left": selectors.auction_time_left(auction=auction), "is_open": auction.status == AuctionStatus.OPEN,
         "can_read_log": selectors.auction_can_read_log(auction=auction, user=request.user),
         # The buyer's own autobid traces and a dry run (auctions.selectors_autobid); None for non-buyers.
@@ -137,7 +141,7 @@ def buy_now_buy(request, listing_id: int):
     if request.method == "POST":
         try:
             sale = buynow.buy_now_purchase(listing_id=listing.pk, buyer=request.user)
-            messages.success(request, f"You bought lead {sale.lead_id} for {sale.price:f} USDC (sale {sale.pk}).")
+            messages.success(request, f"You bought lead {sale.lead_id} for {usdc_text(sale.price)} (sale {sale.pk}).")
             return redirect("buy-now-list")
         except buynow.BuyNowRefused as exc:
             messages.error(request, exc.message)

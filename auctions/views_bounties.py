@@ -19,13 +19,14 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import bounties, selectors_bounties
-from auctions.autobid import _show
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty
 from auctions.views_live import buyer_required
 from leads.views_seller import seller_required
 from verticals.choices import VerticalStatus
+from verticals.display import filter_text
 from verticals.models import Vertical
+from verticals.selectors import vertical_schemas
 
 TOKEN_FIELD = "idempotency_key"
 
@@ -99,15 +100,29 @@ def _add_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, message)
 
 
-def criteria_lines(bounty: Bounty) -> list[str]:
-    """The bounty's criteria in words (for buyer and seller pages alike: no identity in it)."""
+def criteria_lines(bounty: Bounty, *, schema: list | None = None) -> list[str]:
+    """The bounty's criteria in words, field filters labelled from the vertical's schema (for buyer
+    and seller pages alike: no identity in it). Pass `schema` when showing many bounties."""
     lines = [f"score ≥ {bounty.min_score}"] if bounty.min_score is not None else []
     lines.append(f"states {', '.join(bounty.states)}" if bounty.states else "all states")
     if bounty.max_lead_age_hours is not None:
         lines.append(f"sold within {bounty.max_lead_age_hours} h of arrival")
-    lines += [f"{f.get('field')} {f.get('op')} {_show(f.get('value'))}" for f in bounty.field_filters
-              if isinstance(f, dict)]
+    filters = [f for f in bounty.field_filters or [] if isinstance(f, dict)]
+    if filters:
+        if schema is None:
+            schema = vertical_schemas(vertical_ids={bounty.vertical_id}).get(bounty.vertical_id, [])
+        by_key = {field.key: field for field in schema}
+        lines += [filter_text(field=by_key.get(f.get("field")), key=str(f.get("field")), op=str(f.get("op")),
+                              value=f.get("value")) for f in filters]
     return lines
+
+
+def _with_criteria(rows: list[Bounty]) -> list[Bounty]:
+    """Set each bounty's `criteria` (two schema queries for the whole list)."""
+    schemas = vertical_schemas(vertical_ids={b.vertical_id for b in rows if b.field_filters})
+    for bounty in rows:
+        bounty.criteria = criteria_lines(bounty, schema=schemas.get(bounty.vertical_id, []))
+    return rows
 
 
 # ---------------------------------------------------------------- a buyer's bounties
@@ -120,9 +135,7 @@ def _bounty(request, bounty_id: int) -> Bounty:
 
 
 def _list_page(request, *, form: BountyCreateForm, token: str, status: int = 200):
-    rows = list(selectors_bounties.bounty_list_for_buyer(buyer=request.user)[:200])
-    for bounty in rows:
-        bounty.criteria = criteria_lines(bounty)
+    rows = _with_criteria(list(selectors_bounties.bounty_list_for_buyer(buyer=request.user)[:200]))
     return render(request, "auctions/bounty_list.html", {"bounties": rows, "form": form, "token": token},
                   status=status)
 
@@ -248,9 +261,7 @@ def seller_bounties(request):
     slugs = {v.slug for v in verticals}
     chosen = request.GET.get("vertical") or ""
     chosen = chosen if chosen in slugs else ""
-    open_bounties = list(selectors_bounties.bounty_list_open(vertical_slug=chosen)[:200])
-    for bounty in open_bounties:
-        bounty.criteria = criteria_lines(bounty)
+    open_bounties = _with_criteria(list(selectors_bounties.bounty_list_open(vertical_slug=chosen)[:200]))
     return render(request, "auctions/bounty_seller.html", {
         "verticals": verticals, "chosen": chosen, "open_bounties": open_bounties,
         "earnings": selectors_bounties.bounty_earnings_for_seller(seller=request.user),

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from auctions import selectors_pages
+from leads.selectors import lead_field_values
 from leads.validation import US_STATES
 
 
@@ -55,9 +56,12 @@ def marketplace(request):
     next_query["cursor"] = page.next_cursor
     first_query = request.GET.copy()
     first_query.pop("cursor", None)
+    fields = lead_field_values(leads=[a.lead for a in page.rows])
     return render(request, "auctions/marketplace.html", {
-        "verticals": watchable, "chosen": set(chosen), "subscribe": slugs, "state": state, "min_score": min_score,
-        "states": sorted(US_STATES), "auctions": page.rows, "first_page": not request.GET.get("cursor"),
+        "verticals": watchable, "chosen": set(chosen), "chosen_verticals": [by_slug[s] for s in chosen],
+        "subscribe": slugs, "state": state, "min_score": min_score, "states": sorted(US_STATES),
+        "auctions": page.rows, "rows": [(a, fields[a.lead_id]) for a in page.rows],
+        "first_page": not request.GET.get("cursor"),
         "next_url": f"?{next_query.urlencode()}" if page.next_cursor else "",
         "first_url": f"?{first_query.urlencode()}", "server_now": timezone.now(),
         "state_url": reverse("live-auction-state"),

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("chain.api")),
     path("", include("escrow.api.funds")),  # deposits/, withdrawals/
     path("", include("escrow.api.purchases")),  # purchases/
+    path("", include("escrow.api.earnings")),  # earnings/pending/
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("account/api-keys/", mviews.api_key_create, name="api-key-create"),
     path("account/api-keys/<int:api_key_id>/revoke/", mviews.api_key_revoke, name="api-key-revoke"),
     path("", include("escrow.views_wallet")),
+    path("", include("escrow.views_earnings")),  # the seller's pending earnings
     path("", include("verticals.urls")),
     path("", include("leads.urls")),
     path("", include("auctions.urls")),

@@ -20,7 +20,7 @@ Exactly once, across crashes and retries:
 import uuid
 import logging
 from datetime import timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,6 +38,7 @@ from chain.transactions import chain_tx_prepare, chain_tx_record, chain_tx_submi
 from chain.wallets import wallet_for
 from escrow import metrics
 from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
+from escrow.fees import release_after_for, release_amounts
 from escrow.models import BountyDeal, MintBatch, Settlement
 from escrow.sweeps import vault_address_to_fund
 from escrow.units import to_units
@@ -47,7 +48,6 @@ from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 
 logger = logging.getLogger(__name__)
 
-BPS = Decimal(10_000)
 MAX_MINT_ATTEMPTS = 3
 # Deal ids of bounty payouts: above every sale id (sale ids, and LeadNFT's, stay below 2**64).
 BOUNTY_DEAL_BASE = 2**64
@@ -120,7 +120,8 @@ def settlement_open(*, sale_id: int) -> Settlement:
             amount=sale.price,
             data_hash="0x" + lead_data_hash(canonical=canonical, salt=salt).hex(),
             data_salt="0x" + salt.hex(),
-            release_after=sale.created_at + timedelta(hours=lead.vertical.dispute_window_hours),
+            release_after=release_after_for(sold_at=sale.created_at,
+                                            dispute_window_hours=lead.vertical.dispute_window_hours),
         ))
     if created:
         metrics.SETTLEMENTS.labels(state=Settlement.State.PENDING).inc()
@@ -469,14 +470,9 @@ def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, Account
     (PLATFORM_FEE_BPS of the price), the vertical owner's royalty (VERTICAL_ROYALTY_BPS, when the
     vertical has an owner address), and the seller the rest. Rounded down to the cent-millionth;
     the seller gets the remainder, so the legs always sum to the price exactly."""
-    price = settlement.amount
     vertical = settlement.sale.lead.vertical
-    quantum = Decimal("0.000001")
-    fee = (price * settings.PLATFORM_FEE_BPS / BPS).quantize(quantum, rounding=ROUND_DOWN)
-    royalty = Decimal(0)
-    if vertical.owner_address:
-        royalty = (price * settings.VERTICAL_ROYALTY_BPS / BPS).quantize(quantum, rounding=ROUND_DOWN)
-    legs = [(settlement.seller_address, price - fee - royalty,
+    seller, fee, royalty = release_amounts(price=settlement.amount, vertical_has_owner=bool(vertical.owner_address))
+    legs = [(settlement.seller_address, seller,
              AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=settlement.sale.seller_id))]
     if fee:
         legs.append((platform_address(chain_id=settlement.chain_id), fee,

@@ -17,6 +17,7 @@ from escrow import purchases, selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
 from leads.models import PiiAccess
+from leads.selectors import lead_details_display
 
 
 @require_GET
@@ -30,13 +31,6 @@ def purchase_list(request):
     return render(request, "escrow/purchases.html", {
         "rows": rows, "first_page": not request.GET.get("cursor"),
         "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""})
-
-
-def _contact(pii: dict) -> tuple[list, list]:
-    """(contact, vertical PII fields) as sorted (key, value) pairs for display."""
-    pii = dict(pii)
-    extra = pii.pop("fields", {})
-    return sorted(pii.items()), sorted(extra.items()) if isinstance(extra, dict) else []
 
 
 @require_GET
@@ -54,10 +48,10 @@ def purchase_detail(request, sale_id: int):
     except purchases.ContactUnavailable as exc:
         pii, status = None, exc.status
     settlement = selectors_purchases.settlement_of(sale)
-    contact, contact_fields = _contact(pii or {})
+    fields, contact = lead_details_display(lead=sale.lead, pii=pii or {})
     return render(request, "escrow/purchase_detail.html", {
-        "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact,
-        "contact_fields": contact_fields, "batch": settlement.mint_batch if settlement else None,
+        "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact, "fields": fields,
+        "batch": settlement.mint_batch if settlement else None,
         "contact_available": pii is not None, "contact_status": ContactStatus(status).label,
         "contact_status_message": selectors_purchases.contact_status_message(status),
         "split": selectors_purchases.usdc_split(settlement),

@@ -137,6 +137,11 @@ class LeadStatusChange(models.Model):
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_status or '∅'} → {self.to_status}"
 
+    @property
+    def from_status_label(self) -> str:
+        """The previous status in words (the column keeps no choices: it may be empty)."""
+        return LeadStatus(self.from_status).label if self.from_status in LeadStatus.values else self.from_status
+
 
 class SellerCap(models.Model):
     """Staff's per-seller override of a vertical's daily ingestion cap (vertical null: all)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+import phonenumbers
 from django.core import signing
 from django.core.cache import cache
 from django.db.models import Avg, BooleanField, Count, Expression, F, Q, QuerySet, Value
@@ -16,6 +17,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from leads import vault
 from leads.choices import ACCEPTED_STATUSES, LeadStatus
 from leads.models import Lead
+from verticals.display import FieldValue, field_values_display
+from verticals.selectors import vertical_schemas
 
 
 def lead_pii_read(*, lead: Lead) -> dict:
@@ -38,6 +41,66 @@ def _has_pii(lead: Lead) -> bool:
 def lead_pii_keys(*, lead: Lead) -> set[str]:
     data = lead_pii_read(lead=lead)
     return {k for k in data if k != "fields"} | set(data.get("fields", {}))
+
+
+def lead_field_values(*, leads, biddable_only: bool = True) -> dict[int, list[FieldValue]]:
+    """Each lead's field values in words (labels and units from its vertical's schema), by lead
+    id; two queries for any number of leads. biddable_only (the default): what every buyer may
+    see before buying, never PII."""
+    leads = list(leads)
+    schemas = vertical_schemas(vertical_ids={lead.vertical_id for lead in leads})
+    return {lead.pk: field_values_display(schema=schemas.get(lead.vertical_id, []), values=lead.fields or {},
+                                          biddable_only=biddable_only) for lead in leads}
+
+
+CONTACT_LABELS = {"first_name": "First name", "last_name": "Last name", "email": "Email", "phone": "Phone",
+                  "street_address": "Street address"}
+
+
+def _phone_text(e164: str) -> str:
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def _contact_display(pii: dict, schema: list) -> list[FieldValue]:
+    pii = dict(pii or {})
+    extra = pii.pop("fields", None)
+    out = []
+    for key, label in CONTACT_LABELS.items():
+        value = pii.pop(key, None)
+        if value:
+            out.append(FieldValue(key, label, _phone_text(value) if key == "phone" else str(value)))
+    out += [FieldValue(key, key.replace("_", " ").capitalize(), str(value)) for key, value in sorted(pii.items())]
+    if isinstance(extra, dict) and extra:
+        out += field_values_display(schema=schema, values=extra, biddable_only=False)
+    return out
+
+
+def lead_details_display(*, lead: Lead, pii: dict) -> tuple[list[FieldValue], list[FieldValue]]:
+    """(fields, contact) of one lead in words for a reader who may see all of it (its seller, its
+    buyer): every field value, and the contact details the caller already read (and logged) —
+    the core contact fields in a fixed order, then the vertical's PII fields. Two queries."""
+    schema = vertical_schemas(vertical_ids={lead.vertical_id}).get(lead.vertical_id, [])
+    fields = field_values_display(schema=schema, values=lead.fields or {}, biddable_only=False)
+    return fields, _contact_display(pii, schema)
+
+
+def lead_rejection_text(*, lead: Lead) -> str:
+    """The stored rejection detail in words (the duplicate's own link is shown beside it)."""
+    detail = lead.rejection_detail or {}
+    if not isinstance(detail, dict):
+        return str(detail)
+    parts = []
+    if "score" in detail and "floor" in detail:
+        parts.append(f"Score {detail['score']} is below the vertical's quality floor of {detail['floor']}.")
+    if detail.get("duplicate_of_another_seller"):
+        parts.append("Another seller sent this consumer within the vertical's duplicate window.")
+    for key, value in detail.items():
+        if key not in ("score", "floor", "duplicate_of", "duplicate_of_another_seller"):
+            parts.append(f"{key.replace('_', ' ').capitalize()}: {value}.")
+    return " ".join(parts)
 
 
 def lead_list_for_seller(*, seller) -> QuerySet:

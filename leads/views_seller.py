@@ -124,16 +124,15 @@ def seller_lead_detail(request, lead_id: int):
         {"name": name.replace("_", " ").capitalize(), **values}
         for name, values in (breakdown.get("components") or {}).items()
     ]
-    contact_fields = contact.pop("fields", {}) if isinstance(contact.get("fields"), dict) else {}
+    fields, contact = selectors.lead_details_display(lead=lead, pii=contact)
     return render(request, "leads/seller_lead_detail.html", {
         "lead": lead,
         "components": components,
         "score_total": breakdown.get("total", lead.quality_score),
         "history": list(lead.history.all()),
-        "contact": sorted(contact.items()),
-        "contact_fields": sorted(contact_fields.items()),
-        "fields": sorted((lead.fields or {}).items()),
-        "rejection_detail": json.dumps(lead.rejection_detail, sort_keys=True) if lead.rejection_detail else "",
+        "contact": contact,
+        "fields": fields,
+        "rejection_detail": selectors.lead_rejection_text(lead=lead),
         "consent_page_is_link": lead.consent_page_url.startswith(("https://", "http://")),
         "consent_certificate_is_link": lead.consent_certificate_url.startswith(("https://", "http://")),
     })

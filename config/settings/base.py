@@ -195,6 +195,8 @@ SPECTACULAR_SETTINGS = {
         "LedgerAccountKindEnum": "marketplace.ledger_choices.LedgerAccountKind",
         "AuctionStatusEnum": "auctions.choices.AuctionStatus",
         "BuyNowStatusEnum": "auctions.choices.BuyNowStatus",
+        # A settlement's state (purchases' escrow.state, pending earnings' settlement_state): one enum.
+        "StateEnum": "escrow.models.Settlement.State",
     },
 }
 

@@ -54,13 +54,35 @@
     return ids;
   }
 
+  // Written as the server's `usdc` filter writes it (marketplace/display.py): "1,234.50 USDC".
   function money(text) {
-    if (text === null || text === undefined) return "—";
+    if (text === null || text === undefined || text === "") return "—";
     var n = Number(text);
-    return isNaN(n) ? String(text) : n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (isNaN(n)) return String(text);
+    return n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 6 }) + " USDC";
   }
+  // The server's `when:"s"` (in UTC, the site's time zone): "5 Dec 2026, 19:21:05 UTC".
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function moment(text) {
+    var t = parseTime(text);
+    if (isNaN(t)) return String(text);
+    var d = new Date(t);
+    function two(n) { return String(n).padStart(2, "0"); }
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() + ", " +
+      two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + ":" + two(d.getUTCSeconds()) + " UTC";
+  }
+  // Status keys to the words the server writes (auctions.choices.BidderStatus, embedded by the room).
+  var statusLabels = readJson("live-status-labels") || {};
+  function statusLabel(key) { return statusLabels[key] || key; }
+
   function setField(box, name, value) {
     box.querySelectorAll('[data-field="' + name + '"]').forEach(function (el) { el.textContent = value; });
+  }
+  function setMoney(box, name, value) {
+    box.querySelectorAll('[data-field="' + name + '"]').forEach(function (el) {
+      el.textContent = money(value);
+      el.setAttribute("data-value", value === null || value === undefined ? "" : String(value));
+    });
   }
 
   function addFeed(text) {
@@ -89,7 +111,7 @@
     var priceChanged = change.price !== undefined && change.price !== null && lastPrice[id] !== change.price;
     boxes.forEach(function (box) {
       if (change.price !== undefined) {
-        setField(box, "price", money(change.price));
+        setMoney(box, "price", change.price);
         var reserve = Number(box.getAttribute("data-reserve"));
         var met = change.price !== null && Number(change.price) >= reserve;
         setField(box, "reserve_met", met ? "met" : "not met");
@@ -97,20 +119,24 @@
       if (change.bid_count !== undefined) setField(box, "bid_count", String(change.bid_count));
       if (change.deadline) {
         box.querySelectorAll("[data-countdown]").forEach(function (el) { el.setAttribute("data-deadline", change.deadline); });
+        setField(box, "deadline_text", moment(change.deadline));
       }
-      if (change.my_max !== undefined && change.my_max !== null) setField(box, "my_max", money(change.my_max));
       if (change.closed) box.classList.add("is-closed");
       if (priceChanged) flash(box);
     });
+    // The room's standing sits outside the auction's box.
+    if (isRoom && change.my_max !== undefined && change.my_max !== null) setMoney(document, "my_max", change.my_max);
     if (change.my_status) {
       document.querySelectorAll('[data-field="my_status"]').forEach(function (el) {
         if (!isRoom) return;
-        el.textContent = change.my_status;
+        el.textContent = statusLabel(change.my_status);
         el.className = "status status-" + change.my_status;
+        el.setAttribute("data-value", change.my_status);
       });
     }
+    if (isRoom) updateMinimum(change);
     if (priceChanged) {
-      if (lastPrice[id] !== undefined || isRoom) addFeed("price " + money(change.price) + " USDC");
+      if (lastPrice[id] !== undefined || isRoom) addFeed("price " + money(change.price));
       lastPrice[id] = change.price;
     }
     if (change.closed) {
@@ -131,9 +157,35 @@
   // Seed the last known prices so the first poll does not report every row as a change.
   root.querySelectorAll("[data-auction-id]").forEach(function (box) {
     var el = box.querySelector('[data-field="price"]');
-    var text = el ? el.textContent.trim().replace(/,/g, "") : "";
-    if (text && text !== "—") lastPrice[box.getAttribute("data-auction-id")] = Number(text).toFixed(6);
+    var value = el ? el.getAttribute("data-value") : "";
+    if (value) lastPrice[box.getAttribute("data-auction-id")] = Number(value).toFixed(6);
   });
+
+  // ---------------------------------------------------------------- the room's minimum-bid hint
+  //
+  // The server's rule (auctions.selectors.minimum_bid_for): one increment over the price for
+  // whoever does not lead (the broadcast and the poll carry it as minimum_bid), and never at or
+  // below the caller's own maximum. Amounts are compared in micro-USDC, as integers.
+
+  var statusEl = document.querySelector('[data-field="my_status"]');
+  var myStatus = statusEl ? statusEl.getAttribute("data-value") : null;
+  function micro(text) { return Math.round(Number(text) * 1e6); }
+  function fromMicro(n) { return (n / 1e6).toFixed(6); }
+  function updateMinimum(change) {
+    if (change.my_status) myStatus = change.my_status;
+    var el = document.querySelector('[data-field="minimum_bid"]');
+    if (!el) return;
+    var least = change.minimum_bid;
+    if (least === undefined || least === null) return;
+    var mineEl = document.querySelector('[data-field="my_max"]');
+    var mine = mineEl ? mineEl.getAttribute("data-value") : "";
+    if (mine) {
+      var floor = micro(mine) + 1;
+      if (myStatus === "leading" || micro(least) < floor) least = fromMicro(floor);
+    }
+    el.textContent = money(least);
+    el.setAttribute("data-value", least);
+  }
 
   // ---------------------------------------------------------------- countdowns
 
@@ -185,7 +237,8 @@
         body.auctions.forEach(function (a) {
           apply(String(a.id), {
             price: normalisePrice(a.price), bid_count: a.bid_count, deadline: a.deadline, my_max: a.my_max,
-            my_status: a.my_status === "none" ? null : a.my_status, closed: a.status === "closed", result: a.result
+            my_status: a.my_status === "none" ? null : a.my_status, closed: a.status === "closed", result: a.result,
+            minimum_bid: a.minimum_bid
           });
         });
       })
@@ -217,11 +270,15 @@
     var id = msg.auction_id !== undefined ? String(msg.auction_id) : null;
     switch (msg.type) {
       case "auction.price": {
-        var change = { price: normalisePrice(msg.price), bid_count: msg.bid_count, deadline: msg.deadline };
+        var change = { price: normalisePrice(msg.price), bid_count: msg.bid_count, deadline: msg.deadline,
+                       minimum_bid: msg.minimum_bid };
         if (isRoom && myRef && document.querySelector('[data-field="my_status"]')) {
           change.my_status = msg.leader === myRef ? "leading" : "outbid";
         }
         apply(id, change);
+        // A bid of mine placed elsewhere (an autobid rule, the API, another tab): the push does not
+        // carry my maximum, so fetch my standing once (the hint depends on it).
+        if (isRoom && myRef && msg.leader === myRef && !polling) pollOnce();
         break;
       }
       case "auction.extended":

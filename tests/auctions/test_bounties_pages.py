@@ -214,3 +214,27 @@ def test_admin_edits_go_through_the_service_and_the_withdraw_action_returns_the_
     assert bounty.status == BountyStatus.CLOSED and balance_for(user=buyer)["available"] == D("100")
     assert staff_client.get(url).status_code == 200  # view-only once closed
     assert staff_client.post(url, form).status_code == 403
+
+
+def test_bounty_criteria_are_written_with_the_fields_labels_and_units(client, owner, t0,
+                                                                      django_assert_max_num_queries):
+    from verticals.services import vertical_upsert
+
+    roofing = vertical_upsert(slug="roofs", name="Roofs", reserve_price=D("10"), fields=[
+        {"key": "roof_age_years", "label": "Roof age (years)", "type": "integer", "min_value": 0, "max_value": 100,
+         "biddable": True},
+        {"key": "homeowner", "label": "Owns the home", "type": "boolean", "biddable": True}])
+    filters = [{"field": "roof_age_years", "op": "gte", "value": 10}, {"field": "homeowner", "op": "eq", "value": True}]
+    make_bounty(vertical=roofing, buyer=owner, name="Old roofs", field_filters=filters)
+    client.force_login(owner)
+    html = client.get(reverse("bounty-list")).content.decode()
+    assert "Roof age ≥ 10 years" in html and "Owns the home is Yes" in html and "roof_age_years" not in html
+    seller = UserFactory(is_seller=True)
+    client.force_login(seller)
+    with django_assert_max_num_queries(8) as few:  # the schemas of all listed bounties: two queries
+        html = client.get(reverse("seller-bounties")).content.decode()
+    assert "Roof age ≥ 10 years" in html and "homeowner" not in html
+    for n in range(5):
+        make_bounty(vertical=roofing, name=f"more-{n}", field_filters=filters)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse("seller-bounties")).content.decode().count("Roof age ≥ 10 years") == 6

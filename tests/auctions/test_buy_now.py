@@ -249,7 +249,7 @@ def test_a_buyer_buys_through_the_page_with_a_confirmation(client, t0):
     buyer = funded_buyer(D("100"))
     client.force_login(buyer)
     page = client.get("/buy-now/").content.decode()
-    assert f"/buy-now/{listing.pk}/buy/" in page and "12.000000" in page
+    assert f"/buy-now/{listing.pk}/buy/" in page and "12.00 USDC" in page and "12.000000" not in page
     confirm = client.get(f"/buy-now/{listing.pk}/buy/")
     assert confirm.status_code == 200 and "Confirm purchase" in confirm.content.decode()
     response = client.post(f"/buy-now/{listing.pk}/buy/", follow=True)

@@ -40,7 +40,7 @@ def test_the_marketplace_shows_open_auctions_with_their_live_hooks(client, aucti
     page = response.content.decode()
     assert f'data-auction-id="{auction.pk}"' in page and f"/auctions/{auction.pk}/" in page
     assert 'data-deadline="' in page and 'data-server-now="' in page and "js/live.js" in page
-    assert ">10.00<" in page and ">met<" in page and auction.lead.zip[:3] in page
+    assert ">10.00 USDC<" in page and ">met<" in page and auction.lead.zip[:3] in page
     assert 'data-testid="live-indicator"' in page
 
 
@@ -172,4 +172,4 @@ def test_the_room_embeds_server_time_the_live_feed_and_my_standing(client, aucti
     page = client.get(f"/auctions/{auction.pk}/").content.decode()
     assert 'data-server-now="' in page and f'data-deadline="{auction.deadline.isoformat()}"' in page
     assert 'data-testid="live-feed"' in page and "js/live.js" in page and 'data-my-ref="' in page
-    assert 'data-field="my_status">leading<' in page and "25.00" in page
+    assert 'data-field="my_status" data-value="leading">Leading<' in page and "25.00 USDC" in page

@@ -87,7 +87,7 @@ def test_api_key_lifecycle(page, log_in, api_request):
 
     row = page.get_by_test_id("api-key-row").filter(has_text="CRM sync")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("active")
+    expect(row).to_contain_text("Active")
 
     # The key alone authenticates: this client has no session cookie.
     auth = {"Authorization": f"Api-Key {secret}"}
@@ -105,7 +105,7 @@ def test_api_key_lifecycle(page, log_in, api_request):
 
     row.get_by_role("button", name="Revoke").click()
     expect(page.get_by_text("revoked. Requests using it now get 401.")).to_be_visible()
-    expect(row).to_contain_text("revoked")
+    expect(row).to_contain_text("Revoked")
     expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
 
     assert api_request.get("/api/v1/me/", headers=auth).status == 401

@@ -48,7 +48,8 @@ def test_a_consumer_submits_the_hosted_form_and_the_seller_sees_the_lead(page, l
     expect(row).to_contain_text("Roof Repair")
     row.get_by_role("link").first.click()
     expect(page.get_by_text("Aiko")).to_be_visible()  # the seller sees the contact details it submitted
-    expect(page.get_by_text("+14155552671")).to_be_visible()
+    expect(page.get_by_text("+1 415-555-2671")).to_be_visible()  # the stored +14155552671, as people write it
+    expect(page.get_by_text("Owns the home")).to_be_visible()  # fields by their labels, not their keys
 
 
 def test_the_hosted_form_shows_field_errors_and_keeps_what_was_typed(page, roofing):

@@ -150,27 +150,38 @@ def test_pages_go_live_on_the_socket_and_show_a_bid_posted_to_another_server(
     indicator = page.get_by_test_id("live-indicator")
     expect(indicator).to_have_text("live")
     row = page.locator(f'[data-auction-id="{auction.pk}"]')
-    expect(row.get_by_test_id("row-price")).to_have_text("10.00")
+    expect(row.get_by_test_id("row-price")).to_have_text("10.00 USDC")
 
     # The rival bids below the buyer's maximum: the price moves, the row follows by push.
     post_bid(api_server, secret=market["rival_key"], auction_id=auction.pk, max_amount="20")
-    expect(row.get_by_test_id("row-price")).to_have_text("20.50", timeout=PUSH_TIMEOUT_MS)
+    expect(row.get_by_test_id("row-price")).to_have_text("20.50 USDC", timeout=PUSH_TIMEOUT_MS)
 
     row.get_by_test_id("room-link").click()
     expect(page).to_have_url(re.compile(rf"/auctions/{auction.pk}/$"))
     expect(indicator).to_have_text("live")
-    expect(page.get_by_test_id("my-status")).to_contain_text("leading")
+    expect(page.get_by_test_id("my-status")).to_contain_text("Leading")
     mark_loaded(page)
 
-    # The rival outbids: price, the buyer's standing and a feed line arrive without a reload.
+    # The rival outbids: price, the buyer's standing, the minimum-bid hint and a feed line arrive
+    # without a reload, written as the server writes them.
     post_bid(api_server, secret=market["rival_key"], auction_id=auction.pk, max_amount="45")
-    expect(page.get_by_test_id("auction-price")).to_contain_text("30.50", timeout=PUSH_TIMEOUT_MS)
-    expect(page.get_by_test_id("my-status")).to_contain_text("outbid", timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("auction-price")).to_contain_text("30.50 USDC", timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("my-status")).to_contain_text("Outbid", timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("minimum-bid")).to_contain_text("At least 31.00 USDC", timeout=PUSH_TIMEOUT_MS)
     expect(page.get_by_test_id("live-feed")).to_contain_text("price 30.50 USDC")
     expect(indicator).to_have_text("live")
 
     assert not reloaded(page)
     assert polls == [], "the pages polled although the socket was up"
+
+    # The buyer outbids the rival from elsewhere (the API, as an autobid rule would): the push names
+    # them the leader but not their new maximum, so the room fetches its standing once, and the
+    # hint asks for more than that maximum.
+    post_bid(api_server, secret=market["buyer_key"], auction_id=auction.pk, max_amount="60")
+    expect(page.get_by_test_id("my-status")).to_contain_text("Leading", timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("minimum-bid")).to_contain_text("At least 60.000001 USDC", timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("my-status")).to_contain_text("Your maximum: 60.00 USDC")
+    assert len(polls) == 1 and not reloaded(page)
     assert errors == []
 
 
@@ -204,14 +215,14 @@ def test_the_room_polls_while_its_server_is_down_and_goes_live_again_caught_up(
     servers.start("page-again", port=page_server.port)
     expect(indicator).to_have_text("live", timeout=RECOVERY_TIMEOUT_MS)
     expect(price).to_contain_text("30.50")
-    expect(page.get_by_test_id("my-status")).to_contain_text("outbid")
+    expect(page.get_by_test_id("my-status")).to_contain_text("Outbid")
     expect(page.get_by_test_id("live-feed")).to_contain_text("price 30.50 USDC")
 
     # Push flows again: with the poll endpoint blocked, the next change still arrives.
     page.route(f"**{STATE_PATH}*", lambda route: route.abort())
     post_bid(api_server, secret=market["buyer_key"], auction_id=auction.pk, max_amount="60")
     expect(price).to_contain_text("45.50", timeout=PUSH_TIMEOUT_MS)
-    expect(page.get_by_test_id("my-status")).to_contain_text("leading", timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("my-status")).to_contain_text("Leading", timeout=PUSH_TIMEOUT_MS)
     expect(indicator).to_have_text("live")
     assert not reloaded(page)
     assert errors == []

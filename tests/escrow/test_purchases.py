@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 CHAIN_ID = 31337
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada.lovelace@example.com",
            "phone": "+14155552123", "street_address": "12 Analytical Way", "fields": {"ssn_last4": "9876"}}
-PII_VALUES = ("ada.lovelace@example.com", "+14155552123", "12 Analytical Way", "Lovelace", "9876")
+PII_VALUES = ("ada.lovelace@example.com", "+1 415-555-2123", "12 Analytical Way", "Lovelace", "9876")
 SALT = "0x" + "11" * 32
 _numbers = itertools.count(1)
 
@@ -176,7 +176,7 @@ def test_a_released_purchase_shows_the_split(client, buyer, sale):
     settle(sale, released=True)
     client.force_login(buyer)
     body = page_text(client.get(detail_url(sale.pk)))
-    assert "Released" in body and "seller 9.30 · platform fee 0.50 · vertical royalty 0.20 USDC" in body
+    assert "Released" in body and "seller 9.30 USDC · platform fee 0.50 USDC · vertical royalty 0.20 USDC" in body
 
 
 def test_a_changed_commitment_is_reported_as_not_matching(client, buyer, sale):

@@ -391,8 +391,8 @@ def submitted(seller_user, solar):
 def test_the_detail_shows_score_breakdown_history_consent_and_the_contact_sent(
         seller_client, submitted, django_assert_max_num_queries):
     # session, user, lead with vertical and vault row, history; the access-log row (with its
-    # savepoint and release).
-    with django_assert_max_num_queries(7):
+    # savepoint and release); the vertical's schema (labels, units): 2
+    with django_assert_max_num_queries(9):
         response = seller_client.get(f"/seller/leads/{submitted.pk}/")
     assert response.status_code == 200
     access = PiiAccess.objects.get()  # the seller's read of its own lead is logged like a buyer's
@@ -403,10 +403,13 @@ def test_the_detail_shows_score_breakdown_history_consent_and_the_contact_sent(
         assert component["detail"] in body
     assert "Contact validity" in body and f"<strong>{submitted.quality_score}</strong>" in body
     assert [(c.to_status) for c in response.context["history"]] == [LeadStatus.RECEIVED, LeadStatus.SCORED]
-    assert "maria.garcia@gmail.com" in body and "+14155552671" in body and "García" in body
-    assert "1980-02-03" in body  # a PII vertical field, from the vault
+    assert "maria.garcia@gmail.com" in body and "+1 415-555-2671" in body and "García" in body
+    assert "<dt>Date of birth</dt><dd>3 Feb 1980</dd>" in body  # a PII vertical field, from the vault
     assert "I agree to be contacted by solar installers." in body and "203.0.113.7" in body
-    assert "ext-42" in body and "summer" in body and "roof_type" in body
+    assert "ext-42" in body and "summer" in body
+    # Fields in words from the schema: labels, not keys; Yes/No, not True/False; units.
+    assert "<dt>Roof type</dt><dd>Metal</dd>" in body and "<dt>Homeowner</dt><dd>Yes</dd>" in body
+    assert "roof_type" not in body and "homeowner" not in body and "True" not in body
 
 
 def test_another_sellers_lead_detail_is_404(client, submitted):

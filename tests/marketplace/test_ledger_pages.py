@@ -39,12 +39,12 @@ def test_wallet_shows_balances_and_history_newest_first(client, buyer, seller):
     ledger_hold(user=buyer, amount=D("200"), idempotency_key="hold", memo="Bid on lead 7")
     ledger_credit_user(user=seller, amount=D("99"), idempotency_key="other", memo="Not yours")
     html = _login(client, buyer).get(reverse("wallet")).content.decode()
-    assert re.search(r'data-testid="balance-available"><strong>1,034.500000<', html)
-    assert re.search(r'data-testid="balance-held"><strong>200.000000<', html)
-    assert re.search(r'data-testid="balance-total"><strong>1,234.500000<', html)
+    assert re.search(r'data-testid="balance-available"><strong>1,034.50 USDC<', html)
+    assert re.search(r'data-testid="balance-held"><strong>200.00 USDC<', html)
+    assert re.search(r'data-testid="balance-total"><strong>1,234.50 USDC<', html)
     assert html.count('data-testid="ledger-entry"') == 3
     assert html.index("Bid on lead 7") < html.index("Opening deposit")
-    assert "+1,234.500000" in html and "-200.000000" in html
+    assert "+1,234.50 USDC" in html and "-200.00 USDC" in html
     assert "Not yours" not in html
 
 

@@ -1,0 +1,21 @@
+"""The seller's pending earnings page: money from sold leads still in escrow, with what each
+release is expected to pay and when. Thin: escrow.selectors_earnings does the reading."""
+
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from escrow import selectors_earnings
+from leads.views_seller import seller_required
+
+
+@require_GET
+@seller_required
+def seller_earnings(request):
+    return render(request, "escrow/seller_earnings.html", {
+        "earnings": selectors_earnings.earnings_pending_for_seller(seller=request.user)})
+
+
+urlpatterns = [
+    path("seller/earnings/", seller_earnings, name="seller-earnings"),
+]

@@ -1,0 +1,75 @@
+"""How the site writes money and moments, in one place: templates use the `display` filters
+(marketplace/templatetags/display.py), views use these for their messages, and static/js/live.js
+writes live values the same way (its `money` and status labels)."""
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+USDC_PLACES = 6
+DAY_FORMAT = "j M Y"  # 5 Dec 2026
+MOMENT_FORMAT = "j M Y, H:i T"  # 5 Dec 2026, 19:21 UTC
+MOMENT_SECONDS_FORMAT = "j M Y, H:i:s T"
+EMPTY = "—"
+
+
+def usdc_text(value, *, unit: bool = True) -> str:
+    """52.5 -> "52.50 USDC": grouped thousands, at least two decimals and at most six (the ledger's
+    precision: 0.000001 is never shown as 0.00). None -> "—"."""
+    if value is None or value == "":
+        return EMPTY
+    try:
+        amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-USDC_PLACES))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    whole, _, fraction = f"{amount:,f}".partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    text = f"{whole}.{fraction}"
+    return f"{text} USDC" if unit else text
+
+
+def moment_text(value, *, seconds: bool = False) -> str:
+    """An aware datetime in the current time zone: "5 Dec 2026, 19:21 UTC". None -> "—"."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        parsed = parse_datetime(value)
+        if parsed is None:
+            return value
+        value = parsed
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return date_format(value, MOMENT_SECONDS_FORMAT if seconds else MOMENT_FORMAT)
+    if isinstance(value, date):
+        return date_format(value, DAY_FORMAT)
+    return str(value)
+
+
+def day_text(value) -> str:
+    """A date (or a datetime's day in the current time zone): "5 Dec 2026"."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return date_format(value, DAY_FORMAT)
+
+
+def bps_text(value) -> str:
+    """Basis points as a percentage: 200 -> "2%", 250 -> "2.5%"."""
+    if value is None or value == "":
+        return EMPTY
+    try:
+        percent = (Decimal(str(value)) / 100).normalize()
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{percent:f}%"
