@@ -159,7 +159,7 @@ def faucet(request):
         rate = ratelimit.Rate.parse(settings.RATE_LIMITS.get("faucet", FAUCET_RATE_DEFAULT))
         decision = ratelimit.hit(scope="faucet", identity=ratelimit.identity_for(request, "user"), rate=rate)
         if not decision.allowed:
-            return ratelimit.too_many_requests(decision)
+            return ratelimit.too_many_requests(decision, request)
     try:
         mode = faucet_dispense(user=request.user, amount=FAUCET_AMOUNT, nonce=nonce)
     except FaucetError as exc:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse
+from django.shortcuts import render
 
+from marketplace.api.errors import is_api_path, json_error
 from marketplace.redis import get_redis
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")
@@ -130,17 +132,31 @@ def identity_for(request, key: str) -> str:
     raise ValueError(f"Unknown rate-limit key {key!r}")
 
 
-def too_many_requests(decision: Decision) -> JsonResponse:
-    response = JsonResponse(
-        {"detail": f"Too many requests. Try again in {decision.retry_after} seconds.", "retry_after": decision.retry_after},
-        status=429,
-    )
-    response["Retry-After"] = str(decision.retry_after)
+def _wait_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"about {round(minutes / 60)} hours"
+
+
+def too_many_requests(decision: Decision, request=None) -> HttpResponse:
+    """429 with Retry-After: the site's page for a page, the API's error envelope under /api/."""
+    wait = decision.retry_after
+    if request is not None and not is_api_path(request.path):
+        response = render(request, "429.html", {"retry_after": wait, "retry_after_text": _wait_text(wait)},
+                          status=429)
+    else:
+        response = json_error(status=429, code="rate_limited",
+                              message=f"Too many requests. Try again in {wait} seconds.", retry_after=wait)
+    response["Retry-After"] = str(wait)
     return response
 
 
-def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None):
-    """Decorate a page view: over the limit of RATE_LIMITS[scope] it answers 429."""
+def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None, page: bool = True):
+    """Decorate a view: over the limit of RATE_LIMITS[scope] it answers 429, with the site's 429 page
+    (page=False: the JSON error envelope, for machine endpoints such as /healthz)."""
 
     def decorator(view):
         @wraps(view)
@@ -148,7 +164,7 @@ def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] 
             if settings.RATE_LIMIT_ENABLED and (methods is None or request.method in methods):
                 decision = hit(scope=scope, identity=identity_for(request, key), rate=Rate.parse(settings.RATE_LIMITS[scope]))
                 if not decision.allowed:
-                    return too_many_requests(decision)
+                    return too_many_requests(decision, request if page else None)
             return view(request, *args, **kwargs)
 
         return wrapped
