@@ -162,7 +162,8 @@ def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] 
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if settings.RATE_LIMIT_ENABLED and (methods is None or request.method in methods):
-                decision = hit(scope=scope, identity=identity_for(request, key), rate=Rate.parse(settings.RATE_LIMITS[scope]))
+                decision = hit(scope=scope, identity=identity_for(request, key),
+                               rate=Rate.parse(settings.RATE_LIMITS[scope]))
                 if not decision.allowed:
                     return too_many_requests(decision, request if page else None)
             return view(request, *args, **kwargs)

@@ -22,6 +22,7 @@ from verticals.api.fields import VerticalSlugField
 # ---------------------------------------------------------------- serializers
 
 ZIP_PATTERN = r"^[0-9]{3}(?:[0-9]{2})?$"
+ZIP_MESSAGE = "A 5-digit ZIP or a 3-digit ZIP3 prefix."
 HH_MM = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -66,10 +67,10 @@ class AutobidRuleSerializer(serializers.Serializer):
                                  help_text="Vertical slug (its sub-verticals included); null = every vertical.")
     states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
                                    max_length=autobid.MAX_LIST, help_text="Two-letter US states; empty = all.")
-    zips_include = serializers.ListField(child=PatternField(ZIP_PATTERN, message='A 5-digit ZIP or a 3-digit ZIP3 prefix.'), required=False,
+    zips_include = serializers.ListField(child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE), required=False,
                                          max_length=autobid.MAX_LIST,
                                          help_text="5-digit ZIPs or 3-digit ZIP3 prefixes; empty = all.")
-    zips_exclude = serializers.ListField(child=PatternField(ZIP_PATTERN, message='A 5-digit ZIP or a 3-digit ZIP3 prefix.'), required=False,
+    zips_exclude = serializers.ListField(child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE), required=False,
                                          max_length=autobid.MAX_LIST, help_text="5-digit ZIPs or ZIP3 prefixes.")
     field_filters = FieldFiltersField(required=False, help_text='[{"field", "op", "value"}, …] on the vertical\'s '
                                                                 'biddable fields.')

@@ -62,7 +62,8 @@ class BountySerializer(serializers.ModelSerializer):
 
 class BountyCreateSerializer(_CriteriaFields):
     vertical = VerticalSlugField(help_text="Leads of this vertical and its sub-verticals.")
-    amount = usdc(positive=True, help_text="USDC moved from your available balance into the pool; at least amount_per_lead.")
+    amount = usdc(positive=True, help_text="USDC moved from your available balance into the pool; at least "
+                                          "amount_per_lead.")
 
 
 class BountyUpdateSerializer(_CriteriaFields):
@@ -188,7 +189,8 @@ class BountyListCreateApi(generics.ListAPIView):
     error_statuses = {"post": {403: "Only buyer accounts fund bounties.", 404: "No such vertical.",
                                409: MONEY_CONFLICT}}
 
-    @extend_schema(request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER], responses={201: BountySerializer})
+    @extend_schema(request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={201: BountySerializer})
     def post(self, request):
         _require_buyer(request)
         key = idempotency_key(request)

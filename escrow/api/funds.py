@@ -30,6 +30,12 @@ KEY_MAX = 179  # escrow.withdrawals keeps the key inside a longer ledger key
 ADDRESS_PATTERN = r"^0x(?!0{40}$)[0-9a-fA-F]{40}$"
 
 
+def address_field() -> PatternField:
+    # The schema gives the format (a generator can make checksummed addresses), not the pattern.
+    return PatternField(ADDRESS_PATTERN, format="eip55-address", publish_pattern=False, min_length=42, max_length=42,
+                        help_text="EIP-55 checksummed address (not the zero address) that receives the USDC.")
+
+
 class VaultEventSerializer(serializers.ModelSerializer):
     amount = usdc(read_only=True)
 
@@ -52,8 +58,7 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 
 class WithdrawalCreateSerializer(serializers.Serializer):
     amount = usdc(positive=True, help_text="USDC from your available balance.")
-    to_address = PatternField(ADDRESS_PATTERN, format="eip55-address", publish_pattern=False, min_length=42, max_length=42,
-                              help_text="EIP-55 checksummed address (not the zero address) that receives the USDC.")
+    to_address = address_field()
     signature = StrictCharField(max_length=300, required=False, allow_blank=True,
                                       help_text="Linked wallets only: your EIP-712 signature of the typed data.")
     deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63,
@@ -62,8 +67,7 @@ class WithdrawalCreateSerializer(serializers.Serializer):
 
 class TypedDataRequestSerializer(serializers.Serializer):
     amount = usdc(positive=True)
-    to_address = PatternField(ADDRESS_PATTERN, format="eip55-address", publish_pattern=False, min_length=42, max_length=42,
-                              help_text="EIP-55 checksummed address (not the zero address) that receives the USDC.")
+    to_address = address_field()
     deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63)
 
 

@@ -33,7 +33,8 @@ REQUIRED_ROLE = "seller"
 BOOLEAN_PARAMETERS = ("has_phone", "has_email", "stats")
 # The API's forms of created_from/created_to (the seller's page also takes looser ones): a date, or
 # an RFC 3339 date-time with its offset.
-MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?$")
+MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                    r"(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?$")
 
 
 def _require_seller(request):

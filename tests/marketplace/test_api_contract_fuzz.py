@@ -12,7 +12,6 @@ import random
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,7 +73,8 @@ def web_server(tmp_path, marketplace_with_data):
 
 
 def _schemathesis(server: AsgiServer, key: str, seed: int, report: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", f"{server.url}/api/schema/",
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG),
+               "run", f"{server.url}/api/schema/",
                "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(seed),
                "--header", f"Authorization: Api-Key {key}", "--workers", "2",
                "--request-timeout", "20", "--suppress-health-check", "all", "--no-color",
