@@ -145,3 +145,10 @@ def test_a_good_page_size_and_cursor_page_through(api):
     first = api.get("/api/v1/verticals/?page_size=2").json()
     second = api.get(first["next"]).json()
     assert len(first["results"]) == 2 and len(second["results"]) == 1
+
+
+def test_with_debug_on_an_unknown_api_path_is_still_the_json_envelope(api, settings):
+    settings.DEBUG = True
+    response = api.get("/api/v1/nope/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert api_error(response)["code"] == "not_found" and "URLconf" not in response.content.decode()
