@@ -211,3 +211,10 @@ def test_post_still_submits_and_the_lead_is_then_listed(seller_api, solar):
     assert [row["id"] for row in listed] == [created.json()["id"]]
 
 
+
+
+@pytest.mark.parametrize("moment", ["0198-07-29T23:09:51.0+23:31", "2025-01-31T12:00:00-23:59",
+                                    "0001-01-01T00:00:00+01:00"])
+def test_offsets_postgres_cannot_store_are_read_in_utc_not_a_500(seller_api, solar, moment):
+    response = seller_api.get("/api/v1/leads/", {"created_to": moment})
+    assert response.status_code in (200, 400), response.content
