@@ -30,6 +30,7 @@ from marketplace.groups import vertical_group
 from marketplace.ledger import InsufficientFunds, account_for, ledger_transfer, platform_account_for
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 from verticals.display import field_values_display
+from marketplace.services import idempotent
 from verticals.selectors import vertical_admits_buyer, vertical_fields_effective
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,26 @@ def buy_now_purchase(*, listing_id: int, buyer, now: datetime | None = None) -> 
         "type": "buynow.sold", "listing_id": listing.pk, "auction_id": auction.pk, "lead_id": lead.pk,
         "price": bidlog.usdc_text(listing.price)})
     logger.info("buy-now sold", extra={"buy_now_id": listing.pk, "sale_id": sale.pk})
+    return sale
+
+
+class BuyNowKeyReused(Exception):
+    """The Idempotency-Key already bought another listing."""
+
+
+def buy_now_purchase_once(*, listing_id: int, buyer, idempotency_key: str, now: datetime | None = None) -> Sale:
+    """buy_now_purchase once per (buyer, idempotency_key): a retry with the key returns the sale it
+    made (with `.replayed = True`) instead of refusing it as already sold. Refusals are not
+    remembered (the key can buy once the refusal's cause is gone); the key naming another listing
+    raises BuyNowKeyReused."""
+    result, ran_now = idempotent(
+        scope=f"buy_now:{buyer.pk}", key=idempotency_key,
+        operation=lambda: {"listing_id": listing_id,
+                           "sale_id": buy_now_purchase(listing_id=listing_id, buyer=buyer, now=now).pk})
+    if result.get("listing_id") != listing_id:
+        raise BuyNowKeyReused("This Idempotency-Key already bought another listing.")
+    sale = Sale.objects.get(pk=result["sale_id"])
+    sale.replayed = not ran_now
     return sale
 
 

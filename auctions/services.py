@@ -62,10 +62,11 @@ def max_extensions() -> int:
 # ---------------------------------------------------------------- asks
 
 class AskInvalid(Exception):
-    """An ask the rules refuse; `errors` maps field names to messages."""
+    """An ask the rules refuse; `errors` maps field names to messages. `conflict`: the ask itself
+    is fine but clashes with another active ask of the seller's."""
 
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
+    def __init__(self, errors: dict[str, list[str]], *, conflict: bool = False):
+        self.errors, self.conflict = errors, conflict
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
@@ -123,8 +124,9 @@ def check_ask(*, ask: Ask) -> None:
         if ask.pk:
             clash = clash.exclude(pk=ask.pk)
         if clash.exists():
-            errors.setdefault("states", []).append(
-                "You already have an active ask for this vertical and these states; edit that one instead.")
+            raise AskInvalid({"states": [
+                "You already have an active ask for this vertical and these states; edit that one instead."]},
+                conflict=True)
     if errors:
         raise AskInvalid(errors)
 
@@ -135,7 +137,8 @@ def _ask_save(ask: Ask) -> Ask:
         with transaction.atomic():
             ask.save()
     except IntegrityError:  # a concurrent twin won the unique constraint
-        raise AskInvalid({"states": ["You already have an active ask for this vertical and these states."]}) from None
+        raise AskInvalid({"states": ["You already have an active ask for this vertical and these states."]},
+                         conflict=True) from None
     return ask
 
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain import wallets
+from marketplace.api.fields import PatternField, StrictCharField
 from chain.models import Wallet
 
 
@@ -34,9 +35,10 @@ class SiweNonceSerializer(serializers.Serializer):
 
 
 class SiweLinkSerializer(serializers.Serializer):
-    message = serializers.CharField(max_length=4000, trim_whitespace=False,
+    message = StrictCharField(max_length=4000, trim_whitespace=False,
                                     help_text="The EIP-4361 message exactly as signed.")
-    signature = serializers.CharField(max_length=200, help_text="0x-hex personal_sign (EIP-191) signature.")
+    signature = PatternField(r"^0x[0-9a-fA-F]{130}$", max_length=132,
+                             help_text="0x-hex personal_sign (EIP-191) signature (65 bytes).")
 
 
 class WalletApi(APIView):

@@ -4,7 +4,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
@@ -288,6 +288,9 @@ def _parse_moment(raw: str, name: str, errors: dict, *, end: bool) -> datetime |
                 moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
         if moment is not None and timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
+        if moment is not None:
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and Python) allow.
+            moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         moment = None
     if moment is None:

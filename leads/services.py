@@ -41,6 +41,9 @@ class Outcome:
     CAPPED = "capped"
 
 
+UNKNOWN_VERTICAL = "Unknown vertical."
+
+
 @dataclass
 class IngestResult:
     outcome: str
@@ -107,7 +110,7 @@ def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, 
     if vertical is None:
         vertical = schemas.vertical(data.get("vertical"))
         if vertical is None:
-            return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": ["Unknown vertical."]}))
+            return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": [UNKNOWN_VERTICAL]}))
     if vertical.status != VerticalStatus.ACTIVE:
         return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]}))
     try:

@@ -29,6 +29,7 @@ US_STATES = {
     "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "VI", "GU",
     "AS", "MP",
 }
+US_STATE_CODES = sorted(US_STATES)  # for the API schema's one enum of states
 MAX_TEXT = 500
 MAX_NAME = 100
 CLOCK_SKEW = timedelta(minutes=5)

@@ -5,10 +5,11 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import JsonResponse
+from django.shortcuts import render
 
 from config import db_router
 from marketplace import correlation
+from marketplace.api.errors import is_api_path, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +24,45 @@ class RejectNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or any("\x00" in key or any("\x00" in v for v in values)
-                                         for key, values in request.GET.lists()):
-            body = {"detail": "NUL characters are not allowed in the URL."}
-            return JsonResponse(body, status=400)
+        bad = [key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in v for v in values)]
+        if "\x00" in request.path or bad:
+            message = "NUL characters are not allowed in the URL."
+            if is_api_path(request.path):
+                return json_error(status=400, code="nul_character", message=message,
+                                  param=(bad[0].replace("\x00", "") or None) if bad else None)
+            return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+class ApiErrorMiddleware:
+    """Under /api/ every error is the JSON error envelope, whatever produced it: an unknown path
+    (Django's 404), a body Django refused before DRF saw it, an uncaught exception (the 500 page),
+    a debug page. DRF's own errors are already enveloped (marketplace/api/exceptions.py).
+
+    Sits inside CorrelationIdMiddleware, so the envelope carries the request id."""
+
+    KEPT_HEADERS = ("Retry-After", "WWW-Authenticate", "Allow")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or not is_api_path(request.path_info) or self._is_json(response):
+            return response
+        fields = {}
+        if response.status_code == 404:
+            fields = {"code": "not_found",
+                      "message": f"No API endpoint at {request.path_info[:200]}; see /api/docs/."}
+        replacement = json_error(status=response.status_code, **fields)
+        for name in self.KEPT_HEADERS:
+            if response.has_header(name):
+                replacement[name] = response[name]
+        return replacement
+
+    @staticmethod
+    def _is_json(response) -> bool:
+        return response.get("Content-Type", "").split(";")[0].strip() == "application/json"
 
 
 class CorrelationIdMiddleware:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 
+from marketplace.api.errors import is_api_path, json_error
 from marketplace.redis import get_redis
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")
@@ -131,12 +133,16 @@ def identity_for(request, key: str) -> str:
     raise ValueError(f"Unknown rate-limit key {key!r}")
 
 
-def too_many_requests(decision: Decision) -> JsonResponse:
-    response = JsonResponse(
-        {"detail": f"Too many requests. Try again in {decision.retry_after} seconds.", "retry_after": decision.retry_after},
-        status=429,
-    )
-    response["Retry-After"] = str(decision.retry_after)
+def too_many_requests(decision: Decision, request=None) -> HttpResponse:
+    """429 with Retry-After: the site's page for a page, the API's error envelope under /api/."""
+    wait = decision.retry_after
+    if request is not None and not is_api_path(request.path):
+        response = render(request, "429.html", {"retry_after": wait, "retry_after_text": wait_text(wait)},
+                          status=429)
+    else:
+        response = json_error(status=429, code="rate_limited",
+                              message=f"Too many requests. Try again in {wait} seconds.", retry_after=wait)
+    response["Retry-After"] = str(wait)
     return response
 
 
@@ -169,17 +175,19 @@ def limited(response: HttpResponse, decision: Decision) -> HttpResponse:
     return response
 
 
-def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None):
-    """Decorate a JSON view (/healthz): over the limit of RATE_LIMITS[scope] it answers a JSON 429.
-    Pages answer on the page instead (check() and limited())."""
+def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None, page: bool = True):
+    """Decorate a view: over the limit of RATE_LIMITS[scope] it answers 429, with the site's 429 page
+    (page=False: the JSON error envelope, for machine endpoints such as /healthz). A form page
+    answers better on itself, with what was typed: check() and limited()."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if settings.RATE_LIMIT_ENABLED and (methods is None or request.method in methods):
-                decision = hit(scope=scope, identity=identity_for(request, key), rate=Rate.parse(settings.RATE_LIMITS[scope]))
+                decision = hit(scope=scope, identity=identity_for(request, key),
+                               rate=Rate.parse(settings.RATE_LIMITS[scope]))
                 if not decision.allowed:
-                    return too_many_requests(decision)
+                    return too_many_requests(decision, request if page else None)
             return view(request, *args, **kwargs)
 
         return wrapped

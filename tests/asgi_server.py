@@ -27,9 +27,10 @@ class AsgiServer:
     """Starts the Procfile's web server on `port` (a free one if not given) and returns once it
     accepts connections."""
 
-    def __init__(self, database_name: str, log_path: Path, port: int | None = None):
+    def __init__(self, database_name: str, log_path: Path, port: int | None = None, env: dict | None = None):
         self.port = port or free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database_name}
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database_name,
+               **(env or {})}
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

@@ -6,23 +6,24 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions import autobid, selectors_autobid
 from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
+from leads.validation import US_STATES
+from marketplace.api.errors import ApiError
+from marketplace.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
+from marketplace.api.money import field_errors
 from verticals.api.fields import VerticalSlugField
 
 # ---------------------------------------------------------------- serializers
 
-
-class AutobidHoursSerializer(serializers.Serializer):
-    days = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6),
-                                 help_text="Weekdays, Monday = 0 … Sunday = 6.")
-    start = serializers.CharField(help_text='"HH:MM", 24-hour, in your time zone.')
-    end = serializers.CharField(help_text='"HH:MM"; an end before the start runs past midnight.')
+ZIP_PATTERN = r"^[0-9]{3}(?:[0-9]{2})?$"
+ZIP_MESSAGE = "A 5-digit ZIP or a 3-digit ZIP3 prefix."
+HH_MM = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class AutobidFieldFilterSerializer(serializers.Serializer):
@@ -35,9 +36,20 @@ class AutobidFieldFilterSerializer(serializers.Serializer):
                                             "between.")
 
 
-@extend_schema_field(AutobidHoursSerializer(allow_null=True))
+_HOURS_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["days", "start", "end"],
+    "properties": {
+        "days": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0, "maximum": 6},
+                 "description": "Weekdays, Monday = 0 … Sunday = 6."},
+        "start": {"type": "string", "pattern": HH_MM, "description": '"HH:MM", 24-hour, in your time zone.'},
+        "end": {"type": "string", "pattern": HH_MM,
+                "description": '"HH:MM", not the start; an end before the start runs past midnight.'}}}
+
+
+@extend_schema_field({"oneOf": [_HOURS_SCHEMA, {"type": "object", "additionalProperties": False, "maxProperties": 0}],
+                      "nullable": True})
 class HoursField(serializers.JSONField):
-    """Day-parting; checked by auctions.autobid.check_autobid_rule."""
+    """Day-parting ({} or null: always); checked by auctions.autobid.check_autobid_rule."""
 
 
 @extend_schema_field(AutobidFieldFilterSerializer(many=True))
@@ -53,26 +65,26 @@ class AutobidUsageTodaySerializer(serializers.Serializer):
 
 class AutobidRuleSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=autobid.NAME_MAX)
+    name = StrictCharField(max_length=autobid.NAME_MAX)
     vertical = VerticalSlugField(allow_null=True, required=False,
                                  help_text="Vertical slug (its sub-verticals included); null = every vertical.")
-    states = serializers.ListField(child=serializers.CharField(max_length=8), required=False,
+    states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
                                    max_length=autobid.MAX_LIST, help_text="Two-letter US states; empty = all.")
-    zips_include = serializers.ListField(child=serializers.CharField(max_length=10), required=False,
+    zips_include = serializers.ListField(child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE), required=False,
                                          max_length=autobid.MAX_LIST,
                                          help_text="5-digit ZIPs or 3-digit ZIP3 prefixes; empty = all.")
-    zips_exclude = serializers.ListField(child=serializers.CharField(max_length=10), required=False,
+    zips_exclude = serializers.ListField(child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE), required=False,
                                          max_length=autobid.MAX_LIST, help_text="5-digit ZIPs or ZIP3 prefixes.")
     field_filters = FieldFiltersField(required=False, help_text='[{"field", "op", "value"}, …] on the vertical\'s '
                                                                 'biddable fields.')
-    min_score = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
-    max_bid = usdc(help_text="The proxy maximum bid on each matching lead, USDC.")
-    daily_budget = usdc(help_text="USDC per day in your time zone; must cover one max_bid.")
-    daily_lead_cap = serializers.IntegerField(min_value=1, max_value=autobid.MAX_INT)
+    min_score = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    max_bid = usdc(positive=True, help_text="The proxy maximum bid on each matching lead, USDC.")
+    daily_budget = usdc(positive=True, help_text="USDC per day in your time zone; must cover one max_bid.")
+    daily_lead_cap = StrictIntegerField(min_value=1, max_value=autobid.MAX_INT)
     hours = HoursField(required=False, allow_null=True, help_text="Day-parting in your time zone; null or {} = always.")
-    priority = serializers.IntegerField(required=False, min_value=-autobid.MAX_PRIORITY,
+    priority = StrictIntegerField(required=False, min_value=-autobid.MAX_PRIORITY,
                                         max_value=autobid.MAX_PRIORITY, help_text="Higher runs first.")
-    paused = serializers.BooleanField(required=False)
+    paused = StrictBooleanField(required=False)
     time_zone = serializers.SerializerMethodField(help_text="Your account's time zone (day-parting and days).")
     usage_today = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
@@ -92,7 +104,7 @@ class AutobidRuleSerializer(serializers.Serializer):
         request = self.context.get("request")
         return getattr(getattr(request, "user", None), "time_zone", "") or "UTC"
 
-    @extend_schema_field(AutobidUsageTodaySerializer)
+    @extend_schema_field(AutobidUsageTodaySerializer(allow_null=True))
     def get_usage_today(self, rule) -> dict | None:
         if not hasattr(rule, "usage_day"):
             return None
@@ -137,14 +149,17 @@ class AuctionAutobidSerializer(serializers.Serializer):
 # ---------------------------------------------------------------- views
 
 class _BuyerOnly:
+    required_role = "buyer"
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not request.user.is_buyer:
-            raise PermissionDenied("Only buyer accounts have autobid rules. Enable buying on your account page.")
+            raise ApiError("Only buyer accounts have autobid rules. Enable buying on your account page.",
+                           status=status.HTTP_403_FORBIDDEN, code="buyer_required")
 
 
 def _raise_field_errors(exc: DjangoValidationError):
-    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    raise field_errors(exc) from None
 
 
 def _rule_or_404(request, pk: int) -> AutobidRule:
@@ -158,6 +173,7 @@ class AutobidRuleListCreateApi(_BuyerOnly, generics.ListCreateAPIView):
     """GET: your autobid rules with today's usage (cursor-paginated, newest first). POST: create one."""
 
     serializer_class = AutobidRuleSerializer
+    error_statuses = {"post": {404: "No such vertical."}}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

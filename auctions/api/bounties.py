@@ -9,17 +9,21 @@ body is a 422. Another user's bounty is a 404.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions import bounties, selectors_bounties
+from auctions.api.autobid import FieldFiltersField
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
-from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key
+from marketplace.api.errors import ApiError
+from marketplace.api.fields import StrictCharField, StrictIntegerField
+from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
+from leads.validation import US_STATES
 from verticals.api.fields import VerticalSlugField
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
@@ -28,16 +32,16 @@ REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 # ---------------------------------------------------------------- serializers
 
 class _CriteriaFields(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    states = serializers.ListField(child=serializers.CharField(max_length=2, min_length=2), required=False,
+    name = StrictCharField(max_length=100)
+    states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
                                    max_length=60, help_text="Two-letter US states; empty or omitted = all states.")
-    min_score = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
-    field_filters = serializers.ListField(child=serializers.DictField(), required=False, max_length=50,
+    min_score = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    field_filters = FieldFiltersField(required=False,
                                           help_text='[{"field", "op", "value"}, …] on the vertical\'s biddable fields.')
-    max_lead_age_hours = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+    max_lead_age_hours = StrictIntegerField(required=False, allow_null=True, min_value=1,
                                                   max_value=BOUNTY_MAX_LEAD_AGE_HOURS,
                                                   help_text="Lead age at sale; null = any age.")
-    amount_per_lead = usdc(help_text="USDC paid to the seller per matching sale.")
+    amount_per_lead = usdc(positive=True, help_text="USDC paid to the seller per matching sale.")
 
 
 class BountySerializer(serializers.ModelSerializer):
@@ -58,22 +62,23 @@ class BountySerializer(serializers.ModelSerializer):
 
 class BountyCreateSerializer(_CriteriaFields):
     vertical = VerticalSlugField(help_text="Leads of this vertical and its sub-verticals.")
-    amount = usdc(help_text="USDC moved from your available balance into the pool; at least amount_per_lead.")
+    amount = usdc(positive=True, help_text="USDC moved from your available balance into the pool; at least "
+                                          "amount_per_lead.")
 
 
 class BountyUpdateSerializer(_CriteriaFields):
-    name = serializers.CharField(max_length=100, required=False)
-    amount_per_lead = usdc(required=False)
+    name = StrictCharField(max_length=100, required=False)
+    amount_per_lead = usdc(positive=True, required=False)
     status = serializers.ChoiceField(choices=[BountyStatus.ACTIVE, BountyStatus.PAUSED], required=False,
                                      help_text="paused stops payouts; active resumes them.")
 
 
 class AmountSerializer(serializers.Serializer):
-    amount = usdc(help_text="USDC.")
+    amount = usdc(positive=True, help_text="USDC.")
 
 
 class WithdrawSerializer(serializers.Serializer):
-    amount = usdc(required=False, allow_null=True,
+    amount = usdc(positive=True, required=False, allow_null=True,
                   help_text="USDC to take back; omit (or null) to take everything back and close the bounty.")
 
 
@@ -108,9 +113,9 @@ class EarningsSerializer(serializers.Serializer):
     results = BountyAwardSerializer(many=True, read_only=True, help_text="The latest 100 awards.")
 
 
-ERRORS = OpenApiResponse(description="Field-level errors: {field: [message, …]}.")
-IDEMPOTENCY_PARAMETER = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
-                                         description="Replays of the same key move money once.")
+IDEMPOTENCY_PARAMETER = idempotency_parameter()
+MONEY_CONFLICT = ("More than your available balance (`insufficient_funds`), more than the pool holds, or the "
+                  "bounty is closed.")
 
 
 # ---------------------------------------------------------------- helpers
@@ -122,8 +127,37 @@ def _bounty_or_404(request, pk: int) -> Bounty:
         raise NotFound("No such bounty.") from None
 
 
-def _conflict(exc: bounties.BountyConflict) -> Response:
-    return Response({IDEMPOTENCY_HEADER: [str(exc)]}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+def _conflict(exc: bounties.BountyConflict) -> ApiError:
+    return ApiError(str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
+                    param=IDEMPOTENCY_HEADER)
+
+
+# What a service refuses because of the state of things (a balance, a closed bounty) rather than the
+# request's form is a 409; the rest stays a 400 by field.
+def _state_code(message: str) -> str | None:
+    if message.startswith("Insufficient funds"):
+        return "insufficient_funds"
+    if message.startswith("This bounty is closed"):
+        return "bounty_closed"
+    if message.endswith("left in this bounty's pool."):
+        return "pool_insufficient"
+    return None
+
+
+def _refused(exc: DjangoValidationError) -> Exception:
+    errors = field_errors(exc)
+    flat = [(name, str(message)) for name, messages in errors.detail.items() for message in messages]
+    if flat and all(_state_code(message) for _, message in flat):
+        name, message = flat[0]
+        return ApiError(message, status=status.HTTP_409_CONFLICT, code=_state_code(message),
+                        param=None if name == "non_field_errors" else name)
+    return errors
+
+
+def _require_buyer(request) -> None:
+    if not request.user.is_buyer:
+        raise ApiError("Only buyer accounts fund bounties. Enable buying on your account page.",
+                       status=status.HTTP_403_FORBIDDEN, code="buyer_required")
 
 
 def _body(request, bounty: Bounty, code: int) -> Response:
@@ -152,17 +186,21 @@ class BountyListCreateApi(generics.ListAPIView):
             return Bounty.objects.none()
         return selectors_bounties.bounty_list_for_buyer(buyer=self.request.user)
 
+    error_statuses = {"post": {403: "Only buyer accounts fund bounties.", 404: "No such vertical.",
+                               409: MONEY_CONFLICT}}
+
     @extend_schema(request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={201: BountySerializer, 400: ERRORS, 422: ERRORS})
+                   responses={201: BountySerializer})
     def post(self, request):
+        _require_buyer(request)
         key = idempotency_key(request)
         data = _valid(BountyCreateSerializer, request)
         try:
             bounty = bounties.bounty_create(buyer=request.user, idempotency_key=key, **data)
         except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+            raise _refused(exc) from None
         except bounties.BountyConflict as exc:
-            return _conflict(exc)
+            raise _conflict(exc) from None
         return _body(request, bounty, status.HTTP_201_CREATED)
 
 
@@ -173,22 +211,25 @@ class BountyDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(BountySerializer(_bounty_or_404(request, pk)).data)
 
-    @extend_schema(request=BountyUpdateSerializer, responses={200: BountySerializer, 400: ERRORS})
+    error_statuses = {"patch": {409: "The bounty is closed."}}
+
+    @extend_schema(request=BountyUpdateSerializer, responses={200: BountySerializer})
     def patch(self, request, pk: int):
         bounty = _bounty_or_404(request, pk)
         data = _valid(BountyUpdateSerializer, request, partial=True)
         try:
             bounty = bounties.bounty_update(bounty=bounty, **data)
         except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+            raise _refused(exc) from None
         return _body(request, bounty, status.HTTP_200_OK)
 
 
 class BountyFundApi(APIView):
     """Top up the pool from your available balance."""
 
-    @extend_schema(request=AmountSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={200: BountySerializer, 400: ERRORS, 422: ERRORS})
+    error_statuses = {"post": {409: MONEY_CONFLICT}}
+
+    @extend_schema(request=AmountSerializer, parameters=[IDEMPOTENCY_PARAMETER], responses={200: BountySerializer})
     def post(self, request, pk: int):
         bounty = _bounty_or_404(request, pk)
         key = idempotency_key(request)
@@ -196,17 +237,18 @@ class BountyFundApi(APIView):
         try:
             bounty = bounties.bounty_fund(bounty=bounty, amount=data["amount"], idempotency_key=key)
         except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+            raise _refused(exc) from None
         except bounties.BountyConflict as exc:
-            return _conflict(exc)
+            raise _conflict(exc) from None
         return _body(request, bounty, status.HTTP_200_OK)
 
 
 class BountyWithdrawApi(APIView):
     """Take unspent funds back to your available balance: everything (and close the bounty) or an amount."""
 
-    @extend_schema(request=WithdrawSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={200: BountySerializer, 400: ERRORS, 422: ERRORS})
+    error_statuses = {"post": {409: MONEY_CONFLICT}}
+
+    @extend_schema(request=WithdrawSerializer, parameters=[IDEMPOTENCY_PARAMETER], responses={200: BountySerializer})
     def post(self, request, pk: int):
         bounty = _bounty_or_404(request, pk)
         key = idempotency_key(request)
@@ -214,9 +256,9 @@ class BountyWithdrawApi(APIView):
         try:
             bounty = bounties.bounty_withdraw(bounty=bounty, amount=data.get("amount"), idempotency_key=key)
         except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+            raise _refused(exc) from None
         except bounties.BountyConflict as exc:
-            return _conflict(exc)
+            raise _conflict(exc) from None
         return _body(request, bounty, status.HTTP_200_OK)
 
 

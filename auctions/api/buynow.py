@@ -1,9 +1,10 @@
 """Buy Now for integrators: open listings and the purchase. Thin: auctions.buynow does the work."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -11,9 +12,14 @@ from rest_framework.views import APIView
 
 from auctions import buynow
 from auctions.api.serializers import usdc
-from auctions.api.views import _int_param
+from auctions.api.views import MIN_SCORE_PARAMETER, STATE_PARAMETER, VERTICAL_PARAMETER, _int_param, state_param, \
+    vertical_param
 from auctions.models import BuyNowListing, Sale
-from leads.validation import US_STATES
+from marketplace.api.errors import ApiError
+from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
+
+REPLAY_HEADERS = {"Idempotent-Replay": "true"}
+MAX_PRICE_PATTERN = usdc_pattern(positive=False, whole_digits=12, places=6)
 
 
 class BuyNowListingSerializer(serializers.Serializer):
@@ -41,10 +47,9 @@ class BuyNowSaleSerializer(serializers.ModelSerializer):
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("vertical", str, description="Vertical slug."),
-    OpenApiParameter("state", str, description="Two-letter US state of the lead."),
-    OpenApiParameter("min_score", int, description="Minimum quality score (0–100)."),
-    OpenApiParameter("max_price", str, description="Maximum price in USDC, e.g. \"15.00\"."),
+    VERTICAL_PARAMETER, STATE_PARAMETER, MIN_SCORE_PARAMETER,
+    OpenApiParameter("max_price", {"type": "string", "format": "decimal", "pattern": MAX_PRICE_PATTERN},
+                     description="Maximum price in USDC, e.g. \"15.00\"."),
 ]
 
 
@@ -61,46 +66,54 @@ class BuyNowListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return BuyNowListing.objects.none()
-        params = self.request.query_params
-        state = (params.get("state") or "").strip().upper()
-        if state and state not in US_STATES:
-            raise ValidationError({"state": ["A two-letter US state code."]})
-        max_price = None
-        if params.get("max_price"):
-            try:
-                max_price = Decimal(params["max_price"])
-            except InvalidOperation:
-                raise ValidationError({"max_price": ["A USDC amount such as \"15.00\"."]}) from None
-            if not max_price.is_finite() or max_price < 0 or max_price >= Decimal("1e12"):
-                raise ValidationError({"max_price": ["A non-negative USDC amount below 1,000,000,000,000."]})
-        return buynow.buy_now_list_open(user=self.request.user, vertical=(params.get("vertical") or "")[:80], state=state,
+        raw_price = self.request.query_params.get("max_price")
+        if raw_price is not None and not re.fullmatch(MAX_PRICE_PATTERN, raw_price):
+            raise ValidationError({"max_price": ["A USDC amount below 1,000,000,000,000 such as \"15.00\" "
+                                                 "(at most 6 decimal places)."]})
+        return buynow.buy_now_list_open(user=self.request.user, vertical=vertical_param(self.request),
+                                        state=state_param(self.request),
                                         min_score=_int_param(self.request, "min_score", low=0, high=100),
-                                        max_price=max_price)
+                                        max_price=None if raw_price is None else Decimal(raw_price))
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(buynow.buy_now_previews(listings=page))
 
 
+# Refusals: the listing is gone (404), sold or expired (409), not for you (403: not a buyer, your own
+# lead, an exclusive vertical), or more than your available balance (409).
 PURCHASE_STATUS = {buynow.BuyNowRefused.NOT_FOUND: status.HTTP_404_NOT_FOUND,
                    buynow.BuyNowRefused.CLOSED: status.HTTP_409_CONFLICT,
-                   buynow.BuyNowRefused.INVALID: status.HTTP_400_BAD_REQUEST}
+                   buynow.BuyNowRefused.INVALID: status.HTTP_403_FORBIDDEN}
+PURCHASE_CODE_STATUS = {"insufficient_funds": status.HTTP_409_CONFLICT}
 
 
 class BuyNowPurchaseApi(APIView):
     """Buy a listed lead at its price, from your available balance. First buyer wins. A listing you
-    may not see (an exclusive vertical's) is a 404, as a missing one."""
+    may not see (an exclusive vertical's) is a 404, as a missing one.
 
-    @extend_schema(request=None, responses={
-        201: BuyNowSaleSerializer,
-        (400, "application/json"): inline_serializer("BuyNowRefused", {"detail": serializers.CharField(),
-                                                                       "code": serializers.CharField()})})
+    Needs an Idempotency-Key: a retry with the same key (say, after a timeout) answers with the
+    same purchase (201, header Idempotent-Replay: true) instead of `already_sold`; the same key for
+    another listing is a 422."""
+
+    error_statuses = {"post": {
+        403: "Only buyers buy, never their own leads; exclusive verticals sell only to their listed buyers.",
+        409: "Already sold or expired (`already_sold`, `expired`), or more than your available balance "
+             "(`insufficient_funds`)."}}
+
+    @extend_schema(request=None, parameters=[idempotency_parameter()], responses={201: BuyNowSaleSerializer})
     def post(self, request, pk: int):
+        key = idempotency_key(request)
         try:
-            sale = buynow.buy_now_purchase(listing_id=pk, buyer=request.user)
+            sale = buynow.buy_now_purchase_once(listing_id=pk, buyer=request.user, idempotency_key=key)
         except buynow.BuyNowRefused as exc:
-            return Response({"detail": exc.message, "code": exc.code}, status=PURCHASE_STATUS[exc.kind])
-        return Response(BuyNowSaleSerializer(sale).data, status=status.HTTP_201_CREATED)
+            raise ApiError(exc.message, status=PURCHASE_CODE_STATUS.get(exc.code, PURCHASE_STATUS[exc.kind]),
+                           code=exc.code) from None
+        except buynow.BuyNowKeyReused as exc:
+            raise ApiError(str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
+                           param=IDEMPOTENCY_HEADER) from None
+        return Response(BuyNowSaleSerializer(sale).data, status=status.HTTP_201_CREATED,
+                        headers=REPLAY_HEADERS if sale.replayed else None)
 
 
 urlpatterns = [

@@ -1,32 +1,63 @@
 """Serializers for asks and the marketplace API. USDC amounts are strings with 6 decimals."""
 
+import re
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from auctions.choices import AuctionStatus, BidderStatus
+from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction
-from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+from leads.validation import US_STATES
+from marketplace.api.fields import StrictBooleanField, StrictIntegerField
+from marketplace.api.money import UsdcField
 from verticals.api.fields import VerticalSlugField
 
 
-def usdc(**kwargs) -> serializers.DecimalField:
-    # coerce_to_string: JSON numbers are floats to most clients, and USDC must not be.
-    return serializers.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES,
-                                    coerce_to_string=True, **kwargs)
+def usdc(**kwargs) -> UsdcField:
+    # A decimal string: JSON numbers are floats to most clients, and USDC must not be.
+    return UsdcField(**kwargs)
+
+
+MULTIPLIER_PATTERN = r"^[1-9][0-9]{0,2}(?:\.[0-9]{1,3})?$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MULTIPLIER_PATTERN, "example": "1.25"})
+class MultiplierField(serializers.DecimalField):
+    """A buy-now multiplier as a decimal string from 1 to 999.999 ("1.25"); the schema's pattern is
+    the check."""
+
+    default_error_messages = {"invalid": 'A multiplier from 1 to 999.999 as a decimal string such as "1.25".'}
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=6, decimal_places=3, coerce_to_string=True, **kwargs)
+
+    def validate_empty_values(self, data):
+        return serializers.Field.validate_empty_values(self, data)  # "" is not null
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(MULTIPLIER_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class AskSerializer(serializers.ModelSerializer):
+    # A buy-now price or a multiplier, not both (null leaves either unset).
+    openapi_extra = {"not": {"required": ["buy_now_price", "buy_now_multiplier"], "properties": {
+        "buy_now_price": {"type": "string"}, "buy_now_multiplier": {"type": "string"}}}}
+
     vertical = VerticalSlugField()
-    states = serializers.ListField(child=serializers.CharField(max_length=2, min_length=2), required=False,
+    states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
                                    max_length=60, help_text="Two-letter US states; empty or omitted = all states.")
-    reserve_price = usdc(required=False, allow_null=True, min_value=0,
-                         help_text="USDC; null = the vertical's reserve.")
-    buy_now_price = usdc(required=False, allow_null=True, min_value=0,
-                         help_text="USDC; null = reserve × multiplier.")
-    buy_now_multiplier = serializers.DecimalField(max_digits=6, decimal_places=3, required=False, allow_null=True,
-                                                  min_value=1, coerce_to_string=True)
-    duration_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=MIN_DURATION_SECONDS,
+    reserve_price = usdc(required=False, allow_null=True, help_text="USDC; null = the vertical's reserve.")
+    buy_now_price = usdc(required=False, allow_null=True,
+                         help_text="USDC, at least the reserve; null = reserve × multiplier. Not with a multiplier.")
+    buy_now_multiplier = MultiplierField(required=False, allow_null=True,
+                                         help_text="1 to 999.999; null = the vertical's. Not with a buy-now price.")
+    duration_seconds = StrictIntegerField(required=False, allow_null=True, min_value=MIN_DURATION_SECONDS,
                                                 max_value=MAX_DURATION_SECONDS,
                                                 help_text="30 to 86400; null = the vertical's duration.")
+    auto_list = StrictBooleanField(required=False, help_text="List scored leads automatically (default true).")
+    active = StrictBooleanField(required=False, help_text="Inactive asks list nothing (default true).")
 
     class Meta:
         model = Ask
@@ -51,6 +82,8 @@ class AuctionSerializer(serializers.ModelSerializer):
     reserve_met = serializers.SerializerMethodField()
     time_left = serializers.SerializerMethodField(help_text="Seconds until the deadline (0 once closed).")
     status = serializers.ChoiceField(choices=AuctionStatus.choices, read_only=True)
+    result = serializers.ChoiceField(choices=AuctionResult.choices, allow_blank=True, read_only=True,
+                                     help_text="sold or unsold once closed; empty while open.")
 
     class Meta:
         model = Auction
@@ -89,7 +122,7 @@ class AuctionDetailSerializer(AuctionSerializer):
 
 
 class BidInputSerializer(serializers.Serializer):
-    max_amount = usdc(min_value=0, help_text='Your maximum in USDC, as a string: "12.50".')
+    max_amount = usdc(positive=True, help_text='Your maximum in USDC, as a string: "12.50".')
 
 
 class BidLogEntrySerializer(serializers.Serializer):

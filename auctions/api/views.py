@@ -3,7 +3,7 @@
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,22 +13,50 @@ from auctions.api.serializers import (AskSerializer, AuctionDetailSerializer, Au
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Ask, Auction
 from leads.validation import US_STATES
+from marketplace.api.errors import ApiError
 from verticals.selectors import vertical_fields_effective
 
 
 # ---------------------------------------------------------------- asks
 
 class _SellerOnly:
+    required_role = "seller"
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not request.user.is_seller:
-            raise PermissionDenied("Only seller accounts have asks. Enable selling on your account page.")
+            raise ApiError("Only seller accounts have asks. Enable selling on your account page.",
+                           status=status.HTTP_403_FORBIDDEN, code="seller_required")
+
+
+ASK_CONFLICT = ("You already have an active ask for this vertical and these states (`ask_exists`), or the buy-now "
+                "price is below the reserve you did not send (`below_reserve`) or meets a stored multiplier "
+                "(`price_and_multiplier`).")
+BELOW_RESERVE, NOT_BOTH = "Must be at least the reserve", "Give a buy-now price or a multiplier, not both."
+
+
+def _ask_refused(exc: services.AskInvalid, data) -> Exception:
+    """A clash with another ask, or a buy-now price against a reserve or multiplier the request
+    does not carry (the vertical's, the ask's stored one), conflicts with the current state: 409.
+    Everything else is the request's own fault: 400 by field."""
+    if exc.conflict:
+        return ApiError(exc.errors["states"][0], status=status.HTTP_409_CONFLICT, code="ask_exists", param="states")
+    sent = {name for name, value in (data if isinstance(data, dict) else {}).items() if value is not None}
+    if set(exc.errors) == {"buy_now_price"} and len(exc.errors["buy_now_price"]) == 1:
+        message = exc.errors["buy_now_price"][0]
+        if message.startswith(BELOW_RESERVE) and "reserve_price" not in sent:
+            return ApiError(message, status=status.HTTP_409_CONFLICT, code="below_reserve", param="buy_now_price")
+        if message == NOT_BOTH and not {"buy_now_price", "buy_now_multiplier"} <= sent:
+            return ApiError(message, status=status.HTTP_409_CONFLICT, code="price_and_multiplier",
+                            param="buy_now_price")
+    return ValidationError(exc.errors)
 
 
 class AskListCreateApi(_SellerOnly, generics.ListCreateAPIView):
     """GET: your asks (listing policies). POST: create one."""
 
     serializer_class = AskSerializer
+    error_statuses = {"post": {404: "No such vertical.", 409: ASK_CONFLICT}}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -39,7 +67,7 @@ class AskListCreateApi(_SellerOnly, generics.ListCreateAPIView):
         try:
             serializer.instance = services.ask_create(seller=self.request.user, **serializer.validated_data)
         except services.AskInvalid as exc:
-            raise ValidationError(exc.errors) from None
+            raise _ask_refused(exc, self.request.data) from None
 
 
 class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
@@ -47,6 +75,7 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
 
     serializer_class = AskSerializer
     http_method_names = ["get", "patch", "delete", "head", "options"]
+    error_statuses = {"patch": {409: ASK_CONFLICT}}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -57,7 +86,7 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
         try:
             serializer.instance = services.ask_update(ask=serializer.instance, **serializer.validated_data)
         except services.AskInvalid as exc:
-            raise ValidationError(exc.errors) from None
+            raise _ask_refused(exc, self.request.data) from None
 
     def perform_destroy(self, instance):
         services.ask_delete(ask=instance)
@@ -67,24 +96,48 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
 
 def _int_param(request, name: str, *, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return None
     try:
         value = int(raw)
     except ValueError:
         raise ValidationError({name: ["A whole number."]}) from None
+    if raw.strip() != str(value):
+        raise ValidationError({name: ["A whole number."]})
     if not low <= value <= high:
         raise ValidationError({name: [f"Between {low} and {high}."]})
     return value
 
 
+MAX_CLOSING_WITHIN = 7 * 86400
+VERTICAL_PARAMETER = OpenApiParameter("vertical", {"type": "string", "maxLength": 80},
+                                      description="Vertical slug (its sub-verticals included).")
+STATE_PARAMETER = OpenApiParameter("state", str, enum=sorted(US_STATES), description="Two-letter US state of the lead.")
+MIN_SCORE_PARAMETER = OpenApiParameter("min_score", {"type": "integer", "minimum": 0, "maximum": 100},
+                                       description="Minimum quality score (0–100).")
 LIST_PARAMETERS = [
-    OpenApiParameter("vertical", str, description="Vertical slug."),
-    OpenApiParameter("state", str, description="Two-letter US state of the lead."),
-    OpenApiParameter("min_score", int, description="Minimum quality score (0–100)."),
-    OpenApiParameter("closing_within", int, description="Open auctions closing within this many seconds."),
+    VERTICAL_PARAMETER, STATE_PARAMETER, MIN_SCORE_PARAMETER,
+    OpenApiParameter("closing_within", {"type": "integer", "minimum": 0, "maximum": MAX_CLOSING_WITHIN},
+                     description="Open auctions closing within this many seconds (0–604800)."),
     OpenApiParameter("status", str, enum=AuctionStatus.values, description="open or closed"),
 ]
+
+
+def state_param(request) -> str:
+    """?state=: exactly a two-letter US state code in capitals, or absent."""
+    state = request.query_params.get("state")
+    if state is None:
+        return ""
+    if state not in US_STATES:
+        raise ValidationError({"state": ["A two-letter US state code in capitals, e.g. CA."]})
+    return state
+
+
+def vertical_param(request) -> str:
+    vertical = request.query_params.get("vertical") or ""
+    if len(vertical) > 80:
+        raise ValidationError({"vertical": ["At most 80 characters."]})
+    return vertical
 
 
 class AuctionListApi(generics.ListAPIView):
@@ -101,16 +154,14 @@ class AuctionListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Auction.objects.none()
         params = self.request.query_params
-        state = (params.get("state") or "").strip().upper()
-        if state and state not in US_STATES:
-            raise ValidationError({"state": ["A two-letter US state code."]})
-        status_ = params.get("status") or ""
-        if status_ and status_ not in AuctionStatus.values:
+        status_ = params.get("status")
+        if status_ is not None and status_ not in AuctionStatus.values:
             raise ValidationError({"status": [f"One of: {', '.join(AuctionStatus.values)}."]})
         return selectors.auction_list_live(
-            user=self.request.user, vertical=(params.get("vertical") or "")[:80], state=state, status=status_,
+            user=self.request.user, vertical=vertical_param(self.request), state=state_param(self.request),
+            status=status_ or "",
             min_score=_int_param(self.request, "min_score", low=0, high=100),
-            closing_within=_int_param(self.request, "closing_within", low=0, high=7 * 86400))
+            closing_within=_int_param(self.request, "closing_within", low=0, high=MAX_CLOSING_WITHIN))
 
 
 def _auction_or_404(auction_id: int, *, user=None) -> Auction:
@@ -141,14 +192,22 @@ class AuctionDetailApi(APIView):
         return Response(auction_detail_body(auction=_auction_or_404(pk, user=request.user), user=request.user))
 
 
+# A bid the amount's form refuses is a 400; one the auction's state refuses (closed, below the reserve
+# or the price, not above your maximum, more than your balance covers) is a 409.
 BID_STATUS = {services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
               services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
-              services.BidRejected.INVALID: status.HTTP_400_BAD_REQUEST,
+              services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
               services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND}
+BID_FORM_CODES = {"invalid_amount"}
 
 
 class BidCreateApi(APIView):
     """State or raise your maximum (proxy bid). The ledger holds it until the auction closes."""
+
+    error_statuses = {"post": {
+        403: "Only buyers bid, never on their own leads; exclusive verticals admit only their listed buyers.",
+        409: "The auction is closed, or your maximum is below the reserve or the price, not above your "
+             "previous maximum, or more than your available balance covers (`error.code` says which)."}}
 
     @extend_schema(request=BidInputSerializer, responses={201: AuctionDetailSerializer})
     def post(self, request, pk: int):
@@ -158,7 +217,9 @@ class BidCreateApi(APIView):
             bid = services.bid_place(auction_id=pk, buyer=request.user,
                                      max_amount=serializer.validated_data["max_amount"], source=BidSource.API)
         except services.BidRejected as exc:
-            return Response({exc.field: [exc.message], "code": exc.code}, status=BID_STATUS[exc.kind])
+            code = status.HTTP_400_BAD_REQUEST if exc.code in BID_FORM_CODES else BID_STATUS[exc.kind]
+            field = None if exc.field == "non_field_errors" else exc.field
+            raise ApiError(exc.message, status=code, code=exc.code, param=field) from None
         body = auction_detail_body(auction=_auction_or_404(pk, user=request.user), user=request.user)
         body["bid"] = {"sequence": bid.sequence, "max_amount": serializer.fields["max_amount"].to_representation(
             bid.max_amount), "hash": bid.hash}

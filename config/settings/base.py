@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "marketplace.middleware.CorrelationIdMiddleware",
+    "marketplace.middleware.ApiErrorMiddleware",
     "marketplace.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -163,7 +164,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["marketplace.api.throttling.SlidingWindowThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only: every answer under /api/, errors included, is JSON (docs/api.md); the interactive
+    # docs are /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bodies are JSON only (forms and multipart are a 415): one way to send each value, null included.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "marketplace.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "marketplace.api.exceptions.exception_handler",
@@ -183,6 +189,8 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}],
+    # Request bodies get their own components, so a required text field says minLength 1 there.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files: /api/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -197,6 +205,7 @@ SPECTACULAR_SETTINGS = {
         "BuyNowStatusEnum": "auctions.choices.BuyNowStatus",
         # A settlement's state (purchases' escrow.state, pending earnings' settlement_state): one enum.
         "StateEnum": "escrow.models.Settlement.State",
+        "UsStateEnum": "leads.validation.US_STATE_CODES",
     },
 }
 

@@ -9,7 +9,8 @@ POST /withdrawals/typed-data/, signs it (eth_signTypedData_v4) and sends `signat
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -19,12 +20,20 @@ from auctions.api.serializers import usdc
 from escrow import selectors_funds
 from escrow.models import VaultEvent, Withdrawal
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_prepare, withdrawal_request
-from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key
+from marketplace.api.errors import ApiError
+from marketplace.api.fields import PatternField, StrictCharField, StrictIntegerField
+from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
-ERRORS = OpenApiResponse(description="Field-level errors: {field: [message, …]}.")
-IDEMPOTENCY_PARAMETER = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
-                                         description="Replays of the same key move money once.")
+UNAVAILABLE = "The chain is unavailable (or the vault not deployed); nothing was withdrawn."
+KEY_MAX = 179  # escrow.withdrawals keeps the key inside a longer ledger key
+ADDRESS_PATTERN = r"^0x(?!0{40}$)[0-9a-fA-F]{40}$"
+
+
+def address_field() -> PatternField:
+    # The schema gives the format (a generator can make checksummed addresses), not the pattern.
+    return PatternField(ADDRESS_PATTERN, format="eip55-address", publish_pattern=False, min_length=42, max_length=42,
+                        help_text="EIP-55 checksummed address (not the zero address) that receives the USDC.")
 
 
 class VaultEventSerializer(serializers.ModelSerializer):
@@ -48,18 +57,18 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 
 
 class WithdrawalCreateSerializer(serializers.Serializer):
-    amount = usdc(help_text="USDC from your available balance.")
-    to_address = serializers.CharField(max_length=42, help_text="EIP-55 checksummed address that receives the USDC.")
-    signature = serializers.CharField(max_length=300, required=False, allow_blank=True,
+    amount = usdc(positive=True, help_text="USDC from your available balance.")
+    to_address = address_field()
+    signature = StrictCharField(max_length=300, required=False, allow_blank=True,
                                       help_text="Linked wallets only: your EIP-712 signature of the typed data.")
-    deadline = serializers.IntegerField(required=False, min_value=0, max_value=2**63,
+    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63,
                                         help_text="Linked wallets only: the deadline you signed (unix seconds).")
 
 
 class TypedDataRequestSerializer(serializers.Serializer):
-    amount = usdc()
-    to_address = serializers.CharField(max_length=42)
-    deadline = serializers.IntegerField(required=False, min_value=0, max_value=2**63)
+    amount = usdc(positive=True)
+    to_address = address_field()
+    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63)
 
 
 def _valid(serializer_class, request) -> dict:
@@ -70,8 +79,22 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
-def _unavailable(exc: WithdrawalUnavailable) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+def _unavailable(exc: WithdrawalUnavailable) -> ApiError:
+    return ApiError(str(exc), status=status.HTTP_503_SERVICE_UNAVAILABLE, code="chain_unavailable")
+
+
+def _refused(exc: DjangoValidationError) -> Exception:
+    """More than the available balance, or a withdrawal already on its way, conflicts with the
+    account's state (409); the rest is a 400 by field."""
+    errors = field_errors(exc)
+    flat = [(name, str(message)) for name, messages in errors.detail.items() for message in messages]
+    if len(flat) == 1:
+        name, message = flat[0]
+        if message.startswith(("More than your available balance", "Your vault balance on chain is lower")):
+            return ApiError(message, status=status.HTTP_409_CONFLICT, code="insufficient_funds", param=name)
+        if message.startswith("A withdrawal of yours is on its way"):
+            return ApiError(message, status=status.HTTP_409_CONFLICT, code="withdrawal_pending")
+    return errors
 
 
 class DepositListApi(generics.ListAPIView):
@@ -97,21 +120,25 @@ class WithdrawalListCreateApi(generics.ListAPIView):
             return Withdrawal.objects.none()
         return selectors_funds.withdrawal_list_for_user(user=self.request.user)
 
-    @extend_schema(request=WithdrawalCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={201: WithdrawalSerializer, 400: ERRORS, 422: ERRORS, 503: ERRORS})
+    error_statuses = {"post": {409: "More than your available balance, or a withdrawal of yours is on its way.",
+                               503: UNAVAILABLE}}
+
+    @extend_schema(request=WithdrawalCreateSerializer, parameters=[idempotency_parameter(max_length=KEY_MAX)],
+                   responses={201: WithdrawalSerializer})
     def post(self, request):
-        key = idempotency_key(request)
+        key = idempotency_key(request, max_length=KEY_MAX)
         data = _valid(WithdrawalCreateSerializer, request)
         try:
             withdrawal = withdrawal_request(user=request.user, idempotency_key=key, amount=data["amount"],
                                             to_address=data["to_address"], signature=data.get("signature") or None,
                                             deadline=data.get("deadline"))
         except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+            raise _refused(exc) from None
         except WithdrawalConflict as exc:
-            return Response({IDEMPOTENCY_HEADER: [str(exc)]}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+            raise ApiError(str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
+                           param=IDEMPOTENCY_HEADER) from None
         except WithdrawalUnavailable as exc:
-            return _unavailable(exc)
+            raise _unavailable(exc) from None
         fresh = selectors_funds.withdrawal_get_for_user(user=request.user, withdrawal_id=withdrawal.pk)
         return Response(WithdrawalSerializer(fresh).data, status=status.HTTP_201_CREATED,
                         headers=REPLAY_HEADERS if withdrawal.replayed else None)
@@ -133,17 +160,19 @@ class WithdrawalTypedDataApi(APIView):
     """The EIP-712 typed data your own (linked) wallet signs for a withdrawal; sign it, then POST
     /withdrawals/ with `signature` and the same `deadline` before another withdrawal of yours."""
 
-    @extend_schema(request=TypedDataRequestSerializer, responses={200: OpenApiResponse(description="Typed data."),
-                                                                   400: ERRORS, 503: ERRORS})
+    error_statuses = {"post": {503: UNAVAILABLE}}
+
+    @extend_schema(request=TypedDataRequestSerializer, responses={200: OpenApiResponse(
+        OpenApiTypes.OBJECT, description="EIP-712 typed data: domain, types, primaryType, message.")})
     def post(self, request):
         data = _valid(TypedDataRequestSerializer, request)
         try:
             typed = withdrawal_prepare(user=request.user, amount=data["amount"], to_address=data["to_address"],
                                        deadline=data.get("deadline"))
         except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+            raise _refused(exc) from None
         except WithdrawalUnavailable as exc:
-            return _unavailable(exc)
+            raise _unavailable(exc) from None
         return Response(typed)
 
 

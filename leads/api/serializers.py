@@ -1,6 +1,12 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from leads.models import Lead, LeadStatusChange
+from leads.validation import US_STATES
+from marketplace.api.fields import PatternField
+from marketplace.api.schema import ErrorSerializer
+from verticals.api.fields import SLUG_PATTERN
 
 
 class ConsentInputSerializer(serializers.Serializer):
@@ -13,27 +19,36 @@ class ConsentInputSerializer(serializers.Serializer):
 
 
 class LeadInputSerializer(serializers.Serializer):
-    """For the schema only: validation is leads.validation.check_lead_input, shared by every channel."""
+    """For the schema only: validation is leads.validation.check_lead_input, shared by every channel.
+    Beyond what the schema says, the server checks the vertical's fields, that the ZIP lies in the
+    state, that the phone number is real and the consent at most 30 days old (400 by field)."""
 
-    vertical = serializers.SlugField()
-    external_id = serializers.CharField(required=False, help_text="Your id; resubmitting it returns the same lead.")
-    campaign = serializers.CharField(required=False)
-    sub_id = serializers.CharField(required=False)
-    first_name = serializers.CharField(required=False)
-    last_name = serializers.CharField(required=False)
-    email = serializers.EmailField(required=False, help_text="A phone or an email is required.")
-    phone = serializers.CharField(required=False, help_text="E.164 or a 10-digit US number.")
-    street_address = serializers.CharField(required=False)
-    city = serializers.CharField(required=False)
-    state = serializers.CharField(help_text="Two-letter US state code.")
-    zip = serializers.CharField(help_text="5-digit ZIP; must lie in the state.")
-    country = serializers.CharField(required=False, default="US")
+    # A phone or an email (or both).
+    openapi_extra = {"anyOf": [{"required": ["phone"], "properties": {"phone": {"minLength": 1}}},
+                               {"required": ["email"], "properties": {"email": {"minLength": 1}}}]}
+
+    vertical = PatternField(SLUG_PATTERN, help_text="The vertical's slug.")
+    external_id = serializers.CharField(required=False, allow_blank=True,
+                                        help_text="Your id; resubmitting it returns the same lead.")
+    campaign = serializers.CharField(required=False, allow_blank=True)
+    sub_id = serializers.CharField(required=False, allow_blank=True)
+    first_name = serializers.CharField(required=False, allow_blank=True)
+    last_name = serializers.CharField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, help_text="A phone or an email is required.")
+    phone = serializers.CharField(required=False, allow_blank=True, help_text="E.164 or a 10-digit US number.")
+    street_address = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField(required=False, allow_blank=True)
+    state = serializers.ChoiceField(choices=sorted(US_STATES), help_text="Two-letter US state code.")
+    zip = PatternField(r"^[0-9]{5}(?:-[0-9]{4})?$", help_text="5-digit ZIP (or ZIP+4); must lie in the state.")
+    country = serializers.ChoiceField(choices=["US"], required=False, default="US")
     fields = serializers.DictField(required=False, help_text="The vertical's fields: GET /api/v1/verticals/<slug>/")
     consent = ConsentInputSerializer()
 
 
 class BulkInputSerializer(serializers.Serializer):
-    leads = LeadInputSerializer(many=True, help_text="Up to 500 leads.")
+    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=settings.LEAD_MAX_BULK,
+                                  help_text="1 to 500 leads, each as for POST /api/v1/leads/ (LeadInput); each "
+                                            "gets its own result, so a malformed one is rejected on its own.")
 
 
 class LeadStatusChangeSerializer(serializers.ModelSerializer):
@@ -44,7 +59,8 @@ class LeadStatusChangeSerializer(serializers.ModelSerializer):
 
 class LeadSerializer(serializers.ModelSerializer):
     vertical = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True)
+    duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                      help_text="Your earlier lead this one duplicates, if any.")
 
     class Meta:
         model = Lead
@@ -68,7 +84,31 @@ class LeadDetailSerializer(LeadSerializer):
 
 
 class IngestResultSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    id = serializers.IntegerField(required=False)
-    duplicate_of = serializers.IntegerField(required=False)
-    errors = serializers.DictField(required=False)
+    status = serializers.CharField(help_text="The lead's status (received at first).")
+    id = serializers.IntegerField()
+    existing = serializers.BooleanField(required=False, help_text="True: this external_id was submitted before; "
+                                                                  "this is that lead.")
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The lead's position in `leads`.")
+    accepted = serializers.BooleanField()
+    status = serializers.CharField(help_text="The lead's status, or rejected.")
+    id = serializers.IntegerField(required=False, help_text="The lead's id (a rejected duplicate has one too).")
+    existing = serializers.BooleanField(required=False)
+    error = ErrorSerializer(required=False, help_text="Why it was rejected: the error object a single submission "
+                                                      "would get.")
+
+
+class BulkResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = BulkItemResultSerializer(many=True)
+
+
+@extend_schema_serializer(many=False)
+class LeadPageSerializer(serializers.Serializer):
+    results = LeadSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    stats = serializers.DictField(required=False, help_text="With ?stats=true.")

@@ -3,14 +3,15 @@
 import hashlib
 import io
 import json
+import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException, ParseError, PermissionDenied, ValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -18,36 +19,52 @@ from rest_framework.views import APIView
 
 from leads import selectors, services
 from leads.api.filters import LEAD_LIST_PARAMETERS
-from leads.api.serializers import (BulkInputSerializer, IngestResultSerializer, LeadDetailSerializer,
-                                   LeadInputSerializer, LeadSerializer)
+from leads.api.serializers import (BulkInputSerializer, BulkResultSerializer, IngestResultSerializer,
+                                   LeadDetailSerializer, LeadInputSerializer, LeadPageSerializer, LeadSerializer)
 from leads.choices import LeadSource
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
+from marketplace import correlation
+from marketplace.api import errors as api_errors
+from marketplace.api.errors import ApiError
+from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter
 from marketplace.models import IdempotencyKey
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+REQUIRED_ROLE = "seller"
+BOOLEAN_PARAMETERS = ("has_phone", "has_email", "stats")
+# The API's forms of created_from/created_to (the seller's page also takes looser ones): a date, or
+# an RFC 3339 date-time with its offset.
+MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                    r"(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?$")
 
 
 def _require_seller(request):
     if not request.user.is_seller:
-        raise PermissionDenied("Only seller accounts can submit and list leads. Enable selling on your account page.")
+        raise ApiError("Only seller accounts can submit and list leads. Enable selling on your account page.",
+                       status=status.HTTP_403_FORBIDDEN, code="seller_required")
 
 
 def result_body(result: services.IngestResult) -> tuple[int, dict, dict]:
-    """(HTTP status, body, headers) for one submission."""
+    """(HTTP status, body, headers) for one submission: the lead, or the error envelope."""
     if result.outcome == services.Outcome.CREATED:
         return status.HTTP_201_CREATED, {"status": result.lead.status, "id": result.lead.pk}, {}
     if result.outcome == services.Outcome.EXISTING:
         return status.HTTP_200_OK, {"status": result.lead.status, "id": result.lead.pk, "existing": True}, {}
+    errors = api_errors.field_errors(result.errors)
     if result.outcome == services.Outcome.DUPLICATE:
-        return status.HTTP_409_CONFLICT, {"status": "rejected", "reason": "duplicate", "id": result.lead.pk,
-                                          "duplicate_of": result.duplicate_of_id, "errors": result.errors}, {}
+        return status.HTTP_409_CONFLICT, api_errors.envelope(
+            status=status.HTTP_409_CONFLICT, code="duplicate", message=errors[0]["message"], errors=[],
+            lead_id=result.lead.pk, duplicate_of=result.duplicate_of_id), {}
     if result.outcome == services.Outcome.CAPPED:
         retry = max(1, int((result.cap_resets_at - timezone.now()).total_seconds()))
-        return status.HTTP_429_TOO_MANY_REQUESTS, {
-            "status": "rejected", "reason": "cap", "cap": result.cap,
-            "resets_at": result.cap_resets_at.isoformat(), "errors": result.errors}, {"Retry-After": str(retry)}
-    return status.HTTP_400_BAD_REQUEST, {"status": "rejected", "reason": "invalid", "errors": result.errors}, {}
+        return status.HTTP_429_TOO_MANY_REQUESTS, api_errors.envelope(
+            status=status.HTTP_429_TOO_MANY_REQUESTS, code="daily_cap_reached", message=errors[0]["message"],
+            cap=result.cap, resets_at=result.cap_resets_at.isoformat(), retry_after=retry), {"Retry-After": str(retry)}
+    if result.errors == {"vertical": [services.UNKNOWN_VERTICAL]}:
+        return status.HTTP_404_NOT_FOUND, api_errors.envelope(
+            status=status.HTTP_404_NOT_FOUND, code="resource_missing", message="No such vertical.", param="vertical",
+            errors=[{"param": "vertical", "code": "resource_missing", "message": "No such vertical."}]), {}
+    return status.HTTP_400_BAD_REQUEST, api_errors.validation_envelope(errors), {}
 
 
 class _NotStored(Exception):
@@ -136,6 +153,12 @@ class LeadListCreateApi(generics.ListAPIView):
     serializer_class = LeadSerializer
     parser_classes = [LeadJSONParser]
     throttle_scope = "ingest"
+    required_role = REQUIRED_ROLE
+    error_statuses = {"get": {404: "No such vertical (the `vertical` filter)."},
+                      "post": {404: "No such vertical.", 409: "A duplicate of a lead already received; "
+                               "`error.duplicate_of` names yours.",
+                               429: "Too many requests, or the vertical's daily cap is reached "
+                                    "(`error.code` daily_cap_reached, `error.resets_at`)."}}
     # Paging and filters are the seller table's own (leads.selectors): the same spec, sorts and
     # keyset cursor as /seller/leads/, so DRF's filter backends and paginator stay out.
     filter_backends: list = []
@@ -152,22 +175,25 @@ class LeadListCreateApi(generics.ListAPIView):
         _require_seller(self.request)
         return selectors.lead_list_for_seller(seller=self.request.user)
 
-    @extend_schema(parameters=LEAD_LIST_PARAMETERS, responses={
-        200: inline_serializer("LeadPage", {
-            "results": LeadSerializer(many=True),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "stats": serializers.DictField(required=False, help_text="With ?stats=true."),
-        }),
-        400: OpenApiResponse(description="A bad filter, sort, page size or cursor; the body names the parameter.")})
+    @extend_schema(parameters=LEAD_LIST_PARAMETERS, responses={200: LeadPageSerializer})
     def get(self, request, *args, **kwargs):
         _require_seller(request)
         params = request.query_params
+        for name in BOOLEAN_PARAMETERS:
+            if params.get(name, "true") not in ("true", "false"):
+                raise ValidationError({name: ["true or false."]})
+        for name in ("created_from", "created_to"):
+            if name in params and not MOMENT.fullmatch(params[name]):
+                raise ValidationError({name: ["A date (YYYY-MM-DD) or an RFC 3339 date and time with its offset "
+                                              "(2025-01-31T12:00:00Z)."]})
         try:
             spec = selectors.lead_table_spec_parse(params)
             page_size = selectors.lead_table_page_size(params.get("page_size"))
             page = selectors.lead_table_page(request.user, spec, params.get("cursor") or None, page_size)
         except selectors.LeadTableError as exc:
+            if set(exc.errors) == {"vertical"}:
+                raise ApiError("No such vertical.", status=status.HTTP_404_NOT_FOUND, code="resource_missing",
+                               param="vertical") from None
             raise ValidationError(exc.errors) from None
         url = request.build_absolute_uri()
         body = {
@@ -175,26 +201,22 @@ class LeadListCreateApi(generics.ListAPIView):
             "next": replace_query_param(url, "cursor", page.next_cursor) if page.next_cursor else None,
             "previous": replace_query_param(url, "cursor", page.previous_cursor) if page.previous_cursor else None,
         }
-        if params.get("stats", "").lower() in ("1", "true", "yes"):
+        if params.get("stats") == "true":
             body["stats"] = selectors.lead_table_stats(seller=request.user, spec=spec)
         return Response(body)
 
     @extend_schema(request=LeadInputSerializer, responses={
-        201: IngestResultSerializer, 200: OpenApiResponse(IngestResultSerializer, "external_id already submitted"),
-        400: OpenApiResponse(IngestResultSerializer, "field errors"), 409: OpenApiResponse(IngestResultSerializer, "duplicate"),
-        429: OpenApiResponse(IngestResultSerializer, "daily cap reached")},
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
-                                     description="Replays of the same key return the first answer.")])
+        201: IngestResultSerializer, 200: OpenApiResponse(IngestResultSerializer, "external_id already submitted")},
+        parameters=[idempotency_parameter(required=False, description="Optional: replays of the same key return "
+                                                                      "the first answer.")])
     def post(self, request):
         _require_seller(request)
         check_body_size(request)
+        key = idempotency_key(request, required=False)
         data = request.data
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key:
             code, body, headers = result_body(services.lead_submit(seller=request.user, data=data, source=LeadSource.API))
             return Response(body, status=code, headers=headers)
-        if len(key) > 200 or not key.isascii() or not key.isprintable():
-            raise ValidationError({IDEMPOTENCY_HEADER: ["At most 200 printable ASCII characters."]})
         return self._idempotent(request, key, data)
 
     def _idempotent(self, request, key: str, data):
@@ -205,7 +227,7 @@ class LeadListCreateApi(generics.ListAPIView):
                 record = IdempotencyKey.objects.create(scope=scope, key=key, result={"fingerprint": fingerprint})
                 code, body, headers = result_body(services.lead_submit(seller=request.user, data=data,
                                                                        source=LeadSource.API))
-                if code in (status.HTTP_400_BAD_REQUEST, status.HTTP_429_TOO_MANY_REQUESTS):
+                if code in (status.HTTP_400_BAD_REQUEST, status.HTTP_404_NOT_FOUND, status.HTTP_429_TOO_MANY_REQUESTS):
                     raise _NotStored(Response(body, status=code, headers=headers))
                 record.result = {"fingerprint": fingerprint, "status": code, "body": body}
                 record.save(update_fields=["result"])
@@ -217,9 +239,13 @@ class LeadListCreateApi(generics.ListAPIView):
                 raise
             stored = record.result
             if stored.get("fingerprint") != fingerprint:
-                return Response({"errors": {IDEMPOTENCY_HEADER: ["This key was used with a different request body."]}},
-                                status=status.HTTP_422_UNPROCESSABLE_ENTITY)
-            return Response(stored["body"], status=stored["status"], headers={"Idempotent-Replay": "true"})
+                raise ApiError("This Idempotency-Key was used with a different request body.",
+                               status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
+                               param=IDEMPOTENCY_HEADER) from None
+            body = stored["body"]
+            if "error" in body:  # a stored refusal (409) answers with this request's id
+                body = {**body, "request_id": correlation.get()}
+            return Response(body, status=stored["status"], headers={"Idempotent-Replay": "true"})
         return Response(body, status=code, headers=headers)
 
 
@@ -228,12 +254,13 @@ class LeadBulkApi(APIView):
 
     parser_classes = [LeadJSONParser]
     throttle_scope = "ingest"
+    required_role = REQUIRED_ROLE
 
-    @extend_schema(request=BulkInputSerializer, responses={200: IngestResultSerializer(many=True)})
+    @extend_schema(request=BulkInputSerializer, responses={200: BulkResultSerializer})
     def post(self, request):
         _require_seller(request)
         check_body_size(request)
-        items = request.data.get("leads") if isinstance(request.data, dict) else request.data
+        items = request.data.get("leads") if isinstance(request.data, dict) else None
         if not isinstance(items, list):
             raise ValidationError({"leads": ["Send {\"leads\": [...]} with up to %d leads." % settings.LEAD_MAX_BULK]})
         if not items:
@@ -243,9 +270,14 @@ class LeadBulkApi(APIView):
                                              f"this one has {len(items)}."]})
         results = []
         for index, result in enumerate(services.lead_submit_many(seller=request.user, items=items)):
-            code, body, _ = result_body(result)
-            body = {"index": index, "accepted": result.accepted, **body}
-            results.append(body)
+            _, body, _ = result_body(result)
+            if "error" in body:
+                item = {"index": index, "accepted": False, "status": "rejected", "error": body["error"]}
+                if result.lead is not None:
+                    item["id"] = result.lead.pk
+            else:
+                item = {"index": index, "accepted": result.accepted, **body}
+            results.append(item)
         accepted = sum(1 for r in results if r["accepted"])
         return Response({"accepted": accepted, "rejected": len(results) - accepted, "results": results})
 
@@ -255,6 +287,7 @@ class LeadDetailApi(generics.RetrieveAPIView):
     (each read is recorded in the PII access log)."""
 
     serializer_class = LeadDetailSerializer
+    required_role = REQUIRED_ROLE
 
     def get_object(self):
         _require_seller(self.request)

@@ -12,6 +12,7 @@ from marketplace.services import api_key_create
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory
+from tests.api_errors import api_error, error_fields
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
@@ -26,7 +27,7 @@ def client_for(user) -> APIClient:
 
 def test_a_seller_creates_lists_edits_and_deletes_their_asks(seller, vertical):
     api = client_for(seller)
-    created = api.post("/api/v1/asks/", {"vertical": vertical.slug, "states": ["ca", "NV"], "reserve_price": "12.5",
+    created = api.post("/api/v1/asks/", {"vertical": vertical.slug, "states": ["CA", "NV"], "reserve_price": "12.5",
                                          "buy_now_multiplier": "1.5", "duration_seconds": 90}, format="json")
     assert created.status_code == 201, created.json()
     body = created.json()
@@ -46,19 +47,35 @@ def test_a_seller_creates_lists_edits_and_deletes_their_asks(seller, vertical):
     ({"duration_seconds": 10}, "duration_seconds"),
     ({"reserve_price": "1.1234567"}, "reserve_price"),
     ({"reserve_price": "abc"}, "reserve_price"),
-    ({"buy_now_price": "5"}, "buy_now_price"),
-    ({"vertical": "no-such-vertical"}, "vertical"),
+    ({"states": ["ca"]}, "states"),
+    ({"buy_now_price": "5", "reserve_price": "6"}, "buy_now_price"),
+    ({"buy_now_price": "12", "buy_now_multiplier": "1.5"}, "buy_now_price"),
+    ({"buy_now_multiplier": "0.5"}, "buy_now_multiplier"),
+    ({"active": "yes"}, "active"),
+    ({"vertical": "no/such"}, "vertical"),
 ])
 def test_invalid_asks_get_field_level_400s(seller, vertical, payload, field):
     response = client_for(seller).post("/api/v1/asks/", {"vertical": vertical.slug, **payload}, format="json")
-    assert response.status_code == 400 and field in response.json(), response.json()
+    assert response.status_code == 400 and field in error_fields(response), response.json()
 
 
-def test_a_duplicate_active_ask_is_a_400_on_states(seller, vertical):
+@pytest.mark.parametrize(("payload", "status", "code", "param"), [
+    ({"vertical": "no-such-vertical"}, 404, "resource_missing", "vertical"),
+    ({"buy_now_price": "5"}, 409, "below_reserve", "buy_now_price"),  # the vertical's reserve is 10
+])
+def test_asks_against_what_is_stored_are_404_or_409(seller, vertical, payload, status, code, param):
+    response = client_for(seller).post("/api/v1/asks/", {"vertical": vertical.slug, **payload}, format="json")
+    assert response.status_code == status
+    error = api_error(response)
+    assert (error["code"], error["param"]) == (code, param)
+
+
+def test_a_duplicate_active_ask_is_a_409_on_states(seller, vertical):
     api = client_for(seller)
     assert api.post("/api/v1/asks/", {"vertical": vertical.slug}, format="json").status_code == 201
     response = api.post("/api/v1/asks/", {"vertical": vertical.slug, "states": []}, format="json")
-    assert response.status_code == 400 and "states" in response.json()
+    assert response.status_code == 409
+    assert api_error(response)["code"] == "ask_exists" and api_error(response)["param"] == "states"
 
 
 def test_sellers_see_and_touch_only_their_own_asks(seller, vertical):
@@ -94,7 +111,7 @@ def test_the_marketplace_lists_open_and_recent_auctions_with_filters(t0, django_
         return {a["id"] for a in response.json()["results"]}
 
     assert ids(vertical="solar-x") == {ca.pk, tx.pk}
-    assert ids(state="ca") == {ca.pk, roof.pk}
+    assert ids(state="CA") == {ca.pk, roof.pk}
     assert ids(min_score=75) == {ca.pk, roof.pk}
     assert ids(closing_within=3600) == {ca.pk, tx.pk, roof.pk}
     assert ids(closing_within=30) == set()  # each closes about 60 s from now
@@ -139,26 +156,31 @@ def test_posting_a_bid_returns_201_with_the_new_state(auction):
         "10.000000", "12.500000", "leading", 1)
 
 
-@pytest.mark.parametrize(("amount", "code"), [("9", "below_reserve"), ("1.1234567", None), ("", None), ("-3", None),
-                                              ("5000", "insufficient_funds")])
-def test_bad_bids_are_400s_on_max_amount(auction, amount, code):
+@pytest.mark.parametrize("amount", ["1.1234567", "", "-3", "0", 12, "1e3", " 12"])
+def test_malformed_bids_are_400s_on_max_amount(auction, amount):
     response = client_for(funded_buyer()).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": amount},
                                                format="json")
-    assert response.status_code == 400 and "max_amount" in response.json(), response.json()
-    if code:
-        assert response.json()["code"] == code
+    assert response.status_code == 400 and "max_amount" in error_fields(response), response.json()
+
+
+@pytest.mark.parametrize(("amount", "code"), [("9", "below_reserve"), ("5000", "insufficient_funds")])
+def test_bids_the_auction_or_balance_cannot_take_are_409s_on_max_amount(auction, amount, code):
+    response = client_for(funded_buyer()).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": amount},
+                                               format="json")
+    assert response.status_code == 409, response.json()
+    assert api_error(response)["code"] == code and api_error(response)["param"] == "max_amount"
 
 
 def test_forbidden_bids_are_403s_and_late_bids_409s(auction, seller, t0):
     own = client_for(seller).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": "20"}, format="json")
-    assert own.status_code == 403 and own.json()["code"] == "not_a_buyer"
+    assert own.status_code == 403 and api_error(own)["code"] == "not_a_buyer"
     seller.is_buyer = True
     seller.save(update_fields=["is_buyer"])
     own = client_for(seller).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": "20"}, format="json")
-    assert own.status_code == 403 and own.json()["code"] == "own_lead"
+    assert own.status_code == 403 and api_error(own)["code"] == "own_lead"
     auction_close(auction_id=auction.pk, now=seconds(t0, 60))
     late = client_for(funded_buyer()).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": "20"}, format="json")
-    assert late.status_code == 409 and late.json()["code"] == "closed" and late.json()["non_field_errors"]
+    assert late.status_code == 409 and api_error(late)["code"] == "closed" and api_error(late)["param"] is None
     assert client_for(funded_buyer()).post("/api/v1/auctions/999999/bids/", {"max_amount": "20"},
                                            format="json").status_code == 404
 

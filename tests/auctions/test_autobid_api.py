@@ -13,6 +13,7 @@ from auctions.services import auction_close
 from marketplace.services import api_key_create
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import add_fields, rule_for
+from tests.api_errors import api_error, error_fields
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
@@ -70,7 +71,7 @@ def test_the_schema_lists_every_accepted_operator_spelling(api):
 
 
 def test_a_buyer_creates_lists_edits_pauses_and_deletes_a_rule(api, buyer, fielded):
-    payload = {**BASE, "vertical": fielded.slug, "states": ["ca", " nv"], "zips_include": ["941"],
+    payload = {**BASE, "vertical": fielded.slug, "states": ["CA", "NV"], "zips_include": ["941"],
                "field_filters": [{"field": "sqft", "op": "between", "value": [1000, 3000]}], "min_score": 60,
                "hours": {"days": [4, 0, 1], "start": "09:00", "end": "17:00"}, "priority": 3}
     created = api.post("/api/v1/autobid-rules/", payload, format="json")
@@ -129,7 +130,7 @@ def test_the_list_shows_todays_usage_in_the_buyers_day(api, buyer):
     ({"states": [["CA"]]}, "states"),
     ({"zips_include": ["9410"]}, "zips_include"),
     ({"zips_exclude": [{"zip": 1}]}, "zips_exclude"),
-    ({"vertical": "no-such-vertical"}, "vertical"),
+    ({"vertical": "no/such/vertical"}, "vertical"),
     ({"hours": {"days": [7], "start": "09:00", "end": "17:00"}}, "hours"),
     ({"hours": {"days": [1], "start": "25:00", "end": "17:00"}}, "hours"),
     ({"hours": {"days": [1], "start": "9am", "end": "17:00"}}, "hours"),
@@ -146,7 +147,7 @@ def test_the_list_shows_todays_usage_in_the_buyers_day(api, buyer):
 def test_bad_input_is_a_field_level_400_never_a_500(api, payload, field):
     response = api.post("/api/v1/autobid-rules/", {**BASE, **payload}, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json(), response.json()
+    assert field in error_fields(response), response.json()
     assert not AutobidRule.objects.exists()
 
 
@@ -163,13 +164,13 @@ def test_bad_input_is_a_field_level_400_never_a_500(api, payload, field):
 def test_bad_field_filters_are_400s_on_field_filters(api, fielded, flt):
     response = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": [flt]},
                         format="json")
-    assert response.status_code == 400 and "field_filters" in response.json(), response.json()
+    assert response.status_code == 400 and "field_filters" in error_fields(response), response.json()
 
 
 def test_a_patch_with_bad_values_changes_nothing(api, buyer):
     rule = rule_for(buyer)
     response = api.patch(f"/api/v1/autobid-rules/{rule.pk}/", {"daily_budget": "1", "states": ["ZZ"]}, format="json")
-    assert response.status_code == 400 and {"daily_budget", "states"} <= set(response.json())
+    assert response.status_code == 400 and "states" in error_fields(response)
     rule.refresh_from_db()
     assert rule.daily_budget == D("100") and rule.states == []
 
@@ -180,11 +181,18 @@ def test_non_object_bodies_are_400s(api, body):
     assert response.status_code == 400
 
 
+def test_an_unknown_vertical_is_a_404_naming_it(api):
+    response = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": "no-such-vertical"}, format="json")
+    assert response.status_code == 404
+    error = api_error(response)
+    assert error["code"] == "resource_missing" and error["param"] == "vertical" and error["type"] == "not_found"
+
+
 def test_an_exclusive_vertical_the_buyer_is_not_admitted_to_is_refused(api):
     vertical = make_vertical()
     vertical.exclusive_buyers.add(funded_buyer())
     response = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": vertical.slug}, format="json")
-    assert response.status_code == 400 and "vertical" in response.json()
+    assert response.status_code == 400 and "vertical" in error_fields(response)
 
 
 # ---------------------------------------------------------------- who may
@@ -299,4 +307,4 @@ def test_the_schema_documents_the_autobid_endpoints(client):
     for path in ("/api/v1/autobid-rules/", "/api/v1/autobid-rules/{id}/", "/api/v1/autobid-rules/{id}/pause/",
                  "/api/v1/autobid-rules/{id}/traces/", "/api/v1/auctions/{id}/autobid-trace/"):
         assert path in text, path
-    assert "AutobidHours" in text and "AutobidFieldFilter" in text
+    assert "AutobidFieldFilter" in text and "(?:[01][0-9]|2[0-3]):[0-5][0-9]" in text  # hours: HH:MM

@@ -48,7 +48,7 @@ def test_odd_bids_get_a_4xx(buyer_clients, body):
 
 def test_a_purchase_of_a_huge_listing_id_is_404(buyer_clients):
     _, api = buyer_clients
-    assert api.post(f"/api/v1/buy-now/{HUGE}/purchase/").status_code == 404
+    assert api.post(f"/api/v1/buy-now/{HUGE}/purchase/", HTTP_IDEMPOTENCY_KEY="k").status_code == 404
 
 
 SELLER_GETS = [

@@ -15,6 +15,7 @@ from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction
 from tests.factories import UserFactory, VerticalFieldFactory
 from verticals.choices import FieldType
+from tests.api_errors import api_error, error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def api(owner):
 
 def create_body(for_vertical, **overrides) -> dict:
     return {"name": "Metal roofs", "vertical": for_vertical.slug, "amount_per_lead": "5.00", "amount": "40",
-            "states": ["ca", "NV"], "min_score": 60, "max_lead_age_hours": 48, **overrides}
+            "states": ["CA", "NV"], "min_score": 60, "max_lead_age_hours": 48, **overrides}
 
 
 def post(client, url, body, key="k-1"):
@@ -63,12 +64,12 @@ def test_creating_a_bounty_funds_its_pool_and_a_replay_returns_the_same_bounty(a
     assert replay.headers["Idempotent-Replay"] == "true"
     assert Bounty.objects.count() == 1 and balance_for(user=owner)["available"] == D("160")
     conflict = post(api, LIST, create_body(vertical, amount="41"))
-    assert conflict.status_code == 422 and "Idempotency-Key" in conflict.json()
+    assert conflict.status_code == 422 and "Idempotency-Key" in error_fields(conflict)
 
 
 def test_money_moves_need_an_idempotency_key(api, vertical):
     response = post(api, LIST, create_body(vertical), key=None)
-    assert response.status_code == 400 and "Idempotency-Key" in response.json()
+    assert response.status_code == 400 and "Idempotency-Key" in error_fields(response)
     assert not Bounty.objects.exists()
 
 
@@ -95,7 +96,6 @@ def test_bounty_filters_take_the_readmes_operators_too(api, fielded):
     ({"amount_per_lead": "abc"}, "amount_per_lead"),
     ({"amount_per_lead": "0"}, "amount_per_lead"),
     ({"amount_per_lead": "1.1234567"}, "amount_per_lead"),
-    ({"amount": "1000"}, "amount"),  # more than the buyer has
     ({"amount": "1"}, "amount"),  # less than one payout
     ({"amount": None}, "amount"),
     ({"states": ["XX"]}, "states"),
@@ -103,8 +103,10 @@ def test_bounty_filters_take_the_readmes_operators_too(api, fielded):
     ({"min_score": 500}, "min_score"),
     ({"min_score": "high"}, "min_score"),
     ({"max_lead_age_hours": 0}, "max_lead_age_hours"),
-    ({"vertical": "no-such-vertical"}, "vertical"),
+    ({"vertical": "no/such"}, "vertical"),
+    ({"states": ["ca"]}, "states"),
     ({"name": ""}, "name"),
+    ({"name": 7}, "name"),
     ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
     ({"field_filters": [{"field": "nope", "op": "eq", "value": 1}]}, "field_filters"),
     ({"field_filters": [{"field": "roof_type"}]}, "field_filters"),
@@ -114,7 +116,18 @@ def test_bounty_filters_take_the_readmes_operators_too(api, fielded):
 def test_bad_input_is_a_field_level_400_and_writes_nothing(api, fielded, overrides, field):
     response = post(api, LIST, create_body(fielded, **overrides))
     assert response.status_code == 400, response.content
-    assert field in response.json(), response.json()
+    assert field in error_fields(response), response.json()
+    assert not Bounty.objects.exists()
+
+
+@pytest.mark.parametrize(("overrides", "status", "code", "param"), [
+    ({"amount": "1000"}, 409, "insufficient_funds", "amount"),  # more than the buyer has
+    ({"vertical": "no-such-vertical"}, 404, "resource_missing", "vertical"),
+])
+def test_what_the_balance_or_the_verticals_refuse_is_a_409_or_404(api, fielded, overrides, status, code, param):
+    response = post(api, LIST, create_body(fielded, **overrides))
+    assert response.status_code == status, response.content
+    assert (api_error(response)["code"], api_error(response)["param"]) == (code, param)
     assert not Bounty.objects.exists()
 
 
@@ -125,7 +138,7 @@ def test_a_body_that_is_not_an_object_is_a_400(api):
 
 def test_a_non_buyer_cannot_create_a_bounty(vertical):
     response = post(client_for(UserFactory(is_seller=True)), LIST, create_body(vertical))
-    assert response.status_code == 400 and "non_field_errors" in response.json()
+    assert response.status_code == 403 and api_error(response)["code"] == "buyer_required"
 
 
 def test_the_list_shows_only_your_bounties_with_totals_in_constant_queries(api, owner, vertical, t0,
@@ -161,7 +174,7 @@ def test_others_bounties_are_404_everywhere(api, vertical):
 def test_patch_changes_criteria_and_pauses_and_resumes(api, owner, vertical):
     bounty = make_bounty(vertical=vertical, buyer=owner)
     url = f"{LIST}{bounty.pk}/"
-    response = api.patch(url, {"min_score": 75, "states": ["tx"], "amount_per_lead": "2.5", "max_lead_age_hours": None},
+    response = api.patch(url, {"min_score": 75, "states": ["TX"], "amount_per_lead": "2.5", "max_lead_age_hours": None},
                          format="json")
     assert response.status_code == 200, response.json()
     assert (response.json()["min_score"], response.json()["states"], response.json()["amount_per_lead"]) == (
@@ -169,9 +182,9 @@ def test_patch_changes_criteria_and_pauses_and_resumes(api, owner, vertical):
     assert api.patch(url, {"status": "paused"}, format="json").json()["status"] == "paused"
     assert api.patch(url, {"status": "active"}, format="json").json()["status"] == "active"
     closed = api.patch(url, {"status": "closed"}, format="json")
-    assert closed.status_code == 400 and "status" in closed.json()
+    assert closed.status_code == 400 and "status" in error_fields(closed)
     bad = api.patch(url, {"amount_per_lead": "-1"}, format="json")
-    assert bad.status_code == 400 and "amount_per_lead" in bad.json()
+    assert bad.status_code == 400 and "amount_per_lead" in error_fields(bad)
     assert api.get(url).json()["amount_per_lead"] == "2.500000"
 
 
@@ -185,7 +198,8 @@ def test_fund_tops_up_once_per_key(api, owner, vertical):
     assert replay.json()["pool_balance"] == "30.000000"
     assert post(api, url, {"amount": "11"}, key="f-1").status_code == 422
     short = post(api, url, {"amount": "5000"}, key="f-2")
-    assert short.status_code == 400 and "Insufficient funds" in short.json()["amount"][0]
+    assert short.status_code == 409 and api_error(short)["code"] == "insufficient_funds"
+    assert "Insufficient funds" in api_error(short)["message"] and api_error(short)["param"] == "amount"
     assert post(api, url, {"amount": "x"}, key="f-3").status_code == 400
     assert post(api, url, {"amount": "10"}, key=None).status_code == 400
     assert balance_for(user=owner)["available"] == D("170")
@@ -197,12 +211,12 @@ def test_withdraw_an_amount_then_everything_closes_the_bounty(api, owner, vertic
     part = post(api, url, {"amount": "20"}, key="w-1")
     assert part.status_code == 200 and part.json()["pool_balance"] == "30.000000"
     too_much = post(api, url, {"amount": "31"}, key="w-2")
-    assert too_much.status_code == 400 and "amount" in too_much.json()
+    assert too_much.status_code == 409 and api_error(too_much)["code"] == "pool_insufficient"
     rest = post(api, url, {}, key="w-3")
     assert rest.status_code == 200 and (rest.json()["status"], rest.json()["pool_balance"]) == ("closed", "0.000000")
     assert balance_for(user=owner)["available"] == D("200")
     again = post(api, f"{LIST}{bounty.pk}/fund/", {"amount": "5"}, key="f-9")
-    assert again.status_code == 400 and "non_field_errors" in again.json()
+    assert again.status_code == 409 and api_error(again)["code"] == "bounty_closed"
 
 
 def test_awards_show_what_a_bounty_paid(api, owner, vertical, t0):

@@ -15,12 +15,14 @@ from auctions.models import Ask, BuyNowListing, Sale
 from auctions.services import auction_close
 from leads.choices import LeadStatus
 from leads.models import Lead
+from marketplace.ledger import ledger_credit_user
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
 from marketplace.services import api_key_create
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_races import run_threads
+from tests.api_errors import api_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
@@ -208,7 +210,7 @@ def test_the_api_lists_open_listings_with_a_non_pii_preview_and_filters(t0):
     assert (row["price"], row["state"], row["zip3"], row["quality_score"]) == ("12.000000", "CA", "941", 80)
     assert "zip" not in row and "city" not in row
     assert [r["listing_id"] for r in api.get("/api/v1/buy-now/?max_price=20").json()["results"]] == [cheap.pk]
-    assert [r["listing_id"] for r in api.get("/api/v1/buy-now/?state=nv").json()["results"]] == [dear.pk]
+    assert [r["listing_id"] for r in api.get("/api/v1/buy-now/?state=NV").json()["results"]] == [dear.pk]
     assert [r["listing_id"] for r in api.get("/api/v1/buy-now/?min_score=50").json()["results"]] == [cheap.pk]
     slug = cheap.lead.vertical.slug
     assert [r["listing_id"] for r in api.get(f"/api/v1/buy-now/?vertical={slug}").json()["results"]] == [cheap.pk]
@@ -225,21 +227,66 @@ def test_the_list_endpoint_query_count_does_not_grow_with_listings(t0, vertical,
     assert response.status_code == 200 and len(response.json()["results"]) == 10
 
 
-def test_the_purchase_api_returns_201_then_404_409_and_400s(t0, seller):
+def _purchase(user, listing_id, key="k-1"):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client_for(user).post(f"/api/v1/buy-now/{listing_id}/purchase/", **headers)
+
+
+def test_the_purchase_api_returns_201_then_404_409_and_403s(t0, seller):
     listing = closed_unsold(t0=t0, seller=seller)
     buyer = funded_buyer(D("100"))
-    created = client_for(buyer).post(f"/api/v1/buy-now/{listing.pk}/purchase/")
+    created = _purchase(buyer, listing.pk)
     assert created.status_code == 201, created.json()
     assert created.json()["price"] == "12.000000" and created.json()["buyer"] == buyer.pk
-    assert client_for(buyer).post("/api/v1/buy-now/999999/purchase/").status_code == 404
-    again = client_for(funded_buyer()).post(f"/api/v1/buy-now/{listing.pk}/purchase/")
-    assert again.status_code == 409 and again.json()["code"] == "already_sold"
+    assert _purchase(buyer, 999999, key="k-2").status_code == 404
+    again = _purchase(funded_buyer(), listing.pk)
+    assert again.status_code == 409 and api_error(again)["code"] == "already_sold"
 
     other = closed_unsold(t0=t0)
-    poor = client_for(funded_buyer(D("1"))).post(f"/api/v1/buy-now/{other.pk}/purchase/")
-    assert poor.status_code == 400 and poor.json()["code"] == "insufficient_funds"
-    own = client_for(seller).post(f"/api/v1/buy-now/{other.pk}/purchase/")
-    assert own.status_code == 400 and own.json()["code"] in {"not_a_buyer", "own_lead"}
+    poor = _purchase(funded_buyer(D("1")), other.pk)
+    assert poor.status_code == 409 and api_error(poor)["code"] == "insufficient_funds"
+    own = _purchase(seller, other.pk)
+    assert own.status_code == 403 and api_error(own)["code"] == "not_a_buyer"
+    seller.is_buyer = True
+    seller.save(update_fields=["is_buyer"])
+    mine = closed_unsold(t0=t0, seller=seller)
+    assert api_error(_purchase(seller, mine.pk))["code"] == "own_lead"
+
+
+def test_a_purchase_needs_an_idempotency_key(t0):
+    listing = closed_unsold(t0=t0)
+    response = _purchase(funded_buyer(D("100")), listing.pk, key=None)
+    assert response.status_code == 400 and api_error(response)["param"] == "Idempotency-Key"
+    assert BuyNowListing.objects.get(pk=listing.pk).status == BuyNowStatus.OPEN
+
+
+def test_a_retry_with_the_same_key_returns_the_same_purchase_not_already_sold(t0):
+    listing = closed_unsold(t0=t0)
+    buyer = funded_buyer(D("100"))
+    first = _purchase(buyer, listing.pk, key="retry-1")
+    retry = _purchase(buyer, listing.pk, key="retry-1")
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json() and retry["Idempotent-Replay"] == "true"
+    assert "Idempotent-Replay" not in first
+    assert Sale.objects.filter(lead_id=listing.lead_id).count() == 1
+    assert balance_for(user=buyer)["available"] == D("88")
+
+
+def test_a_key_that_bought_one_listing_cannot_buy_another(t0):
+    one, two = closed_unsold(t0=t0), closed_unsold(t0=t0)
+    buyer = funded_buyer(D("100"))
+    assert _purchase(buyer, one.pk, key="same").status_code == 201
+    reused = _purchase(buyer, two.pk, key="same")
+    assert reused.status_code == 422 and api_error(reused)["code"] == "idempotency_key_reused"
+    assert BuyNowListing.objects.get(pk=two.pk).status == BuyNowStatus.OPEN
+
+
+def test_a_refused_purchase_is_not_remembered_so_the_key_works_once_funds_arrive(t0):
+    listing = closed_unsold(t0=t0)
+    buyer = funded_buyer(D("1"))
+    assert _purchase(buyer, listing.pk, key="later").status_code == 409
+    ledger_credit_user(user=buyer, amount=D("50"), idempotency_key=f"top-up-{buyer.pk}")
+    assert _purchase(buyer, listing.pk, key="later").status_code == 201
 
 
 # ---------------------------------------------------------------- pages

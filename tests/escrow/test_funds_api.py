@@ -14,6 +14,7 @@ from marketplace.ledger_selectors import balance_for
 from tests.escrow import funds_fixtures
 from tests.escrow.funds_fixtures import units, wait_mined
 from tests.factories import UserFactory
+from tests.api_errors import api_error, error_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +58,7 @@ def test_deposits_lists_only_the_callers_events_by_cursor_with_pinned_queries(
 
 def test_post_withdrawal_needs_an_idempotency_key(api_client, funded):
     response = _withdraw(api_client, {"amount": "1", "to_address": Account.create().address}, key=None)
-    assert response.status_code == 400 and "Idempotency-Key" in response.json()
+    assert response.status_code == 400 and "Idempotency-Key" in error_fields(response)
     assert not Withdrawal.objects.exists()
 
 
@@ -82,9 +83,16 @@ def test_post_withdrawal_pays_out_and_a_replay_moves_nothing(api_client, user, f
     assert [w["id"] for w in listing.json()["results"]] == [first.json()["id"]]
 
 
+def test_a_withdrawal_above_the_available_balance_is_a_409(api_client, user, funded):
+    response = _withdraw(api_client, {"amount": "100.5", "to_address": Account.create().address})
+    assert response.status_code == 409, response.json()
+    assert (api_error(response)["code"], api_error(response)["param"]) == ("insufficient_funds", "amount")
+    assert balance_for(user=user)["available"] == D("100") and not Withdrawal.objects.exists()
+
+
 @pytest.mark.parametrize(("body", "field"), [
-    ({"amount": "100.5", "to_address": None}, "amount"),  # more than available
     ({"amount": "-1", "to_address": None}, "amount"),
+    ({"amount": 1, "to_address": None}, "amount"),
     ({"amount": "1.1234567", "to_address": None}, "amount"),
     ({"amount": "1", "to_address": "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"}, "to_address"),
     ({"amount": "1", "to_address": "nope"}, "to_address"),
@@ -93,7 +101,7 @@ def test_post_withdrawal_pays_out_and_a_replay_moves_nothing(api_client, user, f
 def test_bad_withdrawals_are_400_with_field_errors(api_client, user, funded, body, field):
     body = {k: (Account.create().address if k == "to_address" and v is None else v) for k, v in body.items()}
     response = _withdraw(api_client, body)
-    assert response.status_code == 400 and field in response.json(), response.json()
+    assert response.status_code == 400 and field in error_fields(response), response.json()
     assert balance_for(user=user)["available"] == D("100") and not Withdrawal.objects.exists()
 
 
@@ -128,7 +136,7 @@ def test_a_linked_wallet_signs_the_typed_data_and_withdraws(api_client, user, de
                        key="l-1")
     wait_mined()
 
-    assert unsigned.status_code == 400 and "signature" in unsigned.json()
+    assert unsigned.status_code == 400 and "signature" in error_fields(unsigned)
     assert typed["primaryType"] == "Withdraw" and typed["message"]["account"] == owner.address
     assert typed["domain"]["verifyingContract"] == contracts.vault.address
     assert signed.status_code == 201, signed.json()

@@ -23,6 +23,7 @@ from tests.escrow.test_purchases import (
 )
 from tests.escrow.test_purchases import buyer, sale, seller, t0  # noqa: F401 - shared fixtures
 from tests.factories import UserFactory
+from tests.api_errors import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_anyone_else_gets_the_same_404_as_a_missing_id_and_nothing_is_logged(sal
     api = client_for(user)
     theirs, missing = api.get(detail(sale.pk)), api.get(detail(sale.pk + 1000))
     assert theirs.status_code == missing.status_code == 404
-    assert theirs.json()["detail"] == missing.json()["detail"]
+    assert api_error(theirs)["message"] == api_error(missing)["message"]
     assert api.get(LIST).json()["results"] == []
     assert PiiAccess.objects.count() == 0
 
@@ -154,7 +155,8 @@ def test_the_list_is_cursor_paginated_without_repeats(buyer, t0):
         seen += [row["id"] for row in body["results"]]
         url = body["next"]
     assert sorted(seen) == sorted(s.pk for s in sales) and len(seen) == len(set(seen))
-    assert api.get(f"{LIST}?cursor=garbage").status_code == 404
+    garbage = api.get(f"{LIST}?cursor=garbage")
+    assert garbage.status_code == 400 and api_error(garbage)["param"] == "cursor"
 
 
 # ---------------------------------------------------------------- the schema

@@ -3,6 +3,7 @@ import pytest
 from leads.choices import LeadStatus
 from leads.models import Lead, LeadPII
 from leads.selectors import lead_pii_read
+from tests.api_errors import api_error, error_params
 from tests.leads.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,8 @@ def test_a_valid_lead_is_accepted_vaulted_and_scored(seller_api, solar, eager_ta
 def test_field_errors_name_the_field(seller_api, solar):
     response = seller_api.post("/api/v1/leads/", make_lead(zip="10001", fields={"roof_type": "straw"}), format="json")
     assert response.status_code == 400
-    errors = response.json()["errors"]
+    errors = error_params(response)
+    assert api_error(response)["code"] == "validation_error" and api_error(response)["param"] in errors
     assert "zip" in errors and "fields.roof_type" in errors and "fields.homeowner" in errors
     assert not Lead.objects.exists()
 

@@ -14,6 +14,7 @@ from marketplace.services import api_key_create
 from tests.factories import UserFactory
 from tests.leads.conftest import make_lead
 from verticals.models import Vertical
+from tests.api_errors import api_error, error_params
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_another_sellers_leads_are_never_listed_and_their_detail_is_404(seller_a
 
 def test_a_user_who_is_not_a_seller_gets_403(api_client):
     response = api_client.get("/api/v1/leads/")
-    assert response.status_code == 403 and "seller" in response.json()["detail"]
+    assert response.status_code == 403 and "seller" in api_error(response)["message"]
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
@@ -140,7 +141,8 @@ def test_each_filter_narrows_the_list(seller_api, mixed, params, predicate):
     ({"score_min": "-1"}, "score_min"),
     ({"score_min": "9", "score_max": "3"}, "score_max"),
     ({"created_from": "31/01/2025"}, "created_from"),
-    ({"vertical": "mortgage"}, "vertical"),
+    ({"created_to": "2025-01-31 12:00"}, "created_to"),
+    ({"stats": "1"}, "stats"),
     ({"page_size": "x"}, "page_size"),
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"cursor": "eyJzIjoiLWNyZWF0ZWQifQ:1abc:forged"}, "cursor"),
@@ -148,14 +150,19 @@ def test_each_filter_narrows_the_list(seller_api, mixed, params, predicate):
 def test_bad_parameters_answer_400_naming_the_parameter(seller_api, solar, params, field):
     response = seller_api.get("/api/v1/leads/", params)
     assert response.status_code == 400
-    body = response.json()
-    assert field in body and body[field][0]
+    assert api_error(response)["param"] == field and error_params(response)[field][0]
+
+
+def test_an_unknown_vertical_filter_is_a_404_naming_it(seller_api, solar):
+    response = seller_api.get("/api/v1/leads/", {"vertical": "mortgage"})
+    assert response.status_code == 404
+    assert (api_error(response)["code"], api_error(response)["param"]) == ("resource_missing", "vertical")
 
 
 def test_a_cursor_reused_with_another_sort_is_400(seller_api, mixed):
     next_url = seller_api.get("/api/v1/leads/", {"sort": "price", "page_size": 3}).json()["next"]
     response = seller_api.get(next_url.replace("sort=price", "sort=-price"))
-    assert response.status_code == 400 and "another sort order" in response.json()["cursor"][0]
+    assert response.status_code == 400 and "another sort order" in error_params(response)["cursor"][0]
 
 
 def test_stats_come_with_the_list_on_request(seller_api, mixed):
@@ -174,7 +181,7 @@ def test_the_list_query_count_does_not_grow_with_the_leads(seller_api, seller_us
     seller_api.get("/api/v1/leads/")  # the API key's first-use bookkeeping is not the list's cost
     # the API key (with its user), at most two keyset queries (values, then the NULL stretch), stats
     with django_assert_max_num_queries(4):
-        response = seller_api.get("/api/v1/leads/", {"sort": "-price", "page_size": 200, "stats": "1"})
+        response = seller_api.get("/api/v1/leads/", {"sort": "-price", "page_size": 200, "stats": "true"})
     assert len(response.json()["results"]) == 150
     # the API key, the vertical filter's slug, at most two keyset queries
     with django_assert_max_num_queries(4):
@@ -208,3 +215,10 @@ def test_post_still_submits_and_the_lead_is_then_listed(seller_api, solar):
     assert [row["id"] for row in listed] == [created.json()["id"]]
 
 
+
+
+@pytest.mark.parametrize("moment", ["0198-07-29T23:09:51.0+23:31", "2025-01-31T12:00:00-23:59",
+                                    "0001-01-01T00:00:00+01:00"])
+def test_offsets_postgres_cannot_store_are_read_in_utc_not_a_500(seller_api, solar, moment):
+    response = seller_api.get("/api/v1/leads/", {"created_to": moment})
+    assert response.status_code in (200, 400), response.content

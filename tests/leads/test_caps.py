@@ -50,10 +50,11 @@ def test_the_third_lead_is_accepted_and_the_fourth_gets_429_until_utc_midnight(s
         assert response.status_code == 201, response.json()
     response = post(seller_api, 3)
     assert response.status_code == 429
-    body = response.json()
-    assert body["reason"] == "cap" and body["cap"] == 3
-    message = body["errors"]["non_field_errors"][0]
+    body = response.json()["error"]
+    assert (body["type"], body["code"], body["cap"]) == ("rate_limit", "daily_cap_reached", 3)
+    message = body["message"]
     assert "Daily cap of 3 leads" in message and "resets" in message
+    assert body["retry_after"] == int(response["Retry-After"])
     now = datetime.now(UTC)
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     assert datetime.fromisoformat(body["resets_at"]) == midnight

@@ -6,6 +6,7 @@ from leads.choices import LeadStatus
 from leads.models import Lead, LeadPII, SellerCap
 from marketplace.models import IdempotencyKey
 from tests.leads.conftest import make_lead
+from tests.api_errors import api_error, error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,10 @@ def test_a_replayed_duplicate_answer_is_the_same_409(seller_api, solar):
     first = seller_api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="dup-1")
     again = seller_api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="dup-1")
     assert first.status_code == again.status_code == 409
-    assert again.json()["id"] == first.json()["id"] and again["Idempotent-Replay"] == "true"
+    assert again["Idempotent-Replay"] == "true"
+    assert api_error(again) == api_error(first) and api_error(first)["code"] == "duplicate"
+    assert api_error(again)["lead_id"] == api_error(first)["lead_id"]
+    assert again.json()["request_id"] != first.json()["request_id"]  # the replay's own id
     assert Lead.objects.count() == 2  # the first and one recorded duplicate, not two
 
 
@@ -40,7 +44,7 @@ def test_the_same_key_with_another_body_is_422(seller_api, solar):
     assert seller_api.post(URL, other(1), format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
     response = seller_api.post(URL, other(2), format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == 422
-    assert "Idempotency-Key" in response.json()["errors"]
+    assert api_error(response)["code"] == "idempotency_key_reused" and api_error(response)["param"] == "Idempotency-Key"
     assert Lead.objects.count() == 1
 
 
@@ -59,7 +63,7 @@ def test_keys_are_per_seller(seller_api, solar):
 
 def test_a_400_is_not_remembered_and_a_corrected_retry_with_the_same_key_succeeds(seller_api, solar):
     bad = seller_api.post(URL, make_lead(phone="12", email=None), format="json", HTTP_IDEMPOTENCY_KEY="fix-me")
-    assert bad.status_code == 400 and "phone" in bad.json()["errors"]
+    assert bad.status_code == 400 and "phone" in error_fields(bad)
     assert not IdempotencyKey.objects.exists()
     good = seller_api.post(URL, make_lead(), format="json", HTTP_IDEMPOTENCY_KEY="fix-me")
     assert good.status_code == 201
@@ -80,7 +84,7 @@ def test_a_429_is_not_remembered_and_a_retry_after_the_cap_is_raised_succeeds(se
 @pytest.mark.parametrize("key", ["x" * 201, "tab\there", "é-key"])
 def test_a_malformed_key_is_a_400_naming_the_header(seller_api, solar, key):
     response = seller_api.post(URL, make_lead(), format="json", HTTP_IDEMPOTENCY_KEY=key)
-    assert response.status_code == 400 and "Idempotency-Key" in response.json()
+    assert response.status_code == 400 and "Idempotency-Key" in error_fields(response)
     assert not Lead.objects.exists()
 
 
@@ -110,12 +114,17 @@ def test_bulk_gives_per_item_results_for_mixed_items(seller_api, solar):
     assert [r["index"] for r in results] == list(range(len(items)))
     assert [r["accepted"] for r in results] == [True, False, False, False, False, False, True]
     assert (body["accepted"], body["rejected"]) == (2, 5)
-    assert isinstance(results[0]["id"], int) and "errors" not in results[0]
-    assert "phone" in results[1]["errors"] and "id" not in results[1]
-    assert results[2]["reason"] == "duplicate" and results[2]["duplicate_of"] == Lead.objects.order_by("id")[0].pk
-    assert results[3]["errors"] == {"non_field_errors": ["Each lead must be a JSON object."]}
-    assert "fields.monthly_electric_bill" in results[4]["errors"]
-    assert results[5]["duplicate_of"] == results[0]["id"]
+    assert isinstance(results[0]["id"], int) and "error" not in results[0]
+    params = [{e["param"] for e in r["error"]["errors"]} if "error" in r else set() for r in results]
+    assert "phone" in params[1] and "id" not in results[1] and results[1]["error"]["code"] == "validation_error"
+    assert results[2]["error"]["code"] == "duplicate"
+    assert results[2]["error"]["duplicate_of"] == Lead.objects.order_by("id")[0].pk
+    assert results[2]["id"] == results[2]["error"]["lead_id"]
+    assert results[3]["error"]["errors"] == [{"param": None, "code": "invalid",
+                                              "message": "Each lead must be a JSON object."}]
+    assert "fields.monthly_electric_bill" in params[4]
+    assert results[5]["error"]["duplicate_of"] == results[0]["id"]
+    assert all(set(r["error"]) >= {"type", "code", "message", "param", "errors"} for r in results if "error" in r)
     assert Lead.objects.filter(status=LeadStatus.RECEIVED).count() == 3
 
 
@@ -134,23 +143,24 @@ def test_resubmitting_the_external_id_of_a_rejected_duplicate_is_not_accepted(se
     assert again["accepted"] == 0
 
 
-def test_bulk_accepts_a_bare_list(seller_api, solar):
+def test_bulk_refuses_a_bare_list(seller_api, solar):
     response = seller_api.post(BULK, [other(1), other(2)], format="json")
-    assert response.status_code == 200 and response.json()["accepted"] == 2
+    assert response.status_code == 400 and "leads" in error_fields(response)
+    assert not Lead.objects.exists()
 
 
 def test_bulk_of_501_items_is_a_400_and_stores_nothing(seller_api, solar, settings):
     assert settings.LEAD_MAX_BULK == 500
     lead = other(1)
     response = seller_api.post(BULK, {"leads": [lead] * 501}, format="json")
-    assert response.status_code == 400 and "leads" in response.json()
+    assert response.status_code == 400 and "leads" in error_fields(response)
     assert not Lead.objects.exists()
 
 
 @pytest.mark.parametrize("payload", [{"leads": []}, {"leads": {}}, {}, {"lead": [1]}, "leads", 7, None])
 def test_bulk_without_a_list_of_leads_is_a_400_naming_leads(seller_api, solar, payload):
     response = seller_api.post(BULK, payload, format="json")
-    assert response.status_code == 400 and "leads" in response.json()
+    assert response.status_code == 400 and "leads" in error_fields(response)
 
 
 def test_bulk_of_exactly_500_items_is_processed(seller_api, solar):

@@ -13,6 +13,7 @@ from leads.models import Lead, LeadPII, SellerCap
 from leads.services import lead_score
 from marketplace.logging import CorrelationIdFilter, JsonFormatter
 from tests.leads.conftest import make_lead
+from tests.api_errors import error_params
 
 pytestmark = pytest.mark.django_db
 
@@ -80,16 +81,17 @@ def test_no_pii_anywhere_after_every_kind_of_submission(seller_api, seller_user,
     assert responses[6]["Idempotent-Replay"] == "true"
     bulk = responses[7].json()["results"]
     assert [r["accepted"] for r in bulk] == [True, False, False, False, False, False]
-    assert [r.get("reason") for r in bulk[1:]] == ["invalid", "invalid", "duplicate", "cap", "cap"]
+    assert [r["error"]["code"] for r in bulk[1:]] == ["validation_error", "validation_error", "duplicate",
+                                                      "daily_cap_reached", "daily_cap_reached"]
 
     values = pii_strings(11)
 
     # Error bodies (and every other body) name fields, never values.
     for response in responses:
         assert not find_leaks(response.content.decode(), values), response.content
-    assert set(responses[1].json()["errors"]) == {"phone"}
-    assert set(responses[2].json()["errors"]) == {"email"}
-    assert {"zip", "state", "consent.text", "fields.roof_type"} <= set(responses[3].json()["errors"])
+    assert set(error_params(responses[1])) == {"phone"}
+    assert set(error_params(responses[2])) == {"email"}
+    assert {"zip", "state", "consent.text", "fields.roof_type"} <= set(error_params(responses[3]))
 
     # Logs: the records, their JSON lines, and the SQL (parameters included).
     messages = {r.getMessage() for r in caplog.records}

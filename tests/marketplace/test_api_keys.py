@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 
 from marketplace.models import ApiKey
 from marketplace.services import api_key_authenticate, api_key_create, api_key_revoke
+from tests.api_errors import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_revoked_key_gets_401_with_challenge(api_client, api_key):
     response = api_client.get("/api/v1/verticals/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Api-Key"
-    assert "revoked" in response.json()["detail"]
+    assert "revoked" in api_error(response)["message"]
 
 
 @pytest.mark.parametrize("header", ["Api-Key", "Api-Key le_nope_nope", "Api-Key a b", "Api-Key " + "x" * 500])

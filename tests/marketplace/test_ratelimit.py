@@ -8,6 +8,7 @@ from django.urls import reverse
 from marketplace import ratelimit
 from marketplace.models import User
 from marketplace.ratelimit import Rate, hit
+from tests.api_errors import api_error
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_the_1001st_api_request_in_a_window_gets_429_with_retry_after(api_client
     response = api_client.get("/api/v1/me/")
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
-    assert "throttled" in response.json()["detail"].lower() or "request" in response.json()["detail"].lower()
+    assert "throttled" in api_error(response)["message"].lower() or "request" in api_error(response)["message"].lower()
 
 
 def test_limits_are_per_api_key(api_client, user, settings):

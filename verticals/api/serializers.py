@@ -18,7 +18,8 @@ class VerticalFieldSerializer(serializers.ModelSerializer):
 
 
 class VerticalSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                          help_text="The parent vertical's slug; null for a top-level vertical.")
     children_count = serializers.IntegerField(read_only=True)
     buy_now_price = serializers.DecimalField(max_digits=18, decimal_places=6, read_only=True)
     exclusive = serializers.SerializerMethodField()

@@ -2,25 +2,34 @@ from django.db.models import Count
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from marketplace.api.pagination import ValidatedCursorPagination
 from verticals import selectors
 from verticals.api.serializers import VerticalDetailSerializer, VerticalSerializer
 from verticals.choices import VerticalStatus
 
 
-class SlugCursorPagination(CursorPagination):
+class SlugCursorPagination(ValidatedCursorPagination):
     ordering = ("slug",)
     page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class VerticalFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=VerticalStatus.choices)
-    parent = filters.CharFilter(field_name="parent__slug")
+    parent = filters.CharFilter(field_name="parent__slug", max_length=100)
     top_level = filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
+
+    STRICT = {"status": set(VerticalStatus.values), "top_level": {"true", "false"}}
+
+    def is_valid(self):
+        # Exactly the schema's values: django-filter would also take "" (no filter) or "1" / "yes".
+        valid = super().is_valid()
+        for name, allowed in self.STRICT.items():
+            if name in self.data and self.data[name] not in allowed and name not in self.form.errors:
+                self.form.add_error(name, f"One of: {', '.join(sorted(allowed))}.")
+                valid = False
+        return valid
 
 
 class VerticalListApi(generics.ListAPIView):
