@@ -27,6 +27,12 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 ///           time to settle what the account already owes.
 ///         `moveWithSig` moves free balance between two of one account holder's addresses (a
 ///         custodial address to the wallet the user linked), again with both signatures.
+///
+///         What the operator is trusted with: it moves an account's free balance into a deal of
+///         that same account (a sale the account won; refunds return to it) and releases a deal
+///         to the payees it names (the split is computed off chain and recorded in the books and
+///         in the sale's LeadNFT). It cannot pay a free balance out of the vault, and once an
+///         announced exit has unlocked it cannot fund deals from the amount leaving.
 /// @dev Invariant: token.balanceOf(this) == sum(balanceOf) + sum(open deal amounts).
 ///      Payouts credit vault balances (pull payments): no transfer to a payee can fail or re-enter
 ///      during a release.
@@ -88,6 +94,7 @@ contract EscrowVault is AccessControl, ReentrancyGuard, EIP712, Nonces {
     error ExitDelayTooLong(uint256 delay);
     error NoExitAnnounced(address account);
     error ExitLocked(uint256 unlocksAt);
+    error ExitUnlocked(address account, uint256 exiting);
 
     constructor(IERC20 token_, address admin, address operator, uint256 exitDelay_) EIP712("EscrowVault", "1") {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
@@ -223,6 +230,12 @@ contract EscrowVault is AccessControl, ReentrancyGuard, EIP712, Nonces {
         if (_deals[dealId].buyer != address(0)) revert DealAlreadyExists(dealId);
         uint256 bal = balanceOf[buyer];
         if (bal < amount) revert InsufficientBalance(buyer, bal, amount);
+        // Once an announced exit has unlocked, the platform had its notice period: it may no
+        // longer fund deals out of the amount the account is leaving with.
+        PendingExit memory pending = exits[buyer];
+        if (pending.amount != 0 && block.timestamp >= pending.unlocksAt && bal - amount < pending.amount) {
+            revert ExitUnlocked(buyer, pending.amount);
+        }
         unchecked {
             balanceOf[buyer] = bal - amount;
         }

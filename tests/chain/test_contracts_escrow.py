@@ -115,6 +115,20 @@ def test_exit_pays_only_the_free_balance_left_when_deals_were_funded_meanwhile(w
     assert usdc.functions.balanceOf(vault.address).call() == 70 * USDC == vault.functions.totalHeld().call()
 
 
+def test_once_an_exit_unlocked_the_operator_cannot_fund_deals_from_the_amount_leaving(
+        w3, usdc, vault, accounts, operator, reverts):
+    buyer = accounts[1]
+    fund_buyer(usdc, vault, buyer, 100 * USDC)
+    send(vault.functions.announceExit(60 * USDC), buyer)
+    send(vault.functions.fundDeal(1, buyer, 30 * USDC), operator)  # within the notice: a sale it owes
+    travel(w3, EXIT_DELAY)
+    with reverts(vault, "ExitUnlocked"):  # 70 free, 60 leaving: at most 10 may still be funded
+        send(vault.functions.fundDeal(2, buyer, 11 * USDC), operator)
+    send(vault.functions.fundDeal(2, buyer, 10 * USDC), operator)
+    send(vault.functions.exit(), buyer)
+    assert usdc.functions.balanceOf(buyer).call() == 60 * USDC
+
+
 def test_exit_with_nothing_free_reverts_and_keeps_the_announcement(w3, usdc, vault, accounts, operator, reverts):
     buyer = accounts[1]
     fund_buyer(usdc, vault, buyer, 10 * USDC)
@@ -269,7 +283,9 @@ def test_only_the_operator_moves_deal_funds(usdc, vault, accounts, operator, rev
         send(vault.functions.refundDeal(1, 10 * USDC), intruder)
 
 
-def test_operator_cannot_withdraw_a_users_balance(w3, usdc, vault, accounts, operator, reverts):
+def test_operator_cannot_pay_a_users_free_balance_out_of_the_vault(w3, usdc, vault, accounts, operator, reverts):
+    """The operator's power over a free balance is settlement only: into a deal of that same
+    account (refunds go back to it). Paying out needs the account's signature."""
     buyer = accounts[1]
     fund_buyer(usdc, vault, buyer, 50 * USDC)
     # without the account's signature the operator's withdrawal is refused
@@ -282,8 +298,8 @@ def test_operator_cannot_withdraw_a_users_balance(w3, usdc, vault, accounts, ope
     assert vault.functions.balanceOf(operator).call() == 0
     assert usdc.functions.balanceOf(operator).call() == 0
     # the only functions taking a user's address and moving that user's free balance are fundDeal
-    # (into that user's own deal) and withdrawWithSig / moveWithSig (need the user's signature);
-    # exit pays msg.sender only
+    # (into that user's own deal, whose release the operator trusted with settlement directs) and
+    # withdrawWithSig / moveWithSig (need the user's signature); exit pays msg.sender only
     operator_fns = {i["name"] for i in vault.abi if i["type"] == "function" and i["stateMutability"] == "nonpayable"}
     assert operator_fns == {"deposit", "depositFor", "withdrawWithSig", "moveWithSig", "announceExit", "cancelExit",
                             "exit", "fundDeal", "releaseDeal", "refundDeal", "grantRole", "revokeRole",
