@@ -21,6 +21,7 @@ from auctions.choices import BuyNowStatus
 from auctions.models import Auction, BuyNowListing, Sale
 from auctions.sales import sale_record
 from auctions.selectors import auction_is_visible, auction_visible_q
+from auctions.signals import funds_check
 from config import db_router
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -123,6 +124,9 @@ def buy_now_purchase(*, listing_id: int, buyer, now: datetime | None = None) -> 
     if listing.status == BuyNowStatus.EXPIRED or now >= listing.expires_at:
         raise BuyNowRefused("This buy-now listing has expired.", kind=BuyNowRefused.CLOSED, code="expired")
     check_buy_now_buyer(listing=listing, buyer=buyer)
+    refusal = funds_check(buyer=buyer, settle_by=now)
+    if refusal:
+        raise BuyNowRefused(refusal, kind=BuyNowRefused.INVALID, code="funds_leaving")
 
     lead = Lead.objects.select_for_update(of=("self",)).get(pk=listing.lead_id)
     auction = listing.auction

@@ -21,6 +21,7 @@ from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
 from auctions.sales import sale_record
+from auctions.signals import funds_check
 from auctions.pricing import minimum_bid, opening_price, proxy_price
 from auctions.selectors import ask_terms_for_lead, auction_is_visible
 from leads.choices import LeadStatus
@@ -306,6 +307,10 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
     if auction.status != AuctionStatus.OPEN or now >= auction.deadline:
         raise BidRejected("This auction has closed.", kind=BidRejected.CLOSED, code="closed")
     amount = _check_bid_amount(max_amount)
+    refusal = funds_check(buyer=buyer, settle_by=auction.deadline + timedelta(
+        seconds=soft_close_extension() * max(max_extensions() - auction.extensions, 0)))
+    if refusal:
+        raise BidRejected(refusal, kind=BidRejected.INVALID, code="funds_leaving", field="max_amount")
 
     mine = AuctionBidder.objects.filter(auction=auction, buyer=buyer).first()
     if mine is not None and mine.withdrawn_at is not None:

@@ -45,6 +45,10 @@ ANVIL_SIGNER_KEYS = (
 # Nodes accept a replacement for a pending nonce only when both fees rise by at least 10 %
 # (geth; anvil too); 12.5 % leaves a margin.
 FEE_BUMP_NUM, FEE_BUMP_DEN = 1125, 1000
+# Added to every estimate (+20 %): state can change between the estimate and the mining — a
+# storage slot going from zero to non-zero (say, the vault's totalHeld after every deal closed
+# meanwhile) costs 17,100 gas more than the estimate saw. Unused gas is not paid for.
+GAS_HEADROOM = 30_000
 GWEI = 10**9
 LIVE = (ChainTransaction.Status.PENDING, ChainTransaction.Status.SENT)
 
@@ -156,7 +160,8 @@ def chain_tx_prepare(*, to: str, data: str = "0x", value: int = 0, gas_limit: in
         sender = next(iter(signer_accounts(chain_id=chain_id)))
         try:
             with chain_errors():
-                gas_limit = int(w3.eth.estimate_gas({"from": sender, "to": to, "data": data, "value": value}) * 6 // 5)
+                estimate = w3.eth.estimate_gas({"from": sender, "to": to, "data": data, "value": value})
+            gas_limit = int(estimate * 6 // 5) + GAS_HEADROOM
         except ContractLogicError as exc:
             error = _describe_revert(exc)
     return PreparedTx(chain_id=chain_id, to=to, data=data, value=value, gas_limit=gas_limit, error=error)

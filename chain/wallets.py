@@ -25,7 +25,17 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_checksum_address
 
-from chain.client import DEV_CHAIN_ID
+from chain.artifacts import load_artifact
+from chain.client import (
+    DEV_CHAIN_ID,
+    ChainMisconfigured,
+    ChainUnavailable,
+    chain_enabled,
+    chain_errors,
+    chain_id_check,
+    chain_web3,
+)
+from chain.deploy import contract_address
 from chain.models import Wallet
 from chain.signals import wallet_linked
 from leads.vault import NONCE_BYTES
@@ -190,6 +200,32 @@ def _siwe_check(*, message: str, signature: str, domain: str, now: datetime) -> 
     return fields
 
 
+def _vault_holdings(address: str) -> tuple[int, int] | None:
+    """(free balance, announced exit) of `address` in the EscrowVault, in base units; None when
+    there is no chain or no vault to ask. Raises ValidationError when the node does not answer."""
+    if not chain_enabled():
+        return None
+    try:
+        w3 = chain_web3()
+        vault_address = contract_address(chain_id=chain_id_check(w3), name="EscrowVault")
+        if not vault_address:
+            return None
+        vault = w3.eth.contract(address=vault_address, abi=load_artifact("EscrowVault")["abi"])
+        with chain_errors():
+            return int(vault.functions.balanceOf(address).call()), int(vault.functions.exits(address).call()[0])
+    except (ChainUnavailable, ChainMisconfigured):
+        raise ValidationError({"address": "The chain is not reachable right now, and linking needs to look the "
+                                          "address up in the vault: try again in a minute."}) from None
+
+
+def _check_vault_clear(address: str, *, what: str, message: str) -> None:
+    """Refuse when `address` holds money or an exit in the vault the ledger does not know about
+    (a new address) or would lose track of (the linked address being replaced)."""
+    holdings = _vault_holdings(address)
+    if holdings is not None and any(holdings):
+        raise ValidationError({what: message})
+
+
 def siwe_message_check_and_link(*, user, message: str, signature: str, domain: str,
                                 now: datetime | None = None) -> Wallet:
     """Verify a signed EIP-4361 message (domain = this request's host, our unused nonce, our chain,
@@ -202,6 +238,13 @@ def siwe_message_check_and_link(*, user, message: str, signature: str, domain: s
     address = fields["address"]
     if Wallet.objects.filter(address=address).exclude(user=user).exists():
         raise ValidationError({"address": "This address belongs to another account."})
+    _check_vault_clear(address, what="address", message="This address already holds USDC or an announced exit "
+                       "in the vault, which the marketplace has not credited to you: take it out with "
+                       "exit() first, or link another address.")
+    current = Wallet.objects.filter(user=user, kind=Wallet.Kind.LINKED).exclude(address=address).first()
+    if current is not None:
+        _check_vault_clear(current.address, what="address", message="Your linked wallet still holds USDC or an "
+                           "announced exit in the vault: withdraw it first, then link another address.")
     # Consumed only once everything else checked out; exactly one caller sees the delete succeed.
     if not cache.delete(_nonce_cache_key(user_id=user.pk, nonce=fields["nonce"])):
         raise ValidationError({"nonce": "Unknown, expired or already used nonce; request a new one."})

@@ -8,13 +8,16 @@ class EscrowConfig(AppConfig):
         # Escrow builds on auctions and chain: it listens for sales and linked wallets and extends who
         # may read a bid log, so neither imports escrow.
         from auctions import selectors
-        from auctions.signals import sale_recorded
+        from auctions.signals import FUNDS_CHECKS, sale_recorded
         from chain.signals import wallet_linked
+        from escrow.exits import exit_funds_check
         from escrow.selectors_purchases import purchase_can_read_auction
         from escrow.settlement import on_sale_recorded
         from escrow.sweeps import on_wallet_linked
 
         sale_recorded.connect(on_sale_recorded, dispatch_uid="escrow.settle_on_sale")
         wallet_linked.connect(on_wallet_linked, dispatch_uid="escrow.sweep_on_link")
+        if exit_funds_check not in FUNDS_CHECKS:
+            FUNDS_CHECKS.append(exit_funds_check)
         if purchase_can_read_auction not in selectors.BID_LOG_READERS:
             selectors.BID_LOG_READERS.append(purchase_can_read_auction)

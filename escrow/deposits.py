@@ -54,10 +54,18 @@ from chain.deploy import DeployError, _send_call, deployer_account
 from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.wallets import wallet_for
 from escrow import exits
-from escrow.models import ChainCursor, VaultEvent, Withdrawal
+from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
+from escrow.sweeps import wallet_sweep_quietly
 from escrow.units import from_units, to_units
 from escrow.withdrawals import withdrawal_ledger_transaction, withdrawal_mark_completed
-from marketplace.ledger import AccountSpec, InvalidAmount, external_for, ledger_accounts_lock, ledger_credit_user
+from marketplace.ledger import (
+    USDC_LIMIT,
+    AccountSpec,
+    InvalidAmount,
+    external_for,
+    ledger_accounts_lock,
+    ledger_credit_user,
+)
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 
 logger = logging.getLogger(__name__)
@@ -164,7 +172,7 @@ def vault_index(*, max_blocks: int = 2000) -> int:
         cursor = cursor_lock(chain_id=chain_id, start=first_possible)
         if cursor.block != seen:
             return 0  # another indexer applied this range meanwhile: the next beat goes on from there
-        _lock_ledger_rows(batch)
+        _lock_rows(batch)
         applied = sum(_apply(entry, batch=batch, sweeps=sweeps) for entry in batch.logs)
         if cursor.block != batch.to_block:
             cursor.block = batch.to_block
@@ -172,29 +180,48 @@ def vault_index(*, max_blocks: int = 2000) -> int:
         if applied:
             transaction.on_commit(exits.claims_cover_soon, robust=True)
         for user_id in sweeps:
-            transaction.on_commit(lambda user_id=user_id: _sweep_quietly(user_id), robust=True)
+            transaction.on_commit(lambda user_id=user_id: wallet_sweep_quietly(user_id=user_id), robust=True)
     if applied:
         logger.info("vault index: applied %s events up to block %s on chain %s", applied, batch.to_block, chain_id)
     return applied
 
 
-def _lock_ledger_rows(batch: _Batch) -> None:
-    """Lock, in one statement (id order), every ledger row the range's events can post to: the
-    accounts of everyone they concern. Taking them one event at a time would hold one person's
-    rows while waiting for another's, and deadlock against a close that locks in id order."""
+def _lock_rows(batch: _Batch) -> None:
+    """Lock what the range's events can write, before writing any of it, in the order the other
+    writers take the same rows: the users' live vault claims, their announced exits and the
+    withdrawals the range completes first, then every ledger row of the people concerned in one
+    statement (id order). Taking ledger rows one event at a time would hold one person's rows while
+    waiting for another's, and deadlock against a close that locks them in id order."""
     addresses = {entry.args.get("account") or entry.args.get("from") for entry in batch.logs}
     addresses |= {entry.args["to"] for entry in batch.logs if entry.name == "Moved"}
     addresses = {Web3.to_checksum_address(a) for a in addresses if a}
     if not addresses:
         return
-    user_ids = set(Wallet.objects.filter(Q(address__in=addresses) | Q(custodial_address__in=addresses))
-                   .values_list("user_id", flat=True))
+    user_ids = sorted(set(Wallet.objects.filter(Q(address__in=addresses) | Q(custodial_address__in=addresses))
+                          .values_list("user_id", flat=True)))
+    list(VaultClaim.objects.select_for_update().filter(user_id__in=user_ids, state__in=exits.LIVE_CLAIMS)
+         .order_by("pk").values_list("pk", flat=True))
+    list(VaultExit.objects.select_for_update().filter(chain_id=batch.chain_id, account__in=addresses,
+                                                      state=VaultExit.State.ANNOUNCED).order_by("pk")
+         .values_list("pk", flat=True))
+    hashes = [entry.tx_hash for entry in batch.logs if entry.name == "Withdrawn"]
+    inputs = [entry.tx_input for entry in batch.logs if entry.name == "Withdrawn" and entry.tx_input]
+    if hashes:
+        list(Withdrawal.objects.select_for_update(of=("self",)).filter(
+            Q(withdraw_tx__tx_hash__in=hashes) | Q(withdraw_tx__to=batch.vault, withdraw_tx__data__in=inputs))
+            .order_by("pk").values_list("pk", flat=True))
     specs = []
-    for user_id in sorted(user_ids):
+    for user_id in user_ids:
         specs += [AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user_id),
                   AccountSpec(kind=LedgerAccountKind.USER_EXITING, owner_id=user_id), external_for(user_id=user_id)]
     if specs:
         ledger_accounts_lock(accounts=specs)
+
+
+# Amounts past what the ledger can hold (10^14 USDC) cannot be real USDC: an exit announced for
+# more is only "everything" (an exit pays at most the balance); a deposit that large is recorded,
+# never credited. Clamping keeps one absurd log from stopping the indexer for everyone.
+MAX_UNITS = to_units(USDC_LIMIT) - 1
 
 
 def _wallet_for_address(address: str) -> Wallet | None:
@@ -211,9 +238,16 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
     if VaultEvent.objects.filter(chain_id=batch.chain_id, tx_hash=entry.tx_hash, log_index=entry.log_index).exists():
         return 0
     account = Web3.to_checksum_address(entry.args.get("account") or entry.args["from"])
+    units = int(entry.args.get("amount", 0))
     event = VaultEvent(chain_id=batch.chain_id, tx_hash=entry.tx_hash, log_index=entry.log_index,
                        block_number=entry.block_number, kind=_KINDS[entry.name], account=account,
-                       amount=from_units(entry.args.get("amount", 0)))
+                       amount=from_units(min(units, MAX_UNITS)))
+    if units > MAX_UNITS:
+        logger.error("vault %s of %s units is beyond any real amount: recorded as %s USDC", entry.name, units,
+                     event.amount, extra={"address": account, "tx_hash": entry.tx_hash})
+        if entry.name == "Deposited":
+            event.save()  # recorded, never credited
+            return 1
     if entry.name == "Moved":
         event.counterparty = Web3.to_checksum_address(entry.args["to"])
     wallet = _wallet_for_address(account)
@@ -310,15 +344,6 @@ def _apply_move(event: VaultEvent, *, sender: Wallet | None, sweeps: set[int]) -
         event.save(update_fields=["user", "ledger_transaction"])
 
 
-def _sweep_quietly(user_id: int) -> None:
-    from escrow.sweeps import wallet_sweep
-
-    try:
-        wallet_sweep(user_id=user_id)
-    except Exception:  # noqa: BLE001 - the next deposit or escrow.advance sweeps again
-        logger.warning("custodial sweep for user %s failed; retried later", user_id, exc_info=True)
-
-
 # ---------------------------------------------------------------- the platform's own deposits
 
 FAUCET_LOCK_ID = 0x1EAD_FA0C  # pg advisory lock: one treasury sender at a time (one nonce)
@@ -366,6 +391,7 @@ def treasury_deposit_for(*, user, amount: Decimal, once: str, mint: bool) -> str
         return vault_address  # the same form submitted again
     wallet = wallet_for(user=user)
     units = to_units(amount)
+    sent = None  # the depositFor's hash once it was broadcast: from then on it may be mined
     try:
         chain_id = chain_id_check(w3)
         treasury = deployer_account(chain_id=chain_id)
@@ -382,10 +408,22 @@ def treasury_deposit_for(*, user, amount: Decimal, once: str, mint: bool) -> str
                 allowance = usdc.functions.allowance(treasury.address, vault_address).call()
             if allowance < units:
                 _send_call(**send, call=usdc.functions.approve(vault_address, 2**256 - 1))
-            _send_call(**send, call=vault.functions.depositFor(wallet.address, units))
+            with chain_errors():
+                tx = vault.functions.depositFor(wallet.address, units).build_transaction({
+                    "from": treasury.address, "chainId": chain_id,
+                    "nonce": w3.eth.get_transaction_count(treasury.address, "pending")})
+                sent = w3.eth.send_raw_transaction(treasury.sign_transaction(tx).raw_transaction)
+                receipt = w3.eth.wait_for_transaction_receipt(sent, timeout=settings.CHAIN_RPC_TIMEOUT * 6)
+            if receipt["status"] != 1:
+                raise DeployError(f"the deposit {sent.to_0x_hex()} reverted")
     except (ChainUnavailable, DeployError) as exc:
-        cache.delete(once)
-        raise FaucetError(str(exc)) from exc
+        if sent is None:  # nothing left the treasury: the same form may try again
+            cache.delete(once)
+            raise FaucetError(str(exc)) from exc
+        # Broadcast, then no receipt in time: it may still be mined. The form's key stays used, so
+        # a resubmission cannot deposit twice; the indexer credits it when (if) it confirms.
+        raise FaucetError(f"the deposit was sent ({sent.to_0x_hex()}) but is not confirmed yet; it is credited "
+                          "when it confirms — do not send it again") from exc
     logger.info("treasury deposit sent on chain", extra={"user_id": user.pk, "address": wallet.address})
     return vault_address
 

@@ -2,31 +2,34 @@
 
 The vault lets an account leave without the platform (EscrowVault.announceExit, then exit() once
 the delay has passed), so the platform can never lock anyone out. The ledger follows it:
-- an exit announced: the amount is set aside at once (available → USER_EXITING) so no new bid can
-  promise it; what available cannot cover is taken by withdrawing the user's standing bids, then
-  their bounty pools (the user is told);
+- an exit announced: the amount is set aside (available → USER_EXITING) so no new bid can promise
+  it — what is available at once, and what becomes available later (holds released at closes)
+  until the exit is taken or cancelled; standing bids are never withdrawn for an announcement;
 - an exit cancelled or replaced: what was set aside goes back to available;
 - an exit taken: paid from what was set aside (→ the user's external account), the rest of the
   reserve goes back to available, and anything paid beyond it is an outflow claim.
-An outflow claim (an exit beyond the reserve, a withdrawal we did not send) is covered the same
-way; what cannot be covered is `short`: logged, a reconciliation issue for staff, and covered
-later if money arrives.
+An outflow claim (an exit beyond the reserve, a withdrawal we did not send: money already gone)
+is covered from available, then by withdrawing the user's standing bids and drawing on their
+bounty pools (the user is told); what cannot be covered is `short`: logged, a reconciliation issue
+for staff, and covered later if money arrives.
 
-`claim_open` and the exit functions run in the indexer's transaction and touch only the ledger
-(database only, no node). `claims_cover` withdraws bids and bounties, each in its own transaction
-in the auctions' lock order (the auction row, then ledger accounts); it runs after the indexer
-commits and on every indexer beat.
+`claim_open` and the exit functions run in the indexer's transaction and touch only the database
+(no node). `claims_cover` runs after the indexer commits and on every indexer beat; each step is
+one transaction in the lock order claim → auction or bounty → ledger rows (the indexer locks the
+claims it may touch before any ledger row, so the two never wait on each other in a cycle).
 """
 
 import logging
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from auctions.bounties import bounty_pool_reference, bounty_withdraw
+from auctions.bounties import BountyConflict, bounty_pool_reference, bounty_withdraw
 from auctions.choices import AuctionStatus
 from auctions.models import AuctionBidder, Bounty
 from auctions.services import auction_bidder_withdraw
@@ -120,10 +123,12 @@ def _shortfall_issue(claim: VaultClaim, *, open_: bool) -> None:
 
 
 def claims_cover(*, limit: int = 100) -> int:
-    """Cover every live claim as far as the user's money goes: available first, then their
-    standing bids (newest first), then their bounty pools. Returns how many claims are still
-    uncovered. Each withdrawal is its own transaction in the auctions' lock order."""
-    ids = list(VaultClaim.objects.filter(state__in=LIVE_CLAIMS).order_by("id").values_list("pk", flat=True)[:limit])
+    """Cover every live claim as far as the user's money goes. An exit's reserve takes what is
+    available (and keeps taking as holds come back); an outflow — money that left the vault —
+    also withdraws the user's standing bids (newest first) and then draws on their bounty pools.
+    Returns how many claims are still uncovered. Claims are taken least recently tried first."""
+    ids = list(VaultClaim.objects.filter(state__in=LIVE_CLAIMS)
+               .order_by(F("attempted_at").asc(nulls_first=True), "id").values_list("pk", flat=True)[:limit])
     return sum(1 for claim_id in ids if not _cover(claim_id))
 
 
@@ -136,60 +141,81 @@ def claims_cover_soon() -> None:
 
 
 def _locked_claim(claim_id: int) -> VaultClaim | None:
-    return (VaultClaim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("event")
+    return (VaultClaim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("event", "vault_exit")
             .filter(pk=claim_id, state__in=LIVE_CLAIMS).first())
 
 
-def _step(claim_id: int, *, withdrew: int = 0) -> VaultClaim | None:
-    """Take from available (in its own transaction); None when another worker holds the claim."""
+def _step(claim_id: int, free=None) -> tuple[VaultClaim | None, str]:
+    """One transaction, in the lock order claim row → (auction or bounty row) → ledger rows: free
+    some money with `free(claim)` (a bid withdrawn, a bounty pool drawn on; it returns what to tell
+    the user, or ""), then take what is available for the claim. Holding the claim while both
+    happen means nothing can spend the freed money in between. (None, "") when another worker
+    holds the claim."""
     with transaction.atomic():
         claim = _locked_claim(claim_id)
         if claim is None:
-            return None
+            return None, ""
+        told = free(claim) if free is not None and claim.remaining > 0 else ""
         _take_available(claim)
-        if withdrew:
-            claim.bids_withdrawn += withdrew
-            claim.save(update_fields=["bids_withdrawn"])
+        claim.attempted_at = timezone.now()
+        claim.save(update_fields=["attempted_at", "bids_withdrawn"])
         _settle_state(claim)
-        return claim
+        return claim, told
+
+
+def _withdraw_bid(auction_id: int):
+    def free(claim: VaultClaim) -> str:
+        released = auction_bidder_withdraw(auction_id=auction_id, buyer_id=claim.user_id,
+                                           reason="the money behind it was paid out of the vault on chain")
+        if not released:
+            return ""
+        claim.bids_withdrawn += 1
+        return f"your bid on auction {auction_id} ({released:f} USDC)"
+
+    return free
+
+
+def _draw_pool(bounty: Bounty):
+    def free(claim: VaultClaim) -> str:
+        take = min(_pool_balance(bounty), claim.remaining)
+        if take <= 0:
+            return ""
+        try:
+            with transaction.atomic():
+                bounty_withdraw(bounty=bounty, amount=take, idempotency_key=f"claim-{claim.pk}-{uuid.uuid4().hex}")
+        except (ValidationError, BountyConflict):  # a payout emptied the pool meanwhile
+            return ""
+        return f"{take:f} USDC from your bounty {bounty.pk}"
+
+    return free
 
 
 def _cover(claim_id: int) -> bool:
     """Returns True when the claim ended covered (or is not ours to cover now)."""
-    claim = _step(claim_id)
+    claim, _ = _step(claim_id)
     if claim is None or claim.remaining == 0:
         return True
-    reason = ("funds set aside for the exit you announced on the vault" if claim.purpose == EXIT_RESERVE
-              else "funds paid out of the vault on chain")
     freed: list[str] = []
-    standing = (AuctionBidder.objects.filter(buyer_id=claim.user_id, released_at__isnull=True,
-                                             withdrawn_at__isnull=True, held_amount__gt=0,
-                                             auction__status=AuctionStatus.OPEN)
-                .order_by("-updated_at").values_list("auction_id", flat=True))
-    for auction_id in list(standing):
-        released = auction_bidder_withdraw(auction_id=auction_id, buyer_id=claim.user_id, reason=reason)
-        if released:
-            freed.append(f"your bid on auction {auction_id} ({released:f} USDC)")
-        claim = _step(claim_id, withdrew=1 if released else 0)
-        if claim is None or claim.remaining == 0:
-            _tell(claim_id, freed)
-            return True
-    pools = Bounty.objects.filter(buyer_id=claim.user_id).exclude(status="closed").order_by("-id")
-    for bounty in pools:
-        pool = _pool_balance(bounty)
-        if pool <= 0:
-            continue
-        take = min(pool, claim.remaining)
-        try:
-            bounty_withdraw(bounty=bounty, amount=take, idempotency_key=f"claim-{claim_id}-{claim.covered:f}")
-        except ValidationError:  # a payout emptied the pool meanwhile: the next pass looks again
-            continue
-        freed.append(f"{take:f} USDC from your bounty {bounty.pk}")
-        claim = _step(claim_id)
-        if claim is None or claim.remaining == 0:
-            _tell(claim_id, freed)
-            return True
-    _tell(claim_id, freed)
+    unlocked = (claim.purpose == EXIT_RESERVE and claim.vault_exit is not None
+                and claim.vault_exit.unlocks_at <= timezone.now())
+    if claim.purpose == OUTFLOW or unlocked:
+        # Money that already left the vault, or may leave at any moment (an exit past its notice):
+        # the holds and pools it backs are not money the marketplace can promise. (Before the
+        # exit unlocks, a reserve only takes what is available: announcing an exit must not
+        # retract a bid.)
+        standing = (AuctionBidder.objects.filter(buyer_id=claim.user_id, released_at__isnull=True,
+                                                 withdrawn_at__isnull=True, held_amount__gt=0,
+                                                 auction__status=AuctionStatus.OPEN)
+                    .order_by("-updated_at").values_list("auction_id", flat=True))
+        pools = Bounty.objects.filter(buyer_id=claim.user_id).exclude(status="closed").order_by("-id")
+        for free in [*(_withdraw_bid(a) for a in list(standing)), *(_draw_pool(b) for b in pools)]:
+            claim, told = _step(claim_id, free)
+            if told:
+                freed.append(told)
+            if claim is None or claim.remaining == 0:
+                _tell(claim_id, freed)
+                return True
+        _tell(claim_id, freed)
     with transaction.atomic():
         claim = _locked_claim(claim_id)
         if claim is None or claim.remaining == 0:
@@ -216,9 +242,8 @@ def _tell(claim_id: int, freed: list[str]) -> None:
     if not freed:
         return
     claim = VaultClaim.objects.select_related("user").get(pk=claim_id)
-    why = ("You announced an exit from the vault, so that money can no longer back bids."
-           if claim.purpose == EXIT_RESERVE else "Money left your vault balance on chain that the marketplace held "
-                                                  "for you, so it can no longer back bids.")
+    why = ("Money left your vault balance on chain that the marketplace held for you (an exit or a payout "
+           "it did not send), so it can no longer back your bids or bounties.")
     message = f"{why}\nWithdrawn: " + "; ".join(freed) + "."
     with transaction.atomic():
         group_send_on_commit(group=user_group(claim.user_id), payload={"type": "funds.withdrawn", "message": message})
@@ -292,6 +317,25 @@ def exit_taken(*, event: VaultEvent) -> None:
         logger.error("vault exit taken with no announcement on record", extra={"address": event.account})
     if paid > from_reserve:
         claim_open(user=event.user, purpose=OUTFLOW, amount=paid - from_reserve, event=event, vault_exit=vault_exit)
+
+
+# The time settlement needs to fund a sale after it is won (seconds in practice; a margin for a
+# slow node). A bid whose sale could not be funded before the buyer's exit unlocks is refused.
+SETTLE_MARGIN = timedelta(minutes=10)
+
+
+def exit_funds_check(*, buyer, settle_by) -> str | None:
+    """auctions.signals.FUNDS_CHECKS: refuse a bid or a buy-now that the vault might not let the
+    platform fund — the buyer announced an exit that is not fully set aside yet and unlocks before
+    the sale could be funded (after unlocking, the vault refuses to fund deals out of the amount
+    leaving)."""
+    pending = (VaultExit.objects.filter(user=buyer, state=VaultExit.State.ANNOUNCED,
+                                        reserved__lt=F("amount"), unlocks_at__lte=settle_by + SETTLE_MARGIN)
+               .order_by("unlocks_at").first())
+    if pending is None:
+        return None
+    return (f"You announced an exit from the vault that unlocks {pending.unlocks_at:%Y-%m-%d %H:%M} UTC, before "
+            "this sale could be paid: cancel the exit (cancelExit) or wait until it is taken to bid again.")
 
 
 def exits_pending_for(*, user) -> list[VaultExit]:

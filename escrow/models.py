@@ -238,10 +238,11 @@ class VaultExit(models.Model):
 
 class VaultClaim(models.Model):
     """Money the ledger must give up because of something the vault does without the ledger
-    moving first: an exit announced (set aside) or taken beyond what was set aside, or an
-    outflow we did not send. Covered from the user's available balance first, then by withdrawing
-    their standing bids and bounty pools (the user is told); what cannot be covered is `short`,
-    with a reconciliation issue for staff, and is covered later if money arrives."""
+    moving first: an exit announced (set aside, from available as it comes) or taken beyond what
+    was set aside, or an outflow we did not send. An outflow is covered from available, then by
+    withdrawing the user's standing bids and bounty pools (the user is told); what cannot be
+    covered is `short`, with a reconciliation issue for staff, and is covered later if money
+    arrives."""
 
     class Purpose(models.TextChoices):
         EXIT_RESERVE = "exit_reserve", "Set aside for an announced exit"
@@ -264,6 +265,7 @@ class VaultClaim(models.Model):
     bids_withdrawn = models.PositiveIntegerField(default=0)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(null=True, blank=True)  # the last cover pass (least recent first)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -94,7 +94,9 @@ def contact_status_expression() -> Case:
     EXISTS on the EscrowVault's deployment."""
     funded = (Q(settlement__state__in=FUNDED_STATES)
               | Q(settlement__state=Settlement.State.FAILED, settlement__funded_at__isnull=False))
-    refunded = Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED))
+    # Once a refund was sent the purchase is being undone, whatever happens to that transaction.
+    refunded = (Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED))
+                | Q(settlement__refund_tx__isnull=False))
     whens = [When(refunded, then=Value(ContactStatus.REFUNDED)),
              When(funded, then=Value(ContactStatus.AVAILABLE)),
              When(settlement__state=Settlement.State.FAILED, then=Value(ContactStatus.PAYMENT_FAILED)),

@@ -17,8 +17,9 @@ Exactly once, across crashes and retries:
   is idempotent and takes rows with SKIP LOCKED, so several beats or workers never collide.
 """
 
-import uuid
 import logging
+import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,13 +35,13 @@ from chain.client import chain_errors, chain_id_check, chain_web3
 from chain.deploy import contract_address, platform_address
 from chain.leadnft import MintItem, lead_nft, mint_batch_calldata, minted_batch_id, token_id_for
 from chain.models import ChainTransaction
-from chain.transactions import chain_tx_prepare, chain_tx_record, chain_tx_submit
+from chain.transactions import PreparedTx, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_for
 from escrow import metrics
 from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.fees import release_after_for, release_amounts
 from escrow.models import BountyDeal, MintBatch, Settlement
-from escrow.sweeps import vault_address_to_fund
+from escrow.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
 from escrow.units import to_units
 from leads.selectors import lead_pii_read
 from marketplace.ledger import AccountSpec, ledger_post
@@ -107,7 +108,6 @@ def settlement_open(*, sale_id: int) -> Settlement:
     chain_id = chain_id_check(w3)
     vault, _ = settlement_contracts(chain_id=chain_id)
     sale = Sale.objects.select_related("lead__vertical", "buyer", "seller").get(pk=sale_id)
-    funding_address = vault_address_to_fund(user=sale.buyer, amount=sale.price, w3=w3, vault_address=vault)
     lead = sale.lead
     salt = new_salt()
     canonical = lead_canonical_data(lead=lead, pii=lead_pii_read(lead=lead))
@@ -115,7 +115,6 @@ def settlement_open(*, sale_id: int) -> Settlement:
         settlement, created = Settlement.objects.get_or_create(sale=sale, defaults=dict(
             chain_id=chain_id,
             buyer_address=wallet_for(user=sale.buyer).address,
-            funding_address=funding_address,
             seller_address=wallet_for(user=sale.seller).address,
             amount=sale.price,
             data_hash="0x" + lead_data_hash(canonical=canonical, salt=salt).hex(),
@@ -130,25 +129,130 @@ def settlement_open(*, sale_id: int) -> Settlement:
 
 def settlement_fund(*, sale_id: int) -> Settlement:
     """Open the settlement and record its fundDeal transaction (sent after commit). Idempotent:
-    the transaction's key is the sale's, and a settlement past `pending` is left alone."""
-    settlement_open(sale_id=sale_id)
+    the transaction's key is the sale's, and a settlement past `pending` is left alone. The node
+    is asked first (where the buyer's money is, the gas estimates); the row lock is taken only to
+    record. A buyer whose money is still on its way to their linked wallet is funded later
+    (escrow.advance: `_fund_pending`)."""
+    settlement = settlement_open(sale_id=sale_id)
+    if settlement.state != Settlement.State.PENDING:
+        return settlement
+    try:
+        plan = _funding_plan(settlement, key=_fund_key(settlement))
+    except FundingDeferred as exc:
+        logger.info("settlement %s: funding deferred: %s", sale_id, exc, extra={"sale_id": sale_id})
+        return settlement
     with transaction.atomic():
         settlement = Settlement.objects.select_for_update().get(sale_id=sale_id)
         if settlement.state != Settlement.State.PENDING:
             return settlement
-        _submit_funding(settlement, key=f"escrow.fund:{settlement.chain_id}:{sale_id}")
+        _record_funding(settlement, plan)
     metrics.SETTLEMENTS.labels(state=settlement.state).inc()
     logger.info("settlement %s: funding tx %s", sale_id, settlement.fund_tx_id, extra={"sale_id": sale_id})
     return settlement
 
 
-def _submit_funding(settlement: Settlement, *, key: str) -> None:
-    """Record the sale's fundDeal (and its bounty deals) under `key`; caller holds the row lock."""
-    vault, _ = settlement_contracts(chain_id=settlement.chain_id)
-    data = _vault().encode_abi("fundDeal", args=[settlement.sale_id, _funder(settlement), to_units(settlement.amount)])
-    tx = settlement.fund_tx = chain_tx_submit(idempotency_key=key, to=vault, data=data)
+def _fund_key(s: Settlement) -> str:
+    """The sale's funding key; after a failed attempt (a staff retry), a fresh one (`…:retryN`)."""
+    base = f"escrow.fund:{s.chain_id}:{s.sale_id}"
+    if s.fund_tx_id is not None:
+        return s.fund_tx.idempotency_key  # recorded already: the same key replays it
+    attempts = ChainTransaction.objects.filter(idempotency_key__startswith=base).count()
+    return base if not attempts else f"{base}:retry{attempts}"
+
+
+@dataclass
+class _FundingPlan:
+    """What funding a sale needs from the node, asked before any lock."""
+
+    key: str
+    funder: str
+    prepared: PreparedTx | None  # None: the key was recorded already (a retried task)
+    already_funded: bool  # the estimate reverted because the deal exists on chain: adopt it
+    bounties: list[tuple[BountyAward, str, PreparedTx]] = field(default_factory=list)
+
+
+def _funding_plan(s: Settlement, *, key: str) -> _FundingPlan:
+    """Raises FundingDeferred when the buyer's money is still being moved to their wallet."""
+    vault, _ = settlement_contracts(chain_id=s.chain_id)
+    w3 = chain_web3()
+    sale = Sale.objects.select_related("buyer").get(pk=s.sale_id)
+    funder = Web3.to_checksum_address(vault_address_to_fund(user=sale.buyer, amount=s.amount, w3=w3,
+                                                            vault_address=vault))
+    prepared, already_funded = None, False
+    if not ChainTransaction.objects.filter(idempotency_key=key).exists():
+        prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("fundDeal", args=[
+            s.sale_id, funder, to_units(s.amount)]))
+        already_funded = bool(prepared.error) and _deal_matches(s, vault=vault, funders={funder, _funder(s)})
+    return _FundingPlan(key=key, funder=funder, prepared=prepared, already_funded=already_funded,
+                        bounties=_bounty_plans(s, vault=vault, w3=w3))
+
+
+def _bounty_plans(s: Settlement, *, vault: str, w3) -> list[tuple[BountyAward, str, PreparedTx]]:
+    """The sale's bounty awards with no deal yet, each with its funder's address and its prepared
+    fundDeal; an award whose funder's money is still moving to their wallet waits (_fund_pending)."""
+    plans = []
+    awards = (BountyAward.objects.filter(sale_id=s.sale_id, bounty_deal__isnull=True)
+              .select_related("bounty__buyer").order_by("id"))
+    for award in awards:
+        try:
+            funder = Web3.to_checksum_address(vault_address_to_fund(
+                user=award.bounty.buyer, amount=award.amount, w3=w3, vault_address=vault))
+        except FundingDeferred:
+            continue
+        plans.append((award, funder, chain_tx_prepare(to=vault, data=_vault().encode_abi(
+            "fundDeal", args=[BOUNTY_DEAL_BASE + award.pk, funder, to_units(award.amount)]))))
+    return plans
+
+
+def _record_bounty_plans(settlement: Settlement, plans) -> None:
+    """Caller holds the settlement's row lock."""
+    for award, funder, prepared in plans:
+        deal, _ = BountyDeal.objects.get_or_create(award=award, defaults=dict(
+            settlement=settlement, funder_address=funder, amount=award.amount))
+        if deal.fund_tx_id is not None:
+            continue
+        deal.fund_tx = chain_tx_record(idempotency_key=f"escrow.fund:{settlement.chain_id}:bounty:{award.pk}",
+                                       prepared=prepared)
+        deal.save(update_fields=["fund_tx"])
+        if deal.fund_tx.status == FAILED:
+            logger.error("bounty award %s: funding refused: %s", award.pk, deal.fund_tx.error[:200])
+
+
+def _fund_pending(*, now) -> int:
+    """Fund what waited for a buyer's money to reach their linked wallet: settlements still
+    pending with no funding recorded, and bounty awards of funded sales with no deal yet. Each is
+    planned with the node first, then recorded under its row's lock."""
+    done = 0
+    stale = now - timedelta(seconds=2)
+    for sale_id in (Settlement.objects.filter(state=Settlement.State.PENDING, fund_tx__isnull=True,
+                                              updated_at__lte=stale).order_by("id").values_list("sale_id", flat=True)[:50]):
+        if settlement_fund(sale_id=sale_id).state != Settlement.State.PENDING:
+            done += 1
+    waiting = (Settlement.objects.filter(state__in=(Settlement.State.FUNDING, Settlement.State.FUNDED,
+                                                    Settlement.State.MINTING, Settlement.State.MINTED),
+                                         sale__bounty_awards__bounty_deal__isnull=True).distinct()[:50])
+    for s in waiting:
+        vault, _ = settlement_contracts(chain_id=s.chain_id)
+        plans = _bounty_plans(s, vault=vault, w3=chain_web3())
+        if not plans:
+            continue
+        with transaction.atomic():
+            locked = Settlement.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=s.pk).first()
+            if locked is not None:
+                _record_bounty_plans(locked, plans)
+                done += 1
+    return done
+
+
+def _record_funding(settlement: Settlement, plan: _FundingPlan) -> None:
+    """Record the sale's fundDeal (and its bounty deals) from `plan`: database only. Caller holds
+    the row lock."""
+    existing = ChainTransaction.objects.filter(idempotency_key=plan.key).first()
+    if existing is None:
+        settlement.funding_address = plan.funder
+    tx = settlement.fund_tx = existing or chain_tx_record(idempotency_key=plan.key, prepared=plan.prepared)
     settlement.error = ""
-    if tx.status == FAILED and _deal_matches(settlement, vault=vault):
+    if tx.status == FAILED and plan.already_funded:
         # Funded on chain already, by a transaction these rows no longer record (restored
         # database): adopt the deal rather than fail it.
         settlement.state, settlement.funded_at = Settlement.State.FUNDED, timezone.now()
@@ -157,56 +261,19 @@ def _submit_funding(settlement: Settlement, *, key: str) -> None:
         _fail(settlement, f"funding refused: {tx.error}")
     else:
         settlement.state = Settlement.State.FUNDING
-    settlement.save(update_fields=["fund_tx", "state", "funded_at", "error", "updated_at"])
-    _fund_bounties(settlement, vault=vault)
+    settlement.save(update_fields=["fund_tx", "funding_address", "state", "funded_at", "error", "updated_at"])
+    _record_bounty_plans(settlement, plan.bounties)
 
 
 def _funder(settlement: Settlement) -> str:
     return Web3.to_checksum_address(settlement.funding_address or settlement.buyer_address)
 
 
-def _fund_bounties(settlement: Settlement, *, vault: str) -> None:
-    """One deal per bounty award of the sale, funded from the bounty funder's vault balance (the
-    pool is money the ledger set aside; on chain it never left the funder). A refused funding is
-    kept on the BountyDeal's transaction for staff and does not hold up the sale."""
-    awards = BountyAward.objects.filter(sale_id=settlement.sale_id).select_related("bounty__buyer").order_by("id")
-    for award in awards:
-        deal = BountyDeal.objects.filter(award=award).first()
-        if deal is None:
-            funder = vault_address_to_fund(user=award.bounty.buyer, amount=award.amount, w3=chain_web3(),
-                                           vault_address=vault)
-            deal, _ = BountyDeal.objects.get_or_create(award=award, defaults=dict(
-                settlement=settlement, funder_address=funder, amount=award.amount))
-        if deal.fund_tx_id is not None:
-            continue
-        data = _vault().encode_abi("fundDeal", args=[BOUNTY_DEAL_BASE + award.pk,
-                                                     Web3.to_checksum_address(deal.funder_address),
-                                                     to_units(deal.amount)])
-        deal.fund_tx = chain_tx_submit(idempotency_key=f"escrow.fund:{settlement.chain_id}:bounty:{award.pk}",
-                                       to=vault, data=data)
-        deal.save(update_fields=["fund_tx"])
-        if deal.fund_tx.status == FAILED:
-            logger.error("bounty award %s: funding refused: %s", award.pk, deal.fund_tx.error[:200])
-
-
-def _release_bounties(settlement: Settlement, *, vault: str) -> None:
-    """Release each funded bounty deal of the sale to the seller (with the sale's release)."""
-    for deal in settlement.bounty_deals.select_related("fund_tx").filter(release_tx__isnull=True):
-        if deal.fund_tx is None or deal.fund_tx.status != CONFIRMED:
-            continue
-        data = _vault().encode_abi("releaseDeal", args=[BOUNTY_DEAL_BASE + deal.award_id,
-                                                        [Web3.to_checksum_address(settlement.seller_address)],
-                                                        [to_units(deal.amount)]])
-        deal.release_tx = chain_tx_submit(
-            idempotency_key=f"escrow.release:{settlement.chain_id}:bounty:{deal.award_id}", to=vault, data=data)
-        deal.save(update_fields=["release_tx"])
-
-
-def _deal_matches(settlement: Settlement, *, vault: str) -> bool:
-    """True when the vault holds this sale's deal for this buyer and amount."""
+def _deal_matches(settlement: Settlement, *, vault: str, funders: set[str]) -> bool:
+    """True when the vault holds this sale's deal, from one of `funders`, for its amount."""
     with chain_errors():
         buyer, amount = _vault(chain_web3(), vault).functions.dealOf(settlement.sale_id).call()
-    return (int(buyer, 16) != 0 and Web3.to_checksum_address(buyer) == _funder(settlement)
+    return (int(buyer, 16) != 0 and Web3.to_checksum_address(buyer) in funders
             and int(amount) == to_units(settlement.amount))
 
 
@@ -218,23 +285,40 @@ def _fail(settlement: Settlement, error: str) -> None:
 
 def settlement_retry(*, settlement_id: int) -> Settlement:
     """Staff: put a failed settlement back where it can go on (admin action). A funding that failed
-    (refused, reverted or replaced) is sent again under a new key (`…:retryN`); a funded deal goes
-    back to the next mint batch; a failed release is sent again under a new key — or, when the
-    vault already paid the deal out (a release given up on but mined after all), recorded as
-    released and mirrored in the ledger."""
+    (refused, reverted or replaced) is sent again under a new key (`…:retryN`), from wherever the
+    buyer's money is now; a funded deal goes back to the next mint batch; a failed release is sent
+    again under a new key — or, when the vault already paid the deal out (a release given up on but
+    mined after all), recorded as released and mirrored in the ledger. The node is asked before the
+    row is locked."""
+    s = Settlement.objects.select_related("fund_tx").get(pk=settlement_id)
+    if s.state != Settlement.State.FAILED:
+        return s
+    if s.refund_tx_id is not None:  # a refund that failed: send the refund again, never a release
+        return _refund_again(s)
+    refund_funding = s.fund_tx is None or s.fund_tx.status in (FAILED, ChainTransaction.Status.REPLACED)
+    plan = released_on_chain = None
+    if refund_funding:
+        s.fund_tx = None  # a new attempt: a fresh key
+        try:
+            plan = _funding_plan(s, key=_fund_key(s))
+        except FundingDeferred:  # the money is moving to the buyer's wallet: escrow.advance funds it
+            with transaction.atomic():
+                Settlement.objects.filter(pk=s.pk, state=Settlement.State.FAILED).update(
+                    state=Settlement.State.PENDING, fund_tx=None, error="", updated_at=timezone.now())
+            return Settlement.objects.get(pk=s.pk)
+    elif s.token_id is not None and s.release_tx_id is not None:
+        released_on_chain = _deal_released_on_chain(s)
     with transaction.atomic():
         s = (Settlement.objects.select_for_update(of=("self",)).select_related("fund_tx", "sale__escrow_account")
              .get(pk=settlement_id))
         if s.state != Settlement.State.FAILED:
             return s
-        if s.fund_tx is None or s.fund_tx.status in (FAILED, ChainTransaction.Status.REPLACED):
-            attempts = ChainTransaction.objects.filter(
-                idempotency_key__startswith=f"escrow.fund:{s.chain_id}:{s.sale_id}").count()
-            _submit_funding(s, key=f"escrow.fund:{s.chain_id}:{s.sale_id}:retry{attempts}")
+        if refund_funding:
+            _record_funding(s, plan)
             return s
         if s.token_id is None:
             s.state = Settlement.State.FUNDED
-        elif s.release_tx_id is not None and _deal_released_on_chain(s):
+        elif released_on_chain:
             _release_ledger(s)
             s.state, s.released_at = Settlement.State.RELEASED, timezone.now()
         else:
@@ -267,6 +351,7 @@ def settlement_advance(*, now=None) -> dict:
         "refunded": _advance_refunding(now=now),
         "transfers": nft_transfers_follow(),
         "opened": _open_missing(now=now),
+        "deferred_funded": _fund_pending(now=now),
     }
     return {k: v for k, v in counts.items() if v}
 
@@ -304,6 +389,8 @@ def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: st
                         else:
                             _fail(s, f"{what} transaction failed: {tx.error}")
                         s.save()
+                except _NotYet:
+                    continue
                 except OperationalError:
                     raise  # transient (a lock timeout, a deadlock victim): the next pass does it again
                 except Exception as exc:  # noqa: BLE001 - recorded on the row for staff, the pass goes on
@@ -343,36 +430,45 @@ def mint_batch_items(batch: MintBatch) -> list[MintItem]:
 
 def mint_flush(*, now=None, force: bool = False) -> int:
     """Stage chain.mint: send batches of funded sales — a full batch at once, a partial one when
-    its oldest sale has waited CHAIN_MINT_FLUSH_SECONDS (or `force`). Returns batches sent."""
+    its oldest sale has waited CHAIN_MINT_FLUSH_SECONDS (or `force`). Returns batches sent. Each
+    batch is prepared with the node (the gas estimate) before its rows are locked; if another
+    worker took some of them meanwhile, it is prepared again from what is left."""
     now = now or timezone.now()
     size = max(1, min(settings.CHAIN_MINT_BATCH, 50))
     sent = 0
-    while True:
+    for _ in range(100):  # bounded: each pass sends a batch or stops
+        rows = list(Settlement.objects.filter(state=Settlement.State.FUNDED).select_related("sale__lead")
+                    .order_by("id")[:size])
+        if not rows:
+            return sent
+        oldest = min(r.funded_at or now for r in rows)
+        if len(rows) < size and not force and now - oldest < timedelta(seconds=settings.CHAIN_MINT_FLUSH_SECONDS):
+            return sent
+        chain_id = rows[0].chain_id
+        rows = [r for r in rows if r.chain_id == chain_id]
+        _, nft = settlement_contracts(chain_id=chain_id)
+        prepared = chain_tx_prepare(to=nft, data=mint_batch_calldata([_mint_item(r) for r in rows]))
         with transaction.atomic():
-            rows = list(_locked(Settlement.State.FUNDED, "sale__lead")[:size])
-            if not rows:
-                return sent
-            oldest = min(r.funded_at or now for r in rows)
-            if len(rows) < size and not force and now - oldest < timedelta(seconds=settings.CHAIN_MINT_FLUSH_SECONDS):
-                return sent
-            chain_id = rows[0].chain_id
-            rows = [r for r in rows if r.chain_id == chain_id]
-            _, nft = settlement_contracts(chain_id=chain_id)
+            locked = list(Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                          .filter(pk__in=[r.pk for r in rows], state=Settlement.State.FUNDED).order_by("id"))
+            if [r.pk for r in locked] != [r.pk for r in rows]:
+                continue  # another worker took some of these: prepare again from what is left
             # One key per batch: the batch, its transaction and its sales' state commit together,
             # so exactly-once comes from that transaction (and SaleAlreadyMinted), not the key.
             key = f"lead.mint:{chain_id}:{uuid.uuid4().hex}"
-            tx = chain_tx_submit(idempotency_key=key, to=nft, data=mint_batch_calldata([_mint_item(r) for r in rows]))
+            tx = chain_tx_record(idempotency_key=key, prepared=prepared)
             batch = MintBatch.objects.create(chain_id=chain_id, tx=tx, size=len(rows), created_at=now)
             if tx.status == FAILED:
                 batch.status, batch.error = MintBatch.Status.FAILED, tx.error
                 batch.save(update_fields=["status", "error"])
-                _mint_failed(rows, error=tx.error)
+                _mint_failed(locked, error=tx.error)
                 return sent
             Settlement.objects.filter(pk__in=[r.pk for r in rows]).update(
                 state=Settlement.State.MINTING, mint_batch=batch, updated_at=now)
             metrics.MINT_BATCH_SIZE.observe(len(rows))
             logger.info("mint batch %s: %s sales, tx %s", batch.pk, len(rows), tx.pk)
             sent += 1
+    return sent
 
 
 def _minted_on_chain(rows: list[Settlement]) -> set[int]:
@@ -484,22 +580,33 @@ def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, Account
 
 
 def release_due(*, now=None, limit: int = 100) -> int:
-    """Send releaseDeal for minted settlements whose dispute window is over."""
+    """Send releaseDeal for minted settlements whose dispute window is over (and each funded
+    bounty deal with it). Each release is prepared with the node first, then recorded under its
+    row's lock in a transaction of its own."""
     now = now or timezone.now()
     sent = 0
-    with transaction.atomic():
-        rows = (Settlement.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(state=Settlement.State.MINTED, release_after__lte=now)
-                .select_related("sale__lead__vertical").order_by("release_after", "id")[:limit])
-        for s in rows:
-            vault, _ = settlement_contracts(chain_id=s.chain_id)
-            legs = release_split(settlement=s)
-            data = _vault().encode_abi("releaseDeal", args=[
-                s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]])
+    due = (Settlement.objects.filter(state=Settlement.State.MINTED, release_after__lte=now)
+           .select_related("sale__lead__vertical").order_by("release_after", "id")[:limit])
+    for s in due:
+        vault, _ = settlement_contracts(chain_id=s.chain_id)
+        legs = release_split(settlement=s)
+        prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("releaseDeal", args=[
+            s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]]))
+        bounties = [(deal, chain_tx_prepare(to=vault, data=_vault().encode_abi("releaseDeal", args=[
+            BOUNTY_DEAL_BASE + deal.award_id, [Web3.to_checksum_address(s.seller_address)], [to_units(deal.amount)]])))
+            for deal in s.bounty_deals.filter(release_tx__isnull=True, refund_tx__isnull=True,
+                                              fund_tx__status=CONFIRMED)]
+        with transaction.atomic():
+            s = (Settlement.objects.select_for_update(skip_locked=True, of=("self",)).select_related("sale__lead__vertical")
+                 .filter(pk=s.pk, state=Settlement.State.MINTED).first())
+            if s is None:
+                continue  # another worker has it, or it moved on
             retry = f":retry{s.release_retries}" if s.release_retries else ""
-            tx = chain_tx_submit(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}{retry}", to=vault,
-                                 data=data)
-            _release_bounties(s, vault=vault)
+            tx = chain_tx_record(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}{retry}", prepared=prepared)
+            for deal, bounty_prepared in bounties:
+                deal.release_tx = chain_tx_record(
+                    idempotency_key=f"escrow.release:{s.chain_id}:bounty:{deal.award_id}", prepared=bounty_prepared)
+                deal.save(update_fields=["release_tx"])
             s.release_tx = tx
             s.seller_amount = legs[0][1]
             by_kind = {spec.kind: amount for _, amount, spec in legs[1:]}
@@ -515,8 +622,20 @@ def release_due(*, now=None, limit: int = 100) -> int:
     return sent
 
 
+class _NotYet(Exception):
+    """A confirmed step whose companion transactions (bounty deals) are still on their way: the
+    row waits for a later pass rather than mirror only part of what the chain will do."""
+
+
+def _bounty_txs_final(s: Settlement, tx_field: str) -> None:
+    live = (ChainTransaction.Status.PENDING, ChainTransaction.Status.SENT)
+    if s.bounty_deals.filter(**{f"{tx_field}__status__in": live}).exists():
+        raise _NotYet
+
+
 def _advance_releasing(*, now) -> int:
     def released(s: Settlement) -> None:
+        _bounty_txs_final(s, "release_tx")
         _release_ledger(s)
         s.state, s.released_at = Settlement.State.RELEASED, now
 
@@ -527,12 +646,12 @@ def _advance_releasing(*, now) -> int:
 def _release_ledger(s: Settlement) -> None:
     """Mirror the release in the ledger with the split that was sent on chain (stored on the row
     when the release was sent), out of the sale's escrow account; plus the bounty payouts whose
-    own deal was released on chain with it. A bounty whose deal never funded stays in the sale's
-    escrow account for staff (the vault never moved it)."""
+    own deal was released on chain with it (the row waits until every one of them is final). A
+    bounty whose deal never funded, or whose release failed, stays in the sale's escrow account
+    for staff (the vault never moved it)."""
     sale = s.sale
     vertical_id = sale.lead.vertical_id
-    released_bounties = BountyDeal.objects.filter(settlement=s, release_tx__isnull=False).exclude(
-        release_tx__status__in=(FAILED, ChainTransaction.Status.REPLACED))
+    released_bounties = BountyDeal.objects.filter(settlement=s, release_tx__status=CONFIRMED)
     bounties = sum((deal.amount for deal in released_bounties), Decimal(0))
     legs = [(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.seller_id), s.seller_amount + bounties)]
     if s.platform_fee:
@@ -562,6 +681,10 @@ def settlement_refund(*, settlement_id: int, reason: str) -> Settlement:
     if s.state not in REFUNDABLE:
         raise ValidationError({"state": f"Only a funded or minted sale can be refunded (this one is "
                                         f"{s.get_state_display().lower()})."})
+    live = (ChainTransaction.Status.PENDING, ChainTransaction.Status.SENT)
+    if s.bounty_deals.filter(fund_tx__status__in=live).exists():
+        raise ValidationError({"state": "A bounty payout of this sale is still being funded on chain: refund it in "
+                                        "a minute, once that settled."})
     vault, _ = settlement_contracts(chain_id=s.chain_id)
     prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, to_units(s.amount)]))
     deals = list(s.bounty_deals.filter(fund_tx__status=CONFIRMED, release_tx__isnull=True, refund_tx__isnull=True))
@@ -585,10 +708,43 @@ def settlement_refund(*, settlement_id: int, reason: str) -> Settlement:
     return s
 
 
+def _refund_again(s: Settlement) -> Settlement:
+    """A failed refund, sent again under a new key (staff retry). If the vault already returned
+    the deal (the failed attempt was mined after all), it is recorded as refunded."""
+    vault, _ = settlement_contracts(chain_id=s.chain_id)
+    with chain_errors():
+        held = int(_vault(chain_web3(), vault).functions.dealOf(s.sale_id).call()[1])
+    prepared = None
+    if held:
+        prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, held]))
+    attempts = ChainTransaction.objects.filter(idempotency_key__startswith=f"escrow.refund:{s.chain_id}:{s.sale_id}"
+                                               ).count()
+    with transaction.atomic():
+        s = Settlement.objects.select_for_update(of=("self",)).select_related("sale__escrow_account").get(pk=s.pk)
+        if s.state != Settlement.State.FAILED:
+            return s
+        if prepared is None:
+            _bounty_txs_final(s, "refund_tx")
+            _refund_ledger(s)
+            s.state, s.refunded_at = Settlement.State.REFUNDED, timezone.now()
+        else:
+            s.refund_tx = chain_tx_record(idempotency_key=f"escrow.refund:{s.chain_id}:{s.sale_id}:retry{attempts}",
+                                          prepared=prepared)
+            s.state = Settlement.State.REFUNDING if s.refund_tx.status != FAILED else Settlement.State.FAILED
+        s.error = ""
+        s.save()
+    return s
+
+
 def _advance_refunding(*, now) -> int:
     def refunded(s: Settlement) -> None:
+        _bounty_txs_final(s, "refund_tx")
         _refund_ledger(s)
         s.state, s.refunded_at = Settlement.State.REFUNDED, now
+        if s.funding_address and s.funding_address != s.buyer_address:
+            # Refunded to the custodial address it was funded from: follow the linked wallet.
+            buyer_id = s.sale.buyer_id
+            transaction.on_commit(lambda: wallet_sweep_quietly(user_id=buyer_id), robust=True)
 
     return _advance_on(Settlement.State.REFUNDING, "refund_tx", related=("sale__escrow_account",),
                        what="refund", on_confirmed=refunded)

@@ -1,13 +1,15 @@
 """A user who links their own wallet keeps one vault balance: what sits at their old custodial
 address is moved to the linked address on chain (EscrowVault.moveWithSig, signed with the sealed
 custodial key, sent by the operator) when they link, and whenever a deposit arrives there later.
-The ledger is per user, so a move changes nothing in it; until a move confirms, settlement funds a
-deal from whichever of the user's addresses holds the money (`vault_address_to_fund`)."""
+The ledger is per user, so a move changes nothing in it. A deal is always funded from the user's
+wallet address; when the money is still at the custodial address, the funding waits for the move
+(`vault_address_to_fund` raises FundingDeferred and escrow.advance funds it once it arrived)."""
 
 import logging
 import time
 from decimal import Decimal
 
+from django.db.models import Q
 from web3 import Web3
 
 from chain.artifacts import load_artifact
@@ -59,9 +61,25 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
     data = vault.encode_abi("moveWithSig", args=[wallet.custodial_address, wallet.address, balance,
                                                  typed["message"]["deadline"],
                                                  bytes.fromhex(signature.removeprefix("0x"))])
-    tx = chain_tx_record(idempotency_key=f"{prefix}{nonce}", prepared=chain_tx_prepare(to=vault_address, data=data))
+    # One key per vault nonce; a move that failed did not use the nonce up, so the next try gets
+    # a fresh key for the same nonce (else it would find the failed row for ever).
+    key = f"{prefix}{nonce}"
+    tries = ChainTransaction.objects.filter(Q(idempotency_key=key) | Q(idempotency_key__startswith=f"{key}:retry")
+                                            ).count()
+    if tries:
+        key = f"{key}:retry{tries}"
+    tx = chain_tx_record(idempotency_key=key, prepared=chain_tx_prepare(to=vault_address, data=data))
     logger.info("custodial balance moved to the linked wallet", extra={"user_id": user_id, "chain_tx_id": tx.pk})
     return tx
+
+
+def wallet_sweep_quietly(*, user_id: int) -> None:
+    """wallet_sweep after a commit: a failure is logged and retried (wallet_sweeps_retry, the next
+    deposit there), never raised into the transaction that asked for it."""
+    try:
+        wallet_sweep(user_id=user_id)
+    except Exception:  # noqa: BLE001 - retried later
+        logger.warning("custodial sweep for user %s failed; retried later", user_id, exc_info=True)
 
 
 def on_wallet_linked(sender, *, wallet: Wallet, **kwargs) -> None:
@@ -72,17 +90,25 @@ def on_wallet_linked(sender, *, wallet: Wallet, **kwargs) -> None:
         logger.warning("custodial sweep after linking: %s (the next deposit there sweeps again)", exc)
 
 
+class FundingDeferred(Exception):
+    """The buyer's money is on its way to their wallet (a custodial balance being moved to the
+    wallet they linked): fund the deal once it has arrived (escrow.advance tries again)."""
+
+
 def vault_address_to_fund(*, user, amount: Decimal, w3: Web3, vault_address: str) -> str:
-    """The user's address a deal should be funded from: their wallet's, unless (a linked wallet
-    whose custodial balance has not been moved yet) only the custodial address holds enough."""
+    """The address a deal of `user` is funded from: their wallet's. When a linked wallet is short
+    and its old custodial address still holds money, that money is moved first (the sweep is
+    recorded) and FundingDeferred is raised: funding from the custodial address instead would race
+    the move of the very same balance."""
     wallet = wallet_for(user=user)
     if wallet.kind != Wallet.Kind.LINKED or not wallet.custodial_address or wallet.custodial_address == wallet.address:
         return wallet.address
     vault = _vault(w3, vault_address)
-    units = to_units(amount)
     with chain_errors():
-        if vault.functions.balanceOf(wallet.address).call() >= units:
+        if vault.functions.balanceOf(wallet.address).call() >= to_units(amount):
             return wallet.address
-        if vault.functions.balanceOf(wallet.custodial_address).call() >= units:
-            return wallet.custodial_address
+        custodial = vault.functions.balanceOf(wallet.custodial_address).call()
+    if custodial > 0:
+        wallet_sweep(user_id=user.pk)
+        raise FundingDeferred(f"user {user.pk}: moving the custodial balance to the linked wallet first")
     return wallet.address

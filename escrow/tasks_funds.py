@@ -20,6 +20,7 @@ def index_vault() -> dict:
     from chain.client import ChainMisconfigured, ChainUnavailable, chain_enabled
     from escrow.deposits import VaultUnavailable, vault_index
     from escrow.exits import claims_cover
+    from escrow.sweeps import wallet_sweeps_retry
     from escrow.withdrawals import withdrawal_advance
 
     if not chain_enabled():  # no node configured (the embedded profile): nothing to index
@@ -32,4 +33,5 @@ def index_vault() -> dict:
     except (ChainUnavailable, ChainMisconfigured, Web3RPCError) as exc:  # the node: retried next beat
         logger.warning("escrow.index_vault: %s", exc)
         return {"applied": 0}
-    return {"applied": applied, **withdrawal_advance(), "claims_open": claims_cover()}
+    return {"applied": applied, **withdrawal_advance(), "claims_open": claims_cover(),
+            **({"sweeps": n} if (n := wallet_sweeps_retry()) else {})}

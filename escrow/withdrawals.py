@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 SIGNATURE_TTL_SECONDS = 3600
 # A linked wallet's signature must leave at least this long to get the transaction mined.
 MIN_DEADLINE_MARGIN_SECONDS = 120
+MAX_DEADLINE_SECONDS = 86_400
 IN_FLIGHT = (Withdrawal.Status.REQUESTED, Withdrawal.Status.SENT)
 TX_DONE_BAD = (ChainTransaction.Status.FAILED, ChainTransaction.Status.REPLACED)
 
@@ -228,6 +229,9 @@ def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_ke
             raise ValidationError({"deadline": "Send the deadline (unix seconds) you signed."})
         if deadline < time.time() + MIN_DEADLINE_MARGIN_SECONDS:
             raise ValidationError({"deadline": "Expired or too close: sign again with a later deadline."})
+        if deadline > time.time() + MAX_DEADLINE_SECONDS:
+            # A failed payout is refunded only once its signature can no longer be used.
+            raise ValidationError({"deadline": "At most a day ahead: sign again with an earlier deadline."})
     else:
         deadline = int(time.time()) + SIGNATURE_TTL_SECONDS
     w3, chain_id, vault_address = _chain_vault()

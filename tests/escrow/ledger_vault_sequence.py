@@ -85,6 +85,7 @@ class _World:
         self.verticals = [make_vertical(reserve_price=D("5"), dispute_window_hours=0, auction_duration_seconds=3600)
                           for _ in range(2)]
         self.locks = {u.pk: threading.Lock() for u in self.buyers + self.sellers}
+        self.own_keys: dict[int, object] = {}  # user id -> the key of the wallet they linked
         self.clock_lock = threading.Lock()
         self.rng = rng
 
@@ -124,11 +125,16 @@ def _send(w3, account, call) -> None:
     assert receipt["status"] == 1, f"{tx_hash.to_0x_hex()} reverted"
 
 
-def _as_user(world: _World, user, call) -> None:
-    """The user's own address sends `call` (the custodial key; gas topped up)."""
+def _key_of(world: _World, user):
+    """The key of the user's address: the wallet they linked, else the custodial one."""
     from chain.wallets import wallet_custodial_account, wallet_for
 
-    account = wallet_custodial_account(wallet=wallet_for(user=user))
+    return world.own_keys.get(user.pk) or wallet_custodial_account(wallet=wallet_for(user=user))
+
+
+def _as_user(world: _World, user, call) -> None:
+    """The user's own address sends `call` (gas topped up)."""
+    account = _key_of(world, user)
     world.w3.provider.make_request("anvil_setBalance", [account.address, hex(10**18)])
     _send(world.w3, account, call)
 
@@ -215,10 +221,17 @@ def op_buy_now(world, rng, payer, user, counts):
 def op_withdraw(world, rng, payer, user, counts):
     from escrow.withdrawals import WithdrawalUnavailable, withdrawal_request
 
+    from escrow.withdrawals import withdrawal_prepare, withdrawal_sign
+
+    amount, extra = _amount(rng, 1, 60), {}
     try:
-        withdrawal_request(user=user, amount=_amount(rng, 1, 60), to_address=payer.account.address,
-                           idempotency_key=f"seq-{rng.random()}")
-        counts["withdrawal"] += 1
+        if user.pk in world.own_keys:  # a linked wallet signs its own withdrawal
+            typed = withdrawal_prepare(user=user, amount=amount, to_address=payer.account.address)
+            extra = {"signature": withdrawal_sign(account=world.own_keys[user.pk], typed_data=typed),
+                     "deadline": typed["message"]["deadline"]}
+        withdrawal_request(user=user, amount=amount, to_address=payer.account.address,
+                           idempotency_key=f"seq-{rng.random()}", **extra)
+        counts["withdrawal" if not extra else "withdrawal (linked wallet)"] += 1
     except ValidationError as exc:
         counts[f"withdrawal refused ({next(iter(exc.message_dict))})"] += 1
     except WithdrawalUnavailable:
@@ -247,13 +260,51 @@ def op_direct_withdraw(world, rng, payer, user, counts):
     raise AssertionError(f"the vault paid {address} without the platform ({attempt})")
 
 
+def _owes_the_chain(user) -> bool:
+    """A sale of the user's still waiting to be funded, or a standing bid that could become one."""
+    from auctions.models import AuctionBidder, Bounty, BountyAward, Sale
+    from escrow.models import BountyDeal, Settlement
+
+    waiting = Sale.objects.filter(buyer=user).exclude(settlement__state__in=(
+        Settlement.State.FUNDED, Settlement.State.MINTING, Settlement.State.MINTED, Settlement.State.RELEASING,
+        Settlement.State.RELEASED, Settlement.State.REFUNDING, Settlement.State.REFUNDED)).exists()
+    standing = AuctionBidder.objects.filter(buyer=user, released_at__isnull=True, withdrawn_at__isnull=True,
+                                            auction__status="open").exists()
+    pools = Bounty.objects.filter(buyer=user).exclude(status="closed").exists()
+    awards = BountyDeal.objects.filter(award__bounty__buyer=user).exclude(fund_tx__status__in=(
+        "confirmed", "failed", "replaced")).exists() or BountyAward.objects.filter(
+        bounty__buyer=user, bounty_deal__isnull=True).exclude(sale__settlement__state="refunded").exists()
+    return waiting or standing or pools or awards
+
+
 def op_announce(world, rng, payer, user, counts):
+    """Announce an exit. The test vaults' delay is 2 s (and other threads move the clock on), far
+    shorter than a real one: the premise that the delay outlasts what the user already owes the
+    chain is kept by announcing only when nothing is owed, and by waiting for the platform to have
+    seen the announcement before this user does anything else."""
+    from chain.wallets import wallet_for
+    from escrow.models import VaultEvent
     from marketplace.ledger_selectors import balance_for
 
+    if _owes_the_chain(user):
+        counts["exit deferred (funding or bids pending)"] += 1
+        return
     total = balance_for(user=user)["total"]
     amount = _amount(rng, 1, max(2, int(total) + 20))
+    seen = VaultEvent.objects.filter(account=wallet_for(user=user).address, kind="exit_announced").count()
     _as_user(world, user, world.vault.functions.announceExit(int(amount * USDC)))
+    _wait(lambda: VaultEvent.objects.filter(account=wallet_for(user=user).address,
+                                            kind="exit_announced").count() > seen)
     counts["exit announced"] += 1
+
+
+def _wait(predicate, timeout: float = 60.0) -> None:
+    """Poll another thread's progress (the platform's beat), bounded."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("the platform's beat did not apply the event in time")
+        time.sleep(0.05)
 
 
 def op_cancel(world, rng, payer, user, counts):
@@ -266,18 +317,11 @@ def op_cancel(world, rng, payer, user, counts):
 
 
 def op_exit(world, rng, payer, user, counts):
-    from auctions.models import AuctionBidder, Sale
     from chain.wallets import wallet_for
-    from escrow.models import Settlement
 
     if not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
         return op_announce(world, rng, payer, user, counts)
-    waiting = Sale.objects.filter(buyer=user).exclude(settlement__state__in=(
-        Settlement.State.FUNDED, Settlement.State.MINTING, Settlement.State.MINTED, Settlement.State.RELEASING,
-        Settlement.State.RELEASED, Settlement.State.REFUNDING, Settlement.State.REFUNDED)).exists()
-    standing = AuctionBidder.objects.filter(buyer=user, released_at__isnull=True, withdrawn_at__isnull=True,
-                                            auction__status="open").exists()
-    if waiting or standing:  # the platform still owes the chain something for this user: not yet
+    if _owes_the_chain(user):  # the platform still owes the chain something for this user: not yet
         counts["exit deferred (funding or bids pending)"] += 1
         return
     with world.clock_lock:
@@ -289,6 +333,41 @@ def op_exit(world, rng, payer, user, counts):
         counts["exit refused (nothing free)"] += 1
         return
     counts["exit taken"] += 1
+
+
+def op_bounty(world, rng, payer, user, counts):
+    """Fund a small bounty (its pool stays in the funder's vault balance until an award is paid on
+    chain), or withdraw what is left of one."""
+    from auctions.bounties import BountyConflict, bounty_create, bounty_withdraw
+    from auctions.models import Bounty
+
+    open_ = Bounty.objects.filter(buyer=user).exclude(status="closed").first()
+    try:
+        if open_ is not None and rng.random() < 0.4:
+            bounty_withdraw(bounty=open_, idempotency_key=f"seq-{rng.random()}")
+            counts["bounty withdrawn"] += 1
+            return
+        bounty_create(buyer=user, vertical=rng.choice(world.verticals), name="sequence",
+                      amount_per_lead=_amount(rng, 1, 3), amount=_amount(rng, 3, 20),
+                      idempotency_key=f"seq-{rng.random()}")
+        counts["bounty funded"] += 1
+    except (ValidationError, BountyConflict):
+        counts["bounty refused"] += 1
+
+
+def op_link(world, rng, payer, user, counts):
+    """Link an own wallet (Sign-In with Ethereum): the custodial balance follows it on chain."""
+    from chain import wallets
+    from tests.chain.test_wallets import _sign, _siwe
+
+    if user.pk in world.own_keys:
+        return op_deposit(world, rng, payer, user, counts)
+    own = Account.create()
+    message = _siwe(address=own.address, nonce=wallets.siwe_nonce_issue(user=user))
+    wallets.siwe_message_check_and_link(user=user, message=message, signature=_sign(own, message),
+                                        domain="testserver")
+    world.own_keys[user.pk] = own
+    counts["wallet linked"] += 1
 
 
 def op_refund(world, rng, payer, user, counts):
@@ -306,7 +385,7 @@ def op_refund(world, rng, payer, user, counts):
 
 
 BUYER_OPS = [(op_deposit, 14), (op_bid, 30), (op_buy_now, 6), (op_withdraw, 6), (op_direct_withdraw, 4),
-             (op_announce, 3), (op_cancel, 2), (op_exit, 3)]
+             (op_announce, 3), (op_cancel, 2), (op_exit, 3), (op_bounty, 3), (op_link, 1)]
 ANY_OPS = [(op_list, 10), (op_close, 12), (op_refund, 2)]
 
 

@@ -17,16 +17,16 @@ from escrow import settlement  # noqa: E402
 
 
 def main(point: str) -> None:
-    if point == "before-commit":  # the batch, its transaction and the sales' state are written, not committed
-        real_submit = settlement.chain_tx_submit
+    if point == "before-commit":  # the batch's transaction is recorded under the rows' lock, not committed
+        real_record = settlement.chain_tx_record
 
-        def submit_then_hang(**kwargs):
-            tx = real_submit(**kwargs)
+        def record_then_hang(**kwargs):
+            tx = real_record(**kwargs)
             print("AT before-commit", flush=True)
             time.sleep(120)
             return tx
 
-        settlement.chain_tx_submit = submit_then_hang
+        settlement.chain_tx_record = record_then_hang
     elif point == "before-send":  # committed, the broadcast not made yet
         def hang_instead_of_send(tx_id):
             print("AT before-send", flush=True)

@@ -84,30 +84,86 @@ def test_an_announced_exit_sets_the_amount_aside_so_no_bid_can_use_it(buyer, con
     assert ledger_check().ok
 
 
-def test_an_exit_beyond_available_withdraws_standing_bids_and_tells_the_user(buyer, contracts, send_as, deposit):
+def test_an_exit_beyond_available_keeps_the_bids_and_sets_aside_what_their_close_gives_back(
+        buyer, contracts, send_as, deposit):
+    """Announcing an exit never retracts a bid (it would make shill bidding free): the reserve
+    takes what is available, and what a close gives back later."""
+    from datetime import timedelta
+
+    from auctions.services import auction_close
+
+    rival = UserFactory(is_buyer=True)
+    deposit(wallet_for(user=rival).address, "100")
+    vault_index()
+    auction = make_auction()
+    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("50"))
+    bid_place(auction_id=auction.pk, buyer=rival, max_amount=D("60"))  # buyer is outbid, still held
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("80")))
+    vault_index()
+
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("50"), "exiting": D("50"), "total": D("100")}
+    assert AuctionBidder.objects.get(auction=auction, buyer=buyer).withdrawn_at is None
+    claim = VaultClaim.objects.get()
+    assert (claim.purpose, claim.state, claim.covered) == ("exit_reserve", "open", D("50"))
+    auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=1))  # the hold comes back
+    claims_cover()
+    claim.refresh_from_db()
+    assert (claim.state, claim.covered) == ("covered", D("80"))
+    assert balance_for(user=buyer) == {"available": D("20"), "held": D("0"), "exiting": D("80"), "total": D("100")}
+    assert not mail.outbox  # nothing was withdrawn
+    assert ledger_check().ok
+
+
+def test_an_exit_paying_out_money_that_backed_bids_withdraws_them_and_tells_the_user(
+        buyer, contracts, send_as, chain_clock, deposit):
+    """Money that left the vault cannot back a bid: the outflow beyond the reserve withdraws the
+    user's standing bids (the auction ranks the others again)."""
     rival = UserFactory(is_buyer=True)
     deposit(wallet_for(user=rival).address, "100")
     vault_index()
     first, second = make_auction(), make_auction()
     bid_place(auction_id=first.pk, buyer=buyer, max_amount=D("30"))
     bid_place(auction_id=second.pk, buyer=buyer, max_amount=D("50"))
-    bid_place(auction_id=second.pk, buyer=rival, max_amount=D("20"))  # buyer leads second at 21
-    assert balance_for(user=buyer)["available"] == D("20")
-
-    send_as(_key(buyer), contracts.vault.functions.announceExit(units("60")))
-    assert vault_index() == 1  # sets 20 aside at once; the cover pass after commit withdraws bids
+    bid_place(auction_id=second.pk, buyer=rival, max_amount=D("20"))  # buyer leads second
+    key = _key(buyer)
+    send_as(key, contracts.vault.functions.announceExit(units("60")))
+    vault_index()  # 20 available set aside; the bids stand
+    chain_clock(3)
+    send_as(key, contracts.vault.functions.exit())  # the vault pays 60: 40 of it backed bids
+    vault_index()
 
     balance = balance_for(user=buyer)
-    assert balance["exiting"] == D("60") and balance["total"] == D("100")
+    assert balance == {"available": D("10"), "held": D("30"), "exiting": D("0"), "total": D("40")}
+    assert _vault_free(contracts, buyer) == D("40")
     withdrawn = AuctionBidder.objects.get(auction=second, buyer=buyer)  # the newest bid goes first
     assert withdrawn.withdrawn_at is not None and withdrawn.held_amount == 0
     second.refresh_from_db()
     assert second.leader == rival  # ranked again without the withdrawn maximum
     assert second.price == proxy_price(reserve=second.reserve_price, maxima=[D("20")])
     assert AuctionBidder.objects.get(auction=first, buyer=buyer).withdrawn_at is None  # enough was freed
-    claim = VaultClaim.objects.get()
-    assert (claim.state, claim.covered, claim.bids_withdrawn) == ("covered", D("60"), 1)
-    assert "auction" in mail.outbox[-1].body and "exit" in mail.outbox[-1].body
+    claim = VaultClaim.objects.get(purpose="outflow")
+    assert (claim.state, claim.covered, claim.bids_withdrawn) == ("covered", D("40"), 1)
+    assert f"auction {second.pk}" in mail.outbox[-1].body
+    assert ledger_check().ok
+
+
+def test_a_withdrawn_bidder_can_bid_again(buyer, contracts, send_as, chain_clock, deposit):
+    auction = make_auction()
+    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("50"))
+    key = _key(buyer)
+    send_as(key, contracts.vault.functions.announceExit(units("80")))
+    vault_index()
+    chain_clock(3)
+    send_as(key, contracts.vault.functions.exit())  # 80 out: 30 of the bid's 50 was not there
+    vault_index()
+    assert AuctionBidder.objects.get(auction=auction, buyer=buyer).withdrawn_at is not None
+    deposit(key.address, "100")
+    vault_index()
+
+    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("15"))  # a fresh maximum, any size
+    bidder = AuctionBidder.objects.get(auction=auction, buyer=buyer)
+    assert (bidder.withdrawn_at, bidder.held_amount, bidder.max_amount) == (None, D("15"), D("15"))
+    assert balance_for(user=buyer)["held"] == D("15")
     assert ledger_check().ok
 
 
@@ -197,17 +253,23 @@ def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_unt
     assert claim.state == "covered" and issue.resolved_at is not None
 
 
-def test_bounty_pools_back_an_exit_when_bids_are_not_enough(buyer, contracts, send_as):
+def test_bounty_pools_back_an_outflow_when_bids_are_not_enough(buyer, contracts, send_as, chain_clock):
     from auctions.bounties import bounty_pool_reference
 
-    bounty = make_bounty(vertical=make_auction().vertical, buyer=buyer, fund=D("90"))
-    send_as(_key(buyer), contracts.vault.functions.announceExit(units("95")))
+    bounty = make_bounty(vertical=make_auction().vertical, buyer=buyer, fund=D("90"))  # 10 left available
+    key = _key(buyer)
+    send_as(key, contracts.vault.functions.announceExit(units("95")))
+    vault_index()
+    assert balance_for(user=buyer)["exiting"] == D("10")  # the pool is not touched by an announcement
+    chain_clock(3)
+    send_as(key, contracts.vault.functions.exit())  # 95 leave: 85 of the pool was not there any more
     vault_index()
 
-    assert balance_for(user=buyer)["exiting"] == D("95")
     pool = LedgerAccount.objects.get(reference=bounty_pool_reference(bounty.pk))
     assert pool.balance == D("5")
+    assert VaultClaim.objects.get(purpose="outflow").state == "covered"
     assert "bounty" in mail.outbox[-1].body
+    assert _vault_free(contracts, buyer) == _ledger_backed(buyer) + pool.balance == D("5")
     assert ledger_check().ok
 
 
@@ -234,19 +296,26 @@ def test_a_linked_wallet_gets_its_custodial_balance_moved_and_the_ledger_does_no
     assert balance_for(user=buyer)["available"] == D("100")
 
 
-def test_a_deal_is_funded_from_the_custodial_address_while_its_money_still_sits_there(buyer, contracts):
+def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(buyer, contracts):
+    """Funding from the old custodial address would race the move of that very balance: the deal
+    is funded from the wallet, once the money is there."""
     from eth_account import Account
 
-    from escrow.sweeps import vault_address_to_fund
+    from chain.models import ChainTransaction
+    from chain.transactions import chain_tx_poll_pending
+    from escrow.sweeps import FundingDeferred, vault_address_to_fund
 
     wallet = wallet_for(user=buyer)
-    custodial = wallet.address
     wallet.address, wallet.kind = Account.create().address, "linked"
-    wallet.save()
-    w3 = contracts.vault.w3
-    assert vault_address_to_fund(user=buyer, amount=D("60"), w3=w3, vault_address=contracts.vault.address) == custodial
-    assert vault_address_to_fund(user=buyer, amount=D("101"), w3=w3,
-                                 vault_address=contracts.vault.address) == wallet.address
+    wallet.save()  # linked without the signal: nothing moved yet
+    w3, vault = contracts.vault.w3, contracts.vault.address
+    with pytest.raises(FundingDeferred):
+        vault_address_to_fund(user=buyer, amount=D("60"), w3=w3, vault_address=vault)
+    assert ChainTransaction.objects.filter(idempotency_key__startswith="escrow.move:").count() == 1  # the move
+    wait_mined()
+    chain_tx_poll_pending()
+    assert vault_address_to_fund(user=buyer, amount=D("60"), w3=w3, vault_address=vault) == wallet.address
+    assert vault_address_to_fund(user=buyer, amount=D("101"), w3=w3, vault_address=vault) == wallet.address
 
 
 def test_staff_credit_in_chain_mode_needs_the_treasury_permission_and_comes_through_the_vault(
@@ -272,3 +341,77 @@ def test_staff_credit_in_chain_mode_needs_the_treasury_permission_and_comes_thro
     assert vault_index() == 1
     assert _ledger_backed(target) == D("25") == _vault_free(contracts, target)
     assert Web3.to_checksum_address(VaultEvent.objects.get().account) == wallet_for(user=target).address
+
+
+def _link(user, account):
+    from chain import wallets
+    from tests.chain.test_wallets import _sign, _siwe
+
+    message = _siwe(address=account.address, nonce=wallets.siwe_nonce_issue(user=user))
+    return wallets.siwe_message_check_and_link(user=user, message=message, signature=_sign(account, message),
+                                               domain="testserver")
+
+
+def test_linking_an_address_the_vault_holds_money_or_an_exit_for_is_refused(buyer, contracts, deposit, send_as):
+    """Money at an address the marketplace did not know (deposited, or an exit announced before
+    linking) would never be in the ledger: linking it is refused, and so is replacing a linked
+    wallet that still holds money."""
+    from django.core.exceptions import ValidationError
+    from eth_account import Account
+
+    funded, announced, fresh = Account.create(), Account.create(), Account.create()
+    deposit(funded.address, "5")
+    send_as(announced, contracts.vault.functions.announceExit(units("5")))
+    for account in (funded, announced):
+        with pytest.raises(ValidationError, match="already holds USDC or an announced exit"):
+            _link(buyer, account)
+    wallet = _link(buyer, fresh)
+    assert wallet.address == fresh.address
+    deposit(fresh.address, "1")
+    with pytest.raises(ValidationError, match="still holds USDC"):
+        _link(buyer, Account.create())
+
+
+def test_a_treasury_deposit_sent_but_not_confirmed_in_time_is_never_sent_twice(contracts, settings):
+    """The form's key stays used once the deposit left: a resubmission after a receipt that did not
+    come in time sends nothing more (the indexer credits the one deposit when it confirms)."""
+    from escrow.deposits import FaucetError, treasury_deposit_for
+    from tests.escrow.rpc_proxy import HoldingProxy
+
+    target = UserFactory(is_buyer=True)
+    node = settings.CHAIN_RPC_URL
+    proxy = HoldingProxy(node).start()
+    try:
+        settings.CHAIN_RPC_URL, settings.CHAIN_RPC_TIMEOUT = proxy.url, 1
+        # Hold receipts only once the deposit itself was sent (after the mint and the approval).
+        proxy.hold(lambda call: call.get("method") == "eth_getTransactionReceipt"
+                   and proxy.calls.count("eth_sendRawTransaction") == 3)
+        with pytest.raises(FaucetError, match="not confirmed yet"):
+            treasury_deposit_for(user=target, amount=D("25"), once="staff-credit:abc", mint=True)
+        proxy.release()
+        treasury_deposit_for(user=target, amount=D("25"), once="staff-credit:abc", mint=True)  # the same form again
+    finally:
+        proxy.stop()
+        settings.CHAIN_RPC_URL, settings.CHAIN_RPC_TIMEOUT = node, 10
+    assert proxy.calls.count("eth_sendRawTransaction") == 3  # mint, approval, one deposit: not a second one
+    vault_index()
+    assert _ledger_backed(target) == D("25") == _vault_free(contracts, target)
+
+
+def test_a_bid_the_platform_could_not_fund_before_an_exit_unlocks_is_refused(buyer, contracts, send_as, deposit):
+    """Once an exit unlocks the vault refuses to fund deals out of the amount leaving, so while an
+    exit is not fully set aside a bid or buy-now that could not be paid before it unlocks is
+    refused; set aside in full, the rest of the balance bids as usual."""
+    from auctions.services import BidRejected
+
+    auction = make_auction()
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("150")))  # more than the 100 there
+    vault_index()
+    with pytest.raises(BidRejected, match="exit from the vault") as refused:
+        bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("10"))
+    assert refused.value.code == "funds_leaving"
+
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("60")))  # replaces it: 60 of 100
+    vault_index()
+    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("40"))  # the 40 not leaving
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("40"), "exiting": D("60"), "total": D("100")}
