@@ -292,7 +292,8 @@ def bounty_update(*, bounty: Bounty, **changes) -> Bounty:
     if "states" in changes:
         changes["states"] = states_normalized(changes["states"] if changes["states"] is not None else [])
     if "field_filters" in changes:
-        changes["field_filters"] = field_filters_normalized(changes["field_filters"] or [])
+        changes["field_filters"] = field_filters_normalized(
+            changes["field_filters"] if changes["field_filters"] is not None else [])
     if "name" in changes and isinstance(changes["name"], str):
         changes["name"] = changes["name"].strip()
     for name, value in changes.items():

@@ -188,6 +188,15 @@ def test_patch_changes_criteria_and_pauses_and_resumes(api, owner, vertical):
     assert api.get(url).json()["amount_per_lead"] == "2.500000"
 
 
+@pytest.mark.parametrize("filters", [{}, "", 0, False, None])
+def test_patch_refuses_field_filters_that_are_not_a_list(api, owner, vertical, filters):
+    """Schemathesis found `{}` accepted (and stored as []) on PATCH while POST refused it."""
+    bounty = make_bounty(vertical=vertical, buyer=owner)
+    response = api.patch(f"{LIST}{bounty.pk}/", {"field_filters": filters}, format="json")
+    assert response.status_code == 400 and error_fields(response) == {"field_filters"}
+    assert api.patch(f"{LIST}{bounty.pk}/", {"field_filters": []}, format="json").status_code == 200
+
+
 def test_fund_tops_up_once_per_key(api, owner, vertical):
     bounty = make_bounty(vertical=vertical, buyer=owner, fund=D("20"))
     url = f"{LIST}{bounty.pk}/fund/"
