@@ -67,6 +67,16 @@ def test_creating_a_bounty_funds_its_pool_and_a_replay_returns_the_same_bounty(a
     assert conflict.status_code == 422 and "Idempotency-Key" in error_fields(conflict)
 
 
+def test_an_outsider_gets_a_403_creating_a_bounty_on_an_exclusive_vertical(api, owner):
+    exclusive = make_vertical()
+    exclusive.exclusive_buyers.add(funded_buyer())
+    response = post(api, LIST, create_body(exclusive))
+    assert response.status_code == 403
+    error = api_error(response)
+    assert (error["type"], error["code"], error["param"]) == ("permission", "exclusive_vertical", "vertical")
+    assert not Bounty.objects.exists() and balance_for(user=owner)["available"] == D("200")
+
+
 def test_money_moves_need_an_idempotency_key(api, vertical):
     response = post(api, LIST, create_body(vertical), key=None)
     assert response.status_code == 400 and "Idempotency-Key" in error_fields(response)
