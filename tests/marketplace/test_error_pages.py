@@ -1,5 +1,5 @@
 """Pages answer errors with the site's own pages (the base template, a message, a way home): never
-Django's debug pages with DEBUG off, never JSON."""
+Django's debug pages with DEBUG off, never JSON. A page over a rate limit answers on itself."""
 
 import re
 
