@@ -194,10 +194,15 @@ def _coerce_filter_value(ftype: str, op: str, value):
 
 # ---------------------------------------------------------------- definition
 
+def filterable_fields_of(schema) -> dict:
+    """key -> VerticalField for the fields of an effective schema that rules and bounties may
+    filter on: biddable and not PII (what a buyer sees before buying)."""
+    return {field.key: field for field in schema if field.biddable and not field.pii}
+
+
 def _filterable_fields(vertical) -> dict:
-    """key -> VerticalField for the vertical's biddable, non-PII fields (inherited ones included)."""
-    return {ef.field.key: ef.field for ef in vertical_fields_effective(vertical=vertical)
-            if ef.field.biddable and not ef.field.pii}
+    """filterable_fields_of the vertical's effective schema (inherited fields included)."""
+    return filterable_fields_of(ef.field for ef in vertical_fields_effective(vertical=vertical))
 
 
 def _check_zips(values, name: str, errors: dict) -> None:

@@ -9,6 +9,11 @@ sale's own transaction; settlement pays the seller out of escrow. See docs/aucti
 Rules in one place:
 - A bounty matches leads of its vertical and of the vertical's sub-verticals, never its owner's
   own leads (paying yourself would only churn the pool).
+- The exclusive-vertical rule (verticals.selectors.vertical_open_to_q) holds both ways: only a
+  buyer an exclusive vertical admits may create a bounty on it, and a bounty pays only for sales
+  in verticals open to its owner at the time of the sale (a parent's bounty is not paid for an
+  exclusive child's sale, nor a buyer's bounty once they are removed from the list): an award
+  tells its owner the sale, lead, price and criteria it met.
 - Oldest bounty first; each pays min(amount_per_lead, what is left in its pool, what is left of
   the cap), the cap being 2 × the sale price across all bounties on the sale. A short pool pays
   what it has (a partial award) and is then exhausted until topped up.
@@ -54,7 +59,9 @@ from marketplace.ledger_choices import LedgerAccountKind
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from marketplace.services import idempotent
 from verticals.choices import VerticalStatus
-from verticals.selectors import vertical_ancestors
+from verticals.selectors import vertical_admits_buyer, vertical_ancestors
+
+EXCLUSIVE_VERTICAL = "This vertical is exclusive to its listed buyers."
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +195,8 @@ def _bounty_create(*, buyer, vertical, name, amount_per_lead, amount, min_score,
         errors = {k: list(v) for k, v in exc.message_dict.items()}
     if vertical is not None and vertical.status == VerticalStatus.DEPRECATED:
         errors.setdefault("vertical", []).append("This vertical is deprecated.")
+    if vertical is not None and not vertical_admits_buyer(vertical=vertical, user=buyer):
+        errors.setdefault("vertical", []).append(ValidationError(EXCLUSIVE_VERTICAL, code="exclusive_vertical"))
     _check_funding(amount, "amount", errors)
     if "amount" not in errors and "amount_per_lead" not in errors and amount < amount_per_lead:
         errors["amount"] = ["The first funding must cover at least one payout (the amount per lead)."]
@@ -292,8 +301,8 @@ def bounty_update(*, bounty: Bounty, **changes) -> Bounty:
     if "states" in changes:
         changes["states"] = states_normalized(changes["states"] if changes["states"] is not None else [])
     if "field_filters" in changes:
-        filters = changes["field_filters"]
-        changes["field_filters"] = field_filters_normalized([] if filters is None else filters)
+        changes["field_filters"] = field_filters_normalized(
+            changes["field_filters"] if changes["field_filters"] is not None else [])
     if "name" in changes and isinstance(changes["name"], str):
         changes["name"] = changes["name"].strip()
     for name, value in changes.items():

@@ -22,7 +22,7 @@ from auctions.models import (USDC_MAX_DIGITS, USDC_PLACES, Auction, AuctionBidde
 from auctions.selectors import auction_visible_q
 from config import db_router
 from verticals.choices import FieldType
-from verticals.selectors import vertical_fields_effective_many
+from verticals.selectors import vertical_schemas
 
 RECENT_TRACES = 50
 _LEAD_ZIP = re.compile(r"^zip (\d{3})\d{2}\b")
@@ -184,12 +184,12 @@ def autobid_filterable_fields(*, verticals) -> list[tuple]:
     """(vertical, [FilterableField …]) for each vertical: the biddable, non-PII fields a rule may
     filter on (inherited ones included) and the operators each type allows. Two queries in all."""
     verticals = list(verticals)
-    schemas = vertical_fields_effective_many(verticals=verticals)
+    schemas = vertical_schemas(vertical_ids=[v.pk for v in verticals])
     out = []
     for vertical in verticals:
         fields = [FilterableField(key=f.key, label=f.label, type=f.type,
                                   ops=[op for op in autobid.OP_NAMES if op in autobid.OPS_BY_TYPE.get(f.type, set())],
                                   choices=list(f.choices or []))
-                  for f in (ef.field for ef in schemas[vertical.pk]) if f.biddable and not f.pii]
+                  for f in autobid.filterable_fields_of(schemas.get(vertical.pk, [])).values()]
         out.append((vertical, fields))
     return out

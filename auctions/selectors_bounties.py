@@ -16,7 +16,7 @@ from auctions.models import USDC_MAX_DIGITS, USDC_PLACES, Bounty, BountyAward
 from marketplace.ledger_choices import LedgerAccountKind
 from marketplace.ledger_models import LedgerAccount
 from verticals.models import Vertical
-from verticals.selectors import vertical_ancestors
+from verticals.selectors import vertical_ancestors, vertical_open_to_q
 
 ZERO = Decimal("0.000000")
 _USDC = DecimalField(max_digits=USDC_MAX_DIGITS + 2, decimal_places=USDC_PLACES)
@@ -70,10 +70,12 @@ def bounty_pool_balance(*, bounty_id: int) -> Decimal:
 
 def bounty_list_payable(*, vertical) -> QuerySet:
     """Active bounties that may pay for a lead of `vertical`: on it or on one of its ancestors,
-    with money left in the pool (stale-tolerant: the payout re-reads the pool under its lock);
-    oldest first, the payout order."""
+    owned by a buyer `vertical` is open to (the exclusive-vertical rule, as autobid's rules: an
+    award reveals the sale to its owner), with money left in the pool (stale-tolerant: the payout
+    re-reads the pool under its lock); oldest first, the payout order."""
     ids = [v.pk for v in vertical_ancestors(vertical=vertical)]
     return (bounty_with_pool_balance(Bounty.objects.filter(status=BountyStatus.ACTIVE, vertical_id__in=ids))
+            .filter(vertical_open_to_q(vertical=vertical.pk, user_id=OuterRef("buyer_id")))
             .filter(pool_balance__gt=0).select_related("vertical").order_by("created_at", "id"))
 
 

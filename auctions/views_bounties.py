@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -26,7 +27,7 @@ from leads.views_seller import seller_required
 from verticals.choices import VerticalStatus
 from verticals.display import filter_text
 from verticals.models import Vertical
-from verticals.selectors import vertical_schemas
+from verticals.selectors import vertical_open_to_q, vertical_schemas
 
 TOKEN_FIELD = "idempotency_key"
 
@@ -78,6 +79,12 @@ class BountyCreateForm(BountyCriteriaForm):
 
     field_order = ["vertical", "name", "amount_per_lead", "amount", "min_score", "states", "max_lead_age_hours",
                    "field_filters"]
+
+    def __init__(self, *args, buyer, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only verticals that admit the buyer (the exclusive-vertical rule; the service checks it too).
+        self.fields["vertical"].queryset = (Vertical.objects.exclude(status=VerticalStatus.DEPRECATED)
+                                            .filter(vertical_open_to_q(vertical=OuterRef("pk"), user_id=buyer.pk)))
 
 
 class FundForm(forms.Form):
@@ -150,8 +157,8 @@ def bounty_list(request):
             return redirect("seller-bounties")
         raise PermissionDenied("Only buyer accounts fund bounties. Enable buying on your account page.")
     if request.method == "GET":
-        return _list_page(request, form=BountyCreateForm(), token=_token())
-    form = BountyCreateForm(request.POST)
+        return _list_page(request, form=BountyCreateForm(buyer=request.user), token=_token())
+    form = BountyCreateForm(request.POST, buyer=request.user)
     token = request.POST.get(TOKEN_FIELD) or _token()
     if form.is_valid():
         try:

@@ -14,9 +14,19 @@ from web3.exceptions import ProviderConnectionError, RequestTimedOut, TimeExhaus
 
 # anvil's (and hardhat's) local development chain id.
 DEV_CHAIN_ID = 31337
+# Profiles that may sign with anvil's committed development keys when no key is configured: the
+# ones that run on a throwaway local chain. The services profile (a real deployment's shape) and
+# production must be given CHAIN_DEPLOYER_KEY and CHAIN_SIGNER_KEYS.
+DEV_KEY_PROFILES = ("embedded", "test")
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, int], Web3] = {}
+
+
+def chain_dev_keys_allowed(*, chain_id: int) -> bool:
+    """Whether anvil's committed development keys may stand in for a missing configured key: on
+    the development chain, in the embedded and test profiles only (settings.PROFILE)."""
+    return chain_id == DEV_CHAIN_ID and getattr(settings, "PROFILE", "") in DEV_KEY_PROFILES
 
 
 class ChainUnavailable(Exception):

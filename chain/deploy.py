@@ -20,7 +20,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from chain.client import DEV_CHAIN_ID, chain_code_at, chain_errors, chain_id_check
+from chain.client import DEV_CHAIN_ID, chain_code_at, chain_dev_keys_allowed, chain_errors, chain_id_check
 from chain.models import ContractDeployment
 
 logger = logging.getLogger(__name__)
@@ -61,12 +61,15 @@ def artifact_paths(directory: Path = ARTIFACTS_DIR) -> list[Path]:
 
 
 def deployer_account(*, chain_id: int) -> LocalAccount:
-    """CHAIN_DEPLOYER_KEY, or anvil's first dev account on chain 31337 outside production."""
+    """CHAIN_DEPLOYER_KEY, or anvil's first dev account on chain 31337 in the embedded and test
+    profiles only (chain.client.chain_dev_keys_allowed)."""
     if settings.CHAIN_DEPLOYER_KEY:
         return Account.from_key(settings.CHAIN_DEPLOYER_KEY)
-    if chain_id == DEV_CHAIN_ID and getattr(settings, "PROFILE", "") != "production":
+    if chain_dev_keys_allowed(chain_id=chain_id):
         return Account.from_key(ANVIL_DEV_KEY)
-    raise DeployError(f"CHAIN_DEPLOYER_KEY is required to deploy on chain {chain_id}")
+    raise DeployError(f"CHAIN_DEPLOYER_KEY is required to deploy on chain {chain_id} in the "
+                      f"{getattr(settings, 'PROFILE', '?')} profile (anvil's development key stands in for it "
+                      f"only in the embedded and test profiles)")
 
 
 def _send_deploy(w3: Web3, *, artifact: Artifact, account: LocalAccount, chain_id: int,

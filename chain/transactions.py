@@ -26,7 +26,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
-from chain.client import DEV_CHAIN_ID, chain_errors, chain_id_check, chain_web3
+from chain.client import chain_dev_keys_allowed, chain_errors, chain_id_check, chain_web3
 from chain.errors import decode_revert
 from chain.models import ChainTransaction, Signer
 from marketplace import correlation
@@ -66,12 +66,15 @@ def _accounts_from(keys: str) -> dict[str, LocalAccount]:
 
 
 def signer_accounts(*, chain_id: int) -> dict[str, LocalAccount]:
-    """address -> account for CHAIN_SIGNER_KEYS, or anvil's dev accounts 1..5 on 31337 outside production."""
+    """address -> account for CHAIN_SIGNER_KEYS, or anvil's dev accounts 1..5 on 31337 in the
+    embedded and test profiles only (chain.client.chain_dev_keys_allowed)."""
     if settings.CHAIN_SIGNER_KEYS:
         return _accounts_from(settings.CHAIN_SIGNER_KEYS)
-    if chain_id == DEV_CHAIN_ID and getattr(settings, "PROFILE", "") != "production":
+    if chain_dev_keys_allowed(chain_id=chain_id):
         return _accounts_from(",".join(ANVIL_SIGNER_KEYS))
-    raise SignerError(f"CHAIN_SIGNER_KEYS is required to send transactions on chain {chain_id}")
+    raise SignerError(f"CHAIN_SIGNER_KEYS is required to send transactions on chain {chain_id} in the "
+                      f"{getattr(settings, 'PROFILE', '?')} profile (anvil's development keys stand in for it "
+                      f"only in the embedded and test profiles)")
 
 
 def _chain_id() -> int:

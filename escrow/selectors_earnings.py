@@ -1,24 +1,43 @@
-"""A seller's pending earnings: sold leads whose escrow has not been released yet, with what the
-release is expected to pay them (price − platform fee − vertical royalty + bounties, the split of
-escrow.fees that the release itself uses, or the split already fixed when the release was sent)
-and when (the settlement's release time, else the sale's time plus the vertical's dispute window).
+"""A seller's pending earnings: sold leads whose escrow will be released to them and has not been
+yet, with what the release is expected to pay (price − platform fee − vertical royalty + bounties,
+the split of escrow.fees that the release itself uses, or the split already fixed when the release
+was sent) and when (the settlement's release time, else the sale's time plus the vertical's
+dispute window).
 
-Reads only; a seller's own figures, never a buyer's identity.
+Which sales are pending: those with a settlement that is not released or refunded (refunding,
+refunded), and those with no settlement yet that will get one — the rule the purchases' contact
+status uses (escrow.selectors_purchases.contact_status_expression: chain settlement on and the
+sale recorded after the EscrowVault was deployed). A sale settled in the ledger only (settlement
+off, or recorded before the vault) never gets a settlement or a release, so it is not listed.
+
+Ordering, paging and totals are SQL: the list is one keyset-ordered query, the totals one
+aggregate, whatever the number of sales. Reads only; a seller's own figures, never a buyer's
+identity.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import (BigIntegerField, Case, Count, DateTimeField, DecimalField, F, Min, OuterRef, Q,
+                              QuerySet, Subquery, Sum, Value, When)
 from django.db.models.functions import Coalesce
 
 from auctions.models import BountyAward, Sale
-from escrow.fees import release_after_for, release_amounts
+from escrow.choices import ContactStatus
+from escrow.fees import (micro_usdc_expression, release_after_expression, release_amounts,
+                         release_amounts_micro_expression)
 from escrow.models import Settlement
+from escrow.selectors_purchases import contact_status_expression
 
 ZERO = Decimal(0)
+MICRO = Decimal(10) ** 6
 USDC_FIELD = DecimalField(max_digits=36, decimal_places=6)
+PAGE_LIMIT = 100  # the seller's page: the soonest releases (the totals count them all)
+ROW_FIELDS = ("id", "lead_id", "auction_id", "price", "created_at", "bounty_total", "release_after",
+              "lead__vertical__name", "lead__vertical__owner_address", "settlement__state",
+              "settlement__seller_amount", "settlement__platform_fee", "settlement__vertical_royalty")
+CLOSED_STATES = (Settlement.State.RELEASED, Settlement.State.REFUNDING, Settlement.State.REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -39,8 +58,7 @@ class PendingSale:
 
 
 @dataclass(frozen=True)
-class PendingEarnings:
-    sales: list[PendingSale]  # soonest release first, at most `limit`
+class PendingTotals:
     count: int  # all pending sales
     total_price: Decimal
     total_bounties: Decimal
@@ -49,19 +67,31 @@ class PendingEarnings:
     next_release: datetime | None
 
 
-def _pending_rows(*, seller) -> list[dict]:
-    bounties = (BountyAward.objects.filter(sale_id=OuterRef("pk")).values("sale_id")
+@dataclass(frozen=True)
+class PendingEarnings(PendingTotals):
+    sales: list[PendingSale]  # soonest release first, at most the limit asked
+
+
+def _pending(seller) -> QuerySet:
+    """The seller's pending sales (see the module docstring), annotated with `release_after` and
+    `bounty_total`."""
+    bounties = (BountyAward.objects.filter(sale_id=OuterRef("pk")).order_by().values("sale_id")
                 .annotate(total=Sum("amount")).values("total"))
-    return list(
-        Sale.objects.filter(seller=seller)
-        .exclude(settlement__state__in=(Settlement.State.RELEASED, Settlement.State.REFUNDING,
-                                        Settlement.State.REFUNDED))
-        .annotate(bounty_total=Coalesce(Subquery(bounties, output_field=USDC_FIELD), Value(ZERO),
-                                        output_field=USDC_FIELD))
-        .values("id", "lead_id", "auction_id", "price", "created_at", "bounty_total",
-                "lead__vertical__name", "lead__vertical__owner_address", "lead__vertical__dispute_window_hours",
-                "settlement__state", "settlement__release_after", "settlement__seller_amount",
-                "settlement__platform_fee", "settlement__vertical_royalty"))
+    return (Sale.objects.filter(seller=seller)
+            .annotate(contact_status=contact_status_expression())
+            .filter((Q(settlement__isnull=False) & ~Q(settlement__state__in=CLOSED_STATES))
+                    | Q(settlement__isnull=True, contact_status=ContactStatus.AWAITING_PAYMENT))
+            .annotate(release_after=Coalesce(F("settlement__release_after"), release_after_expression(
+                          sold_at=F("created_at"), dispute_window_hours=F("lead__vertical__dispute_window_hours")),
+                                             output_field=DateTimeField()),
+                      bounty_total=Coalesce(Subquery(bounties, output_field=USDC_FIELD), Value(ZERO),
+                                            output_field=USDC_FIELD)))
+
+
+def earnings_pending_queryset(*, seller) -> QuerySet:
+    """The seller's pending sales as rows (dicts) for pending_sales(), soonest release first
+    ((release_after, id): the API's cursor order)."""
+    return _pending(seller).values(*ROW_FIELDS).order_by("release_after", "id")
 
 
 def _pending_sale(row: dict) -> PendingSale:
@@ -72,25 +102,50 @@ def _pending_sale(row: dict) -> PendingSale:
     else:
         seller_amount, fee, royalty = release_amounts(
             price=price, vertical_has_owner=bool(row["lead__vertical__owner_address"]))
-    release_after = row["settlement__release_after"] or release_after_for(
-        sold_at=row["created_at"], dispute_window_hours=row["lead__vertical__dispute_window_hours"])
     state = row["settlement__state"] or Settlement.State.PENDING
     return PendingSale(
         sale_id=row["id"], lead_id=row["lead_id"], auction_id=row["auction_id"],
         vertical_name=row["lead__vertical__name"], sold_at=row["created_at"], price=price, bounties=bounties,
         platform_fee=fee, vertical_royalty=royalty, expected_net=seller_amount + bounties,
-        release_after=release_after, state=state, state_label=Settlement.State(state).label)
+        release_after=row["release_after"], state=state, state_label=Settlement.State(state).label)
 
 
-def earnings_pending_for_seller(*, seller, limit: int = 100) -> PendingEarnings:
-    """The seller's sales still in escrow (every settlement state but released and refunded, and
-    sales not settled on chain yet), soonest release first, with totals over all of them. One query."""
-    sales = sorted((_pending_sale(row) for row in _pending_rows(seller=seller)),
-                   key=lambda s: (s.release_after, s.sale_id))
-    return PendingEarnings(
-        sales=sales[:limit], count=len(sales),
-        total_price=sum((s.price for s in sales), ZERO),
-        total_bounties=sum((s.bounties for s in sales), ZERO),
-        total_fees=sum((s.platform_fee + s.vertical_royalty for s in sales), ZERO),
-        total_expected_net=sum((s.expected_net for s in sales), ZERO),
-        next_release=sales[0].release_after if sales else None)
+def pending_sales(rows) -> list[PendingSale]:
+    """Rows of earnings_pending_queryset() as PendingSale, in their order. No query."""
+    return [_pending_sale(row) for row in rows]
+
+
+def _usdc(micro) -> Decimal:
+    return (Decimal(micro or 0) / MICRO).quantize(Decimal("0.000001"))
+
+
+def earnings_pending_totals(*, seller) -> PendingTotals:
+    """Count, sums and the next release over all the seller's pending sales. One query: each
+    sale's split is computed in SQL in micro-USDC, rounded as escrow.fees.release_amounts rounds
+    (or the split stored once the release was sent), so the totals are the sums of the rows
+    pending_sales() gives."""
+    fixed = Q(settlement__seller_amount__isnull=False)
+    seller_part, fee, royalty = release_amounts_micro_expression(
+        price=F("price"), vertical_has_owner=~Q(lead__vertical__owner_address=""))
+
+    def split(computed, stored: str):
+        return Case(When(fixed, then=micro_usdc_expression(Coalesce(F(stored), Value(ZERO)))), default=computed,
+                    output_field=BigIntegerField())
+
+    bounties = micro_usdc_expression(F("bounty_total"))
+    totals = _pending(seller).aggregate(
+        sales_count=Count("id"), price_micro=Sum(micro_usdc_expression(F("price"))), bounties_micro=Sum(bounties),
+        fees_micro=Sum(split(fee, "settlement__platform_fee") + split(royalty, "settlement__vertical_royalty")),
+        net_micro=Sum(split(seller_part, "settlement__seller_amount") + bounties),
+        first_release=Min("release_after"))
+    return PendingTotals(
+        count=totals["sales_count"], total_price=_usdc(totals["price_micro"]),
+        total_bounties=_usdc(totals["bounties_micro"]), total_fees=_usdc(totals["fees_micro"]),
+        total_expected_net=_usdc(totals["net_micro"]), next_release=totals["first_release"])
+
+
+def earnings_pending_for_seller(*, seller, limit: int = PAGE_LIMIT) -> PendingEarnings:
+    """The seller's page: the `limit` soonest pending releases and the totals over all. Two queries."""
+    totals = earnings_pending_totals(seller=seller)
+    sales = pending_sales(earnings_pending_queryset(seller=seller)[:limit]) if totals.count else []
+    return PendingEarnings(sales=sales, **vars(totals))

@@ -17,7 +17,7 @@ from escrow import purchases, selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
 from leads.models import PiiAccess
-from leads.selectors import lead_details_display
+from leads.selectors import lead_details_display, lead_field_values
 
 
 @require_GET
@@ -48,7 +48,10 @@ def purchase_detail(request, sale_id: int):
     except purchases.ContactUnavailable as exc:
         pii, status = None, exc.status
     settlement = selectors_purchases.settlement_of(sale)
-    fields, contact = lead_details_display(lead=sale.lead, pii=pii or {})
+    if pii is not None:
+        fields, contact = lead_details_display(lead=sale.lead, pii=pii)
+    else:  # locked: what a buyer sees before buying, no more (no full ZIP or city either)
+        fields, contact = lead_field_values(leads=[sale.lead], biddable_only=True)[sale.lead_id], []
     return render(request, "escrow/purchase_detail.html", {
         "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact, "fields": fields,
         "batch": settlement.mint_batch if settlement else None,

@@ -15,10 +15,9 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 
-from marketplace.api.errors import is_api_path, json_error
+from marketplace.api.errors import json_error
 from marketplace.redis import get_redis
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")
@@ -133,15 +132,11 @@ def identity_for(request, key: str) -> str:
     raise ValueError(f"Unknown rate-limit key {key!r}")
 
 
-def too_many_requests(decision: Decision, request=None) -> HttpResponse:
-    """429 with Retry-After: the site's page for a page, the API's error envelope under /api/."""
+def too_many_requests(decision: Decision) -> HttpResponse:
+    """429 with Retry-After in the API's error envelope (machine endpoints: the API, /healthz)."""
     wait = decision.retry_after
-    if request is not None and not is_api_path(request.path):
-        response = render(request, "429.html", {"retry_after": wait, "retry_after_text": wait_text(wait)},
-                          status=429)
-    else:
-        response = json_error(status=429, code="rate_limited",
-                              message=f"Too many requests. Try again in {wait} seconds.", retry_after=wait)
+    response = json_error(status=429, code="rate_limited",
+                          message=f"Too many requests. Try again in {wait} seconds.", retry_after=wait)
     response["Retry-After"] = str(wait)
     return response
 
@@ -175,10 +170,10 @@ def limited(response: HttpResponse, decision: Decision) -> HttpResponse:
     return response
 
 
-def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None, page: bool = True):
-    """Decorate a view: over the limit of RATE_LIMITS[scope] it answers 429, with the site's 429 page
-    (page=False: the JSON error envelope, for machine endpoints such as /healthz). A form page
-    answers better on itself, with what was typed: check() and limited()."""
+def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] | None = None):
+    """Decorate a machine endpoint (JSON, such as /healthz): over the limit of RATE_LIMITS[scope] it
+    answers 429 with the API's error envelope. Pages do not use it: they answer on themselves, with
+    a message and what was typed (check() and limited())."""
 
     def decorator(view):
         @wraps(view)
@@ -187,7 +182,7 @@ def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] 
                 decision = hit(scope=scope, identity=identity_for(request, key),
                                rate=Rate.parse(settings.RATE_LIMITS[scope]))
                 if not decision.allowed:
-                    return too_many_requests(decision, request if page else None)
+                    return too_many_requests(decision)
             return view(request, *args, **kwargs)
 
         return wrapped

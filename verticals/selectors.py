@@ -55,24 +55,32 @@ class EffectiveField:
 
 
 def vertical_fields_effective(*, vertical: Vertical) -> list[EffectiveField]:
-    """A vertical's schema: its ancestors' fields, overridden by key by nearer definitions."""
+    """A vertical's schema: its ancestors' fields, overridden by key by nearer definitions, each
+    with the ancestor it is inherited from (None for the vertical's own)."""
     chain = vertical_ancestors(vertical=vertical)
-    return _merged_fields(vertical, chain, _fields_by_vertical([v.pk for v in chain]))
+    by_id = {node.pk: node for node in chain}
+    merged = _merged_fields([node.pk for node in chain], _fields_by_vertical([node.pk for node in chain]))
+    return [EffectiveField(field=field, inherited_from=None if field.vertical_id == vertical.pk
+                           else by_id[field.vertical_id]) for field in merged]
 
 
-def vertical_fields_effective_many(*, verticals) -> dict[int, list[EffectiveField]]:
-    """vertical_fields_effective for many verticals in two queries (vertical id -> schema)."""
-    verticals = list(verticals)
-    by_id = {v.pk: v for v in Vertical.objects.all()}  # the tree (a hundred rows): every ancestor at hand
-    chains = {}
-    for vertical in verticals:
-        chain, node = [], by_id.get(vertical.pk, vertical)
-        while node is not None:
-            chain.append(node)
-            node = by_id.get(node.parent_id)
-        chains[vertical.pk] = list(reversed(chain))
-    fields = _fields_by_vertical({node.pk for chain in chains.values() for node in chain})
-    return {vertical.pk: _merged_fields(vertical, chains[vertical.pk], fields) for vertical in verticals}
+def vertical_schemas(*, vertical_ids) -> dict[int, list[VerticalField]]:
+    """The effective schema (as vertical_fields_effective, fields only) of several verticals in
+    two queries, whatever their number: for pages that show many leads' fields at once."""
+    wanted = set(vertical_ids)
+    if not wanted:
+        return {}
+    parents = dict(Vertical.objects.values_list("id", "parent_id"))
+    chains: dict[int, list[int]] = {}
+    for vertical_id in wanted:
+        chain, node, seen = [], vertical_id, set()
+        while node is not None and node not in seen:  # root first, the vertical itself last
+            seen.add(node)
+            chain.insert(0, node)
+            node = parents.get(node)
+        chains[vertical_id] = chain
+    by_vertical = _fields_by_vertical({v for chain in chains.values() for v in chain})
+    return {vertical_id: _merged_fields(chain, by_vertical) for vertical_id, chain in chains.items()}
 
 
 def _fields_by_vertical(ids) -> dict[int, list[VerticalField]]:
@@ -82,12 +90,14 @@ def _fields_by_vertical(ids) -> dict[int, list[VerticalField]]:
     return by_vertical
 
 
-def _merged_fields(vertical: Vertical, chain: list[Vertical], by_vertical: dict) -> list[EffectiveField]:
-    merged: dict[str, EffectiveField] = {}
+def _merged_fields(chain: list[int], by_vertical: dict) -> list[VerticalField]:
+    """The one ancestor merge: down the chain of vertical ids (root first), a nearer definition of
+    a key replaces the farther one and takes its place at the end."""
+    merged: dict[str, VerticalField] = {}
     for node in chain:
-        for field in by_vertical.get(node.pk, []):
+        for field in by_vertical.get(node, []):
             merged.pop(field.key, None)
-            merged[field.key] = EffectiveField(field=field, inherited_from=None if node.pk == vertical.pk else node)
+            merged[field.key] = field
     return list(merged.values())
 
 
@@ -153,33 +163,3 @@ def vertical_public_slugs() -> frozenset[str]:
                           .values_list("slug", flat=True))
         _PUBLIC_SLUGS = (time.monotonic(), slugs)
     return slugs
-
-
-def vertical_schemas(*, vertical_ids) -> dict[int, list[VerticalField]]:
-    """The effective schema (as vertical_fields_effective, fields only) of several verticals in
-    two queries, whatever their number: for pages that show many leads' fields at once."""
-    wanted = set(vertical_ids)
-    if not wanted:
-        return {}
-    parents = dict(Vertical.objects.values_list("id", "parent_id"))
-    chains: dict[int, list[int]] = {}
-    for vertical_id in wanted:
-        chain, node, seen = [], vertical_id, set()
-        while node is not None and node not in seen:  # root first, the vertical itself last
-            seen.add(node)
-            chain.insert(0, node)
-            node = parents.get(node)
-        chains[vertical_id] = chain
-    by_vertical: dict[int, list[VerticalField]] = {}
-    all_ids = {v for chain in chains.values() for v in chain}
-    for field in VerticalField.objects.filter(vertical_id__in=all_ids).order_by("position", "id"):
-        by_vertical.setdefault(field.vertical_id, []).append(field)
-    out = {}
-    for vertical_id, chain in chains.items():
-        merged: dict[str, VerticalField] = {}
-        for node in chain:
-            for field in by_vertical.get(node, []):
-                merged.pop(field.key, None)
-                merged[field.key] = field
-        out[vertical_id] = list(merged.values())
-    return out

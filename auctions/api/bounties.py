@@ -145,6 +145,10 @@ def _state_code(message: str) -> str | None:
 
 
 def _refused(exc: DjangoValidationError) -> Exception:
+    exclusive = [e for e in getattr(exc, "error_dict", {}).get("vertical", []) if e.code == "exclusive_vertical"]
+    if exclusive:  # a permission, not the request's form: 403 as for a bid in that vertical
+        return ApiError(exclusive[0].message, status=status.HTTP_403_FORBIDDEN, code="exclusive_vertical",
+                        param="vertical")
     errors = field_errors(exc)
     flat = [(name, str(message)) for name, messages in errors.detail.items() for message in messages]
     if flat and all(_state_code(message) for _, message in flat):
@@ -186,7 +190,9 @@ class BountyListCreateApi(generics.ListAPIView):
             return Bounty.objects.none()
         return selectors_bounties.bounty_list_for_buyer(buyer=self.request.user)
 
-    error_statuses = {"post": {403: "Only buyer accounts fund bounties.", 404: "No such vertical.",
+    error_statuses = {"post": {403: "Only buyer accounts fund bounties (`buyer_required`); an exclusive vertical "
+                                    "takes bounties only from its listed buyers (`exclusive_vertical`).",
+                               404: "No such vertical.",
                                409: MONEY_CONFLICT}}
 
     @extend_schema(request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],

@@ -81,11 +81,12 @@ class BuyNowListApi(generics.ListAPIView):
 
 
 # Refusals: the listing is gone (404), sold or expired (409), not for you (403: not a buyer, your own
-# lead, an exclusive vertical), or more than your available balance (409).
+# lead, an exclusive vertical), or money you cannot spend now (409, a state conflict: more than your
+# available balance, or funds whose exit from the vault unlocks before the sale could be paid).
 PURCHASE_STATUS = {buynow.BuyNowRefused.NOT_FOUND: status.HTTP_404_NOT_FOUND,
                    buynow.BuyNowRefused.CLOSED: status.HTTP_409_CONFLICT,
                    buynow.BuyNowRefused.INVALID: status.HTTP_403_FORBIDDEN}
-PURCHASE_CODE_STATUS = {"insufficient_funds": status.HTTP_409_CONFLICT}
+PURCHASE_CODE_STATUS = {"insufficient_funds": status.HTTP_409_CONFLICT, "funds_leaving": status.HTTP_409_CONFLICT}
 
 
 class BuyNowPurchaseApi(APIView):
@@ -98,8 +99,9 @@ class BuyNowPurchaseApi(APIView):
 
     error_statuses = {"post": {
         403: "Only buyers buy, never their own leads; exclusive verticals sell only to their listed buyers.",
-        409: "Already sold or expired (`already_sold`, `expired`), or more than your available balance "
-             "(`insufficient_funds`)."}}
+        409: "Already sold or expired (`already_sold`, `expired`), more than your available balance "
+             "(`insufficient_funds`), or your exit from the vault unlocks before the sale could be paid "
+             "(`funds_leaving`)."}}
 
     @extend_schema(request=None, parameters=[idempotency_parameter()], responses={201: BuyNowSaleSerializer})
     def post(self, request, pk: int):

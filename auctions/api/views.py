@@ -206,8 +206,9 @@ class BidCreateApi(APIView):
 
     error_statuses = {"post": {
         403: "Only buyers bid, never on their own leads; exclusive verticals admit only their listed buyers.",
-        409: "The auction is closed, or your maximum is below the reserve or the price, not above your "
-             "previous maximum, or more than your available balance covers (`error.code` says which)."}}
+        409: "The auction is closed (`closed`), or your maximum is below the reserve or the price, not above "
+             "your previous maximum, more than your available balance covers (`insufficient_funds`), or your exit "
+             "from the vault unlocks before the sale could be paid (`funds_leaving`); `error.code` says which."}}
 
     @extend_schema(request=BidInputSerializer, responses={201: AuctionDetailSerializer})
     def post(self, request, pk: int):

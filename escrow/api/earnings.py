@@ -1,19 +1,19 @@
 """A seller's pending earnings for integrators: sold leads still in escrow, the expected payout of
-each release (price − platform fee − vertical royalty + bounties) and when it is due, with totals.
+each release (price − platform fee − vertical royalty + bounties) and when it is due, a page at a
+time, with totals over all of them.
 Thin: escrow.selectors_earnings does the reading."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions.api.serializers import usdc
 from escrow import selectors_earnings
 from escrow.models import Settlement
-
-LIMIT = 100
+from marketplace.api.errors import ApiError
+from marketplace.api.pagination import ValidatedCursorPagination, pagination_parameters
 
 
 class PendingSaleSerializer(serializers.Serializer):
@@ -33,27 +33,47 @@ class PendingSaleSerializer(serializers.Serializer):
 
 
 class PendingEarningsSerializer(serializers.Serializer):
-    count = serializers.IntegerField(read_only=True, help_text="Sales still in escrow.")
-    total_price = usdc(read_only=True)
+    next = serializers.URLField(read_only=True, allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(read_only=True, allow_null=True, help_text="The previous page, or null.")
+    count = serializers.IntegerField(read_only=True, help_text="Sales still in escrow (all pages).")
+    total_price = usdc(read_only=True, help_text="Over all pending sales, not only this page (as every total).")
     total_bounties = usdc(read_only=True)
     total_fees = usdc(read_only=True, help_text="Platform fees and vertical royalties.")
     total_expected_net = usdc(read_only=True)
     next_release = serializers.DateTimeField(read_only=True, allow_null=True)
-    results = PendingSaleSerializer(source="sales", many=True, read_only=True,
-                                    help_text=f"Soonest release first, at most {LIMIT}.")
+    results = PendingSaleSerializer(many=True, read_only=True, help_text="Soonest release first.")
+
+
+class PendingEarningsPagination(ValidatedCursorPagination):
+    """Keyset on (release_after, sale id): soonest release first, stable while sales are added."""
+
+    ordering = ("release_after", "id")
+    page_size = 50
 
 
 class PendingEarningsApi(APIView):
-    """Your money in escrow as a seller: each sold lead not released yet, with the expected payout
-    and release time, and totals over all of them."""
+    """Your money in escrow as a seller: each sold lead whose escrow will be released to you and is
+    not yet, with the expected payout and release time (cursor-paginated), and totals over all of
+    them. Sales settled in the ledger only (no release on chain will come) are not listed."""
 
-    @extend_schema(responses={200: PendingEarningsSerializer,
-                              403: OpenApiResponse(description="Not a seller account.")})
-    def get(self, request):
+    required_role = "seller"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
         if not request.user.is_seller:
-            raise PermissionDenied("Only seller accounts have earnings. Enable selling on your account page.")
-        earnings = selectors_earnings.earnings_pending_for_seller(seller=request.user, limit=LIMIT)
-        return Response(PendingEarningsSerializer(earnings).data)
+            raise ApiError("Only seller accounts have earnings. Enable selling on your account page.",
+                           status=status.HTTP_403_FORBIDDEN, code="seller_required")
+
+    @extend_schema(parameters=pagination_parameters(PendingEarningsPagination),
+                   responses={200: PendingEarningsSerializer})
+    def get(self, request):
+        paginator = PendingEarningsPagination()
+        rows = paginator.paginate_queryset(selectors_earnings.earnings_pending_queryset(seller=request.user),
+                                           request, view=self)
+        totals = selectors_earnings.earnings_pending_totals(seller=request.user)
+        body = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link(), **vars(totals),
+                "results": selectors_earnings.pending_sales(rows)}
+        return Response(PendingEarningsSerializer(body).data)
 
 
 urlpatterns = [

@@ -45,7 +45,8 @@ class PurchaseSerializer(serializers.Serializer):
         choices=ContactStatus.choices, read_only=True,
         help_text="available: the contact details can be read (the escrow deal is funded on chain, or the price "
                   "was captured for a sale settled in the ledger only); awaiting_payment: not yet, the payment "
-                  "is on its way into escrow; payment_failed: the payment did not reach escrow and staff retry it.")
+                  "is on its way into escrow; payment_failed: the payment did not reach escrow and staff retry it; "
+                  "refunded: staff refunded the sale, it is no longer yours and its details stay locked.")
     contact_status_message = serializers.SerializerMethodField(
         help_text="What contact_status means for you and what happens next, in words; empty when available.")
 

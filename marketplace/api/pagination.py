@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -58,3 +59,12 @@ class CreatedCursorPagination(ValidatedCursorPagination):
 
     ordering = ("-created_at", "-id")
     page_size = 50
+
+
+def pagination_parameters(pagination_class) -> list[OpenApiParameter]:
+    """The `cursor` and `page_size` query parameters of `pagination_class`, for the schema of a view
+    that paginates a list inside a larger body (an APIView: drf-spectacular declares them only for
+    list views)."""
+    return [OpenApiParameter(p["name"], type=p["schema"], location=p["in"], required=p["required"],
+                             description=p["description"])
+            for p in pagination_class().get_schema_operation_parameters(None)]

@@ -403,3 +403,23 @@ def test_admin_lists_rules_and_refuses_an_invalid_one_with_field_errors(client):
         "priority": "0"})
     assert response.status_code == 200  # re-rendered with the error, not saved, not a 500
     assert "states" in response.context["adminform"].form.errors
+
+
+def test_the_rule_forms_offer_exactly_the_fields_a_rule_may_filter_on_in_two_queries(django_assert_num_queries):
+    """One rule for what rules and bounties filter on (autobid.filterable_fields_of): the form's
+    reference for many verticals is the checker's, inherited fields included, PII and
+    non-biddable fields left out."""
+    from auctions.autobid import _filterable_fields
+    from auctions.selectors_autobid import autobid_filterable_fields
+
+    parent = make_vertical()
+    child = make_vertical(parent=parent)
+    VerticalFieldFactory(vertical=parent, key="homeowner", type=FieldType.BOOLEAN, biddable=True)
+    VerticalFieldFactory(vertical=parent, key="income", type=FieldType.INTEGER, biddable=False)
+    VerticalFieldFactory(vertical=child, key="roof_type", type=FieldType.CHOICE, choices=["metal"], biddable=True)
+    VerticalFieldFactory(vertical=child, key="ssn_last4", type=FieldType.TEXT, pii=True)
+    with django_assert_num_queries(2):
+        reference = autobid_filterable_fields(verticals=[parent, child])
+    for vertical, fields in reference:
+        assert [f.key for f in fields] == list(_filterable_fields(vertical))
+    assert [f.key for f in reference[1][1]] == ["homeowner", "roof_type"]

@@ -112,6 +112,18 @@ def test_only_buyers_fund_bounties_and_never_on_a_deprecated_vertical():
     assert "vertical" in exc.value.message_dict
 
 
+def test_only_an_exclusive_verticals_listed_buyers_may_create_a_bounty_on_it():
+    insider, outsider = funded_buyer(), funded_buyer()
+    exclusive = make_vertical()
+    exclusive.exclusive_buyers.add(insider)
+    with pytest.raises(ValidationError) as exc:
+        make_bounty(vertical=exclusive, buyer=outsider)
+    assert exc.value.message_dict == {"vertical": ["This vertical is exclusive to its listed buyers."]}
+    assert exc.value.error_dict["vertical"][0].code == "exclusive_vertical"
+    assert not Bounty.objects.exists() and balance_for(user=outsider)["available"] == D("1000")
+    assert make_bounty(vertical=exclusive, buyer=insider).status == BountyStatus.ACTIVE
+
+
 def test_states_are_normalised_and_the_model_clean_uses_the_same_checks(vertical):
     bounty = make_bounty(vertical=vertical, states=["tx", "CA", "ca"])
     assert bounty.states == ["CA", "TX"]
@@ -230,6 +242,30 @@ def test_the_payout_is_broadcast_to_the_owner_on_commit(vertical, t0, django_cap
     assert paid == [{"group": f"user.{bounty.buyer_id}", "payload": {
         "type": "bounty.paid", "bounty_id": bounty.pk, "sale_id": sale.pk, "amount": "5.000000",
         "pool_balance": "45.000000"}}]
+
+
+def test_a_bounty_is_never_paid_for_a_sale_in_an_exclusive_vertical_its_owner_is_not_listed_for(
+        vertical, t0, django_capture_on_commit_callbacks):
+    """An award tells its owner the sale, the lead, the price and the criteria it met: the one
+    visibility rule applies to payouts as it does to autobid rules."""
+    insider, removed = funded_buyer(), funded_buyer()
+    exclusive = make_vertical(parent=vertical)
+    exclusive.exclusive_buyers.add(insider, removed)
+    on_parent = make_bounty(vertical=vertical, name="outsider on the open parent")
+    kept = make_bounty(vertical=exclusive, buyer=insider, name="still listed")
+    dropped = make_bounty(vertical=exclusive, buyer=removed, name="removed later")
+    exclusive.exclusive_buyers.remove(removed)
+    with mock.patch("marketplace.broadcast.group_send_now") as send, \
+            django_capture_on_commit_callbacks(execute=True):
+        sale = sell_by_auction(t0=t0, vertical=exclusive, buyer=insider)
+    assert list(BountyAward.objects.filter(sale=sale).values_list("bounty_id", flat=True)) == [kept.pk]
+    assert pool(on_parent) == pool(dropped) == D("50")
+    paid_to = {c.kwargs["group"] for c in send.call_args_list if c.kwargs["payload"]["type"] == "bounty.paid"}
+    assert paid_to == {f"user.{insider.pk}"}
+    # The parent's own (open) sales still pay the outsider's bounty.
+    open_sale = sell_by_auction(t0=t0, vertical=vertical)
+    assert BountyAward.objects.get(sale=open_sale).bounty_id == on_parent.pk
+    assert ledger_check().ok
 
 
 def test_non_matching_paused_and_closed_bounties_pay_nothing(vertical, t0):

@@ -67,6 +67,16 @@ def test_creating_a_bounty_funds_its_pool_and_a_replay_returns_the_same_bounty(a
     assert conflict.status_code == 422 and "Idempotency-Key" in error_fields(conflict)
 
 
+def test_an_outsider_gets_a_403_creating_a_bounty_on_an_exclusive_vertical(api, owner):
+    exclusive = make_vertical()
+    exclusive.exclusive_buyers.add(funded_buyer())
+    response = post(api, LIST, create_body(exclusive))
+    assert response.status_code == 403
+    error = api_error(response)
+    assert (error["type"], error["code"], error["param"]) == ("permission", "exclusive_vertical", "vertical")
+    assert not Bounty.objects.exists() and balance_for(user=owner)["available"] == D("200")
+
+
 def test_money_moves_need_an_idempotency_key(api, vertical):
     response = post(api, LIST, create_body(vertical), key=None)
     assert response.status_code == 400 and "Idempotency-Key" in error_fields(response)
@@ -189,6 +199,15 @@ def test_patch_changes_criteria_and_pauses_and_resumes(api, owner, vertical):
     # An object where a list of filters belongs is refused, not read as "no filters" (the fuzzer's find).
     not_a_list = api.patch(url, {"field_filters": {}}, format="json")
     assert not_a_list.status_code == 400 and "field_filters" in error_fields(not_a_list)
+
+
+@pytest.mark.parametrize("filters", [{}, "", 0, False, None])
+def test_patch_refuses_field_filters_that_are_not_a_list(api, owner, vertical, filters):
+    """Schemathesis found `{}` accepted (and stored as []) on PATCH while POST refused it."""
+    bounty = make_bounty(vertical=vertical, buyer=owner)
+    response = api.patch(f"{LIST}{bounty.pk}/", {"field_filters": filters}, format="json")
+    assert response.status_code == 400 and error_fields(response) == {"field_filters"}
+    assert api.patch(f"{LIST}{bounty.pk}/", {"field_filters": []}, format="json").status_code == 200
 
 
 def test_fund_tops_up_once_per_key(api, owner, vertical):

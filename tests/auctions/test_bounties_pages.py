@@ -83,6 +83,19 @@ def test_a_bad_create_form_is_redrawn_with_its_errors(owner_client, vertical, ov
     assert not Bounty.objects.exists()
 
 
+def test_an_exclusive_vertical_is_not_offered_to_an_outsider_and_a_forged_post_creates_nothing(
+        owner_client, owner):
+    exclusive = make_vertical(name="VIP legal")
+    exclusive.exclusive_buyers.add(funded_buyer())
+    form = owner_client.get(reverse("bounty-list")).context["form"]
+    assert exclusive not in form.fields["vertical"].queryset
+    response = owner_client.post(reverse("bounty-list"), create_form(exclusive))
+    assert response.status_code == 400 and "vertical" in response.context["form"].errors
+    assert not Bounty.objects.exists() and balance_for(user=owner)["available"] == D("300")
+    exclusive.exclusive_buyers.add(owner)
+    assert owner_client.post(reverse("bounty-list"), create_form(exclusive)).status_code == 302
+
+
 def test_who_may_see_the_buyer_pages(client, vertical):
     url = reverse("bounty-list")
     assert client.get(url).status_code == 302  # to the log-in page

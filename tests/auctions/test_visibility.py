@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from auctions.models import Auction, BuyNowListing
 from auctions.services import auction_close
 from marketplace.services import api_key_create
+from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory
 
@@ -90,11 +91,11 @@ def test_an_outsiders_bid_is_a_404_and_places_nothing(people, hidden):
     api = client_for(people["outsider"])
     response = api.post(f"/api/v1/auctions/{hidden.pk}/bids/", {"max_amount": "50"}, format="json")
     assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert api_error(response)["code"] == "not_found"
     assert not hidden.bids.exists()
     # Staff see it but may not bid unless listed; the seller may not bid on its own lead.
     staff = client_for(people["staff"]).post(f"/api/v1/auctions/{hidden.pk}/bids/", {"max_amount": "50"}, format="json")
-    assert (staff.status_code, staff.json()["code"]) == (403, "exclusive_vertical")
+    assert (staff.status_code, api_error(staff)["code"]) == (403, "exclusive_vertical")
     insider = client_for(people["insider"]).post(f"/api/v1/auctions/{hidden.pk}/bids/", {"max_amount": "50"},
                                                  format="json")
     assert insider.status_code == 201
@@ -174,8 +175,12 @@ def test_buy_now_lists_pages_and_api_show_the_listing_only_to_those_who_see_its_
 
 def test_an_outsiders_buy_now_purchase_is_a_404_on_the_page_and_the_api(client, people, hidden):
     listing = closed_unsold(hidden)
-    response = client_for(people["outsider"]).post(f"/api/v1/buy-now/{listing.pk}/purchase/")
-    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    response = client_for(people["outsider"]).post(f"/api/v1/buy-now/{listing.pk}/purchase/",
+                                                   HTTP_IDEMPOTENCY_KEY="outsider-1")
+    assert (response.status_code, api_error(response)["code"]) == (404, "not_found")
+    missing = client_for(people["outsider"]).post(f"/api/v1/buy-now/{10**12}/purchase/",
+                                                  HTTP_IDEMPOTENCY_KEY="outsider-2")
+    assert without_request_id(response.json()) == without_request_id(missing.json())
     client.force_login(people["outsider"])
     assert client.post(f"/buy-now/{listing.pk}/buy/").status_code == 404
     listing.refresh_from_db()

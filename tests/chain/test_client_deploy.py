@@ -100,14 +100,21 @@ def test_constructor_arguments_are_required_for_a_named_contract_and_skipped_oth
         deploy(artifacts, "NeedsArgs")
 
 
-def test_the_dev_account_deploys_only_on_the_dev_chain_outside_production(settings):
-    settings.CHAIN_DEPLOYER_KEY = ""
+@pytest.mark.parametrize("profile", ["embedded", "test"])
+def test_the_dev_account_deploys_on_the_dev_chain_in_the_embedded_and_test_profiles(settings, profile):
+    settings.CHAIN_DEPLOYER_KEY, settings.PROFILE = "", profile
     assert deployer_account(chain_id=31337).key.to_0x_hex() == ANVIL_DEV_KEY
-    with pytest.raises(DeployError):
+    with pytest.raises(DeployError, match="CHAIN_DEPLOYER_KEY"):
         deployer_account(chain_id=1)
-    settings.PROFILE = "production"
-    with pytest.raises(DeployError):
+
+
+@pytest.mark.parametrize("profile", ["services", "production"])
+def test_the_services_and_production_profiles_must_be_given_a_deployer_key(settings, profile):
+    settings.CHAIN_DEPLOYER_KEY, settings.PROFILE = "", profile
+    with pytest.raises(DeployError, match=f"CHAIN_DEPLOYER_KEY is required to deploy on chain 31337 in the {profile}"):
         deployer_account(chain_id=31337)
+    settings.CHAIN_DEPLOYER_KEY = TEST_DEPLOYER_KEY
+    assert deployer_account(chain_id=31337).key.to_0x_hex() == TEST_DEPLOYER_KEY
 
 
 def test_chain_deploy_fails_clearly_when_the_node_is_down(artifacts, settings):

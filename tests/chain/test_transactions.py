@@ -17,6 +17,7 @@ from chain.metrics import PENDING_TRANSACTIONS
 from chain.models import ChainTransaction, Signer
 from chain.transactions import (
     ANVIL_SIGNER_KEYS,
+    SignerError,
     chain_tx_poll,
     chain_tx_poll_pending,
     chain_tx_submit,
@@ -176,11 +177,24 @@ def test_a_transaction_whose_estimate_reverts_is_failed_without_using_a_nonce(w3
     assert all(s.next_nonce == start[s.address] for s in Signer.objects.all())
 
 
-def test_signer_keys_default_to_anvil_dev_accounts_one_to_five(settings):
-    settings.CHAIN_SIGNER_KEYS = ""
+@pytest.mark.parametrize("profile", ["embedded", "test"])
+def test_signer_keys_default_to_anvil_dev_accounts_one_to_five_in_the_embedded_and_test_profiles(
+        settings, profile):
+    settings.CHAIN_SIGNER_KEYS, settings.PROFILE = "", profile
     addresses = list(signer_accounts(chain_id=31337))
     assert addresses[0] == Web3.to_checksum_address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
     assert len(addresses) == 5 and "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" not in addresses
+    with pytest.raises(SignerError, match="CHAIN_SIGNER_KEYS"):
+        signer_accounts(chain_id=1)
+
+
+@pytest.mark.parametrize("profile", ["services", "production"])
+def test_the_services_and_production_profiles_must_be_given_signer_keys(settings, profile):
+    settings.CHAIN_SIGNER_KEYS, settings.PROFILE = "", profile
+    with pytest.raises(SignerError, match=f"CHAIN_SIGNER_KEYS is required .* on chain 31337 in the {profile}"):
+        signer_accounts(chain_id=31337)
+    settings.CHAIN_SIGNER_KEYS = ANVIL_SIGNER_KEYS[0]
+    assert list(signer_accounts(chain_id=31337)) == [w3_account(ANVIL_SIGNER_KEYS[0]).address]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone
 
+from auctions.models import Sale
 from escrow import selectors_earnings
 from escrow.models import Settlement
 from escrow.settlement import release_split
@@ -16,9 +17,14 @@ from tests.escrow.test_purchases_api import client_for
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction
 from tests.escrow.test_purchases import settle
+from tests.escrow.test_purchases_funding import vault_deployed
+from tests.api_errors import api_error, error_fields
 from tests.factories import UserFactory
+from verticals.models import Vertical
 
 pytestmark = pytest.mark.django_db
+
+PENDING = "/api/v1/earnings/pending/"
 
 OWNER = "0x" + "ab" * 20
 
@@ -34,12 +40,20 @@ def seller(db):
 
 
 @pytest.fixture
-def sales(t0, seller):
-    """Three sales at 10 USDC: one not settled on chain (no vertical owner, window 48 h), one
-    minted (a vertical with an owner, a 5 USDC bounty, window 24 h), one released; plus another
-    seller's sale."""
+def chain_mode(settings):
+    settings.CHAIN_SETTLEMENT, settings.CHAIN_RPC_URL = True, "http://127.0.0.1:1"
+
+
+@pytest.fixture
+def sales(t0, seller, chain_mode):
+    """Three sales at 10 USDC since the vault was deployed: one not settled on chain yet (no
+    vertical owner, window 48 h), one minted (a vertical with an owner, a 5 USDC bounty, window
+    24 h), one released; one from before the vault (settled in the ledger only: no release will
+    come); plus another seller's sale."""
     plain = make_vertical(slug="plain", name="Plain Leads", dispute_window_hours=48)
     owned = make_vertical(slug="owned", name="Owned Leads", dispute_window_hours=24, owner_address=OWNER)
+    ledger_only = sell_by_auction(t0=t0 - timedelta(days=2), vertical=plain, seller=seller)
+    vault_deployed(at=t0 - timedelta(days=1))
     make_bounty(vertical=owned, amount_per_lead=D("5"))
     waiting = sell_by_auction(t0=t0, vertical=plain, seller=seller)
     minted = sell_by_auction(t0=t0 + timedelta(minutes=1), vertical=owned, seller=seller)
@@ -47,14 +61,16 @@ def sales(t0, seller):
     released = sell_by_auction(t0=t0 + timedelta(minutes=2), vertical=plain, seller=seller)
     settle(released, released=True)
     others = sell_by_auction(t0=t0, vertical=plain)
-    return {"waiting": waiting, "minted": minted, "released": released, "others": others}
+    return {"waiting": waiting, "minted": minted, "released": released, "ledger_only": ledger_only,
+            "others": others}
 
 
 def test_pending_earnings_list_each_sale_in_escrow_with_its_expected_net_and_release_time(seller, sales):
     earnings = selectors_earnings.earnings_pending_for_seller(seller=seller)
     waiting, minted = sales["waiting"], sales["minted"]
     by_sale = {s.sale_id: s for s in earnings.sales}
-    assert set(by_sale) == {waiting.pk, minted.pk}  # not the released one, not another seller's
+    # Not the released one, not the ledger-only one (it never gets a release), not another seller's.
+    assert set(by_sale) == {waiting.pk, minted.pk}
 
     w = by_sale[waiting.pk]  # no settlement yet: the release time is the sale's plus the window
     assert (w.price, w.platform_fee, w.vertical_royalty, w.bounties, w.expected_net) == (
@@ -91,14 +107,15 @@ def test_once_the_release_is_sent_its_fixed_split_is_shown(seller, sales):
 def test_the_seller_earnings_page_shows_amounts_release_dates_and_totals_in_words(
         client, seller, sales, django_assert_max_num_queries):
     client.force_login(seller)
-    with django_assert_max_num_queries(3):  # session, user, the pending sales
+    with django_assert_max_num_queries(4):  # session, user, the totals, the soonest pending sales
         response = client.get("/seller/earnings/")
     assert response.status_code == 200
     body = html.unescape(response.content.decode())
     assert 'data-testid="earnings-expected"><strong>23.80 USDC<' in body
     waiting, minted = sales["waiting"], sales["minted"]
     assert f'data-sale="{waiting.pk}"' in body and f'data-sale="{minted.pk}"' in body
-    assert f'data-sale="{sales["released"].pk}"' not in body and f'data-sale="{sales["others"].pk}"' not in body
+    for absent in ("released", "ledger_only", "others"):
+        assert f'data-sale="{sales[absent].pk}"' not in body
     assert "9.50 USDC" in body and "14.30 USDC" in body and "+ 5.00 USDC" in body
     assert moment_text(waiting.created_at + timedelta(hours=48)) in body  # "5 Dec 2026, 19:21 UTC"
     assert "Waiting to fund" in body and "NFT minted" in body
@@ -133,4 +150,66 @@ def test_the_api_gives_a_seller_the_pending_earnings_and_refuses_others(seller, 
     assert (row["expected_net"], row["vertical_royalty"]) == ("14.300000", "0.200000")
     assert row["settlement_state"] == "minted"
     assert row["vertical"] == "Owned Leads" and row["release_after"]
-    assert client_for(funded_buyer()).get("/api/v1/earnings/pending/").status_code == 403
+    refused = client_for(funded_buyer()).get("/api/v1/earnings/pending/")
+    assert refused.status_code == 403
+    assert (api_error(refused)["type"], api_error(refused)["code"]) == ("permission", "seller_required")
+
+
+def more_pending_sales(t0, seller, n: int) -> list:
+    vertical = make_vertical(dispute_window_hours=72)
+    return [sell_by_auction(t0=t0 + timedelta(minutes=10 + i), vertical=vertical, seller=seller) for i in range(n)]
+
+
+def test_the_api_pages_with_a_cursor_soonest_release_first_and_totals_over_every_page(t0, seller, sales):
+    more_pending_sales(t0, seller, 3)
+    api = client_for(seller)
+    url, pages, seen = f"{PENDING}?page_size=2", [], []
+    while url:
+        body = api.get(url).json()
+        pages.append(body)
+        seen += [(row["release_after"], row["sale_id"]) for row in body["results"]]
+        url = body["next"]
+    assert [len(p["results"]) for p in pages] == [2, 2, 1]
+    assert seen == sorted(seen) and len({sale for _, sale in seen}) == 5
+    assert {(p["count"], p["total_price"], p["total_expected_net"]) for p in pages} == {(5, "50.000000", "52.300000")}
+    assert pages[0]["previous"] is None and pages[1]["previous"]
+
+
+@pytest.mark.parametrize(("query", "param"), [("page_size=abc", "page_size"), ("page_size=0", "page_size"),
+                                              ("page_size=201", "page_size"), ("cursor=not-ours", "cursor")])
+def test_the_apis_paging_parameters_are_checked(seller, query, param):
+    response = client_for(seller).get(f"{PENDING}?{query}")
+    assert response.status_code == 400 and error_fields(response) == {param}
+
+
+def test_the_api_costs_the_same_queries_with_more_sales(t0, seller, sales, django_assert_num_queries):
+    api = client_for(seller)
+    api.get(PENDING)  # the key's first use records last_used_at
+    with django_assert_num_queries(3) as few:  # the key with its user, the page, the totals
+        api.get(PENDING)
+    more_pending_sales(t0, seller, 4)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(api.get(PENDING).json()["results"]) == 6
+
+
+def test_the_totals_are_the_sums_of_the_rows_whatever_the_rounding(t0, seller, sales):
+    """The SQL totals round each sale's fee and royalty down to the micro-USDC as the release does."""
+    odd = more_pending_sales(t0, seller, 3)
+    for sale, price in zip(odd, (D("12.345679"), D("0.000019"), D("999.999999")), strict=True):
+        Sale.objects.filter(pk=sale.pk).update(price=price)
+    Vertical.objects.filter(pk=odd[0].lead.vertical_id).update(owner_address=OWNER)
+    earnings = selectors_earnings.earnings_pending_for_seller(seller=seller)
+    rows = earnings.sales
+    assert len(rows) == earnings.count == 5
+    assert earnings.total_price == sum(r.price for r in rows)
+    assert earnings.total_fees == sum(r.platform_fee + r.vertical_royalty for r in rows)
+    assert earnings.total_bounties == sum(r.bounties for r in rows)
+    assert earnings.total_expected_net == sum(r.expected_net for r in rows)
+    assert {r.platform_fee for r in rows if r.price == D("12.345679")} == {D("0.617283")}
+
+
+def test_without_chain_settlement_sales_settled_in_the_ledger_are_not_pending(seller, sales, settings):
+    """Ledger-only: no settlement, so no release will ever come; sales settled on chain before stay."""
+    settings.CHAIN_SETTLEMENT = False
+    earnings = selectors_earnings.earnings_pending_for_seller(seller=seller)
+    assert [s.sale_id for s in earnings.sales] == [sales["minted"].pk] and earnings.count == 1

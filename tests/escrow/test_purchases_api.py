@@ -175,6 +175,18 @@ def test_the_purchase_endpoints_are_in_a_valid_openapi_schema(client):
     assert client.get("/api/schema/").status_code == 200
 
 
+def test_the_schema_explains_every_contact_status(client):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from escrow.choices import ContactStatus
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for component in ("Purchase", "PurchaseDetail"):
+        field = schema["components"]["schemas"][component]["properties"]["contact_status"]
+        for status in ContactStatus.values:
+            assert f"{status}:" in field["description"], (component, status)
+
+
 def test_the_nft_owner_after_a_resale_may_download_the_bid_log_the_old_buyer_keeps_it_as_a_bidder(buyer, sale):
     new_owner = funded_buyer()
     url = f"/api/v1/auctions/{sale.auction_id}/bid-log/"

@@ -13,11 +13,13 @@ from chain.models import ChainTransaction, ContractDeployment
 from escrow import purchases, selectors_purchases
 from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
 from escrow.models import Settlement
-from leads.models import PiiAccess
+from leads.models import Lead, PiiAccess
 from tests.escrow.test_purchases import (CHAIN_ID, CONTACT, PII_VALUES, SALT, address, detail_url, logged,
                                          make_purchase, page_text, settle)
 from tests.escrow.test_purchases import buyer, sale, seller, t0  # noqa: F401 - shared fixtures
 from tests.escrow.test_purchases_api import LIST, client_for, detail
+from tests.factories import VerticalFieldFactory
+from verticals.choices import FieldType
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +113,46 @@ def test_a_settlement_that_failed_after_its_funding_confirmed_stays_readable(cli
     client.force_login(buyer)
     assert CONTACT["email"] in page_text(client.get(detail_url(sale.pk)))
     assert client_for(buyer).get(detail(sale.pk)).json()["contact_status"] == "available"
+
+
+@pytest.fixture
+def fielded_sale(t0, buyer, seller):
+    """A purchase whose lead has a biddable field, a non-biddable one and a PII field."""
+    sale = make_purchase(t0=t0, buyer=buyer, seller=seller)
+    vertical = sale.lead.vertical
+    VerticalFieldFactory(vertical=vertical, key="roof_type", label="Roof type", type=FieldType.CHOICE,
+                         choices=["metal", "tile"], biddable=True)
+    VerticalFieldFactory(vertical=vertical, key="household_income", label="Household income",
+                         type=FieldType.INTEGER, biddable=False)
+    VerticalFieldFactory(vertical=vertical, key="ssn_last4", label="SSN last 4", type=FieldType.TEXT, pii=True)
+    Lead.objects.filter(pk=sale.lead_id).update(fields={"roof_type": "metal", "household_income": 183000},
+                                                city="Sausalito", zip="94965")
+    return sale
+
+
+@pytest.mark.parametrize(("state", "status"), [(State.PENDING, AWAITING), (State.FAILED, FAILED_PAYMENT),
+                                               (State.REFUNDED, ContactStatus.REFUNDED)])
+def test_a_locked_purchase_page_shows_only_what_a_buyer_sees_before_buying(client, buyer, fielded_sale, state, status):
+    if state == State.REFUNDED:
+        settle(fielded_sale, state=state)
+    else:
+        settle_unfunded(fielded_sale, state=state)
+    client.force_login(buyer)
+    response = client.get(detail_url(fielded_sale.pk))
+    assert_locked_page(response, status=status)
+    body = page_text(response)
+    assert "Roof type" in body and "Metal" in body  # biddable: shown before buying too
+    assert "Household income" not in body and "183" not in body  # the rest waits for the money
+    assert "SSN last 4" not in body
+    assert "CA 949xx" in body and "94965" not in body and "Sausalito" not in body
+
+
+def test_once_available_the_purchase_page_shows_every_field_and_the_full_address(client, buyer, fielded_sale):
+    settle(fielded_sale, state=State.MINTED)
+    client.force_login(buyer)
+    body = page_text(client.get(detail_url(fielded_sale.pk)))
+    assert "Roof type" in body and "Household income" in body and "183" in body
+    assert "Sausalito, CA 94965" in body
 
 
 # ---------------------------------------------------------------- no settlement row yet

@@ -40,7 +40,7 @@ def test_field_errors_name_the_field(seller_api, solar):
 def test_a_fictional_555_01xx_phone_is_refused_with_a_field_message(seller_api, solar, phone):
     response = seller_api.post("/api/v1/leads/", make_lead(phone=phone), format="json")
     assert response.status_code == 400
-    assert response.json()["errors"]["phone"] == [
+    assert error_params(response)["phone"] == [
         "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), not a consumer's."]
     assert not Lead.objects.exists()
 

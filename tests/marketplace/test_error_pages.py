@@ -1,5 +1,7 @@
 """Pages answer errors with the site's own pages (the base template, a message, a way home): never
-Django's debug pages with DEBUG off, never JSON."""
+Django's debug pages with DEBUG off, never JSON. A page over a rate limit answers on itself."""
+
+import re
 
 import pytest
 from django.test import Client
@@ -48,12 +50,19 @@ def test_an_expired_form_is_the_sites_403():
     assert "reload the page" in html
 
 
-def test_too_many_log_in_attempts_get_the_sites_429_with_retry_after(client, settings):
+def test_too_many_log_in_attempts_are_answered_on_the_log_in_page_with_retry_after(client, settings):
+    """A page over its limit says so on itself, in the site's layout, with the form to try again:
+    not a bare error page and never JSON (test_ratelimit.py checks the wording and what is typed back)."""
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "1/60s"}
     client.post("/accounts/login/", {"username": "a@example.com", "password": "wrong"})
     response = client.post("/accounts/login/", {"username": "a@example.com", "password": "wrong"})
-    html = assert_site_page(response, 429, "Please slow down")
-    assert 1 <= int(response["Retry-After"]) <= 60 and "Try again in" in html and "seconds" in html
+    assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    html = response.content.decode()
+    assert 'class="topbar"' in html and "<h1>Log in</h1>" in html and 'name="password"' in html
+    assert re.search(r"Too many log-in attempts from your network\. Try again in (\d+ seconds|1 minute)\.", html)
+    for debug in ("Using the URLconf", "Traceback", "DEBUG = True", "technical_500", "Request Method:"):
+        assert debug not in html
 
 
 def test_healthz_over_its_limit_stays_json(client, settings):

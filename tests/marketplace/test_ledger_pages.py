@@ -109,6 +109,22 @@ def test_a_faucet_click_over_the_limit_shows_the_wallet_with_the_time_to_wait(cl
     assert "used the faucet recently" not in client.get(reverse("wallet")).content.decode()
 
 
+def test_the_wallet_drawn_by_a_refused_faucet_click_links_older_entries_to_the_wallet(
+        client, buyer, settings, monkeypatch):
+    """The page answered at /wallet/faucet/ must not page relative to that POST-only address."""
+    settings.DEBUG = True
+    monkeypatch.setattr(views_wallet, "WALLET_PAGE_SIZE", 2)
+    for n in range(3):
+        ledger_credit_user(user=buyer, amount=D("1"), idempotency_key=f"older-{n}")
+    _login(client, buyer)
+    client.post(reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())})
+    refused = client.post(reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())})
+    assert refused.status_code == 429
+    older = re.search(r'<a href="([^"]+)" data-testid="older-link">', refused.content.decode()).group(1)
+    assert older.startswith(f"{reverse('wallet')}?cursor=")
+    assert client.get(older.replace("&amp;", "&")).status_code == 200
+
+
 def test_faucet_double_submit_of_one_form_credits_once(client, buyer, settings):
     settings.DEBUG = True
     settings.RATE_LIMIT_ENABLED = False

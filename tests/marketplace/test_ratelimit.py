@@ -1,7 +1,9 @@
+import json
 import re
 import threading
 
 import pytest
+from django.http import HttpResponse
 from django.test import override_settings
 from django.urls import reverse
 
@@ -75,6 +77,18 @@ def test_embedded_in_process_limiter_behaves_the_same():
         assert ratelimit.get_redis() is None
         assert [hit(scope="e", identity="x", rate=rate, now_ms=5000 + i).allowed for i in range(3)] == [True, True, False]
         assert hit(scope="e", identity="x", rate=rate, now_ms=6001).allowed
+
+
+def test_the_decorator_answers_in_the_api_envelope_on_any_path(rf, settings):
+    """One mechanism each: the decorator is for machine endpoints (JSON wherever it is mounted),
+    pages answer on themselves through check() and limited()."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "healthz": "1/60s"}
+    view = ratelimit.rate_limit("healthz", key="ip")(lambda request: HttpResponse("ok"))
+    assert view(rf.get("/some/page/")).status_code == 200
+    response = view(rf.get("/some/page/"))
+    assert response.status_code == 429 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["error"]["code"] == "rate_limited"
+    assert 1 <= int(response["Retry-After"]) <= 60
 
 
 def test_login_page_is_limited_per_ip(client, settings):
