@@ -44,6 +44,7 @@ from auctions.autobid import (_check_field_filters, _check_usdc, _field_check, _
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
+from auctions.signals import funds_check
 from leads.models import Lead
 from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
@@ -379,6 +380,12 @@ def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
             continue
         ok, reasons = bounty_match(bounty=bounty, lead=lead, now=now, seller_id=sale.seller_id,
                                    fields_by_key=fields_by_key, chain=chain)
+        if ok:
+            # The award is paid on chain from the owner's vault balance, so like a bid it must be
+            # money that can be promised (not leaving the vault before the payout is funded).
+            leaving = funds_check(buyer=bounty.buyer_id, settle_by=now)
+            if leaving:
+                ok, reasons = False, [leaving]
         if ok:
             matched.append(bounty)
         else:

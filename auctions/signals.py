@@ -8,9 +8,10 @@ from django.dispatch import Signal
 sale_recorded = Signal()
 
 # Checks an app above auctions adds (escrow, in its AppConfig.ready): each is called as
-# check(buyer=..., settle_by=datetime) before a bid or a buy-now commits the buyer's money to a sale
-# that must be paid by `settle_by`, and returns None or the reason (in words) the money cannot be
-# promised; the bid or purchase is then refused with that reason.
+# check(buyer=<user or user id>, settle_by=datetime) before a bid, a buy-now or a bounty payout
+# commits the buyer's money to a sale that must be paid by `settle_by`, and returns None or the
+# reason (in words) the money cannot be promised; the bid or purchase is then refused with that
+# reason, the bounty skipped.
 FUNDS_CHECKS: list = []
 
 

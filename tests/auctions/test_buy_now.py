@@ -253,19 +253,6 @@ def test_the_purchase_api_returns_201_then_404_409_and_403s(t0, seller):
     assert api_error(_purchase(seller, mine.pk))["code"] == "own_lead"
 
 
-def test_funds_leaving_the_vault_is_a_409_conflict_like_insufficient_funds(t0):
-    """auctions.buynow refuses (kind "invalid", code funds_leaving) a buyer whose exit from the vault
-    unlocks before the sale could be paid: the state of their money, not a permission (403).
-    The service's refusal is stood in for: this pins how the API answers it."""
-    listing = closed_unsold(t0=t0)
-    refusal = BuyNowRefused("Your exit from the vault unlocks before this sale could be paid.",
-                            kind=BuyNowRefused.INVALID, code="funds_leaving")
-    with mock.patch("auctions.buynow.buy_now_purchase_once", side_effect=refusal):
-        response = _purchase(funded_buyer(D("100")), listing.pk)
-    assert response.status_code == 409
-    assert (api_error(response)["type"], api_error(response)["code"]) == ("conflict", "funds_leaving")
-
-
 def test_the_schema_declares_funds_leaving_for_buy_now_and_bids():
     from drf_spectacular.generators import SchemaGenerator
 

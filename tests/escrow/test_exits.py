@@ -415,3 +415,44 @@ def test_a_bid_the_platform_could_not_fund_before_an_exit_unlocks_is_refused(buy
     vault_index()
     bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("40"))  # the 40 not leaving
     assert balance_for(user=buyer) == {"available": D("0"), "held": D("40"), "exiting": D("60"), "total": D("100")}
+
+
+def test_the_api_answers_a_bid_or_buy_now_against_an_unlocking_exit_with_a_409(buyer, contracts, send_as):
+    from datetime import timedelta
+
+    from rest_framework.test import APIClient
+
+    from auctions.services import auction_close
+    from tests.api_errors import api_error
+
+    listed = make_auction()
+    auction_close(auction_id=listed.pk, now=listed.deadline + timedelta(seconds=1))  # no bid: buy-now
+    auction = make_auction()
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("150")))  # more than the 100 there
+    vault_index()
+    api = APIClient()
+    api.force_authenticate(buyer)
+
+    bid = api.post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": "10"}, format="json")
+    buy = api.post(f"/api/v1/buy-now/{listed.buy_now_listing.pk}/purchase/", HTTP_IDEMPOTENCY_KEY="k1")
+    for response in (bid, buy):
+        assert response.status_code == 409, response.content
+        assert api_error(response)["code"] == "funds_leaving"
+    assert balance_for(user=buyer)["held"] == 0
+
+
+def test_a_bounty_whose_owner_is_leaving_the_vault_pays_no_award(buyer, contracts, send_as):
+    from datetime import timedelta
+
+    from auctions.models import BountyAward
+    from auctions.services import auction_close
+    from tests.auctions.factories import funded_buyer
+
+    auction = make_auction()
+    make_bounty(vertical=auction.vertical, buyer=buyer, fund=D("50"))
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("100")))  # 50 available: not all set aside
+    vault_index()
+    bid_place(auction_id=auction.pk, buyer=funded_buyer(D("100")), max_amount=D("20"))
+    auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=1))
+
+    assert not BountyAward.objects.exists()  # its award could not be funded before the exit unlocks
