@@ -112,3 +112,27 @@ def vault_address_to_fund(*, user, amount: Decimal, w3: Web3, vault_address: str
         wallet_sweep(user_id=user.pk)
         raise FundingDeferred(f"user {user.pk}: moving the custodial balance to the linked wallet first")
     return wallet.address
+
+
+def wallet_sweeps_retry(*, limit: int = 20) -> int:
+    """Sweep again for linked wallets whose latest move failed (a move that expired, or one that
+    raced a funding): the custodial balance must not stay stranded there. Returns how many were
+    tried; a node that does not answer waits for the next beat."""
+    failed = ChainTransaction.objects.filter(idempotency_key__startswith="escrow.move:",
+                                             status=ChainTransaction.Status.FAILED)
+    addresses = {key.split(":")[2] for key in failed.order_by("-id").values_list("idempotency_key", flat=True)[:200]}
+    tried = 0
+    for wallet in Wallet.objects.filter(kind=Wallet.Kind.LINKED, custodial_address__in=addresses):
+        latest = (ChainTransaction.objects.filter(idempotency_key__startswith="escrow.move:",
+                                                  idempotency_key__contains=f":{wallet.custodial_address}:")
+                  .order_by("-id").values_list("status", flat=True).first())
+        if latest != ChainTransaction.Status.FAILED:
+            continue
+        try:
+            wallet_sweep(user_id=wallet.user_id)
+        except (ChainUnavailable, ChainMisconfigured):
+            return tried
+        tried += 1
+        if tried >= limit:
+            break
+    return tried

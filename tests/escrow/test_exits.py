@@ -456,3 +456,34 @@ def test_a_bounty_whose_owner_is_leaving_the_vault_pays_no_award(buyer, contract
     auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=1))
 
     assert not BountyAward.objects.exists()  # its award could not be funded before the exit unlocks
+
+
+def test_a_failed_move_to_the_linked_wallet_is_tried_again_under_a_fresh_key(buyer, contracts):
+    from eth_account import Account
+
+    from chain.models import ChainTransaction
+    from chain.transactions import chain_tx_poll_pending
+    from escrow.sweeps import wallet_sweeps_retry
+
+    wallet = wallet_for(user=buyer)
+    custodial = wallet.custodial_address
+    wallet.address, wallet.kind = Account.create().address, "linked"
+    wallet.save()
+    key = f"escrow.move:31337:{custodial}:0"  # the first move for vault nonce 0, which failed
+    ChainTransaction.objects.create(idempotency_key=key, chain_id=31337, to=contracts.vault.address, data="0x",
+                                    status=ChainTransaction.Status.FAILED, error="InsufficientBalance(...)")
+
+    assert wallet_sweeps_retry() == 1
+    retried = ChainTransaction.objects.get(idempotency_key=f"{key}:retry1")
+    wait_mined()
+    chain_tx_poll_pending()
+    retried.refresh_from_db()
+    assert retried.status == ChainTransaction.Status.CONFIRMED
+    assert contracts.vault.functions.balanceOf(wallet.address).call() == units("100")
+    assert wallet_sweeps_retry() == 0  # the latest move confirmed: nothing to retry
+
+
+def test_the_index_task_reports_claims_and_runs_the_sweep_retries(buyer, contracts):
+    from escrow.tasks_funds import index_vault
+
+    assert index_vault() == {"applied": 0, "completed": 0, "failed": 0, "claims_open": 0}
