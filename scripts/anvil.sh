@@ -57,7 +57,10 @@ cmd_up() {
   bin=$(anvil_bin) || { say "no anvil binary under node_modules (run npm ci)"; return 1; }
   log=${log:-/tmp/leadengine-anvil-$PORT.log}
   mkdir -p "$(dirname "$log")"
-  local args=(--host "$HOST" --port "$PORT" --chain-id "$CHAIN_ID")
+  # --prune-history: keep the last 256 block states in memory and none on disk. By default anvil
+  # writes older states under ~/.foundry/anvil/tmp, and a few hours of tests (thousands of blocks
+  # with our contracts) filled a 250 GB disk; nothing here reads state older than a few blocks.
+  local args=(--host "$HOST" --port "$PORT" --chain-id "$CHAIN_ID" --prune-history 256)
   if [ -n "$state" ]; then
     mkdir -p "$(dirname "$state")"
     # --state loads FILE when it exists and dumps to it on exit; --state-interval also dumps
