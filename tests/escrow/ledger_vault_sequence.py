@@ -58,7 +58,7 @@ class SequenceResult:
         lines = [f"seed {self.seed}: {self.operations} operations in {self.seconds:.1f} s",
                  "counts: " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))]
         lines += [f"ERROR {e}" for e in self.errors[:10]]
-        lines += [f"DIFFERENCE {d}" for d in self.differences[:50]]
+        lines += [f"DIFFERENCE {d}" for d in self.differences[:400]]
         return "\n".join(lines)
 
 
@@ -277,16 +277,36 @@ def _owes_the_chain(user) -> bool:
     return waiting or standing or pools or awards
 
 
+def _settle_up(user, rng) -> bool:
+    """What a user leaving the vault does first (the exit delay gives them days in real life):
+    withdraw their bounties, let the auctions they bid on close, and wait for their won sales to be
+    funded by the platform's beat. False when that did not finish in time."""
+    from auctions.bounties import bounty_withdraw
+    from auctions.models import AuctionBidder, Bounty
+
+    for bounty in Bounty.objects.filter(buyer=user).exclude(status="closed"):
+        bounty_withdraw(bounty=bounty, idempotency_key=f"seq-leave-{rng.random()}")
+    for auction_id in list(AuctionBidder.objects.filter(buyer=user, released_at__isnull=True,
+                                                        withdrawn_at__isnull=True, auction__status="open")
+                           .values_list("auction_id", flat=True)):
+        _close_now(auction_id)
+    try:
+        _wait(lambda: not _owes_the_chain(user), timeout=30)
+    except AssertionError:
+        return False
+    return True
+
+
 def op_announce(world, rng, payer, user, counts):
     """Announce an exit. The test vaults' delay is 2 s (and other threads move the clock on), far
     shorter than a real one: the premise that the delay outlasts what the user already owes the
-    chain is kept by announcing only when nothing is owed, and by waiting for the platform to have
-    seen the announcement before this user does anything else."""
+    chain is kept by settling up first, and by waiting for the platform to have seen the
+    announcement before this user does anything else."""
     from chain.wallets import wallet_for
     from escrow.models import VaultEvent
     from marketplace.ledger_selectors import balance_for
 
-    if _owes_the_chain(user):
+    if not _settle_up(user, rng):
         counts["exit deferred (funding or bids pending)"] += 1
         return
     total = balance_for(user=user)["total"]
@@ -317,11 +337,14 @@ def op_cancel(world, rng, payer, user, counts):
 
 
 def op_exit(world, rng, payer, user, counts):
+    """Take an announced exit. First the user settles up, as the exit delay lets them in real life:
+    their bounties withdrawn, the auctions they bid on closed, and their won sales funded (the
+    platform's beat does that; waited for, bounded)."""
     from chain.wallets import wallet_for
 
     if not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
         return op_announce(world, rng, payer, user, counts)
-    if _owes_the_chain(user):  # the platform still owes the chain something for this user: not yet
+    if not _settle_up(user, rng):
         counts["exit deferred (funding or bids pending)"] += 1
         return
     with world.clock_lock:
@@ -529,6 +552,7 @@ def compare(world: _World) -> list[str]:
         on_chain = sum((D(vault.balanceOf(a).call()) / USDC for a in world.addresses(user)), D(0))
         if on_chain != backing[user.pk]:
             differences.append(f"user {user.pk}: ledger {backing[user.pk]} USDC, vault {on_chain} USDC")
+            differences += _history(world, user)
     fees = LedgerAccount.objects.filter(kind=LedgerAccountKind.PLATFORM_FEES).values_list("balance", flat=True).first()
     platform = D(vault.balanceOf(world.platform).call()) / USDC
     if (fees or D(0)) != platform:
@@ -557,3 +581,17 @@ def compare(world: _World) -> list[str]:
     if not report.ok:
         differences += ["ledger_check: " + line for line in report.lines()]
     return differences
+
+
+def _history(world: _World, user) -> list[str]:
+    """What happened to one user's vault balance, to read a difference by."""
+    from escrow.models import VaultClaim, VaultEvent, VaultExit
+
+    lines = [f"  addresses: {sorted(world.addresses(user))}"]
+    lines += [f"  event {e.kind} {e.amount} {e.account[:10]}→{e.counterparty[:10]} block {e.block_number}"
+              for e in VaultEvent.objects.filter(user=user).order_by("block_number", "log_index")]
+    lines += [f"  exit {x.pk} {x.account[:10]} amount {x.amount} reserved {x.reserved} paid {x.paid} {x.state}"
+              for x in VaultExit.objects.filter(user=user).order_by("pk")]
+    lines += [f"  claim {c.pk} {c.purpose} {c.covered}/{c.amount} {c.state} exit {c.vault_exit_id}"
+              for c in VaultClaim.objects.filter(user=user).order_by("pk")]
+    return lines
