@@ -15,7 +15,8 @@ platform sends, escrow/withdrawals.py). `vault_index` works in two phases:
 What each log does (escrow/exits.py has the exit and claim rules):
 - Deposited: credits the owner of the address (`Wallet.address` or `Wallet.custodial_address`);
   an unknown address is recorded, not credited. Funds arriving at the custodial address of a
-  user who linked their own wallet are moved there on chain (`wallet_sweep`).
+  user who linked their own wallet are moved there on chain (`wallet_sweep`), as is what an exit
+  announced there kept back, once it is cancelled or taken.
 - Withdrawn: our Withdrawal (by transaction hash, else by calldata) was debited when requested;
   the event completes it. Any other Withdrawn is an outflow the ledger did not see coming: a claim.
 - ExitAnnounced / ExitCancelled / Exited: the exit hatch (escrow/exits.py).
@@ -266,12 +267,11 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
     elif entry.name == "ExitAnnounced":
         event.save()
         exits.exit_announced(event=event, unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC))
-    elif entry.name == "ExitCancelled":
+    elif entry.name in ("ExitCancelled", "Exited"):
         event.save()
-        exits.exit_cancelled(event=event)
-    elif entry.name == "Exited":
-        event.save()
-        exits.exit_taken(event=event)
+        (exits.exit_cancelled if entry.name == "ExitCancelled" else exits.exit_taken)(event=event)
+        if _custodial_of_linked(wallet, account):
+            sweeps.add(wallet.user_id)  # what the exit kept at the custodial address follows the wallet
     else:
         event.save()
         _apply_move(event, sender=wallet, sweeps=sweeps)
@@ -288,8 +288,12 @@ def _apply_deposit(event: VaultEvent, *, wallet: Wallet, sweeps: set[int]) -> No
                      extra={"address": event.account, "tx_hash": event.tx_hash})
         return
     event.save(update_fields=["ledger_transaction"])
-    if wallet.kind == Wallet.Kind.LINKED and event.account == wallet.custodial_address != wallet.address:
+    if _custodial_of_linked(wallet, event.account):
         sweeps.add(wallet.user_id)  # money sent to the old custodial address follows the user's wallet
+
+
+def _custodial_of_linked(wallet: Wallet, address: str) -> bool:
+    return wallet.kind == Wallet.Kind.LINKED and address == wallet.custodial_address != wallet.address
 
 
 def _key(event: VaultEvent) -> str:

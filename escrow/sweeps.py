@@ -1,6 +1,7 @@
 """A user who links their own wallet keeps one vault balance: what sits at their old custodial
 address is moved to the linked address on chain (EscrowVault.moveWithSig, signed with the sealed
-custodial key, sent by the operator) when they link, and whenever a deposit arrives there later.
+custodial key, sent by the operator) when they link, whenever a deposit arrives there later, and
+when an exit announced at the custodial address ends (until then its amount stays there).
 The ledger is per user, so a move changes nothing in it. A deal is always funded from the user's
 wallet address; when the money is still at the custodial address, the funding waits for the move
 (`vault_address_to_fund` raises FundingDeferred and escrow.advance funds it once it arrived)."""
@@ -51,7 +52,11 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
     vault = _vault(w3, vault_address)
     with chain_errors():
         balance = vault.functions.balanceOf(wallet.custodial_address).call()
+        exiting = vault.functions.exits(wallet.custodial_address).call()[0]
         nonce = vault.functions.nonces(wallet.custodial_address).call()
+    # An exit announced at the custodial address keeps its amount there (the vault refuses to move
+    # it: ExitPending); the rest follows once the exit is taken or cancelled (the indexer sweeps).
+    balance -= min(balance, exiting)
     if balance == 0:
         return None
     typed = vault_typed_data(primary_type="Move", chain_id=chain_id, vault=vault_address,
@@ -108,8 +113,7 @@ def vault_address_to_fund(*, user, amount: Decimal, w3: Web3, vault_address: str
         if vault.functions.balanceOf(wallet.address).call() >= to_units(amount):
             return wallet.address
         custodial = vault.functions.balanceOf(wallet.custodial_address).call()
-    if custodial > 0:
-        wallet_sweep(user_id=user.pk)
+    if custodial > 0 and wallet_sweep(user_id=user.pk) is not None:
         raise FundingDeferred(f"user {user.pk}: moving the custodial balance to the linked wallet first")
     return wallet.address
 

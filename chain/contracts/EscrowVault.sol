@@ -95,6 +95,7 @@ contract EscrowVault is AccessControl, ReentrancyGuard, EIP712, Nonces {
     error NoExitAnnounced(address account);
     error ExitLocked(uint256 unlocksAt);
     error ExitUnlocked(address account, uint256 exiting);
+    error ExitPending(address account, uint256 exiting);
 
     constructor(IERC20 token_, address admin, address operator, uint256 exitDelay_) EIP712("EscrowVault", "1") {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
@@ -143,7 +144,8 @@ contract EscrowVault is AccessControl, ReentrancyGuard, EIP712, Nonces {
     }
 
     /// @notice Moves `amount` of `account`'s free balance to `to`'s free balance, with `account`'s
-    ///         EIP-712 signature of Move(account, to, amount, nonce, deadline); operator only.
+    ///         EIP-712 signature of Move(account, to, amount, nonce, deadline); operator only. An
+    ///         announced exit's amount cannot be moved away (ExitPending).
     function moveWithSig(address account, address to, uint256 amount, uint256 deadline, bytes calldata signature)
         external
         onlyRole(OPERATOR_ROLE)
@@ -153,6 +155,10 @@ contract EscrowVault is AccessControl, ReentrancyGuard, EIP712, Nonces {
         _checkSignature(MOVE_TYPEHASH, account, to, amount, deadline, signature);
         uint256 bal = balanceOf[account];
         if (bal < amount) revert InsufficientBalance(account, bal, amount);
+        // What an account announced it is leaving with stays at that address: the exit pays from
+        // this balance, and the platform has set the amount aside for it.
+        uint256 exiting = exits[account].amount;
+        if (exiting != 0 && bal - amount < exiting) revert ExitPending(account, exiting);
         unchecked {
             balanceOf[account] = bal - amount;
         }

@@ -46,6 +46,17 @@ def send(fn, sender):
     return fn.transact({"from": sender})
 
 
+def send_as(w3, fn, account, *, gas_from):
+    """A transaction from a key-only account (given some ether by `gas_from` first)."""
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": gas_from, "to": account.address,
+                                                                 "value": 10**17}))
+    tx = fn.build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)})
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(
+        account.sign_transaction(tx).raw_transaction))
+    assert receipt["status"] == 1
+    return receipt
+
+
 def travel(w3, seconds):
     """Move the in-process chain's clock forward (the next block is mined that much later)."""
     w3.provider.ethereum_tester.time_travel(w3.eth.get_block("latest")["timestamp"] + seconds)
@@ -498,6 +509,23 @@ def test_move_with_sig_refuses_a_withdraw_signature_and_other_signers(w3, vault,
     deadline, signature = _signed_move(w3, vault, holder, to=to, amount=101 * USDC)
     with reverts(vault, "InsufficientBalance"):
         send(vault.functions.moveWithSig(holder.address, to, 101 * USDC, deadline, signature), operator)
+
+
+def test_move_with_sig_leaves_an_announced_exit_at_its_address(w3, vault, accounts, operator, holder, reverts):
+    """The exit pays from the announcing address: the platform cannot move its amount away, only
+    the rest; once the exit is cancelled, everything may move."""
+    to = accounts[6]
+    send_as(w3, vault.functions.announceExit(70 * USDC), holder, gas_from=accounts[0])
+    deadline, signature = _signed_move(w3, vault, holder, to=to, amount=31 * USDC)
+    with reverts(vault, "ExitPending"):
+        send(vault.functions.moveWithSig(holder.address, to, 31 * USDC, deadline, signature), operator)
+    deadline, signature = _signed_move(w3, vault, holder, to=to, amount=30 * USDC)
+    send(vault.functions.moveWithSig(holder.address, to, 30 * USDC, deadline, signature), operator)
+    assert vault.functions.balanceOf(holder.address).call() == 70 * USDC
+    send_as(w3, vault.functions.cancelExit(), holder, gas_from=accounts[0])
+    deadline, signature = _signed_move(w3, vault, holder, to=to, amount=70 * USDC)
+    send(vault.functions.moveWithSig(holder.address, to, 70 * USDC, deadline, signature), operator)
+    assert vault.functions.balanceOf(to).call() == 100 * USDC
 
 
 def test_withdraw_with_sig_refuses_an_expired_deadline(w3, vault, accounts, operator, holder, reverts):

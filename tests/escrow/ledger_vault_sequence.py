@@ -132,9 +132,9 @@ def _key_of(world: _World, user):
     return world.own_keys.get(user.pk) or wallet_custodial_account(wallet=wallet_for(user=user))
 
 
-def _as_user(world: _World, user, call) -> None:
-    """The user's own address sends `call` (gas topped up)."""
-    account = _key_of(world, user)
+def _as_user(world: _World, user, call, *, account=None) -> None:
+    """The user's own address (or `account`, another key of theirs) sends `call` (gas topped up)."""
+    account = account or _key_of(world, user)
     world.w3.provider.make_request("anvil_setBalance", [account.address, hex(10**18)])
     _send(world.w3, account, call)
 
@@ -328,9 +328,18 @@ def _wait(predicate, timeout: float = 60.0) -> None:
 
 
 def op_cancel(world, rng, payer, user, counts):
-    from chain.wallets import wallet_for
+    """Cancel the announced exit; for a user who linked a wallet after announcing one at their
+    custodial address, that one sometimes (its amount stayed there; the rest then follows)."""
+    from chain.wallets import wallet_custodial_account, wallet_for
 
-    if not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
+    wallet = wallet_for(user=user)
+    custodial = wallet.custodial_address
+    if (user.pk in world.own_keys and custodial and rng.random() < 0.5
+            and world.vault.functions.exits(custodial).call()[0]):
+        _as_user(world, user, world.vault.functions.cancelExit(), account=wallet_custodial_account(wallet=wallet))
+        counts["exit cancelled (custodial address)"] += 1
+        return
+    if not world.vault.functions.exits(wallet.address).call()[0]:
         return op_announce(world, rng, payer, user, counts)
     _as_user(world, user, world.vault.functions.cancelExit())
     counts["exit cancelled"] += 1

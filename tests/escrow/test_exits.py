@@ -296,6 +296,54 @@ def test_a_linked_wallet_gets_its_custodial_balance_moved_and_the_ledger_does_no
     assert balance_for(user=buyer)["available"] == D("100")
 
 
+def test_an_exit_announced_at_the_custodial_address_keeps_its_amount_there_when_a_wallet_is_linked(
+        buyer, contracts, send_as, chain_clock):
+    """The shape of CI's seed 20261205 failure: the custodial address announced an exit, then the user
+    linked a wallet and the whole custodial balance moved — the exit's reserve stayed in the ledger
+    with nothing behind it at its address, and later exits from the wallet came out short. Now the
+    move leaves the announced amount where the exit pays from, and the rest follows once the exit
+    ends; the ledger equals the vault throughout."""
+    from eth_account import Account
+
+    from chain.signals import wallet_linked
+    from chain.transactions import chain_tx_poll_pending
+
+    custodial = _key(buyer)
+    send_as(custodial, contracts.vault.functions.announceExit(units("30")))
+    assert vault_index() == 1
+    own = Account.create()
+    wallet = wallet_for(user=buyer)
+    wallet.address, wallet.kind = own.address, "linked"
+    wallet.save()
+    wallet_linked.send(sender=type(wallet), wallet=wallet)
+    wait_mined()
+    chain_tx_poll_pending()
+    assert vault_index() == 1  # the move
+    assert contracts.vault.functions.balanceOf(wallet.custodial_address).call() == units("30")
+    assert contracts.vault.functions.balanceOf(own.address).call() == units("70")
+    assert balance_for(user=buyer) == {"available": D("70"), "held": D("0"), "exiting": D("30"), "total": D("100")}
+
+    # The wallet leaves with everything it holds; the custodial exit's reserve is not touched.
+    send_as(own, contracts.vault.functions.announceExit(units("70")))
+    vault_index()
+    chain_clock(3)
+    send_as(own, contracts.vault.functions.exit())
+    assert vault_index() == 1
+    assert not VaultClaim.objects.filter(purpose="outflow").exists()
+    assert _ledger_backed(buyer) == _vault_free(contracts, buyer) == D("30")
+
+    # The custodial exit cancelled: its amount is available again and follows the wallet.
+    send_as(custodial, contracts.vault.functions.cancelExit())
+    assert vault_index() == 1
+    wait_mined()
+    chain_tx_poll_pending()
+    assert vault_index() == 1  # the second move
+    assert contracts.vault.functions.balanceOf(own.address).call() == units("30")
+    assert balance_for(user=buyer) == {"available": D("30"), "held": D("0"), "exiting": D("0"), "total": D("30")}
+    assert _ledger_backed(buyer) == _vault_free(contracts, buyer)
+    assert ledger_check().ok
+
+
 def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(buyer, contracts):
     """Funding from the old custodial address would race the move of that very balance: the deal
     is funded from the wallet, once the money is there."""
