@@ -7,7 +7,6 @@ wallet address; when the money is still at the custodial address, the funding wa
 (`vault_address_to_fund` raises FundingDeferred and escrow.advance funds it once it arrived)."""
 
 import logging
-import time
 from decimal import Decimal
 
 from django.db.models import Q
@@ -20,7 +19,7 @@ from chain.models import ChainTransaction, Wallet
 from chain.transactions import LIVE, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.units import to_units
-from escrow.withdrawals import vault_typed_data, withdrawal_sign
+from escrow.withdrawals import vault_clock, vault_typed_data, withdrawal_sign
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
         return None
     typed = vault_typed_data(primary_type="Move", chain_id=chain_id, vault=vault_address,
                              account=wallet.custodial_address, to=wallet.address, amount_units=balance, nonce=nonce,
-                             deadline=int(time.time()) + MOVE_TTL_SECONDS)
+                             deadline=vault_clock(w3) + MOVE_TTL_SECONDS)
     signature = withdrawal_sign(account=wallet_custodial_account(wallet=wallet), typed_data=typed)
     data = vault.encode_abi("moveWithSig", args=[wallet.custodial_address, wallet.address, balance,
                                                  typed["message"]["deadline"],

@@ -178,11 +178,20 @@ def withdrawal_prepare(*, user, amount: Decimal, to_address: str, deadline: int 
     try:
         with chain_errors():
             nonce = _vault(w3, vault).functions.nonces(wallet.address).call()
+        default = vault_clock(w3) + SIGNATURE_TTL_SECONDS
     except ChainUnavailable as exc:
         raise WithdrawalUnavailable("The chain is unavailable right now.") from exc
     return withdrawal_typed_data(chain_id=chain_id, vault=vault, account=wallet.address, to=to_address,
-                                 amount_units=to_units(amount),
-                                 nonce=nonce, deadline=deadline or int(time.time()) + SIGNATURE_TTL_SECONDS)
+                                 amount_units=to_units(amount), nonce=nonce, deadline=deadline or default)
+
+
+def vault_clock(w3: Web3) -> int:
+    """The time a signature's deadline is judged by: the vault compares it with the block's
+    timestamp, so the newest block's when the chain's clock runs ahead of ours (a development chain
+    moved on by tests, or our own clock behind), else ours. Raises ChainUnavailable."""
+    with chain_errors():
+        latest = int(w3.eth.get_block("latest")["timestamp"])
+    return max(int(time.time()), latest)
 
 
 # ---------------------------------------------------------------- request
@@ -232,13 +241,13 @@ def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_ke
         if deadline > time.time() + MAX_DEADLINE_SECONDS:
             # A failed payout is refunded only once its signature can no longer be used.
             raise ValidationError({"deadline": "At most a day ahead: sign again with an earlier deadline."})
-    else:
-        deadline = int(time.time()) + SIGNATURE_TTL_SECONDS
     w3, chain_id, vault_address = _chain_vault()
     if to_address == Web3.to_checksum_address(vault_address):
         raise ValidationError({"to_address": "That is the vault itself: the USDC would be stranded there."})
     _check_available(user=user, amount=amount)  # a cheap read first; the debit below checks under lock
     try:
+        if wallet.kind != Wallet.Kind.LINKED:
+            deadline = vault_clock(w3) + SIGNATURE_TTL_SECONDS
         prepared = _prepare(wallet=wallet, amount=amount, to_address=to_address, signature=signature,
                             deadline=deadline, w3=w3, chain_id=chain_id, vault_address=vault_address)
         withdrawal = _request(user=user, wallet=wallet, amount=amount, to_address=to_address, key=key,
@@ -281,6 +290,8 @@ def _prepare(*, wallet: Wallet, amount: Decimal, to_address: str, signature: str
         if prepared.error.startswith("InsufficientBalance"):
             raise ValidationError({"amount": "Your vault balance on chain is lower than this amount "
                                              "(deposits still confirming, or funds held for a purchase)."})
+        if prepared.error.startswith("SignatureExpired"):
+            raise ValidationError({"deadline": "Expired by the chain's clock: sign again with a later deadline."})
         raise ValidationError({"__all__": f"The vault refused this withdrawal: {prepared.error[:200]}"})
     return prepared
 

@@ -4,6 +4,7 @@ Imported by each funds test module (not a conftest: other escrow test modules ke
 Anvil's dev account 7 pays deposits; no other test module uses it.
 """
 
+import time
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -88,9 +89,18 @@ def send_as(w3):
 
 @pytest.fixture
 def chain_clock(w3):
-    """chain_clock(seconds): move anvil's clock on (and mine a block), e.g. past an exit delay."""
+    """chain_clock(seconds): move anvil's clock on (and mine a block), e.g. past an exit delay.
+    Afterwards the clock is set back to ours (chain_clock_reset)."""
     def advance(seconds: int) -> None:
         w3.provider.make_request("evm_increaseTime", [seconds])
         w3.provider.make_request("evm_mine", [])
 
-    return advance
+    yield advance
+    chain_clock_reset(w3)
+
+
+def chain_clock_reset(w3) -> None:
+    """Set anvil's clock back to the wall clock: one anvil serves the whole run, and a clock left
+    ahead would make later tests' exits unlock "later" than our clock expects."""
+    w3.provider.make_request("evm_setTime", [int(time.time())])
+    w3.provider.make_request("evm_mine", [])

@@ -1,6 +1,5 @@
 """/api/v1/deposits/ and /api/v1/withdrawals/ against anvil and PostgreSQL."""
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -9,7 +8,7 @@ from eth_account import Account
 from chain.wallets import wallet_for
 from escrow.deposits import vault_index
 from escrow.models import VaultEvent, Withdrawal
-from escrow.withdrawals import withdrawal_sign
+from escrow.withdrawals import vault_clock, withdrawal_sign
 from marketplace.ledger_selectors import balance_for
 from tests.escrow import funds_fixtures
 from tests.escrow.funds_fixtures import units, wait_mined
@@ -126,7 +125,7 @@ def test_a_linked_wallet_signs_the_typed_data_and_withdraws(api_client, user, de
     deposit(owner.address, "30")
     vault_index()
     to = Account.create().address
-    deadline = int(time.time()) + 900
+    deadline = vault_clock(contracts.vault.w3) + 900  # the chain's clock: tests move anvil's on
 
     unsigned = _withdraw(api_client, {"amount": "10", "to_address": to, "deadline": deadline}, key="l-0")
     typed = api_client.post("/api/v1/withdrawals/typed-data/", {"amount": "10", "to_address": to,

@@ -1,7 +1,6 @@
 """Withdrawals end to end on anvil and PostgreSQL: the ledger is debited once, the vault pays the
 address with the owner's signature, a failed payout is credited back exactly once."""
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -16,6 +15,7 @@ from escrow.deposits import vault_index
 from escrow.models import VaultEvent, Withdrawal
 from escrow.withdrawals import (
     WithdrawalConflict,
+    vault_clock,
     withdrawal_advance,
     withdrawal_prepare,
     withdrawal_request,
@@ -198,7 +198,7 @@ def test_a_linked_wallet_withdraws_with_its_own_signature(user, deposit, contrac
     deposit(owner.address, "20")
     vault_index()
     to = Account.create().address
-    deadline = int(time.time()) + 600
+    deadline = vault_clock(contracts.vault.w3) + 600  # the chain's clock: tests move anvil's on
 
     with pytest.raises(ValidationError) as missing:
         withdrawal_request(user=user, amount=D("8"), to_address=to, idempotency_key="l0", deadline=deadline)
