@@ -61,14 +61,14 @@ class WithdrawalCreateSerializer(serializers.Serializer):
     to_address = address_field()
     signature = StrictCharField(max_length=300, required=False, allow_blank=True,
                                       help_text="Linked wallets only: your EIP-712 signature of the typed data.")
-    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63,
+    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1,
                                         help_text="Linked wallets only: the deadline you signed (unix seconds).")
 
 
 class TypedDataRequestSerializer(serializers.Serializer):
     amount = usdc(positive=True)
     to_address = address_field()
-    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63)
+    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
 
 
 def _valid(serializer_class, request) -> dict:
