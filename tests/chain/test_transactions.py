@@ -4,6 +4,7 @@ Signers are anvil's dev accounts 1..5 (the default pool on 31337); no other test
 uses them (0 deploys, 9 is tests/chain/test_client_deploy.py's deployer).
 """
 
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -51,11 +52,17 @@ def _node_nonces(w3) -> dict[str, int]:
     return {a: w3.eth.get_transaction_count(a, "pending") for a in signer_accounts(chain_id=31337)}
 
 
-def _poll_until_final(rounds: int = 10) -> None:
-    for _ in range(rounds):
+def _poll_until_final(timeout: float = 30.0) -> None:
+    """Poll until nothing is pending or sent, bounded in time (not in rounds: on a loaded machine
+    anvil may take longer to mine twenty transactions than ten quick polls)."""
+    deadline = time.monotonic() + timeout
+    while True:
         chain_tx_poll_pending()
         if not ChainTransaction.objects.filter(status__in=(Status.PENDING, Status.SENT)).exists():
             return
+        if time.monotonic() > deadline:
+            return  # the caller's assertions say what is still open
+        time.sleep(0.1)
 
 
 def test_twenty_concurrent_submits_get_contiguous_nonces_and_all_confirm(w3):
