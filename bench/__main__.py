@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     for index, name in enumerate(args.suites or SUITES):
         if index:
             print()
+        before = os.getloadavg()[0]
+        print(f"load average (1 min) before {name}: {before:.2f}")
         importlib.import_module(f"bench.{name}").run()
+        print(f"load average (1 min) after {name}: {os.getloadavg()[0]:.2f}")
+        if before > 1.0:
+            print(f"NOT QUIET: {name} started at load {before:.2f} (> 1.0): its figures do not count; run it again")
 
 
 if __name__ == "__main__":
