@@ -9,9 +9,8 @@ the delay has passed), so the platform can never lock anyone out. The ledger fol
 - an exit taken: paid from what was set aside (→ the user's external account), the rest of the
   reserve goes back to available, and anything paid beyond it is an outflow claim.
 An outflow claim (an exit beyond the reserve, a withdrawal we did not send: money already gone)
-is covered from available, then from what the user's other announced exits set aside (an exit at
-another of their addresses), then by withdrawing their standing bids and drawing on their bounty
-pools (the user is told); what cannot be covered is `short`: logged, a reconciliation issue
+is covered from available, then by withdrawing the user's standing bids and drawing on their
+bounty pools (the user is told); what cannot be covered is `short`: logged, a reconciliation issue
 for staff, and covered later if money arrives.
 
 `claim_open` and the exit functions run in the indexer's transaction and touch only the database
@@ -191,34 +190,6 @@ def _draw_pool(bounty: Bounty):
     return free
 
 
-def _draw_reserve(reserve_claim_id: int):
-    """An outflow drawn on another exit's reserve of the same user: money set aside is the user's
-    available money, and money already gone from their vault comes first. (An exit announced at
-    one address of a user while the money sits at another — a custodial address and a linked
-    wallet — reserves money another exit can take.) The reserve's claim opens again, so it sets
-    aside what comes back. Skips a reserve another worker holds (the next beat tries again)."""
-    def free(claim: VaultClaim) -> str:
-        reserve = (VaultClaim.objects.select_for_update(skip_locked=True, of=("self",))
-                   .filter(pk=reserve_claim_id, purpose=EXIT_RESERVE,
-                           state__in=(*LIVE_CLAIMS, VaultClaim.State.COVERED),
-                           vault_exit__state=VaultExit.State.ANNOUNCED).first())
-        take = min(reserve.covered, claim.remaining) if reserve is not None else ZERO
-        if take <= 0:
-            return ""
-        exiting, available = ledger_accounts_lock(accounts=[_exiting(claim.user_id), _available(claim.user_id)])
-        left = reserve.covered - take
-        ledger_post(kind=LedgerTransactionKind.EXIT,
-                    idempotency_key=f"claim:{claim.pk}:{claim.covered:f}:reserve:{reserve.pk}:{left:f}",
-                    memo="Set-aside exit funds cover money that left the vault from another address",
-                    entries=[(exiting, -take), (available, take)])
-        reserve.covered, reserve.state, reserve.done_at = left, VaultClaim.State.OPEN, None
-        reserve.save(update_fields=["covered", "state", "done_at"])
-        VaultExit.objects.filter(pk=reserve.vault_exit_id).update(reserved=left)
-        return ""
-
-    return free
-
-
 def _cover(claim_id: int) -> bool:
     """Returns True when the claim ended covered (or is not ours to cover now)."""
     claim, _ = _step(claim_id)
@@ -237,12 +208,7 @@ def _cover(claim_id: int) -> bool:
                                                  auction__status=AuctionStatus.OPEN)
                     .order_by("-updated_at").values_list("auction_id", flat=True))
         pools = Bounty.objects.filter(buyer_id=claim.user_id).exclude(status="closed").order_by("-id")
-        reserves = [] if claim.purpose != OUTFLOW else list(
-            VaultClaim.objects.filter(user_id=claim.user_id, purpose=EXIT_RESERVE, covered__gt=0,
-                                      vault_exit__state=VaultExit.State.ANNOUNCED)
-            .exclude(vault_exit_id=claim.vault_exit_id).order_by("-id").values_list("pk", flat=True))
-        for free in [*(_draw_reserve(r) for r in reserves), *(_withdraw_bid(a) for a in list(standing)),
-                     *(_draw_pool(b) for b in pools)]:
+        for free in [*(_withdraw_bid(a) for a in list(standing)), *(_draw_pool(b) for b in pools)]:
             claim, told = _step(claim_id, free)
             if told:
                 freed.append(told)

@@ -344,42 +344,6 @@ def test_an_exit_announced_at_the_custodial_address_keeps_its_amount_there_when_
     assert ledger_check().ok
 
 
-def test_an_exit_from_the_wallet_draws_on_what_a_custodial_exit_set_aside_with_nothing_behind_it(
-        buyer, contracts, send_as, chain_clock):
-    """CI's seed 5: the money moved to the linked wallet, then the custodial address announced an
-    exit; the ledger set the user's money aside for it, and the wallet's own exit then found nothing
-    to set aside and came out short. Money gone from the vault is covered from another exit's
-    reserve first."""
-    from eth_account import Account
-
-    from chain.signals import wallet_linked
-    from chain.transactions import chain_tx_poll_pending
-
-    own = Account.create()
-    wallet = wallet_for(user=buyer)
-    wallet.address, wallet.kind = own.address, "linked"
-    wallet.save()
-    wallet_linked.send(sender=type(wallet), wallet=wallet)
-    wait_mined()
-    chain_tx_poll_pending()
-    assert vault_index() == 1  # the move: all 100 at the wallet
-    send_as(_key(buyer), contracts.vault.functions.announceExit(units("100")))  # at the empty custodial address
-    assert vault_index() == 1
-    assert balance_for(user=buyer)["exiting"] == D("100")
-
-    send_as(own, contracts.vault.functions.announceExit(units("100")))
-    vault_index()
-    chain_clock(3)
-    send_as(own, contracts.vault.functions.exit())
-    assert vault_index() == 1
-    claims_cover()
-
-    assert not VaultClaim.objects.filter(purpose="outflow").exclude(state="covered").exists()
-    assert _ledger_backed(buyer) == _vault_free(contracts, buyer) == D("0")
-    assert not ReconciliationIssue.objects.filter(kind="user_shortfall", resolved_at__isnull=True).exists()
-    assert ledger_check().ok
-
-
 def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(buyer, contracts):
     """Funding from the old custodial address would race the move of that very balance: the deal
     is funded from the wallet, once the money is there."""
