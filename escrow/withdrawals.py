@@ -189,9 +189,13 @@ def vault_clock(w3: Web3) -> int:
     """The time a signature's deadline is judged by: the vault compares it with the block's
     timestamp, so the newest block's when the chain's clock runs ahead of ours (a development chain
     moved on by tests, or our own clock behind), else ours. Raises ChainUnavailable."""
+    return max(int(time.time()), _block_time(w3))
+
+
+def _block_time(w3: Web3) -> int:
+    """The newest block's timestamp. Raises ChainUnavailable."""
     with chain_errors():
-        latest = int(w3.eth.get_block("latest")["timestamp"])
-    return max(int(time.time()), latest)
+        return int(w3.eth.get_block("latest")["timestamp"])
 
 
 # ---------------------------------------------------------------- request
@@ -379,8 +383,7 @@ def withdrawal_advance(*, limit: int = 200) -> dict:
 def _chain_time() -> int | None:
     """The newest block's timestamp, or None when the node does not answer."""
     try:
-        with chain_errors():
-            return int(chain_web3().eth.get_block("latest")["timestamp"])
+        return _block_time(chain_web3())
     except (ChainUnavailable, ChainMisconfigured):
         return None
 

@@ -328,18 +328,9 @@ def _wait(predicate, timeout: float = 60.0) -> None:
 
 
 def op_cancel(world, rng, payer, user, counts):
-    """Cancel the announced exit; for a user who linked a wallet after announcing one at their
-    custodial address, that one sometimes (its amount stayed there; the rest then follows)."""
-    from chain.wallets import wallet_custodial_account, wallet_for
+    from chain.wallets import wallet_for
 
-    wallet = wallet_for(user=user)
-    custodial = wallet.custodial_address
-    if (user.pk in world.own_keys and custodial and rng.random() < 0.5
-            and world.vault.functions.exits(custodial).call()[0]):
-        _as_user(world, user, world.vault.functions.cancelExit(), account=wallet_custodial_account(wallet=wallet))
-        counts["exit cancelled (custodial address)"] += 1
-        return
-    if not world.vault.functions.exits(wallet.address).call()[0]:
+    if not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
         return op_announce(world, rng, payer, user, counts)
     _as_user(world, user, world.vault.functions.cancelExit())
     counts["exit cancelled"] += 1
