@@ -50,8 +50,8 @@ class ChainCursorAdmin(_ReadOnly):
 class VaultExitAdmin(_ReadOnly):
     """Exits users announced on the vault (the exit hatch) and what the ledger set aside for them."""
 
-    list_display = ("id", "user", "account", "amount", "reserved", "state", "unlocks_at", "paid", "created_at",
-                    "closed_at")
+    list_display = ("id", "user", "account", "amount", "payable", "reserved", "state", "unlocks_at", "paid",
+                    "created_at", "closed_at")
     list_filter = ("state", "chain_id")
     search_fields = ("account", "user__email")
     list_select_related = ("user",)

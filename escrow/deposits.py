@@ -108,6 +108,8 @@ class _Log:
     # Withdrawn only: the calldata of the transaction that emitted it, when its hash is not one we
     # recorded (a re-sent transaction, or a hash recorded after the node mined it).
     tx_input: str | None = None
+    # ExitAnnounced only: what the exit could pay at its block (its reserve's cap), if the node said.
+    payable: Decimal | None = None
 
 
 @dataclass
@@ -132,6 +134,12 @@ def _fetch(w3: Web3, *, chain_id: int, vault_address: str, start: int, to_block:
         args = dict(vault.events[name]().process_log(log)["args"])
         batch.logs.append(_Log(name=name, tx_hash=_hex(log["transactionHash"]), log_index=log["logIndex"],
                                block_number=log["blockNumber"], args=args))
+    for entry in batch.logs:
+        if entry.name == "ExitAnnounced":
+            entry.payable = exits.exit_payable_read(
+                chain_id=chain_id, account=Web3.to_checksum_address(entry.args["account"]),
+                amount=from_units(min(int(entry.args["amount"]), MAX_UNITS)),
+                unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC), block=entry.block_number)
     unknown = [entry for entry in batch.logs if entry.name == "Withdrawn"]
     known = set(ChainTransaction.objects.filter(tx_hash__in=[e.tx_hash for e in unknown])
                 .values_list("tx_hash", flat=True))
@@ -266,7 +274,8 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
         _apply_withdrawal(event, wallet=wallet, tx_input=entry.tx_input, vault=batch.vault)
     elif entry.name == "ExitAnnounced":
         event.save()
-        exits.exit_announced(event=event, unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC))
+        exits.exit_announced(event=event, unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC),
+                             payable=entry.payable)
     elif entry.name in ("ExitCancelled", "Exited"):
         event.save()
         (exits.exit_cancelled if entry.name == "ExitCancelled" else exits.exit_taken)(event=event)

@@ -4,7 +4,12 @@ The vault lets an account leave without the platform (EscrowVault.announceExit, 
 the delay has passed), so the platform can never lock anyone out. The ledger follows it:
 - an exit announced: the amount is set aside (available → USER_EXITING) so no new bid can promise
   it — what is available at once, and what becomes available later (holds released at closes)
-  until the exit is taken or cancelled; standing bids are never withdrawn for an announcement;
+  until the exit is taken or cancelled; standing bids are never withdrawn for an announcement.
+  An exit pays at most what its address holds, so the reserve never goes beyond it (`payable`:
+  min(amount, the address's vault balance), read from the node before any lock; the ledger is per
+  user, the vault per address — without the cap, an exit at an address that holds little would set
+  aside money that backs the user's other address, and that address's own exit would come out
+  short). What was set aside beyond a lower `payable` goes back to available;
 - an exit cancelled or replaced: what was set aside goes back to available;
 - an exit taken: paid from what was set aside (→ the user's external account), the rest of the
   reserve goes back to available, and anything paid beyond it is an outflow claim.
@@ -14,7 +19,9 @@ bounty pools (the user is told); what cannot be covered is `short`: logged, a re
 for staff, and covered later if money arrives.
 
 `claim_open` and the exit functions run in the indexer's transaction and touch only the database
-(no node). `claims_cover` runs after the indexer commits and on every indexer beat; each step is
+(no node; the indexer reads an announced exit's `payable` in its node phase). `claims_cover` runs
+after the indexer commits and on every indexer beat, reading each live reserve's `payable` from the
+node first, holding no lock; each step is
 one transaction in the lock order claim → auction or bounty → ledger rows (the indexer locks the
 claims it may touch before any ledger row, so the two never wait on each other in a cycle).
 """
@@ -33,7 +40,11 @@ from auctions.bounties import BountyConflict, bounty_pool_reference, bounty_with
 from auctions.choices import AuctionStatus
 from auctions.models import AuctionBidder, Bounty
 from auctions.services import auction_bidder_withdraw
+from chain.artifacts import load_artifact
+from chain.client import ChainMisconfigured, ChainUnavailable, chain_errors, chain_web3
+from chain.deploy import contract_address
 from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
+from escrow.units import from_units, to_units
 from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import user_group
 from marketplace.ledger import AccountSpec, external_for, ledger_accounts_lock, ledger_post
@@ -74,29 +85,53 @@ def claim_open(*, user, purpose: str, amount: Decimal, event: VaultEvent,
     return claim
 
 
-def _take_available(claim: VaultClaim) -> Decimal:
-    """Move min(remaining, available) to the claim's destination. Caller holds the claim row
-    (locked, or created in this transaction)."""
-    if claim.remaining <= 0:
-        return ZERO
-    available, destination = ledger_accounts_lock(accounts=[_available(claim.user_id), _destination(claim)])
-    take = min(claim.remaining, available.balance)
-    if take <= 0:
-        return ZERO
-    covered = claim.covered + take
-    ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"claim:{claim.pk}:{covered:f}",
-                memo=f"{claim.get_purpose_display()} (vault tx {claim.event.tx_hash[:12]}…)",
-                entries=[(available, -take), (destination, take)])
-    claim.covered = covered
-    claim.save(update_fields=["covered"])
+def _wanted(claim: VaultClaim) -> Decimal:
+    """What the claim should still take: an outflow its whole remainder; an exit's reserve up to
+    what the exit can pay (`payable`, when known) — negative when more is set aside than that."""
+    if claim.purpose == EXIT_RESERVE and claim.vault_exit is not None and claim.vault_exit.payable is not None:
+        return min(claim.amount, claim.vault_exit.payable) - claim.covered
+    return claim.remaining
+
+
+def _post(claim: VaultClaim, amount: Decimal, memo: str, *, available, destination) -> None:
+    """Move `amount` from available to the claim's destination (negative: back to available), both
+    locked by the caller, who holds the claim row (locked, or created in this transaction). `steps`
+    numbers the claim's posts, so each has its own idempotency key even when `covered` returns to a
+    value it had before."""
+    claim.steps += 1
+    ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"claim:{claim.pk}:step:{claim.steps}",
+                memo=f"{memo} (vault tx {claim.event.tx_hash[:12]}…)",
+                entries=[(available, -amount), (destination, amount)])
+    claim.covered += amount
+    claim.save(update_fields=["covered", "steps"])
     if claim.purpose == EXIT_RESERVE and claim.vault_exit_id is not None:
         VaultExit.objects.filter(pk=claim.vault_exit_id).update(reserved=claim.covered)
+
+
+def _take_available(claim: VaultClaim) -> Decimal:
+    """Move min(wanted, available) to the claim's destination; give back what an exit's reserve
+    holds beyond what the exit can pay. Caller holds the claim row."""
+    wanted = _wanted(claim)
+    if wanted == 0:
+        return ZERO
+    available, destination = ledger_accounts_lock(accounts=[_available(claim.user_id), _destination(claim)])
+    if wanted < 0:
+        _post(claim, wanted, "Set aside beyond what the exit's address holds: available again",
+              available=available, destination=destination)
+        return ZERO
+    take = min(wanted, available.balance)
+    if take <= 0:
+        return ZERO
+    _post(claim, take, claim.get_purpose_display(), available=available, destination=destination)
     return take
 
 
 def _settle_state(claim: VaultClaim) -> None:
-    """A claim fully covered is done (and its shortfall issue, if any, resolved)."""
-    if claim.remaining == 0 and claim.state in LIVE_CLAIMS:
+    """A claim fully covered is done (and its shortfall issue, if any, resolved) — except an exit's
+    reserve whose `payable` the node has not told us yet: the next pass reads it (and gives back
+    what the exit's address cannot pay)."""
+    unread = claim.purpose == EXIT_RESERVE and claim.vault_exit is not None and claim.vault_exit.payable is None
+    if claim.remaining == 0 and claim.state in LIVE_CLAIMS and not unread:
         was_short = claim.state == VaultClaim.State.SHORT
         claim.state, claim.done_at = VaultClaim.State.COVERED, timezone.now()
         claim.save(update_fields=["state", "done_at"])
@@ -145,17 +180,54 @@ def _locked_claim(claim_id: int) -> VaultClaim | None:
             .filter(pk=claim_id, state__in=LIVE_CLAIMS).first())
 
 
-def _step(claim_id: int, free=None) -> tuple[VaultClaim | None, str]:
-    """One transaction, in the lock order claim row → (auction or bounty row) → ledger rows: free
-    some money with `free(claim)` (a bid withdrawn, a bounty pool drawn on; it returns what to tell
-    the user, or ""), then take what is available for the claim. Holding the claim while both
-    happen means nothing can spend the freed money in between. (None, "") when another worker
-    holds the claim."""
+def exit_payable_read(*, chain_id: int, account: str, amount: Decimal, unlocks_at, block="latest") -> Decimal | None:
+    """Node phase, no lock held: what the exit announced by `account` (`amount`, unlocking at
+    `unlocks_at`) could pay at `block` — the smaller of its amount and the address's vault
+    balance. None when the node does not answer or the vault's pending exit is no longer that
+    announcement (the indexer closes it)."""
+    try:
+        w3 = chain_web3()
+        address = contract_address(chain_id=chain_id, name="EscrowVault")
+        if not address:
+            return None
+        vault = w3.eth.contract(address=address, abi=load_artifact("EscrowVault")["abi"])
+        with chain_errors():
+            block = w3.eth.block_number if block == "latest" else block
+            pending, unlocks = vault.functions.exits(account).call(block_identifier=block)
+            balance = vault.functions.balanceOf(account).call(block_identifier=block)
+    except (ChainUnavailable, ChainMisconfigured):
+        return None
+    if pending < to_units(amount) or unlocks != int(unlocks_at.timestamp()):
+        return None  # (an amount beyond the ledger's limit was recorded clamped: `pending` is larger)
+    return min(amount, from_units(min(balance, to_units(amount))))
+
+
+def _payable_refresh(claim_id: int) -> Decimal | None:
+    """A live reserve's `payable` as the node has it now (None: unknown, or not a reserve)."""
+    row = (VaultClaim.objects.filter(pk=claim_id, purpose=EXIT_RESERVE, state__in=LIVE_CLAIMS,
+                                     vault_exit__state=VaultExit.State.ANNOUNCED)
+           .values("vault_exit__chain_id", "vault_exit__account", "vault_exit__amount", "vault_exit__unlocks_at")
+           .first())
+    if row is None:
+        return None
+    return exit_payable_read(chain_id=row["vault_exit__chain_id"], account=row["vault_exit__account"],
+                             amount=row["vault_exit__amount"], unlocks_at=row["vault_exit__unlocks_at"])
+
+
+def _step(claim_id: int, free=None, payable: Decimal | None = None) -> tuple[VaultClaim | None, str]:
+    """One transaction, in the lock order claim row → (auction or bounty row) → ledger rows: note
+    what the claim's exit can pay (`payable`, read from the node before), free some money with
+    `free(claim)` (a bid withdrawn, a bounty pool drawn on; it returns what to tell the user, or
+    ""), then take what is available for the claim. Holding the claim while both happen means
+    nothing can spend the freed money in between. (None, "") when another worker holds the claim."""
     with transaction.atomic():
         claim = _locked_claim(claim_id)
         if claim is None:
             return None, ""
-        told = free(claim) if free is not None and claim.remaining > 0 else ""
+        if payable is not None and claim.vault_exit is not None and claim.vault_exit.payable != payable:
+            claim.vault_exit.payable = payable
+            VaultExit.objects.filter(pk=claim.vault_exit_id, state=VaultExit.State.ANNOUNCED).update(payable=payable)
+        told = free(claim) if free is not None and _wanted(claim) > 0 else ""
         _take_available(claim)
         claim.attempted_at = timezone.now()
         claim.save(update_fields=["attempted_at", "bids_withdrawn"])
@@ -177,7 +249,7 @@ def _withdraw_bid(auction_id: int):
 
 def _draw_pool(bounty: Bounty):
     def free(claim: VaultClaim) -> str:
-        take = min(_pool_balance(bounty), claim.remaining)
+        take = min(_pool_balance(bounty), _wanted(claim))
         if take <= 0:
             return ""
         try:
@@ -192,9 +264,11 @@ def _draw_pool(bounty: Bounty):
 
 def _cover(claim_id: int) -> bool:
     """Returns True when the claim ended covered (or is not ours to cover now)."""
-    claim, _ = _step(claim_id)
+    claim, _ = _step(claim_id, payable=_payable_refresh(claim_id))
     if claim is None or claim.remaining == 0:
         return True
+    if _wanted(claim) <= 0:
+        return False  # an exit's reserve holds all its address can pay: nothing to withdraw for it
     freed: list[str] = []
     unlocked = (claim.purpose == EXIT_RESERVE and claim.vault_exit is not None
                 and claim.vault_exit.unlocks_at <= timezone.now())
@@ -212,7 +286,7 @@ def _cover(claim_id: int) -> bool:
             claim, told = _step(claim_id, free)
             if told:
                 freed.append(told)
-            if claim is None or claim.remaining == 0:
+            if claim is None or _wanted(claim) <= 0:
                 _tell(claim_id, freed)
                 return True
         _tell(claim_id, freed)
@@ -273,14 +347,16 @@ def _close(vault_exit: VaultExit, *, state: str, event: VaultEvent, give_back: D
     vault_exit.save(update_fields=["state", "closed_event", "closed_at"])
 
 
-def exit_announced(*, event: VaultEvent, unlocks_at) -> VaultExit:
-    """ExitAnnounced: a new announcement replaces the pending one; its amount is set aside."""
+def exit_announced(*, event: VaultEvent, unlocks_at, payable: Decimal | None = None) -> VaultExit:
+    """ExitAnnounced: a new announcement replaces the pending one; its amount is set aside, up to
+    `payable` (what its address held at the announcement, read by the indexer's node phase)."""
     previous = _announced(event)
     if previous is not None:
         previous.refresh_from_db(fields=["reserved"])
         _close(previous, state=VaultExit.State.REPLACED, event=event, give_back=previous.reserved)
     vault_exit = VaultExit.objects.create(chain_id=event.chain_id, account=event.account, user=event.user,
-                                          amount=event.amount, unlocks_at=unlocks_at, announced_event=event)
+                                          amount=event.amount, unlocks_at=unlocks_at, announced_event=event,
+                                          payable=payable)
     claim_open(user=event.user, purpose=EXIT_RESERVE, amount=event.amount, event=event, vault_exit=vault_exit)
     logger.info("vault exit announced", extra={"user_id": event.user_id, "vault_exit_id": vault_exit.pk})
     return vault_exit

@@ -216,6 +216,9 @@ class VaultExit(models.Model):
     unlocks_at = models.DateTimeField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.ANNOUNCED)
     reserved = _usdc(default=0, help_text="What the ledger has set aside for this exit (USER_EXITING).")
+    payable = _usdc(null=True, blank=True,
+                    help_text="What the exit could pay if taken now: the smaller of its amount and its address's "
+                              "vault balance, as last read from the node. The reserve never goes beyond it.")
     paid = _usdc(null=True, blank=True)
     announced_event = models.OneToOneField(VaultEvent, on_delete=models.PROTECT, related_name="exit_announced")
     closed_event = models.OneToOneField(VaultEvent, null=True, blank=True, on_delete=models.PROTECT,
@@ -263,6 +266,7 @@ class VaultClaim(models.Model):
     event = models.ForeignKey(VaultEvent, on_delete=models.PROTECT, related_name="claims")
     vault_exit = models.ForeignKey(VaultExit, null=True, blank=True, on_delete=models.PROTECT, related_name="claims")
     bids_withdrawn = models.PositiveIntegerField(default=0)
+    steps = models.PositiveIntegerField(default=0, help_text="Ledger posts made for this claim (numbers their keys).")
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     attempted_at = models.DateTimeField(null=True, blank=True)  # the last cover pass (least recent first)

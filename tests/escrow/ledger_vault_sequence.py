@@ -327,9 +327,27 @@ def _wait(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _custodial_exit(world, rng, user):
+    """For a user who linked a wallet after announcing an exit at their custodial address, that
+    address's key, half the time (the exit pays what that address still holds)."""
+    from chain.wallets import wallet_custodial_account, wallet_for
+
+    wallet = wallet_for(user=user)
+    custodial = wallet.custodial_address
+    if (user.pk in world.own_keys and custodial and rng.random() < 0.5
+            and world.vault.functions.exits(custodial).call()[0]):
+        return wallet_custodial_account(wallet=wallet)
+    return None
+
+
 def op_cancel(world, rng, payer, user, counts):
     from chain.wallets import wallet_for
 
+    custodial = _custodial_exit(world, rng, user)
+    if custodial is not None:
+        _as_user(world, user, world.vault.functions.cancelExit(), account=custodial)
+        counts["exit cancelled (custodial address)"] += 1
+        return
     if not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
         return op_announce(world, rng, payer, user, counts)
     _as_user(world, user, world.vault.functions.cancelExit())
@@ -342,7 +360,8 @@ def op_exit(world, rng, payer, user, counts):
     platform's beat does that; waited for, bounded)."""
     from chain.wallets import wallet_for
 
-    if not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
+    custodial = _custodial_exit(world, rng, user)
+    if custodial is None and not world.vault.functions.exits(wallet_for(user=user).address).call()[0]:
         return op_announce(world, rng, payer, user, counts)
     if not _settle_up(user, rng):
         counts["exit deferred (funding or bids pending)"] += 1
@@ -351,11 +370,11 @@ def op_exit(world, rng, payer, user, counts):
         world.w3.provider.make_request("evm_increaseTime", [3])
         world.w3.provider.make_request("evm_mine", [])
     try:
-        _as_user(world, user, world.vault.functions.exit())
+        _as_user(world, user, world.vault.functions.exit(), account=custodial)
     except (ContractCustomError, ContractLogicError):  # nothing free at that address (all in deals)
         counts["exit refused (nothing free)"] += 1
         return
-    counts["exit taken"] += 1
+    counts["exit taken" if custodial is None else "exit taken (custodial address)"] += 1
 
 
 def op_bounty(world, rng, payer, user, counts):
@@ -385,11 +404,7 @@ def op_link(world, rng, payer, user, counts):
 
     from chain.wallets import wallet_for
 
-    custodial = wallet_for(user=user).address
-    if user.pk in world.own_keys or world.vault.functions.exits(custodial).call()[0]:
-        # Known gap (seed 5): an exit announced at the custodial address before linking keeps
-        # setting the user's money aside after it moved to the wallet (the ledger is per user, the
-        # exit per address). Production cannot reach it (the platform holds custodial keys).
+    if user.pk in world.own_keys:
         return op_deposit(world, rng, payer, user, counts)
     own = Account.create()
     message = _siwe(address=own.address, nonce=wallets.siwe_nonce_issue(user=user))

@@ -344,6 +344,93 @@ def test_an_exit_announced_at_the_custodial_address_keeps_its_amount_there_when_
     assert ledger_check().ok
 
 
+def _link_own_wallet(user):
+    """Link a fresh own wallet the way linking does on commit (the custodial balance is swept)."""
+    from eth_account import Account
+
+    from chain.signals import wallet_linked
+    from chain.transactions import chain_tx_poll_pending
+
+    own = Account.create()
+    wallet = wallet_for(user=user)
+    wallet.address, wallet.kind = own.address, "linked"
+    wallet.save()
+    wallet_linked.send(sender=type(wallet), wallet=wallet)
+    wait_mined()
+    chain_tx_poll_pending()
+    return own
+
+
+def test_an_exit_sets_aside_no_more_than_its_address_holds(buyer, contracts, send_as, chain_clock, deposit,
+                                                          client, admin_client):
+    """The shape of CI's seed 5: an exit announced at the custodial address for more than it holds,
+    then a linked wallet with money of its own. The exit can only ever pay what its own address
+    holds, so its reserve stops there (`payable`) and follows that address's balance; the wallet's
+    money stays available, and the wallet's own exit is paid from its own reserve — never short."""
+    custodial = _key(buyer)
+    send_as(custodial, contracts.vault.functions.announceExit(units("150")))
+    assert vault_index() == 1
+    custodial_exit = VaultExit.objects.get()
+    assert (custodial_exit.payable, custodial_exit.reserved) == (D("100"), D("100"))
+    client.force_login(buyer)
+    page = client.get(reverse("wallet")).content.decode()
+    assert "Exit of 150.00 USDC" in page and "100.00 USDC set aside (that address holds 100.00 USDC" in page
+    assert "100.000000" in admin_client.get(reverse("admin:escrow_vaultexit_changelist")).content.decode()
+    own = _link_own_wallet(buyer)
+    assert contracts.vault.functions.balanceOf(custodial.address).call() == units("100")  # the exit keeps it all
+    deposit(own.address, "50")
+    assert vault_index() == 1
+    claims_cover()
+    assert balance_for(user=buyer) == {"available": D("50"), "held": D("0"), "exiting": D("100"), "total": D("150")}
+
+    send_as(own, contracts.vault.functions.announceExit(units("50")))
+    assert vault_index() == 1
+    chain_clock(3)
+    send_as(own, contracts.vault.functions.exit())
+    assert vault_index() == 1
+    claims_cover()
+    assert not VaultClaim.objects.filter(purpose="outflow").exists()
+    assert _ledger_backed(buyer) == _vault_free(contracts, buyer) == D("100")
+
+    # Money arriving at the exit's address raises what it can pay: the reserve follows.
+    deposit(custodial.address, "30")
+    assert vault_index() == 1
+    claims_cover()
+    custodial_exit.refresh_from_db()
+    assert (custodial_exit.payable, custodial_exit.reserved) == (D("130"), D("130"))
+    assert balance_for(user=buyer)["available"] == D("0")
+    send_as(custodial, contracts.vault.functions.exit())
+    assert vault_index() == 1
+    assert not VaultClaim.objects.filter(purpose="outflow").exists()
+    assert balance_for(user=buyer) == {"available": D("0"), "held": D("0"), "exiting": D("0"), "total": D("0")}
+    assert _vault_free(contracts, buyer) == D("0")
+    assert ledger_check().ok
+
+
+def test_a_reserve_beyond_what_its_exit_can_pay_goes_back_to_available(buyer, contracts, send_as, monkeypatch):
+    """When the node did not say what an exit can pay at its announcement, the reserve takes the
+    whole amount from available; the next cover pass reads it and gives back the excess."""
+    from escrow import exits
+
+    own = _link_own_wallet(buyer)  # the 100 moves to the wallet; the custodial address holds 0
+    assert vault_index() == 1
+    real_read = exits.exit_payable_read
+    monkeypatch.setattr(exits, "exit_payable_read", lambda **kwargs: None)  # the node does not answer
+    send_as(_key(buyer), contracts.vault.functions.announceExit(units("40")))
+    assert vault_index() == 1
+    assert balance_for(user=buyer)["exiting"] == D("40")
+    monkeypatch.setattr(exits, "exit_payable_read", real_read)
+    claims_cover()
+
+    vault_exit = VaultExit.objects.get()
+    assert (vault_exit.payable, vault_exit.reserved) == (D("0"), D("0"))
+    assert balance_for(user=buyer) == {"available": D("100"), "held": D("0"), "exiting": D("0"), "total": D("100")}
+    assert contracts.vault.functions.balanceOf(own.address).call() == units("100")
+    claim = VaultClaim.objects.get()
+    assert (claim.state, claim.covered, claim.steps) == ("open", D("0"), 2)
+    assert ledger_check().ok
+
+
 def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(buyer, contracts):
     """Funding from the old custodial address would race the move of that very balance: the deal
     is funded from the wallet, once the money is there."""
