@@ -33,10 +33,6 @@ def unpin(token) -> None:
     _pinned.reset(token)
 
 
-def is_pinned() -> bool:
-    return _pinned.get()
-
-
 def wrote_in_context() -> bool:
     return _wrote.get()
 

@@ -64,5 +64,3 @@ def queue_for(task_name: str) -> str:
     return TASK_ROUTES.get(task_name, "default")
 
 
-def dead_letter_queue_for(task_name: str) -> str:
-    return f"{queue_for(task_name)}.dead"

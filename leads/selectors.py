@@ -107,11 +107,6 @@ def lead_list_for_seller(*, seller) -> QuerySet:
     return Lead.objects.filter(seller=seller).select_related("vertical")
 
 
-def lead_get_for_seller(*, seller, lead_id: int) -> Lead:
-    """Raises Lead.DoesNotExist for another seller's lead (callers answer 404)."""
-    return Lead.objects.select_related("vertical").get(pk=lead_id, seller=seller)
-
-
 # ---------------------------------------------------------------- the seller's lead table
 #
 # One filter/sort spec serves the page (/seller/leads/), the CSV export and GET /api/v1/leads/.

@@ -1,12 +1,11 @@
-"""Structured JSON log lines carrying the correlation id."""
+"""Structured JSON log lines carrying the correlation id (python-json-logger)."""
 
-import json
 import logging
 from datetime import UTC, datetime
 
-from marketplace import correlation
+from pythonjsonlogger.json import JsonFormatter as _JsonLines
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "correlation_id"}
+from marketplace import correlation
 
 
 class CorrelationIdFilter(logging.Filter):
@@ -18,23 +17,21 @@ class CorrelationIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        payload = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "correlation_id": getattr(record, "correlation_id", None) or correlation.get(),
-            "process": record.process,
-        }
-        for key, value in vars(record).items():
-            if key == "request" and hasattr(value, "method"):
-                # Not repr(request): its query string may carry a form token.
-                payload["request"] = f"{value.method} {getattr(value, 'path', '')}"
-                continue
-            if key not in _STANDARD and not key.startswith("_"):
-                payload[key] = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
-        if record.exc_info:
-            payload["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(payload, ensure_ascii=False)
+class JsonFormatter(_JsonLines):
+    """One JSON object per line: ts (UTC, milliseconds), level, logger, message, correlation_id,
+    process, then the record's extra fields (values JSON cannot hold as their repr; a request as
+    "METHOD path", never its repr: its query string may carry a form token)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("json_default", repr)
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__("%(levelname)s %(name)s %(message)s %(correlation_id)s %(process)d", *args, **kwargs)
+
+    def add_fields(self, log_data, record: logging.LogRecord, message_dict) -> None:
+        log_data["ts"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        super().add_fields(log_data, record, message_dict)
+        log_data["correlation_id"] = log_data.get("correlation_id") or correlation.get()
+        request = log_data.get("request")
+        if request is not None and hasattr(request, "method"):
+            log_data["request"] = f"{request.method} {getattr(request, 'path', '')}"

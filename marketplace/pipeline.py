@@ -35,10 +35,6 @@ class TransientError(Exception):
     """Raise from a task for a failure worth retrying (a node, a lock, a timeout)."""
 
 
-class PermanentError(Exception):
-    """Raise from a task for a failure that no retry will fix: dead-letter at once."""
-
-
 TRANSIENT_ERRORS = (
     TransientError,
     OperationalError,

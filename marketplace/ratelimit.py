@@ -1,8 +1,14 @@
-"""Sliding-window rate limits in Redis (an in-process twin for the embedded profile).
+"""Rate limits: the pages' and forms' (log-in, sign-up, hosted form, faucet) through
+django-ratelimit, and the API's and /healthz's as a sliding window in Redis (an in-process twin
+for the embedded profile).
 
-A sorted set per key holds the timestamps of the requests in the last window; a request is
-admitted while fewer than `limit` remain. Unlike a fixed window, a burst at a window's edge
-cannot double the rate. Check and record happen atomically in one Lua script.
+Pages count with django-ratelimit (`check`): fixed windows in the default cache, which is all a
+form that people submit by hand needs. The API keeps its own limiter because its limit is a
+contract integrators build against (RATE_LIMITS["api"], 1000 requests per 60 s per key, with
+Retry-After): a fixed window admits up to twice the limit across a window's edge, the sliding
+window never more than the limit in any 60 s. A sorted set per key holds the timestamps of the
+requests in the last window; a request is admitted while fewer than `limit` remain; check and
+record happen atomically in one Lua script.
 """
 
 import re
@@ -16,6 +22,7 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.defaultfilters import pluralize
+from django_ratelimit.core import get_usage
 
 from marketplace.api.errors import json_error
 from marketplace.redis import get_redis
@@ -142,13 +149,20 @@ def too_many_requests(decision: Decision) -> HttpResponse:
 
 
 def check(request, scope: str, *, key: str = "user_or_ip") -> Decision | None:
-    """Count one request of `scope` (RATE_LIMITS[scope]) for this client: the refusing Decision
-    when it is over the limit, None when it may go on (always None with RATE_LIMIT_ENABLED off).
-    Pages use it to answer on the page itself: see limited()."""
+    """Count one request of `scope` (RATE_LIMITS[scope]) for this client with django-ratelimit:
+    the refusing Decision when it is over the limit, None when it may go on (always None with
+    RATE_LIMIT_ENABLED off). Pages use it to answer on the page itself: see limited()."""
     if not settings.RATE_LIMIT_ENABLED:
         return None
-    decision = hit(scope=scope, identity=identity_for(request, key), rate=Rate.parse(settings.RATE_LIMITS[scope]))
-    return None if decision.allowed else decision
+    rate = Rate.parse(settings.RATE_LIMITS[scope])
+    usage = get_usage(request, group=scope, key=lambda group, request: identity_for(request, key),
+                      rate=f"{rate.limit}/{rate.window_seconds}s", increment=True)
+    if usage is None or not usage["should_limit"]:
+        return None
+    from marketplace.metrics import RATE_LIMITED
+
+    RATE_LIMITED.labels(scope=scope).inc()
+    return Decision(allowed=False, remaining=0, retry_after=max(1, int(usage["time_left"])))
 
 
 def wait_text(seconds: int) -> str:

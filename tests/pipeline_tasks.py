@@ -7,7 +7,7 @@ import os
 import time
 
 from config.celery import app
-from marketplace.pipeline import PermanentError, PipelineTask, TransientError
+from marketplace.pipeline import PipelineTask, TransientError
 from marketplace.redis import get_redis
 
 
@@ -36,7 +36,7 @@ def broken_until_fixed(*, key: str) -> str:
 @app.task(name="tests.permanent", base=PipelineTask)
 def permanent(*, key: str) -> None:
     _r().incr(f"attempts:{key}")
-    raise PermanentError("this input can never succeed")
+    raise ValueError("this input can never succeed")  # not transient: dead-lettered at once
 
 
 @app.task(name="tests.effect_once", base=PipelineTask)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -15,9 +15,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SECRET_ENV_VARS = ("DJANGO_SECRET_KEY", "PII_KEYS", "PII_ACTIVE_KEY_ID", "PII_HASH_KEY", "CHAIN_WALLET_MASTER_KEY")
 
 # ---------------------------------------------------------------- core
-DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+DEBUG = env.bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "rest_framework",
     "django_filters",
+    "django_ratelimit",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -100,7 +101,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 # Only production collects static files (whitenoise serves them); elsewhere whitenoise serves
 # them straight from the finders.
-STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", "") or None
+STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", "") or None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -110,12 +111,12 @@ DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
 # Aliases that may serve stale-tolerant reads; empty means "read the primary".
 DATABASE_READ_REPLICAS: list[str] = []
 # After a client writes, its reads go to the primary for this many seconds.
-DATABASE_PIN_SECONDS = env_int("DATABASE_PIN_SECONDS", 5)
+DATABASE_PIN_SECONDS = env.int("DATABASE_PIN_SECONDS", 5)
 
 # ---------------------------------------------------------------- email (a backend setting)
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
-DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Lead Engine <no-reply@leadengine.local>")
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", "Lead Engine <no-reply@leadengine.local>")
 
 # ---------------------------------------------------------------- celery
 CELERY_TASK_ALWAYS_EAGER = False
@@ -131,10 +132,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis brokers redeliver an unacknowledged message to another worker after this many
 # seconds (the worker that took it died). Keep it above the longest task.
-CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 # Base of the exponential backoff between retries, in seconds (1 → ~1 s, 2 s, 4 s with jitter).
-PIPELINE_RETRY_BACKOFF = env_int("PIPELINE_RETRY_BACKOFF", 2)
+PIPELINE_RETRY_BACKOFF = env.int("PIPELINE_RETRY_BACKOFF", 2)
 PIPELINE_MAX_RETRIES = 3
 CELERY_BEAT_SCHEDULE: dict = {
     # The safety net behind each auction's scheduled close (auctions.close_auction, eta=deadline).
@@ -182,13 +183,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
-                           "description": "`Api-Key <key>`"}
-        }
-    },
-    "SECURITY": [{"ApiKeyAuth": []}],
+    # The ApiKeyAuth security scheme, and each operation's security, come from the views'
+    # authentication classes (marketplace.api.authentication.ApiKeyAuthenticationScheme).
     # Request bodies get their own components, so a required text field says minLength 1 there.
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files: /api/docs/ works offline.
@@ -212,25 +208,25 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------- rate limits (sliding window)
 # "<count>/<seconds>s" — e.g. 1000 requests per 60 s per API key.
 RATE_LIMITS = {
-    "api": env_str("RATE_LIMIT_API", "1000/60s"),
-    "api_anon": env_str("RATE_LIMIT_API_ANON", "60/60s"),
-    "login": env_str("RATE_LIMIT_LOGIN", "10/60s"),
-    "signup": env_str("RATE_LIMIT_SIGNUP", "10/3600s"),
-    "ingest": env_str("RATE_LIMIT_INGEST", "600/60s"),
-    "form": env_str("RATE_LIMIT_FORM", "20/3600s"),
-    "faucet": env_str("RATE_LIMIT_FAUCET", "1/3600s"),
-    "healthz": env_str("RATE_LIMIT_HEALTHZ", "120/60s"),
+    "api": env.str("RATE_LIMIT_API", "1000/60s"),
+    "api_anon": env.str("RATE_LIMIT_API_ANON", "60/60s"),
+    "login": env.str("RATE_LIMIT_LOGIN", "10/60s"),
+    "signup": env.str("RATE_LIMIT_SIGNUP", "10/3600s"),
+    "ingest": env.str("RATE_LIMIT_INGEST", "600/60s"),
+    "form": env.str("RATE_LIMIT_FORM", "20/3600s"),
+    "faucet": env.str("RATE_LIMIT_FAUCET", "1/3600s"),
+    "healthz": env.str("RATE_LIMIT_HEALTHZ", "120/60s"),
 }
-RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", True)
 
 # ---------------------------------------------------------------- ASGI server process
 # gc.set_threshold for ASGI processes after gc.freeze() (config/asgi.py); "0" keeps Python's defaults.
-ASGI_GC_THRESHOLD = tuple(int(n) for n in env_str("ASGI_GC_THRESHOLD", "50000,50,100").split(",") if n.strip() != "0")
+ASGI_GC_THRESHOLD = tuple(int(n) for n in env.str("ASGI_GC_THRESHOLD", "50000,50,100").split(",") if n.strip() != "0")
 # The development faucet (test USDC) is on in DEBUG, or when this says so; the production profile
 # pins it (and DEBUG) off whatever the environment says.
-LEDGER_FAUCET_ENABLED = env_bool("LEDGER_FAUCET_ENABLED", False)
+LEDGER_FAUCET_ENABLED = env.bool("LEDGER_FAUCET_ENABLED", False)
 # Number of proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 
 # ---------------------------------------------------------------- PII vault
 # PII_KEYS: keys for the lead PII vault, "kid:base64-32-bytes,kid2:..." (AES-256-GCM); the
@@ -247,74 +243,74 @@ LEAD_CSV_MAX_ROWS = 50000
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEAD_MAX_BODY_BYTES + 512 * 1024
 # The demo seller (leads/demo.py) submits a lead every DEMO_LEADS_SECONDS through the real
 # ingestion path, so `make run` always has live auctions. On in the embedded profile only.
-DEMO_LEADS = env_bool("DEMO_LEADS", False)
-DEMO_LEADS_SECONDS = env_int("DEMO_LEADS_SECONDS", 5)
+DEMO_LEADS = env.bool("DEMO_LEADS", False)
+DEMO_LEADS_SECONDS = env.int("DEMO_LEADS_SECONDS", 5)
 
 # ---------------------------------------------------------------- auctions
 # A bid in the last SOFT_CLOSE seconds extends the deadline by EXTENSION seconds, at most
 # MAX_EXTENSIONS times.
-AUCTION_SOFT_CLOSE_SECONDS = env_int("AUCTION_SOFT_CLOSE_SECONDS", 10)
-AUCTION_SOFT_CLOSE_EXTENSION = env_int("AUCTION_SOFT_CLOSE_EXTENSION", 10)
-AUCTION_MAX_EXTENSIONS = env_int("AUCTION_MAX_EXTENSIONS", 5)
+AUCTION_SOFT_CLOSE_SECONDS = env.int("AUCTION_SOFT_CLOSE_SECONDS", 10)
+AUCTION_SOFT_CLOSE_EXTENSION = env.int("AUCTION_SOFT_CLOSE_EXTENSION", 10)
+AUCTION_MAX_EXTENSIONS = env.int("AUCTION_MAX_EXTENSIONS", 5)
 
 # ---------------------------------------------------------------- chain (chain/client.py)
 # JSON-RPC URL of the EVM node; empty disables the chain (production may run without one
 # until settlement ships). Development and tests use anvil on 127.0.0.1:8545 (`make run`/`make test`).
-CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "http://127.0.0.1:8545")
+CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", "http://127.0.0.1:8545")
 # The chain id the node must report (0: accept whatever it reports).
-CHAIN_ID = env_int("CHAIN_ID", 0)
-CHAIN_RPC_TIMEOUT = env_int("CHAIN_RPC_TIMEOUT", 10)
+CHAIN_ID = env.int("CHAIN_ID", 0)
+CHAIN_RPC_TIMEOUT = env.int("CHAIN_RPC_TIMEOUT", 10)
 # Confirmations before a transaction counts as final; the block holding it is the first
 # (1: final once mined).
-CHAIN_CONFIRMATIONS = env_int("CHAIN_CONFIRMATIONS", 1)
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", 1)
 # Hex private key that deploys the contracts (`manage.py chain_deploy`). Empty: anvil's first
 # dev account, and only on chain id 31337 outside production.
-CHAIN_DEPLOYER_KEY = env_str("CHAIN_DEPLOYER_KEY", "")
+CHAIN_DEPLOYER_KEY = env.str("CHAIN_DEPLOYER_KEY", "")
 # Report the node in /healthz (informational: a down node does not fail readiness).
-CHAIN_HEALTHCHECK = env_bool("CHAIN_HEALTHCHECK", True)
+CHAIN_HEALTHCHECK = env.bool("CHAIN_HEALTHCHECK", True)
 # Hot signer wallets (chain/transactions.py): comma-separated hex private keys, never logged.
 # Empty: anvil's dev accounts 1..5, and only on chain id 31337 outside production.
-CHAIN_SIGNER_KEYS = env_str("CHAIN_SIGNER_KEYS", "")
+CHAIN_SIGNER_KEYS = env.str("CHAIN_SIGNER_KEYS", "")
 # EIP-1559 policy: max fee = base fee x CHAIN_BASE_FEE_MULTIPLIER + tip, capped at CHAIN_MAX_FEE_GWEI.
-CHAIN_BASE_FEE_MULTIPLIER = env_int("CHAIN_BASE_FEE_MULTIPLIER", 2)
-CHAIN_PRIORITY_FEE_WEI = env_int("CHAIN_PRIORITY_FEE_WEI", 1_000_000_000)
-CHAIN_MAX_FEE_GWEI = env_int("CHAIN_MAX_FEE_GWEI", 500)
+CHAIN_BASE_FEE_MULTIPLIER = env.int("CHAIN_BASE_FEE_MULTIPLIER", 2)
+CHAIN_PRIORITY_FEE_WEI = env.int("CHAIN_PRIORITY_FEE_WEI", 1_000_000_000)
+CHAIN_MAX_FEE_GWEI = env.int("CHAIN_MAX_FEE_GWEI", 500)
 # A sent transaction not mined after this many seconds is re-sent with the same nonce and
 # fees bumped by 12.5 %; after CHAIN_TX_MAX_ATTEMPTS broadcasts it is marked failed for staff.
-CHAIN_STUCK_SECONDS = env_int("CHAIN_STUCK_SECONDS", 30)
-CHAIN_TX_MAX_ATTEMPTS = env_int("CHAIN_TX_MAX_ATTEMPTS", 5)
+CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", 30)
+CHAIN_TX_MAX_ATTEMPTS = env.int("CHAIN_TX_MAX_ATTEMPTS", 5)
 # CHAIN_WALLET_MASTER_KEY: AES-256-GCM key (base64 of 32 bytes) sealing custodial wallet keys
 # (chain/wallets.py); a secret (SECRET_ENV_VARS).
 
 # ---------------------------------------------------------------- settlement (escrow/settlement.py)
 # Settle every sale on chain (escrow, LeadNFT, release) once the contracts are deployed on the
 # node's chain (`manage.py chain_deploy`); off, sales stay in the ledger only.
-CHAIN_SETTLEMENT = env_bool("CHAIN_SETTLEMENT", True)
+CHAIN_SETTLEMENT = env.bool("CHAIN_SETTLEMENT", True)
 # Stage chain.mint: a batch is sent at CHAIN_MINT_BATCH funded sales or once the oldest has
 # waited CHAIN_MINT_FLUSH_SECONDS, whichever comes first.
-CHAIN_MINT_BATCH = env_int("CHAIN_MINT_BATCH", 50)
-CHAIN_MINT_FLUSH_SECONDS = env_int("CHAIN_MINT_FLUSH_SECONDS", 3)
+CHAIN_MINT_BATCH = env.int("CHAIN_MINT_BATCH", 50)
+CHAIN_MINT_FLUSH_SECONDS = env.int("CHAIN_MINT_FLUSH_SECONDS", 3)
 # The release split, in basis points of the price: platform fee, and the vertical owner's
 # royalty where the vertical has an owner address. The seller gets the rest.
-PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 500)
-VERTICAL_ROYALTY_BPS = env_int("VERTICAL_ROYALTY_BPS", 200)
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", 500)
+VERTICAL_ROYALTY_BPS = env.int("VERTICAL_ROYALTY_BPS", 200)
 # Address credited with the platform fee in the vault. Empty: the deployer's address.
-CHAIN_PLATFORM_ADDRESS = env_str("CHAIN_PLATFORM_ADDRESS", "")
+CHAIN_PLATFORM_ADDRESS = env.str("CHAIN_PLATFORM_ADDRESS", "")
 # The USDC token contract. Empty: MockUSDC, deployed by `manage.py chain_deploy` (dev chains only).
-CHAIN_USDC_ADDRESS = env_str("CHAIN_USDC_ADDRESS", "")
+CHAIN_USDC_ADDRESS = env.str("CHAIN_USDC_ADDRESS", "")
 # EscrowVault's exit hatch: seconds between an account announcing an exit on chain and taking its
 # funds out alone (fixed at deployment, at most 30 days). It must exceed the longest auction plus
 # the time settlement needs to fund a won sale (docs/settlement.md, "Trust model").
-CHAIN_VAULT_EXIT_DELAY_SECONDS = env_int("CHAIN_VAULT_EXIT_DELAY_SECONDS", 72 * 3600)
+CHAIN_VAULT_EXIT_DELAY_SECONDS = env.int("CHAIN_VAULT_EXIT_DELAY_SECONDS", 72 * 3600)
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).
-METRICS_TOKEN = env_str("METRICS_TOKEN", "")
-METRICS_PUBLIC = env_bool("METRICS_PUBLIC", True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", "")
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", True)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # ---------------------------------------------------------------- logging (JSON lines)
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,7 +3,7 @@
 `DJANGO_SETTINGS_MODULE=config.settings.production manage.py check --deploy` is clean.
 """
 
-from .base import BASE_DIR, env_bool, env_int, env_str
+from .base import BASE_DIR, env
 from .services import *  # noqa: F401,F403
 
 # The secrets (base.SECRET_ENV_VARS) are required by the services profile imported above.
@@ -13,15 +13,15 @@ LEDGER_FAUCET_ENABLED = False
 PROFILE = "production"
 
 # No chain unless configured: settlement is off until CHAIN_RPC_URL names a node.
-CHAIN_RPC_URL = env_str("CHAIN_RPC_URL", "")
-CHAIN_CONFIRMATIONS = env_int("CHAIN_CONFIRMATIONS", 12)
+CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", "")
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", 12)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Production sits behind one proxy (the TLS terminator): take the client IP it appends to
 # X-Forwarded-For, or every consumer shares the proxy's address in rate limits and consent.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 1)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -31,12 +31,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # /metrics needs `Authorization: Bearer $METRICS_TOKEN` unless METRICS_PUBLIC=true.
-METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", False)
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

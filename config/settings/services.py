@@ -1,10 +1,10 @@
 """Services profile: PostgreSQL primary + replica, Redis, channels-redis, Celery workers."""
 
 from .base import *  # noqa: F401,F403
-from .base import env_bool, env_int, env_list, env_str
+from .base import env
 from config.env import env_secret
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
+DEBUG = env.bool("DJANGO_DEBUG", False)
 PROFILE = "services"
 
 # ---------------------------------------------------------------- secrets (required)
@@ -21,38 +21,38 @@ def _postgres(host: str, port: str, name: str) -> dict:
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
-        "USER": env_str("DATABASE_USER", "postgres"),
-        "PASSWORD": env_str("DATABASE_PASSWORD", ""),
+        "USER": env.str("DATABASE_USER", "postgres"),
+        "PASSWORD": env.str("DATABASE_PASSWORD", ""),
         "HOST": host,
         "PORT": port,
         # A small psycopg pool per process: ASGI servers with persistent connections
         # otherwise exhaust PostgreSQL's max_connections.
-        "OPTIONS": {"pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 8), "timeout": 10}}
-        if env_bool("DATABASE_POOL", True)
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": env.int("DATABASE_POOL_SIZE", 8), "timeout": 10}}
+        if env.bool("DATABASE_POOL", True)
         else {},
         "CONN_MAX_AGE": 0,
     }
 
 
-DATABASE_NAME = env_str("DATABASE_NAME", "leadengine")
+DATABASE_NAME = env.str("DATABASE_NAME", "leadengine")
 DATABASES = {
-    "default": _postgres(env_str("DATABASE_HOST", "127.0.0.1"), env_str("DATABASE_PORT", "5432"), DATABASE_NAME),
+    "default": _postgres(env.str("DATABASE_HOST", "127.0.0.1"), env.str("DATABASE_PORT", "5432"), DATABASE_NAME),
 }
-if env_str("DATABASE_REPLICA_PORT", "5433") or env_str("DATABASE_REPLICA_HOST", ""):
+if env.str("DATABASE_REPLICA_PORT", "5433") or env.str("DATABASE_REPLICA_HOST", ""):
     DATABASES["replica"] = _postgres(
-        env_str("DATABASE_REPLICA_HOST", "127.0.0.1"), env_str("DATABASE_REPLICA_PORT", "5433"), DATABASE_NAME
+        env.str("DATABASE_REPLICA_HOST", "127.0.0.1"), env.str("DATABASE_REPLICA_PORT", "5433"), DATABASE_NAME
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_READ_REPLICAS = [alias for alias in ("replica",) if alias in DATABASES]
 
 # ---------------------------------------------------------------- redis
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": env_str("CACHE_REDIS_URL", REDIS_URL),
+        "LOCATION": env.str("CACHE_REDIS_URL", REDIS_URL),
         "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "le"),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "le"),
     }
 }
 CHANNEL_LAYERS = {
@@ -63,9 +63,9 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s: set both
             # explicitly (see TOOLCHAIN.md).
-            "hosts": [{"address": env_str("CHANNELS_REDIS_URL", REDIS_URL), "max_connections": 1000,
+            "hosts": [{"address": env.str("CHANNELS_REDIS_URL", REDIS_URL), "max_connections": 1000,
                        "socket_timeout": 30, "socket_connect_timeout": 5}],
-            "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            "prefix": env.str("CHANNELS_PREFIX", "asgi"),
             "capacity": 1000,
             "expiry": 60,
         },
@@ -73,8 +73,8 @@ CHANNEL_LAYERS = {
 }
 
 # ---------------------------------------------------------------- celery (Redis or RabbitMQ broker)
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])

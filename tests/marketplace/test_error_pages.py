@@ -53,14 +53,14 @@ def test_an_expired_form_is_the_sites_403():
 def test_too_many_log_in_attempts_are_answered_on_the_log_in_page_with_retry_after(client, settings):
     """A page over its limit says so on itself, in the site's layout, with the form to try again:
     not a bare error page and never JSON (test_ratelimit.py checks the wording and what is typed back)."""
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "1/60s"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "1/3600s"}
     client.post("/accounts/login/", {"username": "a@example.com", "password": "wrong"})
     response = client.post("/accounts/login/", {"username": "a@example.com", "password": "wrong"})
     assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert 1 <= int(response["Retry-After"]) <= 3600
     html = response.content.decode()
     assert 'class="topbar"' in html and "<h1>Log in</h1>" in html and 'name="password"' in html
-    assert re.search(r"Too many log-in attempts from your network\. Try again in (\d+ seconds|1 minute)\.", html)
+    assert re.search(r"Too many log-in attempts from your network\. Try again in \d+ (second|minute)s?\.", html)
     for debug in ("Using the URLconf", "Traceback", "DEBUG = True", "technical_500", "Request Method:"):
         assert debug not in html
 
