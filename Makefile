@@ -65,6 +65,8 @@ services:
 	scripts/services.sh
 
 test: install-test $(NODE_STAMP) services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test $(NODE_STAMP) services

@@ -8,8 +8,17 @@ from django.utils import timezone
 
 from auctions import buynow, services
 from auctions.choices import AuctionStatus
-from auctions.models import (Ask, Auction, AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid,
-                             BuyNowListing, Sale)
+from auctions.models import (
+    Ask,
+    Auction,
+    AuctionBidder,
+    AutobidRule,
+    AutobidTrace,
+    AutobidUsage,
+    Bid,
+    BuyNowListing,
+    Sale,
+)
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -28,7 +37,7 @@ class AskAdminForm(forms.ModelForm):
 
     class Meta:
         model = Ask
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - staff edit every field; the service's checks run in _post_clean
 
     def _post_clean(self):
         super()._post_clean()
@@ -44,8 +53,19 @@ class AskAdminForm(forms.ModelForm):
 
 @admin.register(Ask)
 class AskAdmin(admin.ModelAdmin):
-    list_display = ("id", "seller", "vertical", "states", "reserve_price", "buy_now_price", "buy_now_multiplier",
-                    "duration_seconds", "auto_list", "active", "updated_at")
+    list_display = (
+        "id",
+        "seller",
+        "vertical",
+        "states",
+        "reserve_price",
+        "buy_now_price",
+        "buy_now_multiplier",
+        "duration_seconds",
+        "auto_list",
+        "active",
+        "updated_at",
+    )
     list_filter = ("active", "auto_list", ("vertical", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id", "seller__email")
     raw_id_fields = ("seller",)
@@ -71,8 +91,19 @@ class AuctionBidderInline(admin.TabularInline):
 
 @admin.register(Auction)
 class AuctionAdmin(_ReadOnly):
-    list_display = ("id", "lead", "vertical", "status", "result", "reserve_price", "price", "bid_count", "deadline",
-                    "extensions", "closed_at")
+    list_display = (
+        "id",
+        "lead",
+        "vertical",
+        "status",
+        "result",
+        "reserve_price",
+        "price",
+        "bid_count",
+        "deadline",
+        "extensions",
+        "closed_at",
+    )
     list_filter = ("status", "result", ("vertical", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id", "=lead__id")
     list_select_related = ("lead", "vertical")
@@ -106,8 +137,7 @@ class SaleAdmin(_ReadOnly):
 
 @admin.register(BuyNowListing)
 class BuyNowListingAdmin(_ReadOnly):
-    list_display = ("id", "lead", "auction", "seller", "price", "status", "opens_at", "expires_at", "buyer",
-                    "sold_at")
+    list_display = ("id", "lead", "auction", "seller", "price", "status", "opens_at", "expires_at", "buyer", "sold_at")
     list_filter = ("status",)
     search_fields = ("=id", "=lead__id", "=auction__id", "seller__email", "buyer__email")
     list_select_related = ("lead", "auction", "seller", "buyer")
@@ -140,8 +170,17 @@ class AutobidUsageInline(admin.TabularInline):
 class AutobidRuleAdmin(admin.ModelAdmin):
     """Saving runs AutobidRule.clean, i.e. auctions.autobid.check_autobid_rule (field errors on the form)."""
 
-    list_display = ("name", "buyer", "vertical", "priority", "max_bid", "daily_budget", "daily_lead_cap", "paused",
-                    "created_at")
+    list_display = (
+        "name",
+        "buyer",
+        "vertical",
+        "priority",
+        "max_bid",
+        "daily_budget",
+        "daily_lead_cap",
+        "paused",
+        "created_at",
+    )
     list_filter = ("paused", ("vertical", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id", "name", "buyer__email")
     list_select_related = ("buyer", "vertical")

@@ -31,16 +31,22 @@ from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 
 from auctions.choices import AuctionStatus, BidSource
-from auctions.models import (USDC_MAX_DIGITS, USDC_PLACES, Auction, AuctionBidder, AutobidRule, AutobidTrace,
-                             AutobidUsage)
+from auctions.models import (
+    USDC_MAX_DIGITS,
+    USDC_PLACES,
+    Auction,
+    AuctionBidder,
+    AutobidRule,
+    AutobidTrace,
+    AutobidUsage,
+)
 from auctions.services import BidRejected, bid_place
 from leads.models import Lead
 from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import user_group
 from verticals.choices import FieldType
-from verticals.selectors import (vertical_admits_buyer, vertical_ancestors, vertical_fields_effective,
-                                 vertical_open_to_q)
+from verticals.selectors import vertical_admits_buyer, vertical_ancestors, vertical_fields_effective, vertical_open_to_q
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +69,39 @@ ALL_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "con
 OP_NAMES = ["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"]  # display order
 # How the README and the pages write each operator. Rules store the code (eq, gte …); the API and
 # the pages take either spelling, plus the ASCII ones (==, !=, >=, <=).
-OP_SYMBOLS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
-              "between": "between", "contains": "contains"}
-OP_ALIASES = {**{code: code for code in OP_NAMES}, **{symbol: code for code, symbol in OP_SYMBOLS.items()},
-              "==": "eq", "!=": "ne", ">=": "gte", "<=": "lte"}
+OP_SYMBOLS = {
+    "eq": "=",
+    "ne": "≠",
+    "in": "in",
+    "not_in": "not in",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "between": "between",
+    "contains": "contains",
+}
+OP_ALIASES = {
+    **{code: code for code in OP_NAMES},
+    **{symbol: code for code, symbol in OP_SYMBOLS.items()},
+    "==": "eq",
+    "!=": "ne",
+    ">=": "gte",
+    "<=": "lte",
+}
 OP_SPELLINGS = list(OP_ALIASES)  # every accepted spelling (the API schema's enum)
-OP_LABELS = {"eq": "= (equals)", "ne": "≠ (not equals)", "in": "in (any of a list)",
-             "not_in": "not in (none of a list)", "gt": "> (above)", "gte": "≥ (at least)", "lt": "< (below)",
-             "lte": "≤ (at most)", "between": "between (low and high, inclusive)", "contains": "contains"}
+OP_LABELS = {
+    "eq": "= (equals)",
+    "ne": "≠ (not equals)",
+    "in": "in (any of a list)",
+    "not_in": "not in (none of a list)",
+    "gt": "> (above)",
+    "gte": "≥ (at least)",
+    "lt": "< (below)",
+    "lte": "≤ (at most)",
+    "between": "between (low and high, inclusive)",
+    "contains": "contains",
+}
 
 
 def canonical_op(op) -> str | None:
@@ -91,6 +122,7 @@ def field_filters_normalized(filters):
         out.append(flt)
     return out
 
+
 # Bounds that keep a definition inside its columns (a 400 with a reason, never a database error).
 NAME_MAX = 100
 MAX_USDC = Decimal(10) ** (USDC_MAX_DIGITS - USDC_PLACES)
@@ -101,6 +133,7 @@ MAX_FILTERS = 50
 
 
 # ---------------------------------------------------------------- values
+
 
 def _coerce(ftype: str, value):
     """One filter or lead value in comparable form; raises ValueError when it has the wrong type."""
@@ -194,6 +227,7 @@ def _coerce_filter_value(ftype: str, op: str, value):
 
 # ---------------------------------------------------------------- definition
 
+
 def filterable_fields_of(schema) -> dict:
     """key -> VerticalField for the fields of an effective schema that rules and bounties may
     filter on: biddable and not PII (what a buyer sees before buying)."""
@@ -206,8 +240,11 @@ def _filterable_fields(vertical) -> dict:
 
 
 def _check_zips(values, name: str, errors: dict) -> None:
-    if (not isinstance(values, list) or len(values) > MAX_LIST
-            or any(not isinstance(z, str) or not ZIP_RE.match(z) for z in values)):
+    if (
+        not isinstance(values, list)
+        or len(values) > MAX_LIST
+        or any(not isinstance(z, str) or not ZIP_RE.match(z) for z in values)
+    ):
         errors.setdefault(name, []).append('A list of 5-digit ZIPs or 3-digit ZIP3 prefixes, e.g. ["94105", "941"].')
 
 
@@ -230,9 +267,12 @@ def check_autobid_rule(*, rule: AutobidRule) -> None:
         errors["name"] = ["Give the rule a name."]
     elif len(rule.name) > NAME_MAX:
         errors["name"] = [f"At most {NAME_MAX} characters."]
-    if (not isinstance(rule.states, list) or len(rule.states) > MAX_LIST
-            or any(not isinstance(s, str) or s not in US_STATES for s in rule.states)):
-        errors["states"] = ["A list of two-letter US state codes, e.g. [\"CA\", \"TX\"]."]
+    if (
+        not isinstance(rule.states, list)
+        or len(rule.states) > MAX_LIST
+        or any(not isinstance(s, str) or s not in US_STATES for s in rule.states)
+    ):
+        errors["states"] = ['A list of two-letter US state codes, e.g. ["CA", "TX"].']
     _check_zips(rule.zips_include, "zips_include", errors)
     _check_zips(rule.zips_exclude, "zips_exclude", errors)
     if rule.min_score is not None and not (_is_int(rule.min_score) and 0 <= rule.min_score <= 100):
@@ -259,8 +299,11 @@ def _check_hours(hours, errors: dict) -> None:
         errors["hours"] = [message]
         return
     days, start, end = hours.get("days"), hours.get("start"), hours.get("end")
-    if (not isinstance(days, list) or not days
-            or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in days)):
+    if (
+        not isinstance(days, list)
+        or not days
+        or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in days)
+    ):
         errors.setdefault("hours", []).append("days: a non-empty list of weekdays 0–6 (Monday = 0).")
     for label, value in (("start", start), ("end", end)):
         if not isinstance(value, str) or not HHMM_RE.match(value):
@@ -288,17 +331,19 @@ def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
         key, op = flt["field"], canonical_op(flt["op"])
         field = fields.get(key) if isinstance(key, str) else None
         if field is None:
-            problems.append(f"Filter {i}: {key!r} is not a biddable field of this vertical "
-                            f"(choose from {', '.join(sorted(fields)) or 'none'}).")
+            problems.append(
+                f"Filter {i}: {key!r} is not a biddable field of this vertical "
+                f"(choose from {', '.join(sorted(fields)) or 'none'})."
+            )
             continue
         if op is None:
-            problems.append(f"Filter {i}: unknown operator {flt['op']!r} "
-                            f"(use {', '.join(OP_SYMBOLS[code] for code in OP_NAMES)}).")
+            problems.append(
+                f"Filter {i}: unknown operator {flt['op']!r} (use {', '.join(OP_SYMBOLS[code] for code in OP_NAMES)})."
+            )
             continue
         if op not in OPS_BY_TYPE.get(field.type, set()):
             allowed = ", ".join(OP_SYMBOLS[code] for code in OP_NAMES if code in OPS_BY_TYPE.get(field.type, set()))
-            problems.append(f"Filter {i}: {OP_SYMBOLS[op]} does not apply to {field.label} ({key}); "
-                            f"use {allowed}.")
+            problems.append(f"Filter {i}: {OP_SYMBOLS[op]} does not apply to {field.label} ({key}); use {allowed}.")
             continue
         try:
             value = _coerce_filter_value(field.type, op, flt["value"])
@@ -314,6 +359,7 @@ def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
 
 
 # ---------------------------------------------------------------- matching
+
 
 def _zip_hit(zip_code: str, patterns: list[str]) -> str | None:
     for pattern in patterns:
@@ -368,8 +414,9 @@ def _field_check(flt: dict, fields_by_key: dict, lead_fields: dict) -> tuple[boo
     return ok, f"{label}: ok" if ok else f"{label}: lead has {_show(raw)}"
 
 
-def autobid_rule_match(*, rule: AutobidRule, lead: Lead, now: datetime,
-                       fields_by_key: dict | None = None) -> tuple[bool, list[str]]:
+def autobid_rule_match(
+    *, rule: AutobidRule, lead: Lead, now: datetime, fields_by_key: dict | None = None
+) -> tuple[bool, list[str]]:
     """Whether the rule wants this lead now, with one reason per check (all checks run, so the
     trace shows every failing one). `fields_by_key` caches the lead vertical's filterable fields."""
     checks: list[tuple[bool, str]] = []
@@ -380,22 +427,46 @@ def autobid_rule_match(*, rule: AutobidRule, lead: Lead, now: datetime,
         chain = vertical_ancestors(vertical=lead.vertical)
         ok = any(v.pk == rule.vertical_id for v in chain)
         name = rule.vertical.slug
-        checks.append((ok, f"vertical {lead.vertical.slug} within {name}: ok" if ok
-                       else f"vertical {lead.vertical.slug} is not {name}"))
+        checks.append(
+            (
+                ok,
+                f"vertical {lead.vertical.slug} within {name}: ok"
+                if ok
+                else f"vertical {lead.vertical.slug} is not {name}",
+            )
+        )
     if rule.states:
         ok = lead.state in rule.states
-        checks.append((ok, f"state {lead.state} in {_show(rule.states)}: ok" if ok
-                       else f"state {lead.state or '(none)'} not in {_show(rule.states)}"))
+        checks.append(
+            (
+                ok,
+                f"state {lead.state} in {_show(rule.states)}: ok"
+                if ok
+                else f"state {lead.state or '(none)'} not in {_show(rule.states)}",
+            )
+        )
     else:
         checks.append((True, "states: all: ok"))
     if rule.zips_include:
         hit = _zip_hit(lead.zip, rule.zips_include)
-        checks.append((hit is not None, f"zip {lead.zip} matches include {hit}: ok" if hit
-                       else f"zip {lead.zip or '(none)'} not in include {_show(rule.zips_include)}"))
+        checks.append(
+            (
+                hit is not None,
+                f"zip {lead.zip} matches include {hit}: ok"
+                if hit
+                else f"zip {lead.zip or '(none)'} not in include {_show(rule.zips_include)}",
+            )
+        )
     if rule.zips_exclude:
         hit = _zip_hit(lead.zip, rule.zips_exclude)
-        checks.append((hit is None, f"zip {lead.zip} excluded by {hit}" if hit
-                       else f"zip {lead.zip} not in exclude {_show(rule.zips_exclude)}: ok"))
+        checks.append(
+            (
+                hit is None,
+                f"zip {lead.zip} excluded by {hit}"
+                if hit
+                else f"zip {lead.zip} not in exclude {_show(rule.zips_exclude)}: ok",
+            )
+        )
     if rule.min_score is not None:
         score = lead.quality_score
         if score is None:
@@ -415,25 +486,34 @@ def autobid_rule_match(*, rule: AutobidRule, lead: Lead, now: datetime,
 
 # ---------------------------------------------------------------- running
 
+
 def _rules_for(auction: Auction):
     """Active rules that may bid on this auction: the lead's vertical (or an ancestor, or all),
     admitted buyers only (exclusive verticals), never the seller; priority desc, then id."""
     vertical_ids = [v.pk for v in vertical_ancestors(vertical=auction.vertical)]
     # The exclusive-vertical rule (verticals.selectors.vertical_open_to_q) for each rule's buyer.
-    return (AutobidRule.objects.filter(paused=False, buyer__is_buyer=True, buyer__is_active=True)
-            .filter(Q(vertical__isnull=True) | Q(vertical_id__in=vertical_ids))
-            .filter(vertical_open_to_q(vertical=auction.vertical_id, user_id=OuterRef("buyer_id")))
-            .exclude(buyer_id=auction.seller_id)
-            .select_related("buyer", "vertical").order_by("-priority", "id"))
+    return (
+        AutobidRule.objects.filter(paused=False, buyer__is_buyer=True, buyer__is_active=True)
+        .filter(Q(vertical__isnull=True) | Q(vertical_id__in=vertical_ids))
+        .filter(vertical_open_to_q(vertical=auction.vertical_id, user_id=OuterRef("buyer_id")))
+        .exclude(buyer_id=auction.seller_id)
+        .select_related("buyer", "vertical")
+        .order_by("-priority", "id")
+    )
 
 
 def _consume(*, rule: AutobidRule, day: date) -> bool:
     """Take one maximum and one lead from the rule's day, or nothing. Runs in the caller's
     transaction; the row stays locked until it commits."""
     AutobidUsage.objects.bulk_create([AutobidUsage(rule=rule, day=day)], ignore_conflicts=True)
-    return bool(AutobidUsage.objects.filter(
-        rule=rule, day=day, spent__lte=rule.daily_budget - rule.max_bid, leads__lt=rule.daily_lead_cap,
-    ).update(spent=F("spent") + rule.max_bid, leads=F("leads") + 1))
+    return bool(
+        AutobidUsage.objects.filter(
+            rule=rule,
+            day=day,
+            spent__lte=rule.daily_budget - rule.max_bid,
+            leads__lt=rule.daily_lead_cap,
+        ).update(spent=F("spent") + rule.max_bid, leads=F("leads") + 1)
+    )
 
 
 def _refund(*, rule: AutobidRule, day: date) -> None:
@@ -445,8 +525,7 @@ def _exhausted_reason(*, rule: AutobidRule, day: date) -> str:
     spent, leads = (usage.spent, usage.leads) if usage else (Decimal("0"), 0)
     if leads >= rule.daily_lead_cap:
         return f"daily lead cap reached: {leads} of {rule.daily_lead_cap} on {day}"
-    return (f"daily budget exhausted: spent {spent:f} + max {rule.max_bid:f} > budget {rule.daily_budget:f} "
-            f"on {day}")
+    return f"daily budget exhausted: spent {spent:f} + max {rule.max_bid:f} > budget {rule.daily_budget:f} on {day}"
 
 
 def _bid_by_rule(*, rule: AutobidRule, auction: Auction, reasons: list[str], now: datetime) -> AutobidTrace | None:
@@ -457,14 +536,23 @@ def _bid_by_rule(*, rule: AutobidRule, auction: Auction, reasons: list[str], now
     bid = None
     try:
         with transaction.atomic():
-            current = (Auction.objects.select_for_update(of=("self",)).filter(pk=auction.pk)
-                       .values_list("status", "deadline").first())
+            current = (
+                Auction.objects.select_for_update(of=("self",))
+                .filter(pk=auction.pk)
+                .values_list("status", "deadline")
+                .first()
+            )
             if current is None or current[0] != AuctionStatus.OPEN or now >= current[1]:
                 reasons = [*reasons, "not placed: the auction has closed"]
             elif _consume(rule=rule, day=day):
                 try:
-                    bid = bid_place(auction_id=auction.pk, buyer=rule.buyer, max_amount=rule.max_bid,
-                                    source=BidSource.AUTOBID, now=now)
+                    bid = bid_place(
+                        auction_id=auction.pk,
+                        buyer=rule.buyer,
+                        max_amount=rule.max_bid,
+                        source=BidSource.AUTOBID,
+                        now=now,
+                    )
                     reasons = [*reasons, f"bid placed: max {rule.max_bid:f}"]
                 except (BidRejected, IntegrityError) as exc:
                     _refund(rule=rule, day=day)
@@ -472,23 +560,38 @@ def _bid_by_rule(*, rule: AutobidRule, auction: Auction, reasons: list[str], now
                     reasons = [*reasons, f"bid rejected ({code}): {exc}; budget and cap given back"]
             else:
                 reasons = [*reasons, _exhausted_reason(rule=rule, day=day)]
-            trace = AutobidTrace.objects.create(rule=rule, auction=auction, matched=True, bid=bid, reasons=reasons,
-                                                budget_day=day if bid is not None else None, created_at=now)
+            trace = AutobidTrace.objects.create(
+                rule=rule,
+                auction=auction,
+                matched=True,
+                bid=bid,
+                reasons=reasons,
+                budget_day=day if bid is not None else None,
+                created_at=now,
+            )
             if bid is not None:
-                group_send_on_commit(group=user_group(rule.buyer_id), payload={
-                    "type": "autobid.placed", "auction_id": auction.pk, "rule_id": rule.pk,
-                    "max_amount": f"{rule.max_bid:f}"})
+                group_send_on_commit(
+                    group=user_group(rule.buyer_id),
+                    payload={
+                        "type": "autobid.placed",
+                        "auction_id": auction.pk,
+                        "rule_id": rule.pk,
+                        "max_amount": f"{rule.max_bid:f}",
+                    },
+                )
             return trace
     except IntegrityError:  # a concurrent run traced (and bid for) this rule first: all rolled back
         return None
 
 
-def _trace_only(*, rule: AutobidRule, auction: Auction, matched: bool, reasons: list[str],
-                now: datetime) -> AutobidTrace | None:
+def _trace_only(
+    *, rule: AutobidRule, auction: Auction, matched: bool, reasons: list[str], now: datetime
+) -> AutobidTrace | None:
     try:
         with transaction.atomic():
-            return AutobidTrace.objects.create(rule=rule, auction=auction, matched=matched, reasons=reasons,
-                                               created_at=now)
+            return AutobidTrace.objects.create(
+                rule=rule, auction=auction, matched=matched, reasons=reasons, created_at=now
+            )
     except IntegrityError:
         return None
 
@@ -516,8 +619,11 @@ def autobid_run_for_auction(*, auction_id: int, now: datetime | None = None) -> 
         matched, reasons = autobid_rule_match(rule=rule, lead=lead, now=now, fields_by_key=fields_by_key)
         if matched and rule.buyer_id in bidding:
             first = bidding[rule.buyer_id]
-            reasons.append(f"not placed: one bid per buyer, rule {first} bid first" if first
-                           else "not placed: the buyer already bids on this auction")
+            reasons.append(
+                f"not placed: one bid per buyer, rule {first} bid first"
+                if first
+                else "not placed: the buyer already bids on this auction"
+            )
             trace = _trace_only(rule=rule, auction=auction, matched=True, reasons=reasons, now=now)
         elif matched:
             trace = _bid_by_rule(rule=rule, auction=auction, reasons=reasons, now=now)
@@ -527,22 +633,29 @@ def autobid_run_for_auction(*, auction_id: int, now: datetime | None = None) -> 
             trace = _trace_only(rule=rule, auction=auction, matched=False, reasons=reasons, now=now)
         if trace is not None:
             traces.append(trace)
-    logger.info("autobid run", extra={"auction_id": auction.pk, "rules": len(traces),
-                                      "bids": sum(1 for t in traces if t.bid_id)})
+    logger.info(
+        "autobid run",
+        extra={"auction_id": auction.pk, "rules": len(traces), "bids": sum(1 for t in traces if t.bid_id)},
+    )
     return traces
 
 
 # ---------------------------------------------------------------- settlement at close
 
-def autobid_settle_for_auction(*, auction: Auction, winner_buyer_id: int | None, price: Decimal | None,
-                               now: datetime) -> int:
+
+def autobid_settle_for_auction(
+    *, auction: Auction, winner_buyer_id: int | None, price: Decimal | None, now: datetime
+) -> int:
     """True the budgets of the rules that bid on this auction up to what was paid: the winner's
     rule gets back (its maximum − price), every other rule its whole maximum and the lead.
     Each trace is settled at most once. Caller holds select_for_update on the auction (auction_close,
     before it locks ledger accounts); usage rows are updated in rule order. Returns how many
     traces this call settled."""
-    traces = list(AutobidTrace.objects.filter(auction_id=auction.pk, bid__isnull=False, settled_at__isnull=True)
-                  .select_related("bid", "rule__buyer").order_by("rule_id", "id"))
+    traces = list(
+        AutobidTrace.objects.filter(auction_id=auction.pk, bid__isnull=False, settled_at__isnull=True)
+        .select_related("bid", "rule__buyer")
+        .order_by("rule_id", "id")
+    )
     settled = 0
     for trace in traces:
         placed = trace.bid.max_amount  # what the rule consumed at open (its max_bid then)
@@ -555,17 +668,20 @@ def autobid_settle_for_auction(*, auction: Auction, winner_buyer_id: int | None,
             note = f"settled: not won; the maximum {placed:f} and the lead given back to the budget and cap"
         # The condition makes this exactly once even if two closes got this far.
         if not AutobidTrace.objects.filter(pk=trace.pk, settled_at__isnull=True).update(
-                settled_at=now, reasons=[*trace.reasons, note]):
+            settled_at=now, reasons=[*trace.reasons, note]
+        ):
             continue
         settled += 1
         day = trace.budget_day or trace.created_at.astimezone(_buyer_zone(trace.rule.buyer)).date()
         if refund or leads:
-            changed = AutobidUsage.objects.filter(rule_id=trace.rule_id, day=day, spent__gte=refund,
-                                                  leads__gte=leads).update(spent=F("spent") - refund,
-                                                                           leads=F("leads") - leads)
+            changed = AutobidUsage.objects.filter(
+                rule_id=trace.rule_id, day=day, spent__gte=refund, leads__gte=leads
+            ).update(spent=F("spent") - refund, leads=F("leads") - leads)
             if not changed:
-                logger.warning("autobid settlement found no usage to give back",
-                               extra={"auction_id": auction.pk, "rule_id": trace.rule_id, "day": str(day)})
+                logger.warning(
+                    "autobid settlement found no usage to give back",
+                    extra={"auction_id": auction.pk, "rule_id": trace.rule_id, "day": str(day)},
+                )
     if settled:
         logger.info("autobid settled", extra={"auction_id": auction.pk, "traces": settled})
     return settled
@@ -573,8 +689,21 @@ def autobid_settle_for_auction(*, auction: Auction, winner_buyer_id: int | None,
 
 # ---------------------------------------------------------------- writes
 
-RULE_FIELDS = ("name", "vertical", "states", "zips_include", "zips_exclude", "field_filters", "min_score",
-               "max_bid", "daily_budget", "daily_lead_cap", "hours", "priority", "paused")
+RULE_FIELDS = (
+    "name",
+    "vertical",
+    "states",
+    "zips_include",
+    "zips_exclude",
+    "field_filters",
+    "min_score",
+    "max_bid",
+    "daily_budget",
+    "daily_lead_cap",
+    "hours",
+    "priority",
+    "paused",
+)
 
 
 def _normalise(rule: AutobidRule) -> None:
@@ -617,17 +746,42 @@ def _rule_save(rule: AutobidRule) -> AutobidRule:
 
 
 @transaction.atomic
-def autobid_rule_create(*, buyer, name: str, max_bid: Decimal, daily_budget: Decimal, daily_lead_cap: int,
-                        vertical=None, states: list | None = None, zips_include: list | None = None,
-                        zips_exclude: list | None = None, field_filters: list | None = None,
-                        min_score: int | None = None, hours: dict | None = None, priority: int = 0,
-                        paused: bool = False) -> AutobidRule:
+def autobid_rule_create(
+    *,
+    buyer,
+    name: str,
+    max_bid: Decimal,
+    daily_budget: Decimal,
+    daily_lead_cap: int,
+    vertical=None,
+    states: list | None = None,
+    zips_include: list | None = None,
+    zips_exclude: list | None = None,
+    field_filters: list | None = None,
+    min_score: int | None = None,
+    hours: dict | None = None,
+    priority: int = 0,
+    paused: bool = False,
+) -> AutobidRule:
     """Create a buyer's rule; raises ValidationError with a message list per field."""
-    return _rule_save(AutobidRule(
-        buyer=buyer, name=name, vertical=vertical, states=list(states or []), zips_include=list(zips_include or []),
-        zips_exclude=list(zips_exclude or []), field_filters=list(field_filters or []), min_score=min_score,
-        max_bid=max_bid, daily_budget=daily_budget, daily_lead_cap=daily_lead_cap, hours=hours or {},
-        priority=priority, paused=paused))
+    return _rule_save(
+        AutobidRule(
+            buyer=buyer,
+            name=name,
+            vertical=vertical,
+            states=list(states or []),
+            zips_include=list(zips_include or []),
+            zips_exclude=list(zips_exclude or []),
+            field_filters=list(field_filters or []),
+            min_score=min_score,
+            max_bid=max_bid,
+            daily_budget=daily_budget,
+            daily_lead_cap=daily_lead_cap,
+            hours=hours or {},
+            priority=priority,
+            paused=paused,
+        )
+    )
 
 
 @transaction.atomic

@@ -44,10 +44,27 @@ def entry_hash(entry: dict) -> str:
     return hashlib.sha256(canonical_json({name: entry[name] for name in ENTRY_FIELDS})).hexdigest()
 
 
-def make_entry(*, auction_id: int, sequence: int, bidder: str, max_amount: Decimal, price: Decimal, leader: str,
-               at: datetime, prev_hash: str) -> dict:
-    entry = {"auction": auction_id, "sequence": sequence, "bidder": bidder, "max_amount": usdc_text(max_amount),
-             "price": usdc_text(price), "leader": leader, "at": timestamp_text(at), "prev_hash": prev_hash}
+def make_entry(
+    *,
+    auction_id: int,
+    sequence: int,
+    bidder: str,
+    max_amount: Decimal,
+    price: Decimal,
+    leader: str,
+    at: datetime,
+    prev_hash: str,
+) -> dict:
+    entry = {
+        "auction": auction_id,
+        "sequence": sequence,
+        "bidder": bidder,
+        "max_amount": usdc_text(max_amount),
+        "price": usdc_text(price),
+        "leader": leader,
+        "at": timestamp_text(at),
+        "prev_hash": prev_hash,
+    }
     entry["hash"] = entry_hash(entry)
     return entry
 

@@ -39,8 +39,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from auctions import bidlog
-from auctions.autobid import (_check_field_filters, _check_usdc, _field_check, _filterable_fields, _show,
-                              field_filters_normalized)
+from auctions.autobid import (
+    _check_field_filters,
+    _check_usdc,
+    _field_check,
+    _filterable_fields,
+    _show,
+    field_filters_normalized,
+)
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
@@ -77,6 +83,7 @@ class BountyConflict(Exception):
 
 # ---------------------------------------------------------------- definition
 
+
 def _check_ceiling(value, name: str, errors: dict) -> None:
     if name not in errors and isinstance(value, Decimal) and value.is_finite() and value >= USDC_CEILING:
         errors.setdefault(name, []).append(f"At most {USDC_CEILING - 1:,} USDC.")
@@ -92,13 +99,14 @@ def check_bounty(*, bounty: Bounty) -> None:
     if bounty.vertical_id is None:
         errors["vertical"] = ["Choose a vertical."]
     if not isinstance(bounty.states, list) or any(s not in US_STATES for s in bounty.states):
-        errors["states"] = ["A list of two-letter US state codes, e.g. [\"CA\", \"TX\"]."]
+        errors["states"] = ['A list of two-letter US state codes, e.g. ["CA", "TX"].']
     score = bounty.min_score
     if score is not None and (isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100):
         errors["min_score"] = ["A quality score from 0 to 100."]
     age = bounty.max_lead_age_hours
-    if age is not None and (isinstance(age, bool) or not isinstance(age, int)
-                            or not 1 <= age <= BOUNTY_MAX_LEAD_AGE_HOURS):
+    if age is not None and (
+        isinstance(age, bool) or not isinstance(age, int) or not 1 <= age <= BOUNTY_MAX_LEAD_AGE_HOURS
+    ):
         errors["max_lead_age_hours"] = [f"Whole hours from 1 to {BOUNTY_MAX_LEAD_AGE_HOURS}; blank = any age."]
     _check_usdc(bounty.amount_per_lead, "amount_per_lead", errors, positive=True)
     _check_ceiling(bounty.amount_per_lead, "amount_per_lead", errors)
@@ -139,21 +147,37 @@ def _pool_of(bounty: Bounty) -> LedgerAccount:
 
 
 def _insufficient(exc: InsufficientFunds, amount: Decimal) -> ValidationError:
-    return ValidationError({"amount": [f"Insufficient funds: {amount:f} USDC asked, your available balance is "
-                                       f"{exc.balance:f} USDC."]})
+    return ValidationError(
+        {"amount": [f"Insufficient funds: {amount:f} USDC asked, your available balance is {exc.balance:f} USDC."]}
+    )
 
 
 def _lock(bounty_id: int) -> Bounty:
     # NO KEY UPDATE: a concurrent payout's award insert (a foreign-key KEY SHARE lock) is not blocked.
-    return Bounty.objects.select_for_update(no_key=True, of=("self",)).select_related("buyer", "vertical").get(
-        pk=bounty_id)
+    return (
+        Bounty.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("buyer", "vertical")
+        .get(pk=bounty_id)
+    )
 
 
 # ---------------------------------------------------------------- writes
 
-def bounty_create(*, buyer, vertical, name: str, amount_per_lead: Decimal, amount: Decimal, idempotency_key: str,
-                  min_score: int | None = None, states: list[str] | None = None, field_filters: list | None = None,
-                  max_lead_age_hours: int | None = None, now: datetime | None = None) -> Bounty:
+
+def bounty_create(
+    *,
+    buyer,
+    vertical,
+    name: str,
+    amount_per_lead: Decimal,
+    amount: Decimal,
+    idempotency_key: str,
+    min_score: int | None = None,
+    states: list[str] | None = None,
+    field_filters: list | None = None,
+    max_lead_age_hours: int | None = None,
+    now: datetime | None = None,
+) -> Bounty:
     """Create an active bounty and fund its pool with `amount` from the buyer's available balance
     (one ledger transaction, key "bounty:<id>:fund:create"). Once per (buyer, idempotency_key):
     a replay returns the first bounty with `.replayed = True`; the same key with other terms
@@ -161,15 +185,31 @@ def bounty_create(*, buyer, vertical, name: str, amount_per_lead: Decimal, amoun
     key = _key_text(idempotency_key)
     states = states_normalized(states if states is not None else [])
     field_filters = field_filters_normalized(field_filters if field_filters is not None else [])
-    terms = {"vertical": getattr(vertical, "pk", None), "name": name, "amount_per_lead": amount_per_lead,
-             "amount": amount, "min_score": min_score, "states": states, "field_filters": field_filters,
-             "max_lead_age_hours": max_lead_age_hours}
+    terms = {
+        "vertical": getattr(vertical, "pk", None),
+        "name": name,
+        "amount_per_lead": amount_per_lead,
+        "amount": amount,
+        "min_score": min_score,
+        "states": states,
+        "field_filters": field_filters,
+        "max_lead_age_hours": max_lead_age_hours,
+    }
     fingerprint = hashlib.sha256(json.dumps(terms, sort_keys=True, default=str).encode()).hexdigest()
 
     def operation() -> dict:
-        bounty = _bounty_create(buyer=buyer, vertical=vertical, name=name, amount_per_lead=amount_per_lead,
-                                amount=amount, min_score=min_score, states=states, field_filters=field_filters,
-                                max_lead_age_hours=max_lead_age_hours, now=now or timezone.now())
+        bounty = _bounty_create(
+            buyer=buyer,
+            vertical=vertical,
+            name=name,
+            amount_per_lead=amount_per_lead,
+            amount=amount,
+            min_score=min_score,
+            states=states,
+            field_filters=field_filters,
+            max_lead_age_hours=max_lead_age_hours,
+            now=now or timezone.now(),
+        )
         return {"bounty_id": bounty.pk, "fingerprint": fingerprint}
 
     result, ran_now = idempotent(scope=f"bounty_create:{buyer.pk}", key=key, operation=operation)
@@ -181,14 +221,25 @@ def bounty_create(*, buyer, vertical, name: str, amount_per_lead: Decimal, amoun
 
 
 @transaction.atomic
-def _bounty_create(*, buyer, vertical, name, amount_per_lead, amount, min_score, states, field_filters,
-                   max_lead_age_hours, now) -> Bounty:
+def _bounty_create(
+    *, buyer, vertical, name, amount_per_lead, amount, min_score, states, field_filters, max_lead_age_hours, now
+) -> Bounty:
     if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
-        raise ValidationError({"non_field_errors": ["Only buyer accounts fund bounties. Enable buying on your "
-                                                    "account page."]})
-    bounty = Bounty(buyer=buyer, vertical=vertical, name=(name or "").strip(), amount_per_lead=amount_per_lead,
-                    min_score=min_score, states=states, field_filters=field_filters,
-                    max_lead_age_hours=max_lead_age_hours, status=BountyStatus.ACTIVE, created_at=now)
+        raise ValidationError(
+            {"non_field_errors": ["Only buyer accounts fund bounties. Enable buying on your account page."]}
+        )
+    bounty = Bounty(
+        buyer=buyer,
+        vertical=vertical,
+        name=(name or "").strip(),
+        amount_per_lead=amount_per_lead,
+        min_score=min_score,
+        states=states,
+        field_filters=field_filters,
+        max_lead_age_hours=max_lead_age_hours,
+        status=BountyStatus.ACTIVE,
+        created_at=now,
+    )
     errors: dict[str, list[str]] = {}
     try:
         check_bounty(bounty=bounty)
@@ -207,8 +258,13 @@ def _bounty_create(*, buyer, vertical, name, amount_per_lead, amount, min_score,
     available = account_for(user=buyer)  # before the pool exists: its id is the lower (lock order)
     bounty.save()
     try:
-        ledger_transfer(from_account=available, to_account=_pool_of(bounty), amount=amount,
-                        idempotency_key=f"bounty:{bounty.pk}:fund:create", memo=f"bounty {bounty.pk}: funded")
+        ledger_transfer(
+            from_account=available,
+            to_account=_pool_of(bounty),
+            amount=amount,
+            idempotency_key=f"bounty:{bounty.pk}:fund:create",
+            memo=f"bounty {bounty.pk}: funded",
+        )
     except InsufficientFunds as exc:
         raise _insufficient(exc, amount) from exc  # rolls back the bounty too
     logger.info("bounty created", extra={"bounty_id": bounty.pk, "vertical_id": bounty.vertical_id})
@@ -230,8 +286,13 @@ def bounty_fund(*, bounty: Bounty, amount: Decimal, idempotency_key: str) -> Bou
     if bounty.status == BountyStatus.CLOSED and not replay:
         raise ValidationError({"non_field_errors": ["This bounty is closed; create a new one."]})
     try:
-        txn = ledger_transfer(from_account=account_for(user=bounty.buyer), to_account=_pool_of(bounty), amount=amount,
-                              idempotency_key=ledger_key, memo=f"bounty {bounty.pk}: topped up")
+        txn = ledger_transfer(
+            from_account=account_for(user=bounty.buyer),
+            to_account=_pool_of(bounty),
+            amount=amount,
+            idempotency_key=ledger_key,
+            memo=f"bounty {bounty.pk}: topped up",
+        )
     except InsufficientFunds as exc:
         raise _insufficient(exc, amount) from exc
     except IdempotencyConflict as exc:
@@ -242,8 +303,9 @@ def bounty_fund(*, bounty: Bounty, amount: Decimal, idempotency_key: str) -> Bou
 
 
 @transaction.atomic
-def bounty_withdraw(*, bounty: Bounty, idempotency_key: str, amount: Decimal | None = None,
-                    now: datetime | None = None) -> Bounty:
+def bounty_withdraw(
+    *, bounty: Bounty, idempotency_key: str, amount: Decimal | None = None, now: datetime | None = None
+) -> Bounty:
     """Move unspent pool funds back to the owner's available balance: all of it and close the
     bounty (amount None), or exactly `amount` (at most the pool's balance; the bounty stays).
     Once per key; withdrawing all from a closed bounty is a no-op. The pool is read under its row
@@ -270,15 +332,21 @@ def bounty_withdraw(*, bounty: Bounty, idempotency_key: str, amount: Decimal | N
         raise ValidationError({"non_field_errors": ["This bounty is closed: its pool was already withdrawn."]})
 
     available, pool = account_for(user=bounty.buyer), _pool_of(bounty)
-    locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=[available.pk, pool.pk])
-              .order_by("pk")}
+    locked = {
+        a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=[available.pk, pool.pk]).order_by("pk")
+    }
     balance = locked[pool.pk].balance
     if amount is not None and amount > balance:
         raise ValidationError({"amount": [f"Only {balance:f} USDC is left in this bounty's pool."]})
     take = balance if amount is None else amount
     if take > 0:
-        ledger_transfer(from_account=pool, to_account=available, amount=take, idempotency_key=ledger_key,
-                        memo=f"bounty {bounty.pk}: withdrawn")
+        ledger_transfer(
+            from_account=pool,
+            to_account=available,
+            amount=take,
+            idempotency_key=ledger_key,
+            memo=f"bounty {bounty.pk}: withdrawn",
+        )
     if amount is None:
         bounty.status, bounty.closed_at = BountyStatus.CLOSED, now
         bounty.save(update_fields=["status", "closed_at"])
@@ -303,7 +371,8 @@ def bounty_update(*, bounty: Bounty, **changes) -> Bounty:
         changes["states"] = states_normalized(changes["states"] if changes["states"] is not None else [])
     if "field_filters" in changes:
         changes["field_filters"] = field_filters_normalized(
-            changes["field_filters"] if changes["field_filters"] is not None else [])
+            changes["field_filters"] if changes["field_filters"] is not None else []
+        )
     if "name" in changes and isinstance(changes["name"], str):
         changes["name"] = changes["name"].strip()
     for name, value in changes.items():
@@ -316,8 +385,16 @@ def bounty_update(*, bounty: Bounty, **changes) -> Bounty:
 
 # ---------------------------------------------------------------- matching
 
-def bounty_match(*, bounty: Bounty, lead: Lead, now: datetime, seller_id: int | None = None,
-                 fields_by_key: dict | None = None, chain: list | None = None) -> tuple[bool, list[str]]:
+
+def bounty_match(
+    *,
+    bounty: Bounty,
+    lead: Lead,
+    now: datetime,
+    seller_id: int | None = None,
+    fields_by_key: dict | None = None,
+    chain: list | None = None,
+) -> tuple[bool, list[str]]:
     """Whether the bounty pays for this lead sold at `now`, with one reason per check (all run, so
     the trace shows every failing one). `fields_by_key` and `chain` (the lead vertical's
     ancestors) are caches for callers that match many bounties against one lead."""
@@ -325,15 +402,30 @@ def bounty_match(*, bounty: Bounty, lead: Lead, now: datetime, seller_id: int | 
     checks.append((True, "active: ok") if bounty.status == BountyStatus.ACTIVE else (False, f"{bounty.status}"))
     chain = chain if chain is not None else vertical_ancestors(vertical=lead.vertical)
     ok = any(v.pk == bounty.vertical_id for v in chain)
-    checks.append((ok, f"vertical {lead.vertical.slug} within {bounty.vertical.slug}: ok" if ok
-                   else f"vertical {lead.vertical.slug} is not {bounty.vertical.slug}"))
+    checks.append(
+        (
+            ok,
+            f"vertical {lead.vertical.slug} within {bounty.vertical.slug}: ok"
+            if ok
+            else f"vertical {lead.vertical.slug} is not {bounty.vertical.slug}",
+        )
+    )
     seller_id = lead.seller_id if seller_id is None else seller_id
-    checks.append((False, "own lead: a bounty never pays its owner") if bounty.buyer_id == seller_id
-                  else (True, "seller is not the owner: ok"))
+    checks.append(
+        (False, "own lead: a bounty never pays its owner")
+        if bounty.buyer_id == seller_id
+        else (True, "seller is not the owner: ok")
+    )
     if bounty.states:
         ok = lead.state in bounty.states
-        checks.append((ok, f"state {lead.state} in {_show(bounty.states)}: ok" if ok
-                       else f"state {lead.state or '(none)'} not in {_show(bounty.states)}"))
+        checks.append(
+            (
+                ok,
+                f"state {lead.state} in {_show(bounty.states)}: ok"
+                if ok
+                else f"state {lead.state or '(none)'} not in {_show(bounty.states)}",
+            )
+        )
     else:
         checks.append((True, "states: all: ok"))
     if bounty.min_score is not None:
@@ -348,8 +440,14 @@ def bounty_match(*, bounty: Bounty, lead: Lead, now: datetime, seller_id: int | 
         age = now - lead.created_at
         limit = timedelta(hours=bounty.max_lead_age_hours)
         hours = f"{age.total_seconds() / 3600:.1f}"
-        checks.append((age <= limit, f"age {hours} h <= max {bounty.max_lead_age_hours} h: ok" if age <= limit
-                       else f"age {hours} h > max {bounty.max_lead_age_hours} h"))
+        checks.append(
+            (
+                age <= limit,
+                f"age {hours} h <= max {bounty.max_lead_age_hours} h: ok"
+                if age <= limit
+                else f"age {hours} h > max {bounty.max_lead_age_hours} h",
+            )
+        )
     if bounty.field_filters:
         if fields_by_key is None:
             fields_by_key = _filterable_fields(lead.vertical)
@@ -359,6 +457,7 @@ def bounty_match(*, bounty: Bounty, lead: Lead, now: datetime, seller_id: int | 
 
 
 # ---------------------------------------------------------------- paying
+
 
 def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
     """Pay every matching active bounty for this sale from its pool into the sale's escrow, oldest
@@ -378,8 +477,9 @@ def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
     for bounty in candidates:
         if bounty.pk in paid:
             continue
-        ok, reasons = bounty_match(bounty=bounty, lead=lead, now=now, seller_id=sale.seller_id,
-                                   fields_by_key=fields_by_key, chain=chain)
+        ok, reasons = bounty_match(
+            bounty=bounty, lead=lead, now=now, seller_id=sale.seller_id, fields_by_key=fields_by_key, chain=chain
+        )
         if ok:
             # The award is paid on chain from the owner's vault balance, so like a bid it must be
             # money that can be promised (not leaving the vault before the payout is funded).
@@ -389,15 +489,20 @@ def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
         if ok:
             matched.append(bounty)
         else:
-            logger.debug("bounty does not match", extra={"bounty_id": bounty.pk, "sale_id": sale.pk,
-                                                         "reasons": reasons})
+            logger.debug(
+                "bounty does not match", extra={"bounty_id": bounty.pk, "sale_id": sale.pk, "reasons": reasons}
+            )
     cap_left = CAP_MULTIPLE * sale.price - sum(paid.values(), Decimal(0))
     if not matched or cap_left <= 0:
         return []
 
     references = {bounty_pool_reference(b.pk): b.pk for b in matched}
-    pools = {references[a.reference]: a for a in LedgerAccount.objects.select_for_update()
-             .filter(kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True, reference__in=references).order_by("pk")}
+    pools = {
+        references[a.reference]: a
+        for a in LedgerAccount.objects.select_for_update()
+        .filter(kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True, reference__in=references)
+        .order_by("pk")
+    }
     awards = []
     for bounty in matched:
         pool = pools.get(bounty.pk)
@@ -406,16 +511,30 @@ def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
         if pool is None or pool.balance <= 0:
             continue  # emptied (paid out or withdrawn) since the candidates were read
         amount = min(bounty.amount_per_lead, pool.balance, cap_left)
-        txn = ledger_transfer(from_account=pool, to_account=sale.escrow_account, amount=amount,
-                              idempotency_key=f"bounty:{bounty.pk}:sale:{sale.pk}",
-                              memo=f"bounty {bounty.pk}: sale {sale.pk}")
-        awards.append(BountyAward.objects.create(bounty=bounty, sale=sale, amount=amount, ledger_transaction=txn,
-                                                 created_at=now))
+        txn = ledger_transfer(
+            from_account=pool,
+            to_account=sale.escrow_account,
+            amount=amount,
+            idempotency_key=f"bounty:{bounty.pk}:sale:{sale.pk}",
+            memo=f"bounty {bounty.pk}: sale {sale.pk}",
+        )
+        awards.append(
+            BountyAward.objects.create(bounty=bounty, sale=sale, amount=amount, ledger_transaction=txn, created_at=now)
+        )
         pool.balance -= amount
         cap_left -= amount
-        group_send_on_commit(group=user_group(bounty.buyer_id), payload={
-            "type": "bounty.paid", "bounty_id": bounty.pk, "sale_id": sale.pk, "amount": bidlog.usdc_text(amount),
-            "pool_balance": bidlog.usdc_text(pool.balance)})
-        logger.info("bounty paid", extra={"bounty_id": bounty.pk, "sale_id": sale.pk,
-                                          "partial": amount < bounty.amount_per_lead})
+        group_send_on_commit(
+            group=user_group(bounty.buyer_id),
+            payload={
+                "type": "bounty.paid",
+                "bounty_id": bounty.pk,
+                "sale_id": sale.pk,
+                "amount": bidlog.usdc_text(amount),
+                "pool_balance": bidlog.usdc_text(pool.balance),
+            },
+        )
+        logger.info(
+            "bounty paid",
+            extra={"bounty_id": bounty.pk, "sale_id": sale.pk, "partial": amount < bounty.amount_per_lead},
+        )
     return awards

@@ -30,8 +30,8 @@ from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import vertical_group
 from marketplace.ledger import InsufficientFunds, account_for, ledger_transfer, platform_account_for
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
-from verticals.display import field_values_display
 from marketplace.services import idempotent
+from verticals.display import field_values_display
 from verticals.selectors import vertical_admits_buyer, vertical_fields_effective
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,23 @@ class BuyNowRefused(Exception):
 def _preview(listing: BuyNowListing, schema: list) -> dict:
     lead = listing.lead
     biddable = {field.key for field in schema if field.biddable}
-    return {"listing_id": listing.pk, "auction_id": listing.auction_id, "lead_id": lead.pk,
-            "vertical": lead.vertical.slug, "vertical_name": lead.vertical.name, "state": lead.state,
-            "zip3": lead.zip[:3], "quality_score": lead.quality_score,
-            "fields": {k: v for k, v in (lead.fields or {}).items() if k in biddable},
-            # The same fields in words, as the pages show them: [{"key", "label", "text"}].
-            "fields_display": [fv.as_dict() for fv in field_values_display(schema=schema, values=lead.fields or {},
-                                                                           biddable_only=True)],
-            "price": bidlog.usdc_text(listing.price), "expires_at": listing.expires_at.isoformat()}
+    return {
+        "listing_id": listing.pk,
+        "auction_id": listing.auction_id,
+        "lead_id": lead.pk,
+        "vertical": lead.vertical.slug,
+        "vertical_name": lead.vertical.name,
+        "state": lead.state,
+        "zip3": lead.zip[:3],
+        "quality_score": lead.quality_score,
+        "fields": {k: v for k, v in (lead.fields or {}).items() if k in biddable},
+        # The same fields in words, as the pages show them: [{"key", "label", "text"}].
+        "fields_display": [
+            fv.as_dict() for fv in field_values_display(schema=schema, values=lead.fields or {}, biddable_only=True)
+        ],
+        "price": bidlog.usdc_text(listing.price),
+        "expires_at": listing.expires_at.isoformat(),
+    }
 
 
 def _schema(vertical) -> list:
@@ -70,6 +79,7 @@ def _schema(vertical) -> list:
 
 
 # ---------------------------------------------------------------- writes
+
 
 def buy_now_list(*, auction: Auction, now: datetime | None = None) -> BuyNowListing | None:
     """List the auction's lead at its buy-now price until now + BUY_NOW_DAYS; once per lead.
@@ -84,8 +94,14 @@ def buy_now_list(*, auction: Auction, now: datetime | None = None) -> BuyNowList
         return None
     now = now or auction.closed_at or timezone.now()
     listing = BuyNowListing.objects.create(
-        auction=auction, lead_id=auction.lead_id, seller_id=auction.seller_id, price=auction.buy_now_price,
-        opens_at=now, expires_at=now + timedelta(days=buy_now_days()), created_at=now)
+        auction=auction,
+        lead_id=auction.lead_id,
+        seller_id=auction.seller_id,
+        price=auction.buy_now_price,
+        opens_at=now,
+        expires_at=now + timedelta(days=buy_now_days()),
+        created_at=now,
+    )
     listing = BuyNowListing.objects.select_related("lead__vertical").get(pk=listing.pk)
     payload = {"type": "buynow.listed", **_preview(listing, _schema(listing.lead.vertical))}
     group_send_on_commit(group=vertical_group(listing.lead.vertical.slug), payload=payload)
@@ -97,14 +113,18 @@ def check_buy_now_buyer(*, listing: BuyNowListing, buyer) -> None:
     """Raise BuyNowRefused (invalid) unless this user may buy this listing at all. Caller checked
     that they may see it (buy_now_listing_visible)."""
     if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
-        raise BuyNowRefused("Only buyer accounts can buy leads. Enable buying on your account page.",
-                            kind=BuyNowRefused.INVALID, code="not_a_buyer")
+        raise BuyNowRefused(
+            "Only buyer accounts can buy leads. Enable buying on your account page.",
+            kind=BuyNowRefused.INVALID,
+            code="not_a_buyer",
+        )
     if listing.seller_id == buyer.pk:
         raise BuyNowRefused("You cannot buy your own lead.", kind=BuyNowRefused.INVALID, code="own_lead")
     # Visible to a non-staff buyer who is not its seller means admitted; staff see every listing.
     if buyer.is_staff and not vertical_admits_buyer(vertical=listing.lead.vertical, user=buyer):
-        raise BuyNowRefused("This vertical is exclusive to its listed buyers.", kind=BuyNowRefused.INVALID,
-                            code="exclusive_vertical")
+        raise BuyNowRefused(
+            "This vertical is exclusive to its listed buyers.", kind=BuyNowRefused.INVALID, code="exclusive_vertical"
+        )
 
 
 @transaction.atomic
@@ -115,8 +135,12 @@ def buy_now_purchase(*, listing_id: int, buyer, now: datetime | None = None) -> 
     Takes select_for_update on the listing, so exactly one of any number of concurrent buyers
     succeeds; the others get BuyNowRefused (closed). Refusals write nothing."""
     now = now or timezone.now()
-    listing = (BuyNowListing.objects.select_for_update(of=("self",)).select_related("lead__vertical", "auction")
-               .filter(pk=listing_id).first())
+    listing = (
+        BuyNowListing.objects.select_for_update(of=("self",))
+        .select_related("lead__vertical", "auction")
+        .filter(pk=listing_id)
+        .first()
+    )
     if listing is None or not auction_is_visible(auction=listing.auction, user=buyer):
         raise BuyNowRefused("No such buy-now listing.", kind=BuyNowRefused.NOT_FOUND, code="not_found")
     if listing.status == BuyNowStatus.SOLD:
@@ -132,24 +156,46 @@ def buy_now_purchase(*, listing_id: int, buyer, now: datetime | None = None) -> 
     auction = listing.auction
     escrow = platform_account_for(kind=LedgerAccountKind.ESCROW, reference=f"sale:{auction.pk}")
     try:
-        ledger_transfer(from_account=account_for(user=buyer), to_account=escrow, amount=listing.price,
-                        idempotency_key=f"buynow:{listing.pk}", kind=LedgerTransactionKind.CAPTURE,
-                        memo=f"buy-now {listing.pk} (auction {auction.pk})")
+        ledger_transfer(
+            from_account=account_for(user=buyer),
+            to_account=escrow,
+            amount=listing.price,
+            idempotency_key=f"buynow:{listing.pk}",
+            kind=LedgerTransactionKind.CAPTURE,
+            memo=f"buy-now {listing.pk} (auction {auction.pk})",
+        )
     except InsufficientFunds as exc:
         # Raising out of this atomic block rolls back everything above, escrow account included.
-        raise BuyNowRefused(f"Insufficient funds: this lead costs {listing.price:f} USDC and your available "
-                            f"balance is {exc.balance:f} USDC.", kind=BuyNowRefused.INVALID,
-                            code="insufficient_funds") from exc
+        raise BuyNowRefused(
+            f"Insufficient funds: this lead costs {listing.price:f} USDC and your available "
+            f"balance is {exc.balance:f} USDC.",
+            kind=BuyNowRefused.INVALID,
+            code="insufficient_funds",
+        ) from exc
 
-    sale = sale_record(auction=auction, lead=lead, buyer_id=buyer.pk, seller_id=listing.seller_id, price=listing.price,
-                       escrow=escrow, now=now)
+    sale = sale_record(
+        auction=auction,
+        lead=lead,
+        buyer_id=buyer.pk,
+        seller_id=listing.seller_id,
+        price=listing.price,
+        escrow=escrow,
+        now=now,
+    )
     lead_transition(lead=lead, to_status=LeadStatus.SOLD, reason=f"buy-now {listing.pk}: sold", price=listing.price)
     listing.status, listing.buyer, listing.sold_at = BuyNowStatus.SOLD, buyer, now
     listing.save(update_fields=["status", "buyer", "sold_at"])
 
-    group_send_on_commit(group=vertical_group(listing.lead.vertical.slug), payload={
-        "type": "buynow.sold", "listing_id": listing.pk, "auction_id": auction.pk, "lead_id": lead.pk,
-        "price": bidlog.usdc_text(listing.price)})
+    group_send_on_commit(
+        group=vertical_group(listing.lead.vertical.slug),
+        payload={
+            "type": "buynow.sold",
+            "listing_id": listing.pk,
+            "auction_id": auction.pk,
+            "lead_id": lead.pk,
+            "price": bidlog.usdc_text(listing.price),
+        },
+    )
     logger.info("buy-now sold", extra={"buy_now_id": listing.pk, "sale_id": sale.pk})
     return sale
 
@@ -164,9 +210,13 @@ def buy_now_purchase_once(*, listing_id: int, buyer, idempotency_key: str, now: 
     remembered (the key can buy once the refusal's cause is gone); the key naming another listing
     raises BuyNowKeyReused."""
     result, ran_now = idempotent(
-        scope=f"buy_now:{buyer.pk}", key=idempotency_key,
-        operation=lambda: {"listing_id": listing_id,
-                           "sale_id": buy_now_purchase(listing_id=listing_id, buyer=buyer, now=now).pk})
+        scope=f"buy_now:{buyer.pk}",
+        key=idempotency_key,
+        operation=lambda: {
+            "listing_id": listing_id,
+            "sale_id": buy_now_purchase(listing_id=listing_id, buyer=buyer, now=now).pk,
+        },
+    )
     if result.get("listing_id") != listing_id:
         raise BuyNowKeyReused("This Idempotency-Key already bought another listing.")
     sale = Sale.objects.get(pk=result["sale_id"])
@@ -196,24 +246,38 @@ def buy_now_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
     Returns how many this call expired; safe to run concurrently with itself and with purchases."""
     now = now or timezone.now()
     with db_router.primary():
-        due = list(BuyNowListing.objects.filter(status=BuyNowStatus.OPEN, expires_at__lte=now)
-                   .order_by("expires_at", "id").values_list("pk", flat=True)[:limit])
+        due = list(
+            BuyNowListing.objects.filter(status=BuyNowStatus.OPEN, expires_at__lte=now)
+            .order_by("expires_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
     return sum(buy_now_expire(listing_id=pk, now=now) for pk in due)
 
 
 # ---------------------------------------------------------------- reads
+
 
 def buy_now_listing_visible(*, user) -> QuerySet:
     """Listings `user` may see: those of auctions they may see (auctions.selectors.auction_visible_q)."""
     return BuyNowListing.objects.filter(auction_visible_q(user=user, prefix="auction__"))
 
 
-def buy_now_list_open(*, user, vertical: str = "", state: str = "", min_score: int | None = None,
-                      max_price: Decimal | None = None, now: datetime | None = None) -> QuerySet:
+def buy_now_list_open(
+    *,
+    user,
+    vertical: str = "",
+    state: str = "",
+    min_score: int | None = None,
+    max_price: Decimal | None = None,
+    now: datetime | None = None,
+) -> QuerySet:
     """Open, unexpired listings `user` may see, newest first ((created_at, id) cursor). Stale-tolerant."""
     now = now or timezone.now()
-    qs = (buy_now_listing_visible(user=user).select_related("lead__vertical")
-          .filter(status=BuyNowStatus.OPEN, expires_at__gt=now))
+    qs = (
+        buy_now_listing_visible(user=user)
+        .select_related("lead__vertical")
+        .filter(status=BuyNowStatus.OPEN, expires_at__gt=now)
+    )
     if vertical:
         qs = qs.filter(lead__vertical__slug=vertical)
     if state:

@@ -45,7 +45,9 @@ def start_embedded_sweeper(*, interval: float = 1.0, ticks: tuple = ()) -> threa
         if _thread is not None and _thread.is_alive():
             return _thread.stop_event  # type: ignore[attr-defined]
         stop = threading.Event()
-        _thread = threading.Thread(target=_run, args=(interval, stop, tuple(ticks)), name="auction-sweeper", daemon=True)
+        _thread = threading.Thread(
+            target=_run, args=(interval, stop, tuple(ticks)), name="auction-sweeper", daemon=True
+        )
         _thread.stop_event = stop  # type: ignore[attr-defined]
         _thread.start()
         return stop

@@ -22,8 +22,11 @@ def demo_auctions_stagger(*, seller, spacing_seconds: int = 20, now: datetime | 
     k × spacing_seconds after the first, which keeps its deadline. Only pushes deadlines later,
     so no auction closes earlier than its terms said. Returns how many auctions moved."""
     now = now or timezone.now()
-    auctions = list(Auction.objects.select_for_update().filter(seller=seller, status=AuctionStatus.OPEN,
-                                                               deadline__gt=now).order_by("deadline", "id"))
+    auctions = list(
+        Auction.objects.select_for_update()
+        .filter(seller=seller, status=AuctionStatus.OPEN, deadline__gt=now)
+        .order_by("deadline", "id")
+    )
     if not auctions:
         return 0
     first = auctions[0].deadline

@@ -24,32 +24,65 @@ def _split(raw: str) -> list[str]:
 
 class AutobidRuleForm(forms.Form):
     name = forms.CharField(max_length=autobid.NAME_MAX)
-    vertical = forms.ModelChoiceField(queryset=Vertical.objects.none(), required=False, empty_label="All verticals",
-                                      help_text="Its sub-verticals are included.")
-    states = forms.CharField(required=False, max_length=2000,
-                             help_text="Comma-separated two-letter states, e.g. CA, NV. Empty = all states.")
-    zips_include = forms.CharField(required=False, max_length=10000, label="ZIPs to include",
-                                   help_text="5-digit ZIPs or 3-digit ZIP3 prefixes, comma-separated. Empty = all.")
-    zips_exclude = forms.CharField(required=False, max_length=10000, label="ZIPs to exclude",
-                                   help_text="5-digit ZIPs or 3-digit ZIP3 prefixes, comma-separated.")
-    min_score = forms.IntegerField(required=False, min_value=0, max_value=100, label="Minimum quality score",
-                                   help_text="0–100. Empty = any score.")
-    max_bid = forms.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_PLACES, label="Maximum bid (USDC)",
-                                 help_text="The proxy maximum placed on each matching lead; you usually pay less.")
-    daily_budget = forms.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_PLACES,
-                                      label="Daily budget (USDC)",
-                                      help_text="Open bids count their maximum; won leads their price; lost "
-                                                "auctions nothing.")
+    vertical = forms.ModelChoiceField(
+        queryset=Vertical.objects.none(),
+        required=False,
+        empty_label="All verticals",
+        help_text="Its sub-verticals are included.",
+    )
+    states = forms.CharField(
+        required=False, max_length=2000, help_text="Comma-separated two-letter states, e.g. CA, NV. Empty = all states."
+    )
+    zips_include = forms.CharField(
+        required=False,
+        max_length=10000,
+        label="ZIPs to include",
+        help_text="5-digit ZIPs or 3-digit ZIP3 prefixes, comma-separated. Empty = all.",
+    )
+    zips_exclude = forms.CharField(
+        required=False,
+        max_length=10000,
+        label="ZIPs to exclude",
+        help_text="5-digit ZIPs or 3-digit ZIP3 prefixes, comma-separated.",
+    )
+    min_score = forms.IntegerField(
+        required=False, min_value=0, max_value=100, label="Minimum quality score", help_text="0–100. Empty = any score."
+    )
+    max_bid = forms.DecimalField(
+        max_digits=USDC_MAX_DIGITS,
+        decimal_places=USDC_PLACES,
+        label="Maximum bid (USDC)",
+        help_text="The proxy maximum placed on each matching lead; you usually pay less.",
+    )
+    daily_budget = forms.DecimalField(
+        max_digits=USDC_MAX_DIGITS,
+        decimal_places=USDC_PLACES,
+        label="Daily budget (USDC)",
+        help_text="Open bids count their maximum; won leads their price; lost auctions nothing.",
+    )
     daily_lead_cap = forms.IntegerField(min_value=1, max_value=autobid.MAX_INT, label="Daily lead cap")
-    days = forms.MultipleChoiceField(choices=DAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
-                                     label="Days")
-    start = forms.CharField(required=False, max_length=5, label="From (HH:MM)",
-                            widget=forms.TextInput(attrs={"placeholder": "09:00", "size": 5}))
-    end = forms.CharField(required=False, max_length=5, label="Until (HH:MM)",
-                          widget=forms.TextInput(attrs={"placeholder": "17:00", "size": 5}),
-                          help_text="An end before the start runs past midnight.")
-    priority = forms.IntegerField(initial=0, min_value=-autobid.MAX_PRIORITY, max_value=autobid.MAX_PRIORITY,
-                                  help_text="Higher runs first; one bid per auction per buyer.")
+    days = forms.MultipleChoiceField(
+        choices=DAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, label="Days"
+    )
+    start = forms.CharField(
+        required=False,
+        max_length=5,
+        label="From (HH:MM)",
+        widget=forms.TextInput(attrs={"placeholder": "09:00", "size": 5}),
+    )
+    end = forms.CharField(
+        required=False,
+        max_length=5,
+        label="Until (HH:MM)",
+        widget=forms.TextInput(attrs={"placeholder": "17:00", "size": 5}),
+        help_text="An end before the start runs past midnight.",
+    )
+    priority = forms.IntegerField(
+        initial=0,
+        min_value=-autobid.MAX_PRIORITY,
+        max_value=autobid.MAX_PRIORITY,
+        help_text="Higher runs first; one bid per auction per buyer.",
+    )
     paused = forms.BooleanField(required=False)
 
     SERVICE_ERRORS = {"hours": "days", "non_field_errors": None}
@@ -86,21 +119,33 @@ class AutobidRuleForm(forms.Form):
                 continue
             target = self.SERVICE_ERRORS.get(name, name)
             for message in messages:
-                self.add_error(target if target in self.fields else None,
-                               f"Day-parting: {message}" if name == "hours" else message)
+                self.add_error(
+                    target if target in self.fields else None, f"Day-parting: {message}" if name == "hours" else message
+                )
 
     @classmethod
     def initial_for(cls, rule) -> dict:
         hours = rule.hours or {}
-        return {"name": rule.name, "vertical": rule.vertical_id, "states": ", ".join(rule.states),
-                "zips_include": ", ".join(rule.zips_include), "zips_exclude": ", ".join(rule.zips_exclude),
-                "min_score": rule.min_score, "max_bid": rule.max_bid, "daily_budget": rule.daily_budget,
-                "daily_lead_cap": rule.daily_lead_cap, "priority": rule.priority, "paused": rule.paused,
-                "days": [str(d) for d in hours.get("days", [])], "start": hours.get("start", ""),
-                "end": hours.get("end", "")}
+        return {
+            "name": rule.name,
+            "vertical": rule.vertical_id,
+            "states": ", ".join(rule.states),
+            "zips_include": ", ".join(rule.zips_include),
+            "zips_exclude": ", ".join(rule.zips_exclude),
+            "min_score": rule.min_score,
+            "max_bid": rule.max_bid,
+            "daily_budget": rule.daily_budget,
+            "daily_lead_cap": rule.daily_lead_cap,
+            "priority": rule.priority,
+            "paused": rule.paused,
+            "days": [str(d) for d in hours.get("days", [])],
+            "start": hours.get("start", ""),
+            "end": hours.get("end", ""),
+        }
 
 
 # ---------------------------------------------------------------- field filters, one row each
+
 
 class _AnyChoiceField(forms.ChoiceField):
     """A select whose value the service judges: a field of another vertical gets its message there."""
@@ -111,11 +156,21 @@ class _AnyChoiceField(forms.ChoiceField):
 
 class FieldFilterForm(forms.Form):
     field = _AnyChoiceField(required=False, label="Field", widget=forms.Select(attrs={"aria-label": "Field"}))
-    op = forms.ChoiceField(required=False, label="Operator", initial="eq",
-                           choices=[(code, autobid.OP_SYMBOLS[code]) for code in autobid.OP_NAMES],
-                           widget=forms.Select(attrs={"aria-label": "Operator"}))
-    value = forms.CharField(required=False, max_length=2000, label="Value", widget=forms.TextInput(attrs={
-        "aria-label": "Value", "placeholder": "a value; a list: a, b; between: low, high"}))
+    op = forms.ChoiceField(
+        required=False,
+        label="Operator",
+        initial="eq",
+        choices=[(code, autobid.OP_SYMBOLS[code]) for code in autobid.OP_NAMES],
+        widget=forms.Select(attrs={"aria-label": "Operator"}),
+    )
+    value = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Value",
+        widget=forms.TextInput(
+            attrs={"aria-label": "Value", "placeholder": "a value; a list: a, b; between: low, high"}
+        ),
+    )
 
     def __init__(self, *args, field_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -167,8 +222,15 @@ class BaseFieldFilterFormSet(forms.BaseFormSet):
 
     @classmethod
     def initial_for(cls, filters: list) -> list[dict]:
-        return [{"field": f.get("field", ""), "op": autobid.canonical_op(f.get("op")) or "eq",
-                 "value": filter_value_text(f.get("value"))} for f in filters if isinstance(f, dict)]
+        return [
+            {
+                "field": f.get("field", ""),
+                "op": autobid.canonical_op(f.get("op")) or "eq",
+                "value": filter_value_text(f.get("value")),
+            }
+            for f in filters
+            if isinstance(f, dict)
+        ]
 
     def filters(self, *, fields_by_key: dict) -> list[dict]:
         """The filled rows (not removed) as the service's filters, values typed by the field's type:
@@ -205,5 +267,11 @@ class BaseFieldFilterFormSet(forms.BaseFormSet):
 
 
 FieldFilterFormSet = forms.formset_factory(
-    FieldFilterForm, formset=BaseFieldFilterFormSet, extra=EMPTY_FILTER_ROWS, can_delete=True,
-    max_num=autobid.MAX_FILTERS, validate_max=True, absolute_max=autobid.MAX_FILTERS + EMPTY_FILTER_ROWS)
+    FieldFilterForm,
+    formset=BaseFieldFilterFormSet,
+    extra=EMPTY_FILTER_ROWS,
+    can_delete=True,
+    max_num=autobid.MAX_FILTERS,
+    validate_max=True,
+    absolute_max=autobid.MAX_FILTERS + EMPTY_FILTER_ROWS,
+)

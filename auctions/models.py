@@ -35,17 +35,32 @@ class Ask(models.Model):
     seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="asks")
     vertical = models.ForeignKey("verticals.Vertical", on_delete=models.CASCADE, related_name="asks")
     states = models.JSONField(default=list, blank=True, help_text="Two-letter US states; empty = all states.")
-    reserve_price = _usdc(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
-                          help_text="USDC; blank = the vertical's reserve.")
-    buy_now_price = _usdc(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
-                          help_text="USDC; blank = reserve × multiplier.")
-    buy_now_multiplier = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True,
-                                             validators=[MinValueValidator(Decimal("1"))],
-                                             help_text="Blank = the vertical's multiplier.")
+    reserve_price = _usdc(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="USDC; blank = the vertical's reserve.",
+    )
+    buy_now_price = _usdc(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="USDC; blank = reserve × multiplier.",
+    )
+    buy_now_multiplier = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("1"))],
+        help_text="Blank = the vertical's multiplier.",
+    )
     duration_seconds = models.PositiveIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(MIN_DURATION_SECONDS), MaxValueValidator(MAX_DURATION_SECONDS)],
-        help_text="30 s to 24 h; blank = the vertical's duration.")
+        help_text="30 s to 24 h; blank = the vertical's duration.",
+    )
     auto_list = models.BooleanField(default=True, help_text="Open an auction as soon as a lead is scored.")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -53,20 +68,28 @@ class Ask(models.Model):
 
     class Meta:
         ordering = ["vertical_id", "id"]
-        indexes = [models.Index(fields=["seller", "vertical", "active"], name="ask_seller_vertical_idx"),
-                   models.Index(fields=["seller", "created_at", "id"], name="ask_seller_created_idx")]
+        indexes = [
+            models.Index(fields=["seller", "vertical", "active"], name="ask_seller_vertical_idx"),
+            models.Index(fields=["seller", "created_at", "id"], name="ask_seller_created_idx"),
+        ]
         constraints = [
             # One active policy per (seller, vertical, exact state set): matching stays unambiguous.
-            models.UniqueConstraint(fields=["seller", "vertical", "states"], condition=Q(active=True),
-                                    name="ask_active_seller_vertical_states_uniq"),
-            models.CheckConstraint(condition=Q(reserve_price__isnull=True) | Q(reserve_price__gte=0),
-                                   name="ask_reserve_nonnegative"),
-            models.CheckConstraint(condition=Q(buy_now_multiplier__isnull=True) | Q(buy_now_multiplier__gte=1),
-                                   name="ask_multiplier_min"),
+            models.UniqueConstraint(
+                fields=["seller", "vertical", "states"],
+                condition=Q(active=True),
+                name="ask_active_seller_vertical_states_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(reserve_price__isnull=True) | Q(reserve_price__gte=0), name="ask_reserve_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(buy_now_multiplier__isnull=True) | Q(buy_now_multiplier__gte=1), name="ask_multiplier_min"
+            ),
             models.CheckConstraint(
                 condition=Q(duration_seconds__isnull=True)
                 | Q(duration_seconds__gte=MIN_DURATION_SECONDS, duration_seconds__lte=MAX_DURATION_SECONDS),
-                name="ask_duration_range"),
+                name="ask_duration_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,8 +116,9 @@ class Auction(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     # Kept in step by bid_place under the auction's row lock.
-    leader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     price = _usdc(null=True, blank=True, help_text="The visible price (null until the first bid).")
     bid_count = models.PositiveIntegerField(default=0)
     bidder_count = models.PositiveIntegerField(default=0)
@@ -114,11 +138,14 @@ class Auction(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(reserve_price__gte=0), name="auction_reserve_nonnegative"),
-            models.CheckConstraint(condition=Q(status="open", closed_at__isnull=True)
-                                   | Q(status="closed", closed_at__isnull=False),
-                                   name="auction_closed_at_iff_closed"),
-            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gte=models.F("reserve_price")),
-                                   name="auction_price_at_least_reserve"),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True) | Q(status="closed", closed_at__isnull=False),
+                name="auction_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=models.F("reserve_price")),
+                name="auction_price_at_least_reserve",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -208,8 +235,10 @@ class Sale(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["buyer", "created_at", "id"], name="sale_buyer_created_idx"),
-                   models.Index(fields=["seller", "created_at", "id"], name="sale_seller_created_idx")]
+        indexes = [
+            models.Index(fields=["buyer", "created_at", "id"], name="sale_buyer_created_idx"),
+            models.Index(fields=["seller", "created_at", "id"], name="sale_seller_created_idx"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="sale_price_positive")]
 
     def __str__(self) -> str:
@@ -227,8 +256,9 @@ class BuyNowListing(models.Model):
     opens_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     status = models.CharField(max_length=8, choices=BuyNowStatus.choices, default=BuyNowStatus.OPEN)
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="buy_now_purchases")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="buy_now_purchases"
+    )
     sold_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -241,9 +271,11 @@ class BuyNowListing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="buynow_price_positive"),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("opens_at")), name="buynow_expires_after_open"),
-            models.CheckConstraint(condition=Q(status="sold", buyer__isnull=False, sold_at__isnull=False)
-                                   | (~Q(status="sold") & Q(buyer__isnull=True, sold_at__isnull=True)),
-                                   name="buynow_buyer_iff_sold"),
+            models.CheckConstraint(
+                condition=Q(status="sold", buyer__isnull=False, sold_at__isnull=False)
+                | (~Q(status="sold") & Q(buyer__isnull=True, sold_at__isnull=True)),
+                name="buynow_buyer_iff_sold",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -257,8 +289,14 @@ class AutobidRule(models.Model):
 
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="autobid_rules")
     name = models.CharField(max_length=100)
-    vertical = models.ForeignKey("verticals.Vertical", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="autobid_rules", help_text="Blank = every vertical.")
+    vertical = models.ForeignKey(
+        "verticals.Vertical",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="autobid_rules",
+        help_text="Blank = every vertical.",
+    )
     states = models.JSONField(default=list, blank=True, help_text="Two-letter US states; empty = all states.")
     zips_include = models.JSONField(default=list, blank=True, help_text="5-digit ZIPs or 3-digit ZIP3 prefixes.")
     zips_exclude = models.JSONField(default=list, blank=True, help_text="5-digit ZIPs or 3-digit ZIP3 prefixes.")
@@ -267,21 +305,27 @@ class AutobidRule(models.Model):
     max_bid = _usdc(help_text="The proxy maximum placed on each matching lead, USDC.")
     daily_budget = _usdc(help_text="USDC committed (as maxima) per day in the buyer's time zone.")
     daily_lead_cap = models.PositiveIntegerField()
-    hours = models.JSONField(default=dict, blank=True,
-                             help_text='{"days": [0..6 (Monday = 0)], "start": "HH:MM", "end": "HH:MM"}; empty = always.')
+    hours = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"days": [0..6 (Monday = 0)], "start": "HH:MM", "end": "HH:MM"}; empty = always.',
+    )
     priority = models.IntegerField(default=0, help_text="Higher runs first.")
     paused = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-priority", "id"]
-        indexes = [models.Index(fields=["paused", "vertical"], name="autobidrule_active_idx"),
-                   models.Index(fields=["buyer", "-priority", "id"], name="autobidrule_buyer_idx")]
+        indexes = [
+            models.Index(fields=["paused", "vertical"], name="autobidrule_active_idx"),
+            models.Index(fields=["buyer", "-priority", "id"], name="autobidrule_buyer_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(max_bid__gt=0), name="autobidrule_max_bid_positive"),
             models.CheckConstraint(condition=Q(daily_budget__gte=0), name="autobidrule_budget_nonnegative"),
-            models.CheckConstraint(condition=Q(min_score__isnull=True) | Q(min_score__lte=100),
-                                   name="autobidrule_min_score_range"),
+            models.CheckConstraint(
+                condition=Q(min_score__isnull=True) | Q(min_score__lte=100), name="autobidrule_min_score_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -318,13 +362,16 @@ class AutobidTrace(models.Model):
     rule = models.ForeignKey(AutobidRule, on_delete=models.CASCADE, related_name="traces")
     auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="autobid_traces")
     matched = models.BooleanField()
-    bid = models.ForeignKey(Bid, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                            help_text="The bid placed, if any.")
+    bid = models.ForeignKey(
+        Bid, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The bid placed, if any."
+    )
     reasons = models.JSONField(default=list)
-    budget_day = models.DateField(null=True, blank=True,
-                                  help_text="The buyer-local day whose budget and cap the bid consumed.")
-    settled_at = models.DateTimeField(null=True, blank=True,
-                                      help_text="When the auction closed and the budget was trued up to the price paid.")
+    budget_day = models.DateField(
+        null=True, blank=True, help_text="The buyer-local day whose budget and cap the bid consumed."
+    )
+    settled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the auction closed and the budget was trued up to the price paid."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -353,15 +400,22 @@ class Bounty(models.Model):
     "bounty:<id>"): its balance is the ledger's, never a column here."""
 
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bounties")
-    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT, related_name="bounties",
-                                 help_text="Leads of this vertical or of its sub-verticals.")
+    vertical = models.ForeignKey(
+        "verticals.Vertical",
+        on_delete=models.PROTECT,
+        related_name="bounties",
+        help_text="Leads of this vertical or of its sub-verticals.",
+    )
     name = models.CharField(max_length=100, help_text="Shown to you only; sellers see the criteria, not the name.")
     min_score = models.PositiveSmallIntegerField(null=True, blank=True)
     states = models.JSONField(default=list, blank=True, help_text="Two-letter US states; empty = all states.")
     field_filters = models.JSONField(default=list, blank=True, help_text='[{"field", "op", "value"}, …]')
     max_lead_age_hours = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(BOUNTY_MAX_LEAD_AGE_HOURS)],
-        help_text="Lead age at sale (sale time − lead received); blank = any age.")
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(BOUNTY_MAX_LEAD_AGE_HOURS)],
+        help_text="Lead age at sale (sale time − lead received); blank = any age.",
+    )
     amount_per_lead = _usdc(help_text="USDC paid to the seller per matching sale (less if the pool runs short).")
     status = models.CharField(max_length=8, choices=BountyStatus.choices, default=BountyStatus.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
@@ -371,22 +425,27 @@ class Bounty(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The payout's lookup: active bounties of a vertical chain, oldest first.
-            models.Index(fields=["vertical", "created_at", "id"], condition=Q(status="active"),
-                         name="bounty_active_vertical_idx"),
+            models.Index(
+                fields=["vertical", "created_at", "id"], condition=Q(status="active"), name="bounty_active_vertical_idx"
+            ),
             models.Index(fields=["buyer", "created_at", "id"], name="bounty_buyer_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_per_lead__gt=0), name="bounty_amount_positive"),
-            models.CheckConstraint(condition=Q(min_score__isnull=True) | Q(min_score__lte=100),
-                                   name="bounty_min_score_range"),
+            models.CheckConstraint(
+                condition=Q(min_score__isnull=True) | Q(min_score__lte=100), name="bounty_min_score_range"
+            ),
             models.CheckConstraint(
                 condition=Q(max_lead_age_hours__isnull=True)
                 | Q(max_lead_age_hours__gte=1, max_lead_age_hours__lte=BOUNTY_MAX_LEAD_AGE_HOURS),
-                name="bounty_max_age_range"),
+                name="bounty_max_age_range",
+            ),
             models.CheckConstraint(condition=Q(status__in=BountyStatus.values), name="bounty_status_valid"),
-            models.CheckConstraint(condition=Q(status="closed", closed_at__isnull=False)
-                                   | (~Q(status="closed") & Q(closed_at__isnull=True)),
-                                   name="bounty_closed_at_iff_closed"),
+            models.CheckConstraint(
+                condition=Q(status="closed", closed_at__isnull=False)
+                | (~Q(status="closed") & Q(closed_at__isnull=True)),
+                name="bounty_closed_at_iff_closed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -409,15 +468,16 @@ class BountyAward(models.Model):
     bounty = models.ForeignKey(Bounty, on_delete=models.PROTECT, related_name="awards")
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="bounty_awards")
     amount = _usdc()
-    ledger_transaction = models.ForeignKey("marketplace.LedgerTransaction", on_delete=models.PROTECT,
-                                           related_name="+")
+    ledger_transaction = models.ForeignKey("marketplace.LedgerTransaction", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["bounty", "created_at", "id"], name="bountyaward_bounty_idx"),
-                   models.Index(fields=["sale"], name="bountyaward_sale_idx"),
-                   models.Index(fields=["created_at", "id"], name="bountyaward_created_idx")]
+        indexes = [
+            models.Index(fields=["bounty", "created_at", "id"], name="bountyaward_bounty_idx"),
+            models.Index(fields=["sale"], name="bountyaward_sale_idx"),
+            models.Index(fields=["created_at", "id"], name="bountyaward_created_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["bounty", "sale"], name="bountyaward_bounty_sale_uniq"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bountyaward_amount_positive"),

@@ -14,15 +14,24 @@ from leads.models import Lead
 from marketplace.ledger_models import LedgerAccount
 
 
-def sale_record(*, auction: Auction, lead: Lead, buyer_id: int, seller_id: int, price: Decimal,
-                escrow: LedgerAccount, now: datetime) -> Sale:
+def sale_record(
+    *, auction: Auction, lead: Lead, buyer_id: int, seller_id: int, price: Decimal, escrow: LedgerAccount, now: datetime
+) -> Sale:
     """Create the Sale (price already in `escrow`) and pay the bounties it earns. Caller holds
     the lead's row lock, so a lead is sold — and its bounties paid — once."""
     from auctions.bounties import bounty_pay_for_sale
 
-    sale = Sale.objects.create(auction=auction, lead=lead, buyer_id=buyer_id, seller_id=seller_id, price=price,
-                               escrow_account=escrow, bid_log_digest=auction.log_head,
-                               bid_log_length=auction.bid_count, created_at=now)
+    sale = Sale.objects.create(
+        auction=auction,
+        lead=lead,
+        buyer_id=buyer_id,
+        seller_id=seller_id,
+        price=price,
+        escrow_account=escrow,
+        bid_log_digest=auction.log_head,
+        bid_log_length=auction.bid_count,
+        created_at=now,
+    )
     bounty_pay_for_sale(sale=sale, now=now)
     sale_recorded.send(sender=Sale, sale=sale)  # escrow queues the settlement on commit
     return sale

@@ -20,6 +20,7 @@ RECENT_CLOSED = timedelta(hours=24)
 
 # ---------------------------------------------------------------- asks
 
+
 @dataclass(frozen=True)
 class ListingTerms:
     """What an auction of a lead opens with: from the matching Ask, else the vertical."""
@@ -50,8 +51,9 @@ def ask_terms_for_lead(*, lead) -> ListingTerms:
     vertical = lead.vertical
     ask = ask_match(seller_id=lead.seller_id, vertical_id=lead.vertical_id, state=lead.state)
     if ask is None:
-        return ListingTerms(None, vertical.reserve_price, vertical.buy_now_price, vertical.auction_duration_seconds,
-                            True)
+        return ListingTerms(
+            None, vertical.reserve_price, vertical.buy_now_price, vertical.auction_duration_seconds, True
+        )
     reserve = ask.reserve_price if ask.reserve_price is not None else vertical.reserve_price
     if ask.buy_now_price is not None:
         buy_now = ask.buy_now_price
@@ -62,6 +64,7 @@ def ask_terms_for_lead(*, lead) -> ListingTerms:
 
 
 # ---------------------------------------------------------------- who sees an auction (the one rule)
+
 
 def auction_visible_q(*, user, prefix: str = "") -> Q:
     """Who may see an auction — and the buy-now listing of its lead (prefix "auction__") — on
@@ -75,14 +78,16 @@ def auction_visible_q(*, user, prefix: str = "") -> Q:
         return vertical_open_to_q(vertical=OuterRef(f"{prefix}vertical_id"), user_id=None)
     if user.is_staff and user.is_active:
         return Q()
-    return (vertical_open_to_q(vertical=OuterRef(f"{prefix}vertical_id"), user_id=user.pk)
-            | Q(**{f"{prefix}seller_id": user.pk}))
+    return vertical_open_to_q(vertical=OuterRef(f"{prefix}vertical_id"), user_id=user.pk) | Q(
+        **{f"{prefix}seller_id": user.pk}
+    )
 
 
 def auction_is_visible(*, auction: Auction, user) -> bool:
     """auction_visible_q for one loaded auction: no query for staff or its seller, one otherwise."""
     if getattr(user, "is_authenticated", False) and (
-            (user.is_staff and user.is_active) or auction.seller_id == user.pk):
+        (user.is_staff and user.is_active) or auction.seller_id == user.pk
+    ):
         return True
     return Auction.objects.filter(pk=auction.pk).filter(auction_visible_q(user=user)).exists()
 
@@ -91,22 +96,36 @@ def auction_get_visible(*, auction_id: int, user) -> Auction:
     """One auction for display to `user` (primary: a bidder must see their own bid at once);
     Auction.DoesNotExist when it is missing or not visible to them (callers answer 404)."""
     with db_router.primary():
-        return (Auction.objects.select_related("lead", "vertical", "leader")
-                .filter(auction_visible_q(user=user)).get(pk=auction_id))
+        return (
+            Auction.objects.select_related("lead", "vertical", "leader")
+            .filter(auction_visible_q(user=user))
+            .get(pk=auction_id)
+        )
 
 
 # ---------------------------------------------------------------- auctions
 
-def auction_list_live(*, user, vertical: str = "", state: str = "", min_score: int | None = None,
-                      closing_within: int | None = None, status: str = "", now: datetime | None = None) -> QuerySet:
+
+def auction_list_live(
+    *,
+    user,
+    vertical: str = "",
+    state: str = "",
+    min_score: int | None = None,
+    closing_within: int | None = None,
+    status: str = "",
+    now: datetime | None = None,
+) -> QuerySet:
     """Open auctions and those closed in the last 24 h that `user` may see, newest first
     ((created_at, id) cursor).
 
     Stale-tolerant: may read the replica."""
     now = now or timezone.now()
-    qs = Auction.objects.select_related("lead", "vertical").filter(
-        Q(status=AuctionStatus.OPEN) | Q(status=AuctionStatus.CLOSED, closed_at__gte=now - RECENT_CLOSED)
-    ).filter(auction_visible_q(user=user))
+    qs = (
+        Auction.objects.select_related("lead", "vertical")
+        .filter(Q(status=AuctionStatus.OPEN) | Q(status=AuctionStatus.CLOSED, closed_at__gte=now - RECENT_CLOSED))
+        .filter(auction_visible_q(user=user))
+    )
     if vertical:
         qs = qs.filter(vertical__slug=vertical)
     if state:
@@ -144,8 +163,11 @@ def minimum_bid_for(*, auction: Auction, my_max: Decimal | None, status: str) ->
     price, or over their own maximum when they lead or already stand higher."""
     if auction.status != AuctionStatus.OPEN:
         return None
-    next_min = (my_max + USDC_QUANTUM if status == BidderStatus.LEADING
-                else minimum_bid(reserve=auction.reserve_price, price=auction.price))
+    next_min = (
+        my_max + USDC_QUANTUM
+        if status == BidderStatus.LEADING
+        else minimum_bid(reserve=auction.reserve_price, price=auction.price)
+    )
     if my_max is not None and next_min <= my_max:
         next_min = my_max + USDC_QUANTUM
     return next_min
@@ -164,8 +186,9 @@ def auction_view_for(*, auction: Auction, user) -> BidderView:
     else:
         status = BidderStatus.WON if auction.leader_id == user.pk and auction.result == "sold" else BidderStatus.LOST
     my_max = mine.max_amount if mine else None
-    return BidderView(my_max, status, mine.bidder_ref if mine else "",
-                      minimum_bid_for(auction=auction, my_max=my_max, status=status))
+    return BidderView(
+        my_max, status, mine.bidder_ref if mine else "", minimum_bid_for(auction=auction, my_max=my_max, status=status)
+    )
 
 
 def auction_time_left(*, auction: Auction, now: datetime | None = None) -> float:
@@ -197,10 +220,17 @@ def bid_log_entries(*, auction: Auction) -> list[dict]:
         bids = list(Bid.objects.filter(auction=auction).order_by("sequence"))
     out = []
     for bid in bids:
-        entry = {"auction": bid.auction_id, "sequence": bid.sequence, "bidder": bid.bidder_ref,
-                 "max_amount": bidlog.usdc_text(bid.max_amount), "price": bidlog.usdc_text(bid.price),
-                 "leader": bid.leader_ref, "at": bidlog.timestamp_text(bid.created_at), "prev_hash": bid.prev_hash,
-                 "hash": bid.hash}
+        entry = {
+            "auction": bid.auction_id,
+            "sequence": bid.sequence,
+            "bidder": bid.bidder_ref,
+            "max_amount": bidlog.usdc_text(bid.max_amount),
+            "price": bidlog.usdc_text(bid.price),
+            "leader": bid.leader_ref,
+            "at": bidlog.timestamp_text(bid.created_at),
+            "prev_hash": bid.prev_hash,
+            "hash": bid.hash,
+        }
         out.append(entry)
     return out
 
@@ -209,8 +239,11 @@ def auction_overdue_ids(*, now: datetime | None = None, limit: int = 500) -> lis
     """Open auctions whose deadline has passed, oldest deadline first (the sweep's work)."""
     now = now or timezone.now()
     with db_router.primary():
-        return list(Auction.objects.filter(status=AuctionStatus.OPEN, deadline__lte=now)
-                    .order_by("deadline", "id").values_list("pk", flat=True)[:limit])
+        return list(
+            Auction.objects.filter(status=AuctionStatus.OPEN, deadline__lte=now)
+            .order_by("deadline", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
 
 
 def auction_held_total(*, auction: Auction) -> Decimal:

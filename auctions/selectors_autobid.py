@@ -17,8 +17,15 @@ from django.utils import timezone
 
 from auctions import autobid
 from auctions.choices import AuctionStatus
-from auctions.models import (USDC_MAX_DIGITS, USDC_PLACES, Auction, AuctionBidder, AutobidRule, AutobidTrace,
-                             AutobidUsage)
+from auctions.models import (
+    USDC_MAX_DIGITS,
+    USDC_PLACES,
+    Auction,
+    AuctionBidder,
+    AutobidRule,
+    AutobidTrace,
+    AutobidUsage,
+)
 from auctions.selectors import auction_visible_q
 from config import db_router
 from verticals.choices import FieldType
@@ -40,19 +47,27 @@ def reasons_for_buyer(reasons: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------- rules
 
+
 def autobid_rule_list_for_buyer(*, buyer, now: datetime | None = None) -> QuerySet:
     """The buyer's rules, highest priority first, each annotated with today's usage
     (`spent_today`, `leads_today`, the buyer's local day). One query."""
     today = buyer_today(buyer=buyer, now=now)
     usage = AutobidUsage.objects.filter(rule_id=OuterRef("pk"), day=today)
     money = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_PLACES)
-    return (AutobidRule.objects.filter(buyer=buyer).select_related("vertical")
-            .annotate(spent_today=Coalesce(Subquery(usage.values("spent")[:1], output_field=money),
-                                           Value(Decimal("0")), output_field=money),
-                      leads_today=Coalesce(Subquery(usage.values("leads")[:1], output_field=IntegerField()),
-                                           Value(0), output_field=IntegerField()),
-                      usage_day=Value(today))
-            .order_by("-priority", "id"))
+    return (
+        AutobidRule.objects.filter(buyer=buyer)
+        .select_related("vertical")
+        .annotate(
+            spent_today=Coalesce(
+                Subquery(usage.values("spent")[:1], output_field=money), Value(Decimal("0")), output_field=money
+            ),
+            leads_today=Coalesce(
+                Subquery(usage.values("leads")[:1], output_field=IntegerField()), Value(0), output_field=IntegerField()
+            ),
+            usage_day=Value(today),
+        )
+        .order_by("-priority", "id")
+    )
 
 
 def autobid_rule_get_for_buyer(*, buyer, rule_id: int) -> AutobidRule:
@@ -63,10 +78,14 @@ def autobid_rule_get_for_buyer(*, buyer, rule_id: int) -> AutobidRule:
 
 # ---------------------------------------------------------------- traces
 
+
 def autobid_trace_list_for_rule(*, rule: AutobidRule) -> QuerySet:
     """A rule's traces, newest first ((created_at, id) cursor). The caller owns the rule."""
-    return (AutobidTrace.objects.filter(rule=rule).select_related("bid", "auction__vertical", "auction__lead")
-            .order_by("-created_at", "-id"))
+    return (
+        AutobidTrace.objects.filter(rule=rule)
+        .select_related("bid", "auction__vertical", "auction__lead")
+        .order_by("-created_at", "-id")
+    )
 
 
 def autobid_trace_list_recent(*, rule: AutobidRule, limit: int = RECENT_TRACES) -> list[AutobidTrace]:
@@ -75,19 +94,25 @@ def autobid_trace_list_recent(*, rule: AutobidRule, limit: int = RECENT_TRACES) 
 
 def autobid_trace_list_for_auction(*, auction: Auction, buyer) -> list[AutobidTrace]:
     """The traces of this buyer's rules on this auction (never another buyer's), by priority."""
-    return list(AutobidTrace.objects.filter(auction=auction, rule__buyer=buyer)
-                .select_related("rule", "bid", "auction__vertical")
-                .order_by("-rule__priority", "rule_id"))
+    return list(
+        AutobidTrace.objects.filter(auction=auction, rule__buyer=buyer)
+        .select_related("rule", "bid", "auction__vertical")
+        .order_by("-rule__priority", "rule_id")
+    )
 
 
 # ---------------------------------------------------------------- access and dry run
+
 
 def access_auction_for_buyer(*, auction_id: int, buyer) -> Auction:
     """An auction the buyer may see (auctions.selectors.auction_visible_q); Auction.DoesNotExist
     otherwise, so an exclusive vertical's auctions stay invisible to outsiders."""
     with db_router.primary():
-        return (Auction.objects.select_related("lead__vertical", "vertical")
-                .filter(auction_visible_q(user=buyer)).get(pk=auction_id))
+        return (
+            Auction.objects.select_related("lead__vertical", "vertical")
+            .filter(auction_visible_q(user=buyer))
+            .get(pk=auction_id)
+        )
 
 
 @dataclass
@@ -104,8 +129,9 @@ def autobid_dry_run(*, auction: Auction, buyer, now: datetime | None = None) -> 
     bid only when an auction opens."""
     now = now or timezone.now()
     lead = auction.lead
-    rules = list(AutobidRule.objects.filter(buyer=buyer).select_related("buyer", "vertical")
-                 .order_by("-priority", "id"))
+    rules = list(
+        AutobidRule.objects.filter(buyer=buyer).select_related("buyer", "vertical").order_by("-priority", "id")
+    )
     if not rules:
         return []
     today = buyer_today(buyer=buyer, now=now)
@@ -134,12 +160,16 @@ def autobid_dry_run(*, auction: Auction, buyer, now: datetime | None = None) -> 
             if leads >= rule.daily_lead_cap:
                 reasons.append(f"would not bid: daily lead cap reached: {leads} of {rule.daily_lead_cap} on {today}")
             elif spent + rule.max_bid > rule.daily_budget:
-                reasons.append(f"would not bid: daily budget exhausted: spent {spent:f} + max {rule.max_bid:f} > "
-                               f"budget {rule.daily_budget:f} on {today}")
+                reasons.append(
+                    f"would not bid: daily budget exhausted: spent {spent:f} + max {rule.max_bid:f} > "
+                    f"budget {rule.daily_budget:f} on {today}"
+                )
             else:
                 would, first = True, rule.pk
-                reasons.append(f"would bid: max {rule.max_bid:f} (today spent {spent:f} of {rule.daily_budget:f}, "
-                               f"leads {leads} of {rule.daily_lead_cap})")
+                reasons.append(
+                    f"would bid: max {rule.max_bid:f} (today spent {spent:f} of {rule.daily_budget:f}, "
+                    f"leads {leads} of {rule.daily_lead_cap})"
+                )
         rows.append(DryRunRow(rule=rule, matched=matched, would_bid=would, reasons=reasons_for_buyer(reasons)))
     return rows
 
@@ -162,6 +192,7 @@ def autobid_explain_for_auction(*, auction: Auction, buyer, now: datetime | None
 
 
 # ---------------------------------------------------------------- the form's reference
+
 
 @dataclass(frozen=True)
 class FilterableField:
@@ -187,9 +218,15 @@ def autobid_filterable_fields(*, verticals) -> list[tuple]:
     schemas = vertical_schemas(vertical_ids=[v.pk for v in verticals])
     out = []
     for vertical in verticals:
-        fields = [FilterableField(key=f.key, label=f.label, type=f.type,
-                                  ops=[op for op in autobid.OP_NAMES if op in autobid.OPS_BY_TYPE.get(f.type, set())],
-                                  choices=list(f.choices or []))
-                  for f in autobid.filterable_fields_of(schemas.get(vertical.pk, [])).values()]
+        fields = [
+            FilterableField(
+                key=f.key,
+                label=f.label,
+                type=f.type,
+                ops=[op for op in autobid.OP_NAMES if op in autobid.OPS_BY_TYPE.get(f.type, set())],
+                choices=list(f.choices or []),
+            )
+            for f in autobid.filterable_fields_of(schemas.get(vertical.pk, [])).values()
+        ]
         out.append((vertical, fields))
     return out

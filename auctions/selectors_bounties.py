@@ -51,8 +51,9 @@ def bounty_with_totals(queryset: QuerySet) -> QuerySet:
 
 def bounty_list_for_buyer(*, buyer) -> QuerySet:
     """The buyer's bounties with their vertical and totals, newest first ((created_at, id) cursor)."""
-    return (bounty_with_totals(Bounty.objects.filter(buyer=buyer)).select_related("vertical")
-            .order_by("-created_at", "-id"))
+    return (
+        bounty_with_totals(Bounty.objects.filter(buyer=buyer)).select_related("vertical").order_by("-created_at", "-id")
+    )
 
 
 def bounty_get_for_buyer(*, buyer, bounty_id: int) -> Bounty:
@@ -62,9 +63,13 @@ def bounty_get_for_buyer(*, buyer, bounty_id: int) -> Bounty:
 
 def bounty_pool_balance(*, bounty_id: int) -> Decimal:
     """The pool's balance for display (one query)."""
-    balance = (LedgerAccount.objects.filter(kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True,
-                                            reference=bounty_pool_reference(bounty_id))
-               .values_list("balance", flat=True).first())
+    balance = (
+        LedgerAccount.objects.filter(
+            kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True, reference=bounty_pool_reference(bounty_id)
+        )
+        .values_list("balance", flat=True)
+        .first()
+    )
     return ZERO if balance is None else balance
 
 
@@ -74,9 +79,13 @@ def bounty_list_payable(*, vertical) -> QuerySet:
     award reveals the sale to its owner), with money left in the pool (stale-tolerant: the payout
     re-reads the pool under its lock); oldest first, the payout order."""
     ids = [v.pk for v in vertical_ancestors(vertical=vertical)]
-    return (bounty_with_pool_balance(Bounty.objects.filter(status=BountyStatus.ACTIVE, vertical_id__in=ids))
-            .filter(vertical_open_to_q(vertical=vertical.pk, user_id=OuterRef("buyer_id")))
-            .filter(pool_balance__gt=0).select_related("vertical").order_by("created_at", "id"))
+    return (
+        bounty_with_pool_balance(Bounty.objects.filter(status=BountyStatus.ACTIVE, vertical_id__in=ids))
+        .filter(vertical_open_to_q(vertical=vertical.pk, user_id=OuterRef("buyer_id")))
+        .filter(pool_balance__gt=0)
+        .select_related("vertical")
+        .order_by("created_at", "id")
+    )
 
 
 def bounty_list_open(*, vertical_slug: str = "") -> QuerySet:
@@ -94,19 +103,24 @@ def bounty_list_open(*, vertical_slug: str = "") -> QuerySet:
 
 def bounty_award_list_for_bounty(*, bounty: Bounty) -> QuerySet:
     """A bounty's payouts, newest first, with the sale and lead (for the owner: no seller identity)."""
-    return (BountyAward.objects.filter(bounty=bounty).select_related("sale__lead__vertical")
-            .order_by("-created_at", "-id"))
+    return (
+        BountyAward.objects.filter(bounty=bounty).select_related("sale__lead__vertical").order_by("-created_at", "-id")
+    )
 
 
 def bounty_award_list_for_seller(*, seller) -> QuerySet:
     """What the seller's sales earned from bounties, newest first. The money sits in each sale's
     escrow until settlement pays the seller."""
-    return (BountyAward.objects.filter(sale__seller=seller).select_related("bounty__vertical", "sale")
-            .order_by("-created_at", "-id"))
+    return (
+        BountyAward.objects.filter(sale__seller=seller)
+        .select_related("bounty__vertical", "sale")
+        .order_by("-created_at", "-id")
+    )
 
 
 def bounty_earnings_for_seller(*, seller) -> dict:
     """{"total": USDC, "count": awards} over all the seller's bounty awards (one query)."""
     totals = BountyAward.objects.filter(sale__seller=seller).aggregate(
-        total=Coalesce(Sum("amount"), Value(ZERO, output_field=_USDC), output_field=_USDC), count=Count("id"))
+        total=Coalesce(Sum("amount"), Value(ZERO, output_field=_USDC), output_field=_USDC), count=Count("id")
+    )
     return {"total": totals["total"], "count": totals["count"]}

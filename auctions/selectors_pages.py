@@ -28,6 +28,7 @@ MAX_IDS = 100
 
 # ---------------------------------------------------------------- cursors
 
+
 def cursor_encode(*parts) -> str:
     raw = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -65,6 +66,7 @@ def _page(rows: list, size: int, key) -> Page:
 
 # ---------------------------------------------------------------- marketplace
 
+
 def vertical_list_watchable(*, user) -> list[Vertical]:
     """Active verticals whose auctions this user may follow live (verticals.selectors.
     vertical_watchable_q: an exclusive vertical admits only its listed buyers, and staff), by name.
@@ -73,15 +75,24 @@ def vertical_list_watchable(*, user) -> list[Vertical]:
     return list(qs.order_by("name", "slug"))
 
 
-def auction_list_marketplace(*, user, vertical_ids: list[int], state: str = "", min_score: int | None = None,
-                             cursor: str = "", size: int = PAGE_SIZE) -> Page:
+def auction_list_marketplace(
+    *,
+    user,
+    vertical_ids: list[int],
+    state: str = "",
+    min_score: int | None = None,
+    cursor: str = "",
+    size: int = PAGE_SIZE,
+) -> Page:
     """Open auctions in the given verticals that `user` may see (auctions.selectors.
     auction_visible_q), newest first ((created_at, id) keyset).
 
     Stale-tolerant (may read the replica); the row's live values come over the socket."""
-    qs = (Auction.objects.select_related("lead", "vertical")
-          .filter(status=AuctionStatus.OPEN, vertical_id__in=vertical_ids)
-          .filter(auction_visible_q(user=user)))
+    qs = (
+        Auction.objects.select_related("lead", "vertical")
+        .filter(status=AuctionStatus.OPEN, vertical_id__in=vertical_ids)
+        .filter(auction_visible_q(user=user))
+    )
     if state:
         qs = qs.filter(lead__state=state.upper())
     if min_score is not None:
@@ -90,7 +101,7 @@ def auction_list_marketplace(*, user, vertical_ids: list[int], state: str = "", 
     if after is not None:
         when, pk = after
         qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
-    rows = list(qs.order_by("-created_at", "-id")[:size + 1])
+    rows = list(qs.order_by("-created_at", "-id")[: size + 1])
     return _page(rows, size, lambda a: (a.created_at, a.pk))
 
 
@@ -112,28 +123,40 @@ def auction_states_for(*, auction_ids: list[int], user) -> list[dict]:
     ids = list(dict.fromkeys(auction_ids))[:MAX_IDS]
     with db_router.primary():
         qs = Auction.objects.filter(pk__in=ids).filter(auction_visible_q(user=user))
-        auctions = list(qs.only("id", "status", "result", "price", "reserve_price", "deadline", "bid_count",
-                                "leader_id", "closed_at"))
-        mine = dict(AuctionBidder.objects.filter(auction_id__in=[a.pk for a in auctions], buyer_id=user.pk)
-                    .values_list("auction_id", "max_amount"))
+        auctions = list(
+            qs.only(
+                "id", "status", "result", "price", "reserve_price", "deadline", "bid_count", "leader_id", "closed_at"
+            )
+        )
+        mine = dict(
+            AuctionBidder.objects.filter(auction_id__in=[a.pk for a in auctions], buyer_id=user.pk).values_list(
+                "auction_id", "max_amount"
+            )
+        )
     out = []
     for a in auctions:
         my_max = mine.get(a.pk)
         status = bidder_status(auction=a, user_id=user.pk, has_bid=my_max is not None)
         least = minimum_bid_for(auction=a, my_max=my_max, status=status)
-        out.append({
-            "id": a.pk, "status": a.status, "result": a.result,
-            "price": f"{a.price:f}" if a.price is not None else None,
-            "reserve_met": a.price is not None and a.price >= a.reserve_price,
-            "deadline": a.deadline.isoformat(), "bid_count": a.bid_count,
-            "my_max": f"{my_max:f}" if my_max is not None else None,
-            "my_status": status,
-            "minimum_bid": f"{least:f}" if least is not None else None,
-        })
+        out.append(
+            {
+                "id": a.pk,
+                "status": a.status,
+                "result": a.result,
+                "price": f"{a.price:f}" if a.price is not None else None,
+                "reserve_met": a.price is not None and a.price >= a.reserve_price,
+                "deadline": a.deadline.isoformat(),
+                "bid_count": a.bid_count,
+                "my_max": f"{my_max:f}" if my_max is not None else None,
+                "my_status": status,
+                "minimum_bid": f"{least:f}" if least is not None else None,
+            }
+        )
     return out
 
 
 # ---------------------------------------------------------------- my bids, my wins
+
 
 @dataclass(frozen=True)
 class MyBidRow:
@@ -155,10 +178,12 @@ def bid_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Pag
     if after is not None:
         qs = qs.filter(pk__lt=after)
     with db_router.primary():
-        bidders = list(qs.order_by("-id")[:size + 1])
+        bidders = list(qs.order_by("-id")[: size + 1])
     page = _page(bidders, size, lambda b: (b.pk,))
-    rows = [MyBidRow(b.auction, b.max_amount, bidder_status(auction=b.auction, user_id=buyer.pk, has_bid=True))
-            for b in page.rows]
+    rows = [
+        MyBidRow(b.auction, b.max_amount, bidder_status(auction=b.auction, user_id=buyer.pk, has_bid=True))
+        for b in page.rows
+    ]
     return Page(rows, page.next_cursor)
 
 
@@ -166,12 +191,11 @@ def win_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Pag
     """The buyer's purchases (won auctions and buy-now), newest first ((created_at, id) keyset),
     each with the buyer's maximum when it was an auction (`my_max`, None for buy-now)."""
     my_max = AuctionBidder.objects.filter(auction_id=OuterRef("auction_id"), buyer_id=buyer.pk).values("max_amount")
-    qs = (Sale.objects.filter(buyer=buyer).select_related("auction__vertical", "lead")
-          .annotate(my_max=my_max[:1]))
+    qs = Sale.objects.filter(buyer=buyer).select_related("auction__vertical", "lead").annotate(my_max=my_max[:1])
     after = cursor_decode_time_id(cursor) if cursor else None
     if after is not None:
         when, pk = after
         qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
     with db_router.primary():
-        rows = list(qs.order_by("-created_at", "-id")[:size + 1])
+        rows = list(qs.order_by("-created_at", "-id")[: size + 1])
     return _page(rows, size, lambda s: (s.created_at, s.pk))

@@ -20,10 +20,10 @@ from auctions.buynow import buy_now_list
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
-from auctions.sales import sale_record
-from auctions.signals import funds_check
 from auctions.pricing import minimum_bid, opening_price, proxy_price
+from auctions.sales import sale_record
 from auctions.selectors import ask_terms_for_lead, auction_is_visible
+from auctions.signals import funds_check
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
@@ -62,6 +62,7 @@ def max_extensions() -> int:
 
 # ---------------------------------------------------------------- asks
 
+
 class AskInvalid(Exception):
     """An ask the rules refuse; `errors` maps field names to messages. `conflict`: the ask itself
     is fine but clashes with another active ask of the seller's."""
@@ -71,8 +72,16 @@ class AskInvalid(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
-ASK_FIELDS = ("vertical", "states", "reserve_price", "buy_now_price", "buy_now_multiplier", "duration_seconds",
-              "auto_list", "active")
+ASK_FIELDS = (
+    "vertical",
+    "states",
+    "reserve_price",
+    "buy_now_price",
+    "buy_now_multiplier",
+    "duration_seconds",
+    "auto_list",
+    "active",
+)
 
 
 def _usdc_or_none(value, errors: dict, name: str) -> Decimal | None:
@@ -119,15 +128,21 @@ def check_ask(*, ask: Ask) -> None:
             errors.setdefault("buy_now_price", []).append(f"Must be at least the reserve ({reserve:f} USDC).")
     if ask.duration_seconds is not None and not (MIN_DURATION_SECONDS <= ask.duration_seconds <= MAX_DURATION_SECONDS):
         errors.setdefault("duration_seconds", []).append(
-            f"Between {MIN_DURATION_SECONDS} seconds and 24 hours ({MAX_DURATION_SECONDS} seconds).")
+            f"Between {MIN_DURATION_SECONDS} seconds and 24 hours ({MAX_DURATION_SECONDS} seconds)."
+        )
     if not errors and ask.active and vertical is not None:
         clash = Ask.objects.filter(seller_id=ask.seller_id, vertical=vertical, states=states, active=True)
         if ask.pk:
             clash = clash.exclude(pk=ask.pk)
         if clash.exists():
-            raise AskInvalid({"states": [
-                "You already have an active ask for this vertical and these states; edit that one instead."]},
-                conflict=True)
+            raise AskInvalid(
+                {
+                    "states": [
+                        "You already have an active ask for this vertical and these states; edit that one instead."
+                    ]
+                },
+                conflict=True,
+            )
     if errors:
         raise AskInvalid(errors)
 
@@ -138,18 +153,38 @@ def _ask_save(ask: Ask) -> Ask:
         with transaction.atomic():
             ask.save()
     except IntegrityError:  # a concurrent twin won the unique constraint
-        raise AskInvalid({"states": ["You already have an active ask for this vertical and these states."]},
-                         conflict=True) from None
+        raise AskInvalid(
+            {"states": ["You already have an active ask for this vertical and these states."]}, conflict=True
+        ) from None
     return ask
 
 
-def ask_create(*, seller, vertical, states: list[str] | None = None, reserve_price: Decimal | None = None,
-               buy_now_price: Decimal | None = None, buy_now_multiplier: Decimal | None = None,
-               duration_seconds: int | None = None, auto_list: bool = True, active: bool = True) -> Ask:
+def ask_create(
+    *,
+    seller,
+    vertical,
+    states: list[str] | None = None,
+    reserve_price: Decimal | None = None,
+    buy_now_price: Decimal | None = None,
+    buy_now_multiplier: Decimal | None = None,
+    duration_seconds: int | None = None,
+    auto_list: bool = True,
+    active: bool = True,
+) -> Ask:
     """Create a seller's listing policy; raises AskInvalid with field messages."""
-    return _ask_save(Ask(seller=seller, vertical=vertical, states=list(states or []), reserve_price=reserve_price,
-                         buy_now_price=buy_now_price, buy_now_multiplier=buy_now_multiplier,
-                         duration_seconds=duration_seconds, auto_list=auto_list, active=active))
+    return _ask_save(
+        Ask(
+            seller=seller,
+            vertical=vertical,
+            states=list(states or []),
+            reserve_price=reserve_price,
+            buy_now_price=buy_now_price,
+            buy_now_multiplier=buy_now_multiplier,
+            duration_seconds=duration_seconds,
+            auto_list=auto_list,
+            active=active,
+        )
+    )
 
 
 def ask_update(*, ask: Ask, **changes) -> Ask:
@@ -169,6 +204,7 @@ def ask_delete(*, ask: Ask) -> None:
 
 # ---------------------------------------------------------------- opening
 
+
 def _schedule_close(auction_id: int, eta: datetime) -> None:
     from auctions.tasks import close_auction
 
@@ -180,12 +216,18 @@ def _lead_preview(auction: Auction, lead: Lead) -> dict:
     schema = [ef.field for ef in vertical_fields_effective(vertical=auction.vertical)]
     biddable = {field.key for field in schema if field.biddable}
     return {
-        "type": "lead.listed", "auction_id": auction.pk, "lead_id": lead.pk, "vertical": auction.vertical.slug,
-        "state": lead.state, "zip3": lead.zip[:3], "quality_score": lead.quality_score,
+        "type": "lead.listed",
+        "auction_id": auction.pk,
+        "lead_id": lead.pk,
+        "vertical": auction.vertical.slug,
+        "state": lead.state,
+        "zip3": lead.zip[:3],
+        "quality_score": lead.quality_score,
         "fields": {k: v for k, v in (lead.fields or {}).items() if k in biddable},
         # The same fields in words, as the pages show them: [{"key", "label", "text"}].
-        "fields_display": [fv.as_dict() for fv in field_values_display(schema=schema, values=lead.fields or {},
-                                                                       biddable_only=True)],
+        "fields_display": [
+            fv.as_dict() for fv in field_values_display(schema=schema, values=lead.fields or {}, biddable_only=True)
+        ],
         "reserve_price": bidlog.usdc_text(auction.reserve_price),
         "buy_now_price": bidlog.usdc_text(auction.buy_now_price),
         "deadline": auction.deadline.isoformat(),
@@ -211,9 +253,18 @@ def auction_open(*, lead_id: int, now: datetime | None = None) -> Auction | None
         logger.info("lead not auto-listed", extra={"lead_id": lead.pk, "ask_id": terms.ask.pk if terms.ask else None})
         return None
     auction = Auction.objects.create(
-        lead=lead, vertical=lead.vertical, seller_id=lead.seller_id, ask=terms.ask, reserve_price=terms.reserve_price,
-        buy_now_price=terms.buy_now_price, duration_seconds=terms.duration_seconds, opened_at=now,
-        deadline=now + timedelta(seconds=terms.duration_seconds), log_salt=secrets.token_hex(16), created_at=now)
+        lead=lead,
+        vertical=lead.vertical,
+        seller_id=lead.seller_id,
+        ask=terms.ask,
+        reserve_price=terms.reserve_price,
+        buy_now_price=terms.buy_now_price,
+        duration_seconds=terms.duration_seconds,
+        opened_at=now,
+        deadline=now + timedelta(seconds=terms.duration_seconds),
+        log_salt=secrets.token_hex(16),
+        created_at=now,
+    )
     lead_transition(lead=lead, to_status=LeadStatus.LISTED, reason=f"auction {auction.pk} opened")
     group_send_on_commit(group=vertical_group(auction.vertical.slug), payload=_lead_preview(auction, lead))
     auction_id, deadline = auction.pk, auction.deadline
@@ -232,6 +283,7 @@ def _autobid_after_open(auction_id: int) -> None:
 
 # ---------------------------------------------------------------- bidding
 
+
 class BidRejected(Exception):
     """A bid the rules refuse. `kind` is "forbidden" (403), "closed" (409) or "invalid" (400);
     `field` names the input at fault (or "non_field_errors")."""
@@ -245,16 +297,25 @@ class BidRejected(Exception):
 
 def _check_bid_amount(max_amount) -> Decimal:
     if isinstance(max_amount, float) or not isinstance(max_amount, Decimal):
-        raise BidRejected("Send the maximum as a decimal string such as \"12.50\".", kind=BidRejected.INVALID,
-                          code="invalid_amount", field="max_amount")
+        raise BidRejected(
+            'Send the maximum as a decimal string such as "12.50".',
+            kind=BidRejected.INVALID,
+            code="invalid_amount",
+            field="max_amount",
+        )
     try:
         amount = check_amount(max_amount)
     except InvalidAmount:
-        raise BidRejected("A USDC amount with at most 6 decimal places.", kind=BidRejected.INVALID,
-                          code="invalid_amount", field="max_amount") from None
+        raise BidRejected(
+            "A USDC amount with at most 6 decimal places.",
+            kind=BidRejected.INVALID,
+            code="invalid_amount",
+            field="max_amount",
+        ) from None
     if amount <= 0:
-        raise BidRejected("The maximum must be positive.", kind=BidRejected.INVALID, code="invalid_amount",
-                          field="max_amount")
+        raise BidRejected(
+            "The maximum must be positive.", kind=BidRejected.INVALID, code="invalid_amount", field="max_amount"
+        )
     return amount
 
 
@@ -265,14 +326,18 @@ def check_bidder(*, auction: Auction, buyer) -> None:
     if not auction_is_visible(auction=auction, user=buyer):
         raise BidRejected("No such auction.", kind=BidRejected.NOT_FOUND, code="not_found")
     if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
-        raise BidRejected("Only buyer accounts can bid. Enable buying on your account page.",
-                          kind=BidRejected.FORBIDDEN, code="not_a_buyer")
+        raise BidRejected(
+            "Only buyer accounts can bid. Enable buying on your account page.",
+            kind=BidRejected.FORBIDDEN,
+            code="not_a_buyer",
+        )
     if auction.seller_id == buyer.pk:
         raise BidRejected("You cannot bid on your own lead.", kind=BidRejected.FORBIDDEN, code="own_lead")
     # Visible to a non-staff buyer who is not its seller means admitted; staff see every auction.
     if buyer.is_staff and not vertical_admits_buyer(vertical=auction.vertical, user=buyer):
-        raise BidRejected("This vertical is exclusive to its listed buyers.", kind=BidRejected.FORBIDDEN,
-                          code="exclusive_vertical")
+        raise BidRejected(
+            "This vertical is exclusive to its listed buyers.", kind=BidRejected.FORBIDDEN, code="exclusive_vertical"
+        )
 
 
 @dataclass(frozen=True)
@@ -284,13 +349,18 @@ class _Ranked:
 
 def _ranked(auction: Auction) -> list[_Ranked]:
     """The two best standing maxima (withdrawn ones do not rank); the earlier maximum wins a tie."""
-    return [_Ranked(*row) for row in AuctionBidder.objects.filter(auction=auction, withdrawn_at__isnull=True)
-            .order_by("-max_amount", "max_sequence").values_list("buyer_id", "max_amount", "bidder_ref")[:2]]
+    return [
+        _Ranked(*row)
+        for row in AuctionBidder.objects.filter(auction=auction, withdrawn_at__isnull=True)
+        .order_by("-max_amount", "max_sequence")
+        .values_list("buyer_id", "max_amount", "bidder_ref")[:2]
+    ]
 
 
 @transaction.atomic
-def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidSource.API,
-              now: datetime | None = None) -> Bid:
+def bid_place(
+    *, auction_id: int, buyer, max_amount: Decimal, source: str = BidSource.API, now: datetime | None = None
+) -> Bid:
     """State (or raise) a buyer's maximum; the ledger holds it (a raise holds the difference).
 
     Takes select_for_update on the auction, so bids on one auction are serialised; raises
@@ -299,16 +369,18 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
     now = now or timezone.now()
     if source not in BidSource.values:
         raise ValueError(f"Unknown bid source {source!r}.")
-    auction = (Auction.objects.select_for_update(of=("self",)).select_related("vertical")
-               .filter(pk=auction_id).first())
+    auction = Auction.objects.select_for_update(of=("self",)).select_related("vertical").filter(pk=auction_id).first()
     if auction is None:
         raise BidRejected("No such auction.", kind=BidRejected.NOT_FOUND, code="not_found")
     check_bidder(auction=auction, buyer=buyer)
     if auction.status != AuctionStatus.OPEN or now >= auction.deadline:
         raise BidRejected("This auction has closed.", kind=BidRejected.CLOSED, code="closed")
     amount = _check_bid_amount(max_amount)
-    refusal = funds_check(buyer=buyer, settle_by=auction.deadline + timedelta(
-        seconds=soft_close_extension() * max(max_extensions() - auction.extensions, 0)))
+    refusal = funds_check(
+        buyer=buyer,
+        settle_by=auction.deadline
+        + timedelta(seconds=soft_close_extension() * max(max_extensions() - auction.extensions, 0)),
+    )
     if refusal:
         raise BidRejected(refusal, kind=BidRejected.INVALID, code="funds_leaving", field="max_amount")
 
@@ -319,44 +391,89 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
     previous = mine.max_amount if mine else Decimal("0")
     floor = opening_price(auction.reserve_price)
     if amount < floor:
-        raise BidRejected(f"Below the reserve: the maximum must be at least {floor:f} USDC.", kind=BidRejected.INVALID,
-                          code="below_reserve", field="max_amount")
+        raise BidRejected(
+            f"Below the reserve: the maximum must be at least {floor:f} USDC.",
+            kind=BidRejected.INVALID,
+            code="below_reserve",
+            field="max_amount",
+        )
     if mine is not None and amount <= previous:
-        raise BidRejected(f"Your maximum is already {previous:f} USDC; a new maximum must be higher.",
-                          kind=BidRejected.INVALID, code="not_higher", field="max_amount")
+        raise BidRejected(
+            f"Your maximum is already {previous:f} USDC; a new maximum must be higher.",
+            kind=BidRejected.INVALID,
+            code="not_higher",
+            field="max_amount",
+        )
     if auction.leader_id is not None and auction.leader_id != buyer.pk:
         least = minimum_bid(reserve=auction.reserve_price, price=auction.price)
         if amount < least:
-            raise BidRejected(f"Too low: the price is {auction.price:f} USDC, so the maximum must be at least "
-                              f"{least:f} USDC.", kind=BidRejected.INVALID, code="too_low", field="max_amount")
+            raise BidRejected(
+                f"Too low: the price is {auction.price:f} USDC, so the maximum must be at least {least:f} USDC.",
+                kind=BidRejected.INVALID,
+                code="too_low",
+                field="max_amount",
+            )
 
     sequence = auction.bid_count + 1
     if mine is None:
         ref = bidlog.bidder_pseudonym(salt=auction.log_salt, user_id=buyer.pk)
-        mine = AuctionBidder.objects.create(auction=auction, buyer=buyer, max_amount=amount, held_amount=amount,
-                                            max_sequence=sequence, bidder_ref=ref, created_at=now, updated_at=now)
+        mine = AuctionBidder.objects.create(
+            auction=auction,
+            buyer=buyer,
+            max_amount=amount,
+            held_amount=amount,
+            max_sequence=sequence,
+            bidder_ref=ref,
+            created_at=now,
+            updated_at=now,
+        )
         auction.bidder_count += 1
     else:
         mine.max_amount, mine.held_amount, mine.max_sequence, mine.updated_at = amount, amount, sequence, now
-        mine.save(update_fields=["max_amount", "held_amount", "max_sequence", "updated_at", "released_at",
-                                 "withdrawn_at"])
+        mine.save(
+            update_fields=["max_amount", "held_amount", "max_sequence", "updated_at", "released_at", "withdrawn_at"]
+        )
 
     top = _ranked(auction)
     price = proxy_price(reserve=auction.reserve_price, maxima=[r.max_amount for r in top])
     previous_leader = auction.leader_id
-    entry = bidlog.make_entry(auction_id=auction.pk, sequence=sequence, bidder=mine.bidder_ref, max_amount=amount,
-                              price=price, leader=top[0].bidder_ref, at=now, prev_hash=auction.log_head)
-    bid = Bid.objects.create(auction=auction, buyer=buyer, source=source, sequence=sequence, bidder_ref=mine.bidder_ref,
-                             max_amount=amount, previous_max=previous, price=price, leader_ref=top[0].bidder_ref,
-                             created_at=now, prev_hash=entry["prev_hash"], hash=entry["hash"])
+    entry = bidlog.make_entry(
+        auction_id=auction.pk,
+        sequence=sequence,
+        bidder=mine.bidder_ref,
+        max_amount=amount,
+        price=price,
+        leader=top[0].bidder_ref,
+        at=now,
+        prev_hash=auction.log_head,
+    )
+    bid = Bid.objects.create(
+        auction=auction,
+        buyer=buyer,
+        source=source,
+        sequence=sequence,
+        bidder_ref=mine.bidder_ref,
+        max_amount=amount,
+        previous_max=previous,
+        price=price,
+        leader_ref=top[0].bidder_ref,
+        created_at=now,
+        prev_hash=entry["prev_hash"],
+        hash=entry["hash"],
+    )
     try:
-        ledger_hold(user=buyer, amount=amount - previous, idempotency_key=f"bid:{bid.pk}",
-                    memo=f"bid on auction {auction.pk}")
+        ledger_hold(
+            user=buyer, amount=amount - previous, idempotency_key=f"bid:{bid.pk}", memo=f"bid on auction {auction.pk}"
+        )
     except InsufficientFunds as exc:
         # Raising out of this atomic block rolls back the bid, the standing maximum and the log entry.
-        raise BidRejected(f"Insufficient funds: this bid needs {amount - previous:f} USDC more on hold, and your "
-                          f"available balance is {exc.balance:f} USDC.", kind=BidRejected.INVALID,
-                          code="insufficient_funds", field="max_amount") from exc
+        raise BidRejected(
+            f"Insufficient funds: this bid needs {amount - previous:f} USDC more on hold, and your "
+            f"available balance is {exc.balance:f} USDC.",
+            kind=BidRejected.INVALID,
+            code="insufficient_funds",
+            field="max_amount",
+        ) from exc
 
     extended = False
     if (auction.deadline - now).total_seconds() <= soft_close_seconds() and auction.extensions < max_extensions():
@@ -367,20 +484,36 @@ def bid_place(*, auction_id: int, buyer, max_amount: Decimal, source: str = BidS
     auction.save(update_fields=["leader", "price", "bid_count", "bidder_count", "log_head", "deadline", "extensions"])
 
     group = vertical_group(auction.vertical.slug)
-    group_send_on_commit(group=group, payload={
-        "type": "auction.price", "auction_id": auction.pk, "price": bidlog.usdc_text(price),
-        "bid_count": sequence, "leader": top[0].bidder_ref, "deadline": auction.deadline.isoformat(),
-        # What anyone but the leader must now bid at least (the room's hint follows it).
-        "minimum_bid": bidlog.usdc_text(minimum_bid(reserve=auction.reserve_price, price=price))})
+    group_send_on_commit(
+        group=group,
+        payload={
+            "type": "auction.price",
+            "auction_id": auction.pk,
+            "price": bidlog.usdc_text(price),
+            "bid_count": sequence,
+            "leader": top[0].bidder_ref,
+            "deadline": auction.deadline.isoformat(),
+            # What anyone but the leader must now bid at least (the room's hint follows it).
+            "minimum_bid": bidlog.usdc_text(minimum_bid(reserve=auction.reserve_price, price=price)),
+        },
+    )
     if extended:
-        group_send_on_commit(group=group, payload={
-            "type": "auction.extended", "auction_id": auction.pk, "deadline": auction.deadline.isoformat(),
-            "extensions": auction.extensions})
+        group_send_on_commit(
+            group=group,
+            payload={
+                "type": "auction.extended",
+                "auction_id": auction.pk,
+                "deadline": auction.deadline.isoformat(),
+                "extensions": auction.extensions,
+            },
+        )
         auction_id_, deadline = auction.pk, auction.deadline
         transaction.on_commit(lambda: _schedule_close(auction_id_, deadline))
     if previous_leader and previous_leader != top[0].buyer_id:
-        group_send_on_commit(group=user_group(previous_leader), payload={
-            "type": "outbid", "auction_id": auction.pk, "price": bidlog.usdc_text(price)})
+        group_send_on_commit(
+            group=user_group(previous_leader),
+            payload={"type": "outbid", "auction_id": auction.pk, "price": bidlog.usdc_text(price)},
+        )
     logger.info("bid placed", extra={"auction_id": auction.pk, "bid_sequence": sequence, "extended": extended})
     return bid
 
@@ -393,18 +526,23 @@ def auction_bidder_withdraw(*, auction_id: int, buyer_id: int, reason: str, now:
     (0 when nothing is held or the auction is closed). Lock order as bid_place: the auction row,
     then ledger accounts."""
     now = now or timezone.now()
-    auction = (Auction.objects.select_for_update(of=("self",)).select_related("vertical")
-               .filter(pk=auction_id).first())
+    auction = Auction.objects.select_for_update(of=("self",)).select_related("vertical").filter(pk=auction_id).first()
     if auction is None or auction.status != AuctionStatus.OPEN:
         return Decimal("0")
-    mine = (AuctionBidder.objects.select_related("buyer")
-            .filter(auction=auction, buyer_id=buyer_id, released_at__isnull=True, withdrawn_at__isnull=True).first())
+    mine = (
+        AuctionBidder.objects.select_related("buyer")
+        .filter(auction=auction, buyer_id=buyer_id, released_at__isnull=True, withdrawn_at__isnull=True)
+        .first()
+    )
     if mine is None or mine.held_amount <= 0:
         return Decimal("0")
     released = mine.held_amount
-    ledger_release(user=mine.buyer, amount=released,
-                   idempotency_key=f"withdrawn:{auction.pk}:{buyer_id}:{mine.max_sequence}",
-                   memo=f"bid on auction {auction.pk} withdrawn: {reason}"[:255])
+    ledger_release(
+        user=mine.buyer,
+        amount=released,
+        idempotency_key=f"withdrawn:{auction.pk}:{buyer_id}:{mine.max_sequence}",
+        memo=f"bid on auction {auction.pk} withdrawn: {reason}"[:255],
+    )
     mine.held_amount, mine.released_at, mine.withdrawn_at, mine.updated_at = Decimal("0"), now, now, now
     mine.save(update_fields=["held_amount", "released_at", "withdrawn_at", "updated_at"])
     top = _ranked(auction)
@@ -414,25 +552,43 @@ def auction_bidder_withdraw(*, auction_id: int, buyer_id: int, reason: str, now:
     else:
         auction.leader_id, auction.price = None, None
     auction.save(update_fields=["leader", "price"])
-    group_send_on_commit(group=vertical_group(auction.vertical.slug), payload={
-        "type": "auction.price", "auction_id": auction.pk,
-        "price": bidlog.usdc_text(auction.price) if auction.price is not None else None,
-        "bid_count": auction.bid_count, "leader": top[0].bidder_ref if top else None,
-        "deadline": auction.deadline.isoformat()})
-    group_send_on_commit(group=user_group(buyer_id), payload={
-        "type": "bid.withdrawn", "auction_id": auction.pk, "released": bidlog.usdc_text(released), "reason": reason})
+    group_send_on_commit(
+        group=vertical_group(auction.vertical.slug),
+        payload={
+            "type": "auction.price",
+            "auction_id": auction.pk,
+            "price": bidlog.usdc_text(auction.price) if auction.price is not None else None,
+            "bid_count": auction.bid_count,
+            "leader": top[0].bidder_ref if top else None,
+            "deadline": auction.deadline.isoformat(),
+        },
+    )
+    group_send_on_commit(
+        group=user_group(buyer_id),
+        payload={
+            "type": "bid.withdrawn",
+            "auction_id": auction.pk,
+            "released": bidlog.usdc_text(released),
+            "reason": reason,
+        },
+    )
     logger.info("bid withdrawn", extra={"auction_id": auction.pk, "buyer_id": buyer_id})
     return released
 
 
 # ---------------------------------------------------------------- closing
 
+
 def _lock_accounts_of(user_ids: list[int]) -> None:
     """Lock the buyers' available and held accounts in id order before posting, so two closes
     (or a close and a bid elsewhere) never take the same accounts in opposite orders."""
     if user_ids:
-        list(LedgerAccount.objects.select_for_update().filter(owner_id__in=user_ids, kind__in=USER_ACCOUNT_KINDS,
-                                                              reference="").order_by("pk").values_list("pk"))
+        list(
+            LedgerAccount.objects.select_for_update()
+            .filter(owner_id__in=user_ids, kind__in=USER_ACCOUNT_KINDS, reference="")
+            .order_by("pk")
+            .values_list("pk")
+        )
 
 
 @transaction.atomic
@@ -446,20 +602,31 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
     holds is left to it: returns None."""
     clock_given = now is not None
     now = now or timezone.now()
-    auction = (Auction.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related("vertical")
-               .filter(pk=auction_id).first())
+    auction = (
+        Auction.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("vertical")
+        .filter(pk=auction_id)
+        .first()
+    )
     if auction is None or auction.status != AuctionStatus.OPEN or now < auction.deadline:
         return auction
     lead = Lead.objects.select_for_update(of=("self",)).get(pk=auction.lead_id)
-    bidders = list(AuctionBidder.objects.filter(auction=auction, released_at__isnull=True)
-                   .select_related("buyer").order_by("buyer_id"))
+    bidders = list(
+        AuctionBidder.objects.filter(auction=auction, released_at__isnull=True)
+        .select_related("buyer")
+        .order_by("buyer_id")
+    )
     from auctions.autobid import autobid_settle_for_auction  # auctions.autobid imports this module
 
     # Autobid budgets trued up to the price paid, before the ledger accounts are locked (lock order:
     # auction, usage rows, accounts; see auctions.autobid).
     sold = auction.leader_id is not None and auction.price is not None and auction.price >= auction.reserve_price
-    autobid_settle_for_auction(auction=auction, winner_buyer_id=auction.leader_id if sold else None,
-                               price=auction.price if sold else None, now=now)
+    autobid_settle_for_auction(
+        auction=auction,
+        winner_buyer_id=auction.leader_id if sold else None,
+        price=auction.price if sold else None,
+        now=now,
+    )
     _lock_accounts_of([b.buyer_id for b in bidders])
 
     winner = None
@@ -468,21 +635,36 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
     sale = None
     if winner is not None:
         escrow = platform_account_for(kind=LedgerAccountKind.ESCROW, reference=f"sale:{auction.pk}")
-        ledger_capture(user=winner.buyer, amount=auction.price, to_account=escrow, idempotency_key=f"sale:{auction.pk}",
-                       memo=f"auction {auction.pk} won")
+        ledger_capture(
+            user=winner.buyer,
+            amount=auction.price,
+            to_account=escrow,
+            idempotency_key=f"sale:{auction.pk}",
+            memo=f"auction {auction.pk} won",
+        )
     for bidder in bidders:
         rest = bidder.held_amount - (auction.price if bidder is winner else Decimal("0"))
         if rest > 0:
-            ledger_release(user=bidder.buyer, amount=rest, idempotency_key=f"release:{auction.pk}:{bidder.buyer_id}",
-                           memo=f"auction {auction.pk} closed")
+            ledger_release(
+                user=bidder.buyer,
+                amount=rest,
+                idempotency_key=f"release:{auction.pk}:{bidder.buyer_id}",
+                memo=f"auction {auction.pk} closed",
+            )
         bidder.held_amount, bidder.released_at = Decimal("0"), now
     AuctionBidder.objects.bulk_update(bidders, ["held_amount", "released_at"])
 
     if winner is not None:
-        sale = sale_record(auction=auction, lead=lead, buyer_id=winner.buyer_id, seller_id=auction.seller_id,
-                           price=auction.price, escrow=escrow, now=now)
-        lead_transition(lead=lead, to_status=LeadStatus.SOLD, reason=f"auction {auction.pk}: sold",
-                        price=auction.price)
+        sale = sale_record(
+            auction=auction,
+            lead=lead,
+            buyer_id=winner.buyer_id,
+            seller_id=auction.seller_id,
+            price=auction.price,
+            escrow=escrow,
+            now=now,
+        )
+        lead_transition(lead=lead, to_status=LeadStatus.SOLD, reason=f"auction {auction.pk}: sold", price=auction.price)
         auction.result = AuctionResult.SOLD
     else:
         lead_transition(lead=lead, to_status=LeadStatus.UNSOLD, reason=f"auction {auction.pk}: no bid at reserve")
@@ -492,14 +674,27 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
     auction.save(update_fields=["status", "result", "closed_at"])
 
     price_text = bidlog.usdc_text(auction.price) if sale else None
-    group_send_on_commit(group=vertical_group(auction.vertical.slug), payload={
-        "type": "auction.closed", "auction_id": auction.pk, "result": auction.result, "price": price_text,
-        "bid_log_head": auction.log_head})
+    group_send_on_commit(
+        group=vertical_group(auction.vertical.slug),
+        payload={
+            "type": "auction.closed",
+            "auction_id": auction.pk,
+            "result": auction.result,
+            "price": price_text,
+            "bid_log_head": auction.log_head,
+        },
+    )
     for bidder in bidders:
         won = bidder is winner
-        group_send_on_commit(group=user_group(bidder.buyer_id), payload={
-            "type": "won" if won else "lost", "auction_id": auction.pk, "price": price_text,
-            "sale_id": sale.pk if won else None})
+        group_send_on_commit(
+            group=user_group(bidder.buyer_id),
+            payload={
+                "type": "won" if won else "lost",
+                "auction_id": auction.pk,
+                "price": price_text,
+                "sale_id": sale.pk if won else None,
+            },
+        )
     lateness, result = (auction.closed_at - auction.deadline).total_seconds(), auction.result
     logger.info("auction closed", extra={"auction_id": auction.pk, "result": result, "lateness_seconds": lateness})
 
@@ -524,4 +719,3 @@ def auction_close_due(*, now: datetime | None = None, limit: int = 500) -> int:
         if auction is not None and auction.status == AuctionStatus.CLOSED and auction.closed_at is not None:
             closed += 1
     return closed
-

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from auctions import buynow, selectors, selectors_autobid, services
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
 from auctions.forms import AskForm, BidForm
-from auctions.models import Ask, Auction, BuyNowListing
+from auctions.models import Ask, Auction
 from leads.selectors import lead_field_values
 from leads.views_seller import seller_required
 from marketplace.display import usdc_text
@@ -86,8 +86,12 @@ def auction_room(request, auction_id: int):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            bid = services.bid_place(auction_id=auction.pk, buyer=request.user,
-                                     max_amount=form.cleaned_data["max_amount"], source=BidSource.WEB)
+            bid = services.bid_place(
+                auction_id=auction.pk,
+                buyer=request.user,
+                max_amount=form.cleaned_data["max_amount"],
+                source=BidSource.WEB,
+            )
             messages.success(request, f"Your maximum of {usdc_text(bid.max_amount)} is in.")
             return redirect("auction-room", auction_id=auction.pk)
         except services.BidRejected as exc:
@@ -95,16 +99,27 @@ def auction_room(request, auction_id: int):
             status = {"forbidden": 403, "closed": 409}.get(exc.kind, 400)
     elif request.method == "POST":
         status = 400
-    return render(request, "auctions/auction_room.html", {
-        "auction": auction, "form": form, "view": selectors.auction_view_for(auction=auction, user=request.user),
-        "lead_fields": lead_field_values(leads=[auction.lead])[auction.lead_id],
-        "status_labels": dict(BidderStatus.choices),
-        "time_left": selectors.auction_time_left(auction=auction), "is_open": auction.status == AuctionStatus.OPEN,
-        "can_read_log": selectors.auction_can_read_log(auction=auction, user=request.user),
-        # The buyer's own autobid traces and a dry run (auctions.selectors_autobid); None for non-buyers.
-        "autobid": (selectors_autobid.autobid_explain_for_auction(auction=auction, buyer=request.user)
-                    if request.user.is_buyer else None),
-    }, status=status)
+    return render(
+        request,
+        "auctions/auction_room.html",
+        {
+            "auction": auction,
+            "form": form,
+            "view": selectors.auction_view_for(auction=auction, user=request.user),
+            "lead_fields": lead_field_values(leads=[auction.lead])[auction.lead_id],
+            "status_labels": dict(BidderStatus.choices),
+            "time_left": selectors.auction_time_left(auction=auction),
+            "is_open": auction.status == AuctionStatus.OPEN,
+            "can_read_log": selectors.auction_can_read_log(auction=auction, user=request.user),
+            # The buyer's own autobid traces and a dry run (auctions.selectors_autobid); None for non-buyers.
+            "autobid": (
+                selectors_autobid.autobid_explain_for_auction(auction=auction, buyer=request.user)
+                if request.user.is_buyer
+                else None
+            ),
+        },
+        status=status,
+    )
 
 
 @require_GET
@@ -126,7 +141,9 @@ def auction_bid_log_download(request, auction_id: int):
 @login_required
 def buy_now_list_page(request):
     """Open buy-now listings with a Buy button (which leads to a confirmation)."""
-    listings = list(buynow.buy_now_list_open(user=request.user, vertical=(request.GET.get("vertical") or "")[:80])[:100])
+    listings = list(
+        buynow.buy_now_list_open(user=request.user, vertical=(request.GET.get("vertical") or "")[:80])[:100]
+    )
     return render(request, "auctions/buy_now.html", {"previews": buynow.buy_now_previews(listings=listings)})
 
 
@@ -135,8 +152,9 @@ def buy_now_list_page(request):
 def buy_now_buy(request, listing_id: int):
     """GET: confirm the purchase. POST (CSRF): buy; the service decides who gets it. A listing the
     user may not see (an exclusive vertical's) is a 404."""
-    listing = get_object_or_404(buynow.buy_now_listing_visible(user=request.user).select_related("lead__vertical"),
-                                pk=listing_id)
+    listing = get_object_or_404(
+        buynow.buy_now_listing_visible(user=request.user).select_related("lead__vertical"), pk=listing_id
+    )
     status = 200
     if request.method == "POST":
         try:

@@ -26,9 +26,15 @@ def _rule(request, rule_id: int) -> AutobidRule:
 @buyer_required
 def rule_list(request):
     rules = list(selectors_autobid.autobid_rule_list_for_buyer(buyer=request.user))
-    return render(request, "auctions/autobid_list.html", {
-        "rules": rules, "today": selectors_autobid.buyer_today(buyer=request.user),
-        "time_zone": request.user.time_zone or "UTC"})
+    return render(
+        request,
+        "auctions/autobid_list.html",
+        {
+            "rules": rules,
+            "today": selectors_autobid.buyer_today(buyer=request.user),
+            "time_zone": request.user.time_zone or "UTC",
+        },
+    )
 
 
 def _chosen_vertical(request, rule: AutobidRule | None, verticals: list):
@@ -74,14 +80,23 @@ def _form_page(request, *, rule: AutobidRule | None):
                 filter_errors = filters.add_service_errors(errors.get("field_filters", []))
     else:
         form = AutobidRuleForm(initial=AutobidRuleForm.initial_for(rule) if rule else None, verticals=verticals)
-        filters = FieldFilterFormSet(initial=FieldFilterFormSet.initial_for(rule.field_filters) if rule else None,
-                                     field_choices=field_choices)
-    return render(request, "auctions/autobid_form.html", {
-        "form": form, "filters": filters, "filter_errors": filter_errors, "rule": rule,
-        "time_zone": request.user.time_zone or "UTC",
-        "reference": [(v, fields) for v, fields in reference if fields],
-        "fields_by_vertical": {str(v.pk): [[f.key, f.label] for f in fields] for v, fields in reference},
-        "op_symbols": autobid.OP_SYMBOLS})
+        filters = FieldFilterFormSet(
+            initial=FieldFilterFormSet.initial_for(rule.field_filters) if rule else None, field_choices=field_choices
+        )
+    return render(
+        request,
+        "auctions/autobid_form.html",
+        {
+            "form": form,
+            "filters": filters,
+            "filter_errors": filter_errors,
+            "rule": rule,
+            "time_zone": request.user.time_zone or "UTC",
+            "reference": [(v, fields) for v, fields in reference if fields],
+            "fields_by_vertical": {str(v.pk): [[f.key, f.label] for f in fields] for v, fields in reference},
+            "op_symbols": autobid.OP_SYMBOLS,
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -103,9 +118,16 @@ def rule_detail(request, rule_id: int):
     traces = selectors_autobid.autobid_trace_list_recent(rule=rule)
     for trace in traces:
         trace.buyer_reasons = selectors_autobid.reasons_for_buyer(trace.reasons)
-    return render(request, "auctions/autobid_detail.html", {
-        "rule": rule, "traces": traces, "time_zone": request.user.time_zone or "UTC",
-        "days": [autobid.DAY_NAMES[d] for d in (rule.hours or {}).get("days", [])]})
+    return render(
+        request,
+        "auctions/autobid_detail.html",
+        {
+            "rule": rule,
+            "traces": traces,
+            "time_zone": request.user.time_zone or "UTC",
+            "days": [autobid.DAY_NAMES[d] for d in (rule.hours or {}).get("days", [])],
+        },
+    )
 
 
 @require_POST

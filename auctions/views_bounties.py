@@ -34,22 +34,31 @@ TOKEN_FIELD = "idempotency_key"
 
 # ---------------------------------------------------------------- forms
 
+
 def _usdc_field(**kwargs) -> forms.DecimalField:
     return forms.DecimalField(max_digits=20, decimal_places=6, **kwargs)
 
 
 class BountyCriteriaForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="For you only: sellers see the criteria, not the name.")
-    amount_per_lead = _usdc_field(label="Amount per lead (USDC)",
-                                  help_text="Paid to the seller of each matching lead, on top of the price.")
+    amount_per_lead = _usdc_field(
+        label="Amount per lead (USDC)", help_text="Paid to the seller of each matching lead, on top of the price."
+    )
     min_score = forms.IntegerField(required=False, min_value=0, max_value=100, label="Minimum quality score")
     states = forms.CharField(required=False, help_text="Comma-separated two-letter states, e.g. CA, NV. Empty = all.")
-    max_lead_age_hours = forms.IntegerField(required=False, min_value=1, max_value=BOUNTY_MAX_LEAD_AGE_HOURS,
-                                            label="Maximum lead age (hours)",
-                                            help_text="Age when sold. Empty = any age.")
-    field_filters = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                    help_text='JSON on the vertical\'s biddable fields, e.g. '
-                                              '[{"field": "roof_type", "op": "eq", "value": "metal"}]. Empty = none.')
+    max_lead_age_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=BOUNTY_MAX_LEAD_AGE_HOURS,
+        label="Maximum lead age (hours)",
+        help_text="Age when sold. Empty = any age.",
+    )
+    field_filters = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="JSON on the vertical's biddable fields, e.g. "
+        '[{"field": "roof_type", "op": "eq", "value": "metal"}]. Empty = none.',
+    )
 
     def clean_states(self) -> list[str]:
         raw = self.cleaned_data.get("states") or ""
@@ -62,29 +71,46 @@ class BountyCriteriaForm(forms.Form):
         try:
             return json.loads(raw)
         except ValueError:
-            raise forms.ValidationError("Not valid JSON: a list of {\"field\", \"op\", \"value\"}.") from None
+            raise forms.ValidationError('Not valid JSON: a list of {"field", "op", "value"}.') from None
 
     @classmethod
     def initial_for(cls, bounty: Bounty) -> dict:
-        return {"name": bounty.name, "amount_per_lead": bounty.amount_per_lead, "min_score": bounty.min_score,
-                "states": ", ".join(bounty.states), "max_lead_age_hours": bounty.max_lead_age_hours,
-                "field_filters": json.dumps(bounty.field_filters) if bounty.field_filters else ""}
+        return {
+            "name": bounty.name,
+            "amount_per_lead": bounty.amount_per_lead,
+            "min_score": bounty.min_score,
+            "states": ", ".join(bounty.states),
+            "max_lead_age_hours": bounty.max_lead_age_hours,
+            "field_filters": json.dumps(bounty.field_filters) if bounty.field_filters else "",
+        }
 
 
 class BountyCreateForm(BountyCriteriaForm):
-    vertical = forms.ModelChoiceField(queryset=Vertical.objects.exclude(status=VerticalStatus.DEPRECATED),
-                                      help_text="Leads of this vertical and of its sub-verticals.")
-    amount = _usdc_field(label="Fund the pool with (USDC)",
-                         help_text="Taken from your available balance now; at least one payout.")
+    vertical = forms.ModelChoiceField(
+        queryset=Vertical.objects.exclude(status=VerticalStatus.DEPRECATED),
+        help_text="Leads of this vertical and of its sub-verticals.",
+    )
+    amount = _usdc_field(
+        label="Fund the pool with (USDC)", help_text="Taken from your available balance now; at least one payout."
+    )
 
-    field_order = ["vertical", "name", "amount_per_lead", "amount", "min_score", "states", "max_lead_age_hours",
-                   "field_filters"]
+    field_order = [
+        "vertical",
+        "name",
+        "amount_per_lead",
+        "amount",
+        "min_score",
+        "states",
+        "max_lead_age_hours",
+        "field_filters",
+    ]
 
     def __init__(self, *args, buyer, **kwargs):
         super().__init__(*args, **kwargs)
         # Only verticals that admit the buyer (the exclusive-vertical rule; the service checks it too).
-        self.fields["vertical"].queryset = (Vertical.objects.exclude(status=VerticalStatus.DEPRECATED)
-                                            .filter(vertical_open_to_q(vertical=OuterRef("pk"), user_id=buyer.pk)))
+        self.fields["vertical"].queryset = Vertical.objects.exclude(status=VerticalStatus.DEPRECATED).filter(
+            vertical_open_to_q(vertical=OuterRef("pk"), user_id=buyer.pk)
+        )
 
 
 class FundForm(forms.Form):
@@ -92,8 +118,9 @@ class FundForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    amount = _usdc_field(required=False, label="Take back (USDC)",
-                         help_text="Empty = everything that is left, and the bounty closes.")
+    amount = _usdc_field(
+        required=False, label="Take back (USDC)", help_text="Empty = everything that is left, and the bounty closes."
+    )
 
 
 def _token() -> str:
@@ -119,8 +146,12 @@ def criteria_lines(bounty: Bounty, *, schema: list | None = None) -> list[str]:
         if schema is None:
             schema = vertical_schemas(vertical_ids={bounty.vertical_id}).get(bounty.vertical_id, [])
         by_key = {field.key: field for field in schema}
-        lines += [filter_text(field=by_key.get(f.get("field")), key=str(f.get("field")), op=str(f.get("op")),
-                              value=f.get("value")) for f in filters]
+        lines += [
+            filter_text(
+                field=by_key.get(f.get("field")), key=str(f.get("field")), op=str(f.get("op")), value=f.get("value")
+            )
+            for f in filters
+        ]
     return lines
 
 
@@ -134,6 +165,7 @@ def _with_criteria(rows: list[Bounty]) -> list[Bounty]:
 
 # ---------------------------------------------------------------- a buyer's bounties
 
+
 def _bounty(request, bounty_id: int) -> Bounty:
     try:
         return selectors_bounties.bounty_get_for_buyer(buyer=request.user, bounty_id=bounty_id)
@@ -143,8 +175,7 @@ def _bounty(request, bounty_id: int) -> Bounty:
 
 def _list_page(request, *, form: BountyCreateForm, token: str, status: int = 200):
     rows = _with_criteria(list(selectors_bounties.bounty_list_for_buyer(buyer=request.user)[:200]))
-    return render(request, "auctions/bounty_list.html", {"bounties": rows, "form": form, "token": token},
-                  status=status)
+    return render(request, "auctions/bounty_list.html", {"bounties": rows, "form": form, "token": token}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -176,12 +207,20 @@ def bounty_list(request):
 def _detail_page(request, bounty: Bounty, *, status: int = 200, **forms_):
     edit = forms_.get("edit") or BountyCriteriaForm(initial=BountyCriteriaForm.initial_for(bounty), prefix="edit")
     bounty.criteria = criteria_lines(bounty)
-    return render(request, "auctions/bounty_detail.html", {
-        "bounty": bounty, "edit_form": edit, "fund_form": forms_.get("fund") or FundForm(prefix="fund"),
-        "withdraw_form": forms_.get("withdraw") or WithdrawForm(prefix="withdraw"), "token": _token(),
-        "awards": list(selectors_bounties.bounty_award_list_for_bounty(bounty=bounty)[:100]),
-        "is_closed": bounty.status == BountyStatus.CLOSED,
-    }, status=status)
+    return render(
+        request,
+        "auctions/bounty_detail.html",
+        {
+            "bounty": bounty,
+            "edit_form": edit,
+            "fund_form": forms_.get("fund") or FundForm(prefix="fund"),
+            "withdraw_form": forms_.get("withdraw") or WithdrawForm(prefix="withdraw"),
+            "token": _token(),
+            "awards": list(selectors_bounties.bounty_award_list_for_bounty(bounty=bounty)[:100]),
+            "is_closed": bounty.status == BountyStatus.CLOSED,
+        },
+        status=status,
+    )
 
 
 @require_GET
@@ -212,8 +251,11 @@ def bounty_fund(request, bounty_id: int):
     form = FundForm(request.POST, prefix="fund")
     if form.is_valid():
         try:
-            bounties.bounty_fund(bounty=bounty, amount=form.cleaned_data["amount"],
-                                 idempotency_key=request.POST.get(TOKEN_FIELD) or _token())
+            bounties.bounty_fund(
+                bounty=bounty,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=request.POST.get(TOKEN_FIELD) or _token(),
+            )
             messages.success(request, f"Added {form.cleaned_data['amount']:f} USDC to the pool.")
             return redirect("bounty-detail", bounty_id=bounty.pk)
         except ValidationError as exc:
@@ -231,10 +273,13 @@ def bounty_withdraw(request, bounty_id: int):
     if form.is_valid():
         amount = form.cleaned_data.get("amount")
         try:
-            bounties.bounty_withdraw(bounty=bounty, amount=amount,
-                                     idempotency_key=request.POST.get(TOKEN_FIELD) or _token())
-            messages.success(request, f"Took {amount:f} USDC back." if amount is not None
-                             else "Took the pool back; the bounty is closed.")
+            bounties.bounty_withdraw(
+                bounty=bounty, amount=amount, idempotency_key=request.POST.get(TOKEN_FIELD) or _token()
+            )
+            messages.success(
+                request,
+                f"Took {amount:f} USDC back." if amount is not None else "Took the pool back; the bounty is closed.",
+            )
             return redirect("bounty-detail", bounty_id=bounty.pk)
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -251,7 +296,7 @@ def bounty_status(request, bounty_id: int):
     try:
         bounty = bounties.bounty_update(bounty=bounty, status=request.POST.get("status", ""))
     except ValidationError as exc:
-        for message in (exc.messages or ["Not allowed."]):
+        for message in exc.messages or ["Not allowed."]:
             messages.error(request, message)
         return _detail_page(request, _bounty(request, bounty_id), status=400)
     messages.success(request, "Bounty paused." if bounty.status == BountyStatus.PAUSED else "Bounty resumed.")
@@ -259,6 +304,7 @@ def bounty_status(request, bounty_id: int):
 
 
 # ---------------------------------------------------------------- sellers
+
 
 @require_GET
 @seller_required
@@ -269,11 +315,17 @@ def seller_bounties(request):
     chosen = request.GET.get("vertical") or ""
     chosen = chosen if chosen in slugs else ""
     open_bounties = _with_criteria(list(selectors_bounties.bounty_list_open(vertical_slug=chosen)[:200]))
-    return render(request, "auctions/bounty_seller.html", {
-        "verticals": verticals, "chosen": chosen, "open_bounties": open_bounties,
-        "earnings": selectors_bounties.bounty_earnings_for_seller(seller=request.user),
-        "awards": list(selectors_bounties.bounty_award_list_for_seller(seller=request.user)[:100]),
-    })
+    return render(
+        request,
+        "auctions/bounty_seller.html",
+        {
+            "verticals": verticals,
+            "chosen": chosen,
+            "open_bounties": open_bounties,
+            "earnings": selectors_bounties.bounty_earnings_for_seller(seller=request.user),
+            "awards": list(selectors_bounties.bounty_award_list_for_seller(seller=request.user)[:100]),
+        },
+    )
 
 
 urlpatterns = [

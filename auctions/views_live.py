@@ -50,22 +50,37 @@ def marketplace(request):
     min_score = _min_score(request.GET.get("min_score"))
     slugs = chosen or list(by_slug)
     page = selectors_pages.auction_list_marketplace(
-        user=request.user, vertical_ids=[by_slug[s].pk for s in slugs], state=state, min_score=min_score,
-        cursor=(request.GET.get("cursor") or "")[:200])
+        user=request.user,
+        vertical_ids=[by_slug[s].pk for s in slugs],
+        state=state,
+        min_score=min_score,
+        cursor=(request.GET.get("cursor") or "")[:200],
+    )
     next_query = request.GET.copy()
     next_query["cursor"] = page.next_cursor
     first_query = request.GET.copy()
     first_query.pop("cursor", None)
     fields = lead_field_values(leads=[a.lead for a in page.rows])
-    return render(request, "auctions/marketplace.html", {
-        "verticals": watchable, "chosen": set(chosen), "chosen_verticals": [by_slug[s] for s in chosen],
-        "subscribe": slugs, "state": state, "min_score": min_score, "states": sorted(US_STATES),
-        "auctions": page.rows, "rows": [(a, fields[a.lead_id]) for a in page.rows],
-        "first_page": not request.GET.get("cursor"),
-        "next_url": f"?{next_query.urlencode()}" if page.next_cursor else "",
-        "first_url": f"?{first_query.urlencode()}", "server_now": timezone.now(),
-        "state_url": reverse("live-auction-state"),
-    })
+    return render(
+        request,
+        "auctions/marketplace.html",
+        {
+            "verticals": watchable,
+            "chosen": set(chosen),
+            "chosen_verticals": [by_slug[s] for s in chosen],
+            "subscribe": slugs,
+            "state": state,
+            "min_score": min_score,
+            "states": sorted(US_STATES),
+            "auctions": page.rows,
+            "rows": [(a, fields[a.lead_id]) for a in page.rows],
+            "first_page": not request.GET.get("cursor"),
+            "next_url": f"?{next_query.urlencode()}" if page.next_cursor else "",
+            "first_url": f"?{first_query.urlencode()}",
+            "server_now": timezone.now(),
+            "state_url": reverse("live-auction-state"),
+        },
+    )
 
 
 @require_GET
@@ -75,7 +90,7 @@ def auction_state(request):
     """`?ids=1,2,3`: price, deadline, status and the caller's standing for up to 100 auctions,
     with the server's clock (the polling fallback of static/js/live.js)."""
     ids = []
-    for part in (request.GET.get("ids") or "").split(",")[:selectors_pages.MAX_IDS]:
+    for part in (request.GET.get("ids") or "").split(",")[: selectors_pages.MAX_IDS]:
         part = part.strip()
         # ASCII digits only ("²".isdigit() is true, int() refuses it), within a bigint.
         if part.isascii() and part.isdigit() and len(part) < 19:
@@ -90,17 +105,26 @@ def auction_state(request):
 @buyer_required
 def my_bids(request):
     page = selectors_pages.bid_list_for_buyer(buyer=request.user, cursor=(request.GET.get("cursor") or "")[:200])
-    return render(request, "auctions/my_bids.html", {
-        "rows": page.rows, "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else "",
-        "server_now": timezone.now()})
+    return render(
+        request,
+        "auctions/my_bids.html",
+        {
+            "rows": page.rows,
+            "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else "",
+            "server_now": timezone.now(),
+        },
+    )
 
 
 @require_GET
 @buyer_required
 def my_wins(request):
     page = selectors_pages.win_list_for_buyer(buyer=request.user, cursor=(request.GET.get("cursor") or "")[:200])
-    return render(request, "auctions/my_wins.html", {
-        "sales": page.rows, "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""})
+    return render(
+        request,
+        "auctions/my_wins.html",
+        {"sales": page.rows, "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""},
+    )
 
 
 urlpatterns = [

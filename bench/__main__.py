@@ -27,8 +27,9 @@ SUITES = ("foundation", "leads", "auctions", "live", "chain", "settlement", "led
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("suites", nargs="*", metavar="suite",
-                        help=f"one or more of: {', '.join(SUITES)} (default: all)")
+    parser.add_argument(
+        "suites", nargs="*", metavar="suite", help=f"one or more of: {', '.join(SUITES)} (default: all)"
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:

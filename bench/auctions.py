@@ -102,6 +102,7 @@ def _others() -> str:
 
 # ---------------------------------------------------------------- parties and auctions
 
+
 def make_parties(n_buyers: int = BUYERS):
     """A seller and `n_buyers` funded buyers with API keys: (seller, [(buyer, secret)])."""
     from marketplace.ledger import ledger_credit_user
@@ -125,18 +126,31 @@ def make_leads(seller, vertical, n: int) -> list[int]:
     from leads.models import Lead
 
     now = timezone.now()
-    leads = [Lead(vertical=vertical, seller=seller, source=LeadSource.API, state="CA", zip="94105",
-                  city="San Francisco", fields={}, consent_text="I agree.", consent_at=now - timedelta(hours=1),
-                  consent_ip="203.0.113.7", status=LeadStatus.SCORED, quality_score=70, scored_at=now)
-             for _ in range(n)]
+    leads = [
+        Lead(
+            vertical=vertical,
+            seller=seller,
+            source=LeadSource.API,
+            state="CA",
+            zip="94105",
+            city="San Francisco",
+            fields={},
+            consent_text="I agree.",
+            consent_at=now - timedelta(hours=1),
+            consent_ip="203.0.113.7",
+            status=LeadStatus.SCORED,
+            quality_score=70,
+            scored_at=now,
+        )
+        for _ in range(n)
+    ]
     return [lead.pk for lead in Lead.objects.bulk_create(leads, batch_size=500)]
 
 
 def open_long_auctions(seller, vertical, n: int) -> list[int]:
     """`n` auctions open for a day (an Ask with duration 24 h): no deadline during the bid runs."""
-    from auctions.services import ask_create, auction_open
-
     from auctions.models import Ask
+    from auctions.services import ask_create, auction_open
 
     if not Ask.objects.filter(seller=seller, vertical=vertical, active=True).exists():
         ask_create(seller=seller, vertical=vertical, duration_seconds=24 * 3600)
@@ -161,14 +175,38 @@ def bulk_open_auctions(seller, vertical, n: int, deadline: datetime) -> list[int
     terms = ask_terms_for_lead(lead=Lead.objects.select_related("vertical").get(pk=lead_ids[0]))
     with transaction.atomic():
         auctions = Auction.objects.bulk_create(
-            [Auction(lead_id=lead_id, vertical=vertical, seller_id=seller.pk, ask=terms.ask,
-                     reserve_price=terms.reserve_price, buy_now_price=terms.buy_now_price,
-                     duration_seconds=int((deadline - now).total_seconds()), opened_at=now, deadline=deadline,
-                     log_salt=secrets.token_hex(16), created_at=now) for lead_id in lead_ids], batch_size=500)
+            [
+                Auction(
+                    lead_id=lead_id,
+                    vertical=vertical,
+                    seller_id=seller.pk,
+                    ask=terms.ask,
+                    reserve_price=terms.reserve_price,
+                    buy_now_price=terms.buy_now_price,
+                    duration_seconds=int((deadline - now).total_seconds()),
+                    opened_at=now,
+                    deadline=deadline,
+                    log_salt=secrets.token_hex(16),
+                    created_at=now,
+                )
+                for lead_id in lead_ids
+            ],
+            batch_size=500,
+        )
         Lead.objects.filter(pk__in=lead_ids).update(status=LeadStatus.LISTED, updated_at=now)
         LeadStatusChange.objects.bulk_create(
-            [LeadStatusChange(lead_id=a.lead_id, from_status=LeadStatus.SCORED, to_status=LeadStatus.LISTED,
-                              reason=f"auction {a.pk} opened", at=now) for a in auctions], batch_size=500)
+            [
+                LeadStatusChange(
+                    lead_id=a.lead_id,
+                    from_status=LeadStatus.SCORED,
+                    to_status=LeadStatus.LISTED,
+                    reason=f"auction {a.pk} opened",
+                    at=now,
+                )
+                for a in auctions
+            ],
+            batch_size=500,
+        )
     return [a.pk for a in auctions]
 
 
@@ -204,8 +242,10 @@ def _classify(status: int, body: bytes) -> str:
 
 # ---------------------------------------------------------------- 1. bids over HTTP
 
-def _run_http_bids(port: int, clients: int, amounts: Amounts, buyers, max_requests: int, max_seconds: float,
-                   timeout: float = 60.0) -> tuple[list[tuple[float, str]], float]:
+
+def _run_http_bids(
+    port: int, clients: int, amounts: Amounts, buyers, max_requests: int, max_seconds: float, timeout: float = 60.0
+) -> tuple[list[tuple[float, str]], float]:
     """`clients` threads, one persistent connection each; stop after `max_requests` or `max_seconds`.
 
     Returns ([(latency s, outcome)], wall seconds)."""
@@ -227,9 +267,12 @@ def _run_http_bids(port: int, clients: int, amounts: Amounts, buyers, max_reques
                 body = json.dumps({"max_amount": f"{amount:f}"}).encode()
                 begin = time.perf_counter()
                 try:
-                    conn.request("POST", f"/api/v1/auctions/{auction_id}/bids/", body=body,
-                                 headers={"Content-Type": "application/json",
-                                          "Authorization": f"Api-Key {buyers[b][1]}"})
+                    conn.request(
+                        "POST",
+                        f"/api/v1/auctions/{auction_id}/bids/",
+                        body=body,
+                        headers={"Content-Type": "application/json", "Authorization": f"Api-Key {buyers[b][1]}"},
+                    )
                     response = conn.getresponse()
                     outcome = _classify(response.status, response.read())
                 except (OSError, http.client.HTTPException) as exc:
@@ -258,8 +301,10 @@ def _bid_row(label: str, results: list[tuple[float, str]], wall: float) -> tuple
     accepted = outcomes.pop("accepted", 0)
     result = row(label, len(results), [r[0] for r in results], per_s=accepted / wall if wall else 0.0)
     rejected = ", ".join(f"{n} {code}" for code, n in outcomes.most_common()) or "none"
-    note = (f"{label}: {len(results)} bids in {wall:.1f} s = {len(results) / wall:.0f} requests/s; "
-            f"accepted {accepted} ({accepted / max(1, len(results)):.0%}), refused: {rejected}")
+    note = (
+        f"{label}: {len(results)} bids in {wall:.1f} s = {len(results) / wall:.0f} requests/s; "
+        f"accepted {accepted} ({accepted / max(1, len(results)):.0%}), refused: {rejected}"
+    )
     return result, note
 
 
@@ -270,14 +315,32 @@ def _server_classes():
         """`daphne config.asgi:application` (the Procfile's web process: one process), same env as uvicorn."""
 
         def start(self) -> "DaphneServer":
-            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": self.database_name,
-                   "RATE_LIMIT_ENABLED": "false", "DATABASE_POOL": "true", "PYTHONPATH": str(ROOT), **self.extra_env}
+            env = {
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                "DATABASE_NAME": self.database_name,
+                "RATE_LIMIT_ENABLED": "false",
+                "DATABASE_POOL": "true",
+                "PYTHONPATH": str(ROOT),
+                **self.extra_env,
+            }
             self.log_path = self.log_path.with_name("daphne.log")
             self._log = open(self.log_path, "ab")
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                 "config.asgi:application"],
-                cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    str(Path(sys.executable).parent / "daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "config.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             self._wait_healthy()
             return self
 
@@ -296,11 +359,14 @@ def bench_http_bids(server, name: str, seller, vertical, buyers) -> tuple[list[d
     rows.append(r)
     notes.append(note)
 
-    for label, ids in (("one hot auction", open_long_auctions(seller, vertical, 1)),
-                       (f"{SPREAD_AUCTIONS} auctions", open_long_auctions(seller, vertical, SPREAD_AUCTIONS))):
+    for label, ids in (
+        ("one hot auction", open_long_auctions(seller, vertical, 1)),
+        (f"{SPREAD_AUCTIONS} auctions", open_long_auctions(seller, vertical, SPREAD_AUCTIONS)),
+    ):
         _progress(f"HTTP bids ({name}): {label}, {CLIENTS} clients")
-        results, wall = _run_http_bids(server.port, CLIENTS, Amounts(ids, reserve), buyers, HTTP_MAX_REQUESTS,
-                                       HTTP_MAX_SECONDS)
+        results, wall = _run_http_bids(
+            server.port, CLIENTS, Amounts(ids, reserve), buyers, HTTP_MAX_REQUESTS, HTTP_MAX_SECONDS
+        )
         r, note = _bid_row(f"POST …/bids/ {label}, {CLIENTS} clients ({name})", results, wall)
         rows.append(r)
         notes.append(note)
@@ -309,8 +375,10 @@ def bench_http_bids(server, name: str, seller, vertical, buyers) -> tuple[list[d
 
 # ---------------------------------------------------------------- 1b. bid_place in process
 
-def _run_service_bids(threads: int, amounts: Amounts, buyers, max_bids: int,
-                      max_seconds: float) -> tuple[list[tuple[float, str]], float]:
+
+def _run_service_bids(
+    threads: int, amounts: Amounts, buyers, max_bids: int, max_seconds: float
+) -> tuple[list[tuple[float, str]], float]:
     from django.db import connection
 
     from auctions.choices import BidSource
@@ -364,16 +432,19 @@ def bench_service_bids(seller, vertical, buyers) -> tuple[list[dict], list[str]]
         for label, n in cases:
             _progress(f"bid_place: {label}, {threads} thread(s)")
             ids = open_long_auctions(seller, vertical, n)
-            results, wall = _run_service_bids(threads, Amounts(ids, reserve), buyers, SERVICE_MAX_BIDS,
-                                              SERVICE_MAX_SECONDS)
-            r, note = _bid_row(f"bid_place() {label}, {threads} thread{'s' if threads > 1 else ''} (in process)",
-                               results, wall)
+            results, wall = _run_service_bids(
+                threads, Amounts(ids, reserve), buyers, SERVICE_MAX_BIDS, SERVICE_MAX_SECONDS
+            )
+            r, note = _bid_row(
+                f"bid_place() {label}, {threads} thread{'s' if threads > 1 else ''} (in process)", results, wall
+            )
             rows.append(r)
             notes.append(note)
     return rows, notes
 
 
 # ---------------------------------------------------------------- 1c. what one bid costs in SQL
+
 
 def _summarize(captured: list[dict]) -> list[str]:
     out = []
@@ -389,9 +460,8 @@ def bench_query_counts(seller, vertical, buyers) -> list[str]:
     from rest_framework.test import APIClient
 
     from auctions.choices import BidSource
-    from auctions.services import auction_close, bid_place
-
     from auctions.models import Auction
+    from auctions.services import auction_close, bid_place
 
     reserve = vertical.reserve_price
     lines = []
@@ -405,16 +475,17 @@ def bench_query_counts(seller, vertical, buyers) -> list[str]:
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key2}")
     with CaptureQueriesContext(connection) as http_bid:
-        response = api.post(f"/api/v1/auctions/{auction_id}/bids/", {"max_amount": f"{reserve + 80:f}"},
-                            format="json")
+        response = api.post(f"/api/v1/auctions/{auction_id}/bids/", {"max_amount": f"{reserve + 80:f}"}, format="json")
     assert response.status_code == 201, (response.status_code, response.content[:300])
     bid_place(auction_id=auction_id, buyer=b3, max_amount=reserve + 90, source=BidSource.API)
     Auction.objects.filter(pk=auction_id).update(deadline=Auction.objects.get(pk=auction_id).opened_at)
     with CaptureQueriesContext(connection) as close:
         auction_close(auction_id=auction_id)
-    lines.append(f"SQL statements: bid_place, a new bidder's maximum: {len(first_bid)}; a raise by a bidder: "
-                 f"{len(raise_bid)}; POST /api/v1/auctions/<id>/bids/ (API key, DRF view, response body): "
-                 f"{len(http_bid)}; auction_close with 3 bidders (1 capture, 3 releases): {len(close)}")
+    lines.append(
+        f"SQL statements: bid_place, a new bidder's maximum: {len(first_bid)}; a raise by a bidder: "
+        f"{len(raise_bid)}; POST /api/v1/auctions/<id>/bids/ (API key, DRF view, response body): "
+        f"{len(http_bid)}; auction_close with 3 bidders (1 capture, 3 releases): {len(close)}"
+    )
     lines.append("-- bid_place, a new bidder (CaptureQueriesContext; savepoints included):")
     lines += [f"   {line}" for line in _summarize(first_bid.captured_queries)]
     lines.append("-- POST …/bids/ (in-process APIClient, a raise), every statement:")
@@ -433,6 +504,7 @@ def ledger_lines() -> tuple[bool, list[str]]:
 
 # ---------------------------------------------------------------- 2. close lateness
 
+
 class BeatProcess:
     """`celery -A config beat` (the Procfile's beat) in its own process group."""
 
@@ -444,17 +516,40 @@ class BeatProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "BeatProcess":
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": self.database_name,
-               "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO", **self.extra_env}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_NAME": self.database_name,
+            "PYTHONPATH": str(ROOT),
+            "LOG_LEVEL": "INFO",
+            **self.extra_env,
+        }
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule", str(self.schedule),
-             "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--schedule",
+                str(self.schedule),
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         time.sleep(2.0)
         if self.process.poll() is not None:
-            raise RuntimeError(f"celery beat exited with {self.process.returncode}:\n"
-                               f"{self.log_path.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"celery beat exited with {self.process.returncode}:\n"
+                f"{self.log_path.read_text(errors='replace')[-3000:]}"
+            )
         return self
 
     def stop(self) -> None:
@@ -512,8 +607,9 @@ def _close_paths(log_lines: list[dict]) -> tuple[dict[int, str], Counter, dict[i
         if message == "auction closed" and "auction_id" in line:
             pending[process].append(int(line["auction_id"]))
             logged_at[int(line["auction_id"])] = datetime.fromisoformat(line["ts"])
-        elif message.startswith("Task auctions.") and ("succeeded" in message or "raised" in message
-                                                        or "retry" in message.lower()):
+        elif message.startswith("Task auctions.") and (
+            "succeeded" in message or "raised" in message or "retry" in message.lower()
+        ):
             name = message.split("[", 1)[0].removeprefix("Task ")
             closes = pending.pop(process, [])
             tasks[name] += 1
@@ -547,12 +643,20 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     # 20 s (all of them); production keeps the default 3600 s (config/settings/base.py).
     celery_env = {"CELERY_VISIBILITY_TIMEOUT": "3600"}
     load_before, others = _load(), _others()
-    worker = WorkerProcess(database_name, run_dir, concurrency=CLOSE_WORKER_CONCURRENCY, extra_env=celery_env,
-                           queues=list(WORKER_GROUPS["auctions"]))
+    worker = WorkerProcess(
+        database_name,
+        run_dir,
+        concurrency=CLOSE_WORKER_CONCURRENCY,
+        extra_env=celery_env,
+        queues=list(WORKER_GROUPS["auctions"]),
+    )
     beat = BeatProcess(database_name, run_dir, extra_env=celery_env) if mode in ("both", "sweep") else None
     # The sweep runs in a process of its own (Procfile worker_clock), not behind the closes.
-    clock = (WorkerProcess(database_name, run_dir, concurrency=1, extra_env=celery_env,
-                           queues=list(WORKER_GROUPS["clock"])) if beat else None)
+    clock = (
+        WorkerProcess(database_name, run_dir, concurrency=1, extra_env=celery_env, queues=list(WORKER_GROUPS["clock"]))
+        if beat
+        else None
+    )
     seller = User.objects.create_user(email=f"bench-close-{mode}@gmail.com", password="x" * 20, is_seller=True)
     try:
         _progress(f"close lateness ({mode}): starting the worker{' and beat' if beat else ''}")
@@ -573,15 +677,17 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         def two_bids(item):
             i, auction_id = item
             for j, extra in ((i % len(buyers), 5), ((i + 17) % len(buyers), 10)):
-                services.bid_place(auction_id=auction_id, buyer=buyers[j][0], max_amount=reserve + extra,
-                                   source=BidSource.API)
+                services.bid_place(
+                    auction_id=auction_id, buyer=buyers[j][0], max_amount=reserve + extra, source=BidSource.API
+                )
 
         begin = time.perf_counter()
         _threaded(list(enumerate(auction_ids)), CLOSE_CREATE_THREADS, two_bids)
         bids_s = time.perf_counter() - begin
         t0 = timezone.now()
-        deadlines = [t0 + timedelta(seconds=CLOSE_LEAD_S + CLOSE_SPREAD_S * i / CLOSE_AUCTIONS)
-                     for i in range(CLOSE_AUCTIONS)]
+        deadlines = [
+            t0 + timedelta(seconds=CLOSE_LEAD_S + CLOSE_SPREAD_S * i / CLOSE_AUCTIONS) for i in range(CLOSE_AUCTIONS)
+        ]
         auctions = list(Auction.objects.filter(pk__in=auction_ids).only("pk", "opened_at").order_by("pk"))
         by_pk = dict(zip(auction_ids, deadlines))
         for auction in auctions:
@@ -593,10 +699,15 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
             for auction_id, deadline in zip(auction_ids, deadlines):
                 services._schedule_close(auction_id, deadline)
         scheduled_s = time.perf_counter() - begin
-        notes.append(f"{mode}: opened in {opened_s:.1f} s (bulk) + {bids_s:.1f} s (bid_place ×{2 * CLOSE_AUCTIONS}, "
-                     f"{CLOSE_CREATE_THREADS} threads); deadlines {deadlines[0]:%H:%M:%S}–{deadlines[-1]:%H:%M:%S}; "
-                     + (f"{CLOSE_AUCTIONS} closes queued with eta=deadline in {scheduled_s:.1f} s"
-                        if mode != "sweep" else "no scheduled closes (sweep only)"))
+        notes.append(
+            f"{mode}: opened in {opened_s:.1f} s (bulk) + {bids_s:.1f} s (bid_place ×{2 * CLOSE_AUCTIONS}, "
+            f"{CLOSE_CREATE_THREADS} threads); deadlines {deadlines[0]:%H:%M:%S}–{deadlines[-1]:%H:%M:%S}; "
+            + (
+                f"{CLOSE_AUCTIONS} closes queued with eta=deadline in {scheduled_s:.1f} s"
+                if mode != "sweep"
+                else "no scheduled closes (sweep only)"
+            )
+        )
 
         _progress(f"close lateness ({mode}): waiting for the closes (last deadline {deadlines[-1]:%H:%M:%S})")
         give_up = deadlines[-1] + timedelta(seconds=CLOSE_WAIT_AFTER_LAST_S)
@@ -614,15 +725,19 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
             clock.stop()
         worker.stop()
 
-    rows = list(Auction.objects.filter(pk__in=auction_ids).values_list("pk", "deadline", "closed_at", "extensions",
-                                                                         "result"))
+    rows = list(
+        Auction.objects.filter(pk__in=auction_ids).values_list("pk", "deadline", "closed_at", "extensions", "result")
+    )
     closed = [(pk, deadline, closed_at) for pk, deadline, closed_at, _, _ in rows if closed_at is not None]
     lateness = {pk: (closed_at - deadline).total_seconds() for pk, deadline, closed_at in closed}
     extended = sum(1 for _, _, _, ext, _ in rows if ext)
     results = Counter(result for *_, result in rows)
     closed_by, tasks, logged_at = _close_paths(worker.json_lines() + (clock.json_lines() if clock else []))
-    label = {"both": "eta close + 5 s sweep (production)", "eta": "eta close only (no beat)",
-             "sweep": "5 s sweep only (no eta close)"}[mode]
+    label = {
+        "both": "eta close + 5 s sweep (production)",
+        "eta": "eta close only (no beat)",
+        "sweep": "5 s sweep only (no eta close)",
+    }[mode]
     samples = list(lateness.values())
     r = row(f"close lateness, {CLOSE_AUCTIONS} auctions in 60 s: {label}", len(samples), samples)
     r["per_s"] = None
@@ -631,34 +746,44 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     by_path = []
     for path, n in via.most_common():
         path_samples = [lateness[pk] for pk in lateness if closed_by.get(pk, "not in the log") == path]
-        by_path.append(f"{n} by {path} (p50 {pct(path_samples, 0.5) * 1000:.0f} ms, "
-                       f"p95 {pct(path_samples, 0.95) * 1000:.0f} ms, max {max(path_samples) * 1000:.0f} ms)")
+        by_path.append(
+            f"{n} by {path} (p50 {pct(path_samples, 0.5) * 1000:.0f} ms, "
+            f"p95 {pct(path_samples, 0.95) * 1000:.0f} ms, max {max(path_samples) * 1000:.0f} ms)"
+        )
     drift = [(logged_at[pk] - closed_at).total_seconds() for pk, _, closed_at in closed if pk in logged_at]
     done = [(logged_at[pk] - deadline).total_seconds() for pk, deadline, _ in closed if pk in logged_at]
-    notes.append(f"{mode}: {len(closed)}/{CLOSE_AUCTIONS} closed ({dict(results)}), {open_left} still open at the "
-                 f"end; max lateness {r['max']:.0f} ms; {extended} auctions extended by soft close")
+    notes.append(
+        f"{mode}: {len(closed)}/{CLOSE_AUCTIONS} closed ({dict(results)}), {open_left} still open at the "
+        f"end; max lateness {r['max']:.0f} ms; {extended} auctions extended by soft close"
+    )
     notes.append(f"{mode}: closed via: {'; '.join(by_path) or '—'}")
     notes.append(f"{mode}: tasks run: {dict(tasks)}")
     if drift:
-        notes.append(f"{mode}: closed_at is timezone.now() at the end of auction_close's work; "
-                     f"its \"auction closed\" log line (just before COMMIT) comes "
-                     f"{pct(drift, 0.5) * 1000:.0f} ms later at p50, {pct(drift, 0.95) * 1000:.0f} ms at p95, "
-                     f"{max(drift) * 1000:.0f} ms at most; lateness to "
-                     f"that line: p50 {pct(done, 0.5) * 1000:.0f} ms, p95 {pct(done, 0.95) * 1000:.0f} ms, "
-                     f"p99 {pct(done, 0.99) * 1000:.0f} ms, max {max(done) * 1000:.0f} ms")
-    notes.append(f"{mode}: {load_before} before, {load_after} after; also running when it started: {others}; "
-                 f"logs: {run_dir}")
+        notes.append(
+            f"{mode}: closed_at is timezone.now() at the end of auction_close's work; "
+            f'its "auction closed" log line (just before COMMIT) comes '
+            f"{pct(drift, 0.5) * 1000:.0f} ms later at p50, {pct(drift, 0.95) * 1000:.0f} ms at p95, "
+            f"{max(drift) * 1000:.0f} ms at most; lateness to "
+            f"that line: p50 {pct(done, 0.5) * 1000:.0f} ms, p95 {pct(done, 0.95) * 1000:.0f} ms, "
+            f"p99 {pct(done, 0.99) * 1000:.0f} ms, max {max(done) * 1000:.0f} ms"
+        )
+    notes.append(
+        f"{mode}: {load_before} before, {load_after} after; also running when it started: {others}; logs: {run_dir}"
+    )
     return r, notes
 
 
 # ---------------------------------------------------------------- the suite
 
+
 def print_lateness(rows: list[dict]) -> None:
     width = 72
     print(f"{'benchmark':<{width}} {'n':>6} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9}")
     for r in rows:
-        print(f"{r['benchmark']:<{width}} {r['n']:>6} {r['p50']:>7.0f}ms {r['p95']:>7.0f}ms {r['p99']:>7.0f}ms "
-              f"{r['max']:>7.0f}ms")
+        print(
+            f"{r['benchmark']:<{width}} {r['n']:>6} {r['p50']:>7.0f}ms {r['p95']:>7.0f}ms {r['p99']:>7.0f}ms "
+            f"{r['max']:>7.0f}ms"
+        )
 
 
 def _log_to_file(path: Path) -> None:
@@ -679,8 +804,7 @@ def run() -> None:
     modes = [m.strip() for m in os.environ.get("BENCH_AUCTIONS_CLOSE_MODES", "both").split(",") if m.strip()]
     unknown = set(modes) - {"both", "eta", "sweep"}
     if unknown:
-        raise SystemExit(f"BENCH_AUCTIONS_CLOSE_MODES: unknown mode(s) {', '.join(sorted(unknown))} "
-                         "(both, eta, sweep)")
+        raise SystemExit(f"BENCH_AUCTIONS_CLOSE_MODES: unknown mode(s) {', '.join(sorted(unknown))} (both, eta, sweep)")
     load_before, others = _load(), _others()
     with throwaway_database() as database_name:
         vertical = Vertical.objects.get(slug=VERTICAL)
@@ -701,10 +825,12 @@ def run() -> None:
         ok, ledger = ledger_lines()
         query_lines = bench_query_counts(seller, vertical, buyers)
         print(header("auctions"))
-        print(f"Bids: {BUYERS} buyers funded with {BUYER_FUNDS:,} USDC each, vertical {VERTICAL} (reserve "
-              f"{vertical.reserve_price:f}); HTTP through `uvicorn --workers 2` and through `daphne` (the Procfile's "
-              f"server, one process), DATABASE_POOL=true, rate limits off; "
-              f"'per s' = accepted bids per second. {load_before} before ({others}), {_load()} after.")
+        print(
+            f"Bids: {BUYERS} buyers funded with {BUYER_FUNDS:,} USDC each, vertical {VERTICAL} (reserve "
+            f"{vertical.reserve_price:f}); HTTP through `uvicorn --workers 2` and through `daphne` (the Procfile's "
+            f"server, one process), DATABASE_POOL=true, rate limits off; "
+            f"'per s' = accepted bids per second. {load_before} before ({others}), {_load()} after."
+        )
         print_table(http_rows + service_rows, width=72)
         for note in http_notes + service_notes + ledger + query_lines:
             print(note)
@@ -719,11 +845,13 @@ def run() -> None:
             lateness_notes += notes
         ok, ledger = ledger_lines()
         print()
-        print(f"Close lateness (closed_at - deadline): {CLOSE_AUCTIONS} auctions, deadlines spread evenly over "
-              f"{CLOSE_SPREAD_S:.0f} s starting {CLOSE_LEAD_S:.0f} s after the auctions and their 2 bids each exist; "
-              f"one worker "
-              f"-Q {','.join(__import__('config.queues', fromlist=['WORKER_GROUPS']).WORKER_GROUPS['auctions'])} "
-              f"-c {CLOSE_WORKER_CONCURRENCY} (prefork, prefetch 1), celery beat for the sweep.")
+        print(
+            f"Close lateness (closed_at - deadline): {CLOSE_AUCTIONS} auctions, deadlines spread evenly over "
+            f"{CLOSE_SPREAD_S:.0f} s starting {CLOSE_LEAD_S:.0f} s after the auctions and their 2 bids each exist; "
+            f"one worker "
+            f"-Q {','.join(__import__('config.queues', fromlist=['WORKER_GROUPS']).WORKER_GROUPS['auctions'])} "
+            f"-c {CLOSE_WORKER_CONCURRENCY} (prefork, prefetch 1), celery beat for the sweep."
+        )
         print_lateness(lateness_rows)
         for note in lateness_notes + ledger:
             print(note)

@@ -44,8 +44,9 @@ class _Chain:
         self.next_range = 1  # sale ids are handed out in ranges of 256 (one bitmap slot each)
 
     def mint(self, items: list[leadnft.MintItem]) -> int:
-        tx = self.w3.eth.send_transaction({"from": self.minter, "to": self.address, "gas": 10_000_000,
-                                           "data": leadnft.mint_batch_calldata(items)})
+        tx = self.w3.eth.send_transaction(
+            {"from": self.minter, "to": self.address, "gas": 10_000_000, "data": leadnft.mint_batch_calldata(items)}
+        )
         receipt = self.w3.eth.wait_for_transaction_receipt(tx)
         if receipt.status != 1:
             raise RuntimeError("mintBatch reverted")
@@ -53,7 +54,7 @@ class _Chain:
 
     def mint_all(self, items: list[leadnft.MintItem]) -> None:
         for k in range(0, len(items), leadnft.MAX_BATCH):
-            self.mint(items[k:k + leadnft.MAX_BATCH])
+            self.mint(items[k : k + leadnft.MAX_BATCH])
 
     def fresh_ids(self, n: int, *, spread: bool = False) -> list[int]:
         """`n` unused sale ids: consecutive in a fresh 256-id range, or one per fresh range (spread)."""
@@ -72,9 +73,16 @@ def _address() -> str:
 
 
 def _item(sale_id: int, buyer: str, seller: str) -> leadnft.MintItem:
-    return leadnft.MintItem(sale_id=sale_id, buyer=buyer, seller=seller, vertical_id=17,
-                            price_units=42_500_000, quality=83, data_hash=keccak(text=f"salt|{sale_id}"),
-                            bid_log_digest=keccak(text=f"bids|{sale_id}"))
+    return leadnft.MintItem(
+        sale_id=sale_id,
+        buyer=buyer,
+        seller=seller,
+        vertical_id=17,
+        price_units=42_500_000,
+        quality=83,
+        data_hash=keccak(text=f"salt|{sale_id}"),
+        bid_log_digest=keccak(text=f"bids|{sale_id}"),
+    )
 
 
 def _scenario(chain: _Chain, size: int, *, new_buyers: bool, new_sellers: bool, ids: str = "used") -> float:
@@ -102,8 +110,10 @@ ROWS = (
     ("new buyers, every seller new", {"new_buyers": True, "new_sellers": True}),
     ("buyers already holding a token, known sellers", {"new_buyers": False, "new_sellers": False}),
     ("buyers already holding a token, every seller new", {"new_buyers": False, "new_sellers": True}),
-    ("new buyers, known sellers, first batch of a fresh 256-id range",
-     {"new_buyers": True, "new_sellers": False, "ids": "fresh"}),
+    (
+        "new buyers, known sellers, first batch of a fresh 256-id range",
+        {"new_buyers": True, "new_sellers": False, "ids": "fresh"},
+    ),
     ("new buyers, known sellers, sale ids 256 apart", {"new_buyers": True, "new_sellers": False, "ids": "spread"}),
 )
 

@@ -29,8 +29,10 @@ def bench_api_verticals(n: int = 400) -> list[dict]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(user=user, name='bench').secret}")
     rows = []
-    for path, label in (("/api/v1/verticals/?page_size=100", "GET /api/v1/verticals/ (100 rows)"),
-                        ("/api/v1/verticals/solar/", "GET /api/v1/verticals/solar/")):
+    for path, label in (
+        ("/api/v1/verticals/?page_size=100", "GET /api/v1/verticals/ (100 rows)"),
+        ("/api/v1/verticals/solar/", "GET /api/v1/verticals/solar/"),
+    ):
         client.get(path)  # warm up
         samples = []
         for _ in range(n):

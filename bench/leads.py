@@ -25,14 +25,21 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import header, pct, print_table, row, throwaway_database
+from bench.common import header, print_table, row, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 VERTICAL = "solar-residential"
 # (state, ZIP, city): ZIPs that lie in their state (leads.validation checks it).
-GEO = [("CA", "94105", "San Francisco"), ("NY", "10001", "New York"), ("TX", "78701", "Austin"),
-       ("FL", "33131", "Miami"), ("IL", "60601", "Chicago"), ("AZ", "85004", "Phoenix"),
-       ("WA", "98101", "Seattle"), ("CO", "80202", "Denver")]
+GEO = [
+    ("CA", "94105", "San Francisco"),
+    ("NY", "10001", "New York"),
+    ("TX", "78701", "Austin"),
+    ("FL", "33131", "Miami"),
+    ("IL", "60601", "Chicago"),
+    ("AZ", "85004", "Phoenix"),
+    ("WA", "98101", "Seattle"),
+    ("CO", "80202", "Denver"),
+]
 AREA_CODES = ("415", "212", "512", "305", "312", "602", "206", "303")
 
 SINGLE_CLIENTS = 32
@@ -50,6 +57,7 @@ READ_REPEATS = 20
 
 
 # ---------------------------------------------------------------- valid, unique leads
+
 
 class LeadFactory:
     """Builds leads valid for a vertical's effective schema, each with its own phone and email."""
@@ -97,15 +105,23 @@ class LeadFactory:
         return {
             "vertical": self.slug,
             "external_id": f"bench-{self.run_tag}-{i}",
-            "first_name": "Bench", "last_name": f"Lead{i}",
+            "first_name": "Bench",
+            "last_name": f"Lead{i}",
             "email": f"bench.{self.run_tag}.{i}@gmail.com",
             "phone": f"+1{area}{exchange:03d}{rest % 10000:04d}",
-            "street_address": f"{1 + i % 900} Market St", "city": city, "state": state, "zip": zip5,
+            "street_address": f"{1 + i % 900} Market St",
+            "city": city,
+            "state": state,
+            "zip": zip5,
             "campaign": f"campaign-{i % 5}",
             "fields": {spec.key: self._field_value(spec, i) for spec in self.schema},
-            "consent": {"text": "I agree to be contacted about solar quotes.",
-                        "timestamp": (timezone.now() - timedelta(hours=1)).isoformat(), "ip": "203.0.113.7",
-                        "user_agent": "Mozilla/5.0 (bench)", "page_url": "https://sunnyleads.example.org/quote"},
+            "consent": {
+                "text": "I agree to be contacted about solar quotes.",
+                "timestamp": (timezone.now() - timedelta(hours=1)).isoformat(),
+                "ip": "203.0.113.7",
+                "user_agent": "Mozilla/5.0 (bench)",
+                "page_url": "https://sunnyleads.example.org/quote",
+            },
         }
 
     def check(self) -> None:
@@ -130,6 +146,7 @@ def make_seller(email: str):
 
 # ---------------------------------------------------------------- the servers
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -148,14 +165,33 @@ class UvicornServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "UvicornServer":
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": self.database_name,
-               "RATE_LIMIT_ENABLED": "false", "DATABASE_POOL": "true", "PYTHONPATH": str(ROOT),
-               **self.extra_env}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_NAME": self.database_name,
+            "RATE_LIMIT_ENABLED": "false",
+            "DATABASE_POOL": "true",
+            "PYTHONPATH": str(ROOT),
+            **self.extra_env,
+        }
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "uvicorn"), "config.asgi:application", "--workers", str(self.workers),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(Path(sys.executable).parent / "uvicorn"),
+                "config.asgi:application",
+                "--workers",
+                str(self.workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self._wait_healthy()
         return self
 
@@ -175,8 +211,9 @@ class UvicornServer:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"uvicorn did not answer /healthz with 200 within {timeout:.0f} s (last: {last}):\n"
-                           f"{self.log_tail()}")
+        raise RuntimeError(
+            f"uvicorn did not answer /healthz with 200 within {timeout:.0f} s (last: {last}):\n{self.log_tail()}"
+        )
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
@@ -194,14 +231,16 @@ class UvicornServer:
 
 
 def _post(conn: http.client.HTTPConnection, path: str, body: bytes, api_key: str) -> tuple[int, bytes]:
-    conn.request("POST", path, body=body, headers={"Content-Type": "application/json",
-                                                   "Authorization": f"Api-Key {api_key}"})
+    conn.request(
+        "POST", path, body=body, headers={"Content-Type": "application/json", "Authorization": f"Api-Key {api_key}"}
+    )
     response = conn.getresponse()
     return response.status, response.read()
 
 
-def _run_clients(port: int, clients: int, bodies: list[bytes], path: str, api_key: str,
-                 max_seconds: float, timeout: float = 60.0) -> tuple[list[tuple[float, int, bytes]], float]:
+def _run_clients(
+    port: int, clients: int, bodies: list[bytes], path: str, api_key: str, max_seconds: float, timeout: float = 60.0
+) -> tuple[list[tuple[float, int, bytes]], float]:
     """`clients` threads, one persistent connection each, share `bodies`; stop when done or at `max_seconds`.
 
     Returns ([(latency s, status, body)], wall seconds).
@@ -255,22 +294,34 @@ def _report_failures(label: str, failures: list[tuple[int, bytes]]) -> None:
 
 # ---------------------------------------------------------------- 1. single-lead API
 
+
 def bench_single_api(server: UvicornServer, factory: LeadFactory, api_key: str) -> tuple[dict, int]:
     # Warm up: each worker opens its pool and imports its views.
-    _run_clients(server.port, SINGLE_CLIENTS, [json.dumps(factory.make()).encode() for _ in range(64)],
-                 "/api/v1/leads/", api_key, 30)
+    _run_clients(
+        server.port,
+        SINGLE_CLIENTS,
+        [json.dumps(factory.make()).encode() for _ in range(64)],
+        "/api/v1/leads/",
+        api_key,
+        30,
+    )
     bodies = [json.dumps(factory.make()).encode() for _ in range(SINGLE_MAX_REQUESTS)]
     results, wall = _run_clients(server.port, SINGLE_CLIENTS, bodies, "/api/v1/leads/", api_key, SINGLE_MAX_SECONDS)
     created = [r for r in results if r[1] == 201]
     failures = [(status, body) for _, status, body in results if status != 201]
     _report_failures("POST /api/v1/leads/", failures)
-    result = row(f"POST /api/v1/leads/ (uvicorn ×2, {SINGLE_CLIENTS} clients, HTTP)", len(results),
-                 [r[0] for r in results], per_s=len(created) / wall)
+    result = row(
+        f"POST /api/v1/leads/ (uvicorn ×2, {SINGLE_CLIENTS} clients, HTTP)",
+        len(results),
+        [r[0] for r in results],
+        per_s=len(created) / wall,
+    )
     result["non_201"] = len(failures)
     return result, len(failures)
 
 
 # ---------------------------------------------------------------- 2. bulk API
+
 
 def bench_bulk_api(server: UvicornServer, factory: LeadFactory, api_key: str) -> list[dict]:
     rows = []
@@ -295,8 +346,10 @@ def bench_bulk_api(server: UvicornServer, factory: LeadFactory, api_key: str) ->
 
 # ---------------------------------------------------------------- 3. ingest → scored
 
-def bench_ingest_to_scored(server: UvicornServer, factory: LeadFactory, api_key: str, database_name: str,
-                           log_dir: Path) -> list[dict]:
+
+def bench_ingest_to_scored(
+    server: UvicornServer, factory: LeadFactory, api_key: str, database_name: str, log_dir: Path
+) -> list[dict]:
     import redis
     from django.conf import settings
     from django.db import connection
@@ -319,7 +372,9 @@ def bench_ingest_to_scored(server: UvicornServer, factory: LeadFactory, api_key:
                     pending = [pk for pk in list(submitted) if pk not in seen]
                     if pending:
                         now = time.perf_counter()
-                        for pk in Lead.objects.filter(pk__in=pending, scored_at__isnull=False).values_list("pk", flat=True):
+                        for pk in Lead.objects.filter(pk__in=pending, scored_at__isnull=False).values_list(
+                            "pk", flat=True
+                        ):
                             seen[pk] = now
                     if done.is_set() and time.perf_counter() > done_at[0] + 60:
                         return
@@ -352,12 +407,13 @@ def bench_ingest_to_scored(server: UvicornServer, factory: LeadFactory, api_key:
         unscored = [pk for pk in submitted if pk not in seen]
         if unscored:
             print(f"!! ingest → scored: {len(unscored)} of {len(submitted)} leads were not scored within 60 s")
-        server_side = [(scored - created).total_seconds() for created, scored in
-                       Lead.objects.filter(pk__in=list(seen)).values_list("created_at", "scored_at")]
+        server_side = [
+            (scored - created).total_seconds()
+            for created, scored in Lead.objects.filter(pk__in=list(seen)).values_list("created_at", "scored_at")
+        ]
         observed = [seen[pk] - submitted[pk] for pk in seen]
     finally:
         worker.stop()
-    n = len(server_side)
     return [
         latency_row(f"lead created_at → scored_at (worker -c 2, {1 / SCORED_PACE_S:.0f} leads/s)", server_side),
         latency_row("API response → scored_at seen by a 5 ms DB poll", observed),
@@ -365,6 +421,7 @@ def bench_ingest_to_scored(server: UvicornServer, factory: LeadFactory, api_key:
 
 
 # ---------------------------------------------------------------- 4. the lead table at 1M rows
+
 
 def _literal_default(field):
     from django.db import models
@@ -402,7 +459,7 @@ def generate_lead_table(seller, n: int = TABLE_LEADS) -> float:
         "zip": "(ARRAY['94105','10001','78701','33131','60601','85004','98101','80202'])[1 + (g % 8)]",
         "city": "(ARRAY['San Francisco','New York','Austin','Miami','Chicago','Phoenix','Seattle','Denver'])[1 + (g % 8)]",
         "fields": "jsonb_build_object('homeowner', true, 'monthly_electric_bill', 50 + (g % 400), "
-                  "'roof_type', (ARRAY['metal','asphalt shingle','slate'])[1 + (g % 3)])",
+        "'roof_type', (ARRAY['metal','asphalt shingle','slate'])[1 + (g % 3)])",
         "consent_text": "'I agree to be contacted about quotes.'",
         "consent_at": "t.created_at - interval '1 hour'",
         "consent_ip": "'203.0.113.7'::inet",
@@ -411,11 +468,11 @@ def generate_lead_table(seller, n: int = TABLE_LEADS) -> float:
         "consent_certificate_url": "''",
         "status": "t.status",
         "rejection_reason": "CASE WHEN t.status = 'rejected' THEN (CASE WHEN t.r < 0.07 THEN 'duplicate' "
-                            "ELSE 'low_quality' END) ELSE '' END",
+        "ELSE 'low_quality' END) ELSE '' END",
         "rejection_detail": "'{}'::jsonb",
         "duplicate_of_id": "NULL",
         "quality_score": "CASE WHEN t.status = 'received' OR (t.status = 'rejected' AND t.r < 0.07) THEN NULL "
-                         "WHEN t.status = 'rejected' THEN (t.r2 * 40)::int ELSE 40 + (t.r2 * 60)::int END",
+        "WHEN t.status = 'rejected' THEN (t.r2 * 40)::int ELSE 40 + (t.r2 * 60)::int END",
         "score_breakdown": "'{}'::jsonb",
         "price": "CASE WHEN t.status = 'sold' THEN round((20 + t.r2 * 100)::numeric, 2) END",
         "has_phone": "(g % 13) <> 0",
@@ -427,7 +484,7 @@ def generate_lead_table(seller, n: int = TABLE_LEADS) -> float:
         "created_at": "t.created_at",
         "updated_at": "t.created_at",
         "scored_at": "CASE WHEN t.status = 'received' OR (t.status = 'rejected' AND t.r < 0.07) THEN NULL "
-                     "ELSE t.created_at + interval '2 seconds' END",
+        "ELSE t.created_at + interval '2 seconds' END",
     }
     columns = [f for f in Lead._meta.concrete_fields if not f.primary_key]
     select = ", ".join(expressions.get(f.column) or _literal_default(f) for f in columns)
@@ -482,8 +539,10 @@ def deep_cursor_url(seller, depth: int) -> tuple[str, str]:
         ordering = [f"-{c}" if spec.descending else c for c in segment.columns]
         last = selectors.lead_table_queryset(seller=seller, spec=spec).order_by(*ordering)[depth - 1]
         token = selectors._cursor_dumps(spec=spec, segment=0, key=selectors._row_key(last, segment), direction="n")
-        return (f"/api/v1/leads/?cursor={token}",
-                f"keyset cursor of leads.selectors on {tuple(ordering)} (row-value comparison, no OFFSET)")
+        return (
+            f"/api/v1/leads/?cursor={token}",
+            f"keyset cursor of leads.selectors on {tuple(ordering)} (row-value comparison, no OFFSET)",
+        )
     return _drf_cursor_url(seller, depth, LeadListCreateApi.pagination_class())
 
 
@@ -495,7 +554,7 @@ def _drf_cursor_url(seller, depth: int, paginator) -> tuple[str, str]:
 
     page_size = paginator.page_size
     ordering = paginator.ordering if isinstance(paginator.ordering, (list, tuple)) else (paginator.ordering,)
-    rows = list(selectors.lead_list_for_seller(seller=seller).order_by(*ordering)[depth - page_size:depth + 1])
+    rows = list(selectors.lead_list_for_seller(seller=seller).order_by(*ordering)[depth - page_size : depth + 1])
     paginator.base_url = "http://testserver/api/v1/leads/"
     paginator.ordering = ordering
     paginator.page = rows[:page_size]
@@ -534,8 +593,12 @@ def _list_queryset(seller):
 
     if hasattr(selectors, "lead_table_queryset"):
         spec = selectors.lead_table_spec_parse({})
-        return (selectors.lead_table_queryset(seller=seller, spec=spec).select_related("vertical")
-                .defer(*getattr(selectors, "_LIST_DEFERRED", ())).order_by("-created_at", "-id"))
+        return (
+            selectors.lead_table_queryset(seller=seller, spec=spec)
+            .select_related("vertical")
+            .defer(*getattr(selectors, "_LIST_DEFERRED", ()))
+            .order_by("-created_at", "-id")
+        )
     return selectors.lead_list_for_seller(seller=seller).order_by("-created_at", "-id")
 
 
@@ -549,15 +612,17 @@ def bench_lead_table(seller, secret: str) -> tuple[list[dict], list[str]]:
 
     notes: list[str] = []
     seconds = generate_lead_table(seller)
-    notes.append(f"generated {TABLE_LEADS:,} leads of one seller (one INSERT … SELECT generate_series, then "
-                 f"ANALYZE) in {seconds:.1f} s")
+    notes.append(
+        f"generated {TABLE_LEADS:,} leads of one seller (one INSERT … SELECT generate_series, then "
+        f"ANALYZE) in {seconds:.1f} s"
+    )
 
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
     deep_url, kind = deep_cursor_url(seller, TABLE_DEPTH)
     notes.append(f"deep page cursor: {kind}")
     queryset = _list_queryset(seller)
-    offset_page = queryset[TABLE_DEPTH:TABLE_DEPTH + 50]
+    offset_page = queryset[TABLE_DEPTH : TABLE_DEPTH + 50]
 
     def get(client, url):
         response = client.get(url)
@@ -570,15 +635,18 @@ def bench_lead_table(seller, secret: str) -> tuple[list[dict], list[str]]:
     offset_ids = [lead.pk for lead in offset_page]
     deep_ids = [item["id"] for item in deep["results"]]
     same = deep_ids == offset_ids
-    notes.append(f"deep page via the API cursor == rows {TABLE_DEPTH:,}…{TABLE_DEPTH + 49:,} via OFFSET: "
-                 f"{'yes' if same else f'NO ({deep_ids[:3]}… vs {offset_ids[:3]}…)'}")
+    notes.append(
+        f"deep page via the API cursor == rows {TABLE_DEPTH:,}…{TABLE_DEPTH + 49:,} via OFFSET: "
+        f"{'yes' if same else f'NO ({deep_ids[:3]}… vs {offset_ids[:3]}…)'}"
+    )
 
     rows = [
         latency_row("GET /api/v1/leads/ first page (50 rows)", _time(lambda: get(api, "/api/v1/leads/"))),
-        latency_row(f"GET /api/v1/leads/?cursor= {TABLE_DEPTH:,} rows deep",
-            _time(lambda: get(api, deep_url))),
-        latency_row(f"ORM queryset[{TABLE_DEPTH}:{TABLE_DEPTH + 50}] (LIMIT/OFFSET, same order)",
-            _time(lambda: list(queryset[TABLE_DEPTH:TABLE_DEPTH + 50]))),
+        latency_row(f"GET /api/v1/leads/?cursor= {TABLE_DEPTH:,} rows deep", _time(lambda: get(api, deep_url))),
+        latency_row(
+            f"ORM queryset[{TABLE_DEPTH}:{TABLE_DEPTH + 50}] (LIMIT/OFFSET, same order)",
+            _time(lambda: list(queryset[TABLE_DEPTH : TABLE_DEPTH + 50])),
+        ),
     ]
     try:
         resolve("/seller/leads/")
@@ -589,10 +657,15 @@ def bench_lead_table(seller, secret: str) -> tuple[list[dict], list[str]]:
         browser = Client()
         browser.force_login(seller)
         cursor = deep_url.split("cursor=", 1)[1]
-        rows.append(latency_row("GET /seller/leads/ first page (stats cached)",
-                        _time(lambda: get(browser, "/seller/leads/"))))
-        rows.append(latency_row(f"GET /seller/leads/?cursor= {TABLE_DEPTH:,} rows deep (stats cached)",
-                        _time(lambda: get(browser, f"/seller/leads/?cursor={cursor}"))))
+        rows.append(
+            latency_row("GET /seller/leads/ first page (stats cached)", _time(lambda: get(browser, "/seller/leads/")))
+        )
+        rows.append(
+            latency_row(
+                f"GET /seller/leads/?cursor= {TABLE_DEPTH:,} rows deep (stats cached)",
+                _time(lambda: get(browser, f"/seller/leads/?cursor={cursor}")),
+            )
+        )
 
         def cold_page():
             if hasattr(cache, "delete_pattern"):
@@ -603,12 +676,15 @@ def bench_lead_table(seller, secret: str) -> tuple[list[dict], list[str]]:
     else:
         notes.append("/seller/leads/ does not exist yet: skipped")
     plans = []
-    for label, url in (("API first page", "/api/v1/leads/"), (f"API page {TABLE_DEPTH:,} rows deep (cursor)", deep_url)):
+    for label, url in (
+        ("API first page", "/api/v1/leads/"),
+        (f"API page {TABLE_DEPTH:,} rows deep (cursor)", deep_url),
+    ):
         with CaptureQueriesContext(connection) as capture:
             get(api, url)
         plans.append((label, _lead_query(capture)))
     with CaptureQueriesContext(connection) as capture:
-        list(queryset[TABLE_DEPTH:TABLE_DEPTH + 50])
+        list(queryset[TABLE_DEPTH : TABLE_DEPTH + 50])
     plans.append((f"LIMIT 50 OFFSET {TABLE_DEPTH:,}", _lead_query(capture)))
     if page_exists:
         from leads.models import Lead
@@ -629,6 +705,7 @@ def bench_lead_table(seller, secret: str) -> tuple[list[dict], list[str]]:
 
 
 # ---------------------------------------------------------------- the suite
+
 
 def _progress(message: str) -> None:
     print(f"[bench leads {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -661,8 +738,10 @@ def run() -> None:
         finally:
             server.stop()
         print(header("lead ingestion"))
-        print(f"Ingestion over HTTP: uvicorn --workers 2, psycopg pool per worker, rate limits off "
-              f"({load_before} before, {_load()} after).")
+        print(
+            f"Ingestion over HTTP: uvicorn --workers 2, psycopg pool per worker, rate limits off "
+            f"({load_before} before, {_load()} after)."
+        )
         print_table(rows, width=72)
         for note in notes:
             print(note)
@@ -672,8 +751,10 @@ def run() -> None:
         table_seller, table_secret = make_seller("bench-table-seller@gmail.com")
         table_rows, table_notes = bench_lead_table(table_seller, table_secret)
         print()
-        print(f"The lead table at {TABLE_LEADS:,} leads of one seller: in-process Django test client "
-              f"(APIClient + API key; Client + force_login), {READ_REPEATS} repeats after one warm-up.")
+        print(
+            f"The lead table at {TABLE_LEADS:,} leads of one seller: in-process Django test client "
+            f"(APIClient + API key; Client + force_login), {READ_REPEATS} repeats after one warm-up."
+        )
         print_table(table_rows, width=72)
         for note in table_notes:
             print(note)

@@ -40,20 +40,46 @@ def _free_port() -> int:
 def _server_command(kind: str, port: int) -> list[str]:
     profile = ["-m", "cProfile", "-o", f"/tmp/leadengine-live-{port}.prof"] if os.environ.get("LIVE_PROFILE") else []
     if kind == "uvicorn":
-        return [sys.executable, *profile, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--lifespan", "off", "--ws", os.environ.get("LIVE_UVICORN_WS", "websockets")]
+        return [
+            sys.executable,
+            *profile,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "--ws",
+            os.environ.get("LIVE_UVICORN_WS", "websockets"),
+        ]
     return [sys.executable, *profile, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
 
 
 class Server:
     def __init__(self, kind: str, database: str, index: int):
         self.port = _free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database,
-               "DATABASE_POOL": "true", "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_NAME": database,
+            "DATABASE_POOL": "true",
+            "RATE_LIMIT_ENABLED": "false",
+            "LOG_LEVEL": "WARNING",
+        }
         self.log_path = Path(f"/tmp/leadengine-bench-live-{index}.log")
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(_server_command(kind, self.port), cwd=ROOT, env=env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            _server_command(kind, self.port),
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
@@ -93,8 +119,11 @@ def _setup() -> tuple[list[str], list[str]]:
     from verticals.models import Vertical
 
     keys = [api_key_create(user=UserFactory(is_buyer=True), name="live bench").secret for _ in range(BUYERS)]
-    slugs = list(Vertical.objects.filter(status=VerticalStatus.ACTIVE, exclusive_buyers__isnull=True)
-                 .order_by("slug").values_list("slug", flat=True)[:VERTICALS + 1])
+    slugs = list(
+        Vertical.objects.filter(status=VerticalStatus.ACTIVE, exclusive_buyers__isnull=True)
+        .order_by("slug")
+        .values_list("slug", flat=True)[: VERTICALS + 1]
+    )
     assert len(slugs) == VERTICALS + 1, f"need {VERTICALS + 1} active verticals, have {len(slugs)}"
     return keys, slugs
 
@@ -118,8 +147,15 @@ def _start_clients(n: int, servers: list[Server], keys: list[str], slugs: list[s
     from bench.live_client import client_main
 
     context = multiprocessing.get_context("spawn")
-    sockets = [{"host": "127.0.0.1", "port": servers[i % len(servers)].port, "key": keys[i % len(keys)],
-                "verticals": [slugs[i % VERTICALS]]} for i in range(n)]
+    sockets = [
+        {
+            "host": "127.0.0.1",
+            "port": servers[i % len(servers)].port,
+            "key": keys[i % len(keys)],
+            "verticals": [slugs[i % VERTICALS]],
+        }
+        for i in range(n)
+    ]
     clients = []
     for c in range(CLIENT_PROCESSES):
         parent, child = context.Pipe()
@@ -136,8 +172,11 @@ def _measure(n: int, servers, keys, slugs, seconds: float, all_events: int) -> l
     clients, ready, members = _start_clients(n, servers, keys, slugs)
     connected = sum(r["ready"] for r in ready)
     errors = [e for r in ready for e in r["errors"]]
-    print(f"  {n} sockets: {connected} connected in {time.monotonic() - started:.1f} s"
-          + (f"; errors: {errors[:3]}" if errors else ""), flush=True)
+    print(
+        f"  {n} sockets: {connected} connected in {time.monotonic() - started:.1f} s"
+        + (f"; errors: {errors[:3]}" if errors else ""),
+        flush=True,
+    )
     expected: dict[int, int] = {}
     t0, count = time.monotonic(), int(seconds * 10)
     for k in range(count):
@@ -161,8 +200,11 @@ def _measure(n: int, servers, keys, slugs, seconds: float, all_events: int) -> l
         _publish(common, 100_000 + j)
     time.sleep(3)
     cpu = sum(_cpu_seconds(s.process.pid) for s in servers) - cpu_before
-    print(f"  one event to all: the servers used {cpu * 1000:.0f} ms of CPU for {all_events} x {joined} deliveries "
-          f"({cpu * 1e6 / max(1, all_events * joined):.0f} µs per delivery, idle time included)", flush=True)
+    print(
+        f"  one event to all: the servers used {cpu * 1000:.0f} ms of CPU for {all_events} x {joined} deliveries "
+        f"({cpu * 1e6 / max(1, all_events * joined):.0f} µs per delivery, idle time included)",
+        flush=True,
+    )
 
     samples: dict[int, list[float]] = {}
     for process, conn in clients:
@@ -175,15 +217,24 @@ def _measure(n: int, servers, keys, slugs, seconds: float, all_events: int) -> l
     def figures(name: str, ids: list[int]) -> dict:
         values = [v for i in ids for v in samples.get(i, [])]
         lost = sum(expected[i] for i in ids) - len(values)
-        r = {"benchmark": name, "n": len(values), "per_s": None, "unit": "ms",
-             "p50": pct(values, 0.50) * 1000, "p95": pct(values, 0.95) * 1000, "p99": pct(values, 0.99) * 1000,
-             "lost": lost}
+        r = {
+            "benchmark": name,
+            "n": len(values),
+            "per_s": None,
+            "unit": "ms",
+            "p50": pct(values, 0.50) * 1000,
+            "p95": pct(values, 0.95) * 1000,
+            "p99": pct(values, 0.99) * 1000,
+            "lost": lost,
+        }
         return r
 
     per_vertical = [i for i in expected if i < 100_000]
     to_all = [i for i in expected if i >= 100_000]
-    return [figures(f"{connected} sockets, 10 events/s over {VERTICALS} verticals", per_vertical),
-            figures(f"{joined} sockets, one event to all (x{len(to_all)})", to_all)]
+    return [
+        figures(f"{connected} sockets, 10 events/s over {VERTICALS} verticals", per_vertical),
+        figures(f"{joined} sockets, one event to all (x{len(to_all)})", to_all),
+    ]
 
 
 def run() -> None:

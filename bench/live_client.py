@@ -42,9 +42,13 @@ class LiveSocket(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         nonce = base64.b64encode(os.urandom(16)).decode()
-        transport.write((f"GET /ws/live/ HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
-                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
-                         f"Origin: http://{self.host}:{self.port}\r\nAuthorization: Api-Key {self.key}\r\n\r\n").encode())
+        transport.write(
+            (
+                f"GET /ws/live/ HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: http://{self.host}:{self.port}\r\nAuthorization: Api-Key {self.key}\r\n\r\n"
+            ).encode()
+        )
 
     def connection_lost(self, exc):
         self.client.lost += 1
@@ -66,7 +70,7 @@ class LiveSocket(asyncio.Protocol):
                 self.transport.close()
                 return
             self.upgraded = True
-            buf = buf[end + 4:]
+            buf = buf[end + 4 :]
         pos, size = 0, len(buf)
         while size - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
@@ -81,7 +85,7 @@ class LiveSocket(asyncio.Protocol):
                 length, start = struct.unpack_from("!Q", buf, pos + 2)[0], pos + 10
             if size < start + length:
                 break
-            self._frame(b0 & 0x0F, buf[start:start + length])
+            self._frame(b0 & 0x0F, buf[start : start + length])
             pos = start + length
         self.buffer = buf[pos:]
 
@@ -126,10 +130,12 @@ class Client:
                     try:
                         _, sock = await loop.create_connection(
                             lambda: LiveSocket(self, s["host"], s["port"], s["key"], s["verticals"]),
-                            s["host"], s["port"])
+                            s["host"],
+                            s["port"],
+                        )
                         await asyncio.wait_for(sock.ready, 30)
                         return sock
-                    except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
+                    except (TimeoutError, OSError, ConnectionError) as exc:
                         if attempt == 2:
                             self.errors.append(f"{type(exc).__name__}: {exc}")
                             return None

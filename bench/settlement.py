@@ -113,8 +113,15 @@ def _measure(auction_ids: list[int]) -> dict:
     funding = [r[2].timestamp() - closed_at[r[0]] for r in minted]
     to_mint = [r[3].timestamp() - closed_at[r[0]] for r in minted]
     batches = list(MintBatch.objects.filter(status=MintBatch.Status.CONFIRMED).values_list("size", "gas_used"))
-    return {"start": start, "end": end, "closed": closed, "minted": len(minted), "funding": funding,
-            "to_mint": to_mint, "batches": batches}
+    return {
+        "start": start,
+        "end": end,
+        "closed": closed,
+        "minted": len(minted),
+        "funding": funding,
+        "to_mint": to_mint,
+        "batches": batches,
+    }
 
 
 def run() -> None:
@@ -138,14 +145,30 @@ def run() -> None:
     n = result["minted"]
     sizes = [s for s, _ in result["batches"]]
     gas = [g / s for s, g in result["batches"] if g]
-    print(f"{n} of {SALES} sales settled (escrow funded and LeadNFT minted) in {elapsed:.1f} s: "
-          f"{n / elapsed:.1f} sales/s end to end; closes + funding sent took {result['closed'] - result['start']:.1f} s")
-    print(f"mint batches: {len(sizes)} (sizes {sorted(sizes)}), gas per token "
-          f"{min(gas, default=0):,.0f}–{max(gas, default=0):,.0f}; CHAIN_MINT_BATCH {settings.CHAIN_MINT_BATCH}, "
-          f"flush after {settings.CHAIN_MINT_FLUSH_SECONDS} s, {CLOSE_THREADS} closing threads, 1 beat thread")
-    print_table([
-        row("sale closed → escrow funded (confirmed, seen by advance)", n, result["funding"], unit="ms",
-            per_s=n / elapsed if elapsed else None),
-        row("sale closed → LeadNFT minted (confirmed, seen by advance)", n, result["to_mint"], unit="ms",
-            per_s=n / elapsed if elapsed else None),
-    ])
+    print(
+        f"{n} of {SALES} sales settled (escrow funded and LeadNFT minted) in {elapsed:.1f} s: "
+        f"{n / elapsed:.1f} sales/s end to end; closes + funding sent took {result['closed'] - result['start']:.1f} s"
+    )
+    print(
+        f"mint batches: {len(sizes)} (sizes {sorted(sizes)}), gas per token "
+        f"{min(gas, default=0):,.0f}–{max(gas, default=0):,.0f}; CHAIN_MINT_BATCH {settings.CHAIN_MINT_BATCH}, "
+        f"flush after {settings.CHAIN_MINT_FLUSH_SECONDS} s, {CLOSE_THREADS} closing threads, 1 beat thread"
+    )
+    print_table(
+        [
+            row(
+                "sale closed → escrow funded (confirmed, seen by advance)",
+                n,
+                result["funding"],
+                unit="ms",
+                per_s=n / elapsed if elapsed else None,
+            ),
+            row(
+                "sale closed → LeadNFT minted (confirmed, seen by advance)",
+                n,
+                result["to_mint"],
+                unit="ms",
+                per_s=n / elapsed if elapsed else None,
+            ),
+        ]
+    )

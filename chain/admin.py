@@ -45,8 +45,17 @@ class SignerAdmin(_ReadOnlyAdmin):
 class ChainTransactionAdmin(_ReadOnlyAdmin):
     """Read-only: failed transactions show here for staff (error, every hash broadcast)."""
 
-    list_display = ("idempotency_key", "status", "signer", "nonce", "tx_hash", "attempts", "last_sent_at",
-                    "confirmed_block", "created_at")
+    list_display = (
+        "idempotency_key",
+        "status",
+        "signer",
+        "nonce",
+        "tx_hash",
+        "attempts",
+        "last_sent_at",
+        "confirmed_block",
+        "created_at",
+    )
     list_filter = ("status", "chain_id", "signer")
     search_fields = ("idempotency_key", "tx_hash", "to", "correlation_id")
     list_select_related = ("signer",)

@@ -12,14 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain import wallets
-from marketplace.api.fields import PatternField, StrictCharField
 from chain.models import Wallet
+from marketplace.api.fields import PatternField, StrictCharField
 
 
 class WalletSerializer(serializers.Serializer):
     address = serializers.CharField(read_only=True, help_text="EIP-55 checksummed address.")
-    kind = serializers.ChoiceField(choices=Wallet.Kind.choices, read_only=True,
-                                   help_text="custodial: we hold the key; linked: your own wallet, proven by SIWE.")
+    kind = serializers.ChoiceField(
+        choices=Wallet.Kind.choices,
+        read_only=True,
+        help_text="custodial: we hold the key; linked: your own wallet, proven by SIWE.",
+    )
     linked_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
@@ -35,10 +38,12 @@ class SiweNonceSerializer(serializers.Serializer):
 
 
 class SiweLinkSerializer(serializers.Serializer):
-    message = StrictCharField(max_length=4000, trim_whitespace=False,
-                                    help_text="The EIP-4361 message exactly as signed.")
-    signature = PatternField(r"^0x[0-9a-fA-F]{130}$", max_length=132,
-                             help_text="0x-hex personal_sign (EIP-191) signature (65 bytes).")
+    message = StrictCharField(
+        max_length=4000, trim_whitespace=False, help_text="The EIP-4361 message exactly as signed."
+    )
+    signature = PatternField(
+        r"^0x[0-9a-fA-F]{130}$", max_length=132, help_text="0x-hex personal_sign (EIP-191) signature (65 bytes)."
+    )
 
 
 class WalletApi(APIView):
@@ -77,8 +82,11 @@ class SiweLinkApi(APIView):
         payload.is_valid(raise_exception=True)
         try:
             wallet = wallets.siwe_message_check_and_link(
-                user=request.user, message=payload.validated_data["message"],
-                signature=payload.validated_data["signature"], domain=request.get_host())
+                user=request.user,
+                message=payload.validated_data["message"],
+                signature=payload.validated_data["signature"],
+                domain=request.get_host(),
+            )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
         return Response(WalletSerializer(wallet).data)

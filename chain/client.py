@@ -74,8 +74,14 @@ def chain_errors():
     except ChainUnavailable:
         raise
     # requests.RequestException: refused, timed out, or an HTTP error from a proxy in front of the node.
-    except (requests.RequestException, ProviderConnectionError, RequestTimedOut, TimeExhausted,
-            ConnectionError, TimeoutError) as exc:
+    except (
+        requests.RequestException,
+        ProviderConnectionError,
+        RequestTimedOut,
+        TimeExhausted,
+        ConnectionError,
+        TimeoutError,
+    ) as exc:
         raise ChainUnavailable(f"chain node unreachable at {settings.CHAIN_RPC_URL}: {type(exc).__name__}") from exc
 
 
@@ -85,7 +91,8 @@ def chain_id_check(w3: Web3) -> int:
         chain_id = w3.eth.chain_id
     if settings.CHAIN_ID and chain_id != settings.CHAIN_ID:
         raise ChainMisconfigured(
-            f"the node at {settings.CHAIN_RPC_URL} is chain {chain_id}, CHAIN_ID expects {settings.CHAIN_ID}")
+            f"the node at {settings.CHAIN_RPC_URL} is chain {chain_id}, CHAIN_ID expects {settings.CHAIN_ID}"
+        )
     return chain_id
 
 

@@ -52,8 +52,12 @@ class Artifact:
             raise DeployError(f"{path} has no bytecode or abi")
         if not bytecode.startswith("0x"):
             bytecode = "0x" + bytecode
-        return cls(name=data.get("contractName") or path.stem, abi=data["abi"], bytecode=bytecode,
-                   sha256=hashlib.sha256(raw).hexdigest())
+        return cls(
+            name=data.get("contractName") or path.stem,
+            abi=data["abi"],
+            bytecode=bytecode,
+            sha256=hashlib.sha256(raw).hexdigest(),
+        )
 
 
 def artifact_paths(directory: Path = ARTIFACTS_DIR) -> list[Path]:
@@ -67,20 +71,23 @@ def deployer_account(*, chain_id: int) -> LocalAccount:
         return Account.from_key(settings.CHAIN_DEPLOYER_KEY)
     if chain_dev_keys_allowed(chain_id=chain_id):
         return Account.from_key(ANVIL_DEV_KEY)
-    raise DeployError(f"CHAIN_DEPLOYER_KEY is required to deploy on chain {chain_id} in the "
-                      f"{getattr(settings, 'PROFILE', '?')} profile (anvil's development key stands in for it "
-                      f"only in the embedded and test profiles)")
+    raise DeployError(
+        f"CHAIN_DEPLOYER_KEY is required to deploy on chain {chain_id} in the "
+        f"{getattr(settings, 'PROFILE', '?')} profile (anvil's development key stands in for it "
+        f"only in the embedded and test profiles)"
+    )
 
 
-def _send_deploy(w3: Web3, *, artifact: Artifact, account: LocalAccount, chain_id: int,
-                 constructor_args: list) -> dict:
+def _send_deploy(w3: Web3, *, artifact: Artifact, account: LocalAccount, chain_id: int, constructor_args: list) -> dict:
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with chain_errors():
-        tx = factory.constructor(*constructor_args).build_transaction({
-            "from": account.address,
-            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-            "chainId": chain_id,
-        })
+        tx = factory.constructor(*constructor_args).build_transaction(
+            {
+                "from": account.address,
+                "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                "chainId": chain_id,
+            }
+        )
         signed = account.sign_transaction(tx)
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=settings.CHAIN_RPC_TIMEOUT * 6)
@@ -89,8 +96,9 @@ def _send_deploy(w3: Web3, *, artifact: Artifact, account: LocalAccount, chain_i
     return receipt
 
 
-def contract_deploy(*, w3: Web3, artifact: Artifact, constructor_args: list | None = None,
-                    redeploy: bool = False) -> tuple[ContractDeployment, str]:
+def contract_deploy(
+    *, w3: Web3, artifact: Artifact, constructor_args: list | None = None, redeploy: bool = False
+) -> tuple[ContractDeployment, str]:
     """Deploy `artifact` unless this chain already has it; returns (record, outcome) where the
     outcome is "deployed", "present", "re-anchored" (the recorded address had no code) or
     "redeployed" (asked for)."""
@@ -100,20 +108,31 @@ def contract_deploy(*, w3: Web3, artifact: Artifact, constructor_args: list | No
     if current is not None:
         if chain_code_at(w3, current.address) and not redeploy:
             if current.artifact_sha256 != artifact.sha256:
-                logger.warning("chain_deploy: %s on chain %s was deployed from another artifact "
-                               "(pass --redeploy to deploy this one)", artifact.name, chain_id)
+                logger.warning(
+                    "chain_deploy: %s on chain %s was deployed from another artifact "
+                    "(pass --redeploy to deploy this one)",
+                    artifact.name,
+                    chain_id,
+                )
             return current, "present"
         outcome = "redeployed"
         if not redeploy:
             outcome = "re-anchored"
-            logger.warning("chain_deploy: no code at %s for %s on chain %s: a fresh chain; deploying again "
-                           "and re-anchoring the record", current.address, artifact.name, chain_id)
+            logger.warning(
+                "chain_deploy: no code at %s for %s on chain %s: a fresh chain; deploying again "
+                "and re-anchoring the record",
+                current.address,
+                artifact.name,
+                chain_id,
+            )
     account = deployer_account(chain_id=chain_id)
-    receipt = _send_deploy(w3, artifact=artifact, account=account, chain_id=chain_id,
-                           constructor_args=constructor_args or [])
+    receipt = _send_deploy(
+        w3, artifact=artifact, account=account, chain_id=chain_id, constructor_args=constructor_args or []
+    )
     with transaction.atomic():
         record, _ = ContractDeployment.objects.update_or_create(
-            chain_id=chain_id, name=artifact.name,
+            chain_id=chain_id,
+            name=artifact.name,
             defaults={
                 "address": receipt["contractAddress"],
                 "tx_hash": receipt["transactionHash"].to_0x_hex(),
@@ -142,14 +161,17 @@ def _role(name: str) -> bytes:
 
 def _send_call(w3: Web3, *, account: LocalAccount, chain_id: int, call) -> None:
     with chain_errors():
-        tx = call.build_transaction({
-            "from": account.address,
-            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-            "chainId": chain_id,
-        })
+        tx = call.build_transaction(
+            {
+                "from": account.address,
+                "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                "chainId": chain_id,
+            }
+        )
         signed = account.sign_transaction(tx)
-        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction),
-                                                      timeout=settings.CHAIN_RPC_TIMEOUT * 6)
+        receipt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(signed.raw_transaction), timeout=settings.CHAIN_RPC_TIMEOUT * 6
+        )
     if receipt["status"] != 1:
         raise DeployError(f"transaction {receipt['transactionHash'].to_0x_hex()} reverted")
 
@@ -197,7 +219,6 @@ def marketplace_deploy(*, w3: Web3, redeploy: bool = False) -> dict[str, str]:
             with chain_errors():
                 has = contract.functions.hasRole(role, signer).call()
             if not has:
-                _send_call(w3, account=deployer, chain_id=chain_id,
-                           call=contract.functions.grantRole(role, signer))
+                _send_call(w3, account=deployer, chain_id=chain_id, call=contract.functions.grantRole(role, signer))
                 logger.info("chain_deploy: granted %s on %s to %s", role_name, record.name, signer)
     return outcomes

@@ -31,7 +31,7 @@ class RevertReason(NamedTuple):
 def _type_string(param: dict) -> str:
     if param["type"].startswith("tuple"):
         inner = ",".join(_type_string(c) for c in param.get("components", []))
-        return f"({inner}){param['type'][len('tuple'):]}"
+        return f"({inner}){param['type'][len('tuple') :]}"
     return param["type"]
 
 

@@ -53,9 +53,16 @@ def token_id_for(*, sale_id: int, buyer: str) -> int:
 
 
 def _tuple(item: MintItem) -> tuple:
-    return (int(item.sale_id), to_checksum_address(item.buyer), to_checksum_address(item.seller),
-            int(item.vertical_id), int(item.price_units), int(item.quality), bytes(item.data_hash),
-            bytes(item.bid_log_digest))
+    return (
+        int(item.sale_id),
+        to_checksum_address(item.buyer),
+        to_checksum_address(item.seller),
+        int(item.vertical_id),
+        int(item.price_units),
+        int(item.quality),
+        bytes(item.data_hash),
+        bytes(item.bid_log_digest),
+    )
 
 
 def verify_args(item: MintItem) -> tuple:

@@ -3,5 +3,8 @@ from prometheus_client import Gauge
 from marketplace.metrics import REGISTRY
 
 PENDING_TRANSACTIONS = Gauge(
-    "leadengine_chain_pending_transactions", "Chain transactions not yet final (pending or sent), per signer",
-    ["signer"], registry=REGISTRY)
+    "leadengine_chain_pending_transactions",
+    "Chain transactions not yet final (pending or sent), per signer",
+    ["signer"],
+    registry=REGISTRY,
+)

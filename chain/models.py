@@ -64,8 +64,7 @@ class ChainTransaction(models.Model):
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     chain_id = models.PositiveBigIntegerField()
-    signer = models.ForeignKey(Signer, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="transactions")
+    signer = models.ForeignKey(Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions")
     # Null only for a transaction refused before a nonce was allocated (its gas estimate reverted).
     nonce = models.PositiveBigIntegerField(null=True, blank=True)
     to = models.CharField(max_length=42)
@@ -112,8 +111,9 @@ class Wallet(models.Model):
     address = models.CharField(max_length=42, unique=True)  # EIP-55 checksummed
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CUSTODIAL)
     encrypted_key = models.BinaryField(null=True, blank=True, editable=False)
-    custodial_address = models.CharField(max_length=42, blank=True, default="",
-                                         help_text="The address of the custodial key, kept after linking.")
+    custodial_address = models.CharField(
+        max_length=42, blank=True, default="", help_text="The address of the custodial key, kept after linking."
+    )
     linked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -59,6 +59,7 @@ class SignerError(Exception):
 
 # ---------------------------------------------------------------- keys and signers
 
+
 @lru_cache(maxsize=8)
 def _accounts_from(keys: str) -> dict[str, LocalAccount]:
     accounts = (Account.from_key(k.strip()) for k in keys.split(",") if k.strip())
@@ -72,9 +73,11 @@ def signer_accounts(*, chain_id: int) -> dict[str, LocalAccount]:
         return _accounts_from(settings.CHAIN_SIGNER_KEYS)
     if chain_dev_keys_allowed(chain_id=chain_id):
         return _accounts_from(",".join(ANVIL_SIGNER_KEYS))
-    raise SignerError(f"CHAIN_SIGNER_KEYS is required to send transactions on chain {chain_id} in the "
-                      f"{getattr(settings, 'PROFILE', '?')} profile (anvil's development keys stand in for it "
-                      f"only in the embedded and test profiles)")
+    raise SignerError(
+        f"CHAIN_SIGNER_KEYS is required to send transactions on chain {chain_id} in the "
+        f"{getattr(settings, 'PROFILE', '?')} profile (anvil's development keys stand in for it "
+        f"only in the embedded and test profiles)"
+    )
 
 
 def _chain_id() -> int:
@@ -111,7 +114,9 @@ def _signer_lock(*, chain_id: int) -> Signer:
     candidates = list(
         Signer.objects.filter(chain_id=chain_id, active=True)
         .annotate(live=Count("transactions", filter=Q(transactions__status__in=LIVE)))
-        .order_by("live", "id").values_list("pk", flat=True))
+        .order_by("live", "id")
+        .values_list("pk", flat=True)
+    )
     if not candidates:
         raise SignerError(f"no active signer on chain {chain_id}")
     for pk in candidates:
@@ -122,6 +127,7 @@ def _signer_lock(*, chain_id: int) -> Signer:
 
 
 # ---------------------------------------------------------------- submit
+
 
 def _abi_errors() -> list[dict]:
     from chain.artifacts import artifact_names, load_artifact
@@ -177,13 +183,21 @@ def chain_tx_record(*, idempotency_key: str, prepared: PreparedTx) -> ChainTrans
     existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    fields = dict(idempotency_key=idempotency_key, chain_id=prepared.chain_id, to=prepared.to, data=prepared.data,
-                  value=prepared.value, gas_limit=prepared.gas_limit, correlation_id=correlation.get() or "")
+    fields = dict(
+        idempotency_key=idempotency_key,
+        chain_id=prepared.chain_id,
+        to=prepared.to,
+        data=prepared.data,
+        value=prepared.value,
+        gas_limit=prepared.gas_limit,
+        correlation_id=correlation.get() or "",
+    )
     try:
         with transaction.atomic():
             if prepared.error:
-                return ChainTransaction.objects.create(**fields, status=ChainTransaction.Status.FAILED,
-                                                       error=prepared.error)
+                return ChainTransaction.objects.create(
+                    **fields, status=ChainTransaction.Status.FAILED, error=prepared.error
+                )
             signer = _signer_lock(chain_id=prepared.chain_id)
             tx = ChainTransaction.objects.create(**fields, signer=signer, nonce=signer.next_nonce)
             Signer.objects.filter(pk=signer.pk).update(next_nonce=signer.next_nonce + 1)
@@ -194,8 +208,9 @@ def chain_tx_record(*, idempotency_key: str, prepared: PreparedTx) -> ChainTrans
     return tx
 
 
-def chain_tx_submit(*, idempotency_key: str, to: str, data: str = "0x", value: int = 0,
-                    gas_limit: int | None = None) -> ChainTransaction:
+def chain_tx_submit(
+    *, idempotency_key: str, to: str, data: str = "0x", value: int = 0, gas_limit: int | None = None
+) -> ChainTransaction:
     """Record a transaction and send it after commit; the same key returns the existing row.
 
     Without `gas_limit` the gas is estimated first: a transaction whose estimate reverts is
@@ -219,6 +234,7 @@ def _send_after_commit(tx_id: int) -> None:
 
 
 # ---------------------------------------------------------------- fees, signing, sending
+
 
 def fee_policy(w3: Web3) -> tuple[int, int]:
     """(max fee, max priority fee) per gas: base fee x multiplier + tip, capped at CHAIN_MAX_FEE_GWEI."""
@@ -247,10 +263,19 @@ def _broadcast(tx: ChainTransaction, *, bump: bool) -> None:
         else:  # a re-send never lowers the fees of what the node may still hold
             max_fee, tip = max(max_fee, old_fee), max(tip, old_tip)
         tip = min(tip, max_fee)
-    signed = account.sign_transaction({
-        "type": 2, "chainId": tx.chain_id, "nonce": tx.nonce, "to": tx.to, "value": int(tx.value),
-        "data": tx.data, "gas": tx.gas_limit, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip,
-    })
+    signed = account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": tx.chain_id,
+            "nonce": tx.nonce,
+            "to": tx.to,
+            "value": int(tx.value),
+            "data": tx.data,
+            "gas": tx.gas_limit,
+            "maxFeePerGas": max_fee,
+            "maxPriorityFeePerGas": tip,
+        }
+    )
     tx_hash = signed.hash.to_0x_hex()
     try:
         with chain_errors():
@@ -274,8 +299,18 @@ def _broadcast(tx: ChainTransaction, *, bump: bool) -> None:
     tx.attempts += 1
     tx.last_sent_at = timezone.now()
     tx.status = ChainTransaction.Status.SENT
-    tx.save(update_fields=["max_fee_per_gas", "max_priority_fee_per_gas", "tx_hash", "tx_hashes",
-                           "attempts", "last_sent_at", "status", "error"])
+    tx.save(
+        update_fields=[
+            "max_fee_per_gas",
+            "max_priority_fee_per_gas",
+            "tx_hash",
+            "tx_hashes",
+            "attempts",
+            "last_sent_at",
+            "status",
+            "error",
+        ]
+    )
 
 
 @transaction.atomic
@@ -288,6 +323,7 @@ def chain_tx_send(*, tx_id: int) -> ChainTransaction:
 
 
 # ---------------------------------------------------------------- confirmation tracking
+
 
 def _receipt(w3: Web3, tx: ChainTransaction):
     """The receipt of whichever of our hashes for this nonce was mined (None: none yet)."""
@@ -304,8 +340,10 @@ def _revert_reason(w3: Web3, tx: ChainTransaction, block: int) -> str:
     """Replay the mined call on the state it ran against to decode its revert."""
     try:
         with chain_errors():
-            w3.eth.call({"from": tx.signer.address, "to": tx.to, "data": tx.data, "value": int(tx.value),
-                         "gas": tx.gas_limit}, block - 1)
+            w3.eth.call(
+                {"from": tx.signer.address, "to": tx.to, "data": tx.data, "value": int(tx.value), "gas": tx.gas_limit},
+                block - 1,
+            )
     except ContractLogicError as exc:
         return _describe_revert(exc)
     except (Web3RPCError, ValueError) as exc:
@@ -316,8 +354,12 @@ def _revert_reason(w3: Web3, tx: ChainTransaction, block: int) -> str:
 @transaction.atomic
 def chain_tx_poll(*, tx_id: int, now=None) -> ChainTransaction:
     """Confirm, fail, or re-send one live transaction (rows another poller holds are skipped)."""
-    tx = (ChainTransaction.objects.select_for_update(skip_locked=True, of=("self",)).select_related("signer")
-          .filter(pk=tx_id).first())
+    tx = (
+        ChainTransaction.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("signer")
+        .filter(pk=tx_id)
+        .first()
+    )
     if tx is None or tx.status not in LIVE or tx.signer_id is None:
         return tx or ChainTransaction.objects.get(pk=tx_id)
     if tx.status == ChainTransaction.Status.PENDING:
@@ -374,15 +416,21 @@ def chain_tx_poll_pending() -> int:
     """Poll every live transaction, oldest nonce first; sets the pending-per-signer gauge."""
     from chain.metrics import PENDING_TRANSACTIONS
 
-    ids = list(ChainTransaction.objects.filter(status__in=LIVE, signer__isnull=False)
-               .order_by("signer_id", "nonce").values_list("pk", flat=True))
+    ids = list(
+        ChainTransaction.objects.filter(status__in=LIVE, signer__isnull=False)
+        .order_by("signer_id", "nonce")
+        .values_list("pk", flat=True)
+    )
     for tx_id in ids:
         try:
             chain_tx_poll(tx_id=tx_id)
         except Exception:  # one bad row must not stop the sweep
             logger.exception("chain tx %s: poll failed", tx_id)
-    counts = dict(Signer.objects.annotate(live=Count("transactions", filter=Q(transactions__status__in=LIVE)))
-                  .values_list("address", "live"))
+    counts = dict(
+        Signer.objects.annotate(live=Count("transactions", filter=Q(transactions__status__in=LIVE))).values_list(
+            "address", "live"
+        )
+    )
     for address, live in counts.items():
         PENDING_TRANSACTIONS.labels(signer=address).set(live)
     return len(ids)
@@ -402,8 +450,11 @@ def signer_resync(*, signer: Signer) -> list[int]:
         mined = w3.eth.get_transaction_count(signer.address, "latest")
     resent = []
     if pending < signer.next_nonce:
-        for tx_id in (ChainTransaction.objects.filter(signer=signer, nonce__gte=pending, status__in=LIVE)
-                      .order_by("nonce").values_list("pk", flat=True)):
+        for tx_id in (
+            ChainTransaction.objects.filter(signer=signer, nonce__gte=pending, status__in=LIVE)
+            .order_by("nonce")
+            .values_list("pk", flat=True)
+        ):
             with transaction.atomic():
                 tx = ChainTransaction.objects.select_for_update(of=("self",)).select_related("signer").get(pk=tx_id)
                 if tx.status in LIVE:
@@ -412,7 +463,8 @@ def signer_resync(*, signer: Signer) -> list[int]:
     with transaction.atomic():
         locked = Signer.objects.select_for_update().get(pk=signer.pk)
         if mined > locked.next_nonce:
-            logger.warning("signer %s: node has mined %s nonces, we had %s; moving up",
-                           locked.address, mined, locked.next_nonce)
+            logger.warning(
+                "signer %s: node has mined %s nonces, we had %s; moving up", locked.address, mined, locked.next_nonce
+            )
             Signer.objects.filter(pk=locked.pk).update(next_nonce=mined)
     return resent

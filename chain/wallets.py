@@ -46,15 +46,25 @@ AAD_PREFIX = b"leadengine.wallet.v1:"
 SIWE_NONCE_TTL = timedelta(minutes=10)
 SIWE_VERSION = "1"
 SIWE_STATEMENT = "Link this wallet to your Lead Engine account."
-_SIWE_HEADER = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?P<domain>[^\s/]+) wants you to sign in with your "
-                          r"Ethereum account:$")
-_SIWE_FIELDS = {"URI": "uri", "Version": "version", "Chain ID": "chain_id", "Nonce": "nonce",
-                "Issued At": "issued_at", "Expiration Time": "expiration_time", "Not Before": "not_before",
-                "Request ID": "request_id"}
+_SIWE_HEADER = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?P<domain>[^\s/]+) wants you to sign in with your "
+    r"Ethereum account:$"
+)
+_SIWE_FIELDS = {
+    "URI": "uri",
+    "Version": "version",
+    "Chain ID": "chain_id",
+    "Nonce": "nonce",
+    "Issued At": "issued_at",
+    "Expiration Time": "expiration_time",
+    "Not Before": "not_before",
+    "Request ID": "request_id",
+}
 _NONCE = re.compile(r"^[A-Za-z0-9]{8,64}$")
 
 
 # ---------------------------------------------------------------- key sealing
+
 
 @lru_cache(maxsize=4)
 def _parse_master_key(encoded: str) -> bytes:
@@ -85,6 +95,7 @@ def _open_key(blob: bytes, *, user_id: int, address: str) -> bytes:
 
 # ---------------------------------------------------------------- selectors and services
 
+
 def wallet_get_for(*, user) -> Wallet | None:
     """The user's wallet if they have one (a read: pages use it, nothing is created)."""
     return Wallet.objects.filter(user=user).first()
@@ -98,8 +109,14 @@ def wallet_for(*, user) -> Wallet:
     account = Account.create()
     sealed = _seal_key(bytes(account.key), user_id=user.pk, address=account.address)
     wallet, created = Wallet.objects.get_or_create(
-        user=user, defaults={"address": account.address, "custodial_address": account.address,
-                             "kind": Wallet.Kind.CUSTODIAL, "encrypted_key": sealed})
+        user=user,
+        defaults={
+            "address": account.address,
+            "custodial_address": account.address,
+            "kind": Wallet.Kind.CUSTODIAL,
+            "encrypted_key": sealed,
+        },
+    )
     if created:
         logger.info("custodial wallet created", extra={"user_id": user.pk, "address": wallet.address})
     return wallet
@@ -109,8 +126,9 @@ def wallet_custodial_account(*, wallet: Wallet) -> LocalAccount:
     """The signing account of a custodial wallet (decrypted in memory; never log or return it)."""
     if wallet.encrypted_key is None or not wallet.custodial_address:
         raise ValueError(f"Wallet {wallet.pk} has no custodial key: its key is the user's own.")
-    account = Account.from_key(_open_key(wallet.encrypted_key, user_id=wallet.user_id,
-                                         address=wallet.custodial_address))
+    account = Account.from_key(
+        _open_key(wallet.encrypted_key, user_id=wallet.user_id, address=wallet.custodial_address)
+    )
     if account.address != wallet.custodial_address:
         raise ValueError(f"Wallet {wallet.pk}: the sealed key does not match the address.")
     return account
@@ -164,8 +182,11 @@ def siwe_message_parse(message: str) -> dict:
         if not sep or name not in _SIWE_FIELDS:
             raise ValidationError({"message": f"Unexpected line {line[:80]!r}."})
         parsed[_SIWE_FIELDS[name]] = value.strip()
-    missing = [label for label, key in _SIWE_FIELDS.items()
-               if key in ("uri", "version", "chain_id", "nonce", "issued_at") and not parsed.get(key)]
+    missing = [
+        label
+        for label, key in _SIWE_FIELDS.items()
+        if key in ("uri", "version", "chain_id", "nonce", "issued_at") and not parsed.get(key)
+    ]
     if missing:
         raise ValidationError({"message": f"Missing: {', '.join(missing)}."})
     return parsed
@@ -214,8 +235,12 @@ def _vault_holdings(address: str) -> tuple[int, int] | None:
         with chain_errors():
             return int(vault.functions.balanceOf(address).call()), int(vault.functions.exits(address).call()[0])
     except (ChainUnavailable, ChainMisconfigured):
-        raise ValidationError({"address": "The chain is not reachable right now, and linking needs to look the "
-                                          "address up in the vault: try again in a minute."}) from None
+        raise ValidationError(
+            {
+                "address": "The chain is not reachable right now, and linking needs to look the "
+                "address up in the vault: try again in a minute."
+            }
+        ) from None
 
 
 def _check_vault_clear(address: str, *, what: str, message: str) -> None:
@@ -226,8 +251,9 @@ def _check_vault_clear(address: str, *, what: str, message: str) -> None:
         raise ValidationError({what: message})
 
 
-def siwe_message_check_and_link(*, user, message: str, signature: str, domain: str,
-                                now: datetime | None = None) -> Wallet:
+def siwe_message_check_and_link(
+    *, user, message: str, signature: str, domain: str, now: datetime | None = None
+) -> Wallet:
     """Verify a signed EIP-4361 message (domain = this request's host, our unused nonce, our chain,
     not expired, signed by its address) and make that address the user's linked wallet.
 
@@ -238,13 +264,21 @@ def siwe_message_check_and_link(*, user, message: str, signature: str, domain: s
     address = fields["address"]
     if Wallet.objects.filter(address=address).exclude(user=user).exists():
         raise ValidationError({"address": "This address belongs to another account."})
-    _check_vault_clear(address, what="address", message="This address already holds USDC or an announced exit "
-                       "in the vault, which the marketplace has not credited to you: take it out with "
-                       "exit() first, or link another address.")
+    _check_vault_clear(
+        address,
+        what="address",
+        message="This address already holds USDC or an announced exit "
+        "in the vault, which the marketplace has not credited to you: take it out with "
+        "exit() first, or link another address.",
+    )
     current = Wallet.objects.filter(user=user, kind=Wallet.Kind.LINKED).exclude(address=address).first()
     if current is not None:
-        _check_vault_clear(current.address, what="address", message="Your linked wallet still holds USDC or an "
-                           "announced exit in the vault: withdraw it first, then link another address.")
+        _check_vault_clear(
+            current.address,
+            what="address",
+            message="Your linked wallet still holds USDC or an "
+            "announced exit in the vault: withdraw it first, then link another address.",
+        )
     # Consumed only once everything else checked out; exactly one caller sees the delete succeed.
     if not cache.delete(_nonce_cache_key(user_id=user.pk, nonce=fields["nonce"])):
         raise ValidationError({"nonce": "Unknown, expired or already used nonce; request a new one."})

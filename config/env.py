@@ -15,5 +15,6 @@ def env_secret(name: str) -> str:
     if not value.strip():
         raise ImproperlyConfigured(
             f"Environment variable {name} is required: this profile has no default for secrets "
-            f"(only the embedded profile of `make run` falls back to development values).")
+            f"(only the embedded profile of `make run` falls back to development values)."
+        )
     return value

@@ -35,8 +35,9 @@ WORKER_GROUPS = {
 
 # Each queue has its own direct exchange and routing key: a message for one stage lands in
 # that stage's queue only (on Redis and on RabbitMQ alike).
-CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
-                           for name in (*STAGE_QUEUES, *CLOCK_QUEUES, "default"))
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (*STAGE_QUEUES, *CLOCK_QUEUES, "default")
+)
 
 # task name -> queue
 TASK_ROUTES: dict[str, str] = {
@@ -62,5 +63,3 @@ CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.item
 
 def queue_for(task_name: str) -> str:
     return TASK_ROUTES.get(task_name, "default")
-
-

@@ -3,9 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from marketplace.api.schema_view import SchemaView
-
 from marketplace import views as mviews
+from marketplace.api.schema_view import SchemaView
 
 api_v1 = [
     path("", include("verticals.api.urls")),

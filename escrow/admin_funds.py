@@ -21,13 +21,36 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(VaultEvent)
 class VaultEventAdmin(_ReadOnly):
-    list_display = ("id", "kind", "account", "counterparty", "user", "amount", "ledger_transaction", "block_number",
-                    "tx_hash", "log_index", "chain_id", "created_at")
+    list_display = (
+        "id",
+        "kind",
+        "account",
+        "counterparty",
+        "user",
+        "amount",
+        "ledger_transaction",
+        "block_number",
+        "tx_hash",
+        "log_index",
+        "chain_id",
+        "created_at",
+    )
     list_filter = ("kind", "chain_id", ("user", admin.EmptyFieldListFilter))
     search_fields = ("account", "tx_hash", "user__email")
     list_select_related = ("user",)
-    readonly_fields = ("chain_id", "tx_hash", "log_index", "block_number", "kind", "account", "counterparty", "user",
-                       "amount", "ledger_transaction", "created_at")
+    readonly_fields = (
+        "chain_id",
+        "tx_hash",
+        "log_index",
+        "block_number",
+        "kind",
+        "account",
+        "counterparty",
+        "user",
+        "amount",
+        "ledger_transaction",
+        "created_at",
+    )
 
 
 @admin.register(Withdrawal)
@@ -36,8 +59,18 @@ class WithdrawalAdmin(_ReadOnly):
     list_filter = ("status",)
     search_fields = ("user__email", "to_address", "idempotency_key", "withdraw_tx__tx_hash")
     list_select_related = ("user", "withdraw_tx")
-    readonly_fields = ("user", "amount", "to_address", "idempotency_key", "status", "withdraw_tx", "transfer_tx",
-                       "error", "created_at", "completed_at")
+    readonly_fields = (
+        "user",
+        "amount",
+        "to_address",
+        "idempotency_key",
+        "status",
+        "withdraw_tx",
+        "transfer_tx",
+        "error",
+        "created_at",
+        "completed_at",
+    )
 
 
 @admin.register(ChainCursor)
@@ -50,8 +83,19 @@ class ChainCursorAdmin(_ReadOnly):
 class VaultExitAdmin(_ReadOnly):
     """Exits users announced on the vault (the exit hatch) and what the ledger set aside for them."""
 
-    list_display = ("id", "user", "account", "amount", "payable", "reserved", "state", "unlocks_at", "paid",
-                    "created_at", "closed_at")
+    list_display = (
+        "id",
+        "user",
+        "account",
+        "amount",
+        "payable",
+        "reserved",
+        "state",
+        "unlocks_at",
+        "paid",
+        "created_at",
+        "closed_at",
+    )
     list_filter = ("state", "chain_id")
     search_fields = ("account", "user__email")
     list_select_related = ("user",)

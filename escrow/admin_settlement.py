@@ -22,8 +22,17 @@ class ReconciliationIssueInline(admin.TabularInline):
 
 @admin.register(Settlement)
 class SettlementAdmin(_ReadOnlyAdmin):
-    list_display = ("sale", "state", "amount", "buyer_address", "token_id", "funded_at", "minted_at",
-                    "release_after", "released_at")
+    list_display = (
+        "sale",
+        "state",
+        "amount",
+        "buyer_address",
+        "token_id",
+        "funded_at",
+        "minted_at",
+        "release_after",
+        "released_at",
+    )
     list_filter = ("state", "chain_id")
     search_fields = ("=sale__id", "buyer_address", "seller_address", "owner_address", "error")
     list_select_related = ("sale",)
@@ -38,9 +47,11 @@ class SettlementAdmin(_ReadOnlyAdmin):
             settlement_retry(settlement_id=settlement.pk)
             retried += 1
         skipped = queryset.count() - retried
-        self.message_user(request, f"{retried} settlement(s) retried; {skipped} not failed, left alone.",
-                          messages.SUCCESS if retried else messages.WARNING)
-
+        self.message_user(
+            request,
+            f"{retried} settlement(s) retried; {skipped} not failed, left alone.",
+            messages.SUCCESS if retried else messages.WARNING,
+        )
 
     @admin.action(description="Refund the selected funded or minted sales to their buyers")
     def refund(self, request, queryset):
@@ -53,9 +64,12 @@ class SettlementAdmin(_ReadOnlyAdmin):
             else:
                 refunded += 1
         skipped = queryset.count() - refunded - len(refused)
-        self.message_user(request, f"{refunded} refund(s) sent; {skipped} not refundable, left alone."
-                                   + (f" Refused: {'; '.join(refused)}" if refused else ""),
-                          messages.SUCCESS if refunded and not refused else messages.WARNING)
+        self.message_user(
+            request,
+            f"{refunded} refund(s) sent; {skipped} not refundable, left alone."
+            + (f" Refused: {'; '.join(refused)}" if refused else ""),
+            messages.SUCCESS if refunded and not refused else messages.WARNING,
+        )
 
 
 @admin.register(MintBatch)

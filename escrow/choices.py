@@ -20,13 +20,16 @@ CONTACT_STATUS_MESSAGES = {
     ContactStatus.AVAILABLE: "",
     ContactStatus.AWAITING_PAYMENT: (
         "Your payment is on its way into escrow on the blockchain. The contact details appear here as "
-        "soon as the escrow deal is confirmed on chain, usually within a minute."),
+        "soon as the escrow deal is confirmed on chain, usually within a minute."
+    ),
     ContactStatus.PAYMENT_FAILED: (
         "Your payment could not be moved into escrow on the blockchain (usually because the USDC in your "
         "vault on chain was short of the price), so the contact details stay locked. Deposit USDC into the "
         "vault from your wallet page; our staff then retry the payment, and the contact details appear "
-        "here once it is confirmed."),
+        "here once it is confirmed."
+    ),
     ContactStatus.REFUNDED: (
         "This purchase was refunded: the price is going (or went) back to your available balance, and the "
-        "lead's contact details are no longer yours to read."),
+        "lead's contact details are no longer yours to read."
+    ),
 }

@@ -89,6 +89,7 @@ def _hex(value) -> str:
 
 # ---------------------------------------------------------------- the indexer
 
+
 def cursor_lock(*, chain_id: int, start: int, name: str = VAULT_CURSOR) -> ChainCursor:
     """The indexer cursor `name` of `chain_id`, created at `start` on first use, locked
     (select_for_update). Must run inside transaction.atomic()."""
@@ -126,23 +127,35 @@ def _fetch(w3: Web3, *, chain_id: int, vault_address: str, start: int, to_block:
     vault = _vault(w3, vault_address)
     topics = {vault.events[name]().topic: name for name in EVENTS}
     with chain_errors():
-        raw = w3.eth.get_logs({"address": vault.address, "fromBlock": start + 1, "toBlock": to_block,
-                               "topics": [list(topics)]})
+        raw = w3.eth.get_logs(
+            {"address": vault.address, "fromBlock": start + 1, "toBlock": to_block, "topics": [list(topics)]}
+        )
     batch = _Batch(chain_id=chain_id, vault=vault.address, start=start, to_block=to_block)
     for log in sorted(raw, key=lambda item: (item["blockNumber"], item["logIndex"])):
         name = topics[_hex(log["topics"][0])]
         args = dict(vault.events[name]().process_log(log)["args"])
-        batch.logs.append(_Log(name=name, tx_hash=_hex(log["transactionHash"]), log_index=log["logIndex"],
-                               block_number=log["blockNumber"], args=args))
+        batch.logs.append(
+            _Log(
+                name=name,
+                tx_hash=_hex(log["transactionHash"]),
+                log_index=log["logIndex"],
+                block_number=log["blockNumber"],
+                args=args,
+            )
+        )
     for entry in batch.logs:
         if entry.name == "ExitAnnounced":
             entry.payable = exits.exit_payable_read(
-                chain_id=chain_id, account=Web3.to_checksum_address(entry.args["account"]),
+                chain_id=chain_id,
+                account=Web3.to_checksum_address(entry.args["account"]),
                 amount=from_units(min(int(entry.args["amount"]), MAX_UNITS)),
-                unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC), block=entry.block_number)
+                unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC),
+                block=entry.block_number,
+            )
     unknown = [entry for entry in batch.logs if entry.name == "Withdrawn"]
-    known = set(ChainTransaction.objects.filter(tx_hash__in=[e.tx_hash for e in unknown])
-                .values_list("tx_hash", flat=True))
+    known = set(
+        ChainTransaction.objects.filter(tx_hash__in=[e.tx_hash for e in unknown]).values_list("tx_hash", flat=True)
+    )
     for entry in unknown:
         if entry.tx_hash not in known:
             with chain_errors():
@@ -169,13 +182,21 @@ def vault_index(*, max_blocks: int = 2000) -> int:
     seen = ChainCursor.objects.get(name=VAULT_CURSOR, chain_id=chain_id).block
     if seen > head:
         # Only a restarted development chain goes backwards this far: start over from the vault.
-        logger.warning("vault index: cursor at block %s is past the head %s on chain %s; restarting at %s",
-                       seen, head, chain_id, first_possible)
+        logger.warning(
+            "vault index: cursor at block %s is past the head %s on chain %s; restarting at %s",
+            seen,
+            head,
+            chain_id,
+            first_possible,
+        )
     # A vault deployed again later (a re-anchored dev chain) has no logs before its deployment.
     start = first_possible if seen > head else max(seen, first_possible)
     to_block = min(safe, start + max_blocks)
-    batch = _fetch(w3, chain_id=chain_id, vault_address=record.address, start=start, to_block=to_block) \
-        if to_block > start else _Batch(chain_id=chain_id, vault=record.address, start=start, to_block=start)
+    batch = (
+        _fetch(w3, chain_id=chain_id, vault_address=record.address, start=start, to_block=to_block)
+        if to_block > start
+        else _Batch(chain_id=chain_id, vault=record.address, start=start, to_block=start)
+    )
     sweeps: set[int] = set()
     with transaction.atomic():
         cursor = cursor_lock(chain_id=chain_id, start=first_possible)
@@ -206,23 +227,41 @@ def _lock_rows(batch: _Batch) -> None:
     addresses = {Web3.to_checksum_address(a) for a in addresses if a}
     if not addresses:
         return
-    user_ids = sorted(set(Wallet.objects.filter(Q(address__in=addresses) | Q(custodial_address__in=addresses))
-                          .values_list("user_id", flat=True)))
-    list(VaultClaim.objects.select_for_update().filter(user_id__in=user_ids, state__in=exits.LIVE_CLAIMS)
-         .order_by("pk").values_list("pk", flat=True))
-    list(VaultExit.objects.select_for_update().filter(chain_id=batch.chain_id, account__in=addresses,
-                                                      state=VaultExit.State.ANNOUNCED).order_by("pk")
-         .values_list("pk", flat=True))
+    user_ids = sorted(
+        set(
+            Wallet.objects.filter(Q(address__in=addresses) | Q(custodial_address__in=addresses)).values_list(
+                "user_id", flat=True
+            )
+        )
+    )
+    list(
+        VaultClaim.objects.select_for_update()
+        .filter(user_id__in=user_ids, state__in=exits.LIVE_CLAIMS)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        VaultExit.objects.select_for_update()
+        .filter(chain_id=batch.chain_id, account__in=addresses, state=VaultExit.State.ANNOUNCED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     hashes = [entry.tx_hash for entry in batch.logs if entry.name == "Withdrawn"]
     inputs = [entry.tx_input for entry in batch.logs if entry.name == "Withdrawn" and entry.tx_input]
     if hashes:
-        list(Withdrawal.objects.select_for_update(of=("self",)).filter(
-            Q(withdraw_tx__tx_hash__in=hashes) | Q(withdraw_tx__to=batch.vault, withdraw_tx__data__in=inputs))
-            .order_by("pk").values_list("pk", flat=True))
+        list(
+            Withdrawal.objects.select_for_update(of=("self",))
+            .filter(Q(withdraw_tx__tx_hash__in=hashes) | Q(withdraw_tx__to=batch.vault, withdraw_tx__data__in=inputs))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     specs = []
     for user_id in user_ids:
-        specs += [AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user_id),
-                  AccountSpec(kind=LedgerAccountKind.USER_EXITING, owner_id=user_id), external_for(user_id=user_id)]
+        specs += [
+            AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user_id),
+            AccountSpec(kind=LedgerAccountKind.USER_EXITING, owner_id=user_id),
+            external_for(user_id=user_id),
+        ]
     if specs:
         ledger_accounts_lock(accounts=specs)
 
@@ -237,9 +276,14 @@ def _wallet_for_address(address: str) -> Wallet | None:
     return Wallet.objects.select_related("user").filter(Q(address=address) | Q(custodial_address=address)).first()
 
 
-_KINDS = {"Deposited": VaultEvent.Kind.DEPOSIT, "Withdrawn": VaultEvent.Kind.WITHDRAWAL,
-          "ExitAnnounced": VaultEvent.Kind.EXIT_ANNOUNCED, "ExitCancelled": VaultEvent.Kind.EXIT_CANCELLED,
-          "Exited": VaultEvent.Kind.EXIT, "Moved": VaultEvent.Kind.MOVE}
+_KINDS = {
+    "Deposited": VaultEvent.Kind.DEPOSIT,
+    "Withdrawn": VaultEvent.Kind.WITHDRAWAL,
+    "ExitAnnounced": VaultEvent.Kind.EXIT_ANNOUNCED,
+    "ExitCancelled": VaultEvent.Kind.EXIT_CANCELLED,
+    "Exited": VaultEvent.Kind.EXIT,
+    "Moved": VaultEvent.Kind.MOVE,
+}
 
 
 def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
@@ -248,12 +292,23 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
         return 0
     account = Web3.to_checksum_address(entry.args.get("account") or entry.args["from"])
     units = int(entry.args.get("amount", 0))
-    event = VaultEvent(chain_id=batch.chain_id, tx_hash=entry.tx_hash, log_index=entry.log_index,
-                       block_number=entry.block_number, kind=_KINDS[entry.name], account=account,
-                       amount=from_units(min(units, MAX_UNITS)))
+    event = VaultEvent(
+        chain_id=batch.chain_id,
+        tx_hash=entry.tx_hash,
+        log_index=entry.log_index,
+        block_number=entry.block_number,
+        kind=_KINDS[entry.name],
+        account=account,
+        amount=from_units(min(units, MAX_UNITS)),
+    )
     if units > MAX_UNITS:
-        logger.error("vault %s of %s units is beyond any real amount: recorded as %s USDC", entry.name, units,
-                     event.amount, extra={"address": account, "tx_hash": entry.tx_hash})
+        logger.error(
+            "vault %s of %s units is beyond any real amount: recorded as %s USDC",
+            entry.name,
+            units,
+            event.amount,
+            extra={"address": account, "tx_hash": entry.tx_hash},
+        )
         if entry.name == "Deposited":
             event.save()  # recorded, never credited
             return 1
@@ -262,8 +317,11 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
     wallet = _wallet_for_address(account)
     event.user = wallet.user if wallet else None
     if wallet is None and entry.name not in ("Withdrawn", "Moved"):
-        logger.warning("vault %s by an unknown address: recorded only", entry.name,
-                       extra={"address": account, "tx_hash": entry.tx_hash})
+        logger.warning(
+            "vault %s by an unknown address: recorded only",
+            entry.name,
+            extra={"address": account, "tx_hash": entry.tx_hash},
+        )
         event.save()
         return 1
     if entry.name == "Deposited":
@@ -274,8 +332,9 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
         _apply_withdrawal(event, wallet=wallet, tx_input=entry.tx_input, vault=batch.vault)
     elif entry.name == "ExitAnnounced":
         event.save()
-        exits.exit_announced(event=event, unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC),
-                             payable=entry.payable)
+        exits.exit_announced(
+            event=event, unlocks_at=datetime.fromtimestamp(entry.args["unlocksAt"], tz=UTC), payable=entry.payable
+        )
     elif entry.name in ("ExitCancelled", "Exited"):
         event.save()
         (exits.exit_cancelled if entry.name == "ExitCancelled" else exits.exit_taken)(event=event)
@@ -290,11 +349,16 @@ def _apply(entry: _Log, *, batch: _Batch, sweeps: set[int]) -> int:
 def _apply_deposit(event: VaultEvent, *, wallet: Wallet, sweeps: set[int]) -> None:
     try:
         event.ledger_transaction = ledger_credit_user(
-            user=wallet.user, amount=event.amount, idempotency_key=_key(event),
-            memo=f"Vault deposit (tx {event.tx_hash[:12]}…)")
+            user=wallet.user,
+            amount=event.amount,
+            idempotency_key=_key(event),
+            memo=f"Vault deposit (tx {event.tx_hash[:12]}…)",
+        )
     except InvalidAmount:
-        logger.error("vault deposit too large for the ledger: recorded, not credited",
-                     extra={"address": event.account, "tx_hash": event.tx_hash})
+        logger.error(
+            "vault deposit too large for the ledger: recorded, not credited",
+            extra={"address": event.account, "tx_hash": event.tx_hash},
+        )
         return
     event.save(update_fields=["ledger_transaction"])
     if _custodial_of_linked(wallet, event.account):
@@ -338,8 +402,10 @@ def _apply_withdrawal(event: VaultEvent, *, wallet: Wallet | None, tx_input: str
         withdrawal.error = f"{withdrawal.error}\npaid on chain in {event.tx_hash} after the refund; claimed again"
         withdrawal_mark_completed(withdrawal=withdrawal)
     else:
-        logger.error("vault withdrawal the platform did not send: claimed from the user's balance",
-                     extra={"user_id": wallet.user_id, "tx_hash": event.tx_hash})
+        logger.error(
+            "vault withdrawal the platform did not send: claimed from the user's balance",
+            extra={"user_id": wallet.user_id, "tx_hash": event.tx_hash},
+        )
     exits.claim_open(user=wallet.user, purpose=exits.OUTFLOW, amount=event.amount, event=event)
 
 
@@ -352,8 +418,11 @@ def _apply_move(event: VaultEvent, *, sender: Wallet | None, sweeps: set[int]) -
     if receiver is not None:
         event.user = receiver.user
         event.ledger_transaction = ledger_credit_user(
-            user=receiver.user, amount=event.amount, idempotency_key=_key(event),
-            memo=f"Moved in the vault from {event.account[:10]}… (tx {event.tx_hash[:12]}…)")
+            user=receiver.user,
+            amount=event.amount,
+            idempotency_key=_key(event),
+            memo=f"Moved in the vault from {event.account[:10]}… (tx {event.tx_hash[:12]}…)",
+        )
         event.save(update_fields=["user", "ledger_transaction"])
 
 
@@ -367,8 +436,11 @@ def faucet_chain_target() -> tuple[Web3, str, str] | None:
     (31337) with both contracts deployed and the vault holding that token; None otherwise."""
     if not chain_enabled():
         return None
-    records = dict(ContractDeployment.objects.filter(chain_id=DEV_CHAIN_ID, name__in=("EscrowVault", "MockUSDC"))
-                   .values_list("name", "address"))
+    records = dict(
+        ContractDeployment.objects.filter(chain_id=DEV_CHAIN_ID, name__in=("EscrowVault", "MockUSDC")).values_list(
+            "name", "address"
+        )
+    )
     if len(records) < 2:
         return None
     try:
@@ -422,9 +494,13 @@ def treasury_deposit_for(*, user, amount: Decimal, once: str, mint: bool) -> str
             if allowance < units:
                 _send_call(**send, call=usdc.functions.approve(vault_address, 2**256 - 1))
             with chain_errors():
-                tx = vault.functions.depositFor(wallet.address, units).build_transaction({
-                    "from": treasury.address, "chainId": chain_id,
-                    "nonce": w3.eth.get_transaction_count(treasury.address, "pending")})
+                tx = vault.functions.depositFor(wallet.address, units).build_transaction(
+                    {
+                        "from": treasury.address,
+                        "chainId": chain_id,
+                        "nonce": w3.eth.get_transaction_count(treasury.address, "pending"),
+                    }
+                )
                 sent = w3.eth.send_raw_transaction(treasury.sign_transaction(tx).raw_transaction)
                 receipt = w3.eth.wait_for_transaction_receipt(sent, timeout=settings.CHAIN_RPC_TIMEOUT * 6)
             if receipt["status"] != 1:
@@ -435,8 +511,10 @@ def treasury_deposit_for(*, user, amount: Decimal, once: str, mint: bool) -> str
             raise FaucetError(str(exc)) from exc
         # Broadcast, then no receipt in time: it may still be mined. The form's key stays used, so
         # a resubmission cannot deposit twice; the indexer credits it when (if) it confirms.
-        raise FaucetError(f"the deposit was sent ({sent.to_0x_hex()}) but is not confirmed yet; it is credited "
-                          "when it confirms — do not send it again") from exc
+        raise FaucetError(
+            f"the deposit was sent ({sent.to_0x_hex()}) but is not confirmed yet; it is credited "
+            "when it confirms — do not send it again"
+        ) from exc
     logger.info("treasury deposit sent on chain", extra={"user_id": user.pk, "address": wallet.address})
     return vault_address
 
@@ -448,8 +526,11 @@ def _treasury_target() -> tuple[Web3, str, str] | None:
         chain_id = chain_id_check(w3)
     except (ChainUnavailable, ChainMisconfigured):
         return None
-    vault = ContractDeployment.objects.filter(chain_id=chain_id, name="EscrowVault").values_list(
-        "address", flat=True).first()
+    vault = (
+        ContractDeployment.objects.filter(chain_id=chain_id, name="EscrowVault")
+        .values_list("address", flat=True)
+        .first()
+    )
     if not vault:
         return None
     with chain_errors():
@@ -469,10 +550,17 @@ def faucet_dispense(*, user, amount: Decimal, nonce: str) -> str:
 
     if faucet_chain_target() is None:
         if settlement_enabled():
-            raise FaucetError("Test funds come from the development chain, and it is not running: start it "
-                              "(make run starts anvil) and try again.")
-        ledger_credit_user(user=user, amount=amount, idempotency_key=f"faucet:{user.pk}:{nonce}",
-                           memo="Test funds from the faucet", kind=LedgerTransactionKind.FAUCET)
+            raise FaucetError(
+                "Test funds come from the development chain, and it is not running: start it "
+                "(make run starts anvil) and try again."
+            )
+        ledger_credit_user(
+            user=user,
+            amount=amount,
+            idempotency_key=f"faucet:{user.pk}:{nonce}",
+            memo="Test funds from the faucet",
+            kind=LedgerTransactionKind.FAUCET,
+        )
         return "ledger"
     treasury_deposit_for(user=user, amount=amount, once=f"faucet:chain:{user.pk}:{nonce}", mint=True)
     return "chain"

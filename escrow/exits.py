@@ -74,12 +74,15 @@ def _destination(claim: VaultClaim) -> AccountSpec:
 
 # ---------------------------------------------------------------- claims
 
-def claim_open(*, user, purpose: str, amount: Decimal, event: VaultEvent,
-               vault_exit: VaultExit | None = None) -> VaultClaim:
+
+def claim_open(
+    *, user, purpose: str, amount: Decimal, event: VaultEvent, vault_exit: VaultExit | None = None
+) -> VaultClaim:
     """Record what the ledger must give up and cover what the available balance can at once.
     Runs in the caller's (the indexer's) transaction; the rest is claims_cover's."""
-    claim = VaultClaim.objects.create(user=user, chain_id=event.chain_id, purpose=purpose, amount=amount, event=event,
-                                      vault_exit=vault_exit)
+    claim = VaultClaim.objects.create(
+        user=user, chain_id=event.chain_id, purpose=purpose, amount=amount, event=event, vault_exit=vault_exit
+    )
     _take_available(claim)
     _settle_state(claim)
     return claim
@@ -99,9 +102,12 @@ def _post(claim: VaultClaim, amount: Decimal, memo: str, *, available, destinati
     numbers the claim's posts, so each has its own idempotency key even when `covered` returns to a
     value it had before."""
     claim.steps += 1
-    ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"claim:{claim.pk}:step:{claim.steps}",
-                memo=f"{memo} (vault tx {claim.event.tx_hash[:12]}…)",
-                entries=[(available, -amount), (destination, amount)])
+    ledger_post(
+        kind=LedgerTransactionKind.EXIT,
+        idempotency_key=f"claim:{claim.pk}:step:{claim.steps}",
+        memo=f"{memo} (vault tx {claim.event.tx_hash[:12]}…)",
+        entries=[(available, -amount), (destination, amount)],
+    )
     claim.covered += amount
     claim.save(update_fields=["covered", "steps"])
     if claim.purpose == EXIT_RESERVE and claim.vault_exit_id is not None:
@@ -116,8 +122,13 @@ def _take_available(claim: VaultClaim) -> Decimal:
         return ZERO
     available, destination = ledger_accounts_lock(accounts=[_available(claim.user_id), _destination(claim)])
     if wanted < 0:
-        _post(claim, wanted, "Set aside beyond what the exit's address holds: available again",
-              available=available, destination=destination)
+        _post(
+            claim,
+            wanted,
+            "Set aside beyond what the exit's address holds: available again",
+            available=available,
+            destination=destination,
+        )
         return ZERO
     take = min(wanted, available.balance)
     if take <= 0:
@@ -140,21 +151,39 @@ def _settle_state(claim: VaultClaim) -> None:
 
 
 def _shortfall_issue(claim: VaultClaim, *, open_: bool) -> None:
-    issues = ReconciliationIssue.objects.filter(kind=ReconciliationIssue.Kind.USER_SHORTFALL, user_id=claim.user_id,
-                                                settlement__isnull=True, resolved_at__isnull=True)
+    issues = ReconciliationIssue.objects.filter(
+        kind=ReconciliationIssue.Kind.USER_SHORTFALL,
+        user_id=claim.user_id,
+        settlement__isnull=True,
+        resolved_at__isnull=True,
+    )
     now = timezone.now()
     if not open_:
-        if not VaultClaim.objects.filter(user_id=claim.user_id, purpose=OUTFLOW,
-                                         state=VaultClaim.State.SHORT).exclude(pk=claim.pk).exists():
+        if (
+            not VaultClaim.objects.filter(user_id=claim.user_id, purpose=OUTFLOW, state=VaultClaim.State.SHORT)
+            .exclude(pk=claim.pk)
+            .exists()
+        ):
             issues.update(resolved_at=now)
         return
-    short = sum((c.remaining for c in VaultClaim.objects.filter(user_id=claim.user_id, purpose=OUTFLOW,
-                                                                 state=VaultClaim.State.SHORT)), ZERO)
+    short = sum(
+        (
+            c.remaining
+            for c in VaultClaim.objects.filter(user_id=claim.user_id, purpose=OUTFLOW, state=VaultClaim.State.SHORT)
+        ),
+        ZERO,
+    )
     expected, actual = f"{short:f} USDC more in the ledger", "paid out on chain"
     if not issues.update(expected=expected, actual=actual, last_seen_at=now):
-        ReconciliationIssue.objects.create(chain_id=claim.chain_id, kind=ReconciliationIssue.Kind.USER_SHORTFALL,
-                                           user_id=claim.user_id, expected=expected, actual=actual,
-                                           detected_at=now, last_seen_at=now)
+        ReconciliationIssue.objects.create(
+            chain_id=claim.chain_id,
+            kind=ReconciliationIssue.Kind.USER_SHORTFALL,
+            user_id=claim.user_id,
+            expected=expected,
+            actual=actual,
+            detected_at=now,
+            last_seen_at=now,
+        )
 
 
 def claims_cover(*, limit: int = 100) -> int:
@@ -162,8 +191,11 @@ def claims_cover(*, limit: int = 100) -> int:
     available (and keeps taking as holds come back); an outflow — money that left the vault —
     also withdraws the user's standing bids (newest first) and then draws on their bounty pools.
     Returns how many claims are still uncovered. Claims are taken least recently tried first."""
-    ids = list(VaultClaim.objects.filter(state__in=LIVE_CLAIMS)
-               .order_by(F("attempted_at").asc(nulls_first=True), "id").values_list("pk", flat=True)[:limit])
+    ids = list(
+        VaultClaim.objects.filter(state__in=LIVE_CLAIMS)
+        .order_by(F("attempted_at").asc(nulls_first=True), "id")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(1 for claim_id in ids if not _cover(claim_id))
 
 
@@ -176,8 +208,12 @@ def claims_cover_soon() -> None:
 
 
 def _locked_claim(claim_id: int) -> VaultClaim | None:
-    return (VaultClaim.objects.select_for_update(skip_locked=True, of=("self",)).select_related("event", "vault_exit")
-            .filter(pk=claim_id, state__in=LIVE_CLAIMS).first())
+    return (
+        VaultClaim.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("event", "vault_exit")
+        .filter(pk=claim_id, state__in=LIVE_CLAIMS)
+        .first()
+    )
 
 
 def exit_payable_read(*, chain_id: int, account: str, amount: Decimal, unlocks_at, block="latest") -> Decimal | None:
@@ -204,14 +240,21 @@ def exit_payable_read(*, chain_id: int, account: str, amount: Decimal, unlocks_a
 
 def _payable_refresh(claim_id: int) -> Decimal | None:
     """A live reserve's `payable` as the node has it now (None: unknown, or not a reserve)."""
-    row = (VaultClaim.objects.filter(pk=claim_id, purpose=EXIT_RESERVE, state__in=LIVE_CLAIMS,
-                                     vault_exit__state=VaultExit.State.ANNOUNCED)
-           .values("vault_exit__chain_id", "vault_exit__account", "vault_exit__amount", "vault_exit__unlocks_at")
-           .first())
+    row = (
+        VaultClaim.objects.filter(
+            pk=claim_id, purpose=EXIT_RESERVE, state__in=LIVE_CLAIMS, vault_exit__state=VaultExit.State.ANNOUNCED
+        )
+        .values("vault_exit__chain_id", "vault_exit__account", "vault_exit__amount", "vault_exit__unlocks_at")
+        .first()
+    )
     if row is None:
         return None
-    return exit_payable_read(chain_id=row["vault_exit__chain_id"], account=row["vault_exit__account"],
-                             amount=row["vault_exit__amount"], unlocks_at=row["vault_exit__unlocks_at"])
+    return exit_payable_read(
+        chain_id=row["vault_exit__chain_id"],
+        account=row["vault_exit__account"],
+        amount=row["vault_exit__amount"],
+        unlocks_at=row["vault_exit__unlocks_at"],
+    )
 
 
 def _step(claim_id: int, free=None, payable: Decimal | None = None) -> tuple[VaultClaim | None, str]:
@@ -237,8 +280,11 @@ def _step(claim_id: int, free=None, payable: Decimal | None = None) -> tuple[Vau
 
 def _withdraw_bid(auction_id: int):
     def free(claim: VaultClaim) -> str:
-        released = auction_bidder_withdraw(auction_id=auction_id, buyer_id=claim.user_id,
-                                           reason="the money behind it was paid out of the vault on chain")
+        released = auction_bidder_withdraw(
+            auction_id=auction_id,
+            buyer_id=claim.user_id,
+            reason="the money behind it was paid out of the vault on chain",
+        )
         if not released:
             return ""
         claim.bids_withdrawn += 1
@@ -270,17 +316,25 @@ def _cover(claim_id: int) -> bool:
     if _wanted(claim) <= 0:
         return False  # an exit's reserve holds all its address can pay: nothing to withdraw for it
     freed: list[str] = []
-    unlocked = (claim.purpose == EXIT_RESERVE and claim.vault_exit is not None
-                and claim.vault_exit.unlocks_at <= timezone.now())
+    unlocked = (
+        claim.purpose == EXIT_RESERVE and claim.vault_exit is not None and claim.vault_exit.unlocks_at <= timezone.now()
+    )
     if claim.purpose == OUTFLOW or unlocked:
         # Money that already left the vault, or may leave at any moment (an exit past its notice):
         # the holds and pools it backs are not money the marketplace can promise. (Before the
         # exit unlocks, a reserve only takes what is available: announcing an exit must not
         # retract a bid.)
-        standing = (AuctionBidder.objects.filter(buyer_id=claim.user_id, released_at__isnull=True,
-                                                 withdrawn_at__isnull=True, held_amount__gt=0,
-                                                 auction__status=AuctionStatus.OPEN)
-                    .order_by("-updated_at").values_list("auction_id", flat=True))
+        standing = (
+            AuctionBidder.objects.filter(
+                buyer_id=claim.user_id,
+                released_at__isnull=True,
+                withdrawn_at__isnull=True,
+                held_amount__gt=0,
+                auction__status=AuctionStatus.OPEN,
+            )
+            .order_by("-updated_at")
+            .values_list("auction_id", flat=True)
+        )
         pools = Bounty.objects.filter(buyer_id=claim.user_id).exclude(status="closed").order_by("-id")
         for free in [*(_withdraw_bid(a) for a in list(standing)), *(_draw_pool(b) for b in pools)]:
             claim, told = _step(claim_id, free)
@@ -297,17 +351,25 @@ def _cover(claim_id: int) -> bool:
         if claim.purpose == OUTFLOW and claim.state != VaultClaim.State.SHORT:
             claim.state = VaultClaim.State.SHORT
             claim.save(update_fields=["state"])
-            logger.error("vault claim %s: %s USDC paid out on chain beyond what the ledger held for user %s",
-                         claim.pk, claim.remaining, claim.user_id,
-                         extra={"user_id": claim.user_id, "claim_id": claim.pk, "shortfall": str(claim.remaining)})
+            logger.error(
+                "vault claim %s: %s USDC paid out on chain beyond what the ledger held for user %s",
+                claim.pk,
+                claim.remaining,
+                claim.user_id,
+                extra={"user_id": claim.user_id, "claim_id": claim.pk, "shortfall": str(claim.remaining)},
+            )
             _shortfall_issue(claim, open_=True)
         return False
 
 
 def _pool_balance(bounty: Bounty) -> Decimal:
-    balance = LedgerAccount.objects.filter(kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True,
-                                           reference=bounty_pool_reference(bounty.pk)).values_list(
-        "balance", flat=True).first()
+    balance = (
+        LedgerAccount.objects.filter(
+            kind=LedgerAccountKind.BOUNTY_POOL, owner__isnull=True, reference=bounty_pool_reference(bounty.pk)
+        )
+        .values_list("balance", flat=True)
+        .first()
+    )
     return balance or ZERO
 
 
@@ -316,8 +378,10 @@ def _tell(claim_id: int, freed: list[str]) -> None:
     if not freed:
         return
     claim = VaultClaim.objects.select_related("user").get(pk=claim_id)
-    why = ("Money left your vault balance on chain that the marketplace held for you (an exit or a payout "
-           "it did not send), so it can no longer back your bids or bounties.")
+    why = (
+        "Money left your vault balance on chain that the marketplace held for you (an exit or a payout "
+        "it did not send), so it can no longer back your bids or bounties."
+    )
     message = f"{why}\nWithdrawn: " + "; ".join(freed) + "."
     with transaction.atomic():
         group_send_on_commit(group=user_group(claim.user_id), payload={"type": "funds.withdrawn", "message": message})
@@ -330,19 +394,27 @@ def _email(user_id: int, message: str) -> None:
 
 # ---------------------------------------------------------------- exits
 
+
 def _announced(event: VaultEvent) -> VaultExit | None:
-    return (VaultExit.objects.select_for_update().filter(chain_id=event.chain_id, account=event.account,
-                                                         state=VaultExit.State.ANNOUNCED).first())
+    return (
+        VaultExit.objects.select_for_update()
+        .filter(chain_id=event.chain_id, account=event.account, state=VaultExit.State.ANNOUNCED)
+        .first()
+    )
 
 
 def _close(vault_exit: VaultExit, *, state: str, event: VaultEvent, give_back: Decimal) -> None:
     """End an announcement: its claim stops, `give_back` of its reserve returns to available."""
     VaultClaim.objects.filter(vault_exit=vault_exit, state__in=LIVE_CLAIMS).update(
-        state=VaultClaim.State.CANCELLED, done_at=timezone.now())
+        state=VaultClaim.State.CANCELLED, done_at=timezone.now()
+    )
     if give_back > 0:
-        ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"exit:{vault_exit.pk}:back",
-                    memo=f"Exit {vault_exit.get_state_display().lower()}: set-aside funds available again",
-                    entries=[(_exiting(vault_exit.user_id), -give_back), (_available(vault_exit.user_id), give_back)])
+        ledger_post(
+            kind=LedgerTransactionKind.EXIT,
+            idempotency_key=f"exit:{vault_exit.pk}:back",
+            memo=f"Exit {vault_exit.get_state_display().lower()}: set-aside funds available again",
+            entries=[(_exiting(vault_exit.user_id), -give_back), (_available(vault_exit.user_id), give_back)],
+        )
     vault_exit.state, vault_exit.closed_event, vault_exit.closed_at = state, event, timezone.now()
     vault_exit.save(update_fields=["state", "closed_event", "closed_at"])
 
@@ -354,9 +426,15 @@ def exit_announced(*, event: VaultEvent, unlocks_at, payable: Decimal | None = N
     if previous is not None:
         previous.refresh_from_db(fields=["reserved"])
         _close(previous, state=VaultExit.State.REPLACED, event=event, give_back=previous.reserved)
-    vault_exit = VaultExit.objects.create(chain_id=event.chain_id, account=event.account, user=event.user,
-                                          amount=event.amount, unlocks_at=unlocks_at, announced_event=event,
-                                          payable=payable)
+    vault_exit = VaultExit.objects.create(
+        chain_id=event.chain_id,
+        account=event.account,
+        user=event.user,
+        amount=event.amount,
+        unlocks_at=unlocks_at,
+        announced_event=event,
+        payable=payable,
+    )
     claim_open(user=event.user, purpose=EXIT_RESERVE, amount=event.amount, event=event, vault_exit=vault_exit)
     logger.info("vault exit announced", extra={"user_id": event.user_id, "vault_exit_id": vault_exit.pk})
     return vault_exit
@@ -382,10 +460,15 @@ def exit_taken(*, event: VaultEvent) -> None:
         vault_exit.refresh_from_db(fields=["reserved"])
         from_reserve = min(paid, vault_exit.reserved)
         if from_reserve > 0:
-            ledger_post(kind=LedgerTransactionKind.EXIT, idempotency_key=f"exit:{vault_exit.pk}:paid",
-                        memo=f"Exit from the vault (tx {event.tx_hash[:12]}…)",
-                        entries=[(_exiting(vault_exit.user_id), -from_reserve),
-                                 (external_for(user_id=vault_exit.user_id), from_reserve)])
+            ledger_post(
+                kind=LedgerTransactionKind.EXIT,
+                idempotency_key=f"exit:{vault_exit.pk}:paid",
+                memo=f"Exit from the vault (tx {event.tx_hash[:12]}…)",
+                entries=[
+                    (_exiting(vault_exit.user_id), -from_reserve),
+                    (external_for(user_id=vault_exit.user_id), from_reserve),
+                ],
+            )
         vault_exit.paid = paid
         vault_exit.save(update_fields=["paid"])
         _close(vault_exit, state=VaultExit.State.TAKEN, event=event, give_back=vault_exit.reserved - from_reserve)
@@ -405,13 +488,22 @@ def exit_funds_check(*, buyer, settle_by) -> str | None:
     platform fund — the buyer announced an exit that is not fully set aside yet and unlocks before
     the sale could be funded (after unlocking, the vault refuses to fund deals out of the amount
     leaving)."""
-    pending = (VaultExit.objects.filter(user=buyer, state=VaultExit.State.ANNOUNCED,
-                                        reserved__lt=F("amount"), unlocks_at__lte=settle_by + SETTLE_MARGIN)
-               .order_by("unlocks_at").first())
+    pending = (
+        VaultExit.objects.filter(
+            user=buyer,
+            state=VaultExit.State.ANNOUNCED,
+            reserved__lt=F("amount"),
+            unlocks_at__lte=settle_by + SETTLE_MARGIN,
+        )
+        .order_by("unlocks_at")
+        .first()
+    )
     if pending is None:
         return None
-    return (f"You announced an exit from the vault that unlocks {pending.unlocks_at:%Y-%m-%d %H:%M} UTC, before "
-            "this sale could be paid: cancel the exit (cancelExit) or wait until it is taken to bid again.")
+    return (
+        f"You announced an exit from the vault that unlocks {pending.unlocks_at:%Y-%m-%d %H:%M} UTC, before "
+        "this sale could be paid: cancel the exit (cancelExit) or wait until it is taken to bid again."
+    )
 
 
 def exits_pending_for(*, user) -> list[VaultExit]:

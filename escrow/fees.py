@@ -6,8 +6,17 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db.models import (BigIntegerField, Case, DateTimeField, DurationField, ExpressionWrapper, Func, Q, Value,
-                              When)
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    Func,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Round
 
 BPS = Decimal(10_000)
@@ -46,8 +55,11 @@ def release_amounts_micro_expression(*, price, vertical_has_owner: Q) -> tuple:
     does, for lists that sum many sales in one query (escrow.selectors_earnings)."""
     price_micro = micro_usdc_expression(price)
     fee = price_micro * Value(settings.PLATFORM_FEE_BPS) / Value(int(BPS))
-    royalty = Case(When(vertical_has_owner, then=price_micro * Value(settings.VERTICAL_ROYALTY_BPS) / Value(int(BPS))),
-                   default=Value(0), output_field=BigIntegerField())
+    royalty = Case(
+        When(vertical_has_owner, then=price_micro * Value(settings.VERTICAL_ROYALTY_BPS) / Value(int(BPS))),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
     return price_micro - fee - royalty, fee, royalty
 
 

@@ -3,19 +3,35 @@ from prometheus_client import Counter, Gauge, Histogram
 from marketplace.metrics import REGISTRY
 
 ESCROW_FUNDING_SECONDS = Histogram(
-    "leadengine_escrow_funding_seconds", "Sale recorded to its escrow deal confirmed on chain", registry=REGISTRY,
-    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 900, 3600))
+    "leadengine_escrow_funding_seconds",
+    "Sale recorded to its escrow deal confirmed on chain",
+    registry=REGISTRY,
+    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 900, 3600),
+)
 MINT_CONFIRMATION_SECONDS = Histogram(
-    "leadengine_mint_confirmation_seconds", "LeadNFT mint batch sent to confirmed", registry=REGISTRY,
-    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 900))
+    "leadengine_mint_confirmation_seconds",
+    "LeadNFT mint batch sent to confirmed",
+    registry=REGISTRY,
+    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 900),
+)
 MINT_GAS_PER_TOKEN = Histogram(
-    "leadengine_mint_gas_per_token", "Gas used by a mint batch divided by its size", registry=REGISTRY,
-    buckets=(20_000, 25_000, 30_000, 35_000, 40_000, 50_000, 60_000, 80_000, 120_000))
+    "leadengine_mint_gas_per_token",
+    "Gas used by a mint batch divided by its size",
+    registry=REGISTRY,
+    buckets=(20_000, 25_000, 30_000, 35_000, 40_000, 50_000, 60_000, 80_000, 120_000),
+)
 MINT_BATCH_SIZE = Histogram(
-    "leadengine_mint_batch_size", "Sales per LeadNFT mint batch", registry=REGISTRY,
-    buckets=(1, 2, 5, 10, 20, 30, 40, 50))
+    "leadengine_mint_batch_size",
+    "Sales per LeadNFT mint batch",
+    registry=REGISTRY,
+    buckets=(1, 2, 5, 10, 20, 30, 40, 50),
+)
 SETTLEMENTS = Counter(
-    "leadengine_settlements_total", "Settlement state changes, by new state", ["state"], registry=REGISTRY)
+    "leadengine_settlements_total", "Settlement state changes, by new state", ["state"], registry=REGISTRY
+)
 RECONCILIATION_DIFFERENCES = Gauge(
-    "leadengine_reconciliation_open_differences", "Open differences between the books and the chain, by kind",
-    ["kind"], registry=REGISTRY)
+    "leadengine_reconciliation_open_differences",
+    "Open differences between the books and the chain, by kind",
+    ["kind"],
+    registry=REGISTRY,
+)

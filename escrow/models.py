@@ -75,25 +75,29 @@ class Settlement(models.Model):
     # is shown to the buyer only, so the contact details cannot be guessed back from the hash.
     data_hash = models.CharField(max_length=66)
     data_salt = models.CharField(max_length=66)
-    fund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+")
+    fund_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     funded_at = models.DateTimeField(null=True, blank=True)
-    mint_batch = models.ForeignKey(MintBatch, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="settlements")
+    mint_batch = models.ForeignKey(
+        MintBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="settlements"
+    )
     mint_attempts = models.PositiveSmallIntegerField(default=0)
     # A uint256 in decimal: text, because SQLite (the embedded profile) stores wide numerics as
     # floats and would round it.
-    token_id = models.CharField(max_length=78, null=True, blank=True)
+    token_id = models.CharField(max_length=78, null=True, blank=True)  # noqa: DJ001 - NULL: not minted yet
     minted_at = models.DateTimeField(null=True, blank=True)
     # Current NFT owner as last seen on chain (the buyer until a resale; reconciliation updates it).
     owner_address = models.CharField(max_length=42, blank=True, db_index=True)
     release_after = models.DateTimeField()
-    release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    release_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     release_retries = models.PositiveSmallIntegerField(default=0)  # staff retries: a fresh key each
     # A refund (staff, before the release): the whole deal back to the buyer's vault balance.
-    refund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    refund_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     refund_reason = models.CharField(max_length=255, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
@@ -128,12 +132,15 @@ class BountyDeal(models.Model):
     award = models.OneToOneField("auctions.BountyAward", on_delete=models.PROTECT, related_name="bounty_deal")
     funder_address = models.CharField(max_length=42)
     amount = _usdc()
-    fund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+")
-    release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    refund_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    fund_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    release_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refund_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -179,11 +186,13 @@ class VaultEvent(models.Model):
     account = models.CharField(max_length=42)
     # A move's destination (the account it came from is `account`).
     counterparty = models.CharField(max_length=42, blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="vault_events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="vault_events"
+    )
     amount = _usdc()
-    ledger_transaction = models.ForeignKey("marketplace.LedgerTransaction", null=True, blank=True,
-                                           on_delete=models.PROTECT, related_name="+")
+    ledger_transaction = models.ForeignKey(
+        "marketplace.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -216,23 +225,32 @@ class VaultExit(models.Model):
     unlocks_at = models.DateTimeField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.ANNOUNCED)
     reserved = _usdc(default=0, help_text="What the ledger has set aside for this exit (USER_EXITING).")
-    payable = _usdc(null=True, blank=True,
-                    help_text="What the exit could pay if taken now: the smaller of its amount and its address's "
-                              "vault balance, as last read from the node. The reserve never goes beyond it.")
+    payable = _usdc(
+        null=True,
+        blank=True,
+        help_text="What the exit could pay if taken now: the smaller of its amount and its address's "
+        "vault balance, as last read from the node. The reserve never goes beyond it.",
+    )
     paid = _usdc(null=True, blank=True)
     announced_event = models.OneToOneField(VaultEvent, on_delete=models.PROTECT, related_name="exit_announced")
-    closed_event = models.OneToOneField(VaultEvent, null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="exit_closed")
+    closed_event = models.OneToOneField(
+        VaultEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="exit_closed"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["chain_id", "account"], condition=Q(state="announced"),
-                                    name="vault_exit_one_announced_per_account"),
-            models.CheckConstraint(condition=Q(reserved__gte=0) & Q(reserved__lte=models.F("amount")),
-                                   name="vault_exit_reserved_within_amount"),
+            models.UniqueConstraint(
+                fields=["chain_id", "account"],
+                condition=Q(state="announced"),
+                name="vault_exit_one_announced_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=models.F("amount")),
+                name="vault_exit_reserved_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -277,16 +295,18 @@ class VaultClaim(models.Model):
         indexes = [models.Index(fields=["state", "id"], name="vault_claim_state_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="vault_claim_amount_positive"),
-            models.CheckConstraint(condition=Q(covered__gte=0) & Q(covered__lte=models.F("amount")),
-                                   name="vault_claim_covered_within_amount"),
+            models.CheckConstraint(
+                condition=Q(covered__gte=0) & Q(covered__lte=models.F("amount")),
+                name="vault_claim_covered_within_amount",
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}: {self.covered}/{self.amount} USDC ({self.state})"
 
     @property
     def remaining(self):
         return self.amount - self.covered
-
-    def __str__(self) -> str:
-        return f"{self.get_purpose_display()}: {self.covered}/{self.amount} USDC ({self.state})"
 
 
 class Withdrawal(models.Model):
@@ -304,10 +324,12 @@ class Withdrawal(models.Model):
     to_address = models.CharField(max_length=42)
     idempotency_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
-    withdraw_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
-    transfer_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    withdraw_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    transfer_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -334,10 +356,12 @@ class ReconciliationIssue(models.Model):
 
     chain_id = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="reconciliation_issues")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+")
+    settlement = models.ForeignKey(
+        Settlement, null=True, blank=True, on_delete=models.CASCADE, related_name="reconciliation_issues"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     expected = models.CharField(max_length=200, blank=True)
     actual = models.CharField(max_length=200, blank=True)
     detected_at = models.DateTimeField(default=timezone.now)
@@ -348,8 +372,12 @@ class ReconciliationIssue(models.Model):
         ordering = ["-id"]
         constraints = [
             # One open finding per (kind, settlement, user): a difference seen on every run is one issue.
-            models.UniqueConstraint(fields=["kind", "settlement", "user"], condition=Q(resolved_at__isnull=True),
-                                    name="reconciliation_one_open_per_subject", nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["kind", "settlement", "user"],
+                condition=Q(resolved_at__isnull=True),
+                name="reconciliation_one_open_per_subject",
+                nulls_distinct=False,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,7 +40,7 @@ def _batched(w3: Web3, calls: list) -> list:
     """Run contract calls as JSON-RPC batches of BATCH; an individual revert comes back as None."""
     results: list = []
     for start in range(0, len(calls), BATCH):
-        chunk = calls[start:start + BATCH]
+        chunk = calls[start : start + BATCH]
         with chain_errors(), w3.batch_requests() as batch:
             for call in chunk:
                 batch.add(call)
@@ -68,8 +68,11 @@ def reconcile(*, now=None) -> dict[str, int]:
     nft = lead_nft(w3, nft_address)
     found: dict[tuple[str, int | None], tuple[str, str]] = {}
 
-    deals = list(Settlement.objects.filter(chain_id=chain_id, state__in=(*OPEN_DEAL, State.RELEASED))
-                 .only("id", "sale_id", "state", "amount").order_by("id"))
+    deals = list(
+        Settlement.objects.filter(chain_id=chain_id, state__in=(*OPEN_DEAL, State.RELEASED))
+        .only("id", "sale_id", "state", "amount")
+        .order_by("id")
+    )
     held = _batched(w3, [vault.functions.dealOf(s.sale_id) for s in deals])
     for s, result in zip(deals, held, strict=True):
         exists = result is not None and int(result[0], 16) != 0
@@ -84,10 +87,14 @@ def reconcile(*, now=None) -> dict[str, int]:
         elif amount != 0:
             found[(Kind.ESCROW_AMOUNT, s.pk)] = ("0 units (released)", f"{amount} units")
 
-    tokens = list(Settlement.objects.filter(chain_id=chain_id, state__in=WITH_TOKEN)
-                  .only("id", "sale_id", "buyer_address", "owner_address").order_by("id"))
-    owners = _batched(w3, [nft.functions.ownerOf(token_id_for(sale_id=s.sale_id, buyer=s.buyer_address))
-                           for s in tokens])
+    tokens = list(
+        Settlement.objects.filter(chain_id=chain_id, state__in=WITH_TOKEN)
+        .only("id", "sale_id", "buyer_address", "owner_address")
+        .order_by("id")
+    )
+    owners = _batched(
+        w3, [nft.functions.ownerOf(token_id_for(sale_id=s.sale_id, buyer=s.buyer_address)) for s in tokens]
+    )
     moved = []
     for s, owner in zip(tokens, owners, strict=True):
         if not owner:
@@ -95,10 +102,12 @@ def reconcile(*, now=None) -> dict[str, int]:
         elif Web3.to_checksum_address(owner) != Web3.to_checksum_address(s.owner_address or s.buyer_address):
             moved.append((s, Web3.to_checksum_address(owner)))
 
-    expected = (Settlement.objects.filter(chain_id=chain_id, state__in=OPEN_DEAL)
-                .aggregate(total=Sum("amount"))["total"] or Decimal(0))
-    expected += (BountyDeal.objects.filter(settlement__chain_id=chain_id, fund_tx__status=CONFIRMED)
-                 .exclude(release_tx__status=CONFIRMED).aggregate(total=Sum("amount"))["total"] or Decimal(0))
+    expected = Settlement.objects.filter(chain_id=chain_id, state__in=OPEN_DEAL).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal(0)
+    expected += BountyDeal.objects.filter(settlement__chain_id=chain_id, fund_tx__status=CONFIRMED).exclude(
+        release_tx__status=CONFIRMED
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
     with chain_errors():
         total_held = int(vault.functions.totalHeld().call())
     if total_held != to_units(expected):
@@ -113,19 +122,36 @@ def _record(found: dict, moved: list, *, chain_id: int, now) -> dict[str, int]:
     for s, owner in moved:
         previous = s.owner_address or s.buyer_address
         Settlement.objects.filter(pk=s.pk).update(owner_address=owner)
-        ReconciliationIssue.objects.create(chain_id=chain_id, kind=Kind.NFT_OWNER, settlement_id=s.pk,
-                                           expected=previous, actual=owner, detected_at=now, last_seen_at=now,
-                                           resolved_at=now)
+        ReconciliationIssue.objects.create(
+            chain_id=chain_id,
+            kind=Kind.NFT_OWNER,
+            settlement_id=s.pk,
+            expected=previous,
+            actual=owner,
+            detected_at=now,
+            last_seen_at=now,
+            resolved_at=now,
+        )
         logger.info("reconcile: token of sale %s now owned by %s", s.sale_id, owner)
     # Only the kinds this job finds: a user's shortfall is opened and resolved by escrow/exits.py.
-    open_issues = {(i.kind, i.settlement_id): i for i in
-                   ReconciliationIssue.objects.select_for_update().filter(
-                       chain_id=chain_id, resolved_at__isnull=True).exclude(kind=Kind.USER_SHORTFALL)}
+    open_issues = {
+        (i.kind, i.settlement_id): i
+        for i in ReconciliationIssue.objects.select_for_update()
+        .filter(chain_id=chain_id, resolved_at__isnull=True)
+        .exclude(kind=Kind.USER_SHORTFALL)
+    }
     for key, (expected, actual) in found.items():
         issue = open_issues.pop(key, None)
         if issue is None:
-            ReconciliationIssue.objects.create(chain_id=chain_id, kind=key[0], settlement_id=key[1],
-                                               expected=expected, actual=actual, detected_at=now, last_seen_at=now)
+            ReconciliationIssue.objects.create(
+                chain_id=chain_id,
+                kind=key[0],
+                settlement_id=key[1],
+                expected=expected,
+                actual=actual,
+                detected_at=now,
+                last_seen_at=now,
+            )
             logger.error("reconcile: %s on settlement %s: expected %s, chain has %s", key[0], key[1], expected, actual)
         else:
             ReconciliationIssue.objects.filter(pk=issue.pk).update(expected=expected, actual=actual, last_seen_at=now)
@@ -134,8 +160,9 @@ def _record(found: dict, moved: list, *, chain_id: int, now) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for kind, _ in found:
         counts[kind] += 1
-    shortfalls = ReconciliationIssue.objects.filter(chain_id=chain_id, kind=Kind.USER_SHORTFALL,
-                                                    resolved_at__isnull=True).count()
+    shortfalls = ReconciliationIssue.objects.filter(
+        chain_id=chain_id, kind=Kind.USER_SHORTFALL, resolved_at__isnull=True
+    ).count()
     if shortfalls:
         counts[Kind.USER_SHORTFALL] = shortfalls
     for kind in Kind.values:

@@ -19,14 +19,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import (BigIntegerField, Case, Count, DateTimeField, DecimalField, F, Min, OuterRef, Q,
-                              QuerySet, Subquery, Sum, Value, When)
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateTimeField,
+    DecimalField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from auctions.models import BountyAward, Sale
 from escrow.choices import ContactStatus
-from escrow.fees import (micro_usdc_expression, release_after_expression, release_amounts,
-                         release_amounts_micro_expression)
+from escrow.fees import (
+    micro_usdc_expression,
+    release_after_expression,
+    release_amounts,
+    release_amounts_micro_expression,
+)
 from escrow.models import Settlement
 from escrow.selectors_purchases import contact_status_expression
 
@@ -34,9 +52,21 @@ ZERO = Decimal(0)
 MICRO = Decimal(10) ** 6
 USDC_FIELD = DecimalField(max_digits=36, decimal_places=6)
 PAGE_LIMIT = 100  # the seller's page: the soonest releases (the totals count them all)
-ROW_FIELDS = ("id", "lead_id", "auction_id", "price", "created_at", "bounty_total", "release_after",
-              "lead__vertical__name", "lead__vertical__owner_address", "settlement__state",
-              "settlement__seller_amount", "settlement__platform_fee", "settlement__vertical_royalty")
+ROW_FIELDS = (
+    "id",
+    "lead_id",
+    "auction_id",
+    "price",
+    "created_at",
+    "bounty_total",
+    "release_after",
+    "lead__vertical__name",
+    "lead__vertical__owner_address",
+    "settlement__state",
+    "settlement__seller_amount",
+    "settlement__platform_fee",
+    "settlement__vertical_royalty",
+)
 CLOSED_STATES = (Settlement.State.RELEASED, Settlement.State.REFUNDING, Settlement.State.REFUNDED)
 
 
@@ -75,17 +105,31 @@ class PendingEarnings(PendingTotals):
 def _pending(seller) -> QuerySet:
     """The seller's pending sales (see the module docstring), annotated with `release_after` and
     `bounty_total`."""
-    bounties = (BountyAward.objects.filter(sale_id=OuterRef("pk")).order_by().values("sale_id")
-                .annotate(total=Sum("amount")).values("total"))
-    return (Sale.objects.filter(seller=seller)
-            .annotate(contact_status=contact_status_expression())
-            .filter((Q(settlement__isnull=False) & ~Q(settlement__state__in=CLOSED_STATES))
-                    | Q(settlement__isnull=True, contact_status=ContactStatus.AWAITING_PAYMENT))
-            .annotate(release_after=Coalesce(F("settlement__release_after"), release_after_expression(
-                          sold_at=F("created_at"), dispute_window_hours=F("lead__vertical__dispute_window_hours")),
-                                             output_field=DateTimeField()),
-                      bounty_total=Coalesce(Subquery(bounties, output_field=USDC_FIELD), Value(ZERO),
-                                            output_field=USDC_FIELD)))
+    bounties = (
+        BountyAward.objects.filter(sale_id=OuterRef("pk"))
+        .order_by()
+        .values("sale_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return (
+        Sale.objects.filter(seller=seller)
+        .annotate(contact_status=contact_status_expression())
+        .filter(
+            (Q(settlement__isnull=False) & ~Q(settlement__state__in=CLOSED_STATES))
+            | Q(settlement__isnull=True, contact_status=ContactStatus.AWAITING_PAYMENT)
+        )
+        .annotate(
+            release_after=Coalesce(
+                F("settlement__release_after"),
+                release_after_expression(
+                    sold_at=F("created_at"), dispute_window_hours=F("lead__vertical__dispute_window_hours")
+                ),
+                output_field=DateTimeField(),
+            ),
+            bounty_total=Coalesce(Subquery(bounties, output_field=USDC_FIELD), Value(ZERO), output_field=USDC_FIELD),
+        )
+    )
 
 
 def earnings_pending_queryset(*, seller) -> QuerySet:
@@ -101,13 +145,24 @@ def _pending_sale(row: dict) -> PendingSale:
         fee, royalty = row["settlement__platform_fee"] or ZERO, row["settlement__vertical_royalty"] or ZERO
     else:
         seller_amount, fee, royalty = release_amounts(
-            price=price, vertical_has_owner=bool(row["lead__vertical__owner_address"]))
+            price=price, vertical_has_owner=bool(row["lead__vertical__owner_address"])
+        )
     state = row["settlement__state"] or Settlement.State.PENDING
     return PendingSale(
-        sale_id=row["id"], lead_id=row["lead_id"], auction_id=row["auction_id"],
-        vertical_name=row["lead__vertical__name"], sold_at=row["created_at"], price=price, bounties=bounties,
-        platform_fee=fee, vertical_royalty=royalty, expected_net=seller_amount + bounties,
-        release_after=row["release_after"], state=state, state_label=Settlement.State(state).label)
+        sale_id=row["id"],
+        lead_id=row["lead_id"],
+        auction_id=row["auction_id"],
+        vertical_name=row["lead__vertical__name"],
+        sold_at=row["created_at"],
+        price=price,
+        bounties=bounties,
+        platform_fee=fee,
+        vertical_royalty=royalty,
+        expected_net=seller_amount + bounties,
+        release_after=row["release_after"],
+        state=state,
+        state_label=Settlement.State(state).label,
+    )
 
 
 def pending_sales(rows) -> list[PendingSale]:
@@ -126,22 +181,33 @@ def earnings_pending_totals(*, seller) -> PendingTotals:
     pending_sales() gives."""
     fixed = Q(settlement__seller_amount__isnull=False)
     seller_part, fee, royalty = release_amounts_micro_expression(
-        price=F("price"), vertical_has_owner=~Q(lead__vertical__owner_address=""))
+        price=F("price"), vertical_has_owner=~Q(lead__vertical__owner_address="")
+    )
 
     def split(computed, stored: str):
-        return Case(When(fixed, then=micro_usdc_expression(Coalesce(F(stored), Value(ZERO)))), default=computed,
-                    output_field=BigIntegerField())
+        return Case(
+            When(fixed, then=micro_usdc_expression(Coalesce(F(stored), Value(ZERO)))),
+            default=computed,
+            output_field=BigIntegerField(),
+        )
 
     bounties = micro_usdc_expression(F("bounty_total"))
     totals = _pending(seller).aggregate(
-        sales_count=Count("id"), price_micro=Sum(micro_usdc_expression(F("price"))), bounties_micro=Sum(bounties),
+        sales_count=Count("id"),
+        price_micro=Sum(micro_usdc_expression(F("price"))),
+        bounties_micro=Sum(bounties),
         fees_micro=Sum(split(fee, "settlement__platform_fee") + split(royalty, "settlement__vertical_royalty")),
         net_micro=Sum(split(seller_part, "settlement__seller_amount") + bounties),
-        first_release=Min("release_after"))
+        first_release=Min("release_after"),
+    )
     return PendingTotals(
-        count=totals["sales_count"], total_price=_usdc(totals["price_micro"]),
-        total_bounties=_usdc(totals["bounties_micro"]), total_fees=_usdc(totals["fees_micro"]),
-        total_expected_net=_usdc(totals["net_micro"]), next_release=totals["first_release"])
+        count=totals["sales_count"],
+        total_price=_usdc(totals["price_micro"]),
+        total_bounties=_usdc(totals["bounties_micro"]),
+        total_fees=_usdc(totals["fees_micro"]),
+        total_expected_net=_usdc(totals["net_micro"]),
+        next_release=totals["first_release"],
+    )
 
 
 def earnings_pending_for_seller(*, seller, limit: int = PAGE_LIMIT) -> PendingEarnings:

@@ -44,13 +44,14 @@ def ledger_vault_backing(*, user_ids: list[int]) -> dict[int, Decimal]:
     addresses by the ledger ≡ vault checks. Reads the primary."""
     backing: dict[int, Decimal] = dict.fromkeys(user_ids, Decimal(0))
     with db_router.primary():
-        for owner_id, balance in LedgerAccount.objects.filter(owner_id__in=user_ids, kind__in=USER_ACCOUNT_KINDS,
-                                                              reference="").values_list("owner_id", "balance"):
+        for owner_id, balance in LedgerAccount.objects.filter(
+            owner_id__in=user_ids, kind__in=USER_ACCOUNT_KINDS, reference=""
+        ).values_list("owner_id", "balance"):
             backing[owner_id] += balance
         pools = dict(Bounty.objects.filter(buyer_id__in=user_ids).values_list("pk", "buyer_id"))
         references = {bounty_pool_reference(pk): buyer_id for pk, buyer_id in pools.items()}
-        for reference, balance in LedgerAccount.objects.filter(kind=LedgerAccountKind.BOUNTY_POOL,
-                                                               reference__in=references).values_list(
-                "reference", "balance"):
+        for reference, balance in LedgerAccount.objects.filter(
+            kind=LedgerAccountKind.BOUNTY_POOL, reference__in=references
+        ).values_list("reference", "balance"):
             backing[references[reference]] += balance
     return backing

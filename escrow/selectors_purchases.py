@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from eth_utils import to_checksum_address
 
@@ -48,6 +47,7 @@ AS_NFT_OWNER = "nft_owner"  # holds the LeadNFT after a resale
 
 
 # ---------------------------------------------------------------- the access rule
+
 
 def wallet_addresses_for(*, user) -> list[str]:
     """The user's addresses (current and custodial) as stored, checksummed and lower-cased, for
@@ -74,8 +74,7 @@ def purchase_queryset_for_reader(*, user, addresses: list[str] | None = None) ->
         return Sale.objects.none()
     if addresses is None:
         addresses = wallet_addresses_for(user=user)
-    not_minted = (Q(settlement__isnull=True) | Q(settlement__token_id__isnull=True)
-                  | Q(settlement__owner_address=""))
+    not_minted = Q(settlement__isnull=True) | Q(settlement__token_id__isnull=True) | Q(settlement__owner_address="")
     rule = Q(buyer_id=user.pk) & not_minted
     if addresses:
         owned = Settlement.objects.filter(owner_address__in=addresses, token_id__isnull=False).values("sale_id")
@@ -84,23 +83,32 @@ def purchase_queryset_for_reader(*, user, addresses: list[str] | None = None) ->
 
 
 # Settlement states in which the escrow deal is funded on chain.
-FUNDED_STATES = (Settlement.State.FUNDED, Settlement.State.MINTING, Settlement.State.MINTED,
-                 Settlement.State.RELEASING, Settlement.State.RELEASED)
+FUNDED_STATES = (
+    Settlement.State.FUNDED,
+    Settlement.State.MINTING,
+    Settlement.State.MINTED,
+    Settlement.State.RELEASING,
+    Settlement.State.RELEASED,
+)
 
 
 def contact_status_expression() -> Case:
     """SQL for the sale's ContactStatus (see the module docstring): annotate a Sale queryset with
     it. No extra query: one CASE over the joined settlement and, with chain settlement on, an
     EXISTS on the EscrowVault's deployment."""
-    funded = (Q(settlement__state__in=FUNDED_STATES)
-              | Q(settlement__state=Settlement.State.FAILED, settlement__funded_at__isnull=False))
+    funded = Q(settlement__state__in=FUNDED_STATES) | Q(
+        settlement__state=Settlement.State.FAILED, settlement__funded_at__isnull=False
+    )
     # Once a refund was sent the purchase is being undone, whatever happens to that transaction.
-    refunded = (Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED))
-                | Q(settlement__refund_tx__isnull=False))
-    whens = [When(refunded, then=Value(ContactStatus.REFUNDED)),
-             When(funded, then=Value(ContactStatus.AVAILABLE)),
-             When(settlement__state=Settlement.State.FAILED, then=Value(ContactStatus.PAYMENT_FAILED)),
-             When(settlement__isnull=False, then=Value(ContactStatus.AWAITING_PAYMENT))]
+    refunded = Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED)) | Q(
+        settlement__refund_tx__isnull=False
+    )
+    whens = [
+        When(refunded, then=Value(ContactStatus.REFUNDED)),
+        When(funded, then=Value(ContactStatus.AVAILABLE)),
+        When(settlement__state=Settlement.State.FAILED, then=Value(ContactStatus.PAYMENT_FAILED)),
+        When(settlement__isnull=False, then=Value(ContactStatus.AWAITING_PAYMENT)),
+    ]
     if settlement_enabled():
         # No settlement yet, but one is coming: escrow.advance opens every sale recorded since the
         # vault was deployed (settlement._open_missing).
@@ -121,9 +129,13 @@ def purchase_contact_status_now(*, user, sale: Sale) -> tuple[str | None, str]:
     role None when the user may not see the sale at all. Callers recording a read call it in their
     transaction."""
     with db_router.primary():
-        row = (purchase_queryset_for_reader(user=user).filter(pk=sale.pk)
-               .annotate(contact_status=contact_status_expression())
-               .values_list("buyer_id", "contact_status").first())
+        row = (
+            purchase_queryset_for_reader(user=user)
+            .filter(pk=sale.pk)
+            .annotate(contact_status=contact_status_expression())
+            .values_list("buyer_id", "contact_status")
+            .first()
+        )
     if row is None:
         return None, ""
     return _role(buyer_id=row[0], user=user), row[1]
@@ -141,13 +153,16 @@ def _role(*, buyer_id: int, user) -> str:
 
 # ---------------------------------------------------------------- my purchases
 
+
 def purchase_list_for_reader(*, user) -> QuerySet:
     """The user's purchases, newest first ((created_at, id), the API's cursor order), with the
     vertical and the settlement joined and `contact_status` annotated: no per-row queries, no PII."""
-    return (purchase_queryset_for_reader(user=user)
-            .select_related("lead__vertical", "settlement")
-            .annotate(contact_status=contact_status_expression())
-            .order_by("-created_at", "-id"))
+    return (
+        purchase_queryset_for_reader(user=user)
+        .select_related("lead__vertical", "settlement")
+        .annotate(contact_status=contact_status_expression())
+        .order_by("-created_at", "-id")
+    )
 
 
 def purchase_page_for_reader(*, user, cursor: str = "", size: int = PAGE_SIZE) -> Page:
@@ -158,7 +173,7 @@ def purchase_page_for_reader(*, user, cursor: str = "", size: int = PAGE_SIZE) -
         when, pk = after
         qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
     with db_router.primary():
-        rows = list(qs[:size + 1])
+        rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, cursor_encode(rows[-1].created_at, rows[-1].pk) if more and rows else "")
@@ -174,6 +189,7 @@ def settlement_of(sale: Sale) -> Settlement | None:
 
 # ---------------------------------------------------------------- one purchase
 
+
 def purchase_get_for_reader(*, user, sale_id) -> Sale:
     """One purchase the user may see, with lead (vault row, vertical), auction and settlement
     (mint batch and transactions), `contact_status` and `as_owner` (AS_BUYER or AS_NFT_OWNER).
@@ -185,11 +201,19 @@ def purchase_get_for_reader(*, user, sale_id) -> Sale:
     if not 0 < sale_id <= MAX_SALE_ID:
         raise Sale.DoesNotExist
     with db_router.primary():
-        sale = (purchase_queryset_for_reader(user=user)
-                .select_related("lead__vertical", "lead__pii", "auction", "settlement__mint_batch__tx",
-                                "settlement__fund_tx", "settlement__release_tx")
-                .annotate(contact_status=contact_status_expression())
-                .get(pk=sale_id))
+        sale = (
+            purchase_queryset_for_reader(user=user)
+            .select_related(
+                "lead__vertical",
+                "lead__pii",
+                "auction",
+                "settlement__mint_batch__tx",
+                "settlement__fund_tx",
+                "settlement__release_tx",
+            )
+            .annotate(contact_status=contact_status_expression())
+            .get(pk=sale_id)
+        )
     sale.as_owner = _role(buyer_id=sale.buyer_id, user=user)
     return sale
 
@@ -229,8 +253,10 @@ def purchase_verification(*, sale: Sale, pii: dict | None) -> Verification:
     settlement = settlement_of(sale)
     if settlement is None:
         return Verification()
-    contracts = {"lead_nft": contract_address(chain_id=settlement.chain_id, name="LeadNFT"),
-                 "escrow_vault": contract_address(chain_id=settlement.chain_id, name="EscrowVault")}
+    contracts = {
+        "lead_nft": contract_address(chain_id=settlement.chain_id, name="LeadNFT"),
+        "escrow_vault": contract_address(chain_id=settlement.chain_id, name="EscrowVault"),
+    }
     if pii is None:
         return Verification(**contracts)
     canonical = lead_canonical_data(lead=sale.lead, pii=pii)
@@ -239,10 +265,16 @@ def purchase_verification(*, sale: Sale, pii: dict | None) -> Verification:
         data_hash = _hex32(settlement.data_hash)
         computed = lead_data_hash(canonical=canonical, salt=_hex32(settlement.data_salt))
         token_id = token_id_for(sale_id=sale.pk, buyer=settlement.buyer_address)
-        item = MintItem(sale_id=sale.pk, buyer=settlement.buyer_address, seller=settlement.seller_address,
-                        vertical_id=sale.lead.vertical_id, price_units=to_units(settlement.amount),
-                        quality=sale.lead.quality_score or 0, data_hash=data_hash,
-                        bid_log_digest=_hex32(sale.bid_log_digest))
+        item = MintItem(
+            sale_id=sale.pk,
+            buyer=settlement.buyer_address,
+            seller=settlement.seller_address,
+            vertical_id=sale.lead.vertical_id,
+            price_units=to_units(settlement.amount),
+            quality=sale.lead.quality_score or 0,
+            data_hash=data_hash,
+            bid_log_digest=_hex32(sale.bid_log_digest),
+        )
         leaf = leaf_hash(item)
     except (ValueError, TypeError) as exc:
         return Verification(**base, error=f"The stored commitments cannot be decoded: {exc}")
@@ -262,10 +294,16 @@ def purchase_verification(*, sale: Sale, pii: dict | None) -> Verification:
         token_id=str(token_id),
         token_id_matches=None if settlement.token_id is None else int(settlement.token_id) == token_id,
         leaf_hash="0x" + leaf.hex(),
-        sale_struct={"saleId": item.sale_id, "buyer": to_checksum_address(item.buyer),
-                     "seller": to_checksum_address(item.seller), "verticalId": item.vertical_id,
-                     "price": item.price_units, "quality": item.quality, "dataHash": "0x" + data_hash.hex(),
-                     "bidLogDigest": "0x" + item.bid_log_digest.hex()},
+        sale_struct={
+            "saleId": item.sale_id,
+            "buyer": to_checksum_address(item.buyer),
+            "seller": to_checksum_address(item.seller),
+            "verticalId": item.vertical_id,
+            "price": item.price_units,
+            "quality": item.quality,
+            "dataHash": "0x" + data_hash.hex(),
+            "bidLogDigest": "0x" + item.bid_log_digest.hex(),
+        },
         single_sale_batch=single,
         batch_root_matches=root_matches,
         merkle_proof=proof,
@@ -276,8 +314,11 @@ def usdc_split(settlement: Settlement | None) -> dict[str, Decimal] | None:
     """The release split (seller, platform fee, vertical royalty), once it is fixed."""
     if settlement is None or settlement.seller_amount is None:
         return None
-    return {"seller_amount": settlement.seller_amount, "platform_fee": settlement.platform_fee or Decimal(0),
-            "vertical_royalty": settlement.vertical_royalty or Decimal(0)}
+    return {
+        "seller_amount": settlement.seller_amount,
+        "platform_fee": settlement.platform_fee or Decimal(0),
+        "vertical_royalty": settlement.vertical_royalty or Decimal(0),
+    }
 
 
 def tx_hash(tx) -> str:

@@ -61,6 +61,7 @@ class SettlementUnavailable(Exception):
 
 # ---------------------------------------------------------------- contracts
 
+
 def settlement_enabled() -> bool:
     """Queue settlement for new sales (CHAIN_SETTLEMENT and a configured node)."""
     return bool(settings.CHAIN_SETTLEMENT and settings.CHAIN_RPC_URL)
@@ -80,6 +81,7 @@ def _vault(w3: Web3 | None = None, address: str | None = None):
 
 
 # ---------------------------------------------------------------- opening and funding
+
 
 def settlement_schedule(*, sale: Sale) -> None:
     """Called in the sale's transaction: queue escrow.settle_sale once it commits."""
@@ -112,16 +114,20 @@ def settlement_open(*, sale_id: int) -> Settlement:
     salt = new_salt()
     canonical = lead_canonical_data(lead=lead, pii=lead_pii_read(lead=lead))
     with transaction.atomic():
-        settlement, created = Settlement.objects.get_or_create(sale=sale, defaults=dict(
-            chain_id=chain_id,
-            buyer_address=wallet_for(user=sale.buyer).address,
-            seller_address=wallet_for(user=sale.seller).address,
-            amount=sale.price,
-            data_hash="0x" + lead_data_hash(canonical=canonical, salt=salt).hex(),
-            data_salt="0x" + salt.hex(),
-            release_after=release_after_for(sold_at=sale.created_at,
-                                            dispute_window_hours=lead.vertical.dispute_window_hours),
-        ))
+        settlement, created = Settlement.objects.get_or_create(
+            sale=sale,
+            defaults=dict(
+                chain_id=chain_id,
+                buyer_address=wallet_for(user=sale.buyer).address,
+                seller_address=wallet_for(user=sale.seller).address,
+                amount=sale.price,
+                data_hash="0x" + lead_data_hash(canonical=canonical, salt=salt).hex(),
+                data_salt="0x" + salt.hex(),
+                release_after=release_after_for(
+                    sold_at=sale.created_at, dispute_window_hours=lead.vertical.dispute_window_hours
+                ),
+            ),
+        )
     if created:
         metrics.SETTLEMENTS.labels(state=Settlement.State.PENDING).inc()
     return settlement
@@ -176,43 +182,66 @@ def _funding_plan(s: Settlement, *, key: str) -> _FundingPlan:
     vault, _ = settlement_contracts(chain_id=s.chain_id)
     w3 = chain_web3()
     sale = Sale.objects.select_related("buyer").get(pk=s.sale_id)
-    funder = Web3.to_checksum_address(vault_address_to_fund(user=sale.buyer, amount=s.amount, w3=w3,
-                                                            vault_address=vault))
+    funder = Web3.to_checksum_address(
+        vault_address_to_fund(user=sale.buyer, amount=s.amount, w3=w3, vault_address=vault)
+    )
     prepared, already_funded = None, False
     if not ChainTransaction.objects.filter(idempotency_key=key).exists():
-        prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("fundDeal", args=[
-            s.sale_id, funder, to_units(s.amount)]))
+        prepared = chain_tx_prepare(
+            to=vault, data=_vault().encode_abi("fundDeal", args=[s.sale_id, funder, to_units(s.amount)])
+        )
         already_funded = bool(prepared.error) and _deal_matches(s, vault=vault, funders={funder, _funder(s)})
-    return _FundingPlan(key=key, funder=funder, prepared=prepared, already_funded=already_funded,
-                        bounties=_bounty_plans(s, vault=vault, w3=w3))
+    return _FundingPlan(
+        key=key,
+        funder=funder,
+        prepared=prepared,
+        already_funded=already_funded,
+        bounties=_bounty_plans(s, vault=vault, w3=w3),
+    )
 
 
 def _bounty_plans(s: Settlement, *, vault: str, w3) -> list[tuple[BountyAward, str, PreparedTx]]:
     """The sale's bounty awards with no deal yet, each with its funder's address and its prepared
     fundDeal; an award whose funder's money is still moving to their wallet waits (_fund_pending)."""
     plans = []
-    awards = (BountyAward.objects.filter(sale_id=s.sale_id, bounty_deal__isnull=True)
-              .select_related("bounty__buyer").order_by("id"))
+    awards = (
+        BountyAward.objects.filter(sale_id=s.sale_id, bounty_deal__isnull=True)
+        .select_related("bounty__buyer")
+        .order_by("id")
+    )
     for award in awards:
         try:
-            funder = Web3.to_checksum_address(vault_address_to_fund(
-                user=award.bounty.buyer, amount=award.amount, w3=w3, vault_address=vault))
+            funder = Web3.to_checksum_address(
+                vault_address_to_fund(user=award.bounty.buyer, amount=award.amount, w3=w3, vault_address=vault)
+            )
         except FundingDeferred:
             continue
-        plans.append((award, funder, chain_tx_prepare(to=vault, data=_vault().encode_abi(
-            "fundDeal", args=[BOUNTY_DEAL_BASE + award.pk, funder, to_units(award.amount)]))))
+        plans.append(
+            (
+                award,
+                funder,
+                chain_tx_prepare(
+                    to=vault,
+                    data=_vault().encode_abi(
+                        "fundDeal", args=[BOUNTY_DEAL_BASE + award.pk, funder, to_units(award.amount)]
+                    ),
+                ),
+            )
+        )
     return plans
 
 
 def _record_bounty_plans(settlement: Settlement, plans) -> None:
     """Caller holds the settlement's row lock."""
     for award, funder, prepared in plans:
-        deal, _ = BountyDeal.objects.get_or_create(award=award, defaults=dict(
-            settlement=settlement, funder_address=funder, amount=award.amount))
+        deal, _ = BountyDeal.objects.get_or_create(
+            award=award, defaults=dict(settlement=settlement, funder_address=funder, amount=award.amount)
+        )
         if deal.fund_tx_id is not None:
             continue
-        deal.fund_tx = chain_tx_record(idempotency_key=f"escrow.fund:{settlement.chain_id}:bounty:{award.pk}",
-                                       prepared=prepared)
+        deal.fund_tx = chain_tx_record(
+            idempotency_key=f"escrow.fund:{settlement.chain_id}:bounty:{award.pk}", prepared=prepared
+        )
         deal.save(update_fields=["fund_tx"])
         if deal.fund_tx.status == FAILED:
             logger.error("bounty award %s: funding refused: %s", award.pk, deal.fund_tx.error[:200])
@@ -224,13 +253,22 @@ def _fund_pending(*, now) -> int:
     planned with the node first, then recorded under its row's lock."""
     done = 0
     stale = now - timedelta(seconds=2)
-    for sale_id in (Settlement.objects.filter(state=Settlement.State.PENDING, fund_tx__isnull=True,
-                                              updated_at__lte=stale).order_by("id").values_list("sale_id", flat=True)[:50]):
+    for sale_id in (
+        Settlement.objects.filter(state=Settlement.State.PENDING, fund_tx__isnull=True, updated_at__lte=stale)
+        .order_by("id")
+        .values_list("sale_id", flat=True)[:50]
+    ):
         if settlement_fund(sale_id=sale_id).state != Settlement.State.PENDING:
             done += 1
-    waiting = (Settlement.objects.filter(state__in=(Settlement.State.FUNDING, Settlement.State.FUNDED,
-                                                    Settlement.State.MINTING, Settlement.State.MINTED),
-                                         sale__bounty_awards__bounty_deal__isnull=True).distinct()[:50])
+    waiting = Settlement.objects.filter(
+        state__in=(
+            Settlement.State.FUNDING,
+            Settlement.State.FUNDED,
+            Settlement.State.MINTING,
+            Settlement.State.MINTED,
+        ),
+        sale__bounty_awards__bounty_deal__isnull=True,
+    ).distinct()[:50]
     for s in waiting:
         vault, _ = settlement_contracts(chain_id=s.chain_id)
         plans = _bounty_plans(s, vault=vault, w3=chain_web3())
@@ -273,8 +311,11 @@ def _deal_matches(settlement: Settlement, *, vault: str, funders: set[str]) -> b
     """True when the vault holds this sale's deal, from one of `funders`, for its amount."""
     with chain_errors():
         buyer, amount = _vault(chain_web3(), vault).functions.dealOf(settlement.sale_id).call()
-    return (int(buyer, 16) != 0 and Web3.to_checksum_address(buyer) in funders
-            and int(amount) == to_units(settlement.amount))
+    return (
+        int(buyer, 16) != 0
+        and Web3.to_checksum_address(buyer) in funders
+        and int(amount) == to_units(settlement.amount)
+    )
 
 
 def _fail(settlement: Settlement, error: str) -> None:
@@ -304,13 +345,17 @@ def settlement_retry(*, settlement_id: int) -> Settlement:
         except FundingDeferred:  # the money is moving to the buyer's wallet: escrow.advance funds it
             with transaction.atomic():
                 Settlement.objects.filter(pk=s.pk, state=Settlement.State.FAILED).update(
-                    state=Settlement.State.PENDING, fund_tx=None, error="", updated_at=timezone.now())
+                    state=Settlement.State.PENDING, fund_tx=None, error="", updated_at=timezone.now()
+                )
             return Settlement.objects.get(pk=s.pk)
     elif s.token_id is not None and s.release_tx_id is not None:
         released_on_chain = _deal_released_on_chain(s)
     with transaction.atomic():
-        s = (Settlement.objects.select_for_update(of=("self",)).select_related("fund_tx", "sale__escrow_account")
-             .get(pk=settlement_id))
+        s = (
+            Settlement.objects.select_for_update(of=("self",))
+            .select_related("fund_tx", "sale__escrow_account")
+            .get(pk=settlement_id)
+        )
         if s.state != Settlement.State.FAILED:
             return s
         if refund_funding:
@@ -339,6 +384,7 @@ def _deal_released_on_chain(s: Settlement) -> bool:
 
 # ---------------------------------------------------------------- the periodic step
 
+
 def settlement_advance(*, now=None) -> dict:
     """One pass of every step; returns counts (for logs and tests)."""
     now = now or timezone.now()
@@ -359,8 +405,12 @@ def settlement_advance(*, now=None) -> dict:
 def _locked(state: str, *related: str):
     """Settlements in `state`, oldest first, locked as they are read; rows another worker holds
     are skipped (slice or filter the result)."""
-    return (Settlement.objects.select_for_update(skip_locked=True, of=("self",)).select_related(*related)
-            .filter(state=state).order_by("id"))
+    return (
+        Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related(*related)
+        .filter(state=state)
+        .order_by("id")
+    )
 
 
 def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: str, on_confirmed) -> int:
@@ -372,8 +422,11 @@ def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: st
     would) deadlocks against a close that locks the same accounts in id order."""
     done = 0
     final = (CONFIRMED, FAILED, ChainTransaction.Status.REPLACED)
-    ids = list(Settlement.objects.filter(state=state, **{f"{tx_field}__status__in": final})
-               .order_by("id").values_list("pk", flat=True)[:200])
+    ids = list(
+        Settlement.objects.filter(state=state, **{f"{tx_field}__status__in": final})
+        .order_by("id")
+        .values_list("pk", flat=True)[:200]
+    )
     for pk in ids:
         try:
             with transaction.atomic():
@@ -399,8 +452,9 @@ def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: st
                     s.save(update_fields=["state", "error", "updated_at"])
                 metrics.SETTLEMENTS.labels(state=s.state).inc()
         except OperationalError:
-            logger.warning("settlement row %s: %s step hit a transient database error; retried next pass", pk, what,
-                           exc_info=True)
+            logger.warning(
+                "settlement row %s: %s step hit a transient database error; retried next pass", pk, what, exc_info=True
+            )
     return done
 
 
@@ -415,9 +469,14 @@ def _advance_funding(*, now) -> int:
 def _mint_item(s: Settlement) -> MintItem:
     sale = s.sale
     return MintItem(
-        sale_id=s.sale_id, buyer=s.buyer_address, seller=s.seller_address, vertical_id=sale.lead.vertical_id,
-        price_units=to_units(s.amount), quality=sale.lead.quality_score or 0,
-        data_hash=bytes.fromhex(s.data_hash[2:]), bid_log_digest=bytes.fromhex(sale.bid_log_digest.rjust(64, "0")),
+        sale_id=s.sale_id,
+        buyer=s.buyer_address,
+        seller=s.seller_address,
+        vertical_id=sale.lead.vertical_id,
+        price_units=to_units(s.amount),
+        quality=sale.lead.quality_score or 0,
+        data_hash=bytes.fromhex(s.data_hash[2:]),
+        bid_log_digest=bytes.fromhex(sale.bid_log_digest.rjust(64, "0")),
     )
 
 
@@ -437,8 +496,9 @@ def mint_flush(*, now=None, force: bool = False) -> int:
     size = max(1, min(settings.CHAIN_MINT_BATCH, 50))
     sent = 0
     for _ in range(100):  # bounded: each pass sends a batch or stops
-        rows = list(Settlement.objects.filter(state=Settlement.State.FUNDED).select_related("sale__lead")
-                    .order_by("id")[:size])
+        rows = list(
+            Settlement.objects.filter(state=Settlement.State.FUNDED).select_related("sale__lead").order_by("id")[:size]
+        )
         if not rows:
             return sent
         oldest = min(r.funded_at or now for r in rows)
@@ -449,8 +509,11 @@ def mint_flush(*, now=None, force: bool = False) -> int:
         _, nft = settlement_contracts(chain_id=chain_id)
         prepared = chain_tx_prepare(to=nft, data=mint_batch_calldata([_mint_item(r) for r in rows]))
         with transaction.atomic():
-            locked = list(Settlement.objects.select_for_update(skip_locked=True, of=("self",))
-                          .filter(pk__in=[r.pk for r in rows], state=Settlement.State.FUNDED).order_by("id"))
+            locked = list(
+                Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk__in=[r.pk for r in rows], state=Settlement.State.FUNDED)
+                .order_by("id")
+            )
             if [r.pk for r in locked] != [r.pk for r in rows]:
                 continue  # another worker took some of these: prepare again from what is left
             # One key per batch: the batch, its transaction and its sales' state commit together,
@@ -464,7 +527,8 @@ def mint_flush(*, now=None, force: bool = False) -> int:
                 _mint_failed(locked, error=tx.error)
                 return sent
             Settlement.objects.filter(pk__in=[r.pk for r in rows]).update(
-                state=Settlement.State.MINTING, mint_batch=batch, updated_at=now)
+                state=Settlement.State.MINTING, mint_batch=batch, updated_at=now
+            )
             metrics.MINT_BATCH_SIZE.observe(len(rows))
             logger.info("mint batch %s: %s sales, tx %s", batch.pk, len(rows), tx.pk)
             sent += 1
@@ -520,17 +584,28 @@ def _mark_minted(s: Settlement, *, batch: MintBatch | None, now) -> None:
 
 def _advance_minting(*, now) -> int:
     done = 0
-    batches = (MintBatch.objects.filter(status=MintBatch.Status.SENT, tx__status__in=(CONFIRMED, FAILED,
-                                                                                      ChainTransaction.Status.REPLACED))
-               .select_related("tx").order_by("id")[:20])
+    batches = (
+        MintBatch.objects.filter(
+            status=MintBatch.Status.SENT, tx__status__in=(CONFIRMED, FAILED, ChainTransaction.Status.REPLACED)
+        )
+        .select_related("tx")
+        .order_by("id")[:20]
+    )
     for batch_id in [b.pk for b in batches]:
         with transaction.atomic():
-            batch = (MintBatch.objects.select_for_update(skip_locked=True, of=("self",)).select_related("tx")
-                     .filter(pk=batch_id, status=MintBatch.Status.SENT).first())
+            batch = (
+                MintBatch.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("tx")
+                .filter(pk=batch_id, status=MintBatch.Status.SENT)
+                .first()
+            )
             if batch is None:
                 continue
-            rows = list(Settlement.objects.select_for_update().filter(mint_batch=batch, state=Settlement.State.MINTING)
-                        .order_by("id"))
+            rows = list(
+                Settlement.objects.select_for_update()
+                .filter(mint_batch=batch, state=Settlement.State.MINTING)
+                .order_by("id")
+            )
             if batch.tx.status == CONFIRMED:
                 _batch_confirmed(batch, now=now)
                 for r in rows:
@@ -561,6 +636,7 @@ def _batch_confirmed(batch: MintBatch, *, now) -> None:
 
 # ---------------------------------------------------------------- release
 
+
 def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, AccountSpec | None]]:
     """(payee address, amount, ledger account) legs of the release: the platform fee
     (PLATFORM_FEE_BPS of the price), the vertical owner's royalty (VERTICAL_ROYALTY_BPS, when the
@@ -568,14 +644,25 @@ def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, Account
     the seller gets the remainder, so the legs always sum to the price exactly."""
     vertical = settlement.sale.lead.vertical
     seller, fee, royalty = release_amounts(price=settlement.amount, vertical_has_owner=bool(vertical.owner_address))
-    legs = [(settlement.seller_address, seller,
-             AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=settlement.sale.seller_id))]
+    legs = [
+        (
+            settlement.seller_address,
+            seller,
+            AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=settlement.sale.seller_id),
+        )
+    ]
     if fee:
-        legs.append((platform_address(chain_id=settlement.chain_id), fee,
-                     AccountSpec(kind=LedgerAccountKind.PLATFORM_FEES)))
+        legs.append(
+            (platform_address(chain_id=settlement.chain_id), fee, AccountSpec(kind=LedgerAccountKind.PLATFORM_FEES))
+        )
     if royalty:
-        legs.append((Web3.to_checksum_address(vertical.owner_address), royalty,
-                     AccountSpec(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{vertical.pk}")))
+        legs.append(
+            (
+                Web3.to_checksum_address(vertical.owner_address),
+                royalty,
+                AccountSpec(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{vertical.pk}"),
+            )
+        )
     return [leg for leg in legs if leg[1] > 0]
 
 
@@ -585,27 +672,55 @@ def release_due(*, now=None, limit: int = 100) -> int:
     row's lock in a transaction of its own."""
     now = now or timezone.now()
     sent = 0
-    due = (Settlement.objects.filter(state=Settlement.State.MINTED, release_after__lte=now)
-           .select_related("sale__lead__vertical").order_by("release_after", "id")[:limit])
+    due = (
+        Settlement.objects.filter(state=Settlement.State.MINTED, release_after__lte=now)
+        .select_related("sale__lead__vertical")
+        .order_by("release_after", "id")[:limit]
+    )
     for s in due:
         vault, _ = settlement_contracts(chain_id=s.chain_id)
         legs = release_split(settlement=s)
-        prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("releaseDeal", args=[
-            s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]]))
-        bounties = [(deal, chain_tx_prepare(to=vault, data=_vault().encode_abi("releaseDeal", args=[
-            BOUNTY_DEAL_BASE + deal.award_id, [Web3.to_checksum_address(s.seller_address)], [to_units(deal.amount)]])))
-            for deal in s.bounty_deals.filter(release_tx__isnull=True, refund_tx__isnull=True,
-                                              fund_tx__status=CONFIRMED)]
+        prepared = chain_tx_prepare(
+            to=vault,
+            data=_vault().encode_abi(
+                "releaseDeal",
+                args=[s.sale_id, [Web3.to_checksum_address(a) for a, _, _ in legs], [to_units(x) for _, x, _ in legs]],
+            ),
+        )
+        bounties = [
+            (
+                deal,
+                chain_tx_prepare(
+                    to=vault,
+                    data=_vault().encode_abi(
+                        "releaseDeal",
+                        args=[
+                            BOUNTY_DEAL_BASE + deal.award_id,
+                            [Web3.to_checksum_address(s.seller_address)],
+                            [to_units(deal.amount)],
+                        ],
+                    ),
+                ),
+            )
+            for deal in s.bounty_deals.filter(
+                release_tx__isnull=True, refund_tx__isnull=True, fund_tx__status=CONFIRMED
+            )
+        ]
         with transaction.atomic():
-            s = (Settlement.objects.select_for_update(skip_locked=True, of=("self",)).select_related("sale__lead__vertical")
-                 .filter(pk=s.pk, state=Settlement.State.MINTED).first())
+            s = (
+                Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("sale__lead__vertical")
+                .filter(pk=s.pk, state=Settlement.State.MINTED)
+                .first()
+            )
             if s is None:
                 continue  # another worker has it, or it moved on
             retry = f":retry{s.release_retries}" if s.release_retries else ""
             tx = chain_tx_record(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}{retry}", prepared=prepared)
             for deal, bounty_prepared in bounties:
                 deal.release_tx = chain_tx_record(
-                    idempotency_key=f"escrow.release:{s.chain_id}:bounty:{deal.award_id}", prepared=bounty_prepared)
+                    idempotency_key=f"escrow.release:{s.chain_id}:bounty:{deal.award_id}", prepared=bounty_prepared
+                )
                 deal.save(update_fields=["release_tx"])
             s.release_tx = tx
             s.seller_amount = legs[0][1]
@@ -617,8 +732,17 @@ def release_due(*, now=None, limit: int = 100) -> int:
             else:
                 s.state = Settlement.State.RELEASING
                 sent += 1
-            s.save(update_fields=["release_tx", "seller_amount", "platform_fee", "vertical_royalty", "state",
-                                  "error", "updated_at"])
+            s.save(
+                update_fields=[
+                    "release_tx",
+                    "seller_amount",
+                    "platform_fee",
+                    "vertical_royalty",
+                    "state",
+                    "error",
+                    "updated_at",
+                ]
+            )
     return sent
 
 
@@ -639,8 +763,13 @@ def _advance_releasing(*, now) -> int:
         _release_ledger(s)
         s.state, s.released_at = Settlement.State.RELEASED, now
 
-    return _advance_on(Settlement.State.RELEASING, "release_tx", related=("sale__lead__vertical", "sale__escrow_account"),
-                       what="release", on_confirmed=released)
+    return _advance_on(
+        Settlement.State.RELEASING,
+        "release_tx",
+        related=("sale__lead__vertical", "sale__escrow_account"),
+        what="release",
+        on_confirmed=released,
+    )
 
 
 def _release_ledger(s: Settlement) -> None:
@@ -657,12 +786,16 @@ def _release_ledger(s: Settlement) -> None:
     if s.platform_fee:
         legs.append((AccountSpec(kind=LedgerAccountKind.PLATFORM_FEES), s.platform_fee))
     if s.vertical_royalty:
-        legs.append((AccountSpec(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{vertical_id}"),
-                     s.vertical_royalty))
+        legs.append(
+            (AccountSpec(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{vertical_id}"), s.vertical_royalty)
+        )
     total = sum((amount for _, amount in legs), Decimal(0))
-    ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"settle:{sale.pk}",
-                memo=f"Release of sale {sale.pk} after the dispute window",
-                entries=[(sale.escrow_account, -total), *legs])
+    ledger_post(
+        kind=LedgerTransactionKind.TRANSFER,
+        idempotency_key=f"settle:{sale.pk}",
+        memo=f"Release of sale {sale.pk} after the dispute window",
+        entries=[(sale.escrow_account, -total), *legs],
+    )
 
 
 # ---------------------------------------------------------------- refund
@@ -679,17 +812,30 @@ def settlement_refund(*, settlement_id: int, reason: str) -> Settlement:
     if s.state in (Settlement.State.REFUNDING, Settlement.State.REFUNDED):
         return s
     if s.state not in REFUNDABLE:
-        raise ValidationError({"state": f"Only a funded or minted sale can be refunded (this one is "
-                                        f"{s.get_state_display().lower()})."})
+        raise ValidationError(
+            {"state": f"Only a funded or minted sale can be refunded (this one is {s.get_state_display().lower()})."}
+        )
     live = (ChainTransaction.Status.PENDING, ChainTransaction.Status.SENT)
     if s.bounty_deals.filter(fund_tx__status__in=live).exists():
-        raise ValidationError({"state": "A bounty payout of this sale is still being funded on chain: refund it in "
-                                        "a minute, once that settled."})
+        raise ValidationError(
+            {
+                "state": "A bounty payout of this sale is still being funded on chain: refund it in "
+                "a minute, once that settled."
+            }
+        )
     vault, _ = settlement_contracts(chain_id=s.chain_id)
     prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, to_units(s.amount)]))
     deals = list(s.bounty_deals.filter(fund_tx__status=CONFIRMED, release_tx__isnull=True, refund_tx__isnull=True))
-    bounty_refunds = [(deal, chain_tx_prepare(to=vault, data=_vault().encode_abi(
-        "refundDeal", args=[BOUNTY_DEAL_BASE + deal.award_id, to_units(deal.amount)]))) for deal in deals]
+    bounty_refunds = [
+        (
+            deal,
+            chain_tx_prepare(
+                to=vault,
+                data=_vault().encode_abi("refundDeal", args=[BOUNTY_DEAL_BASE + deal.award_id, to_units(deal.amount)]),
+            ),
+        )
+        for deal in deals
+    ]
     with transaction.atomic():
         s = Settlement.objects.select_for_update(of=("self",)).select_related("sale").get(pk=settlement_id)
         if s.state not in REFUNDABLE:
@@ -699,7 +845,8 @@ def settlement_refund(*, settlement_id: int, reason: str) -> Settlement:
             raise ValidationError({"state": f"The vault refused the refund: {s.refund_tx.error[:200]}"})
         for deal, bounty_prepared in bounty_refunds:
             deal.refund_tx = chain_tx_record(
-                idempotency_key=f"escrow.refund:{s.chain_id}:bounty:{deal.award_id}", prepared=bounty_prepared)
+                idempotency_key=f"escrow.refund:{s.chain_id}:bounty:{deal.award_id}", prepared=bounty_prepared
+            )
             deal.save(update_fields=["refund_tx"])
         s.state, s.refund_reason = Settlement.State.REFUNDING, reason[:255]
         s.save(update_fields=["refund_tx", "state", "refund_reason", "updated_at"])
@@ -717,8 +864,9 @@ def _refund_again(s: Settlement) -> Settlement:
     prepared = None
     if held:
         prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, held]))
-    attempts = ChainTransaction.objects.filter(idempotency_key__startswith=f"escrow.refund:{s.chain_id}:{s.sale_id}"
-                                               ).count()
+    attempts = ChainTransaction.objects.filter(
+        idempotency_key__startswith=f"escrow.refund:{s.chain_id}:{s.sale_id}"
+    ).count()
     with transaction.atomic():
         s = Settlement.objects.select_for_update(of=("self",)).select_related("sale__escrow_account").get(pk=s.pk)
         if s.state != Settlement.State.FAILED:
@@ -728,8 +876,9 @@ def _refund_again(s: Settlement) -> Settlement:
             _refund_ledger(s)
             s.state, s.refunded_at = Settlement.State.REFUNDED, timezone.now()
         else:
-            s.refund_tx = chain_tx_record(idempotency_key=f"escrow.refund:{s.chain_id}:{s.sale_id}:retry{attempts}",
-                                          prepared=prepared)
+            s.refund_tx = chain_tx_record(
+                idempotency_key=f"escrow.refund:{s.chain_id}:{s.sale_id}:retry{attempts}", prepared=prepared
+            )
             s.state = Settlement.State.REFUNDING if s.refund_tx.status != FAILED else Settlement.State.FAILED
         s.error = ""
         s.save()
@@ -746,8 +895,9 @@ def _advance_refunding(*, now) -> int:
             buyer_id = s.sale.buyer_id
             transaction.on_commit(lambda: wallet_sweep_quietly(user_id=buyer_id), robust=True)
 
-    return _advance_on(Settlement.State.REFUNDING, "refund_tx", related=("sale__escrow_account",),
-                       what="refund", on_confirmed=refunded)
+    return _advance_on(
+        Settlement.State.REFUNDING, "refund_tx", related=("sale__escrow_account",), what="refund", on_confirmed=refunded
+    )
 
 
 def _refund_ledger(s: Settlement) -> None:
@@ -756,12 +906,16 @@ def _refund_ledger(s: Settlement) -> None:
     sale = s.sale
     legs = [(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.buyer_id), s.amount)]
     for deal in s.bounty_deals.filter(refund_tx__status=CONFIRMED).select_related("award__bounty"):
-        legs.append((AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=deal.award.bounty.buyer_id),
-                     deal.amount))
+        legs.append(
+            (AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=deal.award.bounty.buyer_id), deal.amount)
+        )
     total = sum((amount for _, amount in legs), Decimal(0))
-    ledger_post(kind=LedgerTransactionKind.TRANSFER, idempotency_key=f"refund:{sale.pk}",
-                memo=f"Refund of sale {sale.pk}: {s.refund_reason}"[:255],
-                entries=[(sale.escrow_account, -total), *legs])
+    ledger_post(
+        kind=LedgerTransactionKind.TRANSFER,
+        idempotency_key=f"refund:{sale.pk}",
+        memo=f"Refund of sale {sale.pk}: {s.refund_reason}"[:255],
+        entries=[(sale.escrow_account, -total), *legs],
+    )
 
 
 def _open_missing(*, now, limit: int = 20) -> int:
@@ -774,13 +928,20 @@ def _open_missing(*, now, limit: int = 20) -> int:
     from chain.models import ContractDeployment
 
     chain_id = chain_id_check(chain_web3())
-    deployed = (ContractDeployment.objects.filter(chain_id=chain_id, name="EscrowVault")
-                .values_list("deployed_at", flat=True).first())
+    deployed = (
+        ContractDeployment.objects.filter(chain_id=chain_id, name="EscrowVault")
+        .values_list("deployed_at", flat=True)
+        .first()
+    )
     if deployed is None:
         return 0
-    ids = list(Sale.objects.filter(settlement__isnull=True, created_at__gte=deployed,
-                                   created_at__lte=now - timedelta(seconds=60))
-               .order_by("id").values_list("pk", flat=True)[:limit])
+    ids = list(
+        Sale.objects.filter(
+            settlement__isnull=True, created_at__gte=deployed, created_at__lte=now - timedelta(seconds=60)
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
     for sale_id in ids:
         logger.warning("settlement of sale %s was never started: starting it now", sale_id)
         settlement_fund(sale_id=sale_id)
@@ -826,9 +987,9 @@ def nft_transfers_follow(*, max_blocks: int = 2000) -> int:
             if int(args["from"], 16) == 0:
                 continue
             token = int(args["tokenId"])
-            applied += Settlement.objects.filter(chain_id=chain_id, sale_id=token & (2**64 - 1),
-                                                 token_id=str(token)).update(
-                owner_address=Web3.to_checksum_address(args["to"]))
+            applied += Settlement.objects.filter(
+                chain_id=chain_id, sale_id=token & (2**64 - 1), token_id=str(token)
+            ).update(owner_address=Web3.to_checksum_address(args["to"]))
         cursor.block = to_block
         cursor.save(update_fields=["block", "updated_at"])
     if applied:

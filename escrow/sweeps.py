@@ -36,8 +36,13 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
     vault nonce (so it happens once per nonce); one move in flight per address. Returns the
     transaction, or None when there is nothing to move."""
     wallet = Wallet.objects.filter(user_id=user_id).first()
-    if (wallet is None or wallet.kind != Wallet.Kind.LINKED or not wallet.custodial_address
-            or wallet.encrypted_key is None or wallet.custodial_address == wallet.address):
+    if (
+        wallet is None
+        or wallet.kind != Wallet.Kind.LINKED
+        or not wallet.custodial_address
+        or wallet.encrypted_key is None
+        or wallet.custodial_address == wallet.address
+    ):
         return None
     w3 = chain_web3()
     chain_id = chain_id_check(w3)
@@ -58,18 +63,33 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
     balance -= min(balance, exiting)
     if balance == 0:
         return None
-    typed = vault_typed_data(primary_type="Move", chain_id=chain_id, vault=vault_address,
-                             account=wallet.custodial_address, to=wallet.address, amount_units=balance, nonce=nonce,
-                             deadline=vault_clock(w3) + MOVE_TTL_SECONDS)
+    typed = vault_typed_data(
+        primary_type="Move",
+        chain_id=chain_id,
+        vault=vault_address,
+        account=wallet.custodial_address,
+        to=wallet.address,
+        amount_units=balance,
+        nonce=nonce,
+        deadline=vault_clock(w3) + MOVE_TTL_SECONDS,
+    )
     signature = withdrawal_sign(account=wallet_custodial_account(wallet=wallet), typed_data=typed)
-    data = vault.encode_abi("moveWithSig", args=[wallet.custodial_address, wallet.address, balance,
-                                                 typed["message"]["deadline"],
-                                                 bytes.fromhex(signature.removeprefix("0x"))])
+    data = vault.encode_abi(
+        "moveWithSig",
+        args=[
+            wallet.custodial_address,
+            wallet.address,
+            balance,
+            typed["message"]["deadline"],
+            bytes.fromhex(signature.removeprefix("0x")),
+        ],
+    )
     # One key per vault nonce; a move that failed did not use the nonce up, so the next try gets
     # a fresh key for the same nonce (else it would find the failed row for ever).
     key = f"{prefix}{nonce}"
-    tries = ChainTransaction.objects.filter(Q(idempotency_key=key) | Q(idempotency_key__startswith=f"{key}:retry")
-                                            ).count()
+    tries = ChainTransaction.objects.filter(
+        Q(idempotency_key=key) | Q(idempotency_key__startswith=f"{key}:retry")
+    ).count()
     if tries:
         key = f"{key}:retry{tries}"
     tx = chain_tx_record(idempotency_key=key, prepared=chain_tx_prepare(to=vault_address, data=data))
@@ -121,14 +141,20 @@ def wallet_sweeps_retry(*, limit: int = 20) -> int:
     """Sweep again for linked wallets whose latest move failed (a move that expired, or one that
     raced a funding): the custodial balance must not stay stranded there. Returns how many were
     tried; a node that does not answer waits for the next beat."""
-    failed = ChainTransaction.objects.filter(idempotency_key__startswith="escrow.move:",
-                                             status=ChainTransaction.Status.FAILED)
+    failed = ChainTransaction.objects.filter(
+        idempotency_key__startswith="escrow.move:", status=ChainTransaction.Status.FAILED
+    )
     addresses = {key.split(":")[2] for key in failed.order_by("-id").values_list("idempotency_key", flat=True)[:200]}
     tried = 0
     for wallet in Wallet.objects.filter(kind=Wallet.Kind.LINKED, custodial_address__in=addresses):
-        latest = (ChainTransaction.objects.filter(idempotency_key__startswith="escrow.move:",
-                                                  idempotency_key__contains=f":{wallet.custodial_address}:")
-                  .order_by("-id").values_list("status", flat=True).first())
+        latest = (
+            ChainTransaction.objects.filter(
+                idempotency_key__startswith="escrow.move:", idempotency_key__contains=f":{wallet.custodial_address}:"
+            )
+            .order_by("-id")
+            .values_list("status", flat=True)
+            .first()
+        )
         if latest != ChainTransaction.Status.FAILED:
             continue
         try:

@@ -33,5 +33,9 @@ def index_vault() -> dict:
     except (ChainUnavailable, ChainMisconfigured, Web3RPCError) as exc:  # the node: retried next beat
         logger.warning("escrow.index_vault: %s", exc)
         return {"applied": 0}
-    return {"applied": applied, **withdrawal_advance(), "claims_open": claims_cover(),
-            **({"sweeps": n} if (n := wallet_sweeps_retry()) else {})}
+    return {
+        "applied": applied,
+        **withdrawal_advance(),
+        "claims_open": claims_cover(),
+        **({"sweeps": n} if (n := wallet_sweeps_retry()) else {}),
+    }

@@ -12,8 +12,11 @@ from leads.views_seller import seller_required
 @require_GET
 @seller_required
 def seller_earnings(request):
-    return render(request, "escrow/seller_earnings.html", {
-        "earnings": selectors_earnings.earnings_pending_for_seller(seller=request.user)})
+    return render(
+        request,
+        "escrow/seller_earnings.html",
+        {"earnings": selectors_earnings.earnings_pending_for_seller(seller=request.user)},
+    )
 
 
 urlpatterns = [

@@ -24,13 +24,21 @@ from leads.selectors import lead_details_display, lead_field_values
 @login_required
 def purchase_list(request):
     """Your purchases, newest first ((created_at, id) keyset): no contact details, nothing logged."""
-    page = selectors_purchases.purchase_page_for_reader(user=request.user,
-                                                        cursor=(request.GET.get("cursor") or "")[:200])
-    rows = [(sale, selectors_purchases.settlement_of(sale), ContactStatus(sale.contact_status).label)
-            for sale in page.rows]
-    return render(request, "escrow/purchases.html", {
-        "rows": rows, "first_page": not request.GET.get("cursor"),
-        "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""})
+    page = selectors_purchases.purchase_page_for_reader(
+        user=request.user, cursor=(request.GET.get("cursor") or "")[:200]
+    )
+    rows = [
+        (sale, selectors_purchases.settlement_of(sale), ContactStatus(sale.contact_status).label) for sale in page.rows
+    ]
+    return render(
+        request,
+        "escrow/purchases.html",
+        {
+            "rows": rows,
+            "first_page": not request.GET.get("cursor"),
+            "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else "",
+        },
+    )
 
 
 @require_GET
@@ -52,14 +60,23 @@ def purchase_detail(request, sale_id: int):
         fields, contact = lead_details_display(lead=sale.lead, pii=pii)
     else:  # locked: what a buyer sees before buying, no more (no full ZIP or city either)
         fields, contact = lead_field_values(leads=[sale.lead], biddable_only=True)[sale.lead_id], []
-    return render(request, "escrow/purchase_detail.html", {
-        "sale": sale, "lead": sale.lead, "settlement": settlement, "contact": contact, "fields": fields,
-        "batch": settlement.mint_batch if settlement else None,
-        "contact_available": pii is not None, "contact_status": ContactStatus(status).label,
-        "contact_status_message": selectors_purchases.contact_status_message(status),
-        "split": selectors_purchases.usdc_split(settlement),
-        "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
-        # With pii None only the contracts: the canonical JSON holds the contact details.
-        "verification": selectors_purchases.purchase_verification(sale=sale, pii=pii),
-        "can_read_log": auction_selectors.auction_can_read_log(auction=sale.auction, user=request.user),
-    })
+    return render(
+        request,
+        "escrow/purchase_detail.html",
+        {
+            "sale": sale,
+            "lead": sale.lead,
+            "settlement": settlement,
+            "contact": contact,
+            "fields": fields,
+            "batch": settlement.mint_batch if settlement else None,
+            "contact_available": pii is not None,
+            "contact_status": ContactStatus(status).label,
+            "contact_status_message": selectors_purchases.contact_status_message(status),
+            "split": selectors_purchases.usdc_split(settlement),
+            "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
+            # With pii None only the contracts: the canonical JSON holds the contact details.
+            "verification": selectors_purchases.purchase_verification(sale=sale, pii=pii),
+            "can_read_log": auction_selectors.auction_can_read_log(auction=sale.auction, user=request.user),
+        },
+    )

@@ -24,8 +24,8 @@ from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
 from escrow.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
 from escrow.exits import claims_live_for, exits_pending_for
-from escrow.settlement import settlement_enabled
 from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
+from escrow.settlement import settlement_enabled
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
 from marketplace import ratelimit
 from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
@@ -58,15 +58,21 @@ def _cursor_decode(token: str | None) -> tuple[datetime, int] | None:
 
 # ---------------------------------------------------------------- wallet
 
+
 def faucet_enabled() -> bool:
     return bool(settings.DEBUG or getattr(settings, "LEDGER_FAUCET_ENABLED", False))
 
 
 class WithdrawForm(forms.Form):
-    amount = forms.DecimalField(label="Amount (USDC)", max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES,
-                                min_value=Decimal("0.000001"))
-    to_address = forms.CharField(label="To address", max_length=42,
-                                 help_text="An EIP-55 checksummed address (0x… with mixed case).")
+    amount = forms.DecimalField(
+        label="Amount (USDC)",
+        max_digits=USDC_MAX_DIGITS,
+        decimal_places=USDC_DECIMAL_PLACES,
+        min_value=Decimal("0.000001"),
+    )
+    to_address = forms.CharField(
+        label="To address", max_length=42, help_text="An EIP-55 checksummed address (0x… with mixed case)."
+    )
     nonce = forms.CharField(widget=forms.HiddenInput)
 
     def clean_nonce(self) -> str:
@@ -97,14 +103,16 @@ def _wallet_context(request, *, withdraw_form: WithdrawForm | None = None) -> di
     }
     if chain_wallet is not None:  # no wallet: no vault events or withdrawals either
         vault = vault_deployment_get()
-        context.update({
-            "vault": vault,
-            "dev_chain": vault is not None and vault.chain_id == DEV_CHAIN_ID,
-            "vault_events": list(vault_event_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
-            "withdrawals": list(withdrawal_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
-            "exits": exits_pending_for(user=request.user),
-            "claims": claims_live_for(user=request.user),
-        })
+        context.update(
+            {
+                "vault": vault,
+                "dev_chain": vault is not None and vault.chain_id == DEV_CHAIN_ID,
+                "vault_events": list(vault_event_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
+                "withdrawals": list(withdrawal_list_for_user(user=request.user)[:FUNDS_PAGE_SIZE]),
+                "exits": exits_pending_for(user=request.user),
+                "claims": claims_live_for(user=request.user),
+            }
+        )
         if vault is not None and chain_wallet.kind == Wallet.Kind.CUSTODIAL:
             context["withdraw_form"] = withdraw_form or WithdrawForm(initial={"nonce": _new_nonce()})
     return context
@@ -132,8 +140,12 @@ def withdraw(request):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            withdrawal = withdrawal_request(user=request.user, amount=data["amount"], to_address=data["to_address"],
-                                            idempotency_key=f"page:{data['nonce']}")
+            withdrawal = withdrawal_request(
+                user=request.user,
+                amount=data["amount"],
+                to_address=data["to_address"],
+                idempotency_key=f"page:{data['nonce']}",
+            )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 for error in errors:
@@ -144,8 +156,11 @@ def withdraw(request):
             form.add_error(None, str(exc))
         else:
             amount = withdrawal.amount.quantize(USDC_QUANTUM)
-            messages.success(request, f"Withdrawal of {amount:f} USDC to {withdrawal.to_address} requested: "
-                                      "it arrives once the transaction confirms.")
+            messages.success(
+                request,
+                f"Withdrawal of {amount:f} USDC to {withdrawal.to_address} requested: "
+                "it arrives once the transaction confirms.",
+            )
             return redirect("wallet")
     return render(request, "wallet/wallet.html", _wallet_context(request, withdraw_form=form), status=400)
 
@@ -162,8 +177,9 @@ def faucet(request):
         return HttpResponseBadRequest("Reload the wallet page and try again.")
     decision = ratelimit.check(request, "faucet", key="user")
     if decision is not None:  # the wallet page, saying so: not a bare 429 off the site
-        messages.error(request, "You have used the faucet recently. "
-                                f"Try again in {ratelimit.wait_text(decision.retry_after)}.")
+        messages.error(
+            request, f"You have used the faucet recently. Try again in {ratelimit.wait_text(decision.retry_after)}."
+        )
         return ratelimit.limited(render(request, "wallet/wallet.html", _wallet_context(request)), decision)
     try:
         mode = faucet_dispense(user=request.user, amount=FAUCET_AMOUNT, nonce=nonce)
@@ -171,8 +187,11 @@ def faucet(request):
         messages.error(request, f"The faucet could not send on chain: {exc}")
         return redirect("wallet")
     if mode == "chain":
-        messages.success(request, f"{FAUCET_AMOUNT:,.2f} test USDC deposited to the vault for your address: "
-                                  "arriving in your available balance in a few seconds.")
+        messages.success(
+            request,
+            f"{FAUCET_AMOUNT:,.2f} test USDC deposited to the vault for your address: "
+            "arriving in your available balance in a few seconds.",
+        )
     else:
         messages.success(request, f"{FAUCET_AMOUNT:,.2f} test USDC added to your available balance.")
     return redirect("wallet")
@@ -180,10 +199,15 @@ def faucet(request):
 
 # ---------------------------------------------------------------- staff credit
 
+
 class StaffCreditForm(forms.Form):
     email = forms.EmailField(label="User email")
-    amount = forms.DecimalField(label="Amount (USDC)", max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES,
-                                min_value=Decimal("0.000001"))
+    amount = forms.DecimalField(
+        label="Amount (USDC)",
+        max_digits=USDC_MAX_DIGITS,
+        decimal_places=USDC_DECIMAL_PLACES,
+        min_value=Decimal("0.000001"),
+    )
     memo = forms.CharField(max_length=255, required=False)
     nonce = forms.CharField(widget=forms.HiddenInput)
 
@@ -212,31 +236,47 @@ def staff_credit(request):
     platform treasury, and the indexer credits the ledger once it confirms; others are refused."""
     on_chain = settlement_enabled()
     form = StaffCreditForm(request.POST if request.method == "POST" else None, initial={"nonce": _new_nonce()})
-    context = {"form": form, "on_chain": on_chain, "may_credit": not on_chain or request.user.has_perm(
-        TREASURY_PERMISSION)}
+    context = {
+        "form": form,
+        "on_chain": on_chain,
+        "may_credit": not on_chain or request.user.has_perm(TREASURY_PERMISSION),
+    }
     if request.method == "POST" and not context["may_credit"]:
         form.is_valid()
-        form.add_error(None, "The marketplace settles on chain: a credit must come from the platform treasury, "
-                             "which needs the permission “Can credit users from the platform treasury”.")
+        form.add_error(
+            None,
+            "The marketplace settles on chain: a credit must come from the platform treasury, "
+            "which needs the permission “Can credit users from the platform treasury”.",
+        )
         return render(request, "wallet/staff_credit.html", context, status=403)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         amount = data["amount"].quantize(USDC_QUANTUM)
         if on_chain:
             try:
-                treasury_deposit_for(user=form.target, amount=amount, once=f"staff-credit:{data['nonce']}",
-                                     mint=faucet_chain_target() is not None)
+                treasury_deposit_for(
+                    user=form.target,
+                    amount=amount,
+                    once=f"staff-credit:{data['nonce']}",
+                    mint=faucet_chain_target() is not None,
+                )
             except FaucetError as exc:
                 form.add_error(None, f"The treasury deposit could not be sent: {exc}")
             else:
-                messages.success(request, f"Sent {amount:f} USDC from the treasury to {form.target.email}'s vault "
-                                          "address: their balance shows it once the deposit confirms.")
+                messages.success(
+                    request,
+                    f"Sent {amount:f} USDC from the treasury to {form.target.email}'s vault "
+                    "address: their balance shows it once the deposit confirms.",
+                )
                 return redirect("staff-credit")
         else:
             try:
                 txn = ledger_credit_user(
-                    user=form.target, amount=amount, idempotency_key=f"staff-credit:{data['nonce']}",
-                    memo=data["memo"] or f"Staff credit by {request.user.email}", created_by=request.user,
+                    user=form.target,
+                    amount=amount,
+                    idempotency_key=f"staff-credit:{data['nonce']}",
+                    memo=data["memo"] or f"Staff credit by {request.user.email}",
+                    created_by=request.user,
                 )
             except IdempotencyConflict:
                 form.add_error(None, "This form was already used for another credit; reload the page.")
@@ -244,8 +284,9 @@ def staff_credit(request):
                 if txn.replayed:
                     messages.info(request, f"That credit was already recorded (transaction {txn.pk}).")
                 else:
-                    messages.success(request, f"Credited {amount:f} USDC to {form.target.email} "
-                                              f"(transaction {txn.pk}).")
+                    messages.success(
+                        request, f"Credited {amount:f} USDC to {form.target.email} (transaction {txn.pk})."
+                    )
                 return redirect("staff-credit")
     return render(request, "wallet/staff_credit.html", context, status=400 if form.errors else 200)
 

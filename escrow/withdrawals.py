@@ -96,8 +96,10 @@ def refund_key(withdrawal: Withdrawal) -> str:
 
 # ---------------------------------------------------------------- EIP-712
 
-def vault_typed_data(*, primary_type: str, chain_id: int, vault: str, account: str, to: str, amount_units: int,
-                     nonce: int, deadline: int) -> dict:
+
+def vault_typed_data(
+    *, primary_type: str, chain_id: int, vault: str, account: str, to: str, amount_units: int, nonce: int, deadline: int
+) -> dict:
     """An EIP-712 message the EscrowVault checks (eth_signTypedData_v4 JSON): "Withdraw"
     (withdrawWithSig) or "Move" (moveWithSig); both have the same fields."""
     if primary_type not in ("Withdraw", "Move"):
@@ -105,18 +107,36 @@ def vault_typed_data(*, primary_type: str, chain_id: int, vault: str, account: s
     return {
         "types": {"EIP712Domain": WITHDRAW_TYPES["EIP712Domain"], primary_type: _VAULT_MESSAGE},
         "primaryType": primary_type,
-        "domain": {"name": "EscrowVault", "version": "1", "chainId": chain_id,
-                   "verifyingContract": Web3.to_checksum_address(vault)},
-        "message": {"account": Web3.to_checksum_address(account), "to": Web3.to_checksum_address(to),
-                    "amount": amount_units, "nonce": nonce, "deadline": deadline},
+        "domain": {
+            "name": "EscrowVault",
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": Web3.to_checksum_address(vault),
+        },
+        "message": {
+            "account": Web3.to_checksum_address(account),
+            "to": Web3.to_checksum_address(to),
+            "amount": amount_units,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
     }
 
 
-def withdrawal_typed_data(*, chain_id: int, vault: str, account: str, to: str, amount_units: int, nonce: int,
-                          deadline: int) -> dict:
+def withdrawal_typed_data(
+    *, chain_id: int, vault: str, account: str, to: str, amount_units: int, nonce: int, deadline: int
+) -> dict:
     """The EIP-712 message `EscrowVault.withdrawWithSig` checks (eth_signTypedData_v4 JSON)."""
-    return vault_typed_data(primary_type="Withdraw", chain_id=chain_id, vault=vault, account=account, to=to,
-                            amount_units=amount_units, nonce=nonce, deadline=deadline)
+    return vault_typed_data(
+        primary_type="Withdraw",
+        chain_id=chain_id,
+        vault=vault,
+        account=account,
+        to=to,
+        amount_units=amount_units,
+        nonce=nonce,
+        deadline=deadline,
+    )
 
 
 def withdrawal_sign(*, account: LocalAccount, typed_data: dict) -> str:
@@ -132,6 +152,7 @@ def withdrawal_signer(*, typed_data: dict, signature: str) -> str | None:
 
 
 # ---------------------------------------------------------------- checks
+
 
 def check_withdrawal_amount(amount) -> Decimal:
     """A positive Decimal with at most 6 places; ValidationError on `amount` otherwise."""
@@ -181,8 +202,15 @@ def withdrawal_prepare(*, user, amount: Decimal, to_address: str, deadline: int 
         default = vault_clock(w3) + SIGNATURE_TTL_SECONDS
     except ChainUnavailable as exc:
         raise WithdrawalUnavailable("The chain is unavailable right now.") from exc
-    return withdrawal_typed_data(chain_id=chain_id, vault=vault, account=wallet.address, to=to_address,
-                                 amount_units=to_units(amount), nonce=nonce, deadline=deadline or default)
+    return withdrawal_typed_data(
+        chain_id=chain_id,
+        vault=vault,
+        account=wallet.address,
+        to=to_address,
+        amount_units=to_units(amount),
+        nonce=nonce,
+        deadline=deadline or default,
+    )
 
 
 def vault_clock(w3: Web3) -> int:
@@ -200,6 +228,7 @@ def _block_time(w3: Web3) -> int:
 
 # ---------------------------------------------------------------- request
 
+
 def _replay(existing: Withdrawal, *, amount: Decimal, to_address: str) -> Withdrawal:
     if existing.amount != amount or existing.to_address != to_address:
         raise WithdrawalConflict("This Idempotency-Key was already used for a different withdrawal.")
@@ -211,16 +240,31 @@ def _signature(*, wallet: Wallet, typed_data: dict, signature: str | None) -> st
     if wallet.kind == Wallet.Kind.CUSTODIAL:
         return withdrawal_sign(account=wallet_custodial_account(wallet=wallet), typed_data=typed_data)
     if not signature:
-        raise ValidationError({"signature": "Your wallet is your own: sign the Withdraw typed data "
-                                            "(POST /api/v1/withdrawals/typed-data/) and send the signature."})
+        raise ValidationError(
+            {
+                "signature": "Your wallet is your own: sign the Withdraw typed data "
+                "(POST /api/v1/withdrawals/typed-data/) and send the signature."
+            }
+        )
     if withdrawal_signer(typed_data=typed_data, signature=signature) != wallet.address:
-        raise ValidationError({"signature": f"Not a signature by {wallet.address} of this withdrawal "
-                                            "(amount, address, deadline and the vault's current nonce)."})
+        raise ValidationError(
+            {
+                "signature": f"Not a signature by {wallet.address} of this withdrawal "
+                "(amount, address, deadline and the vault's current nonce)."
+            }
+        )
     return signature
 
 
-def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_key: str,
-                       signature: str | None = None, deadline: int | None = None) -> Withdrawal:
+def withdrawal_request(
+    *,
+    user,
+    amount: Decimal,
+    to_address: str,
+    idempotency_key: str,
+    signature: str | None = None,
+    deadline: int | None = None,
+) -> Withdrawal:
     """Accept a withdrawal: ledger debit, Withdrawal and the withdrawWithSig transaction commit
     together; the transaction is sent on commit. Raises ValidationError by field (amount,
     to_address, signature, deadline, idempotency_key, __all__), WithdrawalConflict for a key
@@ -252,10 +296,19 @@ def withdrawal_request(*, user, amount: Decimal, to_address: str, idempotency_ke
     try:
         if wallet.kind != Wallet.Kind.LINKED:
             deadline = vault_clock(w3) + SIGNATURE_TTL_SECONDS
-        prepared = _prepare(wallet=wallet, amount=amount, to_address=to_address, signature=signature,
-                            deadline=deadline, w3=w3, chain_id=chain_id, vault_address=vault_address)
-        withdrawal = _request(user=user, wallet=wallet, amount=amount, to_address=to_address, key=key,
-                              prepared=prepared)
+        prepared = _prepare(
+            wallet=wallet,
+            amount=amount,
+            to_address=to_address,
+            signature=signature,
+            deadline=deadline,
+            w3=w3,
+            chain_id=chain_id,
+            vault_address=vault_address,
+        )
+        withdrawal = _request(
+            user=user, wallet=wallet, amount=amount, to_address=to_address, key=key, prepared=prepared
+        )
     except IntegrityError:
         # The same key committed concurrently (unique Withdrawal.idempotency_key): that one stands.
         existing = Withdrawal.objects.filter(idempotency_key=key).first()
@@ -277,23 +330,45 @@ def _check_available(*, user, amount: Decimal) -> None:
         raise ValidationError({"amount": f"More than your available balance ({available:f} USDC)."})
 
 
-def _prepare(*, wallet: Wallet, amount: Decimal, to_address: str, signature: str | None, deadline: int, w3: Web3,
-             chain_id: int, vault_address: str) -> PreparedTx:
+def _prepare(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    to_address: str,
+    signature: str | None,
+    deadline: int,
+    w3: Web3,
+    chain_id: int,
+    vault_address: str,
+) -> PreparedTx:
     """The node's part, before any lock: the account's vault nonce, the signature over it, and
     the transaction's gas estimate (a revert there — the vault balance short — is a field error)."""
     vault = _vault(w3, vault_address)
     with chain_errors():
         nonce = vault.functions.nonces(wallet.address).call()
-    typed = withdrawal_typed_data(chain_id=chain_id, vault=vault_address, account=wallet.address, to=to_address,
-                                  amount_units=to_units(amount), nonce=nonce, deadline=deadline)
+    typed = withdrawal_typed_data(
+        chain_id=chain_id,
+        vault=vault_address,
+        account=wallet.address,
+        to=to_address,
+        amount_units=to_units(amount),
+        nonce=nonce,
+        deadline=deadline,
+    )
     signed = _signature(wallet=wallet, typed_data=typed, signature=signature)
-    data = vault.encode_abi("withdrawWithSig", args=[wallet.address, to_address, to_units(amount), deadline,
-                                                     bytes.fromhex(signed.removeprefix("0x"))])
+    data = vault.encode_abi(
+        "withdrawWithSig",
+        args=[wallet.address, to_address, to_units(amount), deadline, bytes.fromhex(signed.removeprefix("0x"))],
+    )
     prepared = chain_tx_prepare(to=vault_address, data=data)
     if prepared.error:  # the estimate reverted: nothing would be paid
         if prepared.error.startswith("InsufficientBalance"):
-            raise ValidationError({"amount": "Your vault balance on chain is lower than this amount "
-                                             "(deposits still confirming, or funds held for a purchase)."})
+            raise ValidationError(
+                {
+                    "amount": "Your vault balance on chain is lower than this amount "
+                    "(deposits still confirming, or funds held for a purchase)."
+                }
+            )
         if prepared.error.startswith("SignatureExpired"):
             raise ValidationError({"deadline": "Expired by the chain's clock: sign again with a later deadline."})
         raise ValidationError({"__all__": f"The vault refused this withdrawal: {prepared.error[:200]}"})
@@ -311,22 +386,30 @@ def _request(*, user, wallet: Wallet, amount: Decimal, to_address: str, key: str
         return existing
     if Withdrawal.objects.filter(user=user, status__in=IN_FLIGHT).exists():
         raise ValidationError({"__all__": "A withdrawal of yours is on its way; wait until it completes."})
-    withdrawal = Withdrawal.objects.create(user=user, amount=amount, to_address=to_address, idempotency_key=key,
-                                           status=Withdrawal.Status.SENT)
+    withdrawal = Withdrawal.objects.create(
+        user=user, amount=amount, to_address=to_address, idempotency_key=key, status=Withdrawal.Status.SENT
+    )
     try:
-        ledger_post(kind=LedgerTransactionKind.WITHDRAWAL, idempotency_key=ledger_key(withdrawal),
-                    memo=f"Withdrawal {withdrawal.pk} to {to_address}",
-                    entries=[(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user.pk), -amount),
-                             (external_for(user_id=user.pk), amount)])
+        ledger_post(
+            kind=LedgerTransactionKind.WITHDRAWAL,
+            idempotency_key=ledger_key(withdrawal),
+            memo=f"Withdrawal {withdrawal.pk} to {to_address}",
+            entries=[
+                (AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user.pk), -amount),
+                (external_for(user_id=user.pk), amount),
+            ],
+        )
     except InsufficientFunds as exc:
         raise ValidationError({"amount": f"More than your available balance ({exc.balance:f} USDC)."}) from None
-    withdrawal.withdraw_tx = chain_tx_record(idempotency_key=f"escrow.withdraw:{prepared.chain_id}:{withdrawal.pk}",
-                                             prepared=prepared)
+    withdrawal.withdraw_tx = chain_tx_record(
+        idempotency_key=f"escrow.withdraw:{prepared.chain_id}:{withdrawal.pk}", prepared=prepared
+    )
     withdrawal.save(update_fields=["withdraw_tx"])
     return withdrawal
 
 
 # ---------------------------------------------------------------- outcome
+
 
 def withdrawal_mark_completed(*, withdrawal: Withdrawal) -> None:
     """Caller holds select_for_update on the withdrawal."""
@@ -339,11 +422,15 @@ def withdrawal_mark_completed(*, withdrawal: Withdrawal) -> None:
 def _refund(withdrawal: Withdrawal, *, error: str) -> None:
     """Mark failed and credit the ledger back (once: the idempotency key and the status change
     commit together). Caller holds select_for_update on the withdrawal."""
-    ledger_post(kind=LedgerTransactionKind.WITHDRAWAL, idempotency_key=refund_key(withdrawal),
-                memo=f"Withdrawal {withdrawal.pk} failed: refunded",
-                entries=[(external_for(user_id=withdrawal.user_id), -withdrawal.amount),
-                         (AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=withdrawal.user_id),
-                          withdrawal.amount)])
+    ledger_post(
+        kind=LedgerTransactionKind.WITHDRAWAL,
+        idempotency_key=refund_key(withdrawal),
+        memo=f"Withdrawal {withdrawal.pk} failed: refunded",
+        entries=[
+            (external_for(user_id=withdrawal.user_id), -withdrawal.amount),
+            (AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=withdrawal.user_id), withdrawal.amount),
+        ],
+    )
     withdrawal.status = Withdrawal.Status.FAILED
     withdrawal.error = error[:2000]
     withdrawal.save(update_fields=["status", "error"])
@@ -355,10 +442,14 @@ def withdrawal_advance(*, limit: int = 200) -> dict:
     transaction failed (rows another worker holds are skipped). Idempotent. The node is asked
     for its time once, before any row is locked."""
     done = {"completed": 0, "failed": 0}
-    ids = list(Withdrawal.objects.filter(
-        status__in=IN_FLIGHT,
-        withdraw_tx__status__in=(ChainTransaction.Status.CONFIRMED, *TX_DONE_BAD),
-    ).order_by("id").values_list("pk", flat=True)[:limit])
+    ids = list(
+        Withdrawal.objects.filter(
+            status__in=IN_FLIGHT,
+            withdraw_tx__status__in=(ChainTransaction.Status.CONFIRMED, *TX_DONE_BAD),
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
     if not ids:
         return done
     chain_now = None
@@ -366,8 +457,12 @@ def withdrawal_advance(*, limit: int = 200) -> dict:
         chain_now = _chain_time()
     for pk in ids:
         with transaction.atomic():
-            withdrawal = (Withdrawal.objects.select_for_update(skip_locked=True, of=("self",))
-                          .select_related("withdraw_tx").filter(pk=pk, status__in=IN_FLIGHT).first())
+            withdrawal = (
+                Withdrawal.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("withdraw_tx")
+                .filter(pk=pk, status__in=IN_FLIGHT)
+                .first()
+            )
             if withdrawal is None:
                 continue
             tx = withdrawal.withdraw_tx

@@ -13,8 +13,10 @@ from leads.models import CsvImport, Lead, LeadStatusChange, PiiAccess, SellerCap
 
 
 def _pretty_json(value) -> str:
-    return format_html("<pre style='white-space:pre-wrap;margin:0'>{}</pre>",
-                       json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+    return format_html(
+        "<pre style='white-space:pre-wrap;margin:0'>{}</pre>",
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
+    )
 
 
 class LeadStatusChangeInline(admin.TabularInline):
@@ -34,10 +36,25 @@ class LeadStatusChangeInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ("id", "vertical", "seller", "source", "status", "quality_score", "has_phone", "has_email",
-                    "created_at")
-    list_filter = ("status", "source", ("vertical", admin.RelatedOnlyFieldListFilter), "has_phone", "has_email",
-                   "rejection_reason")
+    list_display = (
+        "id",
+        "vertical",
+        "seller",
+        "source",
+        "status",
+        "quality_score",
+        "has_phone",
+        "has_email",
+        "created_at",
+    )
+    list_filter = (
+        "status",
+        "source",
+        ("vertical", admin.RelatedOnlyFieldListFilter),
+        "has_phone",
+        "has_email",
+        "rejection_reason",
+    )
     # Ids and the seller's own labels only: contact details are encrypted and never searchable.
     search_fields = ("=external_id", "campaign", "sub_id")
     search_help_text = "Lead id, external id, campaign or sub id."
@@ -47,20 +64,63 @@ class LeadAdmin(admin.ModelAdmin):
     inlines = [LeadStatusChangeInline]
     actions = ["rescore"]
     fieldsets = (
-        (None, {"fields": ("id", "vertical", "seller", "source", "status", "rejection_reason", "rejection_detail_view",
-                           "duplicate_of", "price")}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "vertical",
+                    "seller",
+                    "source",
+                    "status",
+                    "rejection_reason",
+                    "rejection_detail_view",
+                    "duplicate_of",
+                    "price",
+                )
+            },
+        ),
         ("Seller's labels", {"fields": ("external_id", "campaign", "sub_id", "correlation_id")}),
-        ("Lead", {"fields": ("country", "state", "zip", "city", "fields_view", "has_phone", "phone_type",
-                             "has_email")}),
+        (
+            "Lead",
+            {"fields": ("country", "state", "zip", "city", "fields_view", "has_phone", "phone_type", "has_email")},
+        ),
         ("Consent", {"fields": ("consent_at", "consent_text", "consent_page_url", "consent_certificate_url")}),
         ("Quality", {"fields": ("quality_score", "score_breakdown_view", "scored_at")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
-    readonly_fields = ("id", "vertical", "seller", "source", "status", "rejection_reason", "rejection_detail_view",
-                       "duplicate_of", "price", "external_id", "campaign", "sub_id", "correlation_id", "country",
-                       "state", "zip", "city", "fields_view", "has_phone", "phone_type", "has_email", "consent_at",
-                       "consent_text", "consent_page_url", "consent_certificate_url", "quality_score",
-                       "score_breakdown_view", "scored_at", "created_at", "updated_at")
+    readonly_fields = (
+        "id",
+        "vertical",
+        "seller",
+        "source",
+        "status",
+        "rejection_reason",
+        "rejection_detail_view",
+        "duplicate_of",
+        "price",
+        "external_id",
+        "campaign",
+        "sub_id",
+        "correlation_id",
+        "country",
+        "state",
+        "zip",
+        "city",
+        "fields_view",
+        "has_phone",
+        "phone_type",
+        "has_email",
+        "consent_at",
+        "consent_text",
+        "consent_page_url",
+        "consent_certificate_url",
+        "quality_score",
+        "score_breakdown_view",
+        "scored_at",
+        "created_at",
+        "updated_at",
+    )
 
     def has_add_permission(self, request):
         return False  # leads arrive through the ingestion services only
@@ -100,8 +160,10 @@ class SellerCapForm(forms.ModelForm):
     class Meta:
         model = SellerCap
         fields = ("seller", "vertical", "daily_cap", "note")
-        help_texts = {"vertical": "Leave empty for a cap on each vertical without its own override.",
-                      "daily_cap": "Leads per UTC day; 0 stops this seller's ingestion."}
+        help_texts = {
+            "vertical": "Leave empty for a cap on each vertical without its own override.",
+            "daily_cap": "Leads per UTC day; 0 stops this seller's ingestion.",
+        }
 
     def clean_daily_cap(self):
         cap = self.cleaned_data["daily_cap"]
@@ -152,13 +214,37 @@ class SellerFormTokenAdmin(admin.ModelAdmin):
 class CsvImportAdmin(admin.ModelAdmin):
     """Progress and counts only: the uploaded file holds personal data and is never shown."""
 
-    list_display = ("id", "seller", "vertical", "filename", "status", "total_rows", "processed_rows",
-                    "accepted_rows", "rejected_rows", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "seller",
+        "vertical",
+        "filename",
+        "status",
+        "total_rows",
+        "processed_rows",
+        "accepted_rows",
+        "rejected_rows",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", ("vertical", admin.RelatedOnlyFieldListFilter))
     search_fields = ("seller__email", "filename")
     list_select_related = ("seller", "vertical")
-    fields = ("seller", "vertical", "filename", "status", "headers", "mapping", "total_rows", "processed_rows",
-              "accepted_rows", "rejected_rows", "error_count", "created_at", "finished_at")
+    fields = (
+        "seller",
+        "vertical",
+        "filename",
+        "status",
+        "headers",
+        "mapping",
+        "total_rows",
+        "processed_rows",
+        "accepted_rows",
+        "rejected_rows",
+        "error_count",
+        "created_at",
+        "finished_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request):

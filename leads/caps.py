@@ -11,11 +11,10 @@ its lease runs out and the slot returns by itself, instead of being lost for the
 The embedded profile (no Redis) keeps a plain in-process counter.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone as dt_timezone
-
 import time as clock
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -58,8 +57,8 @@ class CapSlot:
 
 
 def day_bounds(now: datetime) -> tuple[datetime, datetime]:
-    day = now.astimezone(dt_timezone.utc).date()
-    start = datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    day = now.astimezone(UTC).date()
+    start = datetime.combine(day, time.min, tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
@@ -82,8 +81,11 @@ def _accepted_today(*, seller, vertical, start: datetime, end: datetime) -> int:
     from leads.choices import LeadStatus, RejectionReason
     from leads.models import Lead
 
-    return (Lead.objects.filter(seller=seller, vertical=vertical, created_at__gte=start, created_at__lt=end)
-            .exclude(status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE).count())
+    return (
+        Lead.objects.filter(seller=seller, vertical=vertical, created_at__gte=start, created_at__lt=end)
+        .exclude(status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE)
+        .count()
+    )
 
 
 def _lease_ms() -> int:
@@ -107,8 +109,17 @@ def cap_reserve(*, seller, vertical, now: datetime) -> CapSlot:
         return _reserve_local(key=key, cap=cap, seller=seller, vertical=vertical, start=start, end=end)
     _seed(key=key, seller=seller, vertical=vertical, start=start, end=end)
     token = uuid.uuid4().hex
-    admitted = client.eval(_RESERVE, 2, cache.make_key(key), cache.make_key(key + ":pending"),
-                           int(clock.time() * 1000), cap, token, _lease_ms(), DAY_TTL * 1000)
+    admitted = client.eval(
+        _RESERVE,
+        2,
+        cache.make_key(key),
+        cache.make_key(key + ":pending"),
+        int(clock.time() * 1000),
+        cap,
+        token,
+        _lease_ms(),
+        DAY_TTL * 1000,
+    )
     if admitted < 0:
         raise CapExceeded(cap, end)
     slot = CapSlot(key, token)

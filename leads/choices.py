@@ -18,8 +18,14 @@ class LeadStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-ACCEPTED_STATUSES = (LeadStatus.RECEIVED, LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD,
-                     LeadStatus.UNSOLD, LeadStatus.EXPIRED)
+ACCEPTED_STATUSES = (
+    LeadStatus.RECEIVED,
+    LeadStatus.SCORED,
+    LeadStatus.LISTED,
+    LeadStatus.SOLD,
+    LeadStatus.UNSOLD,
+    LeadStatus.EXPIRED,
+)
 
 # Which status may follow which (a lead never goes back to "received").
 TRANSITIONS = {

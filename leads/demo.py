@@ -28,13 +28,27 @@ LIVE_PREFIX = "demo-live-"
 SEED_LINES = 2000  # seeded leads: 555-2000 …; the ticker's: 555-3000 … 555-9999
 LIVE_LINES = 3000
 
-PLACES = [("94105", "CA", "San Francisco", "415"), ("10001", "NY", "New York", "212"), ("78701", "TX", "Austin", "512"),
-          ("60601", "IL", "Chicago", "312"), ("33131", "FL", "Miami", "305"), ("98101", "WA", "Seattle", "206"),
-          ("85004", "AZ", "Phoenix", "602"), ("02108", "MA", "Boston", "617"), ("80202", "CO", "Denver", "303")]
+PLACES = [
+    ("94105", "CA", "San Francisco", "415"),
+    ("10001", "NY", "New York", "212"),
+    ("78701", "TX", "Austin", "512"),
+    ("60601", "IL", "Chicago", "312"),
+    ("33131", "FL", "Miami", "305"),
+    ("98101", "WA", "Seattle", "206"),
+    ("85004", "AZ", "Phoenix", "602"),
+    ("02108", "MA", "Boston", "617"),
+    ("80202", "CO", "Denver", "303"),
+]
 FIRST = ["Maria", "James", "Aiko", "Olu", "Sofía", "Liam", "Priya", "Noah", "Zoë", "Mateo", "Hana", "Ethan"]
 LAST = ["García", "Smith", "Tanaka", "Adeyemi", "Rossi", "Nguyen", "Patel", "Johnson", "Müller", "Kowalski"]
-DEMO_VERTICALS = ["solar-residential", "mortgage-refinance", "auto-insurance-personal", "roofing-replacement",
-                  "personal-injury-auto-accident", "hvac-heat-pump"]
+DEMO_VERTICALS = [
+    "solar-residential",
+    "mortgage-refinance",
+    "auto-insurance-personal",
+    "roofing-replacement",
+    "personal-injury-auto-accident",
+    "hvac-heat-pump",
+]
 
 
 def _value(field, rng: random.Random):
@@ -57,20 +71,37 @@ def _value(field, rng: random.Random):
     return rng.choice(["Referred by a neighbour", "Saw an ad", "Comparing quotes"])
 
 
-def _demo_lead_data(*, vertical, schemas: SchemaCache, rng: random.Random, external_id: str, email_tag: str,
-                    place: tuple, line: int, consent_at) -> dict:
+def _demo_lead_data(
+    *,
+    vertical,
+    schemas: SchemaCache,
+    rng: random.Random,
+    external_id: str,
+    email_tag: str,
+    place: tuple,
+    line: int,
+    consent_at,
+) -> dict:
     zip5, state, city, area = place
     first, last = rng.choice(FIRST), rng.choice(LAST)
     return {
-        "external_id": external_id, "campaign": rng.choice(["spring-search", "fb-lookalike", "partner-42"]),
-        "first_name": first, "last_name": last,
+        "external_id": external_id,
+        "campaign": rng.choice(["spring-search", "fb-lookalike", "partner-42"]),
+        "first_name": first,
+        "last_name": last,
         "email": f"{first.lower()}.{email_tag}@demo-leads.net".encode("ascii", "ignore").decode(),
-        "phone": f"+1{area}555{line:04d}", "street_address": f"{rng.randint(10, 999)} Main St",
-        "city": city, "state": state, "zip": zip5,
+        "phone": f"+1{area}555{line:04d}",
+        "street_address": f"{rng.randint(10, 999)} Main St",
+        "city": city,
+        "state": state,
+        "zip": zip5,
         "fields": {f.key: _value(f, rng) for f in schemas.schema(vertical) if f.required or rng.random() < 0.7},
-        "consent": {"text": "I agree to be contacted about my request by phone, text and email.",
-                    "timestamp": consent_at.isoformat(),
-                    "ip": f"198.51.100.{rng.randint(1, 254)}", "user_agent": "Mozilla/5.0 (demo)"},
+        "consent": {
+            "text": "I agree to be contacted about my request by phone, text and email.",
+            "timestamp": consent_at.isoformat(),
+            "ip": f"198.51.100.{rng.randint(1, 254)}",
+            "user_agent": "Mozilla/5.0 (demo)",
+        },
     }
 
 
@@ -87,17 +118,31 @@ def demo_leads_create(*, seller, count: int = 36, seed: int = 7) -> int:
     now = timezone.now()
     for i in range(count):
         vertical = verticals[i % len(verticals)]
-        data = _demo_lead_data(vertical=vertical, schemas=schemas, rng=rng, external_id=f"demo-{i:04d}",
-                               email_tag=str(i), place=rng.choice(PLACES), line=SEED_LINES + i,
-                               consent_at=now - timedelta(hours=rng.randint(1, 24 * 20)))
+        data = _demo_lead_data(
+            vertical=vertical,
+            schemas=schemas,
+            rng=rng,
+            external_id=f"demo-{i:04d}",
+            email_tag=str(i),
+            place=rng.choice(PLACES),
+            line=SEED_LINES + i,
+            consent_at=now - timedelta(hours=rng.randint(1, 24 * 20)),
+        )
         source = rng.choice([LeadSource.API, LeadSource.FORM, LeadSource.CSV])
-        result = lead_submit(seller=seller, data=data, source=source, vertical=vertical, schemas=schemas,
-                             now=now - timedelta(minutes=count - i))
+        result = lead_submit(
+            seller=seller,
+            data=data,
+            source=source,
+            vertical=vertical,
+            schemas=schemas,
+            now=now - timedelta(minutes=count - i),
+        )
         accepted += int(result.accepted)
     return accepted
 
 
 # ---------------------------------------------------------------- the live demo seller
+
 
 def demo_seller_get():
     """The demo seller `seed_demo` creates, or None (no demo data: the ticker stays idle)."""
@@ -109,8 +154,9 @@ def demo_seller_get():
 def demo_seller_cap_ensure(*, seller) -> None:
     """Lift the demo seller's daily cap (a staff override, as admin's Seller caps sets): the
     ticker submits more than a vertical's default 500 a day."""
-    SellerCap.objects.get_or_create(seller=seller, vertical=None,
-                                    defaults={"daily_cap": DEMO_DAILY_CAP, "note": "demo seller (make run)"})
+    SellerCap.objects.get_or_create(
+        seller=seller, vertical=None, defaults={"daily_cap": DEMO_DAILY_CAP, "note": "demo seller (make run)"}
+    )
 
 
 def demo_lead_submit_next(*, seller, now=None) -> IngestResult:
@@ -126,10 +172,16 @@ def demo_lead_submit_next(*, seller, now=None) -> IngestResult:
     j = n // len(verticals)  # the lead's number within its vertical
     rng = random.Random()
     schemas = SchemaCache()
-    data = _demo_lead_data(vertical=vertical, schemas=schemas, rng=rng, external_id=f"{LIVE_PREFIX}{n:07d}",
-                           email_tag=f"live{n}", place=PLACES[j % len(PLACES)],
-                           line=LIVE_LINES + (j // len(PLACES)) % (10000 - LIVE_LINES),
-                           consent_at=now - timedelta(minutes=rng.randint(1, 24 * 60)))
+    data = _demo_lead_data(
+        vertical=vertical,
+        schemas=schemas,
+        rng=rng,
+        external_id=f"{LIVE_PREFIX}{n:07d}",
+        email_tag=f"live{n}",
+        place=PLACES[j % len(PLACES)],
+        line=LIVE_LINES + (j // len(PLACES)) % (10000 - LIVE_LINES),
+        consent_at=now - timedelta(minutes=rng.randint(1, 24 * 60)),
+    )
     return lead_submit(seller=seller, data=data, source=LeadSource.API, vertical=vertical, schemas=schemas, now=now)
 
 

@@ -12,16 +12,61 @@ from verticals.choices import FieldType, VerticalStatus
 from verticals.models import Vertical
 
 US_STATE_NAMES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California", "CO": "Colorado",
-    "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa", "KS": "Kansas",
-    "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York", "NC": "North Carolina",
-    "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
-    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas",
-    "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin",
-    "WY": "Wyoming", "PR": "Puerto Rico", "VI": "U.S. Virgin Islands", "GU": "Guam", "AS": "American Samoa",
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
+    "PR": "Puerto Rico",
+    "VI": "U.S. Virgin Islands",
+    "GU": "Guam",
+    "AS": "American Samoa",
     "MP": "Northern Mariana Islands",
 }
 STATE_CHOICES = [("", "Choose your state")] + sorted(US_STATE_NAMES.items(), key=lambda item: item[1])
@@ -57,28 +102,34 @@ def _schema_field(spec) -> forms.Field:
     common = {"label": spec.label, "required": False, "help_text": spec.help_text}
     kind = spec.type
     if kind in (FieldType.INTEGER, FieldType.DECIMAL):
-        attrs |= {"step": "1" if kind == FieldType.INTEGER else "any",
-                  "inputmode": "numeric" if kind == FieldType.INTEGER else "decimal"}
+        attrs |= {
+            "step": "1" if kind == FieldType.INTEGER else "any",
+            "inputmode": "numeric" if kind == FieldType.INTEGER else "decimal",
+        }
         if spec.min_value is not None:
             attrs["min"] = _number(spec.min_value)
         if spec.max_value is not None:
             attrs["max"] = _number(spec.max_value)
         field = forms.CharField(widget=forms.NumberInput(attrs=attrs), **common)
     elif kind == FieldType.BOOLEAN:
-        field = forms.CharField(widget=forms.RadioSelect(choices=[("yes", "Yes"), ("no", "No")], attrs=attrs),
-                                **common)
+        field = forms.CharField(widget=forms.RadioSelect(choices=[("yes", "Yes"), ("no", "No")], attrs=attrs), **common)
     elif kind == FieldType.CHOICE:
         choices = [("", "Choose…")] + [(c, c) for c in spec.choices]
         field = forms.CharField(widget=forms.Select(choices=choices, attrs=attrs), **common)
     elif kind == FieldType.MULTI_CHOICE:
-        field = LenientMultipleChoiceField(choices=[(c, c) for c in spec.choices],
-                                           widget=forms.CheckboxSelectMultiple, **common)
+        field = LenientMultipleChoiceField(
+            choices=[(c, c) for c in spec.choices], widget=forms.CheckboxSelectMultiple, **common
+        )
     elif kind == FieldType.DATE:
         field = forms.CharField(widget=forms.DateInput(attrs=attrs | {"type": "date"}), **common)
     elif kind == FieldType.US_ZIP:
-        field = forms.CharField(widget=forms.TextInput(attrs=attrs | {
-            "inputmode": "numeric", "maxlength": "10", "pattern": r"\d{5}(-\d{4})?", "autocomplete": "off"}),
-            **common)
+        field = forms.CharField(
+            widget=forms.TextInput(
+                attrs=attrs
+                | {"inputmode": "numeric", "maxlength": "10", "pattern": r"\d{5}(-\d{4})?", "autocomplete": "off"}
+            ),
+            **common,
+        )
     else:
         field = forms.CharField(widget=forms.TextInput(attrs=attrs | {"maxlength": "500"}), **common)
     field.show_required = spec.required
@@ -89,25 +140,56 @@ def _schema_field(spec) -> forms.Field:
 class HostedLeadForm(forms.Form):
     """A consumer's request on a seller's hosted form for one vertical (schema fields are f_<key>)."""
 
-    first_name = forms.CharField(required=False, label="First name", widget=forms.TextInput(
-        attrs={"autocomplete": "given-name", "maxlength": "100"}))
-    last_name = forms.CharField(required=False, label="Last name", widget=forms.TextInput(
-        attrs={"autocomplete": "family-name", "maxlength": "100"}))
-    email = forms.CharField(required=False, label="Email", widget=forms.EmailInput(
-        attrs={"autocomplete": "email", "maxlength": "254"}))
-    phone = forms.CharField(required=False, label="Phone", widget=forms.TextInput(
-        attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "maxlength": "40"}))
-    street_address = forms.CharField(required=False, label="Street address", widget=forms.TextInput(
-        attrs={"autocomplete": "address-line1", "maxlength": "200"}))
-    city = forms.CharField(required=False, label="City", widget=forms.TextInput(
-        attrs={"autocomplete": "address-level2", "maxlength": "100"}))
-    state = forms.CharField(required=False, label="State", widget=forms.Select(
-        choices=STATE_CHOICES, attrs={"autocomplete": "address-level1", "required": True}))
-    zip = forms.CharField(required=False, label="ZIP code", widget=forms.TextInput(
-        attrs={"autocomplete": "postal-code", "inputmode": "numeric", "maxlength": "10", "required": True,
-               "pattern": r"\d{5}(-\d{4})?"}))
-    consent = forms.BooleanField(required=True, error_messages={
-        "required": "Please tick the box to agree to be contacted, or we cannot send your request."})
+    first_name = forms.CharField(
+        required=False,
+        label="First name",
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "maxlength": "100"}),
+    )
+    last_name = forms.CharField(
+        required=False,
+        label="Last name",
+        widget=forms.TextInput(attrs={"autocomplete": "family-name", "maxlength": "100"}),
+    )
+    email = forms.CharField(
+        required=False, label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": "254"})
+    )
+    phone = forms.CharField(
+        required=False,
+        label="Phone",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "maxlength": "40"}),
+    )
+    street_address = forms.CharField(
+        required=False,
+        label="Street address",
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1", "maxlength": "200"}),
+    )
+    city = forms.CharField(
+        required=False,
+        label="City",
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2", "maxlength": "100"}),
+    )
+    state = forms.CharField(
+        required=False,
+        label="State",
+        widget=forms.Select(choices=STATE_CHOICES, attrs={"autocomplete": "address-level1", "required": True}),
+    )
+    zip = forms.CharField(
+        required=False,
+        label="ZIP code",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "postal-code",
+                "inputmode": "numeric",
+                "maxlength": "10",
+                "required": True,
+                "pattern": r"\d{5}(-\d{4})?",
+            }
+        ),
+    )
+    consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": "Please tick the box to agree to be contacted, or we cannot send your request."},
+    )
     website = forms.CharField(required=False, label="Leave this empty")  # the honeypot
 
     def __init__(self, *args, schema: list, **kwargs):
@@ -146,7 +228,7 @@ class HostedLeadForm(forms.Form):
     def add_lead_errors(self, errors: dict) -> None:
         """Show lead_submit's errors ("zip", "fields.roof_type", "consent.ip", …) next to their inputs."""
         for path, messages in errors.items():
-            name = SCHEMA_PREFIX + path[len("fields."):] if path.startswith("fields.") else path
+            name = SCHEMA_PREFIX + path[len("fields.") :] if path.startswith("fields.") else path
             target = name if name in self.fields and name not in (HONEYPOT_FIELD, "consent") else None
             for message in messages:
                 if target is not None and target in self.errors and message in self.errors[target]:
@@ -156,6 +238,7 @@ class HostedLeadForm(forms.Form):
 
 # ---------------------------------------------------------------- CSV imports
 
+
 class CsvUploadForm(forms.Form):
     vertical = forms.ModelChoiceField(queryset=Vertical.objects.none(), empty_label="Choose a vertical")
     file = forms.FileField(label="CSV file", help_text="UTF-8 (with or without BOM), a header row first.")
@@ -164,8 +247,10 @@ class CsvUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["vertical"].queryset = Vertical.objects.filter(status=VerticalStatus.ACTIVE).order_by("name")
         limit_mb = settings.LEAD_CSV_MAX_BYTES / (1024 * 1024)
-        self.fields["file"].help_text = (f"UTF-8 (with or without BOM), a header row first; at most "
-                                         f"{limit_mb:g} MB and {settings.LEAD_CSV_MAX_ROWS:,} rows.")
+        self.fields["file"].help_text = (
+            f"UTF-8 (with or without BOM), a header row first; at most "
+            f"{limit_mb:g} MB and {settings.LEAD_CSV_MAX_ROWS:,} rows."
+        )
         self.fields["file"].widget.attrs["accept"] = ".csv,text/csv"
 
     def clean_file(self):
@@ -183,25 +268,30 @@ class CsvMappingForm(forms.Form):
     """One select per lead field (map.<target>) listing the file's columns, and a batch consent text."""
 
     consent_text = forms.CharField(
-        required=False, max_length=5000, label="Consent text for every row",
+        required=False,
+        max_length=5000,
+        label="Consent text for every row",
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The consent language your consumers agreed to; used for rows without a consent text column.")
+        help_text="The consent language your consumers agreed to; used for rows without a consent text column.",
+    )
 
     def __init__(self, *args, targets: list, headers: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.targets = targets
         columns = [("", "— not in the file —")] + [(h, h) for h in headers if h]
         for target in targets:
-            field = forms.ChoiceField(choices=columns, required=False, label=target.label,
-                                      help_text=target.help_text)
+            field = forms.ChoiceField(choices=columns, required=False, label=target.label, help_text=target.help_text)
             field.show_required = target.required
             field.target = target.key
             self.fields[MAPPING_PREFIX + target.key] = field
         self.order_fields([MAPPING_PREFIX + t.key for t in targets] + ["consent_text"])
 
     def mapping(self) -> dict:
-        return {name[len(MAPPING_PREFIX):]: value for name, value in self.cleaned_data.items()
-                if name.startswith(MAPPING_PREFIX) and value}
+        return {
+            name[len(MAPPING_PREFIX) :]: value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(MAPPING_PREFIX) and value
+        }
 
     def add_service_errors(self, errors: dict) -> None:
         for key, messages in errors.items():

@@ -44,6 +44,7 @@ class CsvImportInvalid(Exception):
 
 # ---------------------------------------------------------------- targets and mapping
 
+
 @dataclass(frozen=True)
 class Target:
     key: str  # "first_name", "consent_ip", "fields.roof_type", …
@@ -57,38 +58,75 @@ LEAD_TARGETS = (
     Target("first_name", "First name", aliases=("fname", "first", "givenname")),
     Target("last_name", "Last name", aliases=("lname", "last", "surname", "familyname")),
     Target("email", "Email", help_text="A phone or an email is required.", aliases=("emailaddress", "mail")),
-    Target("phone", "Phone", help_text="A phone or an email is required.",
-           aliases=("phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone", "tel")),
+    Target(
+        "phone",
+        "Phone",
+        help_text="A phone or an email is required.",
+        aliases=("phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone", "tel"),
+    ),
     Target("street_address", "Street address", aliases=("address", "street", "address1", "addressline1")),
     Target("city", "City", aliases=("town",)),
     Target("state", "State", True, "Two-letter code such as CA.", aliases=("statecode", "st", "province")),
     Target("zip", "ZIP code", True, aliases=("zipcode", "postalcode", "postcode", "zip5")),
-    Target("external_id", "Your lead id (external_id)", help_text="Rows with an id already submitted are skipped.",
-           aliases=("externalid", "leadid", "id")),
+    Target(
+        "external_id",
+        "Your lead id (external_id)",
+        help_text="Rows with an id already submitted are skipped.",
+        aliases=("externalid", "leadid", "id"),
+    ),
     Target("campaign", "Campaign", aliases=("campaignname", "utmcampaign")),
     Target("sub_id", "Sub id", aliases=("subid", "subaffiliate")),
-    Target("consent_timestamp", "Consent time", True, "ISO 8601 with a time zone, e.g. 2026-11-21T14:03:00Z.",
-           aliases=("consentat", "consenttime", "consentdate", "timestamp", "optintime", "optindate",
-                    "optintimestamp")),
+    Target(
+        "consent_timestamp",
+        "Consent time",
+        True,
+        "ISO 8601 with a time zone, e.g. 2026-11-21T14:03:00Z.",
+        aliases=("consentat", "consenttime", "consentdate", "timestamp", "optintime", "optindate", "optintimestamp"),
+    ),
     Target("consent_ip", "Consent IP address", True, aliases=("ip", "ipaddress", "optinip")),
-    Target("consent_text", "Consent text", help_text="Or enter one consent text for every row below.",
-           aliases=("consentlanguage", "tcpatext", "disclosure", "tcpa")),
+    Target(
+        "consent_text",
+        "Consent text",
+        help_text="Or enter one consent text for every row below.",
+        aliases=("consentlanguage", "tcpatext", "disclosure", "tcpa"),
+    ),
     Target("consent_user_agent", "Consent user agent", aliases=("useragent",)),
     Target("consent_page_url", "Consent page URL", aliases=("pageurl", "url", "landingpage", "sourceurl", "optinurl")),
-    Target("consent_certificate_url", "Consent certificate URL",
-           aliases=("certificateurl", "trustedformcerturl", "trustedformurl", "trustedform", "certurl")),
+    Target(
+        "consent_certificate_url",
+        "Consent certificate URL",
+        aliases=("certificateurl", "trustedformcerturl", "trustedformurl", "trustedform", "certurl"),
+    ),
 )
-TOP_LEVEL_TARGETS = ("first_name", "last_name", "email", "phone", "street_address", "city", "state", "zip",
-                     "external_id", "campaign", "sub_id")
-CONSENT_TARGETS = {"consent_text": "text", "consent_timestamp": "timestamp", "consent_ip": "ip",
-                   "consent_user_agent": "user_agent", "consent_page_url": "page_url",
-                   "consent_certificate_url": "certificate_url"}
+TOP_LEVEL_TARGETS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street_address",
+    "city",
+    "state",
+    "zip",
+    "external_id",
+    "campaign",
+    "sub_id",
+)
+CONSENT_TARGETS = {
+    "consent_text": "text",
+    "consent_timestamp": "timestamp",
+    "consent_ip": "ip",
+    "consent_user_agent": "user_agent",
+    "consent_page_url": "page_url",
+    "consent_certificate_url": "certificate_url",
+}
 
 
 def csv_import_targets(*, schema: list) -> list[Target]:
     """Every lead field a CSV column can fill: contact, geo, ids, consent, then the vertical's fields."""
-    return [*LEAD_TARGETS, *(Target(f"fields.{spec.key}", spec.label, spec.required, spec.help_text)
-                             for spec in schema)]
+    return [
+        *LEAD_TARGETS,
+        *(Target(f"fields.{spec.key}", spec.label, spec.required, spec.help_text) for spec in schema),
+    ]
 
 
 def _norm(text: str) -> str:
@@ -105,7 +143,7 @@ def csv_mapping_suggest(*, headers: list[str], targets: list[Target]) -> dict[st
     for target in targets:
         names = [target.key, target.label, *target.aliases]
         if target.key.startswith("fields."):
-            names.append(target.key[len("fields."):])
+            names.append(target.key[len("fields.") :])
         for name in names:
             header = by_name.get(_norm(name))
             if header is not None and header not in used:
@@ -116,6 +154,7 @@ def csv_mapping_suggest(*, headers: list[str], targets: list[Target]) -> dict[st
 
 
 # ---------------------------------------------------------------- the file
+
 
 @dataclass
 class ParsedCsv:
@@ -158,11 +197,14 @@ def check_csv_file(*, filename: str, content: bytes) -> ParsedCsv:
         limit_mb = settings.LEAD_CSV_MAX_BYTES / (1024 * 1024)
         raise CsvImportInvalid(f"The file is larger than {limit_mb:g} MB. Split it into smaller files.")
     if os.path.splitext(filename.lower())[1] not in ALLOWED_EXTENSIONS:
-        raise CsvImportInvalid("Upload a .csv file (comma-separated values). From a spreadsheet, "
-                               "use File › Save as › CSV UTF-8.")
+        raise CsvImportInvalid(
+            "Upload a .csv file (comma-separated values). From a spreadsheet, use File › Save as › CSV UTF-8."
+        )
     if content.startswith(_BINARY_MAGIC) or b"\x00" in content:
-        raise CsvImportInvalid("This is a binary file (a spreadsheet, a PDF or an image?), not CSV text. "
-                               "Save it as 'CSV UTF-8' and upload that.")
+        raise CsvImportInvalid(
+            "This is a binary file (a spreadsheet, a PDF or an image?), not CSV text. "
+            "Save it as 'CSV UTF-8' and upload that."
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -170,8 +212,9 @@ def check_csv_file(*, filename: str, content: bytes) -> ParsedCsv:
     parsed = _parse(text, max_rows=settings.LEAD_CSV_MAX_ROWS)
     named = [h for h in parsed.headers if h]
     if len(named) < 2:
-        raise CsvImportInvalid("The header row has a single column: is this a comma-separated file "
-                               "with the column names in the first row?")
+        raise CsvImportInvalid(
+            "The header row has a single column: is this a comma-separated file with the column names in the first row?"
+        )
     duplicates = sorted({h for h in named if named.count(h) > 1})
     if duplicates:
         raise CsvImportInvalid(f"Column names must be unique; repeated: {', '.join(duplicates)}.")
@@ -185,14 +228,15 @@ def _stored_rows(csv_import: CsvImport) -> ParsedCsv:
 
 
 def _row_dict(headers: list[str], values: list[str]) -> dict[str, str]:
-    return {h: v.strip() for h, v in zip(headers, values) if h}
+    return {h: v.strip() for h, v in zip(headers, values, strict=False) if h}  # short rows: missing cells are absent
 
 
 def _lead_data(row: dict[str, str], mapping: dict[str, str], consent_text: str) -> dict:
     """One CSV row in the API's submission shape."""
     data = {key: row.get(mapping[key], "") for key in TOP_LEVEL_TARGETS if key in mapping}
-    data["fields"] = {key[len("fields."):]: row.get(column, "") for key, column in mapping.items()
-                      if key.startswith("fields.")}
+    data["fields"] = {
+        key[len("fields.") :]: row.get(column, "") for key, column in mapping.items() if key.startswith("fields.")
+    }
     consent = {name: row.get(mapping[key], "") for key, name in CONSENT_TARGETS.items() if key in mapping}
     consent["text"] = consent.get("text") or consent_text
     data["consent"] = consent
@@ -201,11 +245,12 @@ def _lead_data(row: dict[str, str], mapping: dict[str, str], consent_text: str) 
 
 def _column_for(path: str, mapping: dict[str, str]) -> str:
     if path.startswith("consent."):
-        return mapping.get("consent_" + path[len("consent."):], "")
+        return mapping.get("consent_" + path[len("consent.") :], "")
     return mapping.get(path, "")
 
 
 # ---------------------------------------------------------------- services
+
 
 def csv_import_create(*, seller, vertical: Vertical, filename: str, content: bytes) -> CsvImport:
     """Store an upload for mapping; raises CsvImportInvalid for a file that is not a usable CSV."""
@@ -213,8 +258,12 @@ def csv_import_create(*, seller, vertical: Vertical, filename: str, content: byt
         raise CsvImportInvalid({"vertical": ["This vertical is not accepting leads."]})
     parsed = check_csv_file(filename=filename, content=content)
     return CsvImport.objects.create(
-        seller=seller, vertical=vertical, filename=os.path.basename(filename)[:200] or "upload.csv",
-        content=content, headers=parsed.headers, total_rows=len(parsed.rows),
+        seller=seller,
+        vertical=vertical,
+        filename=os.path.basename(filename)[:200] or "upload.csv",
+        content=content,
+        headers=parsed.headers,
+        total_rows=len(parsed.rows),
     )
 
 
@@ -222,7 +271,12 @@ def csv_import_create(*, seller, vertical: Vertical, filename: str, content: byt
 def csv_import_set_mapping(*, csv_import: CsvImport, mapping: dict[str, str], consent_text: str = "") -> CsvImport:
     """Save which column fills which lead field, then check every row with it (the errors are
     shown before the import starts); refuses mappings that would reject every row."""
-    locked = CsvImport.objects.select_for_update(of=("self",)).defer("content").select_related("vertical").get(pk=csv_import.pk)
+    locked = (
+        CsvImport.objects.select_for_update(of=("self",))
+        .defer("content")
+        .select_related("vertical")
+        .get(pk=csv_import.pk)
+    )
     if locked.status not in (CsvImportStatus.UPLOADED, CsvImportStatus.MAPPED):
         raise CsvImportInvalid({"__all__": ["This import has started; its mapping can no longer change."]})
     targets = csv_import_targets(schema=SchemaCache().schema(locked.vertical))
@@ -246,7 +300,8 @@ def csv_import_set_mapping(*, csv_import: CsvImport, mapping: dict[str, str], co
     consent_text = (consent_text or "").strip()
     if "consent_text" not in clean and not consent_text:
         errors.setdefault("consent_text", []).append(
-            "Map a consent text column or enter the consent text your consumers agreed to.")
+            "Map a consent text column or enter the consent text your consumers agreed to."
+        )
     if len(consent_text) > 5000:
         errors.setdefault("consent_text", []).append("At most 5000 characters.")
     if errors:
@@ -256,16 +311,18 @@ def csv_import_set_mapping(*, csv_import: CsvImport, mapping: dict[str, str], co
     return _check_all_rows(locked)
 
 
-def _row_problems(row: dict[str, str], *, mapping: dict[str, str], consent_text: str, schema: list, now,
-                  vertical_active: bool) -> list[tuple[str, str, str]]:
+def _row_problems(
+    row: dict[str, str], *, mapping: dict[str, str], consent_text: str, schema: list, now, vertical_active: bool
+) -> list[tuple[str, str, str]]:
     """(field path, column, message) for each reason lead_submit would refuse this row before
     dedupe and caps: the vertical's status, then check_lead_input — the import's own checks."""
     problems = [] if vertical_active else [("vertical", "", "This vertical is not accepting leads.")]
     try:
         check_lead_input(_lead_data(row, mapping, consent_text), schema=schema, now=now)
     except LeadInvalid as exc:
-        problems += [(path, _column_for(path, mapping), message)
-                     for path, messages in exc.errors.items() for message in messages]
+        problems += [
+            (path, _column_for(path, mapping), message) for path, messages in exc.errors.items() for message in messages
+        ]
     return problems
 
 
@@ -280,12 +337,22 @@ def _check_all_rows(csv_import: CsvImport) -> CsvImport:
     active = csv_import.vertical.status == VerticalStatus.ACTIVE
     errors, invalid = [], 0
     for number, values in parsed.rows:
-        problems = _row_problems(_row_dict(parsed.headers, values), mapping=mapping,
-                                 consent_text=csv_import.consent_text, schema=schema, now=now, vertical_active=active)
+        problems = _row_problems(
+            _row_dict(parsed.headers, values),
+            mapping=mapping,
+            consent_text=csv_import.consent_text,
+            schema=schema,
+            now=now,
+            vertical_active=active,
+        )
         if problems:
             invalid += 1
-            errors += [CsvImportCheckError(csv_import=csv_import, row=number, column=column[:200], field=path[:200],
-                                           message=message[:500]) for path, column, message in problems]
+            errors += [
+                CsvImportCheckError(
+                    csv_import=csv_import, row=number, column=column[:200], field=path[:200], message=message[:500]
+                )
+                for path, column, message in problems
+            ]
     CsvImportCheckError.objects.filter(csv_import=csv_import).delete()
     CsvImportCheckError.objects.bulk_create(errors, batch_size=2000)
     csv_import.checked_rows, csv_import.invalid_rows, csv_import.checked_at = len(parsed.rows), invalid, now
@@ -325,8 +392,9 @@ def csv_import_preview(*, csv_import: CsvImport, limit: int = PREVIEW_ROWS) -> l
     preview = []
     for number, values in parsed.rows[:limit]:
         row = _row_dict(parsed.headers, values)
-        errors = _row_problems(row, mapping=mapping, consent_text=csv_import.consent_text, schema=schema, now=now,
-                               vertical_active=active)
+        errors = _row_problems(
+            row, mapping=mapping, consent_text=csv_import.consent_text, schema=schema, now=now, vertical_active=active
+        )
         preview.append(PreviewRow(number, [row.get(column, "") for column in mapping.values()], errors))
     return preview
 
@@ -355,18 +423,35 @@ def _queue_import(csv_import_id: int) -> None:
 
 def _row_errors(number: int, result, mapping: dict[str, str], vertical: Vertical) -> list[dict]:
     if result.outcome == Outcome.INVALID:
-        return [{"row": number, "column": _column_for(path, mapping), "field": path, "message": message}
-                for path, messages in result.errors.items() for message in messages]
+        return [
+            {"row": number, "column": _column_for(path, mapping), "field": path, "message": message}
+            for path, messages in result.errors.items()
+            for message in messages
+        ]
     if result.outcome == Outcome.DUPLICATE:
-        message = (f"Duplicate: a lead with the same phone or email is already in this vertical "
-                   f"(within {vertical.dedupe_window_days} days).")
+        message = (
+            f"Duplicate: a lead with the same phone or email is already in this vertical "
+            f"(within {vertical.dedupe_window_days} days)."
+        )
         return [{"row": number, "column": "", "field": "", "message": message}]
     if result.outcome == Outcome.EXISTING:
-        return [{"row": number, "column": mapping.get("external_id", ""), "field": "external_id",
-                 "message": "A lead with this external_id was already submitted; not imported again."}]
+        return [
+            {
+                "row": number,
+                "column": mapping.get("external_id", ""),
+                "field": "external_id",
+                "message": "A lead with this external_id was already submitted; not imported again.",
+            }
+        ]
     if result.outcome == Outcome.CAPPED:
-        return [{"row": number, "column": "", "field": "",
-                 "message": f"Not imported: the daily cap of {result.cap} leads for this vertical was reached."}]
+        return [
+            {
+                "row": number,
+                "column": "",
+                "field": "",
+                "message": f"Not imported: the daily cap of {result.cap} leads for this vertical was reached.",
+            }
+        ]
     return []
 
 
@@ -390,7 +475,7 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 if locked.status not in (CsvImportStatus.IMPORTING, CsvImportStatus.FAILED):
                     return locked
                 start = locked.processed_rows
-                chunk = parsed.rows[start:start + CHUNK_ROWS]
+                chunk = parsed.rows[start : start + CHUNK_ROWS]
                 if not chunk:
                     locked.status, locked.finished_at, locked.content = CsvImportStatus.DONE, timezone.now(), b""
                     locked.save(update_fields=["status", "finished_at", "content"])
@@ -398,8 +483,9 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 accepted, errors = 0, []
                 for number, values in chunk:
                     data = _lead_data(_row_dict(parsed.headers, values), locked.mapping, locked.consent_text)
-                    result = lead_submit(seller=seller, vertical=vertical, data=data, source=LeadSource.CSV,
-                                         schemas=schemas)
+                    result = lead_submit(
+                        seller=seller, vertical=vertical, data=data, source=LeadSource.CSV, schemas=schemas
+                    )
                     if result.outcome == Outcome.CREATED:
                         accepted += 1
                     else:
@@ -409,8 +495,15 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 locked.accepted_rows += accepted
                 locked.rejected_rows += len(chunk) - accepted
                 CsvImportRowError.objects.bulk_create(
-                    CsvImportRowError(csv_import=locked, row=e["row"], column=e["column"][:200], field=e["field"][:200],
-                                      message=e["message"][:500]) for e in errors)
+                    CsvImportRowError(
+                        csv_import=locked,
+                        row=e["row"],
+                        column=e["column"][:200],
+                        field=e["field"][:200],
+                        message=e["message"][:500],
+                    )
+                    for e in errors
+                )
                 locked.save(update_fields=["status", "processed_rows", "accepted_rows", "rejected_rows"])
     except Exception as exc:
         from marketplace.pipeline import TRANSIENT_ERRORS
@@ -424,5 +517,8 @@ def csv_import_mark_failed(*, csv_import_id: int) -> bool:
     """An import that stopped (a permanent error, or its task dead-lettered after its retries) is
     shown to the seller as failed; replaying the dead-lettered task resumes from processed_rows.
     Only an import still marked importing changes (a conditional update)."""
-    return bool(CsvImport.objects.filter(pk=csv_import_id, status=CsvImportStatus.IMPORTING)
-                .update(status=CsvImportStatus.FAILED))
+    return bool(
+        CsvImport.objects.filter(pk=csv_import_id, status=CsvImportStatus.IMPORTING).update(
+            status=CsvImportStatus.FAILED
+        )
+    )

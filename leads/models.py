@@ -51,10 +51,12 @@ class Lead(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["seller", "external_id"], condition=~Q(external_id=""),
-                                    name="lead_seller_external_id_uniq"),
-            models.CheckConstraint(condition=Q(quality_score__isnull=True) | Q(quality_score__lte=100),
-                                   name="lead_quality_score_range"),
+            models.UniqueConstraint(
+                fields=["seller", "external_id"], condition=~Q(external_id=""), name="lead_seller_external_id_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(quality_score__isnull=True) | Q(quality_score__lte=100), name="lead_quality_score_range"
+            ),
         ]
         indexes = [
             models.Index(fields=["created_at", "id"], name="lead_created_id_idx"),
@@ -68,10 +70,16 @@ class Lead(models.Model):
             models.Index(fields=["seller", "sub_id"], name="lead_seller_subid_idx"),
             models.Index(fields=["seller", "zip"], name="lead_seller_zip_idx"),
             models.Index("seller", Upper("city"), name="lead_seller_city_idx"),
-            models.Index(fields=["vertical", "phone_hash", "created_at"], name="lead_vertical_phone_idx",
-                         condition=~Q(phone_hash="")),
-            models.Index(fields=["vertical", "email_hash", "created_at"], name="lead_vertical_email_idx",
-                         condition=~Q(email_hash="")),
+            models.Index(
+                fields=["vertical", "phone_hash", "created_at"],
+                name="lead_vertical_phone_idx",
+                condition=~Q(phone_hash=""),
+            ),
+            models.Index(
+                fields=["vertical", "email_hash", "created_at"],
+                name="lead_vertical_email_idx",
+                condition=~Q(email_hash=""),
+            ),
             models.Index(fields=["phone_hash", "created_at"], name="lead_phone_idx", condition=~Q(phone_hash="")),
             models.Index(fields=["email_hash", "created_at"], name="lead_email_idx", condition=~Q(email_hash="")),
         ]
@@ -116,8 +124,10 @@ class PiiAccess(models.Model):
         ordering = ["-id"]
         verbose_name = "PII access"
         verbose_name_plural = "PII access log"
-        indexes = [models.Index(fields=["lead", "accessed_at"], name="pii_access_lead_idx"),
-                   models.Index(fields=["user", "accessed_at"], name="pii_access_reader_idx")]
+        indexes = [
+            models.Index(fields=["lead", "accessed_at"], name="pii_access_lead_idx"),
+            models.Index(fields=["user", "accessed_at"], name="pii_access_reader_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} read lead {self.lead_id} as {self.role} ({self.channel})"
@@ -154,7 +164,9 @@ class SellerCap(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["seller", "vertical"], name="sellercap_seller_vertical_uniq"),
-            models.UniqueConstraint(fields=["seller"], condition=Q(vertical__isnull=True), name="sellercap_seller_all_uniq"),
+            models.UniqueConstraint(
+                fields=["seller"], condition=Q(vertical__isnull=True), name="sellercap_seller_all_uniq"
+            ),
         ]
 
     def __str__(self) -> str:

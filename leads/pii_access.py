@@ -22,6 +22,7 @@ def lead_pii_read_logged(*, user, lead: Lead, role: str, channel: str) -> dict:
     if channel not in PiiAccess.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     pii = lead_pii_read(lead=lead)
-    PiiAccess.objects.create(user=user, lead=lead, role=role, channel=channel,
-                             correlation_id=(correlation.get() or "")[:CORRELATION_MAX])
+    PiiAccess.objects.create(
+        user=user, lead=lead, role=role, channel=channel, correlation_id=(correlation.get() or "")[:CORRELATION_MAX]
+    )
     return pii

@@ -38,8 +38,11 @@ def consent_freshness(lead, now) -> dict:
     age = max(timedelta(0), now - lead.consent_at)
     days = age.total_seconds() / 86400
     share = max(0.0, 1 - days / CONSENT_DECAY_DAYS)
-    return _component(WEIGHTS["consent_freshness"] * share, "consent_freshness",
-                      f"consent {days:.1f} days old (linear decay to 0 at {CONSENT_DECAY_DAYS} days)")
+    return _component(
+        WEIGHTS["consent_freshness"] * share,
+        "consent_freshness",
+        f"consent {days:.1f} days old (linear decay to 0 at {CONSENT_DECAY_DAYS} days)",
+    )
 
 
 def contact_validity(lead) -> dict:
@@ -84,8 +87,11 @@ def field_completeness(lead, schema, pii_present: set[str]) -> dict:
     extras = sum(1 for k in CONTACT_EXTRAS if (k == "city" and lead.city) or k in pii_present)
     total = len(keys) + len(CONTACT_EXTRAS)
     share = (filled + extras) / total if total else 1.0
-    return _component(WEIGHTS["field_completeness"] * share, "field_completeness",
-                      f"{filled} of {len(keys)} vertical fields and {extras} of {len(CONTACT_EXTRAS)} contact details")
+    return _component(
+        WEIGHTS["field_completeness"] * share,
+        "field_completeness",
+        f"{filled} of {len(keys)} vertical fields and {extras} of {len(CONTACT_EXTRAS)} contact details",
+    )
 
 
 def source_trust(lead) -> dict:
@@ -97,16 +103,38 @@ def seller_reputation(lead, now) -> dict:
     from leads.models import Lead
 
     since = now - timedelta(days=REPUTATION_WINDOW_DAYS)
-    counts = Lead.objects.filter(seller_id=lead.seller_id, created_at__gte=since).exclude(pk=lead.pk).aggregate(
-        good=Count("id", filter=Q(status__in=[LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD,
-                                              LeadStatus.UNSOLD, LeadStatus.EXPIRED])),
-        bad=Count("id", filter=Q(status=LeadStatus.REJECTED,
-                                 rejection_reason__in=[RejectionReason.LOW_QUALITY, RejectionReason.DUPLICATE])),
+    counts = (
+        Lead.objects.filter(seller_id=lead.seller_id, created_at__gte=since)
+        .exclude(pk=lead.pk)
+        .aggregate(
+            good=Count(
+                "id",
+                filter=Q(
+                    status__in=[
+                        LeadStatus.SCORED,
+                        LeadStatus.LISTED,
+                        LeadStatus.SOLD,
+                        LeadStatus.UNSOLD,
+                        LeadStatus.EXPIRED,
+                    ]
+                ),
+            ),
+            bad=Count(
+                "id",
+                filter=Q(
+                    status=LeadStatus.REJECTED,
+                    rejection_reason__in=[RejectionReason.LOW_QUALITY, RejectionReason.DUPLICATE],
+                ),
+            ),
+        )
     )
     good, bad = counts["good"] + REPUTATION_PRIOR[0], counts["bad"] + REPUTATION_PRIOR[1]
     share = good / (good + bad)
-    return _component(WEIGHTS["seller_reputation"] * share, "seller_reputation",
-                      f"{counts['good']} accepted and {counts['bad']} rejected leads in {REPUTATION_WINDOW_DAYS} days")
+    return _component(
+        WEIGHTS["seller_reputation"] * share,
+        "seller_reputation",
+        f"{counts['good']} accepted and {counts['bad']} rejected leads in {REPUTATION_WINDOW_DAYS} days",
+    )
 
 
 def duplicate_history(lead, now) -> dict:
@@ -119,11 +147,17 @@ def duplicate_history(lead, now) -> dict:
         contact |= Q(email_hash=lead.email_hash)
     if not contact:
         return _component(WEIGHTS["duplicate_history"], "duplicate_history", "no contact to compare")
-    others = (Lead.objects.filter(contact, created_at__gte=now - timedelta(days=HISTORY_WINDOW_DAYS))
-              .exclude(vertical_id=lead.vertical_id).values("vertical_id").distinct().count())
+    others = (
+        Lead.objects.filter(contact, created_at__gte=now - timedelta(days=HISTORY_WINDOW_DAYS))
+        .exclude(vertical_id=lead.vertical_id)
+        .values("vertical_id")
+        .distinct()
+        .count()
+    )
     points = {0: 10, 1: 6, 2: 3}.get(others, 0)
-    return _component(points, "duplicate_history",
-                      f"contact seen in {others} other vertical(s) in {HISTORY_WINDOW_DAYS} days")
+    return _component(
+        points, "duplicate_history", f"contact seen in {others} other vertical(s) in {HISTORY_WINDOW_DAYS} days"
+    )
 
 
 def compute_score(lead, now=None) -> tuple[int, dict]:

@@ -49,12 +49,21 @@ def lead_field_values(*, leads, biddable_only: bool = True) -> dict[int, list[Fi
     see before buying, never PII."""
     leads = list(leads)
     schemas = vertical_schemas(vertical_ids={lead.vertical_id for lead in leads})
-    return {lead.pk: field_values_display(schema=schemas.get(lead.vertical_id, []), values=lead.fields or {},
-                                          biddable_only=biddable_only) for lead in leads}
+    return {
+        lead.pk: field_values_display(
+            schema=schemas.get(lead.vertical_id, []), values=lead.fields or {}, biddable_only=biddable_only
+        )
+        for lead in leads
+    }
 
 
-CONTACT_LABELS = {"first_name": "First name", "last_name": "Last name", "email": "Email", "phone": "Phone",
-                  "street_address": "Street address"}
+CONTACT_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "street_address": "Street address",
+}
 
 
 def _phone_text(e164: str) -> str:
@@ -133,17 +142,26 @@ class _SortKey:
 
 # Each key matches a composite index that starts with seller_id and ends with id.
 LEAD_TABLE_SORTS: dict[str, _SortKey] = {
-    "created": _SortKey(("created_at",)),                        # lead_seller_created_idx
-    "status": _SortKey(("status", "created_at")),                # lead_seller_status_idx
-    "vertical": _SortKey(("vertical_id", "created_at")),         # lead_seller_vertical_idx
-    "score": _SortKey(("quality_score",), nullable=True),        # lead_seller_score_idx
-    "price": _SortKey(("price",), nullable=True),                # lead_seller_price_idx
+    "created": _SortKey(("created_at",)),  # lead_seller_created_idx
+    "status": _SortKey(("status", "created_at")),  # lead_seller_status_idx
+    "vertical": _SortKey(("vertical_id", "created_at")),  # lead_seller_vertical_idx
+    "score": _SortKey(("quality_score",), nullable=True),  # lead_seller_score_idx
+    "price": _SortKey(("price",), nullable=True),  # lead_seller_price_idx
 }
 LEAD_TABLE_DEFAULT_SORT = "-created"
 
 # Columns the table, the CSV and the API list need: the big JSON/text columns stay on disk.
-_LIST_DEFERRED = ("score_breakdown", "rejection_detail", "consent_text", "consent_user_agent", "consent_page_url",
-                  "consent_certificate_url", "phone_hash", "email_hash", "correlation_id")
+_LIST_DEFERRED = (
+    "score_breakdown",
+    "rejection_detail",
+    "consent_text",
+    "consent_user_agent",
+    "consent_page_url",
+    "consent_certificate_url",
+    "phone_hash",
+    "email_hash",
+    "correlation_id",
+)
 
 
 class LeadTableError(Exception):
@@ -195,8 +213,10 @@ class LeadTableSpec:
         for name in ("score_min", "score_max"):
             if getattr(self, name) is not None:
                 params.append((name, str(getattr(self, name))))
-        for name, raw, value in (("created_from", self.raw_dates[0], self.created_from),
-                                 ("created_to", self.raw_dates[1], self.created_to)):
+        for name, raw, value in (
+            ("created_from", self.raw_dates[0], self.created_from),
+            ("created_to", self.raw_dates[1], self.created_to),
+        ):
             if value is not None:
                 params.append((name, raw or value.isoformat()))
         if self.q:
@@ -216,10 +236,16 @@ class LeadTableSpec:
 
     def filter_digest(self) -> str:
         """A stable digest of the filters (what the stats depend on), for cache keys."""
-        data = {"verticals": sorted(self.vertical_ids), "statuses": sorted(self.statuses),
-                "has_phone": self.has_phone, "has_email": self.has_email, "score": [self.score_min, self.score_max],
-                "created": [d.isoformat() if d else None for d in (self.created_from, self.created_to)],
-                "q": self.q, "external_id": self.external_id}
+        data = {
+            "verticals": sorted(self.vertical_ids),
+            "statuses": sorted(self.statuses),
+            "has_phone": self.has_phone,
+            "has_email": self.has_email,
+            "score": [self.score_min, self.score_max],
+            "created": [d.isoformat() if d else None for d in (self.created_from, self.created_to)],
+            "q": self.q,
+            "external_id": self.external_id,
+        }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -340,10 +366,22 @@ def lead_table_spec_parse(params: Mapping) -> LeadTableSpec:
         vertical_ids = tuple(sorted(pk for pk, _ in rows))
     if errors:
         raise LeadTableError(errors)
-    return LeadTableSpec(vertical=slug, vertical_ids=vertical_ids, statuses=statuses, has_phone=has_phone,
-                         has_email=has_email, score_min=score_min, score_max=score_max, created_from=created_from,
-                         created_to=created_to, q=q, external_id=external_id, sort=sort, descending=descending,
-                         raw_dates=(raw_from if created_from else "", raw_to if created_to else ""))
+    return LeadTableSpec(
+        vertical=slug,
+        vertical_ids=vertical_ids,
+        statuses=statuses,
+        has_phone=has_phone,
+        has_email=has_email,
+        score_min=score_min,
+        score_max=score_max,
+        created_from=created_from,
+        created_to=created_to,
+        q=q,
+        external_id=external_id,
+        sort=sort,
+        descending=descending,
+        raw_dates=(raw_from if created_from else "", raw_to if created_to else ""),
+    )
 
 
 def lead_table_page_size(raw, *, default: int = LEAD_TABLE_PAGE_SIZE) -> int:
@@ -383,8 +421,9 @@ def lead_table_queryset(*, seller, spec: LeadTableSpec) -> QuerySet:
     if spec.q:
         # Exact matches only: a leading-wildcard LIKE cannot use an index at a million rows.
         # Contact details are not searchable here: they live encrypted in the vault.
-        qs = qs.filter(Q(external_id=spec.q) | Q(campaign=spec.q) | Q(sub_id=spec.q) | Q(zip=spec.q)
-                       | Q(city__iexact=spec.q))
+        qs = qs.filter(
+            Q(external_id=spec.q) | Q(campaign=spec.q) | Q(sub_id=spec.q) | Q(zip=spec.q) | Q(city__iexact=spec.q)
+        )
     return qs
 
 
@@ -445,8 +484,10 @@ def _segments(sort: str) -> list[_Segment]:
     column = key.columns[0]
     # NULLs (unscored, unpriced) come last in both directions: the non-NULL stretch is one
     # index range on (seller, column, id), the NULL stretch another on (seller, NULL, id).
-    return [_Segment((column, "id"), Q(**{f"{column}__isnull": False})),
-            _Segment(("id",), Q(**{f"{column}__isnull": True}))]
+    return [
+        _Segment((column, "id"), Q(**{f"{column}__isnull": False})),
+        _Segment(("id",), Q(**{f"{column}__isnull": True})),
+    ]
 
 
 _DECODERS = {
@@ -472,8 +513,9 @@ def _row_key(lead: Lead, segment: _Segment) -> list:
 
 
 def _cursor_dumps(*, spec: LeadTableSpec, segment: int, key: list, direction: str) -> str:
-    return signing.dumps({"s": spec.sort_param, "g": segment, "k": key, "d": direction}, salt=_CURSOR_SALT,
-                         compress=True)
+    return signing.dumps(
+        {"s": spec.sort_param, "g": segment, "k": key, "d": direction}, salt=_CURSOR_SALT, compress=True
+    )
 
 
 @dataclass(frozen=True)
@@ -495,12 +537,18 @@ def _cursor_loads(token: str, *, spec: LeadTableSpec) -> _Position:
     if not isinstance(data, dict):
         raise bad
     if data.get("s") != spec.sort_param:
-        raise LeadTableError({"cursor": ["This page link belongs to another sort order; start again from the "
-                                         "first page."]})
+        raise LeadTableError(
+            {"cursor": ["This page link belongs to another sort order; start again from the first page."]}
+        )
     segments = _segments(spec.sort)
     segment, key, direction = data.get("g"), data.get("k"), data.get("d")
-    if (not isinstance(segment, int) or not 0 <= segment < len(segments) or direction not in ("n", "p")
-            or not isinstance(key, list) or len(key) != len(segments[segment].columns)):
+    if (
+        not isinstance(segment, int)
+        or not 0 <= segment < len(segments)
+        or direction not in ("n", "p")
+        or not isinstance(key, list)
+        or len(key) != len(segments[segment].columns)
+    ):
         raise bad
     try:
         values = tuple(_DECODERS[c](v) for c, v in zip(segments[segment].columns, key, strict=True))
@@ -511,8 +559,9 @@ def _cursor_loads(token: str, *, spec: LeadTableSpec) -> _Position:
     return _Position(segment, values, direction)
 
 
-def _seek(qs: QuerySet, *, segments: list[_Segment], descending: bool, start: _Position | None,
-          limit: int, forward: bool) -> list[Lead]:
+def _seek(
+    qs: QuerySet, *, segments: list[_Segment], descending: bool, start: _Position | None, limit: int, forward: bool
+) -> list[Lead]:
     """Up to `limit` rows after (forward) or before (backward) `start`, in display order.
 
     At most one query per segment, each an index range scan with LIMIT.
@@ -547,8 +596,9 @@ class LeadTablePage:
     page_size: int
 
 
-def lead_table_page(seller, spec: LeadTableSpec, cursor: str | None = None,
-                    page_size: int = LEAD_TABLE_PAGE_SIZE) -> LeadTablePage:
+def lead_table_page(
+    seller, spec: LeadTableSpec, cursor: str | None = None, page_size: int = LEAD_TABLE_PAGE_SIZE
+) -> LeadTablePage:
     """One page of the seller's leads, keyset-paginated on (sort key, id).
 
     Every lead appears exactly once across pages, NULL scores/prices included (they come
@@ -560,13 +610,13 @@ def lead_table_page(seller, spec: LeadTableSpec, cursor: str | None = None,
     qs = lead_table_queryset(seller=seller, spec=spec).select_related("vertical").defer(*_LIST_DEFERRED)
     segments = _segments(spec.sort)
     forward = position is None or position.direction == "n"
-    rows = _seek(qs, segments=segments, descending=spec.descending, start=position, limit=page_size + 1,
-                 forward=forward)
+    rows = _seek(
+        qs, segments=segments, descending=spec.descending, start=position, limit=page_size + 1, forward=forward
+    )
     if not rows and not forward:
         # Nothing before the cursor any more (rows were deleted): show the first page.
         position, forward = None, True
-        rows = _seek(qs, segments=segments, descending=spec.descending, start=None, limit=page_size + 1,
-                     forward=True)
+        rows = _seek(qs, segments=segments, descending=spec.descending, start=None, limit=page_size + 1, forward=True)
     more = len(rows) > page_size
     if forward:
         rows = rows[:page_size]
@@ -582,8 +632,9 @@ def lead_table_page(seller, spec: LeadTableSpec, cursor: str | None = None,
     previous_cursor = token(rows[0], "p") if rows and has_previous else None
     if not rows and position is not None:
         # Past the end (the last rows were deleted): "previous" still leads back.
-        previous_cursor = _cursor_dumps(spec=spec, segment=position.segment,
-                                        key=[_encode_value(v) for v in position.key], direction="p")
+        previous_cursor = _cursor_dumps(
+            spec=spec, segment=position.segment, key=[_encode_value(v) for v in position.key], direction="p"
+        )
     return LeadTablePage(
         rows=[lead for _, lead in rows],
         next_cursor=token(rows[-1], "n") if rows and has_next else None,
@@ -592,8 +643,9 @@ def lead_table_page(seller, spec: LeadTableSpec, cursor: str | None = None,
     )
 
 
-def lead_table_iter(*, seller, spec: LeadTableSpec, batch_size: int = LEAD_TABLE_EXPORT_BATCH,
-                    values: tuple[str, ...] | None = None) -> Iterator:
+def lead_table_iter(
+    *, seller, spec: LeadTableSpec, batch_size: int = LEAD_TABLE_EXPORT_BATCH, values: tuple[str, ...] | None = None
+) -> Iterator:
     """Every lead the spec selects, in its order, fetched in keyset batches (constant memory).
 
     Yields Lead instances, or dicts of `values` (plus the sort key's columns) when given —
@@ -607,8 +659,7 @@ def lead_table_iter(*, seller, spec: LeadTableSpec, batch_size: int = LEAD_TABLE
         qs = qs.select_related("vertical").defer(*_LIST_DEFERRED)
     position = None
     while True:
-        rows = _seek(qs, segments=segments, descending=spec.descending, start=position, limit=batch_size,
-                     forward=True)
+        rows = _seek(qs, segments=segments, descending=spec.descending, start=position, limit=batch_size, forward=True)
         for _, lead in rows:
             yield lead
         if len(rows) < batch_size:
@@ -640,9 +691,13 @@ def lead_table_stats(*, seller, spec: LeadTableSpec) -> dict:
         return round(100 * n / total, 1) if total else None
 
     stats = {
-        "total": total, "accepted": row["accepted"], "rejected": row["rejected"], "sold": row["sold"],
+        "total": total,
+        "accepted": row["accepted"],
+        "rejected": row["rejected"],
+        "sold": row["sold"],
         "average_score": round(float(row["average_score"]), 1) if row["average_score"] is not None else None,
-        "phone_coverage_pct": pct(row["with_phone"]), "email_coverage_pct": pct(row["with_email"]),
+        "phone_coverage_pct": pct(row["with_phone"]),
+        "email_coverage_pct": pct(row["with_email"]),
         "both_coverage_pct": pct(row["with_both"]),
     }
     cache.set(key, stats, LEAD_TABLE_STATS_SECONDS)
@@ -654,5 +709,4 @@ def lead_get_for_seller_detail(*, seller, lead_id: int) -> Lead:
 
     Raises Lead.DoesNotExist for another seller's lead (callers answer 404).
     """
-    return (Lead.objects.select_related("vertical", "pii").prefetch_related("history")
-            .get(pk=lead_id, seller=seller))
+    return Lead.objects.select_related("vertical", "pii").prefetch_related("history").get(pk=lead_id, seller=seller)

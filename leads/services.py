@@ -95,8 +95,15 @@ def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: st
     LeadStatusChange.objects.create(lead=lead, from_status=from_status, to_status=to_status, reason=reason[:300])
 
 
-def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, schemas: SchemaCache | None = None,
-                now: datetime | None = None) -> IngestResult:
+def lead_submit(
+    *,
+    seller,
+    data,
+    source: str,
+    vertical: Vertical | None = None,
+    schemas: SchemaCache | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
     """Validate, dedupe, cap and store one lead; queue its scoring on commit.
 
     `data` is the submitted object (see leads/validation.py); its "vertical" slug is used
@@ -105,17 +112,19 @@ def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, 
     schemas = schemas or SchemaCache()
     now = now or timezone.now()
     if not isinstance(data, dict):
-        return _count(source, IngestResult(Outcome.INVALID, errors={
-            "non_field_errors": ["Each lead must be a JSON object."]}))
+        return _count(
+            source, IngestResult(Outcome.INVALID, errors={"non_field_errors": ["Each lead must be a JSON object."]})
+        )
     if vertical is None:
         vertical = schemas.vertical(data.get("vertical"))
         if vertical is None:
             return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": [UNKNOWN_VERTICAL]}))
     if vertical.status != VerticalStatus.ACTIVE:
-        return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]}))
+        return _count(
+            source, IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]})
+        )
     try:
-        clean = check_lead_input(data, schema=schemas.schema(vertical), now=now,
-                                 allow_keys={"vertical"})
+        clean = check_lead_input(data, schema=schemas.schema(vertical), now=now, allow_keys={"vertical"})
     except LeadInvalid as exc:
         return _count(source, IngestResult(Outcome.INVALID, errors=exc.errors))
     if clean.external_id:
@@ -126,7 +135,9 @@ def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, 
         result = _store(seller=seller, vertical=vertical, clean=clean, source=source, now=now)
     except IntegrityError:
         # The same external_id committed concurrently: answer with that lead.
-        existing = Lead.objects.filter(seller=seller, external_id=clean.external_id).first() if clean.external_id else None
+        existing = (
+            Lead.objects.filter(seller=seller, external_id=clean.external_id).first() if clean.external_id else None
+        )
         if existing is None:
             raise
         result = IngestResult(Outcome.EXISTING, lead=existing)
@@ -136,11 +147,16 @@ def lead_submit(*, seller, data, source: str, vertical: Vertical | None = None, 
 def _count(source: str, result: IngestResult) -> IngestResult:
     LEADS_INGESTED.labels(source=source, outcome=result.outcome).inc()
     if result.outcome != Outcome.EXISTING:
-        logger.info("lead submission", extra={
-            "outcome": result.outcome, "source": source, "lead_id": result.lead.pk if result.lead else None,
-            "vertical_id": result.lead.vertical_id if result.lead else None,
-            "error_fields": ",".join(sorted(result.errors)) if result.errors else None,
-        })
+        logger.info(
+            "lead submission",
+            extra={
+                "outcome": result.outcome,
+                "source": source,
+                "lead_id": result.lead.pk if result.lead else None,
+                "vertical_id": result.lead.vertical_id if result.lead else None,
+                "error_fields": ",".join(sorted(result.errors)) if result.errors else None,
+            },
+        )
     return result
 
 
@@ -148,13 +164,30 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
     phone_hash = vault.keyed_hash("phone", clean.phone)
     email_hash = vault.keyed_hash("email", clean.email)
     common = dict(
-        vertical=vertical, seller=seller, source=source, campaign=clean.campaign, sub_id=clean.sub_id,
-        external_id=clean.external_id, country=clean.country, state=clean.state, zip=clean.zip, city=clean.city,
-        fields=clean.fields, consent_text=clean.consent_text, consent_at=clean.consent_at,
-        consent_ip=clean.consent_ip, consent_user_agent=clean.consent_user_agent,
-        consent_page_url=clean.consent_page_url, consent_certificate_url=clean.consent_certificate_url,
-        has_phone=bool(clean.phone), has_email=bool(clean.email), phone_type=clean.phone_type,
-        phone_hash=phone_hash, email_hash=email_hash, correlation_id=correlation.get() or "", created_at=now,
+        vertical=vertical,
+        seller=seller,
+        source=source,
+        campaign=clean.campaign,
+        sub_id=clean.sub_id,
+        external_id=clean.external_id,
+        country=clean.country,
+        state=clean.state,
+        zip=clean.zip,
+        city=clean.city,
+        fields=clean.fields,
+        consent_text=clean.consent_text,
+        consent_at=clean.consent_at,
+        consent_ip=clean.consent_ip,
+        consent_user_agent=clean.consent_user_agent,
+        consent_page_url=clean.consent_page_url,
+        consent_certificate_url=clean.consent_certificate_url,
+        has_phone=bool(clean.phone),
+        has_email=bool(clean.email),
+        phone_type=clean.phone_type,
+        phone_hash=phone_hash,
+        email_hash=email_hash,
+        correlation_id=correlation.get() or "",
+        created_at=now,
     )
     slot = None
     try:
@@ -167,9 +200,18 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             if email_hash:
                 contact |= Q(email_hash=email_hash)
             # An empty Q() would match every lead: without a contact there is nothing to dedupe on.
-            first = (Lead.objects.filter(contact, vertical=vertical, status__in=ACCEPTED_STATUSES,
-                                         created_at__gte=window_start)
-                     .order_by("created_at", "id").values_list("pk", "seller_id").first()) if contact else None
+            first = (
+                (
+                    Lead.objects.filter(
+                        contact, vertical=vertical, status__in=ACCEPTED_STATUSES, created_at__gte=window_start
+                    )
+                    .order_by("created_at", "id")
+                    .values_list("pk", "seller_id")
+                    .first()
+                )
+                if contact
+                else None
+            )
             if first is not None:
                 first_id, first_seller_id = first
                 # Another seller's lead is neither named nor linked: ids would reveal its volume,
@@ -179,12 +221,19 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                 message = f"Duplicate of your lead {first_id}: {window}." if own else f"Duplicate: {window}."
                 # Recorded (without PII) so the seller sees it and scoring sees the history.
                 lead = Lead.objects.create(
-                    **common, status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE,
+                    **common,
+                    status=LeadStatus.REJECTED,
+                    rejection_reason=RejectionReason.DUPLICATE,
                     rejection_detail={"duplicate_of": first_id} if own else {"duplicate_of_another_seller": True},
-                    duplicate_of_id=first_id if own else None)
+                    duplicate_of_id=first_id if own else None,
+                )
                 _record_status(lead, LeadStatus.REJECTED, f"duplicate of lead {first_id}" if own else "duplicate")
-                return IngestResult(Outcome.DUPLICATE, lead=lead, duplicate_of_id=first_id if own else None,
-                                    errors={"non_field_errors": [message]})
+                return IngestResult(
+                    Outcome.DUPLICATE,
+                    lead=lead,
+                    duplicate_of_id=first_id if own else None,
+                    errors={"non_field_errors": [message]},
+                )
             slot = cap_reserve(seller=seller, vertical=vertical, now=now)
             lead = Lead.objects.create(**common, status=LeadStatus.RECEIVED)
             key_id, blob = vault.seal(clean.pii, context=str(lead.pk))
@@ -193,9 +242,17 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             lead_id = lead.pk
             transaction.on_commit(lambda: _queue_scoring(lead_id))
     except CapExceeded as exc:
-        return IngestResult(Outcome.CAPPED, cap=exc.cap, cap_resets_at=exc.resets_at, errors={
-            "non_field_errors": [f"Daily cap of {exc.cap} leads for this vertical reached; "
-                                 f"it resets at {exc.resets_at:%Y-%m-%d %H:%M} UTC."]})
+        return IngestResult(
+            Outcome.CAPPED,
+            cap=exc.cap,
+            cap_resets_at=exc.resets_at,
+            errors={
+                "non_field_errors": [
+                    f"Daily cap of {exc.cap} leads for this vertical reached; "
+                    f"it resets at {exc.resets_at:%Y-%m-%d %H:%M} UTC."
+                ]
+            },
+        )
     except BaseException:
         if slot is not None:
             cap_release(slot)
@@ -217,7 +274,9 @@ def _queue_listing(lead_id: int) -> None:
     current_app.signature("auctions.open_auction", kwargs={"lead_id": lead_id}).apply_async()
 
 
-def lead_submit_many(*, seller, items: list, source: str = LeadSource.API, now: datetime | None = None) -> list[IngestResult]:
+def lead_submit_many(
+    *, seller, items: list, source: str = LeadSource.API, now: datetime | None = None
+) -> list[IngestResult]:
     """Bulk: each item stands alone (its own transaction); the vertical schemas are shared."""
     schemas = SchemaCache()
     now = now or timezone.now()
@@ -225,6 +284,7 @@ def lead_submit_many(*, seller, items: list, source: str = LeadSource.API, now: 
 
 
 # ---------------------------------------------------------------- status and scoring
+
 
 def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) -> Lead:
     """Move a lead to another status (caller holds select_for_update on the lead)."""
@@ -253,9 +313,14 @@ def lead_score(*, lead_id: int) -> Lead | None:
     floor = lead.vertical.quality_floor
     common = {"quality_score": score, "score_breakdown": breakdown, "scored_at": timezone.now()}
     if score < floor:
-        lead_transition(lead=lead, to_status=LeadStatus.REJECTED, reason=f"score {score} below floor {floor}",
-                        rejection_reason=RejectionReason.LOW_QUALITY,
-                        rejection_detail={"score": score, "floor": floor}, **common)
+        lead_transition(
+            lead=lead,
+            to_status=LeadStatus.REJECTED,
+            reason=f"score {score} below floor {floor}",
+            rejection_reason=RejectionReason.LOW_QUALITY,
+            rejection_detail={"score": score, "floor": floor},
+            **common,
+        )
     else:
         lead_transition(lead=lead, to_status=LeadStatus.SCORED, reason=f"score {score}", **common)
         transaction.on_commit(lambda: _queue_listing(lead.pk))
@@ -279,6 +344,7 @@ def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
 
 # ---------------------------------------------------------------- hosted forms
 
+
 def seller_form_token_get_or_create(*, seller) -> SellerFormToken:
     token = SellerFormToken.objects.filter(seller=seller).first()
     if token is not None:
@@ -298,6 +364,7 @@ def seller_form_token_rotate(*, seller) -> SellerFormToken:
     then both succeed, the later one winning, instead of one failing on the unique seller.
     """
     seller_form_token_get_or_create(seller=seller)
-    SellerFormToken.objects.filter(seller=seller).update(token=secrets.token_urlsafe(16)[:22],
-                                                         created_at=timezone.now())
+    SellerFormToken.objects.filter(seller=seller).update(
+        token=secrets.token_urlsafe(16)[:22], created_at=timezone.now()
+    )
     return SellerFormToken.objects.get(seller=seller)

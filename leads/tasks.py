@@ -22,7 +22,7 @@ class ImportTask(PipelineTask):
         if (kwargs or {}).get("csv_import_id"):
             try:
                 csv_import_mark_failed(csv_import_id=kwargs["csv_import_id"])
-            except Exception:  # the database may be what failed; the dead letter is recorded
+            except Exception:  # noqa: BLE001 - the database may be what failed; the dead letter is recorded
                 pass
 
 

@@ -24,18 +24,83 @@ from django.utils.dateparse import parse_datetime
 from verticals.choices import FieldType
 
 US_STATES = {
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
-    "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH",
-    "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "VI", "GU",
-    "AS", "MP",
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "PR",
+    "VI",
+    "GU",
+    "AS",
+    "MP",
 }
 US_STATE_CODES = sorted(US_STATES)  # for the API schema's one enum of states
 MAX_TEXT = 500
 MAX_NAME = 100
 CLOCK_SKEW = timedelta(minutes=5)
 TOP_LEVEL_KEYS = {
-    "vertical", "external_id", "campaign", "sub_id", "first_name", "last_name", "email", "phone", "street_address",
-    "city", "state", "zip", "country", "fields", "consent",
+    "vertical",
+    "external_id",
+    "campaign",
+    "sub_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street_address",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "fields",
+    "consent",
 }
 CONSENT_KEYS = {"text", "timestamp", "ip", "user_agent", "page_url", "certificate_url"}
 # ASCII digits only: "\d" would admit other scripts' digits, which the ZIP library panics on.
@@ -81,10 +146,18 @@ class CleanLead:
 
     @property
     def pii(self) -> dict:
-        return {k: v for k, v in {
-            "first_name": self.first_name, "last_name": self.last_name, "email": self.email, "phone": self.phone,
-            "street_address": self.street_address, "fields": self.pii_fields,
-        }.items() if v}
+        return {
+            k: v
+            for k, v in {
+                "first_name": self.first_name,
+                "last_name": self.last_name,
+                "email": self.email,
+                "phone": self.phone,
+                "street_address": self.street_address,
+                "fields": self.pii_fields,
+            }.items()
+            if v
+        }
 
 
 def _is_unicode(text: str) -> bool:
@@ -185,8 +258,9 @@ def check_phone(value, errs: _Errors, region: str) -> tuple[str, str]:
         errs.add("phone", "Toll-free and premium-rate numbers are not consumer numbers.")
         return "", ""
     if is_fictional_phone(parsed[0]):
-        errs.add("phone", "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), "
-                          "not a consumer's.")
+        errs.add(
+            "phone", "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), not a consumer's."
+        )
         return "", ""
     return parsed
 
@@ -278,9 +352,14 @@ def check_consent(value, errs: _Errors, now: datetime) -> dict:
                 errs.add(f"consent.{key}", "Enter a valid http(s) URL.")
                 url = ""
         urls[key] = url
-    return {"consent_text": text, "consent_at": at, "consent_ip": ip,
-            "consent_user_agent": _text(value.get("user_agent"), "consent.user_agent", errs, max_len=500),
-            "consent_page_url": urls["page_url"], "consent_certificate_url": urls["certificate_url"]}
+    return {
+        "consent_text": text,
+        "consent_at": at,
+        "consent_ip": ip,
+        "consent_user_agent": _text(value.get("user_agent"), "consent.user_agent", errs, max_len=500),
+        "consent_page_url": urls["page_url"],
+        "consent_certificate_url": urls["certificate_url"],
+    }
 
 
 def _parse_ts(raw: str) -> datetime | None:

@@ -41,8 +41,10 @@ def pii_rotate(*, batch_size: int = 500) -> int:
                 try:
                     data = vault.open_sealed(key_id=pii.key_id, blob=pii.ciphertext, context=context)
                 except InvalidTag:
-                    logger.error("PII row failed authentication; not rotated", extra={"lead_id": pii.lead_id,
-                                                                                      "key_id": pii.key_id})
+                    logger.error(
+                        "PII row failed authentication; not rotated",
+                        extra={"lead_id": pii.lead_id, "key_id": pii.key_id},
+                    )
                     continue
                 pii.key_id, pii.ciphertext = vault.seal(data, context=context)
                 changed.append(pii)

@@ -74,16 +74,24 @@ def hosted_form(request, slug: str):
     if request.method != "POST":
         return render(request, "leads/hosted_form.html", context)
     if decision is not None:  # the form again, as typed, with the reason on top; nothing stored
-        form.add_error(None, "Too many requests were sent from your network. Please try again in "
-                             f"{ratelimit.wait_text(decision.retry_after)}.")
+        form.add_error(
+            None,
+            "Too many requests were sent from your network. Please try again in "
+            f"{ratelimit.wait_text(decision.retry_after)}.",
+        )
         return ratelimit.limited(render(request, "leads/hosted_form.html", context), decision)
     if form.is_spam:  # a bot filled the hidden field: look successful, store nothing
         return redirect("hosted-form-done", slug=vertical.slug)
     consent_given = form.is_valid()
-    data = form.lead_data(consent={
-        "text": consent_text, "timestamp": timezone.now().isoformat(), "ip": client_ip(request),
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500], "page_url": _page_url(request),
-    })
+    data = form.lead_data(
+        consent={
+            "text": consent_text,
+            "timestamp": timezone.now().isoformat(),
+            "ip": client_ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500],
+            "page_url": _page_url(request),
+        }
+    )
     if not consent_given:
         try:  # no writes: only to show every error at once, not just the unticked box
             check_lead_input(data, schema=schemas.schema(vertical))
@@ -112,6 +120,7 @@ def hosted_form_done(request, slug: str):
 
 # ---------------------------------------------------------------- seller pages
 
+
 def seller_required(view):
     @login_required
     @wraps(view)
@@ -128,8 +137,10 @@ def seller_required(view):
 def seller_forms(request):
     token = seller_form_token_get_or_create(seller=request.user)
     query = urlencode({"s": token.token})
-    links = [(v, request.build_absolute_uri(reverse("hosted-form", args=[v.slug])) + f"?{query}")
-             for v in Vertical.objects.filter(status=VerticalStatus.ACTIVE).order_by("name")]
+    links = [
+        (v, request.build_absolute_uri(reverse("hosted-form", args=[v.slug])) + f"?{query}")
+        for v in Vertical.objects.filter(status=VerticalStatus.ACTIVE).order_by("name")
+    ]
     return render(request, "leads/seller_forms.html", {"links": links, "token": token})
 
 
@@ -143,15 +154,20 @@ def seller_forms_rotate(request):
 
 def _seller_import(request, import_id: int) -> CsvImport:
     """The seller's own import (without the file); another seller's answers 404."""
-    return get_object_or_404(CsvImport.objects.defer("content").select_related("vertical"),
-                             pk=import_id, seller=request.user)
+    return get_object_or_404(
+        CsvImport.objects.defer("content").select_related("vertical"), pk=import_id, seller=request.user
+    )
 
 
 @seller_required
 @require_GET
 def csv_import_list(request):
-    rows = (CsvImport.objects.filter(seller=request.user).select_related("vertical")
-            .defer("content").order_by("-created_at", "-id")[:200])
+    rows = (
+        CsvImport.objects.filter(seller=request.user)
+        .select_related("vertical")
+        .defer("content")
+        .order_by("-created_at", "-id")[:200]
+    )
     return render(request, "leads/import_list.html", {"imports": rows})
 
 
@@ -161,8 +177,9 @@ def csv_import_new(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            created = imports.csv_import_create(seller=request.user, vertical=form.cleaned_data["vertical"],
-                                                filename=upload.name, content=upload.read())
+            created = imports.csv_import_create(
+                seller=request.user, vertical=form.cleaned_data["vertical"], filename=upload.name, content=upload.read()
+            )
         except imports.CsvImportInvalid as exc:
             for name, errors in exc.errors.items():
                 for error in errors:
@@ -184,8 +201,9 @@ def csv_import_map(request, import_id: int):
     form = CsvMappingForm(request.POST or None, initial=initial, targets=targets, headers=csv_import.headers)
     if request.method == "POST" and form.is_valid():
         try:
-            imports.csv_import_set_mapping(csv_import=csv_import, mapping=form.mapping(),
-                                           consent_text=form.cleaned_data["consent_text"])
+            imports.csv_import_set_mapping(
+                csv_import=csv_import, mapping=form.mapping(), consent_text=form.cleaned_data["consent_text"]
+            )
         except imports.CsvImportInvalid as exc:
             form.add_service_errors(exc.errors)
         else:
@@ -197,13 +215,18 @@ def csv_import_map(request, import_id: int):
         preview = imports.csv_import_preview(csv_import=full)
         for row in preview:
             row.problems = [(labels.get(path, ""), column, message) for path, column, message in row.errors]
-        check_errors = Paginator(csv_import.check_errors.order_by("row", "id"), CHECK_ERRORS_PAGE_SIZE
-                                 ).get_page(request.GET.get("errors"))
+        check_errors = Paginator(csv_import.check_errors.order_by("row", "id"), CHECK_ERRORS_PAGE_SIZE).get_page(
+            request.GET.get("errors")
+        )
         for error in check_errors:
             error.label = labels.get(error.field, "")
-        context |= {"preview": preview, "preview_columns": [labels.get(key, key) for key in csv_import.mapping],
-                    "valid_count": sum(row.valid for row in preview), "check_errors": check_errors,
-                    "checked_valid_rows": csv_import.checked_rows - csv_import.invalid_rows}
+        context |= {
+            "preview": preview,
+            "preview_columns": [labels.get(key, key) for key in csv_import.mapping],
+            "valid_count": sum(row.valid for row in preview),
+            "check_errors": check_errors,
+            "checked_valid_rows": csv_import.checked_rows - csv_import.invalid_rows,
+        }
     return render(request, "leads/import_map.html", context, status=400 if form.errors else 200)
 
 
@@ -224,9 +247,12 @@ def csv_import_start(request, import_id: int):
 def _progress(csv_import: CsvImport) -> dict:
     total = csv_import.total_rows or 0
     return {
-        "status": csv_import.status, "status_display": csv_import.get_status_display(),
-        "total_rows": total, "processed_rows": csv_import.processed_rows,
-        "accepted_rows": csv_import.accepted_rows, "rejected_rows": csv_import.rejected_rows,
+        "status": csv_import.status,
+        "status_display": csv_import.get_status_display(),
+        "total_rows": total,
+        "processed_rows": csv_import.processed_rows,
+        "accepted_rows": csv_import.accepted_rows,
+        "rejected_rows": csv_import.rejected_rows,
         "percent": min(100, csv_import.processed_rows * 100 // total) if total else 0,
         "finished": csv_import.status in (CsvImportStatus.DONE, CsvImportStatus.FAILED),
     }
@@ -237,9 +263,15 @@ def _progress(csv_import: CsvImport) -> dict:
 @require_GET
 def csv_import_detail(request, import_id: int):
     csv_import = _seller_import(request, import_id)
-    return render(request, "leads/import_detail.html", {
-        "csv_import": csv_import, "progress": _progress(csv_import), "error_count": csv_import.row_errors.count(),
-    })
+    return render(
+        request,
+        "leads/import_detail.html",
+        {
+            "csv_import": csv_import,
+            "progress": _progress(csv_import),
+            "error_count": csv_import.row_errors.count(),
+        },
+    )
 
 
 @never_cache
@@ -248,7 +280,9 @@ def csv_import_detail(request, import_id: int):
 def csv_import_progress(request, import_id: int):
     csv_import = get_object_or_404(
         CsvImport.objects.only("pk", "status", "total_rows", "processed_rows", "accepted_rows", "rejected_rows"),
-        pk=import_id, seller=request.user)
+        pk=import_id,
+        seller=request.user,
+    )
     return JsonResponse(_progress(csv_import))
 
 

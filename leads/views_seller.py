@@ -7,9 +7,8 @@ from functools import wraps
 from itertools import islice
 
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
-
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -33,8 +32,24 @@ SORTABLE = {
     "score": ("Score", True),
     "price": ("Price", True),
 }
-CSV_COLUMNS = ("id", "created_at", "vertical", "status", "rejection_reason", "quality_score", "price", "external_id",
-               "campaign", "sub_id", "state", "zip", "city", "has_phone", "has_email", "fields")
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "vertical",
+    "status",
+    "rejection_reason",
+    "quality_score",
+    "price",
+    "external_id",
+    "campaign",
+    "sub_id",
+    "state",
+    "zip",
+    "city",
+    "has_phone",
+    "has_email",
+    "fields",
+)
 EXPORT_BATCH = 2000
 FORM_FIELDS = ("vertical", "has_phone", "has_email", "score_min", "score_max", "created_from", "created_to", "q")
 
@@ -66,7 +81,9 @@ def _sort_headers(spec: selectors.LeadTableSpec) -> dict:
         descending = (not spec.descending) if active else first_descending
         sort = f"-{name}" if descending else name
         headers[name] = {
-            "label": label, "url": _query(spec.params(sort=sort)), "active": active,
+            "label": label,
+            "url": _query(spec.params(sort=sort)),
+            "active": active,
             "aria": ("descending" if spec.descending else "ascending") if active else "none",
             "arrow": ("▼" if spec.descending else "▲") if active else "",
         }
@@ -88,22 +105,28 @@ def seller_leads(request):
     }
     try:
         spec = selectors.lead_table_spec_parse(request.GET)
-        page = selectors.lead_table_page(request.user, spec, request.GET.get("cursor") or None,
-                                         selectors.lead_table_page_size(request.GET.get("page_size")))
+        page = selectors.lead_table_page(
+            request.user,
+            spec,
+            request.GET.get("cursor") or None,
+            selectors.lead_table_page_size(request.GET.get("page_size")),
+        )
     except selectors.LeadTableError as exc:
         context["errors"] = exc.errors
         return render(request, "leads/seller_leads.html", context, status=400)
     extra = {"page_size": page.page_size} if page.page_size != selectors.LEAD_TABLE_PAGE_SIZE else {}
-    context.update({
-        "spec": spec,
-        "page": page,
-        "stats": selectors.lead_table_stats(seller=request.user, spec=spec),
-        "headers": _sort_headers(spec),
-        "next_url": _query(spec.params(cursor=page.next_cursor, **extra)) if page.next_cursor else None,
-        "previous_url": _query(spec.params(cursor=page.previous_cursor, **extra)) if page.previous_cursor else None,
-        "export_url": _query(spec.params()),
-        "reset_url": "?",
-    })
+    context.update(
+        {
+            "spec": spec,
+            "page": page,
+            "stats": selectors.lead_table_stats(seller=request.user, spec=spec),
+            "headers": _sort_headers(spec),
+            "next_url": _query(spec.params(cursor=page.next_cursor, **extra)) if page.next_cursor else None,
+            "previous_url": _query(spec.params(cursor=page.previous_cursor, **extra)) if page.previous_cursor else None,
+            "export_url": _query(spec.params()),
+            "reset_url": "?",
+        }
+    )
     return render(request, "leads/seller_leads.html", context)
 
 
@@ -117,25 +140,30 @@ def seller_lead_detail(request, lead_id: int):
         lead = selectors.lead_get_for_seller_detail(seller=request.user, lead_id=lead_id)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
-    contact = lead_pii_read_logged(user=request.user, lead=lead, role=PiiAccess.Role.SELLER,
-                                   channel=PiiAccess.Channel.PAGE)
+    contact = lead_pii_read_logged(
+        user=request.user, lead=lead, role=PiiAccess.Role.SELLER, channel=PiiAccess.Channel.PAGE
+    )
     breakdown = lead.score_breakdown or {}
     components = [
         {"name": name.replace("_", " ").capitalize(), **values}
         for name, values in (breakdown.get("components") or {}).items()
     ]
     fields, contact = selectors.lead_details_display(lead=lead, pii=contact)
-    return render(request, "leads/seller_lead_detail.html", {
-        "lead": lead,
-        "components": components,
-        "score_total": breakdown.get("total", lead.quality_score),
-        "history": list(lead.history.all()),
-        "contact": contact,
-        "fields": fields,
-        "rejection_detail": selectors.lead_rejection_text(lead=lead),
-        "consent_page_is_link": lead.consent_page_url.startswith(("https://", "http://")),
-        "consent_certificate_is_link": lead.consent_certificate_url.startswith(("https://", "http://")),
-    })
+    return render(
+        request,
+        "leads/seller_lead_detail.html",
+        {
+            "lead": lead,
+            "components": components,
+            "score_total": breakdown.get("total", lead.quality_score),
+            "history": list(lead.history.all()),
+            "contact": contact,
+            "fields": fields,
+            "rejection_detail": selectors.lead_rejection_text(lead=lead),
+            "consent_page_is_link": lead.consent_page_url.startswith(("https://", "http://")),
+            "consent_certificate_is_link": lead.consent_certificate_url.startswith(("https://", "http://")),
+        },
+    )
 
 
 class _Echo:
@@ -151,17 +179,44 @@ def _safe_cell(value: str) -> str:
 
 
 # Lead columns behind CSV_COLUMNS ("vertical" is the slug); contact details are not among them.
-_EXPORT_VALUES = ("id", "created_at", "vertical__slug", "status", "rejection_reason", "quality_score", "price",
-                  "external_id", "campaign", "sub_id", "state", "zip", "city", "has_phone", "has_email", "fields")
+_EXPORT_VALUES = (
+    "id",
+    "created_at",
+    "vertical__slug",
+    "status",
+    "rejection_reason",
+    "quality_score",
+    "price",
+    "external_id",
+    "campaign",
+    "sub_id",
+    "state",
+    "zip",
+    "city",
+    "has_phone",
+    "has_email",
+    "fields",
+)
 
 
 def _csv_row(row: dict) -> list:
     return [
-        row["id"], row["created_at"].isoformat(), row["vertical__slug"], row["status"], row["rejection_reason"],
-        "" if row["quality_score"] is None else row["quality_score"], "" if row["price"] is None else row["price"],
-        _safe_cell(row["external_id"]), _safe_cell(row["campaign"]), _safe_cell(row["sub_id"]), row["state"],
-        row["zip"], _safe_cell(row["city"]), "true" if row["has_phone"] else "false",
-        "true" if row["has_email"] else "false", json.dumps(row["fields"] or {}, sort_keys=True, ensure_ascii=False),
+        row["id"],
+        row["created_at"].isoformat(),
+        row["vertical__slug"],
+        row["status"],
+        row["rejection_reason"],
+        "" if row["quality_score"] is None else row["quality_score"],
+        "" if row["price"] is None else row["price"],
+        _safe_cell(row["external_id"]),
+        _safe_cell(row["campaign"]),
+        _safe_cell(row["sub_id"]),
+        row["state"],
+        row["zip"],
+        _safe_cell(row["city"]),
+        "true" if row["has_phone"] else "false",
+        "true" if row["has_email"] else "false",
+        json.dumps(row["fields"] or {}, sort_keys=True, ensure_ascii=False),
     ]
 
 

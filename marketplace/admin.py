@@ -22,7 +22,16 @@ class ApiKeyInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("-date_joined",)
-    list_display = ("email", "full_name", "company_name", "is_seller", "is_buyer", "is_staff", "is_active", "date_joined")
+    list_display = (
+        "email",
+        "full_name",
+        "company_name",
+        "is_seller",
+        "is_buyer",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    )
     list_filter = ("is_seller", "is_buyer", "is_staff", "is_active", "time_zone")
     search_fields = ("email", "full_name", "company_name")
     readonly_fields = ("date_joined", "last_login", "welcome_email_sent_at")
@@ -30,10 +39,25 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name", "company_name", "time_zone")}),
-        ("Roles", {"fields": ("is_seller", "is_buyer", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            "Roles",
+            {
+                "fields": (
+                    "is_seller",
+                    "is_buyer",
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
+        ),
         ("Dates", {"fields": ("date_joined", "last_login", "welcome_email_sent_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "is_seller", "is_buyer")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "is_seller", "is_buyer")}),
+    )
 
 
 @admin.register(ApiKey)
@@ -64,8 +88,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
         issued = services.api_key_create(user=obj.user, name=obj.name)
         obj.pk = issued.api_key.pk
         obj.__dict__.update({k: getattr(issued.api_key, k) for k in ("prefix", "hashed_key", "created_at")})
-        messages.warning(request, format_html(
-            "New key for {}: <code>{}</code> — copy it now; it is not shown again.", obj.user.email, issued.secret))
+        messages.warning(
+            request,
+            format_html(
+                "New key for {}: <code>{}</code> — copy it now; it is not shown again.", obj.user.email, issued.secret
+            ),
+        )
 
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request, queryset):
@@ -78,14 +106,37 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
-    list_display = ("id", "task_name", "queue", "exception_type", "short_error", "attempts", "status",
-                    "first_failed_at", "last_failed_at")
+    list_display = (
+        "id",
+        "task_name",
+        "queue",
+        "exception_type",
+        "short_error",
+        "attempts",
+        "status",
+        "first_failed_at",
+        "last_failed_at",
+    )
     list_filter = ("status", "queue", "task_name")
     search_fields = ("task_name", "task_id", "error", "correlation_id")
     date_hierarchy = "last_failed_at"
-    readonly_fields = ("task_name", "task_id", "queue", "args", "kwargs", "exception_type", "error", "traceback",
-                       "attempts", "correlation_id", "status", "first_failed_at", "last_failed_at", "resolved_at",
-                       "replayed_task_id")
+    readonly_fields = (
+        "task_name",
+        "task_id",
+        "queue",
+        "args",
+        "kwargs",
+        "exception_type",
+        "error",
+        "traceback",
+        "attempts",
+        "correlation_id",
+        "status",
+        "first_failed_at",
+        "last_failed_at",
+        "resolved_at",
+        "replayed_task_id",
+    )
     actions = ["replay", "discard"]
 
     def has_add_permission(self, request):
@@ -104,7 +155,9 @@ class DeadLetterAdmin(admin.ModelAdmin):
                 continue
             done += 1
         skipped = queryset.count() - done
-        self.message_user(request, f"{verb} {done} dead letter(s)" + (f"; {skipped} were not pending." if skipped else "."))
+        self.message_user(
+            request, f"{verb} {done} dead letter(s)" + (f"; {skipped} were not pending." if skipped else ".")
+        )
 
     @admin.action(description="Replay selected dead letters")
     def replay(self, request, queryset):

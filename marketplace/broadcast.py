@@ -16,8 +16,11 @@ from marketplace import correlation
 def live_message(*, payload: dict) -> dict:
     """The group message for `payload`: what a LiveConsumer forwards to its socket."""
     cid = correlation.get()
-    return {"type": "broadcast.message", "correlation_id": cid,
-            "text": json.dumps({**payload, "correlation_id": cid}, separators=(",", ":"))}
+    return {
+        "type": "broadcast.message",
+        "correlation_id": cid,
+        "text": json.dumps({**payload, "correlation_id": cid}, separators=(",", ":")),
+    }
 
 
 def group_send_now(*, group: str, payload: dict) -> None:

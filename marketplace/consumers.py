@@ -84,8 +84,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def _change_subscriptions(self, kind: str, slugs, cid: str):
         if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs) or len(slugs) > MAX_SUBSCRIPTIONS:
-            await self.send_json({"type": "error", "error": f"verticals must be a list of at most {MAX_SUBSCRIPTIONS} slugs",
-                                  "correlation_id": cid})
+            await self.send_json(
+                {
+                    "type": "error",
+                    "error": f"verticals must be a list of at most {MAX_SUBSCRIPTIONS} slugs",
+                    "correlation_id": cid,
+                }
+            )
             return
         if kind == "subscribe":
             known = await _subscribable_vertical_slugs(slugs, self.scope["user"])
@@ -103,8 +108,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.subscriptions -= set(slugs)
             unknown = []
         logger.info("subscriptions changed", extra={"user_id": self.user_id, "count": len(self.subscriptions)})
-        await self.send_json({"type": "subscribed", "verticals": sorted(self.subscriptions), "unknown": unknown,
-                              "correlation_id": cid})
+        await self.send_json(
+            {"type": "subscribed", "verticals": sorted(self.subscriptions), "unknown": unknown, "correlation_id": cid}
+        )
 
     async def dispatch(self, message):
         # Channels hops to the shared sync thread before every handler to close stale database

@@ -16,7 +16,7 @@ def _timed(check):
     try:
         detail = check()
         return {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 1), **(detail or {})}
-    except Exception as exc:  # a health check reports, it does not raise
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         return {"ok": False, "ms": round((time.perf_counter() - start) * 1000, 1), "error": type(exc).__name__}
 
 
@@ -25,6 +25,7 @@ def _database(alias):
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+
     return check
 
 

@@ -33,6 +33,7 @@ USDC_LIMIT = Decimal(10) ** (USDC_MAX_DIGITS - USDC_DECIMAL_PLACES)  # amounts m
 
 # ---------------------------------------------------------------- errors
 
+
 class LedgerError(Exception):
     """Base class of everything the ledger refuses."""
 
@@ -61,6 +62,7 @@ class InsufficientFunds(LedgerError):
 
 
 # ---------------------------------------------------------------- amounts and accounts
+
 
 def check_amount(amount: Decimal) -> Decimal:
     """The amount as a 6-place Decimal; raises TypeError for floats and other non-Decimals."""
@@ -148,6 +150,7 @@ def ledger_accounts_lock(*, accounts: list[LedgerAccount | AccountSpec]) -> list
 
 # ---------------------------------------------------------------- posting
 
+
 def _replayed(
     existing: LedgerTransaction, *, kind: str, legs: list[tuple[LedgerAccount, Decimal]]
 ) -> LedgerTransaction:
@@ -164,8 +167,12 @@ def _replayed(
 
 @transaction.atomic
 def ledger_post(
-    *, kind: str, idempotency_key: str, entries: list[tuple[LedgerAccount | AccountSpec, Decimal]],
-    memo: str = "", created_by: User | None = None,
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: list[tuple[LedgerAccount | AccountSpec, Decimal]],
+    memo: str = "",
+    created_by: User | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction, once per idempotency key; returns it (`.replayed` says
     whether it had been posted before). Raises InsufficientFunds and writes nothing when an
@@ -191,7 +198,10 @@ def ledger_post(
             # A concurrent post with the same key blocks here until the first one commits
             # (then fails the unique check) or rolls back (then this one goes ahead).
             txn = LedgerTransaction.objects.create(
-                kind=kind, idempotency_key=idempotency_key, memo=memo[:255], created_by=created_by,
+                kind=kind,
+                idempotency_key=idempotency_key,
+                memo=memo[:255],
+                created_by=created_by,
                 correlation_id=correlation.get() or "",
             )
     except IntegrityError:
@@ -225,6 +235,7 @@ def ledger_post(
 
 # ---------------------------------------------------------------- movements for users
 
+
 def _user(user: User) -> AccountSpec:
     return AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user.pk)
 
@@ -241,43 +252,76 @@ def external_for(*, user_id: int) -> AccountSpec:
 
 
 def ledger_credit_user(
-    *, user: User, amount: Decimal, idempotency_key: str, memo: str = "", created_by: User | None = None,
+    *,
+    user: User,
+    amount: Decimal,
+    idempotency_key: str,
+    memo: str = "",
+    created_by: User | None = None,
     kind: str = LedgerTransactionKind.CREDIT,
 ) -> LedgerTransaction:
     """Bring funds from outside (a deposit, a staff credit, the faucet) into the user's available balance."""
     amount = check_positive_amount(amount)
-    return ledger_post(kind=kind, idempotency_key=idempotency_key, memo=memo, created_by=created_by,
-                       entries=[(external_for(user_id=user.pk), -amount), (_user(user), amount)])
+    return ledger_post(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        created_by=created_by,
+        entries=[(external_for(user_id=user.pk), -amount), (_user(user), amount)],
+    )
 
 
 def ledger_hold(*, user: User, amount: Decimal, idempotency_key: str, memo: str = "") -> LedgerTransaction:
     """Move funds from available to held (a bid's reservation); InsufficientFunds if short."""
     amount = check_positive_amount(amount)
-    return ledger_post(kind=LedgerTransactionKind.HOLD, idempotency_key=idempotency_key, memo=memo,
-                       entries=[(_user(user), -amount), (_user_held(user), amount)])
+    return ledger_post(
+        kind=LedgerTransactionKind.HOLD,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        entries=[(_user(user), -amount), (_user_held(user), amount)],
+    )
 
 
 def ledger_release(*, user: User, amount: Decimal, idempotency_key: str, memo: str = "") -> LedgerTransaction:
     """Return held funds to available (an outbid or cancelled reservation)."""
     amount = check_positive_amount(amount)
-    return ledger_post(kind=LedgerTransactionKind.RELEASE, idempotency_key=idempotency_key, memo=memo,
-                       entries=[(_user_held(user), -amount), (_user(user), amount)])
+    return ledger_post(
+        kind=LedgerTransactionKind.RELEASE,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        entries=[(_user_held(user), -amount), (_user(user), amount)],
+    )
 
 
 def ledger_capture(
-    *, user: User, amount: Decimal, to_account: LedgerAccount | AccountSpec, idempotency_key: str, memo: str = "",
+    *,
+    user: User,
+    amount: Decimal,
+    to_account: LedgerAccount | AccountSpec,
+    idempotency_key: str,
+    memo: str = "",
 ) -> LedgerTransaction:
     """Take held funds into another account (e.g. a deal's escrow) when a reservation is won."""
     amount = check_positive_amount(amount)
-    return ledger_post(kind=LedgerTransactionKind.CAPTURE, idempotency_key=idempotency_key, memo=memo,
-                       entries=[(_user_held(user), -amount), (to_account, amount)])
+    return ledger_post(
+        kind=LedgerTransactionKind.CAPTURE,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        entries=[(_user_held(user), -amount), (to_account, amount)],
+    )
 
 
 def ledger_transfer(
-    *, from_account: LedgerAccount | AccountSpec, to_account: LedgerAccount | AccountSpec, amount: Decimal,
-    idempotency_key: str, memo: str = "", kind: str = LedgerTransactionKind.TRANSFER,
+    *,
+    from_account: LedgerAccount | AccountSpec,
+    to_account: LedgerAccount | AccountSpec,
+    amount: Decimal,
+    idempotency_key: str,
+    memo: str = "",
+    kind: str = LedgerTransactionKind.TRANSFER,
 ) -> LedgerTransaction:
     """Move `amount` between two accounts (escrow payouts, fees, royalties)."""
     amount = check_positive_amount(amount)
-    return ledger_post(kind=kind, idempotency_key=idempotency_key, memo=memo,
-                       entries=[(from_account, -amount), (to_account, amount)])
+    return ledger_post(
+        kind=kind, idempotency_key=idempotency_key, memo=memo, entries=[(from_account, -amount), (to_account, amount)]
+    )

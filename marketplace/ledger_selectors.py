@@ -57,8 +57,13 @@ class LedgerCheckReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.total_sum or self.unbalanced_transactions or self.incomplete_transactions
-                    or self.balance_mismatches or self.negative_accounts)
+        return not (
+            self.total_sum
+            or self.unbalanced_transactions
+            or self.incomplete_transactions
+            or self.balance_mismatches
+            or self.negative_accounts
+        )
 
     def lines(self) -> list[str]:
         out = [
@@ -68,8 +73,10 @@ class LedgerCheckReport:
         ]
         out += [f"UNBALANCED transaction {pk}: entries sum to {total:f}" for pk, total in self.unbalanced_transactions]
         out += [f"INCOMPLETE transaction {pk}: fewer than two entries" for pk in self.incomplete_transactions]
-        out += [f"MISMATCH account {pk} ({kind}): stored {stored:f}, entries sum to {derived:f}"
-                for pk, kind, stored, derived in self.balance_mismatches]
+        out += [
+            f"MISMATCH account {pk} ({kind}): stored {stored:f}, entries sum to {derived:f}"
+            for pk, kind, stored, derived in self.balance_mismatches
+        ]
         out += [f"NEGATIVE account {pk} ({kind}): {balance:f}" for pk, kind, balance in self.negative_accounts]
         out.append("OK: the books balance." if self.ok else "FAILED: the books do not balance.")
         return out
@@ -88,14 +95,20 @@ def ledger_check() -> LedgerCheckReport:
         report.transactions_checked = LedgerTransaction.objects.count()
         report.accounts_checked = LedgerAccount.objects.count()
         report.unbalanced_transactions = list(
-            LedgerEntry.objects.values("transaction_id").annotate(total=Sum("amount")).exclude(total=0)
-            .order_by("transaction_id").values_list("transaction_id", "total")
+            LedgerEntry.objects.values("transaction_id")
+            .annotate(total=Sum("amount"))
+            .exclude(total=0)
+            .order_by("transaction_id")
+            .values_list("transaction_id", "total")
         )
         entry_counts = LedgerEntry.objects.filter(transaction=OuterRef("pk")).order_by().values("transaction")
         report.incomplete_transactions = list(
             LedgerTransaction.objects.annotate(
                 n=Coalesce(Subquery(entry_counts.annotate(n=Count("id")).values("n")), 0)
-            ).filter(n__lt=2).order_by("pk").values_list("pk", flat=True)
+            )
+            .filter(n__lt=2)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
         sums = LedgerEntry.objects.filter(account=OuterRef("pk")).order_by().values("account")
         derived = Subquery(sums.annotate(total=Sum("amount")).values("total"))
@@ -106,7 +119,9 @@ def ledger_check() -> LedgerCheckReport:
             accounts.filter(~Q(balance=F("derived"))).order_by("pk").values_list("pk", "kind", "balance", "derived")
         )
         report.negative_accounts = list(
-            LedgerAccount.objects.filter(balance__lt=0).exclude(kind=LedgerAccountKind.EXTERNAL)
-            .order_by("pk").values_list("pk", "kind", "balance")
+            LedgerAccount.objects.filter(balance__lt=0)
+            .exclude(kind=LedgerAccountKind.EXTERNAL)
+            .order_by("pk")
+            .values_list("pk", "kind", "balance")
         )
     return report

@@ -4,7 +4,6 @@ escrow/views_wallet.py: in chain mode money is backed by the vault)."""
 import re
 import secrets
 
-
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 

@@ -57,8 +57,16 @@ def _unpack(data: bytes):
 class LiveChannelLayer(BaseChannelLayer):
     extensions = ["groups", "flush"]
 
-    def __init__(self, hosts=None, prefix: str = "asgi", capacity: int = 100, expiry: int = 60,
-                 channel_capacity=None, group_expiry: int = 86400, **kwargs):
+    def __init__(
+        self,
+        hosts=None,
+        prefix: str = "asgi",
+        capacity: int = 100,
+        expiry: int = 60,
+        channel_capacity=None,
+        group_expiry: int = 86400,
+        **kwargs,
+    ):
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         self.host = decode_hosts(hosts)[0]
         address = self.host.get("address", "")
@@ -155,7 +163,7 @@ class LiveChannelLayer(BaseChannelLayer):
             host = dict(self.host)
             address = host.pop("address", None)
             host.pop("max_connections", None)
-            self._sync_client = (redis.Redis.from_url(address, **host) if address else redis.Redis(**host))
+            self._sync_client = redis.Redis.from_url(address, **host) if address else redis.Redis(**host)
         return self._sync_client
 
     def _envelope(self, channel: str, message: dict) -> tuple[str, bytes]:
@@ -181,7 +189,7 @@ async def _finish(coro, awaited) -> None:
                 awaited = coro.send(None)
             except StopIteration:
                 return
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a failed sink is the socket gone; its consumer cleans up
         logger.debug("live layer: sink failed: %r", exc)
     finally:
         coro.close()
@@ -263,8 +271,10 @@ class _LoopLayer:
 
     async def group_add(self, group: str, channel: str) -> None:
         if "!" not in channel or not channel.split("!", 1)[0].endswith(self.client_id):
-            raise RuntimeError("LiveChannelLayer.group_add takes channels of this process only "
-                               "(self.channel_layer.group_add(group, self.channel_name) in a consumer).")
+            raise RuntimeError(
+                "LiveChannelLayer.group_add takes channels of this process only "
+                "(self.channel_layer.group_add(group, self.channel_name) in a consumer)."
+            )
         self._queue(channel)
         self.members.setdefault(group, set()).add(channel)
         self.memberships.setdefault(channel, set()).add(group)
@@ -299,7 +309,7 @@ class _LoopLayer:
             awaited = coro.send(None)
         except StopIteration:
             return
-        except Exception as exc:  # the socket went away meanwhile: its consumer cleans up
+        except Exception as exc:  # noqa: BLE001 - the socket went away meanwhile: its consumer cleans up
             logger.debug("live layer: sink failed: %r", exc)
             return
         task = asyncio.ensure_future(_finish(coro, awaited))
@@ -349,7 +359,7 @@ class _LoopLayer:
             self.reader.cancel()
             try:
                 await self.reader
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the reader is being torn down; whatever it raised is moot
                 pass
         try:
             await self.pubsub.aclose()

@@ -28,8 +28,12 @@ class RejectNulBytesMiddleware:
         if "\x00" in request.path or bad:
             message = "NUL characters are not allowed in the URL."
             if is_api_path(request.path):
-                return json_error(status=400, code="nul_character", message=message,
-                                  param=(bad[0].replace("\x00", "") or None) if bad else None)
+                return json_error(
+                    status=400,
+                    code="nul_character",
+                    message=message,
+                    param=(bad[0].replace("\x00", "") or None) if bad else None,
+                )
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
 
@@ -52,8 +56,7 @@ class ApiErrorMiddleware:
             return response
         fields = {}
         if response.status_code == 404:
-            fields = {"code": "not_found",
-                      "message": f"No API endpoint at {request.path_info[:200]}; see /api/docs/."}
+            fields = {"code": "not_found", "message": f"No API endpoint at {request.path_info[:200]}; see /api/docs/."}
         replacement = json_error(status=response.status_code, **fields)
         for name in self.KEPT_HEADERS:
             if response.has_header(name):
@@ -110,7 +113,7 @@ class ReadYourWritesMiddleware:
             try:
                 if cache.get(start_key):
                     db_router.pin_to_primary()
-            except Exception:  # cache down: reading the primary is always correct
+            except Exception:  # noqa: BLE001 - cache down: reading the primary is always correct
                 logger.warning("read-your-writes cache unavailable; pinning to primary")
                 db_router.pin_to_primary()
         try:
@@ -121,7 +124,7 @@ class ReadYourWritesMiddleware:
                 for key in {k for k in (start_key, end_key) if k}:
                     try:
                         cache.set(key, 1, timeout=settings.DATABASE_PIN_SECONDS)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 - cache down: the pin is a hint, the primary stays correct
                         logger.warning("read-your-writes cache unavailable; pin not recorded")
             return response
         finally:

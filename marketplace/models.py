@@ -65,7 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def roles(self) -> list[str]:
-        return [name for name, on in (("seller", self.is_seller), ("buyer", self.is_buyer), ("staff", self.is_staff)) if on]
+        return [
+            name for name, on in (("seller", self.is_seller), ("buyer", self.is_buyer), ("staff", self.is_staff)) if on
+        ]
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -114,7 +114,8 @@ def _leave_task(task_id=None, task=None, state=None, **_kwargs):
         return
     cid_token, pin_token, started = tokens
     metrics.TASK_DURATION.labels(task=getattr(task, "name", "?"), outcome=(state or "UNKNOWN").lower()).observe(
-        time.perf_counter() - started)
+        time.perf_counter() - started
+    )
     try:
         correlation.reset(cid_token)
         db_router.unpin(pin_token)

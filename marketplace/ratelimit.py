@@ -103,7 +103,9 @@ def hit(*, scope: str, identity: str, rate: Rate, now_ms: int | None = None) -> 
     if client is None:
         allowed, remaining, retry_ms = _local.hit(key, now_ms, window_ms, rate.limit)
     else:
-        allowed, remaining, retry_ms = client.eval(_LUA, 1, key, now_ms, window_ms, rate.limit, f"{now_ms}-{uuid.uuid4().hex[:8]}")
+        allowed, remaining, retry_ms = client.eval(
+            _LUA, 1, key, now_ms, window_ms, rate.limit, f"{now_ms}-{uuid.uuid4().hex[:8]}"
+        )
     if not allowed:
         from marketplace.metrics import RATE_LIMITED
 
@@ -142,8 +144,9 @@ def identity_for(request, key: str) -> str:
 def too_many_requests(decision: Decision) -> HttpResponse:
     """429 with Retry-After in the API's error envelope (machine endpoints: the API, /healthz)."""
     wait = decision.retry_after
-    response = json_error(status=429, code="rate_limited",
-                          message=f"Too many requests. Try again in {wait} seconds.", retry_after=wait)
+    response = json_error(
+        status=429, code="rate_limited", message=f"Too many requests. Try again in {wait} seconds.", retry_after=wait
+    )
     response["Retry-After"] = str(wait)
     return response
 
@@ -155,8 +158,13 @@ def check(request, scope: str, *, key: str = "user_or_ip") -> Decision | None:
     if not settings.RATE_LIMIT_ENABLED:
         return None
     rate = Rate.parse(settings.RATE_LIMITS[scope])
-    usage = get_usage(request, group=scope, key=lambda group, request: identity_for(request, key),
-                      rate=f"{rate.limit}/{rate.window_seconds}s", increment=True)
+    usage = get_usage(
+        request,
+        group=scope,
+        key=lambda group, request: identity_for(request, key),
+        rate=f"{rate.limit}/{rate.window_seconds}s",
+        increment=True,
+    )
     if usage is None or not usage["should_limit"]:
         return None
     from marketplace.metrics import RATE_LIMITED
@@ -193,8 +201,9 @@ def rate_limit(scope: str, *, key: str = "user_or_ip", methods: tuple[str, ...] 
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if settings.RATE_LIMIT_ENABLED and (methods is None or request.method in methods):
-                decision = hit(scope=scope, identity=identity_for(request, key),
-                               rate=Rate.parse(settings.RATE_LIMITS[scope]))
+                decision = hit(
+                    scope=scope, identity=identity_for(request, key), rate=Rate.parse(settings.RATE_LIMITS[scope])
+                )
                 if not decision.allowed:
                     return too_many_requests(decision)
             return view(request, *args, **kwargs)

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
-from marketplace.models import ApiKey, DeadLetter, User
 from marketplace.choices import DeadLetterStatus
+from marketplace.models import ApiKey, DeadLetter, User
 
 
 def api_key_list_for_user(*, user: User) -> QuerySet:

@@ -23,13 +23,20 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 # ---------------------------------------------------------------- users
 
+
 class EmailTaken(Exception):
     """An account with this email exists (a concurrent sign-up got there first)."""
 
 
 def user_sign_up(
-    *, email: str, password: str, full_name: str = "", company_name: str = "",
-    time_zone: str = "UTC", is_seller: bool = False, is_buyer: bool = False,
+    *,
+    email: str,
+    password: str,
+    full_name: str = "",
+    company_name: str = "",
+    time_zone: str = "UTC",
+    is_seller: bool = False,
+    is_buyer: bool = False,
 ) -> User:
     """Create an account and queue its welcome email once the account is committed.
 
@@ -40,8 +47,13 @@ def user_sign_up(
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                email=email, password=password, full_name=full_name, company_name=company_name,
-                time_zone=time_zone, is_seller=is_seller, is_buyer=is_buyer,
+                email=email,
+                password=password,
+                full_name=full_name,
+                company_name=company_name,
+                time_zone=time_zone,
+                is_seller=is_seller,
+                is_buyer=is_buyer,
             )
             logger.info("user signed up", extra={"user_id": user.pk, "roles": ",".join(user.roles)})
             transaction.on_commit(lambda: send_welcome_email.delay(user_id=user.pk))
@@ -51,8 +63,9 @@ def user_sign_up(
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, full_name: str, company_name: str, time_zone: str,
-                        is_seller: bool, is_buyer: bool) -> User:
+def user_update_profile(
+    *, user: User, full_name: str, company_name: str, time_zone: str, is_seller: bool, is_buyer: bool
+) -> User:
     user.full_name, user.company_name, user.time_zone = full_name, company_name, time_zone
     user.is_seller, user.is_buyer = is_seller, is_buyer
     user.save(update_fields=["full_name", "company_name", "time_zone", "is_seller", "is_buyer"])
@@ -92,13 +105,18 @@ def user_notice_send(*, user_id: int, subject: str, message: str) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return False
-    send_mail(subject=subject, message=f"Hello {user.get_short_name()},\n\n{message}", from_email=None,
-              recipient_list=[user.email])
+    send_mail(
+        subject=subject,
+        message=f"Hello {user.get_short_name()},\n\n{message}",
+        from_email=None,
+        recipient_list=[user.email],
+    )
     logger.info("user notice sent", extra={"user_id": user_id})
     return True
 
 
 # ---------------------------------------------------------------- API keys
+
 
 @dataclass(frozen=True)
 class IssuedApiKey:
@@ -161,6 +179,7 @@ def api_key_authenticate(*, raw: str) -> ApiKey | None:
 
 # ---------------------------------------------------------------- idempotency
 
+
 def idempotent(*, scope: str, key: str, operation: Callable[[], dict]) -> tuple[dict, bool]:
     """Run `operation` once per (scope, key): returns (result, ran_now).
 
@@ -186,9 +205,18 @@ def idempotent(*, scope: str, key: str, operation: Callable[[], dict]) -> tuple[
 
 # ---------------------------------------------------------------- dead letters
 
+
 def dead_letter_record(
-    *, task_name: str, task_id: str, args: list, kwargs: dict, exc: BaseException, traceback: str,
-    attempts: int, first_failed_at: datetime | None = None, dead_letter_id: int | str | None = None,
+    *,
+    task_name: str,
+    task_id: str,
+    args: list,
+    kwargs: dict,
+    exc: BaseException,
+    traceback: str,
+    attempts: int,
+    first_failed_at: datetime | None = None,
+    dead_letter_id: int | str | None = None,
 ) -> DeadLetter:
     """Record a task's final failure. A replayed task that fails again updates its letter."""
     from config.queues import queue_for
@@ -218,8 +246,11 @@ def dead_letter_record(
                 logger.warning("task dead-lettered again", extra={"task_name": task_name, "dead_letter_id": letter.pk})
                 return letter
         letter = DeadLetter.objects.create(
-            task_name=task_name, queue=queue_for(task_name), attempts=attempts,
-            first_failed_at=first_failed_at or now, **fields,
+            task_name=task_name,
+            queue=queue_for(task_name),
+            attempts=attempts,
+            first_failed_at=first_failed_at or now,
+            **fields,
         )
     from marketplace.metrics import DEAD_LETTERS
 
@@ -247,14 +278,26 @@ def dead_letter_replay(*, dead_letter_id: int) -> DeadLetter:
     letter.resolved_at = timezone.now()
     letter.replayed_task_id = new_task_id
     letter.save(update_fields=["status", "resolved_at", "replayed_task_id"])
-    name, args, kwargs, queue, letter_id = letter.task_name, letter.args, letter.kwargs, queue_for(letter.task_name), letter.pk
+    name, args, kwargs, queue, letter_id = (
+        letter.task_name,
+        letter.args,
+        letter.kwargs,
+        queue_for(letter.task_name),
+        letter.pk,
+    )
     cid = letter.correlation_id or correlation.get()
 
     def _send():
         token = correlation.set(cid)
         try:
-            app.send_task(name, args=args, kwargs=kwargs, queue=queue, task_id=new_task_id,
-                          headers={DEAD_LETTER_HEADER: letter_id})
+            app.send_task(
+                name,
+                args=args,
+                kwargs=kwargs,
+                queue=queue,
+                task_id=new_task_id,
+                headers={DEAD_LETTER_HEADER: letter_id},
+            )
         finally:
             correlation.reset(token)
 

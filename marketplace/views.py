@@ -40,8 +40,9 @@ def sign_up(request):
     if request.user.is_authenticated:
         return redirect("account")
     if request.method == "POST" and (decision := ratelimit.check(request, "signup", key="ip")) is not None:
-        messages.error(request, "Too many sign-ups from your network. "
-                                f"Try again in {ratelimit.wait_text(decision.retry_after)}.")
+        messages.error(
+            request, f"Too many sign-ups from your network. Try again in {ratelimit.wait_text(decision.retry_after)}."
+        )
         form = SignUpForm(initial=_typed_back(request, ("email", "full_name", "company_name", "time_zone")))
         return ratelimit.limited(render(request, "accounts/signup.html", {"form": form}), decision)
     form = SignUpForm(request.POST or None)
@@ -66,8 +67,10 @@ class LoginView(auth_views.LoginView):
         decision = ratelimit.check(request, "login", key="ip")
         if decision is None:
             return super().post(request, *args, **kwargs)
-        messages.error(request, "Too many log-in attempts from your network. "
-                                f"Try again in {ratelimit.wait_text(decision.retry_after)}.")
+        messages.error(
+            request,
+            f"Too many log-in attempts from your network. Try again in {ratelimit.wait_text(decision.retry_after)}.",
+        )
         form = self.authentication_form(request, initial=_typed_back(request, ("username",)))
         return ratelimit.limited(self.render_to_response(self.get_context_data(form=form)), decision)
 
@@ -80,20 +83,29 @@ def account(request):
     user = request.user
     profile_form = ProfileForm(
         request.POST if request.POST.get("form") == "profile" else None,
-        initial={"full_name": user.full_name, "company_name": user.company_name, "time_zone": user.time_zone,
-                 "is_seller": user.is_seller, "is_buyer": user.is_buyer},
+        initial={
+            "full_name": user.full_name,
+            "company_name": user.company_name,
+            "time_zone": user.time_zone,
+            "is_seller": user.is_seller,
+            "is_buyer": user.is_buyer,
+        },
     )
     if request.method == "POST" and request.POST.get("form") == "profile" and profile_form.is_valid():
         services.user_update_profile(user=user, **profile_form.cleaned_data)
         messages.success(request, "Profile saved.")
         return redirect("account")
     new_key = _new_key_read(request)
-    response = render(request, "accounts/account.html", {
-        "profile_form": profile_form,
-        "api_key_form": ApiKeyForm(),
-        "api_keys": selectors.api_key_list_for_user(user=user),
-        "new_key": new_key,
-    })
+    response = render(
+        request,
+        "accounts/account.html",
+        {
+            "profile_form": profile_form,
+            "api_key_form": ApiKeyForm(),
+            "api_keys": selectors.api_key_list_for_user(user=user),
+            "new_key": new_key,
+        },
+    )
     if NEW_KEY_COOKIE in request.COOKIES:
         response.delete_cookie(NEW_KEY_COOKIE, path=NEW_KEY_PATH, samesite="Strict")
     if new_key:
@@ -144,10 +156,18 @@ def api_key_create(request):
 
     issued = services.api_key_create(user=request.user, name=form.cleaned_data["name"])
     response = redirect("account")
-    token = _new_key_fernet().encrypt(json.dumps(
-        {"user_id": request.user.pk, "name": issued.api_key.name, "secret": issued.secret}).encode())
-    response.set_cookie(NEW_KEY_COOKIE, token.decode(), max_age=NEW_KEY_SECONDS, path=NEW_KEY_PATH, httponly=True,
-                        secure=request.is_secure(), samesite="Strict")
+    token = _new_key_fernet().encrypt(
+        json.dumps({"user_id": request.user.pk, "name": issued.api_key.name, "secret": issued.secret}).encode()
+    )
+    response.set_cookie(
+        NEW_KEY_COOKIE,
+        token.decode(),
+        max_age=NEW_KEY_SECONDS,
+        path=NEW_KEY_PATH,
+        httponly=True,
+        secure=request.is_secure(),
+        samesite="Strict",
+    )
     return response
 
 

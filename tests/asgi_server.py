@@ -29,11 +29,21 @@ class AsgiServer:
 
     def __init__(self, database_name: str, log_path: Path, port: int | None = None, env: dict | None = None):
         self.port = port or free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_NAME": database_name,
-               **(env or {})}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_NAME": database_name,
+            **(env or {}),
+        }
         self.log = open(log_path, "ab")
-        self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(self.port),
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self._up, timeout=60, interval=0.2, message=f"the web server on {self.port}")
 
     @staticmethod

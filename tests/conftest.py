@@ -10,7 +10,6 @@ from django.conf import settings
 from tests.factories import UserFactory
 
 
-
 def _require_services():
     """Fail loudly (never skip) when a service the suite needs is down."""
     try:
@@ -22,8 +21,13 @@ def _require_services():
 def pytest_sessionstart(session):
     _require_services()
     # A clean slate in the suite's own Redis databases (cache, broker, results, channels).
-    for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND,
-                settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"], settings.TEST_SPARE_REDIS_URL):
+    for url in (
+        settings.REDIS_URL,
+        settings.CELERY_BROKER_URL,
+        settings.CELERY_RESULT_BACKEND,
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"],
+        settings.TEST_SPARE_REDIS_URL,
+    ):
         redis_lib.Redis.from_url(url).flushdb()
 
 
@@ -87,8 +91,6 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {message}")
         time.sleep(interval)
-
-
 
 
 @pytest.fixture(scope="session")

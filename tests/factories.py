@@ -1,5 +1,6 @@
-import factory
 from decimal import Decimal
+
+import factory
 
 from marketplace.models import User
 from verticals.choices import FieldType

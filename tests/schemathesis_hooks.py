@@ -30,12 +30,20 @@ def _cursor(position: datetime, reverse: bool, offset: int) -> str:
     return base64.b64encode(urlencode(tokens).encode()).decode()
 
 
-schemathesis.openapi.format("cursor", st.builds(
-    _cursor, st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
-    st.booleans(), st.integers(min_value=0, max_value=5)))
+schemathesis.openapi.format(
+    "cursor",
+    st.builds(
+        _cursor,
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+        st.booleans(),
+        st.integers(min_value=0, max_value=5),
+    ),
+)
 schemathesis.openapi.format("lead-cursor", st.just(""))
-schemathesis.openapi.format("eip55-address", st.binary(min_size=20, max_size=20).filter(any).map(
-    lambda raw: to_checksum_address("0x" + raw.hex())))
+schemathesis.openapi.format(
+    "eip55-address",
+    st.binary(min_size=20, max_size=20).filter(any).map(lambda raw: to_checksum_address("0x" + raw.hex())),
+)
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[!-~](?:[ -~]{0,198}[!-~])?$")

@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerProcess:
-    def __init__(self, database_name: str, log_dir: Path, concurrency: int = 2, extra_env: dict | None = None,
-                 control_app=None, queues: list[str] | None = None):
+    def __init__(
+        self,
+        database_name: str,
+        log_dir: Path,
+        concurrency: int = 2,
+        extra_env: dict | None = None,
+        control_app=None,
+        queues: list[str] | None = None,
+    ):
         self.control_app = control_app or app
         self.queues = queues
         self.database_name = database_name
@@ -38,10 +45,33 @@ class WorkerProcess:
         queues = ",".join(self.queues or [q.name for q in CELERY_TASK_QUEUES])
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(self.concurrency),
-             "-P", "prefork", "-n", self.name, "--without-mingle", "--without-gossip", "-I", "tests.pipeline_tasks",
-             "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                str(self.concurrency),
+                "-P",
+                "prefork",
+                "-n",
+                self.name,
+                "--without-mingle",
+                "--without-gossip",
+                "-I",
+                "tests.pipeline_tasks",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_ready()
         return self

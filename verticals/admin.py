@@ -7,14 +7,36 @@ from verticals.models import Vertical, VerticalField
 class VerticalFieldInline(admin.TabularInline):
     model = VerticalField
     extra = 0
-    fields = ("position", "key", "label", "type", "required", "choices", "min_value", "max_value", "biddable", "pii", "help_text")
+    fields = (
+        "position",
+        "key",
+        "label",
+        "type",
+        "required",
+        "choices",
+        "min_value",
+        "max_value",
+        "biddable",
+        "pii",
+        "help_text",
+    )
     ordering = ("position", "id")
 
 
 @admin.register(Vertical)
 class VerticalAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "parent", "status", "reserve_price", "auction_duration_seconds", "quality_floor",
-                    "daily_cap_per_seller", "field_count", "royalty_bps")
+    list_display = (
+        "name",
+        "slug",
+        "parent",
+        "status",
+        "reserve_price",
+        "auction_duration_seconds",
+        "quality_floor",
+        "daily_cap_per_seller",
+        "field_count",
+        "royalty_bps",
+    )
     list_filter = ("status", ("parent", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
@@ -24,8 +46,20 @@ class VerticalAdmin(admin.ModelAdmin):
     inlines = [VerticalFieldInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "parent", "status", "description")}),
-        ("Sale defaults", {"fields": ("reserve_price", "buy_now_multiplier", "auction_duration_seconds",
-                                      "dispute_window_hours", "quality_floor", "daily_cap_per_seller", "dedupe_window_days")}),
+        (
+            "Sale defaults",
+            {
+                "fields": (
+                    "reserve_price",
+                    "buy_now_multiplier",
+                    "auction_duration_seconds",
+                    "dispute_window_hours",
+                    "quality_floor",
+                    "daily_cap_per_seller",
+                    "dedupe_window_days",
+                )
+            },
+        ),
         ("Branding", {"fields": ("brand_color", "logo_url", "tagline")}),
         ("Access and ownership", {"fields": ("exclusive_buyers", "owner_address", "royalty_bps")}),
     )

@@ -139,8 +139,18 @@ def field_values_display(*, schema: list, values: dict, biddable_only: bool) -> 
 
 
 # Filter operators (autobid rules and bounties share them) in words.
-OP_WORDS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of", "gt": ">", "gte": "≥",
-            "lt": "<", "lte": "≤", "between": "is between", "contains": "contains"}
+OP_WORDS = {
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "between": "is between",
+    "contains": "contains",
+}
 
 
 def filter_text(*, field, key: str, op: str, value) -> str:
@@ -157,6 +167,7 @@ def filter_text(*, field, key: str, op: str, value) -> str:
 
         def text(v):
             return field_text(field, v) if field.type != FieldType.MULTI_CHOICE else capfirst(str(v))
+
     words = OP_WORDS.get(op, op)
     if op == "between" and isinstance(value, (list, tuple)) and len(value) == 2:
         return f"{label} {words} {text(value[0])} and {text(value[1])}"

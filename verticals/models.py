@@ -23,12 +23,19 @@ class Vertical(models.Model):
     status = models.CharField(max_length=16, choices=VerticalStatus.choices, default=VerticalStatus.ACTIVE)
 
     # Defaults for asks, auctions, disputes, quality and caps.
-    reserve_price = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("10"),
-                                        validators=[MinValueValidator(Decimal("0"))], help_text="USDC")
-    buy_now_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1.2"),
-                                             validators=[MinValueValidator(Decimal("1"))])
+    reserve_price = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=Decimal("10"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="USDC",
+    )
+    buy_now_multiplier = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("1.2"), validators=[MinValueValidator(Decimal("1"))]
+    )
     auction_duration_seconds = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(30), MaxValueValidator(86400)])
+        default=60, validators=[MinValueValidator(30), MaxValueValidator(86400)]
+    )
     dispute_window_hours = models.PositiveIntegerField(default=48, validators=[MaxValueValidator(24 * 30)])
     quality_floor = models.PositiveSmallIntegerField(default=40, validators=[MaxValueValidator(100)])
     daily_cap_per_seller = models.PositiveIntegerField(default=500)
@@ -40,8 +47,11 @@ class Vertical(models.Model):
     tagline = models.CharField(max_length=200, blank=True)
 
     exclusive_buyers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="exclusive_verticals",
-        help_text="When not empty, only these buyers may bid in this vertical.")
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="exclusive_verticals",
+        help_text="When not empty, only these buyers may bid in this vertical.",
+    )
 
     # For the VerticalNFT.
     owner_address = models.CharField(max_length=42, blank=True, validators=[evm_address])
@@ -61,8 +71,10 @@ class Vertical(models.Model):
             models.CheckConstraint(condition=Q(royalty_bps__lte=10000), name="vertical_royalty_bps_range"),
             models.CheckConstraint(condition=Q(reserve_price__gte=0), name="vertical_reserve_nonnegative"),
             models.CheckConstraint(condition=Q(buy_now_multiplier__gte=1), name="vertical_buy_now_multiplier_min"),
-            models.CheckConstraint(condition=Q(auction_duration_seconds__gte=30, auction_duration_seconds__lte=86400),
-                                   name="vertical_duration_range"),
+            models.CheckConstraint(
+                condition=Q(auction_duration_seconds__gte=30, auction_duration_seconds__lte=86400),
+                name="vertical_duration_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,8 +112,11 @@ class VerticalField(models.Model):
             models.UniqueConstraint(fields=["vertical", "key"], name="verticalfield_vertical_key_uniq"),
             models.CheckConstraint(condition=~(Q(pii=True) & Q(biddable=True)), name="verticalfield_pii_not_biddable"),
             models.CheckConstraint(
-                condition=Q(min_value__isnull=True) | Q(max_value__isnull=True) | Q(min_value__lte=models.F("max_value")),
-                name="verticalfield_min_le_max"),
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=models.F("max_value")),
+                name="verticalfield_min_le_max",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,5 +126,11 @@ class VerticalField(models.Model):
         from verticals.services import check_field_definition
 
         check_field_definition(
-            key=self.key, type=self.type, choices=self.choices, min_value=self.min_value,
-            max_value=self.max_value, biddable=self.biddable, pii=self.pii)
+            key=self.key,
+            type=self.type,
+            choices=self.choices,
+            min_value=self.min_value,
+            max_value=self.max_value,
+            biddable=self.biddable,
+            pii=self.pii,
+        )

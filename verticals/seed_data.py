@@ -14,9 +14,19 @@ from decimal import Decimal
 # --------------------------------------------------------------------------------------------
 
 
-def _field(key: str, label: str, type: str, *, required: bool = False, biddable: bool = False,
-           pii: bool = False, help_text: str = "", choices: list[str] | None = None,
-           min_value=None, max_value=None) -> dict:
+def _field(
+    key: str,
+    label: str,
+    type: str,
+    *,
+    required: bool = False,
+    biddable: bool = False,
+    pii: bool = False,
+    help_text: str = "",
+    choices: list[str] | None = None,
+    min_value=None,
+    max_value=None,
+) -> dict:
     spec = {"key": key, "label": label, "type": type, "required": required, "biddable": biddable, "pii": pii}
     if choices is not None:
         spec["choices"] = list(choices)
@@ -68,17 +78,27 @@ def us_zip(key, label, **opts) -> dict:
 CREDIT_BAND = ["excellent (720+)", "good (680-719)", "fair (620-679)", "poor (<620)"]
 PURCHASE_TIMELINE = ["immediately", "within 1 month", "1-3 months", "3-6 months", "6+ months", "just researching"]
 PROJECT_TIMELINE = ["emergency", "within 1 week", "within 1 month", "1-3 months", "3+ months", "just researching"]
-RESIDENTIAL_PROPERTY_TYPE = ["single-family home", "townhouse", "condominium", "multi-family (2-4 units)",
-                             "manufactured / mobile home"]
-EMPLOYMENT_STATUS = ["employed full-time", "employed part-time", "self-employed", "retired", "unemployed",
-                     "military"]
+RESIDENTIAL_PROPERTY_TYPE = [
+    "single-family home",
+    "townhouse",
+    "condominium",
+    "multi-family (2-4 units)",
+    "manufactured / mobile home",
+]
+EMPLOYMENT_STATUS = ["employed full-time", "employed part-time", "self-employed", "retired", "unemployed", "military"]
 HEALTH_RATING = ["excellent", "very good", "good", "fair", "poor"]
 BUDGET_RANGE = ["under $5,000", "$5,000-$10,000", "$10,000-$25,000", "$25,000-$50,000", "$50,000+"]
 
 
 def credit_band_field(*, required: bool = False) -> dict:
-    return choice("credit_band", "Credit score (self-reported)", CREDIT_BAND, required=required, biddable=True,
-                  help_text="Self-reported; no credit pull has been made.")
+    return choice(
+        "credit_band",
+        "Credit score (self-reported)",
+        CREDIT_BAND,
+        required=required,
+        biddable=True,
+        help_text="Self-reported; no credit pull has been made.",
+    )
 
 
 def homeowner_field(*, required: bool = True) -> dict:
@@ -109,7 +129,7 @@ SOLAR = {
     "slug": "solar",
     "name": "Solar",
     "description": "Homeowners and businesses asking for quotes on solar panel installation. "
-                   "Leads are qualified on roof, shading, electric bill and credit.",
+    "Leads are qualified on roof, shading, electric bill and credit.",
     "tagline": "Rooftop solar quotes from motivated property owners",
     "brand_color": "#f59e0b",
     "reserve_price": Decimal("35"),
@@ -120,11 +140,14 @@ SOLAR = {
     "dedupe_window_days": 90,
     "fields": [
         homeowner_field(),
-        choice("roof_type", "Roof type", ["asphalt shingle", "metal", "clay / concrete tile", "slate",
-                                          "flat / membrane", "wood shake", "other"], biddable=True),
+        choice(
+            "roof_type",
+            "Roof type",
+            ["asphalt shingle", "metal", "clay / concrete tile", "slate", "flat / membrane", "wood shake", "other"],
+            biddable=True,
+        ),
         integer("roof_age_years", "Roof age (years)", 0, 100),
-        decimal("monthly_electric_bill", "Average monthly electric bill (USD)", 0, 2000, required=True,
-                biddable=True),
+        decimal("monthly_electric_bill", "Average monthly electric bill (USD)", 0, 2000, required=True, biddable=True),
         credit_band_field(),
         choice("shading", "Roof shading", ["full sun", "partial shade", "mostly shaded", "not sure"], biddable=True),
         purchase_timeline_field(),
@@ -137,27 +160,47 @@ SOLAR = {
             "description": "Single-family homeowners looking to install rooftop solar on their primary residence.",
             "tagline": "Rooftop solar for homeowners",
             "fields": [
-                choice("financing_preference", "Preferred financing",
-                       ["cash purchase", "solar loan", "lease", "power purchase agreement (PPA)", "not sure"],
-                       biddable=True),
+                choice(
+                    "financing_preference",
+                    "Preferred financing",
+                    ["cash purchase", "solar loan", "lease", "power purchase agreement (PPA)", "not sure"],
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "solar-commercial",
             "name": "Commercial Solar",
             "description": "Business owners and property managers requesting solar proposals for commercial "
-                           "buildings, warehouses and farms.",
+            "buildings, warehouses and farms.",
             "tagline": "Solar proposals for commercial property",
             "reserve_price": Decimal("60"),
             "auction_duration_seconds": 120,
             "daily_cap_per_seller": 100,
             "fields": [
                 boolean("homeowner", "Owns the building", required=True, biddable=True),
-                decimal("monthly_electric_bill", "Average monthly electric bill (USD)", 0, 250000, required=True,
-                        biddable=True),
-                choice("business_type", "Business type", ["office", "retail", "warehouse / industrial",
-                                                          "agricultural", "multi-family", "non-profit / church",
-                                                          "other"], biddable=True),
+                decimal(
+                    "monthly_electric_bill",
+                    "Average monthly electric bill (USD)",
+                    0,
+                    250000,
+                    required=True,
+                    biddable=True,
+                ),
+                choice(
+                    "business_type",
+                    "Business type",
+                    [
+                        "office",
+                        "retail",
+                        "warehouse / industrial",
+                        "agricultural",
+                        "multi-family",
+                        "non-profit / church",
+                        "other",
+                    ],
+                    biddable=True,
+                ),
                 integer("building_square_feet", "Building size (sq ft)", 500, 2000000),
             ],
         },
@@ -165,14 +208,17 @@ SOLAR = {
             "slug": "solar-battery-storage",
             "name": "Solar + Battery Storage",
             "description": "Homeowners who want solar paired with a home battery such as a Tesla Powerwall or "
-                           "Enphase IQ Battery for backup power.",
+            "Enphase IQ Battery for backup power.",
             "tagline": "Solar with backup power",
             "reserve_price": Decimal("45"),
             "fields": [
                 boolean("has_existing_solar", "Already has solar panels", biddable=True),
-                choice("backup_priority", "Main reason for a battery",
-                       ["backup during outages", "time-of-use savings", "energy independence", "not sure"],
-                       biddable=True),
+                choice(
+                    "backup_priority",
+                    "Main reason for a battery",
+                    ["backup during outages", "time-of-use savings", "energy independence", "not sure"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -183,15 +229,14 @@ SOLAR = {
             "reserve_price": Decimal("50"),
             "fields": [
                 integer("roof_age_years", "Roof age (years)", 0, 100, required=True, biddable=True),
-                choice("roof_condition", "Roof condition", ["good", "worn", "leaking", "storm damaged"],
-                       biddable=True),
+                choice("roof_condition", "Roof condition", ["good", "worn", "leaking", "storm damaged"], biddable=True),
             ],
         },
         {
             "slug": "solar-community",
             "name": "Community Solar",
             "description": "Renters and homeowners who want to subscribe to a shared solar farm for a utility "
-                           "bill credit instead of installing panels.",
+            "bill credit instead of installing panels.",
             "tagline": "Solar savings without panels",
             "status": "proposed",
             "reserve_price": Decimal("15"),
@@ -206,7 +251,7 @@ ROOFING = {
     "slug": "roofing",
     "name": "Roofing",
     "description": "Property owners requesting estimates from roofing contractors for repairs, full "
-                   "replacements and storm damage.",
+    "replacements and storm damage.",
     "tagline": "Roofing estimates from homeowners ready to hire",
     "brand_color": "#b45309",
     "reserve_price": Decimal("30"),
@@ -217,9 +262,12 @@ ROOFING = {
     "fields": [
         homeowner_field(),
         property_type_field(),
-        choice("roof_material", "Current roof material", ["asphalt shingle", "metal", "tile", "slate",
-                                                          "flat / membrane", "wood shake", "not sure"],
-               biddable=True),
+        choice(
+            "roof_material",
+            "Current roof material",
+            ["asphalt shingle", "metal", "tile", "slate", "flat / membrane", "wood shake", "not sure"],
+            biddable=True,
+        ),
         integer("roof_age_years", "Roof age (years)", 0, 100),
         project_timeline_field(required=True),
     ],
@@ -228,12 +276,16 @@ ROOFING = {
             "slug": "roofing-repair",
             "name": "Roof Repair",
             "description": "Homeowners with leaks, missing shingles or flashing problems who need a repair "
-                           "rather than a new roof.",
+            "rather than a new roof.",
             "tagline": "Fix leaks and damaged shingles",
             "reserve_price": Decimal("20"),
             "fields": [
-                multi_choice("repair_issues", "Problems", ["leak", "missing shingles", "flashing", "sagging",
-                                                           "ventilation", "gutters", "other"], biddable=True),
+                multi_choice(
+                    "repair_issues",
+                    "Problems",
+                    ["leak", "missing shingles", "flashing", "sagging", "ventilation", "gutters", "other"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -243,8 +295,12 @@ ROOFING = {
             "tagline": "Full roof replacement quotes",
             "reserve_price": Decimal("45"),
             "fields": [
-                choice("desired_material", "Desired roof material", ["asphalt shingle", "metal", "tile",
-                                                                     "slate", "not sure"], biddable=True),
+                choice(
+                    "desired_material",
+                    "Desired roof material",
+                    ["asphalt shingle", "metal", "tile", "slate", "not sure"],
+                    biddable=True,
+                ),
                 integer("roof_square_feet", "Approximate roof size (sq ft)", 200, 20000),
             ],
         },
@@ -252,13 +308,18 @@ ROOFING = {
             "slug": "roofing-storm-damage",
             "name": "Storm Damage Roofing",
             "description": "Homeowners with hail, wind or fallen-tree damage, often filing an insurance claim "
-                           "for the repair.",
+            "for the repair.",
             "tagline": "Hail and wind damage repair",
             "reserve_price": Decimal("40"),
             "dedupe_window_days": 30,
             "fields": [
-                multi_choice("storm_damage_type", "Damage type", ["hail", "wind", "fallen tree", "water / flooding",
-                                                                  "other"], required=True, biddable=True),
+                multi_choice(
+                    "storm_damage_type",
+                    "Damage type",
+                    ["hail", "wind", "fallen tree", "water / flooding", "other"],
+                    required=True,
+                    biddable=True,
+                ),
                 date("damage_date", "Date of damage"),
                 boolean("insurance_claim", "Filing an insurance claim", biddable=True),
             ],
@@ -267,14 +328,17 @@ ROOFING = {
             "slug": "roofing-inspection",
             "name": "Roof Inspection",
             "description": "Home buyers, sellers and owners asking for a professional roof inspection or "
-                           "certification.",
+            "certification.",
             "tagline": "Roof inspections and certifications",
             "status": "proposed",
             "reserve_price": Decimal("12"),
             "fields": [
-                choice("inspection_reason", "Reason for inspection",
-                       ["buying a home", "selling a home", "insurance requirement", "after a storm", "routine"],
-                       biddable=True),
+                choice(
+                    "inspection_reason",
+                    "Reason for inspection",
+                    ["buying a home", "selling a home", "insurance requirement", "after a storm", "routine"],
+                    biddable=True,
+                ),
             ],
         },
     ],
@@ -293,10 +357,13 @@ HVAC = {
     "dedupe_window_days": 45,
     "fields": [
         homeowner_field(),
-        choice("system_type", "System", ["central air", "heat pump", "furnace", "boiler", "ductless mini-split",
-                                         "not sure"], biddable=True),
-        choice("fuel_type", "Heating fuel", ["natural gas", "electric", "propane", "oil", "not sure"],
-               biddable=True),
+        choice(
+            "system_type",
+            "System",
+            ["central air", "heat pump", "furnace", "boiler", "ductless mini-split", "not sure"],
+            biddable=True,
+        ),
+        choice("fuel_type", "Heating fuel", ["natural gas", "electric", "propane", "oil", "not sure"], biddable=True),
         integer("system_age_years", "Current system age (years)", 0, 60),
         integer("home_square_feet", "Home size (sq ft)", 200, 20000),
         project_timeline_field(required=True),
@@ -319,20 +386,29 @@ HVAC = {
             "tagline": "Furnace and boiler replacement",
             "reserve_price": Decimal("30"),
             "fields": [
-                choice("project_type", "Project", ["replace existing", "new installation", "repair"],
-                       required=True, biddable=True),
+                choice(
+                    "project_type",
+                    "Project",
+                    ["replace existing", "new installation", "repair"],
+                    required=True,
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "hvac-heat-pump",
             "name": "Heat Pumps",
             "description": "Homeowners switching to an air-source or geothermal heat pump, often to use federal "
-                           "and utility rebates.",
+            "and utility rebates.",
             "tagline": "Efficient electric heating and cooling",
             "reserve_price": Decimal("35"),
             "fields": [
-                choice("heat_pump_type", "Heat pump type", ["air-source (ducted)", "ductless mini-split",
-                                                            "geothermal", "not sure"], biddable=True),
+                choice(
+                    "heat_pump_type",
+                    "Heat pump type",
+                    ["air-source (ducted)", "ductless mini-split", "geothermal", "not sure"],
+                    biddable=True,
+                ),
                 boolean("interested_in_rebates", "Interested in rebates and tax credits"),
             ],
         },
@@ -340,13 +416,17 @@ HVAC = {
             "slug": "hvac-repair",
             "name": "HVAC Repair",
             "description": "Homeowners with a broken or underperforming heating or cooling system who need a "
-                           "technician visit.",
+            "technician visit.",
             "tagline": "Same-week heating and cooling repair",
             "reserve_price": Decimal("15"),
             "dedupe_window_days": 14,
             "fields": [
-                multi_choice("symptoms", "Symptoms", ["no cooling", "no heat", "strange noise", "leaking",
-                                                      "high bills", "thermostat issue", "other"], biddable=True),
+                multi_choice(
+                    "symptoms",
+                    "Symptoms",
+                    ["no cooling", "no heat", "strange noise", "leaking", "high bills", "thermostat issue", "other"],
+                    biddable=True,
+                ),
             ],
         },
     ],
@@ -356,7 +436,7 @@ HOME_SECURITY = {
     "slug": "home-security",
     "name": "Home Security",
     "description": "Consumers and small businesses asking for security system quotes: alarms, cameras, smart "
-                   "locks and professional monitoring.",
+    "locks and professional monitoring.",
     "tagline": "Alarm and camera shoppers ready to install",
     "brand_color": "#334155",
     "reserve_price": Decimal("15"),
@@ -366,9 +446,20 @@ HOME_SECURITY = {
     "dedupe_window_days": 30,
     "fields": [
         homeowner_field(required=False),
-        multi_choice("system_interest", "Interested in", ["alarm system", "video cameras", "video doorbell",
-                                                          "smart locks", "fire / smoke monitoring",
-                                                          "home automation"], required=True, biddable=True),
+        multi_choice(
+            "system_interest",
+            "Interested in",
+            [
+                "alarm system",
+                "video cameras",
+                "video doorbell",
+                "smart locks",
+                "fire / smoke monitoring",
+                "home automation",
+            ],
+            required=True,
+            biddable=True,
+        ),
         boolean("professional_monitoring", "Wants 24/7 professional monitoring", biddable=True),
         choice("install_preference", "Installation", ["professional", "DIY", "no preference"], biddable=True),
         boolean("has_existing_system", "Already has a system"),
@@ -393,8 +484,12 @@ HOME_SECURITY = {
             "daily_cap_per_seller": 200,
             "fields": [
                 boolean("homeowner", "Owns the premises", biddable=True),
-                choice("business_type", "Business type", ["retail", "office", "restaurant", "warehouse",
-                                                          "medical", "other"], biddable=True),
+                choice(
+                    "business_type",
+                    "Business type",
+                    ["retail", "office", "restaurant", "warehouse", "medical", "other"],
+                    biddable=True,
+                ),
                 integer("location_count", "Number of locations", 1, 500),
             ],
         },
@@ -406,9 +501,13 @@ HOME_SECURITY = {
             "status": "proposed",
             "reserve_price": Decimal("10"),
             "fields": [
-                multi_choice("system_interest", "Interested in", ["smart thermostat", "smart lighting",
-                                                                  "smart locks", "voice assistant",
-                                                                  "video doorbell"], required=True, biddable=True),
+                multi_choice(
+                    "system_interest",
+                    "Interested in",
+                    ["smart thermostat", "smart lighting", "smart locks", "voice assistant", "video doorbell"],
+                    required=True,
+                    biddable=True,
+                ),
             ],
         },
     ],
@@ -440,8 +539,7 @@ HOME_IMPROVEMENT = {
             "reserve_price": Decimal("30"),
             "fields": [
                 integer("window_count", "Number of windows", 1, 100, required=True, biddable=True),
-                choice("window_material", "Preferred frame", ["vinyl", "wood", "fiberglass", "aluminum",
-                                                              "not sure"]),
+                choice("window_material", "Preferred frame", ["vinyl", "wood", "fiberglass", "aluminum", "not sure"]),
             ],
         },
         {
@@ -451,9 +549,19 @@ HOME_IMPROVEMENT = {
             "tagline": "Bathroom remodel estimates",
             "reserve_price": Decimal("35"),
             "fields": [
-                choice("remodel_scope", "Scope", ["full remodel", "tub / shower replacement",
-                                                  "tub-to-shower conversion", "walk-in tub", "vanity and fixtures"],
-                       required=True, biddable=True),
+                choice(
+                    "remodel_scope",
+                    "Scope",
+                    [
+                        "full remodel",
+                        "tub / shower replacement",
+                        "tub-to-shower conversion",
+                        "walk-in tub",
+                        "vanity and fixtures",
+                    ],
+                    required=True,
+                    biddable=True,
+                ),
                 boolean("accessibility_needs", "Needs accessibility features", biddable=True),
             ],
         },
@@ -464,8 +572,13 @@ HOME_IMPROVEMENT = {
             "tagline": "Kitchen remodel estimates",
             "reserve_price": Decimal("35"),
             "fields": [
-                choice("remodel_scope", "Scope", ["full remodel", "cabinets", "countertops", "cabinet refacing",
-                                                  "flooring", "backsplash"], required=True, biddable=True),
+                choice(
+                    "remodel_scope",
+                    "Scope",
+                    ["full remodel", "cabinets", "countertops", "cabinet refacing", "flooring", "backsplash"],
+                    required=True,
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -475,8 +588,13 @@ HOME_IMPROVEMENT = {
             "tagline": "Gutter installs and guards",
             "reserve_price": Decimal("15"),
             "fields": [
-                choice("gutter_service", "Service", ["new gutters", "replace gutters", "gutter guards", "repair"],
-                       required=True, biddable=True),
+                choice(
+                    "gutter_service",
+                    "Service",
+                    ["new gutters", "replace gutters", "gutter guards", "repair"],
+                    required=True,
+                    biddable=True,
+                ),
                 integer("home_stories", "Stories", 1, 4),
             ],
         },
@@ -487,8 +605,12 @@ HOME_IMPROVEMENT = {
             "tagline": "Siding replacement quotes",
             "reserve_price": Decimal("30"),
             "fields": [
-                choice("siding_material", "Preferred siding", ["vinyl", "fiber cement", "wood", "engineered wood",
-                                                               "stucco", "not sure"], biddable=True),
+                choice(
+                    "siding_material",
+                    "Preferred siding",
+                    ["vinyl", "fiber cement", "wood", "engineered wood", "stucco", "not sure"],
+                    biddable=True,
+                ),
                 integer("home_stories", "Stories", 1, 4),
             ],
         },
@@ -500,8 +622,12 @@ HOME_IMPROVEMENT = {
             "status": "proposed",
             "reserve_price": Decimal("30"),
             "fields": [
-                multi_choice("water_issues", "Issues", ["standing water", "seepage", "mold / mildew",
-                                                        "foundation cracks", "humidity"], biddable=True),
+                multi_choice(
+                    "water_issues",
+                    "Issues",
+                    ["standing water", "seepage", "mold / mildew", "foundation cracks", "humidity"],
+                    biddable=True,
+                ),
             ],
         },
     ],
@@ -511,7 +637,7 @@ MOVING = {
     "slug": "moving",
     "name": "Moving",
     "description": "Households requesting quotes from movers and auto transporters. Leads are time-sensitive "
-                   "and usually sold to several buyers.",
+    "and usually sold to several buyers.",
     "tagline": "Movers quotes for upcoming moves",
     "brand_color": "#65a30d",
     "reserve_price": Decimal("7"),
@@ -522,8 +648,13 @@ MOVING = {
     "dedupe_window_days": 14,
     "fields": [
         date("move_date", "Planned move date", required=True, biddable=True),
-        choice("move_size", "Move size", ["studio", "1 bedroom", "2 bedrooms", "3 bedrooms", "4+ bedrooms",
-                                          "office"], required=True, biddable=True),
+        choice(
+            "move_size",
+            "Move size",
+            ["studio", "1 bedroom", "2 bedrooms", "3 bedrooms", "4+ bedrooms", "office"],
+            required=True,
+            biddable=True,
+        ),
         us_zip("destination_zip", "Destination ZIP code", biddable=True),
         boolean("needs_packing", "Needs packing services"),
     ],
@@ -574,7 +705,7 @@ MORTGAGE = {
     "slug": "mortgage",
     "name": "Mortgage",
     "description": "Consumers shopping for a home loan: purchase, refinance, home equity and government-backed "
-                   "loans. Sold to licensed lenders and brokers.",
+    "loans. Sold to licensed lenders and brokers.",
     "tagline": "Home loan shoppers, qualified on credit and equity",
     "brand_color": "#0ea5e9",
     "reserve_price": Decimal("40"),
@@ -588,8 +719,7 @@ MORTGAGE = {
         decimal("property_value", "Estimated property value (USD)", 10000, 20000000, biddable=True),
         credit_band_field(required=True),
         property_type_field(),
-        choice("occupancy", "Occupancy", ["primary residence", "second home", "investment property"],
-               biddable=True),
+        choice("occupancy", "Occupancy", ["primary residence", "second home", "investment property"], biddable=True),
         boolean("military_service", "Served in the U.S. military", biddable=True),
     ],
     "children": [
@@ -597,14 +727,18 @@ MORTGAGE = {
             "slug": "mortgage-purchase",
             "name": "Home Purchase Loans",
             "description": "Buyers looking for a mortgage to purchase a home, from pre-approval to a signed "
-                           "purchase contract.",
+            "purchase contract.",
             "tagline": "Home buyers seeking pre-approval",
             "reserve_price": Decimal("50"),
             "fields": [
                 boolean("first_time_buyer", "First-time home buyer", biddable=True),
                 decimal("down_payment_percent", "Down payment (%)", 0, 100, biddable=True),
-                choice("purchase_stage", "Purchase stage", ["just researching", "making offers", "under contract",
-                                                            "found a home"], biddable=True),
+                choice(
+                    "purchase_stage",
+                    "Purchase stage",
+                    ["just researching", "making offers", "under contract", "found a home"],
+                    biddable=True,
+                ),
             ],
             "children": [],
         },
@@ -616,9 +750,13 @@ MORTGAGE = {
             "fields": [
                 decimal("current_interest_rate", "Current interest rate (%)", 0, 20, biddable=True),
                 decimal("current_mortgage_balance", "Current mortgage balance (USD)", 0, 5000000, biddable=True),
-                choice("loan_purpose", "Goal", ["lower rate or payment", "shorten term", "remove PMI",
-                                                "switch ARM to fixed", "take cash out"], required=True,
-                       biddable=True),
+                choice(
+                    "loan_purpose",
+                    "Goal",
+                    ["lower rate or payment", "shorten term", "remove PMI", "switch ARM to fixed", "take cash out"],
+                    required=True,
+                    biddable=True,
+                ),
             ],
             "children": [
                 {
@@ -637,21 +775,31 @@ MORTGAGE = {
             "slug": "mortgage-heloc",
             "name": "Home Equity Line of Credit (HELOC)",
             "description": "Homeowners who want a revolving credit line against their home equity while keeping "
-                           "their first mortgage.",
+            "their first mortgage.",
             "tagline": "Borrow against home equity",
             "reserve_price": Decimal("35"),
             "fields": [
-                decimal("current_mortgage_balance", "Current mortgage balance (USD)", 0, 5000000, required=True,
-                        biddable=True),
-                choice("loan_purpose", "Use of funds", ["home improvement", "debt consolidation", "education",
-                                                        "emergency fund", "other"], biddable=True),
+                decimal(
+                    "current_mortgage_balance",
+                    "Current mortgage balance (USD)",
+                    0,
+                    5000000,
+                    required=True,
+                    biddable=True,
+                ),
+                choice(
+                    "loan_purpose",
+                    "Use of funds",
+                    ["home improvement", "debt consolidation", "education", "emergency fund", "other"],
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "mortgage-reverse",
             "name": "Reverse Mortgage",
             "description": "Homeowners aged 62 and over exploring a Home Equity Conversion Mortgage (HECM) to "
-                           "access equity without monthly payments.",
+            "access equity without monthly payments.",
             "tagline": "HECM leads for homeowners 62+",
             "reserve_price": Decimal("70"),
             "quality_floor": 60,
@@ -665,14 +813,23 @@ MORTGAGE = {
             "slug": "mortgage-va-loan",
             "name": "VA Loans",
             "description": "Veterans, service members and surviving spouses using their VA home loan benefit to "
-                           "buy or refinance.",
+            "buy or refinance.",
             "tagline": "VA purchase and IRRRL leads",
             "reserve_price": Decimal("55"),
             "fields": [
-                choice("va_eligibility", "Military status", ["veteran", "active duty", "National Guard / Reserve",
-                                                             "surviving spouse"], required=True, biddable=True),
-                choice("va_loan_type", "VA loan type", ["purchase", "IRRRL (streamline refinance)",
-                                                        "cash-out refinance"], biddable=True),
+                choice(
+                    "va_eligibility",
+                    "Military status",
+                    ["veteran", "active duty", "National Guard / Reserve", "surviving spouse"],
+                    required=True,
+                    biddable=True,
+                ),
+                choice(
+                    "va_loan_type",
+                    "VA loan type",
+                    ["purchase", "IRRRL (streamline refinance)", "cash-out refinance"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -695,8 +852,7 @@ MORTGAGE = {
             "reserve_price": Decimal("80"),
             "quality_floor": 65,
             "fields": [
-                decimal("loan_amount", "Requested loan amount (USD)", 750000, 20000000, required=True,
-                        biddable=True),
+                decimal("loan_amount", "Requested loan amount (USD)", 750000, 20000000, required=True, biddable=True),
             ],
         },
     ],
@@ -706,7 +862,7 @@ DEBT_RELIEF = {
     "slug": "debt-relief",
     "name": "Debt Relief",
     "description": "Consumers struggling with unsecured, tax or student loan debt who want help from a relief "
-                   "or settlement company.",
+    "or settlement company.",
     "tagline": "Consumers ready to resolve their debt",
     "brand_color": "#059669",
     "reserve_price": Decimal("30"),
@@ -717,8 +873,12 @@ DEBT_RELIEF = {
     "dedupe_window_days": 30,
     "fields": [
         decimal("total_debt", "Total unsecured debt (USD)", 1000, 1000000, required=True, biddable=True),
-        multi_choice("debt_types", "Types of debt", ["credit cards", "personal loans", "medical bills",
-                                                     "store cards", "collections", "other"], biddable=True),
+        multi_choice(
+            "debt_types",
+            "Types of debt",
+            ["credit cards", "personal loans", "medical bills", "store cards", "collections", "other"],
+            biddable=True,
+        ),
         boolean("behind_on_payments", "Behind on payments", biddable=True),
         choice("employment_status", "Employment", EMPLOYMENT_STATUS, biddable=True),
         credit_band_field(),
@@ -728,7 +888,7 @@ DEBT_RELIEF = {
             "slug": "debt-relief-settlement",
             "name": "Debt Settlement",
             "description": "Consumers with $10,000 or more in unsecured debt who want a company to negotiate "
-                           "reduced payoffs with creditors.",
+            "reduced payoffs with creditors.",
             "tagline": "Negotiate debt down",
             "reserve_price": Decimal("45"),
             "fields": [
@@ -739,7 +899,7 @@ DEBT_RELIEF = {
             "slug": "debt-relief-credit-counseling",
             "name": "Credit Counseling & Debt Management",
             "description": "Consumers looking for a non-profit debt management plan to lower interest rates and "
-                           "consolidate card payments.",
+            "consolidate card payments.",
             "tagline": "Debt management plans",
             "reserve_price": Decimal("20"),
             "fields": [
@@ -750,7 +910,7 @@ DEBT_RELIEF = {
             "slug": "debt-relief-tax",
             "name": "Tax Debt Relief",
             "description": "Taxpayers who owe the IRS or a state tax agency and want help with an installment "
-                           "agreement, offer in compromise or penalty abatement.",
+            "agreement, offer in compromise or penalty abatement.",
             "tagline": "Back taxes resolved",
             "reserve_price": Decimal("50"),
             "fields": [
@@ -764,15 +924,18 @@ DEBT_RELIEF = {
             "slug": "debt-relief-student-loans",
             "name": "Student Loan Relief",
             "description": "Borrowers looking for income-driven repayment, consolidation or forgiveness on their "
-                           "student loans.",
+            "student loans.",
             "tagline": "Student loan repayment help",
             "reserve_price": Decimal("25"),
             "fields": [
-                decimal("total_debt", "Total student loan balance (USD)", 1000, 1000000, required=True,
-                        biddable=True),
+                decimal("total_debt", "Total student loan balance (USD)", 1000, 1000000, required=True, biddable=True),
                 choice("loan_holder", "Loan type", ["federal", "private", "both"], required=True, biddable=True),
-                choice("repayment_status", "Repayment status", ["in repayment", "deferment / forbearance",
-                                                                "delinquent", "default"], biddable=True),
+                choice(
+                    "repayment_status",
+                    "Repayment status",
+                    ["in repayment", "deferment / forbearance", "delinquent", "default"],
+                    biddable=True,
+                ),
             ],
         },
     ],
@@ -782,7 +945,7 @@ PERSONAL_LOANS = {
     "slug": "personal-loans",
     "name": "Personal Loans",
     "description": "Consumers applying for unsecured installment loans, matched to lenders by credit, income "
-                   "and purpose.",
+    "and purpose.",
     "tagline": "Loan applicants ready to borrow",
     "brand_color": "#4f46e5",
     "reserve_price": Decimal("20"),
@@ -818,21 +981,26 @@ PERSONAL_LOANS = {
             "reserve_price": Decimal("22"),
             "fields": [
                 homeowner_field(),
-                choice("project_type", "Project", ["kitchen", "bathroom", "roof", "HVAC", "solar", "pool",
-                                                   "other"], biddable=True),
+                choice(
+                    "project_type",
+                    "Project",
+                    ["kitchen", "bathroom", "roof", "HVAC", "solar", "pool", "other"],
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "personal-loans-payday",
             "name": "Payday Loans",
             "description": "Short-term, high-cost cash advances. No longer traded on the marketplace because of "
-                           "state-by-state restrictions.",
+            "state-by-state restrictions.",
             "tagline": "Retired vertical",
             "status": "deprecated",
             "reserve_price": Decimal("3"),
             "fields": [
-                choice("pay_frequency", "Pay frequency", ["weekly", "bi-weekly", "semi-monthly", "monthly"],
-                       biddable=True),
+                choice(
+                    "pay_frequency", "Pay frequency", ["weekly", "bi-weekly", "semi-monthly", "monthly"], biddable=True
+                ),
             ],
         },
     ],
@@ -846,7 +1014,7 @@ AUTO_INSURANCE = {
     "slug": "auto-insurance",
     "name": "Auto Insurance",
     "description": "Drivers shopping for car insurance quotes. High volume, priced on insurance status, "
-                   "driving record and homeownership.",
+    "driving record and homeownership.",
     "tagline": "Drivers comparing car insurance",
     "brand_color": "#16a34a",
     "reserve_price": Decimal("12"),
@@ -872,8 +1040,9 @@ AUTO_INSURANCE = {
             "description": "Drivers with a standard record looking for personal car insurance.",
             "tagline": "Standard personal auto",
             "fields": [
-                choice("coverage_level", "Desired coverage", ["state minimum", "standard", "full coverage"],
-                       biddable=True),
+                choice(
+                    "coverage_level", "Desired coverage", ["state minimum", "standard", "full coverage"], biddable=True
+                ),
                 text("vehicle_vin", "Vehicle VIN", pii=True),
             ],
         },
@@ -881,14 +1050,15 @@ AUTO_INSURANCE = {
             "slug": "auto-insurance-high-risk",
             "name": "High-Risk & SR-22 Auto Insurance",
             "description": "Drivers with DUIs, suspensions or multiple violations who need non-standard coverage "
-                           "or an SR-22 filing.",
+            "or an SR-22 filing.",
             "tagline": "Non-standard auto and SR-22",
             "reserve_price": Decimal("18"),
             "fields": [
                 boolean("sr22_required", "Needs an SR-22 filing", required=True, biddable=True),
                 boolean("dui_last_5_years", "DUI in the last 5 years", biddable=True),
-                choice("license_status", "License status", ["valid", "suspended", "revoked", "reinstated"],
-                       biddable=True),
+                choice(
+                    "license_status", "License status", ["valid", "suspended", "revoked", "reinstated"], biddable=True
+                ),
             ],
         },
         {
@@ -900,9 +1070,12 @@ AUTO_INSURANCE = {
             "daily_cap_per_seller": 300,
             "fields": [
                 integer("vehicle_count", "Vehicles in fleet", 1, 500, required=True, biddable=True),
-                choice("business_type", "Business type", ["contractor", "delivery / courier", "trucking",
-                                                          "landscaping", "rideshare / livery", "other"],
-                       biddable=True),
+                choice(
+                    "business_type",
+                    "Business type",
+                    ["contractor", "delivery / courier", "trucking", "landscaping", "rideshare / livery", "other"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -977,8 +1150,12 @@ HOME_INSURANCE = {
             "tagline": "NFIP and private flood",
             "reserve_price": Decimal("18"),
             "fields": [
-                choice("flood_zone", "FEMA flood zone", ["A / AE (high risk)", "V / VE (coastal high risk)",
-                                                         "X (moderate or low risk)", "not sure"], biddable=True),
+                choice(
+                    "flood_zone",
+                    "FEMA flood zone",
+                    ["A / AE (high risk)", "V / VE (coastal high risk)", "X (moderate or low risk)", "not sure"],
+                    biddable=True,
+                ),
                 boolean("lender_required", "Required by mortgage lender", biddable=True),
             ],
         },
@@ -1012,8 +1189,12 @@ LIFE_INSURANCE = {
             "description": "Applicants looking for 10- to 30-year level term coverage.",
             "tagline": "Level term coverage",
             "fields": [
-                choice("term_length", "Term length", ["10 years", "15 years", "20 years", "25 years", "30 years"],
-                       biddable=True),
+                choice(
+                    "term_length",
+                    "Term length",
+                    ["10 years", "15 years", "20 years", "25 years", "30 years"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1044,9 +1225,11 @@ LIFE_INSURANCE = {
             "tagline": "Coverage without a medical exam",
             "status": "proposed",
             "fields": [
-                multi_choice("health_conditions", "Health conditions", ["none", "diabetes", "heart disease",
-                                                                        "high blood pressure", "cancer history",
-                                                                        "COPD", "other"]),
+                multi_choice(
+                    "health_conditions",
+                    "Health conditions",
+                    ["none", "diabetes", "heart disease", "high blood pressure", "cancer history", "COPD", "other"],
+                ),
             ],
         },
     ],
@@ -1076,12 +1259,15 @@ HEALTH_INSURANCE = {
             "slug": "health-insurance-aca",
             "name": "ACA Individual & Family Plans",
             "description": "Consumers enrolling in Affordable Care Act marketplace plans during open enrollment or "
-                           "a special enrollment period.",
+            "a special enrollment period.",
             "tagline": "Marketplace plans with subsidies",
             "fields": [
-                choice("qualifying_life_event", "Qualifying life event",
-                       ["open enrollment", "lost coverage", "moved", "married", "had a baby", "none"],
-                       biddable=True),
+                choice(
+                    "qualifying_life_event",
+                    "Qualifying life event",
+                    ["open enrollment", "lost coverage", "moved", "married", "had a baby", "none"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1091,8 +1277,12 @@ HEALTH_INSURANCE = {
             "tagline": "Temporary coverage",
             "reserve_price": Decimal("12"),
             "fields": [
-                choice("coverage_needed_months", "Coverage needed for", ["1-3 months", "3-6 months",
-                                                                         "6-12 months"], biddable=True),
+                choice(
+                    "coverage_needed_months",
+                    "Coverage needed for",
+                    ["1-3 months", "3-6 months", "6-12 months"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1114,7 +1304,7 @@ MEDICARE = {
     "slug": "medicare",
     "name": "Medicare",
     "description": "Medicare beneficiaries and those turning 65 comparing Medicare Advantage, Supplement and "
-                   "Part D plans. Sold to licensed agents; subject to CMS marketing rules.",
+    "Part D plans. Sold to licensed agents; subject to CMS marketing rules.",
     "tagline": "Seniors comparing Medicare plans",
     "brand_color": "#1d4ed8",
     "reserve_price": Decimal("25"),
@@ -1126,9 +1316,12 @@ MEDICARE = {
     "fields": [
         integer("applicant_age", "Age", 60, 110, required=True, biddable=True),
         boolean("enrolled_parts_a_b", "Enrolled in Medicare Parts A and B", biddable=True),
-        choice("current_coverage", "Current coverage", ["Original Medicare only", "Medicare Advantage",
-                                                        "Medicare Supplement", "employer plan", "none"],
-               biddable=True),
+        choice(
+            "current_coverage",
+            "Current coverage",
+            ["Original Medicare only", "Medicare Advantage", "Medicare Supplement", "employer plan", "none"],
+            biddable=True,
+        ),
         boolean("medicaid_eligible", "Also eligible for Medicaid", biddable=True),
         date_of_birth_field(),
         text("medicare_beneficiary_id", "Medicare Beneficiary Identifier (MBI)", pii=True),
@@ -1140,8 +1333,12 @@ MEDICARE = {
             "description": "Beneficiaries interested in a Part C plan with bundled drug, dental and vision benefits.",
             "tagline": "Part C plans",
             "fields": [
-                choice("preferred_plan_type", "Preferred plan type", ["HMO", "PPO", "PFFS", "Special Needs Plan",
-                                                                      "not sure"], biddable=True),
+                choice(
+                    "preferred_plan_type",
+                    "Preferred plan type",
+                    ["HMO", "PPO", "PFFS", "Special Needs Plan", "not sure"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1151,8 +1348,12 @@ MEDICARE = {
             "tagline": "Medigap Plans G and N",
             "reserve_price": Decimal("30"),
             "fields": [
-                choice("medigap_plan_interest", "Plan of interest", ["Plan G", "Plan N", "Plan F", "High-deductible G",
-                                                                     "not sure"], biddable=True),
+                choice(
+                    "medigap_plan_interest",
+                    "Plan of interest",
+                    ["Plan G", "Plan N", "Plan F", "High-deductible G", "not sure"],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1176,7 +1377,7 @@ MASS_TORT = {
     "slug": "legal-mass-tort",
     "name": "Mass Tort",
     "description": "Claimants who may qualify for an active mass tort or multidistrict litigation. Sold to "
-                   "law firms as signed-retainer-ready intake.",
+    "law firms as signed-retainer-ready intake.",
     "tagline": "Pre-screened mass tort claimants",
     "reserve_price": Decimal("150"),
     "buy_now_multiplier": Decimal("1.5"),
@@ -1196,30 +1397,53 @@ MASS_TORT = {
             "slug": "mass-tort-camp-lejeune",
             "name": "Camp Lejeune Water Contamination",
             "description": "Veterans, family members and civilian workers who lived or worked at Camp Lejeune for "
-                           "at least 30 days between 1953 and 1987 and were later diagnosed with a listed illness.",
+            "at least 30 days between 1953 and 1987 and were later diagnosed with a listed illness.",
             "tagline": "Camp Lejeune Justice Act claimants",
             "reserve_price": Decimal("250"),
             "fields": [
-                choice("diagnosis", "Diagnosis", ["bladder cancer", "kidney cancer", "liver cancer",
-                                                  "non-Hodgkin lymphoma", "leukemia", "multiple myeloma",
-                                                  "Parkinson's disease", "kidney disease", "systemic sclerosis"],
-                       required=True, biddable=True),
-                integer("days_at_camp_lejeune", "Days at Camp Lejeune (1953-1987)", 30, 15000, required=True,
-                        biddable=True),
-                choice("camp_lejeune_relationship", "Connection", ["Marine / Navy veteran", "family member",
-                                                                   "civilian worker"], biddable=True),
+                choice(
+                    "diagnosis",
+                    "Diagnosis",
+                    [
+                        "bladder cancer",
+                        "kidney cancer",
+                        "liver cancer",
+                        "non-Hodgkin lymphoma",
+                        "leukemia",
+                        "multiple myeloma",
+                        "Parkinson's disease",
+                        "kidney disease",
+                        "systemic sclerosis",
+                    ],
+                    required=True,
+                    biddable=True,
+                ),
+                integer(
+                    "days_at_camp_lejeune", "Days at Camp Lejeune (1953-1987)", 30, 15000, required=True, biddable=True
+                ),
+                choice(
+                    "camp_lejeune_relationship",
+                    "Connection",
+                    ["Marine / Navy veteran", "family member", "civilian worker"],
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "mass-tort-hair-relaxer",
             "name": "Hair Relaxer",
             "description": "Women who regularly used chemical hair straighteners and were later diagnosed with "
-                           "uterine, endometrial or ovarian cancer.",
+            "uterine, endometrial or ovarian cancer.",
             "tagline": "Chemical straightener cancer claims",
             "reserve_price": Decimal("200"),
             "fields": [
-                choice("diagnosis", "Diagnosis", ["uterine cancer", "endometrial cancer", "ovarian cancer",
-                                                  "hysterectomy before age 40"], required=True, biddable=True),
+                choice(
+                    "diagnosis",
+                    "Diagnosis",
+                    ["uterine cancer", "endometrial cancer", "ovarian cancer", "hysterectomy before age 40"],
+                    required=True,
+                    biddable=True,
+                ),
                 text("product_brand", "Product brand(s) used"),
             ],
         },
@@ -1230,17 +1454,26 @@ MASS_TORT = {
             "tagline": "Glyphosate NHL claims",
             "reserve_price": Decimal("175"),
             "fields": [
-                choice("diagnosis", "Diagnosis", ["non-Hodgkin lymphoma", "B-cell lymphoma", "T-cell lymphoma",
-                                                  "chronic lymphocytic leukemia"], required=True, biddable=True),
-                choice("exposure_context", "How exposed", ["farming", "landscaping / groundskeeping",
-                                                           "residential use", "other"], biddable=True),
+                choice(
+                    "diagnosis",
+                    "Diagnosis",
+                    ["non-Hodgkin lymphoma", "B-cell lymphoma", "T-cell lymphoma", "chronic lymphocytic leukemia"],
+                    required=True,
+                    biddable=True,
+                ),
+                choice(
+                    "exposure_context",
+                    "How exposed",
+                    ["farming", "landscaping / groundskeeping", "residential use", "other"],
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "mass-tort-3m-earplugs",
             "name": "3M Combat Arms Earplugs",
             "description": "Service members who used 3M Combat Arms Earplugs and developed hearing loss or "
-                           "tinnitus. Retired after the 2023 global settlement closed intake.",
+            "tinnitus. Retired after the 2023 global settlement closed intake.",
             "tagline": "Intake closed",
             "status": "deprecated",
             "reserve_price": Decimal("100"),
@@ -1253,15 +1486,25 @@ MASS_TORT = {
             "slug": "mass-tort-glp1",
             "name": "GLP-1 Weight-Loss Drugs",
             "description": "Patients who took a GLP-1 medication and were diagnosed with gastroparesis, bowel "
-                           "obstruction or vision loss.",
+            "obstruction or vision loss.",
             "tagline": "Ozempic and Mounjaro injury claims",
             "status": "proposed",
             "reserve_price": Decimal("150"),
             "fields": [
-                choice("medication", "Medication", ["Ozempic", "Wegovy", "Mounjaro", "Zepbound", "Saxenda",
-                                                    "Trulicity", "other"], required=True, biddable=True),
-                choice("diagnosis", "Diagnosis", ["gastroparesis", "bowel obstruction", "ileus",
-                                                  "NAION (vision loss)", "other"], required=True, biddable=True),
+                choice(
+                    "medication",
+                    "Medication",
+                    ["Ozempic", "Wegovy", "Mounjaro", "Zepbound", "Saxenda", "Trulicity", "other"],
+                    required=True,
+                    biddable=True,
+                ),
+                choice(
+                    "diagnosis",
+                    "Diagnosis",
+                    ["gastroparesis", "bowel obstruction", "ileus", "NAION (vision loss)", "other"],
+                    required=True,
+                    biddable=True,
+                ),
             ],
         },
     ],
@@ -1271,7 +1514,7 @@ LEGAL = {
     "slug": "legal",
     "name": "Legal",
     "description": "People seeking an attorney for an injury, claim or legal matter. Sold to law firms for "
-                   "case intake; exclusive by default.",
+    "case intake; exclusive by default.",
     "tagline": "Potential clients looking for an attorney",
     "brand_color": "#1e3a8a",
     "reserve_price": Decimal("60"),
@@ -1284,8 +1527,12 @@ LEGAL = {
     "fields": [
         boolean("has_attorney", "Already has an attorney", required=True, biddable=True),
         date("incident_date", "Date of incident", biddable=True),
-        text("case_description", "Description of what happened", pii=True,
-             help_text="Free text; may contain personal details."),
+        text(
+            "case_description",
+            "Description of what happened",
+            pii=True,
+            help_text="Free text; may contain personal details.",
+        ),
     ],
     "children": [
         {
@@ -1295,13 +1542,27 @@ LEGAL = {
             "tagline": "Injury victims seeking representation",
             "reserve_price": Decimal("80"),
             "fields": [
-                choice("accident_type", "Type of accident", ["car accident", "truck accident",
-                                                             "motorcycle accident", "slip and fall", "dog bite",
-                                                             "medical malpractice", "other"], required=True,
-                       biddable=True),
-                choice("injury_severity", "Injury severity", ["minor", "moderate", "severe",
-                                                              "permanent / catastrophic", "wrongful death"],
-                       biddable=True),
+                choice(
+                    "accident_type",
+                    "Type of accident",
+                    [
+                        "car accident",
+                        "truck accident",
+                        "motorcycle accident",
+                        "slip and fall",
+                        "dog bite",
+                        "medical malpractice",
+                        "other",
+                    ],
+                    required=True,
+                    biddable=True,
+                ),
+                choice(
+                    "injury_severity",
+                    "Injury severity",
+                    ["minor", "moderate", "severe", "permanent / catastrophic", "wrongful death"],
+                    biddable=True,
+                ),
                 boolean("received_medical_treatment", "Received medical treatment", biddable=True),
                 boolean("missed_work", "Missed work because of the injury"),
             ],
@@ -1310,13 +1571,17 @@ LEGAL = {
                     "slug": "personal-injury-auto-accident",
                     "name": "Auto Accident",
                     "description": "Drivers, passengers and pedestrians injured in a motor vehicle accident "
-                                   "caused by someone else.",
+                    "caused by someone else.",
                     "tagline": "Motor vehicle accident claims",
                     "reserve_price": Decimal("100"),
                     "fields": [
-                        choice("accident_type", "Vehicle involved", ["car", "truck / 18-wheeler", "motorcycle",
-                                                                     "rideshare", "pedestrian", "bicycle"],
-                               required=True, biddable=True),
+                        choice(
+                            "accident_type",
+                            "Vehicle involved",
+                            ["car", "truck / 18-wheeler", "motorcycle", "rideshare", "pedestrian", "bicycle"],
+                            required=True,
+                            biddable=True,
+                        ),
                         boolean("at_fault", "Was at fault", biddable=True),
                         boolean("police_report_filed", "Police report filed", biddable=True),
                     ],
@@ -1325,14 +1590,22 @@ LEGAL = {
                     "slug": "personal-injury-slip-and-fall",
                     "name": "Slip and Fall",
                     "description": "People injured by a fall on someone else's property, such as a store, "
-                                   "restaurant or apartment complex.",
+                    "restaurant or apartment complex.",
                     "tagline": "Premises liability claims",
                     "fields": [
-                        choice("accident_type", "Type of fall", ["slip and fall", "trip and fall", "stairway fall",
-                                                                 "falling object"], required=True, biddable=True),
-                        choice("location_type", "Where it happened", ["store", "restaurant", "apartment / rental",
-                                                                      "workplace", "public property", "other"],
-                               biddable=True),
+                        choice(
+                            "accident_type",
+                            "Type of fall",
+                            ["slip and fall", "trip and fall", "stairway fall", "falling object"],
+                            required=True,
+                            biddable=True,
+                        ),
+                        choice(
+                            "location_type",
+                            "Where it happened",
+                            ["store", "restaurant", "apartment / rental", "workplace", "public property", "other"],
+                            biddable=True,
+                        ),
                     ],
                 },
                 {
@@ -1342,12 +1615,26 @@ LEGAL = {
                     "tagline": "Medical negligence claims",
                     "reserve_price": Decimal("120"),
                     "fields": [
-                        choice("accident_type", "Type of malpractice", ["misdiagnosis", "surgical error",
-                                                                        "birth injury", "medication error",
-                                                                        "anesthesia error", "nursing home neglect"],
-                               required=True, biddable=True),
-                        choice("provider_type", "Provider", ["hospital", "physician", "nursing home", "pharmacy",
-                                                             "other"], biddable=True),
+                        choice(
+                            "accident_type",
+                            "Type of malpractice",
+                            [
+                                "misdiagnosis",
+                                "surgical error",
+                                "birth injury",
+                                "medication error",
+                                "anesthesia error",
+                                "nursing home neglect",
+                            ],
+                            required=True,
+                            biddable=True,
+                        ),
+                        choice(
+                            "provider_type",
+                            "Provider",
+                            ["hospital", "physician", "nursing home", "pharmacy", "other"],
+                            biddable=True,
+                        ),
                     ],
                 },
             ],
@@ -1357,16 +1644,28 @@ LEGAL = {
             "slug": "legal-workers-compensation",
             "name": "Workers' Compensation",
             "description": "Employees injured on the job who need help filing or appealing a workers' "
-                           "compensation claim.",
+            "compensation claim.",
             "tagline": "Workplace injury claims",
             "reserve_price": Decimal("70"),
             "fields": [
-                choice("injury_type", "Injury", ["back / neck", "repetitive strain", "broken bones", "head injury",
-                                                 "occupational illness", "other"], biddable=True),
+                choice(
+                    "injury_type",
+                    "Injury",
+                    [
+                        "back / neck",
+                        "repetitive strain",
+                        "broken bones",
+                        "head injury",
+                        "occupational illness",
+                        "other",
+                    ],
+                    biddable=True,
+                ),
                 boolean("reported_to_employer", "Reported to employer", required=True, biddable=True),
                 boolean("currently_working", "Currently working", biddable=True),
-                choice("claim_status", "Claim status", ["not filed", "filed, pending", "denied", "approved"],
-                       biddable=True),
+                choice(
+                    "claim_status", "Claim status", ["not filed", "filed, pending", "denied", "approved"], biddable=True
+                ),
             ],
         },
         {
@@ -1380,15 +1679,19 @@ LEGAL = {
                 decimal("total_debt", "Total debt (USD)", 0, 10000000, required=True, biddable=True),
                 choice("chapter_interest", "Chapter", ["Chapter 7", "Chapter 13", "not sure"], biddable=True),
                 decimal("monthly_household_income", "Monthly household income (USD)", 0, 1000000),
-                multi_choice("facing", "Currently facing", ["foreclosure", "wage garnishment", "repossession",
-                                                            "lawsuit", "none"], biddable=True),
+                multi_choice(
+                    "facing",
+                    "Currently facing",
+                    ["foreclosure", "wage garnishment", "repossession", "lawsuit", "none"],
+                    biddable=True,
+                ),
             ],
         },
         {
             "slug": "legal-dui",
             "name": "DUI / DWI Defense",
             "description": "People recently arrested for driving under the influence who need a defense attorney "
-                           "before their court date.",
+            "before their court date.",
             "tagline": "DUI defense, time-sensitive",
             "reserve_price": Decimal("50"),
             "dedupe_window_days": 60,
@@ -1406,8 +1709,13 @@ LEGAL = {
             "tagline": "Divorce and custody consultations",
             "reserve_price": Decimal("45"),
             "fields": [
-                choice("case_type", "Matter", ["divorce", "child custody", "child support", "alimony",
-                                               "adoption", "prenuptial agreement"], required=True, biddable=True),
+                choice(
+                    "case_type",
+                    "Matter",
+                    ["divorce", "child custody", "child support", "alimony", "adoption", "prenuptial agreement"],
+                    required=True,
+                    biddable=True,
+                ),
                 boolean("contested", "Contested", biddable=True),
                 boolean("children_involved", "Minor children involved", biddable=True),
             ],
@@ -1432,15 +1740,33 @@ EDUCATION = {
     "daily_cap_per_seller": 500,
     "dedupe_window_days": 90,
     "fields": [
-        choice("education_level", "Highest education completed", ["some high school", "high school / GED",
-                                                                   "some college", "associate degree",
-                                                                   "bachelor's degree", "master's or higher"],
-               required=True, biddable=True),
-        choice("desired_degree", "Desired credential", ["certificate", "associate", "bachelor's", "master's",
-                                                        "doctorate"], biddable=True),
+        choice(
+            "education_level",
+            "Highest education completed",
+            [
+                "some high school",
+                "high school / GED",
+                "some college",
+                "associate degree",
+                "bachelor's degree",
+                "master's or higher",
+            ],
+            required=True,
+            biddable=True,
+        ),
+        choice(
+            "desired_degree",
+            "Desired credential",
+            ["certificate", "associate", "bachelor's", "master's", "doctorate"],
+            biddable=True,
+        ),
         choice("learning_format", "Format", ["online", "on campus", "hybrid", "no preference"], biddable=True),
-        choice("start_timeline", "Planned start", ["immediately", "within 3 months", "3-6 months", "6+ months"],
-               biddable=True),
+        choice(
+            "start_timeline",
+            "Planned start",
+            ["immediately", "within 3 months", "3-6 months", "6+ months"],
+            biddable=True,
+        ),
         boolean("military_affiliation", "Military or veteran", biddable=True),
         integer("high_school_graduation_year", "High school graduation year", 1950, 2030),
     ],
@@ -1451,9 +1777,20 @@ EDUCATION = {
             "description": "Working adults looking for online degree programs.",
             "tagline": "Online degree programs",
             "fields": [
-                choice("area_of_interest", "Area of interest", ["business", "computer science / IT", "healthcare",
-                                                                "criminal justice", "education", "psychology",
-                                                                "other"], biddable=True),
+                choice(
+                    "area_of_interest",
+                    "Area of interest",
+                    [
+                        "business",
+                        "computer science / IT",
+                        "healthcare",
+                        "criminal justice",
+                        "education",
+                        "psychology",
+                        "other",
+                    ],
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1463,8 +1800,13 @@ EDUCATION = {
             "tagline": "Nursing and allied health",
             "reserve_price": Decimal("40"),
             "fields": [
-                choice("program", "Program", ["CNA", "LPN", "RN (ADN)", "RN-to-BSN", "BSN", "medical assistant",
-                                              "other allied health"], required=True, biddable=True),
+                choice(
+                    "program",
+                    "Program",
+                    ["CNA", "LPN", "RN (ADN)", "RN-to-BSN", "BSN", "medical assistant", "other allied health"],
+                    required=True,
+                    biddable=True,
+                ),
                 boolean("licensed_nurse", "Already a licensed nurse"),
             ],
         },
@@ -1475,8 +1817,13 @@ EDUCATION = {
             "tagline": "Skilled trades training",
             "reserve_price": Decimal("25"),
             "fields": [
-                choice("trade", "Trade", ["HVAC", "electrician", "welding", "plumbing", "automotive",
-                                          "commercial driving (CDL)", "other"], required=True, biddable=True),
+                choice(
+                    "trade",
+                    "Trade",
+                    ["HVAC", "electrician", "welding", "plumbing", "automotive", "commercial driving (CDL)", "other"],
+                    required=True,
+                    biddable=True,
+                ),
             ],
         },
         {
@@ -1486,9 +1833,13 @@ EDUCATION = {
             "tagline": "Graduate and MBA programs",
             "reserve_price": Decimal("45"),
             "fields": [
-                choice("area_of_interest", "Area of interest", ["MBA", "education", "nursing (MSN)",
-                                                                "data science", "public health", "social work",
-                                                                "other"], required=True, biddable=True),
+                choice(
+                    "area_of_interest",
+                    "Area of interest",
+                    ["MBA", "education", "nursing (MSN)", "data science", "public health", "social work", "other"],
+                    required=True,
+                    biddable=True,
+                ),
                 integer("years_work_experience", "Years of work experience", 0, 60, biddable=True),
             ],
         },

@@ -22,7 +22,9 @@ def vertical_list(*, status: str | None = None, parent_slug: str | None = None, 
 
 def vertical_tree() -> list[tuple[Vertical, list[Vertical]]]:
     """Top-level verticals with their children, for the list page (2 queries)."""
-    verticals = list(Vertical.objects.exclude(status=VerticalStatus.DEPRECATED).select_related("parent").order_by("name"))
+    verticals = list(
+        Vertical.objects.exclude(status=VerticalStatus.DEPRECATED).select_related("parent").order_by("name")
+    )
     children: dict[int, list[Vertical]] = {}
     for vertical in verticals:
         if vertical.parent_id:
@@ -60,8 +62,12 @@ def vertical_fields_effective(*, vertical: Vertical) -> list[EffectiveField]:
     chain = vertical_ancestors(vertical=vertical)
     by_id = {node.pk: node for node in chain}
     merged = _merged_fields([node.pk for node in chain], _fields_by_vertical([node.pk for node in chain]))
-    return [EffectiveField(field=field, inherited_from=None if field.vertical_id == vertical.pk
-                           else by_id[field.vertical_id]) for field in merged]
+    return [
+        EffectiveField(
+            field=field, inherited_from=None if field.vertical_id == vertical.pk else by_id[field.vertical_id]
+        )
+        for field in merged
+    ]
 
 
 def vertical_schemas(*, vertical_ids) -> dict[int, list[VerticalField]]:
@@ -103,6 +109,7 @@ def _merged_fields(chain: list[int], by_vertical: dict) -> list[VerticalField]:
 
 # ---------------------------------------------------------------- exclusive verticals: the one rule
 
+
 def vertical_open_to_q(*, vertical, user_id) -> Q:
     """The exclusive-vertical rule as a filter: a vertical with no buyer list is open to everyone,
     one with a list only to its listed buyers. `vertical` is a vertical id or an expression naming
@@ -119,8 +126,11 @@ def vertical_open_to_q(*, vertical, user_id) -> Q:
 def vertical_admits_buyer(*, vertical: Vertical, user) -> bool:
     """An exclusive vertical (non-empty buyer list) admits only its listed buyers. One query."""
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
-    return Vertical.objects.filter(pk=vertical.pk).filter(
-        vertical_open_to_q(vertical=OuterRef("pk"), user_id=user_id)).exists()
+    return (
+        Vertical.objects.filter(pk=vertical.pk)
+        .filter(vertical_open_to_q(vertical=OuterRef("pk"), user_id=user_id))
+        .exists()
+    )
 
 
 def vertical_watchable_q(*, user) -> Q:
@@ -134,9 +144,11 @@ def vertical_watchable_q(*, user) -> Q:
 
 def vertical_slugs_watchable(*, slugs: list[str], user) -> list[str]:
     """Of `slugs`, the active verticals `user` may follow (vertical_watchable_q). One query."""
-    return list(Vertical.objects.filter(slug__in=slugs, status=VerticalStatus.ACTIVE)
-                .filter(vertical_watchable_q(user=user)).values_list("slug", flat=True))
-
+    return list(
+        Vertical.objects.filter(slug__in=slugs, status=VerticalStatus.ACTIVE)
+        .filter(vertical_watchable_q(user=user))
+        .values_list("slug", flat=True)
+    )
 
 
 _PUBLIC_SLUGS: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
@@ -158,8 +170,10 @@ def vertical_public_slugs() -> frozenset[str]:
     global _PUBLIC_SLUGS
     slugs = vertical_public_slugs_cached()
     if slugs is None:
-        slugs = frozenset(Vertical.objects.filter(status=VerticalStatus.ACTIVE)
-                          .filter(vertical_open_to_q(vertical=OuterRef("pk"), user_id=None))
-                          .values_list("slug", flat=True))
+        slugs = frozenset(
+            Vertical.objects.filter(status=VerticalStatus.ACTIVE)
+            .filter(vertical_open_to_q(vertical=OuterRef("pk"), user_id=None))
+            .values_list("slug", flat=True)
+        )
         _PUBLIC_SLUGS = (time.monotonic(), slugs)
     return slugs

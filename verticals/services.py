@@ -9,8 +9,20 @@ from verticals.choices import CHOICE_TYPES, RANGE_TYPES, FieldType, VerticalStat
 from verticals.models import Vertical, VerticalField, field_key
 
 # Contact details never live in the vertical schema: the lead's PII vault holds them.
-RESERVED_KEYS = {"first_name", "last_name", "full_name", "email", "phone", "street_address", "address",
-                 "zip", "state", "city", "country", "consent"}
+RESERVED_KEYS = {
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "street_address",
+    "address",
+    "zip",
+    "state",
+    "city",
+    "country",
+    "consent",
+}
 MAX_CHOICES = 200
 
 
@@ -78,23 +90,37 @@ def check_vertical(*, vertical: Vertical) -> None:
         parent = parent.parent
     if depth > 3 and "parent" not in errors:
         errors["parent"] = "Verticals nest at most four levels deep."
-    if vertical.parent is not None and vertical.parent.status == VerticalStatus.DEPRECATED \
-            and vertical.status == VerticalStatus.ACTIVE:
+    if (
+        vertical.parent is not None
+        and vertical.parent.status == VerticalStatus.DEPRECATED
+        and vertical.status == VerticalStatus.ACTIVE
+    ):
         errors["status"] = "An active vertical cannot sit under a deprecated parent."
     if errors:
         raise ValidationError(errors)
 
 
 _VERTICAL_DEFAULT_KEYS = (
-    "description", "status", "reserve_price", "buy_now_multiplier", "auction_duration_seconds",
-    "dispute_window_hours", "quality_floor", "daily_cap_per_seller", "dedupe_window_days",
-    "brand_color", "logo_url", "tagline", "royalty_bps",
+    "description",
+    "status",
+    "reserve_price",
+    "buy_now_multiplier",
+    "auction_duration_seconds",
+    "dispute_window_hours",
+    "quality_floor",
+    "daily_cap_per_seller",
+    "dedupe_window_days",
+    "brand_color",
+    "logo_url",
+    "tagline",
+    "royalty_bps",
 )
 
 
 @transaction.atomic
-def vertical_upsert(*, slug: str, name: str, parent: Vertical | None = None, fields: list[dict] | None = None,
-                    **attrs) -> Vertical:
+def vertical_upsert(
+    *, slug: str, name: str, parent: Vertical | None = None, fields: list[dict] | None = None, **attrs
+) -> Vertical:
     """Create or update a vertical by slug with its own fields (validated; idempotent)."""
     unknown = set(attrs) - set(_VERTICAL_DEFAULT_KEYS)
     if unknown:
@@ -107,15 +133,43 @@ def vertical_upsert(*, slug: str, name: str, parent: Vertical | None = None, fie
     vertical.save()
     keep = []
     for position, spec in enumerate(fields or []):
-        spec = {"choices": [], "min_value": None, "max_value": None, "required": False,
-                "biddable": False, "pii": False, "help_text": "", **spec}
-        check_field_definition(key=spec["key"], type=spec["type"], choices=spec["choices"],
-                               min_value=spec["min_value"], max_value=spec["max_value"],
-                               biddable=spec["biddable"], pii=spec["pii"])
+        spec = {
+            "choices": [],
+            "min_value": None,
+            "max_value": None,
+            "required": False,
+            "biddable": False,
+            "pii": False,
+            "help_text": "",
+            **spec,
+        }
+        check_field_definition(
+            key=spec["key"],
+            type=spec["type"],
+            choices=spec["choices"],
+            min_value=spec["min_value"],
+            max_value=spec["max_value"],
+            biddable=spec["biddable"],
+            pii=spec["pii"],
+        )
         VerticalField.objects.update_or_create(
-            vertical=vertical, key=spec["key"],
-            defaults={k: spec[k] for k in ("label", "type", "required", "choices", "min_value", "max_value",
-                                           "biddable", "pii", "help_text")} | {"position": position},
+            vertical=vertical,
+            key=spec["key"],
+            defaults={
+                k: spec[k]
+                for k in (
+                    "label",
+                    "type",
+                    "required",
+                    "choices",
+                    "min_value",
+                    "max_value",
+                    "biddable",
+                    "pii",
+                    "help_text",
+                )
+            }
+            | {"position": position},
         )
         keep.append(spec["key"])
     VerticalField.objects.filter(vertical=vertical).exclude(key__in=keep).delete()
@@ -123,8 +177,17 @@ def vertical_upsert(*, slug: str, name: str, parent: Vertical | None = None, fie
 
 
 # A child vertical takes its parent's sale defaults and branding unless it sets its own.
-INHERITED_DEFAULTS = ("reserve_price", "buy_now_multiplier", "auction_duration_seconds", "dispute_window_hours",
-                      "quality_floor", "daily_cap_per_seller", "dedupe_window_days", "brand_color", "royalty_bps")
+INHERITED_DEFAULTS = (
+    "reserve_price",
+    "buy_now_multiplier",
+    "auction_duration_seconds",
+    "dispute_window_hours",
+    "quality_floor",
+    "daily_cap_per_seller",
+    "dedupe_window_days",
+    "brand_color",
+    "royalty_bps",
+)
 
 
 def vertical_seed_tree(*, tree: list[dict], parent: Vertical | None = None, inherited: dict | None = None) -> int:

@@ -14,9 +14,13 @@ def vertical_detail(request, slug: str):
         vertical = selectors.vertical_get(slug=slug)
     except Vertical.DoesNotExist:
         raise Http404("No such vertical.") from None
-    return render(request, "verticals/detail.html", {
-        "vertical": vertical,
-        "ancestors": selectors.vertical_ancestors(vertical=vertical)[:-1],
-        "fields": selectors.vertical_fields_effective(vertical=vertical),
-        "children": selectors.vertical_list(parent_slug=vertical.slug),
-    })
+    return render(
+        request,
+        "verticals/detail.html",
+        {
+            "vertical": vertical,
+            "ancestors": selectors.vertical_ancestors(vertical=vertical)[:-1],
+            "fields": selectors.vertical_fields_effective(vertical=vertical),
+            "children": selectors.vertical_list(parent_slug=vertical.slug),
+        },
+    )

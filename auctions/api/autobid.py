@@ -28,26 +28,41 @@ HH_MM = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 
 class AutobidFieldFilterSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="A biddable, non-PII field key of the rule's vertical.")
-    op = serializers.ChoiceField(choices=autobid.OP_SPELLINGS,
-                                 help_text="=, ≠, in, not in, >, ≥, <, ≤, between, contains (or eq, ne, not_in, gt, "
-                                           "gte, lt, lte; ==, !=, >=, <=). Stored and returned as the code: eq, ne, "
-                                           "in, not_in, gt, gte, lt, lte, between, contains.")
-    value = serializers.JSONField(help_text="A value of the field's type; a list for in/not_in; [low, high] for "
-                                            "between.")
+    op = serializers.ChoiceField(
+        choices=autobid.OP_SPELLINGS,
+        help_text="=, ≠, in, not in, >, ≥, <, ≤, between, contains (or eq, ne, not_in, gt, "
+        "gte, lt, lte; ==, !=, >=, <=). Stored and returned as the code: eq, ne, "
+        "in, not_in, gt, gte, lt, lte, between, contains.",
+    )
+    value = serializers.JSONField(
+        help_text="A value of the field's type; a list for in/not_in; [low, high] for between."
+    )
 
 
 _HOURS_SCHEMA = {
-    "type": "object", "additionalProperties": False, "required": ["days", "start", "end"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["days", "start", "end"],
     "properties": {
-        "days": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0, "maximum": 6},
-                 "description": "Weekdays, Monday = 0 … Sunday = 6."},
+        "days": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "integer", "minimum": 0, "maximum": 6},
+            "description": "Weekdays, Monday = 0 … Sunday = 6.",
+        },
         "start": {"type": "string", "pattern": HH_MM, "description": '"HH:MM", 24-hour, in your time zone.'},
-        "end": {"type": "string", "pattern": HH_MM,
-                "description": '"HH:MM", not the start; an end before the start runs past midnight.'}}}
+        "end": {
+            "type": "string",
+            "pattern": HH_MM,
+            "description": '"HH:MM", not the start; an end before the start runs past midnight.',
+        },
+    },
+}
 
 
-@extend_schema_field({"oneOf": [_HOURS_SCHEMA, {"type": "object", "additionalProperties": False, "maxProperties": 0}],
-                      "nullable": True})
+@extend_schema_field(
+    {"oneOf": [_HOURS_SCHEMA, {"type": "object", "additionalProperties": False, "maxProperties": 0}], "nullable": True}
+)
 class HoursField(serializers.JSONField):
     """Day-parting ({} or null: always); checked by auctions.autobid.check_autobid_rule."""
 
@@ -66,24 +81,38 @@ class AutobidUsageTodaySerializer(serializers.Serializer):
 class AutobidRuleSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = StrictCharField(max_length=autobid.NAME_MAX)
-    vertical = VerticalSlugField(allow_null=True, required=False,
-                                 help_text="Vertical slug (its sub-verticals included); null = every vertical.")
-    states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
-                                   max_length=autobid.MAX_LIST, help_text="Two-letter US states; empty = all.")
-    zips_include = serializers.ListField(child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE), required=False,
-                                         max_length=autobid.MAX_LIST,
-                                         help_text="5-digit ZIPs or 3-digit ZIP3 prefixes; empty = all.")
-    zips_exclude = serializers.ListField(child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE), required=False,
-                                         max_length=autobid.MAX_LIST, help_text="5-digit ZIPs or ZIP3 prefixes.")
-    field_filters = FieldFiltersField(required=False, help_text='[{"field", "op", "value"}, …] on the vertical\'s '
-                                                                'biddable fields.')
+    vertical = VerticalSlugField(
+        allow_null=True, required=False, help_text="Vertical slug (its sub-verticals included); null = every vertical."
+    )
+    states = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(US_STATES)),
+        required=False,
+        max_length=autobid.MAX_LIST,
+        help_text="Two-letter US states; empty = all.",
+    )
+    zips_include = serializers.ListField(
+        child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE),
+        required=False,
+        max_length=autobid.MAX_LIST,
+        help_text="5-digit ZIPs or 3-digit ZIP3 prefixes; empty = all.",
+    )
+    zips_exclude = serializers.ListField(
+        child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE),
+        required=False,
+        max_length=autobid.MAX_LIST,
+        help_text="5-digit ZIPs or ZIP3 prefixes.",
+    )
+    field_filters = FieldFiltersField(
+        required=False, help_text='[{"field", "op", "value"}, …] on the vertical\'s biddable fields.'
+    )
     min_score = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=100)
     max_bid = usdc(positive=True, help_text="The proxy maximum bid on each matching lead, USDC.")
     daily_budget = usdc(positive=True, help_text="USDC per day in your time zone; must cover one max_bid.")
     daily_lead_cap = StrictIntegerField(min_value=1, max_value=autobid.MAX_INT)
     hours = HoursField(required=False, allow_null=True, help_text="Day-parting in your time zone; null or {} = always.")
-    priority = StrictIntegerField(required=False, min_value=-autobid.MAX_PRIORITY,
-                                        max_value=autobid.MAX_PRIORITY, help_text="Higher runs first.")
+    priority = StrictIntegerField(
+        required=False, min_value=-autobid.MAX_PRIORITY, max_value=autobid.MAX_PRIORITY, help_text="Higher runs first."
+    )
     paused = StrictBooleanField(required=False)
     time_zone = serializers.SerializerMethodField(help_text="Your account's time zone (day-parting and days).")
     usage_today = serializers.SerializerMethodField()
@@ -115,14 +144,27 @@ class AutobidTraceSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
     vertical = serializers.CharField(source="auction.vertical.slug", read_only=True)
     placed = serializers.BooleanField(read_only=True)
-    max_amount = usdc(source="bid.max_amount", read_only=True, allow_null=True,
-                      help_text="The maximum the rule bid, if it bid.")
+    max_amount = usdc(
+        source="bid.max_amount", read_only=True, allow_null=True, help_text="The maximum the rule bid, if it bid."
+    )
     reasons = serializers.SerializerMethodField(help_text="One line per check, then the outcome (and settlement).")
 
     class Meta:
         model = AutobidTrace
-        fields = ("id", "rule", "rule_name", "auction", "vertical", "matched", "placed", "max_amount", "reasons",
-                  "budget_day", "settled_at", "created_at")
+        fields = (
+            "id",
+            "rule",
+            "rule_name",
+            "auction",
+            "vertical",
+            "matched",
+            "placed",
+            "max_amount",
+            "reasons",
+            "budget_day",
+            "settled_at",
+            "created_at",
+        )
         read_only_fields = fields
 
     def get_reasons(self, trace) -> list[str]:
@@ -142,11 +184,13 @@ class AuctionAutobidSerializer(serializers.Serializer):
     auction = serializers.IntegerField()
     status = serializers.CharField()
     traces = AutobidTraceSerializer(many=True, help_text="What your rules did when the auction opened.")
-    dry_run = AutobidDryRunRowSerializer(many=True,
-                                         help_text="What each of your rules would do now (nothing is placed).")
+    dry_run = AutobidDryRunRowSerializer(
+        many=True, help_text="What each of your rules would do now (nothing is placed)."
+    )
 
 
 # ---------------------------------------------------------------- views
+
 
 class _BuyerOnly:
     required_role = "buyer"
@@ -154,8 +198,11 @@ class _BuyerOnly:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not request.user.is_buyer:
-            raise ApiError("Only buyer accounts have autobid rules. Enable buying on your account page.",
-                           status=status.HTTP_403_FORBIDDEN, code="buyer_required")
+            raise ApiError(
+                "Only buyer accounts have autobid rules. Enable buying on your account page.",
+                status=status.HTTP_403_FORBIDDEN,
+                code="buyer_required",
+            )
 
 
 def _raise_field_errors(exc: DjangoValidationError):
@@ -252,8 +299,12 @@ class AuctionAutobidTraceApi(_BuyerOnly, APIView):
         except Auction.DoesNotExist:
             raise NotFound("No such auction.") from None
         explained = selectors_autobid.autobid_explain_for_auction(auction=auction, buyer=request.user)
-        body = {"auction": auction.pk, "status": auction.status, "traces": explained.traces,
-                "dry_run": explained.dry_run}
+        body = {
+            "auction": auction.pk,
+            "status": auction.status,
+            "traces": explained.traces,
+            "dry_run": explained.dry_run,
+        }
         return Response(AuctionAutobidSerializer(body, context={"request": request}).data, status=status.HTTP_200_OK)
 
 

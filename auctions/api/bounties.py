@@ -20,10 +20,10 @@ from auctions.api.autobid import FieldFiltersField
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
+from leads.validation import US_STATES
 from marketplace.api.errors import ApiError
 from marketplace.api.fields import StrictCharField, StrictIntegerField
 from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
-from leads.validation import US_STATES
 from verticals.api.fields import VerticalSlugField
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
@@ -31,16 +31,26 @@ REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 
 # ---------------------------------------------------------------- serializers
 
+
 class _CriteriaFields(serializers.Serializer):
     name = StrictCharField(max_length=100)
-    states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
-                                   max_length=60, help_text="Two-letter US states; empty or omitted = all states.")
+    states = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(US_STATES)),
+        required=False,
+        max_length=60,
+        help_text="Two-letter US states; empty or omitted = all states.",
+    )
     min_score = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=100)
-    field_filters = FieldFiltersField(required=False,
-                                          help_text='[{"field", "op", "value"}, …] on the vertical\'s biddable fields.')
-    max_lead_age_hours = StrictIntegerField(required=False, allow_null=True, min_value=1,
-                                                  max_value=BOUNTY_MAX_LEAD_AGE_HOURS,
-                                                  help_text="Lead age at sale; null = any age.")
+    field_filters = FieldFiltersField(
+        required=False, help_text='[{"field", "op", "value"}, …] on the vertical\'s biddable fields.'
+    )
+    max_lead_age_hours = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=BOUNTY_MAX_LEAD_AGE_HOURS,
+        help_text="Lead age at sale; null = any age.",
+    )
     amount_per_lead = usdc(positive=True, help_text="USDC paid to the seller per matching sale.")
 
 
@@ -55,22 +65,40 @@ class BountySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Bounty
-        fields = ("id", "name", "vertical", "min_score", "states", "field_filters", "max_lead_age_hours",
-                  "amount_per_lead", "status", "pool_balance", "paid_total", "award_count", "created_at", "closed_at")
+        fields = (
+            "id",
+            "name",
+            "vertical",
+            "min_score",
+            "states",
+            "field_filters",
+            "max_lead_age_hours",
+            "amount_per_lead",
+            "status",
+            "pool_balance",
+            "paid_total",
+            "award_count",
+            "created_at",
+            "closed_at",
+        )
         read_only_fields = fields
 
 
 class BountyCreateSerializer(_CriteriaFields):
     vertical = VerticalSlugField(help_text="Leads of this vertical and its sub-verticals.")
-    amount = usdc(positive=True, help_text="USDC moved from your available balance into the pool; at least "
-                                          "amount_per_lead.")
+    amount = usdc(
+        positive=True, help_text="USDC moved from your available balance into the pool; at least amount_per_lead."
+    )
 
 
 class BountyUpdateSerializer(_CriteriaFields):
     name = StrictCharField(max_length=100, required=False)
     amount_per_lead = usdc(positive=True, required=False)
-    status = serializers.ChoiceField(choices=[BountyStatus.ACTIVE, BountyStatus.PAUSED], required=False,
-                                     help_text="paused stops payouts; active resumes them.")
+    status = serializers.ChoiceField(
+        choices=[BountyStatus.ACTIVE, BountyStatus.PAUSED],
+        required=False,
+        help_text="paused stops payouts; active resumes them.",
+    )
 
 
 class AmountSerializer(serializers.Serializer):
@@ -78,8 +106,12 @@ class AmountSerializer(serializers.Serializer):
 
 
 class WithdrawSerializer(serializers.Serializer):
-    amount = usdc(positive=True, required=False, allow_null=True,
-                  help_text="USDC to take back; omit (or null) to take everything back and close the bounty.")
+    amount = usdc(
+        positive=True,
+        required=False,
+        allow_null=True,
+        help_text="USDC to take back; omit (or null) to take everything back and close the bounty.",
+    )
 
 
 class BountyAwardSerializer(serializers.ModelSerializer):
@@ -102,8 +134,17 @@ class OpenBountySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Bounty
-        fields = ("id", "vertical", "min_score", "states", "field_filters", "max_lead_age_hours", "amount_per_lead",
-                  "pool_balance", "created_at")
+        fields = (
+            "id",
+            "vertical",
+            "min_score",
+            "states",
+            "field_filters",
+            "max_lead_age_hours",
+            "amount_per_lead",
+            "pool_balance",
+            "created_at",
+        )
         read_only_fields = fields
 
 
@@ -114,11 +155,13 @@ class EarningsSerializer(serializers.Serializer):
 
 
 IDEMPOTENCY_PARAMETER = idempotency_parameter()
-MONEY_CONFLICT = ("More than your available balance (`insufficient_funds`), more than the pool holds, or the "
-                  "bounty is closed.")
+MONEY_CONFLICT = (
+    "More than your available balance (`insufficient_funds`), more than the pool holds, or the bounty is closed."
+)
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _bounty_or_404(request, pk: int) -> Bounty:
     try:
@@ -128,8 +171,9 @@ def _bounty_or_404(request, pk: int) -> Bounty:
 
 
 def _conflict(exc: bounties.BountyConflict) -> ApiError:
-    return ApiError(str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
-                    param=IDEMPOTENCY_HEADER)
+    return ApiError(
+        str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused", param=IDEMPOTENCY_HEADER
+    )
 
 
 # What a service refuses because of the state of things (a balance, a closed bounty) rather than the
@@ -147,27 +191,38 @@ def _state_code(message: str) -> str | None:
 def _refused(exc: DjangoValidationError) -> Exception:
     exclusive = [e for e in getattr(exc, "error_dict", {}).get("vertical", []) if e.code == "exclusive_vertical"]
     if exclusive:  # a permission, not the request's form: 403 as for a bid in that vertical
-        return ApiError(exclusive[0].message, status=status.HTTP_403_FORBIDDEN, code="exclusive_vertical",
-                        param="vertical")
+        return ApiError(
+            exclusive[0].message, status=status.HTTP_403_FORBIDDEN, code="exclusive_vertical", param="vertical"
+        )
     errors = field_errors(exc)
     flat = [(name, str(message)) for name, messages in errors.detail.items() for message in messages]
     if flat and all(_state_code(message) for _, message in flat):
         name, message = flat[0]
-        return ApiError(message, status=status.HTTP_409_CONFLICT, code=_state_code(message),
-                        param=None if name == "non_field_errors" else name)
+        return ApiError(
+            message,
+            status=status.HTTP_409_CONFLICT,
+            code=_state_code(message),
+            param=None if name == "non_field_errors" else name,
+        )
     return errors
 
 
 def _require_buyer(request) -> None:
     if not request.user.is_buyer:
-        raise ApiError("Only buyer accounts fund bounties. Enable buying on your account page.",
-                       status=status.HTTP_403_FORBIDDEN, code="buyer_required")
+        raise ApiError(
+            "Only buyer accounts fund bounties. Enable buying on your account page.",
+            status=status.HTTP_403_FORBIDDEN,
+            code="buyer_required",
+        )
 
 
 def _body(request, bounty: Bounty, code: int) -> Response:
     fresh = _bounty_or_404(request, bounty.pk)
-    return Response(BountySerializer(fresh).data, status=code,
-                    headers=REPLAY_HEADERS if getattr(bounty, "replayed", False) else None)
+    return Response(
+        BountySerializer(fresh).data,
+        status=code,
+        headers=REPLAY_HEADERS if getattr(bounty, "replayed", False) else None,
+    )
 
 
 def _valid(serializer_class, request, **kwargs) -> dict:
@@ -180,6 +235,7 @@ def _valid(serializer_class, request, **kwargs) -> dict:
 
 # ---------------------------------------------------------------- a buyer's bounties
 
+
 class BountyListCreateApi(generics.ListAPIView):
     """GET: your bounties, newest first. POST: create a bounty and fund its pool from your balance."""
 
@@ -190,13 +246,18 @@ class BountyListCreateApi(generics.ListAPIView):
             return Bounty.objects.none()
         return selectors_bounties.bounty_list_for_buyer(buyer=self.request.user)
 
-    error_statuses = {"post": {403: "Only buyer accounts fund bounties (`buyer_required`); an exclusive vertical "
-                                    "takes bounties only from its listed buyers (`exclusive_vertical`).",
-                               404: "No such vertical.",
-                               409: MONEY_CONFLICT}}
+    error_statuses = {
+        "post": {
+            403: "Only buyer accounts fund bounties (`buyer_required`); an exclusive vertical "
+            "takes bounties only from its listed buyers (`exclusive_vertical`).",
+            404: "No such vertical.",
+            409: MONEY_CONFLICT,
+        }
+    }
 
-    @extend_schema(request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={201: BountySerializer})
+    @extend_schema(
+        request=BountyCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER], responses={201: BountySerializer}
+    )
     def post(self, request):
         _require_buyer(request)
         key = idempotency_key(request)
@@ -281,6 +342,7 @@ class BountyAwardListApi(generics.ListAPIView):
 
 
 # ---------------------------------------------------------------- for sellers
+
 
 class OpenBountyListApi(generics.ListAPIView):
     """Bounties you can earn by selling matching leads: active, with money left; newest first."""

@@ -12,8 +12,14 @@ from rest_framework.views import APIView
 
 from auctions import buynow
 from auctions.api.serializers import usdc
-from auctions.api.views import MIN_SCORE_PARAMETER, STATE_PARAMETER, VERTICAL_PARAMETER, _int_param, state_param, \
-    vertical_param
+from auctions.api.views import (
+    MIN_SCORE_PARAMETER,
+    STATE_PARAMETER,
+    VERTICAL_PARAMETER,
+    _int_param,
+    state_param,
+    vertical_param,
+)
 from auctions.models import BuyNowListing, Sale
 from marketplace.api.errors import ApiError
 from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
@@ -47,9 +53,14 @@ class BuyNowSaleSerializer(serializers.ModelSerializer):
 
 
 LIST_PARAMETERS = [
-    VERTICAL_PARAMETER, STATE_PARAMETER, MIN_SCORE_PARAMETER,
-    OpenApiParameter("max_price", {"type": "string", "format": "decimal", "pattern": MAX_PRICE_PATTERN},
-                     description="Maximum price in USDC, e.g. \"15.00\"."),
+    VERTICAL_PARAMETER,
+    STATE_PARAMETER,
+    MIN_SCORE_PARAMETER,
+    OpenApiParameter(
+        "max_price",
+        {"type": "string", "format": "decimal", "pattern": MAX_PRICE_PATTERN},
+        description='Maximum price in USDC, e.g. "15.00".',
+    ),
 ]
 
 
@@ -68,12 +79,16 @@ class BuyNowListApi(generics.ListAPIView):
             return BuyNowListing.objects.none()
         raw_price = self.request.query_params.get("max_price")
         if raw_price is not None and not re.fullmatch(MAX_PRICE_PATTERN, raw_price):
-            raise ValidationError({"max_price": ["A USDC amount below 1,000,000,000,000 such as \"15.00\" "
-                                                 "(at most 6 decimal places)."]})
-        return buynow.buy_now_list_open(user=self.request.user, vertical=vertical_param(self.request),
-                                        state=state_param(self.request),
-                                        min_score=_int_param(self.request, "min_score", low=0, high=100),
-                                        max_price=None if raw_price is None else Decimal(raw_price))
+            raise ValidationError(
+                {"max_price": ['A USDC amount below 1,000,000,000,000 such as "15.00" (at most 6 decimal places).']}
+            )
+        return buynow.buy_now_list_open(
+            user=self.request.user,
+            vertical=vertical_param(self.request),
+            state=state_param(self.request),
+            min_score=_int_param(self.request, "min_score", low=0, high=100),
+            max_price=None if raw_price is None else Decimal(raw_price),
+        )
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -83,9 +98,11 @@ class BuyNowListApi(generics.ListAPIView):
 # Refusals: the listing is gone (404), sold or expired (409), not for you (403: not a buyer, your own
 # lead, an exclusive vertical), or money you cannot spend now (409, a state conflict: more than your
 # available balance, or funds whose exit from the vault unlocks before the sale could be paid).
-PURCHASE_STATUS = {buynow.BuyNowRefused.NOT_FOUND: status.HTTP_404_NOT_FOUND,
-                   buynow.BuyNowRefused.CLOSED: status.HTTP_409_CONFLICT,
-                   buynow.BuyNowRefused.INVALID: status.HTTP_403_FORBIDDEN}
+PURCHASE_STATUS = {
+    buynow.BuyNowRefused.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    buynow.BuyNowRefused.CLOSED: status.HTTP_409_CONFLICT,
+    buynow.BuyNowRefused.INVALID: status.HTTP_403_FORBIDDEN,
+}
 PURCHASE_CODE_STATUS = {"insufficient_funds": status.HTTP_409_CONFLICT, "funds_leaving": status.HTTP_409_CONFLICT}
 
 
@@ -97,11 +114,14 @@ class BuyNowPurchaseApi(APIView):
     same purchase (201, header Idempotent-Replay: true) instead of `already_sold`; the same key for
     another listing is a 422."""
 
-    error_statuses = {"post": {
-        403: "Only buyers buy, never their own leads; exclusive verticals sell only to their listed buyers.",
-        409: "Already sold or expired (`already_sold`, `expired`), more than your available balance "
-             "(`insufficient_funds`), or your exit from the vault unlocks before the sale could be paid "
-             "(`funds_leaving`)."}}
+    error_statuses = {
+        "post": {
+            403: "Only buyers buy, never their own leads; exclusive verticals sell only to their listed buyers.",
+            409: "Already sold or expired (`already_sold`, `expired`), more than your available balance "
+            "(`insufficient_funds`), or your exit from the vault unlocks before the sale could be paid "
+            "(`funds_leaving`).",
+        }
+    }
 
     @extend_schema(request=None, parameters=[idempotency_parameter()], responses={201: BuyNowSaleSerializer})
     def post(self, request, pk: int):
@@ -109,13 +129,21 @@ class BuyNowPurchaseApi(APIView):
         try:
             sale = buynow.buy_now_purchase_once(listing_id=pk, buyer=request.user, idempotency_key=key)
         except buynow.BuyNowRefused as exc:
-            raise ApiError(exc.message, status=PURCHASE_CODE_STATUS.get(exc.code, PURCHASE_STATUS[exc.kind]),
-                           code=exc.code) from None
+            raise ApiError(
+                exc.message, status=PURCHASE_CODE_STATUS.get(exc.code, PURCHASE_STATUS[exc.kind]), code=exc.code
+            ) from None
         except buynow.BuyNowKeyReused as exc:
-            raise ApiError(str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
-                           param=IDEMPOTENCY_HEADER) from None
-        return Response(BuyNowSaleSerializer(sale).data, status=status.HTTP_201_CREATED,
-                        headers=REPLAY_HEADERS if sale.replayed else None)
+            raise ApiError(
+                str(exc),
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                code="idempotency_key_reused",
+                param=IDEMPOTENCY_HEADER,
+            ) from None
+        return Response(
+            BuyNowSaleSerializer(sale).data,
+            status=status.HTTP_201_CREATED,
+            headers=REPLAY_HEADERS if sale.replayed else None,
+        )
 
 
 urlpatterns = [

@@ -42,27 +42,54 @@ class MultiplierField(serializers.DecimalField):
 
 class AskSerializer(serializers.ModelSerializer):
     # A buy-now price or a multiplier, not both (null leaves either unset).
-    openapi_extra = {"not": {"required": ["buy_now_price", "buy_now_multiplier"], "properties": {
-        "buy_now_price": {"type": "string"}, "buy_now_multiplier": {"type": "string"}}}}
+    openapi_extra = {
+        "not": {
+            "required": ["buy_now_price", "buy_now_multiplier"],
+            "properties": {"buy_now_price": {"type": "string"}, "buy_now_multiplier": {"type": "string"}},
+        }
+    }
 
     vertical = VerticalSlugField()
-    states = serializers.ListField(child=serializers.ChoiceField(choices=sorted(US_STATES)), required=False,
-                                   max_length=60, help_text="Two-letter US states; empty or omitted = all states.")
+    states = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(US_STATES)),
+        required=False,
+        max_length=60,
+        help_text="Two-letter US states; empty or omitted = all states.",
+    )
     reserve_price = usdc(required=False, allow_null=True, help_text="USDC; null = the vertical's reserve.")
-    buy_now_price = usdc(required=False, allow_null=True,
-                         help_text="USDC, at least the reserve; null = reserve × multiplier. Not with a multiplier.")
-    buy_now_multiplier = MultiplierField(required=False, allow_null=True,
-                                         help_text="1 to 999.999; null = the vertical's. Not with a buy-now price.")
-    duration_seconds = StrictIntegerField(required=False, allow_null=True, min_value=MIN_DURATION_SECONDS,
-                                                max_value=MAX_DURATION_SECONDS,
-                                                help_text="30 to 86400; null = the vertical's duration.")
+    buy_now_price = usdc(
+        required=False,
+        allow_null=True,
+        help_text="USDC, at least the reserve; null = reserve × multiplier. Not with a multiplier.",
+    )
+    buy_now_multiplier = MultiplierField(
+        required=False, allow_null=True, help_text="1 to 999.999; null = the vertical's. Not with a buy-now price."
+    )
+    duration_seconds = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=MIN_DURATION_SECONDS,
+        max_value=MAX_DURATION_SECONDS,
+        help_text="30 to 86400; null = the vertical's duration.",
+    )
     auto_list = StrictBooleanField(required=False, help_text="List scored leads automatically (default true).")
     active = StrictBooleanField(required=False, help_text="Inactive asks list nothing (default true).")
 
     class Meta:
         model = Ask
-        fields = ("id", "vertical", "states", "reserve_price", "buy_now_price", "buy_now_multiplier",
-                  "duration_seconds", "auto_list", "active", "created_at", "updated_at")
+        fields = (
+            "id",
+            "vertical",
+            "states",
+            "reserve_price",
+            "buy_now_price",
+            "buy_now_multiplier",
+            "duration_seconds",
+            "auto_list",
+            "active",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("id", "created_at", "updated_at")
         # Uniqueness is the service's rule (with a clear message), not DRF's generic one.
         validators: list = []
@@ -82,14 +109,36 @@ class AuctionSerializer(serializers.ModelSerializer):
     reserve_met = serializers.SerializerMethodField()
     time_left = serializers.SerializerMethodField(help_text="Seconds until the deadline (0 once closed).")
     status = serializers.ChoiceField(choices=AuctionStatus.choices, read_only=True)
-    result = serializers.ChoiceField(choices=AuctionResult.choices, allow_blank=True, read_only=True,
-                                     help_text="sold or unsold once closed; empty while open.")
+    result = serializers.ChoiceField(
+        choices=AuctionResult.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="sold or unsold once closed; empty while open.",
+    )
 
     class Meta:
         model = Auction
-        fields = ("id", "lead_id", "vertical", "state", "zip3", "quality_score", "status", "result", "reserve_price",
-                  "buy_now_price", "price", "reserve_met", "bid_count", "bidder_count", "opened_at", "deadline",
-                  "extensions", "closed_at", "time_left")
+        fields = (
+            "id",
+            "lead_id",
+            "vertical",
+            "state",
+            "zip3",
+            "quality_score",
+            "status",
+            "result",
+            "reserve_price",
+            "buy_now_price",
+            "price",
+            "reserve_met",
+            "bid_count",
+            "bidder_count",
+            "opened_at",
+            "deadline",
+            "extensions",
+            "closed_at",
+            "time_left",
+        )
         read_only_fields = fields
 
     def get_zip3(self, auction) -> str:
@@ -107,10 +156,12 @@ class AuctionSerializer(serializers.ModelSerializer):
 class AuctionDetailSerializer(AuctionSerializer):
     my_max = usdc(read_only=True, allow_null=True, source="view.my_max")
     my_status = serializers.ChoiceField(choices=BidderStatus.choices, read_only=True, source="view.my_status")
-    my_ref = serializers.CharField(read_only=True, source="view.my_ref",
-                                   help_text="Your pseudonym in this auction's bid log.")
-    minimum_bid = usdc(read_only=True, allow_null=True, source="view.minimum_bid",
-                       help_text="The least maximum you may state now.")
+    my_ref = serializers.CharField(
+        read_only=True, source="view.my_ref", help_text="Your pseudonym in this auction's bid log."
+    )
+    minimum_bid = usdc(
+        read_only=True, allow_null=True, source="view.minimum_bid", help_text="The least maximum you may state now."
+    )
     fields_preview = serializers.SerializerMethodField()
 
     class Meta(AuctionSerializer.Meta):

@@ -8,16 +8,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions import selectors, services
-from auctions.api.serializers import (AskSerializer, AuctionDetailSerializer, AuctionSerializer, BidInputSerializer,
-                                      BidLogSerializer)
+from auctions.api.serializers import (
+    AskSerializer,
+    AuctionDetailSerializer,
+    AuctionSerializer,
+    BidInputSerializer,
+    BidLogSerializer,
+)
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Ask, Auction
 from leads.validation import US_STATES
 from marketplace.api.errors import ApiError
 from verticals.selectors import vertical_fields_effective
 
-
 # ---------------------------------------------------------------- asks
+
 
 class _SellerOnly:
     required_role = "seller"
@@ -25,13 +30,18 @@ class _SellerOnly:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not request.user.is_seller:
-            raise ApiError("Only seller accounts have asks. Enable selling on your account page.",
-                           status=status.HTTP_403_FORBIDDEN, code="seller_required")
+            raise ApiError(
+                "Only seller accounts have asks. Enable selling on your account page.",
+                status=status.HTTP_403_FORBIDDEN,
+                code="seller_required",
+            )
 
 
-ASK_CONFLICT = ("You already have an active ask for this vertical and these states (`ask_exists`), or the buy-now "
-                "price is below the reserve you did not send (`below_reserve`) or meets a stored multiplier "
-                "(`price_and_multiplier`).")
+ASK_CONFLICT = (
+    "You already have an active ask for this vertical and these states (`ask_exists`), or the buy-now "
+    "price is below the reserve you did not send (`below_reserve`) or meets a stored multiplier "
+    "(`price_and_multiplier`)."
+)
 BELOW_RESERVE, NOT_BOTH = "Must be at least the reserve", "Give a buy-now price or a multiplier, not both."
 
 
@@ -47,8 +57,9 @@ def _ask_refused(exc: services.AskInvalid, data) -> Exception:
         if message.startswith(BELOW_RESERVE) and "reserve_price" not in sent:
             return ApiError(message, status=status.HTTP_409_CONFLICT, code="below_reserve", param="buy_now_price")
         if message == NOT_BOTH and not {"buy_now_price", "buy_now_multiplier"} <= sent:
-            return ApiError(message, status=status.HTTP_409_CONFLICT, code="price_and_multiplier",
-                            param="buy_now_price")
+            return ApiError(
+                message, status=status.HTTP_409_CONFLICT, code="price_and_multiplier", param="buy_now_price"
+            )
     return ValidationError(exc.errors)
 
 
@@ -94,6 +105,7 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
 
 # ---------------------------------------------------------------- auctions
 
+
 def _int_param(request, name: str, *, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
@@ -110,15 +122,22 @@ def _int_param(request, name: str, *, low: int, high: int) -> int | None:
 
 
 MAX_CLOSING_WITHIN = 7 * 86400
-VERTICAL_PARAMETER = OpenApiParameter("vertical", {"type": "string", "maxLength": 80},
-                                      description="Vertical slug (its sub-verticals included).")
+VERTICAL_PARAMETER = OpenApiParameter(
+    "vertical", {"type": "string", "maxLength": 80}, description="Vertical slug (its sub-verticals included)."
+)
 STATE_PARAMETER = OpenApiParameter("state", str, enum=sorted(US_STATES), description="Two-letter US state of the lead.")
-MIN_SCORE_PARAMETER = OpenApiParameter("min_score", {"type": "integer", "minimum": 0, "maximum": 100},
-                                       description="Minimum quality score (0–100).")
+MIN_SCORE_PARAMETER = OpenApiParameter(
+    "min_score", {"type": "integer", "minimum": 0, "maximum": 100}, description="Minimum quality score (0–100)."
+)
 LIST_PARAMETERS = [
-    VERTICAL_PARAMETER, STATE_PARAMETER, MIN_SCORE_PARAMETER,
-    OpenApiParameter("closing_within", {"type": "integer", "minimum": 0, "maximum": MAX_CLOSING_WITHIN},
-                     description="Open auctions closing within this many seconds (0–604800)."),
+    VERTICAL_PARAMETER,
+    STATE_PARAMETER,
+    MIN_SCORE_PARAMETER,
+    OpenApiParameter(
+        "closing_within",
+        {"type": "integer", "minimum": 0, "maximum": MAX_CLOSING_WITHIN},
+        description="Open auctions closing within this many seconds (0–604800).",
+    ),
     OpenApiParameter("status", str, enum=AuctionStatus.values, description="open or closed"),
 ]
 
@@ -158,10 +177,13 @@ class AuctionListApi(generics.ListAPIView):
         if status_ is not None and status_ not in AuctionStatus.values:
             raise ValidationError({"status": [f"One of: {', '.join(AuctionStatus.values)}."]})
         return selectors.auction_list_live(
-            user=self.request.user, vertical=vertical_param(self.request), state=state_param(self.request),
+            user=self.request.user,
+            vertical=vertical_param(self.request),
+            state=state_param(self.request),
             status=status_ or "",
             min_score=_int_param(self.request, "min_score", low=0, high=100),
-            closing_within=_int_param(self.request, "closing_within", low=0, high=MAX_CLOSING_WITHIN))
+            closing_within=_int_param(self.request, "closing_within", low=0, high=MAX_CLOSING_WITHIN),
+        )
 
 
 def _auction_or_404(auction_id: int, *, user=None) -> Auction:
@@ -194,36 +216,48 @@ class AuctionDetailApi(APIView):
 
 # A bid the amount's form refuses is a 400; one the auction's state refuses (closed, below the reserve
 # or the price, not above your maximum, more than your balance covers) is a 409.
-BID_STATUS = {services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
-              services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
-              services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
-              services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND}
+BID_STATUS = {
+    services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
+    services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
+    services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+}
 BID_FORM_CODES = {"invalid_amount"}
 
 
 class BidCreateApi(APIView):
     """State or raise your maximum (proxy bid). The ledger holds it until the auction closes."""
 
-    error_statuses = {"post": {
-        403: "Only buyers bid, never on their own leads; exclusive verticals admit only their listed buyers.",
-        409: "The auction is closed (`closed`), or your maximum is below the reserve or the price, not above "
-             "your previous maximum, more than your available balance covers (`insufficient_funds`), or your exit "
-             "from the vault unlocks before the sale could be paid (`funds_leaving`); `error.code` says which."}}
+    error_statuses = {
+        "post": {
+            403: "Only buyers bid, never on their own leads; exclusive verticals admit only their listed buyers.",
+            409: "The auction is closed (`closed`), or your maximum is below the reserve or the price, not above "
+            "your previous maximum, more than your available balance covers (`insufficient_funds`), or your exit "
+            "from the vault unlocks before the sale could be paid (`funds_leaving`); `error.code` says which.",
+        }
+    }
 
     @extend_schema(request=BidInputSerializer, responses={201: AuctionDetailSerializer})
     def post(self, request, pk: int):
         serializer = BidInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            bid = services.bid_place(auction_id=pk, buyer=request.user,
-                                     max_amount=serializer.validated_data["max_amount"], source=BidSource.API)
+            bid = services.bid_place(
+                auction_id=pk,
+                buyer=request.user,
+                max_amount=serializer.validated_data["max_amount"],
+                source=BidSource.API,
+            )
         except services.BidRejected as exc:
             code = status.HTTP_400_BAD_REQUEST if exc.code in BID_FORM_CODES else BID_STATUS[exc.kind]
             field = None if exc.field == "non_field_errors" else exc.field
             raise ApiError(exc.message, status=code, code=exc.code, param=field) from None
         body = auction_detail_body(auction=_auction_or_404(pk, user=request.user), user=request.user)
-        body["bid"] = {"sequence": bid.sequence, "max_amount": serializer.fields["max_amount"].to_representation(
-            bid.max_amount), "hash": bid.hash}
+        body["bid"] = {
+            "sequence": bid.sequence,
+            "max_amount": serializer.fields["max_amount"].to_representation(bid.max_amount),
+            "hash": bid.hash,
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -231,9 +265,15 @@ def bid_log_body(*, auction: Auction, user) -> dict:
     """The log for someone allowed to read it (see selectors.auction_can_read_log)."""
     published = auction.status == AuctionStatus.CLOSED or user.is_staff
     sale = getattr(auction, "sale", None) if auction.status == AuctionStatus.CLOSED else None
-    return {"auction": auction.pk, "status": auction.status, "head": auction.log_head, "length": auction.bid_count,
-            "sale_digest": sale.bid_log_digest if sale else None, "published": published,
-            "entries": selectors.bid_log_entries(auction=auction) if published else None}
+    return {
+        "auction": auction.pk,
+        "status": auction.status,
+        "head": auction.log_head,
+        "length": auction.bid_count,
+        "sale_digest": sale.bid_log_digest if sale else None,
+        "published": published,
+        "entries": selectors.bid_log_entries(auction=auction) if published else None,
+    }
 
 
 class BidLogApi(APIView):
@@ -248,5 +288,3 @@ class BidLogApi(APIView):
         if not selectors.auction_can_read_log(auction=auction, user=request.user):
             raise Http404
         return Response(bid_log_body(auction=auction, user=request.user))
-
-

@@ -7,32 +7,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auctions', '0002_bid_log_append_only'),
-        ('leads', '0002_lead_search_indexes'),
+        ("auctions", "0002_bid_log_append_only"),
+        ("leads", "0002_lead_search_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BuyNowListing',
+            name="BuyNowListing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('opens_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('sold', 'Sold'), ('expired', 'Expired')], default='open', max_length=8)),
-                ('sold_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('auction', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='buy_now_listing', to='auctions.auction')),
-                ('buyer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='buy_now_purchases', to=settings.AUTH_USER_MODEL)),
-                ('lead', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='buy_now_listing', to='leads.lead')),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='buy_now_selling', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("price", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("opens_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("sold", "Sold"), ("expired", "Expired")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("sold_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "auction",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="buy_now_listing",
+                        to="auctions.auction",
+                    ),
+                ),
+                (
+                    "buyer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="buy_now_purchases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="buy_now_listing", to="leads.lead"
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="buy_now_selling",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['created_at', 'id'], name='buynow_created_idx'), models.Index(condition=models.Q(('status', 'open')), fields=['expires_at'], name='buynow_open_expires_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='buynow_price_positive'), models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('opens_at'))), name='buynow_expires_after_open'), models.CheckConstraint(condition=models.Q(models.Q(('buyer__isnull', False), ('sold_at__isnull', False), ('status', 'sold')), models.Q(models.Q(('status', 'sold'), _negated=True), ('buyer__isnull', True), ('sold_at__isnull', True)), _connector='OR'), name='buynow_buyer_iff_sold')],
+                "indexes": [
+                    models.Index(fields=["created_at", "id"], name="buynow_created_idx"),
+                    models.Index(
+                        condition=models.Q(("status", "open")), fields=["expires_at"], name="buynow_open_expires_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("price__gt", 0)), name="buynow_price_positive"),
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_at__gt", models.F("opens_at"))), name="buynow_expires_after_open"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("buyer__isnull", False), ("sold_at__isnull", False), ("status", "sold")),
+                            models.Q(
+                                models.Q(("status", "sold"), _negated=True),
+                                ("buyer__isnull", True),
+                                ("sold_at__isnull", True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="buynow_buyer_iff_sold",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auctions', '0004_autobid_rules'),
+        ("auctions", "0004_autobid_rules"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='autobidtrace',
-            name='budget_day',
-            field=models.DateField(blank=True, help_text='The buyer-local day whose budget and cap the bid consumed.', null=True),
+            model_name="autobidtrace",
+            name="budget_day",
+            field=models.DateField(
+                blank=True, help_text="The buyer-local day whose budget and cap the bid consumed.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='autobidtrace',
-            name='settled_at',
-            field=models.DateTimeField(blank=True, help_text='When the auction closed and the budget was trued up to the price paid.', null=True),
+            model_name="autobidtrace",
+            name="settled_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the auction closed and the budget was trued up to the price paid.",
+                null=True,
+            ),
         ),
     ]

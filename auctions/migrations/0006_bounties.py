@@ -8,95 +8,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auctions', '0005_autobid_settlement'),
-        ('marketplace', '0002_ledger'),
-        ('verticals', '0001_initial'),
+        ("auctions", "0005_autobid_settlement"),
+        ("marketplace", "0002_ledger"),
+        ("verticals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Bounty',
+            name="Bounty",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Shown to you only; sellers see the criteria, not the name.', max_length=100)),
-                ('min_score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('states', models.JSONField(blank=True, default=list, help_text='Two-letter US states; empty = all states.')),
-                ('field_filters', models.JSONField(blank=True, default=list, help_text='[{"field", "op", "value"}, …]')),
-                ('max_lead_age_hours', models.PositiveIntegerField(blank=True, help_text='Lead age at sale (sale time − lead received); blank = any age.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(8760)])),
-                ('amount_per_lead', models.DecimalField(decimal_places=6, help_text='USDC paid to the seller per matching sale (less if the pool runs short).', max_digits=20)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('closed', 'Closed')], default='active', max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('buyer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bounties', to=settings.AUTH_USER_MODEL)),
-                ('vertical', models.ForeignKey(help_text='Leads of this vertical or of its sub-verticals.', on_delete=django.db.models.deletion.PROTECT, related_name='bounties', to='verticals.vertical')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Shown to you only; sellers see the criteria, not the name.", max_length=100
+                    ),
+                ),
+                ("min_score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "states",
+                    models.JSONField(blank=True, default=list, help_text="Two-letter US states; empty = all states."),
+                ),
+                (
+                    "field_filters",
+                    models.JSONField(blank=True, default=list, help_text='[{"field", "op", "value"}, …]'),
+                ),
+                (
+                    "max_lead_age_hours",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Lead age at sale (sale time − lead received); blank = any age.",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(8760),
+                        ],
+                    ),
+                ),
+                (
+                    "amount_per_lead",
+                    models.DecimalField(
+                        decimal_places=6,
+                        help_text="USDC paid to the seller per matching sale (less if the pool runs short).",
+                        max_digits=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused"), ("closed", "Closed")],
+                        default="active",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "buyer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bounties",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "vertical",
+                    models.ForeignKey(
+                        help_text="Leads of this vertical or of its sub-verticals.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bounties",
+                        to="verticals.vertical",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BountyAward',
+            name="BountyAward",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('bounty', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='auctions.bounty')),
-                ('ledger_transaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='marketplace.ledgertransaction')),
-                ('sale', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bounty_awards', to='auctions.sale')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "bounty",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="awards", to="auctions.bounty"
+                    ),
+                ),
+                (
+                    "ledger_transaction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="marketplace.ledgertransaction",
+                    ),
+                ),
+                (
+                    "sale",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="bounty_awards", to="auctions.sale"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='bounty',
-            index=models.Index(condition=models.Q(('status', 'active')), fields=['vertical', 'created_at', 'id'], name='bounty_active_vertical_idx'),
+            model_name="bounty",
+            index=models.Index(
+                condition=models.Q(("status", "active")),
+                fields=["vertical", "created_at", "id"],
+                name="bounty_active_vertical_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='bounty',
-            index=models.Index(fields=['buyer', 'created_at', 'id'], name='bounty_buyer_created_idx'),
+            model_name="bounty",
+            index=models.Index(fields=["buyer", "created_at", "id"], name="bounty_buyer_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='bounty',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_per_lead__gt', 0)), name='bounty_amount_positive'),
+            model_name="bounty",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_per_lead__gt", 0)), name="bounty_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bounty',
-            constraint=models.CheckConstraint(condition=models.Q(('min_score__isnull', True), ('min_score__lte', 100), _connector='OR'), name='bounty_min_score_range'),
+            model_name="bounty",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_score__isnull", True), ("min_score__lte", 100), _connector="OR"),
+                name="bounty_min_score_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bounty',
-            constraint=models.CheckConstraint(condition=models.Q(('max_lead_age_hours__isnull', True), models.Q(('max_lead_age_hours__gte', 1), ('max_lead_age_hours__lte', 8760)), _connector='OR'), name='bounty_max_age_range'),
+            model_name="bounty",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("max_lead_age_hours__isnull", True),
+                    models.Q(("max_lead_age_hours__gte", 1), ("max_lead_age_hours__lte", 8760)),
+                    _connector="OR",
+                ),
+                name="bounty_max_age_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bounty',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'paused', 'closed'])), name='bounty_status_valid'),
+            model_name="bounty",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "paused", "closed"])), name="bounty_status_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bounty',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', False), ('status', 'closed')), models.Q(models.Q(('status', 'closed'), _negated=True), ('closed_at__isnull', True)), _connector='OR'), name='bounty_closed_at_iff_closed'),
+            model_name="bounty",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("closed_at__isnull", False), ("status", "closed")),
+                    models.Q(models.Q(("status", "closed"), _negated=True), ("closed_at__isnull", True)),
+                    _connector="OR",
+                ),
+                name="bounty_closed_at_iff_closed",
+            ),
         ),
         migrations.AddIndex(
-            model_name='bountyaward',
-            index=models.Index(fields=['bounty', 'created_at', 'id'], name='bountyaward_bounty_idx'),
+            model_name="bountyaward",
+            index=models.Index(fields=["bounty", "created_at", "id"], name="bountyaward_bounty_idx"),
         ),
         migrations.AddIndex(
-            model_name='bountyaward',
-            index=models.Index(fields=['sale'], name='bountyaward_sale_idx'),
+            model_name="bountyaward",
+            index=models.Index(fields=["sale"], name="bountyaward_sale_idx"),
         ),
         migrations.AddIndex(
-            model_name='bountyaward',
-            index=models.Index(fields=['created_at', 'id'], name='bountyaward_created_idx'),
+            model_name="bountyaward",
+            index=models.Index(fields=["created_at", "id"], name="bountyaward_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='bountyaward',
-            constraint=models.UniqueConstraint(fields=('bounty', 'sale'), name='bountyaward_bounty_sale_uniq'),
+            model_name="bountyaward",
+            constraint=models.UniqueConstraint(fields=("bounty", "sale"), name="bountyaward_bounty_sale_uniq"),
         ),
         migrations.AddConstraint(
-            model_name='bountyaward',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='bountyaward_amount_positive'),
+            model_name="bountyaward",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="bountyaward_amount_positive"
+            ),
         ),
     ]

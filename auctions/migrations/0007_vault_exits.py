@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auctions', '0006_bounties'),
+        ("auctions", "0006_bounties"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auctionbidder',
-            name='withdrawn_at',
+            model_name="auctionbidder",
+            name="withdrawn_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,28 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ContractDeployment',
+            name="ContractDeployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('name', models.CharField(max_length=100)),
-                ('address', models.CharField(max_length=42)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('block_number', models.PositiveBigIntegerField()),
-                ('artifact_sha256', models.CharField(max_length=64)),
-                ('deployed_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain_id", models.PositiveBigIntegerField()),
+                ("name", models.CharField(max_length=100)),
+                ("address", models.CharField(max_length=42)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("block_number", models.PositiveBigIntegerField()),
+                ("artifact_sha256", models.CharField(max_length=64)),
+                ("deployed_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['chain_id', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('chain_id', 'name'), name='chain_deployment_unique_per_chain')],
+                "ordering": ["chain_id", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("chain_id", "name"), name="chain_deployment_unique_per_chain")
+                ],
             },
         ),
     ]

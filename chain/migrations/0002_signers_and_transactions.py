@@ -5,54 +5,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0001_initial'),
+        ("chain", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Signer',
+            name="Signer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=42, unique=True)),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('next_nonce', models.PositiveBigIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("address", models.CharField(max_length=42, unique=True)),
+                ("chain_id", models.PositiveBigIntegerField()),
+                ("next_nonce", models.PositiveBigIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['chain_id', 'id'],
+                "ordering": ["chain_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChainTransaction',
+            name="ChainTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('nonce', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('to', models.CharField(max_length=42)),
-                ('data', models.TextField(default='0x')),
-                ('value', models.DecimalField(decimal_places=0, default=0, max_digits=78)),
-                ('gas_limit', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('max_fee_per_gas', models.DecimalField(blank=True, decimal_places=0, max_digits=78, null=True)),
-                ('max_priority_fee_per_gas', models.DecimalField(blank=True, decimal_places=0, max_digits=78, null=True)),
-                ('tx_hash', models.CharField(blank=True, db_index=True, max_length=66)),
-                ('tx_hashes', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('confirmed', 'Confirmed'), ('failed', 'Failed'), ('replaced', 'Replaced')], db_index=True, default='pending', max_length=12)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('confirmed_block', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('receipt_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('correlation_id', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('signer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='chain.signer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("chain_id", models.PositiveBigIntegerField()),
+                ("nonce", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("to", models.CharField(max_length=42)),
+                ("data", models.TextField(default="0x")),
+                ("value", models.DecimalField(decimal_places=0, default=0, max_digits=78)),
+                ("gas_limit", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("max_fee_per_gas", models.DecimalField(blank=True, decimal_places=0, max_digits=78, null=True)),
+                (
+                    "max_priority_fee_per_gas",
+                    models.DecimalField(blank=True, decimal_places=0, max_digits=78, null=True),
+                ),
+                ("tx_hash", models.CharField(blank=True, db_index=True, max_length=66)),
+                ("tx_hashes", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("confirmed", "Confirmed"),
+                            ("failed", "Failed"),
+                            ("replaced", "Replaced"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("confirmed_block", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("receipt_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("correlation_id", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "signer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transactions",
+                        to="chain.signer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'constraints': [models.UniqueConstraint(fields=('signer', 'nonce'), name='chain_tx_one_per_signer_nonce')],
+                "ordering": ["-id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("signer", "nonce"), name="chain_tx_one_per_signer_nonce")
+                ],
             },
         ),
     ]

@@ -6,28 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0002_signers_and_transactions'),
+        ("chain", "0002_signers_and_transactions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Wallet',
+            name="Wallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=42, unique=True)),
-                ('kind', models.CharField(choices=[('custodial', 'Custodial'), ('linked', 'Linked')], default='custodial', max_length=10)),
-                ('encrypted_key', models.BinaryField(blank=True, null=True)),
-                ('custodial_address', models.CharField(blank=True, default='', help_text='The address of the custodial key, kept after linking.', max_length=42)),
-                ('linked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='wallet', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("address", models.CharField(max_length=42, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("custodial", "Custodial"), ("linked", "Linked")], default="custodial", max_length=10
+                    ),
+                ),
+                ("encrypted_key", models.BinaryField(blank=True, null=True)),
+                (
+                    "custodial_address",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="The address of the custodial key, kept after linking.",
+                        max_length=42,
+                    ),
+                ),
+                ("linked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="wallet", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind', 'linked'), models.Q(('encrypted_key__isnull', False), ('kind', 'custodial')), _connector='OR'), name='chain_wallet_custodial_has_key')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("kind", "linked"),
+                            models.Q(("encrypted_key__isnull", False), ("kind", "custodial")),
+                            _connector="OR",
+                        ),
+                        name="chain_wallet_custodial_has_key",
+                    )
+                ],
             },
         ),
     ]

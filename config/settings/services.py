@@ -1,8 +1,9 @@
 """Services profile: PostgreSQL primary + replica, Redis, channels-redis, Celery workers."""
 
+from config.env import env_secret
+
 from .base import *  # noqa: F401,F403
 from .base import env
-from config.env import env_secret
 
 DEBUG = env.bool("DJANGO_DEBUG", False)
 PROFILE = "services"
@@ -51,7 +52,11 @@ CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.str("CACHE_REDIS_URL", REDIS_URL),
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "le"),
     }
 }
@@ -63,8 +68,14 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s: set both
             # explicitly (see TOOLCHAIN.md).
-            "hosts": [{"address": env.str("CHANNELS_REDIS_URL", REDIS_URL), "max_connections": 1000,
-                       "socket_timeout": 30, "socket_connect_timeout": 5}],
+            "hosts": [
+                {
+                    "address": env.str("CHANNELS_REDIS_URL", REDIS_URL),
+                    "max_connections": 1000,
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                }
+            ],
             "prefix": env.str("CHANNELS_PREFIX", "asgi"),
             "capacity": 1000,
             "expiry": 60,

@@ -28,8 +28,12 @@ class PendingSaleSerializer(serializers.Serializer):
     vertical_royalty = usdc(read_only=True)
     expected_net = usdc(read_only=True, help_text="What the release pays you: price − fees + bounties.")
     release_after = serializers.DateTimeField(read_only=True, help_text="The end of the dispute window.")
-    settlement_state = serializers.ChoiceField(source="state", choices=Settlement.State.choices, read_only=True,
-                                               help_text="pending while the sale is not settled on chain yet.")
+    settlement_state = serializers.ChoiceField(
+        source="state",
+        choices=Settlement.State.choices,
+        read_only=True,
+        help_text="pending while the sale is not settled on chain yet.",
+    )
 
 
 class PendingEarningsSerializer(serializers.Serializer):
@@ -61,18 +65,27 @@ class PendingEarningsApi(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not request.user.is_seller:
-            raise ApiError("Only seller accounts have earnings. Enable selling on your account page.",
-                           status=status.HTTP_403_FORBIDDEN, code="seller_required")
+            raise ApiError(
+                "Only seller accounts have earnings. Enable selling on your account page.",
+                status=status.HTTP_403_FORBIDDEN,
+                code="seller_required",
+            )
 
-    @extend_schema(parameters=pagination_parameters(PendingEarningsPagination),
-                   responses={200: PendingEarningsSerializer})
+    @extend_schema(
+        parameters=pagination_parameters(PendingEarningsPagination), responses={200: PendingEarningsSerializer}
+    )
     def get(self, request):
         paginator = PendingEarningsPagination()
-        rows = paginator.paginate_queryset(selectors_earnings.earnings_pending_queryset(seller=request.user),
-                                           request, view=self)
+        rows = paginator.paginate_queryset(
+            selectors_earnings.earnings_pending_queryset(seller=request.user), request, view=self
+        )
         totals = selectors_earnings.earnings_pending_totals(seller=request.user)
-        body = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link(), **vars(totals),
-                "results": selectors_earnings.pending_sales(rows)}
+        body = {
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            **vars(totals),
+            "results": selectors_earnings.pending_sales(rows),
+        }
         return Response(PendingEarningsSerializer(body).data)
 
 

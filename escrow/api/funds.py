@@ -32,8 +32,14 @@ ADDRESS_PATTERN = r"^0x(?!0{40}$)[0-9a-fA-F]{40}$"
 
 def address_field() -> PatternField:
     # The schema gives the format (a generator can make checksummed addresses), not the pattern.
-    return PatternField(ADDRESS_PATTERN, format="eip55-address", publish_pattern=False, min_length=42, max_length=42,
-                        help_text="EIP-55 checksummed address (not the zero address) that receives the USDC.")
+    return PatternField(
+        ADDRESS_PATTERN,
+        format="eip55-address",
+        publish_pattern=False,
+        min_length=42,
+        max_length=42,
+        help_text="EIP-55 checksummed address (not the zero address) that receives the USDC.",
+    )
 
 
 class VaultEventSerializer(serializers.ModelSerializer):
@@ -41,8 +47,18 @@ class VaultEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VaultEvent
-        fields = ("id", "kind", "amount", "account", "chain_id", "tx_hash", "log_index", "block_number",
-                  "ledger_transaction", "created_at")
+        fields = (
+            "id",
+            "kind",
+            "amount",
+            "account",
+            "chain_id",
+            "tx_hash",
+            "log_index",
+            "block_number",
+            "ledger_transaction",
+            "created_at",
+        )
         read_only_fields = fields
 
 
@@ -59,10 +75,18 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 class WithdrawalCreateSerializer(serializers.Serializer):
     amount = usdc(positive=True, help_text="USDC from your available balance.")
     to_address = address_field()
-    signature = StrictCharField(max_length=300, required=False, allow_blank=True,
-                                      help_text="Linked wallets only: your EIP-712 signature of the typed data.")
-    deadline = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1,
-                                        help_text="Linked wallets only: the deadline you signed (unix seconds).")
+    signature = StrictCharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text="Linked wallets only: your EIP-712 signature of the typed data.",
+    )
+    deadline = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text="Linked wallets only: the deadline you signed (unix seconds).",
+    )
 
 
 class TypedDataRequestSerializer(serializers.Serializer):
@@ -120,28 +144,44 @@ class WithdrawalListCreateApi(generics.ListAPIView):
             return Withdrawal.objects.none()
         return selectors_funds.withdrawal_list_for_user(user=self.request.user)
 
-    error_statuses = {"post": {409: "More than your available balance, or a withdrawal of yours is on its way.",
-                               503: UNAVAILABLE}}
+    error_statuses = {
+        "post": {409: "More than your available balance, or a withdrawal of yours is on its way.", 503: UNAVAILABLE}
+    }
 
-    @extend_schema(request=WithdrawalCreateSerializer, parameters=[idempotency_parameter(max_length=KEY_MAX)],
-                   responses={201: WithdrawalSerializer})
+    @extend_schema(
+        request=WithdrawalCreateSerializer,
+        parameters=[idempotency_parameter(max_length=KEY_MAX)],
+        responses={201: WithdrawalSerializer},
+    )
     def post(self, request):
         key = idempotency_key(request, max_length=KEY_MAX)
         data = _valid(WithdrawalCreateSerializer, request)
         try:
-            withdrawal = withdrawal_request(user=request.user, idempotency_key=key, amount=data["amount"],
-                                            to_address=data["to_address"], signature=data.get("signature") or None,
-                                            deadline=data.get("deadline"))
+            withdrawal = withdrawal_request(
+                user=request.user,
+                idempotency_key=key,
+                amount=data["amount"],
+                to_address=data["to_address"],
+                signature=data.get("signature") or None,
+                deadline=data.get("deadline"),
+            )
         except DjangoValidationError as exc:
             raise _refused(exc) from None
         except WithdrawalConflict as exc:
-            raise ApiError(str(exc), status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
-                           param=IDEMPOTENCY_HEADER) from None
+            raise ApiError(
+                str(exc),
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                code="idempotency_key_reused",
+                param=IDEMPOTENCY_HEADER,
+            ) from None
         except WithdrawalUnavailable as exc:
             raise _unavailable(exc) from None
         fresh = selectors_funds.withdrawal_get_for_user(user=request.user, withdrawal_id=withdrawal.pk)
-        return Response(WithdrawalSerializer(fresh).data, status=status.HTTP_201_CREATED,
-                        headers=REPLAY_HEADERS if withdrawal.replayed else None)
+        return Response(
+            WithdrawalSerializer(fresh).data,
+            status=status.HTTP_201_CREATED,
+            headers=REPLAY_HEADERS if withdrawal.replayed else None,
+        )
 
 
 class WithdrawalDetailApi(APIView):
@@ -162,13 +202,20 @@ class WithdrawalTypedDataApi(APIView):
 
     error_statuses = {"post": {503: UNAVAILABLE}}
 
-    @extend_schema(request=TypedDataRequestSerializer, responses={200: OpenApiResponse(
-        OpenApiTypes.OBJECT, description="EIP-712 typed data: domain, types, primaryType, message.")})
+    @extend_schema(
+        request=TypedDataRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="EIP-712 typed data: domain, types, primaryType, message."
+            )
+        },
+    )
     def post(self, request):
         data = _valid(TypedDataRequestSerializer, request)
         try:
-            typed = withdrawal_prepare(user=request.user, amount=data["amount"], to_address=data["to_address"],
-                                       deadline=data.get("deadline"))
+            typed = withdrawal_prepare(
+                user=request.user, amount=data["amount"], to_address=data["to_address"], deadline=data.get("deadline")
+            )
         except DjangoValidationError as exc:
             raise _refused(exc) from None
         except WithdrawalUnavailable as exc:

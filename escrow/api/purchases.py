@@ -29,6 +29,7 @@ _UINT256_HELP = "A uint256 as a decimal string."
 
 # ---------------------------------------------------------------- serializers
 
+
 class PurchaseSerializer(serializers.Serializer):
     """A purchase in a list: what was bought and where its settlement stands, no contact details."""
 
@@ -39,16 +40,20 @@ class PurchaseSerializer(serializers.Serializer):
     price = usdc(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     settlement_state = serializers.SerializerMethodField(
-        help_text="The settlement's state; pending while it is not opened on chain.")
+        help_text="The settlement's state; pending while it is not opened on chain."
+    )
     token_id = serializers.SerializerMethodField(help_text=_UINT256_HELP + " Null until minted.")
     contact_status = serializers.ChoiceField(
-        choices=ContactStatus.choices, read_only=True,
+        choices=ContactStatus.choices,
+        read_only=True,
         help_text="available: the contact details can be read (the escrow deal is funded on chain, or the price "
-                  "was captured for a sale settled in the ledger only); awaiting_payment: not yet, the payment "
-                  "is on its way into escrow; payment_failed: the payment did not reach escrow and staff retry it; "
-                  "refunded: staff refunded the sale, it is no longer yours and its details stay locked.")
+        "was captured for a sale settled in the ledger only); awaiting_payment: not yet, the payment "
+        "is on its way into escrow; payment_failed: the payment did not reach escrow and staff retry it; "
+        "refunded: staff refunded the sale, it is no longer yours and its details stay locked.",
+    )
     contact_status_message = serializers.SerializerMethodField(
-        help_text="What contact_status means for you and what happens next, in words; empty when available.")
+        help_text="What contact_status means for you and what happens next, in words; empty when available."
+    )
 
     def get_contact_status_message(self, sale: Sale) -> str:
         return selectors_purchases.contact_status_message(sale.contact_status)
@@ -91,27 +96,40 @@ class PurchaseNftSerializer(serializers.Serializer):
     batch_root = serializers.CharField(read_only=True, allow_blank=True)
     batch_size = serializers.IntegerField(read_only=True, allow_null=True)
     mint_tx = serializers.CharField(read_only=True, allow_blank=True)
-    data_hash = serializers.CharField(read_only=True, allow_blank=True,
-                                      help_text="keccak256(data_salt ‖ canonical_data), committed in the token.")
-    data_salt = serializers.CharField(read_only=True, allow_blank=True,
-                                      help_text="32 random bytes, owner only; empty until the contact details are "
-                                                "available.")
+    data_hash = serializers.CharField(
+        read_only=True, allow_blank=True, help_text="keccak256(data_salt ‖ canonical_data), committed in the token."
+    )
+    data_salt = serializers.CharField(
+        read_only=True,
+        allow_blank=True,
+        help_text="32 random bytes, owner only; empty until the contact details are available.",
+    )
 
 
 class PurchaseVerificationSerializer(serializers.Serializer):
-    canonical_data = serializers.CharField(read_only=True, allow_blank=True,
-                                           help_text="The lead as canonical JSON (sorted keys, no spaces, UTF-8); "
-                                                     "empty until the contact details are available.")
+    canonical_data = serializers.CharField(
+        read_only=True,
+        allow_blank=True,
+        help_text="The lead as canonical JSON (sorted keys, no spaces, UTF-8); "
+        "empty until the contact details are available.",
+    )
     computed_data_hash = serializers.CharField(read_only=True, allow_blank=True)
     data_hash_matches = serializers.BooleanField(read_only=True, allow_null=True)
     token_id = serializers.CharField(read_only=True, allow_blank=True, help_text="buyer << 96 | sale id.")
-    leaf_hash = serializers.CharField(read_only=True, allow_blank=True,
-                                      help_text="LeadNFT.leafHash(sale) = keccak256(abi.encode(sale)).")
+    leaf_hash = serializers.CharField(
+        read_only=True, allow_blank=True, help_text="LeadNFT.leafHash(sale) = keccak256(abi.encode(sale))."
+    )
     sale_struct = serializers.DictField(read_only=True, help_text="The Sale struct as minted (leafHash's argument).")
     batch_root_matches = serializers.BooleanField(
-        read_only=True, allow_null=True, help_text="The batch's recorded root equals the root recomputed from its sales.")
-    merkle_proof = serializers.ListField(child=serializers.CharField(), read_only=True,
-                                         help_text="Pass with sale_struct to LeadNFT.verifySale(batchId, sale, proof).")
+        read_only=True,
+        allow_null=True,
+        help_text="The batch's recorded root equals the root recomputed from its sales.",
+    )
+    merkle_proof = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Pass with sale_struct to LeadNFT.verifySale(batchId, sale, proof).",
+    )
     steps = serializers.ListField(child=serializers.CharField(), read_only=True)
     error = serializers.CharField(read_only=True, allow_blank=True)
 
@@ -125,11 +143,16 @@ class PurchaseBidLogSerializer(serializers.Serializer):
 class PurchaseDetailSerializer(PurchaseSerializer):
     """One purchase with the lead's contact details once its money arrived (reading them is logged)."""
 
-    as_owner = serializers.ChoiceField(choices=[selectors_purchases.AS_BUYER, selectors_purchases.AS_NFT_OWNER],
-                                       read_only=True, help_text="buyer, or the NFT's owner after a resale.")
-    contact = serializers.DictField(read_only=True, allow_null=True,
-                                    help_text="The lead's contact details (PII); null unless contact_status is "
-                                              "available.")
+    as_owner = serializers.ChoiceField(
+        choices=[selectors_purchases.AS_BUYER, selectors_purchases.AS_NFT_OWNER],
+        read_only=True,
+        help_text="buyer, or the NFT's owner after a resale.",
+    )
+    contact = serializers.DictField(
+        read_only=True,
+        allow_null=True,
+        help_text="The lead's contact details (PII); null unless contact_status is available.",
+    )
     escrow = PurchaseEscrowSerializer(read_only=True)
     nft = PurchaseNftSerializer(read_only=True)
     verification = PurchaseVerificationSerializer(read_only=True)
@@ -142,11 +165,15 @@ def _steps(sale: Sale, batch) -> list[str]:
         "keccak256(bytes(data_salt) ‖ utf8(canonical_data)) equals nft.data_hash.",
         "LeadNFT.ownerOf(token_id) is nft.owner_address; LeadNFT.saleOf(token_id) gives buyer, sale id and seller.",
         "LeadNFT.leafHash(sale_struct) equals leaf_hash.",
-        (f"LeadNFT.batchRoot({batch_id}) equals nft.batch_root; LeadNFT.verifySale(batchId, sale_struct, proof) "
-         "checks the leaf against it (a batch of one: the root is the leaf)."),
-        (f"The bid log (GET /api/v1/auctions/{sale.auction_id}/bid-log/) chains SHA-256 over each entry's canonical "
-         "JSON with the previous hash (genesis: 64 zeros); its last hash is bid_log.digest, also minted as "
-         "bidLogDigest."),
+        (
+            f"LeadNFT.batchRoot({batch_id}) equals nft.batch_root; LeadNFT.verifySale(batchId, sale_struct, proof) "
+            "checks the leaf against it (a batch of one: the root is the leaf)."
+        ),
+        (
+            f"The bid log (GET /api/v1/auctions/{sale.auction_id}/bid-log/) chains SHA-256 over each entry's canonical "
+            "JSON with the previous hash (genesis: 64 zeros); its last hash is bid_log.digest, also minted as "
+            "bidLogDigest."
+        ),
     ]
 
 
@@ -156,36 +183,80 @@ def purchase_detail_body(*, sale: Sale, pii: dict | None) -> dict:
     settlement = selectors_purchases.settlement_of(sale)
     verification = selectors_purchases.purchase_verification(sale=sale, pii=pii)
     batch = settlement.mint_batch if settlement else None
-    escrow = {"deal_id": sale.pk, "state": settlement.state if settlement else Settlement.State.PENDING,
-              "settled_on_chain": settlement is not None, "chain_id": None, "contract": None, "amount": None,
-              "fund_tx": "", "funded_at": None, "release_after": None, "released_at": None, "split": None}
-    nft = {"contract": None, "token_id": None, "owner_address": "", "minted_at": None, "batch_id": None,
-           "batch_root": "", "batch_size": None, "mint_tx": "", "data_hash": "", "data_salt": ""}
+    escrow = {
+        "deal_id": sale.pk,
+        "state": settlement.state if settlement else Settlement.State.PENDING,
+        "settled_on_chain": settlement is not None,
+        "chain_id": None,
+        "contract": None,
+        "amount": None,
+        "fund_tx": "",
+        "funded_at": None,
+        "release_after": None,
+        "released_at": None,
+        "split": None,
+    }
+    nft = {
+        "contract": None,
+        "token_id": None,
+        "owner_address": "",
+        "minted_at": None,
+        "batch_id": None,
+        "batch_root": "",
+        "batch_size": None,
+        "mint_tx": "",
+        "data_hash": "",
+        "data_salt": "",
+    }
     if settlement is not None:
-        escrow.update(chain_id=settlement.chain_id, contract=verification.escrow_vault, amount=settlement.amount,
-                      fund_tx=selectors_purchases.tx_hash(settlement.fund_tx), funded_at=settlement.funded_at,
-                      release_after=settlement.release_after, released_at=settlement.released_at,
-                      split=selectors_purchases.usdc_split(settlement))
-        nft.update(contract=verification.lead_nft,
-                   token_id=None if settlement.token_id is None else str(settlement.token_id),
-                   owner_address=settlement.owner_address, minted_at=settlement.minted_at,
-                   data_hash=settlement.data_hash, data_salt=settlement.data_salt if pii is not None else "")
+        escrow.update(
+            chain_id=settlement.chain_id,
+            contract=verification.escrow_vault,
+            amount=settlement.amount,
+            fund_tx=selectors_purchases.tx_hash(settlement.fund_tx),
+            funded_at=settlement.funded_at,
+            release_after=settlement.release_after,
+            released_at=settlement.released_at,
+            split=selectors_purchases.usdc_split(settlement),
+        )
+        nft.update(
+            contract=verification.lead_nft,
+            token_id=None if settlement.token_id is None else str(settlement.token_id),
+            owner_address=settlement.owner_address,
+            minted_at=settlement.minted_at,
+            data_hash=settlement.data_hash,
+            data_salt=settlement.data_salt if pii is not None else "",
+        )
         if batch is not None:
-            nft.update(batch_id=batch.onchain_batch_id, batch_root=batch.root, batch_size=batch.size,
-                       mint_tx=selectors_purchases.tx_hash(batch.tx))
+            nft.update(
+                batch_id=batch.onchain_batch_id,
+                batch_root=batch.root,
+                batch_size=batch.size,
+                mint_tx=selectors_purchases.tx_hash(batch.tx),
+            )
     sale.contact, sale.escrow, sale.nft = pii, escrow, nft
     sale.verification = {
-        "canonical_data": verification.canonical_data, "computed_data_hash": verification.computed_data_hash,
-        "data_hash_matches": verification.data_hash_matches, "token_id": verification.token_id,
-        "leaf_hash": verification.leaf_hash, "sale_struct": verification.sale_struct,
-        "batch_root_matches": verification.batch_root_matches, "merkle_proof": verification.merkle_proof,
-        "steps": _steps(sale, batch) if settlement and pii is not None else [], "error": verification.error}
-    sale.bid_log = {"digest": sale.bid_log_digest, "length": sale.bid_log_length,
-                    "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/"}
+        "canonical_data": verification.canonical_data,
+        "computed_data_hash": verification.computed_data_hash,
+        "data_hash_matches": verification.data_hash_matches,
+        "token_id": verification.token_id,
+        "leaf_hash": verification.leaf_hash,
+        "sale_struct": verification.sale_struct,
+        "batch_root_matches": verification.batch_root_matches,
+        "merkle_proof": verification.merkle_proof,
+        "steps": _steps(sale, batch) if settlement and pii is not None else [],
+        "error": verification.error,
+    }
+    sale.bid_log = {
+        "digest": sale.bid_log_digest,
+        "length": sale.bid_log_length,
+        "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/",
+    }
     return PurchaseDetailSerializer(sale).data
 
 
 # ---------------------------------------------------------------- views
+
 
 class PurchaseListApi(generics.ListAPIView):
     """Your purchases (and LeadNFTs you hold after a resale), newest first, cursor-paginated.

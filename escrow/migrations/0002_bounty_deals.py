@@ -6,28 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auctions', '0006_bounties'),
-        ('chain', '0003_wallets'),
-        ('escrow', '0001_settlement'),
+        ("auctions", "0006_bounties"),
+        ("chain", "0003_wallets"),
+        ("escrow", "0001_settlement"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BountyDeal',
+            name="BountyDeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('funder_address', models.CharField(max_length=42)),
-                ('amount', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('award', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='bounty_deal', to='auctions.bountyaward')),
-                ('fund_tx', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='chain.chaintransaction')),
-                ('release_tx', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='chain.chaintransaction')),
-                ('settlement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bounty_deals', to='escrow.settlement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("funder_address", models.CharField(max_length=42)),
+                ("amount", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "award",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bounty_deal",
+                        to="auctions.bountyaward",
+                    ),
+                ),
+                (
+                    "fund_tx",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="chain.chaintransaction",
+                    ),
+                ),
+                (
+                    "release_tx",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="chain.chaintransaction",
+                    ),
+                ),
+                (
+                    "settlement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="bounty_deals", to="escrow.settlement"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escrow', '0002_bounty_deals'),
+        ("escrow", "0002_bounty_deals"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='piiaccess',
-            name='as_owner',
-            field=models.CharField(default='buyer', help_text='buyer, or nft_owner after a resale', max_length=16),
+            model_name="piiaccess",
+            name="as_owner",
+            field=models.CharField(default="buyer", help_text="buyer, or nft_owner after a resale", max_length=16),
         ),
     ]

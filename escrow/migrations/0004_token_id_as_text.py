@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escrow', '0003_pii_access_role_length'),
+        ("escrow", "0003_pii_access_role_length"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='settlement',
-            name='token_id',
+            model_name="settlement",
+            name="token_id",
             field=models.CharField(blank=True, max_length=78, null=True),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escrow', '0004_token_id_as_text'),
+        ("escrow", "0004_token_id_as_text"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='settlement',
-            name='release_retries',
+            model_name="settlement",
+            name="release_retries",
             field=models.PositiveSmallIntegerField(default=0),
         ),
     ]

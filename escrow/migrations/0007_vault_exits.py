@@ -7,161 +7,292 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0003_wallets'),
-        ('escrow', '0006_pii_access_moves_to_leads'),
+        ("chain", "0003_wallets"),
+        ("escrow", "0006_pii_access_moves_to_leads"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VaultClaim',
+            name="VaultClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('purpose', models.CharField(choices=[('exit_reserve', 'Set aside for an announced exit'), ('outflow', 'Paid out on chain')], max_length=16)),
-                ('amount', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('covered', models.DecimalField(decimal_places=6, default=0, max_digits=20)),
-                ('state', models.CharField(choices=[('open', 'Being covered'), ('covered', 'Covered'), ('short', 'Short (staff)'), ('cancelled', 'No longer needed')], default='open', max_length=10)),
-                ('bids_withdrawn', models.PositiveIntegerField(default=0)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('attempted_at', models.DateTimeField(blank=True, null=True)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain_id", models.PositiveBigIntegerField()),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("exit_reserve", "Set aside for an announced exit"), ("outflow", "Paid out on chain")],
+                        max_length=16,
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("covered", models.DecimalField(decimal_places=6, default=0, max_digits=20)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Being covered"),
+                            ("covered", "Covered"),
+                            ("short", "Short (staff)"),
+                            ("cancelled", "No longer needed"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("bids_withdrawn", models.PositiveIntegerField(default=0)),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("attempted_at", models.DateTimeField(blank=True, null=True)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='VaultExit',
+            name="VaultExit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('account', models.CharField(max_length=42)),
-                ('amount', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('unlocks_at', models.DateTimeField()),
-                ('state', models.CharField(choices=[('announced', 'Announced'), ('cancelled', 'Cancelled'), ('replaced', 'Replaced by a later announcement'), ('taken', 'Taken')], default='announced', max_length=10)),
-                ('reserved', models.DecimalField(decimal_places=6, default=0, help_text='What the ledger has set aside for this exit (USER_EXITING).', max_digits=20)),
-                ('paid', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain_id", models.PositiveBigIntegerField()),
+                ("account", models.CharField(max_length=42)),
+                ("amount", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("unlocks_at", models.DateTimeField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("announced", "Announced"),
+                            ("cancelled", "Cancelled"),
+                            ("replaced", "Replaced by a later announcement"),
+                            ("taken", "Taken"),
+                        ],
+                        default="announced",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reserved",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=0,
+                        help_text="What the ledger has set aside for this exit (USER_EXITING).",
+                        max_digits=20,
+                    ),
+                ),
+                ("paid", models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AlterModelOptions(
-            name='vaultevent',
-            options={'ordering': ['-block_number', '-log_index'], 'permissions': [('credit_from_treasury', 'Can credit users from the platform treasury (on chain)')]},
+            name="vaultevent",
+            options={
+                "ordering": ["-block_number", "-log_index"],
+                "permissions": [("credit_from_treasury", "Can credit users from the platform treasury (on chain)")],
+            },
         ),
         migrations.RemoveConstraint(
-            model_name='reconciliationissue',
-            name='reconciliation_one_open_per_kind',
+            model_name="reconciliationissue",
+            name="reconciliation_one_open_per_kind",
         ),
         migrations.AddField(
-            model_name='bountydeal',
-            name='refund_tx',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='chain.chaintransaction'),
+            model_name="bountydeal",
+            name="refund_tx",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="chain.chaintransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='reconciliationissue',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="reconciliationissue",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='settlement',
-            name='funding_address',
+            model_name="settlement",
+            name="funding_address",
             field=models.CharField(blank=True, max_length=42),
         ),
         migrations.AddField(
-            model_name='settlement',
-            name='refund_reason',
+            model_name="settlement",
+            name="refund_reason",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='settlement',
-            name='refund_tx',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='chain.chaintransaction'),
+            model_name="settlement",
+            name="refund_tx",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="chain.chaintransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='settlement',
-            name='refunded_at',
+            model_name="settlement",
+            name="refunded_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='vaultevent',
-            name='counterparty',
+            model_name="vaultevent",
+            name="counterparty",
             field=models.CharField(blank=True, max_length=42),
         ),
         migrations.AlterField(
-            model_name='reconciliationissue',
-            name='kind',
-            field=models.CharField(choices=[('escrow_missing', 'Deal not on chain'), ('escrow_amount', 'Deal amount differs'), ('escrow_released', 'Deal closed on chain, open in the ledger'), ('nft_missing', 'Token not on chain'), ('nft_owner', 'Token owner changed'), ('vault_balance', 'Vault holdings differ from the ledger'), ('user_shortfall', 'Paid out on chain beyond what the ledger held')], max_length=20),
+            model_name="reconciliationissue",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("escrow_missing", "Deal not on chain"),
+                    ("escrow_amount", "Deal amount differs"),
+                    ("escrow_released", "Deal closed on chain, open in the ledger"),
+                    ("nft_missing", "Token not on chain"),
+                    ("nft_owner", "Token owner changed"),
+                    ("vault_balance", "Vault holdings differ from the ledger"),
+                    ("user_shortfall", "Paid out on chain beyond what the ledger held"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='settlement',
-            name='state',
-            field=models.CharField(choices=[('pending', 'Waiting to fund'), ('funding', 'Funding escrow'), ('funded', 'Escrow funded'), ('minting', 'Minting NFT'), ('minted', 'NFT minted'), ('releasing', 'Releasing'), ('released', 'Released'), ('refunding', 'Refunding'), ('refunded', 'Refunded'), ('failed', 'Failed')], default='pending', max_length=10),
+            model_name="settlement",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Waiting to fund"),
+                    ("funding", "Funding escrow"),
+                    ("funded", "Escrow funded"),
+                    ("minting", "Minting NFT"),
+                    ("minted", "NFT minted"),
+                    ("releasing", "Releasing"),
+                    ("released", "Released"),
+                    ("refunding", "Refunding"),
+                    ("refunded", "Refunded"),
+                    ("failed", "Failed"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='vaultevent',
-            name='kind',
-            field=models.CharField(choices=[('deposit', 'Deposit'), ('withdrawal', 'Withdrawal'), ('exit_announced', 'Exit announced'), ('exit_cancelled', 'Exit cancelled'), ('exit', 'Exit taken'), ('move', 'Moved between addresses')], max_length=16),
+            model_name="vaultevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("deposit", "Deposit"),
+                    ("withdrawal", "Withdrawal"),
+                    ("exit_announced", "Exit announced"),
+                    ("exit_cancelled", "Exit cancelled"),
+                    ("exit", "Exit taken"),
+                    ("move", "Moved between addresses"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reconciliationissue',
-            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('kind', 'settlement', 'user'), name='reconciliation_one_open_per_subject', nulls_distinct=False),
+            model_name="reconciliationissue",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("resolved_at__isnull", True)),
+                fields=("kind", "settlement", "user"),
+                name="reconciliation_one_open_per_subject",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddField(
-            model_name='vaultclaim',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='escrow.vaultevent'),
+            model_name="vaultclaim",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="claims", to="escrow.vaultevent"
+            ),
         ),
         migrations.AddField(
-            model_name='vaultclaim',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vault_claims', to=settings.AUTH_USER_MODEL),
+            model_name="vaultclaim",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="vault_claims", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='vaultexit',
-            name='announced_event',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='exit_announced', to='escrow.vaultevent'),
+            model_name="vaultexit",
+            name="announced_event",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT, related_name="exit_announced", to="escrow.vaultevent"
+            ),
         ),
         migrations.AddField(
-            model_name='vaultexit',
-            name='closed_event',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='exit_closed', to='escrow.vaultevent'),
+            model_name="vaultexit",
+            name="closed_event",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="exit_closed",
+                to="escrow.vaultevent",
+            ),
         ),
         migrations.AddField(
-            model_name='vaultexit',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vault_exits', to=settings.AUTH_USER_MODEL),
+            model_name="vaultexit",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="vault_exits", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='vaultclaim',
-            name='vault_exit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='escrow.vaultexit'),
+            model_name="vaultclaim",
+            name="vault_exit",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="escrow.vaultexit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vaultexit',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'announced')), fields=('chain_id', 'account'), name='vault_exit_one_announced_per_account'),
+            model_name="vaultexit",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "announced")),
+                fields=("chain_id", "account"),
+                name="vault_exit_one_announced_per_account",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vaultexit',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved__gte', 0), ('reserved__lte', models.F('amount'))), name='vault_exit_reserved_within_amount'),
+            model_name="vaultexit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved__gte", 0), ("reserved__lte", models.F("amount"))),
+                name="vault_exit_reserved_within_amount",
+            ),
         ),
         migrations.AddIndex(
-            model_name='vaultclaim',
-            index=models.Index(fields=['state', 'id'], name='vault_claim_state_idx'),
+            model_name="vaultclaim",
+            index=models.Index(fields=["state", "id"], name="vault_claim_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='vaultclaim',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='vault_claim_amount_positive'),
+            model_name="vaultclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="vault_claim_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vaultclaim',
-            constraint=models.CheckConstraint(condition=models.Q(('covered__gte', 0), ('covered__lte', models.F('amount'))), name='vault_claim_covered_within_amount'),
+            model_name="vaultclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("covered__gte", 0), ("covered__lte", models.F("amount"))),
+                name="vault_claim_covered_within_amount",
+            ),
         ),
     ]

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escrow', '0007_vault_exits'),
+        ("escrow", "0007_vault_exits"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='vaultclaim',
-            name='steps',
-            field=models.PositiveIntegerField(default=0, help_text='Ledger posts made for this claim (numbers their keys).'),
+            model_name="vaultclaim",
+            name="steps",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Ledger posts made for this claim (numbers their keys)."
+            ),
         ),
         migrations.AddField(
-            model_name='vaultexit',
-            name='payable',
-            field=models.DecimalField(blank=True, decimal_places=6, help_text="What the exit could pay if taken now: the smaller of its amount and its address's vault balance, as last read from the node. The reserve never goes beyond it.", max_digits=20, null=True),
+            model_name="vaultexit",
+            name="payable",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=6,
+                help_text="What the exit could pay if taken now: the smaller of its amount and its address's vault balance, as last read from the node. The reserve never goes beyond it.",
+                max_digits=20,
+                null=True,
+            ),
         ),
     ]

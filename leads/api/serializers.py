@@ -24,12 +24,17 @@ class LeadInputSerializer(serializers.Serializer):
     state, that the phone number is real and the consent at most 30 days old (400 by field)."""
 
     # A phone or an email (or both).
-    openapi_extra = {"anyOf": [{"required": ["phone"], "properties": {"phone": {"minLength": 1}}},
-                               {"required": ["email"], "properties": {"email": {"minLength": 1}}}]}
+    openapi_extra = {
+        "anyOf": [
+            {"required": ["phone"], "properties": {"phone": {"minLength": 1}}},
+            {"required": ["email"], "properties": {"email": {"minLength": 1}}},
+        ]
+    }
 
     vertical = PatternField(SLUG_PATTERN, help_text="The vertical's slug.")
-    external_id = serializers.CharField(required=False, allow_blank=True,
-                                        help_text="Your id; resubmitting it returns the same lead.")
+    external_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="Your id; resubmitting it returns the same lead."
+    )
     campaign = serializers.CharField(required=False, allow_blank=True)
     sub_id = serializers.CharField(required=False, allow_blank=True)
     first_name = serializers.CharField(required=False, allow_blank=True)
@@ -46,9 +51,13 @@ class LeadInputSerializer(serializers.Serializer):
 
 
 class BulkInputSerializer(serializers.Serializer):
-    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=settings.LEAD_MAX_BULK,
-                                  help_text="1 to 500 leads, each as for POST /api/v1/leads/ (LeadInput); each "
-                                            "gets its own result, so a malformed one is rejected on its own.")
+    leads = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=settings.LEAD_MAX_BULK,
+        help_text="1 to 500 leads, each as for POST /api/v1/leads/ (LeadInput); each "
+        "gets its own result, so a malformed one is rejected on its own.",
+    )
 
 
 class LeadStatusChangeSerializer(serializers.ModelSerializer):
@@ -59,14 +68,35 @@ class LeadStatusChangeSerializer(serializers.ModelSerializer):
 
 class LeadSerializer(serializers.ModelSerializer):
     vertical = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
-                                                      help_text="Your earlier lead this one duplicates, if any.")
+    duplicate_of = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="Your earlier lead this one duplicates, if any."
+    )
 
     class Meta:
         model = Lead
-        fields = ("id", "vertical", "source", "external_id", "campaign", "sub_id", "status", "rejection_reason",
-                  "duplicate_of", "quality_score", "price", "country", "state", "zip", "city", "fields",
-                  "has_phone", "has_email", "consent_at", "created_at", "scored_at")
+        fields = (
+            "id",
+            "vertical",
+            "source",
+            "external_id",
+            "campaign",
+            "sub_id",
+            "status",
+            "rejection_reason",
+            "duplicate_of",
+            "quality_score",
+            "price",
+            "country",
+            "state",
+            "zip",
+            "city",
+            "fields",
+            "has_phone",
+            "has_email",
+            "consent_at",
+            "created_at",
+            "scored_at",
+        )
 
 
 class LeadDetailSerializer(LeadSerializer):
@@ -75,8 +105,18 @@ class LeadDetailSerializer(LeadSerializer):
     contact = serializers.SerializerMethodField(help_text="What you submitted (only you, the seller, see it here).")
 
     class Meta(LeadSerializer.Meta):
-        fields = (*LeadSerializer.Meta.fields, "rejection_detail", "score_breakdown", "consent_text", "consent_ip",
-                  "consent_user_agent", "consent_page_url", "consent_certificate_url", "history", "contact")
+        fields = (
+            *LeadSerializer.Meta.fields,
+            "rejection_detail",
+            "score_breakdown",
+            "consent_text",
+            "consent_ip",
+            "consent_user_agent",
+            "consent_page_url",
+            "consent_certificate_url",
+            "history",
+            "contact",
+        )
 
     def get_contact(self, obj) -> dict:
         # Read (and logged) by the view: leads.pii_access.lead_pii_read_logged.
@@ -86,8 +126,9 @@ class LeadDetailSerializer(LeadSerializer):
 class IngestResultSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The lead's status (received at first).")
     id = serializers.IntegerField()
-    existing = serializers.BooleanField(required=False, help_text="True: this external_id was submitted before; "
-                                                                  "this is that lead.")
+    existing = serializers.BooleanField(
+        required=False, help_text="True: this external_id was submitted before; this is that lead."
+    )
 
 
 class BulkItemResultSerializer(serializers.Serializer):
@@ -96,8 +137,9 @@ class BulkItemResultSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The lead's status, or rejected.")
     id = serializers.IntegerField(required=False, help_text="The lead's id (a rejected duplicate has one too).")
     existing = serializers.BooleanField(required=False)
-    error = ErrorSerializer(required=False, help_text="Why it was rejected: the error object a single submission "
-                                                      "would get.")
+    error = ErrorSerializer(
+        required=False, help_text="Why it was rejected: the error object a single submission would get."
+    )
 
 
 class BulkResultSerializer(serializers.Serializer):

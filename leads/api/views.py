@@ -19,8 +19,15 @@ from rest_framework.views import APIView
 
 from leads import selectors, services
 from leads.api.filters import LEAD_LIST_PARAMETERS
-from leads.api.serializers import (BulkInputSerializer, BulkResultSerializer, IngestResultSerializer,
-                                   LeadDetailSerializer, LeadInputSerializer, LeadPageSerializer, LeadSerializer)
+from leads.api.serializers import (
+    BulkInputSerializer,
+    BulkResultSerializer,
+    IngestResultSerializer,
+    LeadDetailSerializer,
+    LeadInputSerializer,
+    LeadPageSerializer,
+    LeadSerializer,
+)
 from leads.choices import LeadSource
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
@@ -34,14 +41,19 @@ REQUIRED_ROLE = "seller"
 BOOLEAN_PARAMETERS = ("has_phone", "has_email", "stats")
 # The API's forms of created_from/created_to (the seller's page also takes looser ones): a date, or
 # an RFC 3339 date-time with its offset.
-MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-                    r"(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?$")
+MOMENT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+)
 
 
 def _require_seller(request):
     if not request.user.is_seller:
-        raise ApiError("Only seller accounts can submit and list leads. Enable selling on your account page.",
-                       status=status.HTTP_403_FORBIDDEN, code="seller_required")
+        raise ApiError(
+            "Only seller accounts can submit and list leads. Enable selling on your account page.",
+            status=status.HTTP_403_FORBIDDEN,
+            code="seller_required",
+        )
 
 
 def result_body(result: services.IngestResult) -> tuple[int, dict, dict]:
@@ -52,18 +64,44 @@ def result_body(result: services.IngestResult) -> tuple[int, dict, dict]:
         return status.HTTP_200_OK, {"status": result.lead.status, "id": result.lead.pk, "existing": True}, {}
     errors = api_errors.field_errors(result.errors)
     if result.outcome == services.Outcome.DUPLICATE:
-        return status.HTTP_409_CONFLICT, api_errors.envelope(
-            status=status.HTTP_409_CONFLICT, code="duplicate", message=errors[0]["message"], errors=[],
-            lead_id=result.lead.pk, duplicate_of=result.duplicate_of_id), {}
+        return (
+            status.HTTP_409_CONFLICT,
+            api_errors.envelope(
+                status=status.HTTP_409_CONFLICT,
+                code="duplicate",
+                message=errors[0]["message"],
+                errors=[],
+                lead_id=result.lead.pk,
+                duplicate_of=result.duplicate_of_id,
+            ),
+            {},
+        )
     if result.outcome == services.Outcome.CAPPED:
         retry = max(1, int((result.cap_resets_at - timezone.now()).total_seconds()))
-        return status.HTTP_429_TOO_MANY_REQUESTS, api_errors.envelope(
-            status=status.HTTP_429_TOO_MANY_REQUESTS, code="daily_cap_reached", message=errors[0]["message"],
-            cap=result.cap, resets_at=result.cap_resets_at.isoformat(), retry_after=retry), {"Retry-After": str(retry)}
+        return (
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            api_errors.envelope(
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                code="daily_cap_reached",
+                message=errors[0]["message"],
+                cap=result.cap,
+                resets_at=result.cap_resets_at.isoformat(),
+                retry_after=retry,
+            ),
+            {"Retry-After": str(retry)},
+        )
     if result.errors == {"vertical": [services.UNKNOWN_VERTICAL]}:
-        return status.HTTP_404_NOT_FOUND, api_errors.envelope(
-            status=status.HTTP_404_NOT_FOUND, code="resource_missing", message="No such vertical.", param="vertical",
-            errors=[{"param": "vertical", "code": "resource_missing", "message": "No such vertical."}]), {}
+        return (
+            status.HTTP_404_NOT_FOUND,
+            api_errors.envelope(
+                status=status.HTTP_404_NOT_FOUND,
+                code="resource_missing",
+                message="No such vertical.",
+                param="vertical",
+                errors=[{"param": "vertical", "code": "resource_missing", "message": "No such vertical."}],
+            ),
+            {},
+        )
     return status.HTTP_400_BAD_REQUEST, api_errors.validation_envelope(errors), {}
 
 
@@ -110,8 +148,9 @@ def _check_json_shape(data) -> None:
 
 
 def _too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(f"The request body is larger than {settings.LEAD_MAX_BODY_BYTES} bytes; "
-                           "send fewer leads per request.")
+    return PayloadTooLarge(
+        f"The request body is larger than {settings.LEAD_MAX_BODY_BYTES} bytes; send fewer leads per request."
+    )
 
 
 def check_body_size(request) -> None:
@@ -154,11 +193,15 @@ class LeadListCreateApi(generics.ListAPIView):
     parser_classes = [LeadJSONParser]
     throttle_scope = "ingest"
     required_role = REQUIRED_ROLE
-    error_statuses = {"get": {404: "No such vertical (the `vertical` filter)."},
-                      "post": {404: "No such vertical.", 409: "A duplicate of a lead already received; "
-                               "`error.duplicate_of` names yours.",
-                               429: "Too many requests, or the vertical's daily cap is reached "
-                                    "(`error.code` daily_cap_reached, `error.resets_at`)."}}
+    error_statuses = {
+        "get": {404: "No such vertical (the `vertical` filter)."},
+        "post": {
+            404: "No such vertical.",
+            409: "A duplicate of a lead already received; `error.duplicate_of` names yours.",
+            429: "Too many requests, or the vertical's daily cap is reached "
+            "(`error.code` daily_cap_reached, `error.resets_at`).",
+        },
+    }
     # Paging and filters are the seller table's own (leads.selectors): the same spec, sorts and
     # keyset cursor as /seller/leads/, so DRF's filter backends and paginator stay out.
     filter_backends: list = []
@@ -184,16 +227,18 @@ class LeadListCreateApi(generics.ListAPIView):
                 raise ValidationError({name: ["true or false."]})
         for name in ("created_from", "created_to"):
             if name in params and not MOMENT.fullmatch(params[name]):
-                raise ValidationError({name: ["A date (YYYY-MM-DD) or an RFC 3339 date and time with its offset "
-                                              "(2025-01-31T12:00:00Z)."]})
+                raise ValidationError(
+                    {name: ["A date (YYYY-MM-DD) or an RFC 3339 date and time with its offset (2025-01-31T12:00:00Z)."]}
+                )
         try:
             spec = selectors.lead_table_spec_parse(params)
             page_size = selectors.lead_table_page_size(params.get("page_size"))
             page = selectors.lead_table_page(request.user, spec, params.get("cursor") or None, page_size)
         except selectors.LeadTableError as exc:
             if set(exc.errors) == {"vertical"}:
-                raise ApiError("No such vertical.", status=status.HTTP_404_NOT_FOUND, code="resource_missing",
-                               param="vertical") from None
+                raise ApiError(
+                    "No such vertical.", status=status.HTTP_404_NOT_FOUND, code="resource_missing", param="vertical"
+                ) from None
             raise ValidationError(exc.errors) from None
         url = request.build_absolute_uri()
         body = {
@@ -205,17 +250,27 @@ class LeadListCreateApi(generics.ListAPIView):
             body["stats"] = selectors.lead_table_stats(seller=request.user, spec=spec)
         return Response(body)
 
-    @extend_schema(request=LeadInputSerializer, responses={
-        201: IngestResultSerializer, 200: OpenApiResponse(IngestResultSerializer, "external_id already submitted")},
-        parameters=[idempotency_parameter(required=False, description="Optional: replays of the same key return "
-                                                                      "the first answer.")])
+    @extend_schema(
+        request=LeadInputSerializer,
+        responses={
+            201: IngestResultSerializer,
+            200: OpenApiResponse(IngestResultSerializer, "external_id already submitted"),
+        },
+        parameters=[
+            idempotency_parameter(
+                required=False, description="Optional: replays of the same key return the first answer."
+            )
+        ],
+    )
     def post(self, request):
         _require_seller(request)
         check_body_size(request)
         key = idempotency_key(request, required=False)
         data = request.data
         if not key:
-            code, body, headers = result_body(services.lead_submit(seller=request.user, data=data, source=LeadSource.API))
+            code, body, headers = result_body(
+                services.lead_submit(seller=request.user, data=data, source=LeadSource.API)
+            )
             return Response(body, status=code, headers=headers)
         return self._idempotent(request, key, data)
 
@@ -225,8 +280,9 @@ class LeadListCreateApi(generics.ListAPIView):
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(scope=scope, key=key, result={"fingerprint": fingerprint})
-                code, body, headers = result_body(services.lead_submit(seller=request.user, data=data,
-                                                                       source=LeadSource.API))
+                code, body, headers = result_body(
+                    services.lead_submit(seller=request.user, data=data, source=LeadSource.API)
+                )
                 if code in (status.HTTP_400_BAD_REQUEST, status.HTTP_404_NOT_FOUND, status.HTTP_429_TOO_MANY_REQUESTS):
                     raise _NotStored(Response(body, status=code, headers=headers))
                 record.result = {"fingerprint": fingerprint, "status": code, "body": body}
@@ -239,9 +295,12 @@ class LeadListCreateApi(generics.ListAPIView):
                 raise
             stored = record.result
             if stored.get("fingerprint") != fingerprint:
-                raise ApiError("This Idempotency-Key was used with a different request body.",
-                               status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
-                               param=IDEMPOTENCY_HEADER) from None
+                raise ApiError(
+                    "This Idempotency-Key was used with a different request body.",
+                    status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    code="idempotency_key_reused",
+                    param=IDEMPOTENCY_HEADER,
+                ) from None
             body = stored["body"]
             if "error" in body:  # a stored refusal (409) answers with this request's id
                 body = {**body, "request_id": correlation.get()}
@@ -262,12 +321,13 @@ class LeadBulkApi(APIView):
         check_body_size(request)
         items = request.data.get("leads") if isinstance(request.data, dict) else None
         if not isinstance(items, list):
-            raise ValidationError({"leads": ["Send {\"leads\": [...]} with up to %d leads." % settings.LEAD_MAX_BULK]})
+            raise ValidationError({"leads": [f'Send {{"leads": [...]}} with up to {settings.LEAD_MAX_BULK} leads.']})
         if not items:
             raise ValidationError({"leads": ["Send at least one lead."]})
         if len(items) > settings.LEAD_MAX_BULK:
-            raise ValidationError({"leads": [f"At most {settings.LEAD_MAX_BULK} leads per request; "
-                                             f"this one has {len(items)}."]})
+            raise ValidationError(
+                {"leads": [f"At most {settings.LEAD_MAX_BULK} leads per request; this one has {len(items)}."]}
+            )
         results = []
         for index, result in enumerate(services.lead_submit_many(seller=request.user, items=items)):
             _, body, _ = result_body(result)
@@ -299,9 +359,8 @@ class LeadDetailApi(generics.RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         lead = self.get_object()
         # The seller's read of its own lead's contact details is logged like a buyer's.
-        contact = lead_pii_read_logged(user=request.user, lead=lead, role=PiiAccess.Role.SELLER,
-                                       channel=PiiAccess.Channel.API)
+        contact = lead_pii_read_logged(
+            user=request.user, lead=lead, role=PiiAccess.Role.SELLER, channel=PiiAccess.Channel.API
+        )
         body = self.get_serializer(lead, context={**self.get_serializer_context(), "contact": contact}).data
         return Response(body, headers={"Cache-Control": "private, no-store"})
-
-

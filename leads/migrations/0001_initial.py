@@ -7,183 +7,349 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('verticals', '0001_initial'),
+        ("verticals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('api', 'API'), ('form', 'Hosted form'), ('csv', 'CSV import'), ('webhook', 'Ad-platform webhook')], max_length=16)),
-                ('campaign', models.CharField(blank=True, max_length=100)),
-                ('sub_id', models.CharField(blank=True, max_length=100)),
-                ('external_id', models.CharField(blank=True, help_text="The seller's own id (unique per seller).", max_length=100)),
-                ('country', models.CharField(default='US', max_length=2)),
-                ('state', models.CharField(blank=True, max_length=2)),
-                ('zip', models.CharField(blank=True, max_length=5)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('fields', models.JSONField(blank=True, default=dict, help_text='Non-PII vertical fields, validated.')),
-                ('consent_text', models.TextField()),
-                ('consent_at', models.DateTimeField()),
-                ('consent_ip', models.GenericIPAddressField()),
-                ('consent_user_agent', models.CharField(blank=True, max_length=500)),
-                ('consent_page_url', models.URLField(blank=True, max_length=500)),
-                ('consent_certificate_url', models.URLField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('received', 'Received'), ('rejected', 'Rejected'), ('scored', 'Scored'), ('listed', 'Listed'), ('sold', 'Sold'), ('unsold', 'Unsold'), ('expired', 'Expired')], default='received', max_length=16)),
-                ('rejection_reason', models.CharField(blank=True, choices=[('invalid', 'Failed validation'), ('duplicate', 'Duplicate'), ('low_quality', "Below the vertical's quality floor"), ('consent', 'Consent missing or stale')], max_length=16)),
-                ('rejection_detail', models.JSONField(blank=True, default=dict)),
-                ('quality_score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('score_breakdown', models.JSONField(blank=True, default=dict)),
-                ('price', models.DecimalField(blank=True, decimal_places=6, help_text='Sale price, USDC', max_digits=18, null=True)),
-                ('has_phone', models.BooleanField(default=False)),
-                ('phone_type', models.CharField(blank=True, help_text='Line type where the numbering plan knows it.', max_length=24)),
-                ('has_email', models.BooleanField(default=False)),
-                ('phone_hash', models.CharField(blank=True, max_length=64)),
-                ('email_hash', models.CharField(blank=True, max_length=64)),
-                ('correlation_id', models.CharField(blank=True, max_length=128)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('scored_at', models.DateTimeField(blank=True, null=True)),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='leads.lead')),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leads', to=settings.AUTH_USER_MODEL)),
-                ('vertical', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leads', to='verticals.vertical')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("api", "API"),
+                            ("form", "Hosted form"),
+                            ("csv", "CSV import"),
+                            ("webhook", "Ad-platform webhook"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("campaign", models.CharField(blank=True, max_length=100)),
+                ("sub_id", models.CharField(blank=True, max_length=100)),
+                (
+                    "external_id",
+                    models.CharField(blank=True, help_text="The seller's own id (unique per seller).", max_length=100),
+                ),
+                ("country", models.CharField(default="US", max_length=2)),
+                ("state", models.CharField(blank=True, max_length=2)),
+                ("zip", models.CharField(blank=True, max_length=5)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("fields", models.JSONField(blank=True, default=dict, help_text="Non-PII vertical fields, validated.")),
+                ("consent_text", models.TextField()),
+                ("consent_at", models.DateTimeField()),
+                ("consent_ip", models.GenericIPAddressField()),
+                ("consent_user_agent", models.CharField(blank=True, max_length=500)),
+                ("consent_page_url", models.URLField(blank=True, max_length=500)),
+                ("consent_certificate_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("rejected", "Rejected"),
+                            ("scored", "Scored"),
+                            ("listed", "Listed"),
+                            ("sold", "Sold"),
+                            ("unsold", "Unsold"),
+                            ("expired", "Expired"),
+                        ],
+                        default="received",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "rejection_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("invalid", "Failed validation"),
+                            ("duplicate", "Duplicate"),
+                            ("low_quality", "Below the vertical's quality floor"),
+                            ("consent", "Consent missing or stale"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("rejection_detail", models.JSONField(blank=True, default=dict)),
+                ("quality_score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("score_breakdown", models.JSONField(blank=True, default=dict)),
+                (
+                    "price",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, help_text="Sale price, USDC", max_digits=18, null=True
+                    ),
+                ),
+                ("has_phone", models.BooleanField(default=False)),
+                (
+                    "phone_type",
+                    models.CharField(
+                        blank=True, help_text="Line type where the numbering plan knows it.", max_length=24
+                    ),
+                ),
+                ("has_email", models.BooleanField(default=False)),
+                ("phone_hash", models.CharField(blank=True, max_length=64)),
+                ("email_hash", models.CharField(blank=True, max_length=64)),
+                ("correlation_id", models.CharField(blank=True, max_length=128)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("scored_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="leads.lead",
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="leads", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "vertical",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="leads", to="verticals.vertical"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LeadStatusChange',
+            name="LeadStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(choices=[('received', 'Received'), ('rejected', 'Rejected'), ('scored', 'Scored'), ('listed', 'Listed'), ('sold', 'Sold'), ('unsold', 'Unsold'), ('expired', 'Expired')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='leads.lead')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("rejected", "Rejected"),
+                            ("scored", "Scored"),
+                            ("listed", "Listed"),
+                            ("sold", "Sold"),
+                            ("unsold", "Unsold"),
+                            ("expired", "Expired"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="history", to="leads.lead"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SellerCap',
+            name="SellerCap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('daily_cap', models.PositiveIntegerField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lead_caps', to=settings.AUTH_USER_MODEL)),
-                ('vertical', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='verticals.vertical')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("daily_cap", models.PositiveIntegerField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lead_caps",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "vertical",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="verticals.vertical"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SellerFormToken',
+            name="SellerFormToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=32, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('seller', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='form_token', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=32, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "seller",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="form_token",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CsvImport',
+            name="CsvImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=200)),
-                ('content', models.BinaryField(help_text='The uploaded file, kept until the import is done.')),
-                ('headers', models.JSONField(default=list)),
-                ('mapping', models.JSONField(blank=True, default=dict, help_text='lead field -> CSV column')),
-                ('consent_text', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded'), ('mapped', 'Columns mapped'), ('importing', 'Importing'), ('done', 'Done'), ('failed', 'Failed')], default='uploaded', max_length=16)),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('processed_rows', models.PositiveIntegerField(default=0)),
-                ('accepted_rows', models.PositiveIntegerField(default=0)),
-                ('rejected_rows', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list, help_text='[{row, field, message}] for the error report')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='csv_imports', to=settings.AUTH_USER_MODEL)),
-                ('vertical', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='verticals.vertical')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("filename", models.CharField(max_length=200)),
+                ("content", models.BinaryField(help_text="The uploaded file, kept until the import is done.")),
+                ("headers", models.JSONField(default=list)),
+                ("mapping", models.JSONField(blank=True, default=dict, help_text="lead field -> CSV column")),
+                ("consent_text", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("uploaded", "Uploaded"),
+                            ("mapped", "Columns mapped"),
+                            ("importing", "Importing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="uploaded",
+                        max_length=16,
+                    ),
+                ),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("processed_rows", models.PositiveIntegerField(default=0)),
+                ("accepted_rows", models.PositiveIntegerField(default=0)),
+                ("rejected_rows", models.PositiveIntegerField(default=0)),
+                (
+                    "errors",
+                    models.JSONField(
+                        blank=True, default=list, help_text="[{row, field, message}] for the error report"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="csv_imports",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("vertical", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="verticals.vertical")),
             ],
             options={
-                'indexes': [models.Index(fields=['seller', 'created_at'], name='csvimport_seller_idx')],
+                "indexes": [models.Index(fields=["seller", "created_at"], name="csvimport_seller_idx")],
             },
         ),
         migrations.CreateModel(
-            name='LeadPII',
+            name="LeadPII",
             fields=[
-                ('lead', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='pii', serialize=False, to='leads.lead')),
-                ('key_id', models.CharField(max_length=32)),
-                ('ciphertext', models.BinaryField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "lead",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="pii",
+                        serialize=False,
+                        to="leads.lead",
+                    ),
+                ),
+                ("key_id", models.CharField(max_length=32)),
+                ("ciphertext", models.BinaryField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'lead PII',
-                'verbose_name_plural': 'lead PII',
-                'indexes': [models.Index(fields=['key_id'], name='leadpii_key_idx')],
+                "verbose_name": "lead PII",
+                "verbose_name_plural": "lead PII",
+                "indexes": [models.Index(fields=["key_id"], name="leadpii_key_idx")],
             },
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['created_at', 'id'], name='lead_created_id_idx'),
+            model_name="lead",
+            index=models.Index(fields=["created_at", "id"], name="lead_created_id_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'created_at', 'id'], name='lead_seller_created_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "created_at", "id"], name="lead_seller_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'status', 'created_at', 'id'], name='lead_seller_status_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "status", "created_at", "id"], name="lead_seller_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'vertical', 'created_at', 'id'], name='lead_seller_vertical_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "vertical", "created_at", "id"], name="lead_seller_vertical_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'quality_score', 'id'], name='lead_seller_score_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "quality_score", "id"], name="lead_seller_score_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'price', 'id'], name='lead_seller_price_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "price", "id"], name="lead_seller_price_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('phone_hash', ''), _negated=True), fields=['vertical', 'phone_hash', 'created_at'], name='lead_vertical_phone_idx'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("phone_hash", ""), _negated=True),
+                fields=["vertical", "phone_hash", "created_at"],
+                name="lead_vertical_phone_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('email_hash', ''), _negated=True), fields=['vertical', 'email_hash', 'created_at'], name='lead_vertical_email_idx'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("email_hash", ""), _negated=True),
+                fields=["vertical", "email_hash", "created_at"],
+                name="lead_vertical_email_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('phone_hash', ''), _negated=True), fields=['phone_hash', 'created_at'], name='lead_phone_idx'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("phone_hash", ""), _negated=True),
+                fields=["phone_hash", "created_at"],
+                name="lead_phone_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('email_hash', ''), _negated=True), fields=['email_hash', 'created_at'], name='lead_email_idx'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("email_hash", ""), _negated=True),
+                fields=["email_hash", "created_at"],
+                name="lead_email_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('seller', 'external_id'), name='lead_seller_external_id_uniq'),
+            model_name="lead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("seller", "external_id"),
+                name="lead_seller_external_id_uniq",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.CheckConstraint(condition=models.Q(('quality_score__isnull', True), ('quality_score__lte', 100), _connector='OR'), name='lead_quality_score_range'),
+            model_name="lead",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quality_score__isnull", True), ("quality_score__lte", 100), _connector="OR"),
+                name="lead_quality_score_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='leadstatuschange',
-            index=models.Index(fields=['lead', 'at'], name='leadstatus_lead_at_idx'),
+            model_name="leadstatuschange",
+            index=models.Index(fields=["lead", "at"], name="leadstatus_lead_at_idx"),
         ),
         migrations.AddConstraint(
-            model_name='sellercap',
-            constraint=models.UniqueConstraint(fields=('seller', 'vertical'), name='sellercap_seller_vertical_uniq'),
+            model_name="sellercap",
+            constraint=models.UniqueConstraint(fields=("seller", "vertical"), name="sellercap_seller_vertical_uniq"),
         ),
         migrations.AddConstraint(
-            model_name='sellercap',
-            constraint=models.UniqueConstraint(condition=models.Q(('vertical__isnull', True)), fields=('seller',), name='sellercap_seller_all_uniq'),
+            model_name="sellercap",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("vertical__isnull", True)), fields=("seller",), name="sellercap_seller_all_uniq"
+            ),
         ),
     ]

@@ -6,28 +6,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0001_initial'),
-        ('verticals', '0001_initial'),
+        ("leads", "0001_initial"),
+        ("verticals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'campaign'], name='lead_seller_campaign_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "campaign"], name="lead_seller_campaign_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'sub_id'], name='lead_seller_subid_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "sub_id"], name="lead_seller_subid_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['seller', 'zip'], name='lead_seller_zip_idx'),
+            model_name="lead",
+            index=models.Index(fields=["seller", "zip"], name="lead_seller_zip_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(models.F('seller'), django.db.models.functions.text.Upper('city'), name='lead_seller_city_idx'),
+            model_name="lead",
+            index=models.Index(
+                models.F("seller"), django.db.models.functions.text.Upper("city"), name="lead_seller_city_idx"
+            ),
         ),
     ]

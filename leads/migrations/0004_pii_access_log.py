@@ -7,29 +7,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0003_csv_import_row_errors'),
+        ("leads", "0003_csv_import_row_errors"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PiiAccess',
+            name="PiiAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('seller', 'Seller (own lead)'), ('buyer', 'Buyer'), ('nft_owner', 'LeadNFT owner (after a resale)')], max_length=16)),
-                ('channel', models.CharField(choices=[('page', 'Page'), ('api', 'API')], max_length=4)),
-                ('correlation_id', models.CharField(blank=True, max_length=64)),
-                ('accessed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pii_accesses', to='leads.lead')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pii_accesses', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("seller", "Seller (own lead)"),
+                            ("buyer", "Buyer"),
+                            ("nft_owner", "LeadNFT owner (after a resale)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("channel", models.CharField(choices=[("page", "Page"), ("api", "API")], max_length=4)),
+                ("correlation_id", models.CharField(blank=True, max_length=64)),
+                ("accessed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="pii_accesses", to="leads.lead"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pii_accesses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'PII access',
-                'verbose_name_plural': 'PII access log',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['lead', 'accessed_at'], name='pii_access_lead_idx'), models.Index(fields=['user', 'accessed_at'], name='pii_access_reader_idx')],
+                "verbose_name": "PII access",
+                "verbose_name_plural": "PII access log",
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["lead", "accessed_at"], name="pii_access_lead_idx"),
+                    models.Index(fields=["user", "accessed_at"], name="pii_access_reader_idx"),
+                ],
             },
         ),
     ]

@@ -5,39 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0004_pii_access_log'),
+        ("leads", "0004_pii_access_log"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='csvimport',
-            name='checked_at',
+            model_name="csvimport",
+            name="checked_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='csvimport',
-            name='checked_rows',
+            model_name="csvimport",
+            name="checked_rows",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='csvimport',
-            name='invalid_rows',
+            model_name="csvimport",
+            name="invalid_rows",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.CreateModel(
-            name='CsvImportCheckError',
+            name="CsvImportCheckError",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row', models.PositiveIntegerField()),
-                ('column', models.CharField(blank=True, max_length=200)),
-                ('field', models.CharField(blank=True, max_length=200)),
-                ('message', models.CharField(max_length=500)),
-                ('csv_import', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='check_errors', to='leads.csvimport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("row", models.PositiveIntegerField()),
+                ("column", models.CharField(blank=True, max_length=200)),
+                ("field", models.CharField(blank=True, max_length=200)),
+                ("message", models.CharField(max_length=500)),
+                (
+                    "csv_import",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="check_errors", to="leads.csvimport"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['csv_import', 'row', 'id'], name='csvimportcheck_page_idx')],
+                "indexes": [models.Index(fields=["csv_import", "row", "id"], name="csvimportcheck_page_idx")],
             },
         ),
     ]

@@ -22,9 +22,18 @@ API_PREFIX = "/api/"
 NON_FIELD = ("non_field_errors", "__all__")
 
 TYPES = {
-    400: "invalid_request", 405: "invalid_request", 406: "invalid_request", 413: "invalid_request",
-    415: "invalid_request", 401: "authentication", 403: "permission", 404: "not_found", 409: "conflict",
-    422: "idempotency", 429: "rate_limit", 503: "unavailable",
+    400: "invalid_request",
+    405: "invalid_request",
+    406: "invalid_request",
+    413: "invalid_request",
+    415: "invalid_request",
+    401: "authentication",
+    403: "permission",
+    404: "not_found",
+    409: "conflict",
+    422: "idempotency",
+    429: "rate_limit",
+    503: "unavailable",
 }
 # The code and message of an error that carries nothing more specific (a bare status).
 GENERIC = {
@@ -57,13 +66,23 @@ class ApiError(APIException):
 
     Raise it from a view; the exception handler renders the envelope."""
 
-    def __init__(self, message: str, *, status: int, code: str, param: str | None = None,
-                 errors: list[dict] | None = None, headers: dict | None = None, **extra):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        param: str | None = None,
+        errors: list[dict] | None = None,
+        headers: dict | None = None,
+        **extra,
+    ):
         super().__init__(detail=message, code=code)
         self.status_code = status
         self.code, self.message, self.param = code, message, param
-        self.errors = errors if errors is not None else (
-            [{"param": param, "code": code, "message": message}] if param else [])
+        self.errors = (
+            errors if errors is not None else ([{"param": param, "code": code, "message": message}] if param else [])
+        )
         self.extra, self.headers = extra, headers or {}
 
 
@@ -92,9 +111,12 @@ def flatten(detail, param: str | None = None) -> list[dict]:
 
 def field_errors(errors: dict, *, code: str = "invalid") -> list[dict]:
     """A plain {field: [messages]} dict (services, validation) as [{param, code, message}]."""
-    return flatten({key: [ErrorDetail(str(m), code=code) for m in (msgs if isinstance(msgs, (list, tuple))
-                                                                     else [msgs])]
-                    for key, msgs in errors.items()})
+    return flatten(
+        {
+            key: [ErrorDetail(str(m), code=code) for m in (msgs if isinstance(msgs, (list, tuple)) else [msgs])]
+            for key, msgs in errors.items()
+        }
+    )
 
 
 def _summary(errors: list[dict]) -> str:
@@ -103,34 +125,59 @@ def _summary(errors: list[dict]) -> str:
     return text if len(errors) == 1 else f"{text} (and {len(errors) - 1} more in `errors`)"
 
 
-def error_object(*, status: int, code: str, message: str, param: str | None = None,
-                 errors: list[dict] | None = None, **extra) -> dict:
-    return {"type": error_type(status), "code": code, "message": message, "param": param,
-            "errors": list(errors or []), **extra}
+def error_object(
+    *, status: int, code: str, message: str, param: str | None = None, errors: list[dict] | None = None, **extra
+) -> dict:
+    return {
+        "type": error_type(status),
+        "code": code,
+        "message": message,
+        "param": param,
+        "errors": list(errors or []),
+        **extra,
+    }
 
 
-def envelope(*, status: int, code: str | None = None, message: str | None = None, param: str | None = None,
-             errors: list[dict] | None = None, **extra) -> dict:
+def envelope(
+    *,
+    status: int,
+    code: str | None = None,
+    message: str | None = None,
+    param: str | None = None,
+    errors: list[dict] | None = None,
+    **extra,
+) -> dict:
     generic_code, generic_message = GENERIC.get(status, GENERIC[500 if status >= 500 else 400])
-    return {"error": error_object(status=status, code=code or generic_code, message=message or generic_message,
-                                  param=param, errors=errors, **extra),
-            "request_id": correlation.get()}
+    return {
+        "error": error_object(
+            status=status,
+            code=code or generic_code,
+            message=message or generic_message,
+            param=param,
+            errors=errors,
+            **extra,
+        ),
+        "request_id": correlation.get(),
+    }
 
 
-def validation_envelope(errors: list[dict], *, status: int = http.HTTP_400_BAD_REQUEST,
-                        code: str = "validation_error", **extra) -> dict:
+def validation_envelope(
+    errors: list[dict], *, status: int = http.HTTP_400_BAD_REQUEST, code: str = "validation_error", **extra
+) -> dict:
     if not errors:
         return envelope(status=status, code=code, **extra)
-    return envelope(status=status, code=code, message=_summary(errors), param=errors[0]["param"], errors=errors,
-                    **extra)
+    return envelope(
+        status=status, code=code, message=_summary(errors), param=errors[0]["param"], errors=errors, **extra
+    )
 
 
 def envelope_for_exception(exc: APIException) -> dict:
     """The envelope for a DRF exception (ApiError included)."""
     status = exc.status_code
     if isinstance(exc, ApiError):
-        return envelope(status=status, code=exc.code, message=exc.message, param=exc.param, errors=exc.errors,
-                        **exc.extra)
+        return envelope(
+            status=status, code=exc.code, message=exc.message, param=exc.param, errors=exc.errors, **exc.extra
+        )
     if isinstance(exc.detail, (dict, list)):
         return validation_envelope(flatten(exc.detail), status=status)
     code = getattr(exc.detail, "code", None) or exc.default_code

@@ -1,6 +1,6 @@
 """DRF's exception handler, answering with the one error envelope (marketplace/api/errors.py)."""
 
-from django.core.exceptions import (RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent)
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -11,11 +11,15 @@ from marketplace.api.errors import ApiError, envelope_for_exception, flatten
 def _from_django(exc):
     """Django's refusals of a request body (raised while DRF parses it) as API errors."""
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        return ApiError("The form has too many fields; send the body as JSON.", status=status.HTTP_400_BAD_REQUEST,
-                        code="too_many_fields")
+        return ApiError(
+            "The form has too many fields; send the body as JSON.",
+            status=status.HTTP_400_BAD_REQUEST,
+            code="too_many_fields",
+        )
     if isinstance(exc, RequestDataTooBig):
-        return ApiError("The request body is too large.", status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                        code="payload_too_large")
+        return ApiError(
+            "The request body is too large.", status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="payload_too_large"
+        )
     if isinstance(exc, SuspiciousOperation):
         return ApiError("The request is malformed.", status=status.HTTP_400_BAD_REQUEST, code="bad_request")
     return exc
@@ -30,8 +34,13 @@ def _missing_reference(exc):
     missing = next((e for e in errors if e["code"] == "does_not_exist"), None)
     if missing is None:
         return exc
-    return ApiError(missing["message"], status=status.HTTP_404_NOT_FOUND, code="resource_missing",
-                    param=missing["param"], errors=errors)
+    return ApiError(
+        missing["message"],
+        status=status.HTTP_404_NOT_FOUND,
+        code="resource_missing",
+        param=missing["param"],
+        errors=errors,
+    )
 
 
 def exception_handler(exc, context):

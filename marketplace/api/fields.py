@@ -9,10 +9,18 @@ from rest_framework import serializers
 class PatternField(serializers.CharField):
     """A string that must match `pattern` in full (the schema publishes the same pattern, or only
     `format` when a generator must make the values, say checksummed addresses)."""
+
     default_error_messages = {"invalid": "Does not have the expected form."}
 
-    def __init__(self, pattern: str, *, message: str | None = None, format: str | None = None,
-                 publish_pattern: bool = True, **kwargs):
+    def __init__(
+        self,
+        pattern: str,
+        *,
+        message: str | None = None,
+        format: str | None = None,
+        publish_pattern: bool = True,
+        **kwargs,
+    ):
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
         self.pattern, self._regex, self.format = pattern, re.compile(pattern), format

@@ -13,8 +13,13 @@ from marketplace.ledger_selectors import balance_for, ledger_entries_for
 
 def _usdc(**kwargs) -> serializers.DecimalField:
     # coerce_to_string: JSON numbers are floats to most clients, and USDC must not be.
-    return serializers.DecimalField(max_digits=USDC_MAX_DIGITS + 1, decimal_places=USDC_DECIMAL_PLACES,
-                                    coerce_to_string=True, read_only=True, **kwargs)
+    return serializers.DecimalField(
+        max_digits=USDC_MAX_DIGITS + 1,
+        decimal_places=USDC_DECIMAL_PLACES,
+        coerce_to_string=True,
+        read_only=True,
+        **kwargs,
+    )
 
 
 class BalanceSerializer(serializers.Serializer):

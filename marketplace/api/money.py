@@ -20,14 +20,18 @@ IDEMPOTENCY_PATTERN = r"^[!-~](?:[ -~]{0,198}[!-~])?$"
 _IDEMPOTENCY = re.compile(IDEMPOTENCY_PATTERN)
 
 
-def idempotency_parameter(*, required: bool = True, description: str = "",
-                          max_length: int = IDEMPOTENCY_MAX) -> OpenApiParameter:
+def idempotency_parameter(
+    *, required: bool = True, description: str = "", max_length: int = IDEMPOTENCY_MAX
+) -> OpenApiParameter:
     return OpenApiParameter(
-        IDEMPOTENCY_HEADER, {"type": "string", "minLength": 1, "maxLength": max_length,
-                             "pattern": IDEMPOTENCY_PATTERN},
-        OpenApiParameter.HEADER, required=required,
-        description=description or f"Any unique string of 1–{max_length} printable ASCII characters; a replay "
-                                   "of the same key moves money once and answers as the first request did.")
+        IDEMPOTENCY_HEADER,
+        {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": IDEMPOTENCY_PATTERN},
+        OpenApiParameter.HEADER,
+        required=required,
+        description=description
+        or f"Any unique string of 1–{max_length} printable ASCII characters; a replay "
+        "of the same key moves money once and answers as the first request did.",
+    )
 
 
 def idempotency_key(request, *, required: bool = True, max_length: int = IDEMPOTENCY_MAX) -> str:
@@ -37,12 +41,24 @@ def idempotency_key(request, *, required: bool = True, max_length: int = IDEMPOT
     if not key and not required:
         return ""
     if not key:
-        raise ValidationError({IDEMPOTENCY_HEADER: [serializers.ErrorDetail(
-            "Send an Idempotency-Key header (any unique string) with every request that moves money.",
-            code="required")]})
+        raise ValidationError(
+            {
+                IDEMPOTENCY_HEADER: [
+                    serializers.ErrorDetail(
+                        "Send an Idempotency-Key header (any unique string) with every request that moves money.",
+                        code="required",
+                    )
+                ]
+            }
+        )
     if not _IDEMPOTENCY.fullmatch(key) or len(key) > max_length:
-        raise ValidationError({IDEMPOTENCY_HEADER: [serializers.ErrorDetail(
-            f"At most {max_length} printable ASCII characters.", code="invalid")]})
+        raise ValidationError(
+            {
+                IDEMPOTENCY_HEADER: [
+                    serializers.ErrorDetail(f"At most {max_length} printable ASCII characters.", code="invalid")
+                ]
+            }
+        )
     return key
 
 
@@ -58,8 +74,10 @@ class UsdcField(serializers.DecimalField):
     below 10^whole_digits; `positive` also refuses zero. The OpenAPI pattern is the same regular
     expression the field checks, so what the schema allows is what the server takes."""
 
-    default_error_messages = {"invalid": 'A USDC amount as a decimal string such as "12.50" (at most {places} '
-                                         'decimal places, below {ceiling}{positive}).'}
+    default_error_messages = {
+        "invalid": 'A USDC amount as a decimal string such as "12.50" (at most {places} '
+        "decimal places, below {ceiling}{positive})."
+    }
 
     def __init__(self, *, positive: bool = False, whole_digits: int = 12, **kwargs):
         kwargs.setdefault("max_digits", USDC_MAX_DIGITS)
@@ -76,8 +94,12 @@ class UsdcField(serializers.DecimalField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or not self._regex.fullmatch(data):
-            self.fail("invalid", places=self.decimal_places, ceiling=f"{Decimal(10) ** self.whole_digits:,}",
-                      positive=", above zero" if self.positive else "")
+            self.fail(
+                "invalid",
+                places=self.decimal_places,
+                ceiling=f"{Decimal(10) ** self.whole_digits:,}",
+                positive=", above zero" if self.positive else "",
+            )
         return super().to_internal_value(data)
 
 
@@ -93,5 +115,4 @@ class UsdcFieldExtension(OpenApiSerializerFieldExtension):
         field = self.target
         if direction == "response" or field.read_only:
             return {"type": "string", "format": "decimal", "pattern": rf"^-?[0-9]+\.[0-9]{{{field.decimal_places}}}$"}
-        return {"type": "string", "format": "decimal", "pattern": field.pattern,
-                "example": "12.50"}
+        return {"type": "string", "format": "decimal", "pattern": field.pattern, "example": "12.50"}

@@ -21,13 +21,15 @@ class ValidatedCursorPagination(CursorPagination):
         except ValueError:
             value = 0
         if not 1 <= value <= self.max_page_size or raw.strip() != str(value):
-            raise ValidationError({self.page_size_query_param: [
-                f"A whole number from 1 to {self.max_page_size}."]}, code="invalid")
+            raise ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}, code="invalid"
+            )
         return value
 
     def _bad_cursor(self) -> ValidationError:
-        return ValidationError({self.cursor_query_param: ["Not a cursor from this list's next or previous link."]},
-                               code="invalid")
+        return ValidationError(
+            {self.cursor_query_param: ["Not a cursor from this list's next or previous link."]}, code="invalid"
+        )
 
     def decode_cursor(self, request):
         try:
@@ -45,12 +47,20 @@ class ValidatedCursorPagination(CursorPagination):
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": self.cursor_query_param, "required": False, "in": "query",
-             "description": "Opaque token from `next` or `previous`.",
-             "schema": {"type": "string", "format": "cursor"}},
-            {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": f"Results per page, 1–{self.max_page_size} (default {self.page_size}).",
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque token from `next` or `previous`.",
+                "schema": {"type": "string", "format": "cursor"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page, 1–{self.max_page_size} (default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
         ]
 
 
@@ -65,6 +75,9 @@ def pagination_parameters(pagination_class) -> list[OpenApiParameter]:
     """The `cursor` and `page_size` query parameters of `pagination_class`, for the schema of a view
     that paginates a list inside a larger body (an APIView: drf-spectacular declares them only for
     list views)."""
-    return [OpenApiParameter(p["name"], type=p["schema"], location=p["in"], required=p["required"],
-                             description=p["description"])
-            for p in pagination_class().get_schema_operation_parameters(None)]
+    return [
+        OpenApiParameter(
+            p["name"], type=p["schema"], location=p["in"], required=p["required"], description=p["description"]
+        )
+        for p in pagination_class().get_schema_operation_parameters(None)
+    ]

@@ -17,29 +17,37 @@ from marketplace.api.money import IDEMPOTENCY_HEADER
 
 
 class ErrorItemSerializer(serializers.Serializer):
-    param = serializers.CharField(allow_null=True, help_text="The input at fault: a dotted path into the body "
-                                                             "(`consent.timestamp`, `leads.2.email`), a query "
-                                                             "parameter or a header; null for the request as a whole.")
+    param = serializers.CharField(
+        allow_null=True,
+        help_text="The input at fault: a dotted path into the body "
+        "(`consent.timestamp`, `leads.2.email`), a query "
+        "parameter or a header; null for the request as a whole.",
+    )
     code = serializers.CharField(help_text="Machine-readable: `required`, `invalid`, `min_value`, …")
     message = serializers.CharField()
 
 
 class ErrorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=sorted({*TYPES.values(), "api_error"}),
-                                   help_text="The kind of error; follows the HTTP status.")
-    code = serializers.CharField(help_text="Machine-readable reason, e.g. `validation_error`, `not_found`, "
-                                           "`already_sold`, `insufficient_funds`, `rate_limited`.")
+    type = serializers.ChoiceField(
+        choices=sorted({*TYPES.values(), "api_error"}), help_text="The kind of error; follows the HTTP status."
+    )
+    code = serializers.CharField(
+        help_text="Machine-readable reason, e.g. `validation_error`, `not_found`, "
+        "`already_sold`, `insufficient_funds`, `rate_limited`."
+    )
     message = serializers.CharField(help_text="For people: what went wrong and what to do.")
     param = serializers.CharField(allow_null=True, help_text="The first input at fault, or null.")
-    errors = ErrorItemSerializer(many=True, help_text="Every input at fault (empty when the error is not about "
-                                                      "an input).")
+    errors = ErrorItemSerializer(
+        many=True, help_text="Every input at fault (empty when the error is not about an input)."
+    )
     retry_after = serializers.IntegerField(required=False, help_text="429: seconds until a retry can succeed.")
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):
     error = ErrorSerializer()
-    request_id = serializers.CharField(help_text="This request's id (also the X-Request-ID header); quote it "
-                                                 "when you contact support.")
+    request_id = serializers.CharField(
+        help_text="This request's id (also the X-Request-ID header); quote it when you contact support."
+    )
 
 
 DESCRIPTIONS = {
@@ -88,7 +96,7 @@ class AutoSchema(SpectacularAutoSchema):
             response = OpenApiResponse(ErrorEnvelopeSerializer, description=description)
             responses[str(status)] = self._get_response_for_code(response, str(status), direction=direction)
             if status == 429:
-                responses[str(status)]["headers"] = {"Retry-After": {
-                    "schema": {"type": "integer", "minimum": 0}, "description": "Seconds to wait."}}
+                responses[str(status)]["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer", "minimum": 0}, "description": "Seconds to wait."}
+                }
         return responses
-

@@ -17,8 +17,11 @@ class SchemaView(SpectacularAPIView):
     def _get_schema_response(self, request):
         with self._lock:
             if SchemaView._schema is None:
-                generator = self.generator_class(urlconf=self.urlconf, api_version=self.api_version,
-                                                 patterns=self.patterns)
+                generator = self.generator_class(
+                    urlconf=self.urlconf, api_version=self.api_version, patterns=self.patterns
+                )
                 SchemaView._schema = generator.get_schema(request=request, public=self.serve_public)
-        return Response(data=SchemaView._schema, headers={
-            "Content-Disposition": f'inline; filename="{self._get_filename(request, self.api_version)}"'})
+        return Response(
+            data=SchemaView._schema,
+            headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, self.api_version)}"'},
+        )

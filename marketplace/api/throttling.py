@@ -19,7 +19,9 @@ class SlidingWindowThrottle(BaseThrottle):
             identity = ratelimit.identity_for(request, "api_key")
         else:
             identity = ratelimit.identity_for(request, "user_or_ip")
-        self.decision = ratelimit.hit(scope=scope, identity=identity, rate=ratelimit.Rate.parse(settings.RATE_LIMITS[scope]))
+        self.decision = ratelimit.hit(
+            scope=scope, identity=identity, rate=ratelimit.Rate.parse(settings.RATE_LIMITS[scope])
+        )
         return self.decision.allowed
 
     def wait(self):

@@ -2,104 +2,151 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import marketplace.models
 from django.conf import settings
 from django.db import migrations, models
 
+import marketplace.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('full_name', models.CharField(blank=True, max_length=150)),
-                ('company_name', models.CharField(blank=True, max_length=200)),
-                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[marketplace.models.validate_time_zone])),
-                ('is_seller', models.BooleanField(default=False, help_text='May submit and sell leads.')),
-                ('is_buyer', models.BooleanField(default=False, help_text='May bid on and buy leads.')),
-                ('is_staff', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('welcome_email_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("full_name", models.CharField(blank=True, max_length=150)),
+                ("company_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "time_zone",
+                    models.CharField(default="UTC", max_length=64, validators=[marketplace.models.validate_time_zone]),
+                ),
+                ("is_seller", models.BooleanField(default=False, help_text="May submit and sell leads.")),
+                ("is_buyer", models.BooleanField(default=False, help_text="May bid on and buy leads.")),
+                ("is_staff", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                ("welcome_email_sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             managers=[
-                ('objects', marketplace.models.UserManager()),
+                ("objects", marketplace.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('prefix', models.CharField(max_length=16, unique=True)),
-                ('hashed_key', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("prefix", models.CharField(max_length=16, unique=True)),
+                ("hashed_key", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
+                "verbose_name": "API key",
             },
         ),
         migrations.CreateModel(
-            name='DeadLetter',
+            name="DeadLetter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_name', models.CharField(max_length=200)),
-                ('task_id', models.CharField(db_index=True, max_length=64)),
-                ('queue', models.CharField(max_length=100)),
-                ('args', models.JSONField(blank=True, default=list)),
-                ('kwargs', models.JSONField(blank=True, default=dict)),
-                ('exception_type', models.CharField(max_length=200)),
-                ('error', models.TextField()),
-                ('traceback', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=1)),
-                ('correlation_id', models.CharField(blank=True, max_length=128)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('replayed', 'Replayed'), ('discarded', 'Discarded')], default='pending', max_length=16)),
-                ('first_failed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_failed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('replayed_task_id', models.CharField(blank=True, max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("task_name", models.CharField(max_length=200)),
+                ("task_id", models.CharField(db_index=True, max_length=64)),
+                ("queue", models.CharField(max_length=100)),
+                ("args", models.JSONField(blank=True, default=list)),
+                ("kwargs", models.JSONField(blank=True, default=dict)),
+                ("exception_type", models.CharField(max_length=200)),
+                ("error", models.TextField()),
+                ("traceback", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=1)),
+                ("correlation_id", models.CharField(blank=True, max_length=128)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("replayed", "Replayed"), ("discarded", "Discarded")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("first_failed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_failed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("replayed_task_id", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'ordering': ['-last_failed_at'],
-                'indexes': [models.Index(fields=['status', 'last_failed_at'], name='deadletter_status_idx'), models.Index(fields=['task_name', 'status'], name='deadletter_task_status_idx')],
+                "ordering": ["-last_failed_at"],
+                "indexes": [
+                    models.Index(fields=["status", "last_failed_at"], name="deadletter_status_idx"),
+                    models.Index(fields=["task_name", "status"], name="deadletter_task_status_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=64)),
-                ('key', models.CharField(max_length=200)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(max_length=64)),
+                ("key", models.CharField(max_length=200)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='idempotency_scope_key_uniq')],
+                "constraints": [models.UniqueConstraint(fields=("scope", "key"), name="idempotency_scope_key_uniq")],
             },
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(fields=['date_joined', 'id'], name='user_joined_id_idx'),
+            model_name="user",
+            index=models.Index(fields=["date_joined", "id"], name="user_joined_id_idx"),
         ),
         migrations.AddIndex(
-            model_name='apikey',
-            index=models.Index(fields=['user', 'created_at'], name='apikey_user_created_idx'),
+            model_name="apikey",
+            index=models.Index(fields=["user", "created_at"], name="apikey_user_created_idx"),
         ),
     ]

@@ -4,28 +4,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('marketplace', '0002_ledger'),
+        ("marketplace", "0002_ledger"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='ledgeraccount',
-            name='ledger_account_user_kinds_have_owner',
+            model_name="ledgeraccount",
+            name="ledger_account_user_kinds_have_owner",
         ),
         migrations.AlterField(
-            model_name='ledgeraccount',
-            name='kind',
-            field=models.CharField(choices=[('user_available', 'Available'), ('user_held', 'Held'), ('user_exiting', 'Leaving the vault'), ('platform_fees', 'Platform fees'), ('escrow', 'Escrow'), ('bounty_pool', 'Bounty pool'), ('royalties', 'Royalties'), ('external', 'External')], max_length=32),
+            model_name="ledgeraccount",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("user_available", "Available"),
+                    ("user_held", "Held"),
+                    ("user_exiting", "Leaving the vault"),
+                    ("platform_fees", "Platform fees"),
+                    ("escrow", "Escrow"),
+                    ("bounty_pool", "Bounty pool"),
+                    ("royalties", "Royalties"),
+                    ("external", "External"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='ledgertransaction',
-            name='kind',
-            field=models.CharField(choices=[('credit', 'Credit'), ('faucet', 'Faucet'), ('hold', 'Hold'), ('release', 'Release'), ('capture', 'Capture'), ('transfer', 'Transfer'), ('withdrawal', 'Withdrawal'), ('exit', 'Vault exit')], max_length=32),
+            model_name="ledgertransaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("credit", "Credit"),
+                    ("faucet", "Faucet"),
+                    ("hold", "Hold"),
+                    ("release", "Release"),
+                    ("capture", "Capture"),
+                    ("transfer", "Transfer"),
+                    ("withdrawal", "Withdrawal"),
+                    ("exit", "Vault exit"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgeraccount',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ('user_available', 'user_held', 'user_exiting')), _negated=True), ('owner__isnull', False), _connector='OR'), name='ledger_account_user_kinds_have_owner'),
+            model_name="ledgeraccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ("user_available", "user_held", "user_exiting")), _negated=True),
+                    ("owner__isnull", False),
+                    _connector="OR",
+                ),
+                name="ledger_account_user_kinds_have_owner",
+            ),
         ),
     ]

@@ -1,9 +1,9 @@
 """Template filters that write values for people: `{% load display %}`.
 
-    {{ sale.price|usdc }}          52.50 USDC
-    {{ sale.created_at|when }}     5 Dec 2026, 19:21 UTC   (|when:"s" adds seconds)
-    {{ listing.expires_at|day }}   5 Dec 2026
-    {{ vertical.royalty_bps|bps }}  2%
+{{ sale.price|usdc }}          52.50 USDC
+{{ sale.created_at|when }}     5 Dec 2026, 19:21 UTC   (|when:"s" adds seconds)
+{{ listing.expires_at|day }}   5 Dec 2026
+{{ vertical.royalty_bps|bps }}  2%
 """
 
 from django import template

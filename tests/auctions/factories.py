@@ -19,14 +19,26 @@ def make_vertical(**overrides):
     return VerticalFactory(**{**defaults, **overrides})
 
 
-def make_scored_lead(*, seller=None, vertical=None, state: str = "CA", zip: str = "94105", score: int = 70,
-                     fields: dict | None = None) -> Lead:
+def make_scored_lead(
+    *, seller=None, vertical=None, state: str = "CA", zip: str = "94105", score: int = 70, fields: dict | None = None
+) -> Lead:
     seller = seller or UserFactory(is_seller=True)
     vertical = vertical or make_vertical()
     return Lead.objects.create(
-        vertical=vertical, seller=seller, source=LeadSource.API, state=state, zip=zip, city="Somewhere",
-        fields=fields or {}, consent_text="I agree.", consent_at=timezone.now() - timedelta(hours=1),
-        consent_ip="203.0.113.7", status=LeadStatus.SCORED, quality_score=score, scored_at=timezone.now())
+        vertical=vertical,
+        seller=seller,
+        source=LeadSource.API,
+        state=state,
+        zip=zip,
+        city="Somewhere",
+        fields=fields or {},
+        consent_text="I agree.",
+        consent_at=timezone.now() - timedelta(hours=1),
+        consent_ip="203.0.113.7",
+        status=LeadStatus.SCORED,
+        quality_score=score,
+        scored_at=timezone.now(),
+    )
 
 
 def make_auction(*, now: datetime | None = None, **lead_kwargs):

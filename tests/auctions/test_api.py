@@ -9,10 +9,10 @@ from auctions.choices import BidSource
 from auctions.models import Ask
 from auctions.services import auction_close, bid_place
 from marketplace.services import api_key_create
+from tests.api_errors import api_error, error_fields
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory
-from tests.api_errors import api_error, error_fields
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
@@ -25,10 +25,20 @@ def client_for(user) -> APIClient:
 
 # ---------------------------------------------------------------- asks
 
+
 def test_a_seller_creates_lists_edits_and_deletes_their_asks(seller, vertical):
     api = client_for(seller)
-    created = api.post("/api/v1/asks/", {"vertical": vertical.slug, "states": ["CA", "NV"], "reserve_price": "12.5",
-                                         "buy_now_multiplier": "1.5", "duration_seconds": 90}, format="json")
+    created = api.post(
+        "/api/v1/asks/",
+        {
+            "vertical": vertical.slug,
+            "states": ["CA", "NV"],
+            "reserve_price": "12.5",
+            "buy_now_multiplier": "1.5",
+            "duration_seconds": 90,
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.json()
     body = created.json()
     assert body["states"] == ["CA", "NV"] and body["reserve_price"] == "12.500000" and body["auto_list"] is True
@@ -42,27 +52,33 @@ def test_a_seller_creates_lists_edits_and_deletes_their_asks(seller, vertical):
     assert not Ask.objects.exists()
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"states": ["ZZ"]}, "states"),
-    ({"duration_seconds": 10}, "duration_seconds"),
-    ({"reserve_price": "1.1234567"}, "reserve_price"),
-    ({"reserve_price": "abc"}, "reserve_price"),
-    ({"states": ["ca"]}, "states"),
-    ({"buy_now_price": "5", "reserve_price": "6"}, "buy_now_price"),
-    ({"buy_now_price": "12", "buy_now_multiplier": "1.5"}, "buy_now_price"),
-    ({"buy_now_multiplier": "0.5"}, "buy_now_multiplier"),
-    ({"active": "yes"}, "active"),
-    ({"vertical": "no/such"}, "vertical"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"states": ["ZZ"]}, "states"),
+        ({"duration_seconds": 10}, "duration_seconds"),
+        ({"reserve_price": "1.1234567"}, "reserve_price"),
+        ({"reserve_price": "abc"}, "reserve_price"),
+        ({"states": ["ca"]}, "states"),
+        ({"buy_now_price": "5", "reserve_price": "6"}, "buy_now_price"),
+        ({"buy_now_price": "12", "buy_now_multiplier": "1.5"}, "buy_now_price"),
+        ({"buy_now_multiplier": "0.5"}, "buy_now_multiplier"),
+        ({"active": "yes"}, "active"),
+        ({"vertical": "no/such"}, "vertical"),
+    ],
+)
 def test_invalid_asks_get_field_level_400s(seller, vertical, payload, field):
     response = client_for(seller).post("/api/v1/asks/", {"vertical": vertical.slug, **payload}, format="json")
     assert response.status_code == 400 and field in error_fields(response), response.json()
 
 
-@pytest.mark.parametrize(("payload", "status", "code", "param"), [
-    ({"vertical": "no-such-vertical"}, 404, "resource_missing", "vertical"),
-    ({"buy_now_price": "5"}, 409, "below_reserve", "buy_now_price"),  # the vertical's reserve is 10
-])
+@pytest.mark.parametrize(
+    ("payload", "status", "code", "param"),
+    [
+        ({"vertical": "no-such-vertical"}, 404, "resource_missing", "vertical"),
+        ({"buy_now_price": "5"}, 409, "below_reserve", "buy_now_price"),  # the vertical's reserve is 10
+    ],
+)
 def test_asks_against_what_is_stored_are_404_or_409(seller, vertical, payload, status, code, param):
     response = client_for(seller).post("/api/v1/asks/", {"vertical": vertical.slug, **payload}, format="json")
     assert response.status_code == status
@@ -91,6 +107,7 @@ def test_sellers_see_and_touch_only_their_own_asks(seller, vertical):
 
 
 # ---------------------------------------------------------------- auctions
+
 
 def test_the_marketplace_lists_open_and_recent_auctions_with_filters(t0, django_assert_max_num_queries):
     solar, roofing = make_vertical(slug="solar-x"), make_vertical(slug="roofing-x")
@@ -139,7 +156,12 @@ def test_the_detail_shows_price_my_maximum_and_standing(auction, t0):
     bid_place(auction_id=auction.pk, buyer=other, max_amount=D("20"), source=BidSource.API, now=seconds(t0, 2))
     body = client_for(leader).get(f"/api/v1/auctions/{auction.pk}/").json()
     assert (body["price"], body["reserve_met"], body["my_max"], body["my_status"], body["bid_count"]) == (
-        "20.500000", True, "40.000000", "leading", 2)
+        "20.500000",
+        True,
+        "40.000000",
+        "leading",
+        2,
+    )
     assert body["my_ref"].startswith("b-") and body["deadline"] and "time_left" in body
     assert client_for(other).get(f"/api/v1/auctions/{auction.pk}/").json()["my_status"] == "outbid"
     stranger = client_for(funded_buyer()).get(f"/api/v1/auctions/{auction.pk}/").json()
@@ -153,20 +175,26 @@ def test_posting_a_bid_returns_201_with_the_new_state(auction):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["price"], body["my_max"], body["my_status"], body["bid"]["sequence"]) == (
-        "10.000000", "12.500000", "leading", 1)
+        "10.000000",
+        "12.500000",
+        "leading",
+        1,
+    )
 
 
 @pytest.mark.parametrize("amount", ["1.1234567", "", "-3", "0", 12, "1e3", " 12"])
 def test_malformed_bids_are_400s_on_max_amount(auction, amount):
-    response = client_for(funded_buyer()).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": amount},
-                                               format="json")
+    response = client_for(funded_buyer()).post(
+        f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": amount}, format="json"
+    )
     assert response.status_code == 400 and "max_amount" in error_fields(response), response.json()
 
 
 @pytest.mark.parametrize(("amount", "code"), [("9", "below_reserve"), ("5000", "insufficient_funds")])
 def test_bids_the_auction_or_balance_cannot_take_are_409s_on_max_amount(auction, amount, code):
-    response = client_for(funded_buyer()).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": amount},
-                                               format="json")
+    response = client_for(funded_buyer()).post(
+        f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": amount}, format="json"
+    )
     assert response.status_code == 409, response.json()
     assert api_error(response)["code"] == code and api_error(response)["param"] == "max_amount"
 
@@ -181,8 +209,12 @@ def test_forbidden_bids_are_403s_and_late_bids_409s(auction, seller, t0):
     auction_close(auction_id=auction.pk, now=seconds(t0, 60))
     late = client_for(funded_buyer()).post(f"/api/v1/auctions/{auction.pk}/bids/", {"max_amount": "20"}, format="json")
     assert late.status_code == 409 and api_error(late)["code"] == "closed" and api_error(late)["param"] is None
-    assert client_for(funded_buyer()).post("/api/v1/auctions/999999/bids/", {"max_amount": "20"},
-                                           format="json").status_code == 404
+    assert (
+        client_for(funded_buyer())
+        .post("/api/v1/auctions/999999/bids/", {"max_amount": "20"}, format="json")
+        .status_code
+        == 404
+    )
 
 
 def test_the_bid_log_is_for_participants_the_seller_and_staff_and_published_at_close(auction, seller, t0):

@@ -3,8 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
 from tests.api_errors import error_fields
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

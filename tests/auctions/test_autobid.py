@@ -1,7 +1,7 @@
 """Autobid rules: the matcher and its trace, definitions, priority, one bid per buyer, and budget and
 cap consumed atomically (real threads against PostgreSQL)."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -21,21 +21,34 @@ from verticals.choices import FieldType
 pytestmark = pytest.mark.django_db
 
 # A Wednesday, 15:00 UTC = 11:00 in New York, 08:00 in Los Angeles.
-WED_15_UTC = datetime(2025, 6, 4, 15, 0, tzinfo=dt_timezone.utc)
+WED_15_UTC = datetime(2025, 6, 4, 15, 0, tzinfo=UTC)
 
 
 def add_fields(vertical):
-    spec = [("roof_type", FieldType.CHOICE, ["metal", "tile", "shingle"]), ("sqft", FieldType.INTEGER, []),
-            ("bill", FieldType.DECIMAL, []), ("moved_in", FieldType.DATE, []), ("notes", FieldType.TEXT, []),
-            ("owner", FieldType.BOOLEAN, []), ("features", FieldType.MULTI_CHOICE, ["pool", "garage", "solar"])]
+    spec = [
+        ("roof_type", FieldType.CHOICE, ["metal", "tile", "shingle"]),
+        ("sqft", FieldType.INTEGER, []),
+        ("bill", FieldType.DECIMAL, []),
+        ("moved_in", FieldType.DATE, []),
+        ("notes", FieldType.TEXT, []),
+        ("owner", FieldType.BOOLEAN, []),
+        ("features", FieldType.MULTI_CHOICE, ["pool", "garage", "solar"]),
+    ]
     for key, ftype, choices in spec:
         VerticalFieldFactory(vertical=vertical, key=key, type=ftype, choices=choices, biddable=True)
     VerticalFieldFactory(vertical=vertical, key="income", type=FieldType.INTEGER, biddable=False)
     VerticalFieldFactory(vertical=vertical, key="ssn", type=FieldType.TEXT, pii=True)
 
 
-LEAD_FIELDS = {"roof_type": "metal", "sqft": 2200, "bill": "180.50", "moved_in": "2019-05-01",
-               "notes": "Wants Quote soon", "owner": True, "features": ["pool", "garage"]}
+LEAD_FIELDS = {
+    "roof_type": "metal",
+    "sqft": 2200,
+    "bill": "180.50",
+    "moved_in": "2019-05-01",
+    "notes": "Wants Quote soon",
+    "owner": True,
+    "features": ["pool", "garage"],
+}
 
 
 def rule_for(buyer, **kwargs) -> AutobidRule:
@@ -69,6 +82,7 @@ def match(rule, lead, now=WED_15_UTC):
 
 # ---------------------------------------------------------------- matchers
 
+
 def test_every_check_of_a_plain_rule_passes_with_ok_reasons(buyer, lead):
     ok, reasons = match(rule_for(buyer), lead)
     assert ok
@@ -91,15 +105,18 @@ def test_states(buyer, lead):
     assert not ok and "state CA not in [TX]" in reasons
 
 
-@pytest.mark.parametrize(("include", "exclude", "expected_ok", "reason"), [
-    (["94105"], [], True, "zip 94105 matches include 94105: ok"),
-    (["941"], [], True, "zip 94105 matches include 941: ok"),
-    (["100", "94106"], [], False, "zip 94105 not in include [100, 94106]"),
-    ([], ["941"], False, "zip 94105 excluded by 941"),
-    ([], ["94105"], False, "zip 94105 excluded by 94105"),
-    ([], ["942", "94104"], True, "zip 94105 not in exclude [942, 94104]: ok"),
-    (["941"], ["94105"], False, "zip 94105 excluded by 94105"),
-])
+@pytest.mark.parametrize(
+    ("include", "exclude", "expected_ok", "reason"),
+    [
+        (["94105"], [], True, "zip 94105 matches include 94105: ok"),
+        (["941"], [], True, "zip 94105 matches include 941: ok"),
+        (["100", "94106"], [], False, "zip 94105 not in include [100, 94106]"),
+        ([], ["941"], False, "zip 94105 excluded by 941"),
+        ([], ["94105"], False, "zip 94105 excluded by 94105"),
+        ([], ["942", "94104"], True, "zip 94105 not in exclude [942, 94104]: ok"),
+        (["941"], ["94105"], False, "zip 94105 excluded by 94105"),
+    ],
+)
 def test_zip_and_zip3_include_and_exclude(buyer, lead, include, exclude, expected_ok, reason):
     ok, reasons = match(rule_for(buyer, zips_include=include, zips_exclude=exclude), lead)
     assert ok is expected_ok and reason in reasons
@@ -112,61 +129,96 @@ def test_min_score(buyer, lead):
     assert not ok and "score 70 < min 71" in reasons
 
 
-@pytest.mark.parametrize(("field", "op", "value", "expected_ok", "reason"), [
-    ("roof_type", "eq", "metal", True, "field roof_type eq metal: ok"),
-    ("roof_type", "eq", "tile", False, "field roof_type eq tile: lead has metal"),
-    ("roof_type", "ne", "tile", True, "field roof_type ne tile: ok"),
-    ("roof_type", "ne", "metal", False, "field roof_type ne metal: lead has metal"),
-    ("roof_type", "in", ["tile", "metal"], True, "field roof_type in [tile, metal]: ok"),
-    ("roof_type", "in", ["tile"], False, "field roof_type in [tile]: lead has metal"),
-    ("roof_type", "not_in", ["tile"], True, "field roof_type not_in [tile]: ok"),
-    ("roof_type", "not_in", ["metal"], False, "field roof_type not_in [metal]: lead has metal"),
-    ("sqft", "gt", 2000, True, "field sqft gt 2000: ok"),
-    ("sqft", "gt", 2200, False, "field sqft gt 2200: lead has 2200"),
-    ("sqft", "gte", 2200, True, "field sqft gte 2200: ok"),
-    ("sqft", "lt", 2200, False, "field sqft lt 2200: lead has 2200"),
-    ("sqft", "lte", 2200, True, "field sqft lte 2200: ok"),
-    ("sqft", "between", [2000, 2500], True, "field sqft between [2000, 2500]: ok"),
-    ("sqft", "between", [2300, 2500], False, "field sqft between [2300, 2500]: lead has 2200"),
-    ("bill", "gte", "180.5", True, "field bill gte 180.5: ok"),
-    ("bill", "lt", "100", False, "field bill lt 100: lead has 180.50"),
-    ("moved_in", "lt", "2020-01-01", True, "field moved_in lt 2020-01-01: ok"),
-    ("moved_in", "between", ["2020-01-01", "2021-01-01"], False,
-     "field moved_in between [2020-01-01, 2021-01-01]: lead has 2019-05-01"),
-    ("notes", "contains", "quote", True, "field notes contains quote: ok"),
-    ("notes", "contains", "urgent", False, "field notes contains urgent: lead has Wants Quote soon"),
-    ("owner", "eq", True, True, "field owner eq true: ok"),
-    ("owner", "ne", True, False, "field owner ne true: lead has true"),
-    ("features", "contains", "pool", True, "field features contains pool: ok"),
-    ("features", "contains", "solar", False, "field features contains solar: lead has [pool, garage]"),
-    ("features", "in", ["solar", "garage"], True, "field features in [solar, garage]: ok"),
-    ("features", "not_in", ["garage"], False, "field features not_in [garage]: lead has [pool, garage]"),
-])
+@pytest.mark.parametrize(
+    ("field", "op", "value", "expected_ok", "reason"),
+    [
+        ("roof_type", "eq", "metal", True, "field roof_type eq metal: ok"),
+        ("roof_type", "eq", "tile", False, "field roof_type eq tile: lead has metal"),
+        ("roof_type", "ne", "tile", True, "field roof_type ne tile: ok"),
+        ("roof_type", "ne", "metal", False, "field roof_type ne metal: lead has metal"),
+        ("roof_type", "in", ["tile", "metal"], True, "field roof_type in [tile, metal]: ok"),
+        ("roof_type", "in", ["tile"], False, "field roof_type in [tile]: lead has metal"),
+        ("roof_type", "not_in", ["tile"], True, "field roof_type not_in [tile]: ok"),
+        ("roof_type", "not_in", ["metal"], False, "field roof_type not_in [metal]: lead has metal"),
+        ("sqft", "gt", 2000, True, "field sqft gt 2000: ok"),
+        ("sqft", "gt", 2200, False, "field sqft gt 2200: lead has 2200"),
+        ("sqft", "gte", 2200, True, "field sqft gte 2200: ok"),
+        ("sqft", "lt", 2200, False, "field sqft lt 2200: lead has 2200"),
+        ("sqft", "lte", 2200, True, "field sqft lte 2200: ok"),
+        ("sqft", "between", [2000, 2500], True, "field sqft between [2000, 2500]: ok"),
+        ("sqft", "between", [2300, 2500], False, "field sqft between [2300, 2500]: lead has 2200"),
+        ("bill", "gte", "180.5", True, "field bill gte 180.5: ok"),
+        ("bill", "lt", "100", False, "field bill lt 100: lead has 180.50"),
+        ("moved_in", "lt", "2020-01-01", True, "field moved_in lt 2020-01-01: ok"),
+        (
+            "moved_in",
+            "between",
+            ["2020-01-01", "2021-01-01"],
+            False,
+            "field moved_in between [2020-01-01, 2021-01-01]: lead has 2019-05-01",
+        ),
+        ("notes", "contains", "quote", True, "field notes contains quote: ok"),
+        ("notes", "contains", "urgent", False, "field notes contains urgent: lead has Wants Quote soon"),
+        ("owner", "eq", True, True, "field owner eq true: ok"),
+        ("owner", "ne", True, False, "field owner ne true: lead has true"),
+        ("features", "contains", "pool", True, "field features contains pool: ok"),
+        ("features", "contains", "solar", False, "field features contains solar: lead has [pool, garage]"),
+        ("features", "in", ["solar", "garage"], True, "field features in [solar, garage]: ok"),
+        ("features", "not_in", ["garage"], False, "field features not_in [garage]: lead has [pool, garage]"),
+    ],
+)
 def test_every_field_operator_with_its_trace(buyer, lead, fielded_vertical, field, op, value, expected_ok, reason):
     rule = rule_for(buyer, vertical=fielded_vertical, field_filters=[{"field": field, "op": op, "value": value}])
     ok, reasons = match(rule, lead)
     assert ok is expected_ok and reason in reasons
 
 
-@pytest.mark.parametrize(("spelling", "code"), [
-    ("=", "eq"), ("==", "eq"), ("≠", "ne"), ("!=", "ne"), (">", "gt"), ("≥", "gte"), (">=", "gte"), ("<", "lt"),
-    ("≤", "lte"), ("<=", "lte"), ("not in", "not_in"), ("Not In", "not_in"), ("eq", "eq"), ("between", "between")])
+@pytest.mark.parametrize(
+    ("spelling", "code"),
+    [
+        ("=", "eq"),
+        ("==", "eq"),
+        ("≠", "ne"),
+        ("!=", "ne"),
+        (">", "gt"),
+        ("≥", "gte"),
+        (">=", "gte"),
+        ("<", "lt"),
+        ("≤", "lte"),
+        ("<=", "lte"),
+        ("not in", "not_in"),
+        ("Not In", "not_in"),
+        ("eq", "eq"),
+        ("between", "between"),
+    ],
+)
 def test_the_readme_spellings_of_operators_mean_their_codes(spelling, code):
     assert canonical_op(spelling) == code
 
 
-@pytest.mark.parametrize(("field", "op", "value", "expected_ok"), [
-    ("roof_type", "=", "metal", True), ("roof_type", "≠", "metal", False), ("sqft", ">", 2000, True),
-    ("sqft", "≥", 2201, False), ("sqft", "<=", 2200, True), ("roof_type", "not in", ["tile"], True)])
-def test_a_filter_stored_with_a_symbol_matches_as_its_code(buyer, lead, fielded_vertical, field, op, value,
-                                                           expected_ok):
+@pytest.mark.parametrize(
+    ("field", "op", "value", "expected_ok"),
+    [
+        ("roof_type", "=", "metal", True),
+        ("roof_type", "≠", "metal", False),
+        ("sqft", ">", 2000, True),
+        ("sqft", "≥", 2201, False),
+        ("sqft", "<=", 2200, True),
+        ("roof_type", "not in", ["tile"], True),
+    ],
+)
+def test_a_filter_stored_with_a_symbol_matches_as_its_code(
+    buyer, lead, fielded_vertical, field, op, value, expected_ok
+):
     rule = rule_for(buyer, vertical=fielded_vertical, field_filters=[{"field": field, "op": op, "value": value}])
     assert match(rule, lead)[0] is expected_ok
 
 
 def test_a_field_the_lead_lacks_does_not_match(buyer, fielded_vertical):
     lead = make_scored_lead(vertical=fielded_vertical, fields={"sqft": 900})
-    rule = rule_for(buyer, vertical=fielded_vertical, field_filters=[{"field": "roof_type", "op": "eq", "value": "tile"}])
+    rule = rule_for(
+        buyer, vertical=fielded_vertical, field_filters=[{"field": "roof_type", "op": "eq", "value": "tile"}]
+    )
     ok, reasons = match(rule, lead)
     assert not ok and "field roof_type eq tile: lead has no roof_type" in reasons
 
@@ -186,10 +238,10 @@ def test_day_parting_is_evaluated_in_the_buyers_time_zone(lead):
 def test_day_parting_past_midnight_belongs_to_the_day_it_starts(lead):
     buyer = funded_buyer(time_zone="UTC")
     friday_nights = rule_for(buyer, hours={"days": [4], "start": "22:00", "end": "06:00"})
-    assert match(friday_nights, lead, now=datetime(2025, 6, 6, 23, 0, tzinfo=dt_timezone.utc))[0]  # Fri 23:00
-    assert match(friday_nights, lead, now=datetime(2025, 6, 7, 5, 59, tzinfo=dt_timezone.utc))[0]  # Sat 05:59
-    assert not match(friday_nights, lead, now=datetime(2025, 6, 7, 23, 0, tzinfo=dt_timezone.utc))[0]  # Sat 23:00
-    assert not match(friday_nights, lead, now=datetime(2025, 6, 6, 5, 0, tzinfo=dt_timezone.utc))[0]  # Fri 05:00
+    assert match(friday_nights, lead, now=datetime(2025, 6, 6, 23, 0, tzinfo=UTC))[0]  # Fri 23:00
+    assert match(friday_nights, lead, now=datetime(2025, 6, 7, 5, 59, tzinfo=UTC))[0]  # Sat 05:59
+    assert not match(friday_nights, lead, now=datetime(2025, 6, 7, 23, 0, tzinfo=UTC))[0]  # Sat 23:00
+    assert not match(friday_nights, lead, now=datetime(2025, 6, 6, 5, 0, tzinfo=UTC))[0]  # Fri 05:00
 
 
 def test_paused_rule_does_not_match(buyer, lead):
@@ -199,33 +251,42 @@ def test_paused_rule_does_not_match(buyer, lead):
 
 # ---------------------------------------------------------------- definitions
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"name": " "}, "name"),
-    ({"states": ["CA", "XX"]}, "states"),
-    ({"zips_include": ["9410"]}, "zips_include"),
-    ({"zips_exclude": ["abcde"]}, "zips_exclude"),
-    ({"min_score": 101}, "min_score"),
-    ({"max_bid": D("0")}, "max_bid"),
-    ({"max_bid": D("1.1234567")}, "max_bid"),
-    ({"daily_budget": D("10")}, "daily_budget"),  # below one max_bid of 25
-    ({"daily_lead_cap": 0}, "daily_lead_cap"),
-    ({"hours": {"days": [7], "start": "09:00", "end": "17:00"}}, "hours"),
-    ({"hours": {"days": [1], "start": "9am", "end": "17:00"}}, "hours"),
-    ({"hours": {"days": [1], "start": "09:00", "end": "09:00"}}, "hours"),
-    ({"field_filters": [{"field": "income", "op": "gt", "value": 5}]}, "field_filters"),  # not biddable
-    ({"field_filters": [{"field": "ssn", "op": "eq", "value": "x"}]}, "field_filters"),  # PII
-    ({"field_filters": [{"field": "sqft", "op": "like", "value": 5}]}, "field_filters"),
-    ({"field_filters": [{"field": "sqft", "op": "contains", "value": 5}]}, "field_filters"),
-    ({"field_filters": [{"field": "sqft", "op": "gt", "value": "many"}]}, "field_filters"),
-    ({"field_filters": [{"field": "sqft", "op": "between", "value": [5, 1]}]}, "field_filters"),
-    ({"field_filters": [{"field": "roof_type", "op": "in", "value": []}]}, "field_filters"),
-    ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
-    ({"field_filters": [{"field": "owner", "op": "eq", "value": "yes"}]}, "field_filters"),
-    ({"field_filters": [{"field": "sqft", "op": "gt"}]}, "field_filters"),
-])
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"states": ["CA", "XX"]}, "states"),
+        ({"zips_include": ["9410"]}, "zips_include"),
+        ({"zips_exclude": ["abcde"]}, "zips_exclude"),
+        ({"min_score": 101}, "min_score"),
+        ({"max_bid": D("0")}, "max_bid"),
+        ({"max_bid": D("1.1234567")}, "max_bid"),
+        ({"daily_budget": D("10")}, "daily_budget"),  # below one max_bid of 25
+        ({"daily_lead_cap": 0}, "daily_lead_cap"),
+        ({"hours": {"days": [7], "start": "09:00", "end": "17:00"}}, "hours"),
+        ({"hours": {"days": [1], "start": "9am", "end": "17:00"}}, "hours"),
+        ({"hours": {"days": [1], "start": "09:00", "end": "09:00"}}, "hours"),
+        ({"field_filters": [{"field": "income", "op": "gt", "value": 5}]}, "field_filters"),  # not biddable
+        ({"field_filters": [{"field": "ssn", "op": "eq", "value": "x"}]}, "field_filters"),  # PII
+        ({"field_filters": [{"field": "sqft", "op": "like", "value": 5}]}, "field_filters"),
+        ({"field_filters": [{"field": "sqft", "op": "contains", "value": 5}]}, "field_filters"),
+        ({"field_filters": [{"field": "sqft", "op": "gt", "value": "many"}]}, "field_filters"),
+        ({"field_filters": [{"field": "sqft", "op": "between", "value": [5, 1]}]}, "field_filters"),
+        ({"field_filters": [{"field": "roof_type", "op": "in", "value": []}]}, "field_filters"),
+        ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
+        ({"field_filters": [{"field": "owner", "op": "eq", "value": "yes"}]}, "field_filters"),
+        ({"field_filters": [{"field": "sqft", "op": "gt"}]}, "field_filters"),
+    ],
+)
 def test_invalid_rule_definitions_are_rejected_by_field(buyer, fielded_vertical, changes, field):
-    base = {"name": "r", "vertical": fielded_vertical, "max_bid": D("25"), "daily_budget": D("100"),
-            "daily_lead_cap": 5}
+    base = {
+        "name": "r",
+        "vertical": fielded_vertical,
+        "max_bid": D("25"),
+        "daily_budget": D("100"),
+        "daily_lead_cap": 5,
+    }
     with pytest.raises(ValidationError) as info:
         check_autobid_rule(rule=AutobidRule(buyer=buyer, **{**base, **changes}))
     assert set(info.value.message_dict) == {field}
@@ -233,13 +294,21 @@ def test_invalid_rule_definitions_are_rejected_by_field(buyer, fielded_vertical,
 
 def test_field_filters_need_a_vertical(buyer):
     with pytest.raises(ValidationError) as info:
-        check_autobid_rule(rule=AutobidRule(buyer=buyer, name="r", max_bid=D("1"), daily_budget=D("1"),
-                                            daily_lead_cap=1,
-                                            field_filters=[{"field": "sqft", "op": "gt", "value": 1}]))
+        check_autobid_rule(
+            rule=AutobidRule(
+                buyer=buyer,
+                name="r",
+                max_bid=D("1"),
+                daily_budget=D("1"),
+                daily_lead_cap=1,
+                field_filters=[{"field": "sqft", "op": "gt", "value": 1}],
+            )
+        )
     assert set(info.value.message_dict) == {"field_filters"}
 
 
 # ---------------------------------------------------------------- running
+
 
 def open_auction(vertical=None, **lead_kwargs):
     return make_auction(vertical=vertical or make_vertical(), **lead_kwargs)
@@ -253,8 +322,10 @@ def test_rules_bid_in_priority_order_with_their_max_bid_as_the_maximum():
     traces = autobid_run_for_auction(auction_id=auction.pk)
     assert [t.rule_id for t in traces] == [second.pk, first.pk]
     bids = list(Bid.objects.filter(auction=auction).order_by("sequence"))
-    assert [(b.buyer_id, b.max_amount, b.source) for b in bids] == [(high.pk, D("40"), BidSource.AUTOBID),
-                                                                    (low.pk, D("30"), BidSource.AUTOBID)]
+    assert [(b.buyer_id, b.max_amount, b.source) for b in bids] == [
+        (high.pk, D("40"), BidSource.AUTOBID),
+        (low.pk, D("30"), BidSource.AUTOBID),
+    ]
     assert all(t.bid_id and t.reasons[-1].startswith("bid placed: max") for t in traces)
     auction.refresh_from_db()
     assert auction.leader_id == high.pk
@@ -352,6 +423,7 @@ def test_auction_open_runs_autobid_on_commit(django_capture_on_commit_callbacks)
 
 # ---------------------------------------------------------------- concurrency
 
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_auctions_opening_at_once_never_overspend_budget_or_cap():
     vertical = make_vertical()
@@ -391,16 +463,27 @@ def test_twenty_auctions_opening_at_once_never_overspend_budget_or_cap():
 def test_admin_lists_rules_and_refuses_an_invalid_one_with_field_errors(client):
     from django.urls import reverse
 
-
     staff = UserFactory(is_staff=True, is_superuser=True)
     buyer = UserFactory(is_buyer=True)
     client.force_login(staff)
     for name in ("autobidrule", "autobidusage", "autobidtrace"):
         assert client.get(reverse(f"admin:auctions_{name}_changelist")).status_code == 200
-    response = client.post(reverse("admin:auctions_autobidrule_add"), {
-        "buyer": buyer.pk, "name": "bad", "states": '["ZZ"]', "zips_include": "[]", "zips_exclude": "[]",
-        "field_filters": "[]", "hours": "{}", "max_bid": "10", "daily_budget": "100", "daily_lead_cap": "5",
-        "priority": "0"})
+    response = client.post(
+        reverse("admin:auctions_autobidrule_add"),
+        {
+            "buyer": buyer.pk,
+            "name": "bad",
+            "states": '["ZZ"]',
+            "zips_include": "[]",
+            "zips_exclude": "[]",
+            "field_filters": "[]",
+            "hours": "{}",
+            "max_bid": "10",
+            "daily_budget": "100",
+            "daily_lead_cap": "5",
+            "priority": "0",
+        },
+    )
     assert response.status_code == 200  # re-rendered with the error, not saved, not a 500
     assert "states" in response.context["adminform"].form.errors
 

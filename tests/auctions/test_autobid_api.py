@@ -1,7 +1,7 @@
 """/api/v1/autobid-rules/ and /api/v1/auctions/<id>/autobid-trace/: CRUD, pause/resume, field-level
 400s (never 500), owners only, traces and the dry run."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -11,13 +11,13 @@ from auctions.autobid import autobid_run_for_auction
 from auctions.models import AutobidRule, AutobidTrace
 from auctions.services import auction_close
 from marketplace.services import api_key_create
+from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import add_fields, rule_for
-from tests.api_errors import api_error, error_fields
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
-T = datetime(2031, 3, 5, 12, 0, tzinfo=dt_timezone.utc)
+T = datetime(2031, 3, 5, 12, 0, tzinfo=UTC)
 BASE = {"name": "Solar CA", "max_bid": "25", "daily_budget": "100", "daily_lead_cap": 5}
 
 
@@ -46,18 +46,28 @@ def fielded(db):
 
 # ---------------------------------------------------------------- CRUD
 
+
 def test_the_api_takes_the_readmes_operators_and_stores_their_codes(api, fielded):
-    filters = [{"field": "sqft", "op": "≥", "value": 1500}, {"field": "roof_type", "op": "=", "value": "metal"},
-               {"field": "owner", "op": "≠", "value": False}, {"field": "sqft", "op": ">", "value": 1000},
-               {"field": "bill", "op": "<=", "value": 400}, {"field": "roof_type", "op": "not in", "value": ["tile"]},
-               {"field": "sqft", "op": "lt", "value": 9000}]
-    created = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": filters},
-                       format="json")
+    filters = [
+        {"field": "sqft", "op": "≥", "value": 1500},
+        {"field": "roof_type", "op": "=", "value": "metal"},
+        {"field": "owner", "op": "≠", "value": False},
+        {"field": "sqft", "op": ">", "value": 1000},
+        {"field": "bill", "op": "<=", "value": 400},
+        {"field": "roof_type", "op": "not in", "value": ["tile"]},
+        {"field": "sqft", "op": "lt", "value": 9000},
+    ]
+    created = api.post(
+        "/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": filters}, format="json"
+    )
     assert created.status_code == 201, created.json()
     assert [f["op"] for f in created.json()["field_filters"]] == ["gte", "eq", "ne", "gt", "lte", "not_in", "lt"]
     assert AutobidRule.objects.get().field_filters[0] == {"field": "sqft", "op": "gte", "value": 1500}
-    bad = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": [
-        {"field": "sqft", "op": "=~", "value": 1}]}, format="json")
+    bad = api.post(
+        "/api/v1/autobid-rules/",
+        {**BASE, "vertical": fielded.slug, "field_filters": [{"field": "sqft", "op": "=~", "value": 1}]},
+        format="json",
+    )
     assert bad.status_code == 400
     assert "unknown operator '=~' (use =, ≠, in, not in, >, ≥, <, ≤, between, contains)" in str(bad.json())
 
@@ -71,9 +81,16 @@ def test_the_schema_lists_every_accepted_operator_spelling(api):
 
 
 def test_a_buyer_creates_lists_edits_pauses_and_deletes_a_rule(api, buyer, fielded):
-    payload = {**BASE, "vertical": fielded.slug, "states": ["CA", "NV"], "zips_include": ["941"],
-               "field_filters": [{"field": "sqft", "op": "between", "value": [1000, 3000]}], "min_score": 60,
-               "hours": {"days": [4, 0, 1], "start": "09:00", "end": "17:00"}, "priority": 3}
+    payload = {
+        **BASE,
+        "vertical": fielded.slug,
+        "states": ["CA", "NV"],
+        "zips_include": ["941"],
+        "field_filters": [{"field": "sqft", "op": "between", "value": [1000, 3000]}],
+        "min_score": 60,
+        "hours": {"days": [4, 0, 1], "start": "09:00", "end": "17:00"},
+        "priority": 3,
+    }
     created = api.post("/api/v1/autobid-rules/", payload, format="json")
     assert created.status_code == 201, created.json()
     body = created.json()
@@ -107,43 +124,46 @@ def test_the_list_shows_todays_usage_in_the_buyers_day(api, buyer):
     assert row["id"] == rule.pk and row["usage_today"]["spent"] == "20.000000" and row["usage_today"]["leads"] == 1
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"name": ""}, "name"),
-    ({"name": "x" * 101}, "name"),
-    ({"max_bid": "0"}, "max_bid"),
-    ({"max_bid": "-5"}, "max_bid"),
-    ({"max_bid": "abc"}, "max_bid"),
-    ({"max_bid": "1e999999"}, "max_bid"),
-    ({"max_bid": "NaN"}, "max_bid"),
-    ({"max_bid": "9" * 30}, "max_bid"),
-    ({"max_bid": "1.1234567"}, "max_bid"),
-    ({"max_bid": []}, "max_bid"),
-    ({"daily_budget": "10"}, "daily_budget"),  # below one max_bid
-    ({"daily_lead_cap": 0}, "daily_lead_cap"),
-    ({"daily_lead_cap": 10**20}, "daily_lead_cap"),
-    ({"daily_lead_cap": "many"}, "daily_lead_cap"),
-    ({"priority": 10**30}, "priority"),
-    ({"min_score": 101}, "min_score"),
-    ({"min_score": True}, "min_score"),
-    ({"states": ["CA", "XX"]}, "states"),
-    ({"states": "CA"}, "states"),
-    ({"states": [["CA"]]}, "states"),
-    ({"zips_include": ["9410"]}, "zips_include"),
-    ({"zips_exclude": [{"zip": 1}]}, "zips_exclude"),
-    ({"vertical": "no/such/vertical"}, "vertical"),
-    ({"hours": {"days": [7], "start": "09:00", "end": "17:00"}}, "hours"),
-    ({"hours": {"days": [1], "start": "25:00", "end": "17:00"}}, "hours"),
-    ({"hours": {"days": [1], "start": "9am", "end": "17:00"}}, "hours"),
-    ({"hours": {"days": [1], "start": "09:00", "end": "09:00"}}, "hours"),
-    ({"hours": {"days": [1], "start": "09:00", "end": "17:00", "tz": "Mars/Olympus"}}, "hours"),
-    ({"hours": "always"}, "hours"),
-    ({"hours": [1, 2]}, "hours"),
-    ({"field_filters": [{"field": "sqft", "op": "gt", "value": 1}]}, "field_filters"),  # no vertical
-    ({"field_filters": {"field": "sqft"}}, "field_filters"),
-    ({"time_zone": "Mars/Olympus"}, "time_zone"),
-    ({"colour": "blue"}, "colour"),
-    ({"id": 5}, "id"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"max_bid": "0"}, "max_bid"),
+        ({"max_bid": "-5"}, "max_bid"),
+        ({"max_bid": "abc"}, "max_bid"),
+        ({"max_bid": "1e999999"}, "max_bid"),
+        ({"max_bid": "NaN"}, "max_bid"),
+        ({"max_bid": "9" * 30}, "max_bid"),
+        ({"max_bid": "1.1234567"}, "max_bid"),
+        ({"max_bid": []}, "max_bid"),
+        ({"daily_budget": "10"}, "daily_budget"),  # below one max_bid
+        ({"daily_lead_cap": 0}, "daily_lead_cap"),
+        ({"daily_lead_cap": 10**20}, "daily_lead_cap"),
+        ({"daily_lead_cap": "many"}, "daily_lead_cap"),
+        ({"priority": 10**30}, "priority"),
+        ({"min_score": 101}, "min_score"),
+        ({"min_score": True}, "min_score"),
+        ({"states": ["CA", "XX"]}, "states"),
+        ({"states": "CA"}, "states"),
+        ({"states": [["CA"]]}, "states"),
+        ({"zips_include": ["9410"]}, "zips_include"),
+        ({"zips_exclude": [{"zip": 1}]}, "zips_exclude"),
+        ({"vertical": "no/such/vertical"}, "vertical"),
+        ({"hours": {"days": [7], "start": "09:00", "end": "17:00"}}, "hours"),
+        ({"hours": {"days": [1], "start": "25:00", "end": "17:00"}}, "hours"),
+        ({"hours": {"days": [1], "start": "9am", "end": "17:00"}}, "hours"),
+        ({"hours": {"days": [1], "start": "09:00", "end": "09:00"}}, "hours"),
+        ({"hours": {"days": [1], "start": "09:00", "end": "17:00", "tz": "Mars/Olympus"}}, "hours"),
+        ({"hours": "always"}, "hours"),
+        ({"hours": [1, 2]}, "hours"),
+        ({"field_filters": [{"field": "sqft", "op": "gt", "value": 1}]}, "field_filters"),  # no vertical
+        ({"field_filters": {"field": "sqft"}}, "field_filters"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"colour": "blue"}, "colour"),
+        ({"id": 5}, "id"),
+    ],
+)
 def test_bad_input_is_a_field_level_400_never_a_500(api, payload, field):
     response = api.post("/api/v1/autobid-rules/", {**BASE, **payload}, format="json")
     assert response.status_code == 400, response.content
@@ -151,19 +171,23 @@ def test_bad_input_is_a_field_level_400_never_a_500(api, payload, field):
     assert not AutobidRule.objects.exists()
 
 
-@pytest.mark.parametrize("flt", [
-    {"field": "income", "op": "gt", "value": 5},  # not biddable
-    {"field": "ssn", "op": "eq", "value": "x"},  # PII
-    {"field": "sqft", "op": "like", "value": 5},
-    {"field": "sqft", "op": ["gt"], "value": 5},
-    {"field": ["sqft"], "op": "gt", "value": 5},
-    {"field": "sqft", "op": "between", "value": [5, 1]},
-    {"field": "roof_type", "op": "eq", "value": {"a": 1}},
-    {"field": "sqft", "op": "gt"},
-])
+@pytest.mark.parametrize(
+    "flt",
+    [
+        {"field": "income", "op": "gt", "value": 5},  # not biddable
+        {"field": "ssn", "op": "eq", "value": "x"},  # PII
+        {"field": "sqft", "op": "like", "value": 5},
+        {"field": "sqft", "op": ["gt"], "value": 5},
+        {"field": ["sqft"], "op": "gt", "value": 5},
+        {"field": "sqft", "op": "between", "value": [5, 1]},
+        {"field": "roof_type", "op": "eq", "value": {"a": 1}},
+        {"field": "sqft", "op": "gt"},
+    ],
+)
 def test_bad_field_filters_are_400s_on_field_filters(api, fielded, flt):
-    response = api.post("/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": [flt]},
-                        format="json")
+    response = api.post(
+        "/api/v1/autobid-rules/", {**BASE, "vertical": fielded.slug, "field_filters": [flt]}, format="json"
+    )
     assert response.status_code == 400 and "field_filters" in error_fields(response), response.json()
 
 
@@ -175,7 +199,7 @@ def test_a_patch_with_bad_values_changes_nothing(api, buyer):
     assert rule.daily_budget == D("100") and rule.states == []
 
 
-@pytest.mark.parametrize("body", ["[]", "null", "\"x\"", "{bad json"])
+@pytest.mark.parametrize("body", ["[]", "null", '"x"', "{bad json"])
 def test_non_object_bodies_are_400s(api, body):
     response = api.post("/api/v1/autobid-rules/", body, content_type="application/json")
     assert response.status_code == 400
@@ -197,11 +221,18 @@ def test_an_exclusive_vertical_the_buyer_is_not_admitted_to_is_refused(api):
 
 # ---------------------------------------------------------------- who may
 
+
 def test_other_buyers_rules_are_404_everywhere(api):
     theirs = rule_for(funded_buyer())
     assert api.get("/api/v1/autobid-rules/").json()["results"] == []
-    for method, url in [("get", ""), ("patch", ""), ("delete", ""), ("post", "pause/"), ("post", "resume/"),
-                        ("get", "traces/")]:
+    for method, url in [
+        ("get", ""),
+        ("patch", ""),
+        ("delete", ""),
+        ("post", "pause/"),
+        ("post", "resume/"),
+        ("get", "traces/"),
+    ]:
         response = getattr(api, method)(f"/api/v1/autobid-rules/{theirs.pk}/{url}", {}, format="json")
         assert response.status_code == 404, (method, url, response.status_code)
     theirs.refresh_from_db()
@@ -231,6 +262,7 @@ def test_the_rule_list_query_count_does_not_grow_with_rules(api, buyer, django_a
 
 
 # ---------------------------------------------------------------- traces
+
 
 def test_a_rules_traces_are_cursor_paginated_newest_first_with_zip3_only(api, buyer, django_assert_max_num_queries):
     rule = rule_for(buyer, zips_exclude=["100"], max_bid=D("20"), daily_budget=D("1000"), daily_lead_cap=100)
@@ -304,7 +336,12 @@ def test_auctions_in_an_exclusive_vertical_are_404_to_outsiders(api):
 
 def test_the_schema_documents_the_autobid_endpoints(client):
     text = client.get("/api/schema/").content.decode()
-    for path in ("/api/v1/autobid-rules/", "/api/v1/autobid-rules/{id}/", "/api/v1/autobid-rules/{id}/pause/",
-                 "/api/v1/autobid-rules/{id}/traces/", "/api/v1/auctions/{id}/autobid-trace/"):
+    for path in (
+        "/api/v1/autobid-rules/",
+        "/api/v1/autobid-rules/{id}/",
+        "/api/v1/autobid-rules/{id}/pause/",
+        "/api/v1/autobid-rules/{id}/traces/",
+        "/api/v1/auctions/{id}/autobid-trace/",
+    ):
         assert path in text, path
     assert "AutobidFieldFilter" in text and "(?:[01][0-9]|2[0-3]):[0-5][0-9]" in text  # hours: HH:MM

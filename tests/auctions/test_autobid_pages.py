@@ -15,8 +15,15 @@ from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
-FORM = {"name": "Roofs", "max_bid": "25", "daily_budget": "100", "daily_lead_cap": "5", "priority": "0",
-        "filters-TOTAL_FORMS": "0", "filters-INITIAL_FORMS": "0"}
+FORM = {
+    "name": "Roofs",
+    "max_bid": "25",
+    "daily_budget": "100",
+    "daily_lead_cap": "5",
+    "priority": "0",
+    "filters-TOTAL_FORMS": "0",
+    "filters-INITIAL_FORMS": "0",
+}
 
 
 def rows(*filters) -> dict:
@@ -49,10 +56,20 @@ def test_a_buyer_creates_edits_pauses_resumes_and_deletes_a_rule_through_the_pag
     form_page = client.get("/autobid/new/").content.decode()
     assert "roof_type" in form_page and "between" in form_page and "Roofing P" in form_page  # the filter reference
 
-    response = client.post("/autobid/new/", {
-        **FORM, "vertical": fielded.pk, "states": "ca, nv", "zips_include": "941 94301", "min_score": "60",
-        **rows(("roof_type", "in", "metal, Tile"), ("", "eq", "")),
-        "days": ["0", "1", "2"], "start": "08:00", "end": "18:30"})
+    response = client.post(
+        "/autobid/new/",
+        {
+            **FORM,
+            "vertical": fielded.pk,
+            "states": "ca, nv",
+            "zips_include": "941 94301",
+            "min_score": "60",
+            **rows(("roof_type", "in", "metal, Tile"), ("", "eq", "")),
+            "days": ["0", "1", "2"],
+            "start": "08:00",
+            "end": "18:30",
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     rule = AutobidRule.objects.get(buyer=buyer)
     assert (rule.states, rule.zips_include, rule.min_score) == (["CA", "NV"], ["941", "94301"], 60)
@@ -77,17 +94,20 @@ def test_a_buyer_creates_edits_pauses_resumes_and_deletes_a_rule_through_the_pag
     assert not AutobidRule.objects.exists()
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"states": "CA, XX"}, "states"),
-    ({"zips_exclude": "9410"}, "zips_exclude"),
-    ({"daily_budget": "1"}, "daily_budget"),
-    ({"max_bid": "abc"}, "max_bid"),
-    ({"max_bid": "9" * 30}, "max_bid"),
-    ({"daily_lead_cap": "0"}, "daily_lead_cap"),
-    ({"days": ["1"], "start": "9am", "end": "17:00"}, "days"),
-    ({"days": ["9"], "start": "09:00", "end": "17:00"}, "days"),
-    ({"start": "09:00", "end": "17:00"}, "days"),  # times without days
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"states": "CA, XX"}, "states"),
+        ({"zips_exclude": "9410"}, "zips_exclude"),
+        ({"daily_budget": "1"}, "daily_budget"),
+        ({"max_bid": "abc"}, "max_bid"),
+        ({"max_bid": "9" * 30}, "max_bid"),
+        ({"daily_lead_cap": "0"}, "daily_lead_cap"),
+        ({"days": ["1"], "start": "9am", "end": "17:00"}, "days"),
+        ({"days": ["9"], "start": "09:00", "end": "17:00"}, "days"),
+        ({"start": "09:00", "end": "17:00"}, "days"),  # times without days
+    ],
+)
 def test_the_form_shows_field_errors_and_saves_nothing(client, buyer, fielded, data, field):
     response = client.post("/autobid/new/", {**FORM, "vertical": fielded.pk, **data})
     assert response.status_code == 200
@@ -153,8 +173,9 @@ def test_admin_shows_usage_on_a_rule_and_pauses_through_the_service(client):
     client.force_login(staff)
     page = client.get(reverse("admin:auctions_autobidrule_change", args=[rule.pk]))
     assert page.status_code == 200 and "20.000000" in page.content.decode()
-    response = client.post(reverse("admin:auctions_autobidrule_changelist"),
-                           {"action": "pause_rules", "_selected_action": [rule.pk]})
+    response = client.post(
+        reverse("admin:auctions_autobidrule_changelist"), {"action": "pause_rules", "_selected_action": [rule.pk]}
+    )
     assert response.status_code == 302
     rule.refresh_from_db()
     assert rule.paused
@@ -164,21 +185,37 @@ def test_admin_shows_usage_on_a_rule_and_pauses_through_the_service(client):
 
 # ---------------------------------------------------------------- field filter rows
 
+
 def test_the_readme_operators_are_the_forms_operators_and_values_are_typed_by_the_field(client, buyer, fielded):
     html = client.get("/autobid/new/").content.decode()
     for symbol in ("=", "≠", "&gt;", "≥", "&lt;", "≤", "not in", "between", "contains"):
         assert f">{symbol}</option>" in html
-    response = client.post("/autobid/new/", {**FORM, "vertical": fielded.pk, **rows(
-        ("sqft", "gte", "1,500"), ("bill", "between", "100.5, 300"), ("owner", "eq", "Yes"),
-        ("roof_type", "ne", "Tile"), ("moved_in", "lt", "2024-01-01"), ("features", "contains", "pool"),
-        ("notes", "in", "soon, now"))})
+    response = client.post(
+        "/autobid/new/",
+        {
+            **FORM,
+            "vertical": fielded.pk,
+            **rows(
+                ("sqft", "gte", "1,500"),
+                ("bill", "between", "100.5, 300"),
+                ("owner", "eq", "Yes"),
+                ("roof_type", "ne", "Tile"),
+                ("moved_in", "lt", "2024-01-01"),
+                ("features", "contains", "pool"),
+                ("notes", "in", "soon, now"),
+            ),
+        },
+    )
     assert response.status_code == 302, response.context["filters"].errors
     assert AutobidRule.objects.get().field_filters == [
-        {"field": "sqft", "op": "gte", "value": 1500}, {"field": "bill", "op": "between", "value": [100.5, 300]},
-        {"field": "owner", "op": "eq", "value": True}, {"field": "roof_type", "op": "ne", "value": "tile"},
+        {"field": "sqft", "op": "gte", "value": 1500},
+        {"field": "bill", "op": "between", "value": [100.5, 300]},
+        {"field": "owner", "op": "eq", "value": True},
+        {"field": "roof_type", "op": "ne", "value": "tile"},
         {"field": "moved_in", "op": "lt", "value": "2024-01-01"},
         {"field": "features", "op": "contains", "value": "pool"},
-        {"field": "notes", "op": "in", "value": ["soon", "now"]}]
+        {"field": "notes", "op": "in", "value": ["soon", "now"]},
+    ]
 
 
 def test_a_new_rule_offers_empty_filter_rows_with_every_verticals_fields_grouped(client, buyer, fielded):
@@ -195,38 +232,59 @@ def test_a_new_rule_offers_empty_filter_rows_with_every_verticals_fields_grouped
 
 
 def test_editing_a_rule_shows_its_filters_as_rows_typed_back_and_removing_a_row_drops_it(client, buyer, fielded):
-    rule = rule_for(buyer, vertical=fielded, field_filters=[
-        {"field": "roof_type", "op": "in", "value": ["metal", "tile"]}, {"field": "sqft", "op": "between",
-                                                                         "value": [1000, 3000]},
-        {"field": "owner", "op": "=", "value": True}])
+    rule = rule_for(
+        buyer,
+        vertical=fielded,
+        field_filters=[
+            {"field": "roof_type", "op": "in", "value": ["metal", "tile"]},
+            {"field": "sqft", "op": "between", "value": [1000, 3000]},
+            {"field": "owner", "op": "=", "value": True},
+        ],
+    )
     edit = client.get(f"/autobid/{rule.pk}/edit/")
     filters = edit.context["filters"]
     assert filters.total_form_count() == 6  # three rules' rows and three empty ones
-    assert [f.initial for f in filters.forms[:3]] == [{"field": "roof_type", "op": "in", "value": "metal, tile"},
-                                                      {"field": "sqft", "op": "between", "value": "1000, 3000"},
-                                                      {"field": "owner", "op": "eq", "value": "yes"}]
+    assert [f.initial for f in filters.forms[:3]] == [
+        {"field": "roof_type", "op": "in", "value": "metal, tile"},
+        {"field": "sqft", "op": "between", "value": "1000, 3000"},
+        {"field": "owner", "op": "eq", "value": "yes"},
+    ]
     html = edit.content.decode()
     assert '<option value="roof_type" selected>' in html and "<optgroup" not in html  # only the rule's vertical
-    response = client.post(f"/autobid/{rule.pk}/edit/", {**FORM, "vertical": fielded.pk, **rows(
-        ("roof_type", "in", "metal, tile"), ("sqft", "between", "1000, 3000", "remove"), ("owner", "eq", "no"),
-        ("", "eq", ""))})
+    response = client.post(
+        f"/autobid/{rule.pk}/edit/",
+        {
+            **FORM,
+            "vertical": fielded.pk,
+            **rows(
+                ("roof_type", "in", "metal, tile"),
+                ("sqft", "between", "1000, 3000", "remove"),
+                ("owner", "eq", "no"),
+                ("", "eq", ""),
+            ),
+        },
+    )
     assert response.status_code == 302
     rule.refresh_from_db()
-    assert rule.field_filters == [{"field": "roof_type", "op": "in", "value": ["metal", "tile"]},
-                                  {"field": "owner", "op": "eq", "value": False}]
+    assert rule.field_filters == [
+        {"field": "roof_type", "op": "in", "value": ["metal", "tile"]},
+        {"field": "owner", "op": "eq", "value": False},
+    ]
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    (("sqft", "between", "5"), "give two values"),
-    (("sqft", "gt", "many"), "not a number"),
-    (("roof_type", "gt", "metal"), "> does not apply to"),
-    (("roof_type", "eq", "straw"), "not among"),
-    (("income", "eq", "5"), "is not a biddable field"),
-    (("notes", "in", ""), "give at least one value"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (("sqft", "between", "5"), "give two values"),
+        (("sqft", "gt", "many"), "not a number"),
+        (("roof_type", "gt", "metal"), "> does not apply to"),
+        (("roof_type", "eq", "straw"), "not among"),
+        (("income", "eq", "5"), "is not a biddable field"),
+        (("notes", "in", ""), "give at least one value"),
+    ],
+)
 def test_a_bad_filter_row_gets_its_message_beside_it_and_nothing_is_saved(client, buyer, fielded, row, message):
-    response = client.post("/autobid/new/", {**FORM, "vertical": fielded.pk,
-                                             **rows(("roof_type", "eq", "metal"), row)})
+    response = client.post("/autobid/new/", {**FORM, "vertical": fielded.pk, **rows(("roof_type", "eq", "metal"), row)})
     assert response.status_code == 200 and not AutobidRule.objects.exists()
     filters = response.context["filters"]
     assert not filters.forms[0].errors
@@ -240,8 +298,9 @@ def test_filters_need_a_vertical(client, buyer, fielded):
     assert "Choose a vertical to filter on its fields." in response.content.decode()
 
 
-def test_the_form_page_reads_every_verticals_fields_in_a_few_queries(client, buyer, fielded,
-                                                                    django_assert_max_num_queries):
+def test_the_form_page_reads_every_verticals_fields_in_a_few_queries(
+    client, buyer, fielded, django_assert_max_num_queries
+):
     for i in range(20):
         add_fields(make_vertical(slug=f"more-{i}", name=f"More {i}"))
     with django_assert_max_num_queries(12):

@@ -1,7 +1,7 @@
 """Autobid budgets trued up at close: the winner's rule keeps the price, losers get everything back,
 exactly once, and closes racing opens never deadlock or overspend (real threads, PostgreSQL)."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -19,7 +19,7 @@ from tests.concurrency import run_threads
 pytestmark = pytest.mark.django_db
 
 # Noon UTC = 08:00 in New York: every step below falls on the same buyer-local day.
-T = datetime(2031, 3, 5, 12, 0, tzinfo=dt_timezone.utc)
+T = datetime(2031, 3, 5, 12, 0, tzinfo=UTC)
 DAY = T.date()
 
 
@@ -71,8 +71,12 @@ def test_closing_twice_or_settling_again_gives_nothing_back_twice(two_rules_on_o
     auction_close(auction_id=auction.pk, now=auction.deadline)
     auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=5))
     locked = Auction.objects.get(pk=auction.pk)
-    assert autobid_settle_for_auction(auction=locked, winner_buyer_id=high.buyer_id, price=D("30.50"),
-                                      now=auction.deadline) == 0
+    assert (
+        autobid_settle_for_auction(
+            auction=locked, winner_buyer_id=high.buyer_id, price=D("30.50"), now=auction.deadline
+        )
+        == 0
+    )
     assert usage(high) == (D("30.50"), 1) and usage(low) == (D("0"), 0)
 
 
@@ -119,7 +123,7 @@ def test_the_refund_goes_to_the_day_that_was_charged_not_the_day_of_the_close():
     buyer = funded_buyer(time_zone="UTC")
     rule = rule_for(buyer, max_bid=D("20"), daily_budget=D("100"))
     rival = rule_for(funded_buyer(time_zone="UTC"), max_bid=D("30"), daily_budget=D("100"))
-    late = datetime(2031, 3, 5, 23, 59, 30, tzinfo=dt_timezone.utc)
+    late = datetime(2031, 3, 5, 23, 59, 30, tzinfo=UTC)
     auction = make_auction(vertical=make_vertical(), now=late)
     autobid_run_for_auction(auction_id=auction.pk, now=late + timedelta(seconds=1))
     auction_close(auction_id=auction.pk, now=auction.deadline)  # after midnight
@@ -141,6 +145,7 @@ def test_only_traces_with_a_bid_are_settled():
 
 
 # ---------------------------------------------------------------- concurrency
+
 
 def expected_usage(rule) -> tuple[D, int]:
     """What the rule's day must hold: open bids at their maximum, won ones at their price."""
@@ -172,17 +177,28 @@ def test_closes_racing_opens_and_late_autobids_never_deadlock_or_overspend():
     # Auctions first, rules after: nothing bids at open; the test drives every run with its own clock.
     old = [make_auction(vertical=vertical, now=T) for _ in range(8)]  # deadline T+60
     new = [make_auction(vertical=vertical, now=at(70)) for _ in range(8)]
-    rules = [rule_for(nyc_buyer(D("2000")), name=f"r{i}", max_bid=D(20 + 2 * i), daily_budget=D("100"),
-                      daily_lead_cap=6, priority=-i) for i in range(4)]  # cheapest first: all bid
+    rules = [
+        rule_for(
+            nyc_buyer(D("2000")),
+            name=f"r{i}",
+            max_bid=D(20 + 2 * i),
+            daily_budget=D("100"),
+            daily_lead_cap=6,
+            priority=-i,
+        )
+        for i in range(4)
+    ]  # cheapest first: all bid
     for auction in old[:4]:
         autobid_run_for_auction(auction_id=auction.pk, now=at(1))
     for rule in rules:
         spent, leads = usage(rule)
         assert D("0") <= spent <= rule.daily_budget and leads <= rule.daily_lead_cap
 
-    jobs = ([lambda a=a: auction_close(auction_id=a.pk, now=at(60)) for a in old]
-            + [lambda a=a: autobid_run_for_auction(auction_id=a.pk, now=at(45)) for a in old[4:]]  # before soft close
-            + [lambda a=a: autobid_run_for_auction(auction_id=a.pk, now=at(71)) for a in new])
+    jobs = (
+        [lambda a=a: auction_close(auction_id=a.pk, now=at(60)) for a in old]
+        + [lambda a=a: autobid_run_for_auction(auction_id=a.pk, now=at(45)) for a in old[4:]]  # before soft close
+        + [lambda a=a: autobid_run_for_auction(auction_id=a.pk, now=at(71)) for a in new]
+    )
     results = run_threads(len(jobs), lambda i: jobs[i]())
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
@@ -240,8 +256,10 @@ def test_an_autobid_waiting_for_the_auction_holds_no_usage_row_lock():
 
         def bidder_waits_on_a_lock() -> bool:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND wait_event_type = 'Lock'")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
                 return cursor.fetchone()[0] >= 1
 
         wait_for(bidder_waits_on_a_lock, message="the autobid run to wait for the auction's lock")

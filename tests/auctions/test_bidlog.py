@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def bids(auction, buyers, t0):
     for at, (buyer, amount) in enumerate([(0, "20"), (1, "30"), (0, "35"), (2, "40.25")], start=1):
-        bid_place(auction_id=auction.pk, buyer=buyers[buyer], max_amount=D(amount), source=BidSource.API,
-                  now=seconds(t0, at))
+        bid_place(
+            auction_id=auction.pk, buyer=buyers[buyer], max_amount=D(amount), source=BidSource.API, now=seconds(t0, at)
+        )
     auction.refresh_from_db()
     return auction
 
@@ -32,8 +33,9 @@ def recompute(entries: list[dict]) -> str:
     prev = GENESIS_HASH
     for n, entry in enumerate(entries, start=1):
         body = {k: v for k, v in entry.items() if k != "hash"}
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
-                                           ensure_ascii=False).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
         assert entry["sequence"] == n and entry["prev_hash"] == prev and entry["hash"] == digest
         prev = digest
     return prev
@@ -57,14 +59,17 @@ def test_the_sale_keeps_the_final_digest(bids, t0):
     assert bids.sale.bid_log_digest == recompute(bid_log_entries(auction=bids))
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda e: e[1].update(max_amount="31.000000"),
-    lambda e: e[2].update(price="1.000000"),
-    lambda e: e[0].update(at="2020-01-01T00:00:00.000000Z"),
-    lambda e: e.pop(1),
-    lambda e: e.insert(1, e.pop(2)),
-    lambda e: e.pop(),  # truncation: only the head shows it
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda e: e[1].update(max_amount="31.000000"),
+        lambda e: e[2].update(price="1.000000"),
+        lambda e: e[0].update(at="2020-01-01T00:00:00.000000Z"),
+        lambda e: e.pop(1),
+        lambda e: e.insert(1, e.pop(2)),
+        lambda e: e.pop(),  # truncation: only the head shows it
+    ],
+)
 def test_tampering_with_the_log_is_detected(bids, tamper):
     entries = copy.deepcopy(bid_log_entries(auction=bids))
     tamper(entries)
@@ -74,8 +79,9 @@ def test_tampering_with_the_log_is_detected(bids, tamper):
 def test_rewriting_an_entry_and_its_hash_still_breaks_the_chain(bids):
     entries = copy.deepcopy(bid_log_entries(auction=bids))
     entries[1]["max_amount"] = "99.000000"
-    entries[1]["hash"] = hashlib.sha256(json.dumps({k: v for k, v in entries[1].items() if k != "hash"},
-                                                   sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    entries[1]["hash"] = hashlib.sha256(
+        json.dumps({k: v for k, v in entries[1].items() if k != "hash"}, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
     result = bid_log_verify(entries, expected_head=bids.log_head)
     assert not result.ok and "entry 3" in result.error
 

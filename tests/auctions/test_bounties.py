@@ -8,13 +8,24 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
-from auctions.bounties import (BountyConflict, bounty_create, bounty_fund, bounty_match, bounty_pay_for_sale,
-                               bounty_update, bounty_withdraw, check_bounty)
-from auctions.choices import BountyStatus
+from auctions.bounties import (
+    BountyConflict,
+    bounty_create,
+    bounty_fund,
+    bounty_match,
+    bounty_pay_for_sale,
+    bounty_update,
+    bounty_withdraw,
+    check_bounty,
+)
+from auctions.choices import BidSource, BountyStatus
 from auctions.models import Bounty, BountyAward
-from auctions.selectors_bounties import (bounty_earnings_for_seller, bounty_list_for_buyer, bounty_list_open,
-                                         bounty_pool_balance)
-from auctions.choices import BidSource
+from auctions.selectors_bounties import (
+    bounty_earnings_for_seller,
+    bounty_list_for_buyer,
+    bounty_list_open,
+    bounty_pool_balance,
+)
 from auctions.services import auction_close, bid_place
 from leads.models import Lead
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
@@ -30,8 +41,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def fielded_vertical(db):
     vertical = make_vertical()
-    VerticalFieldFactory(vertical=vertical, key="roof_type", type=FieldType.CHOICE, choices=["metal", "tile"],
-                         biddable=True)
+    VerticalFieldFactory(
+        vertical=vertical, key="roof_type", type=FieldType.CHOICE, choices=["metal", "tile"], biddable=True
+    )
     VerticalFieldFactory(vertical=vertical, key="sqft", type=FieldType.INTEGER, biddable=True)
     VerticalFieldFactory(vertical=vertical, key="income", type=FieldType.INTEGER, biddable=False)
     VerticalFieldFactory(vertical=vertical, key="ssn", type=FieldType.TEXT, pii=True)
@@ -48,6 +60,7 @@ def escrow_balance(sale) -> D:
 
 # ---------------------------------------------------------------- definitions
 
+
 def test_creating_a_bounty_moves_the_funding_from_available_into_its_pool_in_one_transaction(vertical):
     buyer = funded_buyer(D("100"))
     bounty = make_bounty(vertical=vertical, buyer=buyer, amount_per_lead=D("5"), fund=D("40"))
@@ -61,8 +74,14 @@ def test_creating_a_bounty_moves_the_funding_from_available_into_its_pool_in_one
 
 def test_creating_with_the_same_key_twice_creates_one_bounty_and_moves_money_once(vertical):
     buyer = funded_buyer(D("100"))
-    terms = {"buyer": buyer, "vertical": vertical, "name": "Roofs", "amount_per_lead": D("5"), "amount": D("30"),
-             "idempotency_key": "k-1"}
+    terms = {
+        "buyer": buyer,
+        "vertical": vertical,
+        "name": "Roofs",
+        "amount_per_lead": D("5"),
+        "amount": D("30"),
+        "idempotency_key": "k-1",
+    }
     first, second = bounty_create(**terms), bounty_create(**terms)
     assert first.pk == second.pk and (first.replayed, second.replayed) == (False, True)
     assert Bounty.objects.count() == 1 and balance_for(user=buyer)["available"] == D("70")
@@ -78,25 +97,35 @@ def test_creating_without_enough_funds_is_a_field_error_and_writes_nothing(verti
     assert not Bounty.objects.exists() and balance_for(user=buyer)["available"] == D("10")
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"name": " "}, "name"),
-    ({"states": ["CA", "XX"]}, "states"),
-    ({"min_score": 101}, "min_score"),
-    ({"max_lead_age_hours": 0}, "max_lead_age_hours"),
-    ({"amount_per_lead": D("0")}, "amount_per_lead"),
-    ({"amount_per_lead": D("1.1234567")}, "amount_per_lead"),
-    ({"amount": D("4")}, "amount"),  # below one payout of 5
-    ({"amount": D("-1")}, "amount"),
-    ({"field_filters": [{"field": "income", "op": "gt", "value": 5}]}, "field_filters"),  # not biddable
-    ({"field_filters": [{"field": "ssn", "op": "eq", "value": "x"}]}, "field_filters"),  # PII
-    ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
-    ({"field_filters": [{"field": "sqft", "op": "contains", "value": 5}]}, "field_filters"),
-    ({"field_filters": "roof"}, "field_filters"),
-    ({"idempotency_key": ""}, "idempotency_key"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"states": ["CA", "XX"]}, "states"),
+        ({"min_score": 101}, "min_score"),
+        ({"max_lead_age_hours": 0}, "max_lead_age_hours"),
+        ({"amount_per_lead": D("0")}, "amount_per_lead"),
+        ({"amount_per_lead": D("1.1234567")}, "amount_per_lead"),
+        ({"amount": D("4")}, "amount"),  # below one payout of 5
+        ({"amount": D("-1")}, "amount"),
+        ({"field_filters": [{"field": "income", "op": "gt", "value": 5}]}, "field_filters"),  # not biddable
+        ({"field_filters": [{"field": "ssn", "op": "eq", "value": "x"}]}, "field_filters"),  # PII
+        ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
+        ({"field_filters": [{"field": "sqft", "op": "contains", "value": 5}]}, "field_filters"),
+        ({"field_filters": "roof"}, "field_filters"),
+        ({"idempotency_key": ""}, "idempotency_key"),
+    ],
+)
 def test_a_bad_definition_is_refused_by_field(fielded_vertical, changes, field):
-    terms = {"buyer": funded_buyer(), "vertical": fielded_vertical, "name": "b", "amount_per_lead": D("5"),
-             "amount": D("20"), "idempotency_key": "k", **changes}
+    terms = {
+        "buyer": funded_buyer(),
+        "vertical": fielded_vertical,
+        "name": "b",
+        "amount_per_lead": D("5"),
+        "amount": D("20"),
+        "idempotency_key": "k",
+        **changes,
+    }
     with pytest.raises(ValidationError) as exc:
         bounty_create(**terms)
     assert field in exc.value.message_dict, exc.value.message_dict
@@ -146,20 +175,33 @@ def test_the_database_refuses_a_non_positive_amount_or_a_closed_bounty_without_c
 
 # ---------------------------------------------------------------- matching
 
+
 def test_a_plain_bounty_matches_with_ok_reasons(vertical, t0):
     bounty = make_bounty(vertical=vertical)
     lead = make_scored_lead(vertical=vertical)
     ok, reasons = bounty_match(bounty=bounty, lead=lead, now=t0)
-    assert ok and reasons == ["active: ok", f"vertical {vertical.slug} within {vertical.slug}: ok",
-                              "seller is not the owner: ok", "states: all: ok"]
+    assert ok and reasons == [
+        "active: ok",
+        f"vertical {vertical.slug} within {vertical.slug}: ok",
+        "seller is not the owner: ok",
+        "states: all: ok",
+    ]
 
 
 def test_matching_traces_every_failing_check_score_state_age_and_fields(fielded_vertical, t0):
-    bounty = make_bounty(vertical=fielded_vertical, min_score=80, states=["TX"], max_lead_age_hours=2,
-                         field_filters=[{"field": "roof_type", "op": "eq", "value": "tile"},
-                                        {"field": "sqft", "op": "gte", "value": 1000}])
-    lead = make_scored_lead(vertical=fielded_vertical, state="CA", score=70,
-                            fields={"roof_type": "metal", "sqft": 1500})
+    bounty = make_bounty(
+        vertical=fielded_vertical,
+        min_score=80,
+        states=["TX"],
+        max_lead_age_hours=2,
+        field_filters=[
+            {"field": "roof_type", "op": "eq", "value": "tile"},
+            {"field": "sqft", "op": "gte", "value": 1000},
+        ],
+    )
+    lead = make_scored_lead(
+        vertical=fielded_vertical, state="CA", score=70, fields={"roof_type": "metal", "sqft": 1500}
+    )
     Lead.objects.filter(pk=lead.pk).update(created_at=t0 - timedelta(hours=3))
     lead.refresh_from_db()
     ok, reasons = bounty_match(bounty=bounty, lead=lead, now=t0)
@@ -172,15 +214,24 @@ def test_matching_traces_every_failing_check_score_state_age_and_fields(fielded_
 
 
 def test_matching_passes_each_criterion_at_its_boundary(fielded_vertical, t0):
-    bounty = make_bounty(vertical=fielded_vertical, min_score=70, states=["CA"], max_lead_age_hours=3,
-                         field_filters=[{"field": "roof_type", "op": "in", "value": ["metal", "tile"]}])
+    bounty = make_bounty(
+        vertical=fielded_vertical,
+        min_score=70,
+        states=["CA"],
+        max_lead_age_hours=3,
+        field_filters=[{"field": "roof_type", "op": "in", "value": ["metal", "tile"]}],
+    )
     lead = make_scored_lead(vertical=fielded_vertical, state="CA", score=70, fields={"roof_type": "metal"})
     Lead.objects.filter(pk=lead.pk).update(created_at=t0 - timedelta(hours=3))
     lead.refresh_from_db()
     ok, reasons = bounty_match(bounty=bounty, lead=lead, now=t0)
     assert ok, reasons
-    assert {"state CA in [CA]: ok", "score 70 >= min 70: ok", "age 3.0 h <= max 3 h: ok",
-            "field roof_type in [metal, tile]: ok"} <= set(reasons)
+    assert {
+        "state CA in [CA]: ok",
+        "score 70 >= min 70: ok",
+        "age 3.0 h <= max 3 h: ok",
+        "field roof_type in [metal, tile]: ok",
+    } <= set(reasons)
 
 
 def test_a_bounty_on_a_parent_vertical_matches_its_childrens_leads_but_not_other_verticals(vertical, t0):
@@ -203,6 +254,7 @@ def test_a_paused_bounty_and_the_owners_own_lead_do_not_match(vertical, t0):
 
 
 # ---------------------------------------------------------------- paying
+
 
 def test_an_auction_sale_pays_a_matching_bounty_from_its_pool_into_the_sales_escrow(vertical, seller, t0):
     bounty = make_bounty(vertical=vertical, amount_per_lead=D("5"), fund=D("50"))
@@ -235,17 +287,26 @@ def test_the_owners_bounty_pays_even_when_the_owner_buys_the_lead(vertical, t0):
 
 def test_the_payout_is_broadcast_to_the_owner_on_commit(vertical, t0, django_capture_on_commit_callbacks):
     bounty = make_bounty(vertical=vertical, amount_per_lead=D("5"), fund=D("50"))
-    with mock.patch("marketplace.broadcast.group_send_now") as send, \
-            django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         sale = sell_by_auction(t0=t0, vertical=vertical)
     paid = [c.kwargs for c in send.call_args_list if c.kwargs["payload"]["type"] == "bounty.paid"]
-    assert paid == [{"group": f"user.{bounty.buyer_id}", "payload": {
-        "type": "bounty.paid", "bounty_id": bounty.pk, "sale_id": sale.pk, "amount": "5.000000",
-        "pool_balance": "45.000000"}}]
+    assert paid == [
+        {
+            "group": f"user.{bounty.buyer_id}",
+            "payload": {
+                "type": "bounty.paid",
+                "bounty_id": bounty.pk,
+                "sale_id": sale.pk,
+                "amount": "5.000000",
+                "pool_balance": "45.000000",
+            },
+        }
+    ]
 
 
 def test_a_bounty_is_never_paid_for_a_sale_in_an_exclusive_vertical_its_owner_is_not_listed_for(
-        vertical, t0, django_capture_on_commit_callbacks):
+    vertical, t0, django_capture_on_commit_callbacks
+):
     """An award tells its owner the sale, the lead, the price and the criteria it met: the one
     visibility rule applies to payouts as it does to autobid rules."""
     insider, removed = funded_buyer(), funded_buyer()
@@ -255,8 +316,7 @@ def test_a_bounty_is_never_paid_for_a_sale_in_an_exclusive_vertical_its_owner_is
     kept = make_bounty(vertical=exclusive, buyer=insider, name="still listed")
     dropped = make_bounty(vertical=exclusive, buyer=removed, name="removed later")
     exclusive.exclusive_buyers.remove(removed)
-    with mock.patch("marketplace.broadcast.group_send_now") as send, \
-            django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         sale = sell_by_auction(t0=t0, vertical=exclusive, buyer=insider)
     assert list(BountyAward.objects.filter(sale=sale).values_list("bounty_id", flat=True)) == [kept.pk]
     assert pool(on_parent) == pool(dropped) == D("50")
@@ -283,8 +343,13 @@ def test_a_lead_older_than_the_maximum_age_at_sale_time_earns_nothing(vertical, 
     assert BountyAward.objects.filter(sale=fresh).count() == 1
     auction = make_auction(now=t0, vertical=vertical)
     Lead.objects.filter(pk=auction.lead_id).update(created_at=t0 - timedelta(hours=1))  # 1 h 1 min at the sale
-    bid_place(auction_id=auction.pk, buyer=funded_buyer(), max_amount=D("10"), source=BidSource.API,
-              now=t0 + timedelta(seconds=5))
+    bid_place(
+        auction_id=auction.pk,
+        buyer=funded_buyer(),
+        max_amount=D("10"),
+        source=BidSource.API,
+        now=t0 + timedelta(seconds=5),
+    )
     auction_close(auction_id=auction.pk, now=t0 + timedelta(seconds=60))
     assert not BountyAward.objects.filter(sale__auction=auction).exists()
 
@@ -336,6 +401,7 @@ def test_a_sellers_own_bounty_is_skipped_and_the_next_one_pays(vertical, t0):
 
 # ---------------------------------------------------------------- funding, withdrawal, changes
 
+
 def test_funding_tops_up_the_pool_once_per_key(vertical):
     buyer = funded_buyer(D("100"))
     bounty = make_bounty(vertical=vertical, buyer=buyer, fund=D("20"))
@@ -380,11 +446,21 @@ def test_withdrawing_part_keeps_the_bounty_and_refuses_more_than_the_pool(vertic
 
 def test_updating_criteria_pausing_and_resuming(fielded_vertical, t0):
     bounty = make_bounty(vertical=fielded_vertical)
-    bounty = bounty_update(bounty=bounty, min_score=60, states=["ny"], amount_per_lead=D("2.5"),
-                           field_filters=[{"field": "sqft", "op": "gt", "value": 10}], max_lead_age_hours=24)
+    bounty = bounty_update(
+        bounty=bounty,
+        min_score=60,
+        states=["ny"],
+        amount_per_lead=D("2.5"),
+        field_filters=[{"field": "sqft", "op": "gt", "value": 10}],
+        max_lead_age_hours=24,
+    )
     bounty.refresh_from_db()
     assert (bounty.min_score, bounty.states, bounty.amount_per_lead, bounty.max_lead_age_hours) == (
-        60, ["NY"], D("2.5"), 24)
+        60,
+        ["NY"],
+        D("2.5"),
+        24,
+    )
     assert bounty_update(bounty=bounty, status=BountyStatus.PAUSED).status == BountyStatus.PAUSED
     assert bounty_update(bounty=bounty, status=BountyStatus.ACTIVE).status == BountyStatus.ACTIVE
     with pytest.raises(ValidationError) as exc:
@@ -398,6 +474,7 @@ def test_updating_criteria_pausing_and_resuming(fielded_vertical, t0):
 
 
 # ---------------------------------------------------------------- reads
+
 
 def test_the_buyers_list_shows_pool_and_paid_totals(vertical, t0, django_assert_num_queries):
     buyer = funded_buyer(D("500"))

@@ -11,11 +11,11 @@ from auctions.choices import BountyStatus
 from auctions.models import Bounty
 from marketplace.ledger_selectors import balance_for
 from marketplace.services import api_key_create
+from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction
 from tests.factories import UserFactory, VerticalFieldFactory
 from verticals.choices import FieldType
-from tests.api_errors import api_error, error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +37,16 @@ def api(owner):
 
 
 def create_body(for_vertical, **overrides) -> dict:
-    return {"name": "Metal roofs", "vertical": for_vertical.slug, "amount_per_lead": "5.00", "amount": "40",
-            "states": ["CA", "NV"], "min_score": 60, "max_lead_age_hours": 48, **overrides}
+    return {
+        "name": "Metal roofs",
+        "vertical": for_vertical.slug,
+        "amount_per_lead": "5.00",
+        "amount": "40",
+        "states": ["CA", "NV"],
+        "min_score": 60,
+        "max_lead_age_hours": 48,
+        **overrides,
+    }
 
 
 def post(client, url, body, key="k-1"):
@@ -51,13 +59,18 @@ LIST = "/api/v1/bounties/"
 
 # ---------------------------------------------------------------- create and list
 
+
 def test_creating_a_bounty_funds_its_pool_and_a_replay_returns_the_same_bounty(api, owner, vertical):
     response = post(api, LIST, create_body(vertical))
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["vertical"] == vertical.slug and body["states"] == ["CA", "NV"]
     assert (body["amount_per_lead"], body["pool_balance"], body["paid_total"], body["status"]) == (
-        "5.000000", "40.000000", "0.000000", "active")
+        "5.000000",
+        "40.000000",
+        "0.000000",
+        "active",
+    )
     assert "Idempotent-Replay" not in response.headers
     replay = post(api, LIST, create_body(vertical))
     assert replay.status_code == 201 and replay.json()["id"] == body["id"]
@@ -86,8 +99,9 @@ def test_money_moves_need_an_idempotency_key(api, vertical):
 @pytest.fixture
 def fielded(db):
     vertical = make_vertical()
-    VerticalFieldFactory(vertical=vertical, key="roof_type", type=FieldType.CHOICE, choices=["metal", "tile"],
-                         biddable=True)
+    VerticalFieldFactory(
+        vertical=vertical, key="roof_type", type=FieldType.CHOICE, choices=["metal", "tile"], biddable=True
+    )
     return vertical
 
 
@@ -96,33 +110,39 @@ def test_bounty_filters_take_the_readmes_operators_too(api, fielded):
     response = post(api, LIST, create_body(fielded, field_filters=filters))
     assert response.status_code == 201, response.json()
     assert [f["op"] for f in response.json()["field_filters"]] == ["ne", "eq"]
-    patched = api.patch(f"{LIST}{response.json()['id']}/", {"field_filters": [
-        {"field": "roof_type", "op": "not in", "value": ["tile"]}]}, format="json")
+    patched = api.patch(
+        f"{LIST}{response.json()['id']}/",
+        {"field_filters": [{"field": "roof_type", "op": "not in", "value": ["tile"]}]},
+        format="json",
+    )
     assert patched.status_code == 200, patched.json()
     assert Bounty.objects.get().field_filters == [{"field": "roof_type", "op": "not_in", "value": ["tile"]}]
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"amount_per_lead": "abc"}, "amount_per_lead"),
-    ({"amount_per_lead": "0"}, "amount_per_lead"),
-    ({"amount_per_lead": "1.1234567"}, "amount_per_lead"),
-    ({"amount": "1"}, "amount"),  # less than one payout
-    ({"amount": None}, "amount"),
-    ({"states": ["XX"]}, "states"),
-    ({"states": "CA"}, "states"),
-    ({"min_score": 500}, "min_score"),
-    ({"min_score": "high"}, "min_score"),
-    ({"max_lead_age_hours": 0}, "max_lead_age_hours"),
-    ({"vertical": "no/such"}, "vertical"),
-    ({"states": ["ca"]}, "states"),
-    ({"name": ""}, "name"),
-    ({"name": 7}, "name"),
-    ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
-    ({"field_filters": [{"field": "nope", "op": "eq", "value": 1}]}, "field_filters"),
-    ({"field_filters": [{"field": "roof_type"}]}, "field_filters"),
-    ({"field_filters": ["x"]}, "field_filters"),
-    ({"field_filters": "x"}, "field_filters"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"amount_per_lead": "abc"}, "amount_per_lead"),
+        ({"amount_per_lead": "0"}, "amount_per_lead"),
+        ({"amount_per_lead": "1.1234567"}, "amount_per_lead"),
+        ({"amount": "1"}, "amount"),  # less than one payout
+        ({"amount": None}, "amount"),
+        ({"states": ["XX"]}, "states"),
+        ({"states": "CA"}, "states"),
+        ({"min_score": 500}, "min_score"),
+        ({"min_score": "high"}, "min_score"),
+        ({"max_lead_age_hours": 0}, "max_lead_age_hours"),
+        ({"vertical": "no/such"}, "vertical"),
+        ({"states": ["ca"]}, "states"),
+        ({"name": ""}, "name"),
+        ({"name": 7}, "name"),
+        ({"field_filters": [{"field": "roof_type", "op": "eq", "value": "straw"}]}, "field_filters"),
+        ({"field_filters": [{"field": "nope", "op": "eq", "value": 1}]}, "field_filters"),
+        ({"field_filters": [{"field": "roof_type"}]}, "field_filters"),
+        ({"field_filters": ["x"]}, "field_filters"),
+        ({"field_filters": "x"}, "field_filters"),
+    ],
+)
 def test_bad_input_is_a_field_level_400_and_writes_nothing(api, fielded, overrides, field):
     response = post(api, LIST, create_body(fielded, **overrides))
     assert response.status_code == 400, response.content
@@ -130,10 +150,13 @@ def test_bad_input_is_a_field_level_400_and_writes_nothing(api, fielded, overrid
     assert not Bounty.objects.exists()
 
 
-@pytest.mark.parametrize(("overrides", "status", "code", "param"), [
-    ({"amount": "1000"}, 409, "insufficient_funds", "amount"),  # more than the buyer has
-    ({"vertical": "no-such-vertical"}, 404, "resource_missing", "vertical"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "status", "code", "param"),
+    [
+        ({"amount": "1000"}, 409, "insufficient_funds", "amount"),  # more than the buyer has
+        ({"vertical": "no-such-vertical"}, 404, "resource_missing", "vertical"),
+    ],
+)
 def test_what_the_balance_or_the_verticals_refuse_is_a_409_or_404(api, fielded, overrides, status, code, param):
     response = post(api, LIST, create_body(fielded, **overrides))
     assert response.status_code == status, response.content
@@ -151,8 +174,9 @@ def test_a_non_buyer_cannot_create_a_bounty(vertical):
     assert response.status_code == 403 and api_error(response)["code"] == "buyer_required"
 
 
-def test_the_list_shows_only_your_bounties_with_totals_in_constant_queries(api, owner, vertical, t0,
-                                                                          django_assert_max_num_queries):
+def test_the_list_shows_only_your_bounties_with_totals_in_constant_queries(
+    api, owner, vertical, t0, django_assert_max_num_queries
+):
     for i in range(3):
         make_bounty(vertical=vertical, buyer=owner, name=f"b{i}", fund=D("20"))
     make_bounty(vertical=vertical)  # someone else's
@@ -169,6 +193,7 @@ def test_the_list_shows_only_your_bounties_with_totals_in_constant_queries(api, 
 
 # ---------------------------------------------------------------- one bounty
 
+
 def test_others_bounties_are_404_everywhere(api, vertical):
     theirs = make_bounty(vertical=vertical)
     base = f"{LIST}{theirs.pk}/"
@@ -184,11 +209,15 @@ def test_others_bounties_are_404_everywhere(api, vertical):
 def test_patch_changes_criteria_and_pauses_and_resumes(api, owner, vertical):
     bounty = make_bounty(vertical=vertical, buyer=owner)
     url = f"{LIST}{bounty.pk}/"
-    response = api.patch(url, {"min_score": 75, "states": ["TX"], "amount_per_lead": "2.5", "max_lead_age_hours": None},
-                         format="json")
+    response = api.patch(
+        url, {"min_score": 75, "states": ["TX"], "amount_per_lead": "2.5", "max_lead_age_hours": None}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert (response.json()["min_score"], response.json()["states"], response.json()["amount_per_lead"]) == (
-        75, ["TX"], "2.500000")
+        75,
+        ["TX"],
+        "2.500000",
+    )
     assert api.patch(url, {"status": "paused"}, format="json").json()["status"] == "paused"
     assert api.patch(url, {"status": "active"}, format="json").json()["status"] == "active"
     closed = api.patch(url, {"status": "closed"}, format="json")
@@ -243,10 +272,12 @@ def test_awards_show_what_a_bounty_paid(api, owner, vertical, t0):
     sale = sell_by_auction(t0=t0, vertical=vertical)
     results = api.get(f"{LIST}{bounty.pk}/awards/").json()["results"]
     assert [(r["sale"], r["lead_id"], r["amount"], r["sale_price"]) for r in results] == [
-        (sale.pk, sale.lead_id, "4.000000", "10.000000")]
+        (sale.pk, sale.lead_id, "4.000000", "10.000000")
+    ]
 
 
 # ---------------------------------------------------------------- sellers
+
 
 def test_sellers_see_open_bounties_without_the_buyer_and_their_earnings(vertical, seller, t0):
     bounty = make_bounty(vertical=vertical, amount_per_lead=D("3"), name="Secret buyer plan")
@@ -264,6 +295,12 @@ def test_sellers_see_open_bounties_without_the_buyer_and_their_earnings(vertical
 
 def test_the_schema_documents_the_bounty_endpoints(client):
     text = client.get(reverse("api-schema")).content.decode()
-    for route in ("/api/v1/bounties/", "/api/v1/bounties/{id}/", "/api/v1/bounties/{id}/fund/",
-                  "/api/v1/bounties/{id}/withdraw/", "/api/v1/bounties/{id}/awards/", "/api/v1/bounties/open/"):
+    for route in (
+        "/api/v1/bounties/",
+        "/api/v1/bounties/{id}/",
+        "/api/v1/bounties/{id}/fund/",
+        "/api/v1/bounties/{id}/withdraw/",
+        "/api/v1/bounties/{id}/awards/",
+        "/api/v1/bounties/open/",
+    ):
         assert route in text, route

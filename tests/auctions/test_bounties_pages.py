@@ -28,15 +28,26 @@ def owner_client(client, owner):
 
 
 def create_form(vertical, **overrides) -> dict:
-    return {"vertical": vertical.pk, "name": "Roofs", "amount_per_lead": "5", "amount": "40", "states": "ca, nv",
-            "min_score": "60", "max_lead_age_hours": "", "field_filters": "", "idempotency_key": "tok-1",
-            **overrides}
+    return {
+        "vertical": vertical.pk,
+        "name": "Roofs",
+        "amount_per_lead": "5",
+        "amount": "40",
+        "states": "ca, nv",
+        "min_score": "60",
+        "max_lead_age_hours": "",
+        "field_filters": "",
+        "idempotency_key": "tok-1",
+        **overrides,
+    }
 
 
 # ---------------------------------------------------------------- the buyer's pages
 
+
 def test_the_list_page_shows_your_bounties_and_a_create_form_in_constant_queries(
-        owner_client, owner, vertical, t0, django_assert_max_num_queries):
+    owner_client, owner, vertical, t0, django_assert_max_num_queries
+):
     for i in range(3):
         make_bounty(vertical=vertical, buyer=owner, name=f"mine-{i}", fund=D("20"))
     make_bounty(vertical=vertical, name="theirs")
@@ -68,14 +79,17 @@ def test_creating_from_the_form_funds_the_bounty_and_a_double_submit_creates_one
     assert balance_for(user=owner)["available"] == D("260")
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"field_filters": "{not json"}, "Not valid JSON"),
-    ({"field_filters": '[{"field": "nope", "op": "eq", "value": 1}]'}, "is not a biddable field"),
-    ({"states": "CA, XX"}, "two-letter US state"),
-    ({"amount": "5000"}, "Insufficient funds"),
-    ({"amount_per_lead": "0"}, "Must be positive"),
-    ({"amount": "abc"}, "Enter a number"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"field_filters": "{not json"}, "Not valid JSON"),
+        ({"field_filters": '[{"field": "nope", "op": "eq", "value": 1}]'}, "is not a biddable field"),
+        ({"states": "CA, XX"}, "two-letter US state"),
+        ({"amount": "5000"}, "Insufficient funds"),
+        ({"amount_per_lead": "0"}, "Must be positive"),
+        ({"amount": "abc"}, "Enter a number"),
+    ],
+)
 def test_a_bad_create_form_is_redrawn_with_its_errors(owner_client, vertical, overrides, message):
     response = owner_client.post(reverse("bounty-list"), create_form(vertical, **overrides))
     assert response.status_code == 400
@@ -83,8 +97,7 @@ def test_a_bad_create_form_is_redrawn_with_its_errors(owner_client, vertical, ov
     assert not Bounty.objects.exists()
 
 
-def test_an_exclusive_vertical_is_not_offered_to_an_outsider_and_a_forged_post_creates_nothing(
-        owner_client, owner):
+def test_an_exclusive_vertical_is_not_offered_to_an_outsider_and_a_forged_post_creates_nothing(owner_client, owner):
     exclusive = make_vertical(name="VIP legal")
     exclusive.exclusive_buyers.add(funded_buyer())
     form = owner_client.get(reverse("bounty-list")).context["form"]
@@ -107,8 +120,10 @@ def test_who_may_see_the_buyer_pages(client, vertical):
     theirs = make_bounty(vertical=vertical)
     client.force_login(funded_buyer())
     assert client.get(reverse("bounty-detail", args=[theirs.pk])).status_code == 404
-    assert client.post(reverse("bounty-fund", args=[theirs.pk]), {"fund-amount": "5",
-                                                                  "idempotency_key": "x"}).status_code == 404
+    assert (
+        client.post(reverse("bounty-fund", args=[theirs.pk]), {"fund-amount": "5", "idempotency_key": "x"}).status_code
+        == 404
+    )
     assert client.post(reverse("bounty-withdraw", args=[theirs.pk]), {"idempotency_key": "x"}).status_code == 404
     assert client.post(reverse("bounty-status", args=[theirs.pk]), {"status": "paused"}).status_code == 404
     assert bounty_pool_balance(bounty_id=theirs.pk) == D("50")
@@ -129,8 +144,9 @@ def test_funding_withdrawing_pausing_and_editing_from_the_detail_page(owner_clie
     assert owner_client.post(reverse("bounty-fund", args=[bounty.pk]), fund).status_code == 302
     assert owner_client.post(reverse("bounty-fund", args=[bounty.pk]), fund).status_code == 302  # double submit
     assert bounty_pool_balance(bounty_id=bounty.pk) == D("60")
-    short = owner_client.post(reverse("bounty-fund", args=[bounty.pk]),
-                              {"fund-amount": "9999", "idempotency_key": "t-2"})
+    short = owner_client.post(
+        reverse("bounty-fund", args=[bounty.pk]), {"fund-amount": "9999", "idempotency_key": "t-2"}
+    )
     assert short.status_code == 400 and "Insufficient funds" in short.content.decode()
 
     assert owner_client.post(reverse("bounty-status", args=[bounty.pk]), {"status": "paused"}).status_code == 302
@@ -138,22 +154,41 @@ def test_funding_withdrawing_pausing_and_editing_from_the_detail_page(owner_clie
     assert owner_client.post(reverse("bounty-status", args=[bounty.pk]), {"status": "closed"}).status_code == 400
     assert owner_client.post(reverse("bounty-status", args=[bounty.pk]), {"status": "active"}).status_code == 302
 
-    edit = {"edit-name": "Better", "edit-amount_per_lead": "7", "edit-min_score": "", "edit-states": "tx",
-            "edit-max_lead_age_hours": "12", "edit-field_filters": ""}
+    edit = {
+        "edit-name": "Better",
+        "edit-amount_per_lead": "7",
+        "edit-min_score": "",
+        "edit-states": "tx",
+        "edit-max_lead_age_hours": "12",
+        "edit-field_filters": "",
+    }
     assert owner_client.post(reverse("bounty-edit", args=[bounty.pk]), edit).status_code == 302
     bounty.refresh_from_db()
     assert (bounty.name, bounty.amount_per_lead, bounty.states, bounty.max_lead_age_hours) == (
-        "Better", D("7"), ["TX"], 12)
+        "Better",
+        D("7"),
+        ["TX"],
+        12,
+    )
     bad = owner_client.post(reverse("bounty-edit", args=[bounty.pk]), {**edit, "edit-states": "ZZ"})
     assert bad.status_code == 400 and "two-letter US state" in bad.content.decode()
 
-    too_much = owner_client.post(reverse("bounty-withdraw", args=[bounty.pk]),
-                                 {"withdraw-amount": "61", "idempotency_key": "t-3"})
+    too_much = owner_client.post(
+        reverse("bounty-withdraw", args=[bounty.pk]), {"withdraw-amount": "61", "idempotency_key": "t-3"}
+    )
     assert too_much.status_code == 400 and "Only 60.000000 USDC is left" in too_much.content.decode()
-    assert owner_client.post(reverse("bounty-withdraw", args=[bounty.pk]),
-                             {"withdraw-amount": "15", "idempotency_key": "t-4"}).status_code == 302
-    assert owner_client.post(reverse("bounty-withdraw", args=[bounty.pk]),
-                             {"withdraw-amount": "", "idempotency_key": "t-5"}).status_code == 302
+    assert (
+        owner_client.post(
+            reverse("bounty-withdraw", args=[bounty.pk]), {"withdraw-amount": "15", "idempotency_key": "t-4"}
+        ).status_code
+        == 302
+    )
+    assert (
+        owner_client.post(
+            reverse("bounty-withdraw", args=[bounty.pk]), {"withdraw-amount": "", "idempotency_key": "t-5"}
+        ).status_code
+        == 302
+    )
     bounty.refresh_from_db()
     assert bounty.status == BountyStatus.CLOSED and balance_for(user=owner)["available"] == D("300")
     html = owner_client.get(reverse("bounty-detail", args=[bounty.pk])).content.decode()
@@ -162,8 +197,10 @@ def test_funding_withdrawing_pausing_and_editing_from_the_detail_page(owner_clie
 
 # ---------------------------------------------------------------- the sellers' page
 
-def test_sellers_see_open_bounties_without_the_buyer_and_their_earnings(client, seller, vertical, t0,
-                                                                      django_assert_max_num_queries):
+
+def test_sellers_see_open_bounties_without_the_buyer_and_their_earnings(
+    client, seller, vertical, t0, django_assert_max_num_queries
+):
     buyer = funded_buyer(email="secret-buyer@example.com")
     make_bounty(vertical=vertical, buyer=buyer, name="Hidden name", amount_per_lead=D("3"), min_score=50)
     other = make_vertical()
@@ -184,6 +221,7 @@ def test_sellers_see_open_bounties_without_the_buyer_and_their_earnings(client, 
 
 
 # ---------------------------------------------------------------- admin
+
 
 @pytest.fixture
 def staff_client(client, staff):
@@ -209,34 +247,59 @@ def test_admin_edits_go_through_the_service_and_the_withdraw_action_returns_the_
     buyer = funded_buyer(D("100"))
     bounty = make_bounty(vertical=vertical, buyer=buyer, fund=D("50"))
     url = reverse("admin:auctions_bounty_change", args=[bounty.pk])
-    form = {"name": "Renamed", "min_score": "", "states": '["tx"]', "field_filters": "[]", "max_lead_age_hours": "",
-            "amount_per_lead": "6", "status": "paused",
-            "awards-TOTAL_FORMS": "0", "awards-INITIAL_FORMS": "0", "awards-MIN_NUM_FORMS": "0",
-            "awards-MAX_NUM_FORMS": "1000"}
+    form = {
+        "name": "Renamed",
+        "min_score": "",
+        "states": '["tx"]',
+        "field_filters": "[]",
+        "max_lead_age_hours": "",
+        "amount_per_lead": "6",
+        "status": "paused",
+        "awards-TOTAL_FORMS": "0",
+        "awards-INITIAL_FORMS": "0",
+        "awards-MIN_NUM_FORMS": "0",
+        "awards-MAX_NUM_FORMS": "1000",
+    }
     response = staff_client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:3000]
     bounty.refresh_from_db()
     assert (bounty.name, bounty.states, bounty.amount_per_lead, bounty.status) == (
-        "Renamed", ["TX"], D("6"), BountyStatus.PAUSED)
+        "Renamed",
+        ["TX"],
+        D("6"),
+        BountyStatus.PAUSED,
+    )
     bad = staff_client.post(url, {**form, "states": '["XX"]'})
     assert bad.status_code == 200 and "two-letter US state" in bad.content.decode()
 
-    staff_client.post(reverse("admin:auctions_bounty_changelist"),
-                      {"action": "withdraw_and_close", "_selected_action": [bounty.pk]})
+    staff_client.post(
+        reverse("admin:auctions_bounty_changelist"), {"action": "withdraw_and_close", "_selected_action": [bounty.pk]}
+    )
     bounty.refresh_from_db()
     assert bounty.status == BountyStatus.CLOSED and balance_for(user=buyer)["available"] == D("100")
     assert staff_client.get(url).status_code == 200  # view-only once closed
     assert staff_client.post(url, form).status_code == 403
 
 
-def test_bounty_criteria_are_written_with_the_fields_labels_and_units(client, owner, t0,
-                                                                      django_assert_max_num_queries):
+def test_bounty_criteria_are_written_with_the_fields_labels_and_units(client, owner, t0, django_assert_max_num_queries):
     from verticals.services import vertical_upsert
 
-    roofing = vertical_upsert(slug="roofs", name="Roofs", reserve_price=D("10"), fields=[
-        {"key": "roof_age_years", "label": "Roof age (years)", "type": "integer", "min_value": 0, "max_value": 100,
-         "biddable": True},
-        {"key": "homeowner", "label": "Owns the home", "type": "boolean", "biddable": True}])
+    roofing = vertical_upsert(
+        slug="roofs",
+        name="Roofs",
+        reserve_price=D("10"),
+        fields=[
+            {
+                "key": "roof_age_years",
+                "label": "Roof age (years)",
+                "type": "integer",
+                "min_value": 0,
+                "max_value": 100,
+                "biddable": True,
+            },
+            {"key": "homeowner", "label": "Owns the home", "type": "boolean", "biddable": True},
+        ],
+    )
     filters = [{"field": "roof_age_years", "op": "gte", "value": 10}, {"field": "homeowner", "op": "eq", "value": True}]
     make_bounty(vertical=roofing, buyer=owner, name="Old roofs", field_filters=filters)
     client.force_login(owner)

@@ -27,15 +27,17 @@ def open_auctions_with_a_bid(*, t0, vertical, count: int, owner=None, owner_ever
     for i in range(count):
         auction = make_auction(now=t0, vertical=vertical)
         bidder = owner if owner_every and i % owner_every == 0 else funded_buyer(D("100"))
-        bid_place(auction_id=auction.pk, buyer=bidder, max_amount=D("10"), source=BidSource.API,
-                  now=t0 + timedelta(seconds=5))
+        bid_place(
+            auction_id=auction.pk, buyer=bidder, max_amount=D("10"), source=BidSource.API, now=t0 + timedelta(seconds=5)
+        )
         auctions.append(auction)
     return auctions
 
 
 def close_all(auctions, t0):
-    return run_threads(len(auctions), lambda i: auction_close(auction_id=auctions[i].pk,
-                                                              now=t0 + timedelta(seconds=60)))
+    return run_threads(
+        len(auctions), lambda i: auction_close(auction_id=auctions[i].pk, now=t0 + timedelta(seconds=60))
+    )
 
 
 def test_twelve_auctions_closing_at_once_pay_exactly_as_many_bounties_as_the_pool_covers(t0):
@@ -90,7 +92,8 @@ def test_a_withdrawal_racing_payouts_returns_exactly_what_was_not_paid(t0):
     won_by_owner = sum(Sale.objects.filter(buyer=owner).values_list("price", flat=True), D(0))
     # Whatever the pool did not pay came back to the owner's available balance.
     assert balance_for(user=owner)["available"] == available_before + (D("50") - paid) + (
-        4 * D("10") - won_by_owner)  # the owner's four holds of 10: captured if won, released if not
+        4 * D("10") - won_by_owner
+    )  # the owner's four holds of 10: captured if won, released if not
     assert ledger_check().ok
 
 
@@ -115,8 +118,12 @@ def test_top_ups_racing_payouts_never_lose_or_double_money(t0):
 def test_the_same_create_request_sent_twice_at_once_creates_one_bounty():
     vertical = make_vertical()
     buyer = funded_buyer(D("100"))
-    results = run_threads(4, lambda i: bounty_create(buyer=buyer, vertical=vertical, name="x", amount_per_lead=D("1"),
-                                                     amount=D("10"), idempotency_key="same"))
+    results = run_threads(
+        4,
+        lambda i: bounty_create(
+            buyer=buyer, vertical=vertical, name="x", amount_per_lead=D("1"), amount=D("10"), idempotency_key="same"
+        ),
+    )
     assert all(isinstance(r, Bounty) for r in results), results
     assert len({r.pk for r in results}) == 1 and Bounty.objects.count() == 1
     assert balance_for(user=buyer)["available"] == D("90")

@@ -9,8 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from auctions.buynow import BuyNowRefused, buy_now_expire_due, buy_now_purchase
-from auctions.choices import AuctionResult
-from auctions.choices import BuyNowStatus
+from auctions.choices import AuctionResult, BuyNowStatus
 from auctions.models import Ask, BuyNowListing, Sale
 from auctions.services import auction_close
 from leads.choices import LeadStatus
@@ -19,10 +18,10 @@ from marketplace.ledger import ledger_credit_user
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
 from marketplace.services import api_key_create
+from tests.api_errors import api_error
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_races import run_threads
-from tests.api_errors import api_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
@@ -41,11 +40,12 @@ def client_for(user) -> APIClient:
 
 # ---------------------------------------------------------------- listing
 
+
 def test_an_auction_closing_without_a_valid_bid_lists_the_lead_at_reserve_times_multiplier_for_7_days(
-        t0, seller, vertical, django_capture_on_commit_callbacks):
+    t0, seller, vertical, django_capture_on_commit_callbacks
+):
     auction = make_auction(now=t0, seller=seller, vertical=vertical)
-    with mock.patch("marketplace.broadcast.group_send_now") as send, \
-            django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         auction_close(auction_id=auction.pk, now=seconds(t0, 61))
     listing = BuyNowListing.objects.get(auction=auction)
     assert (listing.price, listing.status, listing.seller_id) == (D("12"), BuyNowStatus.OPEN, seller.pk)
@@ -74,14 +74,18 @@ def test_a_sold_auction_is_not_listed(t0, auction, buyers):
 
 # ---------------------------------------------------------------- purchase
 
+
 def test_a_buyer_buys_the_listing_into_escrow_and_the_lead_is_sold(t0, django_capture_on_commit_callbacks):
     listing = closed_unsold(t0=t0)
     buyer = funded_buyer(D("100"))
-    with mock.patch("marketplace.broadcast.group_send_now") as send, \
-            django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         sale = buy_now_purchase(listing_id=listing.pk, buyer=buyer, now=seconds(t0, 120))
-    assert (sale.buyer_id, sale.seller_id, sale.price, sale.auction_id) == (buyer.pk, listing.seller_id, D("12"),
-                                                                           listing.auction_id)
+    assert (sale.buyer_id, sale.seller_id, sale.price, sale.auction_id) == (
+        buyer.pk,
+        listing.seller_id,
+        D("12"),
+        listing.auction_id,
+    )
     escrow = LedgerAccount.objects.get(pk=sale.escrow_account_id)
     assert (escrow.kind, escrow.reference, escrow.balance) == ("escrow", f"sale:{listing.auction_id}", D("12"))
     assert balance_for(user=buyer) == {"available": D("88"), "held": D("0"), "exiting": D("0"), "total": D("88")}
@@ -102,8 +106,7 @@ def test_twenty_buyers_racing_for_one_listing_leave_exactly_one_sale(t0):
     listing = closed_unsold(t0=t0)
     buyers = [funded_buyer(D("50")) for _ in range(20)]
 
-    results = run_threads(20, lambda i: buy_now_purchase(listing_id=listing.pk, buyer=buyers[i],
-                                                         now=seconds(t0, 300)))
+    results = run_threads(20, lambda i: buy_now_purchase(listing_id=listing.pk, buyer=buyers[i], now=seconds(t0, 300)))
     sales = [r for r in results if isinstance(r, Sale)]
     refused = [r for r in results if isinstance(r, BuyNowRefused)]
     assert len(sales) == 1 and len(refused) == 19, results
@@ -163,6 +166,7 @@ def test_insufficient_balance_is_refused_and_writes_nothing(t0):
 
 # ---------------------------------------------------------------- expiry
 
+
 def test_listings_expire_after_7_days_once_and_cannot_be_bought_after(t0):
     listing = closed_unsold(t0=t0)
     expiry = listing.expires_at
@@ -199,6 +203,7 @@ def test_the_expiry_task_is_routed_and_scheduled():
 
 
 # ---------------------------------------------------------------- API
+
 
 def test_the_api_lists_open_listings_with_a_non_pii_preview_and_filters(t0):
     cheap = closed_unsold(t0=t0, state="CA", score=80)
@@ -299,6 +304,7 @@ def test_a_refused_purchase_is_not_remembered_so_the_key_works_once_funds_arrive
 
 
 # ---------------------------------------------------------------- pages
+
 
 def test_a_buyer_buys_through_the_page_with_a_confirmation(client, t0):
     listing = closed_unsold(t0=t0)

@@ -19,8 +19,11 @@ def test_the_embedded_sweeper_closes_an_overdue_auction():
     stop = start_embedded_sweeper(interval=0.05)
     try:
         assert start_embedded_sweeper(interval=0.05) is stop  # once per process
-        wait_for(lambda: Auction.objects.get(pk=overdue.pk).status == AuctionStatus.CLOSED, timeout=20,
-                 message="the sweeper thread to close the auction")
+        wait_for(
+            lambda: Auction.objects.get(pk=overdue.pk).status == AuctionStatus.CLOSED,
+            timeout=20,
+            message="the sweeper thread to close the auction",
+        )
     finally:
         stop.set()
 

@@ -58,8 +58,9 @@ def test_the_demo_ticker_submits_a_lead_every_few_seconds_that_opens_a_live_auct
         assert auction.status == AuctionStatus.OPEN and auction.deadline > now
 
 
-def test_the_demo_sellers_leads_never_collide_in_dedupe_or_the_daily_cap(demo_seller,
-                                                                          django_capture_on_commit_callbacks):
+def test_the_demo_sellers_leads_never_collide_in_dedupe_or_the_daily_cap(
+    demo_seller, django_capture_on_commit_callbacks
+):
     demo.demo_seller_cap_ensure(seller=demo_seller)
     with django_capture_on_commit_callbacks(execute=True):
         results = [demo.demo_lead_submit_next(seller=demo_seller) for _ in range(15)]
@@ -81,8 +82,11 @@ def test_the_ticker_is_idle_without_a_demo_seller(ticker, db):
 @pytest.mark.django_db(transaction=True)  # as `make run` seeds: each lead's pipeline runs at its commit
 def test_the_seeded_demo_auctions_close_one_by_one_not_all_at_once(demo_seller):
     call_command("seed_demo_leads", "--count", "12", stdout=io.StringIO())
-    deadlines = list(Auction.objects.filter(seller=demo_seller, status=AuctionStatus.OPEN)
-                     .order_by("deadline").values_list("deadline", flat=True))
+    deadlines = list(
+        Auction.objects.filter(seller=demo_seller, status=AuctionStatus.OPEN)
+        .order_by("deadline")
+        .values_list("deadline", flat=True)
+    )
     assert len(deadlines) == 12
     gaps = [later - earlier for earlier, later in zip(deadlines, deadlines[1:])]
     assert all(gap >= timedelta(seconds=19) for gap in gaps)

@@ -18,8 +18,10 @@ def test_a_seller_manages_asks_through_the_pages(client, seller, vertical):
     client.force_login(seller)
     assert client.get("/seller/asks/").status_code == 200
     assert client.get("/seller/asks/new/").status_code == 200
-    response = client.post("/seller/asks/new/", {"vertical": vertical.pk, "states": "ca, nv", "reserve_price": "15",
-                                                 "auto_list": "on", "active": "on"})
+    response = client.post(
+        "/seller/asks/new/",
+        {"vertical": vertical.pk, "states": "ca, nv", "reserve_price": "15", "auto_list": "on", "active": "on"},
+    )
     assert response.status_code == 302
     ask = Ask.objects.get(seller=seller)
     assert ask.states == ["CA", "NV"] and ask.reserve_price == D("15") and ask.auto_list
@@ -27,8 +29,10 @@ def test_a_seller_manages_asks_through_the_pages(client, seller, vertical):
     assert "CA, NV" in page and f"/seller/asks/{ask.pk}/edit/" in page
 
     assert client.get(f"/seller/asks/{ask.pk}/edit/").status_code == 200
-    response = client.post(f"/seller/asks/{ask.pk}/edit/", {"vertical": vertical.pk, "states": "CA",
-                                                            "duration_seconds": "120", "active": "on"})
+    response = client.post(
+        f"/seller/asks/{ask.pk}/edit/",
+        {"vertical": vertical.pk, "states": "CA", "duration_seconds": "120", "active": "on"},
+    )
     assert response.status_code == 302
     ask.refresh_from_db()
     assert (ask.states, ask.duration_seconds, ask.auto_list) == (["CA"], 120, False)
@@ -101,10 +105,13 @@ def test_the_admin_pages_load(client, auction, t0):
         assert client.get(f"/admin/auctions/{model}/").status_code == 200, model
     from auctions.models import Bid, Sale
 
-    for path in (f"/admin/auctions/ask/{Ask.objects.get().pk}/change/", "/admin/auctions/ask/add/",
-                 f"/admin/auctions/auction/{auction.pk}/change/",
-                 f"/admin/auctions/bid/{Bid.objects.get().pk}/change/",
-                 f"/admin/auctions/sale/{Sale.objects.get().pk}/change/"):
+    for path in (
+        f"/admin/auctions/ask/{Ask.objects.get().pk}/change/",
+        "/admin/auctions/ask/add/",
+        f"/admin/auctions/auction/{auction.pk}/change/",
+        f"/admin/auctions/bid/{Bid.objects.get().pk}/change/",
+        f"/admin/auctions/sale/{Sale.objects.get().pk}/change/",
+    ):
         assert client.get(path).status_code == 200, path
 
 
@@ -125,7 +132,9 @@ def test_the_admin_action_closes_overdue_auctions(client, vertical, seller):
 
 def test_the_admin_refuses_an_invalid_ask(client, seller, vertical):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    response = client.post("/admin/auctions/ask/add/", {"seller": seller.pk, "vertical": vertical.pk,
-                                                        "states": '["XX"]', "auto_list": "on", "active": "on"})
+    response = client.post(
+        "/admin/auctions/ask/add/",
+        {"seller": seller.pk, "vertical": vertical.pk, "states": '["XX"]', "auto_list": "on", "active": "on"},
+    )
     assert response.status_code == 200 and "Unknown US state" in response.content.decode()
     assert not Ask.objects.exists()

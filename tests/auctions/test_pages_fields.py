@@ -21,35 +21,83 @@ pytestmark = pytest.mark.django_db
 
 FIELDS = [
     {"key": "homeowner", "label": "Owns the home", "type": "boolean", "biddable": True},
-    {"key": "credit_band", "label": "Credit score (self-reported)", "type": "choice",
-     "choices": ["excellent (720+)", "good (680-719)"], "biddable": True},
-    {"key": "monthly_electric_bill", "label": "Average monthly electric bill (USD)", "type": "decimal",
-     "min_value": 0, "max_value": 2000, "biddable": True},
-    {"key": "roof_age_years", "label": "Roof age (years)", "type": "integer", "min_value": 0, "max_value": 100,
-     "biddable": True},
+    {
+        "key": "credit_band",
+        "label": "Credit score (self-reported)",
+        "type": "choice",
+        "choices": ["excellent (720+)", "good (680-719)"],
+        "biddable": True,
+    },
+    {
+        "key": "monthly_electric_bill",
+        "label": "Average monthly electric bill (USD)",
+        "type": "decimal",
+        "min_value": 0,
+        "max_value": 2000,
+        "biddable": True,
+    },
+    {
+        "key": "roof_age_years",
+        "label": "Roof age (years)",
+        "type": "integer",
+        "min_value": 0,
+        "max_value": 100,
+        "biddable": True,
+    },
     {"key": "move_date", "label": "Planned move date", "type": "date", "biddable": True},
-    {"key": "roof_features", "label": "Roof features", "type": "multi_choice",
-     "choices": ["skylight", "chimney", "vents"], "biddable": True},
+    {
+        "key": "roof_features",
+        "label": "Roof features",
+        "type": "multi_choice",
+        "choices": ["skylight", "chimney", "vents"],
+        "biddable": True,
+    },
     {"key": "internal_note", "label": "Seller's note", "type": "text"},  # not biddable: sold with the lead only
     {"key": "date_of_birth", "label": "Date of birth", "type": "date", "pii": True},
 ]
-VALUES = {"homeowner": True, "credit_band": "good (680-719)", "monthly_electric_bill": 220.5,
-          "roof_age_years": 12, "move_date": "2026-07-01", "roof_features": ["skylight", "vents"],
-          "internal_note": "called twice"}
-SHOWN = [("Owns the home", "Yes"), ("Credit score (self-reported)", "Good (680-719)"),
-         ("Average monthly electric bill", "220.50 USD"), ("Roof age", "12 years"),
-         ("Planned move date", "1 Jul 2026"), ("Roof features", "Skylight, vents")]
-RAW = ["homeowner", "credit_band", "monthly_electric_bill", "220.5<", "True", "2026-07-01", "called twice",
-       "Seller's note", "internal_note"]
+VALUES = {
+    "homeowner": True,
+    "credit_band": "good (680-719)",
+    "monthly_electric_bill": 220.5,
+    "roof_age_years": 12,
+    "move_date": "2026-07-01",
+    "roof_features": ["skylight", "vents"],
+    "internal_note": "called twice",
+}
+SHOWN = [
+    ("Owns the home", "Yes"),
+    ("Credit score (self-reported)", "Good (680-719)"),
+    ("Average monthly electric bill", "220.50 USD"),
+    ("Roof age", "12 years"),
+    ("Planned move date", "1 Jul 2026"),
+    ("Roof features", "Skylight, vents"),
+]
+RAW = [
+    "homeowner",
+    "credit_band",
+    "monthly_electric_bill",
+    "220.5<",
+    "True",
+    "2026-07-01",
+    "called twice",
+    "Seller's note",
+    "internal_note",
+]
 
 
 @pytest.fixture
 def solar(db):
     """A parent vertical with the fields and a child that inherits them (the schema is the merge)."""
-    parent = vertical_upsert(slug="solar", name="Solar", reserve_price=D("10"), auction_duration_seconds=600,
-                             fields=FIELDS)
-    return vertical_upsert(slug="solar-residential", name="Residential Solar", parent=parent, reserve_price=D("10"),
-                           auction_duration_seconds=600)
+    parent = vertical_upsert(
+        slug="solar", name="Solar", reserve_price=D("10"), auction_duration_seconds=600, fields=FIELDS
+    )
+    return vertical_upsert(
+        slug="solar-residential",
+        name="Residential Solar",
+        parent=parent,
+        reserve_price=D("10"),
+        auction_duration_seconds=600,
+    )
 
 
 def text(response) -> str:
@@ -58,7 +106,10 @@ def text(response) -> str:
 
 def assert_in_words(body: str, pairs=SHOWN) -> None:
     for label, value in pairs:
-        assert re.search(rf"{re.escape(label)}:?\s*(</span>|</dt>\s*<dd>)\s*{re.escape(value)}\s*<", body), (label, value)
+        assert re.search(rf"{re.escape(label)}:?\s*(</span>|</dt>\s*<dd>)\s*{re.escape(value)}\s*<", body), (
+            label,
+            value,
+        )
     for raw in RAW:
         assert raw not in body, raw
 
@@ -67,12 +118,11 @@ def test_the_marketplace_shows_each_leads_biddable_fields_in_words(client, solar
     auction = make_auction(vertical=solar, fields=VALUES)
     client.force_login(funded_buyer())
     body = text(client.get("/marketplace/"))
-    row = body[body.index(f'data-auction-id="{auction.pk}"'):]
-    assert_in_words(row[:row.index("</tr>")])
+    row = body[body.index(f'data-auction-id="{auction.pk}"') :]
+    assert_in_words(row[: row.index("</tr>")])
 
 
-def test_the_marketplace_reads_fields_in_constant_queries_across_verticals(
-        client, solar, django_assert_num_queries):
+def test_the_marketplace_reads_fields_in_constant_queries_across_verticals(client, solar, django_assert_num_queries):
     buyer = funded_buyer()
     client.force_login(buyer)
     make_auction(vertical=solar, fields=VALUES)
@@ -80,8 +130,12 @@ def test_the_marketplace_reads_fields_in_constant_queries_across_verticals(
     with django_assert_num_queries(6) as few:
         client.get("/marketplace/")
     for n in range(4):  # more verticals, more auctions: the same number of queries
-        other = vertical_upsert(slug=f"roofing-{n}", name=f"Roofing {n}", reserve_price=D("10"),
-                                fields=[{"key": f"roof_{n}", "label": "Roof", "type": "text", "biddable": True}])
+        other = vertical_upsert(
+            slug=f"roofing-{n}",
+            name=f"Roofing {n}",
+            reserve_price=D("10"),
+            fields=[{"key": f"roof_{n}", "label": "Roof", "type": "text", "biddable": True}],
+        )
         make_auction(vertical=other, fields={f"roof_{n}": "tile"})
         make_auction(vertical=solar, fields=VALUES)
     with django_assert_num_queries(len(few.captured_queries)):
@@ -96,8 +150,8 @@ def test_the_auction_room_shows_the_fields_money_and_standing_in_words(client, s
     bid_place(auction_id=auction.pk, buyer=funded_buyer(), max_amount=D("60"), source=BidSource.WEB)
     client.force_login(buyer)
     body = text(client.get(f"/auctions/{auction.pk}/"))
-    section = body[body.index('data-testid="lead-fields"'):]
-    assert_in_words(section[:section.index("</dl>")])
+    section = body[body.index('data-testid="lead-fields"') :]
+    assert_in_words(section[: section.index("</dl>")])
     assert ">53.50 USDC<" in body and ">10.00 USDC<" in body  # price and reserve
     assert "Your maximum: <strong" in body and ">52.50 USDC<" in body and ">Outbid<" in body
     assert "At least <strong" in body and ">54.50 USDC<" in body  # 53.50 + the 1.00 increment
@@ -109,8 +163,9 @@ def test_a_closed_room_shows_the_result_and_time_in_words(client, solar):
     t0 = timezone.now().replace(microsecond=0) - timedelta(hours=1)
     auction = make_auction(vertical=solar, fields=VALUES, now=t0)
     buyer = funded_buyer()
-    bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("30"), source=BidSource.WEB,
-              now=t0 + timedelta(seconds=5))
+    bid_place(
+        auction_id=auction.pk, buyer=buyer, max_amount=D("30"), source=BidSource.WEB, now=t0 + timedelta(seconds=5)
+    )
     auction_close(auction_id=auction.pk, now=t0 + timedelta(seconds=600))
     client.force_login(buyer)
     body = text(client.get(f"/auctions/{auction.pk}/"))
@@ -127,11 +182,11 @@ def test_buy_now_pages_show_the_fields_vertical_price_and_expiry_in_words(client
     listed = text(client.get("/buy-now/"))
     assert "Residential Solar" in listed and ">12.00 USDC<" in listed and "solar-residential" not in listed
     assert re.search(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", listed)  # the expiry, not an ISO string
-    row = listed[listed.index("<tbody>"):]
-    assert_in_words(row[:row.index("</tr>")])
+    row = listed[listed.index("<tbody>") :]
+    assert_in_words(row[: row.index("</tr>")])
     confirm = text(client.get(f"/buy-now/{listing.pk}/buy/"))
-    section = confirm[confirm.index('data-testid="lead-fields"'):]
-    assert_in_words(section[:section.index("</dl>")])
+    section = confirm[confirm.index('data-testid="lead-fields"') :]
+    assert_in_words(section[: section.index("</dl>")])
     assert "<strong>12.00 USDC</strong>" in confirm
 
 
@@ -168,8 +223,8 @@ def test_the_marketplace_vertical_picker_is_a_closed_searchable_disclosure(clien
         make_vertical(slug=f"v-{n:02d}", name=f"Vertical {n:02d}")
     client.force_login(funded_buyer())
     body = text(client.get("/marketplace/?vertical=solar-residential"))
-    picker = body[body.index('data-testid="vertical-picker"'):]
-    picker = picker[:picker.index("</details>")]
+    picker = body[body.index('data-testid="vertical-picker"') :]
+    picker = picker[: picker.index("</details>")]
     assert " open" not in picker.split(">")[0]  # closed: the list comes first
     assert 'data-testid="vertical-picker-summary">Residential Solar<' in picker
     assert picker.count('type="checkbox" name="vertical"') >= 31

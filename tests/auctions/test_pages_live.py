@@ -133,8 +133,12 @@ def test_my_bids_shows_each_auction_with_my_maximum_and_status(client, vertical,
         response = client.get("/my/bids/")
     assert response.status_code == 200
     statuses = {row.auction.pk: (row.status, row.my_max) for row in response.context["rows"]}
-    assert statuses == {leading.pk: ("leading", D("30")), outbid.pk: ("outbid", D("15")),
-                        won.pk: ("won", D("50")), lost.pk: ("lost", D("45"))}
+    assert statuses == {
+        leading.pk: ("leading", D("30")),
+        outbid.pk: ("outbid", D("15")),
+        won.pk: ("won", D("50")),
+        lost.pk: ("lost", D("45")),
+    }
     page = response.content.decode()
     assert f"#{untouched.pk}<" not in page and "99.00" not in page  # never another buyer's bids
     assert "60.00" not in page  # the rival's maximum is not shown; only the clearing price is

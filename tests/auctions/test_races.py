@@ -4,11 +4,11 @@ from decimal import Decimal as D
 
 import pytest
 
+from auctions.bidlog import bid_log_verify
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.models import Auction, AuctionBidder, Bid, Sale
 from auctions.pricing import proxy_price
 from auctions.selectors import auction_held_total, bid_log_entries
-from auctions.bidlog import bid_log_verify
 from auctions.services import BidRejected, auction_close, bid_place
 from marketplace.ledger_models import LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
@@ -19,11 +19,12 @@ from tests.concurrency import run_threads
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
-
 def ranked_maxima(auction) -> list[D]:
-    return list(AuctionBidder.objects.filter(auction=auction).order_by("-max_amount", "max_sequence")
-                .values_list("max_amount", flat=True))
+    return list(
+        AuctionBidder.objects.filter(auction=auction)
+        .order_by("-max_amount", "max_sequence")
+        .values_list("max_amount", flat=True)
+    )
 
 
 def test_fifty_buyers_bidding_at_once_leave_one_leader_the_proxy_price_and_exact_holds(t0):
@@ -33,8 +34,9 @@ def test_fifty_buyers_bidding_at_once_leave_one_leader_the_proxy_price_and_exact
     amounts = [D(10) + D(i % 37) * D("2.75") for i in range(50)]
 
     def place(i: int):
-        return bid_place(auction_id=auction.pk, buyer=buyers[i], max_amount=amounts[i], source=BidSource.API,
-                         now=seconds(t0, 5))
+        return bid_place(
+            auction_id=auction.pk, buyer=buyers[i], max_amount=amounts[i], source=BidSource.API, now=seconds(t0, 5)
+        )
 
     results = run_threads(50, place)
     unexpected = [r for r in results if not isinstance(r, (Bid, BidRejected))]
@@ -56,8 +58,12 @@ def test_fifty_buyers_bidding_at_once_leave_one_leader_the_proxy_price_and_exact
     assert auction_held_total(auction=auction) == standing
     assert sum((balance_for(user=b)["held"] for b in buyers), D(0)) == standing
     for b in bidders:
-        assert balance_for(user=b.buyer) == {"available": D("500") - b.max_amount, "held": b.max_amount,
-                                            "exiting": D("0"), "total": D("500")}
+        assert balance_for(user=b.buyer) == {
+            "available": D("500") - b.max_amount,
+            "held": b.max_amount,
+            "exiting": D("0"),
+            "total": D("500"),
+        }
     assert LedgerTransaction.objects.filter(kind="hold").count() == len(accepted)
     assert bid_log_verify(bid_log_entries(auction=auction), expected_head=auction.log_head).ok
     assert ledger_check().ok
@@ -67,8 +73,9 @@ def test_two_closers_racing_close_once_with_one_sale_and_holds_released_once(t0)
     auction = make_auction(now=t0)
     buyers = [funded_buyer(D("100")) for _ in range(4)]
     for i, amount in enumerate(("20", "25", "30", "45")):
-        bid_place(auction_id=auction.pk, buyer=buyers[i], max_amount=D(amount), source=BidSource.API,
-                  now=seconds(t0, i + 1))
+        bid_place(
+            auction_id=auction.pk, buyer=buyers[i], max_amount=D(amount), source=BidSource.API, now=seconds(t0, i + 1)
+        )
 
     results = run_threads(2, lambda i: auction_close(auction_id=auction.pk, now=seconds(t0, 60 + i)))
     assert all(isinstance(r, Auction) and r.status == AuctionStatus.CLOSED for r in results), results
@@ -94,8 +101,9 @@ def test_bids_racing_the_close_are_either_in_before_it_or_refused(t0):
         if i == 0:
             return auction_close(auction_id=auction.pk, now=seconds(t0, 60))
         # Bidders whose clocks still say 45 s (the close's says 60): the row lock orders them.
-        return bid_place(auction_id=auction.pk, buyer=buyers[i], max_amount=D(10 + 5 * i), source=BidSource.API,
-                         now=seconds(t0, 45))
+        return bid_place(
+            auction_id=auction.pk, buyer=buyers[i], max_amount=D(10 + 5 * i), source=BidSource.API, now=seconds(t0, 45)
+        )
 
     results = run_threads(10, act)
     closed = Auction.objects.get(pk=auction.pk)

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 def bid(auction, buyer, amount, t0, at=1):
-    return bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D(amount), source=BidSource.API,
-                     now=seconds(t0, at))
+    return bid_place(
+        auction_id=auction.pk, buyer=buyer, max_amount=D(amount), source=BidSource.API, now=seconds(t0, at)
+    )
 
 
 def test_closing_before_the_deadline_does_nothing(auction, buyers, t0):
@@ -42,16 +43,32 @@ def test_the_winner_pays_the_clearing_price_into_escrow_and_every_other_hold_is_
 
     sale = Sale.objects.get(auction=auction)
     assert (sale.buyer_id, sale.seller_id, sale.lead_id, sale.price) == (
-        buyers[0].pk, auction.seller_id, auction.lead_id, D("25.50"))
+        buyers[0].pk,
+        auction.seller_id,
+        auction.lead_id,
+        D("25.50"),
+    )
     assert sale.bid_log_digest == closed.log_head and sale.bid_log_length == 3
     escrow = LedgerAccount.objects.get(kind=LedgerAccountKind.ESCROW, reference=f"sale:{auction.pk}")
     assert sale.escrow_account == escrow and escrow.balance == D("25.50")
-    assert balance_for(user=buyers[0]) == {"available": D("974.50"), "held": D("0"), "exiting": D("0"), "total": D("974.50")}
+    assert balance_for(user=buyers[0]) == {
+        "available": D("974.50"),
+        "held": D("0"),
+        "exiting": D("0"),
+        "total": D("974.50"),
+    }
     for loser in buyers[1:]:
-        assert balance_for(user=loser) == {"available": D("1000"), "held": D("0"), "exiting": D("0"), "total": D("1000")}
+        assert balance_for(user=loser) == {
+            "available": D("1000"),
+            "held": D("0"),
+            "exiting": D("0"),
+            "total": D("1000"),
+        }
     assert LedgerTransaction.objects.filter(idempotency_key=f"sale:{auction.pk}", kind="capture").count() == 1
-    assert LedgerTransaction.objects.filter(kind="release", idempotency_key__startswith=f"release:{auction.pk}:"
-                                            ).count() == 3
+    assert (
+        LedgerTransaction.objects.filter(kind="release", idempotency_key__startswith=f"release:{auction.pk}:").count()
+        == 3
+    )
     assert set(AuctionBidder.objects.values_list("held_amount", flat=True)) == {D("0")}
 
     lead = closed.lead
@@ -108,8 +125,11 @@ def test_side_effects_are_broadcast_on_commit_only(auction, buyers, t0, django_c
         for callback in callbacks:
             callback()
     sent = {(c.kwargs["group"], c.kwargs["payload"]["type"]) for c in send.call_args_list}
-    assert sent >= {(f"vertical.{auction.vertical.slug}", "auction.closed"),
-                    (f"user.{buyers[0].pk}", "won"), (f"user.{buyers[1].pk}", "lost")}
+    assert sent >= {
+        (f"vertical.{auction.vertical.slug}", "auction.closed"),
+        (f"user.{buyers[0].pk}", "won"),
+        (f"user.{buyers[1].pk}", "lost"),
+    }
 
 
 def test_an_outbid_leader_is_told_and_the_price_is_broadcast(auction, buyers, t0, django_capture_on_commit_callbacks):
@@ -146,8 +166,10 @@ def test_a_committed_close_records_its_lateness_and_result_in_metrics(django_cap
     def sample(name, labels=None):
         return REGISTRY.get_sample_value(name, labels or {}) or 0.0
 
-    count, total = sample("leadengine_auction_close_lateness_seconds_count"), sample(
-        "leadengine_auction_close_lateness_seconds_sum")
+    count, total = (
+        sample("leadengine_auction_close_lateness_seconds_count"),
+        sample("leadengine_auction_close_lateness_seconds_sum"),
+    )
     unsold = sample("leadengine_auctions_closed_total", {"result": "unsold"})
     with django_capture_on_commit_callbacks(execute=True):
         auction_close(auction_id=auction.pk, now=auction.deadline + timedelta(seconds=2))

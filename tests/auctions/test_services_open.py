@@ -45,8 +45,14 @@ def test_a_lead_that_is_not_scored_or_missing_is_not_listed(vertical, seller):
 
 def test_the_most_specific_matching_ask_sets_the_terms(vertical, seller, t0):
     everywhere = ask_create(seller=seller, vertical=vertical, reserve_price=D("20"))
-    west = ask_create(seller=seller, vertical=vertical, states=["ca", "NV", "OR"], reserve_price=D("30"),
-                      buy_now_multiplier=D("1.5"), duration_seconds=120)
+    west = ask_create(
+        seller=seller,
+        vertical=vertical,
+        states=["ca", "NV", "OR"],
+        reserve_price=D("30"),
+        buy_now_multiplier=D("1.5"),
+        duration_seconds=120,
+    )
     cal = ask_create(seller=seller, vertical=vertical, states=["CA"], reserve_price=D("40"), buy_now_price=D("55"))
     ask_create(seller=seller, vertical=vertical, states=["CA", "TX"], reserve_price=D("99"), active=False)
     assert west.states == ["CA", "NV", "OR"]
@@ -75,16 +81,19 @@ def test_an_ask_with_auto_list_off_leaves_the_lead_scored(vertical, seller):
     assert lead.status == LeadStatus.SCORED and not Auction.objects.exists()
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"states": ["XX"]}, "states"),
-    ({"duration_seconds": 29}, "duration_seconds"),
-    ({"duration_seconds": 86401}, "duration_seconds"),
-    ({"reserve_price": D("-1")}, "reserve_price"),
-    ({"reserve_price": D("1.1234567")}, "reserve_price"),
-    ({"buy_now_price": D("5")}, "buy_now_price"),  # below the vertical's reserve of 10
-    ({"buy_now_price": D("20"), "buy_now_multiplier": D("1.5")}, "buy_now_price"),
-    ({"buy_now_multiplier": D("0.5")}, "buy_now_multiplier"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"states": ["XX"]}, "states"),
+        ({"duration_seconds": 29}, "duration_seconds"),
+        ({"duration_seconds": 86401}, "duration_seconds"),
+        ({"reserve_price": D("-1")}, "reserve_price"),
+        ({"reserve_price": D("1.1234567")}, "reserve_price"),
+        ({"buy_now_price": D("5")}, "buy_now_price"),  # below the vertical's reserve of 10
+        ({"buy_now_price": D("20"), "buy_now_multiplier": D("1.5")}, "buy_now_price"),
+        ({"buy_now_multiplier": D("0.5")}, "buy_now_multiplier"),
+    ],
+)
 def test_invalid_asks_are_refused_on_the_field_at_fault(vertical, seller, fields, field):
     with pytest.raises(AskInvalid) as exc:
         ask_create(seller=seller, vertical=vertical, **fields)
@@ -113,10 +122,17 @@ def test_scoring_a_lead_opens_its_auction(eager_tasks, django_capture_on_commit_
     from tests.leads.conftest import make_lead
     from verticals.services import vertical_upsert
 
-    vertical_upsert(slug="solar-residential", name="Residential Solar", reserve_price=35, quality_floor=10, fields=[
-        {"key": "homeowner", "label": "Homeowner", "type": "boolean", "required": True, "biddable": True},
-        {"key": "roof_type", "label": "Roof", "type": "choice", "choices": ["metal", "tile"], "biddable": True},
-        {"key": "monthly_electric_bill", "label": "Bill", "type": "decimal", "required": True}])
+    vertical_upsert(
+        slug="solar-residential",
+        name="Residential Solar",
+        reserve_price=35,
+        quality_floor=10,
+        fields=[
+            {"key": "homeowner", "label": "Homeowner", "type": "boolean", "required": True, "biddable": True},
+            {"key": "roof_type", "label": "Roof", "type": "choice", "choices": ["metal", "tile"], "biddable": True},
+            {"key": "monthly_electric_bill", "label": "Bill", "type": "decimal", "required": True},
+        ],
+    )
     seller = UserFactory(is_seller=True)
     data = make_lead(fields={"homeowner": True, "roof_type": "metal", "monthly_electric_bill": 240.5})
     with django_capture_on_commit_callbacks(execute=False):  # scoring is triggered explicitly below

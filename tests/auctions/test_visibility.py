@@ -16,6 +16,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+
 def without_request_id(body: dict) -> dict:
     return {k: v for k, v in body.items() if k != "request_id"}
 
@@ -33,8 +34,12 @@ def people(db):
     staff = funded_buyer()
     staff.is_staff = True
     staff.save()
-    return {"insider": funded_buyer(), "outsider": funded_buyer(), "seller": UserFactory(is_seller=True),
-            "staff": staff}
+    return {
+        "insider": funded_buyer(),
+        "outsider": funded_buyer(),
+        "seller": UserFactory(is_seller=True),
+        "staff": staff,
+    }
 
 
 @pytest.fixture
@@ -64,9 +69,11 @@ SEES = ("insider", "seller", "staff")
 
 # ---------------------------------------------------------------- REST
 
+
 @pytest.mark.parametrize("who", ["insider", "outsider", "seller", "staff"])
 def test_the_rest_list_shows_an_exclusive_auction_only_to_its_listed_buyers_seller_and_staff(
-        people, hidden, public, who):
+    people, hidden, public, who
+):
     ids = [row["id"] for row in client_for(people[who]).get("/api/v1/auctions/").json()["results"]]
     assert public.pk in ids
     assert (hidden.pk in ids) == (who in SEES)
@@ -96,8 +103,9 @@ def test_an_outsiders_bid_is_a_404_and_places_nothing(people, hidden):
     # Staff see it but may not bid unless listed; the seller may not bid on its own lead.
     staff = client_for(people["staff"]).post(f"/api/v1/auctions/{hidden.pk}/bids/", {"max_amount": "50"}, format="json")
     assert (staff.status_code, api_error(staff)["code"]) == (403, "exclusive_vertical")
-    insider = client_for(people["insider"]).post(f"/api/v1/auctions/{hidden.pk}/bids/", {"max_amount": "50"},
-                                                 format="json")
+    insider = client_for(people["insider"]).post(
+        f"/api/v1/auctions/{hidden.pk}/bids/", {"max_amount": "50"}, format="json"
+    )
     assert insider.status_code == 201
 
 
@@ -110,7 +118,8 @@ def test_the_bid_log_and_autobid_trace_stay_closed_to_outsiders(people, hidden):
 
 
 def test_the_rest_list_costs_the_same_queries_with_exclusive_verticals_and_more_rows(
-        people, private, django_assert_num_queries):
+    people, private, django_assert_num_queries
+):
     api = client_for(people["outsider"])
     make_auction(vertical=make_vertical())
     api.get("/api/v1/auctions/")  # the key's first use records last_used_at
@@ -125,6 +134,7 @@ def test_the_rest_list_costs_the_same_queries_with_exclusive_verticals_and_more_
 
 
 # ---------------------------------------------------------------- pages
+
 
 @pytest.mark.parametrize("who", ["insider", "outsider", "seller", "staff"])
 def test_the_auction_room_is_a_404_to_outsiders(client, people, hidden, who):
@@ -156,9 +166,9 @@ def test_the_seller_polls_its_own_exclusive_auction_in_the_room(client, people, 
 
 # ---------------------------------------------------------------- buy now
 
+
 @pytest.mark.parametrize("who", ["insider", "outsider", "seller", "staff"])
-def test_buy_now_lists_pages_and_api_show_the_listing_only_to_those_who_see_its_auction(
-        client, people, hidden, who):
+def test_buy_now_lists_pages_and_api_show_the_listing_only_to_those_who_see_its_auction(client, people, hidden, who):
     listing = closed_unsold(hidden)
     user = people[who]
     api_ids = [row["listing_id"] for row in client_for(user).get("/api/v1/buy-now/").json()["results"]]
@@ -175,11 +185,13 @@ def test_buy_now_lists_pages_and_api_show_the_listing_only_to_those_who_see_its_
 
 def test_an_outsiders_buy_now_purchase_is_a_404_on_the_page_and_the_api(client, people, hidden):
     listing = closed_unsold(hidden)
-    response = client_for(people["outsider"]).post(f"/api/v1/buy-now/{listing.pk}/purchase/",
-                                                   HTTP_IDEMPOTENCY_KEY="outsider-1")
+    response = client_for(people["outsider"]).post(
+        f"/api/v1/buy-now/{listing.pk}/purchase/", HTTP_IDEMPOTENCY_KEY="outsider-1"
+    )
     assert (response.status_code, api_error(response)["code"]) == (404, "not_found")
-    missing = client_for(people["outsider"]).post(f"/api/v1/buy-now/{10**12}/purchase/",
-                                                  HTTP_IDEMPOTENCY_KEY="outsider-2")
+    missing = client_for(people["outsider"]).post(
+        f"/api/v1/buy-now/{10**12}/purchase/", HTTP_IDEMPOTENCY_KEY="outsider-2"
+    )
     assert without_request_id(response.json()) == without_request_id(missing.json())
     client.force_login(people["outsider"])
     assert client.post(f"/buy-now/{listing.pk}/buy/").status_code == 404
@@ -201,6 +213,7 @@ def test_buy_now_list_queries_do_not_grow_with_exclusive_listings(people, privat
 
 
 # ---------------------------------------------------------------- the rule itself
+
 
 def test_an_unlisted_user_loses_sight_when_a_vertical_becomes_exclusive(people, public):
     from auctions.selectors import auction_is_visible, auction_list_live

@@ -35,8 +35,10 @@ def test_only_listed_buyers_and_staff_join_an_exclusive_verticals_group_and_get_
     staff = UserFactory(is_staff=True)
     private.exclusive_buyers.add(insider)
     slugs = ["vip-mortgage", "open-roofing"]
-    headers = {name: _session_headers(user) for name, user in
-               (("insider", insider), ("outsider", outsider), ("seller", seller), ("staff", staff))}
+    headers = {
+        name: _session_headers(user)
+        for name, user in (("insider", insider), ("outsider", outsider), ("seller", seller), ("staff", staff))
+    }
 
     async def run():
         sockets, replies = {}, {}
@@ -52,14 +54,18 @@ def test_only_listed_buyers_and_staff_join_an_exclusive_verticals_group_and_get_
         shown = await loop.run_in_executor(None, lambda: make_auction(vertical=public))
         for name in ("insider", "staff"):
             got = [await sockets[name].receive_json_from(timeout=5) for _ in range(2)]
-            assert {(m["type"], m["auction_id"]) for m in got} == {("lead.listed", hidden.pk), ("lead.listed", shown.pk)}
+            assert {(m["type"], m["auction_id"]) for m in got} == {
+                ("lead.listed", hidden.pk),
+                ("lead.listed", shown.pk),
+            }
         for name in ("outsider", "seller"):
             message = await sockets[name].receive_json_from(timeout=5)
             assert (message["type"], message["auction_id"]) == ("lead.listed", shown.pk)
 
         # A price change in the hidden auction reaches the group's members only.
-        await loop.run_in_executor(None, lambda: bid_place(auction_id=hidden.pk, buyer=insider,
-                                                           max_amount=D("25"), source=BidSource.WEB))
+        await loop.run_in_executor(
+            None, lambda: bid_place(auction_id=hidden.pk, buyer=insider, max_amount=D("25"), source=BidSource.WEB)
+        )
         price = await sockets["staff"].receive_json_from(timeout=5)
         assert (price["type"], price["auction_id"]) == ("auction.price", hidden.pk)
         for name in ("outsider", "seller"):

@@ -45,6 +45,7 @@ expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 # ---------------------------------------------------------------- failure screenshots
 
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the item (item.rep_setup / rep_call / rep_teardown) so fixtures
@@ -64,6 +65,7 @@ def _screenshot_path(item) -> Path:
 
 
 # ---------------------------------------------------------------- browser fixtures
+
 
 @pytest.fixture(scope="session")
 def playwright() -> Playwright:
@@ -111,7 +113,7 @@ def page(context: BrowserContext, request) -> Page:
         path = _screenshot_path(request.node)
         try:
             page.screenshot(path=str(path), full_page=True)
-        except Exception as exc:  # a screenshot must never mask the real failure
+        except Exception as exc:  # noqa: BLE001 - a screenshot must never mask the real failure
             print(f"could not save failure screenshot {path}: {exc}")
         else:
             print(f"failure screenshot: {path} (page URL {page.url})")

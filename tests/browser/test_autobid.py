@@ -44,4 +44,5 @@ def test_a_buyer_adds_and_removes_filter_rows_and_sees_only_the_chosen_verticals
     expect(page).to_have_url(re.compile(r"/autobid/\d+/$"))
     assert AutobidRule.objects.get(buyer=buyer).field_filters == [
         {"field": "roof_type", "op": "not_in", "value": ["tile", "shingle"]},
-        {"field": "sqft", "op": "gte", "value": 1500}]
+        {"field": "sqft", "op": "gte", "value": 1500},
+    ]

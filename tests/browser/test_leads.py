@@ -15,11 +15,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def roofing():
-    return vertical_upsert(slug="roofing-repair", name="Roof Repair", quality_floor=10, fields=[
-        {"key": "roof_type", "label": "Roof type", "type": "choice", "choices": ["asphalt shingle", "metal"],
-         "required": True, "biddable": True},
-        {"key": "homeowner", "label": "Owns the home", "type": "boolean", "required": True, "biddable": True},
-    ])
+    return vertical_upsert(
+        slug="roofing-repair",
+        name="Roof Repair",
+        quality_floor=10,
+        fields=[
+            {
+                "key": "roof_type",
+                "label": "Roof type",
+                "type": "choice",
+                "choices": ["asphalt shingle", "metal"],
+                "required": True,
+                "biddable": True,
+            },
+            {"key": "homeowner", "label": "Owns the home", "type": "boolean", "required": True, "biddable": True},
+        ],
+    )
 
 
 def test_a_consumer_submits_the_hosted_form_and_the_seller_sees_the_lead(page, log_in, roofing):
@@ -90,8 +101,10 @@ def test_csv_import_mapping_is_a_table_and_every_rows_errors_show_before_the_imp
     seller = UserFactory(is_seller=True)
     consent_at = (timezone.now() - timedelta(hours=1)).isoformat()
     lines = ["Phone,State,Zip,Consent time,IP,Roof type,Homeowner"]
-    lines += [f"(415) 555-{3000 + i},CA,{'94105' if i != 12 else '99999'},{consent_at},203.0.113.7,metal,yes"
-              for i in range(1, 13)]
+    lines += [
+        f"(415) 555-{3000 + i},CA,{'94105' if i != 12 else '99999'},{consent_at},203.0.113.7,metal,yes"
+        for i in range(1, 13)
+    ]
     upload = tmp_path / "leads.csv"
     upload.write_text("\n".join(lines) + "\n")
     log_in(page, seller)

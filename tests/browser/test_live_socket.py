@@ -101,9 +101,11 @@ def sign_in(context, user, server: AsgiServer) -> None:
 
 def post_bid(server: AsgiServer, *, secret: str, auction_id: int, max_amount: str) -> dict:
     request = urllib.request.Request(
-        f"{server.url}/api/v1/auctions/{auction_id}/bids/", method="POST",
+        f"{server.url}/api/v1/auctions/{auction_id}/bids/",
+        method="POST",
         data=json.dumps({"max_amount": max_amount}).encode(),
-        headers={"Authorization": f"Api-Key {secret}", "Content-Type": "application/json"})
+        headers={"Authorization": f"Api-Key {secret}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         assert response.status == 201
         return json.loads(response.read())
@@ -133,14 +135,17 @@ def market():
     auction = off_the_loop(make_auction, vertical=solar, state="CA", zip="94105", score=77)
     buyer, rival = funded_buyer(), funded_buyer()
     return {
-        "auction": auction, "buyer": buyer, "rival": rival,
+        "auction": auction,
+        "buyer": buyer,
+        "rival": rival,
         "buyer_key": api_key_create(user=buyer, name="browser").secret,
         "rival_key": api_key_create(user=rival, name="rival").secret,
     }
 
 
 def test_pages_go_live_on_the_socket_and_show_a_bid_posted_to_another_server(
-        page, context, page_server, api_server, market):
+    page, context, page_server, api_server, market
+):
     auction = market["auction"]
     post_bid(api_server, secret=market["buyer_key"], auction_id=auction.pk, max_amount="30")
     sign_in(context, market["buyer"], page_server)
@@ -186,7 +191,8 @@ def test_pages_go_live_on_the_socket_and_show_a_bid_posted_to_another_server(
 
 
 def test_the_room_polls_while_its_server_is_down_and_goes_live_again_caught_up(
-        page, context, servers, page_server, api_server, market):
+    page, context, servers, page_server, api_server, market
+):
     auction = market["auction"]
     post_bid(api_server, secret=market["buyer_key"], auction_id=auction.pk, max_amount="30")
     sign_in(context, market["buyer"], page_server)

@@ -79,6 +79,7 @@ MEASURE = """() => {
 
 # ---------------------------------------------------------------- a realistic marketplace
 
+
 def build_marketplace() -> dict:
     """The seeded verticals, a seller's demo leads (scored through the real path), auctions live
     and closed, a minted purchase, autobid rules, bounties, wallets with history, a CSV import."""
@@ -89,9 +90,16 @@ def build_marketplace() -> dict:
     rival = UserFactory(is_buyer=True)
     for user in (buyer, rival):
         ledger_credit_user(user=user, amount=D("5000"), idempotency_key=f"width-{user.pk}", memo="Test USDC")
-    for vertical in Vertical.objects.filter(slug__in={"solar-residential", "mortgage-refinance",
-                                                      "auto-insurance-personal", "roofing-replacement",
-                                                      "personal-injury-auto-accident", "hvac-heat-pump"}):
+    for vertical in Vertical.objects.filter(
+        slug__in={
+            "solar-residential",
+            "mortgage-refinance",
+            "auto-insurance-personal",
+            "roofing-replacement",
+            "personal-injury-auto-accident",
+            "hvac-heat-pump",
+        }
+    ):
         Ask.objects.create(seller=seller, vertical=vertical, duration_seconds=86400)
     demo_leads_create(seller=seller, count=14)
     leads = list(Lead.objects.filter(seller=seller).order_by("id"))
@@ -102,8 +110,13 @@ def build_marketplace() -> dict:
     auctions = [auction_open(lead_id=lead.pk, now=now - timedelta(minutes=5)) for lead in listable]
 
     def bid(auction, user, factor):
-        bid_place(auction_id=auction.pk, buyer=user, max_amount=(auction.reserve_price * factor).quantize(D("0.01")),
-                  source=BidSource.WEB, now=now - timedelta(minutes=4))
+        bid_place(
+            auction_id=auction.pk,
+            buyer=user,
+            max_amount=(auction.reserve_price * factor).quantize(D("0.01")),
+            source=BidSource.WEB,
+            now=now - timedelta(minutes=4),
+        )
 
     live_leading, live_outbid, sold, sold_minted, unsold = auctions[:5]
     bid(live_leading, buyer, D("1.6"))
@@ -116,29 +129,62 @@ def build_marketplace() -> dict:
         auction_close(auction_id=auction.pk, now=auction.deadline)
     minted = Sale.objects.select_related("lead__vertical", "lead__pii").get(auction=sold_minted)
     # A real-looking address: the token id (address << 96 | sale id) is then 77 digits long.
-    Wallet.objects.create(user=buyer, address=to_checksum_address("0x8ba1f109551bd432803012645ac136ddd64dba72"),
-                          kind=Wallet.Kind.LINKED)
+    Wallet.objects.create(
+        user=buyer, address=to_checksum_address("0x8ba1f109551bd432803012645ac136ddd64dba72"), kind=Wallet.Kind.LINKED
+    )
     settle(minted)
     listing = BuyNowListing.objects.get(auction=unsold)
 
-    rule = autobid_rule_create(buyer=buyer, name="Solar homeowners in California, good credit", max_bid=D("80"),
-                               daily_budget=D("800"), daily_lead_cap=10,
-                               vertical=Vertical.objects.get(slug="solar-residential"), states=["CA", "NV"],
-                               min_score=60, field_filters=[{"field": "homeowner", "op": "eq", "value": True}])
-    bounty = make_bounty(vertical=Vertical.objects.get(slug="solar"), buyer=buyer, name="Sunny roofs",
-                         amount_per_lead=D("5"), fund=D("100"), min_score=50, states=["CA", "AZ", "NV"])
+    rule = autobid_rule_create(
+        buyer=buyer,
+        name="Solar homeowners in California, good credit",
+        max_bid=D("80"),
+        daily_budget=D("800"),
+        daily_lead_cap=10,
+        vertical=Vertical.objects.get(slug="solar-residential"),
+        states=["CA", "NV"],
+        min_score=60,
+        field_filters=[{"field": "homeowner", "op": "eq", "value": True}],
+    )
+    bounty = make_bounty(
+        vertical=Vertical.objects.get(slug="solar"),
+        buyer=buyer,
+        name="Sunny roofs",
+        amount_per_lead=D("5"),
+        fund=D("100"),
+        min_score=50,
+        states=["CA", "AZ", "NV"],
+    )
     vertical = Vertical.objects.get(slug="solar-residential")
-    content = ("first_name,last_name,email,phone,street_address,city,state,zip,homeowner,monthly_electric_bill\n"
-               "Ada,Lovelace,ada@example.com,+14155552671,1 Main St,San Francisco,CA,94105,yes,220\n").encode()
-    csv_import = imports.csv_import_create(seller=seller, vertical=vertical, filename="spring-campaign.csv",
-                                           content=content)
-    rejected = Lead.objects.filter(seller=seller).exclude(status__in=[LeadStatus.SCORED, LeadStatus.LISTED,
-                                                                        LeadStatus.SOLD, LeadStatus.UNSOLD]).first()
+    content = (
+        b"first_name,last_name,email,phone,street_address,city,state,zip,homeowner,monthly_electric_bill\n"
+        b"Ada,Lovelace,ada@example.com,+14155552671,1 Main St,San Francisco,CA,94105,yes,220\n"
+    )
+    csv_import = imports.csv_import_create(
+        seller=seller, vertical=vertical, filename="spring-campaign.csv", content=content
+    )
+    rejected = (
+        Lead.objects.filter(seller=seller)
+        .exclude(status__in=[LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.UNSOLD])
+        .first()
+    )
     return {
-        "seller": seller, "buyer": buyer, "vertical": vertical, "rule": rule, "bounty": bounty,
-        "auctions": {"leading": live_leading.pk, "outbid": live_outbid.pk, "sold": sold.pk,
-                     "minted": sold_minted.pk, "unsold": unsold.pk},
-        "minted_sale": minted.pk, "sold_lead": minted.lead_id, "listing": listing.pk, "import": csv_import.pk,
+        "seller": seller,
+        "buyer": buyer,
+        "vertical": vertical,
+        "rule": rule,
+        "bounty": bounty,
+        "auctions": {
+            "leading": live_leading.pk,
+            "outbid": live_outbid.pk,
+            "sold": sold.pk,
+            "minted": sold_minted.pk,
+            "unsold": unsold.pk,
+        },
+        "minted_sale": minted.pk,
+        "sold_lead": minted.lead_id,
+        "listing": listing.pk,
+        "import": csv_import.pk,
         "rejected_lead": rejected.pk if rejected else None,
         "ask": Ask.objects.filter(seller=seller).first().pk,
         "form_token": seller_form_token_get_or_create(seller=seller).token,
@@ -147,22 +193,52 @@ def build_marketplace() -> dict:
 
 def pages_for(data: dict) -> dict[str, list[str]]:
     a = data["auctions"]
-    public = ["/", "/verticals/", "/verticals/solar/", "/verticals/solar-residential/", "/accounts/login/",
-              "/accounts/signup/", f"/f/solar-residential/?s={data['form_token']}"]
+    public = [
+        "/",
+        "/verticals/",
+        "/verticals/solar/",
+        "/verticals/solar-residential/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        f"/f/solar-residential/?s={data['form_token']}",
+    ]
     buyer = [
-        "/marketplace/", "/marketplace/?vertical=solar-residential&vertical=mortgage-refinance",
+        "/marketplace/",
+        "/marketplace/?vertical=solar-residential&vertical=mortgage-refinance",
         *[f"/auctions/{pk}/" for pk in a.values()],
-        "/my/bids/", "/my/wins/", "/my/purchases/", f"/my/purchases/{data['minted_sale']}/",
-        "/buy-now/", f"/buy-now/{data['listing']}/buy/",
-        "/autobid/", "/autobid/new/", f"/autobid/{data['rule'].pk}/", f"/autobid/{data['rule'].pk}/edit/",
-        "/bounties/", f"/bounties/{data['bounty'].pk}/", "/wallet/", "/account/", "/verticals/solar-residential/",
+        "/my/bids/",
+        "/my/wins/",
+        "/my/purchases/",
+        f"/my/purchases/{data['minted_sale']}/",
+        "/buy-now/",
+        f"/buy-now/{data['listing']}/buy/",
+        "/autobid/",
+        "/autobid/new/",
+        f"/autobid/{data['rule'].pk}/",
+        f"/autobid/{data['rule'].pk}/edit/",
+        "/bounties/",
+        f"/bounties/{data['bounty'].pk}/",
+        "/wallet/",
+        "/account/",
+        "/verticals/solar-residential/",
     ]
     seller = [
-        "/seller/leads/", f"/seller/leads/{data['sold_lead']}/", "/seller/earnings/", "/seller/forms/",
-        "/seller/imports/", "/seller/imports/new/", f"/seller/imports/{data['import']}/",
+        "/seller/leads/",
+        f"/seller/leads/{data['sold_lead']}/",
+        "/seller/earnings/",
+        "/seller/forms/",
+        "/seller/imports/",
+        "/seller/imports/new/",
+        f"/seller/imports/{data['import']}/",
         f"/seller/imports/{data['import']}/map/",
-        "/seller/asks/", "/seller/asks/new/", f"/seller/asks/{data['ask']}/edit/", "/seller/bounties/",
-        f"/auctions/{a['minted']}/", f"/auctions/{a['leading']}/", "/wallet/", "/account/",
+        "/seller/asks/",
+        "/seller/asks/new/",
+        f"/seller/asks/{data['ask']}/edit/",
+        "/seller/bounties/",
+        f"/auctions/{a['minted']}/",
+        f"/auctions/{a['leading']}/",
+        "/wallet/",
+        "/account/",
     ]
     if data["rejected_lead"]:
         seller.append(f"/seller/leads/{data['rejected_lead']}/")
@@ -170,6 +246,7 @@ def pages_for(data: dict) -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------- the test
+
 
 def sign_in(context, user, base_url: str) -> None:
     client = Client()
@@ -218,7 +295,8 @@ def test_every_page_fits_a_phone_and_no_table_is_clipped_on_a_laptop(browser, li
                         f"{role} {url} at {width} px: document {measured['scrollWidth']} px wide"
                         f"{'; sticking out: ' + ', '.join(measured['wide']) if too_wide else ''}"
                         f"{'; clipped tables: ' + ', '.join(measured['clipped']) if clipped else ''}"
-                        f" ({_shot(page, role, width, url)})")
+                        f" ({_shot(page, role, width, url)})"
+                    )
             context.close()
     assert visited == 2 * sum(len(urls) for urls in pages_for(data).values())
     assert not failures, "pages wider than the screen:\n" + "\n".join(failures)

@@ -16,10 +16,15 @@ def solar(db):
     solar = VerticalFactory(slug="e2e-solar", name="Solar", tagline="Panels on roofs")
     residential = VerticalFactory(slug="e2e-residential-solar", name="Residential Solar", parent=solar)
     VerticalFieldFactory(vertical=solar, key="roof_type", label="Roof type", type=FieldType.TEXT, position=1)
-    VerticalFieldFactory(vertical=residential, key="monthly_bill", label="Monthly electric bill",
-                         type=FieldType.TEXT, required=True, position=2)
-    VerticalFieldFactory(vertical=residential, key="home_owner", label="Owns the home",
-                         type=FieldType.TEXT, position=3)
+    VerticalFieldFactory(
+        vertical=residential,
+        key="monthly_bill",
+        label="Monthly electric bill",
+        type=FieldType.TEXT,
+        required=True,
+        position=2,
+    )
+    VerticalFieldFactory(vertical=residential, key="home_owner", label="Owns the home", type=FieldType.TEXT, position=3)
     return solar, residential
 
 

@@ -26,19 +26,29 @@ def _creation_code(runtime_hex: str) -> str:
 
 # Returns 42 to any call.
 ANSWER_RUNTIME = "602a60005260206000f3"
-ANSWER_ABI = [{"type": "function", "name": "answer", "inputs": [],
-               "outputs": [{"name": "", "type": "uint256"}], "stateMutability": "view"}]
+ANSWER_ABI = [
+    {
+        "type": "function",
+        "name": "answer",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "uint256"}],
+        "stateMutability": "view",
+    }
+]
 # Reverts any call with the custom error Nope(42).
 NOPE_SELECTOR = function_signature_to_4byte_selector("Nope(uint256)").hex()
 NOPE_RUNTIME = f"63{NOPE_SELECTOR}60e01b600052602a60045260246000fd"
-NOPE_ABI = [{"type": "function", "name": "fail", "inputs": [], "outputs": [], "stateMutability": "nonpayable"},
-            {"type": "error", "name": "Nope", "inputs": [{"name": "code", "type": "uint256"}]}]
+NOPE_ABI = [
+    {"type": "function", "name": "fail", "inputs": [], "outputs": [], "stateMutability": "nonpayable"},
+    {"type": "error", "name": "Nope", "inputs": [{"name": "code", "type": "uint256"}]},
+]
 
 
 def write_artifacts(directory) -> None:
     for name, runtime, abi in (("Answer", ANSWER_RUNTIME, ANSWER_ABI), ("Nope", NOPE_RUNTIME, NOPE_ABI)):
-        (directory / f"{name}.json").write_text(json.dumps(
-            {"contractName": name, "abi": abi, "bytecode": _creation_code(runtime)}))
+        (directory / f"{name}.json").write_text(
+            json.dumps({"contractName": name, "abi": abi, "bytecode": _creation_code(runtime)})
+        )
 
 
 @pytest.fixture
@@ -92,8 +102,9 @@ def test_a_fresh_chain_without_the_recorded_code_is_re_anchored(artifacts):
 
 def test_constructor_arguments_are_required_for_a_named_contract_and_skipped_otherwise(artifacts):
     abi = [{"type": "constructor", "inputs": [{"name": "token", "type": "address"}], "stateMutability": "nonpayable"}]
-    (artifacts / "NeedsArgs.json").write_text(json.dumps(
-        {"contractName": "NeedsArgs", "abi": abi, "bytecode": _creation_code(ANSWER_RUNTIME)}))
+    (artifacts / "NeedsArgs.json").write_text(
+        json.dumps({"contractName": "NeedsArgs", "abi": abi, "bytecode": _creation_code(ANSWER_RUNTIME)})
+    )
 
     assert "NeedsArgs: skipped" in deploy(artifacts)
     with pytest.raises(CommandError, match="constructor takes 1 arguments"):

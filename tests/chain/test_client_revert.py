@@ -78,4 +78,4 @@ def test_builtin_error_string_and_unknown_selectors():
     unknown = ContractCustomError("reverted", data="0xdeadbeef")
     assert decode_revert(unknown, NOPE_ABI) == (None, (bytes.fromhex("deadbeef"),))
     assert decode_revert(TransactionFailed("execution reverted"), NOPE_ABI) == (None, ())
-    assert json.dumps(decode_revert(ContractCustomError("x", data=None), [])) == '[null, []]'
+    assert json.dumps(decode_revert(ContractCustomError("x", data=None), [])) == "[null, []]"

@@ -48,11 +48,13 @@ def send(fn, sender):
 
 def send_as(w3, fn, account, *, gas_from):
     """A transaction from a key-only account (given some ether by `gas_from` first)."""
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": gas_from, "to": account.address,
-                                                                 "value": 10**17}))
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": gas_from, "to": account.address, "value": 10**17})
+    )
     tx = fn.build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)})
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(
-        account.sign_transaction(tx).raw_transaction))
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    )
     assert receipt["status"] == 1
     return receipt
 
@@ -100,7 +102,10 @@ def test_exit_pays_the_announced_amount_after_the_delay_and_not_before(w3, usdc,
     announced = vault.events.ExitAnnounced().process_receipt(receipt, errors=DISCARD)[0]["args"]
     block_time = w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert (announced["account"], announced["amount"], announced["unlocksAt"]) == (
-        buyer, 40 * USDC, block_time + EXIT_DELAY)
+        buyer,
+        40 * USDC,
+        block_time + EXIT_DELAY,
+    )
     assert vault.functions.exits(buyer).call() == [40 * USDC, block_time + EXIT_DELAY]
     with reverts(vault, "ExitLocked"):
         send(vault.functions.exit(), buyer)
@@ -127,7 +132,8 @@ def test_exit_pays_only_the_free_balance_left_when_deals_were_funded_meanwhile(w
 
 
 def test_once_an_exit_unlocked_the_operator_cannot_fund_deals_from_the_amount_leaving(
-        w3, usdc, vault, accounts, operator, reverts):
+    w3, usdc, vault, accounts, operator, reverts
+):
     buyer = accounts[1]
     fund_buyer(usdc, vault, buyer, 100 * USDC)
     send(vault.functions.announceExit(60 * USDC), buyer)
@@ -312,9 +318,21 @@ def test_operator_cannot_pay_a_users_free_balance_out_of_the_vault(w3, usdc, vau
     # (into that user's own deal, whose release the operator trusted with settlement directs) and
     # withdrawWithSig / moveWithSig (need the user's signature); exit pays msg.sender only
     operator_fns = {i["name"] for i in vault.abi if i["type"] == "function" and i["stateMutability"] == "nonpayable"}
-    assert operator_fns == {"deposit", "depositFor", "withdrawWithSig", "moveWithSig", "announceExit", "cancelExit",
-                            "exit", "fundDeal", "releaseDeal", "refundDeal", "grantRole", "revokeRole",
-                            "renounceRole"}
+    assert operator_fns == {
+        "deposit",
+        "depositFor",
+        "withdrawWithSig",
+        "moveWithSig",
+        "announceExit",
+        "cancelExit",
+        "exit",
+        "fundDeal",
+        "releaseDeal",
+        "refundDeal",
+        "grantRole",
+        "revokeRole",
+        "renounceRole",
+    }
 
 
 def test_escrow_invariants_hold_over_a_random_sequence(w3, usdc, vault, accounts, operator):
@@ -380,6 +398,7 @@ def test_escrow_invariants_hold_over_a_random_sequence(w3, usdc, vault, accounts
 
 # ---------------------------------------------------------------- depositFor and withdrawWithSig
 
+
 def test_deposit_for_credits_the_named_account_from_the_payers_tokens(w3, usdc, vault, accounts, reverts):
     payer, beneficiary = accounts[1], accounts[2]
     send(usdc.functions.mint(payer, 30 * USDC), payer)
@@ -415,8 +434,14 @@ def _signed(w3, vault, account, *, to, amount, deadline=None, nonce=None, key=No
 
     deadline = deadline or w3.eth.get_block("latest")["timestamp"] + 3600
     typed = withdrawal_typed_data(
-        chain_id=w3.eth.chain_id, vault=vault.address, account=account.address, to=to, amount_units=amount,
-        nonce=vault.functions.nonces(account.address).call() if nonce is None else nonce, deadline=deadline)
+        chain_id=w3.eth.chain_id,
+        vault=vault.address,
+        account=account.address,
+        to=to,
+        amount_units=amount,
+        nonce=vault.functions.nonces(account.address).call() if nonce is None else nonce,
+        deadline=deadline,
+    )
     return deadline, withdrawal_sign(account=key or account, typed_data=typed)
 
 
@@ -473,9 +498,16 @@ def _signed_move(w3, vault, account, *, to, amount, key=None):
     from escrow.withdrawals import vault_typed_data, withdrawal_sign
 
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
-    typed = vault_typed_data(primary_type="Move", chain_id=w3.eth.chain_id, vault=vault.address,
-                             account=account.address, to=to, amount_units=amount,
-                             nonce=vault.functions.nonces(account.address).call(), deadline=deadline)
+    typed = vault_typed_data(
+        primary_type="Move",
+        chain_id=w3.eth.chain_id,
+        vault=vault.address,
+        account=account.address,
+        to=to,
+        amount_units=amount,
+        nonce=vault.functions.nonces(account.address).call(),
+        deadline=deadline,
+    )
     return deadline, withdrawal_sign(account=key or account, typed_data=typed)
 
 
@@ -495,8 +527,7 @@ def test_move_with_sig_moves_free_balance_between_addresses(w3, usdc, vault, acc
         send(call, operator)
 
 
-def test_move_with_sig_refuses_a_withdraw_signature_and_other_signers(w3, vault, accounts, operator, holder,
-                                                                       reverts):
+def test_move_with_sig_refuses_a_withdraw_signature_and_other_signers(w3, vault, accounts, operator, holder, reverts):
     from eth_account import Account
 
     to = accounts[6]
@@ -536,7 +567,8 @@ def test_withdraw_with_sig_refuses_an_expired_deadline(w3, vault, accounts, oper
 
 
 def test_withdraw_with_sig_pays_only_the_free_balance_never_held_deal_funds(
-        w3, usdc, vault, accounts, operator, holder, reverts):
+    w3, usdc, vault, accounts, operator, holder, reverts
+):
     to = accounts[6]
     deadline, signature = _signed(w3, vault, holder, to=to, amount=101 * USDC)
     with reverts(vault, "InsufficientBalance"):
@@ -556,6 +588,13 @@ def test_domain_separator_matches_the_python_typed_data(w3, vault, holder):
 
     from escrow.withdrawals import withdrawal_typed_data
 
-    typed = withdrawal_typed_data(chain_id=w3.eth.chain_id, vault=vault.address, account=holder.address,
-                                  to=holder.address, amount_units=1, nonce=0, deadline=1)
+    typed = withdrawal_typed_data(
+        chain_id=w3.eth.chain_id,
+        vault=vault.address,
+        account=holder.address,
+        to=holder.address,
+        amount_units=1,
+        nonce=0,
+        deadline=1,
+    )
     assert encode_typed_data(full_message=typed).header == vault.functions.DOMAIN_SEPARATOR().call()

@@ -88,11 +88,19 @@ def test_minted_token_id_encodes_the_buyer_and_belongs_to_them(w3, lead_nft, acc
 
 def test_several_tokens_of_one_buyer_in_and_across_batches(w3, lead_nft, accounts):
     buyer, other = accounts[1], accounts[2]
-    mint(w3, lead_nft, [sale(1, buyer, accounts[5]), sale(2, other, accounts[5]), sale(3, buyer, accounts[6])],
-         accounts[0])
+    mint(
+        w3,
+        lead_nft,
+        [sale(1, buyer, accounts[5]), sale(2, other, accounts[5]), sale(3, buyer, accounts[6])],
+        accounts[0],
+    )
     mint(w3, lead_nft, [sale(4, buyer, accounts[7])], accounts[0])
-    for sale_id, owner, seller in ((1, buyer, accounts[5]), (2, other, accounts[5]), (3, buyer, accounts[6]),
-                                   (4, buyer, accounts[7])):
+    for sale_id, owner, seller in (
+        (1, buyer, accounts[5]),
+        (2, other, accounts[5]),
+        (3, buyer, accounts[6]),
+        (4, buyer, accounts[7]),
+    ):
         assert lead_nft.functions.ownerOf(token(sale_id, owner)).call() == owner
         assert lead_nft.functions.saleOf(token(sale_id, owner)).call() == [owner, sale_id, seller]
     assert lead_nft.functions.balanceOf(buyer).call() == 3
@@ -192,8 +200,9 @@ def test_zero_buyer_and_sale_id_0_revert(w3, lead_nft, accounts, reverts):
 
 
 def test_dirty_high_bits_in_a_small_field_revert(w3, lead_nft, accounts, reverts):
-    data = bytearray.fromhex(lead_nft.functions.mintBatch([sale(1, accounts[1], accounts[2])])
-                             ._encode_transaction_data()[2:])
+    data = bytearray.fromhex(
+        lead_nft.functions.mintBatch([sale(1, accounts[1], accounts[2])])._encode_transaction_data()[2:]
+    )
     # selector (4) + array offset (32) + length (32), then the struct: word 3 is verticalId (uint32)
     data[4 + 64 + 3 * 32] = 1
     call = {"from": accounts[0], "to": lead_nft.address, "data": bytes(data), "gas": 500_000}
@@ -267,7 +276,8 @@ def test_balances_follow_transfers_and_later_mints(w3, lead_nft, accounts, rever
     mint(w3, lead_nft, [sale(1, buyer, accounts[2]), sale(2, buyer, accounts[3])], accounts[0])
     t1, t2 = token(1, buyer), token(2, buyer)
     receipt = w3.eth.wait_for_transaction_receipt(
-        lead_nft.functions.transferFrom(buyer, newcomer, t1).transact({"from": buyer}))
+        lead_nft.functions.transferFrom(buyer, newcomer, t1).transact({"from": buyer})
+    )
     [event] = lead_nft.events.Transfer().process_receipt(receipt, errors=DISCARD)
     assert event["args"] == {"from": buyer, "to": newcomer, "tokenId": t1}
     assert [lead_nft.functions.balanceOf(a).call() for a in (buyer, newcomer)] == [1, 1]
@@ -328,8 +338,16 @@ def test_a_tampered_sale_does_not_verify(w3, lead_nft, accounts):
     proof = leadnft.merkle_proof(items, 2)
     assert lead_nft.functions.verifySale(1, sales[2], proof).call() is True
     original = list(sales[2])
-    for field, value in ((1, accounts[7]), (2, accounts[7]), (3, 99), (4, 1), (5, 1), (6, b"\x01" * 32),
-                         (7, b"\x02" * 32), (0, 99)):
+    for field, value in (
+        (1, accounts[7]),
+        (2, accounts[7]),
+        (3, 99),
+        (4, 1),
+        (5, 1),
+        (6, b"\x01" * 32),
+        (7, b"\x02" * 32),
+        (0, 99),
+    ):
         tampered = list(original)
         tampered[field] = value
         assert lead_nft.functions.verifySale(1, tuple(tampered), proof).call() is False
@@ -361,8 +379,10 @@ def test_batch_of_50_to_distinct_new_buyers_costs_at_most_30000_gas_per_token(w3
         assert all(lead_nft.functions.ownerOf(token(s[0], s[1])).call() == s[1] for s in sales)
         assert all(lead_nft.functions.balanceOf(s[1]).call() == 1 for s in sales)
     with capsys.disabled():
-        print("\nLeadNFT gas per minted token (distinct new buyers):",
-              ", ".join(f"batch {k}: {v:,.0f}" for k, v in figures.items()))
+        print(
+            "\nLeadNFT gas per minted token (distinct new buyers):",
+            ", ".join(f"batch {k}: {v:,.0f}" for k, v in figures.items()),
+        )
     assert figures[50] <= GAS_TARGET_PER_TOKEN
 
 

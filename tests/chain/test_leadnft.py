@@ -22,16 +22,24 @@ def items_for(n, *, first_sale_id=1, buyers=None, seller=None):
     buyers = buyers or [Account.create().address for _ in range(n)]
     seller = seller or Account.create().address
     return [
-        MintItem(sale_id=first_sale_id + i, buyer=buyers[i % len(buyers)].lower(), seller=seller,
-                 vertical_id=i + 1, price_units=(i + 1) * 1_500_000, quality=60 + i % 40,
-                 data_hash=keccak(text=f"salt|{i}"), bid_log_digest=keccak(text=f"bids|{i}"))
+        MintItem(
+            sale_id=first_sale_id + i,
+            buyer=buyers[i % len(buyers)].lower(),
+            seller=seller,
+            vertical_id=i + 1,
+            price_units=(i + 1) * 1_500_000,
+            quality=60 + i % 40,
+            data_hash=keccak(text=f"salt|{i}"),
+            bid_log_digest=keccak(text=f"bids|{i}"),
+        )
         for i in range(n)
     ]
 
 
 def send_calldata(w3, nft, items):
-    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": nft.address,
-                                  "data": leadnft.mint_batch_calldata(items), "gas": 5_000_000})
+    tx = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": nft.address, "data": leadnft.mint_batch_calldata(items), "gas": 5_000_000}
+    )
     receipt = w3.eth.wait_for_transaction_receipt(tx)
     assert receipt.status == 1
     return receipt
@@ -66,8 +74,9 @@ def test_leaf_hash_and_proofs_match_the_contract(w3, nft):
 def test_a_replayed_calldata_batch_reverts(w3, nft):
     items = items_for(2)
     send_calldata(w3, nft, items)
-    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": nft.address,
-                                  "data": leadnft.mint_batch_calldata(items), "gas": 5_000_000})
+    tx = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": nft.address, "data": leadnft.mint_batch_calldata(items), "gas": 5_000_000}
+    )
     assert w3.eth.wait_for_transaction_receipt(tx).status == 0
     assert nft.functions.batchCount().call() == 1
 

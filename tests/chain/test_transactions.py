@@ -152,9 +152,9 @@ def usdc(w3):
     artifact = load_artifact("MockUSDC")
     account = w3.eth.account.from_key(ANVIL_SIGNER_KEYS[4])
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    built = factory.constructor().build_transaction({
-        "from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-        "chainId": 31337})
+    built = factory.constructor().build_transaction(
+        {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending"), "chainId": 31337}
+    )
     tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(built).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
     return w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"])
@@ -185,8 +185,7 @@ def test_a_transaction_whose_estimate_reverts_is_failed_without_using_a_nonce(w3
 
 
 @pytest.mark.parametrize("profile", ["embedded", "test"])
-def test_signer_keys_default_to_anvil_dev_accounts_one_to_five_in_the_embedded_and_test_profiles(
-        settings, profile):
+def test_signer_keys_default_to_anvil_dev_accounts_one_to_five_in_the_embedded_and_test_profiles(settings, profile):
     settings.CHAIN_SIGNER_KEYS, settings.PROFILE = "", profile
     addresses = list(signer_accounts(chain_id=31337))
     assert addresses[0] == Web3.to_checksum_address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
@@ -237,9 +236,18 @@ def test_signer_resync_resends_our_dropped_rows_in_nonce_order(w3, manual_mining
 def test_a_nonce_mined_by_a_foreign_transaction_marks_ours_replaced(w3, manual_mining, one_signer):
     tx = chain_tx_submit(idempotency_key="foreign", to=SINK, value=1)
     w3.provider.make_request("anvil_dropTransaction", [ChainTransaction.objects.get(pk=tx.pk).tx_hash])
-    foreign = one_signer.sign_transaction({
-        "type": 2, "chainId": 31337, "nonce": tx.nonce, "to": SINK, "value": 99, "gas": 21_000,
-        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+    foreign = one_signer.sign_transaction(
+        {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": tx.nonce,
+            "to": SINK,
+            "value": 99,
+            "gas": 21_000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
     w3.eth.send_raw_transaction(foreign.raw_transaction)
     manual_mining()
 

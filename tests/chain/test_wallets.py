@@ -13,23 +13,35 @@ from rest_framework.test import APIClient
 
 from chain import wallets
 from chain.models import Wallet
+from tests.api_errors import error_fields
 from tests.concurrency import run_threads
 from tests.factories import UserFactory
-from tests.api_errors import error_fields
 
 pytestmark = pytest.mark.django_db
 
 HOST = "testserver"
 
 
-def _siwe(*, address: str, nonce: str, domain: str = HOST, chain_id: int | None = None, statement: bool = True,
-          expires_in: timedelta | None = timedelta(minutes=5)) -> str:
+def _siwe(
+    *,
+    address: str,
+    nonce: str,
+    domain: str = HOST,
+    chain_id: int | None = None,
+    statement: bool = True,
+    expires_in: timedelta | None = timedelta(minutes=5),
+) -> str:
     now = timezone.now()
     lines = [f"{domain} wants you to sign in with your Ethereum account:", address, ""]
     if statement:
         lines += [wallets.SIWE_STATEMENT, ""]
-    lines += [f"URI: http://{domain}/", "Version: 1", f"Chain ID: {chain_id or wallets.siwe_chain_id()}",
-              f"Nonce: {nonce}", f"Issued At: {now.isoformat().replace('+00:00', 'Z')}"]
+    lines += [
+        f"URI: http://{domain}/",
+        "Version: 1",
+        f"Chain ID: {chain_id or wallets.siwe_chain_id()}",
+        f"Nonce: {nonce}",
+        f"Issued At: {now.isoformat().replace('+00:00', 'Z')}",
+    ]
     if expires_in is not None:
         lines.append(f"Expiration Time: {(now + expires_in).isoformat()}")
     return "\n".join(lines)
@@ -48,11 +60,13 @@ def _client(user) -> APIClient:
 def _link(client, account, **message_kwargs):
     nonce = message_kwargs.pop("nonce", None) or client.post("/api/v1/wallet/siwe/nonce/").json()["nonce"]
     message = _siwe(address=account.address, nonce=nonce, **message_kwargs)
-    return client.post("/api/v1/wallet/siwe/link/", {"message": message, "signature": _sign(account, message)},
-                       format="json")
+    return client.post(
+        "/api/v1/wallet/siwe/link/", {"message": message, "signature": _sign(account, message)}, format="json"
+    )
 
 
 # ---------------------------------------------------------------- custodial
+
 
 def test_custodial_wallet_is_created_once_and_its_key_decrypts_to_its_address(user, caplog):
     caplog.set_level(logging.DEBUG)
@@ -110,6 +124,7 @@ def test_anonymous_callers_are_refused(path):
 
 
 # ---------------------------------------------------------------- SIWE
+
 
 def test_siwe_links_a_signed_address_and_keeps_the_custodial_key_reachable(user):
     custodial = wallets.wallet_for(user=user).address
@@ -170,8 +185,7 @@ def test_siwe_signature_by_another_key_is_refused_and_keeps_the_nonce(user):
     nonce = wallets.siwe_nonce_issue(user=user)
     message = _siwe(address=own.address, nonce=nonce)
     for signature in (_sign(impostor, message), "0x1234"):
-        response = client.post("/api/v1/wallet/siwe/link/", {"message": message, "signature": signature},
-                               format="json")
+        response = client.post("/api/v1/wallet/siwe/link/", {"message": message, "signature": signature}, format="json")
         assert response.status_code == 400 and "signature" in error_fields(response)
     assert _link(client, own, nonce=nonce).status_code == 200
 
@@ -184,15 +198,20 @@ def test_siwe_address_of_another_user_is_refused(user):
 
 
 def test_siwe_garbage_message_is_a_field_error(user):
-    response = _client(user).post("/api/v1/wallet/siwe/link/", {"message": "hello", "signature": "0x" + "00" * 65},
-                                  format="json")
+    response = _client(user).post(
+        "/api/v1/wallet/siwe/link/", {"message": "hello", "signature": "0x" + "00" * 65}, format="json"
+    )
     assert response.status_code == 400 and "message" in error_fields(response)
 
 
 def test_service_raises_validation_errors_by_field(user):
     with pytest.raises(ValidationError) as exc:
-        wallets.siwe_message_check_and_link(user=user, message=_siwe(address=Account.create().address, nonce="x" * 16),
-                                            signature="0x00", domain="other.example")
+        wallets.siwe_message_check_and_link(
+            user=user,
+            message=_siwe(address=Account.create().address, nonce="x" * 16),
+            signature="0x00",
+            domain="other.example",
+        )
     assert "domain" in exc.value.message_dict
 
 

@@ -36,8 +36,10 @@ def curl_examples() -> list[tuple[str, str]]:
         text = path.read_text()
         for match in _FENCE.finditer(text):
             indent = match.group("indent")
-            body = "".join(line[len(indent):] if line.startswith(indent) else line
-                           for line in match.group("body").splitlines(keepends=True))
+            body = "".join(
+                line[len(indent) :] if line.startswith(indent) else line
+                for line in match.group("body").splitlines(keepends=True)
+            )
             if re.search(r"(^|[\s;|&(])curl\s", body):
                 line = text.count("\n", 0, match.start()) + 1
                 examples.append((f"{path.relative_to(ROOT)}:{line}", body))
@@ -64,8 +66,9 @@ def test_a_curl_example_in_the_docs_gets_the_documented_answer(where, block, key
     (tmp_path / ".curlrc").write_text('silent\nshow-error\nwrite-out = "\\nCURL_STATUS=%{http_code}\\n"\n')
     script = _PLACEHOLDER_KEY.sub(key, block).replace(DOCUMENTED_HOST, live_server.url)
     env = {**os.environ, "HOME": str(tmp_path), "CURL_HOME": str(tmp_path), "KEY": key}
-    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, f"{where}: {run.stderr}"
     statuses = [int(s) for s in _STATUS.findall(run.stdout)]
     expected = [int(s) for s in _EXPECT.findall(block)]

@@ -36,8 +36,9 @@ def contracts(w3):
     marketplace_deploy(w3=w3)
 
     def contract(name):
-        return w3.eth.contract(address=contract_address(chain_id=DEV_CHAIN_ID, name=name),
-                               abi=load_artifact(name)["abi"])
+        return w3.eth.contract(
+            address=contract_address(chain_id=DEV_CHAIN_ID, name=name), abi=load_artifact(name)["abi"]
+        )
 
     return SimpleNamespace(vault=contract("EscrowVault"), usdc=contract("MockUSDC"))
 
@@ -80,6 +81,7 @@ def wait_mined() -> None:
 def send_as(w3):
     """send_as(account, call): the account (a LocalAccount: e.g. a custodial key) sends `call`
     itself, its gas topped up first (anvil_setBalance). Returns the receipt; a revert raises."""
+
     def send(account, call):
         w3.provider.make_request("anvil_setBalance", [account.address, hex(10**18)])
         _send_call(w3, account=account, chain_id=DEV_CHAIN_ID, call=call)
@@ -91,6 +93,7 @@ def send_as(w3):
 def chain_clock(w3):
     """chain_clock(seconds): move anvil's clock on (and mine a block), e.g. past an exit delay.
     Afterwards the clock is set back to ours (chain_clock_reset)."""
+
     def advance(seconds: int) -> None:
         w3.provider.make_request("evm_increaseTime", [seconds])
         w3.provider.make_request("evm_mine", [])

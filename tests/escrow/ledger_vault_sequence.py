@@ -55,8 +55,10 @@ class SequenceResult:
         return not self.errors and not self.differences
 
     def report(self) -> str:
-        lines = [f"seed {self.seed}: {self.operations} operations in {self.seconds:.1f} s",
-                 "counts: " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))]
+        lines = [
+            f"seed {self.seed}: {self.operations} operations in {self.seconds:.1f} s",
+            "counts: " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())),
+        ]
         lines += [f"ERROR {e}" for e in self.errors[:10]]
         lines += [f"DIFFERENCE {d}" for d in self.differences[:400]]
         return "\n".join(lines)
@@ -82,8 +84,9 @@ class _World:
         self.sellers = [UserFactory(is_seller=True) for _ in range(sellers)]
         for user in self.buyers + self.sellers:
             wallet_for(user=user)
-        self.verticals = [make_vertical(reserve_price=D("5"), dispute_window_hours=0, auction_duration_seconds=3600)
-                          for _ in range(2)]
+        self.verticals = [
+            make_vertical(reserve_price=D("5"), dispute_window_hours=0, auction_duration_seconds=3600) for _ in range(2)
+        ]
         self.locks = {u.pk: threading.Lock() for u in self.buyers + self.sellers}
         self.own_keys: dict[int, object] = {}  # user id -> the key of the wallet they linked
         self.clock_lock = threading.Lock()
@@ -111,15 +114,17 @@ class _Payer:
         if not self.approved:
             _send(self.world.w3, self.account, self.world.usdc.functions.approve(self.world.vault.address, 2**256 - 1))
             self.approved = True
-        _send(self.world.w3, self.account,
-              self.world.vault.functions.depositFor(Web3.to_checksum_address(address), units))
+        _send(
+            self.world.w3, self.account, self.world.vault.functions.depositFor(Web3.to_checksum_address(address), units)
+        )
 
 
 def _send(w3, account, call) -> None:
     """Sign and send `call` from `account`, wait for its receipt (anvil mines at once: poll fast).
     A revert raises the decoded custom error (from the gas estimate)."""
-    tx = call.build_transaction({"from": account.address, "chainId": 31337,
-                                 "nonce": w3.eth.get_transaction_count(account.address, "pending")})
+    tx = call.build_transaction(
+        {"from": account.address, "chainId": 31337, "nonce": w3.eth.get_transaction_count(account.address, "pending")}
+    )
     tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.005)
     assert receipt["status"] == 1, f"{tx_hash.to_0x_hex()} reverted"
@@ -140,6 +145,7 @@ def _as_user(world: _World, user, call, *, account=None) -> None:
 
 
 # ---------------------------------------------------------------- operations
+
 
 def _amount(rng: random.Random, low: int, high: int) -> Decimal:
     return D(rng.randint(low * 100, high * 100)) / 100
@@ -219,18 +225,19 @@ def op_buy_now(world, rng, payer, user, counts):
 
 
 def op_withdraw(world, rng, payer, user, counts):
-    from escrow.withdrawals import WithdrawalUnavailable, withdrawal_request
-
-    from escrow.withdrawals import withdrawal_prepare, withdrawal_sign
+    from escrow.withdrawals import WithdrawalUnavailable, withdrawal_prepare, withdrawal_request, withdrawal_sign
 
     amount, extra = _amount(rng, 1, 60), {}
     try:
         if user.pk in world.own_keys:  # a linked wallet signs its own withdrawal
             typed = withdrawal_prepare(user=user, amount=amount, to_address=payer.account.address)
-            extra = {"signature": withdrawal_sign(account=world.own_keys[user.pk], typed_data=typed),
-                     "deadline": typed["message"]["deadline"]}
-        withdrawal_request(user=user, amount=amount, to_address=payer.account.address,
-                           idempotency_key=f"seq-{rng.random()}", **extra)
+            extra = {
+                "signature": withdrawal_sign(account=world.own_keys[user.pk], typed_data=typed),
+                "deadline": typed["message"]["deadline"],
+            }
+        withdrawal_request(
+            user=user, amount=amount, to_address=payer.account.address, idempotency_key=f"seq-{rng.random()}", **extra
+        )
         counts["withdrawal" if not extra else "withdrawal (linked wallet)"] += 1
     except ValidationError as exc:
         counts[f"withdrawal refused ({next(iter(exc.message_dict))})"] += 1
@@ -250,8 +257,11 @@ def op_direct_withdraw(world, rng, payer, user, counts):
     attempt = rng.choice(["withdrawWithSig", "exit"])
     if attempt == "exit" and world.vault.functions.exits(address).call()[0]:
         attempt = "withdrawWithSig"
-    call = (world.vault.functions.withdrawWithSig(address, address, USDC, 2**40, b"\x00" * 65)
-            if attempt == "withdrawWithSig" else world.vault.functions.exit())
+    call = (
+        world.vault.functions.withdrawWithSig(address, address, USDC, 2**40, b"\x00" * 65)
+        if attempt == "withdrawWithSig"
+        else world.vault.functions.exit()
+    )
     try:
         _as_user(world, user, call)
     except (ContractCustomError, ContractLogicError):
@@ -265,15 +275,33 @@ def _owes_the_chain(user) -> bool:
     from auctions.models import AuctionBidder, Bounty, BountyAward, Sale
     from escrow.models import BountyDeal, Settlement
 
-    waiting = Sale.objects.filter(buyer=user).exclude(settlement__state__in=(
-        Settlement.State.FUNDED, Settlement.State.MINTING, Settlement.State.MINTED, Settlement.State.RELEASING,
-        Settlement.State.RELEASED, Settlement.State.REFUNDING, Settlement.State.REFUNDED)).exists()
-    standing = AuctionBidder.objects.filter(buyer=user, released_at__isnull=True, withdrawn_at__isnull=True,
-                                            auction__status="open").exists()
+    waiting = (
+        Sale.objects.filter(buyer=user)
+        .exclude(
+            settlement__state__in=(
+                Settlement.State.FUNDED,
+                Settlement.State.MINTING,
+                Settlement.State.MINTED,
+                Settlement.State.RELEASING,
+                Settlement.State.RELEASED,
+                Settlement.State.REFUNDING,
+                Settlement.State.REFUNDED,
+            )
+        )
+        .exists()
+    )
+    standing = AuctionBidder.objects.filter(
+        buyer=user, released_at__isnull=True, withdrawn_at__isnull=True, auction__status="open"
+    ).exists()
     pools = Bounty.objects.filter(buyer=user).exclude(status="closed").exists()
-    awards = BountyDeal.objects.filter(award__bounty__buyer=user).exclude(fund_tx__status__in=(
-        "confirmed", "failed", "replaced")).exists() or BountyAward.objects.filter(
-        bounty__buyer=user, bounty_deal__isnull=True).exclude(sale__settlement__state="refunded").exists()
+    awards = (
+        BountyDeal.objects.filter(award__bounty__buyer=user)
+        .exclude(fund_tx__status__in=("confirmed", "failed", "replaced"))
+        .exists()
+        or BountyAward.objects.filter(bounty__buyer=user, bounty_deal__isnull=True)
+        .exclude(sale__settlement__state="refunded")
+        .exists()
+    )
     return waiting or standing or pools or awards
 
 
@@ -286,9 +314,11 @@ def _settle_up(user, rng) -> bool:
 
     for bounty in Bounty.objects.filter(buyer=user).exclude(status="closed"):
         bounty_withdraw(bounty=bounty, idempotency_key=f"seq-leave-{rng.random()}")
-    for auction_id in list(AuctionBidder.objects.filter(buyer=user, released_at__isnull=True,
-                                                        withdrawn_at__isnull=True, auction__status="open")
-                           .values_list("auction_id", flat=True)):
+    for auction_id in list(
+        AuctionBidder.objects.filter(
+            buyer=user, released_at__isnull=True, withdrawn_at__isnull=True, auction__status="open"
+        ).values_list("auction_id", flat=True)
+    ):
         _close_now(auction_id)
     try:
         _wait(lambda: not _owes_the_chain(user), timeout=30)
@@ -313,8 +343,9 @@ def op_announce(world, rng, payer, user, counts):
     amount = _amount(rng, 1, max(2, int(total) + 20))
     seen = VaultEvent.objects.filter(account=wallet_for(user=user).address, kind="exit_announced").count()
     _as_user(world, user, world.vault.functions.announceExit(int(amount * USDC)))
-    _wait(lambda: VaultEvent.objects.filter(account=wallet_for(user=user).address,
-                                            kind="exit_announced").count() > seen)
+    _wait(
+        lambda: VaultEvent.objects.filter(account=wallet_for(user=user).address, kind="exit_announced").count() > seen
+    )
     counts["exit announced"] += 1
 
 
@@ -334,8 +365,12 @@ def _custodial_exit(world, rng, user):
 
     wallet = wallet_for(user=user)
     custodial = wallet.custodial_address
-    if (user.pk in world.own_keys and custodial and rng.random() < 0.5
-            and world.vault.functions.exits(custodial).call()[0]):
+    if (
+        user.pk in world.own_keys
+        and custodial
+        and rng.random() < 0.5
+        and world.vault.functions.exits(custodial).call()[0]
+    ):
         return wallet_custodial_account(wallet=wallet)
     return None
 
@@ -389,9 +424,14 @@ def op_bounty(world, rng, payer, user, counts):
             bounty_withdraw(bounty=open_, idempotency_key=f"seq-{rng.random()}")
             counts["bounty withdrawn"] += 1
             return
-        bounty_create(buyer=user, vertical=rng.choice(world.verticals), name="sequence",
-                      amount_per_lead=_amount(rng, 1, 3), amount=_amount(rng, 3, 20),
-                      idempotency_key=f"seq-{rng.random()}")
+        bounty_create(
+            buyer=user,
+            vertical=rng.choice(world.verticals),
+            name="sequence",
+            amount_per_lead=_amount(rng, 1, 3),
+            amount=_amount(rng, 3, 20),
+            idempotency_key=f"seq-{rng.random()}",
+        )
         counts["bounty funded"] += 1
     except (ValidationError, BountyConflict):
         counts["bounty refused"] += 1
@@ -402,14 +442,11 @@ def op_link(world, rng, payer, user, counts):
     from chain import wallets
     from tests.chain.test_wallets import _sign, _siwe
 
-    from chain.wallets import wallet_for
-
     if user.pk in world.own_keys:
         return op_deposit(world, rng, payer, user, counts)
     own = Account.create()
     message = _siwe(address=own.address, nonce=wallets.siwe_nonce_issue(user=user))
-    wallets.siwe_message_check_and_link(user=user, message=message, signature=_sign(own, message),
-                                        domain="testserver")
+    wallets.siwe_message_check_and_link(user=user, message=message, signature=_sign(own, message), domain="testserver")
     world.own_keys[user.pk] = own
     counts["wallet linked"] += 1
 
@@ -428,12 +465,23 @@ def op_refund(world, rng, payer, user, counts):
         counts["refund refused (state moved on)"] += 1
 
 
-BUYER_OPS = [(op_deposit, 14), (op_bid, 30), (op_buy_now, 6), (op_withdraw, 6), (op_direct_withdraw, 4),
-             (op_announce, 3), (op_cancel, 2), (op_exit, 3), (op_bounty, 3), (op_link, 1)]
+BUYER_OPS = [
+    (op_deposit, 14),
+    (op_bid, 30),
+    (op_buy_now, 6),
+    (op_withdraw, 6),
+    (op_direct_withdraw, 4),
+    (op_announce, 3),
+    (op_cancel, 2),
+    (op_exit, 3),
+    (op_bounty, 3),
+    (op_link, 1),
+]
 ANY_OPS = [(op_list, 10), (op_close, 12), (op_refund, 2)]
 
 
 # ---------------------------------------------------------------- the platform's beat
+
 
 def _beat() -> None:
     from chain.transactions import chain_tx_poll_pending
@@ -459,8 +507,11 @@ def _busy() -> list[str]:
     live = ChainTransaction.objects.filter(status__in=("pending", "sent")).count()
     if live:
         busy.append(f"{live} chain transactions live")
-    moving = Counter(Settlement.objects.exclude(state__in=(Settlement.State.RELEASED, Settlement.State.REFUNDED,
-                                                          Settlement.State.FAILED)).values_list("state", flat=True))
+    moving = Counter(
+        Settlement.objects.exclude(
+            state__in=(Settlement.State.RELEASED, Settlement.State.REFUNDED, Settlement.State.FAILED)
+        ).values_list("state", flat=True)
+    )
     if moving:
         busy.append("settlements under way: " + ", ".join(f"{n} {state}" for state, n in sorted(moving.items())))
     unsettled = Sale.objects.filter(settlement__isnull=True).count()
@@ -475,8 +526,10 @@ def _busy() -> list[str]:
 
 # ---------------------------------------------------------------- the run
 
-def run_sequence(*, seed: int, operations: int, threads: int = 4, buyers: int = 8, sellers: int = 3,
-                 quiet_timeout: float = 300.0) -> SequenceResult:
+
+def run_sequence(
+    *, seed: int, operations: int, threads: int = 4, buyers: int = 8, sellers: int = 3, quiet_timeout: float = 300.0
+) -> SequenceResult:
     """Run `operations` random operations from `threads` threads, quiet the system, compare."""
     result = SequenceResult(seed=seed, operations=operations)
     started = time.monotonic()
@@ -540,9 +593,11 @@ def run_sequence(*, seed: int, operations: int, threads: int = 4, buyers: int = 
             from escrow.models import Settlement
 
             stuck = Settlement.objects.exclude(state__in=("released", "refunded", "failed")).values_list(
-                "sale_id", "state", "release_after", "error")[:10]
-            result.errors.append("the system did not quiet down: " + "; ".join(still)
-                                 + f" (now {timezone.now()}; {list(stuck)})")
+                "sale_id", "state", "release_after", "error"
+            )[:10]
+            result.errors.append(
+                "the system did not quiet down: " + "; ".join(still) + f" (now {timezone.now()}; {list(stuck)})"
+            )
         result.differences = compare(world)
         from tests.escrow.funds_fixtures import chain_clock_reset
 
@@ -584,12 +639,19 @@ def compare(world: _World) -> list[str]:
     held = 0
     for sale in Sale.objects.select_related("escrow_account"):
         deal = D(vault.dealOf(sale.pk).call()[1]) / USDC
-        bounty = sum((D(vault.dealOf(BOUNTY_DEAL_BASE + d.award_id).call()[1]) / USDC
-                      for d in BountyDeal.objects.filter(award__sale=sale)), D(0))
+        bounty = sum(
+            (
+                D(vault.dealOf(BOUNTY_DEAL_BASE + d.award_id).call()[1]) / USDC
+                for d in BountyDeal.objects.filter(award__sale=sale)
+            ),
+            D(0),
+        )
         held += int((deal + bounty) * USDC)
         if deal + bounty != sale.escrow_account.balance:
-            differences.append(f"sale {sale.pk}: escrow account {sale.escrow_account.balance} USDC, "
-                               f"deals on chain {deal} + bounties {bounty} USDC")
+            differences.append(
+                f"sale {sale.pk}: escrow account {sale.escrow_account.balance} USDC, "
+                f"deals on chain {deal} + bounties {bounty} USDC"
+            )
     if vault.totalHeld().call() != held:
         differences.append(f"vault totalHeld {vault.totalHeld().call()} units, deals sum to {held}")
     free = sum((vault.balanceOf(a).call() for u in users for a in world.addresses(u)), 0)
@@ -612,10 +674,16 @@ def _history(world: _World, user) -> list[str]:
     from escrow.models import VaultClaim, VaultEvent, VaultExit
 
     lines = [f"  addresses: {sorted(world.addresses(user))}"]
-    lines += [f"  event {e.kind} {e.amount} {e.account[:10]}→{e.counterparty[:10]} block {e.block_number}"
-              for e in VaultEvent.objects.filter(user=user).order_by("block_number", "log_index")]
-    lines += [f"  exit {x.pk} {x.account[:10]} amount {x.amount} reserved {x.reserved} paid {x.paid} {x.state}"
-              for x in VaultExit.objects.filter(user=user).order_by("pk")]
-    lines += [f"  claim {c.pk} {c.purpose} {c.covered}/{c.amount} {c.state} exit {c.vault_exit_id}"
-              for c in VaultClaim.objects.filter(user=user).order_by("pk")]
+    lines += [
+        f"  event {e.kind} {e.amount} {e.account[:10]}→{e.counterparty[:10]} block {e.block_number}"
+        for e in VaultEvent.objects.filter(user=user).order_by("block_number", "log_index")
+    ]
+    lines += [
+        f"  exit {x.pk} {x.account[:10]} amount {x.amount} reserved {x.reserved} paid {x.paid} {x.state}"
+        for x in VaultExit.objects.filter(user=user).order_by("pk")
+    ]
+    lines += [
+        f"  claim {c.pk} {c.purpose} {c.covered}/{c.amount} {c.state} exit {c.vault_exit_id}"
+        for c in VaultClaim.objects.filter(user=user).order_by("pk")
+    ]
     return lines

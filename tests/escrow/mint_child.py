@@ -28,6 +28,7 @@ def main(point: str) -> None:
 
         settlement.chain_tx_record = record_then_hang
     elif point == "before-send":  # committed, the broadcast not made yet
+
         def hang_instead_of_send(tx_id):
             print("AT before-send", flush=True)
             time.sleep(120)

@@ -32,10 +32,12 @@ def contract(w3, name: str):
 
 
 def _send_as(w3, account, call) -> None:
-    tx = call.build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address),
-                                 "chainId": CHAIN_ID})
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(
-        account.sign_transaction(tx).raw_transaction))
+    tx = call.build_transaction(
+        {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address), "chainId": CHAIN_ID}
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    )
     assert receipt["status"] == 1
 
 
@@ -77,8 +79,9 @@ def make_sale(*, buyer=None, price: Decimal = D("25"), vertical=None, **lead_kwa
 def mined() -> None:
     """Wait until anvil has mined every transaction we sent (it mines just after the send returns)."""
     w3 = chain_web3()
-    for tx_hash in ChainTransaction.objects.filter(status=ChainTransaction.Status.SENT).values_list("tx_hash",
-                                                                                                   flat=True):
+    for tx_hash in ChainTransaction.objects.filter(status=ChainTransaction.Status.SENT).values_list(
+        "tx_hash", flat=True
+    ):
         w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
 
 

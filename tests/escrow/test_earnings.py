@@ -13,12 +13,12 @@ from escrow import selectors_earnings
 from escrow.models import Settlement
 from escrow.settlement import release_split
 from marketplace.display import moment_text
-from tests.escrow.test_purchases_api import client_for
+from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction
 from tests.escrow.test_purchases import settle
+from tests.escrow.test_purchases_api import client_for
 from tests.escrow.test_purchases_funding import vault_deployed
-from tests.api_errors import api_error, error_fields
 from tests.factories import UserFactory
 from verticals.models import Vertical
 
@@ -61,8 +61,7 @@ def sales(t0, seller, chain_mode):
     released = sell_by_auction(t0=t0 + timedelta(minutes=2), vertical=plain, seller=seller)
     settle(released, released=True)
     others = sell_by_auction(t0=t0, vertical=plain)
-    return {"waiting": waiting, "minted": minted, "released": released, "ledger_only": ledger_only,
-            "others": others}
+    return {"waiting": waiting, "minted": minted, "released": released, "ledger_only": ledger_only, "others": others}
 
 
 def test_pending_earnings_list_each_sale_in_escrow_with_its_expected_net_and_release_time(seller, sales):
@@ -74,7 +73,12 @@ def test_pending_earnings_list_each_sale_in_escrow_with_its_expected_net_and_rel
 
     w = by_sale[waiting.pk]  # no settlement yet: the release time is the sale's plus the window
     assert (w.price, w.platform_fee, w.vertical_royalty, w.bounties, w.expected_net) == (
-        D("10"), D("0.5"), D("0"), D("0"), D("9.5"))
+        D("10"),
+        D("0.5"),
+        D("0"),
+        D("0"),
+        D("9.5"),
+    )
     assert w.release_after == waiting.created_at + timedelta(hours=48)
     assert (w.state, w.state_label) == ("pending", "Waiting to fund")
 
@@ -91,21 +95,29 @@ def test_pending_earnings_list_each_sale_in_escrow_with_its_expected_net_and_rel
 def test_the_expected_split_is_the_one_the_release_sends(seller, sales):
     settlement = Settlement.objects.select_related("sale__lead__vertical").get(sale=sales["minted"])
     legs = [amount for _, amount, _ in release_split(settlement=settlement)]
-    row = next(s for s in selectors_earnings.earnings_pending_for_seller(seller=seller).sales
-               if s.sale_id == settlement.sale_id)
+    row = next(
+        s
+        for s in selectors_earnings.earnings_pending_for_seller(seller=seller).sales
+        if s.sale_id == settlement.sale_id
+    )
     assert legs == [row.expected_net - row.bounties, row.platform_fee, row.vertical_royalty]
 
 
 def test_once_the_release_is_sent_its_fixed_split_is_shown(seller, sales):
     Settlement.objects.filter(sale=sales["minted"]).update(
-        state=Settlement.State.RELEASING, seller_amount=D("9.4"), platform_fee=D("0.4"), vertical_royalty=D("0.2"))
-    row = next(s for s in selectors_earnings.earnings_pending_for_seller(seller=seller).sales
-               if s.sale_id == sales["minted"].pk)
+        state=Settlement.State.RELEASING, seller_amount=D("9.4"), platform_fee=D("0.4"), vertical_royalty=D("0.2")
+    )
+    row = next(
+        s
+        for s in selectors_earnings.earnings_pending_for_seller(seller=seller).sales
+        if s.sale_id == sales["minted"].pk
+    )
     assert (row.expected_net, row.platform_fee, row.state_label) == (D("14.4"), D("0.4"), "Releasing")
 
 
 def test_the_seller_earnings_page_shows_amounts_release_dates_and_totals_in_words(
-        client, seller, sales, django_assert_max_num_queries):
+    client, seller, sales, django_assert_max_num_queries
+):
     client.force_login(seller)
     with django_assert_max_num_queries(4):  # session, user, the totals, the soonest pending sales
         response = client.get("/seller/earnings/")
@@ -175,8 +187,15 @@ def test_the_api_pages_with_a_cursor_soonest_release_first_and_totals_over_every
     assert pages[0]["previous"] is None and pages[1]["previous"]
 
 
-@pytest.mark.parametrize(("query", "param"), [("page_size=abc", "page_size"), ("page_size=0", "page_size"),
-                                              ("page_size=201", "page_size"), ("cursor=not-ours", "cursor")])
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("page_size=abc", "page_size"),
+        ("page_size=0", "page_size"),
+        ("page_size=201", "page_size"),
+        ("cursor=not-ours", "cursor"),
+    ],
+)
 def test_the_apis_paging_parameters_are_checked(seller, query, param):
     response = client_for(seller).get(f"{PENDING}?{query}")
     assert response.status_code == 400 and error_fields(response) == {param}

@@ -62,8 +62,9 @@ def test_an_account_cannot_take_its_money_out_alone_without_notice(buyer, contra
 
     key = _key(buyer)
     with pytest.raises((ContractCustomError, ContractLogicError)):
-        send_as(key, contracts.vault.functions.withdrawWithSig(key.address, key.address, units("10"), 2**40,
-                                                               b"\x00" * 65))
+        send_as(
+            key, contracts.vault.functions.withdrawWithSig(key.address, key.address, units("10"), 2**40, b"\x00" * 65)
+        )
     with pytest.raises((ContractCustomError, ContractLogicError)):
         send_as(key, contracts.vault.functions.exit())
     assert vault_index() == 0
@@ -76,8 +77,12 @@ def test_an_announced_exit_sets_the_amount_aside_so_no_bid_can_use_it(buyer, con
 
     assert balance_for(user=buyer) == {"available": D("30"), "held": D("0"), "exiting": D("70"), "total": D("100")}
     vault_exit = VaultExit.objects.get()
-    assert (vault_exit.user, vault_exit.amount, vault_exit.reserved, vault_exit.state) == (buyer, D("70"), D("70"),
-                                                                                        "announced")
+    assert (vault_exit.user, vault_exit.amount, vault_exit.reserved, vault_exit.state) == (
+        buyer,
+        D("70"),
+        D("70"),
+        "announced",
+    )
     auction = make_auction()
     with pytest.raises(Exception, match="Insufficient funds"):
         bid_place(auction_id=auction.pk, buyer=buyer, max_amount=D("40"))
@@ -85,7 +90,8 @@ def test_an_announced_exit_sets_the_amount_aside_so_no_bid_can_use_it(buyer, con
 
 
 def test_an_exit_beyond_available_keeps_the_bids_and_sets_aside_what_their_close_gives_back(
-        buyer, contracts, send_as, deposit):
+    buyer, contracts, send_as, deposit
+):
     """Announcing an exit never retracts a bid (it would make shill bidding free): the reserve
     takes what is available, and what a close gives back later."""
     from datetime import timedelta
@@ -115,7 +121,8 @@ def test_an_exit_beyond_available_keeps_the_bids_and_sets_aside_what_their_close
 
 
 def test_an_exit_paying_out_money_that_backed_bids_withdraws_them_and_tells_the_user(
-        buyer, contracts, send_as, chain_clock, deposit):
+    buyer, contracts, send_as, chain_clock, deposit
+):
     """Money that left the vault cannot back a bid: the outflow beyond the reserve withdraws the
     user's standing bids (the auction ranks the others again)."""
     rival = UserFactory(is_buyer=True)
@@ -183,7 +190,8 @@ def test_a_cancelled_exit_gives_the_money_back_and_a_new_one_replaces_the_old(bu
 
 
 def test_an_exit_taken_pays_from_what_was_set_aside_and_the_books_match_the_vault(
-        buyer, contracts, send_as, chain_clock):
+    buyer, contracts, send_as, chain_clock
+):
     key = _key(buyer)
     send_as(key, contracts.vault.functions.announceExit(units("40")))
     vault_index()
@@ -202,7 +210,8 @@ def test_an_exit_taken_pays_from_what_was_set_aside_and_the_books_match_the_vaul
 
 
 def test_an_exit_taking_more_than_was_set_aside_withdraws_the_bids_placed_meanwhile(
-        buyer, contracts, send_as, chain_clock, deposit):
+    buyer, contracts, send_as, chain_clock, deposit
+):
     key = _key(buyer)
     send_as(key, contracts.vault.functions.announceExit(units("100")))
     vault_index()  # 100 set aside
@@ -222,7 +231,8 @@ def test_an_exit_taking_more_than_was_set_aside_withdraws_the_bids_placed_meanwh
 
 
 def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_until_money_arrives(
-        buyer, contracts, send_as, chain_clock, deposit, caplog):
+    buyer, contracts, send_as, chain_clock, deposit, caplog
+):
     """The platform must fund a won sale within the exit delay; here it never did (settlement is
     off), so the exit takes the sale's money too: the ledger cannot cover it, staff see it."""
     from datetime import timedelta
@@ -273,8 +283,7 @@ def test_bounty_pools_back_an_outflow_when_bids_are_not_enough(buyer, contracts,
     assert ledger_check().ok
 
 
-def test_a_linked_wallet_gets_its_custodial_balance_moved_and_the_ledger_does_not_change(
-        buyer, contracts, settings):
+def test_a_linked_wallet_gets_its_custodial_balance_moved_and_the_ledger_does_not_change(buyer, contracts, settings):
     from eth_account import Account
 
     from chain.signals import wallet_linked
@@ -297,7 +306,8 @@ def test_a_linked_wallet_gets_its_custodial_balance_moved_and_the_ledger_does_no
 
 
 def test_an_exit_announced_at_the_custodial_address_keeps_its_amount_there_when_a_wallet_is_linked(
-        buyer, contracts, send_as, chain_clock):
+    buyer, contracts, send_as, chain_clock
+):
     """The shape of CI's seed 20261205 failure: the custodial address announced an exit, then the user
     linked a wallet and the whole custodial balance moved — the exit's reserve stayed in the ledger
     with nothing behind it at its address, and later exits from the wallet came out short. Now the
@@ -361,8 +371,9 @@ def _link_own_wallet(user):
     return own
 
 
-def test_an_exit_sets_aside_no_more_than_its_address_holds(buyer, contracts, send_as, chain_clock, deposit,
-                                                          client, admin_client):
+def test_an_exit_sets_aside_no_more_than_its_address_holds(
+    buyer, contracts, send_as, chain_clock, deposit, client, admin_client
+):
     """The shape of CI's seed 5: an exit announced at the custodial address for more than it holds,
     then a linked wallet with money of its own. The exit can only ever pay what its own address
     holds, so its reserve stops there (`payable`) and follows that address's balance; the wallet's
@@ -454,7 +465,8 @@ def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(
 
 
 def test_staff_credit_in_chain_mode_needs_the_treasury_permission_and_comes_through_the_vault(
-        client, contracts, settings):
+    client, contracts, settings
+):
     from django.contrib.auth.models import Permission
 
     settings.CHAIN_SETTLEMENT = True
@@ -483,8 +495,9 @@ def _link(user, account):
     from tests.chain.test_wallets import _sign, _siwe
 
     message = _siwe(address=account.address, nonce=wallets.siwe_nonce_issue(user=user))
-    return wallets.siwe_message_check_and_link(user=user, message=message, signature=_sign(account, message),
-                                               domain="testserver")
+    return wallets.siwe_message_check_and_link(
+        user=user, message=message, signature=_sign(account, message), domain="testserver"
+    )
 
 
 def test_linking_an_address_the_vault_holds_money_or_an_exit_for_is_refused(buyer, contracts, deposit, send_as):
@@ -519,8 +532,11 @@ def test_a_treasury_deposit_sent_but_not_confirmed_in_time_is_never_sent_twice(c
     try:
         settings.CHAIN_RPC_URL, settings.CHAIN_RPC_TIMEOUT = proxy.url, 1
         # Hold receipts only once the deposit itself was sent (after the mint and the approval).
-        proxy.hold(lambda call: call.get("method") == "eth_getTransactionReceipt"
-                   and proxy.calls.count("eth_sendRawTransaction") == 3)
+        proxy.hold(
+            lambda call: (
+                call.get("method") == "eth_getTransactionReceipt" and proxy.calls.count("eth_sendRawTransaction") == 3
+            )
+        )
         with pytest.raises(FaucetError, match="not confirmed yet"):
             treasury_deposit_for(user=target, amount=D("25"), once="staff-credit:abc", mint=True)
         proxy.release()
@@ -605,8 +621,14 @@ def test_a_failed_move_to_the_linked_wallet_is_tried_again_under_a_fresh_key(buy
     wallet.address, wallet.kind = Account.create().address, "linked"
     wallet.save()
     key = f"escrow.move:31337:{custodial}:0"  # the first move for vault nonce 0, which failed
-    ChainTransaction.objects.create(idempotency_key=key, chain_id=31337, to=contracts.vault.address, data="0x",
-                                    status=ChainTransaction.Status.FAILED, error="InsufficientBalance(...)")
+    ChainTransaction.objects.create(
+        idempotency_key=key,
+        chain_id=31337,
+        to=contracts.vault.address,
+        data="0x",
+        status=ChainTransaction.Status.FAILED,
+        error="InsufficientBalance(...)",
+    )
 
     assert wallet_sweeps_retry() == 1
     retried = ChainTransaction.objects.get(idempotency_key=f"{key}:retry1")

@@ -10,10 +10,10 @@ from escrow.deposits import vault_index
 from escrow.models import VaultEvent, Withdrawal
 from escrow.withdrawals import vault_clock, withdrawal_sign
 from marketplace.ledger_selectors import balance_for
+from tests.api_errors import api_error, error_fields
 from tests.escrow import funds_fixtures
 from tests.escrow.funds_fixtures import units, wait_mined
 from tests.factories import UserFactory
-from tests.api_errors import api_error, error_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,8 @@ def _withdraw(api_client, body, key="k-1"):
 
 
 def test_deposits_lists_only_the_callers_events_by_cursor_with_pinned_queries(
-        api_client, user, deposit, django_assert_max_num_queries):
+    api_client, user, deposit, django_assert_max_num_queries
+):
     wallet = wallet_for(user=user)
     for n in range(3):
         deposit(wallet.address, f"{n + 1}")
@@ -89,14 +90,17 @@ def test_a_withdrawal_above_the_available_balance_is_a_409(api_client, user, fun
     assert balance_for(user=user)["available"] == D("100") and not Withdrawal.objects.exists()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"amount": "-1", "to_address": None}, "amount"),
-    ({"amount": 1, "to_address": None}, "amount"),
-    ({"amount": "1.1234567", "to_address": None}, "amount"),
-    ({"amount": "1", "to_address": "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"}, "to_address"),
-    ({"amount": "1", "to_address": "nope"}, "to_address"),
-    ({"to_address": None}, "amount"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "-1", "to_address": None}, "amount"),
+        ({"amount": 1, "to_address": None}, "amount"),
+        ({"amount": "1.1234567", "to_address": None}, "amount"),
+        ({"amount": "1", "to_address": "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"}, "to_address"),
+        ({"amount": "1", "to_address": "nope"}, "to_address"),
+        ({"to_address": None}, "amount"),
+    ],
+)
 def test_bad_withdrawals_are_400_with_field_errors(api_client, user, funded, body, field):
     body = {k: (Account.create().address if k == "to_address" and v is None else v) for k, v in body.items()}
     response = _withdraw(api_client, body)
@@ -111,8 +115,9 @@ def test_another_users_withdrawal_is_404(api_client, deposit):
     vault_index()
     from escrow.withdrawals import withdrawal_request
 
-    theirs = withdrawal_request(user=stranger, amount=D("1"), to_address=Account.create().address,
-                                idempotency_key="theirs")
+    theirs = withdrawal_request(
+        user=stranger, amount=D("1"), to_address=Account.create().address, idempotency_key="theirs"
+    )
     assert api_client.get(f"/api/v1/withdrawals/{theirs.pk}/").status_code == 404
     assert api_client.get("/api/v1/withdrawals/").json()["results"] == []
 
@@ -128,11 +133,13 @@ def test_a_linked_wallet_signs_the_typed_data_and_withdraws(api_client, user, de
     deadline = vault_clock(contracts.vault.w3) + 900  # the chain's clock: tests move anvil's on
 
     unsigned = _withdraw(api_client, {"amount": "10", "to_address": to, "deadline": deadline}, key="l-0")
-    typed = api_client.post("/api/v1/withdrawals/typed-data/", {"amount": "10", "to_address": to,
-                                                                 "deadline": deadline}, format="json").json()
+    typed = api_client.post(
+        "/api/v1/withdrawals/typed-data/", {"amount": "10", "to_address": to, "deadline": deadline}, format="json"
+    ).json()
     signature = withdrawal_sign(account=owner, typed_data=typed)
-    signed = _withdraw(api_client, {"amount": "10", "to_address": to, "deadline": deadline, "signature": signature},
-                       key="l-1")
+    signed = _withdraw(
+        api_client, {"amount": "10", "to_address": to, "deadline": deadline, "signature": signature}, key="l-1"
+    )
     wait_mined()
 
     assert unsigned.status_code == 400 and "signature" in error_fields(unsigned)
@@ -160,8 +167,9 @@ def test_the_wallet_page_withdraw_form_shows_field_errors_and_withdraws(client, 
     bad = client.post("/wallet/withdraw/", {"amount": "500", "to_address": "0xabc", "nonce": "n" * 20})
     assert bad.status_code == 400
     assert "EIP-55" in bad.content.decode()
-    over = client.post("/wallet/withdraw/", {"amount": "500", "to_address": Account.create().address,
-                                             "nonce": "n" * 20})
+    over = client.post(
+        "/wallet/withdraw/", {"amount": "500", "to_address": Account.create().address, "nonce": "n" * 20}
+    )
     assert over.status_code == 400 and "More than your available balance" in over.content.decode()
 
     to = Account.create().address
@@ -173,7 +181,8 @@ def test_the_wallet_page_withdraw_form_shows_field_errors_and_withdraws(client, 
 
 
 def test_the_wallet_page_with_deposits_and_withdrawals_has_pinned_queries(
-        client, user, funded, django_assert_max_num_queries):
+    client, user, funded, django_assert_max_num_queries
+):
     from escrow.withdrawals import withdrawal_request
 
     withdrawal_request(user=user, amount=D("1"), to_address=Account.create().address, idempotency_key="p")

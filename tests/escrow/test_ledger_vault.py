@@ -30,6 +30,16 @@ def test_ledger_equals_vault_after_a_random_sequence_from_several_threads(seed):
     print(result.report())
     assert result.ok, result.report()
     # The sequence really exercised every kind of operation (not a run of refusals).
-    for kind in ("deposit", "bid", "raise", "buy-now", "withdrawal", "direct withdrawal refused by the vault",
-                 "exit announced", "exit taken", "close", "refund"):
+    for kind in (
+        "deposit",
+        "bid",
+        "raise",
+        "buy-now",
+        "withdrawal",
+        "direct withdrawal refused by the vault",
+        "exit announced",
+        "exit taken",
+        "close",
+        "refund",
+    ):
         assert result.counts[kind] > 0, f"no {kind!r} in {result.counts}"

@@ -29,8 +29,14 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 CHAIN_ID = 31337
-CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada.lovelace@example.com",
-           "phone": "+14155552123", "street_address": "12 Analytical Way", "fields": {"ssn_last4": "9876"}}
+CONTACT = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada.lovelace@example.com",
+    "phone": "+14155552123",
+    "street_address": "12 Analytical Way",
+    "fields": {"ssn_last4": "9876"},
+}
 PII_VALUES = ("ada.lovelace@example.com", "+1 415-555-2123", "12 Analytical Way", "Lovelace", "9876")
 SALT = "0x" + "11" * 32
 _numbers = itertools.count(1)
@@ -38,14 +44,16 @@ _numbers = itertools.count(1)
 
 # ---------------------------------------------------------------- builders (the API tests use them too)
 
+
 def address(n: int) -> str:
     return to_checksum_address(f"0x{n:040x}")
 
 
 def give_wallet(user, *, custodial: str = "") -> Wallet:
     """A linked wallet with a made-up address (and optionally an old custodial address)."""
-    return Wallet.objects.create(user=user, address=address(0xA000 + next(_numbers)), kind=Wallet.Kind.LINKED,
-                                 custodial_address=custodial)
+    return Wallet.objects.create(
+        user=user, address=address(0xA000 + next(_numbers)), kind=Wallet.Kind.LINKED, custodial_address=custodial
+    )
 
 
 def make_purchase(*, t0, buyer=None, seller=None, contact: dict | None = None) -> Sale:
@@ -59,12 +67,23 @@ def make_purchase(*, t0, buyer=None, seller=None, contact: dict | None = None) -
 
 def tx(label: str) -> ChainTransaction:
     n = next(_numbers)
-    return ChainTransaction.objects.create(idempotency_key=f"test-{label}-{n}", chain_id=CHAIN_ID, to=address(1),
-                                           tx_hash="0x" + f"{n:064x}", status=ChainTransaction.Status.CONFIRMED)
+    return ChainTransaction.objects.create(
+        idempotency_key=f"test-{label}-{n}",
+        chain_id=CHAIN_ID,
+        to=address(1),
+        tx_hash="0x" + f"{n:064x}",
+        status=ChainTransaction.Status.CONFIRMED,
+    )
 
 
-def settle(sale: Sale, *, state: str = Settlement.State.MINTED, owner: str | None = None,
-           batch_size: int = 1, released: bool = False) -> Settlement:
+def settle(
+    sale: Sale,
+    *,
+    state: str = Settlement.State.MINTED,
+    owner: str | None = None,
+    batch_size: int = 1,
+    released: bool = False,
+) -> Settlement:
     """The sale's Settlement with a real data commitment; minted (token, batch, owner = the
     buyer's wallet unless `owner`) from `minted` on; released with its split when `released`."""
     buyer_wallet = Wallet.objects.filter(user=sale.buyer).first() or give_wallet(sale.buyer)
@@ -72,16 +91,27 @@ def settle(sale: Sale, *, state: str = Settlement.State.MINTED, owner: str | Non
     canonical = lead_canonical_data(lead=sale.lead, pii=lead_pii_read(lead=sale.lead))
     now = timezone.now()
     settlement = Settlement(
-        sale=sale, chain_id=CHAIN_ID, state=state, buyer_address=buyer_wallet.address,
-        seller_address=seller_wallet.address, amount=sale.price,
-        data_hash="0x" + lead_data_hash(canonical=canonical, salt=bytes.fromhex(SALT[2:])).hex(), data_salt=SALT,
-        release_after=now + timedelta(hours=48))
+        sale=sale,
+        chain_id=CHAIN_ID,
+        state=state,
+        buyer_address=buyer_wallet.address,
+        seller_address=seller_wallet.address,
+        amount=sale.price,
+        data_hash="0x" + lead_data_hash(canonical=canonical, salt=bytes.fromhex(SALT[2:])).hex(),
+        data_salt=SALT,
+        release_after=now + timedelta(hours=48),
+    )
     if state != Settlement.State.PENDING:
         settlement.fund_tx, settlement.funded_at = tx("fund"), now
     if state in (Settlement.State.MINTED, Settlement.State.RELEASING, Settlement.State.RELEASED):
         settlement.mint_batch = MintBatch.objects.create(
-            chain_id=CHAIN_ID, tx=tx("mint"), size=batch_size, status=MintBatch.Status.CONFIRMED,
-            onchain_batch_id=7, root="0x" + "cd" * 32)
+            chain_id=CHAIN_ID,
+            tx=tx("mint"),
+            size=batch_size,
+            status=MintBatch.Status.CONFIRMED,
+            onchain_batch_id=7,
+            root="0x" + "cd" * 32,
+        )
         settlement.token_id = str(token_id_for(sale_id=sale.pk, buyer=buyer_wallet.address))
         settlement.minted_at = now
         settlement.owner_address = buyer_wallet.address if owner is None else owner
@@ -127,6 +157,7 @@ def page_text(response) -> str:
 
 # ---------------------------------------------------------------- the purchase page
 
+
 def test_the_buyer_reads_the_contact_details_and_each_view_is_logged_once(client, buyer, sale):
     client.force_login(buyer)
     response = client.get(detail_url(sale.pk))
@@ -150,8 +181,15 @@ def test_a_purchase_not_settled_yet_says_so_and_still_shows_the_deal_and_bid_log
 
 def test_a_minted_purchase_shows_escrow_nft_and_how_to_verify_them(client, buyer, sale):
     settlement = settle(sale)
-    ContractDeployment.objects.create(chain_id=CHAIN_ID, name="LeadNFT", address=address(0x4E47), tx_hash="0x1",
-                                      block_number=1, artifact_sha256="0" * 64, deployed_at=timezone.now())
+    ContractDeployment.objects.create(
+        chain_id=CHAIN_ID,
+        name="LeadNFT",
+        address=address(0x4E47),
+        tx_hash="0x1",
+        block_number=1,
+        artifact_sha256="0" * 64,
+        deployed_at=timezone.now(),
+    )
     client.force_login(buyer)
     body = page_text(client.get(detail_url(sale.pk)))
     assert "NFT minted" in body and str(settlement.token_id) in body and settlement.owner_address in body
@@ -161,10 +199,16 @@ def test_a_minted_purchase_shows_escrow_nft_and_how_to_verify_them(client, buyer
     verification = client.get(detail_url(sale.pk)).context["verification"]
     assert verification.data_hash_matches is True and verification.computed_data_hash == settlement.data_hash
     assert verification.token_id == str(settlement.token_id) and verification.token_id_matches is True
-    item = MintItem(sale_id=sale.pk, buyer=settlement.buyer_address, seller=settlement.seller_address,
-                    vertical_id=sale.lead.vertical_id, price_units=10_000_000, quality=sale.lead.quality_score,
-                    data_hash=bytes.fromhex(settlement.data_hash[2:]),
-                    bid_log_digest=bytes.fromhex(sale.bid_log_digest))
+    item = MintItem(
+        sale_id=sale.pk,
+        buyer=settlement.buyer_address,
+        seller=settlement.seller_address,
+        vertical_id=sale.lead.vertical_id,
+        price_units=10_000_000,
+        quality=sale.lead.quality_score,
+        data_hash=bytes.fromhex(settlement.data_hash[2:]),
+        bid_log_digest=bytes.fromhex(sale.bid_log_digest),
+    )
     assert verification.leaf_hash == "0x" + leaf_hash(item).hex() and verification.leaf_hash in body
     assert "its root is the leaf above" in body and verification.batch_root_matches is False  # a made-up root
     MintBatch.objects.filter(pk=settlement.mint_batch_id).update(root=verification.leaf_hash)
@@ -190,9 +234,12 @@ def test_a_changed_commitment_is_reported_as_not_matching(client, buyer, sale):
 
 @pytest.mark.parametrize("who", ["seller", "other_buyer", "staff", "seller_staff"])
 def test_anyone_but_the_reader_gets_404_and_nothing_is_logged(client, sale, seller, who):
-    user = {"seller": lambda: seller, "other_buyer": funded_buyer,
-            "staff": lambda: UserFactory(is_staff=True, is_superuser=True, is_buyer=True),
-            "seller_staff": lambda: UserFactory(is_seller=True, is_staff=True)}[who]()
+    user = {
+        "seller": lambda: seller,
+        "other_buyer": funded_buyer,
+        "staff": lambda: UserFactory(is_staff=True, is_superuser=True, is_buyer=True),
+        "seller_staff": lambda: UserFactory(is_seller=True, is_staff=True),
+    }[who]()
     client.force_login(user)
     assert client.get(detail_url(sale.pk)).status_code == 404
     assert client.get(detail_url(sale.pk + 1000)).status_code == 404  # the same answer as a missing id
@@ -207,8 +254,21 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, sale):
     assert PiiAccess.objects.count() == 0
 
 
-@pytest.mark.parametrize("path", ["abc/", "-1/", "0/", "1.5/", "99999999999999999999999999/",
-                                  "9223372036854775808/", "4294967296/", "%00/", "1%00/", "%EF%BF%BF/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "abc/",
+        "-1/",
+        "0/",
+        "1.5/",
+        "99999999999999999999999999/",
+        "9223372036854775808/",
+        "4294967296/",
+        "%00/",
+        "1%00/",
+        "%EF%BF%BF/",
+    ],
+)
 def test_bad_ids_are_not_found_not_errors(client, buyer, sale, path):
     client.force_login(buyer)
     response = client.get("/my/purchases/" + path)
@@ -218,6 +278,7 @@ def test_bad_ids_are_not_found_not_errors(client, buyer, sale, path):
 
 
 # ---------------------------------------------------------------- resale: the NFT's owner reads
+
 
 def test_after_a_resale_the_new_owner_reads_and_the_old_buyer_gets_404(client, buyer, sale):
     new_owner = funded_buyer()
@@ -269,8 +330,10 @@ def test_a_wallet_without_the_nft_reads_nothing(client, buyer, sale):
 
 # ---------------------------------------------------------------- my purchases
 
+
 def test_the_list_shows_purchases_without_pii_logs_nothing_and_its_queries_do_not_grow(
-        client, buyer, t0, django_assert_num_queries):
+    client, buyer, t0, django_assert_num_queries
+):
     first = make_purchase(t0=t0, buyer=buyer)
     client.force_login(buyer)
     client.get("/my/purchases/")  # warm the session
@@ -318,6 +381,7 @@ def test_the_nav_links_to_my_purchases_for_buyers(client, buyer):
 
 # ---------------------------------------------------------------- the service
 
+
 def test_the_service_refuses_a_stranger_and_records_nothing(sale):
     with pytest.raises(purchases.PurchaseNotFound):
         purchases.purchase_pii_read(user=funded_buyer(), sale=sale, channel=PiiAccess.Channel.PAGE)
@@ -352,6 +416,7 @@ def test_an_anonymous_user_reads_nothing(sale):
 
 # ---------------------------------------------------------------- the access log in admin
 
+
 def test_staff_see_the_access_log_read_only(client, buyer, sale):
     client.force_login(buyer)
     client.get(detail_url(sale.pk))
@@ -372,8 +437,8 @@ def test_staff_see_the_access_log_read_only(client, buyer, sale):
 
 # ---------------------------------------------------------------- the seller's pages
 
-def test_the_seller_sees_the_deal_id_settlement_state_and_token_on_the_sold_lead_and_auction(
-        client, seller, sale):
+
+def test_the_seller_sees_the_deal_id_settlement_state_and_token_on_the_sold_lead_and_auction(client, seller, sale):
     settlement = settle(sale)
     client.force_login(seller)
     lead_page = page_text(client.get(f"/seller/leads/{sale.lead_id}/"))

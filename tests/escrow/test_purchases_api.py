@@ -11,19 +11,22 @@ from escrow import selectors_purchases
 from escrow.models import Settlement
 from leads.models import PiiAccess
 from marketplace.services import api_key_create
+from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer
-from tests.escrow.test_purchases import (
+from tests.escrow.test_purchases import (  # noqa: F401 - shared fixtures
     CONTACT,
     PII_VALUES,
     SALT,
+    buyer,
     give_wallet,
     logged,
     make_purchase,
+    sale,
+    seller,
     settle,
+    t0,
 )
-from tests.escrow.test_purchases import buyer, sale, seller, t0  # noqa: F401 - shared fixtures
 from tests.factories import UserFactory
-from tests.api_errors import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +45,7 @@ def detail(sale_id) -> str:
 
 # ---------------------------------------------------------------- one purchase
 
+
 def test_the_buyer_reads_the_contact_details_and_each_read_is_logged_once(buyer, sale):
     api = client_for(buyer)
     response = api.get(detail(sale.pk), HTTP_X_REQUEST_ID="req-42")
@@ -51,8 +55,11 @@ def test_the_buyer_reads_the_contact_details_and_each_read_is_logged_once(buyer,
     assert (body["id"], body["lead_id"], body["price"]) == (sale.pk, sale.lead_id, "10.000000")
     assert body["escrow"]["deal_id"] == sale.pk and body["escrow"]["state"] == "pending"
     assert body["escrow"]["settled_on_chain"] is False and body["nft"]["token_id"] is None
-    assert body["bid_log"] == {"digest": sale.bid_log_digest, "length": sale.bid_log_length,
-                               "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/"}
+    assert body["bid_log"] == {
+        "digest": sale.bid_log_digest,
+        "length": sale.bid_log_length,
+        "url": f"/api/v1/auctions/{sale.auction_id}/bid-log/",
+    }
     assert logged() == [(buyer.pk, sale.pk, "api", "buyer")]
     assert PiiAccess.objects.get().correlation_id == "req-42"
     api.get(detail(sale.pk))
@@ -64,8 +71,7 @@ def test_a_minted_purchase_carries_escrow_nft_and_verification(buyer, sale):
     body = client_for(buyer).get(detail(sale.pk)).json()
     escrow, nft, verification = body["escrow"], body["nft"], body["verification"]
     assert (escrow["state"], escrow["amount"], escrow["chain_id"]) == ("released", "10.000000", 31337)
-    assert escrow["split"] == {"seller_amount": "9.300000", "platform_fee": "0.500000",
-                               "vertical_royalty": "0.200000"}
+    assert escrow["split"] == {"seller_amount": "9.300000", "platform_fee": "0.500000", "vertical_royalty": "0.200000"}
     assert escrow["fund_tx"].startswith("0x") and escrow["released_at"]
     assert nft["token_id"] == str(settlement.token_id) and nft["owner_address"] == settlement.owner_address
     assert (nft["batch_id"], nft["batch_root"], nft["batch_size"]) == (7, "0x" + "cd" * 32, 1)
@@ -79,8 +85,11 @@ def test_a_minted_purchase_carries_escrow_nft_and_verification(buyer, sale):
 
 @pytest.mark.parametrize("who", ["seller", "other_buyer", "staff"])
 def test_anyone_else_gets_the_same_404_as_a_missing_id_and_nothing_is_logged(sale, seller, who):
-    user = {"seller": lambda: seller, "other_buyer": funded_buyer,
-            "staff": lambda: UserFactory(is_staff=True, is_superuser=True, is_buyer=True)}[who]()
+    user = {
+        "seller": lambda: seller,
+        "other_buyer": funded_buyer,
+        "staff": lambda: UserFactory(is_staff=True, is_superuser=True, is_buyer=True),
+    }[who]()
     api = client_for(user)
     theirs, missing = api.get(detail(sale.pk)), api.get(detail(sale.pk + 1000))
     assert theirs.status_code == missing.status_code == 404
@@ -95,8 +104,9 @@ def test_unauthenticated_callers_are_refused(sale):
     assert PiiAccess.objects.count() == 0
 
 
-@pytest.mark.parametrize("path", ["abc/", "-1/", "0/", "1e3/", "99999999999999999999999999/",
-                                  "9223372036854775808/", "4294967296/", "%00/"])
+@pytest.mark.parametrize(
+    "path", ["abc/", "-1/", "0/", "1e3/", "99999999999999999999999999/", "9223372036854775808/", "4294967296/", "%00/"]
+)
 def test_bad_ids_are_not_found_not_errors(buyer, sale, path):
     response = client_for(buyer).get(LIST + path)
     # NUL bytes are refused site-wide with a 400 (marketplace.middleware); the rest are 404s.
@@ -118,8 +128,8 @@ def test_after_a_resale_the_new_owner_reads_and_the_old_buyer_gets_404(buyer, sa
 
 # ---------------------------------------------------------------- the list
 
-def test_the_list_has_no_pii_logs_nothing_and_its_queries_do_not_grow(
-        buyer, t0, django_assert_num_queries):
+
+def test_the_list_has_no_pii_logs_nothing_and_its_queries_do_not_grow(buyer, t0, django_assert_num_queries):
     first = make_purchase(t0=t0, buyer=buyer)
     api = client_for(buyer)
     api.get(LIST)  # the key's first use records last_used_at (once a minute)
@@ -137,8 +147,18 @@ def test_the_list_has_no_pii_logs_nothing_and_its_queries_do_not_grow(
     assert {row["settlement_state"] for row in rows} == {"minted", "funded", "pending"}
     minted = next(row for row in rows if row["settlement_state"] == "minted")
     assert minted["token_id"] == str(Settlement.objects.get(sale=more[0]).token_id)
-    assert set(rows[0]) == {"id", "lead_id", "auction_id", "vertical", "price", "created_at", "settlement_state",
-                            "token_id", "contact_status", "contact_status_message"}
+    assert set(rows[0]) == {
+        "id",
+        "lead_id",
+        "auction_id",
+        "vertical",
+        "price",
+        "created_at",
+        "settlement_state",
+        "token_id",
+        "contact_status",
+        "contact_status_message",
+    }
     assert {row["contact_status"] for row in rows} == {"available"}  # settled in the ledger, or funded on chain
     text = response.content.decode()
     for value in PII_VALUES:
@@ -160,6 +180,7 @@ def test_the_list_is_cursor_paginated_without_repeats(buyer, t0):
 
 
 # ---------------------------------------------------------------- the schema
+
 
 def test_the_purchase_endpoints_are_in_a_valid_openapi_schema(client):
     from drf_spectacular.generators import SchemaGenerator

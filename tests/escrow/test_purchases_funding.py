@@ -15,9 +15,22 @@ from escrow import purchases, selectors_purchases
 from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
 from escrow.models import Settlement
 from leads.models import Lead, PiiAccess
-from tests.escrow.test_purchases import (CHAIN_ID, CONTACT, PII_VALUES, SALT, address, detail_url, logged,
-                                         make_purchase, page_text, settle)
-from tests.escrow.test_purchases import buyer, sale, seller, t0  # noqa: F401 - shared fixtures
+from tests.escrow.test_purchases import (  # noqa: F401 - shared fixtures
+    CHAIN_ID,
+    CONTACT,
+    PII_VALUES,
+    SALT,
+    address,
+    buyer,
+    detail_url,
+    logged,
+    make_purchase,
+    page_text,
+    sale,
+    seller,
+    settle,
+    t0,
+)
 from tests.escrow.test_purchases_api import LIST, client_for, detail
 from tests.factories import VerticalFieldFactory
 from verticals.choices import FieldType
@@ -36,14 +49,21 @@ def settle_unfunded(sale, *, state: str) -> Settlement:
         tx_status = ChainTransaction.Status.FAILED if state == State.FAILED else ChainTransaction.Status.SENT
         ChainTransaction.objects.filter(pk=settlement.fund_tx_id).update(status=tx_status)
         Settlement.objects.filter(pk=settlement.pk).update(
-            funded_at=None, error="funding refused: InsufficientBalance" if state == State.FAILED else "")
+            funded_at=None, error="funding refused: InsufficientBalance" if state == State.FAILED else ""
+        )
     return Settlement.objects.get(pk=settlement.pk)
 
 
 def vault_deployed(*, at) -> ContractDeployment:
-    return ContractDeployment.objects.create(chain_id=CHAIN_ID, name="EscrowVault", address=address(0xE5C),
-                                             tx_hash="0x1", block_number=1, artifact_sha256="0" * 64,
-                                             deployed_at=at)
+    return ContractDeployment.objects.create(
+        chain_id=CHAIN_ID,
+        name="EscrowVault",
+        address=address(0xE5C),
+        tx_hash="0x1",
+        block_number=1,
+        artifact_sha256="0" * 64,
+        deployed_at=at,
+    )
 
 
 @pytest.fixture
@@ -73,9 +93,11 @@ def assert_locked_api(body: dict, *, status: str) -> None:
 
 # ---------------------------------------------------------------- settled on chain: each state
 
+
 @pytest.mark.parametrize("state", [State.PENDING, State.FUNDING])
 def test_before_the_escrow_deal_is_funded_the_buyer_sees_the_payment_on_its_way_not_the_contact(
-        client, buyer, sale, state):
+    client, buyer, sale, state
+):
     settle_unfunded(sale, state=state)
     client.force_login(buyer)
     assert_locked_page(client.get(detail_url(sale.pk)), status=AWAITING)
@@ -125,18 +147,28 @@ def fielded_sale(t0, buyer, seller):
     """A purchase whose lead has a biddable field, a non-biddable one and a PII field."""
     sale = make_purchase(t0=t0, buyer=buyer, seller=seller)
     vertical = sale.lead.vertical
-    VerticalFieldFactory(vertical=vertical, key="roof_type", label="Roof type", type=FieldType.CHOICE,
-                         choices=["metal", "tile"], biddable=True)
-    VerticalFieldFactory(vertical=vertical, key="household_income", label="Household income",
-                         type=FieldType.INTEGER, biddable=False)
+    VerticalFieldFactory(
+        vertical=vertical,
+        key="roof_type",
+        label="Roof type",
+        type=FieldType.CHOICE,
+        choices=["metal", "tile"],
+        biddable=True,
+    )
+    VerticalFieldFactory(
+        vertical=vertical, key="household_income", label="Household income", type=FieldType.INTEGER, biddable=False
+    )
     VerticalFieldFactory(vertical=vertical, key="ssn_last4", label="SSN last 4", type=FieldType.TEXT, pii=True)
-    Lead.objects.filter(pk=sale.lead_id).update(fields={"roof_type": "metal", "household_income": 183000},
-                                                city="Sausalito", zip="94965")
+    Lead.objects.filter(pk=sale.lead_id).update(
+        fields={"roof_type": "metal", "household_income": 183000}, city="Sausalito", zip="94965"
+    )
     return sale
 
 
-@pytest.mark.parametrize(("state", "status"), [(State.PENDING, AWAITING), (State.FAILED, FAILED_PAYMENT),
-                                               (State.REFUNDED, ContactStatus.REFUNDED)])
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [(State.PENDING, AWAITING), (State.FAILED, FAILED_PAYMENT), (State.REFUNDED, ContactStatus.REFUNDED)],
+)
 def test_a_locked_purchase_page_shows_only_what_a_buyer_sees_before_buying(client, buyer, fielded_sale, state, status):
     if state == State.REFUNDED:
         settle(fielded_sale, state=state)
@@ -162,8 +194,10 @@ def test_once_available_the_purchase_page_shows_every_field_and_the_full_address
 
 # ---------------------------------------------------------------- no settlement row yet
 
+
 def test_with_chain_settlement_on_a_sale_recorded_after_the_vault_waits_for_its_settlement(
-        client, buyer, sale, chain_mode):
+    client, buyer, sale, chain_mode
+):
     vault_deployed(at=sale.created_at - timedelta(days=1))
     client.force_login(buyer)
     assert_locked_page(client.get(detail_url(sale.pk)), status=AWAITING)
@@ -172,7 +206,8 @@ def test_with_chain_settlement_on_a_sale_recorded_after_the_vault_waits_for_its_
 
 
 def test_with_chain_settlement_on_a_sale_from_before_the_vault_was_deployed_is_a_ledger_sale(
-        client, buyer, sale, chain_mode):
+    client, buyer, sale, chain_mode
+):
     vault_deployed(at=sale.created_at + timedelta(seconds=1))
     client.force_login(buyer)
     assert CONTACT["email"] in page_text(client.get(detail_url(sale.pk)))
@@ -189,8 +224,10 @@ def test_without_chain_settlement_the_captured_price_is_enough(client, buyer, sa
 
 # ---------------------------------------------------------------- the lists
 
+
 def test_the_lists_show_each_purchases_contact_status_in_constant_queries(
-        client, buyer, t0, chain_mode, django_assert_num_queries):
+    client, buyer, t0, chain_mode, django_assert_num_queries
+):
     vault_deployed(at=t0 - timedelta(days=1))
     waiting = make_purchase(t0=t0, buyer=buyer)  # no settlement yet
     client.force_login(buyer)
@@ -206,19 +243,27 @@ def test_the_lists_show_each_purchases_contact_status_in_constant_queries(
     with django_assert_num_queries(len(page_queries.captured_queries)):
         response = client.get("/my/purchases/")
     by_sale = {sale.pk: label for sale, _, label in response.context["rows"]}
-    assert by_sale == {waiting.pk: ContactStatus.AWAITING_PAYMENT.label,
-                       failed.pk: ContactStatus.PAYMENT_FAILED.label, funded.pk: ContactStatus.AVAILABLE.label}
+    assert by_sale == {
+        waiting.pk: ContactStatus.AWAITING_PAYMENT.label,
+        failed.pk: ContactStatus.PAYMENT_FAILED.label,
+        funded.pk: ContactStatus.AVAILABLE.label,
+    }
     assert page_text(response).count('data-testid="purchase-contact-status"') == 3
     with django_assert_num_queries(len(api_queries.captured_queries)):
         rows = api.get(LIST).json()["results"]
     assert {row["id"]: row["contact_status"] for row in rows} == {
-        waiting.pk: "awaiting_payment", failed.pk: "payment_failed", funded.pk: "available"}
+        waiting.pk: "awaiting_payment",
+        failed.pk: "payment_failed",
+        funded.pk: "available",
+    }
     assert {row["id"]: row["contact_status_message"] for row in rows}[failed.pk] == CONTACT_STATUS_MESSAGES[
-        FAILED_PAYMENT]
+        FAILED_PAYMENT
+    ]
     assert PiiAccess.objects.count() == 0
 
 
 # ---------------------------------------------------------------- the service
+
 
 def test_the_service_refuses_before_the_money_arrived_and_records_nothing(buyer, sale):
     settle_unfunded(sale, state=State.FUNDING)

@@ -12,7 +12,7 @@ from escrow.models import Settlement
 from escrow.settlement import settlement_fund, settlement_refund
 from marketplace.ledger_models import LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
-from tests.escrow.settlement_helpers import checksum, deploy, make_sale, settle_rounds
+from tests.escrow.settlement_helpers import checksum, make_sale, settle_rounds
 from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,7 +76,8 @@ def test_only_a_funded_or_minted_sale_can_be_refunded(contracts):  # noqa: F811
 
 def test_staff_refund_from_admin(admin_client, contracts):  # noqa: F811
     sale, s = _funded(contracts)
-    response = admin_client.post(reverse("admin:escrow_settlement_changelist"),
-                                 {"action": "refund", "_selected_action": [s.pk]}, follow=True)
+    response = admin_client.post(
+        reverse("admin:escrow_settlement_changelist"), {"action": "refund", "_selected_action": [s.pk]}, follow=True
+    )
     assert response.status_code == 200 and "1 refund(s) sent" in response.content.decode()
     assert Settlement.objects.get(pk=s.pk).state == State.REFUNDING

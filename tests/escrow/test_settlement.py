@@ -66,8 +66,9 @@ def test_a_sale_is_funded_minted_to_the_buyer_and_released_with_the_split(contra
     assert sale.escrow_account.balance == 0
     assert account_for(user=sale.seller).balance == D("37.2")
     assert platform_account_for(kind=LedgerAccountKind.PLATFORM_FEES).balance == D("2")
-    assert platform_account_for(kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{sale.lead.vertical_id}"
-                                ).balance == D("0.8")
+    assert platform_account_for(
+        kind=LedgerAccountKind.ROYALTIES, reference=f"vertical:{sale.lead.vertical_id}"
+    ).balance == D("0.8")
 
 
 def test_every_step_is_idempotent(contracts):
@@ -223,7 +224,8 @@ def test_a_release_given_up_on_but_mined_is_recorded_when_staff_retry(contracts)
     release_due(now=later)
     mined()  # paid out on chain …
     ChainTransaction.objects.filter(idempotency_key__startswith="escrow.release:").update(
-        status=ChainTransaction.Status.FAILED, error="not mined after 5 broadcasts")  # … but given up on here
+        status=ChainTransaction.Status.FAILED, error="not mined after 5 broadcasts"
+    )  # … but given up on here
     settle_rounds(1, now=later)
     assert Settlement.objects.get(pk=s.pk).state == State.FAILED
     assert account_for(user=sale.seller).balance == 0

@@ -23,11 +23,17 @@ def contracts(settings):
 def test_staff_see_settlements_batches_and_issues(client, staff, contracts):
     sale = make_sale()
     s = settlement_fund(sale_id=sale.pk)
-    ReconciliationIssue.objects.create(chain_id=31337, kind=ReconciliationIssue.Kind.ESCROW_AMOUNT, settlement=s,
-                                       expected="1", actual="2")
+    ReconciliationIssue.objects.create(
+        chain_id=31337, kind=ReconciliationIssue.Kind.ESCROW_AMOUNT, settlement=s, expected="1", actual="2"
+    )
     client.force_login(staff)
-    for url in ("/admin/escrow/settlement/", f"/admin/escrow/settlement/{s.pk}/change/", "/admin/escrow/mintbatch/",
-                "/admin/escrow/reconciliationissue/", "/admin/escrow/reconciliationissue/?resolved_at__isempty=1"):
+    for url in (
+        "/admin/escrow/settlement/",
+        f"/admin/escrow/settlement/{s.pk}/change/",
+        "/admin/escrow/mintbatch/",
+        "/admin/escrow/reconciliationissue/",
+        "/admin/escrow/reconciliationissue/?resolved_at__isempty=1",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
     assert b"Deal amount differs" in client.get("/admin/escrow/reconciliationissue/").content

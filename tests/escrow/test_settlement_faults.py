@@ -15,15 +15,15 @@ from django.db import connection
 
 from chain.leadnft import token_id_for
 from chain.models import ChainTransaction
-from escrow.models import MintBatch, Settlement
 from chain.transactions import chain_tx_poll_pending
+from escrow.models import MintBatch, Settlement
 from escrow.settlement import mint_flush, settlement_fund
 from escrow.tasks import advance
 from marketplace.models import DeadLetter
 from marketplace.services import dead_letter_replay
+from tests.concurrency import run_threads
 from tests.conftest import wait_for
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds
-from tests.concurrency import run_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -44,8 +44,10 @@ def _funded_sales(count: int, buyer=None) -> list:
     for sale in sales:
         settlement_fund(sale_id=sale.pk)
     settle_rounds(1, now=None)
-    assert Settlement.objects.filter(state=State.FUNDED).count() >= count - Settlement.objects.filter(
-        state__in=(State.MINTING, State.MINTED)).count()
+    assert (
+        Settlement.objects.filter(state=State.FUNDED).count()
+        >= count - Settlement.objects.filter(state__in=(State.MINTING, State.MINTED)).count()
+    )
     return sales
 
 
@@ -55,7 +57,8 @@ def _assert_one_token_each(contracts, sales) -> None:
     assert {s.state for s in settlements} == {State.MINTED}
     for s in settlements:
         assert nft.functions.ownerOf(token_id_for(sale_id=s.sale_id, buyer=s.buyer_address)).call() == checksum(
-            s.buyer_address)
+            s.buyer_address
+        )
     per_buyer = Counter(s.buyer_address for s in settlements)
     for address, count in per_buyer.items():
         assert nft.functions.balanceOf(checksum(address)).call() == count
@@ -79,8 +82,14 @@ def worker_on_a_dead_node(settings, tmp_path, monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery lets this variable win over any config
     client = Celery("dead-node-client", broker=url, backend=settings.CELERY_RESULT_BACKEND)
     client.conf.task_queues, client.conf.task_routes = CELERY_TASK_QUEUES, CELERY_TASK_ROUTES
-    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1, control_app=client,
-                           queues=["escrow.settle"], extra_env={"CELERY_BROKER_URL": url, "CHAIN_RPC_URL": DEAD_NODE})
+    worker = WorkerProcess(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        concurrency=1,
+        control_app=client,
+        queues=["escrow.settle"],
+        extra_env={"CELERY_BROKER_URL": url, "CHAIN_RPC_URL": DEAD_NODE},
+    )
     worker.start()
     try:
         yield client
@@ -91,9 +100,9 @@ def worker_on_a_dead_node(settings, tmp_path, monkeypatch):
 
 
 @pytest.mark.worker
-def test_node_down_retries_then_dead_letters_and_the_replay_settles_each_sale_once(contracts, settings, monkeypatch,
-                                                                                      worker_on_a_dead_node,
-                                                                                      celery_worker):
+def test_node_down_retries_then_dead_letters_and_the_replay_settles_each_sale_once(
+    contracts, settings, monkeypatch, worker_on_a_dead_node, celery_worker
+):
     buyer = chain_buyer(D("75"))
     settings.CHAIN_SETTLEMENT = False  # the test sends each sale's task itself, below
     sales = [make_sale(buyer=buyer) for _ in range(3)]
@@ -112,8 +121,11 @@ def test_node_down_retries_then_dead_letters_and_the_replay_settles_each_sale_on
     monkeypatch.setenv("CELERY_BROKER_URL", settings.CELERY_BROKER_URL)
     for letter in letters:
         dead_letter_replay(dead_letter_id=letter.pk)
-    wait_for(lambda: Settlement.objects.filter(state=State.FUNDING).count() == 3, timeout=60,
-             message="the replayed tasks (on the worker) to fund the deals")
+    wait_for(
+        lambda: Settlement.objects.filter(state=State.FUNDING).count() == 3,
+        timeout=60,
+        message="the replayed tasks (on the worker) to fund the deals",
+    )
     for letter in DeadLetter.objects.filter(task_name="escrow.settle_sale"):  # a second replay is harmless
         DeadLetter.objects.filter(pk=letter.pk).update(status="pending")
         dead_letter_replay(dead_letter_id=letter.pk)
@@ -144,10 +156,20 @@ def test_a_transaction_recorded_while_the_node_goes_away_is_sent_when_it_returns
 
 
 def _child(point: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"], "PYTHONPATH": str(ROOT),
-           "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    return subprocess.Popen([sys.executable, str(Path(__file__).with_name("mint_child.py")), point], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_NAME": connection.settings_dict["NAME"],
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("mint_child.py")), point],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _kill_at(child: subprocess.Popen, marker: str) -> None:

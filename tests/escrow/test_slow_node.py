@@ -58,11 +58,19 @@ def test_a_withdrawal_stuck_in_its_node_call_holds_up_nobody(deposit, contracts,
     assert vault_index() == 2
     auction = make_auction()
 
-    proxy.hold(lambda call: call.get("method") == "eth_call"
-               and str((call.get("params") or [{}])[0].get("data", "")).startswith(NONCES))
+    proxy.hold(
+        lambda call: (
+            call.get("method") == "eth_call" and str((call.get("params") or [{}])[0].get("data", "")).startswith(NONCES)
+        )
+    )
     results: dict = {}
-    stuck = _in_thread(lambda: withdrawal_request(user=alice, amount=D("30"), to_address=Account.create().address,
-                                                  idempotency_key="slow"), results, "withdrawal")
+    stuck = _in_thread(
+        lambda: withdrawal_request(
+            user=alice, amount=D("30"), to_address=Account.create().address, idempotency_key="slow"
+        ),
+        results,
+        "withdrawal",
+    )
     assert proxy.held.wait(timeout=30), "the withdrawal never reached the node"
 
     def meanwhile():

@@ -78,8 +78,9 @@ def test_a_withdrawal_debits_the_ledger_pays_the_address_and_completes(user, fun
 
 
 def test_the_indexer_completes_a_withdrawal_before_the_poller(user, funded):
-    withdrawal = withdrawal_request(user=user, amount=D("1"), to_address=Account.create().address,
-                                    idempotency_key="w-index-first")
+    withdrawal = withdrawal_request(
+        user=user, amount=D("1"), to_address=Account.create().address, idempotency_key="w-index-first"
+    )
     wait_mined()
     assert vault_index() == 1
     withdrawal.refresh_from_db()
@@ -104,8 +105,9 @@ def test_the_same_idempotency_key_returns_the_same_withdrawal_and_moves_money_on
 def test_the_same_key_from_three_threads_withdraws_once(user, funded, contracts):
     to = Account.create().address
 
-    results = run_threads(3, lambda i: withdrawal_request(user=user, amount=D("5"), to_address=to,
-                                                          idempotency_key="raced").pk)
+    results = run_threads(
+        3, lambda i: withdrawal_request(user=user, amount=D("5"), to_address=to, idempotency_key="raced").pk
+    )
     wait_mined()
 
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -125,14 +127,17 @@ def test_a_second_withdrawal_waits_for_the_first(user, funded):
     assert balance_for(user=user)["available"] == D("90")
 
 
-@pytest.mark.parametrize(("amount", "to", "field"), [
-    (D("100.000001"), None, "amount"),
-    (D("0"), None, "amount"),
-    (D("1.0000001"), None, "amount"),
-    (D("1"), "0xd8da6bf26964af9d7eed9e03e53415d37aa96045", "to_address"),  # not checksummed
-    (D("1"), "0x0000000000000000000000000000000000000000", "to_address"),
-    (D("1"), "vitalik.eth", "to_address"),
-])
+@pytest.mark.parametrize(
+    ("amount", "to", "field"),
+    [
+        (D("100.000001"), None, "amount"),
+        (D("0"), None, "amount"),
+        (D("1.0000001"), None, "amount"),
+        (D("1"), "0xd8da6bf26964af9d7eed9e03e53415d37aa96045", "to_address"),  # not checksummed
+        (D("1"), "0x0000000000000000000000000000000000000000", "to_address"),
+        (D("1"), "vitalik.eth", "to_address"),
+    ],
+)
 def test_bad_requests_are_field_errors_and_move_nothing(user, funded, amount, to, field):
     with pytest.raises(ValidationError) as err:
         withdrawal_request(user=user, amount=amount, to_address=to or Account.create().address, idempotency_key="x")
@@ -161,8 +166,9 @@ def manual_mining(w3):
 
 
 def test_a_failed_payout_is_refunded_exactly_once(user, funded, contracts, w3, manual_mining):
-    withdrawal = withdrawal_request(user=user, amount=D("30"), to_address=Account.create().address,
-                                    idempotency_key="doomed")
+    withdrawal = withdrawal_request(
+        user=user, amount=D("30"), to_address=Account.create().address, idempotency_key="doomed"
+    )
     tx = ChainTransaction.objects.get()
     assert balance_for(user=user)["available"] == D("70")
     # Before it is mined, the operator moves the whole vault balance into a deal: the payout reverts.
@@ -171,8 +177,12 @@ def test_a_failed_payout_is_refunded_exactly_once(user, funded, contracts, w3, m
     from chain.deploy import _send_call
 
     operator = deployer_account(chain_id=31337)  # the constructor made it an operator
-    _send_call(w3, account=operator, chain_id=31337,
-               call=contracts.vault.functions.fundDeal(990001, funded.address, units("100")))
+    _send_call(
+        w3,
+        account=operator,
+        chain_id=31337,
+        call=contracts.vault.functions.fundDeal(990001, funded.address, units("100")),
+    )
     chain_tx_poll(tx_id=tx.pk)  # dropped: re-sent with the same nonce, mined, reverted
     wait_mined()
     _confirm()
@@ -205,11 +215,13 @@ def test_a_linked_wallet_withdraws_with_its_own_signature(user, deposit, contrac
     typed = withdrawal_prepare(user=user, amount=D("8"), to_address=to, deadline=deadline)
     forged = withdrawal_sign(account=Account.create(), typed_data=typed)
     with pytest.raises(ValidationError) as wrong:
-        withdrawal_request(user=user, amount=D("8"), to_address=to, idempotency_key="l1", deadline=deadline,
-                           signature=forged)
+        withdrawal_request(
+            user=user, amount=D("8"), to_address=to, idempotency_key="l1", deadline=deadline, signature=forged
+        )
     signature = withdrawal_sign(account=owner, typed_data=typed)
-    withdrawal = withdrawal_request(user=user, amount=D("8"), to_address=to, idempotency_key="l2",
-                                    deadline=deadline, signature=signature)
+    withdrawal = withdrawal_request(
+        user=user, amount=D("8"), to_address=to, idempotency_key="l2", deadline=deadline, signature=signature
+    )
     wait_mined()
 
     assert "signature" in missing.value.message_dict and "signature" in wrong.value.message_dict

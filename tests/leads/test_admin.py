@@ -10,8 +10,18 @@ from tests.leads.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
 
-PII = ("Maria", "García", "Garc&#237;a", "maria.garcia@gmail.com", "(415) 555-2671", "+14155552671", "4155552671",
-       "1 Market St", "1980-02-03", "203.0.113.7")
+PII = (
+    "Maria",
+    "García",
+    "Garc&#237;a",
+    "maria.garcia@gmail.com",
+    "(415) 555-2671",
+    "+14155552671",
+    "4155552671",
+    "1 Market St",
+    "1980-02-03",
+    "203.0.113.7",
+)
 
 
 @pytest.fixture
@@ -22,8 +32,9 @@ def staff_client(client, staff):
 
 @pytest.fixture
 def leads(seller_user, solar):
-    first = lead_submit(seller=seller_user, data=make_lead(campaign="spring", sub_id="fb-1", external_id="crm-1"),
-                        source="api")
+    first = lead_submit(
+        seller=seller_user, data=make_lead(campaign="spring", sub_id="fb-1", external_id="crm-1"), source="api"
+    )
     lead_score(lead_id=first.lead.pk)
     duplicate = lead_submit(seller=seller_user, data=make_lead(), source="api")
     assert first.outcome == Outcome.CREATED and duplicate.outcome == Outcome.DUPLICATE
@@ -42,8 +53,14 @@ def test_lead_pii_is_not_in_the_admin():
 def test_every_leads_admin_page_loads_and_shows_no_pii(staff_client, leads, seller_user, solar):
     SellerCap.objects.create(seller=seller_user, vertical=solar, daily_cap=10, note="trial")
     seller_form_token_get_or_create(seller=seller_user)
-    CsvImport.objects.create(seller=seller_user, vertical=solar, filename="march.csv", headers=["email", "phone"],
-                             content=b"email,phone\nmaria.garcia@gmail.com,(415) 555-2671\n", total_rows=1)
+    CsvImport.objects.create(
+        seller=seller_user,
+        vertical=solar,
+        filename="march.csv",
+        headers=["email", "phone"],
+        content=b"email,phone\nmaria.garcia@gmail.com,(415) 555-2671\n",
+        total_rows=1,
+    )
     pages = []
     for model in (Lead, SellerCap, SellerFormToken, CsvImport):
         opts = model._meta
@@ -69,9 +86,17 @@ def test_the_lead_change_page_shows_the_score_breakdown_and_history(staff_client
 
 def test_changelist_filters_and_search_by_ids_work(staff_client, leads):
     url = reverse("admin:leads_lead_changelist")
-    for query in ("status=rejected", "rejection_reason=duplicate", "has_phone__exact=1", "source__exact=api",
-                  f"vertical__id__exact={leads[0].vertical_id}", f"q={leads[0].pk}", "q=crm-1", "q=spring",
-                  "q=fb-1"):
+    for query in (
+        "status=rejected",
+        "rejection_reason=duplicate",
+        "has_phone__exact=1",
+        "source__exact=api",
+        f"vertical__id__exact={leads[0].vertical_id}",
+        f"q={leads[0].pk}",
+        "q=crm-1",
+        "q=spring",
+        "q=fb-1",
+    ):
         response = staff_client.get(f"{url}?{query}")
         assert response.status_code == 200, query
         assert_no_pii(response.content.decode())
@@ -89,8 +114,10 @@ def test_searching_by_contact_details_finds_nothing(staff_client, leads):
 def test_text_from_sellers_is_escaped_in_the_admin(staff_client, seller_user, solar):
     script = "<script>alert(1)</script>"
     lead = lead_submit(seller=seller_user, data=make_lead(campaign=script), source="api").lead
-    for url in (reverse("admin:leads_lead_changelist") + "?q=script",
-                reverse("admin:leads_lead_change", args=[lead.pk])):
+    for url in (
+        reverse("admin:leads_lead_changelist") + "?q=script",
+        reverse("admin:leads_lead_change", args=[lead.pk]),
+    ):
         html = staff_client.get(url).content.decode()
         assert script not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -98,36 +125,53 @@ def test_text_from_sellers_is_escaped_in_the_admin(staff_client, seller_user, so
 
 def test_staff_sets_a_seller_cap_in_the_admin_and_it_takes_effect(staff_client, seller_user, solar):
     for i in range(2):
-        assert lead_submit(seller=seller_user, data=make_lead(email=f"c{i}@gmail.com", phone=f"+141555520{i:02d}"),
-                           source="api").outcome == Outcome.CREATED
-    response = staff_client.post(reverse("admin:leads_sellercap_add"), {
-        "seller": seller_user.pk, "vertical": solar.pk, "daily_cap": 3, "note": "new seller, trial week"})
+        assert (
+            lead_submit(
+                seller=seller_user, data=make_lead(email=f"c{i}@gmail.com", phone=f"+141555520{i:02d}"), source="api"
+            ).outcome
+            == Outcome.CREATED
+        )
+    response = staff_client.post(
+        reverse("admin:leads_sellercap_add"),
+        {"seller": seller_user.pk, "vertical": solar.pk, "daily_cap": 3, "note": "new seller, trial week"},
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     cap = SellerCap.objects.get(seller=seller_user)
     assert (cap.vertical_id, cap.daily_cap) == (solar.pk, 3)
-    outcomes = [lead_submit(seller=seller_user, data=make_lead(email=f"d{i}@gmail.com", phone=f"+141555521{i:02d}"),
-                            source="api").outcome for i in range(2)]
+    outcomes = [
+        lead_submit(
+            seller=seller_user, data=make_lead(email=f"d{i}@gmail.com", phone=f"+141555521{i:02d}"), source="api"
+        ).outcome
+        for i in range(2)
+    ]
     assert outcomes == [Outcome.CREATED, Outcome.CAPPED]
 
     # Raising it in the admin applies to the very next submission.
-    response = staff_client.post(reverse("admin:leads_sellercap_change", args=[cap.pk]), {
-        "seller": seller_user.pk, "vertical": solar.pk, "daily_cap": 4, "note": "raised"})
+    response = staff_client.post(
+        reverse("admin:leads_sellercap_change", args=[cap.pk]),
+        {"seller": seller_user.pk, "vertical": solar.pk, "daily_cap": 4, "note": "raised"},
+    )
     assert response.status_code == 302
-    assert lead_submit(seller=seller_user, data=make_lead(email="e@gmail.com", phone="+14155552300"),
-                       source="api").outcome == Outcome.CREATED
+    assert (
+        lead_submit(seller=seller_user, data=make_lead(email="e@gmail.com", phone="+14155552300"), source="api").outcome
+        == Outcome.CREATED
+    )
 
 
 def test_an_all_verticals_cap_is_set_with_an_empty_vertical(staff_client, seller_user, solar):
-    response = staff_client.post(reverse("admin:leads_sellercap_add"), {
-        "seller": seller_user.pk, "vertical": "", "daily_cap": 0, "note": "paused"})
+    response = staff_client.post(
+        reverse("admin:leads_sellercap_add"),
+        {"seller": seller_user.pk, "vertical": "", "daily_cap": 0, "note": "paused"},
+    )
     assert response.status_code == 302
     assert lead_submit(seller=seller_user, data=make_lead(), source="api").outcome == Outcome.CAPPED
 
 
 @pytest.mark.parametrize("value", ["-1", "", "lots"])
 def test_a_negative_or_missing_cap_is_refused(staff_client, seller_user, solar, value):
-    response = staff_client.post(reverse("admin:leads_sellercap_add"), {
-        "seller": seller_user.pk, "vertical": solar.pk, "daily_cap": value})
+    response = staff_client.post(
+        reverse("admin:leads_sellercap_add"), {"seller": seller_user.pk, "vertical": solar.pk, "daily_cap": value}
+    )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["daily_cap"]
     assert not SellerCap.objects.exists()
@@ -135,8 +179,9 @@ def test_a_negative_or_missing_cap_is_refused(staff_client, seller_user, solar, 
 
 def test_a_second_all_verticals_cap_for_a_seller_is_refused(staff_client, seller_user):
     SellerCap.objects.create(seller=seller_user, vertical=None, daily_cap=5)
-    response = staff_client.post(reverse("admin:leads_sellercap_add"), {
-        "seller": seller_user.pk, "vertical": "", "daily_cap": 7})
+    response = staff_client.post(
+        reverse("admin:leads_sellercap_add"), {"seller": seller_user.pk, "vertical": "", "daily_cap": 7}
+    )
     assert response.status_code == 200
     assert SellerCap.objects.count() == 1
 
@@ -144,8 +189,9 @@ def test_a_second_all_verticals_cap_for_a_seller_is_refused(staff_client, seller
 def test_the_rescore_action_records_history(staff_client, leads):
     lead = leads[0]
     before = LeadStatusChange.objects.filter(lead=lead).count()
-    response = staff_client.post(reverse("admin:leads_lead_changelist"),
-                                 {"action": "rescore", "_selected_action": [lead.pk]})
+    response = staff_client.post(
+        reverse("admin:leads_lead_changelist"), {"action": "rescore", "_selected_action": [lead.pk]}
+    )
     assert response.status_code == 302
     assert LeadStatusChange.objects.filter(lead=lead).count() == before + 1
 

@@ -9,7 +9,9 @@ from tests.leads.conftest import make_lead
 pytestmark = pytest.mark.django_db
 
 
-def test_a_valid_lead_is_accepted_vaulted_and_scored(seller_api, solar, eager_tasks, django_capture_on_commit_callbacks):
+def test_a_valid_lead_is_accepted_vaulted_and_scored(
+    seller_api, solar, eager_tasks, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = seller_api.post("/api/v1/leads/", make_lead(), format="json")
     assert response.status_code == 201, response.json()
@@ -22,9 +24,15 @@ def test_a_valid_lead_is_accepted_vaulted_and_scored(seller_api, solar, eager_ta
     data = lead_pii_read(lead=lead)
     assert data["phone"] == "+14155552671" and data["email"] == "maria.garcia@gmail.com"
     assert data["fields"] == {"date_of_birth": "1980-02-03"}
-    assert set(lead.score_breakdown["components"]) == {"consent_freshness", "contact_validity", "geo_consistency",
-                                                       "field_completeness", "source_trust", "seller_reputation",
-                                                       "duplicate_history"}
+    assert set(lead.score_breakdown["components"]) == {
+        "consent_freshness",
+        "contact_validity",
+        "geo_consistency",
+        "field_completeness",
+        "source_trust",
+        "seller_reputation",
+        "duplicate_history",
+    }
 
 
 def test_field_errors_name_the_field(seller_api, solar):
@@ -41,7 +49,8 @@ def test_a_fictional_555_01xx_phone_is_refused_with_a_field_message(seller_api, 
     response = seller_api.post("/api/v1/leads/", make_lead(phone=phone), format="json")
     assert response.status_code == 400
     assert error_params(response)["phone"] == [
-        "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), not a consumer's."]
+        "555-0100 to 555-0199 are fictional numbers (reserved for films and examples), not a consumer's."
+    ]
     assert not Lead.objects.exists()
 
 

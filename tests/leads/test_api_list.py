@@ -11,22 +11,36 @@ from leads.choices import LeadStatus
 from leads.models import Lead, PiiAccess
 from leads.services import lead_score, lead_submit
 from marketplace.services import api_key_create
+from tests.api_errors import api_error, error_params
 from tests.factories import UserFactory
 from tests.leads.conftest import make_lead
 from verticals.models import Vertical
-from tests.api_errors import api_error, error_params
 
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now().replace(microsecond=0)
-SORT_COLUMNS = {"created": ("created_at",), "status": ("status", "created_at"),
-                "vertical": ("vertical_id", "created_at"), "score": ("quality_score",), "price": ("price",)}
+SORT_COLUMNS = {
+    "created": ("created_at",),
+    "status": ("status", "created_at"),
+    "vertical": ("vertical_id", "created_at"),
+    "score": ("quality_score",),
+    "price": ("price",),
+}
 
 
 def add_leads(seller, vertical, rows: list[dict]) -> list[Lead]:
-    leads = [Lead(seller=seller, vertical=row.pop("vertical", vertical), source="api",
-                  consent_text="I agree.", consent_at=NOW - timedelta(hours=1), consent_ip="203.0.113.7",
-                  **{"created_at": NOW, **row}) for row in rows]
+    leads = [
+        Lead(
+            seller=seller,
+            vertical=row.pop("vertical", vertical),
+            source="api",
+            consent_text="I agree.",
+            consent_at=NOW - timedelta(hours=1),
+            consent_ip="203.0.113.7",
+            **{"created_at": NOW, **row},
+        )
+        for row in rows
+    ]
     return Lead.objects.bulk_create(leads)
 
 
@@ -49,14 +63,42 @@ def client_for(user) -> APIClient:
 def mixed(seller_user, solar):
     parent = Vertical.objects.get(slug="solar")
     scores = [None, 50, 50, 70, None, 10, 50, 90, None, 70, 10, 50, None, 100, 0]
-    prices = [None, Decimal("5"), Decimal("5"), None, Decimal("7.25"), None, Decimal("5"), Decimal("1"), None,
-              Decimal("7.25"), None, Decimal("0"), Decimal("5"), None, None]
+    prices = [
+        None,
+        Decimal("5"),
+        Decimal("5"),
+        None,
+        Decimal("7.25"),
+        None,
+        Decimal("5"),
+        Decimal("1"),
+        None,
+        Decimal("7.25"),
+        None,
+        Decimal("0"),
+        Decimal("5"),
+        None,
+        None,
+    ]
     statuses = [LeadStatus.SCORED, LeadStatus.SOLD, LeadStatus.REJECTED, LeadStatus.LISTED]
-    return add_leads(seller_user, solar, [
-        {"created_at": NOW - timedelta(minutes=i // 3), "quality_score": scores[i], "price": prices[i],
-         "status": statuses[i % 4], "vertical": parent if i % 4 == 1 else solar, "has_phone": i % 2 == 0,
-         "has_email": i % 5 != 0, "external_id": f"ext-{i}", "campaign": "even" if i % 2 == 0 else "odd"}
-        for i in range(15)])
+    return add_leads(
+        seller_user,
+        solar,
+        [
+            {
+                "created_at": NOW - timedelta(minutes=i // 3),
+                "quality_score": scores[i],
+                "price": prices[i],
+                "status": statuses[i % 4],
+                "vertical": parent if i % 4 == 1 else solar,
+                "has_phone": i % 2 == 0,
+                "has_email": i % 5 != 0,
+                "external_id": f"ext-{i}",
+                "campaign": "even" if i % 2 == 0 else "odd",
+            }
+            for i in range(15)
+        ],
+    )
 
 
 def test_the_list_has_results_next_and_previous_and_no_contact_details(seller_api, seller_user, solar):
@@ -108,45 +150,60 @@ def test_every_sort_pages_through_every_lead_once_by_next_and_back_by_previous(s
     assert backward == [[row["id"] for row in page["results"]] for page in reversed(pages[:-1])]
 
 
-@pytest.mark.parametrize(("params", "predicate"), [
-    ({"vertical": "solar-residential"}, lambda lead: lead.vertical.slug == "solar-residential"),
-    ({"status": "sold"}, lambda lead: lead.status == "sold"),
-    ({"status": ["sold", "listed"]}, lambda lead: lead.status in ("sold", "listed")),
-    ({"has_phone": "true"}, lambda lead: lead.has_phone),
-    ({"has_email": "false"}, lambda lead: not lead.has_email),
-    ({"score_min": "50", "score_max": "70"},
-     lambda lead: lead.quality_score is not None and 50 <= lead.quality_score <= 70),
-    ({"created_from": (NOW - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")},
-     lambda lead: lead.created_at >= NOW - timedelta(minutes=2)),
-    ({"created_to": (NOW - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")},
-     lambda lead: lead.created_at < NOW - timedelta(minutes=2)),
-    ({"q": "ext-7"}, lambda lead: lead.external_id == "ext-7"),
-    ({"q": "even"}, lambda lead: lead.campaign == "even"),
-    ({"external_id": "ext-3"}, lambda lead: lead.external_id == "ext-3"),
-    ({"q": "odd", "has_email": "true", "sort": "-score"}, lambda lead: lead.campaign == "odd" and lead.has_email),
-])
+@pytest.mark.parametrize(
+    ("params", "predicate"),
+    [
+        ({"vertical": "solar-residential"}, lambda lead: lead.vertical.slug == "solar-residential"),
+        ({"status": "sold"}, lambda lead: lead.status == "sold"),
+        ({"status": ["sold", "listed"]}, lambda lead: lead.status in ("sold", "listed")),
+        ({"has_phone": "true"}, lambda lead: lead.has_phone),
+        ({"has_email": "false"}, lambda lead: not lead.has_email),
+        (
+            {"score_min": "50", "score_max": "70"},
+            lambda lead: lead.quality_score is not None and 50 <= lead.quality_score <= 70,
+        ),
+        (
+            {"created_from": (NOW - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")},
+            lambda lead: lead.created_at >= NOW - timedelta(minutes=2),
+        ),
+        (
+            {"created_to": (NOW - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")},
+            lambda lead: lead.created_at < NOW - timedelta(minutes=2),
+        ),
+        ({"q": "ext-7"}, lambda lead: lead.external_id == "ext-7"),
+        ({"q": "even"}, lambda lead: lead.campaign == "even"),
+        ({"external_id": "ext-3"}, lambda lead: lead.external_id == "ext-3"),
+        ({"q": "odd", "has_email": "true", "sort": "-score"}, lambda lead: lead.campaign == "odd" and lead.has_email),
+    ],
+)
 def test_each_filter_narrows_the_list(seller_api, mixed, params, predicate):
     response = seller_api.get("/api/v1/leads/", {**params, "page_size": 200})
     assert response.status_code == 200, response.json()
     got = {row["id"] for row in response.json()["results"]}
-    want = {lead.pk for lead in Lead.objects.select_related("vertical").filter(pk__in=[m.pk for m in mixed])
-            if predicate(lead)}
+    want = {
+        lead.pk
+        for lead in Lead.objects.select_related("vertical").filter(pk__in=[m.pk for m in mixed])
+        if predicate(lead)
+    }
     assert got == want and 0 < len(want) < len(mixed)
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"sort": "-name"}, "sort"),
-    ({"status": "won"}, "status"),
-    ({"has_email": "perhaps"}, "has_email"),
-    ({"score_min": "-1"}, "score_min"),
-    ({"score_min": "9", "score_max": "3"}, "score_max"),
-    ({"created_from": "31/01/2025"}, "created_from"),
-    ({"created_to": "2025-01-31 12:00"}, "created_to"),
-    ({"stats": "1"}, "stats"),
-    ({"page_size": "x"}, "page_size"),
-    ({"cursor": "not-a-cursor"}, "cursor"),
-    ({"cursor": "eyJzIjoiLWNyZWF0ZWQifQ:1abc:forged"}, "cursor"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"sort": "-name"}, "sort"),
+        ({"status": "won"}, "status"),
+        ({"has_email": "perhaps"}, "has_email"),
+        ({"score_min": "-1"}, "score_min"),
+        ({"score_min": "9", "score_max": "3"}, "score_max"),
+        ({"created_from": "31/01/2025"}, "created_from"),
+        ({"created_to": "2025-01-31 12:00"}, "created_to"),
+        ({"stats": "1"}, "stats"),
+        ({"page_size": "x"}, "page_size"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "eyJzIjoiLWNyZWF0ZWQifQ:1abc:forged"}, "cursor"),
+    ],
+)
 def test_bad_parameters_answer_400_naming_the_parameter(seller_api, solar, params, field):
     response = seller_api.get("/api/v1/leads/", params)
     assert response.status_code == 400
@@ -175,8 +232,9 @@ def test_stats_come_with_the_list_on_request(seller_api, mixed):
     assert stats["phone_coverage_pct"] == round(100 * sum(lead.has_phone for lead in sold) / len(sold), 1)
 
 
-def test_the_list_query_count_does_not_grow_with_the_leads(seller_api, seller_user, solar,
-                                                           django_assert_max_num_queries):
+def test_the_list_query_count_does_not_grow_with_the_leads(
+    seller_api, seller_user, solar, django_assert_max_num_queries
+):
     add_leads(seller_user, solar, [{"quality_score": i % 5 or None, "price": i % 3 or None} for i in range(150)])
     seller_api.get("/api/v1/leads/")  # the API key's first-use bookkeeping is not the list's cost
     # the API key (with its user), at most two keyset queries (values, then the NULL stretch), stats
@@ -190,8 +248,9 @@ def test_the_list_query_count_does_not_grow_with_the_leads(seller_api, seller_us
         assert len(seller_api.get(response.json()["next"]).json()["results"]) == 50
 
 
-def test_the_detail_has_breakdown_history_and_your_contact_in_few_queries(seller_api, seller_user, solar,
-                                                                          django_assert_max_num_queries):
+def test_the_detail_has_breakdown_history_and_your_contact_in_few_queries(
+    seller_api, seller_user, solar, django_assert_max_num_queries
+):
     lead = lead_submit(seller=seller_user, data=make_lead(), source="api").lead
     lead_score(lead_id=lead.pk)
     seller_api.get("/api/v1/leads/")
@@ -215,10 +274,9 @@ def test_post_still_submits_and_the_lead_is_then_listed(seller_api, solar):
     assert [row["id"] for row in listed] == [created.json()["id"]]
 
 
-
-
-@pytest.mark.parametrize("moment", ["0198-07-29T23:09:51.0+23:31", "2025-01-31T12:00:00-23:59",
-                                    "0001-01-01T00:00:00+01:00"])
+@pytest.mark.parametrize(
+    "moment", ["0198-07-29T23:09:51.0+23:31", "2025-01-31T12:00:00-23:59", "0001-01-01T00:00:00+01:00"]
+)
 def test_offsets_postgres_cannot_store_are_read_in_utc_not_a_500(seller_api, solar, moment):
     response = seller_api.get("/api/v1/leads/", {"created_to": moment})
     assert response.status_code in (200, 400), response.content

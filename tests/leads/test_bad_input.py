@@ -22,14 +22,21 @@ from verticals.services import vertical_upsert
 pytestmark = pytest.mark.django_db
 
 URL, BULK = "/api/v1/leads/", "/api/v1/leads/bulk/"
-FAST = hsettings(max_examples=25, deadline=None, database=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = hsettings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 SLOWER = hsettings(FAST, max_examples=40)
 _unique = itertools.count(1)
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-json_values = st.recursive(json_scalars, lambda children: st.lists(children, max_size=4)
-                           | st.dictionaries(st.text(max_size=12), children, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -40,15 +47,20 @@ def _no_rate_limit(settings):
 @pytest.fixture
 def probe(solar):
     """A vertical whose number fields have no bounds (solar's all have)."""
-    return vertical_upsert(slug="probe", name="Probe", quality_floor=0, fields=[
-        {"key": "count", "label": "Count", "type": "integer"},
-        {"key": "amount", "label": "Amount", "type": "decimal"},
-        {"key": "note", "label": "Note", "type": "text"},
-        {"key": "colours", "label": "Colours", "type": "multi_choice", "choices": ["red", "green"]},
-        {"key": "day", "label": "Day", "type": "date"},
-        {"key": "home_zip", "label": "ZIP", "type": "us_zip"},
-        {"key": "ok", "label": "OK", "type": "boolean"},
-    ])
+    return vertical_upsert(
+        slug="probe",
+        name="Probe",
+        quality_floor=0,
+        fields=[
+            {"key": "count", "label": "Count", "type": "integer"},
+            {"key": "amount", "label": "Amount", "type": "decimal"},
+            {"key": "note", "label": "Note", "type": "text"},
+            {"key": "colours", "label": "Colours", "type": "multi_choice", "choices": ["red", "green"]},
+            {"key": "day", "label": "Day", "type": "date"},
+            {"key": "home_zip", "label": "ZIP", "type": "us_zip"},
+            {"key": "ok", "label": "OK", "type": "boolean"},
+        ],
+    )
 
 
 def fresh_contact() -> dict:
@@ -68,8 +80,9 @@ def assert_sane(response) -> dict | list | None:
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
     if 400 <= code < 500:
         error = api_error(response)
-        assert error["message"] and all(isinstance(e["param"], str) and e["param"] for e in error["errors"]
-                                        if e["param"] is not None), error
+        assert error["message"] and all(
+            isinstance(e["param"], str) and e["param"] for e in error["errors"] if e["param"] is not None
+        ), error
     return response.json()
 
 
@@ -91,6 +104,7 @@ def submit(client, url: str, payload, nothing_stored_on_400: bool = True):
 
 
 # ---------------------------------------------------------------- bytes, content types, any JSON
+
 
 @FAST
 @given(raw=st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
@@ -115,10 +129,22 @@ def test_malformed_bytes_are_a_4xx(seller_api, solar, raw):
 
 
 @FAST
-@given(content_type=st.sampled_from([
-    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "application/xml",
-    "text/csv", "application/octet-stream", "application/jsonx", "", "image/png"]),
-    body=st.sampled_from([b"", b"vertical=solar-residential", json.dumps(make_lead()).encode()]))
+@given(
+    content_type=st.sampled_from(
+        [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=xyz",
+            "application/xml",
+            "text/csv",
+            "application/octet-stream",
+            "application/jsonx",
+            "",
+            "image/png",
+        ]
+    ),
+    body=st.sampled_from([b"", b"vertical=solar-residential", json.dumps(make_lead()).encode()]),
+)
 def test_wrong_content_types_are_a_4xx(seller_api, solar, content_type, body):
     for url in (URL, BULK):
         response = post_raw(seller_api, url, body, content_type)
@@ -141,6 +167,7 @@ def test_any_json_value_is_answered_sanely(seller_api, solar, value):
 
 # ---------------------------------------------------------------- leads with wrong parts
 
+
 def _maybe(valid, strategy=json_values):
     return st.one_of(st.just(valid), strategy)
 
@@ -150,8 +177,14 @@ def lead_with_random_parts():
     consent = st.fixed_dictionaries({k: _maybe(v) for k, v in base["consent"].items()})
     fields = st.fixed_dictionaries({k: _maybe(v) for k, v in base["fields"].items()})
     top = {k: _maybe(v) for k, v in base.items() if k not in ("consent", "fields", "vertical")}
-    return st.fixed_dictionaries({**top, "vertical": _maybe("solar-residential"), "consent": _maybe(None, consent),
-                                  "fields": _maybe(None, fields)})
+    return st.fixed_dictionaries(
+        {
+            **top,
+            "vertical": _maybe("solar-residential"),
+            "consent": _maybe(None, consent),
+            "fields": _maybe(None, fields),
+        }
+    )
 
 
 @SLOWER
@@ -166,11 +199,32 @@ def test_random_types_in_every_field_never_break_ingestion(seller_api, solar, da
 
 
 @FAST
-@given(fields=st.dictionaries(st.sampled_from(["count", "amount", "note", "colours", "day", "home_zip", "ok", "zzz"]),
-                              json_values | st.sampled_from([
-                                  "1e9999999", "-1e9999999", "1e-9999999", "1" * 60, "NaN", "sNaN", "-Infinity",
-                                  "1,000.5", "0x10", "٣", "94105", "٩٤١٠٥", "2026-02-30", "red, green", "true"]),
-                              max_size=7))
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["count", "amount", "note", "colours", "day", "home_zip", "ok", "zzz"]),
+        json_values
+        | st.sampled_from(
+            [
+                "1e9999999",
+                "-1e9999999",
+                "1e-9999999",
+                "1" * 60,
+                "NaN",
+                "sNaN",
+                "-Infinity",
+                "1,000.5",
+                "0x10",
+                "٣",
+                "94105",
+                "٩٤١٠٥",
+                "2026-02-30",
+                "red, green",
+                "true",
+            ]
+        ),
+        max_size=7,
+    )
+)
 @example(fields={"amount": "1e9999999"})
 @example(fields={"count": "1e999999999999999999"})
 @example(fields={"amount": "12345678901234567890.5"})
@@ -180,22 +234,41 @@ def test_vertical_fields_of_any_value_never_break_ingestion(seller_api, probe, f
 
 
 @FAST
-@given(extra=st.dictionaries(st.text(min_size=1, max_size=30).filter(lambda k: k not in TOP_LEVEL_KEYS),
-                             json_values, min_size=1, max_size=3))
+@given(
+    extra=st.dictionaries(
+        st.text(min_size=1, max_size=30).filter(lambda k: k not in TOP_LEVEL_KEYS), json_values, min_size=1, max_size=3
+    )
+)
 def test_unknown_fields_are_named_and_refused(seller_api, solar, extra):
     response, body = submit(seller_api, URL, {**make_lead(**fresh_contact()), **extra})
     assert response.status_code == 400
     assert {_path_label(key) for key in extra} <= set(errors_of(body))
 
 
-TEXT_FIELDS = ["external_id", "campaign", "sub_id", "first_name", "last_name", "street_address", "city", "email",
-               "phone", "state", "zip", "country"]
+TEXT_FIELDS = [
+    "external_id",
+    "campaign",
+    "sub_id",
+    "first_name",
+    "last_name",
+    "street_address",
+    "city",
+    "email",
+    "phone",
+    "state",
+    "zip",
+    "country",
+]
 
 
 @FAST
-@given(field=st.sampled_from(TEXT_FIELDS + ["consent.text", "consent.user_agent", "consent.page_url",
-                                            "consent.ip", "fields.roof_type"]),
-       size=st.integers(min_value=5_001, max_value=400_000), char=st.sampled_from(["x", "é", "💥", " ", "-"]))
+@given(
+    field=st.sampled_from(
+        TEXT_FIELDS + ["consent.text", "consent.user_agent", "consent.page_url", "consent.ip", "fields.roof_type"]
+    ),
+    size=st.integers(min_value=5_001, max_value=400_000),
+    char=st.sampled_from(["x", "é", "💥", " ", "-"]),
+)
 def test_huge_strings_are_refused_naming_the_field(seller_api, solar, field, size, char):
     data = make_lead(**fresh_contact())
     target, _, key = field.rpartition(".")
@@ -217,7 +290,8 @@ def test_bulk_arrays_over_500_are_refused(seller_api, solar, count, item):
 # ---------------------------------------------------------------- text that must be kept intact
 
 names = st.text(alphabet=st.characters(categories=["L", "M", "So", "Sk", "Nd"]), min_size=1, max_size=60).filter(
-    lambda s: s == s.strip() and s[0].isprintable())
+    lambda s: s == s.strip() and s[0].isprintable()
+)
 
 
 @SLOWER
@@ -237,16 +311,38 @@ def test_non_latin_and_emoji_names_are_accepted_and_stored_intact(seller_api, so
 
 
 HOSTILE = [
-    "<script>alert(document.cookie)</script>", "\"><img src=x onerror=alert(1)>", "javascript:alert(1)",
-    "'; DROP TABLE leads_lead; --", "1' OR '1'='1", "Robert'); DROP TABLE students;--", "%s%s%s %(x)s {0} ${x}",
-    "{{ 7*7 }} {% debug %}", "\\x00\\n", "../../../etc/passwd", "UNION SELECT password FROM marketplace_user",
+    "<script>alert(document.cookie)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    "'; DROP TABLE leads_lead; --",
+    "1' OR '1'='1",
+    "Robert'); DROP TABLE students;--",
+    "%s%s%s %(x)s {0} ${x}",
+    "{{ 7*7 }} {% debug %}",
+    "\\x00\\n",
+    "../../../etc/passwd",
+    "UNION SELECT password FROM marketplace_user",
 ]
 
 
 @FAST
-@given(text=st.sampled_from(HOSTILE),
-       field=st.sampled_from(["campaign", "sub_id", "external_id", "first_name", "last_name", "street_address",
-                              "city", "consent.text", "consent.user_agent", "fields.note"]))
+@given(
+    text=st.sampled_from(HOSTILE),
+    field=st.sampled_from(
+        [
+            "campaign",
+            "sub_id",
+            "external_id",
+            "first_name",
+            "last_name",
+            "street_address",
+            "city",
+            "consent.text",
+            "consent.user_agent",
+            "fields.note",
+        ]
+    ),
+)
 def test_script_and_sql_text_is_stored_intact_and_never_executed(seller_api, probe, text, field):
     data = make_lead(vertical="probe", fields={}, **fresh_contact())
     target, _, key = field.rpartition(".")
@@ -254,17 +350,39 @@ def test_script_and_sql_text_is_stored_intact_and_never_executed(seller_api, pro
     response, body = submit(seller_api, URL, data)
     assert response.status_code == 201, body
     lead = Lead.objects.get(pk=body["id"])
-    stored = {"campaign": lead.campaign, "sub_id": lead.sub_id, "external_id": lead.external_id, "city": lead.city,
-              "consent.text": lead.consent_text, "consent.user_agent": lead.consent_user_agent,
-              "fields.note": lead.fields.get("note"), **lead_pii_read(lead=lead)}
+    stored = {
+        "campaign": lead.campaign,
+        "sub_id": lead.sub_id,
+        "external_id": lead.external_id,
+        "city": lead.city,
+        "consent.text": lead.consent_text,
+        "consent.user_agent": lead.consent_user_agent,
+        "fields.note": lead.fields.get("note"),
+        **lead_pii_read(lead=lead),
+    }
     assert stored[field] == text
     assert Lead.objects.filter(pk=lead.pk).exists() and LeadPII.objects.filter(lead=lead).exists()
 
 
 @FAST
-@given(phone=st.from_regex(r"\A[0-9]{1,6}\Z") | st.text(alphabet="()-. +#*", min_size=1, max_size=20)
-       | st.sampled_from(["+1 999 876 5432", "+1 (800) 555-0100", "+1 900 555 0199", "000-000-0000", "+44",
-                          "+1 415 555 267", "4155552671x" + "9" * 40, "١٢٣", "+٤١٥٥٥٥٢٦٧١", "+999 1234567"]))
+@given(
+    phone=st.from_regex(r"\A[0-9]{1,6}\Z")
+    | st.text(alphabet="()-. +#*", min_size=1, max_size=20)
+    | st.sampled_from(
+        [
+            "+1 999 876 5432",
+            "+1 (800) 555-0100",
+            "+1 900 555 0199",
+            "000-000-0000",
+            "+44",
+            "+1 415 555 267",
+            "4155552671x" + "9" * 40,
+            "١٢٣",
+            "+٤١٥٥٥٥٢٦٧١",
+            "+999 1234567",
+        ]
+    )
+)
 def test_invalid_phones_are_refused_naming_phone(seller_api, solar, phone):
     response, body = submit(seller_api, URL, make_lead(phone=phone, email=None))
     assert response.status_code == 400
@@ -272,6 +390,7 @@ def test_invalid_phones_are_refused_naming_phone(seller_api, solar, phone):
 
 
 # ---------------------------------------------------------------- limits and specific past 500s
+
 
 def test_a_body_over_the_limit_is_413_even_when_the_lead_is_valid(seller_api, solar, settings):
     settings.LEAD_MAX_BODY_BYTES = 64 * 1024
@@ -289,7 +408,7 @@ def test_a_body_over_the_limit_is_413_even_when_the_lead_is_valid(seller_api, so
 
 @pytest.mark.parametrize("megabytes", [3, 12])
 def test_a_body_over_djangos_upload_limit_is_a_json_413_too(seller_api, solar, settings, megabytes):
-    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < megabytes * 1024 * 1024
+    assert megabytes * 1024 * 1024 > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     raw = b'{"leads": [' + b" " * (megabytes * 1024 * 1024) + b"]}"
     for url in (URL, BULK):
         response = post_raw(seller_api, url, raw)
@@ -307,8 +426,9 @@ def test_the_default_body_limit_refuses_a_big_bulk(seller_api, solar, settings):
     assert not Lead.objects.exists()
 
 
-@pytest.mark.parametrize("vertical", ["solar\x00residential", "\ud800", "x" * 81, "solar residential", "ſolar",
-                                      "../solar"])
+@pytest.mark.parametrize(
+    "vertical", ["solar\x00residential", "\ud800", "x" * 81, "solar residential", "ſolar", "../solar"]
+)
 def test_odd_vertical_slugs_are_an_unknown_vertical(seller_api, solar, vertical):
     payload = json.dumps(make_lead(vertical=vertical))  # ensure_ascii: a surrogate travels as \ud800
     response = post_raw(seller_api, URL, payload.encode())

@@ -19,8 +19,23 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-HEADER = ["First Name", "Last Name", "Email", "Phone", "Address", "City", "State", "Zip Code", "Lead ID",
-          "Consent Timestamp", "IP Address", "Homeowner", "Roof type", "roof_age_years", "Bill"]
+HEADER = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Address",
+    "City",
+    "State",
+    "Zip Code",
+    "Lead ID",
+    "Consent Timestamp",
+    "IP Address",
+    "Homeowner",
+    "Roof type",
+    "roof_age_years",
+    "Bill",
+]
 CONSENT = "I agree to be contacted by solar installers about my quote."
 
 
@@ -31,11 +46,21 @@ def phone(i: int) -> str:
 
 def csv_row(i: int, **overrides) -> dict:
     row = {
-        "First Name": f"Given{i:04d}", "Last Name": f"Family{i:04d}", "Email": f"person{i:04d}@gmail.com",
-        "Phone": phone(i), "Address": f"{i} Market St", "City": "San Francisco", "State": "CA",
-        "Zip Code": "94105", "Lead ID": f"ext-{i:04d}",
-        "Consent Timestamp": (timezone.now() - timedelta(hours=1)).isoformat(), "IP Address": "203.0.113.7",
-        "Homeowner": "yes", "Roof type": "metal", "roof_age_years": "8", "Bill": "240.50",
+        "First Name": f"Given{i:04d}",
+        "Last Name": f"Family{i:04d}",
+        "Email": f"person{i:04d}@gmail.com",
+        "Phone": phone(i),
+        "Address": f"{i} Market St",
+        "City": "San Francisco",
+        "State": "CA",
+        "Zip Code": "94105",
+        "Lead ID": f"ext-{i:04d}",
+        "Consent Timestamp": (timezone.now() - timedelta(hours=1)).isoformat(),
+        "IP Address": "203.0.113.7",
+        "Homeowner": "yes",
+        "Roof type": "metal",
+        "roof_age_years": "8",
+        "Bill": "240.50",
     }
     row.update(overrides)
     return row
@@ -50,8 +75,10 @@ def csv_bytes(rows: list[dict], header: list[str] = HEADER, bom: bool = False) -
 
 
 def upload(client, vertical, content: bytes, name: str = "leads.csv"):
-    return client.post("/seller/imports/new/", {
-        "vertical": vertical.pk, "file": SimpleUploadedFile(name, content, content_type="text/csv")})
+    return client.post(
+        "/seller/imports/new/",
+        {"vertical": vertical.pk, "file": SimpleUploadedFile(name, content, content_type="text/csv")},
+    )
 
 
 class _Selects(HTMLParser):
@@ -87,8 +114,9 @@ def seller_client(client, seller_user):
 
 
 def make_import(seller, vertical, rows: list[dict], mapped: bool = True) -> CsvImport:
-    csv_import = imports.csv_import_create(seller=seller, vertical=vertical, filename="leads.csv",
-                                           content=csv_bytes(rows))
+    csv_import = imports.csv_import_create(
+        seller=seller, vertical=vertical, filename="leads.csv", content=csv_bytes(rows)
+    )
     if mapped:
         targets = imports.csv_import_targets(schema=SchemaCache().schema(vertical))
         mapping = imports.csv_mapping_suggest(headers=csv_import.headers, targets=targets)
@@ -98,15 +126,19 @@ def make_import(seller, vertical, rows: list[dict], mapped: bool = True) -> CsvI
 
 # ---------------------------------------------------------------- upload
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("leads.csv", b"", "empty"),
-    ("leads.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary file"),
-    ("leads.csv", "First Name,City\nZoë,Zürich\n".encode("latin-1"), "not UTF-8"),
-    ("leads.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "Upload a .csv file"),
-    ("leads.csv", ",".join(HEADER).encode() + b"\r\n", "no data rows"),
-    ("leads.csv", b"just some prose\nwithout columns\n", "single column"),
-    ("leads.csv", b"Email,Email\na@gmail.com,b@gmail.com\n", "unique"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("leads.csv", b"", "empty"),
+        ("leads.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary file"),
+        ("leads.csv", "First Name,City\nZoë,Zürich\n".encode("latin-1"), "not UTF-8"),
+        ("leads.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "Upload a .csv file"),
+        ("leads.csv", ",".join(HEADER).encode() + b"\r\n", "no data rows"),
+        ("leads.csv", b"just some prose\nwithout columns\n", "single column"),
+        ("leads.csv", b"Email,Email\na@gmail.com,b@gmail.com\n", "unique"),
+    ],
+)
 def test_unusable_files_are_refused_with_a_clear_message(seller_client, solar, name, content, message):
     response = upload(seller_client, solar, content, name)
     assert response.status_code == 400
@@ -143,26 +175,45 @@ def test_upload_page_needs_a_seller(client):
 
 # ---------------------------------------------------------------- mapping and preview
 
+
 def test_mapping_is_prefilled_by_matching_column_names(seller_client, solar, seller_user):
     csv_import = make_import(seller_user, solar, [csv_row(1)], mapped=False)
     response = seller_client.get(f"/seller/imports/{csv_import.pk}/map/")
     assert response.status_code == 200
     selected = selected_mapping(response.content.decode())
     assert {k: v for k, v in selected.items() if v} == {
-        "map.first_name": "First Name", "map.last_name": "Last Name", "map.email": "Email", "map.phone": "Phone",
-        "map.street_address": "Address", "map.city": "City", "map.state": "State", "map.zip": "Zip Code",
-        "map.external_id": "Lead ID", "map.consent_timestamp": "Consent Timestamp", "map.consent_ip": "IP Address",
-        "map.fields.homeowner": "Homeowner", "map.fields.roof_type": "Roof type",
-        "map.fields.roof_age_years": "roof_age_years", "map.fields.monthly_electric_bill": "Bill",
+        "map.first_name": "First Name",
+        "map.last_name": "Last Name",
+        "map.email": "Email",
+        "map.phone": "Phone",
+        "map.street_address": "Address",
+        "map.city": "City",
+        "map.state": "State",
+        "map.zip": "Zip Code",
+        "map.external_id": "Lead ID",
+        "map.consent_timestamp": "Consent Timestamp",
+        "map.consent_ip": "IP Address",
+        "map.fields.homeowner": "Homeowner",
+        "map.fields.roof_type": "Roof type",
+        "map.fields.roof_age_years": "roof_age_years",
+        "map.fields.monthly_electric_bill": "Bill",
     }
     assert selected["map.fields.date_of_birth"] == "" and selected["map.consent_text"] == ""
 
 
 def test_mapping_that_would_reject_every_row_is_refused(seller_client, solar, seller_user):
     csv_import = make_import(seller_user, solar, [csv_row(1)], mapped=False)
-    response = seller_client.post(f"/seller/imports/{csv_import.pk}/map/", {
-        "map.email": "Email", "map.state": "State", "map.zip": "Zip Code", "map.consent_timestamp": "Consent Timestamp",
-        "map.fields.homeowner": "Homeowner", "map.fields.monthly_electric_bill": "Bill"})
+    response = seller_client.post(
+        f"/seller/imports/{csv_import.pk}/map/",
+        {
+            "map.email": "Email",
+            "map.state": "State",
+            "map.zip": "Zip Code",
+            "map.consent_timestamp": "Consent Timestamp",
+            "map.fields.homeowner": "Homeowner",
+            "map.fields.monthly_electric_bill": "Bill",
+        },
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Map a consent text column or enter the consent text" in html
@@ -182,7 +233,7 @@ def test_preview_shows_each_rows_validation_outcome_without_storing(seller_clien
     html = response.content.decode()
     assert 'data-row="2" data-valid="true"' in html and 'data-row="4" data-valid="true"' in html
     assert 'data-row="3" data-valid="false"' in html
-    invalid = html[html.index('data-row="3"'):html.index('data-row="4"')]
+    invalid = html[html.index('data-row="3"') : html.index('data-row="4"')]
     assert "Use a 5-digit US ZIP code." in invalid and "(Zip Code)" in invalid
     assert "<strong>Homeowner</strong>" in invalid
     assert "fields.homeowner" not in invalid  # labels, not internal keys
@@ -205,22 +256,32 @@ def _map_and_get(client, csv_import, query: str = "") -> str:
     return client.get(f"/seller/imports/{csv_import.pk}/map/{query}").content.decode()
 
 
-def test_saving_the_mapping_checks_every_row_and_lists_the_bad_ones_before_the_import(seller_client, solar,
-                                                                                      seller_user):
-    bad = {15: {"Zip Code": "notazip"}, 60: {"Homeowner": "", "State": "NY"}, 119: {"Phone": "(415) 555-0150",
-                                                                                   "Email": ""}}
+def test_saving_the_mapping_checks_every_row_and_lists_the_bad_ones_before_the_import(
+    seller_client, solar, seller_user
+):
+    bad = {
+        15: {"Zip Code": "notazip"},
+        60: {"Homeowner": "", "State": "NY"},
+        119: {"Phone": "(415) 555-0150", "Email": ""},
+    }
     rows = [csv_row(i, **bad.get(i, {})) for i in range(1, 121)]
     csv_import = make_import(seller_user, solar, rows, mapped=False)
     html = _map_and_get(seller_client, csv_import)
-    summary = html[html.index('data-testid="check-summary"'):]
+    summary = html[html.index('data-testid="check-summary"') :]
     assert "117 of 120</strong> rows pass validation" in summary and "3 rows have errors" in summary
     start = html.index('data-testid="check-errors"')
-    table = html[start:html.index("</table>", start)]
-    listed = re.findall(r'<tr data-row="(\d+)"><td class="num">\d+</td>'
-                        r'<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>', table)
+    table = html[start : html.index("</table>", start)]
+    listed = re.findall(
+        r'<tr data-row="(\d+)"><td class="num">\d+</td>'
+        r"<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>",
+        table,
+    )
     assert [(int(row), column, label) for row, column, label, _ in listed] == [
-        (16, "Zip Code", "ZIP code"), (61, "Zip Code", "ZIP code"), (61, "Homeowner", "Homeowner"),
-        (120, "Phone", "Phone")]  # the header is row 1
+        (16, "Zip Code", "ZIP code"),
+        (61, "Zip Code", "ZIP code"),
+        (61, "Homeowner", "Homeowner"),
+        (120, "Phone", "Phone"),
+    ]  # the header is row 1
     assert "555-0150" not in table and "notazip" not in table  # never a value from the row
     assert "Errors 1–4 of 4" in html and 'rel="next"' not in html
     csv_import.refresh_from_db()
@@ -238,7 +299,8 @@ def test_the_check_errors_are_paginated_with_a_count(seller_client, solar, selle
 
 
 def test_checking_every_row_costs_a_bounded_number_of_queries_and_a_new_mapping_replaces_it(
-        solar, seller_user, django_assert_max_num_queries):
+    solar, seller_user, django_assert_max_num_queries
+):
     rows = [csv_row(i, **({"IP Address": "not-an-ip"} if i % 3 == 0 else {})) for i in range(1, 3001)]
     csv_import = make_import(seller_user, solar, rows, mapped=False)
     targets = imports.csv_import_targets(schema=SchemaCache().schema(solar))
@@ -247,7 +309,8 @@ def test_checking_every_row_costs_a_bounded_number_of_queries_and_a_new_mapping_
         checked = imports.csv_import_set_mapping(csv_import=csv_import, mapping=mapping, consent_text=CONSENT)
     assert (checked.checked_rows, checked.invalid_rows) == (3000, 1000)
     assert checked.check_errors.count() == 1000 and set(checked.check_errors.values_list("field", flat=True)) == {
-        "consent.ip"}
+        "consent.ip"
+    }
     del mapping["consent_ip"]  # a required field unmapped: refused, the last check stands
     with pytest.raises(imports.CsvImportInvalid):
         imports.csv_import_set_mapping(csv_import=csv_import, mapping=mapping, consent_text=CONSENT)
@@ -258,8 +321,9 @@ def test_checking_every_row_costs_a_bounded_number_of_queries_and_a_new_mapping_
     assert not checked.check_errors.exists()  # the import's own report takes over
 
 
-def test_start_queues_the_import_once_on_commit(seller_client, solar, seller_user, monkeypatch,
-                                                django_capture_on_commit_callbacks):
+def test_start_queues_the_import_once_on_commit(
+    seller_client, solar, seller_user, monkeypatch, django_capture_on_commit_callbacks
+):
     queued = []
     monkeypatch.setattr(imports, "_queue_import", lambda csv_import_id: queued.append(csv_import_id))
     csv_import = make_import(seller_user, solar, [csv_row(1)])
@@ -277,6 +341,7 @@ def test_start_queues_the_import_once_on_commit(seller_client, solar, seller_use
 
 
 # ---------------------------------------------------------------- the run
+
 
 class WorkerKilled(BaseException):
     """Stands in for SIGKILL: nothing in the import may catch it."""
@@ -317,10 +382,14 @@ def test_run_resumes_from_processed_rows_without_importing_a_row_twice(solar, se
     rows = [csv_row(i) for i in range(1, 7)]
     csv_import = make_import(seller_user, solar, rows)
     imports.csv_import_start(csv_import=csv_import)
-    for number, values in imports._stored_rows(csv_import).rows[:3]:  # what an earlier worker committed
+    for _number, values in imports._stored_rows(csv_import).rows[:3]:  # what an earlier worker committed
         row = imports._row_dict(csv_import.headers, values)
-        lead_submit(seller=seller_user, vertical=solar, source=LeadSource.CSV,
-                    data=imports._lead_data(row, csv_import.mapping, csv_import.consent_text))
+        lead_submit(
+            seller=seller_user,
+            vertical=solar,
+            source=LeadSource.CSV,
+            data=imports._lead_data(row, csv_import.mapping, csv_import.consent_text),
+        )
     CsvImport.objects.filter(pk=csv_import.pk).update(processed_rows=3, accepted_rows=3)
 
     imports.csv_import_run(csv_import_id=csv_import.pk)
@@ -370,10 +439,18 @@ def test_worker_imports_300_rows_and_reports_rejections_without_values(client, s
 
     wait_for(done, timeout=120, message="the CSV import to finish")
     progress = client.get(f"/seller/imports/{csv_import.pk}/progress.json").json()
-    assert progress == {**progress, "status": "done", "total_rows": 300, "processed_rows": 300, "percent": 100,
-                        "accepted_rows": 300 - len(invalid) - len(dupes), "rejected_rows": len(invalid) + len(dupes)}
+    assert progress == {
+        **progress,
+        "status": "done",
+        "total_rows": 300,
+        "processed_rows": 300,
+        "percent": 100,
+        "accepted_rows": 300 - len(invalid) - len(dupes),
+        "rejected_rows": len(invalid) + len(dupes),
+    }
     assert Lead.objects.filter(seller=seller_user, source=LeadSource.CSV).exclude(
-        status=LeadStatus.REJECTED).count() == 300 - len(invalid) - len(dupes)
+        status=LeadStatus.REJECTED
+    ).count() == 300 - len(invalid) - len(dupes)
     assert bytes(CsvImport.objects.get(pk=csv_import.pk).content) == b""
 
     report = client.get(f"/seller/imports/{csv_import.pk}/errors.csv")
@@ -391,11 +468,15 @@ def test_worker_imports_300_rows_and_reports_rejections_without_values(client, s
     detail = client.get(f"/seller/imports/{csv_import.pk}/")
     assert b"/errors.csv" in detail.content and b"import-progress.js" in detail.content
     # The imported leads were queued for scoring; let the worker finish before the database is flushed.
-    wait_for(lambda: not Lead.objects.filter(status=LeadStatus.RECEIVED).exists(), timeout=120,
-             message="the imported leads to be scored")
+    wait_for(
+        lambda: not Lead.objects.filter(status=LeadStatus.RECEIVED).exists(),
+        timeout=120,
+        message="the imported leads to be scored",
+    )
 
 
 # ---------------------------------------------------------------- isolation
+
 
 def test_another_sellers_import_is_404_everywhere(client, solar, seller_user):
     csv_import = make_import(seller_user, solar, [csv_row(1)])
@@ -426,8 +507,9 @@ def test_an_import_whose_task_is_dead_lettered_shows_failed_and_a_replay_finishe
     imports.csv_import_start(csv_import=csv_import)
     assert CsvImport.objects.get(pk=csv_import.pk).status == CsvImportStatus.IMPORTING
     # What the worker does after the last retry of a transient error (the database kept failing).
-    import_csv.on_failure(OperationalError("server closed the connection"), "task-dead-1", (),
-                          {"csv_import_id": csv_import.pk}, None)
+    import_csv.on_failure(
+        OperationalError("server closed the connection"), "task-dead-1", (), {"csv_import_id": csv_import.pk}, None
+    )
     assert CsvImport.objects.get(pk=csv_import.pk).status == CsvImportStatus.FAILED
     assert DeadLetter.objects.filter(task_name="leads.import_csv").exists()
 

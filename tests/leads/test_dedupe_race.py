@@ -26,7 +26,7 @@ def run_at_once(count: int, fn) -> list:
         try:
             barrier.wait(timeout=30)
             results[i] = fn(i)
-        except BaseException as exc:  # surfaced below: a thread's failure must fail the test
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's failure must fail the test
             errors.append(exc)
         finally:
             connection.close()
@@ -104,8 +104,9 @@ def test_racing_submissions_through_the_api_get_one_201_and_409s_naming_the_firs
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_same_external_id_returns_the_same_lead(seller_user, solar):
-    results = run_at_once(6, lambda i: lead_submit(seller=seller_user, data=make_lead(external_id="crm-42"),
-                                                   source="api"))
+    results = run_at_once(
+        6, lambda i: lead_submit(seller=seller_user, data=make_lead(external_id="crm-42"), source="api")
+    )
     assert sorted(r.outcome for r in results).count(Outcome.CREATED) == 1
     assert all(r.outcome in (Outcome.CREATED, Outcome.EXISTING) for r in results)
     assert len({r.lead.pk for r in results}) == 1
@@ -146,8 +147,9 @@ def test_same_email_with_another_phone_is_a_duplicate(seller_user, solar):
 @pytest.mark.django_db
 def test_email_case_and_phone_formatting_do_not_evade_dedupe(seller_user, solar):
     first = lead_submit(seller=seller_user, data=make_lead(phone=None), source="api")
-    again = lead_submit(seller=seller_user, data=make_lead(email=" Maria.Garcia@GMAIL.com ", phone="+1 415-555-2671"),
-                        source="api")
+    again = lead_submit(
+        seller=seller_user, data=make_lead(email=" Maria.Garcia@GMAIL.com ", phone="+1 415-555-2671"), source="api"
+    )
     assert _ids(again) == (Outcome.DUPLICATE, first.lead.pk)
 
 
@@ -178,7 +180,9 @@ def test_outside_the_dedupe_window_the_consumer_is_accepted_again(seller_user, s
 
     inside = t0 + timedelta(days=29, hours=23)
     assert _ids(lead_submit(seller=seller_user, data=lead_at(inside), source="api", now=inside)) == (
-        Outcome.DUPLICATE, first.lead.pk)
+        Outcome.DUPLICATE,
+        first.lead.pk,
+    )
 
     outside = t0 + timedelta(days=30, seconds=1)
     again = lead_submit(seller=seller_user, data=lead_at(outside), source="api", now=outside)

@@ -53,22 +53,36 @@ def field_block(html: str, name: str) -> str:
     """The markup of one field's wrapper (label, input, errors)."""
     start = html.index(f'data-field="{name}"')
     following = html.find('data-field="', start + 1)
-    return html[start:following if following != -1 else len(html)]
+    return html[start : following if following != -1 else len(html)]
 
 
 @pytest.fixture
 def roofing(db):
-    return vertical_upsert(slug="roofing", name="Roofing", fields=[
-        {"key": "notes", "label": "Anything else", "type": "text"},
-        {"key": "stories", "label": "Stories", "type": "integer", "min_value": 1, "max_value": 4, "required": True},
-        {"key": "budget", "label": "Budget", "type": "decimal", "min_value": 0, "max_value": 100000},
-        {"key": "homeowner", "label": "Homeowner", "type": "boolean", "required": True, "biddable": True},
-        {"key": "material", "label": "Material", "type": "choice", "choices": ["asphalt", "metal", "tile"],
-         "required": True},
-        {"key": "services", "label": "Services", "type": "multi_choice", "choices": ["repair", "replace", "inspect"]},
-        {"key": "start_date", "label": "Start date", "type": "date"},
-        {"key": "property_zip", "label": "Property ZIP", "type": "us_zip"},
-    ])
+    return vertical_upsert(
+        slug="roofing",
+        name="Roofing",
+        fields=[
+            {"key": "notes", "label": "Anything else", "type": "text"},
+            {"key": "stories", "label": "Stories", "type": "integer", "min_value": 1, "max_value": 4, "required": True},
+            {"key": "budget", "label": "Budget", "type": "decimal", "min_value": 0, "max_value": 100000},
+            {"key": "homeowner", "label": "Homeowner", "type": "boolean", "required": True, "biddable": True},
+            {
+                "key": "material",
+                "label": "Material",
+                "type": "choice",
+                "choices": ["asphalt", "metal", "tile"],
+                "required": True,
+            },
+            {
+                "key": "services",
+                "label": "Services",
+                "type": "multi_choice",
+                "choices": ["repair", "replace", "inspect"],
+            },
+            {"key": "start_date", "label": "Start date", "type": "date"},
+            {"key": "property_zip", "label": "Property ZIP", "type": "us_zip"},
+        ],
+    )
 
 
 @pytest.fixture
@@ -82,11 +96,24 @@ def form_url(token: str, slug: str = "roofing") -> str:
 
 def form_data(**overrides) -> dict:
     data = {
-        "first_name": "Maria", "last_name": "García", "email": "maria.garcia@gmail.com", "phone": "(415) 555-2671",
-        "street_address": "1 Market St", "city": "San Francisco", "state": "CA", "zip": "94105",
-        "f_notes": "South-facing roof", "f_stories": "2", "f_budget": "15000.50", "f_homeowner": "yes",
-        "f_material": "metal", "f_services": ["repair", "inspect"], "f_start_date": "2026-05-01",
-        "f_property_zip": "94105", "consent": "on", "website": "",
+        "first_name": "Maria",
+        "last_name": "García",
+        "email": "maria.garcia@gmail.com",
+        "phone": "(415) 555-2671",
+        "street_address": "1 Market St",
+        "city": "San Francisco",
+        "state": "CA",
+        "zip": "94105",
+        "f_notes": "South-facing roof",
+        "f_stories": "2",
+        "f_budget": "15000.50",
+        "f_homeowner": "yes",
+        "f_material": "metal",
+        "f_services": ["repair", "inspect"],
+        "f_start_date": "2026-05-01",
+        "f_property_zip": "94105",
+        "consent": "on",
+        "website": "",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -103,10 +130,15 @@ def test_form_renders_every_field_type_with_required_marks_and_ranges(client, ro
     budget = control(html, "f_budget")
     assert (budget["type"], budget["min"], budget["max"], budget["step"]) == ("number", "0", "100000", "any")
     assert {c["value"] for c in controls(html) if c.get("name") == "f_homeowner" and c.get("type") == "radio"} == {
-        "yes", "no"}
+        "yes",
+        "no",
+    }
     assert {c["value"] for c in controls(html) if c.get("select") == "f_material"} == {"", "asphalt", "metal", "tile"}
     assert {c["value"] for c in controls(html) if c.get("name") == "f_services" and c.get("type") == "checkbox"} == {
-        "repair", "replace", "inspect"}
+        "repair",
+        "replace",
+        "inspect",
+    }
     assert control(html, "f_start_date")["type"] == "date"
     assert control(html, "f_property_zip")["inputmode"] == "numeric"
     assert '<span class="req"' in field_block(html, "f_stories")
@@ -124,8 +156,13 @@ def test_form_renders_every_field_type_with_required_marks_and_ranges(client, ro
 
 
 def test_valid_submission_stores_a_form_lead_with_consent_from_the_request(client, roofing, token, seller_user):
-    response = client.post(form_url(token), form_data(), REMOTE_ADDR="198.51.100.23",
-                           HTTP_USER_AGENT="Mozilla/5.0 (TestPhone)", HTTP_HOST="quotes.sunnyroofs.com")
+    response = client.post(
+        form_url(token),
+        form_data(),
+        REMOTE_ADDR="198.51.100.23",
+        HTTP_USER_AGENT="Mozilla/5.0 (TestPhone)",
+        HTTP_HOST="quotes.sunnyroofs.com",
+    )
     assert response.status_code == 302 and response["Location"] == "/f/roofing/thanks/"
     lead = Lead.objects.get()
     assert lead.source == LeadSource.FORM and lead.seller == seller_user and lead.vertical == roofing
@@ -133,9 +170,16 @@ def test_valid_submission_stores_a_form_lead_with_consent_from_the_request(clien
     assert lead.consent_ip == "198.51.100.23" and lead.consent_user_agent == "Mozilla/5.0 (TestPhone)"
     assert lead.consent_text == hosted_form_consent_text(vertical=roofing, seller=seller_user)
     assert lead.consent_page_url == "http://quotes.sunnyroofs.com/f/roofing/"  # without the seller's token
-    assert lead.fields == {"notes": "South-facing roof", "stories": 2, "budget": 15000.5, "homeowner": True,
-                           "material": "metal", "services": ["repair", "inspect"], "start_date": "2026-05-01",
-                           "property_zip": "94105"}
+    assert lead.fields == {
+        "notes": "South-facing roof",
+        "stories": 2,
+        "budget": 15000.5,
+        "homeowner": True,
+        "material": "metal",
+        "services": ["repair", "inspect"],
+        "start_date": "2026-05-01",
+        "property_zip": "94105",
+    }
     assert b"maria" not in bytes(LeadPII.objects.get(lead=lead).ciphertext).lower()
     pii = lead_pii_read(lead=lead)
     assert pii["email"] == "maria.garcia@gmail.com" and pii["phone"] == "+14155552671"
@@ -151,8 +195,9 @@ def test_filled_honeypot_looks_successful_but_stores_nothing(client, roofing, to
 
 
 def test_field_errors_show_next_to_their_inputs_and_keep_what_was_typed(client, roofing, token):
-    response = client.post(form_url(token), form_data(zip="99999", f_stories="9", f_homeowner=None,
-                                                      f_services=["repair"]))
+    response = client.post(
+        form_url(token), form_data(zip="99999", f_stories="9", f_homeowner=None, f_services=["repair"])
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "This ZIP code does not exist." in field_block(html, "zip")
@@ -253,8 +298,9 @@ def test_seller_page_lists_a_link_per_active_vertical(client, roofing, solar, to
     response = client.get("/seller/forms/")
     assert response.status_code == 200
     links = re.findall(r'data-testid="form-link"><code>([^<]+)</code>', response.content.decode())
-    assert sorted(links) == sorted([f"http://testserver/f/roofing/?s={token}",
-                                    f"http://testserver/f/solar-residential/?s={token}"])
+    assert sorted(links) == sorted(
+        [f"http://testserver/f/roofing/?s={token}", f"http://testserver/f/solar-residential/?s={token}"]
+    )
 
 
 def test_rotating_the_token_invalidates_old_links(client, roofing, token, seller_user):

@@ -5,8 +5,8 @@ import pytest
 from leads.choices import LeadStatus
 from leads.models import Lead, LeadPII, SellerCap
 from marketplace.models import IdempotencyKey
-from tests.leads.conftest import make_lead
 from tests.api_errors import api_error, error_fields
+from tests.leads.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +120,9 @@ def test_bulk_gives_per_item_results_for_mixed_items(seller_api, solar):
     assert results[2]["error"]["code"] == "duplicate"
     assert results[2]["error"]["duplicate_of"] == Lead.objects.order_by("id")[0].pk
     assert results[2]["id"] == results[2]["error"]["lead_id"]
-    assert results[3]["error"]["errors"] == [{"param": None, "code": "invalid",
-                                              "message": "Each lead must be a JSON object."}]
+    assert results[3]["error"]["errors"] == [
+        {"param": None, "code": "invalid", "message": "Each lead must be a JSON object."}
+    ]
     assert "fields.monthly_electric_bill" in params[4]
     assert results[5]["error"]["duplicate_of"] == results[0]["id"]
     assert all(set(r["error"]) >= {"type", "code", "message", "param", "errors"} for r in results if "error" in r)

@@ -25,8 +25,11 @@ def leads(seller_user, solar, settings):
     assert settings.PII_ACTIVE_KEY_ID == "test1"
     created = []
     for i in range(7):
-        result = lead_submit(seller=seller_user, data=make_lead(email=f"rot{i}@gmail.com", phone=f"+1415555{6000 + i}",
-                                                                first_name=f"Zoë{i}"), source="api")
+        result = lead_submit(
+            seller=seller_user,
+            data=make_lead(email=f"rot{i}@gmail.com", phone=f"+1415555{6000 + i}", first_name=f"Zoë{i}"),
+            source="api",
+        )
         assert result.outcome == Outcome.CREATED
         created.append(result.lead)
     return created

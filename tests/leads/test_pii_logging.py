@@ -12,8 +12,8 @@ from django.urls import reverse
 from leads.models import Lead, LeadPII, SellerCap
 from leads.services import lead_score
 from marketplace.logging import CorrelationIdFilter, JsonFormatter
-from tests.leads.conftest import make_lead
 from tests.api_errors import error_params
+from tests.leads.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -23,16 +23,36 @@ DOB = "1971-07-19"
 
 
 def consumer(i: int) -> dict:
-    return {"first_name": FIRST, "last_name": f"{LAST}{i}", "street_address": f"{i}{STREET}",
-            "email": f"xanthippe.okonkwo{i}@gmail.com", "phone": f"(415) 555-{7100 + i}"}
+    return {
+        "first_name": FIRST,
+        "last_name": f"{LAST}{i}",
+        "street_address": f"{i}{STREET}",
+        "email": f"xanthippe.okonkwo{i}@gmail.com",
+        "phone": f"(415) 555-{7100 + i}",
+    }
 
 
 def pii_strings(count: int) -> list[str]:
-    values = [FIRST, LAST, STREET, DOB, "xanthippe", "okonkwo", "evergreen", "+1999876543", "9998765432",
-              "999) 876", "not-an-email@@nowhere"]
+    values = [
+        FIRST,
+        LAST,
+        STREET,
+        DOB,
+        "xanthippe",
+        "okonkwo",
+        "evergreen",
+        "+1999876543",
+        "9998765432",
+        "999) 876",
+        "not-an-email@@nowhere",
+    ]
     for i in range(count):
-        values += [f"xanthippe.okonkwo{i}@gmail.com", f"(415) 555-{7100 + i}", f"+1415555{7100 + i}",
-                   f"415555{7100 + i}"]
+        values += [
+            f"xanthippe.okonkwo{i}@gmail.com",
+            f"(415) 555-{7100 + i}",
+            f"+1415555{7100 + i}",
+            f"415555{7100 + i}",
+        ]
     return values
 
 
@@ -58,15 +78,25 @@ def test_no_pii_anywhere_after_every_kind_of_submission(seller_api, seller_user,
         responses.append(seller_api.post("/api/v1/leads/", lead(0), format="json"))
         responses.append(seller_api.post("/api/v1/leads/", lead(1, phone="+1 (999) 876-5432"), format="json"))
         responses.append(seller_api.post("/api/v1/leads/", lead(2, email="not-an-email@@nowhere"), format="json"))
-        responses.append(seller_api.post("/api/v1/leads/", lead(3, zip="00000", state="ZZ", consent={"text": ""},
-                                                                 fields={"roof_type": "straw"}), format="json"))
+        responses.append(
+            seller_api.post(
+                "/api/v1/leads/",
+                lead(3, zip="00000", state="ZZ", consent={"text": ""}, fields={"roof_type": "straw"}),
+                format="json",
+            )
+        )
         responses.append(seller_api.post("/api/v1/leads/", lead(0), format="json"))  # duplicate
         fourth = lead(4)
         responses.append(seller_api.post("/api/v1/leads/", fourth, format="json", HTTP_IDEMPOTENCY_KEY="k-4"))
         responses.append(seller_api.post("/api/v1/leads/", fourth, format="json", HTTP_IDEMPOTENCY_KEY="k-4"))
         # Bulk: valid, invalid, a duplicate of an earlier one, and past the cap of 3.
-        responses.append(seller_api.post("/api/v1/leads/bulk/", {"leads": [
-            lead(5), lead(6, phone="12345"), lead(7, email="x@@y"), lead(0), lead(8), lead(9)]}, format="json"))
+        responses.append(
+            seller_api.post(
+                "/api/v1/leads/bulk/",
+                {"leads": [lead(5), lead(6, phone="12345"), lead(7, email="x@@y"), lead(0), lead(8), lead(9)]},
+                format="json",
+            )
+        )
         responses.append(seller_api.post("/api/v1/leads/", lead(10), format="json"))  # capped
         for lead_id in Lead.objects.filter(status="received").values_list("pk", flat=True):
             lead_score(lead_id=lead_id)
@@ -81,8 +111,13 @@ def test_no_pii_anywhere_after_every_kind_of_submission(seller_api, seller_user,
     assert responses[6]["Idempotent-Replay"] == "true"
     bulk = responses[7].json()["results"]
     assert [r["accepted"] for r in bulk] == [True, False, False, False, False, False]
-    assert [r["error"]["code"] for r in bulk[1:]] == ["validation_error", "validation_error", "duplicate",
-                                                      "daily_cap_reached", "daily_cap_reached"]
+    assert [r["error"]["code"] for r in bulk[1:]] == [
+        "validation_error",
+        "validation_error",
+        "duplicate",
+        "daily_cap_reached",
+        "daily_cap_reached",
+    ]
 
     values = pii_strings(11)
 
@@ -130,8 +165,10 @@ def test_lead_rows_text_columns_hold_no_contact_details(seller_user, solar):
 
     lead_submit(seller=seller_user, data=lead(0, campaign="spring", sub_id="s1", city="San Francisco"), source="api")
     values = pii_strings(1)
-    text_columns = [f.attname for f in Lead._meta.concrete_fields
-                    if f.get_internal_type() in ("CharField", "TextField", "JSONField", "URLField",
-                                                 "GenericIPAddressField")]
+    text_columns = [
+        f.attname
+        for f in Lead._meta.concrete_fields
+        if f.get_internal_type() in ("CharField", "TextField", "JSONField", "URLField", "GenericIPAddressField")
+    ]
     for row in Lead.objects.values(*text_columns):
         assert not find_leaks(json.dumps(row, default=str), values), row

@@ -24,8 +24,17 @@ NOW = timezone.now()
 
 
 def stub(**attrs):
-    base = {"consent_at": NOW, "has_phone": True, "phone_type": "mobile", "has_email": True, "zip": "94105",
-            "state": "CA", "city": "San Francisco", "source": LeadSource.API, "fields": {}}
+    base = {
+        "consent_at": NOW,
+        "has_phone": True,
+        "phone_type": "mobile",
+        "has_email": True,
+        "zip": "94105",
+        "state": "CA",
+        "city": "San Francisco",
+        "source": LeadSource.API,
+        "fields": {},
+    }
     return SimpleNamespace(**{**base, **attrs})
 
 
@@ -54,8 +63,9 @@ def test_consent_in_the_near_future_counts_as_fresh():
     assert scoring.consent_freshness(stub(consent_at=NOW + timedelta(minutes=4)), NOW)["points"] == 15
 
 
-@pytest.mark.parametrize(("phone_type", "points"), [("mobile", 15), ("fixed_line_or_mobile", 13), ("fixed_line", 10),
-                                                    ("voip", 6), ("", 8)])
+@pytest.mark.parametrize(
+    ("phone_type", "points"), [("mobile", 15), ("fixed_line_or_mobile", 13), ("fixed_line", 10), ("voip", 6), ("", 8)]
+)
 def test_phone_line_type_points(phone_type, points):
     assert scoring.contact_validity(stub(phone_type=phone_type, has_email=False))["points"] == points
     assert scoring.contact_validity(stub(phone_type=phone_type))["points"] == points + 10
@@ -66,15 +76,18 @@ def test_contact_validity_without_phone_or_email():
     assert scoring.contact_validity(stub(has_phone=False, has_email=False))["points"] == 0
 
 
-@pytest.mark.parametrize(("zip_code", "state", "city", "points"), [
-    ("94105", "CA", "San Francisco", 15),  # ZIP in state, city matches
-    ("94105", "CA", "san francisco", 15),  # case-insensitive
-    ("94105", "CA", "Los Angeles", 10),  # city does not match the ZIP
-    ("94105", "CA", "", 12),  # no city given
-    ("94105", "NY", "San Francisco", 5),  # ZIP not in the state (other channels than validated input)
-    ("00000", "CA", "San Francisco", 0),  # unknown ZIP
-    ("", "CA", "", 0),
-])
+@pytest.mark.parametrize(
+    ("zip_code", "state", "city", "points"),
+    [
+        ("94105", "CA", "San Francisco", 15),  # ZIP in state, city matches
+        ("94105", "CA", "san francisco", 15),  # case-insensitive
+        ("94105", "CA", "Los Angeles", 10),  # city does not match the ZIP
+        ("94105", "CA", "", 12),  # no city given
+        ("94105", "NY", "San Francisco", 5),  # ZIP not in the state (other channels than validated input)
+        ("00000", "CA", "San Francisco", 0),  # unknown ZIP
+        ("", "CA", "", 0),
+    ],
+)
 def test_geo_consistency_of_zip_state_and_city(zip_code, state, city, points):
     assert scoring.geo_consistency(stub(zip=zip_code, state=state, city=city))["points"] == points
 
@@ -92,8 +105,10 @@ def test_field_completeness_counts_vertical_fields_and_contact_details(solar):
     assert result["points"] == pytest.approx(15 * 2 / 9, abs=0.01)
 
 
-@pytest.mark.parametrize(("source", "points"), [(LeadSource.FORM, 10), (LeadSource.WEBHOOK, 9), (LeadSource.API, 8),
-                                                (LeadSource.CSV, 6), ("other", 5)])
+@pytest.mark.parametrize(
+    ("source", "points"),
+    [(LeadSource.FORM, 10), (LeadSource.WEBHOOK, 9), (LeadSource.API, 8), (LeadSource.CSV, 6), ("other", 5)],
+)
 def test_source_trust(source, points):
     assert scoring.source_trust(stub(source=source))["points"] == points
 
@@ -106,7 +121,8 @@ def test_seller_reputation_starts_at_the_prior_and_moves_with_outcomes(seller_us
     assert scoring.seller_reputation(lead, timezone.now())["points"] == pytest.approx(10 * 12 / 15, abs=0.01)
     for i in range(6, 11):
         Lead.objects.filter(pk=submitted(seller_user, i).pk).update(
-            status=LeadStatus.REJECTED, rejection_reason=RejectionReason.LOW_QUALITY)
+            status=LeadStatus.REJECTED, rejection_reason=RejectionReason.LOW_QUALITY
+        )
     assert scoring.seller_reputation(lead, timezone.now())["points"] == pytest.approx(10 * 12 / 20, abs=0.01)
     # Received (unscored) leads and other sellers' leads do not move it; a month later the history has aged out.
     submitted(UserFactory(is_seller=True), 20)
@@ -117,20 +133,27 @@ def test_seller_reputation_starts_at_the_prior_and_moves_with_outcomes(seller_us
 def test_duplicates_count_against_seller_reputation(seller_user, solar):
     lead = submitted(seller_user, 0)
     for _ in range(2):
-        assert lead_submit(seller=seller_user, data=make_lead(email="score0@gmail.com"), source="api").outcome == \
-            Outcome.DUPLICATE
+        assert (
+            lead_submit(seller=seller_user, data=make_lead(email="score0@gmail.com"), source="api").outcome
+            == Outcome.DUPLICATE
+        )
     assert scoring.seller_reputation(lead, timezone.now())["points"] == pytest.approx(10 * 7 / 12, abs=0.01)
 
 
 def test_duplicate_history_across_other_verticals(seller_user, solar):
-    others = [vertical_upsert(slug=f"solar-other-{i}", name=f"Other {i}", parent=solar.parent, quality_floor=0)
-              for i in range(3)]
+    others = [
+        vertical_upsert(slug=f"solar-other-{i}", name=f"Other {i}", parent=solar.parent, quality_floor=0)
+        for i in range(3)
+    ]
     lead = submitted(seller_user, 0)
     expected = [10, 6, 3, 0]
     assert scoring.duplicate_history(lead, timezone.now())["points"] == expected[0]
     for n, vertical in enumerate(others, start=1):
-        lead_submit(seller=seller_user, data=make_lead(email="score0@gmail.com", phone=None, vertical=vertical.slug),
-                    source="api")
+        lead_submit(
+            seller=seller_user,
+            data=make_lead(email="score0@gmail.com", phone=None, vertical=vertical.slug),
+            source="api",
+        )
         result = scoring.duplicate_history(lead, timezone.now())
         assert result["points"] == expected[n] and f"seen in {n} other" in result["detail"]
     # The same vertical never counts, and history older than 30 days is forgotten.
@@ -159,8 +182,9 @@ def test_a_lead_under_the_quality_floor_is_rejected_as_low_quality_with_its_brea
     assert scored.status == LeadStatus.REJECTED and scored.rejection_reason == RejectionReason.LOW_QUALITY
     assert scored.rejection_detail == {"score": scored.quality_score, "floor": 100}
     assert set(scored.score_breakdown["components"]) == set(scoring.WEIGHTS)
-    assert LeadStatusChange.objects.filter(lead=lead, to_status=LeadStatus.REJECTED,
-                                           reason__contains="below floor 100").exists()
+    assert LeadStatusChange.objects.filter(
+        lead=lead, to_status=LeadStatus.REJECTED, reason__contains="below floor 100"
+    ).exists()
 
 
 def test_a_lead_at_or_over_the_floor_is_scored(seller_user, solar):
@@ -176,7 +200,11 @@ def test_lead_score_is_idempotent(seller_user, solar):
     second = lead_score(lead_id=lead.pk)
     again = Lead.objects.get(pk=lead.pk)
     assert (again.status, again.quality_score, again.score_breakdown, again.scored_at) == (
-        first.status, first.quality_score, first.score_breakdown, first.scored_at)
+        first.status,
+        first.quality_score,
+        first.score_breakdown,
+        first.scored_at,
+    )
     assert second.scored_at == first.scored_at
     assert LeadStatusChange.objects.filter(lead=lead).count() == history
     assert lead_score(lead_id=10**12) is None  # a vanished lead is not an error
@@ -237,7 +265,7 @@ def test_scoring_locks_only_the_lead_not_its_seller_or_vertical(seller_user, sol
                 lead_score(lead_id=lead.pk)
                 locked.set()
                 release.wait(timeout=30)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's failure must fail the test
             errors.append(exc)
             locked.set()
         finally:

@@ -22,15 +22,29 @@ from verticals.models import Vertical
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now().replace(microsecond=0)
-SORT_COLUMNS = {"created": ("created_at",), "status": ("status", "created_at"),
-                "vertical": ("vertical_id", "created_at"), "score": ("quality_score",), "price": ("price",)}
+SORT_COLUMNS = {
+    "created": ("created_at",),
+    "status": ("status", "created_at"),
+    "vertical": ("vertical_id", "created_at"),
+    "score": ("quality_score",),
+    "price": ("price",),
+}
 
 
 def add_leads(seller, vertical, rows: list[dict]) -> list[Lead]:
     """Lead rows straight into the table (no vault, no scoring): for volume, ties and NULLs."""
-    leads = [Lead(seller=seller, vertical=row.pop("vertical", vertical), source="api",
-                  consent_text="I agree.", consent_at=NOW - timedelta(hours=1), consent_ip="203.0.113.7",
-                  **{"created_at": NOW, **row}) for row in rows]
+    leads = [
+        Lead(
+            seller=seller,
+            vertical=row.pop("vertical", vertical),
+            source="api",
+            consent_text="I agree.",
+            consent_at=NOW - timedelta(hours=1),
+            consent_ip="203.0.113.7",
+            **{"created_at": NOW, **row},
+        )
+        for row in rows
+    ]
     return Lead.objects.bulk_create(leads)
 
 
@@ -68,12 +82,38 @@ def parent(solar):
 def mixed(seller_user, solar, parent):
     """17 leads with tied timestamps, tied and NULL scores and prices, two verticals, mixed statuses."""
     scores = [None, 50, 50, 70, None, 10, 50, 90, None, 70, 10, 50, None, 100, 0, 50, None]
-    prices = [Decimal("12.5"), None, Decimal("12.5"), Decimal("40"), None, Decimal("3"), Decimal("12.5"), None,
-              Decimal("99.999999"), None, Decimal("3"), Decimal("12.5"), None, Decimal("40"), None, Decimal("0"), None]
+    prices = [
+        Decimal("12.5"),
+        None,
+        Decimal("12.5"),
+        Decimal("40"),
+        None,
+        Decimal("3"),
+        Decimal("12.5"),
+        None,
+        Decimal("99.999999"),
+        None,
+        Decimal("3"),
+        Decimal("12.5"),
+        None,
+        Decimal("40"),
+        None,
+        Decimal("0"),
+        None,
+    ]
     statuses = [LeadStatus.SCORED, LeadStatus.SOLD, LeadStatus.REJECTED, LeadStatus.LISTED, LeadStatus.RECEIVED]
-    rows = [{"created_at": NOW - timedelta(minutes=i // 4), "quality_score": scores[i], "price": prices[i],
-             "status": statuses[i % len(statuses)], "vertical": solar if i % 3 else parent,
-             "has_phone": i % 2 == 0, "has_email": i % 3 != 0} for i in range(17)]
+    rows = [
+        {
+            "created_at": NOW - timedelta(minutes=i // 4),
+            "quality_score": scores[i],
+            "price": prices[i],
+            "status": statuses[i % len(statuses)],
+            "vertical": solar if i % 3 else parent,
+            "has_phone": i % 2 == 0,
+            "has_email": i % 3 != 0,
+        }
+        for i in range(17)
+    ]
     return add_leads(seller_user, solar, rows)
 
 
@@ -117,14 +157,45 @@ def test_another_sellers_leads_are_never_listed_exported_or_shown(seller_client,
 
 @pytest.fixture
 def varied(seller_user, solar, parent):
-    return {lead.external_id: lead for lead in add_leads(seller_user, solar, [
-        {"external_id": "a", "status": LeadStatus.SCORED, "quality_score": 80, "has_phone": True,
-         "campaign": "spring", "city": "San Francisco", "zip": "94105", "created_at": NOW - timedelta(days=3)},
-        {"external_id": "b", "status": LeadStatus.SOLD, "quality_score": 55, "has_email": True, "sub_id": "fb-7",
-         "city": "Oakland", "zip": "94607", "created_at": NOW - timedelta(days=1)},
-        {"external_id": "c", "status": LeadStatus.REJECTED, "quality_score": None, "has_phone": True,
-         "has_email": True, "campaign": "spring-2", "created_at": NOW, "vertical": parent},
-    ])}
+    return {
+        lead.external_id: lead
+        for lead in add_leads(
+            seller_user,
+            solar,
+            [
+                {
+                    "external_id": "a",
+                    "status": LeadStatus.SCORED,
+                    "quality_score": 80,
+                    "has_phone": True,
+                    "campaign": "spring",
+                    "city": "San Francisco",
+                    "zip": "94105",
+                    "created_at": NOW - timedelta(days=3),
+                },
+                {
+                    "external_id": "b",
+                    "status": LeadStatus.SOLD,
+                    "quality_score": 55,
+                    "has_email": True,
+                    "sub_id": "fb-7",
+                    "city": "Oakland",
+                    "zip": "94607",
+                    "created_at": NOW - timedelta(days=1),
+                },
+                {
+                    "external_id": "c",
+                    "status": LeadStatus.REJECTED,
+                    "quality_score": None,
+                    "has_phone": True,
+                    "has_email": True,
+                    "campaign": "spring-2",
+                    "created_at": NOW,
+                    "vertical": parent,
+                },
+            ],
+        )
+    }
 
 
 def ids(seller, **params) -> set[str]:
@@ -132,39 +203,43 @@ def ids(seller, **params) -> set[str]:
     return {lead.external_id for lead in page.rows}
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({}, {"a", "b", "c"}),
-    ({"vertical": "solar-residential"}, {"a", "b"}),
-    ({"vertical": "solar"}, {"a", "b", "c"}),  # a parent vertical includes its sub-verticals
-    ({"status": "sold"}, {"b"}),
-    ({"status": ["sold", "rejected"]}, {"b", "c"}),
-    ({"status": "scored,sold"}, {"a", "b"}),
-    ({"has_phone": "true"}, {"a", "c"}),
-    ({"has_phone": "false"}, {"b"}),
-    ({"has_email": "true"}, {"b", "c"}),
-    ({"has_email": "0"}, {"a"}),
-    ({"score_min": "60"}, {"a"}),
-    ({"score_max": "60"}, {"b"}),
-    ({"score_min": "55", "score_max": "80"}, {"a", "b"}),
-    ({"created_from": (NOW - timedelta(days=2)).isoformat()}, {"b", "c"}),
-    ({"created_to": (NOW - timedelta(days=1)).isoformat()}, {"a"}),  # a datetime bound is exclusive
-    ({"created_to": (NOW - timedelta(days=1)).date().isoformat()}, {"a", "b"}),  # a date covers its whole day
-    ({"q": "a"}, {"a"}),                 # external id
-    ({"q": "spring"}, {"a"}),            # campaign, exactly: not "spring-2"
-    ({"q": "fb-7"}, {"b"}),              # sub id
-    ({"q": "94607"}, {"b"}),             # ZIP
-    ({"q": "san francisco"}, {"a"}),     # city, ignoring case
-    ({"q": "Francisco"}, set()),         # no substring search
-    ({"external_id": "c"}, {"c"}),
-    ({"status": "sold", "has_email": "true", "q": "Oakland"}, {"b"}),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"a", "b", "c"}),
+        ({"vertical": "solar-residential"}, {"a", "b"}),
+        ({"vertical": "solar"}, {"a", "b", "c"}),  # a parent vertical includes its sub-verticals
+        ({"status": "sold"}, {"b"}),
+        ({"status": ["sold", "rejected"]}, {"b", "c"}),
+        ({"status": "scored,sold"}, {"a", "b"}),
+        ({"has_phone": "true"}, {"a", "c"}),
+        ({"has_phone": "false"}, {"b"}),
+        ({"has_email": "true"}, {"b", "c"}),
+        ({"has_email": "0"}, {"a"}),
+        ({"score_min": "60"}, {"a"}),
+        ({"score_max": "60"}, {"b"}),
+        ({"score_min": "55", "score_max": "80"}, {"a", "b"}),
+        ({"created_from": (NOW - timedelta(days=2)).isoformat()}, {"b", "c"}),
+        ({"created_to": (NOW - timedelta(days=1)).isoformat()}, {"a"}),  # a datetime bound is exclusive
+        ({"created_to": (NOW - timedelta(days=1)).date().isoformat()}, {"a", "b"}),  # a date covers its whole day
+        ({"q": "a"}, {"a"}),  # external id
+        ({"q": "spring"}, {"a"}),  # campaign, exactly: not "spring-2"
+        ({"q": "fb-7"}, {"b"}),  # sub id
+        ({"q": "94607"}, {"b"}),  # ZIP
+        ({"q": "san francisco"}, {"a"}),  # city, ignoring case
+        ({"q": "Francisco"}, set()),  # no substring search
+        ({"external_id": "c"}, {"c"}),
+        ({"status": "sold", "has_email": "true", "q": "Oakland"}, {"b"}),
+    ],
+)
 def test_each_filter_narrows_the_table(seller_user, varied, params, expected):
     assert ids(seller_user, **params) == expected
 
 
 def test_the_page_filter_form_narrows_and_keeps_its_values(seller_client, varied):
-    response = seller_client.get("/seller/leads/", {"status": ["sold", "rejected"], "has_email": "true",
-                                                    "q": "Oakland"})
+    response = seller_client.get(
+        "/seller/leads/", {"status": ["sold", "rejected"], "has_email": "true", "q": "Oakland"}
+    )
     assert response.status_code == 200
     assert [lead.external_id for lead in response.context["page"].rows] == ["b"]
     body = response.content.decode()
@@ -172,22 +247,25 @@ def test_the_page_filter_form_narrows_and_keeps_its_values(seller_client, varied
     assert 'name="q" value="Oakland"' in body and '<option value="true" selected>Has email' in body
 
 
-@pytest.mark.parametrize(("params", "field", "fragment"), [
-    ({"sort": "name"}, "sort", "Sort by one of"),
-    ({"status": "pending"}, "status", "Unknown status"),
-    ({"has_phone": "maybe"}, "has_phone", "true or false"),
-    ({"score_min": "abc"}, "score_min", "whole number"),
-    ({"score_max": "101"}, "score_max", "whole number"),
-    ({"score_min": "70", "score_max": "20"}, "score_max", "below score_min"),
-    ({"created_from": "yesterday"}, "created_from", "YYYY-MM-DD"),
-    ({"created_to": "2025-02-30"}, "created_to", "YYYY-MM-DD"),
-    ({"created_from": "2025-03-02", "created_to": "2025-03-01"}, "created_to", "after created_from"),
-    ({"vertical": "no-such-vertical"}, "vertical", "Unknown vertical"),
-    ({"q": "x" * 101}, "q", "100 characters"),
-    ({"page_size": "0"}, "page_size", "1 to 200"),
-    ({"page_size": "5000"}, "page_size", "1 to 200"),
-    ({"cursor": "garbage"}, "cursor", "invalid"),
-])
+@pytest.mark.parametrize(
+    ("params", "field", "fragment"),
+    [
+        ({"sort": "name"}, "sort", "Sort by one of"),
+        ({"status": "pending"}, "status", "Unknown status"),
+        ({"has_phone": "maybe"}, "has_phone", "true or false"),
+        ({"score_min": "abc"}, "score_min", "whole number"),
+        ({"score_max": "101"}, "score_max", "whole number"),
+        ({"score_min": "70", "score_max": "20"}, "score_max", "below score_min"),
+        ({"created_from": "yesterday"}, "created_from", "YYYY-MM-DD"),
+        ({"created_to": "2025-02-30"}, "created_to", "YYYY-MM-DD"),
+        ({"created_from": "2025-03-02", "created_to": "2025-03-01"}, "created_to", "after created_from"),
+        ({"vertical": "no-such-vertical"}, "vertical", "Unknown vertical"),
+        ({"q": "x" * 101}, "q", "100 characters"),
+        ({"page_size": "0"}, "page_size", "1 to 200"),
+        ({"page_size": "5000"}, "page_size", "1 to 200"),
+        ({"cursor": "garbage"}, "cursor", "invalid"),
+    ],
+)
 def test_bad_parameters_answer_400_with_a_message_naming_them(seller_client, solar, params, field, fragment):
     response = seller_client.get("/seller/leads/", params)
     assert response.status_code == 400
@@ -216,8 +294,9 @@ def test_a_cursor_from_another_sort_order_is_refused(seller_user, mixed):
 
 def test_a_signed_cursor_with_a_malformed_key_is_refused_not_a_500(seller_client, mixed):
     for key in (["not-a-date", 3], ["2025-01-01T00:00:00", "x"], [1], "string", ["2025-01-01T00:00:00", 1, 2]):
-        token = signing.dumps({"s": "-created", "g": 0, "k": key, "d": "n"}, salt="leads.table.cursor.v1",
-                              compress=True)
+        token = signing.dumps(
+            {"s": "-created", "g": 0, "k": key, "d": "n"}, salt="leads.table.cursor.v1", compress=True
+        )
         response = seller_client.get("/seller/leads/", {"cursor": token})
         assert response.status_code == 400 and "cursor" in response.context["errors"]
 
@@ -252,13 +331,16 @@ def test_paging_with_a_filter_keeps_to_the_filtered_set(seller_user, mixed):
 
 
 @pytest.mark.parametrize("sort", ["price", "-score", "status"])
-def test_the_export_iterator_walks_all_rows_in_keyset_batches(seller_user, mixed, sort,
-                                                              django_assert_max_num_queries):
+def test_the_export_iterator_walks_all_rows_in_keyset_batches(seller_user, mixed, sort, django_assert_max_num_queries):
     table = spec(sort=sort)
     with django_assert_max_num_queries(2 * (17 // 3 + 1)):  # at most two index ranges per batch
         leads = [lead.pk for lead in selectors.lead_table_iter(seller=seller_user, spec=table, batch_size=3)]
-    rows = [row["id"] for row in selectors.lead_table_iter(seller=seller_user, spec=table, batch_size=4,
-                                                            values=("id", "vertical__slug"))]
+    rows = [
+        row["id"]
+        for row in selectors.lead_table_iter(
+            seller=seller_user, spec=table, batch_size=4, values=("id", "vertical__slug")
+        )
+    ]
     assert leads == rows == expected_order(mixed, sort.lstrip("-"), sort.startswith("-"))
 
 
@@ -274,7 +356,8 @@ def test_next_and_previous_links_on_the_page_carry_the_cursor(seller_client, mix
     assert shown == expected_order([lead for lead in mixed if lead.has_email], "score", True)
     assert "Next page" not in second.content.decode()
     prev_href = html.unescape(
-        re.search(r'href="([^"]+)" data-testid="previous-page"', second.content.decode()).group(1))
+        re.search(r'href="([^"]+)" data-testid="previous-page"', second.content.decode()).group(1)
+    )
     back = seller_client.get("/seller/leads/" + prev_href)
     assert [lead.pk for lead in back.context["page"].rows] == [lead.pk for lead in first.context["page"].rows]
 
@@ -291,26 +374,47 @@ def test_column_headers_sort_and_toggle_direction(seller_client, mixed):
 
 @pytest.fixture
 def known(seller_user, solar):
-    return add_leads(seller_user, solar, [
-        {"status": LeadStatus.SCORED, "quality_score": 60, "has_phone": True, "has_email": True},
-        {"status": LeadStatus.SCORED, "quality_score": 70, "has_phone": True},
-        {"status": LeadStatus.LISTED, "quality_score": 80, "has_email": True},
-        {"status": LeadStatus.SOLD, "quality_score": 90, "has_phone": True, "has_email": True, "price": 50},
-        {"status": LeadStatus.REJECTED, "quality_score": 20, "has_phone": True,
-         "rejection_reason": RejectionReason.LOW_QUALITY},
-        {"status": LeadStatus.REJECTED, "has_email": True, "rejection_reason": RejectionReason.DUPLICATE},
-        {"status": LeadStatus.RECEIVED, "has_phone": True},
-        {"status": LeadStatus.SOLD, "quality_score": 100, "has_phone": True, "campaign": "other",
-         "created_at": NOW - timedelta(days=40)},
-    ])
+    return add_leads(
+        seller_user,
+        solar,
+        [
+            {"status": LeadStatus.SCORED, "quality_score": 60, "has_phone": True, "has_email": True},
+            {"status": LeadStatus.SCORED, "quality_score": 70, "has_phone": True},
+            {"status": LeadStatus.LISTED, "quality_score": 80, "has_email": True},
+            {"status": LeadStatus.SOLD, "quality_score": 90, "has_phone": True, "has_email": True, "price": 50},
+            {
+                "status": LeadStatus.REJECTED,
+                "quality_score": 20,
+                "has_phone": True,
+                "rejection_reason": RejectionReason.LOW_QUALITY,
+            },
+            {"status": LeadStatus.REJECTED, "has_email": True, "rejection_reason": RejectionReason.DUPLICATE},
+            {"status": LeadStatus.RECEIVED, "has_phone": True},
+            {
+                "status": LeadStatus.SOLD,
+                "quality_score": 100,
+                "has_phone": True,
+                "campaign": "other",
+                "created_at": NOW - timedelta(days=40),
+            },
+        ],
+    )
 
 
 def test_stats_count_the_filtered_set_in_one_query(seller_user, known, django_assert_num_queries):
     table = spec(created_from=(NOW - timedelta(days=30)).date().isoformat())
     with django_assert_num_queries(1):
         stats = selectors.lead_table_stats(seller=seller_user, spec=table)
-    assert stats == {"total": 7, "accepted": 5, "rejected": 2, "sold": 1, "average_score": 64.0,
-                     "phone_coverage_pct": 71.4, "email_coverage_pct": 57.1, "both_coverage_pct": 28.6}
+    assert stats == {
+        "total": 7,
+        "accepted": 5,
+        "rejected": 2,
+        "sold": 1,
+        "average_score": 64.0,
+        "phone_coverage_pct": 71.4,
+        "email_coverage_pct": 57.1,
+        "both_coverage_pct": 28.6,
+    }
     everything = selectors.lead_table_stats(seller=seller_user, spec=spec())
     assert (everything["total"], everything["sold"], everything["average_score"]) == (8, 2, 70.0)
 
@@ -342,16 +446,19 @@ def test_the_page_shows_the_stats_cards(seller_client, known):
 # ---------------------------------------------------------------- the page
 
 
-def test_the_page_query_count_does_not_grow_with_the_leads(seller_client, seller_user, solar,
-                                                           django_assert_max_num_queries):
+def test_the_page_query_count_does_not_grow_with_the_leads(
+    seller_client, seller_user, solar, django_assert_max_num_queries
+):
     add_leads(seller_user, solar, [{"quality_score": i % 7 or None, "campaign": f"c{i}"} for i in range(120)])
     # session, user, vertical list, vertical filter, stats, and at most two keyset queries
     with django_assert_max_num_queries(7):
         response = seller_client.get("/seller/leads/", {"sort": "-score", "vertical": "solar-residential"})
     assert response.status_code == 200 and len(response.context["page"].rows) == 50
     with django_assert_max_num_queries(7):
-        response = seller_client.get("/seller/leads/" + html.unescape(
-            re.search(r'href="([^"]+)" data-testid="next-page"', response.content.decode()).group(1)))
+        response = seller_client.get(
+            "/seller/leads/"
+            + html.unescape(re.search(r'href="([^"]+)" data-testid="next-page"', response.content.decode()).group(1))
+        )
     assert response.status_code == 200 and len(response.context["page"].rows) == 50
 
 
@@ -361,8 +468,17 @@ def test_rows_link_to_the_lead_detail(seller_client, seller_user, solar):
 
 
 def test_user_supplied_values_are_escaped_on_the_page(seller_client, seller_user, solar):
-    lead = add_leads(seller_user, solar, [{"campaign": "<script>alert(1)</script>", "city": "<b>x</b>",
-                                           "external_id": '"><img src=x onerror=alert(2)>'}])[0]
+    lead = add_leads(
+        seller_user,
+        solar,
+        [
+            {
+                "campaign": "<script>alert(1)</script>",
+                "city": "<b>x</b>",
+                "external_id": '"><img src=x onerror=alert(2)>',
+            }
+        ],
+    )[0]
     body = seller_client.get("/seller/leads/", {"q": "<script>"}).content.decode()
     assert "<script>alert(1)</script>" not in body
     body = seller_client.get("/seller/leads/").content.decode()
@@ -389,7 +505,8 @@ def submitted(seller_user, solar):
 
 
 def test_the_detail_shows_score_breakdown_history_consent_and_the_contact_sent(
-        seller_client, submitted, django_assert_max_num_queries):
+    seller_client, submitted, django_assert_max_num_queries
+):
     # session, user, lead with vertical and vault row, history; the access-log row (with its
     # savepoint and release); the vertical's schema (labels, units): 2
     with django_assert_max_num_queries(9):
@@ -437,8 +554,11 @@ def test_staff_see_the_sellers_reads_in_the_access_log(seller_client, submitted,
 
 
 def test_the_csv_export_streams_the_filtered_leads_without_pii(seller_client, seller_user, submitted, solar):
-    add_leads(seller_user, solar, [{"campaign": f"bulk-{i}", "status": LeadStatus.SCORED, "quality_score": 50}
-                                   for i in range(5)])
+    add_leads(
+        seller_user,
+        solar,
+        [{"campaign": f"bulk-{i}", "status": LeadStatus.SCORED, "quality_score": 50} for i in range(5)],
+    )
     add_leads(seller_user, solar, [{"campaign": "rejected-one", "status": LeadStatus.REJECTED}])
     response = seller_client.get("/seller/leads/export.csv", {"status": "scored", "sort": "-created"})
     assert response.status_code == 200 and response.streaming is True
@@ -447,9 +567,24 @@ def test_the_csv_export_streams_the_filtered_leads_without_pii(seller_client, se
     assert len(chunks) == 1 + 6  # the header, then one chunk per row
     text = b"".join(chunks).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == ["id", "created_at", "vertical", "status", "rejection_reason", "quality_score", "price",
-                             "external_id", "campaign", "sub_id", "state", "zip", "city", "has_phone", "has_email",
-                             "fields"]
+    assert list(rows[0]) == [
+        "id",
+        "created_at",
+        "vertical",
+        "status",
+        "rejection_reason",
+        "quality_score",
+        "price",
+        "external_id",
+        "campaign",
+        "sub_id",
+        "state",
+        "zip",
+        "city",
+        "has_phone",
+        "has_email",
+        "fields",
+    ]
     assert rows[0]["id"] == str(submitted.pk) and rows[0]["external_id"] == "ext-42"
     assert rows[0]["vertical"] == "solar-residential" and rows[0]["has_phone"] == "true"
     assert '"roof_type": "metal"' in rows[0]["fields"]
@@ -459,7 +594,7 @@ def test_the_csv_export_streams_the_filtered_leads_without_pii(seller_client, se
 
 
 def test_the_csv_export_neutralises_spreadsheet_formulas(seller_client, seller_user, solar):
-    add_leads(seller_user, solar, [{"campaign": "=HYPERLINK(\"http://evil\")", "sub_id": "@SUM(A1)"}])
+    add_leads(seller_user, solar, [{"campaign": '=HYPERLINK("http://evil")', "sub_id": "@SUM(A1)"}])
     text = b"".join(seller_client.get("/seller/leads/export.csv").streaming_content).decode()
     row = next(csv.DictReader(io.StringIO(text)))
     assert row["campaign"].startswith("'=") and row["sub_id"].startswith("'@")
@@ -468,7 +603,6 @@ def test_the_csv_export_neutralises_spreadsheet_formulas(seller_client, seller_u
 def test_the_csv_export_refuses_bad_filters_with_400(seller_client, solar):
     response = seller_client.get("/seller/leads/export.csv", {"score_min": "lots"})
     assert response.status_code == 400 and b"score_min" in response.content
-
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,8 +8,14 @@ from marketplace.services import user_welcome_email_send
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = {"email": "New.Buyer@Example.com", "password": "a-long-enough-passphrase", "full_name": "New Buyer",
-          "company_name": "Acme Solar", "time_zone": "America/Chicago", "is_buyer": "on"}
+SIGNUP = {
+    "email": "New.Buyer@Example.com",
+    "password": "a-long-enough-passphrase",
+    "full_name": "New Buyer",
+    "company_name": "Acme Solar",
+    "time_zone": "America/Chicago",
+    "is_buyer": "on",
+}
 
 
 def test_sign_up_creates_a_buyer_logs_in_and_queues_the_welcome_email(client, django_capture_on_commit_callbacks):
@@ -53,8 +59,17 @@ def test_wrong_password_is_refused(client, user):
 
 def test_profile_update_sets_roles_and_time_zone(client, user):
     client.force_login(user)
-    client.post(reverse("account"), {"form": "profile", "full_name": "Pat", "company_name": "Pat Co",
-                                     "time_zone": "Europe/Berlin", "is_seller": "on", "is_buyer": "on"})
+    client.post(
+        reverse("account"),
+        {
+            "form": "profile",
+            "full_name": "Pat",
+            "company_name": "Pat Co",
+            "time_zone": "Europe/Berlin",
+            "is_seller": "on",
+            "is_buyer": "on",
+        },
+    )
     user.refresh_from_db()
     assert (user.full_name, user.time_zone, user.is_seller, user.is_buyer) == ("Pat", "Europe/Berlin", True, True)
     assert user.roles == ["seller", "buyer"]
@@ -79,13 +94,20 @@ def test_seed_demo_creates_the_documented_log_ins(client):
 def test_every_admin_changelist_and_add_page_loads(client, staff, api_key):
     from django.contrib import admin
 
-    from marketplace.services import dead_letter_record
     from marketplace.pipeline import TransientError
+    from marketplace.services import dead_letter_record
     from tests.factories import VerticalFieldFactory
 
     VerticalFieldFactory()
-    dead_letter_record(task_name="notify.send_welcome_email", task_id="t", args=[], kwargs={}, exc=TransientError("x"),
-                       traceback="", attempts=4)
+    dead_letter_record(
+        task_name="notify.send_welcome_email",
+        task_id="t",
+        args=[],
+        kwargs={},
+        exc=TransientError("x"),
+        traceback="",
+        attempts=4,
+    )
     client.force_login(staff)
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -100,8 +122,9 @@ def test_every_admin_changelist_and_add_page_loads(client, staff, api_key):
 
 def test_admin_issues_an_api_key_and_shows_it_once(client, staff, user):
     client.force_login(staff)
-    response = client.post(reverse("admin:marketplace_apikey_add"), {"user": user.pk, "name": "from admin"},
-                           follow=True)
+    response = client.post(
+        reverse("admin:marketplace_apikey_add"), {"user": user.pk, "name": "from admin"}, follow=True
+    )
     assert response.status_code == 200
     text = response.content.decode()
     key = user.api_keys.get(name="from admin")
@@ -119,8 +142,9 @@ def test_a_sign_up_that_loses_the_race_for_its_email_gets_a_form_error_not_a_500
     assert User.objects.filter(email="new.buyer@example.com").count() == 1
 
 
-@pytest.mark.parametrize("url", ["/api/v1/verticals/?parent=%00", "/seller/leads/?q=%00", "/f/solar/?s=%00x",
-                                 "/verticals/?x=a%00b"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/verticals/?parent=%00", "/seller/leads/?q=%00", "/f/solar/?s=%00x", "/verticals/?x=a%00b"]
+)
 def test_nul_bytes_in_the_url_get_400_not_500(client, user, url):
     client.force_login(user)
     assert client.get(url).status_code == 400

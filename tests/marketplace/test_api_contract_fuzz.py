@@ -42,11 +42,23 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
 def marketplace_with_data():
     """A seller and a buyer with API keys, and one of each thing the API shows them, so the fuzzer
     meets real rows (ids 1… are drawn often) as well as missing ones."""
-    vertical = vertical_upsert(slug="solar", name="Solar", reserve_price=10, quality_floor=0, fields=[
-        {"key": "homeowner", "label": "Homeowner", "type": "boolean", "biddable": True},
-        {"key": "roof_age_years", "label": "Roof age", "type": "integer", "min_value": 0, "max_value": 100,
-         "biddable": True},
-    ])
+    vertical = vertical_upsert(
+        slug="solar",
+        name="Solar",
+        reserve_price=10,
+        quality_floor=0,
+        fields=[
+            {"key": "homeowner", "label": "Homeowner", "type": "boolean", "biddable": True},
+            {
+                "key": "roof_age_years",
+                "label": "Roof age",
+                "type": "integer",
+                "min_value": 0,
+                "max_value": 100,
+                "biddable": True,
+            },
+        ],
+    )
     seller = UserFactory(is_seller=True)
     buyer = funded_buyer(Decimal("100000"))
     t0 = timezone.now()
@@ -55,33 +67,70 @@ def marketplace_with_data():
     list_for_buy_now(t0=t0, seller=seller, vertical=vertical)
     ask_create(seller=seller, vertical=vertical, reserve_price=Decimal("12"))
     make_bounty(vertical=vertical, buyer=buyer)
-    autobid_rule_create(buyer=buyer, name="solar", vertical=vertical, max_bid=Decimal("20"),
-                        daily_budget=Decimal("200"), daily_lead_cap=10)
+    autobid_rule_create(
+        buyer=buyer,
+        name="solar",
+        vertical=vertical,
+        max_bid=Decimal("20"),
+        daily_budget=Decimal("200"),
+        daily_lead_cap=10,
+    )
     marketplace_deploy(w3=chain_web3())  # withdrawals need the vault
-    return {"seller": api_key_create(user=seller, name="fuzz").secret,
-            "buyer": api_key_create(user=buyer, name="fuzz").secret}
+    return {
+        "seller": api_key_create(user=seller, name="fuzz").secret,
+        "buyer": api_key_create(user=buyer, name="fuzz").secret,
+    }
 
 
 @pytest.fixture
 def web_server(tmp_path, marketplace_with_data):
-    env = {"RATE_LIMIT_ENABLED": "false",
-           # Tasks the fuzzed requests queue go to a broker no worker reads.
-           "CELERY_BROKER_URL": settings.TEST_SPARE_REDIS_URL}
+    env = {
+        "RATE_LIMIT_ENABLED": "false",
+        # Tasks the fuzzed requests queue go to a broker no worker reads.
+        "CELERY_BROKER_URL": settings.TEST_SPARE_REDIS_URL,
+    }
     server = AsgiServer(connection.settings_dict["NAME"], tmp_path / "web.log", env=env)
     yield server
     server.stop()
 
 
 def _schemathesis(server: AsgiServer, key: str, seed: int, report: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG),
-               "run", f"{server.url}/api/schema/",
-               "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(seed),
-               "--header", f"Authorization: Api-Key {key}", "--workers", "2",
-               "--request-timeout", "20", "--suppress-health-check", "all", "--no-color",
-               # The API refuses NUL characters anywhere (docs/api.md); the schema cannot say so of every string.
-               "--generation-allow-x00", "false", "--generation-database", "none"]
-    return subprocess.Popen(command, cwd=ROOT, stdout=report.open("w"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks"})
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{server.url}/api/schema/",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        str(seed),
+        "--header",
+        f"Authorization: Api-Key {key}",
+        "--workers",
+        "2",
+        "--request-timeout",
+        "20",
+        "--suppress-health-check",
+        "all",
+        "--no-color",
+        # The API refuses NUL characters anywhere (docs/api.md); the schema cannot say so of every string.
+        "--generation-allow-x00",
+        "false",
+        "--generation-database",
+        "none",
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=report.open("w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks"},
+    )
 
 
 def test_schemathesis_finds_nothing_with_a_sellers_or_a_buyers_key(web_server, marketplace_with_data, tmp_path):
@@ -99,5 +148,7 @@ def test_schemathesis_finds_nothing_with_a_sellers_or_a_buyers_key(web_server, m
         if code != 0:
             failed.append(role)
     print(f"Schemathesis took {time.monotonic() - started:.0f} s; replay with SCHEMATHESIS_SEED={seed}")
-    assert not failed, (f"Schemathesis found failures with the {' and '.join(failed)} key(s); "
-                        f"replay with SCHEMATHESIS_SEED={seed} (the reports are printed above)")
+    assert not failed, (
+        f"Schemathesis found failures with the {' and '.join(failed)} key(s); "
+        f"replay with SCHEMATHESIS_SEED={seed} (the reports are printed above)"
+    )

@@ -23,8 +23,16 @@ def api(db):
     return client_for(UserFactory(is_buyer=True, is_seller=True))
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/asks/abc/", "/api/v1/leads/1/extra/", "/api/nope",
-                                  "/api/v1/auctions/99999999999999999999999/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nope/",
+        "/api/v1/asks/abc/",
+        "/api/v1/leads/1/extra/",
+        "/api/nope",
+        "/api/v1/auctions/99999999999999999999999/",
+    ],
+)
 def test_unknown_paths_and_bad_ids_under_api_are_a_json_404(api, path):
     response = api.get(path)
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
@@ -43,8 +51,15 @@ def test_a_missing_key_is_a_401_with_the_challenge():
     assert (api_error(response)["type"], api_error(response)["code"]) == ("authentication", "not_authenticated")
 
 
-@pytest.mark.parametrize(("method", "path"), [("get", "/api/v1/asks/"), ("post", "/api/v1/leads/"),
-                                              ("get", "/api/v1/autobid-rules/"), ("post", "/api/v1/bounties/")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/asks/"),
+        ("post", "/api/v1/leads/"),
+        ("get", "/api/v1/autobid-rules/"),
+        ("post", "/api/v1/bounties/"),
+    ],
+)
 def test_role_refusals_are_403(method, path):
     seller, buyer = client_for(UserFactory(is_seller=True)), client_for(UserFactory(is_buyer=True))
     client = seller if "autobid" in path or "bounties" in path else buyer
@@ -58,22 +73,26 @@ def test_malformed_json_is_a_400_parse_error(api):
     assert response.status_code == 400 and api_error(response)["code"] == "parse_error"
 
 
-@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "multipart/form-data",
-                                          "application/json"])
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "multipart/form-data", "application/json"])
 def test_an_empty_body_of_any_type_is_a_json_400_naming_the_missing_fields(api, content_type):
     response = api.generic("POST", "/api/v1/asks/", b"", content_type=content_type)
     assert response.status_code == 400
     assert error_params(response)["vertical"] == ["This field is required."]
 
 
-@pytest.mark.parametrize(("body", "content_type"), [
-    (b"--x\r\nContent-Disposition: form-data; name=\"vertical\"\r\n\r\nsolar\r\n--x--\r\n",
-     "multipart/form-data; boundary=x"),
-    # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: a 158 KB debug page before
-    ("&".join(f"f{i}=1" for i in range(5000)).encode(), "application/x-www-form-urlencoded"),
-    (b"vertical=solar", "application/x-www-form-urlencoded"),
-    (b"<lead/>", "application/xml"),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b'--x\r\nContent-Disposition: form-data; name="vertical"\r\n\r\nsolar\r\n--x--\r\n',
+            "multipart/form-data; boundary=x",
+        ),
+        # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: a 158 KB debug page before
+        ("&".join(f"f{i}=1" for i in range(5000)).encode(), "application/x-www-form-urlencoded"),
+        (b"vertical=solar", "application/x-www-form-urlencoded"),
+        (b"<lead/>", "application/xml"),
+    ],
+)
 def test_bodies_that_are_not_json_are_a_json_415(api, body, content_type):
     response = api.generic("POST", "/api/v1/asks/", body, content_type=content_type)
     assert response.status_code == 415 and len(response.content) < 2000
@@ -123,13 +142,33 @@ def test_an_unexpected_failure_is_a_json_500_with_the_request_id(client):
     assert response.json()["request_id"] == "boom-1" and "RuntimeError" not in response.content.decode()
 
 
-@pytest.mark.parametrize("path", ["/api/v1/asks/", "/api/v1/ledger/", "/api/v1/verticals/", "/api/v1/purchases/",
-                                  "/api/v1/auctions/", "/api/v1/buy-now/", "/api/v1/bounties/", "/api/v1/deposits/",
-                                  "/api/v1/withdrawals/", "/api/v1/autobid-rules/", "/api/v1/bounties/open/",
-                                  "/api/v1/leads/"])
-@pytest.mark.parametrize(("query", "param"), [("page_size=abc", "page_size"), ("page_size=0", "page_size"),
-                                              ("page_size=201", "page_size"), ("cursor=garbage", "cursor"),
-                                              ("cursor=cD1ub3QtYS1kYXRl", "cursor")])  # base64 of p=not-a-date
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/asks/",
+        "/api/v1/ledger/",
+        "/api/v1/verticals/",
+        "/api/v1/purchases/",
+        "/api/v1/auctions/",
+        "/api/v1/buy-now/",
+        "/api/v1/bounties/",
+        "/api/v1/deposits/",
+        "/api/v1/withdrawals/",
+        "/api/v1/autobid-rules/",
+        "/api/v1/bounties/open/",
+        "/api/v1/leads/",
+    ],
+)
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("page_size=abc", "page_size"),
+        ("page_size=0", "page_size"),
+        ("page_size=201", "page_size"),
+        ("cursor=garbage", "cursor"),
+        ("cursor=cD1ub3QtYS1kYXRl", "cursor"),
+    ],
+)  # base64 of p=not-a-date
 def test_every_list_checks_its_pagination_parameters(api, path, query, param):
     if path == "/api/v1/verticals/" and query.startswith("cursor=cD1"):
         pytest.skip("verticals page by slug: any position is one")

@@ -37,15 +37,18 @@ def test_every_operation_declares_its_error_statuses_with_the_envelope(schema):
         assert "Retry-After" in responses["429"]["headers"]
 
 
-@pytest.mark.parametrize(("method", "path", "statuses"), [
-    ("POST", "/api/v1/leads/", {"403", "404", "409", "422"}),
-    ("POST", "/api/v1/auctions/{id}/bids/", {"403", "409"}),
-    ("POST", "/api/v1/buy-now/{id}/purchase/", {"403", "409", "422"}),
-    ("POST", "/api/v1/asks/", {"403", "404", "409"}),
-    ("GET", "/api/v1/autobid-rules/", {"403"}),
-    ("POST", "/api/v1/withdrawals/", {"409", "422", "503"}),
-    ("POST", "/api/v1/bounties/", {"403", "404", "409", "422"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "statuses"),
+    [
+        ("POST", "/api/v1/leads/", {"403", "404", "409", "422"}),
+        ("POST", "/api/v1/auctions/{id}/bids/", {"403", "409"}),
+        ("POST", "/api/v1/buy-now/{id}/purchase/", {"403", "409", "422"}),
+        ("POST", "/api/v1/asks/", {"403", "404", "409"}),
+        ("GET", "/api/v1/autobid-rules/", {"403"}),
+        ("POST", "/api/v1/withdrawals/", {"409", "422", "503"}),
+        ("POST", "/api/v1/bounties/", {"403", "404", "409", "422"}),
+    ],
+)
 def test_operations_declare_the_refusals_they_make(schema, method, path, statuses):
     assert statuses <= set(schema["paths"][path][method.lower()]["responses"])
 
@@ -83,8 +86,12 @@ def test_idempotency_keys_are_required_where_the_server_requires_them(schema):
     def header(method, path):
         return next(p for p in schema["paths"][path][method]["parameters"] if p["name"] == "Idempotency-Key")
 
-    for method, path in [("post", "/api/v1/buy-now/{id}/purchase/"), ("post", "/api/v1/withdrawals/"),
-                         ("post", "/api/v1/bounties/"), ("post", "/api/v1/bounties/{id}/fund/")]:
+    for method, path in [
+        ("post", "/api/v1/buy-now/{id}/purchase/"),
+        ("post", "/api/v1/withdrawals/"),
+        ("post", "/api/v1/bounties/"),
+        ("post", "/api/v1/bounties/{id}/fund/"),
+    ]:
         assert header(method, path)["required"] is True and header(method, path)["schema"]["minLength"] == 1
     assert header("post", "/api/v1/leads/").get("required", False) is False
 

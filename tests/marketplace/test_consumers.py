@@ -51,10 +51,16 @@ def test_session_user_subscribes_to_verticals_and_receives_their_broadcasts():
         hello = await communicator.receive_json_from(timeout=5)
         assert hello["type"] == "hello" and hello["user_id"] == user.pk
 
-        await communicator.send_json_to({"type": "subscribe", "verticals": ["solar", "no-such"],
-                                         "correlation_id": "sub-1"})
+        await communicator.send_json_to(
+            {"type": "subscribe", "verticals": ["solar", "no-such"], "correlation_id": "sub-1"}
+        )
         reply = await communicator.receive_json_from(timeout=5)
-        assert reply == {"type": "subscribed", "verticals": ["solar"], "unknown": ["no-such"], "correlation_id": "sub-1"}
+        assert reply == {
+            "type": "subscribed",
+            "verticals": ["solar"],
+            "unknown": ["no-such"],
+            "correlation_id": "sub-1",
+        }
 
         def send():
             token = correlation.set("cid-broadcast-7")
@@ -87,15 +93,18 @@ def test_api_key_socket_gets_private_user_messages_and_heartbeats():
         pong = await communicator.receive_json_from(timeout=5)
         assert pong["type"] == "pong" and pong["correlation_id"]
         await asyncio.get_running_loop().run_in_executor(
-            None, lambda: group_send_now(group=user_group(user.pk), payload={"type": "outbid", "auction_id": 3}))
+            None, lambda: group_send_now(group=user_group(user.pk), payload={"type": "outbid", "auction_id": 3})
+        )
         assert (await communicator.receive_json_from(timeout=5))["type"] == "outbid"
         await communicator.disconnect()
 
     asyncio.run(run())
 
 
-@pytest.mark.parametrize("message", [{"type": "subscribe", "verticals": "solar"}, {"type": "dance"},
-                                     {"type": "subscribe", "verticals": ["x"] * 101}])
+@pytest.mark.parametrize(
+    "message",
+    [{"type": "subscribe", "verticals": "solar"}, {"type": "dance"}, {"type": "subscribe", "verticals": ["x"] * 101}],
+)
 def test_bad_messages_get_an_error_not_a_crash(message):
     user = UserFactory()
     headers = _session_headers(user)
@@ -127,8 +136,9 @@ def test_exclusive_and_inactive_verticals_are_not_subscribable_by_outsiders():
         communicator = _connect(headers)
         await communicator.connect()
         await communicator.receive_json_from(timeout=5)
-        await communicator.send_json_to({"type": "subscribe",
-                                         "verticals": ["open-vertical", "private-vertical", "old-vertical"]})
+        await communicator.send_json_to(
+            {"type": "subscribe", "verticals": ["open-vertical", "private-vertical", "old-vertical"]}
+        )
         reply = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
         return reply

@@ -31,9 +31,16 @@ def test_unsafe_request_id_is_replaced_not_echoed(client):
 
 def test_log_records_are_json_with_the_correlation_id(client, caplog):
     caplog.set_level(logging.INFO)
-    client.post(reverse("signup"), {
-        "email": "json@example.com", "password": "a-long-enough-passphrase", "time_zone": "UTC", "is_buyer": "on",
-    }, HTTP_X_REQUEST_ID="cid-signup-1")
+    client.post(
+        reverse("signup"),
+        {
+            "email": "json@example.com",
+            "password": "a-long-enough-passphrase",
+            "time_zone": "UTC",
+            "is_buyer": "on",
+        },
+        HTTP_X_REQUEST_ID="cid-signup-1",
+    )
     records = [r for r in caplog.records if r.getMessage() == "user signed up"]
     assert records and records[0].correlation_id == "cid-signup-1"
     line = json.loads(JsonFormatter().format(records[0]))
@@ -43,17 +50,26 @@ def test_log_records_are_json_with_the_correlation_id(client, caplog):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 def test_correlation_id_follows_the_request_into_its_task_log_lines(client, celery_worker):
-    response = client.post(reverse("signup"), {
-        "email": "carried@example.com", "password": "a-long-enough-passphrase", "time_zone": "UTC",
-        "is_seller": "on",
-    }, HTTP_X_REQUEST_ID="cid-carried-42")
+    response = client.post(
+        reverse("signup"),
+        {
+            "email": "carried@example.com",
+            "password": "a-long-enough-passphrase",
+            "time_zone": "UTC",
+            "is_seller": "on",
+        },
+        HTTP_X_REQUEST_ID="cid-carried-42",
+    )
     assert response.status_code == 302
     assert response["X-Request-ID"] == "cid-carried-42"
     user = User.objects.get(email="carried@example.com")
 
     def task_lines():
-        return [line for line in celery_worker.json_lines()
-                if line.get("message") == "welcome email sent" and line.get("user_id") == user.pk]
+        return [
+            line
+            for line in celery_worker.json_lines()
+            if line.get("message") == "welcome email sent" and line.get("user_id") == user.pk
+        ]
 
     lines = wait_for(task_lines, timeout=30, message="the welcome-email task's log line")
     assert lines[0]["correlation_id"] == "cid-carried-42"

@@ -50,8 +50,11 @@ def replica_reads(settings):
 def paused_replica(replica_reads):
     wait_for(_replica_caught_up, timeout=30, message="the replica to catch up")
     _replica_sql("select pg_wal_replay_pause()")
-    wait_for(lambda: _replica_sql("select pg_get_wal_replay_pause_state()") == "paused", timeout=10,
-             message="replay to pause")
+    wait_for(
+        lambda: _replica_sql("select pg_get_wal_replay_pause_state()") == "paused",
+        timeout=10,
+        message="replay to pause",
+    )
     yield
     _replica_sql("select pg_wal_replay_resume()")
 
@@ -60,8 +63,10 @@ def test_unpinned_reads_go_to_the_replica_and_writes_to_the_primary(replica_read
     vertical = VerticalFactory(slug="routed")
     db_router.reset_context()  # a fresh context that has not written
     wait_for(_replica_caught_up, message="the replica to catch up")
-    with CaptureQueriesContext(connections["replica"]) as on_replica, \
-            CaptureQueriesContext(connections["default"]) as on_primary:
+    with (
+        CaptureQueriesContext(connections["replica"]) as on_replica,
+        CaptureQueriesContext(connections["default"]) as on_primary,
+    ):
         assert Vertical.objects.get(slug="routed").pk == vertical.pk
     assert len(on_replica) == 1 and len(on_primary) == 0
     assert PrimaryReplicaRouter().db_for_write(Vertical) == "default"
@@ -90,8 +95,9 @@ def test_a_client_that_wrote_reads_its_writes_while_others_read_the_replica(paus
     detail = reverse("vertical-detail", args=["new-vertical"])
     assert client.get(detail).status_code == 404  # served from the lagging replica
 
-    response = client.post(reverse("account"), {"form": "profile", "full_name": "Writer", "time_zone": "UTC",
-                                               "is_buyer": "on"})
+    response = client.post(
+        reverse("account"), {"form": "profile", "full_name": "Writer", "time_zone": "UTC", "is_buyer": "on"}
+    )
     assert response.status_code == 302
     assert client.get(detail).status_code == 200  # pinned to the primary after its write
     assert other.get(detail).status_code == 404  # not pinned: still the replica

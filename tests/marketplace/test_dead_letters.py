@@ -16,9 +16,14 @@ pytestmark = pytest.mark.django_db
 
 def _letter(**kwargs) -> DeadLetter:
     return dead_letter_record(
-        task_name=kwargs.get("task_name", "notify.send_welcome_email"), task_id="abc", args=[],
-        kwargs=kwargs.get("kwargs", {"user_id": 1}), exc=TransientError("smtp down"), traceback="Traceback ...",
-        attempts=4)
+        task_name=kwargs.get("task_name", "notify.send_welcome_email"),
+        task_id="abc",
+        args=[],
+        kwargs=kwargs.get("kwargs", {"user_id": 1}),
+        exc=TransientError("smtp down"),
+        traceback="Traceback ...",
+        attempts=4,
+    )
 
 
 def test_dead_letter_records_what_staff_need():

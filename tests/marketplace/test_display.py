@@ -9,11 +9,21 @@ from django.template import Context, Template
 from marketplace.display import bps_text, day_text, moment_text, usdc_text
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (D("52.5"), "52.50 USDC"), (D("52.500000"), "52.50 USDC"), ("12.000000", "12.00 USDC"),
-    (D("1234567.25"), "1,234,567.25 USDC"), (D("0.000001"), "0.000001 USDC"), (D("10.123"), "10.123 USDC"),
-    (D("-200"), "-200.00 USDC"), (0, "0.00 USDC"), (None, "—"), ("", "—"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (D("52.5"), "52.50 USDC"),
+        (D("52.500000"), "52.50 USDC"),
+        ("12.000000", "12.00 USDC"),
+        (D("1234567.25"), "1,234,567.25 USDC"),
+        (D("0.000001"), "0.000001 USDC"),
+        (D("10.123"), "10.123 USDC"),
+        (D("-200"), "-200.00 USDC"),
+        (0, "0.00 USDC"),
+        (None, "—"),
+        ("", "—"),
+    ],
+)
 def test_usdc_has_two_to_six_decimals_grouped_thousands_and_its_unit(value, text):
     assert usdc_text(value) == text
 
@@ -33,5 +43,6 @@ def test_basis_points_are_a_percentage():
 
 def test_templates_use_one_filter_library():
     rendered = Template('{% load display %}{{ p|usdc }} · {{ t|when:"s" }} · {{ t|day }} · {{ b|bps }}').render(
-        Context({"p": D("52.5"), "t": datetime(2026, 12, 5, 19, 21, 7, tzinfo=UTC), "b": 200}))
+        Context({"p": D("52.5"), "t": datetime(2026, 12, 5, 19, 21, 7, tzinfo=UTC), "b": 200})
+    )
     assert rendered == "52.50 USDC · 5 Dec 2026, 19:21:07 UTC · 5 Dec 2026 · 2%"

@@ -45,8 +45,9 @@ def test_nul_bytes_in_a_page_url_are_the_sites_400(client):
 
 def test_an_expired_form_is_the_sites_403():
     client = Client(enforce_csrf_checks=True)
-    html = assert_site_page(client.post("/accounts/login/", {"username": "a", "password": "b"}), 403,
-                            "This form has expired")
+    html = assert_site_page(
+        client.post("/accounts/login/", {"username": "a", "password": "b"}), 403, "This form has expired"
+    )
     assert "reload the page" in html
 
 

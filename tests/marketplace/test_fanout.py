@@ -42,17 +42,25 @@ def test_a_bid_posted_to_one_server_reaches_a_socket_on_the_other(two_servers):
     buyer = funded_buyer()
     secret = api_key_create(user=buyer, name="fanout").secret
 
-    with connect(f"ws://127.0.0.1:{server_b.port}/ws/live/", open_timeout=10,
-                 additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{server_b.port}"}) as ws:
+    with connect(
+        f"ws://127.0.0.1:{server_b.port}/ws/live/",
+        open_timeout=10,
+        additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{server_b.port}"},
+    ) as ws:
         assert json.loads(ws.recv(timeout=10))["type"] == "hello"
         ws.send(json.dumps({"type": "subscribe", "verticals": [slug]}))
         assert json.loads(ws.recv(timeout=10))["verticals"] == [slug]
 
         request = urllib.request.Request(
-            f"http://127.0.0.1:{server_a.port}/api/v1/auctions/{auction.pk}/bids/", method="POST",
-            data=json.dumps({"max_amount": "25.00"}).encode(), headers={
-                "Authorization": f"Api-Key {secret}", "Content-Type": "application/json",
-                "X-Request-ID": "fanout-cid-1"})
+            f"http://127.0.0.1:{server_a.port}/api/v1/auctions/{auction.pk}/bids/",
+            method="POST",
+            data=json.dumps({"max_amount": "25.00"}).encode(),
+            headers={
+                "Authorization": f"Api-Key {secret}",
+                "Content-Type": "application/json",
+                "X-Request-ID": "fanout-cid-1",
+            },
+        )
         with urllib.request.urlopen(request, timeout=20) as response:
             assert response.status == 201
 

@@ -60,12 +60,18 @@ def test_worker_task_timings_reach_metrics_in_multiprocess_mode(tmp_path, django
     metrics_dir = tmp_path / "prom"
     metrics_dir.mkdir()
     # Its own queue: the session's worker cannot take the task instead.
-    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1, queues=["metrics-probe"],
-                           extra_env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    worker = WorkerProcess(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        concurrency=1,
+        queues=["metrics-probe"],
+        extra_env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+    )
     worker.start()
     try:
-        result = pipeline_tasks.flaky.apply_async(kwargs={"key": f"m-{uuid.uuid4().hex}", "failures": 0},
-                                                  queue="metrics-probe")
+        result = pipeline_tasks.flaky.apply_async(
+            kwargs={"key": f"m-{uuid.uuid4().hex}", "failures": 0}, queue="metrics-probe"
+        )
         assert result.get(timeout=60) == 1
         from tests.conftest import wait_for
 

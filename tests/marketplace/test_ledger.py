@@ -39,8 +39,12 @@ def _balance(account: LedgerAccount) -> Decimal:
 def test_a_balanced_posting_writes_entries_and_moves_balances(buyer):
     external = platform_account_for(kind=K.EXTERNAL)
     available = account_for(user=buyer, kind=K.USER_AVAILABLE)
-    txn = ledger_post(kind=T.CREDIT, idempotency_key="t-1", memo="deposit",
-                      entries=[(external, D("-12.345678")), (available, D("12.345678"))])
+    txn = ledger_post(
+        kind=T.CREDIT,
+        idempotency_key="t-1",
+        memo="deposit",
+        entries=[(external, D("-12.345678")), (available, D("12.345678"))],
+    )
     assert txn.replayed is False
     assert sorted(txn.entries.values_list("amount", flat=True)) == [D("-12.345678"), D("12.345678")]
     assert _balance(available) == D("12.345678")
@@ -59,14 +63,17 @@ def test_accounts_are_created_on_first_use_from_specs(buyer):
     assert balance_for(user=buyer) == {"available": D("0"), "held": D("0"), "exiting": D("0"), "total": D("0")}
 
 
-@pytest.mark.parametrize("entries, error", [
-    ([(D("-10"), "a"), (D("9.999999"), "b")], UnbalancedTransaction),
-    ([(D("-1.0000001"), "a"), (D("1.0000001"), "b")], InvalidAmount),   # 7 decimal places
-    ([(D("0"), "a"), (D("0"), "b")], InvalidAmount),
-    ([(D("-1"), "a")], UnbalancedTransaction),
-    ([(D("NaN"), "a"), (D("1"), "b")], InvalidAmount),
-    ([(D("-1e20"), "a"), (D("1e20"), "b")], InvalidAmount),
-])
+@pytest.mark.parametrize(
+    "entries, error",
+    [
+        ([(D("-10"), "a"), (D("9.999999"), "b")], UnbalancedTransaction),
+        ([(D("-1.0000001"), "a"), (D("1.0000001"), "b")], InvalidAmount),  # 7 decimal places
+        ([(D("0"), "a"), (D("0"), "b")], InvalidAmount),
+        ([(D("-1"), "a")], UnbalancedTransaction),
+        ([(D("NaN"), "a"), (D("1"), "b")], InvalidAmount),
+        ([(D("-1e20"), "a"), (D("1e20"), "b")], InvalidAmount),
+    ],
+)
 def test_bad_postings_are_refused_and_write_nothing(buyer, entries, error):
     accounts = {"a": platform_account_for(kind=K.EXTERNAL), "b": account_for(user=buyer, kind=K.USER_AVAILABLE)}
     with pytest.raises(error):
@@ -142,10 +149,15 @@ def test_hold_release_capture_and_transfer_round_trip(buyer, seller):
         ledger_release(user=buyer, amount=D("40.000001"), idempotency_key="r2")
     escrow = platform_account_for(kind=K.ESCROW, reference="auction:1")
     ledger_capture(user=buyer, amount=D("40"), to_account=escrow, idempotency_key="cap")
-    ledger_transfer(from_account=escrow, to_account=account_for(user=seller, kind=K.USER_AVAILABLE),
-                    amount=D("38"), idempotency_key="payout")
-    ledger_transfer(from_account=escrow, to_account=AccountSpec(kind=K.PLATFORM_FEES), amount=D("2"),
-                    idempotency_key="fee")
+    ledger_transfer(
+        from_account=escrow,
+        to_account=account_for(user=seller, kind=K.USER_AVAILABLE),
+        amount=D("38"),
+        idempotency_key="payout",
+    )
+    ledger_transfer(
+        from_account=escrow, to_account=AccountSpec(kind=K.PLATFORM_FEES), amount=D("2"), idempotency_key="fee"
+    )
     assert balance_for(user=buyer) == {"available": D("60"), "held": D("0"), "exiting": D("0"), "total": D("60")}
     assert balance_for(user=seller)["available"] == D("38")
     assert _balance(escrow) == 0 and platform_account_for(kind=K.PLATFORM_FEES).balance == D("2")

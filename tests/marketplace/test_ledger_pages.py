@@ -1,5 +1,5 @@
-from decimal import Decimal
 import re
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -28,6 +28,7 @@ def _nonce(html: str) -> str:
 
 
 # ---------------------------------------------------------------- wallet
+
 
 def test_wallet_needs_login(client):
     response = client.get(reverse("wallet"))
@@ -81,6 +82,7 @@ def test_wallet_page_query_count_is_pinned(client, buyer, django_assert_max_num_
 
 # ---------------------------------------------------------------- faucet
 
+
 def test_faucet_credits_test_funds_in_debug_once_per_hour(client, buyer, settings):
     settings.DEBUG = True
     _login(client, buyer)
@@ -97,8 +99,12 @@ def test_faucet_credits_test_funds_in_debug_once_per_hour(client, buyer, setting
 def test_a_faucet_click_over_the_limit_shows_the_wallet_with_the_time_to_wait(client, buyer, settings):
     settings.DEBUG = True
     _login(client, buyer)
-    assert client.post(reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())}
-                       ).status_code == 302
+    assert (
+        client.post(
+            reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())}
+        ).status_code
+        == 302
+    )
     second = client.post(reverse("wallet-faucet"), {"nonce": _nonce(client.get(reverse("wallet")).content.decode())})
     assert second.status_code == 429 and second["Content-Type"].startswith("text/html")
     html = second.content.decode()
@@ -110,7 +116,8 @@ def test_a_faucet_click_over_the_limit_shows_the_wallet_with_the_time_to_wait(cl
 
 
 def test_the_wallet_drawn_by_a_refused_faucet_click_links_older_entries_to_the_wallet(
-        client, buyer, settings, monkeypatch):
+    client, buyer, settings, monkeypatch
+):
     """The page answered at /wallet/faucet/ must not page relative to that POST-only address."""
     settings.DEBUG = True
     monkeypatch.setattr(views_wallet, "WALLET_PAGE_SIZE", 2)
@@ -173,6 +180,7 @@ def test_faucet_refuses_a_missing_nonce(client, buyer, settings):
 
 # ---------------------------------------------------------------- staff credit
 
+
 def test_staff_credit_page_is_for_staff_only(client, buyer, user):
     assert client.get(reverse("staff-credit")).status_code == 302
     _login(client, user)
@@ -199,12 +207,15 @@ def test_staff_credits_a_buyer_once_per_form(client, staff, buyer):
     assert balance_for(user=buyer)["available"] == D("250.125")
 
 
-@pytest.mark.parametrize("change, error", [
-    ({"email": "nobody@example.com"}, "No user with that email"),
-    ({"amount": "1.0000001"}, "decimal places"),
-    ({"amount": "0"}, "greater than or equal"),
-    ({"nonce": "short"}, "expired"),
-])
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"email": "nobody@example.com"}, "No user with that email"),
+        ({"amount": "1.0000001"}, "decimal places"),
+        ({"amount": "0"}, "greater than or equal"),
+        ({"nonce": "short"}, "expired"),
+    ],
+)
 def test_staff_credit_form_errors_write_nothing(client, staff, buyer, change, error):
     _login(client, staff)
     form = {"email": buyer.email, "amount": "10", "memo": "", "nonce": "n" * 22, **change}
@@ -214,6 +225,7 @@ def test_staff_credit_form_errors_write_nothing(client, staff, buyer, change, er
 
 
 # ---------------------------------------------------------------- admin
+
 
 def test_admin_lists_accounts_links_staff_credit_and_is_read_only(client, staff, buyer):
     txn = ledger_credit_user(user=buyer, amount=D("5"), idempotency_key="dep")
@@ -230,19 +242,29 @@ def test_admin_lists_accounts_links_staff_credit_and_is_read_only(client, staff,
 
 # ---------------------------------------------------------------- API
 
+
 def test_api_balance_is_strings_with_six_decimals(api_client, user, django_assert_max_num_queries):
     ledger_credit_user(user=user, amount=D("12.5"), idempotency_key="dep")
     ledger_hold(user=user, amount=D("0.000001"), idempotency_key="hold")
     with django_assert_max_num_queries(3):  # API key, last-used stamp, balances
         response = api_client.get("/api/v1/balance/")
     assert response.status_code == 200
-    assert response.json() == {"available": "12.499999", "held": "0.000001", "exiting": "0.000000",
-                               "total": "12.500000"}
+    assert response.json() == {
+        "available": "12.499999",
+        "held": "0.000001",
+        "exiting": "0.000000",
+        "total": "12.500000",
+    }
 
 
 def test_api_balance_of_a_new_user_is_zero(api_client):
     zero = "0.000000"
-    assert api_client.get(reverse("api-balance")).json() == {"available": zero, "held": zero, "exiting": zero, "total": zero}
+    assert api_client.get(reverse("api-balance")).json() == {
+        "available": zero,
+        "held": zero,
+        "exiting": zero,
+        "total": zero,
+    }
 
 
 def test_api_ledger_lists_only_the_callers_entries_by_cursor(api_client, user, django_assert_max_num_queries):
@@ -261,7 +283,11 @@ def test_api_ledger_lists_only_the_callers_entries_by_cursor(api_client, user, d
     assert {r["id"] for r in rows} == set(LedgerEntry.objects.filter(account__owner=user).values_list("pk", flat=True))
     oldest = rows[-1]
     assert (oldest["kind"], oldest["account"], oldest["amount"], oldest["memo"]) == (
-        "credit", "user_available", "30.000000", "Deposit")
+        "credit",
+        "user_available",
+        "30.000000",
+        "Deposit",
+    )
     assert {r["amount"] for r in rows[:2]} == {"1.000000", "-1.000000"}
 
 

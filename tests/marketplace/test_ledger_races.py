@@ -18,14 +18,12 @@ from marketplace.ledger import (
 from marketplace.ledger_choices import LedgerAccountKind as K
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check
-from tests.factories import UserFactory
 from tests.concurrency import run_threads as _run_threads
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
-
-
 
 
 def test_twenty_concurrent_holds_of_ten_from_a_hundred_exactly_ten_succeed():

@@ -13,8 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _layer(url: str | None = None, **config) -> LiveChannelLayer:
-    return LiveChannelLayer(hosts=[{"address": url or settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"]}],
-                            prefix="livetest", **config)
+    return LiveChannelLayer(
+        hosts=[{"address": url or settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"]}],
+        prefix="livetest",
+        **config,
+    )
 
 
 def _run(coro):
@@ -32,7 +35,7 @@ async def _receive(layer, channel, timeout=2.0):
 async def _nothing(layer, channel, timeout=0.3) -> bool:
     try:
         await asyncio.wait_for(layer.receive(channel), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return True
     return False
 
@@ -43,7 +46,9 @@ def test_one_group_send_reaches_every_member_in_every_process_once():
         members = [await a.new_channel(), await a.new_channel(), await b.new_channel()]
         outsider = await b.new_channel()
         for channel in members:
-            await (a if channel.split("!")[0].endswith(a._layer().client_id) else b).group_add("vertical.solar", channel)
+            await (a if channel.split("!")[0].endswith(a._layer().client_id) else b).group_add(
+                "vertical.solar", channel
+            )
         await _settle()
         await a.group_send("vertical.solar", {"type": "broadcast.message", "text": "{}", "n": 1})
         got = [await _receive(a, members[0]), await _receive(a, members[1]), await _receive(b, members[2])]

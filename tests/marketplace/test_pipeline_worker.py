@@ -33,8 +33,11 @@ def test_task_that_keeps_failing_is_dead_lettered_then_replayed_after_the_fix(ce
     r.set(f"broken:{key}", 1)
     pipeline_tasks.broken_until_fixed.apply_async(kwargs={"key": key})
 
-    letter = wait_for(lambda: DeadLetter.objects.filter(task_name="tests.broken_until_fixed", kwargs__key=key).first(),
-                      timeout=60, message="the dead letter")
+    letter = wait_for(
+        lambda: DeadLetter.objects.filter(task_name="tests.broken_until_fixed", kwargs__key=key).first(),
+        timeout=60,
+        message="the dead letter",
+    )
     assert int(r.get(f"attempts:{key}")) == 4  # the first run and 3 retries
     assert letter.attempts == 4
     assert letter.status == DeadLetterStatus.PENDING
@@ -54,12 +57,18 @@ def test_task_that_keeps_failing_is_dead_lettered_then_replayed_after_the_fix(ce
 def test_replayed_task_that_fails_again_updates_the_same_dead_letter(celery_worker, request):
     key = _key(request)
     pipeline_tasks.permanent.apply_async(kwargs={"key": key})
-    letter = wait_for(lambda: DeadLetter.objects.filter(task_name="tests.permanent", kwargs__key=key).first(),
-                      timeout=30, message="the dead letter")
+    letter = wait_for(
+        lambda: DeadLetter.objects.filter(task_name="tests.permanent", kwargs__key=key).first(),
+        timeout=30,
+        message="the dead letter",
+    )
     assert letter.attempts == 1  # a permanent error is not retried
     dead_letter_replay(dead_letter_id=letter.pk)
-    wait_for(lambda: DeadLetter.objects.filter(pk=letter.pk, status=DeadLetterStatus.PENDING, attempts=2).exists(),
-             timeout=30, message="the letter to be pending again")
+    wait_for(
+        lambda: DeadLetter.objects.filter(pk=letter.pk, status=DeadLetterStatus.PENDING, attempts=2).exists(),
+        timeout=30,
+        message="the letter to be pending again",
+    )
     assert DeadLetter.objects.filter(task_name="tests.permanent", kwargs__key=key).count() == 1
     dead_letter_discard(dead_letter_id=letter.pk)
     assert DeadLetter.objects.get(pk=letter.pk).status == DeadLetterStatus.DISCARDED

@@ -75,7 +75,11 @@ def test_embedded_in_process_limiter_behaves_the_same():
     rate = Rate(limit=2, window_seconds=1)
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         assert ratelimit.get_redis() is None
-        assert [hit(scope="e", identity="x", rate=rate, now_ms=5000 + i).allowed for i in range(3)] == [True, True, False]
+        assert [hit(scope="e", identity="x", rate=rate, now_ms=5000 + i).allowed for i in range(3)] == [
+            True,
+            True,
+            False,
+        ]
         assert hit(scope="e", identity="x", rate=rate, now_ms=6001).allowed
 
 
@@ -103,8 +107,7 @@ def test_a_limited_log_in_says_so_on_the_log_in_page_and_does_not_try_the_passwo
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "1/3600s"}
     user = UserFactory(email="kim@gmail.com")
     client.post(reverse("login"), {"username": "kim@gmail.com", "password": "wrong"})
-    response = client.post(reverse("login"), {"username": "kim@gmail.com",
-                                              "password": "correct horse battery staple"})
+    response = client.post(reverse("login"), {"username": "kim@gmail.com", "password": "correct horse battery staple"})
     assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
     html = response.content.decode()
     assert re.search(r"Too many log-in attempts from your network\. Try again in \d+ (second|minute)s?\.", html)
@@ -115,8 +118,16 @@ def test_a_limited_log_in_says_so_on_the_log_in_page_and_does_not_try_the_passwo
 def test_a_limited_sign_up_says_so_on_the_sign_up_page_and_creates_nobody(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup": "1/3600s"}
     client.post(reverse("signup"), {"email": "not-an-email"})
-    response = client.post(reverse("signup"), {"email": "ines@gmail.com", "full_name": "Inès",
-                                               "password": "pw-12345678", "time_zone": "UTC", "is_buyer": "on"})
+    response = client.post(
+        reverse("signup"),
+        {
+            "email": "ines@gmail.com",
+            "full_name": "Inès",
+            "password": "pw-12345678",
+            "time_zone": "UTC",
+            "is_buyer": "on",
+        },
+    )
     assert response.status_code == 429 and 1 <= int(response["Retry-After"]) <= 3600
     html = response.content.decode()
     assert re.search(r"Too many sign-ups from your network\. Try again in \d+ (second|minute)s?\.", html)
@@ -124,9 +135,18 @@ def test_a_limited_sign_up_says_so_on_the_sign_up_page_and_creates_nobody(client
     assert not User.objects.filter(email="ines@gmail.com").exists()
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(1, "1 second"), (42, "42 seconds"), (60, "1 minute"),
-                                               (61, "2 minutes"), (3600, "60 minutes"), (7200, "2 hours"),
-                                               (7201, "3 hours")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (1, "1 second"),
+        (42, "42 seconds"),
+        (60, "1 minute"),
+        (61, "2 minutes"),
+        (3600, "60 minutes"),
+        (7200, "2 hours"),
+        (7201, "3 hours"),
+    ],
+)
 def test_the_wait_is_said_in_words(seconds, text):
     assert ratelimit.wait_text(seconds) == text
 

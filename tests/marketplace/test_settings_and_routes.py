@@ -2,8 +2,8 @@
 
 import os
 import subprocess
-import uuid
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,19 +30,29 @@ PRODUCTION_ENV = {
 def _clean_env() -> dict:
     """This process's environment without any setting a profile reads (the test profile put its
     test-only secrets into os.environ: a child must not inherit them)."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_", "PII_", "CHAIN_", "LEDGER_"))
-            and k not in SECRET_ENV_VARS}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_", "PII_", "CHAIN_", "LEDGER_"))
+        and k not in SECRET_ENV_VARS
+    }
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**_clean_env(), **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**_clean_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _python(code: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**_clean_env(), **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**_clean_env(), **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_secret_list_matches_the_settings():
@@ -80,9 +90,11 @@ def test_the_services_profile_starts_with_every_secret_given():
 
 def test_production_pins_the_faucet_and_debug_off_whatever_the_environment_says():
     env = {**PRODUCTION_ENV, "LEDGER_FAUCET_ENABLED": "true", "DJANGO_DEBUG": "true"}
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "from escrow.views_wallet import faucet_enabled; "
-            "print(s.LEDGER_FAUCET_ENABLED, s.DEBUG, faucet_enabled())")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "from escrow.views_wallet import faucet_enabled; "
+        "print(s.LEDGER_FAUCET_ENABLED, s.DEBUG, faucet_enabled())"
+    )
     result = _python(code, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "False"]
@@ -90,8 +102,9 @@ def test_production_pins_the_faucet_and_debug_off_whatever_the_environment_says(
 
 def test_the_embedded_profile_falls_back_to_development_secrets(tmp_path):
     code = "from django.conf import settings as s; print(s.PII_ACTIVE_KEY_ID, bool(s.SECRET_KEY))"
-    result = _python(code, {"DJANGO_SETTINGS_MODULE": "config.settings.embedded",
-                            "SQLITE_PATH": str(tmp_path / "db.sqlite3")})
+    result = _python(
+        code, {"DJANGO_SETTINGS_MODULE": "config.settings.embedded", "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["dev1", "True"]
 
@@ -108,19 +121,42 @@ def test_embedded_profile_needs_no_servers(tmp_path):
         "s.CACHES['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER)"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.embedded",
-                                 "SQLITE_PATH": str(tmp_path / "db.sqlite3")})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "config.settings.embedded",
+            "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        },
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer",
-                                     "django.core.cache.backends.locmem.LocMemCache", "True"]
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "True",
+    ]
 
 
 def test_every_stage_has_a_queue_and_every_task_a_route():
     queues = {q.name for q in app.conf.task_queues}
     assert set(STAGE_QUEUES) <= queues
-    assert {"leads.ingest", "leads.score", "auctions.open", "auctions.close", "escrow.settle", "chain.mint",
-            "chain.tx", "bounties.match", "notify", "analytics"} == set(STAGE_QUEUES)
+    assert {
+        "leads.ingest",
+        "leads.score",
+        "auctions.open",
+        "auctions.close",
+        "escrow.settle",
+        "chain.mint",
+        "chain.tx",
+        "bounties.match",
+        "notify",
+        "analytics",
+    } == set(STAGE_QUEUES)
     app.loader.import_default_modules()
     ours = [name for name in app.tasks if not name.startswith(("celery.", "tests."))]
     assert ours, "no project tasks registered"
@@ -135,20 +171,23 @@ def test_every_stage_has_a_queue_and_every_task_a_route():
 @pytest.mark.worker
 def test_a_rabbitmq_broker_url_works_too(django_db_setup, tmp_path, monkeypatch):
     """The services profile also runs on RabbitMQ: a real worker round trip over AMQP."""
-    from django.db import connection
-
-    from tests.workers import WorkerProcess
-
     from celery import Celery
     from django.conf import settings
+    from django.db import connection
 
     from config.queues import CELERY_TASK_QUEUES
+    from tests.workers import WorkerProcess
 
     amqp = "amqp://guest:guest@127.0.0.1:5672//"
     monkeypatch.setenv("CELERY_BROKER_URL", amqp)  # Celery lets this variable win over any config
     client = Celery("amqp-client", broker=amqp, backend=settings.CELERY_RESULT_BACKEND)
-    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path, concurrency=1,
-                           extra_env={"CELERY_BROKER_URL": amqp}, control_app=client)
+    worker = WorkerProcess(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        concurrency=1,
+        extra_env={"CELERY_BROKER_URL": amqp},
+        control_app=client,
+    )
     try:
         # A message a previous run's worker held when it stopped would otherwise come back now.
         with client.connection_for_write() as conn:
@@ -195,4 +234,6 @@ def test_procfile_worker_groups_consume_every_queue():
             consumed |= set(line.split(" -Q ", 1)[1].split()[0].split(","))
     assert consumed == {q.name for q in app.conf.task_queues}
     assert consumed == {q for group in WORKER_GROUPS.values() for q in group}
-    assert any(line.startswith("beat:") for line in lines) and any(line.startswith("web: uvicorn config.asgi:application") for line in lines)
+    assert any(line.startswith("beat:") for line in lines) and any(
+        line.startswith("web: uvicorn config.asgi:application") for line in lines
+    )

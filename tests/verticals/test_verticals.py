@@ -22,20 +22,31 @@ def seeded():
 
 # ---------------------------------------------------------------- seed data
 
+
 def test_seed_has_ten_top_level_and_fifty_verticals_and_is_idempotent(seeded):
     total, top = Vertical.objects.count(), Vertical.objects.filter(parent=None).count()
     fields = VerticalField.objects.count()
     assert top >= 10 and total >= 50
     vertical_seed_tree(tree=VERTICALS)
-    assert (Vertical.objects.count(), Vertical.objects.filter(parent=None).count(), VerticalField.objects.count()) == \
-        (total, top, fields)
+    assert (Vertical.objects.count(), Vertical.objects.filter(parent=None).count(), VerticalField.objects.count()) == (
+        total,
+        top,
+        fields,
+    )
 
 
 def test_solar_has_the_fields_solar_buyers_bid_on(seeded):
     solar = Vertical.objects.get(slug="solar")
     keys = {f.field.key for f in selectors.vertical_fields_effective(vertical=solar)}
-    assert {"homeowner", "roof_type", "roof_age_years", "monthly_electric_bill", "credit_band", "shading",
-            "purchase_timeline"} <= keys
+    assert {
+        "homeowner",
+        "roof_type",
+        "roof_age_years",
+        "monthly_electric_bill",
+        "credit_band",
+        "shading",
+        "purchase_timeline",
+    } <= keys
     for slug in ("mortgage", "auto-insurance", "roofing", "legal"):
         assert Vertical.objects.filter(slug=slug, parent=None).exists(), slug
 
@@ -51,18 +62,22 @@ def test_every_seeded_leaf_has_a_usable_schema(seeded):
 
 # ---------------------------------------------------------------- schema rules
 
-@pytest.mark.parametrize("spec, field", [
-    ({"key": "Roof", "type": "text"}, "key"),
-    ({"key": "email", "type": "text"}, "key"),
-    ({"key": "roof", "type": "choice", "choices": []}, "choices"),
-    ({"key": "roof", "type": "choice", "choices": ["a", "a"]}, "choices"),
-    ({"key": "roof", "type": "text", "choices": ["a"]}, "choices"),
-    ({"key": "roof", "type": "text", "min_value": 1}, "min_value"),
-    ({"key": "age", "type": "integer", "min_value": 10, "max_value": 1}, "max_value"),
-    ({"key": "age", "type": "integer", "min_value": Decimal("1.5")}, "min_value"),
-    ({"key": "dob", "type": "date", "pii": True, "biddable": True}, "biddable"),
-    ({"key": "roof", "type": "colour"}, "type"),
-])
+
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"key": "Roof", "type": "text"}, "key"),
+        ({"key": "email", "type": "text"}, "key"),
+        ({"key": "roof", "type": "choice", "choices": []}, "choices"),
+        ({"key": "roof", "type": "choice", "choices": ["a", "a"]}, "choices"),
+        ({"key": "roof", "type": "text", "choices": ["a"]}, "choices"),
+        ({"key": "roof", "type": "text", "min_value": 1}, "min_value"),
+        ({"key": "age", "type": "integer", "min_value": 10, "max_value": 1}, "max_value"),
+        ({"key": "age", "type": "integer", "min_value": Decimal("1.5")}, "min_value"),
+        ({"key": "dob", "type": "date", "pii": True, "biddable": True}, "biddable"),
+        ({"key": "roof", "type": "colour"}, "type"),
+    ],
+)
 def test_inconsistent_field_definitions_are_rejected_by_field(spec, field):
     spec = {"choices": [], "min_value": None, "max_value": None, "biddable": False, "pii": False, **spec}
     with pytest.raises(ValidationError) as info:
@@ -73,8 +88,9 @@ def test_inconsistent_field_definitions_are_rejected_by_field(spec, field):
 def test_database_also_refuses_a_biddable_pii_field():
     vertical = VerticalFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        VerticalField.objects.create(vertical=vertical, key="dob", label="DOB", type=FieldType.DATE, pii=True,
-                                     biddable=True)
+        VerticalField.objects.create(
+            vertical=vertical, key="dob", label="DOB", type=FieldType.DATE, pii=True, biddable=True
+        )
 
 
 def test_vertical_cannot_be_its_own_ancestor():
@@ -87,14 +103,23 @@ def test_vertical_cannot_be_its_own_ancestor():
 
 
 def test_child_inherits_and_overrides_parent_fields():
-    solar = vertical_upsert(slug="p-solar", name="Solar", fields=[
-        {"key": "homeowner", "label": "Homeowner", "type": "boolean", "required": True, "biddable": True},
-        {"key": "bill", "label": "Bill", "type": "decimal", "min_value": 0, "max_value": 1000},
-    ])
-    residential = vertical_upsert(slug="p-solar-res", name="Residential", parent=solar, fields=[
-        {"key": "bill", "label": "Monthly bill", "type": "decimal", "min_value": 50, "max_value": 900},
-        {"key": "roof_type", "label": "Roof", "type": "choice", "choices": ["tile", "metal"], "biddable": True},
-    ])
+    solar = vertical_upsert(
+        slug="p-solar",
+        name="Solar",
+        fields=[
+            {"key": "homeowner", "label": "Homeowner", "type": "boolean", "required": True, "biddable": True},
+            {"key": "bill", "label": "Bill", "type": "decimal", "min_value": 0, "max_value": 1000},
+        ],
+    )
+    residential = vertical_upsert(
+        slug="p-solar-res",
+        name="Residential",
+        parent=solar,
+        fields=[
+            {"key": "bill", "label": "Monthly bill", "type": "decimal", "min_value": 50, "max_value": 900},
+            {"key": "roof_type", "label": "Roof", "type": "choice", "choices": ["tile", "metal"], "biddable": True},
+        ],
+    )
     effective = {ef.field.key: ef for ef in selectors.vertical_fields_effective(vertical=residential)}
     assert list(effective) == ["homeowner", "bill", "roof_type"]
     assert effective["homeowner"].inherited_from == solar
@@ -111,6 +136,7 @@ def test_exclusive_vertical_admits_only_listed_buyers():
 
 
 # ---------------------------------------------------------------- API
+
 
 def test_api_lists_verticals_with_pinned_query_count(api_client, seeded, django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
@@ -148,6 +174,7 @@ def test_api_detail_carries_the_effective_field_schema(api_client, seeded, djang
 
 # ---------------------------------------------------------------- pages
 
+
 def test_vertical_pages_render_with_few_queries(client, seeded, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         page = client.get(reverse("vertical-list"))
@@ -173,6 +200,7 @@ def test_vertical_text_is_escaped_on_pages(client):
 
 # ---------------------------------------------------------------- admin
 
+
 def test_admin_rejects_an_invalid_field_schema(client, staff):
     vertical = VerticalFactory()
     VerticalFieldFactory(vertical=vertical, key="ok_field")
@@ -180,12 +208,22 @@ def test_admin_rejects_an_invalid_field_schema(client, staff):
     url = reverse("admin:verticals_vertical_change", args=[vertical.pk])
     form = client.get(url).context["adminform"].form
     data = {k: ("" if v is None else v) for k, v in form.initial.items() if k != "exclusive_buyers"}
-    data.update({
-        "parent": "", "slug": vertical.slug, "name": vertical.name,
-        "fields-TOTAL_FORMS": "1", "fields-INITIAL_FORMS": "0", "fields-MIN_NUM_FORMS": "0", "fields-MAX_NUM_FORMS": "1000",
-        "fields-0-position": "1", "fields-0-key": "roof_type", "fields-0-label": "Roof", "fields-0-type": "choice",
-        "fields-0-choices": "[]",
-    })
+    data.update(
+        {
+            "parent": "",
+            "slug": vertical.slug,
+            "name": vertical.name,
+            "fields-TOTAL_FORMS": "1",
+            "fields-INITIAL_FORMS": "0",
+            "fields-MIN_NUM_FORMS": "0",
+            "fields-MAX_NUM_FORMS": "1000",
+            "fields-0-position": "1",
+            "fields-0-key": "roof_type",
+            "fields-0-label": "Roof",
+            "fields-0-type": "choice",
+            "fields-0-choices": "[]",
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 200  # re-rendered with errors, nothing saved
     assert "A choice field needs at least one choice." in response.content.decode()
@@ -193,9 +231,20 @@ def test_admin_rejects_an_invalid_field_schema(client, staff):
 
 
 def test_seeded_children_take_their_parents_sale_defaults_unless_they_set_their_own():
-    vertical_seed_tree(tree=[{"slug": "t-solar", "name": "Solar", "reserve_price": Decimal("45"), "quality_floor": 55,
-                              "children": [{"slug": "t-solar-res", "name": "Residential"},
-                                           {"slug": "t-solar-com", "name": "Commercial", "reserve_price": Decimal("90")}]}])
+    vertical_seed_tree(
+        tree=[
+            {
+                "slug": "t-solar",
+                "name": "Solar",
+                "reserve_price": Decimal("45"),
+                "quality_floor": 55,
+                "children": [
+                    {"slug": "t-solar-res", "name": "Residential"},
+                    {"slug": "t-solar-com", "name": "Commercial", "reserve_price": Decimal("90")},
+                ],
+            }
+        ]
+    )
     res, com = Vertical.objects.get(slug="t-solar-res"), Vertical.objects.get(slug="t-solar-com")
     assert (res.reserve_price, res.quality_floor) == (Decimal("45"), 55)
     assert (com.reserve_price, com.quality_floor) == (Decimal("90"), 55)

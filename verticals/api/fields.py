@@ -15,8 +15,10 @@ class VerticalSlugField(serializers.SlugRelatedField):
     (PostgreSQL refuses a NUL byte in a query with an error, a 500, not a miss). A well-formed slug
     of no vertical fails with `does_not_exist`, which the API answers with 404 resource_missing."""
 
-    default_error_messages = {"does_not_exist": "No such vertical: {value}.",
-                              "invalid": "A vertical slug: letters, digits, - and _."}
+    default_error_messages = {
+        "does_not_exist": "No such vertical: {value}.",
+        "invalid": "A vertical slug: letters, digits, - and _.",
+    }
 
     def __init__(self, **kwargs):
         from verticals.models import Vertical

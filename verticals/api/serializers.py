@@ -9,8 +9,19 @@ class VerticalFieldSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VerticalField
-        fields = ("key", "label", "type", "required", "choices", "min_value", "max_value", "biddable", "pii",
-                  "help_text", "inherited_from")
+        fields = (
+            "key",
+            "label",
+            "type",
+            "required",
+            "choices",
+            "min_value",
+            "max_value",
+            "biddable",
+            "pii",
+            "help_text",
+            "inherited_from",
+        )
 
     def get_inherited_from(self, obj) -> str | None:
         source = self.context.get("inherited", {}).get(obj.pk)
@@ -18,18 +29,42 @@ class VerticalFieldSerializer(serializers.ModelSerializer):
 
 
 class VerticalSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
-                                          help_text="The parent vertical's slug; null for a top-level vertical.")
+    parent = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The parent vertical's slug; null for a top-level vertical.",
+    )
     children_count = serializers.IntegerField(read_only=True)
     buy_now_price = serializers.DecimalField(max_digits=18, decimal_places=6, read_only=True)
     exclusive = serializers.SerializerMethodField()
 
     class Meta:
         model = Vertical
-        fields = ("slug", "name", "parent", "status", "description", "tagline", "brand_color", "logo_url",
-                  "reserve_price", "buy_now_multiplier", "buy_now_price", "auction_duration_seconds",
-                  "dispute_window_hours", "quality_floor", "daily_cap_per_seller", "dedupe_window_days",
-                  "owner_address", "royalty_bps", "exclusive", "children_count", "created_at", "updated_at")
+        fields = (
+            "slug",
+            "name",
+            "parent",
+            "status",
+            "description",
+            "tagline",
+            "brand_color",
+            "logo_url",
+            "reserve_price",
+            "buy_now_multiplier",
+            "buy_now_price",
+            "auction_duration_seconds",
+            "dispute_window_hours",
+            "quality_floor",
+            "daily_cap_per_seller",
+            "dedupe_window_days",
+            "owner_address",
+            "royalty_bps",
+            "exclusive",
+            "children_count",
+            "created_at",
+            "updated_at",
+        )
 
     def get_exclusive(self, obj) -> bool:
         return bool(getattr(obj, "exclusive_count", 0))

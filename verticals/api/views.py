@@ -54,6 +54,8 @@ class VerticalDetailApi(generics.RetrieveAPIView):
     @extend_schema(summary="A vertical with its effective field schema (inherited fields included)")
     def get(self, request, *args, **kwargs):
         vertical = self.get_object()
-        context = {**self.get_serializer_context(),
-                   "effective_fields": selectors.vertical_fields_effective(vertical=vertical)}
+        context = {
+            **self.get_serializer_context(),
+            "effective_fields": selectors.vertical_fields_effective(vertical=vertical),
+        }
         return Response(self.get_serializer(vertical, context=context).data)

@@ -7,8 +7,10 @@ from marketplace.models import User
 
 
 class Command(BaseCommand):
-    help = ("Submit demo leads for the demo seller (once: skipped when it already has leads) and spread "
-            "their auctions' deadlines.")
+    help = (
+        "Submit demo leads for the demo seller (once: skipped when it already has leads) and spread "
+        "their auctions' deadlines."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--email", default=DEMO_SELLER_EMAIL)
@@ -25,5 +27,6 @@ class Command(BaseCommand):
             return
         accepted = demo_leads_create(seller=seller, count=count)
         moved = demo_auctions_stagger(seller=seller)
-        self.stdout.write(f"Demo leads: {accepted} of {count} accepted for {seller.email}; "
-                          f"{moved} auction deadlines spread out.")
+        self.stdout.write(
+            f"Demo leads: {accepted} of {count} accepted for {seller.email}; {moved} auction deadlines spread out."
+        )

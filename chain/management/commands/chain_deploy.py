@@ -36,8 +36,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help="contract names (default: every artifact)")
         parser.add_argument("--artifacts", default=str(ARTIFACTS_DIR), help="directory of <Name>.json artifacts")
-        parser.add_argument("--args", action="append", default=[], metavar="NAME=JSON", dest="constructor_args",
-                            help='constructor arguments, e.g. EscrowVault=["@MockUSDC"]')
+        parser.add_argument(
+            "--args",
+            action="append",
+            default=[],
+            metavar="NAME=JSON",
+            dest="constructor_args",
+            help='constructor arguments, e.g. EscrowVault=["@MockUSDC"]',
+        )
         parser.add_argument("--redeploy", action="store_true", help="deploy again even when the contract is present")
 
     def handle(self, *args, names, artifacts, constructor_args, redeploy, **options):

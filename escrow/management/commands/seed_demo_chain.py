@@ -36,5 +36,7 @@ class Command(BaseCommand):
             faucet_dispense(user=buyer, amount=DEMO_FUNDS, nonce="seed-demo-chain")
             funded += 1
         applied = vault_index()
-        self.stdout.write(f"Demo chain funds: {funded} buyer(s) given {DEMO_FUNDS} USDC in the vault; "
-                          f"{applied} vault event(s) applied to the ledger.")
+        self.stdout.write(
+            f"Demo chain funds: {funded} buyer(s) given {DEMO_FUNDS} USDC in the vault; "
+            f"{applied} vault event(s) applied to the ledger."
+        )

@@ -5,8 +5,10 @@ from leads.vault_rotation import pii_rotate, pii_rows_needing_rotation
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt lead PII under PII_ACTIVE_KEY_ID. Add the new key to PII_KEYS, make it active, "
-            "run this, then remove the old key.")
+    help = (
+        "Re-encrypt lead PII under PII_ACTIVE_KEY_ID. Add the new key to PII_KEYS, make it active, "
+        "run this, then remove the old key."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
@@ -21,6 +23,8 @@ class Command(BaseCommand):
         remaining = pii_rows_needing_rotation()
         self.stdout.write(f"Re-encrypted {rotated} row(s); {remaining} remain under other keys.")
         if remaining:
-            raise CommandError(f"{remaining} row(s) could not be re-encrypted (see the log for their lead ids); "
-                               "keep their old keys configured.")
+            raise CommandError(
+                f"{remaining} row(s) could not be re-encrypted (see the log for their lead ids); "
+                "keep their old keys configured."
+            )
         self.stdout.write(self.style.SUCCESS("All lead PII is under the active key."))

@@ -31,9 +31,11 @@ class Command(BaseCommand):
             letters = letters.filter(task_name=task)
         rows = list(letters[:500])
         for letter in rows:
-            self.stdout.write(f"{letter.pk:>6}  {letter.status:<9} {letter.task_name:<36} {letter.queue:<16} "
-                              f"attempts={letter.attempts} last={letter.last_failed_at:%Y-%m-%d %H:%M:%S}  "
-                              f"{letter.exception_type.rsplit('.', 1)[-1]}: {letter.error[:60]}")
+            self.stdout.write(
+                f"{letter.pk:>6}  {letter.status:<9} {letter.task_name:<36} {letter.queue:<16} "
+                f"attempts={letter.attempts} last={letter.last_failed_at:%Y-%m-%d %H:%M:%S}  "
+                f"{letter.exception_type.rsplit('.', 1)[-1]}: {letter.error[:60]}"
+            )
         self.stdout.write(f"{len(rows)} dead letter(s).")
 
     def _show(self, id: int, **_):  # noqa: A002 - the argument is called id
@@ -41,8 +43,22 @@ class Command(BaseCommand):
             letter = DeadLetter.objects.get(pk=id)
         except DeadLetter.DoesNotExist:
             raise CommandError(f"No dead letter {id}.") from None
-        for name in ("task_name", "task_id", "queue", "status", "attempts", "args", "kwargs", "exception_type", "error",
-                     "correlation_id", "first_failed_at", "last_failed_at", "resolved_at", "replayed_task_id"):
+        for name in (
+            "task_name",
+            "task_id",
+            "queue",
+            "status",
+            "attempts",
+            "args",
+            "kwargs",
+            "exception_type",
+            "error",
+            "correlation_id",
+            "first_failed_at",
+            "last_failed_at",
+            "resolved_at",
+            "replayed_task_id",
+        ):
             self.stdout.write(f"{name:>16}: {getattr(letter, name)}")
         self.stdout.write(letter.traceback)
 

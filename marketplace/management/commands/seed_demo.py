@@ -21,8 +21,11 @@ class Command(BaseCommand):
     help = "Load demo data (idempotent): all verticals and five demo log-ins."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "leadengine-demo"),
-                            help="Password for every demo user (default: leadengine-demo or $DEMO_PASSWORD).")
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("DEMO_PASSWORD", "leadengine-demo"),
+            help="Password for every demo user (default: leadengine-demo or $DEMO_PASSWORD).",
+        )
         parser.add_argument("--skip-verticals", action="store_true")
 
     def handle(self, *args, password: str, skip_verticals: bool, **options):
@@ -39,12 +42,18 @@ class Command(BaseCommand):
                 user = User.objects.filter(email=email).first()
                 if user is None:
                     user = User.objects.create_user(
-                        email=email, password=password, full_name=full_name, company_name=company,
-                        is_seller=seller, is_buyer=buyer, is_staff=staff, is_superuser=staff,
+                        email=email,
+                        password=password,
+                        full_name=full_name,
+                        company_name=company,
+                        is_seller=seller,
+                        is_buyer=buyer,
+                        is_staff=staff,
+                        is_superuser=staff,
                         time_zone="America/New_York",
                     )
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Demo log-ins (password for all: %s)" % password))
-        for email, _name, _company, seller, buyer, staff in DEMO_USERS:
+        self.stdout.write(self.style.SUCCESS(f"Demo log-ins (password for all: {password})"))
+        for email, _name, _company, seller, _buyer, staff in DEMO_USERS:
             role = "staff (admin at /admin/)" if staff else ("seller" if seller else "buyer")
             self.stdout.write(f"  {email:<28} {role}")
