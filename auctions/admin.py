@@ -19,17 +19,11 @@ from auctions.models import (
     BuyNowListing,
     Sale,
 )
+from core.admin import ReadOnlyAdminMixin
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 class AskAdminForm(forms.ModelForm):
@@ -74,19 +68,13 @@ class AskAdmin(admin.ModelAdmin):
     form = AskAdminForm
 
 
-class AuctionBidderInline(admin.TabularInline):
+class AuctionBidderInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AuctionBidder
     extra = 0
     fields = ("buyer", "bidder_ref", "max_amount", "held_amount", "max_sequence", "released_at")
     readonly_fields = fields
     ordering = ("-max_amount", "max_sequence")
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Auction)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from auctions import bounties, selectors_bounties
 from auctions.choices import BountyStatus
 from auctions.models import Bounty, BountyAward
+from core.admin import ReadOnlyAdminMixin
 
 EDITABLE = ("name", "min_score", "states", "field_filters", "max_lead_age_hours", "amount_per_lead", "status")
 
@@ -29,19 +30,13 @@ class BountyAdminForm(forms.ModelForm):
         return bounties.states_normalized(self.cleaned_data.get("states") or [])
 
 
-class BountyAwardInline(admin.TabularInline):
+class BountyAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BountyAward
     extra = 0
     fields = ("sale", "amount", "ledger_transaction", "created_at")
     readonly_fields = fields
     can_delete = False
     ordering = ("-created_at", "-id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Bounty)

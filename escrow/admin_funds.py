@@ -3,20 +3,12 @@ escrow/withdrawals.py; an unknown depositor's VaultEvent (user empty) is where s
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdminMixin
 from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(VaultEvent)

@@ -4,7 +4,7 @@ funded ones), mint batches and reconciliation findings. Read-only: state moves o
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from chain.admin import _ReadOnlyAdmin
+from core.admin import ReadOnlyAdminMixin
 from escrow.models import MintBatch, ReconciliationIssue, Settlement
 from escrow.settlement import REFUNDABLE, settlement_refund, settlement_retry
 
@@ -21,7 +21,7 @@ class ReconciliationIssueInline(admin.TabularInline):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(_ReadOnlyAdmin):
+class SettlementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "sale",
         "state",
@@ -73,14 +73,14 @@ class SettlementAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(MintBatch)
-class MintBatchAdmin(_ReadOnlyAdmin):
+class MintBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "status", "size", "onchain_batch_id", "gas_used", "created_at", "confirmed_at")
     list_filter = ("status", "chain_id")
     readonly_fields = [f.name for f in MintBatch._meta.fields]
 
 
 @admin.register(ReconciliationIssue)
-class ReconciliationIssueAdmin(_ReadOnlyAdmin):
+class ReconciliationIssueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Differences between the books and the chain; open ones first."""
 
     list_display = ("kind", "settlement", "user", "expected", "actual", "detected_at", "last_seen_at", "resolved_at")

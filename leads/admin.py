@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdminMixin
 from leads import services
 from leads.models import CsvImport, Lead, LeadStatusChange, PiiAccess, SellerCap, SellerFormToken
 
@@ -19,19 +20,13 @@ def _pretty_json(value) -> str:
     )
 
 
-class LeadStatusChangeInline(admin.TabularInline):
+class LeadStatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LeadStatusChange
     extra = 0
     fields = ("at", "from_status", "to_status", "reason")
     readonly_fields = fields
     ordering = ("at", "id")
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Lead)
@@ -262,7 +257,7 @@ class CsvImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(PiiAccess)
-class PiiAccessAdmin(admin.ModelAdmin):
+class PiiAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The PII access log, read-only: who read which lead's contact details (the seller its own
     lead; the buyer, or the LeadNFT's owner after a resale, its purchase), how and when — never the
     details themselves. Rows are written only by leads.pii_access."""
@@ -276,12 +271,3 @@ class PiiAccessAdmin(admin.ModelAdmin):
     fields = ("user", "lead", "role", "channel", "correlation_id", "accessed_at")
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

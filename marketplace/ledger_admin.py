@@ -4,22 +4,12 @@
 from django.contrib import admin
 from django.urls import reverse
 
+from core.admin import ReadOnlyAdminMixin
 from marketplace.ledger_models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(_ReadOnly, admin.ModelAdmin):
+class LedgerAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "kind", "owner", "reference", "balance", "created_at")
     list_filter = ("kind",)
     search_fields = ("owner__email", "reference")
@@ -32,7 +22,7 @@ class LedgerAccountAdmin(_ReadOnly, admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
 
-class LedgerEntryInline(_ReadOnly, admin.TabularInline):
+class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LedgerEntry
     fields = ("account", "amount", "created_at")
     readonly_fields = fields
@@ -44,7 +34,7 @@ class LedgerEntryInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(_ReadOnly, admin.ModelAdmin):
+class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "kind", "idempotency_key", "memo", "created_by", "created_at")
     list_filter = ("kind",)
     search_fields = ("idempotency_key", "memo", "correlation_id", "entries__account__owner__email")
