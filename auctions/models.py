@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from auctions.bidlog import GENESIS_HASH
 from auctions.choices import AuctionResult, AuctionStatus, BidSource, BuyNowStatus
+from auctions.pricing import reserve_met
 
 USDC_MAX_DIGITS = 20
 USDC_PLACES = 6
@@ -154,6 +155,10 @@ class Auction(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == AuctionStatus.OPEN
+
+    @property
+    def reserve_met(self) -> bool:
+        return reserve_met(reserve=self.reserve_price, price=self.price)
 
 
 class AuctionBidder(models.Model):

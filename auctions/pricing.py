@@ -47,6 +47,11 @@ def proxy_price(*, reserve: Decimal, maxima: list[Decimal]) -> Decimal | None:
     return min(leader, max(floor, second + increment_for(second))).quantize(USDC_QUANTUM)
 
 
+def reserve_met(*, reserve: Decimal, price: Decimal | None) -> bool:
+    """The one "reserve met" rule (model, API, pages, pushes): the price has reached the reserve."""
+    return price is not None and price >= reserve
+
+
 def minimum_bid(*, reserve: Decimal, price: Decimal | None) -> Decimal:
     """The least maximum a buyer who is not leading may state now."""
     if price is None:

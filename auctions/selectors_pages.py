@@ -144,7 +144,7 @@ def auction_states_for(*, auction_ids: list[int], user) -> list[dict]:
                 "status": a.status,
                 "result": a.result,
                 "price": f"{a.price:f}" if a.price is not None else None,
-                "reserve_met": a.price is not None and a.price >= a.reserve_price,
+                "reserve_met": a.reserve_met,
                 "deadline": a.deadline.isoformat(),
                 "bid_count": a.bid_count,
                 "my_max": f"{my_max:f}" if my_max is not None else None,

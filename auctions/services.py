@@ -20,7 +20,7 @@ from auctions.buynow import buy_now_list
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
-from auctions.pricing import minimum_bid, opening_price, proxy_price
+from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
 from auctions.sales import sale_record
 from auctions.selectors import ask_terms_for_lead, auction_is_visible
 from auctions.signals import funds_check
@@ -490,6 +490,7 @@ def bid_place(
             "type": "auction.price",
             "auction_id": auction.pk,
             "price": bidlog.usdc_text(price),
+            "reserve_met": reserve_met(reserve=auction.reserve_price, price=price),
             "bid_count": sequence,
             "leader": top[0].bidder_ref,
             "deadline": auction.deadline.isoformat(),
@@ -558,6 +559,7 @@ def auction_bidder_withdraw(*, auction_id: int, buyer_id: int, reason: str, now:
             "type": "auction.price",
             "auction_id": auction.pk,
             "price": bidlog.usdc_text(auction.price) if auction.price is not None else None,
+            "reserve_met": auction.reserve_met,
             "bid_count": auction.bid_count,
             "leader": top[0].bidder_ref if top else None,
             "deadline": auction.deadline.isoformat(),

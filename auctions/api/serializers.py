@@ -106,7 +106,7 @@ class AuctionSerializer(serializers.ModelSerializer):
     reserve_price = usdc(read_only=True)
     buy_now_price = usdc(read_only=True)
     price = usdc(read_only=True, allow_null=True, help_text="The visible price; null until the first bid.")
-    reserve_met = serializers.SerializerMethodField()
+    reserve_met = serializers.BooleanField(read_only=True, help_text="The price has reached the reserve.")
     time_left = serializers.SerializerMethodField(help_text="Seconds until the deadline (0 once closed).")
     status = serializers.ChoiceField(choices=AuctionStatus.choices, read_only=True)
     result = serializers.ChoiceField(
@@ -143,9 +143,6 @@ class AuctionSerializer(serializers.ModelSerializer):
 
     def get_zip3(self, auction) -> str:
         return auction.lead.zip[:3]
-
-    def get_reserve_met(self, auction) -> bool:
-        return auction.price is not None and auction.price >= auction.reserve_price
 
     def get_time_left(self, auction) -> float:
         from auctions.selectors import auction_time_left

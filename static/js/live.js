@@ -112,10 +112,9 @@
     boxes.forEach(function (box) {
       if (change.price !== undefined) {
         setMoney(box, "price", change.price);
-        var reserve = Number(box.getAttribute("data-reserve"));
-        var met = change.price !== null && Number(change.price) >= reserve;
-        setField(box, "reserve_met", met ? "met" : "not met");
       }
+      // The server decides (auctions.pricing.reserve_met); the push and the poll carry it.
+      if (change.reserve_met !== undefined) setField(box, "reserve_met", change.reserve_met ? "met" : "not met");
       if (change.bid_count !== undefined) setField(box, "bid_count", String(change.bid_count));
       if (change.deadline) {
         box.querySelectorAll("[data-countdown]").forEach(function (el) { el.setAttribute("data-deadline", change.deadline); });
@@ -236,7 +235,7 @@
         if (!isNaN(server)) skew = server - (sentAt + Date.now()) / 2;
         body.auctions.forEach(function (a) {
           apply(String(a.id), {
-            price: normalisePrice(a.price), bid_count: a.bid_count, deadline: a.deadline, my_max: a.my_max,
+            price: normalisePrice(a.price), reserve_met: a.reserve_met, bid_count: a.bid_count, deadline: a.deadline, my_max: a.my_max,
             my_status: a.my_status === "none" ? null : a.my_status, closed: a.status === "closed", result: a.result,
             minimum_bid: a.minimum_bid
           });
@@ -270,7 +269,7 @@
     var id = msg.auction_id !== undefined ? String(msg.auction_id) : null;
     switch (msg.type) {
       case "auction.price": {
-        var change = { price: normalisePrice(msg.price), bid_count: msg.bid_count, deadline: msg.deadline,
+        var change = { price: normalisePrice(msg.price), reserve_met: msg.reserve_met, bid_count: msg.bid_count, deadline: msg.deadline,
                        minimum_bid: msg.minimum_bid };
         if (isRoom && myRef && document.querySelector('[data-field="my_status"]')) {
           change.my_status = msg.leader === myRef ? "leading" : "outbid";

@@ -46,6 +46,7 @@ def test_a_buyer_finds_an_auction_bids_and_sees_a_rival_bid_arrive_by_polling(pa
     expect(row).to_contain_text("Solar")
     expect(row).to_contain_text("941")
     expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^(9|10) min \d\d s$"))
+    expect(row.locator('[data-field="reserve_met"]')).to_have_text("not met")
 
     row.get_by_test_id("room-link").click()
     expect(page).to_have_url(re.compile(rf"/auctions/{auction.pk}/$"))
@@ -53,6 +54,7 @@ def test_a_buyer_finds_an_auction_bids_and_sees_a_rival_bid_arrive_by_polling(pa
     page.get_by_role("button", name="Place maximum").click()
     expect(page.get_by_test_id("my-status")).to_contain_text("Leading")
     expect(page.get_by_test_id("auction-price")).to_have_text("10.00 USDCPrice")
+    expect(page.locator('[data-field="reserve_met"]')).to_have_text("met")
     expect(page.get_by_test_id("minimum-bid")).to_contain_text("At least 30.000001 USDC")  # above my own maximum
     expect(page.get_by_test_id("live-indicator")).to_have_text("polling", timeout=LIVE_TIMEOUT_MS)
 

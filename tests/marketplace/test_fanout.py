@@ -71,3 +71,4 @@ def test_a_bid_posted_to_one_server_reaches_a_socket_on_the_other(two_servers):
         event = wait_for(price_event, timeout=20, message="auction.price on the other server")
     assert event["auction_id"] == auction.pk
     assert event["correlation_id"] == "fanout-cid-1"
+    assert event["reserve_met"] is True  # the server's rule (auctions.pricing.reserve_met), not the page's
