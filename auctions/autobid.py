@@ -22,7 +22,7 @@ one auction and one usage row are held at a time there.
 import logging
 import re
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
@@ -30,10 +30,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 
+from auctions import criteria
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import (
-    USDC_MAX_DIGITS,
-    USDC_PLACES,
     Auction,
     AuctionBidder,
     AutobidRule,
@@ -45,219 +44,22 @@ from leads.models import Lead
 from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
 from marketplace.groups import user_group
-from verticals.choices import FieldType
-from verticals.selectors import vertical_admits_buyer, vertical_ancestors, vertical_fields_effective, vertical_open_to_q
+from verticals.selectors import vertical_admits_buyer, vertical_ancestors, vertical_open_to_q
 
 logger = logging.getLogger(__name__)
 
-ZIP_RE = re.compile(r"^\d{3}(\d{2})?$")
 HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-ORDERED_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between"}
-OPS_BY_TYPE: dict[str, set[str]] = {
-    FieldType.INTEGER: ORDERED_OPS,
-    FieldType.DECIMAL: ORDERED_OPS,
-    FieldType.DATE: ORDERED_OPS,
-    FieldType.TEXT: {"eq", "ne", "in", "not_in", "contains"},
-    FieldType.US_ZIP: {"eq", "ne", "in", "not_in", "contains"},
-    FieldType.CHOICE: {"eq", "ne", "in", "not_in"},
-    FieldType.MULTI_CHOICE: {"in", "not_in", "contains"},  # in = any of, not_in = none of
-    FieldType.BOOLEAN: {"eq", "ne"},
-}
-ALL_OPS = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"}
-OP_NAMES = ["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "contains"]  # display order
-# How the README and the pages write each operator. Rules store the code (eq, gte …); the API and
-# the pages take either spelling, plus the ASCII ones (==, !=, >=, <=).
-OP_SYMBOLS = {
-    "eq": "=",
-    "ne": "≠",
-    "in": "in",
-    "not_in": "not in",
-    "gt": ">",
-    "gte": "≥",
-    "lt": "<",
-    "lte": "≤",
-    "between": "between",
-    "contains": "contains",
-}
-OP_ALIASES = {
-    **{code: code for code in OP_NAMES},
-    **{symbol: code for code, symbol in OP_SYMBOLS.items()},
-    "==": "eq",
-    "!=": "ne",
-    ">=": "gte",
-    "<=": "lte",
-}
-OP_SPELLINGS = list(OP_ALIASES)  # every accepted spelling (the API schema's enum)
-OP_LABELS = {
-    "eq": "= (equals)",
-    "ne": "≠ (not equals)",
-    "in": "in (any of a list)",
-    "not_in": "not in (none of a list)",
-    "gt": "> (above)",
-    "gte": "≥ (at least)",
-    "lt": "< (below)",
-    "lte": "≤ (at most)",
-    "between": "between (low and high, inclusive)",
-    "contains": "contains",
-}
 
-
-def canonical_op(op) -> str | None:
-    """The operator's code for any accepted spelling ("=", "≥", ">=", "gte", "Not In" …), else None."""
-    if not isinstance(op, str):
-        return None
-    return OP_ALIASES.get(" ".join(op.replace("_", " ").split()).lower().replace("not in", "not_in"))
-
-
-def field_filters_normalized(filters):
-    """Filters with each operator stored as its code; anything malformed is left for the check to name."""
-    if not isinstance(filters, list):
-        return filters
-    out = []
-    for flt in filters:
-        if isinstance(flt, dict) and canonical_op(flt.get("op")) is not None:
-            flt = {**flt, "op": canonical_op(flt["op"])}
-        out.append(flt)
-    return out
-
-
-# Bounds that keep a definition inside its columns (a 400 with a reason, never a database error).
+# Bounds that keep a definition inside its columns (a 400 with a reason, never a database error;
+# the criteria's own are in auctions.criteria).
 NAME_MAX = 100
-MAX_USDC = Decimal(10) ** (USDC_MAX_DIGITS - USDC_PLACES)
 MAX_INT = 2**31 - 1
 MAX_PRIORITY = 1_000_000
-MAX_LIST = 1000
-MAX_FILTERS = 50
-
-
-# ---------------------------------------------------------------- values
-
-
-def _coerce(ftype: str, value):
-    """One filter or lead value in comparable form; raises ValueError when it has the wrong type."""
-    if ftype in (FieldType.INTEGER, FieldType.DECIMAL):
-        if isinstance(value, bool) or not isinstance(value, (int, str, Decimal, float)):
-            raise ValueError("not a number")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError("not a number") from None
-        if not number.is_finite():
-            raise ValueError("not a number")
-        return number
-    if ftype == FieldType.DATE:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError("not a date (YYYY-MM-DD)") from None
-    if ftype == FieldType.BOOLEAN:
-        if not isinstance(value, bool):
-            raise ValueError("not true or false")
-        return value
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise ValueError("not text")
-    text = str(value)
-    return text.casefold() if ftype == FieldType.TEXT else text
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _show(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _compare(ftype: str, op: str, actual, value) -> bool:
-    """actual is the lead's coerced value (a list for multi_choice); value the filter's."""
-    if ftype == FieldType.MULTI_CHOICE:
-        have = set(actual)
-        if op == "contains":
-            return value in have
-        overlap = bool(have & set(value))
-        return overlap if op == "in" else not overlap
-    if op == "eq":
-        return actual == value
-    if op == "ne":
-        return actual != value
-    if op == "in":
-        return actual in value
-    if op == "not_in":
-        return actual not in value
-    if op == "gt":
-        return actual > value
-    if op == "gte":
-        return actual >= value
-    if op == "lt":
-        return actual < value
-    if op == "lte":
-        return actual <= value
-    if op == "between":
-        return value[0] <= actual <= value[1]
-    if op == "contains":
-        return value in actual
-    raise ValueError(op)
-
-
-def _coerce_filter_value(ftype: str, op: str, value):
-    """The filter's value in comparable form (a list for in/not_in, a pair for between)."""
-    if op in ("in", "not_in"):
-        if not isinstance(value, list) or not value:
-            raise ValueError("give at least one value (a list)")
-        return [_coerce(FieldType.CHOICE if ftype == FieldType.MULTI_CHOICE else ftype, v) for v in value]
-    if op == "between":
-        if not isinstance(value, list) or len(value) != 2:
-            raise ValueError("give two values, low and high ([low, high])")
-        low, high = _coerce(ftype, value[0]), _coerce(ftype, value[1])
-        if low > high:
-            raise ValueError("low is above high")
-        return [low, high]
-    if ftype == FieldType.MULTI_CHOICE:
-        return _coerce(FieldType.CHOICE, value)
-    return _coerce(ftype, value)
 
 
 # ---------------------------------------------------------------- definition
-
-
-def filterable_fields_of(schema) -> dict:
-    """key -> VerticalField for the fields of an effective schema that rules and bounties may
-    filter on: biddable and not PII (what a buyer sees before buying)."""
-    return {field.key: field for field in schema if field.biddable and not field.pii}
-
-
-def _filterable_fields(vertical) -> dict:
-    """filterable_fields_of the vertical's effective schema (inherited fields included)."""
-    return filterable_fields_of(ef.field for ef in vertical_fields_effective(vertical=vertical))
-
-
-def _check_zips(values, name: str, errors: dict) -> None:
-    if (
-        not isinstance(values, list)
-        or len(values) > MAX_LIST
-        or any(not isinstance(z, str) or not ZIP_RE.match(z) for z in values)
-    ):
-        errors.setdefault(name, []).append('A list of 5-digit ZIPs or 3-digit ZIP3 prefixes, e.g. ["94105", "941"].')
-
-
-def _check_usdc(value, name: str, errors: dict, *, positive: bool) -> None:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        errors.setdefault(name, []).append("A USDC amount such as 12.50.")
-        return
-    if value.as_tuple().exponent < -USDC_PLACES:
-        errors.setdefault(name, []).append(f"At most {USDC_PLACES} decimal places.")
-    if value < 0 or (positive and value == 0):
-        errors.setdefault(name, []).append("Must be positive." if positive else "Must not be negative.")
-    elif value >= MAX_USDC:
-        errors.setdefault(name, []).append(f"Must be below {MAX_USDC:,} USDC.")
 
 
 def check_autobid_rule(*, rule: AutobidRule) -> None:
@@ -269,24 +71,24 @@ def check_autobid_rule(*, rule: AutobidRule) -> None:
         errors["name"] = [f"At most {NAME_MAX} characters."]
     if (
         not isinstance(rule.states, list)
-        or len(rule.states) > MAX_LIST
+        or len(rule.states) > criteria.MAX_LIST
         or any(not isinstance(s, str) or s not in US_STATES for s in rule.states)
     ):
         errors["states"] = ['A list of two-letter US state codes, e.g. ["CA", "TX"].']
-    _check_zips(rule.zips_include, "zips_include", errors)
-    _check_zips(rule.zips_exclude, "zips_exclude", errors)
-    if rule.min_score is not None and not (_is_int(rule.min_score) and 0 <= rule.min_score <= 100):
+    criteria.check_zips(rule.zips_include, "zips_include", errors)
+    criteria.check_zips(rule.zips_exclude, "zips_exclude", errors)
+    if rule.min_score is not None and not (criteria.is_int(rule.min_score) and 0 <= rule.min_score <= 100):
         errors["min_score"] = ["A quality score from 0 to 100."]
-    _check_usdc(rule.max_bid, "max_bid", errors, positive=True)
-    _check_usdc(rule.daily_budget, "daily_budget", errors, positive=True)
+    criteria.check_usdc(rule.max_bid, "max_bid", errors, positive=True)
+    criteria.check_usdc(rule.daily_budget, "daily_budget", errors, positive=True)
     if "max_bid" not in errors and "daily_budget" not in errors and rule.daily_budget < rule.max_bid:
         errors.setdefault("daily_budget", []).append("The daily budget must cover at least one maximum bid.")
-    if not _is_int(rule.daily_lead_cap) or not 1 <= rule.daily_lead_cap <= MAX_INT:
+    if not criteria.is_int(rule.daily_lead_cap) or not 1 <= rule.daily_lead_cap <= MAX_INT:
         errors["daily_lead_cap"] = [f"A whole number of leads a day, 1 to {MAX_INT:,}."]
-    if not _is_int(rule.priority) or not -MAX_PRIORITY <= rule.priority <= MAX_PRIORITY:
+    if not criteria.is_int(rule.priority) or not -MAX_PRIORITY <= rule.priority <= MAX_PRIORITY:
         errors["priority"] = [f"A whole number from {-MAX_PRIORITY:,} to {MAX_PRIORITY:,}; higher runs first."]
     _check_hours(rule.hours, errors)
-    _check_field_filters(rule, errors)
+    criteria.check_field_filters(rule, errors)
     if errors:
         raise ValidationError(errors)
 
@@ -312,60 +114,7 @@ def _check_hours(hours, errors: dict) -> None:
         errors["hours"] = ["start and end must differ (an end before the start runs past midnight)."]
 
 
-def _check_field_filters(rule: AutobidRule, errors: dict) -> None:
-    filters = rule.field_filters
-    if filters in (None, []):
-        return
-    if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
-        errors["field_filters"] = [f'A list of at most {MAX_FILTERS} {{"field", "op", "value"}}.']
-        return
-    if rule.vertical_id is None:
-        errors["field_filters"] = ["Choose a vertical to filter on its fields."]
-        return
-    fields = _filterable_fields(rule.vertical)
-    problems = []
-    for i, flt in enumerate(filters, start=1):
-        if not isinstance(flt, dict) or set(flt) != {"field", "op", "value"}:
-            problems.append(f'Filter {i}: give exactly "field", "op" and "value".')
-            continue
-        key, op = flt["field"], canonical_op(flt["op"])
-        field = fields.get(key) if isinstance(key, str) else None
-        if field is None:
-            problems.append(
-                f"Filter {i}: {key!r} is not a biddable field of this vertical "
-                f"(choose from {', '.join(sorted(fields)) or 'none'})."
-            )
-            continue
-        if op is None:
-            problems.append(
-                f"Filter {i}: unknown operator {flt['op']!r} (use {', '.join(OP_SYMBOLS[code] for code in OP_NAMES)})."
-            )
-            continue
-        if op not in OPS_BY_TYPE.get(field.type, set()):
-            allowed = ", ".join(OP_SYMBOLS[code] for code in OP_NAMES if code in OPS_BY_TYPE.get(field.type, set()))
-            problems.append(f"Filter {i}: {OP_SYMBOLS[op]} does not apply to {field.label} ({key}); use {allowed}.")
-            continue
-        try:
-            value = _coerce_filter_value(field.type, op, flt["value"])
-        except ValueError as exc:
-            problems.append(f"Filter {i}: value for {key} {op}: {exc}.")
-            continue
-        if field.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and field.choices:
-            unknown = [v for v in (value if isinstance(value, list) else [value]) if v not in field.choices]
-            if unknown:
-                problems.append(f"Filter {i}: {_show(unknown)} not among {key}'s choices {_show(field.choices)}.")
-    if problems:
-        errors["field_filters"] = problems
-
-
 # ---------------------------------------------------------------- matching
-
-
-def _zip_hit(zip_code: str, patterns: list[str]) -> str | None:
-    for pattern in patterns:
-        if zip_code == pattern or (len(pattern) == 3 and zip_code.startswith(pattern)):
-            return pattern
-    return None
 
 
 def _buyer_zone(buyer) -> ZoneInfo:
@@ -391,27 +140,6 @@ def _hours_check(hours: dict, buyer, now: datetime) -> tuple[bool, str]:
     window = f"{','.join(DAY_NAMES[d] for d in sorted(days))} {hours['start']}-{hours['end']} {zone.key}"
     at = f"{DAY_NAMES[weekday]} {local:%H:%M}"
     return inside, (f"hours {window}, now {at}: ok" if inside else f"hours {window}, now {at}: outside")
-
-
-def _field_check(flt: dict, fields_by_key: dict, lead_fields: dict) -> tuple[bool, str]:
-    key, op, raw_value = flt["field"], canonical_op(flt["op"]) or flt["op"], flt["value"]
-    label = f"field {key} {op} {_show(raw_value)}"
-    field = fields_by_key.get(key)
-    if field is None:
-        return False, f"{label}: not a biddable field of the lead's vertical"
-    raw = lead_fields.get(key)
-    if raw is None or raw == "" or raw == []:
-        return False, f"{label}: lead has no {key}"
-    try:
-        value = _coerce_filter_value(field.type, op, raw_value)
-        if field.type == FieldType.MULTI_CHOICE:
-            actual = [_coerce(FieldType.CHOICE, v) for v in (raw if isinstance(raw, list) else [raw])]
-        else:
-            actual = _coerce(field.type, raw)
-        ok = _compare(field.type, op, actual, value)
-    except (ValueError, TypeError):
-        return False, f"{label}: lead value {_show(raw)} is not comparable"
-    return ok, f"{label}: ok" if ok else f"{label}: lead has {_show(raw)}"
 
 
 def autobid_rule_match(
@@ -440,31 +168,31 @@ def autobid_rule_match(
         checks.append(
             (
                 ok,
-                f"state {lead.state} in {_show(rule.states)}: ok"
+                f"state {lead.state} in {criteria.show(rule.states)}: ok"
                 if ok
-                else f"state {lead.state or '(none)'} not in {_show(rule.states)}",
+                else f"state {lead.state or '(none)'} not in {criteria.show(rule.states)}",
             )
         )
     else:
         checks.append((True, "states: all: ok"))
     if rule.zips_include:
-        hit = _zip_hit(lead.zip, rule.zips_include)
+        hit = criteria.zip_hit(lead.zip, rule.zips_include)
         checks.append(
             (
                 hit is not None,
                 f"zip {lead.zip} matches include {hit}: ok"
                 if hit
-                else f"zip {lead.zip or '(none)'} not in include {_show(rule.zips_include)}",
+                else f"zip {lead.zip or '(none)'} not in include {criteria.show(rule.zips_include)}",
             )
         )
     if rule.zips_exclude:
-        hit = _zip_hit(lead.zip, rule.zips_exclude)
+        hit = criteria.zip_hit(lead.zip, rule.zips_exclude)
         checks.append(
             (
                 hit is None,
                 f"zip {lead.zip} excluded by {hit}"
                 if hit
-                else f"zip {lead.zip} not in exclude {_show(rule.zips_exclude)}: ok",
+                else f"zip {lead.zip} not in exclude {criteria.show(rule.zips_exclude)}: ok",
             )
         )
     if rule.min_score is not None:
@@ -477,9 +205,9 @@ def autobid_rule_match(
             checks.append((True, f"score {score} >= min {rule.min_score}: ok"))
     if rule.field_filters:
         if fields_by_key is None:
-            fields_by_key = _filterable_fields(lead.vertical)
+            fields_by_key = criteria.filterable_fields(lead.vertical)
         for flt in rule.field_filters:
-            checks.append(_field_check(flt, fields_by_key, lead.fields or {}))
+            checks.append(criteria.field_check(flt, fields_by_key, lead.fields or {}))
     checks.append(_hours_check(rule.hours, rule.buyer, now))
     return all(ok for ok, _ in checks), [reason for _, reason in checks]
 
@@ -611,7 +339,7 @@ def autobid_run_for_auction(*, auction_id: int, now: datetime | None = None) -> 
         return []
     traced = set(AutobidTrace.objects.filter(auction=auction).values_list("rule_id", flat=True))
     bidding = dict.fromkeys(AuctionBidder.objects.filter(auction=auction).values_list("buyer_id", flat=True))
-    fields_by_key = _filterable_fields(lead.vertical)
+    fields_by_key = criteria.filterable_fields(lead.vertical)
     traces = []
     for rule in rules:
         if rule.pk in traced:
@@ -720,10 +448,10 @@ def _normalise(rule: AutobidRule) -> None:
         rule.hours = {}
     if rule.field_filters is None:
         rule.field_filters = []
-    rule.field_filters = field_filters_normalized(rule.field_filters)
+    rule.field_filters = criteria.field_filters_normalized(rule.field_filters)
     if isinstance(rule.hours, dict) and isinstance(rule.hours.get("days"), list):
         days = rule.hours["days"]
-        if all(_is_int(d) for d in days):
+        if all(criteria.is_int(d) for d in days):
             rule.hours = {**rule.hours, "days": sorted(set(days))}
 
 

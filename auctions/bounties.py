@@ -39,15 +39,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from auctions import bidlog
-from auctions.autobid import (
-    _check_field_filters,
-    _check_usdc,
-    _field_check,
-    _filterable_fields,
-    _show,
-    field_filters_normalized,
-)
 from auctions.choices import BountyStatus
+from auctions.criteria import (
+    check_field_filters,
+    check_usdc,
+    field_check,
+    field_filters_normalized,
+    filterable_fields,
+    show,
+)
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
 from auctions.signals import funds_check
@@ -108,18 +108,18 @@ def check_bounty(*, bounty: Bounty) -> None:
         isinstance(age, bool) or not isinstance(age, int) or not 1 <= age <= BOUNTY_MAX_LEAD_AGE_HOURS
     ):
         errors["max_lead_age_hours"] = [f"Whole hours from 1 to {BOUNTY_MAX_LEAD_AGE_HOURS}; blank = any age."]
-    _check_usdc(bounty.amount_per_lead, "amount_per_lead", errors, positive=True)
+    check_usdc(bounty.amount_per_lead, "amount_per_lead", errors, positive=True)
     _check_ceiling(bounty.amount_per_lead, "amount_per_lead", errors)
     if bounty.status not in BountyStatus.values:
         errors["status"] = [f"One of: {', '.join(BountyStatus.values)}."]
     if bounty.vertical_id is not None:
-        _check_field_filters(bounty, errors)  # the autobid rule's checks: same shape, same messages
+        check_field_filters(bounty, errors)  # the autobid rule's checks: same shape, same messages
     if errors:
         raise ValidationError(errors)
 
 
 def _check_funding(amount, name: str, errors: dict) -> None:
-    _check_usdc(amount, name, errors, positive=True)
+    check_usdc(amount, name, errors, positive=True)
     _check_ceiling(amount, name, errors)
 
 
@@ -421,9 +421,9 @@ def bounty_match(
         checks.append(
             (
                 ok,
-                f"state {lead.state} in {_show(bounty.states)}: ok"
+                f"state {lead.state} in {show(bounty.states)}: ok"
                 if ok
-                else f"state {lead.state or '(none)'} not in {_show(bounty.states)}",
+                else f"state {lead.state or '(none)'} not in {show(bounty.states)}",
             )
         )
     else:
@@ -450,9 +450,9 @@ def bounty_match(
         )
     if bounty.field_filters:
         if fields_by_key is None:
-            fields_by_key = _filterable_fields(lead.vertical)
+            fields_by_key = filterable_fields(lead.vertical)
         for flt in bounty.field_filters:
-            checks.append(_field_check(flt, fields_by_key, lead.fields or {}))
+            checks.append(field_check(flt, fields_by_key, lead.fields or {}))
     return all(ok for ok, _ in checks), [reason for _, reason in checks]
 
 
@@ -472,7 +472,7 @@ def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
         return []
     paid = dict(BountyAward.objects.filter(sale=sale).values_list("bounty_id", "amount"))
     chain = vertical_ancestors(vertical=lead.vertical)
-    fields_by_key = _filterable_fields(lead.vertical) if any(b.field_filters for b in candidates) else {}
+    fields_by_key = filterable_fields(lead.vertical) if any(b.field_filters for b in candidates) else {}
     matched = []
     for bounty in candidates:
         if bounty.pk in paid:

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from auctions import autobid
+from auctions import autobid, criteria
 from auctions.models import USDC_MAX_DIGITS, USDC_PLACES
 from verticals.choices import FieldType
 from verticals.models import Vertical
@@ -160,7 +160,7 @@ class FieldFilterForm(forms.Form):
         required=False,
         label="Operator",
         initial="eq",
-        choices=[(code, autobid.OP_SYMBOLS[code]) for code in autobid.OP_NAMES],
+        choices=[(code, criteria.OP_SYMBOLS[code]) for code in criteria.OP_NAMES],
         widget=forms.Select(attrs={"aria-label": "Operator"}),
     )
     value = forms.CharField(
@@ -225,7 +225,7 @@ class BaseFieldFilterFormSet(forms.BaseFormSet):
         return [
             {
                 "field": f.get("field", ""),
-                "op": autobid.canonical_op(f.get("op")) or "eq",
+                "op": criteria.canonical_op(f.get("op")) or "eq",
                 "value": filter_value_text(f.get("value")),
             }
             for f in filters
@@ -271,7 +271,7 @@ FieldFilterFormSet = forms.formset_factory(
     formset=BaseFieldFilterFormSet,
     extra=EMPTY_FILTER_ROWS,
     can_delete=True,
-    max_num=autobid.MAX_FILTERS,
+    max_num=criteria.MAX_FILTERS,
     validate_max=True,
-    absolute_max=autobid.MAX_FILTERS + EMPTY_FILTER_ROWS,
+    absolute_max=criteria.MAX_FILTERS + EMPTY_FILTER_ROWS,
 )

@@ -15,7 +15,7 @@ from django.db.models import DecimalField, IntegerField, OuterRef, QuerySet, Sub
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from auctions import autobid
+from auctions import autobid, criteria
 from auctions.choices import AuctionStatus
 from auctions.models import (
     USDC_MAX_DIGITS,
@@ -138,7 +138,7 @@ def autobid_dry_run(*, auction: Auction, buyer, now: datetime | None = None) -> 
     with db_router.primary():
         usage = {u.rule_id: u for u in AutobidUsage.objects.filter(rule__in=rules, day=today)}
         bidding = AuctionBidder.objects.filter(auction=auction, buyer=buyer).exists()
-    fields_by_key = autobid._filterable_fields(lead.vertical)
+    fields_by_key = criteria.filterable_fields(lead.vertical)
     closed = auction.status != AuctionStatus.OPEN or now >= auction.deadline
     rows, first = [], None
     for rule in rules:
@@ -208,7 +208,7 @@ class FilterableField:
 
     @property
     def op_symbols(self) -> list[str]:
-        return [autobid.OP_SYMBOLS[op] for op in self.ops]
+        return [criteria.OP_SYMBOLS[op] for op in self.ops]
 
 
 def autobid_filterable_fields(*, verticals) -> list[tuple]:
@@ -223,10 +223,10 @@ def autobid_filterable_fields(*, verticals) -> list[tuple]:
                 key=f.key,
                 label=f.label,
                 type=f.type,
-                ops=[op for op in autobid.OP_NAMES if op in autobid.OPS_BY_TYPE.get(f.type, set())],
+                ops=[op for op in criteria.OP_NAMES if op in criteria.OPS_BY_TYPE.get(f.type, set())],
                 choices=list(f.choices or []),
             )
-            for f in autobid.filterable_fields_of(schemas.get(vertical.pk, [])).values()
+            for f in criteria.filterable_fields_of(schemas.get(vertical.pk, [])).values()
         ]
         out.append((vertical, fields))
     return out

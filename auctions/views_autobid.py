@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import autobid, selectors_autobid, selectors_pages
+from auctions import autobid, criteria, selectors_autobid, selectors_pages
 from auctions.forms_autobid import AutobidRuleForm, FieldFilterFormSet
 from auctions.models import AutobidRule
 from auctions.views_live import buyer_required
@@ -94,7 +94,7 @@ def _form_page(request, *, rule: AutobidRule | None):
             "time_zone": request.user.time_zone or "UTC",
             "reference": [(v, fields) for v, fields in reference if fields],
             "fields_by_vertical": {str(v.pk): [[f.key, f.label] for f in fields] for v, fields in reference},
-            "op_symbols": autobid.OP_SYMBOLS,
+            "op_symbols": criteria.OP_SYMBOLS,
         },
     )
 

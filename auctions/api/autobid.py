@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import autobid, selectors_autobid
+from auctions import autobid, criteria, selectors_autobid
 from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
 from leads.validation import US_STATES
@@ -29,7 +29,7 @@ HH_MM = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 class AutobidFieldFilterSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="A biddable, non-PII field key of the rule's vertical.")
     op = serializers.ChoiceField(
-        choices=autobid.OP_SPELLINGS,
+        choices=criteria.OP_SPELLINGS,
         help_text="=, ≠, in, not in, >, ≥, <, ≤, between, contains (or eq, ne, not_in, gt, "
         "gte, lt, lte; ==, !=, >=, <=). Stored and returned as the code: eq, ne, "
         "in, not_in, gt, gte, lt, lte, between, contains.",
@@ -87,19 +87,19 @@ class AutobidRuleSerializer(serializers.Serializer):
     states = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(US_STATES)),
         required=False,
-        max_length=autobid.MAX_LIST,
+        max_length=criteria.MAX_LIST,
         help_text="Two-letter US states; empty = all.",
     )
     zips_include = serializers.ListField(
         child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE),
         required=False,
-        max_length=autobid.MAX_LIST,
+        max_length=criteria.MAX_LIST,
         help_text="5-digit ZIPs or 3-digit ZIP3 prefixes; empty = all.",
     )
     zips_exclude = serializers.ListField(
         child=PatternField(ZIP_PATTERN, message=ZIP_MESSAGE),
         required=False,
-        max_length=autobid.MAX_LIST,
+        max_length=criteria.MAX_LIST,
         help_text="5-digit ZIPs or ZIP3 prefixes.",
     )
     field_filters = FieldFiltersField(

@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from auctions.autobid import autobid_rule_match, autobid_run_for_auction, canonical_op, check_autobid_rule
+from auctions.autobid import autobid_rule_match, autobid_run_for_auction, check_autobid_rule
 from auctions.choices import BidSource
+from auctions.criteria import canonical_op
 from auctions.models import AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid
 from auctions.services import auction_open
 from marketplace.ledger_selectors import balance_for
@@ -489,10 +490,10 @@ def test_admin_lists_rules_and_refuses_an_invalid_one_with_field_errors(client):
 
 
 def test_the_rule_forms_offer_exactly_the_fields_a_rule_may_filter_on_in_two_queries(django_assert_num_queries):
-    """One rule for what rules and bounties filter on (autobid.filterable_fields_of): the form's
+    """One rule for what rules and bounties filter on (criteria.filterable_fields_of): the form's
     reference for many verticals is the checker's, inherited fields included, PII and
     non-biddable fields left out."""
-    from auctions.autobid import _filterable_fields
+    from auctions.criteria import filterable_fields
     from auctions.selectors_autobid import autobid_filterable_fields
 
     parent = make_vertical()
@@ -504,5 +505,5 @@ def test_the_rule_forms_offer_exactly_the_fields_a_rule_may_filter_on_in_two_que
     with django_assert_num_queries(2):
         reference = autobid_filterable_fields(verticals=[parent, child])
     for vertical, fields in reference:
-        assert [f.key for f in fields] == list(_filterable_fields(vertical))
+        assert [f.key for f in fields] == list(filterable_fields(vertical))
     assert [f.key for f in reference[1][1]] == ["homeowner", "roof_type"]
