@@ -5,6 +5,9 @@ class AuctionsConfig(AppConfig):
     name = "auctions"
 
     def ready(self):
-        # Register the tasks in every process: leads sends "auctions.open_auction" by name
-        # (it never imports auctions), and an eager (embedded) run needs the task registered.
-        from auctions import tasks  # noqa: F401
+        # A lead scored at or above its floor is listed: the auctions.open stage, queued on its own
+        # queue (leads announces, it never imports auctions).
+        from auctions import tasks
+        from leads.signals import lead_scored
+
+        lead_scored.connect(tasks.open_auction_queue, dispatch_uid="auctions.open_auction")

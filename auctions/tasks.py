@@ -12,6 +12,11 @@ def open_auction(*, lead_id: int) -> int | None:
     return auction.pk if auction else None
 
 
+def open_auction_queue(*, lead_id: int, **kwargs) -> None:
+    """leads.signals.lead_scored (sent on commit): queue the auctions.open stage for the lead."""
+    open_auction.delay(lead_id=lead_id)
+
+
 @app.task(name="auctions.close_auction", base=PipelineTask)
 def close_auction(*, auction_id: int) -> str | None:
     """Queued with eta=deadline when an auction opens or is extended; early runs are no-ops."""

@@ -21,6 +21,7 @@ from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
 from leads.metrics import LEADS_INGESTED
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
+from leads.signals import lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from marketplace import correlation
 from verticals.choices import VerticalStatus
@@ -266,14 +267,6 @@ def _queue_scoring(lead_id: int) -> None:
     score_lead.delay(lead_id=lead_id)
 
 
-def _queue_listing(lead_id: int) -> None:
-    """The auctions.open stage, by task name: leads never import auctions. A signature (rather
-    than send_task) runs in process when tasks are eager, and publishes otherwise."""
-    from celery import current_app
-
-    current_app.signature("auctions.open_auction", kwargs={"lead_id": lead_id}).apply_async()
-
-
 def lead_submit_many(
     *, seller, items: list, source: str = LeadSource.API, now: datetime | None = None
 ) -> list[IngestResult]:
@@ -323,7 +316,7 @@ def lead_score(*, lead_id: int) -> Lead | None:
         )
     else:
         lead_transition(lead=lead, to_status=LeadStatus.SCORED, reason=f"score {score}", **common)
-        transaction.on_commit(lambda: _queue_listing(lead.pk))
+        transaction.on_commit(lambda: lead_scored.send(sender=Lead, lead_id=lead.pk))
     logger.info("lead scored", extra={"lead_id": lead.pk, "score": score, "status": lead.status})
     return lead
 

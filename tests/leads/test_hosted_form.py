@@ -249,7 +249,9 @@ def test_a_limited_form_post_shows_the_form_as_typed_with_the_wait(client, roofi
     response = client.post(form_url(token), form_data(first_name="Soledad"), REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
     html = response.content.decode()
-    assert re.search(r"Too many requests were sent from your network\. Please try again in \d+ (second|minute)s?\.", html)
+    assert re.search(
+        r"Too many requests were sent from your network\. Please try again in \d+ (second|minute)s?\.", html
+    )
     assert control(html, "first_name")["value"] == "Soledad" and 'data-testid="hosted-form"' in html
     assert not Lead.objects.exists()
 
