@@ -180,27 +180,61 @@ def api_key_authenticate(*, raw: str) -> ApiKey | None:
 # ---------------------------------------------------------------- idempotency
 
 
-def idempotent(*, scope: str, key: str, operation: Callable[[], dict]) -> tuple[dict, bool]:
-    """Run `operation` once per (scope, key): returns (result, ran_now).
+class IdempotencyKeyReused(Exception):
+    """The key was used before for a different request (its fingerprint differs)."""
 
-    The key row and the operation's writes commit in one transaction, so a crash in the
-    middle leaves neither, and a second run returns the stored result.
+
+class _Forget(Exception):
+    def __init__(self, result: dict):
+        self.result = result
+
+
+def idempotent(
+    *,
+    scope: str,
+    key: str,
+    operation: Callable[[], dict],
+    fingerprint: str = "",
+    remember: Callable[[dict], bool] | None = None,
+) -> tuple[dict, bool]:
+    """Run `operation` once per (scope, key): returns (result, ran_now). The one idempotency
+    protocol (money operations, buy-now, bounties, the lead API).
+
+    The key row and the operation's writes commit in one transaction, so a crash in the middle
+    leaves neither, and a second run (or a concurrent one, which waits on the key's row) returns
+    the stored result. With `fingerprint` (a digest of the request), replaying the key with
+    another request raises IdempotencyKeyReused. When `remember(result)` is false the result is
+    returned but not stored: the key stays free and the operation's writes roll back (answers
+    that are not definite: bad input, a limit).
     """
-    with transaction.atomic():
-        existing = IdempotencyKey.objects.filter(scope=scope, key=key).first()
-        if existing is not None:
-            return existing.result, False
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(scope=scope, key=key)
-                result = operation() or {}
-                record.result = result
-                record.save(update_fields=["result"])
-                return result, True
-        except IntegrityError:
-            if not IdempotencyKey.objects.filter(scope=scope, key=key).exists():
-                raise  # the operation's own integrity error, not a concurrent run of the same key
-    return IdempotencyKey.objects.get(scope=scope, key=key).result, False
+    try:
+        with transaction.atomic():
+            existing = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+            if existing is not None:
+                return _stored(existing.result, fingerprint), False
+            try:
+                with transaction.atomic():
+                    record = IdempotencyKey.objects.create(scope=scope, key=key)
+                    result = operation() or {}
+                    if remember is not None and not remember(result):
+                        raise _Forget(result)
+                    record.result = {**result, "fingerprint": fingerprint} if fingerprint else result
+                    record.save(update_fields=["result"])
+                    return result, True
+            except IntegrityError:
+                if not IdempotencyKey.objects.filter(scope=scope, key=key).exists():
+                    raise  # the operation's own integrity error, not a concurrent run of the same key
+    except _Forget as forgotten:
+        return forgotten.result, True
+    return _stored(IdempotencyKey.objects.get(scope=scope, key=key).result, fingerprint), False
+
+
+def _stored(result: dict, fingerprint: str) -> dict:
+    if not fingerprint:
+        return result
+    if result.get("fingerprint") != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body.")
+    return {name: value for name, value in result.items() if name != "fingerprint"}
 
 
 # ---------------------------------------------------------------- dead letters

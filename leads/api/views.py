@@ -6,7 +6,6 @@ import json
 import re
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -35,7 +34,7 @@ from marketplace import correlation
 from marketplace.api import errors as api_errors
 from marketplace.api.errors import ApiError
 from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter
-from marketplace.models import IdempotencyKey
+from marketplace.services import IdempotencyKeyReused, idempotent
 
 REQUIRED_ROLE = "seller"
 BOOLEAN_PARAMETERS = ("has_phone", "has_email", "stats")
@@ -105,11 +104,8 @@ def result_body(result: services.IngestResult) -> tuple[int, dict, dict]:
     return status.HTTP_400_BAD_REQUEST, api_errors.validation_envelope(errors), {}
 
 
-class _NotStored(Exception):
-    """Roll the idempotency key back: only definite outcomes are remembered."""
-
-    def __init__(self, response):
-        self.response = response
+# Answers an Idempotency-Key does not remember (the key can be used again once the cause is gone).
+NOT_DEFINITE = (status.HTTP_400_BAD_REQUEST, status.HTTP_404_NOT_FOUND, status.HTTP_429_TOO_MANY_REQUESTS)
 
 
 class PayloadTooLarge(APIException):
@@ -276,36 +272,34 @@ class LeadListCreateApi(generics.ListAPIView):
 
     def _idempotent(self, request, key: str, data):
         fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-        scope = f"leads.api:{request.user.pk}"
+        headers: dict = {}
+
+        def operation() -> dict:
+            code, body, extra = result_body(services.lead_submit(seller=request.user, data=data, source=LeadSource.API))
+            headers.update(extra)
+            return {"status": code, "body": body}
+
         try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(scope=scope, key=key, result={"fingerprint": fingerprint})
-                code, body, headers = result_body(
-                    services.lead_submit(seller=request.user, data=data, source=LeadSource.API)
-                )
-                if code in (status.HTTP_400_BAD_REQUEST, status.HTTP_404_NOT_FOUND, status.HTTP_429_TOO_MANY_REQUESTS):
-                    raise _NotStored(Response(body, status=code, headers=headers))
-                record.result = {"fingerprint": fingerprint, "status": code, "body": body}
-                record.save(update_fields=["result"])
-        except _NotStored as exc:
-            return exc.response
-        except IntegrityError:
-            record = IdempotencyKey.objects.filter(scope=scope, key=key).first()
-            if record is None:  # the conflict was not the key's (lead_submit re-raised it)
-                raise
-            stored = record.result
-            if stored.get("fingerprint") != fingerprint:
-                raise ApiError(
-                    "This Idempotency-Key was used with a different request body.",
-                    status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-                    code="idempotency_key_reused",
-                    param=IDEMPOTENCY_HEADER,
-                ) from None
-            body = stored["body"]
-            if "error" in body:  # a stored refusal (409) answers with this request's id
-                body = {**body, "request_id": correlation.get()}
-            return Response(body, status=stored["status"], headers={"Idempotent-Replay": "true"})
-        return Response(body, status=code, headers=headers)
+            result, ran_now = idempotent(
+                scope=f"leads.api:{request.user.pk}",
+                key=key,
+                operation=operation,
+                fingerprint=fingerprint,
+                remember=lambda result: result["status"] not in NOT_DEFINITE,
+            )
+        except IdempotencyKeyReused as exc:
+            raise ApiError(
+                str(exc),
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                code="idempotency_key_reused",
+                param=IDEMPOTENCY_HEADER,
+            ) from None
+        if ran_now:
+            return Response(result["body"], status=result["status"], headers=headers)
+        body = result["body"]
+        if "error" in body:  # a stored refusal (409) answers with this request's id
+            body = {**body, "request_id": correlation.get()}
+        return Response(body, status=result["status"], headers={"Idempotent-Replay": "true"})
 
 
 class LeadBulkApi(APIView):
