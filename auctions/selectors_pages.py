@@ -5,63 +5,22 @@ last row's key, so a page costs the same however deep it is and rows never repea
 when new auctions open while the buyer pages.
 """
 
-import base64
-import binascii
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, Q
-from django.utils.dateparse import parse_datetime
+from django.db.models import OuterRef
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import Auction, AuctionBidder, Sale
 from auctions.selectors import auction_visible_q, minimum_bid_for
 from config import db_router
+from core.paging import Page, page_newest_first, page_newest_id_first
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
 from verticals.selectors import vertical_watchable_q
 
 PAGE_SIZE = 25
 MAX_IDS = 100
-
-
-# ---------------------------------------------------------------- cursors
-
-
-def cursor_encode(*parts) -> str:
-    raw = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def cursor_decode_time_id(cursor: str) -> tuple[datetime, int] | None:
-    """(created_at, id) from a cursor, or None when it is missing or malformed (first page)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, pk = raw.split("|")
-        moment = parse_datetime(when)
-        return (moment, int(pk)) if moment is not None else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def cursor_decode_id(cursor: str) -> int | None:
-    try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list
-    next_cursor: str  # empty on the last page
-
-
-def _page(rows: list, size: int, key) -> Page:
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, cursor_encode(*key(rows[-1])) if more and rows else "")
 
 
 # ---------------------------------------------------------------- marketplace
@@ -97,12 +56,7 @@ def auction_list_marketplace(
         qs = qs.filter(lead__state=state.upper())
     if min_score is not None:
         qs = qs.filter(lead__quality_score__gte=min_score)
-    after = cursor_decode_time_id(cursor) if cursor else None
-    if after is not None:
-        when, pk = after
-        qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
-    rows = list(qs.order_by("-created_at", "-id")[: size + 1])
-    return _page(rows, size, lambda a: (a.created_at, a.pk))
+    return page_newest_first(qs, cursor=cursor, size=size)
 
 
 def bidder_status(*, auction: Auction, user_id: int, has_bid: bool) -> str:
@@ -174,12 +128,8 @@ def bid_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Pag
 
     Primary: a buyer looks here right after bidding."""
     qs = AuctionBidder.objects.filter(buyer=buyer).select_related("auction__vertical", "auction__lead")
-    after = cursor_decode_id(cursor) if cursor else None
-    if after is not None:
-        qs = qs.filter(pk__lt=after)
     with db_router.primary():
-        bidders = list(qs.order_by("-id")[: size + 1])
-    page = _page(bidders, size, lambda b: (b.pk,))
+        page = page_newest_id_first(qs, cursor=cursor, size=size)
     rows = [
         MyBidRow(b.auction, b.max_amount, bidder_status(auction=b.auction, user_id=buyer.pk, has_bid=True))
         for b in page.rows
@@ -192,10 +142,5 @@ def win_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Pag
     each with the buyer's maximum when it was an auction (`my_max`, None for buy-now)."""
     my_max = AuctionBidder.objects.filter(auction_id=OuterRef("auction_id"), buyer_id=buyer.pk).values("max_amount")
     qs = Sale.objects.filter(buyer=buyer).select_related("auction__vertical", "lead").annotate(my_max=my_max[:1])
-    after = cursor_decode_time_id(cursor) if cursor else None
-    if after is not None:
-        when, pk = after
-        qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
     with db_router.primary():
-        rows = list(qs.order_by("-created_at", "-id")[: size + 1])
-    return _page(rows, size, lambda s: (s.created_at, s.pk))
+        return page_newest_first(qs, cursor=cursor, size=size)

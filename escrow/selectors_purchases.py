@@ -29,11 +29,11 @@ from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Val
 from eth_utils import to_checksum_address
 
 from auctions.models import Sale
-from auctions.selectors_pages import Page, cursor_decode_time_id, cursor_encode
 from chain.deploy import contract_address
 from chain.leadnft import MintItem, batch_root, leaf_hash, merkle_proof, token_id_for
 from chain.models import ContractDeployment, Wallet
 from config import db_router
+from core.paging import Page, page_newest_first
 from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
 from escrow.commitments import lead_canonical_data, lead_data_hash
 from escrow.models import Settlement
@@ -167,16 +167,8 @@ def purchase_list_for_reader(*, user) -> QuerySet:
 
 def purchase_page_for_reader(*, user, cursor: str = "", size: int = PAGE_SIZE) -> Page:
     """One page of purchase_list_for_reader, keyset on (created_at, id): two queries however deep."""
-    qs = purchase_list_for_reader(user=user)
-    after = cursor_decode_time_id(cursor) if cursor else None
-    if after is not None:
-        when, pk = after
-        qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
     with db_router.primary():
-        rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, cursor_encode(rows[-1].created_at, rows[-1].pk) if more and rows else "")
+        return page_newest_first(purchase_list_for_reader(user=user), cursor=cursor, size=size)
 
 
 def settlement_of(sale: Sale) -> Settlement | None:

@@ -2,8 +2,6 @@
 withdrawals, exits announced on the vault, the withdraw form and the development faucet
 (escrow/deposits.py, escrow/withdrawals.py, escrow/exits.py); and the staff credit page."""
 
-import base64
-from datetime import datetime
 from decimal import Decimal
 
 from django import forms
@@ -13,7 +11,6 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -22,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
+from core.paging import cursor_decode_time_id, page_newest_first
 from escrow.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
 from escrow.exits import claims_live_for, exits_pending_for
 from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
@@ -37,23 +35,6 @@ from marketplace.models import User
 WALLET_PAGE_SIZE = 50
 FUNDS_PAGE_SIZE = 10  # recent vault events and withdrawals on the wallet page
 FAUCET_AMOUNT = Decimal("1000.000000")
-
-
-def _cursor_encode(entry) -> str:
-    raw = f"{entry.created_at.isoformat()}|{entry.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _cursor_decode(token: str | None) -> tuple[datetime, int] | None:
-    if not token or len(token) > 200:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        stamp, _, pk = raw.partition("|")
-        created_at = datetime.fromisoformat(stamp)
-        return (created_at, int(pk)) if created_at.tzinfo else None
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 # ---------------------------------------------------------------- wallet
@@ -83,19 +64,14 @@ class WithdrawForm(forms.Form):
 
 
 def _wallet_context(request, *, withdraw_form: WithdrawForm | None = None) -> dict:
-    entries = ledger_entries_for(user=request.user)
-    cursor = _cursor_decode(request.GET.get("cursor"))
-    if cursor is not None:
-        created_at, pk = cursor
-        entries = entries.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-    page = list(entries[: WALLET_PAGE_SIZE + 1])
-    next_cursor = _cursor_encode(page[WALLET_PAGE_SIZE - 1]) if len(page) > WALLET_PAGE_SIZE else None
+    cursor = request.GET.get("cursor")
+    page = page_newest_first(ledger_entries_for(user=request.user), cursor=cursor, size=WALLET_PAGE_SIZE)
     chain_wallet = wallet_get_for(user=request.user)
     context = {
         "balance": balance_for(user=request.user),
-        "entries": page[:WALLET_PAGE_SIZE],
-        "next_cursor": next_cursor,
-        "is_first_page": cursor is None,
+        "entries": page.rows,
+        "next_cursor": page.next_cursor,
+        "is_first_page": cursor_decode_time_id(cursor) is None,
         "faucet_enabled": faucet_enabled(),
         "faucet_amount": FAUCET_AMOUNT,
         "faucet_nonce": _new_nonce(),
