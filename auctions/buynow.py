@@ -20,7 +20,7 @@ from auctions import bidlog
 from auctions.choices import BuyNowStatus
 from auctions.models import Auction, BuyNowListing, Sale
 from auctions.sales import sale_record
-from auctions.selectors import auction_is_visible, auction_visible_q
+from auctions.selectors import auction_is_visible, auction_visible_q, buyer_refusal
 from auctions.signals import funds_check
 from config import db_router
 from leads.choices import LeadStatus
@@ -32,7 +32,7 @@ from marketplace.ledger import InsufficientFunds, account_for, ledger_transfer, 
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 from marketplace.services import idempotent
 from verticals.display import field_values_display
-from verticals.selectors import vertical_admits_buyer, vertical_fields_effective
+from verticals.selectors import vertical_fields_effective
 
 logger = logging.getLogger(__name__)
 
@@ -112,19 +112,10 @@ def buy_now_list(*, auction: Auction, now: datetime | None = None) -> BuyNowList
 def check_buy_now_buyer(*, listing: BuyNowListing, buyer) -> None:
     """Raise BuyNowRefused (invalid) unless this user may buy this listing at all. Caller checked
     that they may see it (buy_now_listing_visible)."""
-    if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
-        raise BuyNowRefused(
-            "Only buyer accounts can buy leads. Enable buying on your account page.",
-            kind=BuyNowRefused.INVALID,
-            code="not_a_buyer",
-        )
-    if listing.seller_id == buyer.pk:
-        raise BuyNowRefused("You cannot buy your own lead.", kind=BuyNowRefused.INVALID, code="own_lead")
-    # Visible to a non-staff buyer who is not its seller means admitted; staff see every listing.
-    if buyer.is_staff and not vertical_admits_buyer(vertical=listing.lead.vertical, user=buyer):
-        raise BuyNowRefused(
-            "This vertical is exclusive to its listed buyers.", kind=BuyNowRefused.INVALID, code="exclusive_vertical"
-        )
+    refusal = buyer_refusal(buyer=buyer, seller_id=listing.seller_id, vertical=listing.lead.vertical, verb="buy leads")
+    if refusal is not None:
+        code, message = refusal
+        raise BuyNowRefused(message, kind=BuyNowRefused.INVALID, code=code)
 
 
 @transaction.atomic

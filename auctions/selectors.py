@@ -13,7 +13,7 @@ from auctions.choices import AuctionStatus, BidderStatus
 from auctions.models import Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import USDC_QUANTUM, minimum_bid
 from config import db_router
-from verticals.selectors import vertical_open_to_q
+from verticals.selectors import vertical_admits_buyer, vertical_open_to_q
 
 RECENT_CLOSED = timedelta(hours=24)
 
@@ -90,6 +90,20 @@ def auction_is_visible(*, auction: Auction, user) -> bool:
     ):
         return True
     return Auction.objects.filter(pk=auction.pk).filter(auction_visible_q(user=user)).exists()
+
+
+def buyer_refusal(*, buyer, seller_id: int, vertical, verb: str) -> tuple[str, str] | None:
+    """The one rule for who may put money on a lead they can see (a bid, a buy-now): (code,
+    message) when `buyer` may not — not an active buyer account, their own lead, staff not listed
+    on an exclusive vertical — else None. `verb` words the message ("bid", "buy leads")."""
+    if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
+        return "not_a_buyer", f"Only buyer accounts can {verb}. Enable buying on your account page."
+    if seller_id == buyer.pk:
+        return "own_lead", f"You cannot {verb.removesuffix(' leads')} your own lead."
+    # Visible to a non-staff buyer who is not its seller means admitted; staff see every lead.
+    if buyer.is_staff and not vertical_admits_buyer(vertical=vertical, user=buyer):
+        return "exclusive_vertical", "This vertical is exclusive to its listed buyers."
+    return None
 
 
 def auction_get_visible(*, auction_id: int, user) -> Auction:

@@ -22,7 +22,7 @@ from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
 from auctions.sales import sale_record
-from auctions.selectors import ask_terms_for_lead, auction_is_visible
+from auctions.selectors import ask_terms_for_lead, auction_is_visible, buyer_refusal
 from auctions.signals import funds_check
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -43,7 +43,7 @@ from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind
 from marketplace.ledger_models import LedgerAccount
 from verticals.choices import VerticalStatus
 from verticals.display import field_values_display
-from verticals.selectors import vertical_admits_buyer, vertical_fields_effective
+from verticals.selectors import vertical_fields_effective
 
 logger = logging.getLogger(__name__)
 
@@ -325,19 +325,10 @@ def check_bidder(*, auction: Auction, buyer) -> None:
     forbidden when they see it but may not bid (not a buyer, their own lead, staff not listed)."""
     if not auction_is_visible(auction=auction, user=buyer):
         raise BidRejected("No such auction.", kind=BidRejected.NOT_FOUND, code="not_found")
-    if not getattr(buyer, "is_buyer", False) or not buyer.is_active:
-        raise BidRejected(
-            "Only buyer accounts can bid. Enable buying on your account page.",
-            kind=BidRejected.FORBIDDEN,
-            code="not_a_buyer",
-        )
-    if auction.seller_id == buyer.pk:
-        raise BidRejected("You cannot bid on your own lead.", kind=BidRejected.FORBIDDEN, code="own_lead")
-    # Visible to a non-staff buyer who is not its seller means admitted; staff see every auction.
-    if buyer.is_staff and not vertical_admits_buyer(vertical=auction.vertical, user=buyer):
-        raise BidRejected(
-            "This vertical is exclusive to its listed buyers.", kind=BidRejected.FORBIDDEN, code="exclusive_vertical"
-        )
+    refusal = buyer_refusal(buyer=buyer, seller_id=auction.seller_id, vertical=auction.vertical, verb="bid")
+    if refusal is not None:
+        code, message = refusal
+        raise BidRejected(message, kind=BidRejected.FORBIDDEN, code=code)
 
 
 @dataclass(frozen=True)
