@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from auctions import buynow, services
+from auctions import autobid, buynow, services
 from auctions.choices import AuctionStatus
 from auctions.models import (
     Ask,
@@ -19,7 +19,7 @@ from auctions.models import (
     BuyNowListing,
     Sale,
 )
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, ServiceCheckedModelForm
 
 
 class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -154,9 +154,20 @@ class AutobidUsageInline(admin.TabularInline):
         return False
 
 
+class AutobidRuleAdminForm(ServiceCheckedModelForm):
+    """The service's checks apply here too (auctions.autobid.check_autobid_rule: field errors on the form)."""
+
+    class Meta:
+        model = AutobidRule
+        fields = "__all__"  # noqa: DJ007 - staff edit every field; the service's checks run in _post_clean
+
+    def service_check(self, instance) -> None:
+        autobid.check_autobid_rule(rule=instance)
+
+
 @admin.register(AutobidRule)
 class AutobidRuleAdmin(admin.ModelAdmin):
-    """Saving runs AutobidRule.clean, i.e. auctions.autobid.check_autobid_rule (field errors on the form)."""
+    form = AutobidRuleAdminForm
 
     list_display = (
         "name",
@@ -178,20 +189,16 @@ class AutobidRuleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause selected rules")
     def pause_rules(self, request, queryset):
-        from auctions.autobid import autobid_rule_pause
-
         rules = list(queryset)
         for rule in rules:
-            autobid_rule_pause(rule=rule)
+            autobid.autobid_rule_pause(rule=rule)
         self.message_user(request, f"Paused {len(rules)} rule(s).")
 
     @admin.action(description="Resume selected rules")
     def resume_rules(self, request, queryset):
-        from auctions.autobid import autobid_rule_resume
-
         rules = list(queryset)
         for rule in rules:
-            autobid_rule_resume(rule=rule)
+            autobid.autobid_rule_resume(rule=rule)
         self.message_user(request, f"Resumed {len(rules)} rule(s).")
 
 

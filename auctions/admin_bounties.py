@@ -11,14 +11,14 @@ from django.core.exceptions import ValidationError
 from auctions import bounties, selectors_bounties
 from auctions.choices import BountyStatus
 from auctions.models import Bounty, BountyAward
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, ServiceCheckedModelForm
 
 EDITABLE = ("name", "min_score", "states", "field_filters", "max_lead_age_hours", "amount_per_lead", "status")
 
 
-class BountyAdminForm(forms.ModelForm):
-    """The service's checks apply here too (Bounty.clean runs check_bounty); closing is the
-    withdraw action's, not a status edit."""
+class BountyAdminForm(ServiceCheckedModelForm):
+    """The service's checks apply here too (bounties.check_bounty); closing is the withdraw
+    action's, not a status edit."""
 
     status = forms.ChoiceField(choices=[(BountyStatus.ACTIVE, "Active"), (BountyStatus.PAUSED, "Paused")])
 
@@ -28,6 +28,9 @@ class BountyAdminForm(forms.ModelForm):
 
     def clean_states(self):
         return bounties.states_normalized(self.cleaned_data.get("states") or [])
+
+    def service_check(self, instance) -> None:
+        bounties.check_bounty(bounty=instance)
 
 
 class BountyAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -105,18 +108,9 @@ class BountyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BountyAward)
-class BountyAwardAdmin(admin.ModelAdmin):
+class BountyAwardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "bounty", "sale", "amount", "created_at")
     search_fields = ("=bounty__id", "=sale__id")
     list_select_related = ("bounty", "sale")
     date_hierarchy = "created_at"
     readonly_fields = ("bounty", "sale", "amount", "ledger_transaction", "created_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

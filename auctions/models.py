@@ -336,11 +336,6 @@ class AutobidRule(models.Model):
     def __str__(self) -> str:
         return f"Autobid rule {self.pk}: {self.name}"
 
-    def clean(self):
-        from auctions.autobid import check_autobid_rule
-
-        check_autobid_rule(rule=self)
-
 
 class AutobidUsage(models.Model):
     """What one rule has committed on one day (the buyer's local date): the sum of the maxima it
@@ -459,11 +454,6 @@ class Bounty(models.Model):
     @property
     def pool_reference(self) -> str:
         return f"bounty:{self.pk}"
-
-    def clean(self):
-        from auctions.bounties import check_bounty
-
-        check_bounty(bounty=self)
 
 
 class BountyAward(models.Model):

@@ -153,12 +153,23 @@ def test_only_an_exclusive_verticals_listed_buyers_may_create_a_bounty_on_it():
     assert make_bounty(vertical=exclusive, buyer=insider).status == BountyStatus.ACTIVE
 
 
-def test_states_are_normalised_and_the_model_clean_uses_the_same_checks(vertical):
+def test_states_are_normalised_and_the_admin_form_uses_the_same_checks(vertical):
+    from auctions.admin_bounties import BountyAdminForm
+
     bounty = make_bounty(vertical=vertical, states=["tx", "CA", "ca"])
     assert bounty.states == ["CA", "TX"]
+    data = {
+        "name": bounty.name,
+        "states": '["CA"]',
+        "field_filters": "[]",
+        "max_lead_age_hours": 24,
+        "amount_per_lead": "5",
+        "status": "active",
+        "min_score": 500,
+    }
+    form = BountyAdminForm(data=data, instance=bounty)
+    assert not form.is_valid() and "min_score" in form.errors
     bounty.min_score = 500
-    with pytest.raises(ValidationError):
-        bounty.full_clean()
     with pytest.raises(ValidationError):
         check_bounty(bounty=bounty)
 
