@@ -113,6 +113,14 @@ def chain_status() -> dict:
     }
 
 
+def chain_health() -> dict:
+    """/healthz's chain check: the node answers with the expected chain id."""
+    status = chain_status()
+    if not status["chain_id_ok"]:
+        raise RuntimeError("unexpected chain id")
+    return {"chain_id": status["chain_id"], "block": status["block_number"]}
+
+
 def chain_code_at(w3: Web3, address: str) -> bytes:
     """The runtime code at `address` (empty: nothing deployed there on this chain)."""
     with chain_errors():

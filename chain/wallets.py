@@ -1,6 +1,6 @@
 """Users' wallets: a custodial address per user, or an own address linked by Sign-In with Ethereum.
 
-Custodial keys are sealed like the PII vault's data (leads/vault.py: AES-256-GCM, a random 12-byte
+Custodial keys are sealed like the PII vault's data (core/sealing.py: AES-256-GCM, a random 12-byte
 nonce in front, associated data binding the blob to its owner) under CHAIN_WALLET_MASTER_KEY, and
 are never logged. SIWE nonces live in the cache with a TTL; `cache.delete` returning a true value
 for exactly one caller is what makes each nonce single use.
@@ -8,13 +8,11 @@ for exactly one caller is what makes each nonce single use.
 
 import base64
 import logging
-import os
 import re
 import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -38,7 +36,7 @@ from chain.client import (
 from chain.deploy import contract_address
 from chain.models import Wallet
 from chain.signals import wallet_linked
-from leads.vault import NONCE_BYTES
+from core.sealing import open_bytes, seal_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +80,17 @@ def _aad(*, user_id: int, address: str) -> bytes:
 
 
 def _seal_key(private_key: bytes, *, user_id: int, address: str) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    aead = AESGCM(_parse_master_key(settings.CHAIN_WALLET_MASTER_KEY))
-    return nonce + aead.encrypt(nonce, private_key, _aad(user_id=user_id, address=address))
+    return seal_bytes(
+        key=_parse_master_key(settings.CHAIN_WALLET_MASTER_KEY),
+        plaintext=private_key,
+        aad=_aad(user_id=user_id, address=address),
+    )
 
 
 def _open_key(blob: bytes, *, user_id: int, address: str) -> bytes:
-    blob = bytes(blob)
-    aead = AESGCM(_parse_master_key(settings.CHAIN_WALLET_MASTER_KEY))
-    return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(user_id=user_id, address=address))
+    return open_bytes(
+        key=_parse_master_key(settings.CHAIN_WALLET_MASTER_KEY), blob=blob, aad=_aad(user_id=user_id, address=address)
+    )
 
 
 # ---------------------------------------------------------------- selectors and services

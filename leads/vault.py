@@ -9,14 +9,13 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from functools import lru_cache
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-NONCE_BYTES = 12
+from core.sealing import open_bytes, seal_bytes
+
 AAD_PREFIX = b"leadengine.pii.v1:"
 
 
@@ -54,9 +53,8 @@ def active_key_id() -> str:
 def seal(data: dict, *, context: str) -> tuple[str, bytes]:
     """Encrypt a dict; `context` (e.g. the lead id) is bound as associated data."""
     kid = active_key_id()
-    nonce = os.urandom(NONCE_BYTES)
     plaintext = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    return kid, nonce + AESGCM(keys()[kid]).encrypt(nonce, plaintext, AAD_PREFIX + context.encode())
+    return kid, seal_bytes(key=keys()[kid], plaintext=plaintext, aad=AAD_PREFIX + context.encode())
 
 
 def open_sealed(*, key_id: str, blob: bytes, context: str) -> dict:
@@ -65,9 +63,7 @@ def open_sealed(*, key_id: str, blob: bytes, context: str) -> dict:
         key = keys()[key_id]
     except KeyError as exc:
         raise ImproperlyConfigured(f"PII key {key_id!r} is needed to decrypt but not configured.") from exc
-    blob = bytes(blob)
-    plaintext = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], AAD_PREFIX + context.encode())
-    return json.loads(plaintext)
+    return json.loads(open_bytes(key=key, blob=blob, aad=AAD_PREFIX + context.encode()))
 
 
 def keyed_hash(kind: str, normalized: str) -> str:

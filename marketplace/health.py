@@ -1,9 +1,11 @@
-"""Readiness checks for /healthz: database(s), cache, broker, channel layer (and the chain node,
-reported but not required)."""
+"""Readiness checks for /healthz: database(s), cache, broker, channel layer, and the checks other
+apps register (the chain node, reported but not required: chain/apps.py)."""
 
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -63,18 +65,20 @@ def _channel_layer():
     return {"backend": type(layer).__name__}
 
 
-def _chain():
-    from chain.client import chain_status
-
-    status = chain_status()
-    if not status["chain_id_ok"]:
-        raise RuntimeError("unexpected chain id")
-    return {"chain_id": status["chain_id"], "block": status["block_number"]}
+@dataclass(frozen=True)
+class _Registered:
+    check: Callable[[], dict | None]  # details, or raises
+    required: bool  # False: reported, but readiness does not depend on it
+    enabled: Callable[[], bool]
 
 
-# Checks that are reported but do not fail readiness: settlement tasks retry while the chain
-# node is away, and the marketplace must keep serving meanwhile.
-OPTIONAL_CHECKS = {"chain"}
+# Checks other apps add in their AppConfig.ready (an app above this one, such as chain, is never
+# imported from here).
+REGISTERED: dict[str, _Registered] = {}
+
+
+def health_check_register(*, name: str, check, required: bool, enabled=lambda: True) -> None:
+    REGISTERED[name] = _Registered(check=check, required=required, enabled=enabled)
 
 
 def health_report() -> dict:
@@ -82,7 +86,12 @@ def health_report() -> dict:
     checks["cache"] = _timed(_cache)
     checks["broker"] = _timed(_broker)
     checks["channel_layer"] = _timed(_channel_layer)
-    if settings.CHAIN_RPC_URL and settings.CHAIN_HEALTHCHECK:
-        checks["chain"] = {**_timed(_chain), "required": False}
-    ok = all(c["ok"] for name, c in checks.items() if name not in OPTIONAL_CHECKS)
+    optional = set()
+    for name, registered in REGISTERED.items():
+        if registered.enabled():
+            checks[name] = _timed(registered.check)
+            if not registered.required:
+                checks[name]["required"] = False
+                optional.add(name)
+    ok = all(c["ok"] for name, c in checks.items() if name not in optional)
     return {"ok": ok, "profile": getattr(settings, "PROFILE", "?"), "checks": checks}
