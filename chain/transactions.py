@@ -29,7 +29,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from chain.client import chain_dev_keys_allowed, chain_errors, chain_id_check, chain_web3
 from chain.errors import decode_revert
 from chain.models import ChainTransaction, Signer
-from marketplace import correlation
+from core import correlation
 
 logger = logging.getLogger(__name__)
 

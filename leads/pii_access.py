@@ -6,9 +6,9 @@ logged.
 
 from django.db import transaction
 
+from core import correlation
 from leads.models import Lead, PiiAccess
 from leads.selectors import lead_pii_read
-from marketplace import correlation
 
 CORRELATION_MAX = PiiAccess._meta.get_field("correlation_id").max_length
 

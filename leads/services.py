@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import correlation
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
@@ -23,7 +24,6 @@ from leads.metrics import LEADS_INGESTED
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
 from leads.signals import lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
-from marketplace import correlation
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
 from verticals.selectors import vertical_fields_effective

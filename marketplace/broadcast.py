@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from marketplace import correlation
+from core import correlation
 
 
 def live_message(*, payload: dict) -> dict:

@@ -9,7 +9,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from marketplace import correlation
+from core import correlation
 from marketplace.groups import user_group, vertical_group
 from marketplace.metrics import WEBSOCKETS
 

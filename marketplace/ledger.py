@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Case, DecimalField, F, Q, Value, When
 
-from marketplace import correlation
+from core import correlation
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 from marketplace.ledger_models import (
     USDC_DECIMAL_PLACES,

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.shortcuts import render
 
 from config import db_router
-from marketplace import correlation
+from core import correlation
 from marketplace.api.errors import is_api_path, json_error
 
 logger = logging.getLogger(__name__)

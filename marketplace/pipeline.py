@@ -22,7 +22,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from config import db_router
-from marketplace import correlation, metrics
+from core import correlation
+from marketplace import metrics
 
 logger = logging.getLogger(__name__)
 

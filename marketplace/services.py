@@ -254,7 +254,7 @@ def dead_letter_record(
 ) -> DeadLetter:
     """Record a task's final failure. A replayed task that fails again updates its letter."""
     from config.queues import queue_for
-    from marketplace import correlation
+    from core import correlation
 
     now = timezone.now()
     fields = {
@@ -301,7 +301,7 @@ def dead_letter_replay(*, dead_letter_id: int) -> DeadLetter:
     """Send a pending dead letter's task again (fresh retries), once the cause is fixed."""
     from config.celery import app
     from config.queues import queue_for
-    from marketplace import correlation
+    from core import correlation
     from marketplace.pipeline import DEAD_LETTER_HEADER
 
     letter = DeadLetter.objects.select_for_update().get(pk=dead_letter_id)

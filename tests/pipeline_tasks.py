@@ -57,7 +57,7 @@ def effect_once(*, key: str) -> dict:
 
 @app.task(name="tests.log_correlation", base=PipelineTask)
 def log_correlation(*, key: str) -> str | None:
-    from marketplace import correlation
+    from core import correlation
 
     _r().set(f"cid:{key}", correlation.get() or "")
     return correlation.get()

@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from rest_framework import status as http
 from rest_framework.exceptions import APIException, ErrorDetail
 
-from marketplace import correlation
+from core import correlation
 
 API_PREFIX = "/api/"
 NON_FIELD = ("non_field_errors", "__all__")

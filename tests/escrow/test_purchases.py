@@ -15,13 +15,13 @@ from eth_utils import to_checksum_address
 from auctions.models import Sale
 from chain.leadnft import MintItem, leaf_hash, token_id_for
 from chain.models import ChainTransaction, ContractDeployment, Wallet
+from core import correlation
 from escrow import purchases, selectors_purchases
 from escrow.commitments import lead_canonical_data, lead_data_hash
 from escrow.models import MintBatch, Settlement
 from leads import vault
 from leads.models import LeadPII, PiiAccess
 from leads.selectors import lead_pii_read
-from marketplace import correlation
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import sell_by_auction
 from tests.factories import UserFactory

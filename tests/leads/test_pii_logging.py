@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.logging import CorrelationIdFilter, JsonFormatter
 from leads.models import Lead, LeadPII, SellerCap
 from leads.services import lead_score
-from marketplace.logging import CorrelationIdFilter, JsonFormatter
 from tests.api_errors import error_params
 from tests.leads.conftest import make_lead
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from config.asgi import application
-from marketplace import correlation
+from core import correlation
 from marketplace.broadcast import group_send_now
 from marketplace.groups import user_group, vertical_group
 from marketplace.services import api_key_create

@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from marketplace.logging import JsonFormatter
+from core.logging import JsonFormatter
 from marketplace.models import User
 from tests import pipeline_tasks
 from tests.conftest import wait_for

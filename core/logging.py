@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter as _JsonLines
 
-from marketplace import correlation
+from core import correlation
 
 
 class CorrelationIdFilter(logging.Filter):
