@@ -1,6 +1,6 @@
 from prometheus_client import Counter, Histogram
 
-from marketplace.metrics import REGISTRY
+from core.metrics import REGISTRY
 
 CLOSE_LATENESS = Histogram(
     "leadengine_auction_close_lateness_seconds",

@@ -1,6 +1,6 @@
 from prometheus_client import Gauge
 
-from marketplace.metrics import REGISTRY
+from core.metrics import REGISTRY
 
 PENDING_TRANSACTIONS = Gauge(
     "leadengine_chain_pending_transactions",

@@ -1,6 +1,6 @@
 from prometheus_client import Counter, Gauge, Histogram
 
-from marketplace.metrics import REGISTRY
+from core.metrics import REGISTRY
 
 ESCROW_FUNDING_SECONDS = Histogram(
     "leadengine_escrow_funding_seconds",

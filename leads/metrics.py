@@ -1,6 +1,6 @@
 from prometheus_client import Counter, Histogram
 
-from marketplace.metrics import REGISTRY
+from core.metrics import REGISTRY
 
 SCORING_SECONDS = Histogram(
     "leadengine_lead_scoring_seconds",

@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core import correlation
+from core.metrics import WEBSOCKETS
 from marketplace.groups import user_group, vertical_group
-from marketplace.metrics import WEBSOCKETS
 
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 100

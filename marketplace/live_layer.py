@@ -41,7 +41,7 @@ from channels.layers import BaseChannelLayer
 from channels_redis.utils import create_pool, decode_hosts
 from redis import asyncio as aioredis
 
-from marketplace.metrics import LIVE_DROPPED
+from core.metrics import LIVE_DROPPED
 
 logger = logging.getLogger(__name__)
 

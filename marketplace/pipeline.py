@@ -22,8 +22,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from config import db_router
-from core import correlation
-from marketplace import metrics
+from core import correlation, metrics
 
 logger = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from django.http import HttpResponse
 from django.template.defaultfilters import pluralize
 from django_ratelimit.core import get_usage
 
+from core.metrics import RATE_LIMITED
 from marketplace.api.errors import json_error
 from marketplace.redis import get_redis
 
@@ -107,8 +108,6 @@ def hit(*, scope: str, identity: str, rate: Rate, now_ms: int | None = None) -> 
             _LUA, 1, key, now_ms, window_ms, rate.limit, f"{now_ms}-{uuid.uuid4().hex[:8]}"
         )
     if not allowed:
-        from marketplace.metrics import RATE_LIMITED
-
         RATE_LIMITED.labels(scope=scope).inc()
     return Decision(bool(allowed), int(remaining), max(1, -(-int(retry_ms) // 1000)) if not allowed else 0)
 
@@ -167,8 +166,6 @@ def check(request, scope: str, *, key: str = "user_or_ip") -> Decision | None:
     )
     if usage is None or not usage["should_limit"]:
         return None
-    from marketplace.metrics import RATE_LIMITED
-
     RATE_LIMITED.labels(scope=scope).inc()
     return Decision(allowed=False, remaining=0, retry_after=max(1, int(usage["time_left"])))
 

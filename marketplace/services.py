@@ -286,7 +286,7 @@ def dead_letter_record(
             first_failed_at=first_failed_at or now,
             **fields,
         )
-    from marketplace.metrics import DEAD_LETTERS
+    from core.metrics import DEAD_LETTERS
 
     DEAD_LETTERS.labels(task=task_name).inc()
     logger.error(

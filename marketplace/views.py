@@ -15,7 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from marketplace import metrics, ratelimit, selectors, services
+from core import metrics
+from marketplace import ratelimit, selectors, services
 from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
 from marketplace.health import health_report
 from marketplace.models import ApiKey

@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from marketplace.metrics import API_KEY_AUTH
+from core.metrics import API_KEY_AUTH
 from marketplace.services import api_key_authenticate
 
 KEYWORD = "Api-Key"

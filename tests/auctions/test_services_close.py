@@ -158,7 +158,7 @@ def test_a_committed_close_records_its_lateness_and_result_in_metrics(django_cap
     from datetime import timedelta
 
     from auctions.services import auction_close
-    from marketplace.metrics import REGISTRY
+    from core.metrics import REGISTRY
     from tests.auctions.factories import make_auction
 
     auction = make_auction()

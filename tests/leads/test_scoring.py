@@ -9,11 +9,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from core.metrics import REGISTRY
 from leads import scoring
 from leads.choices import LeadSource, LeadStatus, RejectionReason
 from leads.models import Lead, LeadStatusChange
 from leads.services import Outcome, lead_rescore, lead_score, lead_submit
-from marketplace.metrics import REGISTRY
 from tests.factories import UserFactory
 from tests.leads.conftest import make_lead
 from verticals.services import vertical_upsert

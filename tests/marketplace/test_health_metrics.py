@@ -53,7 +53,7 @@ def test_openapi_schema_and_docs_are_served(client, user):
 def test_worker_task_timings_reach_metrics_in_multiprocess_mode(tmp_path, django_db_setup):
     from django.db import connection
 
-    from marketplace.metrics import exposition
+    from core.metrics import exposition
     from tests import pipeline_tasks
     from tests.workers import WorkerProcess
 

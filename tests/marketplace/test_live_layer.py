@@ -6,8 +6,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from core.metrics import LIVE_DROPPED
 from marketplace.live_layer import LiveChannelLayer
-from marketplace.metrics import LIVE_DROPPED
 
 pytestmark = pytest.mark.django_db
 
