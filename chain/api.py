@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from chain import wallets
 from chain.models import Wallet
-from marketplace.api.fields import PatternField, StrictCharField
+from core.api.fields import PatternField, StrictCharField
 
 
 class WalletSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from config import db_router
 from core import correlation
-from marketplace.api.errors import is_api_path, json_error
+from core.api.errors import is_api_path, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class RejectNulBytesMiddleware:
 class ApiErrorMiddleware:
     """Under /api/ every error is the JSON error envelope, whatever produced it: an unknown path
     (Django's 404), a body Django refused before DRF saw it, an uncaught exception (the 500 page),
-    a debug page. DRF's own errors are already enveloped (marketplace/api/exceptions.py).
+    a debug page. DRF's own errors are already enveloped (core/api/exceptions.py).
 
     Sits inside CorrelationIdMiddleware, so the envelope carries the request id."""
 

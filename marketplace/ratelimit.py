@@ -24,8 +24,8 @@ from django.http import HttpResponse
 from django.template.defaultfilters import pluralize
 from django_ratelimit.core import get_usage
 
+from core.api.errors import json_error
 from core.metrics import RATE_LIMITED
-from marketplace.api.errors import json_error
 from marketplace.redis import get_redis
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")

@@ -1,4 +1,4 @@
-"""Reading the API's one error envelope in tests (marketplace/api/errors.py, docs/api.md "Errors")."""
+"""Reading the API's one error envelope in tests (core/api/errors.py, docs/api.md "Errors")."""
 
 
 def api_error(response) -> dict:

@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from auctions import autobid, criteria, selectors_autobid
 from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
+from core.api.errors import ApiError
+from core.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
 from leads.validation import US_STATES
-from marketplace.api.errors import ApiError
-from marketplace.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
 from marketplace.api.money import field_errors
 from verticals.api.fields import VerticalSlugField
 

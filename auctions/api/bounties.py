@@ -20,9 +20,9 @@ from auctions.api.autobid import FieldFiltersField
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
+from core.api.errors import ApiError
+from core.api.fields import StrictCharField, StrictIntegerField
 from leads.validation import US_STATES
-from marketplace.api.errors import ApiError
-from marketplace.api.fields import StrictCharField, StrictIntegerField
 from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 from verticals.api.fields import VerticalSlugField
 

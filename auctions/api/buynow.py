@@ -21,7 +21,7 @@ from auctions.api.views import (
     vertical_param,
 )
 from auctions.models import BuyNowListing, Sale
-from marketplace.api.errors import ApiError
+from core.api.errors import ApiError
 from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}

@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction
+from core.api.fields import StrictBooleanField, StrictIntegerField
 from leads.validation import US_STATES
-from marketplace.api.fields import StrictBooleanField, StrictIntegerField
 from marketplace.api.money import UsdcField
 from verticals.api.fields import VerticalSlugField
 

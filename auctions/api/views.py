@@ -17,8 +17,8 @@ from auctions.api.serializers import (
 )
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Ask, Auction
+from core.api.errors import ApiError
 from leads.validation import US_STATES
-from marketplace.api.errors import ApiError
 from verticals.selectors import vertical_fields_effective
 
 # ---------------------------------------------------------------- asks

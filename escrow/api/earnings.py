@@ -10,10 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions.api.serializers import usdc
+from core.api.errors import ApiError
+from core.api.pagination import ValidatedCursorPagination, pagination_parameters
 from escrow import selectors_earnings
 from escrow.models import Settlement
-from marketplace.api.errors import ApiError
-from marketplace.api.pagination import ValidatedCursorPagination, pagination_parameters
 
 
 class PendingSaleSerializer(serializers.Serializer):

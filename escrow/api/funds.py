@@ -17,11 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions.api.serializers import usdc
+from core.api.errors import ApiError
+from core.api.fields import PatternField, StrictCharField, StrictIntegerField
 from escrow import selectors_funds
 from escrow.models import VaultEvent, Withdrawal
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_prepare, withdrawal_request
-from marketplace.api.errors import ApiError
-from marketplace.api.fields import PatternField, StrictCharField, StrictIntegerField
 from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}

@@ -2,9 +2,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from core.api.fields import PatternField
 from leads.models import Lead, LeadStatusChange
 from leads.validation import US_STATES
-from marketplace.api.fields import PatternField
 from marketplace.api.schema import ErrorSerializer
 from verticals.api.fields import SLUG_PATTERN
 

@@ -17,6 +17,8 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from core import correlation
+from core.api import errors as api_errors
+from core.api.errors import ApiError
 from leads import selectors, services
 from leads.api.filters import LEAD_LIST_PARAMETERS
 from leads.api.serializers import (
@@ -31,8 +33,6 @@ from leads.api.serializers import (
 from leads.choices import LeadSource
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
-from marketplace.api import errors as api_errors
-from marketplace.api.errors import ApiError
 from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter
 from marketplace.services import IdempotencyKeyReused, idempotent
 

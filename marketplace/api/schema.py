@@ -1,5 +1,5 @@
 """The OpenAPI schema tells the truth about errors: every operation declares each error status it
-can answer, all with the one error envelope (marketplace/api/errors.py) as a shared component.
+can answer, all with the one error envelope (core/api/errors.py) as a shared component.
 
 Which statuses an operation declares:
 - always 400 (a malformed query, NUL bytes, bad pagination parameters), 401 and 429;
@@ -12,7 +12,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from marketplace.api.errors import TYPES
+from core.api.errors import TYPES
 from marketplace.api.money import IDEMPOTENCY_HEADER
 
 

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from marketplace.api.pagination import ValidatedCursorPagination
+from core.api.pagination import ValidatedCursorPagination
 from verticals import selectors
 from verticals.api.serializers import VerticalDetailSerializer, VerticalSerializer
 from verticals.choices import VerticalStatus

@@ -1,11 +1,11 @@
-"""DRF's exception handler, answering with the one error envelope (marketplace/api/errors.py)."""
+"""DRF's exception handler, answering with the one error envelope (core/api/errors.py)."""
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from marketplace.api.errors import ApiError, envelope_for_exception, flatten
+from core.api.errors import ApiError, envelope_for_exception, flatten
 
 
 def _from_django(exc):

@@ -38,7 +38,7 @@ class PatternField(serializers.CharField):
 
 
 class PatternFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = "marketplace.api.fields.PatternField"
+    target_class = "core.api.fields.PatternField"
 
     def map_serializer_field(self, auto_schema, direction):
         schema = {"type": "string"}
