@@ -10,7 +10,7 @@ class ChainConfig(AppConfig):
         from django.conf import settings
 
         from chain.client import chain_health
-        from marketplace.health import health_check_register
+        from core.health import health_check_register
 
         health_check_register(
             name="chain",

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from core import metrics
+from core.health import health_report
 from marketplace import ratelimit, selectors, services
 from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
-from marketplace.health import health_report
 from marketplace.models import ApiKey
 from marketplace.ratelimit import rate_limit
 
