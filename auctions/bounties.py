@@ -51,6 +51,7 @@ from auctions.criteria import (
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
 from auctions.signals import funds_check
+from core.services import idempotent
 from leads.models import Lead
 from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
@@ -64,7 +65,6 @@ from marketplace.ledger import (
 )
 from marketplace.ledger_choices import LedgerAccountKind
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
-from marketplace.services import idempotent
 from verticals.choices import VerticalStatus
 from verticals.selectors import vertical_admits_buyer, vertical_ancestors
 

@@ -1,7 +1,7 @@
 """Thin tasks for the auction stages: ids in, one service call. Routes: config/queues.py."""
 
 from config.celery import app
-from marketplace.pipeline import PipelineTask
+from core.pipeline import PipelineTask
 
 
 @app.task(name="auctions.open_auction", base=PipelineTask)

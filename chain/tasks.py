@@ -1,7 +1,7 @@
 """Thin tasks for chain transactions: ids in, one service call. Routes: config/queues.py."""
 
 from config.celery import app
-from marketplace.pipeline import PipelineTask
+from core.pipeline import PipelineTask
 
 
 @app.task(name="chain.send_tx", base=PipelineTask)

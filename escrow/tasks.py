@@ -3,8 +3,8 @@
 import logging
 
 from config.celery import app
+from core.pipeline import PipelineTask
 from escrow import tasks_funds  # noqa: F401 - deposits and withdrawals register their tasks there
-from marketplace.pipeline import PipelineTask
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def advance() -> dict:
 
 
 def _transient(exc: Exception) -> Exception:
-    from marketplace.pipeline import TransientError
+    from core.pipeline import TransientError
 
     return TransientError(f"chain unavailable: {exc}")
 

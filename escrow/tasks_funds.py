@@ -4,7 +4,7 @@ Routes: config/queues.py."""
 import logging
 
 from config.celery import app
-from marketplace.pipeline import PipelineTask
+from core.pipeline import PipelineTask
 
 logger = logging.getLogger(__name__)
 

@@ -506,7 +506,7 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 )
                 locked.save(update_fields=["status", "processed_rows", "accepted_rows", "rejected_rows"])
     except Exception as exc:
-        from marketplace.pipeline import TRANSIENT_ERRORS
+        from core.pipeline import TRANSIENT_ERRORS
 
         if not isinstance(exc, TRANSIENT_ERRORS):
             csv_import_mark_failed(csv_import_id=csv_import_id)

@@ -1,7 +1,7 @@
 """Thin tasks for the lead stages: ids in, one service call."""
 
 from config.celery import app
-from marketplace.pipeline import PipelineTask
+from core.pipeline import PipelineTask
 
 
 @app.task(name="leads.score_lead", base=PipelineTask)

@@ -3,8 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 
 from marketplace import services
-from marketplace.choices import DeadLetterStatus
-from marketplace.models import ApiKey, DeadLetter, IdempotencyKey, User
+from marketplace.models import ApiKey, User
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -102,81 +101,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
             services.api_key_revoke(api_key=api_key)
             count += 1
         self.message_user(request, f"Revoked {count} key(s).")
-
-
-@admin.register(DeadLetter)
-class DeadLetterAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "task_name",
-        "queue",
-        "exception_type",
-        "short_error",
-        "attempts",
-        "status",
-        "first_failed_at",
-        "last_failed_at",
-    )
-    list_filter = ("status", "queue", "task_name")
-    search_fields = ("task_name", "task_id", "error", "correlation_id")
-    date_hierarchy = "last_failed_at"
-    readonly_fields = (
-        "task_name",
-        "task_id",
-        "queue",
-        "args",
-        "kwargs",
-        "exception_type",
-        "error",
-        "traceback",
-        "attempts",
-        "correlation_id",
-        "status",
-        "first_failed_at",
-        "last_failed_at",
-        "resolved_at",
-        "replayed_task_id",
-    )
-    actions = ["replay", "discard"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="error")
-    def short_error(self, obj):
-        return obj.error[:80]
-
-    def _apply(self, request, queryset, service, verb):
-        done, skipped = 0, 0
-        for letter_id in queryset.filter(status=DeadLetterStatus.PENDING).values_list("pk", flat=True):
-            try:
-                service(dead_letter_id=letter_id)
-            except ValueError:  # someone else replayed or discarded it meanwhile
-                continue
-            done += 1
-        skipped = queryset.count() - done
-        self.message_user(
-            request, f"{verb} {done} dead letter(s)" + (f"; {skipped} were not pending." if skipped else ".")
-        )
-
-    @admin.action(description="Replay selected dead letters")
-    def replay(self, request, queryset):
-        self._apply(request, queryset, services.dead_letter_replay, "Replayed")
-
-    @admin.action(description="Discard selected dead letters")
-    def discard(self, request, queryset):
-        self._apply(request, queryset, services.dead_letter_discard, "Discarded")
-
-
-@admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
-    list_display = ("scope", "key", "created_at")
-    list_filter = ("scope",)
-    search_fields = ("key",)
-    readonly_fields = ("scope", "key", "result", "created_at")
-
-    def has_add_permission(self, request):
-        return False
 
 
 from marketplace import ledger_admin  # noqa: E402,F401 - registers the ledger's admin

@@ -13,7 +13,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from marketplace.pipeline import TransientError
+from core.pipeline import TransientError
 from marketplace.redis import get_redis
 
 _ACQUIRE = """

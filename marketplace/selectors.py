@@ -1,7 +1,6 @@
 from django.db.models import QuerySet
 
-from marketplace.choices import DeadLetterStatus
-from marketplace.models import ApiKey, DeadLetter, User
+from marketplace.models import ApiKey, User
 
 
 def api_key_list_for_user(*, user: User) -> QuerySet:
@@ -11,8 +10,3 @@ def api_key_list_for_user(*, user: User) -> QuerySet:
 def api_key_get_for_user(*, user: User, api_key_id: int) -> ApiKey:
     """Raises ApiKey.DoesNotExist for another user's key (callers answer 404)."""
     return ApiKey.objects.get(pk=api_key_id, user=user)
-
-
-def dead_letter_list(*, status: str | None = DeadLetterStatus.PENDING) -> QuerySet:
-    qs = DeadLetter.objects.all()
-    return qs.filter(status=status) if status else qs

@@ -1,8 +1,8 @@
 """Thin tasks: ids in, one service call."""
 
 from config.celery import app
+from core.pipeline import PipelineTask
 from marketplace import services
-from marketplace.pipeline import PipelineTask
 
 
 @app.task(name="notify.send_welcome_email", base=PipelineTask)

@@ -7,7 +7,7 @@ import os
 import time
 
 from config.celery import app
-from marketplace.pipeline import PipelineTask, TransientError
+from core.pipeline import PipelineTask, TransientError
 from marketplace.redis import get_redis
 
 
@@ -42,7 +42,7 @@ def permanent(*, key: str) -> None:
 @app.task(name="tests.effect_once", base=PipelineTask)
 def effect_once(*, key: str) -> dict:
     """Commits its effect under an idempotency key, then waits to be released (or killed)."""
-    from marketplace.services import idempotent
+    from core.services import idempotent
 
     r = _r()
     r.incr(f"attempts:{key}")

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "core",
     "marketplace",
     "verticals",
     "leads",
@@ -194,7 +195,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.choices.LeadStatus",
         "VerticalStatusEnum": "verticals.choices.VerticalStatus",
-        "DeadLetterStatusEnum": "marketplace.choices.DeadLetterStatus",
+        "DeadLetterStatusEnum": "core.choices.DeadLetterStatus",
         "LedgerTransactionKindEnum": "marketplace.ledger_choices.LedgerTransactionKind",
         "LedgerAccountKindEnum": "marketplace.ledger_choices.LedgerAccountKind",
         "AuctionStatusEnum": "auctions.choices.AuctionStatus",

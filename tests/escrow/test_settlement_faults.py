@@ -16,11 +16,11 @@ from django.db import connection
 from chain.leadnft import token_id_for
 from chain.models import ChainTransaction
 from chain.transactions import chain_tx_poll_pending
+from core.models import DeadLetter
+from core.services import dead_letter_replay
 from escrow.models import MintBatch, Settlement
 from escrow.settlement import mint_flush, settlement_fund
 from escrow.tasks import advance
-from marketplace.models import DeadLetter
-from marketplace.services import dead_letter_replay
 from tests.concurrency import run_threads
 from tests.conftest import wait_for
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds

@@ -500,8 +500,8 @@ def test_import_list_shows_the_sellers_imports_with_status(seller_client, solar,
 def test_an_import_whose_task_is_dead_lettered_shows_failed_and_a_replay_finishes_it(solar, seller_user):
     from django.db import OperationalError
 
+    from core.models import DeadLetter
     from leads.tasks import import_csv
-    from marketplace.models import DeadLetter
 
     csv_import = make_import(seller_user, solar, [csv_row(i) for i in range(1, 4)])
     imports.csv_import_start(csv_import=csv_import)

@@ -2,9 +2,9 @@
 
 import pytest
 
+from core.models import IdempotencyKey
 from leads.choices import LeadStatus
 from leads.models import Lead, LeadPII, SellerCap
-from marketplace.models import IdempotencyKey
 from tests.api_errors import api_error, error_fields
 from tests.leads.conftest import make_lead
 

@@ -94,8 +94,8 @@ def test_seed_demo_creates_the_documented_log_ins(client):
 def test_every_admin_changelist_and_add_page_loads(client, staff, api_key):
     from django.contrib import admin
 
-    from marketplace.pipeline import TransientError
-    from marketplace.services import dead_letter_record
+    from core.pipeline import TransientError
+    from core.services import dead_letter_record
     from tests.factories import VerticalFieldFactory
 
     VerticalFieldFactory()

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from marketplace.choices import DeadLetterStatus
-from marketplace.models import DeadLetter
-from marketplace.pipeline import TransientError
-from marketplace.services import dead_letter_record
+from core.choices import DeadLetterStatus
+from core.models import DeadLetter
+from core.pipeline import TransientError
+from core.services import dead_letter_record
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +29,16 @@ def _letter(**kwargs) -> DeadLetter:
 def test_dead_letter_records_what_staff_need():
     letter = _letter()
     assert (letter.queue, letter.attempts, letter.status) == ("notify", 4, DeadLetterStatus.PENDING)
-    assert letter.exception_type == "marketplace.pipeline.TransientError" and letter.error == "smtp down"
+    assert letter.exception_type == "core.pipeline.TransientError" and letter.error == "smtp down"
 
 
 def test_admin_lists_and_replays_and_discards(client, staff, django_capture_on_commit_callbacks):
     first, second = _letter(), _letter()
     client.force_login(staff)
-    changelist = reverse("admin:marketplace_deadletter_changelist")
+    changelist = reverse("admin:core_deadletter_changelist")
     page = client.get(changelist)
     assert page.status_code == 200 and b"smtp down" in page.content
-    assert client.get(reverse("admin:marketplace_deadletter_change", args=[first.pk])).status_code == 200
+    assert client.get(reverse("admin:core_deadletter_change", args=[first.pk])).status_code == 200
     with django_capture_on_commit_callbacks() as callbacks:
         client.post(changelist, {"action": "replay", "_selected_action": [first.pk]})
     assert len(callbacks) == 1  # the task is sent only once the replay commits

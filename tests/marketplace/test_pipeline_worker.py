@@ -5,10 +5,10 @@ import signal
 
 import pytest
 
-from marketplace.choices import DeadLetterStatus
-from marketplace.models import DeadLetter, IdempotencyKey
+from core.choices import DeadLetterStatus
+from core.models import DeadLetter, IdempotencyKey
+from core.services import dead_letter_discard, dead_letter_replay
 from marketplace.redis import get_redis
-from marketplace.services import dead_letter_discard, dead_letter_replay
 from tests import pipeline_tasks
 from tests.conftest import wait_for
 
@@ -42,7 +42,7 @@ def test_task_that_keeps_failing_is_dead_lettered_then_replayed_after_the_fix(ce
     assert letter.attempts == 4
     assert letter.status == DeadLetterStatus.PENDING
     assert letter.queue == "default" and letter.dead_letter_queue == "default.dead"
-    assert letter.exception_type == "marketplace.pipeline.TransientError"
+    assert letter.exception_type == "core.pipeline.TransientError"
     assert "the upstream is down" in letter.error and "TransientError" in letter.traceback
     assert letter.first_failed_at < letter.last_failed_at
     assert letter.kwargs == {"key": key}

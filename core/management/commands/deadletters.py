@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace import selectors, services
-from marketplace.models import DeadLetter
+from core import selectors, services
+from core.models import DeadLetter
 
 
 class Command(BaseCommand):

@@ -57,7 +57,7 @@ class PipelineTask(Task):
     retry_jitter = True
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from marketplace.services import dead_letter_record
+        from core.services import dead_letter_record
 
         request = self.request
         first = request.get(FIRST_FAILED_HEADER)
