@@ -7,7 +7,12 @@ class AuctionsConfig(AppConfig):
     def ready(self):
         # A lead scored at or above its floor is listed: the auctions.open stage, queued on its own
         # queue (leads announces, it never imports auctions).
-        from auctions import tasks
+        from auctions import autobid, tasks
+        from auctions.signals import auction_closing, auction_deadline_set, auction_opened
         from leads.signals import lead_scored
 
         lead_scored.connect(tasks.open_auction_queue, dispatch_uid="auctions.open_auction")
+        # The services announce; autobid and the tasks (which import the services) act.
+        auction_deadline_set.connect(tasks.close_auction_schedule, dispatch_uid="auctions.close_auction")
+        auction_opened.connect(autobid.autobid_after_open, dispatch_uid="auctions.autobid_open")
+        auction_closing.connect(autobid.autobid_after_close, dispatch_uid="auctions.autobid_close")

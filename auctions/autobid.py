@@ -324,6 +324,16 @@ def _trace_only(
         return None
 
 
+def autobid_after_open(*, auction_id: int, **kwargs) -> None:
+    """auctions.signals.auction_opened (on commit): the rules bid."""
+    autobid_run_for_auction(auction_id=auction_id)
+
+
+def autobid_after_close(*, auction: Auction, winner_buyer_id: int | None, price, now: datetime, **kwargs) -> None:
+    """auctions.signals.auction_closing (inside the close's transaction): budgets trued up."""
+    autobid_settle_for_auction(auction=auction, winner_buyer_id=winner_buyer_id, price=price, now=now)
+
+
 def autobid_run_for_auction(*, auction_id: int, now: datetime | None = None) -> list[AutobidTrace]:
     """At auction open: evaluate every active rule that may bid, in priority order, and place a
     proxy bid for each matching one (one bid per buyer: the first matching rule wins). Records a

@@ -23,7 +23,7 @@ from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auc
 from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
 from auctions.sales import sale_record
 from auctions.selectors import ask_terms_for_lead, auction_is_visible, buyer_refusal
-from auctions.signals import funds_check
+from auctions.signals import auction_closing, auction_deadline_set, auction_opened, funds_check
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
@@ -205,10 +205,8 @@ def ask_delete(*, ask: Ask) -> None:
 # ---------------------------------------------------------------- opening
 
 
-def _schedule_close(auction_id: int, eta: datetime) -> None:
-    from auctions.tasks import close_auction
-
-    close_auction.apply_async(kwargs={"auction_id": auction_id}, eta=eta)
+def _deadline_set(auction_id: int, deadline: datetime) -> None:
+    auction_deadline_set.send(sender=Auction, auction_id=auction_id, deadline=deadline)
 
 
 def _lead_preview(auction: Auction, lead: Lead) -> dict:
@@ -268,17 +266,11 @@ def auction_open(*, lead_id: int, now: datetime | None = None) -> Auction | None
     lead_transition(lead=lead, to_status=LeadStatus.LISTED, reason=f"auction {auction.pk} opened")
     group_send_on_commit(group=vertical_group(auction.vertical.slug), payload=_lead_preview(auction, lead))
     auction_id, deadline = auction.pk, auction.deadline
-    transaction.on_commit(lambda: _schedule_close(auction_id, deadline))
+    transaction.on_commit(lambda: _deadline_set(auction_id, deadline))
     # After commit, outside the lock: each autobid is its own transaction; a failure must not undo the open.
-    transaction.on_commit(lambda: _autobid_after_open(auction_id), robust=True)
+    transaction.on_commit(lambda: auction_opened.send(sender=Auction, auction_id=auction_id), robust=True)
     logger.info("auction opened", extra={"auction_id": auction.pk, "lead_id": lead.pk})
     return auction
-
-
-def _autobid_after_open(auction_id: int) -> None:
-    from auctions.autobid import autobid_run_for_auction  # auctions.autobid imports this module
-
-    autobid_run_for_auction(auction_id=auction_id)
 
 
 # ---------------------------------------------------------------- bidding
@@ -500,7 +492,7 @@ def bid_place(
             },
         )
         auction_id_, deadline = auction.pk, auction.deadline
-        transaction.on_commit(lambda: _schedule_close(auction_id_, deadline))
+        transaction.on_commit(lambda: _deadline_set(auction_id_, deadline))
     if previous_leader and previous_leader != top[0].buyer_id:
         group_send_on_commit(
             group=user_group(previous_leader),
@@ -609,12 +601,11 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
         .select_related("buyer")
         .order_by("buyer_id")
     )
-    from auctions.autobid import autobid_settle_for_auction  # auctions.autobid imports this module
-
     # Autobid budgets trued up to the price paid, before the ledger accounts are locked (lock order:
     # auction, usage rows, accounts; see auctions.autobid).
     sold = auction.leader_id is not None and auction.price is not None and auction.price >= auction.reserve_price
-    autobid_settle_for_auction(
+    auction_closing.send(
+        sender=Auction,
         auction=auction,
         winner_buyer_id=auction.leader_id if sold else None,
         price=auction.price if sold else None,

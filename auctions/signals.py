@@ -3,6 +3,17 @@ dependency keeps pointing one way: escrow imports auctions, never the reverse.""
 
 from django.dispatch import Signal
 
+# What the auction services announce to the rest of their own app (auctions/apps.py connects the
+# receivers), so that the services never import autobid or the tasks, which import them.
+# After the transaction that opened an auction, or extended its deadline, commits; kwargs:
+# auction_id, deadline. The close is queued for the deadline.
+auction_deadline_set = Signal()
+# After the transaction that opened an auction commits, kwargs: auction_id. Autobid rules bid.
+auction_opened = Signal()
+# Inside auction_close's transaction, holding the auction row, before any ledger row is locked;
+# kwargs: auction, winner_buyer_id, price (None when unsold), now. Autobid trues up its budgets.
+auction_closing = Signal()
+
 # Sent inside the sale's transaction by auctions.sales.sale_record, kwargs: sale. Receivers that
 # start work elsewhere must do it on commit.
 sale_recorded = Signal()

@@ -1,15 +1,20 @@
 """Thin tasks for the auction stages: ids in, one service call. Routes: config/queues.py."""
 
+from auctions.buynow import buy_now_expire_due
+from auctions.services import auction_close, auction_close_due, auction_open
 from config.celery import app
 from core.pipeline import PipelineTask
 
 
 @app.task(name="auctions.open_auction", base=PipelineTask)
 def open_auction(*, lead_id: int) -> int | None:
-    from auctions.services import auction_open
-
     auction = auction_open(lead_id=lead_id)
     return auction.pk if auction else None
+
+
+def close_auction_schedule(*, auction_id: int, deadline, **kwargs) -> None:
+    """auctions.signals.auction_deadline_set (on commit): the close, queued for the deadline."""
+    close_auction.apply_async(kwargs={"auction_id": auction_id}, eta=deadline)
 
 
 def open_auction_queue(*, lead_id: int, **kwargs) -> None:
@@ -20,8 +25,6 @@ def open_auction_queue(*, lead_id: int, **kwargs) -> None:
 @app.task(name="auctions.close_auction", base=PipelineTask)
 def close_auction(*, auction_id: int) -> str | None:
     """Queued with eta=deadline when an auction opens or is extended; early runs are no-ops."""
-    from auctions.services import auction_close
-
     auction = auction_close(auction_id=auction_id)
     return auction.status if auction else None
 
@@ -29,14 +32,10 @@ def close_auction(*, auction_id: int) -> str | None:
 @app.task(name="auctions.close_due", base=PipelineTask)
 def close_due() -> int:
     """The periodic safety net (celery beat, every 5 s): close every overdue open auction."""
-    from auctions.services import auction_close_due
-
     return auction_close_due()
 
 
 @app.task(name="auctions.expire_buy_now", base=PipelineTask)
 def expire_buy_now() -> int:
     """Periodic (celery beat, every 60 s): expire open buy-now listings past their expiry."""
-    from auctions.buynow import buy_now_expire_due
-
     return buy_now_expire_due()

@@ -23,11 +23,11 @@ from django.db import InterfaceError, OperationalError
 
 from config import db_router
 from core import correlation, metrics
+from core.services import dead_letter_record
+from core.task_headers import DEAD_LETTER_HEADER, FIRST_FAILED_HEADER
 
 logger = logging.getLogger(__name__)
 
-FIRST_FAILED_HEADER = "le_first_failed_at"
-DEAD_LETTER_HEADER = "le_dead_letter_id"
 _CARRIED_HEADERS = (correlation.CELERY_HEADER, FIRST_FAILED_HEADER, DEAD_LETTER_HEADER)
 
 
@@ -57,8 +57,6 @@ class PipelineTask(Task):
     retry_jitter = True
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from core.services import dead_letter_record
-
         request = self.request
         first = request.get(FIRST_FAILED_HEADER)
         try:

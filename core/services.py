@@ -8,8 +8,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.celery import app
+from config.queues import queue_for
+from core import correlation
 from core.choices import DeadLetterStatus
+from core.metrics import DEAD_LETTERS
 from core.models import DeadLetter, IdempotencyKey
+from core.task_headers import DEAD_LETTER_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +95,6 @@ def dead_letter_record(
     dead_letter_id: int | str | None = None,
 ) -> DeadLetter:
     """Record a task's final failure. A replayed task that fails again updates its letter."""
-    from config.queues import queue_for
-    from core import correlation
-
     now = timezone.now()
     fields = {
         "task_id": task_id,
@@ -123,8 +125,6 @@ def dead_letter_record(
             first_failed_at=first_failed_at or now,
             **fields,
         )
-    from core.metrics import DEAD_LETTERS
-
     DEAD_LETTERS.labels(task=task_name).inc()
     logger.error(
         "task dead-lettered",
@@ -136,11 +136,6 @@ def dead_letter_record(
 @transaction.atomic
 def dead_letter_replay(*, dead_letter_id: int) -> DeadLetter:
     """Send a pending dead letter's task again (fresh retries), once the cause is fixed."""
-    from config.celery import app
-    from config.queues import queue_for
-    from core import correlation
-    from core.pipeline import DEAD_LETTER_HEADER
-
     letter = DeadLetter.objects.select_for_update().get(pk=dead_letter_id)
     if letter.status != DeadLetterStatus.PENDING:
         raise ValueError(f"Dead letter {letter.pk} is {letter.status}, not pending.")

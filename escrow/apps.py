@@ -12,10 +12,10 @@ class EscrowConfig(AppConfig):
         from chain.signals import wallet_linked
         from escrow.exits import exit_funds_check
         from escrow.selectors_purchases import purchase_can_read_auction
-        from escrow.settlement import on_sale_recorded
         from escrow.sweeps import on_wallet_linked
+        from escrow.tasks import settle_sale_schedule
 
-        sale_recorded.connect(on_sale_recorded, dispatch_uid="escrow.settle_on_sale")
+        sale_recorded.connect(settle_sale_schedule, dispatch_uid="escrow.settle_on_sale")
         wallet_linked.connect(on_wallet_linked, dispatch_uid="escrow.sweep_on_link")
         if exit_funds_check not in FUNDS_CHECKS:
             FUNDS_CHECKS.append(exit_funds_check)

@@ -55,6 +55,7 @@ from chain.deploy import DeployError, _send_call, deployer_account
 from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.wallets import wallet_for
 from escrow import exits
+from escrow.cursors import cursor_lock
 from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
 from escrow.sweeps import wallet_sweep_quietly
 from escrow.units import from_units, to_units
@@ -88,13 +89,6 @@ def _hex(value) -> str:
 
 
 # ---------------------------------------------------------------- the indexer
-
-
-def cursor_lock(*, chain_id: int, start: int, name: str = VAULT_CURSOR) -> ChainCursor:
-    """The indexer cursor `name` of `chain_id`, created at `start` on first use, locked
-    (select_for_update). Must run inside transaction.atomic()."""
-    ChainCursor.objects.get_or_create(name=name, chain_id=chain_id, defaults={"block": start})
-    return ChainCursor.objects.select_for_update().get(name=name, chain_id=chain_id)
 
 
 @dataclass
@@ -199,7 +193,7 @@ def vault_index(*, max_blocks: int = 2000) -> int:
     )
     sweeps: set[int] = set()
     with transaction.atomic():
-        cursor = cursor_lock(chain_id=chain_id, start=first_possible)
+        cursor = cursor_lock(chain_id=chain_id, start=first_possible, name=VAULT_CURSOR)
         if cursor.block != seen:
             return 0  # another indexer applied this range meanwhile: the next beat goes on from there
         _lock_rows(batch)

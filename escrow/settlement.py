@@ -39,6 +39,7 @@ from chain.transactions import PreparedTx, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_for
 from escrow import metrics
 from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
+from escrow.cursors import cursor_lock
 from escrow.fees import release_after_for, release_amounts
 from escrow.models import BountyDeal, MintBatch, Settlement
 from escrow.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
@@ -81,23 +82,6 @@ def _vault(w3: Web3 | None = None, address: str | None = None):
 
 
 # ---------------------------------------------------------------- opening and funding
-
-
-def settlement_schedule(*, sale: Sale) -> None:
-    """Called in the sale's transaction: queue escrow.settle_sale once it commits."""
-    if not settlement_enabled():
-        return
-    from escrow.tasks import settle_sale
-
-    sale_id = sale.pk
-    # robust: a broker (or, in the embedded profile, a chain node) that fails here must not turn
-    # the committed sale into an error for whoever closed it; escrow.advance opens what was missed.
-    transaction.on_commit(lambda: settle_sale.delay(sale_id=sale_id), robust=True)
-
-
-def on_sale_recorded(sender, *, sale: Sale, **kwargs) -> None:
-    """Receiver of auctions.signals.sale_recorded (connected in EscrowConfig.ready)."""
-    settlement_schedule(sale=sale)
 
 
 def settlement_open(*, sale_id: int) -> Settlement:
@@ -956,11 +940,10 @@ NFT_CURSOR = "leadnft-transfers"
 def nft_transfers_follow(*, max_blocks: int = 2000) -> int:
     """Follow LeadNFT transfers (a resale) into Settlement.owner_address as soon as they are
     CHAIN_CONFIRMATIONS deep, so access to the contact details moves with the token: the logs
-    after a cursor (escrow.deposits.cursor_lock, "leadnft-transfers"), read under its row lock and
+    after a cursor (escrow.cursors.cursor_lock, "leadnft-transfers"), read under its row lock and
     applied in the transaction that moves it. Mints are skipped (the owner is set at the mint).
     Reconciliation checks the owners again every minute. Returns the transfers applied."""
     from chain.models import ContractDeployment
-    from escrow.deposits import cursor_lock
 
     if not Settlement.objects.filter(token_id__isnull=False).exists():
         return 0  # nothing minted yet: no need to ask the node

@@ -2,20 +2,34 @@
 
 import logging
 
+from django.db import transaction
+
+from chain.client import ChainUnavailable
 from config.celery import app
-from core.pipeline import PipelineTask
+from core.pipeline import PipelineTask, TransientError
 from escrow import tasks_funds  # noqa: F401 - deposits and withdrawals register their tasks there
+from escrow.reconcile import reconcile as run
+from escrow.settlement import mint_flush as flush
+from escrow.settlement import settlement_advance, settlement_enabled, settlement_fund
 
 logger = logging.getLogger(__name__)
+
+
+def settle_sale_schedule(sender, *, sale, **kwargs) -> None:
+    """auctions.signals.sale_recorded (inside the sale's transaction; connected in EscrowConfig.ready):
+    queue escrow.settle_sale once it commits, when sales settle on chain."""
+    if not settlement_enabled():
+        return
+    sale_id = sale.pk
+    # robust: a broker (or, in the embedded profile, a chain node) that fails here must not turn
+    # the committed sale into an error for whoever closed it; escrow.advance opens what was missed.
+    transaction.on_commit(lambda: settle_sale.delay(sale_id=sale_id), robust=True)
 
 
 @app.task(name="escrow.advance", base=PipelineTask)
 def advance() -> dict:
     """Periodic (celery beat, every 2 s): move settlements on from confirmed transactions, flush
     mint batches, release deals past their dispute window. Idempotent."""
-    from chain.client import ChainUnavailable
-    from escrow.settlement import settlement_advance
-
     try:
         return settlement_advance()
     except ChainUnavailable as exc:  # a periodic task: the next beat tries again
@@ -24,8 +38,6 @@ def advance() -> dict:
 
 
 def _transient(exc: Exception) -> Exception:
-    from core.pipeline import TransientError
-
     return TransientError(f"chain unavailable: {exc}")
 
 
@@ -33,9 +45,6 @@ def _transient(exc: Exception) -> Exception:
 def settle_sale(*, sale_id: int) -> str:
     """Stage escrow.settle: open the sale's settlement and send its escrow funding (idempotent).
     A node that is down retries with backoff, then dead-letters for replay."""
-    from chain.client import ChainUnavailable
-    from escrow.settlement import settlement_fund
-
     try:
         return settlement_fund(sale_id=sale_id).state
     except ChainUnavailable as exc:
@@ -45,9 +54,6 @@ def settle_sale(*, sale_id: int) -> str:
 @app.task(name="chain.mint_flush", base=PipelineTask)
 def mint_flush() -> int:
     """Stage chain.mint: send full (or old enough) batches of funded sales."""
-    from chain.client import ChainUnavailable
-    from escrow.settlement import mint_flush as flush
-
     try:
         return flush()
     except ChainUnavailable as exc:
@@ -57,9 +63,6 @@ def mint_flush() -> int:
 @app.task(name="escrow.reconcile", base=PipelineTask)
 def reconcile() -> dict:
     """Periodic (celery beat, every minute): the books against the chain (escrow/reconcile.py)."""
-    from chain.client import ChainUnavailable
-    from escrow.reconcile import reconcile as run
-
     try:
         return run()
     except ChainUnavailable as exc:

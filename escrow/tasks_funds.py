@@ -3,8 +3,15 @@ Routes: config/queues.py."""
 
 import logging
 
+from web3.exceptions import Web3RPCError
+
+from chain.client import ChainMisconfigured, ChainUnavailable, chain_enabled
 from config.celery import app
 from core.pipeline import PipelineTask
+from escrow.deposits import VaultUnavailable, vault_index
+from escrow.exits import claims_cover
+from escrow.sweeps import wallet_sweeps_retry
+from escrow.withdrawals import withdrawal_advance
 
 logger = logging.getLogger(__name__)
 
@@ -15,14 +22,6 @@ def index_vault() -> dict:
     refund withdrawals whose transaction is final, and cover the vault claims still open (exits,
     outflows). Idempotent. A node that is down or a vault that is not deployed is a no-op
     (logged): the next beat tries again."""
-    from web3.exceptions import Web3RPCError
-
-    from chain.client import ChainMisconfigured, ChainUnavailable, chain_enabled
-    from escrow.deposits import VaultUnavailable, vault_index
-    from escrow.exits import claims_cover
-    from escrow.sweeps import wallet_sweeps_retry
-    from escrow.withdrawals import withdrawal_advance
-
     if not chain_enabled():  # no node configured (the embedded profile): nothing to index
         return {"applied": 0}
     try:

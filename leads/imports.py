@@ -21,6 +21,7 @@ from django.utils import timezone
 from leads.choices import CsvImportStatus, LeadSource
 from leads.models import CsvImport, CsvImportCheckError, CsvImportRowError
 from leads.services import Outcome, SchemaCache, lead_submit
+from leads.signals import csv_import_confirmed
 from leads.validation import LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
@@ -411,14 +412,8 @@ def csv_import_start(*, csv_import: CsvImport) -> CsvImport:
     locked.save(update_fields=["status"])
     CsvImportCheckError.objects.filter(csv_import=locked).delete()  # the import's own report follows
     import_id = locked.pk
-    transaction.on_commit(lambda: _queue_import(import_id))
+    transaction.on_commit(lambda: csv_import_confirmed.send(sender=CsvImport, csv_import_id=import_id))
     return locked
-
-
-def _queue_import(csv_import_id: int) -> None:
-    from leads.tasks import import_csv
-
-    import_csv.delay(csv_import_id=csv_import_id)
 
 
 def _row_errors(number: int, result, mapping: dict[str, str], vertical: Vertical) -> list[dict]:

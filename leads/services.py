@@ -22,7 +22,7 @@ from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
 from leads.metrics import LEADS_INGESTED
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
-from leads.signals import lead_scored
+from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
@@ -241,7 +241,7 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             LeadPII.objects.create(lead=lead, key_id=key_id, ciphertext=blob)
             _record_status(lead, LeadStatus.RECEIVED, f"via {source}")
             lead_id = lead.pk
-            transaction.on_commit(lambda: _queue_scoring(lead_id))
+            transaction.on_commit(lambda: lead_received.send(sender=Lead, lead_id=lead_id))
     except CapExceeded as exc:
         return IngestResult(
             Outcome.CAPPED,
@@ -259,12 +259,6 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             cap_release(slot)
         raise
     return IngestResult(Outcome.CREATED, lead=lead)
-
-
-def _queue_scoring(lead_id: int) -> None:
-    from leads.tasks import score_lead
-
-    score_lead.delay(lead_id=lead_id)
 
 
 def lead_submit_many(

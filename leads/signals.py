@@ -1,7 +1,16 @@
-"""What leads announce to the apps that build on them, so that the dependency keeps pointing one
-way: auctions imports leads, never the reverse."""
+"""What leads announce: to the apps that build on them, so that the dependency keeps pointing one
+way (auctions imports leads, never the reverse), and to its own tasks, so that the services never
+import the tasks that act on them (no services ↔ tasks cycle)."""
 
 from django.dispatch import Signal
+
+# Sent after the transaction that received a lead commits, kwargs: lead_id. Its own app scores it
+# (the leads.score stage; leads/apps.py connects the task that queues it).
+lead_received = Signal()
+
+# Sent after a CSV import was confirmed and its transaction commits, kwargs: csv_import_id (the
+# import stage, queued the same way).
+csv_import_confirmed = Signal()
 
 # Sent after the transaction that scored a lead at or above its vertical's floor commits,
 # kwargs: lead_id. auctions lists it (the auctions.open stage, on its own queue).

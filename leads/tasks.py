@@ -1,13 +1,24 @@
-"""Thin tasks for the lead stages: ids in, one service call."""
+"""Thin tasks for the lead stages: ids in, one service call. The services announce (leads.signals)
+and the receivers below queue the tasks (connected in leads/apps.py)."""
 
 from config.celery import app
 from core.pipeline import PipelineTask
+from leads.imports import csv_import_mark_failed, csv_import_run
+from leads.services import lead_score
+
+
+def score_lead_queue(*, lead_id: int, **kwargs) -> None:
+    """leads.signals.lead_received (sent on commit): the leads.score stage."""
+    score_lead.delay(lead_id=lead_id)
+
+
+def import_csv_queue(*, csv_import_id: int, **kwargs) -> None:
+    """leads.signals.csv_import_confirmed (sent on commit): the import stage."""
+    import_csv.delay(csv_import_id=csv_import_id)
 
 
 @app.task(name="leads.score_lead", base=PipelineTask)
 def score_lead(*, lead_id: int) -> int | None:
-    from leads.services import lead_score
-
     lead = lead_score(lead_id=lead_id)
     return lead.quality_score if lead else None
 
@@ -17,8 +28,6 @@ class ImportTask(PipelineTask):
         """Dead-lettered after its retries (e.g. the database kept timing out): the seller sees
         the import as failed instead of "importing" forever."""
         super().on_failure(exc, task_id, args, kwargs, einfo)
-        from leads.imports import csv_import_mark_failed
-
         if (kwargs or {}).get("csv_import_id"):
             try:
                 csv_import_mark_failed(csv_import_id=kwargs["csv_import_id"])
@@ -28,6 +37,4 @@ class ImportTask(PipelineTask):
 
 @app.task(name="leads.import_csv", base=ImportTask)
 def import_csv(*, csv_import_id: int) -> None:
-    from leads.imports import csv_import_run
-
     csv_import_run(csv_import_id=csv_import_id)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config import db_router
 from marketplace.models import ApiKey, User
+from marketplace.signals import user_signed_up
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,6 @@ def user_sign_up(
 
     Raises EmailTaken when the email is already registered (also when two sign-ups race).
     """
-    from marketplace.tasks import send_welcome_email
-
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -54,7 +53,7 @@ def user_sign_up(
                 is_buyer=is_buyer,
             )
             logger.info("user signed up", extra={"user_id": user.pk, "roles": ",".join(user.roles)})
-            transaction.on_commit(lambda: send_welcome_email.delay(user_id=user.pk))
+            transaction.on_commit(lambda: user_signed_up.send(sender=User, user_id=user.pk))
             return user
     except IntegrityError:  # the form checked, but a concurrent sign-up won the race
         raise EmailTaken() from None

@@ -1,11 +1,36 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from core.admin import ServiceCheckedModelForm
 from verticals.models import Vertical, VerticalField
+from verticals.services import check_field_definition, check_vertical
+
+
+class VerticalForm(ServiceCheckedModelForm):
+    """The service's checks apply here too (verticals.services.check_vertical)."""
+
+    def service_check(self, instance) -> None:
+        check_vertical(vertical=instance)
+
+
+class VerticalFieldForm(ServiceCheckedModelForm):
+    """The service's checks apply here too (verticals.services.check_field_definition)."""
+
+    def service_check(self, instance) -> None:
+        check_field_definition(
+            key=instance.key,
+            type=instance.type,
+            choices=instance.choices,
+            min_value=instance.min_value,
+            max_value=instance.max_value,
+            biddable=instance.biddable,
+            pii=instance.pii,
+        )
 
 
 class VerticalFieldInline(admin.TabularInline):
     model = VerticalField
+    form = VerticalFieldForm
     extra = 0
     fields = (
         "position",
@@ -25,6 +50,7 @@ class VerticalFieldInline(admin.TabularInline):
 
 @admin.register(Vertical)
 class VerticalAdmin(admin.ModelAdmin):
+    form = VerticalForm
     list_display = (
         "name",
         "slug",
@@ -74,6 +100,7 @@ class VerticalAdmin(admin.ModelAdmin):
 
 @admin.register(VerticalField)
 class VerticalFieldAdmin(admin.ModelAdmin):
+    form = VerticalFieldForm
     list_display = ("key", "label", "vertical", "type", "required", "biddable", "pii")
     list_filter = ("type", "required", "biddable", "pii")
     search_fields = ("key", "label", "vertical__slug")

@@ -80,11 +80,6 @@ class Vertical(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
-        from verticals.services import check_vertical
-
-        check_vertical(vertical=self)
-
     @property
     def buy_now_price(self) -> Decimal:
         return (self.reserve_price * self.buy_now_multiplier).quantize(Decimal("0.000001"))
@@ -121,16 +116,3 @@ class VerticalField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vertical.slug}.{self.key}"
-
-    def clean(self):
-        from verticals.services import check_field_definition
-
-        check_field_definition(
-            key=self.key,
-            type=self.type,
-            choices=self.choices,
-            min_value=self.min_value,
-            max_value=self.max_value,
-            biddable=self.biddable,
-            pii=self.pii,
-        )

@@ -130,6 +130,7 @@ def vertical_upsert(
     for attr, value in attrs.items():
         setattr(vertical, attr, value)
     vertical.full_clean()
+    check_vertical(vertical=vertical)
     vertical.save()
     keep = []
     for position, spec in enumerate(fields or []):

@@ -325,7 +325,10 @@ def test_start_queues_the_import_once_on_commit(
     seller_client, solar, seller_user, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(imports, "_queue_import", lambda csv_import_id: queued.append(csv_import_id))
+    from leads import tasks
+
+    # The import is announced on commit (leads.signals.csv_import_confirmed) and its receiver queues it.
+    monkeypatch.setattr(tasks.import_csv, "delay", lambda csv_import_id: queued.append(csv_import_id))
     csv_import = make_import(seller_user, solar, [csv_row(1)])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = seller_client.post(f"/seller/imports/{csv_import.pk}/start/")
