@@ -8,6 +8,7 @@ as the sale — bounty payouts to the seller — happens here, so the two paths 
 from datetime import datetime
 from decimal import Decimal
 
+from auctions.bounties import bounty_pay_for_sale
 from auctions.models import Auction, Sale
 from auctions.signals import sale_recorded
 from leads.models import Lead
@@ -19,7 +20,6 @@ def sale_record(
 ) -> Sale:
     """Create the Sale (price already in `escrow`) and pay the bounties it earns. Caller holds
     the lead's row lock, so a lead is sold — and its bounties paid — once."""
-    from auctions.bounties import bounty_pay_for_sale
 
     sale = Sale.objects.create(
         auction=auction,

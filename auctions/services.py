@@ -22,7 +22,7 @@ from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
 from auctions.sales import sale_record
-from auctions.selectors import ask_terms_for_lead, auction_is_visible, buyer_refusal
+from auctions.selectors import ask_terms_for_lead, auction_is_visible, auction_overdue_ids, buyer_refusal
 from auctions.signals import auction_closing, auction_deadline_set, auction_opened, funds_check
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -695,8 +695,6 @@ def auction_close_due(*, now: datetime | None = None, limit: int = 500) -> int:
     Returns how many this sweep closed. Safe to run concurrently with itself and with the
     scheduled closes: an auction another closer holds is skipped (it is being closed), and a
     close does nothing the second time."""
-    from auctions.selectors import auction_overdue_ids
-
     closed = 0
     for auction_id in auction_overdue_ids(now=now, limit=limit):
         auction = auction_close(auction_id=auction_id, now=now, skip_locked=True)

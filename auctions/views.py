@@ -10,6 +10,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import buynow, selectors, selectors_autobid, services
+from auctions.api.views import bid_log_body
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
 from auctions.forms import AskForm, BidForm
 from auctions.models import Ask, Auction
@@ -126,8 +127,6 @@ def auction_room(request, auction_id: int):
 @login_required
 def auction_bid_log_download(request, auction_id: int):
     """The bid log as a JSON file (same access and contents as the API)."""
-    from auctions.api.views import bid_log_body
-
     auction = _auction(auction_id)
     if not selectors.auction_can_read_log(auction=auction, user=request.user):
         raise Http404("No such auction.")

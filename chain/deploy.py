@@ -22,6 +22,7 @@ from web3 import Web3
 
 from chain.client import DEV_CHAIN_ID, chain_code_at, chain_dev_keys_allowed, chain_errors, chain_id_check
 from chain.models import ContractDeployment
+from chain.transactions import signer_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +189,6 @@ def marketplace_deploy(*, w3: Web3, redeploy: bool = False) -> dict[str, str]:
     arguments, and grant the signer pool OPERATOR_ROLE on the vault and MINTER_ROLE on both NFTs.
     Idempotent; returns name -> outcome. USDC is CHAIN_USDC_ADDRESS when set, else MockUSDC (dev
     chains only)."""
-    from chain.transactions import signer_accounts
-
     chain_id = chain_id_check(w3)
     deployer = deployer_account(chain_id=chain_id)
     platform = platform_address(chain_id=chain_id)

@@ -26,8 +26,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
+from chain.artifacts import artifact_names, load_artifact
 from chain.client import chain_dev_keys_allowed, chain_errors, chain_id_check, chain_web3
 from chain.errors import decode_revert
+from chain.metrics import PENDING_TRANSACTIONS
 from chain.models import ChainTransaction, Signer
 from core import correlation
 
@@ -130,7 +132,6 @@ def _signer_lock(*, chain_id: int) -> Signer:
 
 
 def _abi_errors() -> list[dict]:
-    from chain.artifacts import artifact_names, load_artifact
 
     return [e for name in artifact_names() for e in load_artifact(name)["abi"] if e.get("type") == "error"]
 
@@ -414,8 +415,6 @@ def chain_tx_poll(*, tx_id: int, now=None) -> ChainTransaction:
 
 def chain_tx_poll_pending() -> int:
     """Poll every live transaction, oldest nonce first; sets the pending-per-signer gauge."""
-    from chain.metrics import PENDING_TRANSACTIONS
-
     ids = list(
         ChainTransaction.objects.filter(status__in=LIVE, signer__isnull=False)
         .order_by("signer_id", "nonce")

@@ -57,6 +57,7 @@ from chain.wallets import wallet_for
 from escrow import exits
 from escrow.cursors import cursor_lock
 from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
+from escrow.settlement import settlement_enabled
 from escrow.sweeps import wallet_sweep_quietly
 from escrow.units import from_units, to_units
 from escrow.withdrawals import withdrawal_ledger_transaction, withdrawal_mark_completed
@@ -540,8 +541,6 @@ def faucet_dispense(*, user, amount: Decimal, nonce: str) -> str:
     With no chain configured at all (CHAIN_RPC_URL empty) credit the ledger directly. When the
     marketplace settles on chain but no development chain answers, refuse (FaucetError): a ledger
     credit there would be money the vault does not hold. A form's nonce moves money once."""
-    from escrow.settlement import settlement_enabled
-
     if faucet_chain_target() is None:
         if settlement_enabled():
             raise FaucetError(

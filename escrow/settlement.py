@@ -34,7 +34,7 @@ from chain.artifacts import load_artifact
 from chain.client import chain_errors, chain_id_check, chain_web3
 from chain.deploy import contract_address, platform_address
 from chain.leadnft import MintItem, lead_nft, mint_batch_calldata, minted_batch_id, token_id_for
-from chain.models import ChainTransaction
+from chain.models import ChainTransaction, ContractDeployment
 from chain.transactions import PreparedTx, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_for
 from escrow import metrics
@@ -909,7 +909,6 @@ def _open_missing(*, now, limit: int = 20) -> int:
     no dead letters from here; a task replayed later finds the settlement and does nothing."""
     if not settlement_enabled():
         return 0
-    from chain.models import ContractDeployment
 
     chain_id = chain_id_check(chain_web3())
     deployed = (
@@ -943,8 +942,6 @@ def nft_transfers_follow(*, max_blocks: int = 2000) -> int:
     after a cursor (escrow.cursors.cursor_lock, "leadnft-transfers"), read under its row lock and
     applied in the transaction that moves it. Mints are skipped (the owner is set at the mint).
     Reconciliation checks the owners again every minute. Returns the transfers applied."""
-    from chain.models import ContractDeployment
-
     if not Settlement.objects.filter(token_id__isnull=False).exists():
         return 0  # nothing minted yet: no need to ask the node
     w3 = chain_web3()

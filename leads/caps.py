@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from leads.choices import LeadStatus, RejectionReason
+from leads.models import Lead, SellerCap
 from marketplace.redis import get_redis
 
 DAY_TTL = 2 * 24 * 3600
@@ -63,8 +65,6 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 def cap_for(*, seller, vertical) -> int:
-    from leads.models import SellerCap
-
     overrides = {c.vertical_id: c.daily_cap for c in SellerCap.objects.filter(seller=seller)}
     if vertical.pk in overrides:
         return overrides[vertical.pk]
@@ -78,9 +78,6 @@ def _accepted_today(*, seller, vertical, start: datetime, end: datetime) -> int:
 
     A lead later rejected for low quality keeps its slot, exactly as the live counter does.
     """
-    from leads.choices import LeadStatus, RejectionReason
-    from leads.models import Lead
-
     return (
         Lead.objects.filter(seller=seller, vertical=vertical, created_at__gte=start, created_at__lt=end)
         .exclude(status=LeadStatus.REJECTED, rejection_reason=RejectionReason.DUPLICATE)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.pipeline import TRANSIENT_ERRORS
 from leads.choices import CsvImportStatus, LeadSource
 from leads.models import CsvImport, CsvImportCheckError, CsvImportRowError
 from leads.services import Outcome, SchemaCache, lead_submit
@@ -501,8 +502,6 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 )
                 locked.save(update_fields=["status", "processed_rows", "accepted_rows", "rejected_rows"])
     except Exception as exc:
-        from core.pipeline import TRANSIENT_ERRORS
-
         if not isinstance(exc, TRANSIENT_ERRORS):
             csv_import_mark_failed(csv_import_id=csv_import_id)
         raise

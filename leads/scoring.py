@@ -6,7 +6,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from leads.choices import LeadSource, LeadStatus, RejectionReason
+from leads.models import Lead
+from leads.selectors import lead_pii_keys
 from leads.validation import zip_info
+from verticals.selectors import vertical_fields_effective
 
 WEIGHTS = {
     "consent_freshness": 15,
@@ -100,8 +103,6 @@ def source_trust(lead) -> dict:
 
 
 def seller_reputation(lead, now) -> dict:
-    from leads.models import Lead
-
     since = now - timedelta(days=REPUTATION_WINDOW_DAYS)
     counts = (
         Lead.objects.filter(seller_id=lead.seller_id, created_at__gte=since)
@@ -138,8 +139,6 @@ def seller_reputation(lead, now) -> dict:
 
 
 def duplicate_history(lead, now) -> dict:
-    from leads.models import Lead
-
     contact = Q()
     if lead.phone_hash:
         contact |= Q(phone_hash=lead.phone_hash)
@@ -162,9 +161,6 @@ def duplicate_history(lead, now) -> dict:
 
 def compute_score(lead, now=None) -> tuple[int, dict]:
     """(score 0–100, breakdown) for a stored lead."""
-    from leads.selectors import lead_pii_keys
-    from verticals.selectors import vertical_fields_effective
-
     now = now or timezone.now()
     schema = [ef.field for ef in vertical_fields_effective(vertical=lead.vertical)]
     components = {

@@ -16,8 +16,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from leads import vault
 from leads.choices import ACCEPTED_STATUSES, LeadStatus
-from leads.models import Lead
+from leads.models import Lead, LeadPII
 from verticals.display import FieldValue, field_values_display
+from verticals.models import Vertical
 from verticals.selectors import vertical_schemas
 
 
@@ -30,7 +31,6 @@ def lead_pii_read(*, lead: Lead) -> dict:
 
 
 def _has_pii(lead: Lead) -> bool:
-    from leads.models import LeadPII
 
     try:
         return lead.pii is not None
@@ -325,8 +325,6 @@ def lead_table_spec_parse(params: Mapping) -> LeadTableSpec:
     created_from is inclusive; created_to is exclusive for a datetime and covers the whole day
     for a date. The vertical filter includes the vertical's sub-verticals (one small query).
     """
-    from verticals.models import Vertical
-
     errors: dict[str, list[str]] = {}
     statuses = tuple(dict.fromkeys(_many(params, "status")))
     bad = [s for s in statuses if s not in LeadStatus.values]

@@ -20,8 +20,9 @@ from core import correlation
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
-from leads.metrics import LEADS_INGESTED
+from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
+from leads.scoring import compute_score
 from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
@@ -289,9 +290,6 @@ def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) 
 @transaction.atomic
 def lead_score(*, lead_id: int) -> Lead | None:
     """The leads.score stage: score a received lead once; below the floor it is rejected."""
-    from leads.metrics import SCORING_SECONDS
-    from leads.scoring import compute_score
-
     lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical", "seller").filter(pk=lead_id).first()
     if lead is None or lead.status != LeadStatus.RECEIVED:
         return lead  # already scored (a redelivered task) or gone
@@ -318,8 +316,6 @@ def lead_score(*, lead_id: int) -> Lead | None:
 @transaction.atomic
 def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
     """Recompute a lead's score now (disputes): the status stays, the history notes it."""
-    from leads.scoring import compute_score
-
     lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical", "seller").get(pk=lead_id)
     score, breakdown = compute_score(lead)
     previous = lead.quality_score

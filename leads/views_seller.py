@@ -21,6 +21,7 @@ from leads import selectors
 from leads.choices import LeadStatus
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
+from verticals.selectors import vertical_tree
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,6 @@ def _sort_headers(spec: selectors.LeadTableSpec) -> dict:
 @seller_required
 def seller_leads(request):
     """/seller/leads/: filter form, stats cards and one keyset page of the seller's leads."""
-    from verticals.selectors import vertical_tree
-
     context = {
         "form": {name: request.GET.get(name, "") for name in FORM_FIELDS},
         "form_statuses": request.GET.getlist("status"),

@@ -21,11 +21,10 @@ from marketplace import ratelimit, selectors, services
 from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
 from marketplace.models import ApiKey
 from marketplace.ratelimit import rate_limit
+from verticals.selectors import vertical_list
 
 
 def home(request):
-    from verticals.selectors import vertical_list
-
     top = vertical_list(top_level=True, status="active")[:12]
     return render(request, "home.html", {"top_verticals": top})
 

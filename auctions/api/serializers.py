@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction
+from auctions.selectors import auction_time_left
 from core.api.fields import StrictBooleanField, StrictIntegerField
 from leads.validation import US_STATES
 from marketplace.api.money import UsdcField
@@ -145,8 +146,6 @@ class AuctionSerializer(serializers.ModelSerializer):
         return auction.lead.zip[:3]
 
     def get_time_left(self, auction) -> float:
-        from auctions.selectors import auction_time_left
-
         return round(auction_time_left(auction=auction, now=self.context.get("now")), 3)
 
 

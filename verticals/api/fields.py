@@ -5,6 +5,8 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from verticals.models import Vertical
+
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,100}$"
 _SLUG = re.compile(SLUG_PATTERN)
 
@@ -21,8 +23,6 @@ class VerticalSlugField(serializers.SlugRelatedField):
     }
 
     def __init__(self, **kwargs):
-        from verticals.models import Vertical
-
         kwargs.setdefault("queryset", Vertical.objects.all())
         super().__init__(slug_field="slug", **kwargs)
 
