@@ -6,6 +6,7 @@ writable directory shared by the processes of one machine (the Procfile does), a
 reports the sum over every process, workers included.
 """
 
+import glob
 import os
 
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
@@ -37,12 +38,28 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+class _Collector(multiprocess.MultiProcessCollector):
+    """prometheus_client's merge of the processes' files, skipping empty ones: a process creates its
+    file before sizing it, and a scrape in that instant (or after a worker killed in it) would fail
+    whole on the 0-byte file (prometheus/client_python#1199, open upstream)."""
+
+    def collect(self):
+        return self.merge([f for f in glob.glob(os.path.join(self._path, "*.db")) if _size(f) > 0], accumulate=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # the process exited and its live gauges' file went meanwhile
+        return 0
+
+
 def exposition(directory: str | None = None) -> bytes:
     """The text served at /metrics: every process's metrics in multiprocess mode, else ours."""
     directory = directory or multiprocess_dir()
     if directory:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        _Collector(registry, path=directory)
         return generate_latest(registry)
     return generate_latest(DEFAULT_REGISTRY) + generate_latest(REGISTRY)
 

@@ -82,6 +82,26 @@ def test_worker_task_timings_reach_metrics_in_multiprocess_mode(tmp_path, django
         worker.stop()
 
 
+def test_a_process_file_caught_before_it_is_sized_does_not_break_the_scrape(tmp_path):
+    """A process creates its metrics file, then sizes it: a scrape in between found a 0-byte file
+    and failed whole (prometheus/client_python#1199). It is skipped; the others are merged."""
+    import os
+    import subprocess
+    import sys
+
+    from core.metrics import exposition
+
+    write = (
+        "from prometheus_client import CollectorRegistry, Counter; "
+        "Counter('probe_total', 'probe', registry=CollectorRegistry()).inc(3)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", write], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, check=True
+    )
+    (tmp_path / "gauge_livesum_999999.db").write_bytes(b"")  # a process caught before sizing its file
+    assert "probe_total 3.0" in exposition(str(tmp_path)).decode()
+
+
 def test_api_key_authentications_are_counted(api_client, client):
     api_client.get("/api/v1/me/")
     body = client.get("/metrics").content.decode()
