@@ -34,7 +34,7 @@ from chain.artifacts import load_artifact
 from chain.client import chain_errors, chain_id_check, chain_web3
 from chain.deploy import contract_address, platform_address
 from chain.leadnft import MintItem, lead_nft, mint_batch_calldata, minted_batch_id, token_id_for
-from chain.models import ChainTransaction, ContractDeployment
+from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.transactions import PreparedTx, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_for
 from escrow import metrics
@@ -131,11 +131,15 @@ def settlement_fund(*, sale_id: int) -> Settlement:
     except FundingDeferred as exc:
         logger.info("settlement %s: funding deferred: %s", sale_id, exc, extra={"sale_id": sale_id})
         return settlement
-    with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(sale_id=sale_id)
-        if settlement.state != Settlement.State.PENDING:
-            return settlement
-        _record_funding(settlement, plan)
+    try:
+        with transaction.atomic():
+            settlement = Settlement.objects.select_for_update().get(sale_id=sale_id)
+            if settlement.state != Settlement.State.PENDING:
+                return settlement
+            _record_funding(settlement, plan)
+    except FundingDeferred as exc:
+        logger.info("settlement %s: funding deferred: %s", sale_id, exc, extra={"sale_id": sale_id})
+        return Settlement.objects.get(sale_id=sale_id)
     metrics.SETTLEMENTS.labels(state=settlement.state).inc()
     logger.info("settlement %s: funding tx %s", sale_id, settlement.fund_tx_id, extra={"sale_id": sale_id})
     return settlement
@@ -215,9 +219,27 @@ def _bounty_plans(s: Settlement, *, vault: str, w3) -> list[tuple[BountyAward, s
     return plans
 
 
+def _moved_funders(funders: set[str]) -> set[str]:
+    """Of `funders` (addresses planned before any lock), the custodial addresses of wallets linked
+    since: their money is being moved to the wallet (escrow.sweeps), so a deal funded from there
+    would race the move. Locks those wallet rows, so a link in progress is waited for; escrow.advance
+    plans them again (from the wallet)."""
+    moved = (
+        Wallet.objects.select_for_update()
+        .filter(kind=Wallet.Kind.LINKED, custodial_address__in=funders)
+        .exclude(address__in=funders)
+        .values_list("custodial_address", flat=True)
+    )
+    return set(moved)
+
+
 def _record_bounty_plans(settlement: Settlement, plans) -> None:
-    """Caller holds the settlement's row lock."""
+    """Caller holds the settlement's row lock. A plan whose funder's wallet was linked since it was
+    made waits for the next pass (_fund_pending)."""
+    moved = _moved_funders({funder for _, funder, _ in plans})
     for award, funder, prepared in plans:
+        if funder in moved:
+            continue
         deal, _ = BountyDeal.objects.get_or_create(
             award=award, defaults=dict(settlement=settlement, funder_address=funder, amount=award.amount)
         )
@@ -271,6 +293,8 @@ def _record_funding(settlement: Settlement, plan: _FundingPlan) -> None:
     the row lock."""
     existing = ChainTransaction.objects.filter(idempotency_key=plan.key).first()
     if existing is None:
+        if _moved_funders({plan.funder}):
+            raise FundingDeferred(f"sale {settlement.sale_id}: the buyer linked a wallet since the plan")
         settlement.funding_address = plan.funder
     tx = settlement.fund_tx = existing or chain_tx_record(idempotency_key=plan.key, prepared=plan.prepared)
     settlement.error = ""
@@ -343,7 +367,11 @@ def settlement_retry(*, settlement_id: int) -> Settlement:
         if s.state != Settlement.State.FAILED:
             return s
         if refund_funding:
-            _record_funding(s, plan)
+            try:
+                with transaction.atomic():
+                    _record_funding(s, plan)
+            except FundingDeferred:  # the buyer linked a wallet meanwhile: retry again to plan from it
+                s.refresh_from_db()
             return s
         if s.token_id is None:
             s.state = Settlement.State.FUNDED

@@ -9,7 +9,7 @@ wallet address; when the money is still at the custodial address, the funding wa
 import logging
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 from web3 import Web3
 
 from chain.artifacts import load_artifact
@@ -18,6 +18,7 @@ from chain.deploy import contract_address
 from chain.models import ChainTransaction, Wallet
 from chain.transactions import LIVE, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_custodial_account, wallet_for
+from escrow.models import BountyDeal, Settlement
 from escrow.units import to_units
 from escrow.withdrawals import vault_clock, vault_typed_data, withdrawal_sign
 
@@ -60,7 +61,10 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
         nonce = vault.functions.nonces(wallet.custodial_address).call()
     # An exit announced at the custodial address keeps its amount there (the vault refuses to move
     # it: ExitPending); the rest follows once the exit is taken or cancelled (the indexer sweeps).
-    balance -= min(balance, exiting)
+    # So does what deals recorded before the link are about to fund from there (their fundDeal
+    # would fail if the move went first); a deal planned from there after the link is planned again
+    # from the wallet (escrow.settlement._moved_funders).
+    balance -= min(balance, exiting + _committed_units(wallet.custodial_address))
     if balance == 0:
         return None
     typed = vault_typed_data(
@@ -95,6 +99,13 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
     tx = chain_tx_record(idempotency_key=key, prepared=chain_tx_prepare(to=vault_address, data=data))
     logger.info("custodial balance moved to the linked wallet", extra={"user_id": user_id, "chain_tx_id": tx.pk})
     return tx
+
+
+def _committed_units(address: str) -> int:
+    """What recorded, not yet final, fundDeal transactions take from `address` (base units)."""
+    sales = Settlement.objects.filter(funding_address=address, fund_tx__status__in=LIVE).aggregate(t=Sum("amount"))
+    bounties = BountyDeal.objects.filter(funder_address=address, fund_tx__status__in=LIVE).aggregate(t=Sum("amount"))
+    return to_units((sales["t"] or Decimal(0)) + (bounties["t"] or Decimal(0)))
 
 
 def wallet_sweep_quietly(*, user_id: int) -> None:

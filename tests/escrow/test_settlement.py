@@ -234,3 +234,63 @@ def test_a_release_given_up_on_but_mined_is_recorded_when_staff_retry(contracts)
     assert s.state == State.RELEASED  # adopted: the vault holds nothing for the deal
     assert account_for(user=sale.seller).balance == D("23.75")
     assert ChainTransaction.objects.filter(idempotency_key__startswith="escrow.release:").count() == 1
+
+
+def test_a_funding_planned_before_the_buyer_linked_a_wallet_is_planned_again_from_the_wallet(contracts, settings):
+    """CI's seed 20261205: a deal planned from the custodial address, recorded after the buyer
+    linked a wallet and the custodial balance moved there, reverted (InsufficientBalance) and the
+    sale failed with its price still in escrow in the ledger. Now the record sees the link (it
+    locks the wallet row) and waits; the next pass funds it from the wallet."""
+    from eth_account import Account
+
+    from chain.wallets import wallet_for
+    from escrow.settlement import _funding_plan, _record_funding, settlement_open
+    from escrow.sweeps import FundingDeferred
+
+    settings.CHAIN_SETTLEMENT = False  # the sale's settle task is not queued: the test plays it
+    sale = make_sale(price=D("40"))
+    settings.CHAIN_SETTLEMENT = True
+    s = settlement_open(sale_id=sale.pk)
+    plan = _funding_plan(s, key=f"escrow.fund:{s.chain_id}:{s.sale_id}")
+    wallet = wallet_for(user=sale.buyer)
+    assert plan.funder == checksum(wallet.custodial_address)
+    wallet.address, wallet.kind = Account.create().address, "linked"
+    wallet.save()  # linked after the plan was made
+    from django.db import transaction
+
+    with pytest.raises(FundingDeferred), transaction.atomic():
+        _record_funding(Settlement.objects.select_for_update().get(pk=s.pk), plan)
+    assert not ChainTransaction.objects.filter(idempotency_key__startswith="escrow.fund:").exists()
+    s = settlement_fund(sale_id=sale.pk)  # planned again: the money moves to the wallet first
+    assert (
+        s.state == Settlement.State.PENDING
+        and ChainTransaction.objects.filter(idempotency_key__startswith="escrow.move:").exists()
+    )
+
+
+def test_the_move_to_a_linked_wallet_leaves_what_recorded_deals_will_fund(contracts):
+    """A deal recorded from the custodial address before the buyer linked a wallet keeps its money
+    there until it is funded (the move leaves what recorded, not yet final, deals take); the rest
+    moves, and the deal is funded, never failed."""
+    from eth_account import Account
+
+    from chain.signals import wallet_linked
+    from chain.wallets import wallet_for
+    from escrow.sweeps import _committed_units
+
+    buyer = chain_buyer(D("100"))
+    sale = make_sale(buyer=buyer, price=D("40"))
+    s = settlement_fund(sale_id=sale.pk)
+    assert s.state == Settlement.State.FUNDING
+    wallet = wallet_for(user=buyer)
+    assert _committed_units(wallet.custodial_address) == to_units(D("40"))
+    own = Account.create()
+    wallet.address, wallet.kind = own.address, "linked"
+    wallet.save()
+    wallet_linked.send(sender=type(wallet), wallet=wallet)
+    settle_rounds()
+    s.refresh_from_db()
+    assert s.state != Settlement.State.FAILED, s.error
+    vault = contracts["EscrowVault"].functions
+    moved, left = vault.balanceOf(own.address).call(), vault.balanceOf(wallet.custodial_address).call()
+    assert moved + left == to_units(D("60")) and moved >= to_units(D("20"))
