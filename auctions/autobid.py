@@ -40,10 +40,10 @@ from auctions.models import (
     AutobidUsage,
 )
 from auctions.services import BidRejected, bid_place
+from core.broadcast import group_send_on_commit
+from core.groups import user_group
 from leads.models import Lead
 from leads.validation import US_STATES
-from marketplace.broadcast import group_send_on_commit
-from marketplace.groups import user_group
 from verticals.selectors import vertical_admits_buyer, vertical_ancestors, vertical_open_to_q
 
 logger = logging.getLogger(__name__)

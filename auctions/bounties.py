@@ -51,11 +51,11 @@ from auctions.criteria import (
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
 from auctions.signals import funds_check
+from core.broadcast import group_send_on_commit
+from core.groups import user_group
 from core.services import idempotent
 from leads.models import Lead
 from leads.validation import US_STATES
-from marketplace.broadcast import group_send_on_commit
-from marketplace.groups import user_group
 from marketplace.ledger import (
     IdempotencyConflict,
     InsufficientFunds,

@@ -23,12 +23,12 @@ from auctions.sales import sale_record
 from auctions.selectors import auction_is_visible, auction_visible_q, buyer_refusal
 from auctions.signals import funds_check
 from config import db_router
+from core.broadcast import group_send_on_commit
+from core.groups import vertical_group
 from core.services import idempotent
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
-from marketplace.broadcast import group_send_on_commit
-from marketplace.groups import vertical_group
 from marketplace.ledger import InsufficientFunds, account_for, ledger_transfer, platform_account_for
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 from verticals.display import field_values_display

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from auctions.models import USDC_MAX_DIGITS, USDC_PLACES
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from verticals.choices import FieldType
 from verticals.selectors import vertical_fields_effective
 
@@ -97,7 +97,7 @@ def field_filters_normalized(filters):
 
 
 # Bounds that keep a definition inside its columns (a 400 with a reason, never a database error).
-MAX_USDC = Decimal(10) ** (USDC_MAX_DIGITS - USDC_PLACES)
+MAX_USDC = Decimal(10) ** (USDC_MAX_DIGITS - USDC_DECIMAL_PLACES)
 MAX_LIST = 1000
 MAX_FILTERS = 50
 
@@ -222,8 +222,8 @@ def check_usdc(value, name: str, errors: dict, *, positive: bool) -> None:
     if not isinstance(value, Decimal) or not value.is_finite():
         errors.setdefault(name, []).append("A USDC amount such as 12.50.")
         return
-    if value.as_tuple().exponent < -USDC_PLACES:
-        errors.setdefault(name, []).append(f"At most {USDC_PLACES} decimal places.")
+    if value.as_tuple().exponent < -USDC_DECIMAL_PLACES:
+        errors.setdefault(name, []).append(f"At most {USDC_DECIMAL_PLACES} decimal places.")
     if value < 0 or (positive and value == 0):
         errors.setdefault(name, []).append("Must be positive." if positive else "Must not be negative.")
     elif value >= MAX_USDC:

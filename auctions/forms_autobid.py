@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from auctions import autobid, criteria
-from auctions.models import USDC_MAX_DIGITS, USDC_PLACES
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from verticals.choices import FieldType
 from verticals.models import Vertical
 
@@ -50,13 +50,13 @@ class AutobidRuleForm(forms.Form):
     )
     max_bid = forms.DecimalField(
         max_digits=USDC_MAX_DIGITS,
-        decimal_places=USDC_PLACES,
+        decimal_places=USDC_DECIMAL_PLACES,
         label="Maximum bid (USDC)",
         help_text="The proxy maximum placed on each matching lead; you usually pay less.",
     )
     daily_budget = forms.DecimalField(
         max_digits=USDC_MAX_DIGITS,
-        decimal_places=USDC_PLACES,
+        decimal_places=USDC_DECIMAL_PLACES,
         label="Daily budget (USDC)",
         help_text="Open bids count their maximum; won leads their price; lost auctions nothing.",
     )

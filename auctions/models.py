@@ -15,15 +15,10 @@ from django.utils import timezone
 from auctions.bidlog import GENESIS_HASH
 from auctions.choices import AuctionResult, AuctionStatus, BidSource, BuyNowStatus
 from auctions.pricing import reserve_met
+from core.money import usdc_field as _usdc
 
-USDC_MAX_DIGITS = 20
-USDC_PLACES = 6
 MIN_DURATION_SECONDS = 30
 MAX_DURATION_SECONDS = 24 * 3600
-
-
-def _usdc(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_PLACES, **kwargs)
 
 
 class Ask(models.Model):

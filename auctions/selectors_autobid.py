@@ -17,17 +17,10 @@ from django.utils import timezone
 
 from auctions import autobid, criteria
 from auctions.choices import AuctionStatus
-from auctions.models import (
-    USDC_MAX_DIGITS,
-    USDC_PLACES,
-    Auction,
-    AuctionBidder,
-    AutobidRule,
-    AutobidTrace,
-    AutobidUsage,
-)
+from auctions.models import Auction, AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage
 from auctions.selectors import auction_visible_q
 from config import db_router
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from verticals.choices import FieldType
 from verticals.selectors import vertical_schemas
 
@@ -53,7 +46,7 @@ def autobid_rule_list_for_buyer(*, buyer, now: datetime | None = None) -> QueryS
     (`spent_today`, `leads_today`, the buyer's local day). One query."""
     today = buyer_today(buyer=buyer, now=now)
     usage = AutobidUsage.objects.filter(rule_id=OuterRef("pk"), day=today)
-    money = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_PLACES)
+    money = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES)
     return (
         AutobidRule.objects.filter(buyer=buyer)
         .select_related("vertical")

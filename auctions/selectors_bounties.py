@@ -12,14 +12,15 @@ from django.db.models import CharField, Count, DecimalField, OuterRef, QuerySet,
 from django.db.models.functions import Cast, Coalesce, Concat
 
 from auctions.choices import BountyStatus
-from auctions.models import USDC_MAX_DIGITS, USDC_PLACES, Bounty, BountyAward
+from auctions.models import Bounty, BountyAward
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_choices import LedgerAccountKind
 from marketplace.ledger_models import LedgerAccount
 from verticals.models import Vertical
 from verticals.selectors import vertical_ancestors, vertical_open_to_q
 
 ZERO = Decimal("0.000000")
-_USDC = DecimalField(max_digits=USDC_MAX_DIGITS + 2, decimal_places=USDC_PLACES)
+_USDC = DecimalField(max_digits=USDC_MAX_DIGITS + 2, decimal_places=USDC_DECIMAL_PLACES)
 
 
 def bounty_pool_reference(bounty_id: int) -> str:

@@ -24,12 +24,12 @@ from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_me
 from auctions.sales import sale_record
 from auctions.selectors import ask_terms_for_lead, auction_is_visible, auction_overdue_ids, buyer_refusal
 from auctions.signals import auction_closing, auction_deadline_set, auction_opened, funds_check
+from core.broadcast import group_send_on_commit
+from core.groups import user_group, vertical_group
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
 from leads.validation import US_STATES
-from marketplace.broadcast import group_send_on_commit
-from marketplace.groups import user_group, vertical_group
 from marketplace.ledger import (
     InsufficientFunds,
     InvalidAmount,

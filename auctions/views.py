@@ -14,9 +14,9 @@ from auctions.api.views import bid_log_body
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
 from auctions.forms import AskForm, BidForm
 from auctions.models import Ask, Auction
+from core.display import usdc_text
 from leads.selectors import lead_field_values
 from leads.views_seller import seller_required
-from marketplace.display import usdc_text
 
 
 @require_GET

@@ -8,7 +8,7 @@ from bench.common import header, print_table, row, throwaway_database
 
 
 def bench_rate_limiter(n: int = 5000) -> dict:
-    from marketplace.ratelimit import Rate, hit
+    from core.ratelimit import Rate, hit
 
     rate = Rate(limit=10**9, window_seconds=60)
     samples = []

@@ -132,8 +132,8 @@ def _publish(slug: str, event_id: int) -> None:
     """Commit a transaction that broadcasts one event on commit; the event carries the commit time."""
     from django.db import connection, transaction
 
-    from marketplace.broadcast import group_send_on_commit
-    from marketplace.groups import vertical_group
+    from core.broadcast import group_send_on_commit
+    from core.groups import vertical_group
 
     payload = {"type": "bench.event", "id": event_id}
     with transaction.atomic():

@@ -3,8 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from core import views as core_views
+from core.api.schema_view import SchemaView
 from marketplace import views as mviews
-from marketplace.api.schema_view import SchemaView
 
 api_v1 = [
     path("", include("verticals.api.urls")),
@@ -32,9 +33,9 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
     path("my/purchases/", include("escrow.urls")),  # "My purchases" (escrow/views_purchases.py)
-    path("favicon.ico", mviews.favicon, name="favicon"),
-    path("healthz", mviews.healthz, name="healthz"),
-    path("metrics", mviews.metrics_view, name="metrics"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", core_views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),

@@ -43,10 +43,10 @@ from auctions.services import auction_bidder_withdraw
 from chain.artifacts import load_artifact
 from chain.client import ChainMisconfigured, ChainUnavailable, chain_errors, chain_web3
 from chain.deploy import contract_address
+from core.broadcast import group_send_on_commit
+from core.groups import user_group
 from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
 from escrow.units import from_units, to_units
-from marketplace.broadcast import group_send_on_commit
-from marketplace.groups import user_group
 from marketplace.ledger import AccountSpec, external_for, ledger_accounts_lock, ledger_post
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 from marketplace.ledger_models import LedgerAccount

@@ -7,11 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
-
-
-def _usdc(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES, **kwargs)
+from core.money import usdc_field as _usdc
 
 
 class MintBatch(models.Model):

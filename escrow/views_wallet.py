@@ -19,15 +19,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
+from core import ratelimit
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from core.paging import cursor_decode_time_id, page_newest_first
 from escrow.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
 from escrow.exits import claims_live_for, exits_pending_for
 from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
 from escrow.settlement import settlement_enabled
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
-from marketplace import ratelimit
 from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
-from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_selectors import balance_for, ledger_entries_for
 from marketplace.ledger_views import _new_nonce, _valid_nonce
 from marketplace.models import User

@@ -20,9 +20,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from core.redis import get_redis
 from leads.choices import LeadStatus, RejectionReason
 from leads.models import Lead, SellerCap
-from marketplace.redis import get_redis
 
 DAY_TTL = 2 * 24 * 3600
 

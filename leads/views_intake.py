@@ -20,14 +20,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core import ratelimit
+from core.ratelimit import client_ip
 from leads import imports
 from leads.choices import CsvImportStatus, LeadSource
 from leads.forms import CsvMappingForm, CsvUploadForm, HostedLeadForm, hosted_form_consent_text
 from leads.models import CsvImport, SellerFormToken
 from leads.services import Outcome, SchemaCache, lead_submit, seller_form_token_get_or_create, seller_form_token_rotate
 from leads.validation import LeadInvalid, check_lead_input
-from marketplace import ratelimit
-from marketplace.ratelimit import client_ip
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
 

@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core import correlation
+from core.groups import user_group, vertical_group
 from core.metrics import WEBSOCKETS
-from marketplace.groups import user_group, vertical_group
 
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 100
@@ -50,7 +50,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.accept()
         register_sink = getattr(self.channel_layer, "register_sink", None)
-        if register_sink is not None:  # broadcasts go straight to the socket (marketplace/live_layer.py)
+        if register_sink is not None:  # broadcasts go straight to the socket (core/live_layer.py)
             await register_sink(self.channel_name, "broadcast.message", self._forward)
         WEBSOCKETS.inc()
         self.counted = True
@@ -128,5 +128,5 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def broadcast_message(self, event):
         """A group message (type "broadcast.message"): its JSON text was serialized once by the
-        sender (marketplace.broadcast), so a thousand sockets cost no thousand json.dumps."""
+        sender (core.broadcast), so a thousand sockets cost no thousand json.dumps."""
         await self.send(text_data=event["text"])

@@ -15,14 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, DecimalField, F, Q, Value, When
 
 from core import correlation
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
-from marketplace.ledger_models import (
-    USDC_DECIMAL_PLACES,
-    USDC_MAX_DIGITS,
-    LedgerAccount,
-    LedgerEntry,
-    LedgerTransaction,
-)
+from marketplace.ledger_models import LedgerAccount, LedgerEntry, LedgerTransaction
 from marketplace.models import User
 
 logger = logging.getLogger(__name__)

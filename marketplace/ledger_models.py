@@ -12,16 +12,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.money import usdc_field
 from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind, LedgerTransactionKind
 
-__all__ = ["LedgerAccount", "LedgerEntry", "LedgerTransaction", "USDC_DECIMAL_PLACES", "USDC_MAX_DIGITS"]
-
-USDC_MAX_DIGITS = 20
-USDC_DECIMAL_PLACES = 6
-
-
-def _usdc_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES, **kwargs)
+__all__ = ["LedgerAccount", "LedgerEntry", "LedgerTransaction"]
 
 
 class LedgerAccount(models.Model):
@@ -35,7 +29,7 @@ class LedgerAccount(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
     )
     reference = models.CharField(max_length=128, blank=True, default="")
-    balance = _usdc_field(default=Decimal("0"))
+    balance = usdc_field(default=Decimal("0"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -89,7 +83,7 @@ class LedgerEntry(models.Model):
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
     # No index of its own: ledger_entry_account_idx leads with it.
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
-    amount = _usdc_field()
+    amount = usdc_field()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

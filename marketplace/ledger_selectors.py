@@ -7,14 +7,9 @@ from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 
 from config import db_router
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind
-from marketplace.ledger_models import (
-    USDC_DECIMAL_PLACES,
-    USDC_MAX_DIGITS,
-    LedgerAccount,
-    LedgerEntry,
-    LedgerTransaction,
-)
+from marketplace.ledger_models import LedgerAccount, LedgerEntry, LedgerTransaction
 from marketplace.models import User
 
 ZERO = Decimal("0.000000")

@@ -1,26 +1,19 @@
 """Site pages for accounts, plus /healthz and /metrics."""
 
-import hmac
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
-from prometheus_client import CONTENT_TYPE_LATEST
+from django.views.decorators.http import require_POST
 
-from core import metrics
-from core.health import health_report
-from marketplace import ratelimit, selectors, services
+from core import ratelimit
+from marketplace import selectors, services
 from marketplace.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
 from marketplace.models import ApiKey
-from marketplace.ratelimit import rate_limit
 from verticals.selectors import vertical_list
 
 
@@ -181,35 +174,3 @@ def api_key_revoke(request, api_key_id: int):
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"Key {api_key.prefix}… revoked. Requests using it now get 401.")
     return redirect("account")
-
-
-@require_GET
-def favicon(request):
-    """Browsers ask for /favicon.ico on pages that do not link one (admin, the API docs)."""
-    return redirect(static("favicon.svg"), permanent=True)
-
-
-@never_cache
-@require_GET
-@rate_limit("healthz", key="ip")  # it touches every service: not a free amplifier for anyone
-def healthz(request):
-    report = health_report()
-    return JsonResponse(report, status=200 if report["ok"] else 503)
-
-
-def _metrics_allowed(request) -> bool:
-    if settings.METRICS_PUBLIC:
-        return True
-    if request.user.is_authenticated and request.user.is_staff:
-        return True
-    token = settings.METRICS_TOKEN
-    presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return bool(token) and hmac.compare_digest(presented.encode(), token.encode())
-
-
-@never_cache
-@require_GET
-def metrics_view(request):
-    if not _metrics_allowed(request):
-        return HttpResponse("Metrics need a bearer token.", status=401, headers={"WWW-Authenticate": "Bearer"})
-    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)

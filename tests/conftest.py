@@ -36,7 +36,7 @@ def _clean_cache():
     """Rate-limit windows and pins live in Redis and would leak between tests."""
     from django.core.cache import cache
 
-    from marketplace import ratelimit
+    from core import ratelimit
     from verticals import selectors as vertical_selectors
 
     cache.clear()

@@ -8,7 +8,7 @@ import time
 
 from config.celery import app
 from core.pipeline import PipelineTask, TransientError
-from marketplace.redis import get_redis
+from core.redis import get_redis
 
 
 def _r():

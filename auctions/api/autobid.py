@@ -15,8 +15,8 @@ from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
 from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
+from core.api.money import field_errors
 from leads.validation import US_STATES
-from marketplace.api.money import field_errors
 from verticals.api.fields import VerticalSlugField
 
 # ---------------------------------------------------------------- serializers

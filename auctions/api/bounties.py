@@ -22,8 +22,8 @@ from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
 from core.api.errors import ApiError
 from core.api.fields import StrictCharField, StrictIntegerField
+from core.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 from leads.validation import US_STATES
-from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 from verticals.api.fields import VerticalSlugField
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}

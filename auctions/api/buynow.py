@@ -22,7 +22,7 @@ from auctions.api.views import (
 )
 from auctions.models import BuyNowListing, Sale
 from core.api.errors import ApiError
-from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
+from core.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 MAX_PRICE_PATTERN = usdc_pattern(positive=False, whole_digits=12, places=6)

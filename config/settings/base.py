@@ -46,13 +46,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "marketplace.middleware.CorrelationIdMiddleware",
-    "marketplace.middleware.ApiErrorMiddleware",
-    "marketplace.middleware.RejectNulBytesMiddleware",
+    "core.middleware.CorrelationIdMiddleware",
+    "core.middleware.ApiErrorMiddleware",
+    "core.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "marketplace.middleware.ReadYourWritesMiddleware",
+    "core.middleware.ReadYourWritesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -165,13 +165,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["marketplace.api.throttling.SlidingWindowThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.SlidingWindowThrottle"],
     # JSON only: every answer under /api/, errors included, is JSON (docs/api.md); the interactive
     # docs are /api/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Bodies are JSON only (forms and multipart are a 415): one way to send each value, null included.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "marketplace.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",

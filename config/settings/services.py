@@ -63,8 +63,8 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         # One pub/sub subscription per server process and group, fanned out locally
-        # (marketplace/live_layer.py; docs/operations.md "Live updates").
-        "BACKEND": "marketplace.live_layer.LiveChannelLayer",
+        # (core/live_layer.py; docs/operations.md "Live updates").
+        "BACKEND": "core.live_layer.LiveChannelLayer",
         "CONFIG": {
             # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s: set both
             # explicitly (see TOOLCHAIN.md).

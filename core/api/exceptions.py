@@ -45,7 +45,7 @@ def _missing_reference(exc):
 
 def exception_handler(exc, context):
     """Every error a DRF view raises, as the envelope with the request id. Anything unexpected
-    is re-raised (Django logs it and answers 500; marketplace.middleware makes that JSON too)."""
+    is re-raised (Django logs it and answers 500; core.middleware makes that JSON too)."""
     exc = _missing_reference(_from_django(exc))
     response = drf_exception_handler(exc, context)
     if response is None:

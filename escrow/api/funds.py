@@ -19,10 +19,10 @@ from rest_framework.views import APIView
 from auctions.api.serializers import usdc
 from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictCharField, StrictIntegerField
+from core.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 from escrow import selectors_funds
 from escrow.models import VaultEvent, Withdrawal
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_prepare, withdrawal_request
-from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 UNAVAILABLE = "The chain is unavailable (or the vault not deployed); nothing was withdrawn."

@@ -3,9 +3,9 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.fields import PatternField
+from core.api.schema import ErrorSerializer
 from leads.models import Lead, LeadStatusChange
 from leads.validation import US_STATES
-from marketplace.api.schema import ErrorSerializer
 from verticals.api.fields import SLUG_PATTERN
 
 

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core import correlation
 from core.api import errors as api_errors
 from core.api.errors import ApiError
+from core.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter
 from core.services import IdempotencyKeyReused, idempotent
 from leads import selectors, services
 from leads.api.filters import LEAD_LIST_PARAMETERS
@@ -34,7 +35,6 @@ from leads.api.serializers import (
 from leads.choices import LeadSource
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
-from marketplace.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter
 
 REQUIRED_ROLE = "seller"
 BOOLEAN_PARAMETERS = ("has_phone", "has_email", "stats")

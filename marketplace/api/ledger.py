@@ -6,8 +6,8 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
-from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from marketplace.ledger_selectors import balance_for, ledger_entries_for
 
 

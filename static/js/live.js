@@ -54,7 +54,7 @@
     return ids;
   }
 
-  // Written as the server's `usdc` filter writes it (marketplace/display.py): "1,234.50 USDC".
+  // Written as the server's `usdc` filter writes it (core/display.py): "1,234.50 USDC".
   function money(text) {
     if (text === null || text === undefined || text === "") return "—";
     var n = Number(text);

@@ -298,7 +298,7 @@ def test_the_owners_bounty_pays_even_when_the_owner_buys_the_lead(vertical, t0):
 
 def test_the_payout_is_broadcast_to_the_owner_on_commit(vertical, t0, django_capture_on_commit_callbacks):
     bounty = make_bounty(vertical=vertical, amount_per_lead=D("5"), fund=D("50"))
-    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("core.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         sale = sell_by_auction(t0=t0, vertical=vertical)
     paid = [c.kwargs for c in send.call_args_list if c.kwargs["payload"]["type"] == "bounty.paid"]
     assert paid == [
@@ -327,7 +327,7 @@ def test_a_bounty_is_never_paid_for_a_sale_in_an_exclusive_vertical_its_owner_is
     kept = make_bounty(vertical=exclusive, buyer=insider, name="still listed")
     dropped = make_bounty(vertical=exclusive, buyer=removed, name="removed later")
     exclusive.exclusive_buyers.remove(removed)
-    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("core.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         sale = sell_by_auction(t0=t0, vertical=exclusive, buyer=insider)
     assert list(BountyAward.objects.filter(sale=sale).values_list("bounty_id", flat=True)) == [kept.pk]
     assert pool(on_parent) == pool(dropped) == D("50")

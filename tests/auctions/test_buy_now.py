@@ -45,7 +45,7 @@ def test_an_auction_closing_without_a_valid_bid_lists_the_lead_at_reserve_times_
     t0, seller, vertical, django_capture_on_commit_callbacks
 ):
     auction = make_auction(now=t0, seller=seller, vertical=vertical)
-    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("core.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         auction_close(auction_id=auction.pk, now=seconds(t0, 61))
     listing = BuyNowListing.objects.get(auction=auction)
     assert (listing.price, listing.status, listing.seller_id) == (D("12"), BuyNowStatus.OPEN, seller.pk)
@@ -78,7 +78,7 @@ def test_a_sold_auction_is_not_listed(t0, auction, buyers):
 def test_a_buyer_buys_the_listing_into_escrow_and_the_lead_is_sold(t0, django_capture_on_commit_callbacks):
     listing = closed_unsold(t0=t0)
     buyer = funded_buyer(D("100"))
-    with mock.patch("marketplace.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("core.broadcast.group_send_now") as send, django_capture_on_commit_callbacks(execute=True):
         sale = buy_now_purchase(listing_id=listing.pk, buyer=buyer, now=seconds(t0, 120))
     assert (sale.buyer_id, sale.seller_id, sale.price, sale.auction_id) == (
         buyer.pk,

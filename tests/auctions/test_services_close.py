@@ -118,7 +118,7 @@ def test_the_sweep_closes_only_overdue_auctions(vertical, seller, buyers, t0):
 def test_side_effects_are_broadcast_on_commit_only(auction, buyers, t0, django_capture_on_commit_callbacks):
     bid(auction, buyers[0], "40", t0, 1)
     bid(auction, buyers[1], "20", t0, 2)
-    with mock.patch("marketplace.broadcast.group_send_now") as send:
+    with mock.patch("core.broadcast.group_send_now") as send:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             auction_close(auction_id=auction.pk, now=seconds(t0, 60))
         assert not send.called
@@ -134,7 +134,7 @@ def test_side_effects_are_broadcast_on_commit_only(auction, buyers, t0, django_c
 
 def test_an_outbid_leader_is_told_and_the_price_is_broadcast(auction, buyers, t0, django_capture_on_commit_callbacks):
     bid(auction, buyers[0], "20", t0, 1)
-    with mock.patch("marketplace.broadcast.group_send_now") as send:
+    with mock.patch("core.broadcast.group_send_now") as send:
         with django_capture_on_commit_callbacks(execute=True):
             bid(auction, buyers[1], "40", t0, 2)
     sent = {(c.kwargs["group"], c.kwargs["payload"]["type"]) for c in send.call_args_list}

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from auctions.models import Sale
+from core.display import moment_text
 from escrow import selectors_earnings
 from escrow.models import Settlement
 from escrow.settlement import release_split
-from marketplace.display import moment_text
 from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction

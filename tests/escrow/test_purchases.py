@@ -272,7 +272,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, sale):
 def test_bad_ids_are_not_found_not_errors(client, buyer, sale, path):
     client.force_login(buyer)
     response = client.get("/my/purchases/" + path)
-    # NUL bytes are refused site-wide with a 400 (marketplace.middleware); the rest are 404s.
+    # NUL bytes are refused site-wide with a 400 (core.middleware); the rest are 404s.
     assert response.status_code == (400 if "%00" in path else 404)
     assert PiiAccess.objects.count() == 0
 

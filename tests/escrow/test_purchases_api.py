@@ -109,7 +109,7 @@ def test_unauthenticated_callers_are_refused(sale):
 )
 def test_bad_ids_are_not_found_not_errors(buyer, sale, path):
     response = client_for(buyer).get(LIST + path)
-    # NUL bytes are refused site-wide with a 400 (marketplace.middleware); the rest are 404s.
+    # NUL bytes are refused site-wide with a 400 (core.middleware); the rest are 404s.
     assert response.status_code == (400 if "%00" in path else 404)
     assert PiiAccess.objects.count() == 0
 

@@ -3,8 +3,8 @@ import threading
 import pytest
 from django.test import override_settings
 
+from core.concurrency import VerticalBusy, slot_acquire, slot_release, slots_in_use, vertical_slot
 from core.pipeline import TransientError
-from marketplace.concurrency import VerticalBusy, slot_acquire, slot_release, slots_in_use, vertical_slot
 
 
 def test_at_most_limit_holders_under_a_real_race():

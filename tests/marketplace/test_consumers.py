@@ -9,8 +9,8 @@ from django.test import Client
 
 from config.asgi import application
 from core import correlation
-from marketplace.broadcast import group_send_now
-from marketplace.groups import user_group, vertical_group
+from core.broadcast import group_send_now
+from core.groups import user_group, vertical_group
 from marketplace.services import api_key_create
 from tests.factories import UserFactory, VerticalFactory
 

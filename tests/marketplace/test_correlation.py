@@ -80,7 +80,7 @@ def test_correlation_id_follows_the_request_into_its_task_log_lines(client, cele
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 def test_task_sent_outside_a_request_gets_its_own_id(celery_worker):
-    from marketplace.redis import get_redis
+    from core.redis import get_redis
 
     result = pipeline_tasks.log_correlation.apply_async(kwargs={"key": "standalone"})
     cid = result.get(timeout=30)

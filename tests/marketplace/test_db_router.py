@@ -124,7 +124,7 @@ def test_api_key_clients_are_pinned_by_key(paused_replica):
     assert api.get(url).status_code == 404  # the key and session lookups use the primary, the list the replica
     from django.core.cache import cache
 
-    from marketplace.middleware import client_pin_key
+    from core.middleware import client_pin_key
 
     class _Req:
         headers = {"Authorization": f"Api-Key {issued.secret}"}

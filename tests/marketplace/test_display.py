@@ -1,4 +1,4 @@
-"""Money and moments as people read them (marketplace.display, the `display` template filters)."""
+"""Money and moments as people read them (core.display, the `display` template filters)."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 from django.template import Context, Template
 
-from marketplace.display import bps_text, day_text, moment_text, usdc_text
+from core.display import bps_text, day_text, moment_text, usdc_text
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from core.live_layer import LiveChannelLayer
 from core.metrics import LIVE_DROPPED
-from marketplace.live_layer import LiveChannelLayer
 
 pytestmark = pytest.mark.django_db
 

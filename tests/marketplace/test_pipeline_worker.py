@@ -7,8 +7,8 @@ import pytest
 
 from core.choices import DeadLetterStatus
 from core.models import DeadLetter, IdempotencyKey
+from core.redis import get_redis
 from core.services import dead_letter_discard, dead_letter_replay
-from marketplace.redis import get_redis
 from tests import pipeline_tasks
 from tests.conftest import wait_for
 

@@ -7,9 +7,9 @@ from django.http import HttpResponse
 from django.test import override_settings
 from django.urls import reverse
 
-from marketplace import ratelimit
+from core import ratelimit
+from core.ratelimit import Rate, hit
 from marketplace.models import User
-from marketplace.ratelimit import Rate, hit
 from tests.api_errors import api_error
 from tests.factories import UserFactory
 

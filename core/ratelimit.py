@@ -26,7 +26,7 @@ from django_ratelimit.core import get_usage
 
 from core.api.errors import json_error
 from core.metrics import RATE_LIMITED
-from marketplace.redis import get_redis
+from core.redis import get_redis
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")
 

@@ -1,5 +1,5 @@
 """How the site writes money and moments, in one place: templates use the `display` filters
-(marketplace/templatetags/display.py), views use these for their messages, and static/js/live.js
+(core/templatetags/display.py), views use these for their messages, and static/js/live.js
 writes live values the same way (its `money` and status labels)."""
 
 from datetime import date, datetime
@@ -8,7 +8,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-USDC_PLACES = 6
+from core.money import USDC_DECIMAL_PLACES
+
 DAY_FORMAT = "j M Y"  # 5 Dec 2026
 MOMENT_FORMAT = "j M Y, H:i T"  # 5 Dec 2026, 19:21 UTC
 MOMENT_SECONDS_FORMAT = "j M Y, H:i:s T"
@@ -21,7 +22,7 @@ def usdc_text(value, *, unit: bool = True) -> str:
     if value is None or value == "":
         return EMPTY
     try:
-        amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-USDC_PLACES))
+        amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-USDC_DECIMAL_PLACES))
     except (InvalidOperation, ValueError):
         return str(value)
     whole, _, fraction = f"{amount:,f}".partition(".")

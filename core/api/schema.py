@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from core.api.errors import TYPES
-from marketplace.api.money import IDEMPOTENCY_HEADER
+from core.api.money import IDEMPOTENCY_HEADER
 
 
 class ErrorItemSerializer(serializers.Serializer):

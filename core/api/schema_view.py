@@ -1,4 +1,4 @@
-"""/api/schema/ (apart from marketplace/api/schema.py, which DRF's settings import before the views)."""
+"""/api/schema/ (apart from core/api/schema.py, which DRF's settings import before the views)."""
 
 import threading
 

@@ -1,7 +1,7 @@
 """Send to Channels groups after the transaction commits, carrying the correlation id.
 
 The client-facing JSON is serialized here, once per event, and travels as text: every socket in
-the group sends the same string (see marketplace.live_layer for the fan-out).
+the group sends the same string (see core.live_layer for the fan-out).
 """
 
 import json

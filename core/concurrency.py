@@ -14,7 +14,7 @@ import uuid
 from contextlib import contextmanager
 
 from core.pipeline import TransientError
-from marketplace.redis import get_redis
+from core.redis import get_redis
 
 _ACQUIRE = """
 local key = KEYS[1]

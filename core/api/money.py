@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_MAX = 200
@@ -109,7 +109,7 @@ def usdc_pattern(*, positive: bool, whole_digits: int, places: int) -> str:
 
 
 class UsdcFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = "marketplace.api.money.UsdcField"
+    target_class = "core.api.money.UsdcField"
 
     def map_serializer_field(self, auto_schema, direction):
         field = self.target

@@ -8,7 +8,7 @@
 
 from django import template
 
-from marketplace.display import bps_text, day_text, moment_text, usdc_text
+from core.display import bps_text, day_text, moment_text, usdc_text
 
 register = template.Library()
 

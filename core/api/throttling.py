@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from marketplace import ratelimit
+from core import ratelimit
 
 
 class SlidingWindowThrottle(BaseThrottle):
