@@ -56,15 +56,15 @@ from core.groups import user_group
 from core.services import idempotent
 from leads.models import Lead
 from leads.validation import US_STATES
-from marketplace.ledger import (
+from ledger.choices import LedgerAccountKind
+from ledger.models import LedgerAccount, LedgerTransaction
+from ledger.services import (
     IdempotencyConflict,
     InsufficientFunds,
     account_for,
     ledger_transfer,
     platform_account_for,
 )
-from marketplace.ledger_choices import LedgerAccountKind
-from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from verticals.choices import VerticalStatus
 from verticals.selectors import vertical_admits_buyer, vertical_ancestors
 

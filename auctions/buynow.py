@@ -29,8 +29,8 @@ from core.services import idempotent
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
-from marketplace.ledger import InsufficientFunds, account_for, ledger_transfer, platform_account_for
-from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.services import InsufficientFunds, account_for, ledger_transfer, platform_account_for
 from verticals.display import field_values_display
 from verticals.selectors import vertical_fields_effective
 

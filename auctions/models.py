@@ -229,7 +229,7 @@ class Sale(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
     seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
     price = _usdc()
-    escrow_account = models.ForeignKey("marketplace.LedgerAccount", on_delete=models.PROTECT, related_name="+")
+    escrow_account = models.ForeignKey("ledger.LedgerAccount", on_delete=models.PROTECT, related_name="+")
     bid_log_digest = models.CharField(max_length=64)
     bid_log_length = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -458,7 +458,7 @@ class BountyAward(models.Model):
     bounty = models.ForeignKey(Bounty, on_delete=models.PROTECT, related_name="awards")
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="bounty_awards")
     amount = _usdc()
-    ledger_transaction = models.ForeignKey("marketplace.LedgerTransaction", on_delete=models.PROTECT, related_name="+")
+    ledger_transaction = models.ForeignKey("ledger.LedgerTransaction", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

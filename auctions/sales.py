@@ -12,7 +12,7 @@ from auctions.bounties import bounty_pay_for_sale
 from auctions.models import Auction, Sale
 from auctions.signals import sale_recorded
 from leads.models import Lead
-from marketplace.ledger_models import LedgerAccount
+from ledger.models import LedgerAccount
 
 
 def sale_record(

@@ -2,7 +2,7 @@
 can earn (never the buyer's identity), and a seller's bounty earnings.
 
 Pool balances are the ledger's own (the bounty_pool account "bounty:<id>", kept in step with its
-entries by marketplace.ledger and proved by ledger_check); money decisions lock that row instead
+entries by ledger.services and proved by ledger_check); money decisions lock that row instead
 (auctions.bounties).
 """
 
@@ -14,8 +14,8 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from auctions.choices import BountyStatus
 from auctions.models import Bounty, BountyAward
 from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
-from marketplace.ledger_choices import LedgerAccountKind
-from marketplace.ledger_models import LedgerAccount
+from ledger.choices import LedgerAccountKind
+from ledger.models import LedgerAccount
 from verticals.models import Vertical
 from verticals.selectors import vertical_ancestors, vertical_open_to_q
 

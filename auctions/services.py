@@ -30,7 +30,9 @@ from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
 from leads.validation import US_STATES
-from marketplace.ledger import (
+from ledger.choices import USER_ACCOUNT_KINDS, LedgerAccountKind
+from ledger.models import LedgerAccount
+from ledger.services import (
     InsufficientFunds,
     InvalidAmount,
     check_amount,
@@ -39,8 +41,6 @@ from marketplace.ledger import (
     ledger_release,
     platform_account_for,
 )
-from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind
-from marketplace.ledger_models import LedgerAccount
 from verticals.choices import VerticalStatus
 from verticals.display import field_values_display
 from verticals.selectors import vertical_fields_effective

@@ -105,9 +105,9 @@ def _others() -> str:
 
 def make_parties(n_buyers: int = BUYERS):
     """A seller and `n_buyers` funded buyers with API keys: (seller, [(buyer, secret)])."""
-    from marketplace.ledger import ledger_credit_user
-    from marketplace.models import User
-    from marketplace.services import api_key_create
+    from accounts.models import User
+    from accounts.services import api_key_create
+    from ledger.services import ledger_credit_user
 
     seller = User.objects.create_user(email="bench-auction-seller@gmail.com", password="x" * 20, is_seller=True)
     buyers = []
@@ -496,7 +496,7 @@ def bench_query_counts(seller, vertical, buyers) -> list[str]:
 
 
 def ledger_lines() -> tuple[bool, list[str]]:
-    from marketplace.ledger_selectors import ledger_check
+    from ledger.selectors import ledger_check
 
     report = ledger_check()
     return report.ok, [f"ledger_check: {'ok' if report.ok else 'FAILED'}", *[f"   {line}" for line in report.lines()]]
@@ -627,11 +627,11 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     from django.conf import settings
     from django.utils import timezone
 
+    from accounts.models import User
     from auctions import services
     from auctions.choices import AuctionStatus, BidSource
     from auctions.models import Auction
     from config.queues import WORKER_GROUPS
-    from marketplace.models import User
     from tests.workers import WorkerProcess
 
     notes: list[str] = []

@@ -22,8 +22,8 @@ def bench_rate_limiter(n: int = 5000) -> dict:
 def bench_api_verticals(n: int = 400) -> list[dict]:
     from rest_framework.test import APIClient
 
-    from marketplace.models import User
-    from marketplace.services import api_key_create
+    from accounts.models import User
+    from accounts.services import api_key_create
 
     user = User.objects.create_user(email="bench@example.com", password="x" * 20)
     client = APIClient()

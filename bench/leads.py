@@ -135,9 +135,9 @@ class LeadFactory:
 
 
 def make_seller(email: str):
+    from accounts.models import User
+    from accounts.services import api_key_create
     from leads.models import SellerCap
-    from marketplace.models import User
-    from marketplace.services import api_key_create
 
     user = User.objects.create_user(email=email, password="x" * 20, is_seller=True)
     SellerCap.objects.create(seller=user, vertical=None, daily_cap=10**9, note="bench")

@@ -113,7 +113,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _setup() -> tuple[list[str], list[str]]:
     """100 buyers with API keys, and 51 subscribable vertical slugs (50 + one every socket joins)."""
-    from marketplace.services import api_key_create
+    from accounts.services import api_key_create
     from tests.factories import UserFactory
     from verticals.choices import VerticalStatus
     from verticals.models import Vertical

@@ -23,8 +23,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from accounts.websocket_auth import ApiKeyWebsocketMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
-from marketplace.consumers_auth import ApiKeyWebsocketMiddleware  # noqa: E402
 
 # Thousands of long-lived sockets make Python's cyclic garbage collector walk a large heap
 # often: its pauses, not our code, dominated delivery latency at 10,000 sockets. Objects that

@@ -18,7 +18,7 @@ from django.db import connections
 PRIMARY = "default"
 # Models that every request reads to authenticate: never stale, or a fresh log-in or a new
 # API key would look invalid on a lagging replica.
-ALWAYS_PRIMARY = {"sessions.session", "marketplace.user", "marketplace.apikey"}
+ALWAYS_PRIMARY = {"sessions.session", "accounts.user", "accounts.apikey"}
 
 _pinned: ContextVar[bool] = ContextVar("db_pinned", default=False)
 _wrote: ContextVar[bool] = ContextVar("db_wrote", default=False)

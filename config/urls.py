@@ -1,17 +1,15 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from core import views as core_views
 from core.api.schema_view import SchemaView
-from marketplace import views as mviews
 
 api_v1 = [
     path("", include("verticals.api.urls")),
-    path("", include("marketplace.api.urls")),
+    path("", include("accounts.api.urls")),
     path("", include("leads.api.urls")),
-    path("", include("marketplace.api.ledger")),
+    path("", include("ledger.api")),
     path("", include("auctions.api.urls")),
     path("", include("chain.api")),
     path("", include("escrow.api.funds")),  # deposits/, withdrawals/
@@ -20,13 +18,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", mviews.home, name="home"),
-    path("accounts/signup/", mviews.sign_up, name="signup"),
-    path("accounts/login/", mviews.login_view, name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("account/", mviews.account, name="account"),
-    path("account/api-keys/", mviews.api_key_create, name="api-key-create"),
-    path("account/api-keys/<int:api_key_id>/revoke/", mviews.api_key_revoke, name="api-key-revoke"),
+    path("", include("marketplace.urls")),
+    path("", include("accounts.urls")),
     path("", include("escrow.views_wallet")),
     path("", include("escrow.views_earnings")),  # the seller's pending earnings
     path("", include("verticals.urls")),

@@ -61,7 +61,8 @@ from escrow.settlement import settlement_enabled
 from escrow.sweeps import wallet_sweep_quietly
 from escrow.units import from_units, to_units
 from escrow.withdrawals import withdrawal_ledger_transaction, withdrawal_mark_completed
-from marketplace.ledger import (
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.services import (
     USDC_LIMIT,
     AccountSpec,
     InvalidAmount,
@@ -69,7 +70,6 @@ from marketplace.ledger import (
     ledger_accounts_lock,
     ledger_credit_user,
 )
-from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
 
 logger = logging.getLogger(__name__)
 

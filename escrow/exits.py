@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.tasks import send_user_notice
 from auctions.bounties import BountyConflict, bounty_pool_reference, bounty_withdraw
 from auctions.choices import AuctionStatus
 from auctions.models import AuctionBidder, Bounty
@@ -47,10 +48,9 @@ from core.broadcast import group_send_on_commit
 from core.groups import user_group
 from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
 from escrow.units import from_units, to_units
-from marketplace.ledger import AccountSpec, external_for, ledger_accounts_lock, ledger_post
-from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
-from marketplace.ledger_models import LedgerAccount
-from marketplace.tasks import send_user_notice
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.models import LedgerAccount
+from ledger.services import AccountSpec, external_for, ledger_accounts_lock, ledger_post
 
 logger = logging.getLogger(__name__)
 

@@ -187,7 +187,7 @@ class VaultEvent(models.Model):
     )
     amount = _usdc()
     ledger_transaction = models.ForeignKey(
-        "marketplace.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "ledger.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -10,8 +10,8 @@ from auctions.models import Bounty
 from chain.models import ContractDeployment
 from config import db_router
 from escrow.models import VaultEvent, Withdrawal
-from marketplace.ledger_choices import USER_ACCOUNT_KINDS, LedgerAccountKind
-from marketplace.ledger_models import LedgerAccount
+from ledger.choices import USER_ACCOUNT_KINDS, LedgerAccountKind
+from ledger.models import LedgerAccount
 
 
 def vault_event_list_for_user(*, user) -> QuerySet:

@@ -45,8 +45,8 @@ from escrow.models import BountyDeal, MintBatch, Settlement
 from escrow.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
 from escrow.units import to_units
 from leads.selectors import lead_pii_read
-from marketplace.ledger import AccountSpec, ledger_post
-from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.services import AccountSpec, ledger_post
 
 logger = logging.getLogger(__name__)
 

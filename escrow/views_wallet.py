@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
@@ -27,10 +28,9 @@ from escrow.exits import claims_live_for, exits_pending_for
 from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
 from escrow.settlement import settlement_enabled
 from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
-from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
-from marketplace.ledger_selectors import balance_for, ledger_entries_for
-from marketplace.ledger_views import _new_nonce, _valid_nonce
-from marketplace.models import User
+from ledger.nonces import _new_nonce, _valid_nonce
+from ledger.selectors import balance_for, ledger_entries_for
+from ledger.services import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
 
 WALLET_PAGE_SIZE = 50
 FUNDS_PAGE_SIZE = 10  # recent vault events and withdrawals on the wallet page

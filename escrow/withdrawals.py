@@ -37,7 +37,10 @@ from chain.transactions import PreparedTx, SignerError, chain_tx_prepare, chain_
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.models import Withdrawal
 from escrow.units import to_units
-from marketplace.ledger import (
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.models import LedgerTransaction
+from ledger.selectors import balance_for
+from ledger.services import (
     AccountSpec,
     InsufficientFunds,
     InvalidAmount,
@@ -45,9 +48,6 @@ from marketplace.ledger import (
     external_for,
     ledger_post,
 )
-from marketplace.ledger_choices import LedgerAccountKind, LedgerTransactionKind
-from marketplace.ledger_models import LedgerTransaction
-from marketplace.ledger_selectors import balance_for
 
 logger = logging.getLogger(__name__)
 

@@ -146,7 +146,7 @@ def demo_leads_create(*, seller, count: int = 36, seed: int = 7) -> int:
 
 def demo_seller_get():
     """The demo seller `seed_demo` creates, or None (no demo data: the ticker stays idle)."""
-    from marketplace.models import User
+    from accounts.models import User
 
     return User.objects.filter(email=DEMO_SELLER_EMAIL, is_seller=True, is_active=True).first()
 

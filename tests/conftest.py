@@ -67,7 +67,7 @@ def staff(db):
 
 @pytest.fixture
 def api_key(user):
-    from marketplace.services import api_key_create
+    from accounts.services import api_key_create
 
     return api_key_create(user=user, name="tests")
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import factory
 
-from marketplace.models import User
+from accounts.models import User
 from verticals.choices import FieldType
 from verticals.models import Vertical, VerticalField
 

@@ -7,7 +7,19 @@ import pytest
 
 pytestmark = pytest.mark.django_db  # the suite's autouse fixtures expect the test database
 
-PACKAGES = ("config", "core", "marketplace", "verticals", "leads", "auctions", "escrow", "chain", "analytics")
+PACKAGES = (
+    "config",
+    "core",
+    "accounts",
+    "ledger",
+    "marketplace",
+    "verticals",
+    "leads",
+    "auctions",
+    "escrow",
+    "chain",
+    "analytics",
+)
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "core",
+    "accounts",
+    "ledger",
     "marketplace",
     "verticals",
     "leads",
@@ -81,7 +83,7 @@ TEMPLATES = [
 ]
 
 # ---------------------------------------------------------------- users
-AUTH_USER_MODEL = "marketplace.User"
+AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "account"
 LOGOUT_REDIRECT_URL = "home"
@@ -161,7 +163,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # ---------------------------------------------------------------- rest framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "marketplace.api.authentication.ApiKeyAuthentication",
+        "accounts.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,7 +187,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The ApiKeyAuth security scheme, and each operation's security, come from the views'
-    # authentication classes (marketplace.api.authentication.ApiKeyAuthenticationScheme).
+    # authentication classes (accounts.api.authentication.ApiKeyAuthenticationScheme).
     # Request bodies get their own components, so a required text field says minLength 1 there.
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files: /api/docs/ works offline.
@@ -196,8 +198,8 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "leads.choices.LeadStatus",
         "VerticalStatusEnum": "verticals.choices.VerticalStatus",
         "DeadLetterStatusEnum": "core.choices.DeadLetterStatus",
-        "LedgerTransactionKindEnum": "marketplace.ledger_choices.LedgerTransactionKind",
-        "LedgerAccountKindEnum": "marketplace.ledger_choices.LedgerAccountKind",
+        "LedgerTransactionKindEnum": "ledger.choices.LedgerTransactionKind",
+        "LedgerAccountKindEnum": "ledger.choices.LedgerAccountKind",
         "AuctionStatusEnum": "auctions.choices.AuctionStatus",
         "BuyNowStatusEnum": "auctions.choices.BuyNowStatus",
         # A settlement's state (purchases' escrow.state, pending earnings' settlement_state): one enum.

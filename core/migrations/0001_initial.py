@@ -7,17 +7,19 @@ from django.db import migrations, models
 
 
 def content_types_follow(apps, schema_editor):
+    db = schema_editor.connection.alias
     ContentType = apps.get_model("contenttypes", "ContentType")
     for model in ("deadletter", "idempotencykey"):
-        if not ContentType.objects.filter(app_label="core", model=model).exists():
-            ContentType.objects.filter(app_label="marketplace", model=model).update(app_label="core")
+        if not ContentType.objects.using(db).filter(app_label="core", model=model).exists():
+            ContentType.objects.using(db).filter(app_label="marketplace", model=model).update(app_label="core")
 
 
 def content_types_back(apps, schema_editor):
+    db = schema_editor.connection.alias
     ContentType = apps.get_model("contenttypes", "ContentType")
     for model in ("deadletter", "idempotencykey"):
-        if not ContentType.objects.filter(app_label="marketplace", model=model).exists():
-            ContentType.objects.filter(app_label="core", model=model).update(app_label="marketplace")
+        if not ContentType.objects.using(db).filter(app_label="marketplace", model=model).exists():
+            ContentType.objects.using(db).filter(app_label="core", model=model).update(app_label="marketplace")
 
 
 class Migration(migrations.Migration):

@@ -6,10 +6,13 @@ from django.db import migrations
 
 
 def copy_to_leads(apps, schema_editor):
+    db = schema_editor.connection.alias
     old = apps.get_model("escrow", "PiiAccess")
     new = apps.get_model("leads", "PiiAccess")
-    rows = old.objects.order_by("id").values_list(
-        "user_id", "sale__lead_id", "as_owner", "channel", "correlation_id", "accessed_at"
+    rows = (
+        old.objects.using(db)
+        .order_by("id")
+        .values_list("user_id", "sale__lead_id", "as_owner", "channel", "correlation_id", "accessed_at")
     )
     batch = []
     for user_id, lead_id, role, channel, correlation_id, accessed_at in rows.iterator(chunk_size=2000):
@@ -24,17 +27,18 @@ def copy_to_leads(apps, schema_editor):
             )
         )
         if len(batch) == 2000:
-            new.objects.bulk_create(batch)
+            new.objects.using(db).bulk_create(batch)
             batch = []
-    new.objects.bulk_create(batch)
+    new.objects.using(db).bulk_create(batch)
 
 
 def copy_back(apps, schema_editor):
+    db = schema_editor.connection.alias
     old = apps.get_model("escrow", "PiiAccess")
     new = apps.get_model("leads", "PiiAccess")
     Sale = apps.get_model("auctions", "Sale")
-    sale_of = dict(Sale.objects.values_list("lead_id", "pk"))
-    old.objects.bulk_create(
+    sale_of = dict(Sale.objects.using(db).values_list("lead_id", "pk"))
+    old.objects.using(db).bulk_create(
         [
             old(
                 user_id=row.user_id,
@@ -44,7 +48,7 @@ def copy_back(apps, schema_editor):
                 correlation_id=row.correlation_id,
                 accessed_at=row.accessed_at,
             )
-            for row in new.objects.exclude(role="seller").order_by("id")
+            for row in new.objects.using(db).exclude(role="seller").order_by("id")
             if row.lead_id in sale_of
         ]
     )

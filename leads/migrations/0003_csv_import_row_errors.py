@@ -6,10 +6,11 @@ from django.db import migrations, models
 
 
 def copy_errors(apps, schema_editor):
+    db = schema_editor.connection.alias
     CsvImport = apps.get_model("leads", "CsvImport")
     CsvImportRowError = apps.get_model("leads", "CsvImportRowError")
-    for csv_import in CsvImport.objects.exclude(errors=[]).only("pk", "errors").iterator():
-        CsvImportRowError.objects.bulk_create(
+    for csv_import in CsvImport.objects.using(db).exclude(errors=[]).only("pk", "errors").iterator():
+        CsvImportRowError.objects.using(db).bulk_create(
             CsvImportRowError(
                 csv_import_id=csv_import.pk,
                 row=int(e.get("row") or 0),

@@ -2,10 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.conf import settings
 from django.db import migrations, models
 
-import marketplace.models
+import accounts.models
 
 
 class Migration(migrations.Migration):
@@ -35,7 +34,7 @@ class Migration(migrations.Migration):
                 ("company_name", models.CharField(blank=True, max_length=200)),
                 (
                     "time_zone",
-                    models.CharField(default="UTC", max_length=64, validators=[marketplace.models.validate_time_zone]),
+                    models.CharField(default="UTC", max_length=64, validators=[accounts.models.validate_time_zone]),
                 ),
                 ("is_seller", models.BooleanField(default=False, help_text="May submit and sell leads.")),
                 ("is_buyer", models.BooleanField(default=False, help_text="May bid on and buy leads.")),
@@ -67,7 +66,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             managers=[
-                ("objects", marketplace.models.UserManager()),
+                ("objects", accounts.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
@@ -85,7 +84,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="api_keys",
-                        to=settings.AUTH_USER_MODEL,
+                        to="marketplace.user",
                     ),
                 ),
             ],

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -43,7 +42,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="ledger_accounts",
-                        to=settings.AUTH_USER_MODEL,
+                        to="marketplace.user",
                     ),
                 ),
             ],
@@ -78,7 +77,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",
-                        to=settings.AUTH_USER_MODEL,
+                        to="marketplace.user",
                     ),
                 ),
             ],

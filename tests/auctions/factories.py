@@ -8,7 +8,7 @@ from django.utils import timezone
 from auctions.services import auction_open
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Lead
-from marketplace.ledger import ledger_credit_user
+from ledger.services import ledger_credit_user
 from tests.factories import UserFactory, VerticalFactory
 
 D = Decimal

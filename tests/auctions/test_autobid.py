@@ -13,7 +13,7 @@ from auctions.choices import BidSource
 from auctions.criteria import canonical_op
 from auctions.models import AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid
 from auctions.services import auction_open
-from marketplace.ledger_selectors import balance_for
+from ledger.selectors import balance_for
 from tests.auctions.factories import funded_buyer, make_auction, make_scored_lead, make_vertical
 from tests.concurrency import run_threads
 from tests.factories import UserFactory, VerticalFieldFactory

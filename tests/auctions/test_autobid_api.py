@@ -7,10 +7,10 @@ from decimal import Decimal as D
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from auctions.autobid import autobid_run_for_auction
 from auctions.models import AutobidRule, AutobidTrace
 from auctions.services import auction_close
-from marketplace.services import api_key_create
 from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import add_fields, rule_for

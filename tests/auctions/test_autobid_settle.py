@@ -11,7 +11,7 @@ from auctions.autobid import autobid_run_for_auction, autobid_settle_for_auction
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Auction, AutobidTrace, AutobidUsage
 from auctions.services import auction_close, bid_place
-from marketplace.ledger_selectors import ledger_check
+from ledger.selectors import ledger_check
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import rule_for
 from tests.concurrency import run_threads

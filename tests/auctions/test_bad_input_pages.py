@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from marketplace.services import api_key_create
+from accounts.services import api_key_create
 from tests.auctions.factories import funded_buyer, make_auction
 
 pytestmark = pytest.mark.django_db

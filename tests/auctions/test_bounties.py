@@ -28,8 +28,8 @@ from auctions.selectors_bounties import (
 )
 from auctions.services import auction_close, bid_place
 from leads.models import Lead
-from marketplace.ledger_models import LedgerAccount, LedgerTransaction
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.models import LedgerAccount, LedgerTransaction
+from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import funded_buyer, make_auction, make_scored_lead, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction, sell_by_buy_now
 from tests.factories import UserFactory, VerticalFieldFactory

@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from auctions.choices import BountyStatus
 from auctions.models import Bounty
-from marketplace.ledger_selectors import balance_for
-from marketplace.services import api_key_create
+from ledger.selectors import balance_for
 from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction

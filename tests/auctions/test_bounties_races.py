@@ -11,8 +11,8 @@ from auctions.choices import AuctionStatus, BidSource, BountyStatus
 from auctions.models import Auction, Bounty, BountyAward, Sale
 from auctions.selectors_bounties import bounty_pool_balance
 from auctions.services import auction_close, bid_place
-from marketplace.ledger_models import LedgerAccount
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.models import LedgerAccount
+from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.factories_bounties import make_bounty
 from tests.concurrency import run_threads

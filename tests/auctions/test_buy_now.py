@@ -8,16 +8,16 @@ from unittest import mock
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from auctions.buynow import BuyNowRefused, buy_now_expire_due, buy_now_purchase
 from auctions.choices import AuctionResult, BuyNowStatus
 from auctions.models import Ask, BuyNowListing, Sale
 from auctions.services import auction_close
 from leads.choices import LeadStatus
 from leads.models import Lead
-from marketplace.ledger import ledger_credit_user
-from marketplace.ledger_models import LedgerAccount, LedgerTransaction
-from marketplace.ledger_selectors import balance_for, ledger_check
-from marketplace.services import api_key_create
+from ledger.models import LedgerAccount, LedgerTransaction
+from ledger.selectors import balance_for, ledger_check
+from ledger.services import ledger_credit_user
 from tests.api_errors import api_error
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical

@@ -10,8 +10,8 @@ from auctions.choices import BidSource
 from auctions.models import Auction, AuctionBidder, Bid
 from auctions.selectors import auction_held_total
 from auctions.services import BidRejected, auction_close, bid_place
-from marketplace.ledger_models import LedgerTransaction
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.models import LedgerTransaction
+from ledger.selectors import balance_for, ledger_check
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer
 from tests.factories import UserFactory

@@ -11,9 +11,9 @@ from auctions.services import auction_close, auction_close_due, bid_place
 from auctions.tasks import close_auction, close_due
 from config.queues import TASK_ROUTES
 from leads.choices import LeadStatus
-from marketplace.ledger_choices import LedgerAccountKind
-from marketplace.ledger_models import LedgerAccount, LedgerTransaction
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.choices import LedgerAccountKind
+from ledger.models import LedgerAccount, LedgerTransaction
+from ledger.selectors import balance_for, ledger_check
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import make_auction
 

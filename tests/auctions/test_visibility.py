@@ -7,9 +7,9 @@ test_visibility_live.py, test_autobid.py."""
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from auctions.models import Auction, BuyNowListing
 from auctions.services import auction_close
-from marketplace.services import api_key_create
 from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from playwright.sync_api import expect
 
-from marketplace.services import api_key_create
+from accounts.services import api_key_create
 from tests.asgi_server import AsgiServer
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS

@@ -30,7 +30,7 @@ from leads.choices import LeadStatus
 from leads.demo import demo_leads_create
 from leads.models import Lead
 from leads.services import lead_score, seller_form_token_get_or_create
-from marketplace.ledger import ledger_credit_user
+from ledger.services import ledger_credit_user
 from tests.auctions.factories_bounties import make_bounty
 from tests.browser.conftest import RESULTS_DIR
 from tests.browser.test_marketplace import off_the_loop

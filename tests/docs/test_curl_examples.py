@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from marketplace.services import api_key_create
+from accounts.services import api_key_create
 from tests.factories import UserFactory
 from verticals.seed_data import VERTICALS
 from verticals.services import vertical_seed_tree

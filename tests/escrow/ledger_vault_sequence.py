@@ -334,7 +334,7 @@ def op_announce(world, rng, payer, user, counts):
     announcement before this user does anything else."""
     from chain.wallets import wallet_for
     from escrow.models import VaultEvent
-    from marketplace.ledger_selectors import balance_for
+    from ledger.selectors import balance_for
 
     if not _settle_up(user, rng):
         counts["exit deferred (funding or bids pending)"] += 1
@@ -619,9 +619,9 @@ def compare(world: _World) -> list[str]:
     from escrow.models import BountyDeal, Settlement, VaultClaim
     from escrow.selectors_funds import ledger_vault_backing
     from escrow.settlement import BOUNTY_DEAL_BASE
-    from marketplace.ledger_choices import LedgerAccountKind
-    from marketplace.ledger_models import LedgerAccount
-    from marketplace.ledger_selectors import ledger_check
+    from ledger.choices import LedgerAccountKind
+    from ledger.models import LedgerAccount
+    from ledger.selectors import ledger_check
 
     vault = world.vault.functions
     differences = []

@@ -11,8 +11,8 @@ from eth_account import Account
 from chain.wallets import wallet_for
 from escrow.deposits import VaultUnavailable, vault_index
 from escrow.models import ChainCursor, VaultEvent
-from marketplace.ledger_models import LedgerTransaction
-from marketplace.ledger_selectors import balance_for
+from ledger.models import LedgerTransaction
+from ledger.selectors import balance_for
 from tests.concurrency import run_threads
 from tests.escrow import funds_fixtures
 from tests.escrow.funds_fixtures import units

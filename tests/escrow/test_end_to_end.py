@@ -11,12 +11,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from auctions.services import auction_close, auction_open
 from escrow.models import Settlement
 from leads import vault
 from leads.models import LeadPII, PiiAccess
-from marketplace.ledger import account_for
-from marketplace.services import api_key_create
+from ledger.services import account_for
 from tests.auctions.factories import make_scored_lead, make_vertical
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, settle_rounds
 from tests.factories import UserFactory

@@ -18,8 +18,8 @@ from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.deposits import vault_index
 from escrow.exits import claims_cover
 from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
-from marketplace.ledger_models import LedgerAccount
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.models import LedgerAccount
+from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import make_auction
 from tests.auctions.factories_bounties import make_bounty
 from tests.escrow import funds_fixtures

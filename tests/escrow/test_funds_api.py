@@ -9,7 +9,7 @@ from chain.wallets import wallet_for
 from escrow.deposits import vault_index
 from escrow.models import VaultEvent, Withdrawal
 from escrow.withdrawals import vault_clock, withdrawal_sign
-from marketplace.ledger_selectors import balance_for
+from ledger.selectors import balance_for
 from tests.api_errors import api_error, error_fields
 from tests.escrow import funds_fixtures
 from tests.escrow.funds_fixtures import units, wait_mined
@@ -151,7 +151,7 @@ def test_a_linked_wallet_signs_the_typed_data_and_withdraws(api_client, user, de
 
 
 def test_withdrawals_when_the_vault_is_not_deployed_are_503_and_move_nothing(api_client, user):
-    from marketplace.ledger import ledger_credit_user
+    from ledger.services import ledger_credit_user
 
     ledger_credit_user(user=user, amount=D("5"), idempotency_key="c")
     response = _withdraw(api_client, {"amount": "1", "to_address": Account.create().address})

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from escrow import selectors_purchases
 from escrow.models import Settlement
 from leads.models import PiiAccess
-from marketplace.services import api_key_create
 from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer
 from tests.escrow.test_purchases import (  # noqa: F401 - shared fixtures

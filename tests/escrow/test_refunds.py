@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from escrow.models import Settlement
 from escrow.settlement import settlement_fund, settlement_refund
-from marketplace.ledger_models import LedgerTransaction
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.models import LedgerTransaction
+from ledger.selectors import balance_for, ledger_check
 from tests.escrow.settlement_helpers import checksum, make_sale, settle_rounds
 from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 

@@ -12,8 +12,8 @@ from chain.leadnft import token_id_for
 from chain.models import ChainTransaction
 from escrow.models import MintBatch, Settlement
 from escrow.settlement import mint_flush, settlement_fund, to_units
-from marketplace.ledger import account_for, platform_account_for
-from marketplace.ledger_choices import LedgerAccountKind
+from ledger.choices import LedgerAccountKind
+from ledger.services import account_for, platform_account_for
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds
 
 pytestmark = pytest.mark.django_db(transaction=True)

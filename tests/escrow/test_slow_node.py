@@ -15,7 +15,7 @@ from chain.wallets import wallet_for
 from escrow.deposits import vault_index
 from escrow.models import Withdrawal
 from escrow.withdrawals import withdrawal_request
-from marketplace.ledger_selectors import balance_for, ledger_check
+from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import make_auction
 from tests.escrow import funds_fixtures
 from tests.escrow.rpc_proxy import HoldingProxy

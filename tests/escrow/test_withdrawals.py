@@ -21,9 +21,9 @@ from escrow.withdrawals import (
     withdrawal_request,
     withdrawal_sign,
 )
-from marketplace.ledger_choices import LedgerTransactionKind
-from marketplace.ledger_models import LedgerTransaction
-from marketplace.ledger_selectors import balance_for
+from ledger.choices import LedgerTransactionKind
+from ledger.models import LedgerTransaction
+from ledger.selectors import balance_for
 from tests.concurrency import run_threads
 from tests.escrow import funds_fixtures
 from tests.escrow.funds_fixtures import units, wait_mined
@@ -147,7 +147,7 @@ def test_bad_requests_are_field_errors_and_move_nothing(user, funded, amount, to
 
 
 def test_a_withdrawal_beyond_the_vault_balance_is_refused_before_sending(user, funded, deposit):
-    from marketplace.ledger import ledger_credit_user
+    from ledger.services import ledger_credit_user
 
     ledger_credit_user(user=user, amount=D("50"), idempotency_key="unbacked")  # ledger 150, vault 100
     with pytest.raises(ValidationError) as err:

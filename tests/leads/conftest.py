@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from marketplace.services import api_key_create
+from accounts.services import api_key_create
 from tests.factories import UserFactory
 from verticals.services import vertical_upsert
 

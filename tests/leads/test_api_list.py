@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from leads.choices import LeadStatus
 from leads.models import Lead, PiiAccess
 from leads.services import lead_score, lead_submit
-from marketplace.services import api_key_create
 from tests.api_errors import api_error, error_params
 from tests.factories import UserFactory
 from tests.leads.conftest import make_lead

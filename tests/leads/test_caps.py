@@ -7,11 +7,11 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from leads.caps import cap_used, day_bounds
 from leads.choices import LeadStatus, RejectionReason
 from leads.models import Lead, SellerCap
 from leads.services import Outcome, lead_submit
-from marketplace.services import api_key_create
 from tests.leads.conftest import make_lead
 from tests.leads.test_dedupe_race import run_at_once
 from verticals.services import vertical_upsert

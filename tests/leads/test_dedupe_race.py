@@ -80,7 +80,7 @@ def test_identical_submissions_at_the_same_instant_accept_exactly_one(seller_use
 def test_racing_submissions_through_the_api_get_one_201_and_409s_naming_the_first(seller_user, solar):
     from rest_framework.test import APIClient
 
-    from marketplace.services import api_key_create
+    from accounts.services import api_key_create
 
     secret = api_key_create(user=seller_user, name="race").secret
     # Load the middleware (django_prometheus registers its metrics once) before the race.

@@ -51,7 +51,7 @@ def test_the_same_key_with_another_body_is_422(seller_api, solar):
 def test_keys_are_per_seller(seller_api, solar):
     from rest_framework.test import APIClient
 
-    from marketplace.services import api_key_create
+    from accounts.services import api_key_create
     from tests.factories import UserFactory
 
     another = APIClient()

@@ -252,7 +252,7 @@ def test_scoring_locks_only_the_lead_not_its_seller_or_vertical(seller_user, sol
 
     from django.db import connection, transaction
 
-    from marketplace.models import User
+    from accounts.models import User
     from verticals.models import Vertical
 
     lead = submitted(seller_user, 0)

@@ -20,11 +20,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from accounts.services import api_key_create
 from auctions.autobid import autobid_rule_create
 from auctions.services import ask_create
 from chain.client import chain_web3
 from chain.deploy import marketplace_deploy
-from marketplace.services import api_key_create
 from tests.asgi_server import AsgiServer
 from tests.auctions.factories import funded_buyer, make_auction
 from tests.auctions.factories_bounties import list_for_buy_now, make_bounty, sell_by_auction

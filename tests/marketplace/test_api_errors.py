@@ -5,7 +5,7 @@ the rate limiter, an unexpected exception. Pagination parameters are checked on 
 import pytest
 from rest_framework.test import APIClient
 
-from marketplace.services import api_key_create
+from accounts.services import api_key_create
 from tests.api_errors import api_error, error_params
 from tests.factories import UserFactory
 

@@ -7,11 +7,11 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from accounts.services import api_key_create
 from config.asgi import application
 from core import correlation
 from core.broadcast import group_send_now
 from core.groups import user_group, vertical_group
-from marketplace.services import api_key_create
 from tests.factories import UserFactory, VerticalFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,8 +6,8 @@ import logging
 import pytest
 from django.urls import reverse
 
+from accounts.models import User
 from core.logging import JsonFormatter
-from marketplace.models import User
 from tests import pipeline_tasks
 from tests.conftest import wait_for
 

@@ -113,7 +113,7 @@ def test_a_client_that_wrote_reads_its_writes_while_others_read_the_replica(paus
 def test_api_key_clients_are_pinned_by_key(paused_replica):
     from rest_framework.test import APIClient
 
-    from marketplace.services import api_key_create
+    from accounts.services import api_key_create
 
     issued = api_key_create(user=UserFactory(), name="pin")
     VerticalFactory(slug="api-fresh")
@@ -158,7 +158,7 @@ def test_migrations_run_on_the_primary_only(replica_reads):
 def test_auth_tables_are_always_read_from_the_primary(replica_reads):
     from django.contrib.sessions.models import Session
 
-    from marketplace.models import ApiKey, User
+    from accounts.models import ApiKey, User
 
     for model in (Session, User, ApiKey):
         assert PrimaryReplicaRouter().db_for_read(model) == "default"

@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
-from marketplace.services import api_key_create
+from accounts.services import api_key_create
 from tests.asgi_server import AsgiServer
 from tests.auctions.factories import funded_buyer, make_auction
 from tests.conftest import wait_for

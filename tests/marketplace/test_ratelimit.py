@@ -7,9 +7,9 @@ from django.http import HttpResponse
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.models import User
 from core import ratelimit
 from core.ratelimit import Rate, hit
-from marketplace.models import User
 from tests.api_errors import api_error
 from tests.factories import UserFactory
 
@@ -29,7 +29,7 @@ def test_the_1001st_api_request_in_a_window_gets_429_with_retry_after(api_client
 def test_limits_are_per_api_key(api_client, user, settings):
     from rest_framework.test import APIClient
 
-    from marketplace.services import api_key_create
+    from accounts.services import api_key_create
 
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api": "3/60s"}
     for _ in range(3):

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 
+from accounts.models import User
 from auctions.demo import demo_auctions_stagger
 from leads.demo import DEMO_SELLER_EMAIL, demo_leads_create, demo_seller_cap_ensure
 from leads.models import Lead
-from marketplace.models import User
 
 
 class Command(BaseCommand):

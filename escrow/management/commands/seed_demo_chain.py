@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 
-from marketplace.models import User
+from accounts.models import User
 
 DEMO_FUNDS = Decimal("5000")
 

@@ -5,7 +5,7 @@ import os
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from marketplace.models import User
+from accounts.models import User
 
 DEMO_USERS = [
     # email, full name, company, seller, buyer, staff

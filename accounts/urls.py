@@ -1,0 +1,13 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("accounts/signup/", views.sign_up, name="signup"),
+    path("accounts/login/", views.login_view, name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", views.account, name="account"),
+    path("account/api-keys/", views.api_key_create, name="api-key-create"),
+    path("account/api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
+]

@@ -1,0 +1,322 @@
+"""Writes to the USDC ledger. Every movement of money is one balanced `ledger_post`.
+
+Amounts are Decimal with at most 6 places (USDC); floats are refused outright. A transaction's
+idempotency key makes a retried post return the first one instead of moving money twice.
+Balances are kept in step with the entries under row locks taken in id order (no deadlocks
+between opposite transfers), and the database's CHECK refuses any overdraft as a last line.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, DecimalField, F, Q, Value, When
+
+from accounts.models import User
+from core import correlation
+from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
+
+logger = logging.getLogger(__name__)
+
+USDC_QUANTUM = Decimal(1).scaleb(-USDC_DECIMAL_PLACES)  # 0.000001
+USDC_LIMIT = Decimal(10) ** (USDC_MAX_DIGITS - USDC_DECIMAL_PLACES)  # amounts must stay below this
+
+
+# ---------------------------------------------------------------- errors
+
+
+class LedgerError(Exception):
+    """Base class of everything the ledger refuses."""
+
+
+class InvalidAmount(LedgerError, ValueError):
+    """Not a usable USDC amount: zero, non-finite, too large or more than 6 decimal places."""
+
+
+class UnbalancedTransaction(LedgerError, ValueError):
+    """The entries of a transaction do not sum to exactly zero."""
+
+
+class IdempotencyConflict(LedgerError):
+    """An idempotency key was reused for a different movement."""
+
+
+class InsufficientFunds(LedgerError):
+    """Posting would take an account (other than `external`) below zero."""
+
+    def __init__(self, *, account: LedgerAccount, balance: Decimal, shortfall: Decimal):
+        self.account_id, self.account_kind, self.balance, self.shortfall = account.pk, account.kind, balance, shortfall
+        super().__init__(
+            f"Insufficient funds in {account.kind} account {account.pk}: "
+            f"balance {balance:f} USDC, short by {shortfall:f} USDC."
+        )
+
+
+# ---------------------------------------------------------------- amounts and accounts
+
+
+def check_amount(amount: Decimal) -> Decimal:
+    """The amount as a 6-place Decimal; raises TypeError for floats and other non-Decimals."""
+    if isinstance(amount, float):
+        raise TypeError("USDC amounts must be Decimal, never float (binary floats cannot hold cents exactly).")
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"USDC amounts must be Decimal, not {type(amount).__name__}.")
+    if not amount.is_finite():
+        raise InvalidAmount(f"{amount} is not a finite amount.")
+    if abs(amount) >= USDC_LIMIT:
+        raise InvalidAmount(f"{amount} is too large for the ledger.")
+    quantized = amount.quantize(USDC_QUANTUM)
+    if quantized != amount:
+        raise InvalidAmount(f"{amount} has more than {USDC_DECIMAL_PLACES} decimal places.")
+    return quantized
+
+
+def check_positive_amount(amount: Decimal) -> Decimal:
+    amount = check_amount(amount)
+    if amount <= 0:
+        raise InvalidAmount(f"The amount must be positive, not {amount}.")
+    return amount
+
+
+@dataclass(frozen=True, order=True)
+class AccountSpec:
+    """An account named by (kind, owner, reference); `ledger_post` creates it on first use."""
+
+    kind: str
+    owner_id: int | None = None
+    reference: str = ""
+
+
+def _account_get_or_create(spec: AccountSpec) -> LedgerAccount:
+    # get_or_create retries the read after losing the unique-constraint race, so it is race-safe.
+    account, _ = LedgerAccount.objects.get_or_create(kind=spec.kind, owner_id=spec.owner_id, reference=spec.reference)
+    return account
+
+
+def account_for(*, user: User, kind: str = LedgerAccountKind.USER_AVAILABLE) -> LedgerAccount:
+    """The user's account of `kind`, created on first use (race-safe)."""
+    return _account_get_or_create(AccountSpec(kind=kind, owner_id=user.pk))
+
+
+def platform_account_for(*, kind: str, reference: str = "") -> LedgerAccount:
+    """An ownerless account: platform fees, the external world, or one escrow/bounty pool per `reference`."""
+    return _account_get_or_create(AccountSpec(kind=kind, reference=reference))
+
+
+def _lock_accounts(accounts: list[LedgerAccount | AccountSpec]) -> tuple[list[LedgerAccount], dict[int, LedgerAccount]]:
+    """Resolve every leg's account and lock them all, in id order, in one statement in the usual
+    case (accounts that exist). Accounts named by spec and not there yet are created first (in
+    spec order, so two creations never cross) and the lock is taken again to cover them.
+    Returns the legs' accounts in order, and the locked rows by id (with current balances)."""
+    for account in accounts:
+        if not isinstance(account, AccountSpec) and not (isinstance(account, LedgerAccount) and account.pk is not None):
+            raise TypeError(f"Expected a saved LedgerAccount or an AccountSpec, not {account!r}.")
+    specs = sorted({a for a in accounts if isinstance(a, AccountSpec)})
+    wanted = Q(pk__in={a.pk for a in accounts if isinstance(a, LedgerAccount)})
+    for spec in specs:
+        wanted |= Q(kind=spec.kind, owner_id=spec.owner_id, reference=spec.reference)
+
+    def lock() -> dict[int, LedgerAccount]:
+        return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(wanted).order_by("pk")}
+
+    locked = lock()
+    by_spec = {AccountSpec(kind=a.kind, owner_id=a.owner_id, reference=a.reference): a for a in locked.values()}
+    missing = [spec for spec in specs if spec not in by_spec]
+    if missing:
+        for spec in missing:
+            _account_get_or_create(spec)
+        locked = lock()
+        by_spec = {AccountSpec(kind=a.kind, owner_id=a.owner_id, reference=a.reference): a for a in locked.values()}
+    return [by_spec[a] if isinstance(a, AccountSpec) else locked[a.pk] for a in accounts], locked
+
+
+def ledger_accounts_lock(*, accounts: list[LedgerAccount | AccountSpec]) -> list[LedgerAccount]:
+    """Lock `accounts` (created on first use) in id order and return them, with their current
+    balances, in the order given. Must run inside transaction.atomic(); a `ledger_post` that
+    follows in the same transaction finds the rows already held, so deciding an amount from a
+    balance and posting it cannot race."""
+    legs, _ = _lock_accounts(accounts)
+    return legs
+
+
+# ---------------------------------------------------------------- posting
+
+
+def _replayed(
+    existing: LedgerTransaction, *, kind: str, legs: list[tuple[LedgerAccount, Decimal]]
+) -> LedgerTransaction:
+    stored = sorted(existing.entries.values_list("account_id", "amount"))
+    wanted = sorted((account.pk, amount) for account, amount in legs)
+    if existing.kind != kind or stored != wanted:
+        raise IdempotencyConflict(
+            f"Idempotency key {existing.idempotency_key!r} was already used by transaction {existing.pk} "
+            "for a different movement."
+        )
+    existing.replayed = True
+    return existing
+
+
+@transaction.atomic
+def ledger_post(
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: list[tuple[LedgerAccount | AccountSpec, Decimal]],
+    memo: str = "",
+    created_by: User | None = None,
+) -> LedgerTransaction:
+    """Post one balanced transaction, once per idempotency key; returns it (`.replayed` says
+    whether it had been posted before). Raises InsufficientFunds and writes nothing when an
+    account other than `external` would go negative.
+    """
+    if kind not in LedgerTransactionKind.values:
+        raise ValueError(f"Unknown ledger transaction kind {kind!r}.")
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise ValueError("An idempotency key of 1 to 200 characters is required.")
+    if len(entries) < 2:
+        raise UnbalancedTransaction("A transaction needs at least two entries.")
+    amounts = [check_amount(amount) for _, amount in entries]
+    if any(amount == 0 for amount in amounts):
+        raise InvalidAmount("Ledger entries must not be zero.")
+    if sum(amounts, Decimal(0)) != 0:
+        raise UnbalancedTransaction(f"Entries sum to {sum(amounts, Decimal(0)):f}, not 0.")
+    # Accounts first, locked in id order (two posts touching the same accounts queue, never
+    # deadlock); then the transaction row, whose unique key makes a retried post a replay.
+    leg_accounts, locked = _lock_accounts([account for account, _ in entries])
+    legs = list(zip(leg_accounts, amounts, strict=True))
+    try:
+        with transaction.atomic():
+            # A concurrent post with the same key blocks here until the first one commits
+            # (then fails the unique check) or rolls back (then this one goes ahead).
+            txn = LedgerTransaction.objects.create(
+                kind=kind,
+                idempotency_key=idempotency_key,
+                memo=memo[:255],
+                created_by=created_by,
+                correlation_id=correlation.get() or "",
+            )
+    except IntegrityError:
+        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replayed(existing, kind=kind, legs=legs)
+
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for account, amount in legs:
+        deltas[account.pk] += amount
+    for pk, delta in deltas.items():
+        account = locked[pk]
+        after = account.balance + delta
+        if account.kind != LedgerAccountKind.EXTERNAL and after < 0:
+            raise InsufficientFunds(account=account, balance=account.balance, shortfall=-after)
+
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(transaction=txn, account_id=account.pk, amount=amount, created_at=txn.created_at)
+        for account, amount in legs
+    )
+    changed = {pk: delta for pk, delta in deltas.items() if delta}
+    if changed:
+        usdc = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES)
+        by_account = [When(pk=pk, then=Value(delta, output_field=usdc)) for pk, delta in changed.items()]
+        LedgerAccount.objects.filter(pk__in=changed).update(balance=F("balance") + Case(*by_account, output_field=usdc))
+    logger.info("ledger transaction posted", extra={"ledger_transaction_id": txn.pk, "ledger_kind": kind})
+    txn.replayed = False
+    return txn
+
+
+# ---------------------------------------------------------------- movements for users
+
+
+def _user(user: User) -> AccountSpec:
+    return AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=user.pk)
+
+
+def _user_held(user: User) -> AccountSpec:
+    return AccountSpec(kind=LedgerAccountKind.USER_HELD, owner_id=user.pk)
+
+
+def external_for(*, user_id: int) -> AccountSpec:
+    """The outside world as seen from one user's deposits and withdrawals: a row of its own per
+    user (by reference: it is not the user's money), so no single ledger row is locked by every
+    deposit or withdrawal."""
+    return AccountSpec(kind=LedgerAccountKind.EXTERNAL, reference=f"user:{user_id}")
+
+
+def ledger_credit_user(
+    *,
+    user: User,
+    amount: Decimal,
+    idempotency_key: str,
+    memo: str = "",
+    created_by: User | None = None,
+    kind: str = LedgerTransactionKind.CREDIT,
+) -> LedgerTransaction:
+    """Bring funds from outside (a deposit, a staff credit, the faucet) into the user's available balance."""
+    amount = check_positive_amount(amount)
+    return ledger_post(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        created_by=created_by,
+        entries=[(external_for(user_id=user.pk), -amount), (_user(user), amount)],
+    )
+
+
+def ledger_hold(*, user: User, amount: Decimal, idempotency_key: str, memo: str = "") -> LedgerTransaction:
+    """Move funds from available to held (a bid's reservation); InsufficientFunds if short."""
+    amount = check_positive_amount(amount)
+    return ledger_post(
+        kind=LedgerTransactionKind.HOLD,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        entries=[(_user(user), -amount), (_user_held(user), amount)],
+    )
+
+
+def ledger_release(*, user: User, amount: Decimal, idempotency_key: str, memo: str = "") -> LedgerTransaction:
+    """Return held funds to available (an outbid or cancelled reservation)."""
+    amount = check_positive_amount(amount)
+    return ledger_post(
+        kind=LedgerTransactionKind.RELEASE,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        entries=[(_user_held(user), -amount), (_user(user), amount)],
+    )
+
+
+def ledger_capture(
+    *,
+    user: User,
+    amount: Decimal,
+    to_account: LedgerAccount | AccountSpec,
+    idempotency_key: str,
+    memo: str = "",
+) -> LedgerTransaction:
+    """Take held funds into another account (e.g. a deal's escrow) when a reservation is won."""
+    amount = check_positive_amount(amount)
+    return ledger_post(
+        kind=LedgerTransactionKind.CAPTURE,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        entries=[(_user_held(user), -amount), (to_account, amount)],
+    )
+
+
+def ledger_transfer(
+    *,
+    from_account: LedgerAccount | AccountSpec,
+    to_account: LedgerAccount | AccountSpec,
+    amount: Decimal,
+    idempotency_key: str,
+    memo: str = "",
+    kind: str = LedgerTransactionKind.TRANSFER,
+) -> LedgerTransaction:
+    """Move `amount` between two accounts (escrow payouts, fees, royalties)."""
+    amount = check_positive_amount(amount)
+    return ledger_post(
+        kind=kind, idempotency_key=idempotency_key, memo=memo, entries=[(from_account, -amount), (to_account, amount)]
+    )

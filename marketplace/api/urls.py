@@ -1,7 +1,0 @@
-from django.urls import path
-
-from marketplace.api import views
-
-urlpatterns = [
-    path("me/", views.MeApi.as_view(), name="api-me"),
-]
