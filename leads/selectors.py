@@ -8,12 +8,12 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
-from django.core import signing
 from django.core.cache import cache
 from django.db.models import Avg, BooleanField, Count, Expression, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.paging import cursor_dumps, cursor_loads
 from leads import vault
 from leads.choices import ACCEPTED_STATUSES, LeadStatus
 from leads.models import Lead, LeadPII
@@ -127,7 +127,6 @@ LEAD_TABLE_MAX_PAGE_SIZE = 200
 LEAD_TABLE_EXPORT_BATCH = 2000
 LEAD_TABLE_STATS_SECONDS = 30
 LEAD_TABLE_SEARCH_MAX = 100
-_CURSOR_SALT = "leads.table.cursor.v1"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -511,9 +510,7 @@ def _row_key(lead: Lead, segment: _Segment) -> list:
 
 
 def _cursor_dumps(*, spec: LeadTableSpec, segment: int, key: list, direction: str) -> str:
-    return signing.dumps(
-        {"s": spec.sort_param, "g": segment, "k": key, "d": direction}, salt=_CURSOR_SALT, compress=True
-    )
+    return cursor_dumps({"s": spec.sort_param, "g": segment, "k": key, "d": direction}, kind="leads")
 
 
 @dataclass(frozen=True)
@@ -526,12 +523,7 @@ class _Position:
 def _cursor_loads(token: str, *, spec: LeadTableSpec) -> _Position:
     """Check the signature and shape; anything off is a LeadTableError, never a 500."""
     bad = LeadTableError({"cursor": ["This page link is invalid or has expired; start again from the first page."]})
-    if len(token) > 1000:
-        raise bad
-    try:
-        data = signing.loads(token, salt=_CURSOR_SALT)
-    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
-        raise bad from None
+    data = cursor_loads(token, kind="leads")
     if not isinstance(data, dict):
         raise bad
     if data.get("s") != spec.sort_param:

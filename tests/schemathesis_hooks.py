@@ -2,7 +2,7 @@
 loaded by tests/marketplace/test_api_contract_fuzz.py).
 
 - Formats whose values only the server or a checksum can make: a pagination `cursor` (a token from
-  a `next`/`previous` link), a `lead-cursor` (signed by the server; the empty one means the first
+  a `next`/`previous` link, signed: made here with the server's secret), a `lead-cursor` (signed by the server; the empty one means the first
   page) and an `eip55-address` (a checksummed Ethereum address).
 - An Idempotency-Key names one request: a valid key the generator drew is made unique, so two
   different requests never share one (the server answers that with 422, as it should).
@@ -10,24 +10,26 @@ loaded by tests/marketplace/test_api_contract_fuzz.py).
 Rules between inputs that JSON Schema cannot state are listed per operation in tests/schemathesis.toml.
 """
 
-import base64
+import os
 import re
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
+import django
 import schemathesis
 from eth_utils import to_checksum_address
 from hypothesis import strategies as st
 
+# Cursors are signed with the server's secret (core.paging, the one cursor codec): the same
+# settings and secret key as the server under test, which this process inherits.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+django.setup()
+
+from core.paging import cursor_dumps  # noqa: E402  (needs the settings above)
+
 
 def _cursor(position: datetime, reverse: bool, offset: int) -> str:
-    tokens = {"p": position.isoformat()}
-    if reverse:
-        tokens["r"] = "1"
-    if offset:
-        tokens["o"] = str(offset)
-    return base64.b64encode(urlencode(tokens).encode()).decode()
+    return cursor_dumps({"o": offset, "r": reverse, "p": position.isoformat()}, kind="api")
 
 
 schemathesis.openapi.format(

@@ -1,7 +1,10 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.utils.urls import replace_query_param
+
+from core.paging import cursor_dumps, cursor_loads
 
 
 class ValidatedCursorPagination(CursorPagination):
@@ -31,11 +34,27 @@ class ValidatedCursorPagination(CursorPagination):
             {self.cursor_query_param: ["Not a cursor from this list's next or previous link."]}, code="invalid"
         )
 
+    def encode_cursor(self, cursor):
+        token = cursor_dumps({"o": cursor.offset, "r": cursor.reverse, "p": cursor.position}, kind="api")
+        return replace_query_param(self.base_url, self.cursor_query_param, token)
+
     def decode_cursor(self, request):
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise self._bad_cursor() from None
+        """DRF's (offset, reverse, position), through the site's one cursor codec (core.paging)."""
+        token = request.query_params.get(self.cursor_query_param)
+        if token is None:
+            return None
+        data = cursor_loads(token, kind="api")
+        if not isinstance(data, dict):
+            raise self._bad_cursor()
+        offset, reverse, position = data.get("o"), data.get("r"), data.get("p")
+        if (
+            type(offset) is not int
+            or not 0 <= offset <= self.offset_cutoff
+            or not isinstance(reverse, bool)
+            or not (position is None or isinstance(position, str))
+        ):
+            raise self._bad_cursor()
+        return Cursor(offset=offset, reverse=reverse, position=position)
 
     def paginate_queryset(self, queryset, request, view=None):
         if request.query_params.get(self.cursor_query_param) is None:

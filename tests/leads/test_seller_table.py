@@ -11,6 +11,7 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
+from core.paging import cursor_dumps, cursor_loads
 from leads import selectors
 from leads.choices import LeadStatus, RejectionReason
 from leads.models import Lead, PiiAccess
@@ -277,10 +278,11 @@ def test_bad_parameters_answer_400_with_a_message_naming_them(seller_client, sol
 def test_a_tampered_cursor_is_refused(seller_user, mixed):
     table = spec(sort="score")
     page = selectors.lead_table_page(seller_user, table, None, 5)
-    payload = signing.loads(page.next_cursor, salt="leads.table.cursor.v1")
+    payload = cursor_loads(page.next_cursor, kind="leads")
     payload["k"] = [0, 1]
     forged = signing.dumps(payload, salt="another salt", compress=True)
-    for token in (forged, page.next_cursor[:-2] + "xx", page.next_cursor + "A"):
+    from_another_list = cursor_dumps(payload, kind="page")
+    for token in (forged, from_another_list, page.next_cursor[:-2] + "xx", page.next_cursor + "A"):
         with pytest.raises(selectors.LeadTableError) as exc:
             selectors.lead_table_page(seller_user, table, token, 5)
         assert "cursor" in exc.value.errors
@@ -294,9 +296,7 @@ def test_a_cursor_from_another_sort_order_is_refused(seller_user, mixed):
 
 def test_a_signed_cursor_with_a_malformed_key_is_refused_not_a_500(seller_client, mixed):
     for key in (["not-a-date", 3], ["2025-01-01T00:00:00", "x"], [1], "string", ["2025-01-01T00:00:00", 1, 2]):
-        token = signing.dumps(
-            {"s": "-created", "g": 0, "k": key, "d": "n"}, salt="leads.table.cursor.v1", compress=True
-        )
+        token = cursor_dumps({"s": "-created", "g": 0, "k": key, "d": "n"}, kind="leads")
         response = seller_client.get("/seller/leads/", {"cursor": token})
         assert response.status_code == 400 and "cursor" in response.context["errors"]
 

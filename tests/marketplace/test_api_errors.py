@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
+from core.paging import cursor_dumps
 from tests.api_errors import api_error, error_params
 from tests.factories import UserFactory
 
@@ -166,11 +167,11 @@ def test_an_unexpected_failure_is_a_json_500_with_the_request_id(client):
         ("page_size=0", "page_size"),
         ("page_size=201", "page_size"),
         ("cursor=garbage", "cursor"),
-        ("cursor=cD1ub3QtYS1kYXRl", "cursor"),
+        ("cursor=" + cursor_dumps({"o": 0, "r": False, "p": "not-a-date"}, kind="api"), "cursor"),
     ],
-)  # base64 of p=not-a-date
+)  # the second cursor is signed (core.paging) but names a position the ordering field refuses
 def test_every_list_checks_its_pagination_parameters(api, path, query, param):
-    if path == "/api/v1/verticals/" and query.startswith("cursor=cD1"):
+    if path == "/api/v1/verticals/" and query.startswith("cursor=") and query != "cursor=garbage":
         pytest.skip("verticals page by slug: any position is one")
     response = api.get(f"{path}?{query}")
     assert response.status_code == 400, response.content
