@@ -4,21 +4,25 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
 from django.core.cache import cache
 from django.db.models import Avg, BooleanField, Count, Expression, F, Q, QuerySet, Value
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from core.paging import cursor_dumps, cursor_loads
 from leads import vault
 from leads.choices import ACCEPTED_STATUSES, LeadStatus
+from leads.filters import (
+    LEAD_TABLE_DEFAULT_SORT,
+    LEAD_TABLE_SORTS,
+    LeadTableFilter,
+    VerticalChoice,
+)
 from leads.models import Lead, LeadPII
 from verticals.display import FieldValue, field_values_display
-from verticals.models import Vertical
 from verticals.selectors import vertical_schemas
 
 
@@ -126,28 +130,7 @@ LEAD_TABLE_PAGE_SIZE = 50
 LEAD_TABLE_MAX_PAGE_SIZE = 200
 LEAD_TABLE_EXPORT_BATCH = 2000
 LEAD_TABLE_STATS_SECONDS = 30
-LEAD_TABLE_SEARCH_MAX = 100
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
-
-@dataclass(frozen=True)
-class _SortKey:
-    """The columns of one sort, in index order; the nullable one (if any) leads."""
-
-    columns: tuple[str, ...]
-    nullable: bool = False
-
-
-# Each key matches a composite index that starts with seller_id and ends with id.
-LEAD_TABLE_SORTS: dict[str, _SortKey] = {
-    "created": _SortKey(("created_at",)),  # lead_seller_created_idx
-    "status": _SortKey(("status", "created_at")),  # lead_seller_status_idx
-    "vertical": _SortKey(("vertical_id", "created_at")),  # lead_seller_vertical_idx
-    "score": _SortKey(("quality_score",), nullable=True),  # lead_seller_score_idx
-    "price": _SortKey(("price",), nullable=True),  # lead_seller_price_idx
-}
-LEAD_TABLE_DEFAULT_SORT = "-created"
 
 # Columns the table, the CSV and the API list need: the big JSON/text columns stay on disk.
 _LIST_DEFERRED = (
@@ -248,136 +231,38 @@ class LeadTableSpec:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _one(params: Mapping, name: str) -> str:
-    value = params.get(name, "")
-    if isinstance(value, (list, tuple)):
-        value = value[-1] if value else ""
-    return str(value).strip()
-
-
-def _many(params: Mapping, name: str) -> list[str]:
-    if hasattr(params, "getlist"):
-        values = params.getlist(name)
-    else:
-        value = params.get(name, [])
-        values = value if isinstance(value, (list, tuple)) else [value]
-    out: list[str] = []
-    for value in values:
-        # Both ?status=a&status=b and ?status=a,b work.
-        out += [v.strip() for v in str(value).split(",") if v.strip()]
-    return out
-
-
-def _parse_bool(raw: str, name: str, errors: dict) -> bool | None:
-    value = raw.lower()
-    if value in ("", "any", "all"):
-        return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    errors[name] = [f"Use true or false (got {raw[:20]!r})."]
-    return None
-
-
-def _parse_score(raw: str, name: str, errors: dict) -> int | None:
-    if raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        errors[name] = ["Enter a whole number from 0 to 100."]
-        return None
-    if not 0 <= value <= 100:
-        errors[name] = ["Enter a whole number from 0 to 100."]
-        return None
-    return value
-
-
-def _parse_moment(raw: str, name: str, errors: dict, *, end: bool) -> datetime | None:
-    """A date (the whole day, in the current time zone) or an ISO 8601 datetime."""
-    if raw == "":
-        return None
-    moment = None
-    try:
-        if "T" in raw or " " in raw or ":" in raw:
-            moment = parse_datetime(raw)
-        else:
-            day = parse_date(raw)
-            if day is not None:
-                moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-        if moment is not None and timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
-        if moment is not None:
-            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and Python) allow.
-            moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        moment = None
-    if moment is None:
-        errors[name] = ["Enter a date (YYYY-MM-DD) or an ISO 8601 date and time (e.g. 2025-01-31T12:00:00Z)."]
-    return moment
-
-
 def lead_table_spec_parse(params: Mapping) -> LeadTableSpec:
-    """Build the spec from GET parameters; raises LeadTableError naming each bad parameter.
+    """Build the spec from GET parameters (leads.filters.LeadTableFilter checks each one); raises
+    LeadTableError naming each bad parameter."""
+    filterset = LeadTableFilter(params, queryset=Lead.objects.none())
+    if not filterset.form.is_valid():
+        raise LeadTableError(filterset.errors_by_parameter())
+    data = filterset.form.cleaned_data
+    vertical: VerticalChoice | None = data["vertical"]
+    sort = data["sort"]
 
-    created_from is inclusive; created_to is exclusive for a datetime and covers the whole day
-    for a date. The vertical filter includes the vertical's sub-verticals (one small query).
-    """
-    errors: dict[str, list[str]] = {}
-    statuses = tuple(dict.fromkeys(_many(params, "status")))
-    bad = [s for s in statuses if s not in LeadStatus.values]
-    if bad:
-        errors["status"] = [f"Unknown status {bad[0][:30]!r}; use one of: {', '.join(LeadStatus.values)}."]
-    has_phone = _parse_bool(_one(params, "has_phone"), "has_phone", errors)
-    has_email = _parse_bool(_one(params, "has_email"), "has_email", errors)
-    score_min = _parse_score(_one(params, "score_min"), "score_min", errors)
-    score_max = _parse_score(_one(params, "score_max"), "score_max", errors)
-    if score_min is not None and score_max is not None and score_min > score_max:
-        errors["score_max"] = ["Must not be below score_min."]
-    raw_from, raw_to = _one(params, "created_from"), _one(params, "created_to")
-    created_from = _parse_moment(raw_from, "created_from", errors, end=False)
-    created_to = _parse_moment(raw_to, "created_to", errors, end=True)
-    if created_from and created_to and created_from >= created_to:
-        errors["created_to"] = ["Must be after created_from."]
-    q = _one(params, "q")
-    if len(q) > LEAD_TABLE_SEARCH_MAX:
-        errors["q"] = [f"At most {LEAD_TABLE_SEARCH_MAX} characters."]
-    external_id = _one(params, "external_id")
-    if len(external_id) > 100:
-        errors["external_id"] = ["At most 100 characters."]
+    def raw(name):
+        value = params.get(name, "")
+        return str(value[-1] if isinstance(value, (list, tuple)) and value else value or "").strip()
 
-    sort_raw = _one(params, "sort") or LEAD_TABLE_DEFAULT_SORT
-    descending = sort_raw.startswith("-")
-    sort = sort_raw.lstrip("-")
-    if sort not in LEAD_TABLE_SORTS:
-        errors["sort"] = [f"Sort by one of: {', '.join(LEAD_TABLE_SORTS)} (prefix - for descending)."]
-        sort, descending = "created", True
-
-    slug = _one(params, "vertical")
-    vertical_ids: tuple[int, ...] = ()
-    if slug:
-        rows = list(Vertical.objects.filter(Q(slug=slug) | Q(parent__slug=slug)).values_list("pk", "slug"))
-        if not any(s == slug for _, s in rows):
-            errors["vertical"] = [f"Unknown vertical {slug[:80]!r}."]
-        vertical_ids = tuple(sorted(pk for pk, _ in rows))
-    if errors:
-        raise LeadTableError(errors)
     return LeadTableSpec(
-        vertical=slug,
-        vertical_ids=vertical_ids,
-        statuses=statuses,
-        has_phone=has_phone,
-        has_email=has_email,
-        score_min=score_min,
-        score_max=score_max,
-        created_from=created_from,
-        created_to=created_to,
-        q=q,
-        external_id=external_id,
-        sort=sort,
-        descending=descending,
-        raw_dates=(raw_from if created_from else "", raw_to if created_to else ""),
+        vertical=vertical.slug if vertical else "",
+        vertical_ids=vertical.ids if vertical else (),
+        statuses=data["status"],
+        has_phone=data["has_phone"],
+        has_email=data["has_email"],
+        score_min=data["score_min"],
+        score_max=data["score_max"],
+        created_from=data["created_from"],
+        created_to=data["created_to"],
+        q=data["q"],
+        external_id=data["external_id"],
+        sort=sort.lstrip("-"),
+        descending=sort.startswith("-"),
+        raw_dates=(
+            raw("created_from") if data["created_from"] else "",
+            raw("created_to") if data["created_to"] else "",
+        ),
     )
 
 
@@ -396,32 +281,19 @@ def lead_table_page_size(raw, *, default: int = LEAD_TABLE_PAGE_SIZE) -> int:
 
 def lead_table_queryset(*, seller, spec: LeadTableSpec) -> QuerySet:
     """The seller's leads narrowed by the spec's filters (unordered; paging orders it)."""
-    qs = Lead.objects.filter(seller=seller)
-    if spec.vertical_ids:
-        qs = qs.filter(vertical_id__in=spec.vertical_ids)
-    if spec.statuses:
-        qs = qs.filter(status__in=spec.statuses)
-    if spec.has_phone is not None:
-        qs = qs.filter(has_phone=spec.has_phone)
-    if spec.has_email is not None:
-        qs = qs.filter(has_email=spec.has_email)
-    if spec.score_min is not None:
-        qs = qs.filter(quality_score__gte=spec.score_min)
-    if spec.score_max is not None:
-        qs = qs.filter(quality_score__lte=spec.score_max)
-    if spec.created_from is not None:
-        qs = qs.filter(created_at__gte=spec.created_from)
-    if spec.created_to is not None:
-        qs = qs.filter(created_at__lt=spec.created_to)
-    if spec.external_id:
-        qs = qs.filter(external_id=spec.external_id)
-    if spec.q:
-        # Exact matches only: a leading-wildcard LIKE cannot use an index at a million rows.
-        # Contact details are not searchable here: they live encrypted in the vault.
-        qs = qs.filter(
-            Q(external_id=spec.q) | Q(campaign=spec.q) | Q(sub_id=spec.q) | Q(zip=spec.q) | Q(city__iexact=spec.q)
-        )
-    return qs
+    values = {
+        "vertical": VerticalChoice(spec.vertical, spec.vertical_ids) if spec.vertical_ids else None,
+        "status": spec.statuses,
+        "has_phone": spec.has_phone,
+        "has_email": spec.has_email,
+        "score_min": spec.score_min,
+        "score_max": spec.score_max,
+        "created_from": spec.created_from,
+        "created_to": spec.created_to,
+        "external_id": spec.external_id,
+        "q": spec.q,
+    }
+    return LeadTableFilter(queryset=Lead.objects.none()).filter_values(Lead.objects.filter(seller=seller), values)
 
 
 # ---- keyset machinery

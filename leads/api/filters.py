@@ -1,6 +1,6 @@
 """Query parameters of GET /api/v1/leads/, for the OpenAPI schema.
 
-Parsing and validation live in leads.selectors.lead_table_spec_parse, shared with the
+Parsing and validation live in leads.filters.LeadTableFilter (through leads.selectors.lead_table_spec_parse), shared with the
 seller's page (/seller/leads/) and its CSV export, so the three always agree.
 """
 
@@ -8,7 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from leads.choices import LeadStatus
-from leads.selectors import LEAD_TABLE_MAX_PAGE_SIZE, LEAD_TABLE_PAGE_SIZE, LEAD_TABLE_SEARCH_MAX, LEAD_TABLE_SORTS
+from leads.filters import LEAD_TABLE_SEARCH_MAX, LEAD_TABLE_SORTS
+from leads.selectors import LEAD_TABLE_MAX_PAGE_SIZE, LEAD_TABLE_PAGE_SIZE
 
 
 def _query(name, type_, description, **kwargs) -> OpenApiParameter:
