@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import User
 from leads.choices import LeadSource
 from leads.models import Lead, SellerCap
 from leads.services import IngestResult, Outcome, SchemaCache, lead_submit
@@ -146,8 +147,6 @@ def demo_leads_create(*, seller, count: int = 36, seed: int = 7) -> int:
 
 def demo_seller_get():
     """The demo seller `seed_demo` creates, or None (no demo data: the ticker stays idle)."""
-    from accounts.models import User
-
     return User.objects.filter(email=DEMO_SELLER_EMAIL, is_seller=True, is_active=True).first()
 
 

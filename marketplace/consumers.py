@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from core import correlation
 from core.groups import user_group, vertical_group
 from core.metrics import WEBSOCKETS
+from verticals.selectors import vertical_public_slugs, vertical_public_slugs_cached, vertical_slugs_watchable
 
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 100
@@ -21,16 +22,12 @@ MAX_SUBSCRIPTIONS = 100
 def _checked_vertical_slugs(slugs: list[str], user) -> list[str]:
     """Active verticals this user may watch: the one rule (verticals.selectors.vertical_watchable_q;
     an exclusive vertical admits only its listed buyers, and staff)."""
-    from verticals.selectors import vertical_slugs_watchable
-
     return vertical_slugs_watchable(slugs=slugs, user=user)
 
 
 async def _subscribable_vertical_slugs(slugs: list[str], user) -> list[str]:
     """The common case — public verticals — from a short-lived in-process set; the rest (exclusive,
     inactive, unknown) from the database."""
-    from verticals.selectors import vertical_public_slugs, vertical_public_slugs_cached
-
     public = vertical_public_slugs_cached()
     if public is None:
         public = await database_sync_to_async(vertical_public_slugs)()

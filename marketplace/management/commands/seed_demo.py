@@ -6,6 +6,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from verticals.models import Vertical
+from verticals.seed_data import VERTICALS
+from verticals.services import vertical_seed_tree
 
 DEMO_USERS = [
     # email, full name, company, seller, buyer, staff
@@ -29,10 +32,6 @@ class Command(BaseCommand):
         parser.add_argument("--skip-verticals", action="store_true")
 
     def handle(self, *args, password: str, skip_verticals: bool, **options):
-        from verticals.models import Vertical
-        from verticals.seed_data import VERTICALS
-        from verticals.services import vertical_seed_tree
-
         if not skip_verticals:
             with transaction.atomic():  # one commit: a second `make run` re-seeds in about a second
                 count = vertical_seed_tree(tree=VERTICALS)
