@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from auctions import autobid, buynow, services
 from auctions.choices import AuctionStatus
 from auctions.models import (
     Ask,
@@ -19,6 +18,8 @@ from auctions.models import (
     BuyNowListing,
     Sale,
 )
+from auctions.services import auctions as auction_services
+from auctions.services import autobid, buynow
 from core.admin import ReadOnlyAdminMixin, ServiceCheckedModelForm
 
 
@@ -38,8 +39,8 @@ class AskAdminForm(forms.ModelForm):
         if self.instance.seller_id is None or self.instance.vertical_id is None:
             return
         try:
-            services.check_ask(ask=self.instance)
-        except services.AskInvalid as exc:
+            auction_services.check_ask(ask=self.instance)
+        except auction_services.AskInvalid as exc:
             for name, errors in exc.errors.items():
                 for error in errors:
                     self.add_error(name if name in self.fields else None, error)
@@ -103,7 +104,7 @@ class AuctionAdmin(_ReadOnly):
     def close_overdue(self, request, queryset):
         now, closed = timezone.now(), 0
         for auction_id in queryset.filter(status=AuctionStatus.OPEN, deadline__lte=now).values_list("pk", flat=True):
-            auction = services.auction_close(auction_id=auction_id, now=now)
+            auction = auction_services.auction_close(auction_id=auction_id, now=now)
             closed += auction is not None and auction.status == AuctionStatus.CLOSED
         self.message_user(request, f"Closed {closed} auction(s).")
 
@@ -155,7 +156,7 @@ class AutobidUsageInline(admin.TabularInline):
 
 
 class AutobidRuleAdminForm(ServiceCheckedModelForm):
-    """The service's checks apply here too (auctions.autobid.check_autobid_rule: field errors on the form)."""
+    """The service's checks apply here too (auctions.services.autobid.check_autobid_rule: field errors on the form)."""
 
     class Meta:
         model = AutobidRule

@@ -1,4 +1,4 @@
-"""Admin for bounties. Money moves only through auctions.bounties: bounties are created (and funded)
+"""Admin for bounties. Money moves only through auctions.services.bounties: bounties are created (and funded)
 by their buyers, never here; staff may change criteria, pause or resume (bounty_update) and give
 an unspent pool back to its buyer (bounty_withdraw, which closes the bounty). Awards are read-only."""
 
@@ -8,9 +8,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from auctions import bounties, selectors_bounties
+from auctions import selectors_bounties
 from auctions.choices import BountyStatus
 from auctions.models import Bounty, BountyAward
+from auctions.services import bounties
 from core.admin import ReadOnlyAdminMixin, ServiceCheckedModelForm
 
 EDITABLE = ("name", "min_score", "states", "field_filters", "max_lead_age_hours", "amount_per_lead", "status")

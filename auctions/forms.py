@@ -1,4 +1,4 @@
-"""Page forms. They collect input; auctions.services validates it (field errors come back here)."""
+"""Page forms. They collect input; auctions.services.auctions validates it (field errors come back here)."""
 
 from django import forms
 

@@ -1,13 +1,14 @@
 """The autobid rule form. It turns what people type (comma lists, day checkboxes, one row per field
-filter) into the service's arguments; auctions.autobid.check_autobid_rule decides what is valid."""
+filter) into the service's arguments; auctions.services.autobid.check_autobid_rule decides what is valid."""
 
 import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from auctions import autobid, criteria
+from auctions import criteria
 from auctions.models import USDC_MAX_DIGITS, USDC_PLACES
+from auctions.services import autobid
 from verticals.choices import FieldType
 from verticals.models import Vertical
 

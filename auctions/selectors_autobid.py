@@ -15,7 +15,7 @@ from django.db.models import DecimalField, IntegerField, OuterRef, QuerySet, Sub
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from auctions import autobid, criteria
+from auctions import criteria
 from auctions.choices import AuctionStatus
 from auctions.models import (
     USDC_MAX_DIGITS,
@@ -27,6 +27,7 @@ from auctions.models import (
     AutobidUsage,
 )
 from auctions.selectors import auction_visible_q
+from auctions.services import autobid
 from config import db_router
 from verticals.choices import FieldType
 from verticals.selectors import vertical_schemas

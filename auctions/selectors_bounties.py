@@ -3,7 +3,7 @@ can earn (never the buyer's identity), and a seller's bounty earnings.
 
 Pool balances are the ledger's own (the bounty_pool account "bounty:<id>", kept in step with its
 entries by marketplace.ledger and proved by ledger_check); money decisions lock that row instead
-(auctions.bounties).
+(auctions.services.bounties).
 """
 
 from decimal import Decimal

@@ -9,11 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import buynow, selectors, selectors_autobid, services
+from auctions import selectors, selectors_autobid
 from auctions.api.views import bid_log_body
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
 from auctions.forms import AskForm, BidForm
 from auctions.models import Ask, Auction
+from auctions.services import auctions as auction_services
+from auctions.services import buynow
 from leads.selectors import lead_field_values
 from leads.views_seller import seller_required
 from marketplace.display import usdc_text
@@ -31,13 +33,13 @@ def _ask_form_page(request, *, ask: Ask | None):
         if form.is_valid():
             try:
                 if ask is None:
-                    services.ask_create(seller=request.user, **form.cleaned_data)
+                    auction_services.ask_create(seller=request.user, **form.cleaned_data)
                     messages.success(request, "Ask created.")
                 else:
-                    services.ask_update(ask=ask, **form.cleaned_data)
+                    auction_services.ask_update(ask=ask, **form.cleaned_data)
                     messages.success(request, "Ask saved.")
                 return redirect("ask-list")
-            except services.AskInvalid as exc:
+            except auction_services.AskInvalid as exc:
                 for name, errors in exc.errors.items():
                     for error in errors:
                         form.add_error(None if name not in form.fields else name, error)
@@ -61,7 +63,7 @@ def ask_edit(request, ask_id: int):
 @require_POST
 @seller_required
 def ask_delete(request, ask_id: int):
-    services.ask_delete(ask=get_object_or_404(Ask, pk=ask_id, seller=request.user))
+    auction_services.ask_delete(ask=get_object_or_404(Ask, pk=ask_id, seller=request.user))
     messages.success(request, "Ask deleted.")
     return redirect("ask-list")
 
@@ -87,7 +89,7 @@ def auction_room(request, auction_id: int):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            bid = services.bid_place(
+            bid = auction_services.bid_place(
                 auction_id=auction.pk,
                 buyer=request.user,
                 max_amount=form.cleaned_data["max_amount"],
@@ -95,7 +97,7 @@ def auction_room(request, auction_id: int):
             )
             messages.success(request, f"Your maximum of {usdc_text(bid.max_amount)} is in.")
             return redirect("auction-room", auction_id=auction.pk)
-        except services.BidRejected as exc:
+        except auction_services.BidRejected as exc:
             form.add_error("max_amount" if exc.field == "max_amount" else None, exc.message)
             status = {"forbidden": 403, "closed": 409}.get(exc.kind, 400)
     elif request.method == "POST":

@@ -1,5 +1,5 @@
 """Pages for a buyer's autobid rules: the list with today's usage and pause/resume, the form (new
-and edit), delete, and a rule's page with its recent traces. Thin: auctions.autobid writes,
+and edit), delete, and a rule's page with its recent traces. Thin: auctions.services.autobid writes,
 auctions.selectors_autobid reads. Another buyer's rule is a 404; a non-buyer gets 403."""
 
 from django.contrib import messages
@@ -9,9 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import autobid, criteria, selectors_autobid, selectors_pages
+from auctions import criteria, selectors_autobid, selectors_pages
 from auctions.forms_autobid import AutobidRuleForm, FieldFilterFormSet
 from auctions.models import AutobidRule
+from auctions.services import autobid
 from auctions.views_live import buyer_required
 
 

@@ -1,6 +1,6 @@
 """Pages for bounties: a buyer's bounties (list and create, detail with change, top-up, withdrawal,
 pause/resume and awards) and, for sellers, the open bounties they can earn and their earnings.
-Thin: auctions.bounties and auctions.selectors_bounties do the work.
+Thin: auctions.services.bounties and auctions.selectors_bounties do the work.
 
 Forms that move money carry a one-time token (a hidden idempotency key made when the page is
 drawn), so a double submit moves money once.
@@ -19,9 +19,10 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import bounties, selectors_bounties
+from auctions import selectors_bounties
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty
+from auctions.services import bounties
 from auctions.views_live import buyer_required
 from leads.views_seller import seller_required
 from verticals.choices import VerticalStatus

@@ -36,10 +36,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from auctions.bounties import BountyConflict, bounty_pool_reference, bounty_withdraw
 from auctions.choices import AuctionStatus
 from auctions.models import AuctionBidder, Bounty
-from auctions.services import auction_bidder_withdraw
+from auctions.services.auctions import auction_bidder_withdraw
+from auctions.services.bounties import BountyConflict, bounty_pool_reference, bounty_withdraw
 from chain.artifacts import load_artifact
 from chain.client import ChainMisconfigured, ChainUnavailable, chain_errors, chain_web3
 from chain.deploy import contract_address

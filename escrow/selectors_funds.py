@@ -5,8 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import QuerySet
 
-from auctions.bounties import bounty_pool_reference
 from auctions.models import Bounty
+from auctions.services.bounties import bounty_pool_reference
 from chain.models import ContractDeployment
 from config import db_router
 from escrow.models import VaultEvent, Withdrawal

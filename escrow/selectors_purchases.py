@@ -16,7 +16,7 @@ funded, minting, minted, releasing or released, or failed after the funding conf
 release that needs staff; the money is in escrow). Before that it is AWAITING_PAYMENT; a funding
 that failed is PAYMENT_FAILED; a sale refunded by staff (refunding, refunded) is REFUNDED and never
 readable again. A sale settled in the ledger only was captured with the sale
-(auctions.sales): AVAILABLE at once.
+(auctions.services.sales): AVAILABLE at once.
 
 Ownership and funding decide who reads PII, so these reads go to the primary.
 """

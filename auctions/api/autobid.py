@@ -1,6 +1,6 @@
 """Autobid rules for integrators: CRUD, pause/resume, a rule's traces, and for one auction why each
 of your rules did or did not bid (plus a dry run now). Buyers only; anyone else's rule is a 404.
-Thin: auctions.autobid writes, auctions.selectors_autobid reads."""
+Thin: auctions.services.autobid writes, auctions.selectors_autobid reads."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
@@ -10,9 +10,10 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import autobid, criteria, selectors_autobid
+from auctions import criteria, selectors_autobid
 from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
+from auctions.services import autobid
 from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
 from leads.validation import US_STATES
@@ -64,12 +65,12 @@ _HOURS_SCHEMA = {
     {"oneOf": [_HOURS_SCHEMA, {"type": "object", "additionalProperties": False, "maxProperties": 0}], "nullable": True}
 )
 class HoursField(serializers.JSONField):
-    """Day-parting ({} or null: always); checked by auctions.autobid.check_autobid_rule."""
+    """Day-parting ({} or null: always); checked by auctions.services.autobid.check_autobid_rule."""
 
 
 @extend_schema_field(AutobidFieldFilterSerializer(many=True))
 class FieldFiltersField(serializers.JSONField):
-    """Field filters; checked by auctions.autobid.check_autobid_rule."""
+    """Field filters; checked by auctions.services.autobid.check_autobid_rule."""
 
 
 class AutobidUsageTodaySerializer(serializers.Serializer):

@@ -1,5 +1,5 @@
 """Bounties for integrators: a buyer's bounties (create and fund, change, top up, withdraw, awards),
-the open bounties sellers can earn and a seller's bounty earnings. Thin: auctions.bounties and
+the open bounties sellers can earn and a seller's bounty earnings. Thin: auctions.services.bounties and
 auctions.selectors_bounties do the work.
 
 Money moves (create, fund, withdraw) need an Idempotency-Key header: a replay moves nothing and
@@ -15,11 +15,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import bounties, selectors_bounties
+from auctions import selectors_bounties
 from auctions.api.autobid import FieldFiltersField
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
+from auctions.services import bounties
 from core.api.errors import ApiError
 from core.api.fields import StrictCharField, StrictIntegerField
 from leads.validation import US_STATES

@@ -1,4 +1,4 @@
-"""Asks and the marketplace for integrators. Thin: auctions.services and selectors do the work."""
+"""Asks and the marketplace for integrators. Thin: auctions.services.auctions and selectors do the work."""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import selectors, services
+from auctions import selectors
 from auctions.api.serializers import (
     AskSerializer,
     AuctionDetailSerializer,
@@ -17,6 +17,7 @@ from auctions.api.serializers import (
 )
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Ask, Auction
+from auctions.services import auctions as auction_services
 from core.api.errors import ApiError
 from leads.validation import US_STATES
 from verticals.selectors import vertical_fields_effective
@@ -45,7 +46,7 @@ ASK_CONFLICT = (
 BELOW_RESERVE, NOT_BOTH = "Must be at least the reserve", "Give a buy-now price or a multiplier, not both."
 
 
-def _ask_refused(exc: services.AskInvalid, data) -> Exception:
+def _ask_refused(exc: auction_services.AskInvalid, data) -> Exception:
     """A clash with another ask, or a buy-now price against a reserve or multiplier the request
     does not carry (the vertical's, the ask's stored one), conflicts with the current state: 409.
     Everything else is the request's own fault: 400 by field."""
@@ -76,8 +77,8 @@ class AskListCreateApi(_SellerOnly, generics.ListCreateAPIView):
 
     def perform_create(self, serializer):
         try:
-            serializer.instance = services.ask_create(seller=self.request.user, **serializer.validated_data)
-        except services.AskInvalid as exc:
+            serializer.instance = auction_services.ask_create(seller=self.request.user, **serializer.validated_data)
+        except auction_services.AskInvalid as exc:
             raise _ask_refused(exc, self.request.data) from None
 
 
@@ -95,12 +96,12 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
 
     def perform_update(self, serializer):
         try:
-            serializer.instance = services.ask_update(ask=serializer.instance, **serializer.validated_data)
-        except services.AskInvalid as exc:
+            serializer.instance = auction_services.ask_update(ask=serializer.instance, **serializer.validated_data)
+        except auction_services.AskInvalid as exc:
             raise _ask_refused(exc, self.request.data) from None
 
     def perform_destroy(self, instance):
-        services.ask_delete(ask=instance)
+        auction_services.ask_delete(ask=instance)
 
 
 # ---------------------------------------------------------------- auctions
@@ -217,10 +218,10 @@ class AuctionDetailApi(APIView):
 # A bid the amount's form refuses is a 400; one the auction's state refuses (closed, below the reserve
 # or the price, not above your maximum, more than your balance covers) is a 409.
 BID_STATUS = {
-    services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
-    services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
-    services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
-    services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    auction_services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    auction_services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
+    auction_services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
+    auction_services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND,
 }
 BID_FORM_CODES = {"invalid_amount"}
 
@@ -242,13 +243,13 @@ class BidCreateApi(APIView):
         serializer = BidInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            bid = services.bid_place(
+            bid = auction_services.bid_place(
                 auction_id=pk,
                 buyer=request.user,
                 max_amount=serializer.validated_data["max_amount"],
                 source=BidSource.API,
             )
-        except services.BidRejected as exc:
+        except auction_services.BidRejected as exc:
             code = status.HTTP_400_BAD_REQUEST if exc.code in BID_FORM_CODES else BID_STATUS[exc.kind]
             field = None if exc.field == "non_field_errors" else exc.field
             raise ApiError(exc.message, status=code, code=exc.code, param=field) from None

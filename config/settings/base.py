@@ -141,7 +141,7 @@ PIPELINE_MAX_RETRIES = 3
 CELERY_BEAT_SCHEDULE: dict = {
     # The safety net behind each auction's scheduled close (auctions.close_auction, eta=deadline).
     "auctions-close-due": {"task": "auctions.close_due", "schedule": 5.0, "options": {"expires": 5.0}},
-    # Buy-now listings past their 7 days (auctions.buynow.buy_now_expire_due; idempotent).
+    # Buy-now listings past their 7 days (auctions.services.buynow.buy_now_expire_due; idempotent).
     "auctions-expire-buy-now": {"task": "auctions.expire_buy_now", "schedule": 60.0, "options": {"expires": 60.0}},
     # Confirmation tracking, stuck/dropped re-sends (chain/transactions.py; idempotent).
     "chain-poll-txs": {"task": "chain.poll_txs", "schedule": 5.0, "options": {"expires": 5.0}},

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from auctions.choices import BidSource
 from auctions.models import Ask
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
 from marketplace.services import api_key_create
 from tests.api_errors import api_error, error_fields
 from tests.auctions.conftest import seconds

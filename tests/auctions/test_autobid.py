@@ -8,11 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from auctions.autobid import autobid_rule_match, autobid_run_for_auction, check_autobid_rule
 from auctions.choices import BidSource
 from auctions.criteria import canonical_op
 from auctions.models import AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid
-from auctions.services import auction_open
+from auctions.services.auctions import auction_open
+from auctions.services.autobid import autobid_rule_match, autobid_run_for_auction, check_autobid_rule
 from marketplace.ledger_selectors import balance_for
 from tests.auctions.factories import funded_buyer, make_auction, make_scored_lead, make_vertical
 from tests.concurrency import run_threads

@@ -8,7 +8,16 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
-from auctions.bounties import (
+from auctions.choices import BidSource, BountyStatus
+from auctions.models import Bounty, BountyAward
+from auctions.selectors_bounties import (
+    bounty_earnings_for_seller,
+    bounty_list_for_buyer,
+    bounty_list_open,
+    bounty_pool_balance,
+)
+from auctions.services.auctions import auction_close, bid_place
+from auctions.services.bounties import (
     BountyConflict,
     bounty_create,
     bounty_fund,
@@ -18,15 +27,6 @@ from auctions.bounties import (
     bounty_withdraw,
     check_bounty,
 )
-from auctions.choices import BidSource, BountyStatus
-from auctions.models import Bounty, BountyAward
-from auctions.selectors_bounties import (
-    bounty_earnings_for_seller,
-    bounty_list_for_buyer,
-    bounty_list_open,
-    bounty_pool_balance,
-)
-from auctions.services import auction_close, bid_place
 from leads.models import Lead
 from marketplace.ledger_models import LedgerAccount, LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from auctions.models import Auction, BuyNowListing
-from auctions.services import auction_close
+from auctions.services.auctions import auction_close
 from marketplace.services import api_key_create
 from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical

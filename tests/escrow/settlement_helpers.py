@@ -7,7 +7,7 @@ from django.utils import timezone
 from web3 import Web3
 
 from auctions.models import Sale
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
 from chain.artifacts import load_artifact
 from chain.client import chain_web3
 from chain.deploy import contract_address, marketplace_deploy

@@ -13,7 +13,7 @@ from web3 import Web3
 
 from auctions.models import AuctionBidder
 from auctions.pricing import proxy_price
-from auctions.services import bid_place
+from auctions.services.auctions import bid_place
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.deposits import vault_index
 from escrow.exits import claims_cover
@@ -96,7 +96,7 @@ def test_an_exit_beyond_available_keeps_the_bids_and_sets_aside_what_their_close
     takes what is available, and what a close gives back later."""
     from datetime import timedelta
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
 
     rival = UserFactory(is_buyer=True)
     deposit(wallet_for(user=rival).address, "100")
@@ -237,7 +237,7 @@ def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_unt
     off), so the exit takes the sale's money too: the ledger cannot cover it, staff see it."""
     from datetime import timedelta
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
 
     key = _key(buyer)
     auction = make_auction()
@@ -264,7 +264,7 @@ def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_unt
 
 
 def test_bounty_pools_back_an_outflow_when_bids_are_not_enough(buyer, contracts, send_as, chain_clock):
-    from auctions.bounties import bounty_pool_reference
+    from auctions.services.bounties import bounty_pool_reference
 
     bounty = make_bounty(vertical=make_auction().vertical, buyer=buyer, fund=D("90"))  # 10 left available
     key = _key(buyer)
@@ -553,7 +553,7 @@ def test_a_bid_the_platform_could_not_fund_before_an_exit_unlocks_is_refused(buy
     """Once an exit unlocks the vault refuses to fund deals out of the amount leaving, so while an
     exit is not fully set aside a bid or buy-now that could not be paid before it unlocks is
     refused; set aside in full, the rest of the balance bids as usual."""
-    from auctions.services import BidRejected
+    from auctions.services.auctions import BidRejected
 
     auction = make_auction()
     send_as(_key(buyer), contracts.vault.functions.announceExit(units("150")))  # more than the 100 there
@@ -573,7 +573,7 @@ def test_the_api_answers_a_bid_or_buy_now_against_an_unlocking_exit_with_a_409(b
 
     from rest_framework.test import APIClient
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
     from tests.api_errors import api_error
 
     listed = make_auction()
@@ -596,7 +596,7 @@ def test_a_bounty_whose_owner_is_leaving_the_vault_pays_no_award(buyer, contract
     from datetime import timedelta
 
     from auctions.models import BountyAward
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
     from tests.auctions.factories import funded_buyer
 
     auction = make_auction()

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from eth_account import Account
 
-from auctions.services import bid_place
+from auctions.services.auctions import bid_place
 from chain.wallets import wallet_for
 from escrow.deposits import vault_index
 from escrow.models import Withdrawal

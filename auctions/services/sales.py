@@ -8,8 +8,8 @@ as the sale — bounty payouts to the seller — happens here, so the two paths 
 from datetime import datetime
 from decimal import Decimal
 
-from auctions.bounties import bounty_pay_for_sale
 from auctions.models import Auction, Sale
+from auctions.services.bounties import bounty_pay_for_sale
 from auctions.signals import sale_recorded
 from leads.models import Lead
 from marketplace.ledger_models import LedgerAccount

@@ -19,8 +19,8 @@ from django.utils import timezone
 from auctions import bidlog
 from auctions.choices import BuyNowStatus
 from auctions.models import Auction, BuyNowListing, Sale
-from auctions.sales import sale_record
 from auctions.selectors import auction_is_visible, auction_visible_q, buyer_refusal
+from auctions.services.sales import sale_record
 from auctions.signals import funds_check
 from config import db_router
 from core.services import idempotent

@@ -16,13 +16,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from auctions import bidlog
-from auctions.buynow import buy_now_list
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
-from auctions.sales import sale_record
 from auctions.selectors import ask_terms_for_lead, auction_is_visible, auction_overdue_ids, buyer_refusal
+from auctions.services.buynow import buy_now_list
+from auctions.services.sales import sale_record
 from auctions.signals import auction_closing, auction_deadline_set, auction_opened, funds_check
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -602,7 +602,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
         .order_by("buyer_id")
     )
     # Autobid budgets trued up to the price paid, before the ledger accounts are locked (lock order:
-    # auction, usage rows, accounts; see auctions.autobid).
+    # auction, usage rows, accounts; see auctions.services.autobid).
     sold = auction.leader_id is not None and auction.price is not None and auction.price >= auction.reserve_price
     auction_closing.send(
         sender=Auction,

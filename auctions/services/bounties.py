@@ -463,7 +463,7 @@ def bounty_pay_for_sale(*, sale: Sale, now: datetime) -> list[BountyAward]:
     """Pay every matching active bounty for this sale from its pool into the sale's escrow, oldest
     bounty first, capped at 2 × the price in total; returns the new awards.
 
-    Runs inside the sale's transaction (auctions.sales.sale_record): the caller holds the lead's
+    Runs inside the sale's transaction (auctions.services.sales.sale_record): the caller holds the lead's
     row lock and the escrow account's; this locks the matching pools in id order. A bounty already
     paid for this sale is skipped, so a second call pays nothing."""
     lead = sale.lead

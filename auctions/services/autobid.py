@@ -39,7 +39,7 @@ from auctions.models import (
     AutobidTrace,
     AutobidUsage,
 )
-from auctions.services import BidRejected, bid_place
+from auctions.services.auctions import BidRejected, bid_place
 from leads.models import Lead
 from leads.validation import US_STATES
 from marketplace.broadcast import group_send_on_commit
