@@ -8,9 +8,9 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from auctions import selectors_bounties
 from auctions.choices import BountyStatus
 from auctions.models import Bounty, BountyAward
+from auctions.selectors import bounties as bounty_selectors
 from auctions.services import bounties
 from core.admin import ReadOnlyAdminMixin, ServiceCheckedModelForm
 
@@ -55,7 +55,7 @@ class BountyAdmin(admin.ModelAdmin):
     actions = ["pause", "resume", "withdraw_and_close"]
 
     def get_queryset(self, request):
-        return selectors_bounties.bounty_with_totals(super().get_queryset(request))
+        return bounty_selectors.bounty_with_totals(super().get_queryset(request))
 
     @admin.display(description="Pool (USDC)", ordering="pool_balance")
     def pool(self, obj):

@@ -30,7 +30,7 @@ class Ask(models.Model):
     """A seller's listing policy for one vertical, optionally limited to some US states.
 
     `states` is a sorted list of two-letter codes; empty means every state. Blank prices and
-    duration fall back to the vertical's defaults (auctions.selectors.ask_terms_for_lead).
+    duration fall back to the vertical's defaults (auctions.selectors.auctions.ask_terms_for_lead).
     """
 
     seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="asks")

@@ -9,11 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import selectors, selectors_autobid
 from auctions.api.views import bid_log_body
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
 from auctions.forms import AskForm, BidForm
 from auctions.models import Ask, Auction
+from auctions.selectors import auctions as auction_selectors
+from auctions.selectors import autobid as autobid_selectors
 from auctions.services import auctions as auction_services
 from auctions.services import buynow
 from leads.selectors import lead_field_values
@@ -24,7 +25,9 @@ from marketplace.display import usdc_text
 @require_GET
 @seller_required
 def ask_list(request):
-    return render(request, "auctions/ask_list.html", {"asks": selectors.ask_list_for_seller(seller=request.user)})
+    return render(
+        request, "auctions/ask_list.html", {"asks": auction_selectors.ask_list_for_seller(seller=request.user)}
+    )
 
 
 def _ask_form_page(request, *, ask: Ask | None):
@@ -69,12 +72,12 @@ def ask_delete(request, ask_id: int):
 
 
 def _auction(auction_id: int, *, user=None) -> Auction:
-    """The auction as `user` may see it (selectors.auction_visible_q), or whoever asks without a
+    """The auction as `user` may see it (auction_selectors.auction_visible_q), or whoever asks without a
     user (the bid log, which has its own rule); 404 when it is not there for them."""
     try:
         if user is None:
-            return selectors.auction_get(auction_id=auction_id)
-        return selectors.auction_get_visible(auction_id=auction_id, user=user)
+            return auction_selectors.auction_get(auction_id=auction_id)
+        return auction_selectors.auction_get_visible(auction_id=auction_id, user=user)
     except Auction.DoesNotExist:
         raise Http404("No such auction.") from None
 
@@ -108,15 +111,15 @@ def auction_room(request, auction_id: int):
         {
             "auction": auction,
             "form": form,
-            "view": selectors.auction_view_for(auction=auction, user=request.user),
+            "view": auction_selectors.auction_view_for(auction=auction, user=request.user),
             "lead_fields": lead_field_values(leads=[auction.lead])[auction.lead_id],
             "status_labels": dict(BidderStatus.choices),
-            "time_left": selectors.auction_time_left(auction=auction),
+            "time_left": auction_selectors.auction_time_left(auction=auction),
             "is_open": auction.status == AuctionStatus.OPEN,
-            "can_read_log": selectors.auction_can_read_log(auction=auction, user=request.user),
-            # The buyer's own autobid traces and a dry run (auctions.selectors_autobid); None for non-buyers.
+            "can_read_log": auction_selectors.auction_can_read_log(auction=auction, user=request.user),
+            # The buyer's own autobid traces and a dry run (auctions.selectors.autobid); None for non-buyers.
             "autobid": (
-                selectors_autobid.autobid_explain_for_auction(auction=auction, buyer=request.user)
+                autobid_selectors.autobid_explain_for_auction(auction=auction, buyer=request.user)
                 if request.user.is_buyer
                 else None
             ),
@@ -130,7 +133,7 @@ def auction_room(request, auction_id: int):
 def auction_bid_log_download(request, auction_id: int):
     """The bid log as a JSON file (same access and contents as the API)."""
     auction = _auction(auction_id)
-    if not selectors.auction_can_read_log(auction=auction, user=request.user):
+    if not auction_selectors.auction_can_read_log(auction=auction, user=request.user):
         raise Http404("No such auction.")
     body = json.dumps(bid_log_body(auction=auction, user=request.user), indent=2, sort_keys=True)
     response = HttpResponse(body, content_type="application/json")

@@ -1,6 +1,6 @@
 """Pages for a buyer's autobid rules: the list with today's usage and pause/resume, the form (new
 and edit), delete, and a rule's page with its recent traces. Thin: auctions.services.autobid writes,
-auctions.selectors_autobid reads. Another buyer's rule is a 404; a non-buyer gets 403."""
+auctions.selectors.autobid reads. Another buyer's rule is a 404; a non-buyer gets 403."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,16 +9,18 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import criteria, selectors_autobid, selectors_pages
+from auctions import criteria
 from auctions.forms_autobid import AutobidRuleForm, FieldFilterFormSet
 from auctions.models import AutobidRule
+from auctions.selectors import autobid as autobid_selectors
+from auctions.selectors import pages as page_selectors
 from auctions.services import autobid
 from auctions.views_live import buyer_required
 
 
 def _rule(request, rule_id: int) -> AutobidRule:
     try:
-        return selectors_autobid.autobid_rule_get_for_buyer(buyer=request.user, rule_id=rule_id)
+        return autobid_selectors.autobid_rule_get_for_buyer(buyer=request.user, rule_id=rule_id)
     except AutobidRule.DoesNotExist:
         raise Http404("No such autobid rule.") from None
 
@@ -26,13 +28,13 @@ def _rule(request, rule_id: int) -> AutobidRule:
 @require_GET
 @buyer_required
 def rule_list(request):
-    rules = list(selectors_autobid.autobid_rule_list_for_buyer(buyer=request.user))
+    rules = list(autobid_selectors.autobid_rule_list_for_buyer(buyer=request.user))
     return render(
         request,
         "auctions/autobid_list.html",
         {
             "rules": rules,
-            "today": selectors_autobid.buyer_today(buyer=request.user),
+            "today": autobid_selectors.buyer_today(buyer=request.user),
             "time_zone": request.user.time_zone or "UTC",
         },
     )
@@ -53,10 +55,10 @@ def _field_choices(vertical, reference: list) -> list:
 
 
 def _form_page(request, *, rule: AutobidRule | None):
-    verticals = selectors_pages.vertical_list_watchable(user=request.user)
+    verticals = page_selectors.vertical_list_watchable(user=request.user)
     if rule is not None and rule.vertical is not None and rule.vertical not in verticals:
         verticals.append(rule.vertical)
-    reference = selectors_autobid.autobid_filterable_fields(verticals=verticals)
+    reference = autobid_selectors.autobid_filterable_fields(verticals=verticals)
     chosen = _chosen_vertical(request, rule, verticals)
     field_choices = _field_choices(chosen, reference)
     filter_errors: list[str] = []
@@ -116,9 +118,9 @@ def rule_edit(request, rule_id: int):
 @buyer_required
 def rule_detail(request, rule_id: int):
     rule = _rule(request, rule_id)
-    traces = selectors_autobid.autobid_trace_list_recent(rule=rule)
+    traces = autobid_selectors.autobid_trace_list_recent(rule=rule)
     for trace in traces:
-        trace.buyer_reasons = selectors_autobid.reasons_for_buyer(trace.reasons)
+        trace.buyer_reasons = autobid_selectors.reasons_for_buyer(trace.reasons)
     return render(
         request,
         "auctions/autobid_detail.html",

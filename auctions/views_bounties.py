@@ -1,6 +1,6 @@
 """Pages for bounties: a buyer's bounties (list and create, detail with change, top-up, withdrawal,
 pause/resume and awards) and, for sellers, the open bounties they can earn and their earnings.
-Thin: auctions.services.bounties and auctions.selectors_bounties do the work.
+Thin: auctions.services.bounties and auctions.selectors.bounties do the work.
 
 Forms that move money carry a one-time token (a hidden idempotency key made when the page is
 drawn), so a double submit moves money once.
@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from auctions import selectors_bounties
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty
+from auctions.selectors import bounties as bounty_selectors
 from auctions.services import bounties
 from auctions.views_live import buyer_required
 from leads.views_seller import seller_required
@@ -169,13 +169,13 @@ def _with_criteria(rows: list[Bounty]) -> list[Bounty]:
 
 def _bounty(request, bounty_id: int) -> Bounty:
     try:
-        return selectors_bounties.bounty_get_for_buyer(buyer=request.user, bounty_id=bounty_id)
+        return bounty_selectors.bounty_get_for_buyer(buyer=request.user, bounty_id=bounty_id)
     except Bounty.DoesNotExist:
         raise Http404("No such bounty.") from None
 
 
 def _list_page(request, *, form: BountyCreateForm, token: str, status: int = 200):
-    rows = _with_criteria(list(selectors_bounties.bounty_list_for_buyer(buyer=request.user)[:200]))
+    rows = _with_criteria(list(bounty_selectors.bounty_list_for_buyer(buyer=request.user)[:200]))
     return render(request, "auctions/bounty_list.html", {"bounties": rows, "form": form, "token": token}, status=status)
 
 
@@ -217,7 +217,7 @@ def _detail_page(request, bounty: Bounty, *, status: int = 200, **forms_):
             "fund_form": forms_.get("fund") or FundForm(prefix="fund"),
             "withdraw_form": forms_.get("withdraw") or WithdrawForm(prefix="withdraw"),
             "token": _token(),
-            "awards": list(selectors_bounties.bounty_award_list_for_bounty(bounty=bounty)[:100]),
+            "awards": list(bounty_selectors.bounty_award_list_for_bounty(bounty=bounty)[:100]),
             "is_closed": bounty.status == BountyStatus.CLOSED,
         },
         status=status,
@@ -315,7 +315,7 @@ def seller_bounties(request):
     slugs = {v.slug for v in verticals}
     chosen = request.GET.get("vertical") or ""
     chosen = chosen if chosen in slugs else ""
-    open_bounties = _with_criteria(list(selectors_bounties.bounty_list_open(vertical_slug=chosen)[:200]))
+    open_bounties = _with_criteria(list(bounty_selectors.bounty_list_open(vertical_slug=chosen)[:200]))
     return render(
         request,
         "auctions/bounty_seller.html",
@@ -323,8 +323,8 @@ def seller_bounties(request):
             "verticals": verticals,
             "chosen": chosen,
             "open_bounties": open_bounties,
-            "earnings": selectors_bounties.bounty_earnings_for_seller(seller=request.user),
-            "awards": list(selectors_bounties.bounty_award_list_for_seller(seller=request.user)[:100]),
+            "earnings": bounty_selectors.bounty_earnings_for_seller(seller=request.user),
+            "awards": list(bounty_selectors.bounty_award_list_for_seller(seller=request.user)[:100]),
         },
     )
 

@@ -1,5 +1,5 @@
 """Pages for buyers: the live marketplace, my bids, my wins, and the small JSON endpoint the pages
-poll when the live socket is down. Thin: auctions.selectors_pages does the reads."""
+poll when the live socket is down. Thin: auctions.selectors.pages does the reads."""
 
 from functools import wraps
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from auctions import selectors_pages
+from auctions.selectors import pages as page_selectors
 from leads.selectors import lead_field_values
 from leads.validation import US_STATES
 
@@ -42,14 +42,14 @@ def _min_score(raw: str | None) -> int | None:
 def marketplace(request):
     """Open auctions across the verticals the buyer ticks (all watchable ones when none is ticked),
     filtered by state and minimum score; the chosen filters live in the query string."""
-    watchable = selectors_pages.vertical_list_watchable(user=request.user)
+    watchable = page_selectors.vertical_list_watchable(user=request.user)
     by_slug = {v.slug: v for v in watchable}
     chosen = [s for s in request.GET.getlist("vertical") if s in by_slug]
     state = (request.GET.get("state") or "").strip().upper()
     state = state if state in US_STATES else ""
     min_score = _min_score(request.GET.get("min_score"))
     slugs = chosen or list(by_slug)
-    page = selectors_pages.auction_list_marketplace(
+    page = page_selectors.auction_list_marketplace(
         user=request.user,
         vertical_ids=[by_slug[s].pk for s in slugs],
         state=state,
@@ -90,21 +90,21 @@ def auction_state(request):
     """`?ids=1,2,3`: price, deadline, status and the caller's standing for up to 100 auctions,
     with the server's clock (the polling fallback of static/js/live.js)."""
     ids = []
-    for part in (request.GET.get("ids") or "").split(",")[: selectors_pages.MAX_IDS]:
+    for part in (request.GET.get("ids") or "").split(",")[: page_selectors.MAX_IDS]:
         part = part.strip()
         # ASCII digits only ("²".isdigit() is true, int() refuses it), within a bigint.
         if part.isascii() and part.isdigit() and len(part) < 19:
             ids.append(int(part))
     auctions = []
     if ids:
-        auctions = selectors_pages.auction_states_for(auction_ids=ids, user=request.user)
+        auctions = page_selectors.auction_states_for(auction_ids=ids, user=request.user)
     return JsonResponse({"now": timezone.now().isoformat(), "auctions": auctions})
 
 
 @require_GET
 @buyer_required
 def my_bids(request):
-    page = selectors_pages.bid_list_for_buyer(buyer=request.user, cursor=(request.GET.get("cursor") or "")[:200])
+    page = page_selectors.bid_list_for_buyer(buyer=request.user, cursor=(request.GET.get("cursor") or "")[:200])
     return render(
         request,
         "auctions/my_bids.html",
@@ -119,7 +119,7 @@ def my_bids(request):
 @require_GET
 @buyer_required
 def my_wins(request):
-    page = selectors_pages.win_list_for_buyer(buyer=request.user, cursor=(request.GET.get("cursor") or "")[:200])
+    page = page_selectors.win_list_for_buyer(buyer=request.user, cursor=(request.GET.get("cursor") or "")[:200])
     return render(
         request,
         "auctions/my_wins.html",

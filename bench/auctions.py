@@ -166,7 +166,7 @@ def bulk_open_auctions(seller, vertical, n: int, deadline: datetime) -> list[int
     from django.utils import timezone
 
     from auctions.models import Auction
-    from auctions.selectors import ask_terms_for_lead
+    from auctions.selectors.auctions import ask_terms_for_lead
     from leads.choices import LeadStatus
     from leads.models import Lead, LeadStatusChange
 

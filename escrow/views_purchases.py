@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from auctions import selectors as auction_selectors
 from auctions.models import Sale
+from auctions.selectors import auctions as auction_selectors
 from escrow import purchases, selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement

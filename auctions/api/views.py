@@ -7,7 +7,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import selectors
 from auctions.api.serializers import (
     AskSerializer,
     AuctionDetailSerializer,
@@ -17,6 +16,7 @@ from auctions.api.serializers import (
 )
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Ask, Auction
+from auctions.selectors import auctions as auction_selectors
 from auctions.services import auctions as auction_services
 from core.api.errors import ApiError
 from leads.validation import US_STATES
@@ -73,7 +73,7 @@ class AskListCreateApi(_SellerOnly, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ask.objects.none()
-        return selectors.ask_list_for_seller(seller=self.request.user)
+        return auction_selectors.ask_list_for_seller(seller=self.request.user)
 
     def perform_create(self, serializer):
         try:
@@ -92,7 +92,7 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ask.objects.none()
-        return selectors.ask_list_for_seller(seller=self.request.user)
+        return auction_selectors.ask_list_for_seller(seller=self.request.user)
 
     def perform_update(self, serializer):
         try:
@@ -177,7 +177,7 @@ class AuctionListApi(generics.ListAPIView):
         status_ = params.get("status")
         if status_ is not None and status_ not in AuctionStatus.values:
             raise ValidationError({"status": [f"One of: {', '.join(AuctionStatus.values)}."]})
-        return selectors.auction_list_live(
+        return auction_selectors.auction_list_live(
             user=self.request.user,
             vertical=vertical_param(self.request),
             state=state_param(self.request),
@@ -188,19 +188,19 @@ class AuctionListApi(generics.ListAPIView):
 
 
 def _auction_or_404(auction_id: int, *, user=None) -> Auction:
-    """The auction as `user` may see it (selectors.auction_visible_q); without a user, whoever asks
+    """The auction as `user` may see it (auction_selectors.auction_visible_q); without a user, whoever asks
     (the bid log, which has its own rule). A 404 either way when it is not there for them."""
     try:
         if user is None:
-            return selectors.auction_get(auction_id=auction_id)
-        return selectors.auction_get_visible(auction_id=auction_id, user=user)
+            return auction_selectors.auction_get(auction_id=auction_id)
+        return auction_selectors.auction_get_visible(auction_id=auction_id, user=user)
     except Auction.DoesNotExist:
         raise NotFound("No such auction.") from None
 
 
 def auction_detail_body(*, auction: Auction, user, now=None) -> dict:
     """The auction's state for one caller: shared by the detail and the bid response."""
-    auction.view = selectors.auction_view_for(auction=auction, user=user)
+    auction.view = auction_selectors.auction_view_for(auction=auction, user=user)
     biddable = {ef.field.key for ef in vertical_fields_effective(vertical=auction.vertical) if ef.field.biddable}
     preview = {k: v for k, v in (auction.lead.fields or {}).items() if k in biddable}
     return AuctionDetailSerializer(auction, context={"now": now, "preview": preview}).data
@@ -263,7 +263,7 @@ class BidCreateApi(APIView):
 
 
 def bid_log_body(*, auction: Auction, user) -> dict:
-    """The log for someone allowed to read it (see selectors.auction_can_read_log)."""
+    """The log for someone allowed to read it (see auction_selectors.auction_can_read_log)."""
     published = auction.status == AuctionStatus.CLOSED or user.is_staff
     sale = getattr(auction, "sale", None) if auction.status == AuctionStatus.CLOSED else None
     return {
@@ -273,7 +273,7 @@ def bid_log_body(*, auction: Auction, user) -> dict:
         "length": auction.bid_count,
         "sale_digest": sale.bid_log_digest if sale else None,
         "published": published,
-        "entries": selectors.bid_log_entries(auction=auction) if published else None,
+        "entries": auction_selectors.bid_log_entries(auction=auction) if published else None,
     }
 
 
@@ -286,6 +286,6 @@ class BidLogApi(APIView):
     @extend_schema(responses=BidLogSerializer)
     def get(self, request, pk: int):
         auction = _auction_or_404(pk)
-        if not selectors.auction_can_read_log(auction=auction, user=request.user):
+        if not auction_selectors.auction_can_read_log(auction=auction, user=request.user):
             raise Http404
         return Response(bid_log_body(auction=auction, user=request.user))

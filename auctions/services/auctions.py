@@ -20,7 +20,7 @@ from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
-from auctions.selectors import ask_terms_for_lead, auction_is_visible, auction_overdue_ids, buyer_refusal
+from auctions.selectors.auctions import ask_terms_for_lead, auction_is_visible, auction_overdue_ids, buyer_refusal
 from auctions.services.buynow import buy_now_list
 from auctions.services.sales import sale_record
 from auctions.signals import auction_closing, auction_deadline_set, auction_opened, funds_check

@@ -49,7 +49,7 @@ from auctions.criteria import (
     show,
 )
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward, Sale
-from auctions.selectors_bounties import bounty_list_payable, bounty_pool_reference
+from auctions.selectors.bounties import bounty_list_payable, bounty_pool_reference
 from auctions.signals import funds_check
 from core.services import idempotent
 from leads.models import Lead

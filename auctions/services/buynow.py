@@ -19,7 +19,7 @@ from django.utils import timezone
 from auctions import bidlog
 from auctions.choices import BuyNowStatus
 from auctions.models import Auction, BuyNowListing, Sale
-from auctions.selectors import auction_is_visible, auction_visible_q, buyer_refusal
+from auctions.selectors.auctions import auction_is_visible, auction_visible_q, buyer_refusal
 from auctions.services.sales import sale_record
 from auctions.signals import funds_check
 from config import db_router
@@ -249,7 +249,7 @@ def buy_now_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 def buy_now_listing_visible(*, user) -> QuerySet:
-    """Listings `user` may see: those of auctions they may see (auctions.selectors.auction_visible_q)."""
+    """Listings `user` may see: those of auctions they may see (auctions.selectors.auctions.auction_visible_q)."""
     return BuyNowListing.objects.filter(auction_visible_q(user=user, prefix="auction__"))
 
 

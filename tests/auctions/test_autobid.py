@@ -494,7 +494,7 @@ def test_the_rule_forms_offer_exactly_the_fields_a_rule_may_filter_on_in_two_que
     reference for many verticals is the checker's, inherited fields included, PII and
     non-biddable fields left out."""
     from auctions.criteria import filterable_fields
-    from auctions.selectors_autobid import autobid_filterable_fields
+    from auctions.selectors.autobid import autobid_filterable_fields
 
     parent = make_vertical()
     child = make_vertical(parent=parent)

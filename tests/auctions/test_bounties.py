@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from auctions.choices import BidSource, BountyStatus
 from auctions.models import Bounty, BountyAward
-from auctions.selectors_bounties import (
+from auctions.selectors.bounties import (
     bounty_earnings_for_seller,
     bounty_list_for_buyer,
     bounty_list_open,

@@ -8,7 +8,7 @@ import pytest
 
 from auctions.choices import AuctionStatus, BidSource, BountyStatus
 from auctions.models import Auction, Bounty, BountyAward, Sale
-from auctions.selectors_bounties import bounty_pool_balance
+from auctions.selectors.bounties import bounty_pool_balance
 from auctions.services.auctions import auction_close, bid_place
 from auctions.services.bounties import bounty_create, bounty_fund, bounty_withdraw
 from marketplace.ledger_models import LedgerAccount

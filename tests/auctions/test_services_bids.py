@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from auctions.choices import BidSource
 from auctions.models import Auction, AuctionBidder, Bid
-from auctions.selectors import auction_held_total
+from auctions.selectors.auctions import auction_held_total
 from auctions.services.auctions import BidRejected, auction_close, bid_place
 from marketplace.ledger_models import LedgerTransaction
 from marketplace.ledger_selectors import balance_for, ledger_check

@@ -26,7 +26,7 @@ from auctions.models import (
     AutobidTrace,
     AutobidUsage,
 )
-from auctions.selectors import auction_visible_q
+from auctions.selectors.auctions import auction_visible_q
 from auctions.services import autobid
 from config import db_router
 from verticals.choices import FieldType
@@ -106,7 +106,7 @@ def autobid_trace_list_for_auction(*, auction: Auction, buyer) -> list[AutobidTr
 
 
 def access_auction_for_buyer(*, auction_id: int, buyer) -> Auction:
-    """An auction the buyer may see (auctions.selectors.auction_visible_q); Auction.DoesNotExist
+    """An auction the buyer may see (auctions.selectors.auctions.auction_visible_q); Auction.DoesNotExist
     otherwise, so an exclusive vertical's auctions stay invisible to outsiders."""
     with db_router.primary():
         return (

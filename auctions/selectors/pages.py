@@ -12,7 +12,7 @@ from django.db.models import OuterRef
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import Auction, AuctionBidder, Sale
-from auctions.selectors import auction_visible_q, minimum_bid_for
+from auctions.selectors.auctions import auction_visible_q, minimum_bid_for
 from config import db_router
 from core.paging import Page, page_newest_first, page_newest_id_first
 from verticals.choices import VerticalStatus
@@ -43,7 +43,7 @@ def auction_list_marketplace(
     cursor: str = "",
     size: int = PAGE_SIZE,
 ) -> Page:
-    """Open auctions in the given verticals that `user` may see (auctions.selectors.
+    """Open auctions in the given verticals that `user` may see (auctions.selectors.auctions.
     auction_visible_q), newest first ((created_at, id) keyset).
 
     Stale-tolerant (may read the replica); the row's live values come over the socket."""
@@ -70,7 +70,7 @@ def bidder_status(*, auction: Auction, user_id: int, has_bid: bool) -> str:
 
 
 def auction_states_for(*, auction_ids: list[int], user) -> list[dict]:
-    """The live values of the auctions among `auction_ids` that `user` may see (auctions.selectors.
+    """The live values of the auctions among `auction_ids` that `user` may see (auctions.selectors.auctions.
     auction_visible_q; others are left out) for one caller: the polling fallback. Two queries.
 
     Reads the primary: a bidder polling right after their bid must see it."""
