@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from auctions.api.views import bid_log_body
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
-from auctions.forms import AskForm, BidForm
+from auctions.forms.auctions import AskForm, BidForm
 from auctions.models import Ask, Auction
 from auctions.selectors import auctions as auction_selectors
 from auctions.selectors import autobid as autobid_selectors

@@ -10,7 +10,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import criteria
-from auctions.forms_autobid import AutobidRuleForm, FieldFilterFormSet
+from auctions.forms.autobid import AutobidRuleForm, FieldFilterFormSet
 from auctions.models import AutobidRule
 from auctions.selectors import autobid as autobid_selectors
 from auctions.selectors import pages as page_selectors
