@@ -154,7 +154,7 @@ def test_only_an_exclusive_verticals_listed_buyers_may_create_a_bounty_on_it():
 
 
 def test_states_are_normalised_and_the_admin_form_uses_the_same_checks(vertical):
-    from auctions.admin_bounties import BountyAdminForm
+    from auctions.admin.bounties import BountyAdminForm
 
     bounty = make_bounty(vertical=vertical, states=["tx", "CA", "ca"])
     assert bounty.states == ["CA", "TX"]

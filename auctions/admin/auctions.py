@@ -225,6 +225,3 @@ class AutobidTraceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-from auctions import admin_bounties  # noqa: E402,F401  (registers the bounty admin)
