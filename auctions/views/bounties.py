@@ -16,14 +16,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty
 from auctions.selectors import bounties as bounty_selectors
 from auctions.services import bounties
-from auctions.views_live import buyer_required
+from auctions.views.live import buyer_required
 from leads.views_seller import seller_required
 from verticals.choices import VerticalStatus
 from verticals.display import filter_text
@@ -327,14 +326,3 @@ def seller_bounties(request):
             "awards": list(bounty_selectors.bounty_award_list_for_seller(seller=request.user)[:100]),
         },
     )
-
-
-urlpatterns = [
-    path("bounties/", bounty_list, name="bounty-list"),
-    path("bounties/<int:bounty_id>/", bounty_detail, name="bounty-detail"),
-    path("bounties/<int:bounty_id>/edit/", bounty_edit, name="bounty-edit"),
-    path("bounties/<int:bounty_id>/fund/", bounty_fund, name="bounty-fund"),
-    path("bounties/<int:bounty_id>/withdraw/", bounty_withdraw, name="bounty-withdraw"),
-    path("bounties/<int:bounty_id>/status/", bounty_status, name="bounty-status"),
-    path("seller/bounties/", seller_bounties, name="seller-bounties"),
-]

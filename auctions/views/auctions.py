@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions.api.views import bid_log_body
@@ -171,15 +170,3 @@ def buy_now_buy(request, listing_id: int):
             listing.refresh_from_db()
     preview = buynow.buy_now_previews(listings=[listing])[0]
     return render(request, "auctions/buy_now.html", {"confirm": preview, "listing": listing}, status=status)
-
-
-urlpatterns = [
-    path("seller/asks/", ask_list, name="ask-list"),
-    path("seller/asks/new/", ask_new, name="ask-new"),
-    path("seller/asks/<int:ask_id>/edit/", ask_edit, name="ask-edit"),
-    path("seller/asks/<int:ask_id>/delete/", ask_delete, name="ask-delete"),
-    path("auctions/<int:auction_id>/", auction_room, name="auction-room"),
-    path("auctions/<int:auction_id>/bid-log.json", auction_bid_log_download, name="auction-bid-log"),
-    path("buy-now/", buy_now_list_page, name="buy-now-list"),
-    path("buy-now/<int:listing_id>/buy/", buy_now_buy, name="buy-now-buy"),
-]

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -125,11 +125,3 @@ def my_wins(request):
         "auctions/my_wins.html",
         {"sales": page.rows, "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else ""},
     )
-
-
-urlpatterns = [
-    path("marketplace/", marketplace, name="marketplace"),
-    path("marketplace/state.json", auction_state, name="live-auction-state"),
-    path("my/bids/", my_bids, name="my-bids"),
-    path("my/wins/", my_wins, name="my-wins"),
-]

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import criteria
@@ -15,7 +14,7 @@ from auctions.models import AutobidRule
 from auctions.selectors import autobid as autobid_selectors
 from auctions.selectors import pages as page_selectors
 from auctions.services import autobid
-from auctions.views_live import buyer_required
+from auctions.views.live import buyer_required
 
 
 def _rule(request, rule_id: int) -> AutobidRule:
@@ -156,14 +155,3 @@ def rule_resume(request, rule_id: int):
     rule = autobid.autobid_rule_resume(rule=_rule(request, rule_id))
     messages.success(request, f"Autobid rule “{rule.name}” resumed.")
     return redirect("autobid-rule-list")
-
-
-urlpatterns = [
-    path("autobid/", rule_list, name="autobid-rule-list"),
-    path("autobid/new/", rule_new, name="autobid-rule-new"),
-    path("autobid/<int:rule_id>/", rule_detail, name="autobid-rule-detail"),
-    path("autobid/<int:rule_id>/edit/", rule_edit, name="autobid-rule-edit"),
-    path("autobid/<int:rule_id>/delete/", rule_delete, name="autobid-rule-delete"),
-    path("autobid/<int:rule_id>/pause/", rule_pause, name="autobid-rule-pause"),
-    path("autobid/<int:rule_id>/resume/", rule_resume, name="autobid-rule-resume"),
-]
