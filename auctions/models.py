@@ -173,7 +173,7 @@ class AuctionBidder(models.Model):
     bidder_ref = models.CharField(max_length=32)
     released_at = models.DateTimeField(null=True, blank=True)
     # Set when the maximum was withdrawn before the close because the money behind it left the
-    # vault (an exit on chain; escrow/exits.py): the bidder no longer ranks, a new bid re-enters.
+    # vault (an exit on chain; escrow/services/exits.py): the bidder no longer ranks, a new bid re-enters.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

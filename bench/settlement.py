@@ -62,7 +62,7 @@ def _measure(auction_ids: list[int]) -> dict:
     from auctions.services.auctions import auction_close
     from chain.transactions import chain_tx_poll_pending
     from escrow.models import MintBatch, Settlement
-    from escrow.settlement import settlement_advance, settlement_fund
+    from escrow.services.settlement import settlement_advance, settlement_fund
 
     deadline = max(Auction.objects.values_list("deadline", flat=True))
     queue = list(auction_ids)

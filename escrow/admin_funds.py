@@ -1,5 +1,5 @@
-"""Admin for deposits and withdrawals: read-only. Money moves only through escrow/deposits.py and
-escrow/withdrawals.py; an unknown depositor's VaultEvent (user empty) is where staff look first."""
+"""Admin for deposits and withdrawals: read-only. Money moves only through escrow/services/deposits.py and
+escrow/services/withdrawals.py; an unknown depositor's VaultEvent (user empty) is where staff look first."""
 
 from django.contrib import admin
 

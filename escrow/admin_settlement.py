@@ -1,12 +1,12 @@
 """Staff views of settlement: each sale's settlement (with a retry for failed ones and a refund for
-funded ones), mint batches and reconciliation findings. Read-only: state moves only through escrow/settlement.py."""
+funded ones), mint batches and reconciliation findings. Read-only: state moves only through escrow/services/settlement.py."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from core.admin import ReadOnlyAdminMixin
 from escrow.models import MintBatch, ReconciliationIssue, Settlement
-from escrow.settlement import REFUNDABLE, settlement_refund, settlement_retry
+from escrow.services.settlement import REFUNDABLE, settlement_refund, settlement_retry
 
 
 class ReconciliationIssueInline(admin.TabularInline):

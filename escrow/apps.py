@@ -10,9 +10,9 @@ class EscrowConfig(AppConfig):
         from auctions.selectors import auctions as auction_selectors
         from auctions.signals import FUNDS_CHECKS, sale_recorded
         from chain.signals import wallet_linked
-        from escrow.exits import exit_funds_check
         from escrow.selectors_purchases import purchase_can_read_auction
-        from escrow.sweeps import on_wallet_linked
+        from escrow.services.exits import exit_funds_check
+        from escrow.services.sweeps import on_wallet_linked
         from escrow.tasks import settle_sale_schedule
 
         sale_recorded.connect(settle_sale_schedule, dispatch_uid="escrow.settle_on_sale")

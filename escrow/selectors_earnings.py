@@ -1,6 +1,6 @@
 """A seller's pending earnings: sold leads whose escrow will be released to them and has not been
 yet, with what the release is expected to pay (price − platform fee − vertical royalty + bounties,
-the split of escrow.fees that the release itself uses, or the split already fixed when the release
+the split of escrow.services.fees that the release itself uses, or the split already fixed when the release
 was sent) and when (the settlement's release time, else the sale's time plus the vertical's
 dispute window).
 
@@ -39,14 +39,14 @@ from django.db.models.functions import Coalesce
 
 from auctions.models import BountyAward, Sale
 from escrow.choices import ContactStatus
-from escrow.fees import (
+from escrow.models import Settlement
+from escrow.selectors_purchases import contact_status_expression
+from escrow.services.fees import (
     micro_usdc_expression,
     release_after_expression,
     release_amounts,
     release_amounts_micro_expression,
 )
-from escrow.models import Settlement
-from escrow.selectors_purchases import contact_status_expression
 
 ZERO = Decimal(0)
 MICRO = Decimal(10) ** 6
@@ -176,7 +176,7 @@ def _usdc(micro) -> Decimal:
 
 def earnings_pending_totals(*, seller) -> PendingTotals:
     """Count, sums and the next release over all the seller's pending sales. One query: each
-    sale's split is computed in SQL in micro-USDC, rounded as escrow.fees.release_amounts rounds
+    sale's split is computed in SQL in micro-USDC, rounded as escrow.services.fees.release_amounts rounds
     (or the split stored once the release was sent), so the totals are the sums of the rows
     pending_sales() gives."""
     fixed = Q(settlement__seller_amount__isnull=False)

@@ -1,6 +1,6 @@
 """Reads for a buyer's purchases: who may see a sold lead, whether its contact details may be read
 yet, the "My purchases" list and one purchase with its escrow, NFT and verification facts. Never
-the contact details (escrow.purchases reads and logs those).
+the contact details (escrow.services.purchases reads and logs those).
 
 Who may see a purchase (the one rule, `purchase_queryset_for_reader`): once the sale's LeadNFT is
 minted and its owner is known (Settlement.token_id and owner_address set), the user whose wallet
@@ -35,9 +35,9 @@ from chain.models import ContractDeployment, Wallet
 from config import db_router
 from core.paging import Page, page_newest_first
 from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
-from escrow.commitments import lead_canonical_data, lead_data_hash
 from escrow.models import Settlement
-from escrow.settlement import mint_batch_items, settlement_enabled, to_units
+from escrow.services.commitments import lead_canonical_data, lead_data_hash
+from escrow.services.settlement import mint_batch_items, settlement_enabled, to_units
 
 PAGE_SIZE = 25
 MAX_SALE_ID = 2**63 - 1  # a bigint: larger ids cannot exist (and must not reach the database)

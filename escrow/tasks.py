@@ -8,9 +8,9 @@ from chain.client import ChainUnavailable
 from config.celery import app
 from core.pipeline import PipelineTask, TransientError
 from escrow import tasks_funds  # noqa: F401 - deposits and withdrawals register their tasks there
-from escrow.reconcile import reconcile as run
-from escrow.settlement import mint_flush as flush
-from escrow.settlement import settlement_advance, settlement_enabled, settlement_fund
+from escrow.services.reconcile import reconcile as run
+from escrow.services.settlement import mint_flush as flush
+from escrow.services.settlement import settlement_advance, settlement_enabled, settlement_fund
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def mint_flush() -> int:
 
 @app.task(name="escrow.reconcile", base=PipelineTask)
 def reconcile() -> dict:
-    """Periodic (celery beat, every minute): the books against the chain (escrow/reconcile.py)."""
+    """Periodic (celery beat, every minute): the books against the chain (escrow/services/reconcile.py)."""
     try:
         return run()
     except ChainUnavailable as exc:

@@ -1,4 +1,4 @@
-"""Thin tasks for deposits and withdrawals (escrow/deposits.py, escrow/withdrawals.py).
+"""Thin tasks for deposits and withdrawals (escrow/services/deposits.py, escrow/services/withdrawals.py).
 Routes: config/queues.py."""
 
 import logging
@@ -8,10 +8,10 @@ from web3.exceptions import Web3RPCError
 from chain.client import ChainMisconfigured, ChainUnavailable, chain_enabled
 from config.celery import app
 from core.pipeline import PipelineTask
-from escrow.deposits import VaultUnavailable, vault_index
-from escrow.exits import claims_cover
-from escrow.sweeps import wallet_sweeps_retry
-from escrow.withdrawals import withdrawal_advance
+from escrow.services.deposits import VaultUnavailable, vault_index
+from escrow.services.exits import claims_cover
+from escrow.services.sweeps import wallet_sweeps_retry
+from escrow.services.withdrawals import withdrawal_advance
 
 logger = logging.getLogger(__name__)
 

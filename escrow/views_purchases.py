@@ -1,7 +1,7 @@
 """Pages for buyers: "My purchases" (no contact details, nothing logged) and one purchase with
 the lead's contact details once its money arrived (each view is one PiiAccess; before that, where
 the payment stands and what happens next), the escrow deal, the LeadNFT and how to verify both and
-the bid log on chain. Thin: escrow.selectors_purchases reads, escrow.purchases reads the contact
+the bid log on chain. Thin: escrow.selectors_purchases reads, escrow.services.purchases reads the contact
 details and logs the access. Another user's purchase is a 404.
 """
 
@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET
 
 from auctions.models import Sale
 from auctions.selectors import auctions as auction_selectors
-from escrow import purchases, selectors_purchases
+from escrow import selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.services import purchases
 from leads.models import PiiAccess
 from leads.selectors import lead_details_display, lead_field_values
 

@@ -1,6 +1,6 @@
 """The wallet page: balances, holds and history, the deposit address, recent vault deposits and
 withdrawals, exits announced on the vault, the withdraw form and the development faucet
-(escrow/deposits.py, escrow/withdrawals.py, escrow/exits.py); and the staff credit page."""
+(escrow/services/deposits.py, escrow/services/withdrawals.py, escrow/services/exits.py); and the staff credit page."""
 
 from decimal import Decimal
 
@@ -20,11 +20,11 @@ from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
 from core.paging import cursor_decode_time_id, page_newest_first
-from escrow.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
-from escrow.exits import claims_live_for, exits_pending_for
 from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
-from escrow.settlement import settlement_enabled
-from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
+from escrow.services.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
+from escrow.services.exits import claims_live_for, exits_pending_for
+from escrow.services.settlement import settlement_enabled
+from escrow.services.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_request
 from marketplace import ratelimit
 from marketplace.ledger import USDC_QUANTUM, IdempotencyConflict, ledger_credit_user
 from marketplace.ledger_models import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS

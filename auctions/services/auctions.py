@@ -505,7 +505,7 @@ def bid_place(
 @transaction.atomic
 def auction_bidder_withdraw(*, auction_id: int, buyer_id: int, reason: str, now: datetime | None = None) -> Decimal:
     """Withdraw a buyer's standing maximum from an open auction because the money behind it is
-    leaving the vault (escrow/exits.py): its hold is released, the bidder stops ranking and the
+    leaving the vault (escrow/services/exits.py): its hold is released, the bidder stops ranking and the
     price is set again from the others (the bid log keeps its bids). Returns the USDC released
     (0 when nothing is held or the auction is closed). Lock order as bid_place: the auction row,
     then ledger accounts."""

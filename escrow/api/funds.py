@@ -1,4 +1,4 @@
-"""Deposits and withdrawals for integrators. Thin: escrow/withdrawals.py and
+"""Deposits and withdrawals for integrators. Thin: escrow/services/withdrawals.py and
 escrow/selectors_funds.py do the work.
 
 POST /withdrawals/ moves money and needs an Idempotency-Key header: a replay moves nothing and
@@ -21,12 +21,17 @@ from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictCharField, StrictIntegerField
 from escrow import selectors_funds
 from escrow.models import VaultEvent, Withdrawal
-from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_prepare, withdrawal_request
+from escrow.services.withdrawals import (
+    WithdrawalConflict,
+    WithdrawalUnavailable,
+    withdrawal_prepare,
+    withdrawal_request,
+)
 from marketplace.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 UNAVAILABLE = "The chain is unavailable (or the vault not deployed); nothing was withdrawn."
-KEY_MAX = 179  # escrow.withdrawals keeps the key inside a longer ledger key
+KEY_MAX = 179  # escrow.services.withdrawals keeps the key inside a longer ledger key
 ADDRESS_PATTERN = r"^0x(?!0{40}$)[0-9a-fA-F]{40}$"
 
 

@@ -1,7 +1,7 @@
 """Purchases for integrators: the caller's purchases (no contact details, nothing logged) and one
 purchase with its contact details once its money arrived (each read is one PiiAccess with channel
 "api"), escrow deal, LeadNFT and verification facts. Thin: escrow.selectors_purchases and
-escrow.purchases do the work.
+escrow.services.purchases do the work.
 
 Readers are the buyer, or the NFT's current owner after a resale; anyone else's purchase (and a
 missing id) is a 404. Before the money arrived (`contact_status` other than "available") the
@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 
 from auctions.api.serializers import usdc
 from auctions.models import Sale
-from escrow import purchases, selectors_purchases
+from escrow import selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.services import purchases
 from leads.models import PiiAccess
 
 # uint256 values (token ids) do not fit a JSON number most clients can read exactly.

@@ -225,7 +225,12 @@ def op_buy_now(world, rng, payer, user, counts):
 
 
 def op_withdraw(world, rng, payer, user, counts):
-    from escrow.withdrawals import WithdrawalUnavailable, withdrawal_prepare, withdrawal_request, withdrawal_sign
+    from escrow.services.withdrawals import (
+        WithdrawalUnavailable,
+        withdrawal_prepare,
+        withdrawal_request,
+        withdrawal_sign,
+    )
 
     amount, extra = _amount(rng, 1, 60), {}
     try:
@@ -453,7 +458,7 @@ def op_link(world, rng, payer, user, counts):
 
 def op_refund(world, rng, payer, user, counts):
     from escrow.models import Settlement
-    from escrow.settlement import REFUNDABLE, settlement_refund
+    from escrow.services.settlement import REFUNDABLE, settlement_refund
 
     ids = list(Settlement.objects.filter(state__in=REFUNDABLE).values_list("pk", flat=True)[:20])
     if not ids:
@@ -485,10 +490,10 @@ ANY_OPS = [(op_list, 10), (op_close, 12), (op_refund, 2)]
 
 def _beat() -> None:
     from chain.transactions import chain_tx_poll_pending
-    from escrow.deposits import vault_index
-    from escrow.exits import claims_cover
-    from escrow.settlement import settlement_advance
-    from escrow.withdrawals import withdrawal_advance
+    from escrow.services.deposits import vault_index
+    from escrow.services.exits import claims_cover
+    from escrow.services.settlement import settlement_advance
+    from escrow.services.withdrawals import withdrawal_advance
 
     chain_tx_poll_pending()
     settlement_advance()
@@ -618,7 +623,7 @@ def compare(world: _World) -> list[str]:
     from auctions.models import Sale
     from escrow.models import BountyDeal, Settlement, VaultClaim
     from escrow.selectors_funds import ledger_vault_backing
-    from escrow.settlement import BOUNTY_DEAL_BASE
+    from escrow.services.settlement import BOUNTY_DEAL_BASE
     from marketplace.ledger_choices import LedgerAccountKind
     from marketplace.ledger_models import LedgerAccount
     from marketplace.ledger_selectors import ledger_check

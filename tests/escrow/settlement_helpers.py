@@ -14,7 +14,7 @@ from chain.deploy import contract_address, marketplace_deploy
 from chain.models import ChainTransaction
 from chain.transactions import chain_tx_poll_pending
 from chain.wallets import wallet_custodial_account, wallet_for
-from escrow.settlement import settlement_advance, to_units
+from escrow.services.settlement import settlement_advance, to_units
 from tests.auctions.factories import funded_buyer, make_auction
 
 D = Decimal

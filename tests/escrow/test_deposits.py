@@ -9,8 +9,8 @@ from django.urls import reverse
 from eth_account import Account
 
 from chain.wallets import wallet_for
-from escrow.deposits import VaultUnavailable, vault_index
 from escrow.models import ChainCursor, VaultEvent
+from escrow.services.deposits import VaultUnavailable, vault_index
 from marketplace.ledger_models import LedgerTransaction
 from marketplace.ledger_selectors import balance_for
 from tests.concurrency import run_threads

@@ -11,7 +11,7 @@ from django.utils import timezone
 from auctions.models import Sale
 from escrow import selectors_earnings
 from escrow.models import Settlement
-from escrow.settlement import release_split
+from escrow.services.settlement import release_split
 from marketplace.display import moment_text
 from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_vertical

@@ -15,9 +15,9 @@ from auctions.models import AuctionBidder
 from auctions.pricing import proxy_price
 from auctions.services.auctions import bid_place
 from chain.wallets import wallet_custodial_account, wallet_for
-from escrow.deposits import vault_index
-from escrow.exits import claims_cover
 from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
+from escrow.services.deposits import vault_index
+from escrow.services.exits import claims_cover
 from marketplace.ledger_models import LedgerAccount
 from marketplace.ledger_selectors import balance_for, ledger_check
 from tests.auctions.factories import make_auction
@@ -421,7 +421,7 @@ def test_an_exit_sets_aside_no_more_than_its_address_holds(
 def test_a_reserve_beyond_what_its_exit_can_pay_goes_back_to_available(buyer, contracts, send_as, monkeypatch):
     """When the node did not say what an exit can pay at its announcement, the reserve takes the
     whole amount from available; the next cover pass reads it and gives back the excess."""
-    from escrow import exits
+    from escrow.services import exits
 
     own = _link_own_wallet(buyer)  # the 100 moves to the wallet; the custodial address holds 0
     assert vault_index() == 1
@@ -449,7 +449,7 @@ def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(
 
     from chain.models import ChainTransaction
     from chain.transactions import chain_tx_poll_pending
-    from escrow.sweeps import FundingDeferred, vault_address_to_fund
+    from escrow.services.sweeps import FundingDeferred, vault_address_to_fund
 
     wallet = wallet_for(user=buyer)
     wallet.address, wallet.kind = Account.create().address, "linked"
@@ -523,7 +523,7 @@ def test_linking_an_address_the_vault_holds_money_or_an_exit_for_is_refused(buye
 def test_a_treasury_deposit_sent_but_not_confirmed_in_time_is_never_sent_twice(contracts, settings):
     """The form's key stays used once the deposit left: a resubmission after a receipt that did not
     come in time sends nothing more (the indexer credits the one deposit when it confirms)."""
-    from escrow.deposits import FaucetError, treasury_deposit_for
+    from escrow.services.deposits import FaucetError, treasury_deposit_for
     from tests.escrow.rpc_proxy import HoldingProxy
 
     target = UserFactory(is_buyer=True)
@@ -614,7 +614,7 @@ def test_a_failed_move_to_the_linked_wallet_is_tried_again_under_a_fresh_key(buy
 
     from chain.models import ChainTransaction
     from chain.transactions import chain_tx_poll_pending
-    from escrow.sweeps import wallet_sweeps_retry
+    from escrow.services.sweeps import wallet_sweeps_retry
 
     wallet = wallet_for(user=buyer)
     custodial = wallet.custodial_address

@@ -16,9 +16,10 @@ from auctions.models import Sale
 from chain.leadnft import MintItem, leaf_hash, token_id_for
 from chain.models import ChainTransaction, ContractDeployment, Wallet
 from core import correlation
-from escrow import purchases, selectors_purchases
-from escrow.commitments import lead_canonical_data, lead_data_hash
+from escrow import selectors_purchases
 from escrow.models import MintBatch, Settlement
+from escrow.services import purchases
+from escrow.services.commitments import lead_canonical_data, lead_data_hash
 from leads import vault
 from leads.models import LeadPII, PiiAccess
 from leads.selectors import lead_pii_read

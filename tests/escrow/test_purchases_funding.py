@@ -11,9 +11,10 @@ import pytest
 from django.utils import timezone
 
 from chain.models import ChainTransaction, ContractDeployment
-from escrow import purchases, selectors_purchases
+from escrow import selectors_purchases
 from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
 from escrow.models import Settlement
+from escrow.services import purchases
 from leads.models import Lead, PiiAccess
 from tests.escrow.test_purchases import (  # noqa: F401 - shared fixtures
     CHAIN_ID,

@@ -12,9 +12,9 @@ from eth_account import Account
 
 from auctions.services.auctions import bid_place
 from chain.wallets import wallet_for
-from escrow.deposits import vault_index
 from escrow.models import Withdrawal
-from escrow.withdrawals import withdrawal_request
+from escrow.services.deposits import vault_index
+from escrow.services.withdrawals import withdrawal_request
 from marketplace.ledger_selectors import balance_for, ledger_check
 from tests.auctions.factories import make_auction
 from tests.escrow import funds_fixtures

@@ -38,11 +38,11 @@ from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.transactions import PreparedTx, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_for
 from escrow import metrics
-from escrow.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.cursors import cursor_lock
-from escrow.fees import release_after_for, release_amounts
 from escrow.models import BountyDeal, MintBatch, Settlement
-from escrow.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
+from escrow.services.commitments import lead_canonical_data, lead_data_hash, new_salt
+from escrow.services.fees import release_after_for, release_amounts
+from escrow.services.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
 from escrow.units import to_units
 from leads.selectors import lead_pii_read
 from marketplace.ledger import AccountSpec, ledger_post
@@ -221,7 +221,7 @@ def _bounty_plans(s: Settlement, *, vault: str, w3) -> list[tuple[BountyAward, s
 
 def _moved_funders(funders: set[str]) -> set[str]:
     """Of `funders` (addresses planned before any lock), the custodial addresses of wallets linked
-    since: their money is being moved to the wallet (escrow.sweeps), so a deal funded from there
+    since: their money is being moved to the wallet (escrow.services.sweeps), so a deal funded from there
     would race the move. Locks those wallet rows, so a link in progress is waited for; escrow.advance
     plans them again (from the wallet)."""
     moved = (

@@ -24,7 +24,7 @@ from chain.leadnft import lead_nft, token_id_for
 from chain.models import ChainTransaction
 from escrow import metrics
 from escrow.models import BountyDeal, ReconciliationIssue, Settlement
-from escrow.settlement import SettlementUnavailable, settlement_contracts, to_units
+from escrow.services.settlement import SettlementUnavailable, settlement_contracts, to_units
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def _record(found: dict, moved: list, *, chain_id: int, now) -> dict[str, int]:
             resolved_at=now,
         )
         logger.info("reconcile: token of sale %s now owned by %s", s.sale_id, owner)
-    # Only the kinds this job finds: a user's shortfall is opened and resolved by escrow/exits.py.
+    # Only the kinds this job finds: a user's shortfall is opened and resolved by escrow/services/exits.py.
     open_issues = {
         (i.kind, i.settlement_id): i
         for i in ReconciliationIssue.objects.select_for_update()

@@ -19,8 +19,8 @@ from chain.models import ChainTransaction, Wallet
 from chain.transactions import LIVE, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.models import BountyDeal, Settlement
+from escrow.services.withdrawals import vault_clock, vault_typed_data, withdrawal_sign
 from escrow.units import to_units
-from escrow.withdrawals import vault_clock, vault_typed_data, withdrawal_sign
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def wallet_sweep(*, user_id: int) -> ChainTransaction | None:
     # it: ExitPending); the rest follows once the exit is taken or cancelled (the indexer sweeps).
     # So does what deals recorded before the link are about to fund from there (their fundDeal
     # would fail if the move went first); a deal planned from there after the link is planned again
-    # from the wallet (escrow.settlement._moved_funders).
+    # from the wallet (escrow.services.settlement._moved_funders).
     balance -= min(balance, exiting + _committed_units(wallet.custodial_address))
     if balance == 0:
         return None

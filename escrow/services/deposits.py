@@ -3,7 +3,7 @@ exactly once; and money the platform itself puts into the vault (the development
 credit from the treasury).
 
 In chain mode a user's money enters and leaves the ledger ONLY here (and through withdrawals the
-platform sends, escrow/withdrawals.py). `vault_index` works in two phases:
+platform sends, escrow/services/withdrawals.py). `vault_index` works in two phases:
 1. the node: read the logs from the block after ChainCursor("vault", chain id) up to the newest
    block that is CHAIN_CONFIRMATIONS deep, and the calldata of any withdrawal whose transaction
    hash we did not record — holding no lock;
@@ -12,14 +12,14 @@ platform sends, escrow/withdrawals.py). `vault_index` works in two phases:
    move the cursor, in ONE transaction: two workers never apply a log twice, a crash applies all
    of a range or none of it, and no ledger row is ever held while the node answers.
 
-What each log does (escrow/exits.py has the exit and claim rules):
+What each log does (escrow/services/exits.py has the exit and claim rules):
 - Deposited: credits the owner of the address (`Wallet.address` or `Wallet.custodial_address`);
   an unknown address is recorded, not credited. Funds arriving at the custodial address of a
   user who linked their own wallet are moved there on chain (`wallet_sweep`), as is what an exit
   announced there kept back, once it is cancelled or taken.
 - Withdrawn: our Withdrawal (by transaction hash, else by calldata) was debited when requested;
   the event completes it. Any other Withdrawn is an outflow the ledger did not see coming: a claim.
-- ExitAnnounced / ExitCancelled / Exited: the exit hatch (escrow/exits.py).
+- ExitAnnounced / ExitCancelled / Exited: the exit hatch (escrow/services/exits.py).
 - Moved: between two addresses of one user nothing changes in the ledger; otherwise an outflow for
   the sender and a deposit for the receiver.
 
@@ -54,13 +54,13 @@ from chain.client import (
 from chain.deploy import DeployError, _send_call, deployer_account
 from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.wallets import wallet_for
-from escrow import exits
 from escrow.cursors import cursor_lock
 from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
-from escrow.settlement import settlement_enabled
-from escrow.sweeps import wallet_sweep_quietly
+from escrow.services import exits
+from escrow.services.settlement import settlement_enabled
+from escrow.services.sweeps import wallet_sweep_quietly
+from escrow.services.withdrawals import withdrawal_ledger_transaction, withdrawal_mark_completed
 from escrow.units import from_units, to_units
-from escrow.withdrawals import withdrawal_ledger_transaction, withdrawal_mark_completed
 from marketplace.ledger import (
     USDC_LIMIT,
     AccountSpec,

@@ -1,5 +1,5 @@
 """How a sale's price is split at release, and when it is released: pure functions shared by the
-release itself (escrow.settlement) and the seller's pending earnings (escrow.selectors_earnings),
+release itself (escrow.services.settlement) and the seller's pending earnings (escrow.selectors_earnings),
 so what a seller is told to expect is what the release pays."""
 
 from datetime import datetime, timedelta
