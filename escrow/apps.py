@@ -10,7 +10,7 @@ class EscrowConfig(AppConfig):
         from auctions.selectors import auctions as auction_selectors
         from auctions.signals import FUNDS_CHECKS, sale_recorded
         from chain.signals import wallet_linked
-        from escrow.selectors_purchases import purchase_can_read_auction
+        from escrow.selectors.purchases import purchase_can_read_auction
         from escrow.services.exits import exit_funds_check
         from escrow.services.sweeps import on_wallet_linked
         from escrow.tasks import settle_sale_schedule

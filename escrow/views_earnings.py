@@ -1,11 +1,11 @@
 """The seller's pending earnings page: money from sold leads still in escrow, with what each
-release is expected to pay and when. Thin: escrow.selectors_earnings does the reading."""
+release is expected to pay and when. Thin: escrow.selectors.earnings does the reading."""
 
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from escrow import selectors_earnings
+from escrow.selectors import earnings as earnings_selectors
 from leads.views_seller import seller_required
 
 
@@ -15,7 +15,7 @@ def seller_earnings(request):
     return render(
         request,
         "escrow/seller_earnings.html",
-        {"earnings": selectors_earnings.earnings_pending_for_seller(seller=request.user)},
+        {"earnings": earnings_selectors.earnings_pending_for_seller(seller=request.user)},
     )
 
 

@@ -1,7 +1,7 @@
 """Pages for buyers: "My purchases" (no contact details, nothing logged) and one purchase with
 the lead's contact details once its money arrived (each view is one PiiAccess; before that, where
 the payment stands and what happens next), the escrow deal, the LeadNFT and how to verify both and
-the bid log on chain. Thin: escrow.selectors_purchases reads, escrow.services.purchases reads the contact
+the bid log on chain. Thin: escrow.selectors.purchases reads, escrow.services.purchases reads the contact
 details and logs the access. Another user's purchase is a 404.
 """
 
@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET
 
 from auctions.models import Sale
 from auctions.selectors import auctions as auction_selectors
-from escrow import selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.selectors import purchases as purchase_selectors
 from escrow.services import purchases
 from leads.models import PiiAccess
 from leads.selectors import lead_details_display, lead_field_values
@@ -25,11 +25,11 @@ from leads.selectors import lead_details_display, lead_field_values
 @login_required
 def purchase_list(request):
     """Your purchases, newest first ((created_at, id) keyset): no contact details, nothing logged."""
-    page = selectors_purchases.purchase_page_for_reader(
+    page = purchase_selectors.purchase_page_for_reader(
         user=request.user, cursor=(request.GET.get("cursor") or "")[:200]
     )
     rows = [
-        (sale, selectors_purchases.settlement_of(sale), ContactStatus(sale.contact_status).label) for sale in page.rows
+        (sale, purchase_selectors.settlement_of(sale), ContactStatus(sale.contact_status).label) for sale in page.rows
     ]
     return render(
         request,
@@ -49,14 +49,14 @@ def purchase_detail(request, sale_id: int):
     """One purchase with its contact details once its money arrived (the view is logged), or where
     the payment stands; escrow, NFT and verification."""
     try:
-        sale = selectors_purchases.purchase_get_for_reader(user=request.user, sale_id=sale_id)
+        sale = purchase_selectors.purchase_get_for_reader(user=request.user, sale_id=sale_id)
         pii = purchases.purchase_pii_read(user=request.user, sale=sale, channel=PiiAccess.Channel.PAGE)
         status = ContactStatus.AVAILABLE
     except Sale.DoesNotExist:
         raise Http404("No such purchase.") from None
     except purchases.ContactUnavailable as exc:
         pii, status = None, exc.status
-    settlement = selectors_purchases.settlement_of(sale)
+    settlement = purchase_selectors.settlement_of(sale)
     if pii is not None:
         fields, contact = lead_details_display(lead=sale.lead, pii=pii)
     else:  # locked: what a buyer sees before buying, no more (no full ZIP or city either)
@@ -73,11 +73,11 @@ def purchase_detail(request, sale_id: int):
             "batch": settlement.mint_batch if settlement else None,
             "contact_available": pii is not None,
             "contact_status": ContactStatus(status).label,
-            "contact_status_message": selectors_purchases.contact_status_message(status),
-            "split": selectors_purchases.usdc_split(settlement),
+            "contact_status_message": purchase_selectors.contact_status_message(status),
+            "split": purchase_selectors.usdc_split(settlement),
             "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
             # With pii None only the contracts: the canonical JSON holds the contact details.
-            "verification": selectors_purchases.purchase_verification(sale=sale, pii=pii),
+            "verification": purchase_selectors.purchase_verification(sale=sale, pii=pii),
             "can_read_log": auction_selectors.auction_can_read_log(auction=sale.auction, user=request.user),
         },
     )

@@ -20,7 +20,7 @@ from chain.client import DEV_CHAIN_ID
 from chain.models import Wallet
 from chain.wallets import wallet_for, wallet_get_for
 from core.paging import cursor_decode_time_id, page_newest_first
-from escrow.selectors_funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
+from escrow.selectors.funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
 from escrow.services.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
 from escrow.services.exits import claims_live_for, exits_pending_for
 from escrow.services.settlement import settlement_enabled

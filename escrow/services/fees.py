@@ -1,5 +1,5 @@
 """How a sale's price is split at release, and when it is released: pure functions shared by the
-release itself (escrow.services.settlement) and the seller's pending earnings (escrow.selectors_earnings),
+release itself (escrow.services.settlement) and the seller's pending earnings (escrow.selectors.earnings),
 so what a seller is told to expect is what the release pays."""
 
 from datetime import datetime, timedelta
@@ -52,7 +52,7 @@ def micro_usdc_expression(amount) -> Cast:
 def release_amounts_micro_expression(*, price, vertical_has_owner: Q) -> tuple:
     """release_amounts() as SQL expressions in micro-USDC (seller, platform fee, vertical royalty):
     integer division rounds the fee and the royalty down to the micro-USDC, as release_amounts
-    does, for lists that sum many sales in one query (escrow.selectors_earnings)."""
+    does, for lists that sum many sales in one query (escrow.selectors.earnings)."""
     price_micro = micro_usdc_expression(price)
     fee = price_micro * Value(settings.PLATFORM_FEE_BPS) / Value(int(BPS))
     royalty = Case(

@@ -1,5 +1,5 @@
 """The one write of the purchase pages and API: reading a sold lead's contact details, which is
-allowed only to the purchase's reader (escrow.selectors_purchases), only once the money arrived
+allowed only to the purchase's reader (escrow.selectors.purchases), only once the money arrived
 (ContactStatus.AVAILABLE), and always leaves a PiiAccess row behind (leads.pii_access; staff read
 the log in admin). The contact details are never logged.
 """
@@ -7,8 +7,8 @@ the log in admin). The contact details are never logged.
 from django.db import transaction
 
 from auctions.models import Sale
-from escrow import selectors_purchases
 from escrow.choices import ContactStatus
+from escrow.selectors import purchases as purchase_selectors
 from leads.models import PiiAccess
 from leads.pii_access import lead_pii_read_logged
 
@@ -34,7 +34,7 @@ def purchase_pii_read(*, user, sale: Sale, channel: str) -> dict:
     ContactUnavailable before the money arrived; neither records anything."""
     if channel not in PiiAccess.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
-    role, status = selectors_purchases.purchase_contact_status_now(user=user, sale=sale)
+    role, status = purchase_selectors.purchase_contact_status_now(user=user, sale=sale)
     if role is None:
         raise PurchaseNotFound("No such purchase.")
     if status != ContactStatus.AVAILABLE:

@@ -622,7 +622,7 @@ def compare(world: _World) -> list[str]:
     """Every way the ledger and the vault could disagree, as readable lines (empty: they agree)."""
     from auctions.models import Sale
     from escrow.models import BountyDeal, Settlement, VaultClaim
-    from escrow.selectors_funds import ledger_vault_backing
+    from escrow.selectors.funds import ledger_vault_backing
     from escrow.services.settlement import BOUNTY_DEAL_BASE
     from marketplace.ledger_choices import LedgerAccountKind
     from marketplace.ledger_models import LedgerAccount

@@ -171,7 +171,7 @@ def test_a_bounty_payout_is_its_own_deal_from_the_funder_released_to_the_seller(
 
 def test_the_purchase_page_proof_verifies_each_sale_of_a_batch_on_chain(contracts):
     from chain.leadnft import verify_args
-    from escrow.selectors_purchases import purchase_verification
+    from escrow.selectors.purchases import purchase_verification
     from escrow.services.settlement import mint_batch_items
     from leads.selectors import lead_pii_read
 

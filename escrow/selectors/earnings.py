@@ -6,7 +6,7 @@ dispute window).
 
 Which sales are pending: those with a settlement that is not released or refunded (refunding,
 refunded), and those with no settlement yet that will get one — the rule the purchases' contact
-status uses (escrow.selectors_purchases.contact_status_expression: chain settlement on and the
+status uses (escrow.selectors.purchases.contact_status_expression: chain settlement on and the
 sale recorded after the EscrowVault was deployed). A sale settled in the ledger only (settlement
 off, or recorded before the vault) never gets a settlement or a release, so it is not listed.
 
@@ -40,7 +40,7 @@ from django.db.models.functions import Coalesce
 from auctions.models import BountyAward, Sale
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
-from escrow.selectors_purchases import contact_status_expression
+from escrow.selectors.purchases import contact_status_expression
 from escrow.services.fees import (
     micro_usdc_expression,
     release_after_expression,
