@@ -13,7 +13,7 @@ class EscrowConfig(AppConfig):
         from escrow.selectors.purchases import purchase_can_read_auction
         from escrow.services.exits import exit_funds_check
         from escrow.services.sweeps import on_wallet_linked
-        from escrow.tasks import settle_sale_schedule
+        from escrow.tasks.settlement import settle_sale_schedule
 
         sale_recorded.connect(settle_sale_schedule, dispatch_uid="escrow.settle_on_sale")
         wallet_linked.connect(on_wallet_linked, dispatch_uid="escrow.sweep_on_link")

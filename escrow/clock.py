@@ -35,9 +35,9 @@ def settlement_tick() -> None:
             chain_tx_poll_pending()
             settlement_advance()
         if _due("index", 2.0):
-            from escrow import tasks_funds
+            from escrow.tasks import funds as funds_tasks
 
-            index = getattr(tasks_funds, "index_vault", None)
+            index = getattr(funds_tasks, "index_vault", None)
             if index is not None:
                 index.run()
         if _due("reconcile", 60.0):

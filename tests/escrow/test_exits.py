@@ -641,6 +641,6 @@ def test_a_failed_move_to_the_linked_wallet_is_tried_again_under_a_fresh_key(buy
 
 
 def test_the_index_task_reports_claims_and_runs_the_sweep_retries(buyer, contracts):
-    from escrow.tasks_funds import index_vault
+    from escrow.tasks.funds import index_vault
 
     assert index_vault() == {"applied": 0, "completed": 0, "failed": 0, "claims_open": 0}

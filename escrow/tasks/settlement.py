@@ -7,7 +7,6 @@ from django.db import transaction
 from chain.client import ChainUnavailable
 from config.celery import app
 from core.pipeline import PipelineTask, TransientError
-from escrow import tasks_funds  # noqa: F401 - deposits and withdrawals register their tasks there
 from escrow.services.reconcile import reconcile as run
 from escrow.services.settlement import mint_flush as flush
 from escrow.services.settlement import settlement_advance, settlement_enabled, settlement_fund
