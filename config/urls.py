@@ -26,12 +26,10 @@ urlpatterns = [
     path("account/", mviews.account, name="account"),
     path("account/api-keys/", mviews.api_key_create, name="api-key-create"),
     path("account/api-keys/<int:api_key_id>/revoke/", mviews.api_key_revoke, name="api-key-revoke"),
-    path("", include("escrow.views_wallet")),
-    path("", include("escrow.views_earnings")),  # the seller's pending earnings
+    path("", include("escrow.urls")),  # wallet, pending earnings, "My purchases" (/my/purchases/)
     path("", include("verticals.urls")),
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
-    path("my/purchases/", include("escrow.urls")),  # "My purchases" (escrow/views_purchases.py)
     path("favicon.ico", mviews.favicon, name="favicon"),
     path("healthz", mviews.healthz, name="healthz"),
     path("metrics", mviews.metrics_view, name="metrics"),

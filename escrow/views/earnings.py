@@ -2,7 +2,6 @@
 release is expected to pay and when. Thin: escrow.selectors.earnings does the reading."""
 
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.http import require_GET
 
 from escrow.selectors import earnings as earnings_selectors
@@ -17,8 +16,3 @@ def seller_earnings(request):
         "escrow/seller_earnings.html",
         {"earnings": earnings_selectors.earnings_pending_for_seller(seller=request.user)},
     )
-
-
-urlpatterns = [
-    path("seller/earnings/", seller_earnings, name="seller-earnings"),
-]

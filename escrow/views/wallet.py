@@ -13,7 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chain.client import DEV_CHAIN_ID
@@ -265,12 +265,3 @@ def staff_credit(request):
                     )
                 return redirect("staff-credit")
     return render(request, "wallet/staff_credit.html", context, status=400 if form.errors else 200)
-
-
-urlpatterns = [
-    path("staff/credit/", staff_credit, name="staff-credit"),
-    path("wallet/", wallet, name="wallet"),
-    path("wallet/faucet/", faucet, name="wallet-faucet"),
-    path("wallet/address/", wallet_address, name="wallet-address"),
-    path("wallet/withdraw/", withdraw, name="wallet-withdraw"),
-]
