@@ -17,7 +17,7 @@ from auctions.selectors import autobid as autobid_selectors
 from auctions.services import auctions as auction_services
 from auctions.services import buynow
 from leads.selectors import lead_field_values
-from leads.views_seller import seller_required
+from leads.views.seller import seller_required
 from marketplace.display import usdc_text
 
 

@@ -23,7 +23,7 @@ from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty
 from auctions.selectors import bounties as bounty_selectors
 from auctions.services import bounties
 from auctions.views.live import buyer_required
-from leads.views_seller import seller_required
+from leads.views.seller import seller_required
 from verticals.choices import VerticalStatus
 from verticals.display import filter_text
 from verticals.models import Vertical

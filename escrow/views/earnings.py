@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from escrow.selectors import earnings as earnings_selectors
-from leads.views_seller import seller_required
+from leads.views.seller import seller_required
 
 
 @require_GET

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
@@ -250,10 +249,3 @@ def seller_leads_export(request):
     response["Content-Disposition"] = f'attachment; filename="leads-{timezone.now():%Y%m%d-%H%M%S}.csv"'
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-urlpatterns = [
-    path("seller/leads/", seller_leads, name="seller-leads"),
-    path("seller/leads/export.csv", seller_leads_export, name="seller-leads-export"),
-    path("seller/leads/<int:lead_id>/", seller_lead_detail, name="seller-lead-detail"),
-]

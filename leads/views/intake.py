@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.core.validators import URLValidator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -305,18 +305,3 @@ def csv_import_errors(request, import_id: int):
     for row, column, field, message in rows.iterator(chunk_size=2000):
         writer.writerow([row, _cell(column), _cell(field), _cell(message)])
     return response
-
-
-urlpatterns = [
-    path("f/<slug:slug>/", hosted_form, name="hosted-form"),
-    path("f/<slug:slug>/thanks/", hosted_form_done, name="hosted-form-done"),
-    path("seller/forms/", seller_forms, name="seller-forms"),
-    path("seller/forms/rotate/", seller_forms_rotate, name="seller-forms-rotate"),
-    path("seller/imports/", csv_import_list, name="csv-import-list"),
-    path("seller/imports/new/", csv_import_new, name="csv-import-new"),
-    path("seller/imports/<int:import_id>/", csv_import_detail, name="csv-import-detail"),
-    path("seller/imports/<int:import_id>/map/", csv_import_map, name="csv-import-map"),
-    path("seller/imports/<int:import_id>/start/", csv_import_start, name="csv-import-start"),
-    path("seller/imports/<int:import_id>/progress.json", csv_import_progress, name="csv-import-progress"),
-    path("seller/imports/<int:import_id>/errors.csv", csv_import_errors, name="csv-import-errors"),
-]
