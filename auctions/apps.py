@@ -7,7 +7,8 @@ class AuctionsConfig(AppConfig):
     def ready(self):
         # A lead scored at or above its floor is listed: the auctions.open stage, queued on its own
         # queue (leads announces, it never imports auctions).
-        from auctions import autobid, tasks
+        from auctions import tasks
+        from auctions.services import autobid
         from auctions.signals import auction_closing, auction_deadline_set, auction_opened
         from leads.signals import lead_scored
 

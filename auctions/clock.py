@@ -19,8 +19,8 @@ _thread: threading.Thread | None = None
 
 
 def _run(interval: float, stop: threading.Event, ticks: tuple) -> None:
-    from auctions.buynow import buy_now_expire_due
-    from auctions.services import auction_close_due
+    from auctions.services.auctions import auction_close_due
+    from auctions.services.buynow import buy_now_expire_due
 
     while not stop.wait(interval):
         close_old_connections()

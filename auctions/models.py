@@ -25,7 +25,7 @@ class Ask(models.Model):
     """A seller's listing policy for one vertical, optionally limited to some US states.
 
     `states` is a sorted list of two-letter codes; empty means every state. Blank prices and
-    duration fall back to the vertical's defaults (auctions.selectors.ask_terms_for_lead).
+    duration fall back to the vertical's defaults (auctions.selectors.auctions.ask_terms_for_lead).
     """
 
     seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="asks")
@@ -168,7 +168,7 @@ class AuctionBidder(models.Model):
     bidder_ref = models.CharField(max_length=32)
     released_at = models.DateTimeField(null=True, blank=True)
     # Set when the maximum was withdrawn before the close because the money behind it left the
-    # vault (an exit on chain; escrow/exits.py): the bidder no longer ranks, a new bid re-enters.
+    # vault (an exit on chain; escrow/services/exits.py): the bidder no longer ranks, a new bid re-enters.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -247,7 +247,7 @@ class Sale(models.Model):
 
 class BuyNowListing(models.Model):
     """A lead whose auction ended without a valid bid, offered at a fixed price to the first buyer
-    until `expires_at` (auctions.buynow). One per lead."""
+    until `expires_at` (auctions.services.buynow). One per lead."""
 
     auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="buy_now_listing")
     lead = models.OneToOneField("leads.Lead", on_delete=models.PROTECT, related_name="buy_now_listing")
@@ -284,8 +284,8 @@ class BuyNowListing(models.Model):
 
 class AutobidRule(models.Model):
     """A buyer's standing instruction: bid up to `max_bid` on every lead that matches, within a
-    daily budget and lead cap (auctions.autobid). Definitions are checked by
-    auctions.autobid.check_autobid_rule; `hours` is evaluated in the buyer's time zone."""
+    daily budget and lead cap (auctions.services.autobid). Definitions are checked by
+    auctions.services.autobid.check_autobid_rule; `hours` is evaluated in the buyer's time zone."""
 
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="autobid_rules")
     name = models.CharField(max_length=100)
@@ -382,7 +382,7 @@ class AutobidTrace(models.Model):
         return self.bid_id is not None
 
 
-# ---------------------------------------------------------------- bounties (auctions.bounties)
+# ---------------------------------------------------------------- bounties (auctions.services.bounties)
 
 from auctions.choices import BountyStatus  # noqa: E402  (appended section: keeps the header untouched)
 
@@ -391,7 +391,7 @@ BOUNTY_MAX_LEAD_AGE_HOURS = 24 * 365
 
 class Bounty(models.Model):
     """A buyer-funded pool paying the seller of every matching lead `amount_per_lead` on top of the
-    price (auctions.bounties). The pool is the ledger account (bounty_pool, reference
+    price (auctions.services.bounties). The pool is the ledger account (bounty_pool, reference
     "bounty:<id>"): its balance is the ledger's, never a column here."""
 
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bounties")

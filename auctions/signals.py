@@ -14,7 +14,7 @@ auction_opened = Signal()
 # kwargs: auction, winner_buyer_id, price (None when unsold), now. Autobid trues up its budgets.
 auction_closing = Signal()
 
-# Sent inside the sale's transaction by auctions.sales.sale_record, kwargs: sale. Receivers that
+# Sent inside the sale's transaction by auctions.services.sales.sale_record, kwargs: sale. Receivers that
 # start work elsewhere must do it on commit.
 sale_recorded = Signal()
 

@@ -1,7 +1,7 @@
 """Thin tasks for the auction stages: ids in, one service call. Routes: config/queues.py."""
 
-from auctions.buynow import buy_now_expire_due
-from auctions.services import auction_close, auction_close_due, auction_open
+from auctions.services.auctions import auction_close, auction_close_due, auction_open
+from auctions.services.buynow import buy_now_expire_due
 from config.celery import app
 from core.pipeline import PipelineTask
 

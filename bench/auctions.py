@@ -16,7 +16,7 @@
    while their deadline is a day away; then
    their deadlines are moved to spread evenly over one minute starting CLOSE_LEAD_S ahead. Closes
    run as production runs them: each is queued as auction_open queues it
-   (services._schedule_close: `auctions.close_auction` with eta=deadline; held back while the
+   (auction_services._schedule_close: `auctions.close_auction` with eta=deadline; held back while the
    auction had its 24 h deadline), `celery beat` (config.settings CELERY_BEAT_SCHEDULE) sends the
    5 s `auctions.close_due` sweep, and one worker consumes the auctions group's queues as the
    Procfile's `worker_auctions` (-c 4, prefetch 1). Lateness = closed_at - deadline, where
@@ -150,7 +150,7 @@ def make_leads(seller, vertical, n: int) -> list[int]:
 def open_long_auctions(seller, vertical, n: int) -> list[int]:
     """`n` auctions open for a day (an Ask with duration 24 h): no deadline during the bid runs."""
     from auctions.models import Ask
-    from auctions.services import ask_create, auction_open
+    from auctions.services.auctions import ask_create, auction_open
 
     if not Ask.objects.filter(seller=seller, vertical=vertical, active=True).exists():
         ask_create(seller=seller, vertical=vertical, duration_seconds=24 * 3600)
@@ -166,7 +166,7 @@ def bulk_open_auctions(seller, vertical, n: int, deadline: datetime) -> list[int
     from django.utils import timezone
 
     from auctions.models import Auction
-    from auctions.selectors import ask_terms_for_lead
+    from auctions.selectors.auctions import ask_terms_for_lead
     from leads.choices import LeadStatus
     from leads.models import Lead, LeadStatusChange
 
@@ -382,7 +382,7 @@ def _run_service_bids(
     from django.db import connection
 
     from auctions.choices import BidSource
-    from auctions.services import BidRejected, bid_place
+    from auctions.services.auctions import BidRejected, bid_place
 
     results: list[tuple[float, str]] = []
     lock = threading.Lock()
@@ -461,7 +461,7 @@ def bench_query_counts(seller, vertical, buyers) -> list[str]:
 
     from auctions.choices import BidSource
     from auctions.models import Auction
-    from auctions.services import auction_close, bid_place
+    from auctions.services.auctions import auction_close, bid_place
 
     reserve = vertical.reserve_price
     lines = []
@@ -628,9 +628,9 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     from django.utils import timezone
 
     from accounts.models import User
-    from auctions import services
     from auctions.choices import AuctionStatus, BidSource
     from auctions.models import Auction
+    from auctions.services import auctions as auction_services
     from config.queues import WORKER_GROUPS
     from tests.workers import WorkerProcess
 
@@ -666,7 +666,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
             beat.start()
         # Open (in bulk) and bid (bid_place) with a 24 h deadline and no close queued; then move the
         # deadlines into one minute CLOSE_LEAD_S ahead and queue each close the way auction_open
-        # does (services._schedule_close: auctions.close_auction, eta=deadline). Creation speed
+        # does (auction_services._schedule_close: auctions.close_auction, eta=deadline). Creation speed
         # (it varies with the machine's load) then cannot eat into the lead time.
         _progress(f"close lateness ({mode}): opening {CLOSE_AUCTIONS} auctions, two bids each")
         begin = time.perf_counter()
@@ -677,7 +677,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         def two_bids(item):
             i, auction_id = item
             for j, extra in ((i % len(buyers), 5), ((i + 17) % len(buyers), 10)):
-                services.bid_place(
+                auction_services.bid_place(
                     auction_id=auction_id, buyer=buyers[j][0], max_amount=reserve + extra, source=BidSource.API
                 )
 
@@ -697,7 +697,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         begin = time.perf_counter()
         if mode != "sweep":
             for auction_id, deadline in zip(auction_ids, deadlines):
-                services._schedule_close(auction_id, deadline)
+                auction_services._schedule_close(auction_id, deadline)
         scheduled_s = time.perf_counter() - begin
         notes.append(
             f"{mode}: opened in {opened_s:.1f} s (bulk) + {bids_s:.1f} s (bid_place ×{2 * CLOSE_AUCTIONS}, "

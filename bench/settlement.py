@@ -34,7 +34,7 @@ def _progress(message: str) -> None:
 def _prepare(sales: int) -> list[int]:
     from django.utils import timezone
 
-    from auctions.services import bid_place
+    from auctions.services.auctions import bid_place
     from tests.auctions.factories import funded_buyer, make_auction, make_vertical
     from tests.escrow.settlement_helpers import deploy, vault_deposit
 
@@ -59,10 +59,10 @@ def _measure(auction_ids: list[int]) -> dict:
     from django.utils import timezone
 
     from auctions.models import Auction
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
     from chain.transactions import chain_tx_poll_pending
     from escrow.models import MintBatch, Settlement
-    from escrow.settlement import settlement_advance, settlement_fund
+    from escrow.services.settlement import settlement_advance, settlement_fund
 
     deadline = max(Auction.objects.values_list("deadline", flat=True))
     queue = list(auction_ids)

@@ -20,12 +20,10 @@ api_v1 = [
 urlpatterns = [
     path("", include("marketplace.urls")),
     path("", include("accounts.urls")),
-    path("", include("escrow.views_wallet")),
-    path("", include("escrow.views_earnings")),  # the seller's pending earnings
+    path("", include("escrow.urls")),  # wallet, pending earnings, "My purchases" (/my/purchases/)
     path("", include("verticals.urls")),
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
-    path("my/purchases/", include("escrow.urls")),  # "My purchases" (escrow/views_purchases.py)
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics_view, name="metrics"),

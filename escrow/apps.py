@@ -7,17 +7,17 @@ class EscrowConfig(AppConfig):
     def ready(self):
         # Escrow builds on auctions and chain: it listens for sales and linked wallets and extends who
         # may read a bid log, so neither imports escrow.
-        from auctions import selectors
+        from auctions.selectors import auctions as auction_selectors
         from auctions.signals import FUNDS_CHECKS, sale_recorded
         from chain.signals import wallet_linked
-        from escrow.exits import exit_funds_check
-        from escrow.selectors_purchases import purchase_can_read_auction
-        from escrow.sweeps import on_wallet_linked
-        from escrow.tasks import settle_sale_schedule
+        from escrow.selectors.purchases import purchase_can_read_auction
+        from escrow.services.exits import exit_funds_check
+        from escrow.services.sweeps import on_wallet_linked
+        from escrow.tasks.settlement import settle_sale_schedule
 
         sale_recorded.connect(settle_sale_schedule, dispatch_uid="escrow.settle_on_sale")
         wallet_linked.connect(on_wallet_linked, dispatch_uid="escrow.sweep_on_link")
         if exit_funds_check not in FUNDS_CHECKS:
             FUNDS_CHECKS.append(exit_funds_check)
-        if purchase_can_read_auction not in selectors.BID_LOG_READERS:
-            selectors.BID_LOG_READERS.append(purchase_can_read_auction)
+        if purchase_can_read_auction not in auction_selectors.BID_LOG_READERS:
+            auction_selectors.BID_LOG_READERS.append(purchase_can_read_auction)

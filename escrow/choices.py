@@ -4,7 +4,7 @@ from django.db import models
 
 
 class ContactStatus(models.TextChoices):
-    """Whether a purchase's contact details may be read now (escrow.selectors_purchases): only once
+    """Whether a purchase's contact details may be read now (escrow.selectors.purchases): only once
     the money arrived — the escrow deal funded on chain, or, for a sale settled in the ledger only,
     the price captured (which happens with the sale)."""
 

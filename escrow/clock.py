@@ -26,7 +26,7 @@ def settlement_tick() -> None:
 
     from chain.client import ChainUnavailable
     from chain.transactions import chain_tx_poll_pending
-    from escrow.settlement import settlement_advance, settlement_enabled
+    from escrow.services.settlement import settlement_advance, settlement_enabled
 
     if not settlement_enabled():
         return
@@ -35,13 +35,13 @@ def settlement_tick() -> None:
             chain_tx_poll_pending()
             settlement_advance()
         if _due("index", 2.0):
-            from escrow import tasks_funds
+            from escrow.tasks import funds as funds_tasks
 
-            index = getattr(tasks_funds, "index_vault", None)
+            index = getattr(funds_tasks, "index_vault", None)
             if index is not None:
                 index.run()
         if _due("reconcile", 60.0):
-            from escrow.reconcile import reconcile
+            from escrow.services.reconcile import reconcile
 
             reconcile()
         _node_down_logged = False

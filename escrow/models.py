@@ -1,6 +1,6 @@
 """Settlement on chain: escrow deals, LeadNFT mint batches, deposits and withdrawals and
 reconciliation findings (the PII access log is leads.models.PiiAccess). The state machines live
-in escrow/settlement.py."""
+in escrow/services/settlement.py."""
 
 from django.conf import settings
 from django.db import models
@@ -63,7 +63,7 @@ class Settlement(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     buyer_address = models.CharField(max_length=42)
     # The buyer's address the deal is funded from (and refunded to): buyer_address, unless the
-    # money still sat at the custodial address of a buyer who linked their own wallet (escrow/sweeps.py).
+    # money still sat at the custodial address of a buyer who linked their own wallet (escrow/services/sweeps.py).
     funding_address = models.CharField(max_length=42, blank=True)
     seller_address = models.CharField(max_length=42)
     amount = _usdc()  # the price, funded from the buyer's vault balance

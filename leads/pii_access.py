@@ -1,6 +1,6 @@
 """Reading a lead's contact details on a person's behalf: decrypt and record one PiiAccess in the
 same transaction, so no read goes unlogged. Callers decide who may read (the seller's own lead:
-leads.selectors; a purchase: escrow.purchases) and pass the reader's role; the details are never
+leads.selectors; a purchase: escrow.services.purchases) and pass the reader's role; the details are never
 logged.
 """
 

@@ -1,4 +1,24 @@
-from leads import views_intake, views_seller
+"""Pages of the leads app, mounted at the root (config/urls.py)."""
 
-# Pages: the seller's lead table and detail (views_seller), hosted forms and CSV import (views_intake).
-urlpatterns = [*views_seller.urlpatterns, *views_intake.urlpatterns]
+from django.urls import path
+
+from leads.views import intake, seller
+
+urlpatterns = [
+    # The seller's lead table, its CSV export and a lead's page (leads/views/seller.py).
+    path("seller/leads/", seller.seller_leads, name="seller-leads"),
+    path("seller/leads/export.csv", seller.seller_leads_export, name="seller-leads-export"),
+    path("seller/leads/<int:lead_id>/", seller.seller_lead_detail, name="seller-lead-detail"),
+    # Hosted forms and CSV import (leads/views/intake.py).
+    path("f/<slug:slug>/", intake.hosted_form, name="hosted-form"),
+    path("f/<slug:slug>/thanks/", intake.hosted_form_done, name="hosted-form-done"),
+    path("seller/forms/", intake.seller_forms, name="seller-forms"),
+    path("seller/forms/rotate/", intake.seller_forms_rotate, name="seller-forms-rotate"),
+    path("seller/imports/", intake.csv_import_list, name="csv-import-list"),
+    path("seller/imports/new/", intake.csv_import_new, name="csv-import-new"),
+    path("seller/imports/<int:import_id>/", intake.csv_import_detail, name="csv-import-detail"),
+    path("seller/imports/<int:import_id>/map/", intake.csv_import_map, name="csv-import-map"),
+    path("seller/imports/<int:import_id>/start/", intake.csv_import_start, name="csv-import-start"),
+    path("seller/imports/<int:import_id>/progress.json", intake.csv_import_progress, name="csv-import-progress"),
+    path("seller/imports/<int:import_id>/errors.csv", intake.csv_import_errors, name="csv-import-errors"),
+]

@@ -1,6 +1,6 @@
 """Autobid rules for integrators: CRUD, pause/resume, a rule's traces, and for one auction why each
 of your rules did or did not bid (plus a dry run now). Buyers only; anyone else's rule is a 404.
-Thin: auctions.autobid writes, auctions.selectors_autobid reads."""
+Thin: auctions.services.autobid writes, auctions.selectors.autobid reads."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
@@ -10,9 +10,11 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import autobid, criteria, selectors_autobid
+from auctions import criteria
 from auctions.api.serializers import usdc
 from auctions.models import Auction, AutobidRule, AutobidTrace
+from auctions.selectors import autobid as autobid_selectors
+from auctions.services import autobid
 from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
 from core.api.money import field_errors
@@ -64,12 +66,12 @@ _HOURS_SCHEMA = {
     {"oneOf": [_HOURS_SCHEMA, {"type": "object", "additionalProperties": False, "maxProperties": 0}], "nullable": True}
 )
 class HoursField(serializers.JSONField):
-    """Day-parting ({} or null: always); checked by auctions.autobid.check_autobid_rule."""
+    """Day-parting ({} or null: always); checked by auctions.services.autobid.check_autobid_rule."""
 
 
 @extend_schema_field(AutobidFieldFilterSerializer(many=True))
 class FieldFiltersField(serializers.JSONField):
-    """Field filters; checked by auctions.autobid.check_autobid_rule."""
+    """Field filters; checked by auctions.services.autobid.check_autobid_rule."""
 
 
 class AutobidUsageTodaySerializer(serializers.Serializer):
@@ -168,7 +170,7 @@ class AutobidTraceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_reasons(self, trace) -> list[str]:
-        return selectors_autobid.reasons_for_buyer(trace.reasons)
+        return autobid_selectors.reasons_for_buyer(trace.reasons)
 
 
 class AutobidDryRunRowSerializer(serializers.Serializer):
@@ -211,7 +213,7 @@ def _raise_field_errors(exc: DjangoValidationError):
 
 def _rule_or_404(request, pk: int) -> AutobidRule:
     try:
-        return selectors_autobid.autobid_rule_get_for_buyer(buyer=request.user, rule_id=pk)
+        return autobid_selectors.autobid_rule_get_for_buyer(buyer=request.user, rule_id=pk)
     except AutobidRule.DoesNotExist:
         raise NotFound("No such autobid rule.") from None
 
@@ -225,14 +227,14 @@ class AutobidRuleListCreateApi(_BuyerOnly, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AutobidRule.objects.none()
-        return selectors_autobid.autobid_rule_list_for_buyer(buyer=self.request.user)
+        return autobid_selectors.autobid_rule_list_for_buyer(buyer=self.request.user)
 
     def perform_create(self, serializer):
         try:
             rule = autobid.autobid_rule_create(buyer=self.request.user, **serializer.validated_data)
         except DjangoValidationError as exc:
             _raise_field_errors(exc)
-        serializer.instance = selectors_autobid.autobid_rule_get_for_buyer(buyer=self.request.user, rule_id=rule.pk)
+        serializer.instance = autobid_selectors.autobid_rule_get_for_buyer(buyer=self.request.user, rule_id=rule.pk)
 
 
 class AutobidRuleDetailApi(_BuyerOnly, generics.RetrieveUpdateDestroyAPIView):
@@ -244,7 +246,7 @@ class AutobidRuleDetailApi(_BuyerOnly, generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AutobidRule.objects.none()
-        return selectors_autobid.autobid_rule_list_for_buyer(buyer=self.request.user)
+        return autobid_selectors.autobid_rule_list_for_buyer(buyer=self.request.user)
 
     def get_object(self):
         return _rule_or_404(self.request, self.kwargs["pk"])
@@ -254,7 +256,7 @@ class AutobidRuleDetailApi(_BuyerOnly, generics.RetrieveUpdateDestroyAPIView):
             rule = autobid.autobid_rule_update(rule=serializer.instance, **serializer.validated_data)
         except DjangoValidationError as exc:
             _raise_field_errors(exc)
-        serializer.instance = selectors_autobid.autobid_rule_get_for_buyer(buyer=self.request.user, rule_id=rule.pk)
+        serializer.instance = autobid_selectors.autobid_rule_get_for_buyer(buyer=self.request.user, rule_id=rule.pk)
 
     def perform_destroy(self, instance):
         autobid.autobid_rule_delete(rule=instance)
@@ -285,7 +287,7 @@ class AutobidRuleTraceListApi(_BuyerOnly, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AutobidTrace.objects.none()
-        return selectors_autobid.autobid_trace_list_for_rule(rule=_rule_or_404(self.request, self.kwargs["pk"]))
+        return autobid_selectors.autobid_trace_list_for_rule(rule=_rule_or_404(self.request, self.kwargs["pk"]))
 
 
 class AuctionAutobidTraceApi(_BuyerOnly, APIView):
@@ -295,10 +297,10 @@ class AuctionAutobidTraceApi(_BuyerOnly, APIView):
     @extend_schema(responses=AuctionAutobidSerializer)
     def get(self, request, pk: int):
         try:
-            auction = selectors_autobid.access_auction_for_buyer(auction_id=pk, buyer=request.user)
+            auction = autobid_selectors.access_auction_for_buyer(auction_id=pk, buyer=request.user)
         except Auction.DoesNotExist:
             raise NotFound("No such auction.") from None
-        explained = selectors_autobid.autobid_explain_for_auction(auction=auction, buyer=request.user)
+        explained = autobid_selectors.autobid_explain_for_auction(auction=auction, buyer=request.user)
         body = {
             "auction": auction.pk,
             "status": auction.status,

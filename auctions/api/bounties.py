@@ -1,6 +1,6 @@
 """Bounties for integrators: a buyer's bounties (create and fund, change, top up, withdraw, awards),
-the open bounties sellers can earn and a seller's bounty earnings. Thin: auctions.bounties and
-auctions.selectors_bounties do the work.
+the open bounties sellers can earn and a seller's bounty earnings. Thin: auctions.services.bounties and
+auctions.selectors.bounties do the work.
 
 Money moves (create, fund, withdraw) need an Idempotency-Key header: a replay moves nothing and
 answers with the bounty as it is now (header Idempotent-Replay: true); the same key with another
@@ -15,11 +15,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import bounties, selectors_bounties
 from auctions.api.autobid import FieldFiltersField
 from auctions.api.serializers import usdc
 from auctions.choices import BountyStatus
 from auctions.models import BOUNTY_MAX_LEAD_AGE_HOURS, Bounty, BountyAward
+from auctions.selectors import bounties as bounty_selectors
+from auctions.services import bounties
 from core.api.errors import ApiError
 from core.api.fields import StrictCharField, StrictIntegerField
 from core.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
@@ -165,7 +166,7 @@ MONEY_CONFLICT = (
 
 def _bounty_or_404(request, pk: int) -> Bounty:
     try:
-        return selectors_bounties.bounty_get_for_buyer(buyer=request.user, bounty_id=pk)
+        return bounty_selectors.bounty_get_for_buyer(buyer=request.user, bounty_id=pk)
     except Bounty.DoesNotExist:
         raise NotFound("No such bounty.") from None
 
@@ -244,7 +245,7 @@ class BountyListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Bounty.objects.none()
-        return selectors_bounties.bounty_list_for_buyer(buyer=self.request.user)
+        return bounty_selectors.bounty_list_for_buyer(buyer=self.request.user)
 
     error_statuses = {
         "post": {
@@ -338,7 +339,7 @@ class BountyAwardListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return BountyAward.objects.none()
         bounty = _bounty_or_404(self.request, self.kwargs["pk"])
-        return selectors_bounties.bounty_award_list_for_bounty(bounty=bounty)
+        return bounty_selectors.bounty_award_list_for_bounty(bounty=bounty)
 
 
 # ---------------------------------------------------------------- for sellers
@@ -356,7 +357,7 @@ class OpenBountyListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Bounty.objects.none()
-        return selectors_bounties.bounty_list_open(vertical_slug=(self.request.query_params.get("vertical") or "")[:80])
+        return bounty_selectors.bounty_list_open(vertical_slug=(self.request.query_params.get("vertical") or "")[:80])
 
 
 class BountyEarningsApi(APIView):
@@ -364,8 +365,8 @@ class BountyEarningsApi(APIView):
 
     @extend_schema(responses=EarningsSerializer)
     def get(self, request):
-        totals = selectors_bounties.bounty_earnings_for_seller(seller=request.user)
-        latest = list(selectors_bounties.bounty_award_list_for_seller(seller=request.user)[:100])
+        totals = bounty_selectors.bounty_earnings_for_seller(seller=request.user)
+        latest = list(bounty_selectors.bounty_award_list_for_seller(seller=request.user)[:100])
         return Response(EarningsSerializer({**totals, "results": latest}).data)
 
 

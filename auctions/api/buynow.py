@@ -1,4 +1,4 @@
-"""Buy Now for integrators: open listings and the purchase. Thin: auctions.buynow does the work."""
+"""Buy Now for integrators: open listings and the purchase. Thin: auctions.services.buynow does the work."""
 
 import re
 from decimal import Decimal
@@ -10,7 +10,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import buynow
 from auctions.api.serializers import usdc
 from auctions.api.views import (
     MIN_SCORE_PARAMETER,
@@ -21,6 +20,7 @@ from auctions.api.views import (
     vertical_param,
 )
 from auctions.models import BuyNowListing, Sale
+from auctions.services import buynow
 from core.api.errors import ApiError
 from core.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction
-from auctions.selectors import auction_time_left
+from auctions.selectors.auctions import auction_time_left
 from core.api.fields import StrictBooleanField, StrictIntegerField
 from core.api.money import UsdcField
 from leads.validation import US_STATES

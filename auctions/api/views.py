@@ -1,4 +1,4 @@
-"""Asks and the marketplace for integrators. Thin: auctions.services and selectors do the work."""
+"""Asks and the marketplace for integrators. Thin: auctions.services.auctions and selectors do the work."""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -7,7 +7,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auctions import selectors, services
 from auctions.api.serializers import (
     AskSerializer,
     AuctionDetailSerializer,
@@ -17,6 +16,8 @@ from auctions.api.serializers import (
 )
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Ask, Auction
+from auctions.selectors import auctions as auction_selectors
+from auctions.services import auctions as auction_services
 from core.api.errors import ApiError
 from leads.validation import US_STATES
 from verticals.selectors import vertical_fields_effective
@@ -45,7 +46,7 @@ ASK_CONFLICT = (
 BELOW_RESERVE, NOT_BOTH = "Must be at least the reserve", "Give a buy-now price or a multiplier, not both."
 
 
-def _ask_refused(exc: services.AskInvalid, data) -> Exception:
+def _ask_refused(exc: auction_services.AskInvalid, data) -> Exception:
     """A clash with another ask, or a buy-now price against a reserve or multiplier the request
     does not carry (the vertical's, the ask's stored one), conflicts with the current state: 409.
     Everything else is the request's own fault: 400 by field."""
@@ -72,12 +73,12 @@ class AskListCreateApi(_SellerOnly, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ask.objects.none()
-        return selectors.ask_list_for_seller(seller=self.request.user)
+        return auction_selectors.ask_list_for_seller(seller=self.request.user)
 
     def perform_create(self, serializer):
         try:
-            serializer.instance = services.ask_create(seller=self.request.user, **serializer.validated_data)
-        except services.AskInvalid as exc:
+            serializer.instance = auction_services.ask_create(seller=self.request.user, **serializer.validated_data)
+        except auction_services.AskInvalid as exc:
             raise _ask_refused(exc, self.request.data) from None
 
 
@@ -91,16 +92,16 @@ class AskDetailApi(_SellerOnly, generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ask.objects.none()
-        return selectors.ask_list_for_seller(seller=self.request.user)
+        return auction_selectors.ask_list_for_seller(seller=self.request.user)
 
     def perform_update(self, serializer):
         try:
-            serializer.instance = services.ask_update(ask=serializer.instance, **serializer.validated_data)
-        except services.AskInvalid as exc:
+            serializer.instance = auction_services.ask_update(ask=serializer.instance, **serializer.validated_data)
+        except auction_services.AskInvalid as exc:
             raise _ask_refused(exc, self.request.data) from None
 
     def perform_destroy(self, instance):
-        services.ask_delete(ask=instance)
+        auction_services.ask_delete(ask=instance)
 
 
 # ---------------------------------------------------------------- auctions
@@ -176,7 +177,7 @@ class AuctionListApi(generics.ListAPIView):
         status_ = params.get("status")
         if status_ is not None and status_ not in AuctionStatus.values:
             raise ValidationError({"status": [f"One of: {', '.join(AuctionStatus.values)}."]})
-        return selectors.auction_list_live(
+        return auction_selectors.auction_list_live(
             user=self.request.user,
             vertical=vertical_param(self.request),
             state=state_param(self.request),
@@ -187,19 +188,19 @@ class AuctionListApi(generics.ListAPIView):
 
 
 def _auction_or_404(auction_id: int, *, user=None) -> Auction:
-    """The auction as `user` may see it (selectors.auction_visible_q); without a user, whoever asks
+    """The auction as `user` may see it (auction_selectors.auction_visible_q); without a user, whoever asks
     (the bid log, which has its own rule). A 404 either way when it is not there for them."""
     try:
         if user is None:
-            return selectors.auction_get(auction_id=auction_id)
-        return selectors.auction_get_visible(auction_id=auction_id, user=user)
+            return auction_selectors.auction_get(auction_id=auction_id)
+        return auction_selectors.auction_get_visible(auction_id=auction_id, user=user)
     except Auction.DoesNotExist:
         raise NotFound("No such auction.") from None
 
 
 def auction_detail_body(*, auction: Auction, user, now=None) -> dict:
     """The auction's state for one caller: shared by the detail and the bid response."""
-    auction.view = selectors.auction_view_for(auction=auction, user=user)
+    auction.view = auction_selectors.auction_view_for(auction=auction, user=user)
     biddable = {ef.field.key for ef in vertical_fields_effective(vertical=auction.vertical) if ef.field.biddable}
     preview = {k: v for k, v in (auction.lead.fields or {}).items() if k in biddable}
     return AuctionDetailSerializer(auction, context={"now": now, "preview": preview}).data
@@ -217,10 +218,10 @@ class AuctionDetailApi(APIView):
 # A bid the amount's form refuses is a 400; one the auction's state refuses (closed, below the reserve
 # or the price, not above your maximum, more than your balance covers) is a 409.
 BID_STATUS = {
-    services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
-    services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
-    services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
-    services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    auction_services.BidRejected.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    auction_services.BidRejected.CLOSED: status.HTTP_409_CONFLICT,
+    auction_services.BidRejected.INVALID: status.HTTP_409_CONFLICT,
+    auction_services.BidRejected.NOT_FOUND: status.HTTP_404_NOT_FOUND,
 }
 BID_FORM_CODES = {"invalid_amount"}
 
@@ -242,13 +243,13 @@ class BidCreateApi(APIView):
         serializer = BidInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            bid = services.bid_place(
+            bid = auction_services.bid_place(
                 auction_id=pk,
                 buyer=request.user,
                 max_amount=serializer.validated_data["max_amount"],
                 source=BidSource.API,
             )
-        except services.BidRejected as exc:
+        except auction_services.BidRejected as exc:
             code = status.HTTP_400_BAD_REQUEST if exc.code in BID_FORM_CODES else BID_STATUS[exc.kind]
             field = None if exc.field == "non_field_errors" else exc.field
             raise ApiError(exc.message, status=code, code=exc.code, param=field) from None
@@ -262,7 +263,7 @@ class BidCreateApi(APIView):
 
 
 def bid_log_body(*, auction: Auction, user) -> dict:
-    """The log for someone allowed to read it (see selectors.auction_can_read_log)."""
+    """The log for someone allowed to read it (see auction_selectors.auction_can_read_log)."""
     published = auction.status == AuctionStatus.CLOSED or user.is_staff
     sale = getattr(auction, "sale", None) if auction.status == AuctionStatus.CLOSED else None
     return {
@@ -272,7 +273,7 @@ def bid_log_body(*, auction: Auction, user) -> dict:
         "length": auction.bid_count,
         "sale_digest": sale.bid_log_digest if sale else None,
         "published": published,
-        "entries": selectors.bid_log_entries(auction=auction) if published else None,
+        "entries": auction_selectors.bid_log_entries(auction=auction) if published else None,
     }
 
 
@@ -285,6 +286,6 @@ class BidLogApi(APIView):
     @extend_schema(responses=BidLogSerializer)
     def get(self, request, pk: int):
         auction = _auction_or_404(pk)
-        if not selectors.auction_can_read_log(auction=auction, user=request.user):
+        if not auction_selectors.auction_can_read_log(auction=auction, user=request.user):
             raise Http404
         return Response(bid_log_body(auction=auction, user=request.user))

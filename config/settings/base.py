@@ -143,17 +143,17 @@ PIPELINE_MAX_RETRIES = 3
 CELERY_BEAT_SCHEDULE: dict = {
     # The safety net behind each auction's scheduled close (auctions.close_auction, eta=deadline).
     "auctions-close-due": {"task": "auctions.close_due", "schedule": 5.0, "options": {"expires": 5.0}},
-    # Buy-now listings past their 7 days (auctions.buynow.buy_now_expire_due; idempotent).
+    # Buy-now listings past their 7 days (auctions.services.buynow.buy_now_expire_due; idempotent).
     "auctions-expire-buy-now": {"task": "auctions.expire_buy_now", "schedule": 60.0, "options": {"expires": 60.0}},
     # Confirmation tracking, stuck/dropped re-sends (chain/transactions.py; idempotent).
     "chain-poll-txs": {"task": "chain.poll_txs", "schedule": 5.0, "options": {"expires": 5.0}},
     # Settlement: advance states from confirmed transactions, flush mint batches, release due
-    # deals (escrow/settlement.py; idempotent).
+    # deals (escrow/services/settlement.py; idempotent).
     "escrow-advance": {"task": "escrow.advance", "schedule": 2.0, "options": {"expires": 2.0}},
-    # The books against the chain: escrow held, NFT owners (escrow/reconcile.py).
+    # The books against the chain: escrow held, NFT owners (escrow/services/reconcile.py).
     "escrow-reconcile": {"task": "escrow.reconcile", "schedule": 60.0, "options": {"expires": 60.0}},
     # Deposits and withdrawals: confirmed vault logs into the ledger, withdrawals completed or
-    # refunded (escrow/deposits.py, escrow/withdrawals.py; idempotent).
+    # refunded (escrow/services/deposits.py, escrow/services/withdrawals.py; idempotent).
     "escrow-index-vault": {"task": "escrow.index_vault", "schedule": 2.0, "options": {"expires": 2.0}},
 }
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
@@ -285,7 +285,7 @@ CHAIN_TX_MAX_ATTEMPTS = env.int("CHAIN_TX_MAX_ATTEMPTS", 5)
 # CHAIN_WALLET_MASTER_KEY: AES-256-GCM key (base64 of 32 bytes) sealing custodial wallet keys
 # (chain/wallets.py); a secret (SECRET_ENV_VARS).
 
-# ---------------------------------------------------------------- settlement (escrow/settlement.py)
+# ---------------------------------------------------------------- settlement (escrow/services/settlement.py)
 # Settle every sale on chain (escrow, LeadNFT, release) once the contracts are deployed on the
 # node's chain (`manage.py chain_deploy`); off, sales stay in the ledger only.
 CHAIN_SETTLEMENT = env.bool("CHAIN_SETTLEMENT", True)

@@ -1,7 +1,7 @@
 """A seller's pending earnings for integrators: sold leads still in escrow, the expected payout of
 each release (price − platform fee − vertical royalty + bounties) and when it is due, a page at a
 time, with totals over all of them.
-Thin: escrow.selectors_earnings does the reading."""
+Thin: escrow.selectors.earnings does the reading."""
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from auctions.api.serializers import usdc
 from core.api.errors import ApiError
 from core.api.pagination import ValidatedCursorPagination, pagination_parameters
-from escrow import selectors_earnings
 from escrow.models import Settlement
+from escrow.selectors import earnings as earnings_selectors
 
 
 class PendingSaleSerializer(serializers.Serializer):
@@ -77,14 +77,14 @@ class PendingEarningsApi(APIView):
     def get(self, request):
         paginator = PendingEarningsPagination()
         rows = paginator.paginate_queryset(
-            selectors_earnings.earnings_pending_queryset(seller=request.user), request, view=self
+            earnings_selectors.earnings_pending_queryset(seller=request.user), request, view=self
         )
-        totals = selectors_earnings.earnings_pending_totals(seller=request.user)
+        totals = earnings_selectors.earnings_pending_totals(seller=request.user)
         body = {
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
             **vars(totals),
-            "results": selectors_earnings.pending_sales(rows),
+            "results": earnings_selectors.pending_sales(rows),
         }
         return Response(PendingEarningsSerializer(body).data)
 

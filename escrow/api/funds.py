@@ -1,5 +1,5 @@
-"""Deposits and withdrawals for integrators. Thin: escrow/withdrawals.py and
-escrow/selectors_funds.py do the work.
+"""Deposits and withdrawals for integrators. Thin: escrow/services/withdrawals.py and
+escrow/selectors/funds.py do the work.
 
 POST /withdrawals/ moves money and needs an Idempotency-Key header: a replay moves nothing and
 answers with the withdrawal as it is (header Idempotent-Replay: true); the same key with another
@@ -20,13 +20,18 @@ from auctions.api.serializers import usdc
 from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictCharField, StrictIntegerField
 from core.api.money import IDEMPOTENCY_HEADER, field_errors, idempotency_key, idempotency_parameter
-from escrow import selectors_funds
 from escrow.models import VaultEvent, Withdrawal
-from escrow.withdrawals import WithdrawalConflict, WithdrawalUnavailable, withdrawal_prepare, withdrawal_request
+from escrow.selectors import funds as funds_selectors
+from escrow.services.withdrawals import (
+    WithdrawalConflict,
+    WithdrawalUnavailable,
+    withdrawal_prepare,
+    withdrawal_request,
+)
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 UNAVAILABLE = "The chain is unavailable (or the vault not deployed); nothing was withdrawn."
-KEY_MAX = 179  # escrow.withdrawals keeps the key inside a longer ledger key
+KEY_MAX = 179  # escrow.services.withdrawals keeps the key inside a longer ledger key
 ADDRESS_PATTERN = r"^0x(?!0{40}$)[0-9a-fA-F]{40}$"
 
 
@@ -130,7 +135,7 @@ class DepositListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return VaultEvent.objects.none()
-        return selectors_funds.vault_event_list_for_user(user=self.request.user)
+        return funds_selectors.vault_event_list_for_user(user=self.request.user)
 
 
 class WithdrawalListCreateApi(generics.ListAPIView):
@@ -142,7 +147,7 @@ class WithdrawalListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Withdrawal.objects.none()
-        return selectors_funds.withdrawal_list_for_user(user=self.request.user)
+        return funds_selectors.withdrawal_list_for_user(user=self.request.user)
 
     error_statuses = {
         "post": {409: "More than your available balance, or a withdrawal of yours is on its way.", 503: UNAVAILABLE}
@@ -176,7 +181,7 @@ class WithdrawalListCreateApi(generics.ListAPIView):
             ) from None
         except WithdrawalUnavailable as exc:
             raise _unavailable(exc) from None
-        fresh = selectors_funds.withdrawal_get_for_user(user=request.user, withdrawal_id=withdrawal.pk)
+        fresh = funds_selectors.withdrawal_get_for_user(user=request.user, withdrawal_id=withdrawal.pk)
         return Response(
             WithdrawalSerializer(fresh).data,
             status=status.HTTP_201_CREATED,
@@ -190,7 +195,7 @@ class WithdrawalDetailApi(APIView):
     @extend_schema(responses=WithdrawalSerializer)
     def get(self, request, pk: int):
         try:
-            withdrawal = selectors_funds.withdrawal_get_for_user(user=request.user, withdrawal_id=pk)
+            withdrawal = funds_selectors.withdrawal_get_for_user(user=request.user, withdrawal_id=pk)
         except Withdrawal.DoesNotExist:
             raise NotFound("No such withdrawal.") from None
         return Response(WithdrawalSerializer(withdrawal).data)

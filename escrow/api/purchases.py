@@ -1,7 +1,7 @@
 """Purchases for integrators: the caller's purchases (no contact details, nothing logged) and one
 purchase with its contact details once its money arrived (each read is one PiiAccess with channel
-"api"), escrow deal, LeadNFT and verification facts. Thin: escrow.selectors_purchases and
-escrow.purchases do the work.
+"api"), escrow deal, LeadNFT and verification facts. Thin: escrow.selectors.purchases and
+escrow.services.purchases do the work.
 
 Readers are the buyer, or the NFT's current owner after a resale; anyone else's purchase (and a
 missing id) is a 404. Before the money arrived (`contact_status` other than "available") the
@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 
 from auctions.api.serializers import usdc
 from auctions.models import Sale
-from escrow import purchases, selectors_purchases
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.selectors import purchases as purchase_selectors
+from escrow.services import purchases
 from leads.models import PiiAccess
 
 # uint256 values (token ids) do not fit a JSON number most clients can read exactly.
@@ -56,14 +57,14 @@ class PurchaseSerializer(serializers.Serializer):
     )
 
     def get_contact_status_message(self, sale: Sale) -> str:
-        return selectors_purchases.contact_status_message(sale.contact_status)
+        return purchase_selectors.contact_status_message(sale.contact_status)
 
     def get_settlement_state(self, sale: Sale) -> str:
-        settlement = selectors_purchases.settlement_of(sale)
+        settlement = purchase_selectors.settlement_of(sale)
         return settlement.state if settlement else Settlement.State.PENDING
 
     def get_token_id(self, sale: Sale) -> str | None:
-        settlement = selectors_purchases.settlement_of(sale)
+        settlement = purchase_selectors.settlement_of(sale)
         return None if settlement is None or settlement.token_id is None else str(settlement.token_id)
 
 
@@ -144,7 +145,7 @@ class PurchaseDetailSerializer(PurchaseSerializer):
     """One purchase with the lead's contact details once its money arrived (reading them is logged)."""
 
     as_owner = serializers.ChoiceField(
-        choices=[selectors_purchases.AS_BUYER, selectors_purchases.AS_NFT_OWNER],
+        choices=[purchase_selectors.AS_BUYER, purchase_selectors.AS_NFT_OWNER],
         read_only=True,
         help_text="buyer, or the NFT's owner after a resale.",
     )
@@ -180,8 +181,8 @@ def _steps(sale: Sale, batch) -> list[str]:
 def purchase_detail_body(*, sale: Sale, pii: dict | None) -> dict:
     """The detail body for a sale from purchase_get_for_reader and its contact details (None before
     the money arrived: then no contact, salt or canonical data)."""
-    settlement = selectors_purchases.settlement_of(sale)
-    verification = selectors_purchases.purchase_verification(sale=sale, pii=pii)
+    settlement = purchase_selectors.settlement_of(sale)
+    verification = purchase_selectors.purchase_verification(sale=sale, pii=pii)
     batch = settlement.mint_batch if settlement else None
     escrow = {
         "deal_id": sale.pk,
@@ -213,11 +214,11 @@ def purchase_detail_body(*, sale: Sale, pii: dict | None) -> dict:
             chain_id=settlement.chain_id,
             contract=verification.escrow_vault,
             amount=settlement.amount,
-            fund_tx=selectors_purchases.tx_hash(settlement.fund_tx),
+            fund_tx=purchase_selectors.tx_hash(settlement.fund_tx),
             funded_at=settlement.funded_at,
             release_after=settlement.release_after,
             released_at=settlement.released_at,
-            split=selectors_purchases.usdc_split(settlement),
+            split=purchase_selectors.usdc_split(settlement),
         )
         nft.update(
             contract=verification.lead_nft,
@@ -232,7 +233,7 @@ def purchase_detail_body(*, sale: Sale, pii: dict | None) -> dict:
                 batch_id=batch.onchain_batch_id,
                 batch_root=batch.root,
                 batch_size=batch.size,
-                mint_tx=selectors_purchases.tx_hash(batch.tx),
+                mint_tx=purchase_selectors.tx_hash(batch.tx),
             )
     sale.contact, sale.escrow, sale.nft = pii, escrow, nft
     sale.verification = {
@@ -267,7 +268,7 @@ class PurchaseListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Sale.objects.none()
-        return selectors_purchases.purchase_list_for_reader(user=self.request.user)
+        return purchase_selectors.purchase_list_for_reader(user=self.request.user)
 
 
 class PurchaseDetailApi(APIView):
@@ -278,7 +279,7 @@ class PurchaseDetailApi(APIView):
     @extend_schema(responses={200: PurchaseDetailSerializer, 404: OpenApiResponse(description="No such purchase.")})
     def get(self, request, pk: int):
         try:
-            sale = selectors_purchases.purchase_get_for_reader(user=request.user, sale_id=pk)
+            sale = purchase_selectors.purchase_get_for_reader(user=request.user, sale_id=pk)
             pii = purchases.purchase_pii_read(user=request.user, sale=sale, channel=PiiAccess.Channel.API)
         except Sale.DoesNotExist:
             raise NotFound("No such purchase.") from None

@@ -162,7 +162,7 @@
 
   // ---------------------------------------------------------------- the room's minimum-bid hint
   //
-  // The server's rule (auctions.selectors.minimum_bid_for): one increment over the price for
+  // The server's rule (auctions.selectors.auctions.minimum_bid_for): one increment over the price for
   // whoever does not lead (the broadcast and the poll carry it as minimum_bid), and never at or
   // below the caller's own maximum. Amounts are compared in micro-USDC, as integers.
 

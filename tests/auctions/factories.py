@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from auctions.services import auction_open
+from auctions.services.auctions import auction_open
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Lead
 from ledger.services import ledger_credit_user

@@ -4,11 +4,11 @@ import itertools
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from auctions.bounties import bounty_create
-from auctions.buynow import buy_now_purchase
 from auctions.choices import BidSource
 from auctions.models import Bounty, BuyNowListing, Sale
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
+from auctions.services.bounties import bounty_create
+from auctions.services.buynow import buy_now_purchase
 from tests.auctions.factories import funded_buyer, make_auction
 
 D = Decimal

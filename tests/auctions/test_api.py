@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from accounts.services import api_key_create
 from auctions.choices import BidSource
 from auctions.models import Ask
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
 from tests.api_errors import api_error, error_fields
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical

@@ -8,11 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from auctions.autobid import autobid_rule_match, autobid_run_for_auction, check_autobid_rule
 from auctions.choices import BidSource
 from auctions.criteria import canonical_op
 from auctions.models import AuctionBidder, AutobidRule, AutobidTrace, AutobidUsage, Bid
-from auctions.services import auction_open
+from auctions.services.auctions import auction_open
+from auctions.services.autobid import autobid_rule_match, autobid_run_for_auction, check_autobid_rule
 from ledger.selectors import balance_for
 from tests.auctions.factories import funded_buyer, make_auction, make_scored_lead, make_vertical
 from tests.concurrency import run_threads
@@ -494,7 +494,7 @@ def test_the_rule_forms_offer_exactly_the_fields_a_rule_may_filter_on_in_two_que
     reference for many verticals is the checker's, inherited fields included, PII and
     non-biddable fields left out."""
     from auctions.criteria import filterable_fields
-    from auctions.selectors_autobid import autobid_filterable_fields
+    from auctions.selectors.autobid import autobid_filterable_fields
 
     parent = make_vertical()
     child = make_vertical(parent=parent)

@@ -8,9 +8,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from auctions.autobid import autobid_run_for_auction
 from auctions.models import AutobidRule, AutobidTrace
-from auctions.services import auction_close
+from auctions.services.auctions import auction_close
+from auctions.services.autobid import autobid_run_for_auction
 from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import add_fields, rule_for

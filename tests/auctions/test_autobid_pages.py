@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from auctions.autobid import autobid_run_for_auction
 from auctions.models import AutobidRule
+from auctions.services.autobid import autobid_run_for_auction
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import add_fields, rule_for
 from tests.factories import UserFactory

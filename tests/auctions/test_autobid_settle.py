@@ -7,10 +7,10 @@ from decimal import Decimal as D
 import pytest
 from django.db import connection
 
-from auctions.autobid import autobid_run_for_auction, autobid_settle_for_auction
 from auctions.choices import AuctionStatus, BidSource
 from auctions.models import Auction, AutobidTrace, AutobidUsage
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
+from auctions.services.autobid import autobid_run_for_auction, autobid_settle_for_auction
 from ledger.selectors import ledger_check
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.auctions.test_autobid import rule_for

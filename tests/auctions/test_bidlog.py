@@ -11,8 +11,8 @@ from django.db import DatabaseError, transaction
 from auctions.bidlog import GENESIS_HASH, bid_log_verify
 from auctions.choices import BidSource
 from auctions.models import Bid
-from auctions.selectors import bid_log_entries
-from auctions.services import auction_close, bid_place
+from auctions.selectors.auctions import bid_log_entries
+from auctions.services.auctions import auction_close, bid_place
 from tests.auctions.conftest import seconds
 
 pytestmark = pytest.mark.django_db

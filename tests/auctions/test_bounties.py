@@ -8,7 +8,16 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
-from auctions.bounties import (
+from auctions.choices import BidSource, BountyStatus
+from auctions.models import Bounty, BountyAward
+from auctions.selectors.bounties import (
+    bounty_earnings_for_seller,
+    bounty_list_for_buyer,
+    bounty_list_open,
+    bounty_pool_balance,
+)
+from auctions.services.auctions import auction_close, bid_place
+from auctions.services.bounties import (
     BountyConflict,
     bounty_create,
     bounty_fund,
@@ -18,15 +27,6 @@ from auctions.bounties import (
     bounty_withdraw,
     check_bounty,
 )
-from auctions.choices import BidSource, BountyStatus
-from auctions.models import Bounty, BountyAward
-from auctions.selectors_bounties import (
-    bounty_earnings_for_seller,
-    bounty_list_for_buyer,
-    bounty_list_open,
-    bounty_pool_balance,
-)
-from auctions.services import auction_close, bid_place
 from leads.models import Lead
 from ledger.models import LedgerAccount, LedgerTransaction
 from ledger.selectors import balance_for, ledger_check
@@ -154,7 +154,7 @@ def test_only_an_exclusive_verticals_listed_buyers_may_create_a_bounty_on_it():
 
 
 def test_states_are_normalised_and_the_admin_form_uses_the_same_checks(vertical):
-    from auctions.admin_bounties import BountyAdminForm
+    from auctions.admin.bounties import BountyAdminForm
 
     bounty = make_bounty(vertical=vertical, states=["tx", "CA", "ca"])
     assert bounty.states == ["CA", "TX"]

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from auctions.choices import BountyStatus
 from auctions.models import Bounty, BountyAward
-from auctions.selectors_bounties import bounty_pool_balance
+from auctions.selectors.bounties import bounty_pool_balance
 from ledger.selectors import balance_for
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction

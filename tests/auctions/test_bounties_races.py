@@ -6,11 +6,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from auctions.bounties import bounty_create, bounty_fund, bounty_withdraw
 from auctions.choices import AuctionStatus, BidSource, BountyStatus
 from auctions.models import Auction, Bounty, BountyAward, Sale
-from auctions.selectors_bounties import bounty_pool_balance
-from auctions.services import auction_close, bid_place
+from auctions.selectors.bounties import bounty_pool_balance
+from auctions.services.auctions import auction_close, bid_place
+from auctions.services.bounties import bounty_create, bounty_fund, bounty_withdraw
 from ledger.models import LedgerAccount
 from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical

@@ -9,10 +9,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from auctions.buynow import BuyNowRefused, buy_now_expire_due, buy_now_purchase
 from auctions.choices import AuctionResult, BuyNowStatus
 from auctions.models import Ask, BuyNowListing, Sale
-from auctions.services import auction_close
+from auctions.services.auctions import auction_close
+from auctions.services.buynow import BuyNowRefused, buy_now_expire_due, buy_now_purchase
 from leads.choices import LeadStatus
 from leads.models import Lead
 from ledger.models import LedgerAccount, LedgerTransaction
@@ -65,7 +65,7 @@ def test_the_asks_buy_now_price_wins_and_closing_twice_lists_once(t0, seller, ve
 
 
 def test_a_sold_auction_is_not_listed(t0, auction, buyers):
-    from auctions.services import bid_place
+    from auctions.services.auctions import bid_place
 
     bid_place(auction_id=auction.pk, buyer=buyers[0], max_amount=D("15"), now=seconds(t0, 1))
     assert auction_close(auction_id=auction.pk, now=seconds(t0, 60)).result == AuctionResult.SOLD

@@ -33,7 +33,7 @@ def test_the_sweep_leaves_an_auction_another_closer_holds_and_closes_the_rest():
 
     from django.db import connection, transaction
 
-    from auctions.services import auction_close_due
+    from auctions.services.auctions import auction_close_due
 
     t0 = timezone.now()  # open now (an overdue auction would be closed by its own eager close task)
     held, free = make_auction(now=t0), make_auction(now=t0)

@@ -6,7 +6,7 @@ import pytest
 
 from auctions.choices import BidSource
 from auctions.models import Ask, AuctionBidder
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer
 from tests.factories import UserFactory

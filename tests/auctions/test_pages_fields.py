@@ -10,10 +10,10 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone
 
-from auctions.buynow import buy_now_previews
 from auctions.choices import BidSource
 from auctions.models import BuyNowListing
-from auctions.services import _lead_preview, auction_close, bid_place
+from auctions.services.auctions import _lead_preview, auction_close, bid_place
+from auctions.services.buynow import buy_now_previews
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from verticals.services import vertical_upsert
 

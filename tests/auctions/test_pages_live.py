@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from auctions.choices import BidSource
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
 from tests.auctions.conftest import seconds
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory

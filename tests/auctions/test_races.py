@@ -8,8 +8,8 @@ from auctions.bidlog import bid_log_verify
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.models import Auction, AuctionBidder, Bid, Sale
 from auctions.pricing import proxy_price
-from auctions.selectors import auction_held_total, bid_log_entries
-from auctions.services import BidRejected, auction_close, bid_place
+from auctions.selectors.auctions import auction_held_total, bid_log_entries
+from auctions.services.auctions import BidRejected, auction_close, bid_place
 from ledger.models import LedgerTransaction
 from ledger.selectors import balance_for, ledger_check
 from tests.auctions.conftest import seconds

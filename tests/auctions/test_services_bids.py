@@ -8,8 +8,8 @@ from django.test import override_settings
 
 from auctions.choices import BidSource
 from auctions.models import Auction, AuctionBidder, Bid
-from auctions.selectors import auction_held_total
-from auctions.services import BidRejected, auction_close, bid_place
+from auctions.selectors.auctions import auction_held_total
+from auctions.services.auctions import BidRejected, auction_close, bid_place
 from ledger.models import LedgerTransaction
 from ledger.selectors import balance_for, ledger_check
 from tests.auctions.conftest import seconds

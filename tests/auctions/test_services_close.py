@@ -7,7 +7,7 @@ import pytest
 
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.models import Auction, AuctionBidder, Sale
-from auctions.services import auction_close, auction_close_due, bid_place
+from auctions.services.auctions import auction_close, auction_close_due, bid_place
 from auctions.tasks import close_auction, close_due
 from config.queues import TASK_ROUTES
 from leads.choices import LeadStatus
@@ -157,7 +157,7 @@ def test_the_sweep_runs_every_five_seconds_in_beat():
 def test_a_committed_close_records_its_lateness_and_result_in_metrics(django_capture_on_commit_callbacks):
     from datetime import timedelta
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
     from core.metrics import REGISTRY
     from tests.auctions.factories import make_auction
 

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 import pytest
 
 from auctions.models import Auction
-from auctions.selectors import ask_match, ask_terms_for_lead
-from auctions.services import AskInvalid, ask_create, ask_update, auction_open
+from auctions.selectors.auctions import ask_match, ask_terms_for_lead
+from auctions.services.auctions import AskInvalid, ask_create, ask_update, auction_open
 from auctions.tasks import open_auction
 from leads.choices import LeadStatus
 from leads.models import Lead, LeadStatusChange

@@ -1,5 +1,5 @@
 """One visibility rule (issue #10 §3): an exclusive vertical's auctions and buy-now listings exist
-only for its listed buyers, the lead's seller and staff (auctions.selectors.auction_visible_q) —
+only for its listed buyers, the lead's seller and staff (auctions.selectors.auctions.auction_visible_q) —
 on the REST lists and details, bids, the marketplace, the auction room, buy-now pages and API and
 the polling endpoint. Everyone else gets what a missing id gets. The socket and autobid:
 test_visibility_live.py, test_autobid.py."""
@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
 from auctions.models import Auction, BuyNowListing
-from auctions.services import auction_close
+from auctions.services.auctions import auction_close
 from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory
@@ -216,7 +216,7 @@ def test_buy_now_list_queries_do_not_grow_with_exclusive_listings(people, privat
 
 
 def test_an_unlisted_user_loses_sight_when_a_vertical_becomes_exclusive(people, public):
-    from auctions.selectors import auction_is_visible, auction_list_live
+    from auctions.selectors.auctions import auction_is_visible, auction_list_live
 
     outsider = people["outsider"]
     assert auction_is_visible(auction=public, user=outsider)

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from auctions.choices import BidSource
-from auctions.services import bid_place
+from auctions.services.auctions import bid_place
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 from tests.factories import UserFactory
 from tests.marketplace.test_consumers import _connect, _session_headers

@@ -10,7 +10,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from auctions.choices import BidSource
-from auctions.services import bid_place
+from auctions.services.auctions import bid_place
 from tests.auctions.factories import funded_buyer, make_auction, make_vertical
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -19,10 +19,10 @@ from django.test import Client
 from django.utils import timezone
 from eth_utils import to_checksum_address
 
-from auctions.autobid import autobid_rule_create
 from auctions.choices import BidSource
 from auctions.models import Ask, Auction, BuyNowListing, Sale
-from auctions.services import auction_close, auction_open, bid_place
+from auctions.services.auctions import auction_close, auction_open, bid_place
+from auctions.services.autobid import autobid_rule_create
 from chain.models import Wallet
 from escrow.models import Settlement
 from leads import imports

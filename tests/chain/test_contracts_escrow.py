@@ -430,7 +430,7 @@ def holder(w3, usdc, vault, accounts):
 
 
 def _signed(w3, vault, account, *, to, amount, deadline=None, nonce=None, key=None):
-    from escrow.withdrawals import withdrawal_sign, withdrawal_typed_data
+    from escrow.services.withdrawals import withdrawal_sign, withdrawal_typed_data
 
     deadline = deadline or w3.eth.get_block("latest")["timestamp"] + 3600
     typed = withdrawal_typed_data(
@@ -495,7 +495,7 @@ def test_withdraw_with_sig_needs_the_platform_too(w3, usdc, vault, accounts, hol
 
 
 def _signed_move(w3, vault, account, *, to, amount, key=None):
-    from escrow.withdrawals import vault_typed_data, withdrawal_sign
+    from escrow.services.withdrawals import vault_typed_data, withdrawal_sign
 
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
     typed = vault_typed_data(
@@ -586,7 +586,7 @@ def test_withdraw_with_sig_pays_only_the_free_balance_never_held_deal_funds(
 def test_domain_separator_matches_the_python_typed_data(w3, vault, holder):
     from eth_account.messages import encode_typed_data
 
-    from escrow.withdrawals import withdrawal_typed_data
+    from escrow.services.withdrawals import withdrawal_typed_data
 
     typed = withdrawal_typed_data(
         chain_id=w3.eth.chain_id,

@@ -159,7 +159,7 @@ def op_deposit(world, rng, payer, user, counts):
 
 
 def op_list(world, rng, payer, user, counts):
-    from auctions.services import auction_open
+    from auctions.services.auctions import auction_open
     from tests.auctions.factories import make_scored_lead
 
     lead = make_scored_lead(seller=rng.choice(world.sellers), vertical=rng.choice(world.verticals))
@@ -176,7 +176,7 @@ def _open_auctions():
 
 def op_bid(world, rng, payer, user, counts):
     from auctions.models import AuctionBidder
-    from auctions.services import BidRejected, bid_place
+    from auctions.services.auctions import BidRejected, bid_place
 
     auctions = _open_auctions()
     if not auctions:
@@ -202,7 +202,7 @@ def op_close(world, rng, payer, user, counts):
 def _close_now(auction_id: int) -> None:
     """The auction's time is up now (its deadline brought forward), and it closes."""
     from auctions.models import Auction
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
 
     now = timezone.now()
     Auction.objects.filter(pk=auction_id, status="open", deadline__gt=now).update(deadline=now)
@@ -210,9 +210,9 @@ def _close_now(auction_id: int) -> None:
 
 
 def op_buy_now(world, rng, payer, user, counts):
-    from auctions.buynow import BuyNowRefused, buy_now_purchase
     from auctions.choices import BuyNowStatus
     from auctions.models import BuyNowListing
+    from auctions.services.buynow import BuyNowRefused, buy_now_purchase
 
     listings = list(BuyNowListing.objects.filter(status=BuyNowStatus.OPEN).values_list("pk", flat=True)[:20])
     if not listings:
@@ -225,7 +225,12 @@ def op_buy_now(world, rng, payer, user, counts):
 
 
 def op_withdraw(world, rng, payer, user, counts):
-    from escrow.withdrawals import WithdrawalUnavailable, withdrawal_prepare, withdrawal_request, withdrawal_sign
+    from escrow.services.withdrawals import (
+        WithdrawalUnavailable,
+        withdrawal_prepare,
+        withdrawal_request,
+        withdrawal_sign,
+    )
 
     amount, extra = _amount(rng, 1, 60), {}
     try:
@@ -309,8 +314,8 @@ def _settle_up(user, rng) -> bool:
     """What a user leaving the vault does first (the exit delay gives them days in real life):
     withdraw their bounties, let the auctions they bid on close, and wait for their won sales to be
     funded by the platform's beat. False when that did not finish in time."""
-    from auctions.bounties import bounty_withdraw
     from auctions.models import AuctionBidder, Bounty
+    from auctions.services.bounties import bounty_withdraw
 
     for bounty in Bounty.objects.filter(buyer=user).exclude(status="closed"):
         bounty_withdraw(bounty=bounty, idempotency_key=f"seq-leave-{rng.random()}")
@@ -415,8 +420,8 @@ def op_exit(world, rng, payer, user, counts):
 def op_bounty(world, rng, payer, user, counts):
     """Fund a small bounty (its pool stays in the funder's vault balance until an award is paid on
     chain), or withdraw what is left of one."""
-    from auctions.bounties import BountyConflict, bounty_create, bounty_withdraw
     from auctions.models import Bounty
+    from auctions.services.bounties import BountyConflict, bounty_create, bounty_withdraw
 
     open_ = Bounty.objects.filter(buyer=user).exclude(status="closed").first()
     try:
@@ -453,7 +458,7 @@ def op_link(world, rng, payer, user, counts):
 
 def op_refund(world, rng, payer, user, counts):
     from escrow.models import Settlement
-    from escrow.settlement import REFUNDABLE, settlement_refund
+    from escrow.services.settlement import REFUNDABLE, settlement_refund
 
     ids = list(Settlement.objects.filter(state__in=REFUNDABLE).values_list("pk", flat=True)[:20])
     if not ids:
@@ -485,10 +490,10 @@ ANY_OPS = [(op_list, 10), (op_close, 12), (op_refund, 2)]
 
 def _beat() -> None:
     from chain.transactions import chain_tx_poll_pending
-    from escrow.deposits import vault_index
-    from escrow.exits import claims_cover
-    from escrow.settlement import settlement_advance
-    from escrow.withdrawals import withdrawal_advance
+    from escrow.services.deposits import vault_index
+    from escrow.services.exits import claims_cover
+    from escrow.services.settlement import settlement_advance
+    from escrow.services.withdrawals import withdrawal_advance
 
     chain_tx_poll_pending()
     settlement_advance()
@@ -617,8 +622,8 @@ def compare(world: _World) -> list[str]:
     """Every way the ledger and the vault could disagree, as readable lines (empty: they agree)."""
     from auctions.models import Sale
     from escrow.models import BountyDeal, Settlement, VaultClaim
-    from escrow.selectors_funds import ledger_vault_backing
-    from escrow.settlement import BOUNTY_DEAL_BASE
+    from escrow.selectors.funds import ledger_vault_backing
+    from escrow.services.settlement import BOUNTY_DEAL_BASE
     from ledger.choices import LedgerAccountKind
     from ledger.models import LedgerAccount
     from ledger.selectors import ledger_check

@@ -13,7 +13,7 @@ import django  # noqa: E402
 django.setup()
 
 from chain import transactions  # noqa: E402
-from escrow import settlement  # noqa: E402
+from escrow.services import settlement  # noqa: E402
 
 
 def main(point: str) -> None:

@@ -7,14 +7,14 @@ from django.utils import timezone
 from web3 import Web3
 
 from auctions.models import Sale
-from auctions.services import auction_close, bid_place
+from auctions.services.auctions import auction_close, bid_place
 from chain.artifacts import load_artifact
 from chain.client import chain_web3
 from chain.deploy import contract_address, marketplace_deploy
 from chain.models import ChainTransaction
 from chain.transactions import chain_tx_poll_pending
 from chain.wallets import wallet_custodial_account, wallet_for
-from escrow.settlement import settlement_advance, to_units
+from escrow.services.settlement import settlement_advance, to_units
 from tests.auctions.factories import funded_buyer, make_auction
 
 D = Decimal

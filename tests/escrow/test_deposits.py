@@ -9,8 +9,8 @@ from django.urls import reverse
 from eth_account import Account
 
 from chain.wallets import wallet_for
-from escrow.deposits import VaultUnavailable, vault_index
 from escrow.models import ChainCursor, VaultEvent
+from escrow.services.deposits import VaultUnavailable, vault_index
 from ledger.models import LedgerTransaction
 from ledger.selectors import balance_for
 from tests.concurrency import run_threads
@@ -97,7 +97,7 @@ def test_the_indexer_refuses_when_the_vault_is_not_deployed():
 
 
 def test_the_index_task_is_a_no_op_without_a_vault_or_a_node(settings):
-    from escrow.tasks_funds import index_vault
+    from escrow.tasks.funds import index_vault
 
     assert index_vault() == {"applied": 0, "completed": 0, "failed": 0, "claims_open": 0}
     settings.CHAIN_RPC_URL = "http://127.0.0.1:9"  # nothing listens there

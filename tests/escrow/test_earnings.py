@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from auctions.models import Sale
 from core.display import moment_text
-from escrow import selectors_earnings
 from escrow.models import Settlement
-from escrow.settlement import release_split
+from escrow.selectors import earnings as earnings_selectors
+from escrow.services.settlement import release_split
 from tests.api_errors import api_error, error_fields
 from tests.auctions.factories import funded_buyer, make_vertical
 from tests.auctions.factories_bounties import make_bounty, sell_by_auction
@@ -65,7 +65,7 @@ def sales(t0, seller, chain_mode):
 
 
 def test_pending_earnings_list_each_sale_in_escrow_with_its_expected_net_and_release_time(seller, sales):
-    earnings = selectors_earnings.earnings_pending_for_seller(seller=seller)
+    earnings = earnings_selectors.earnings_pending_for_seller(seller=seller)
     waiting, minted = sales["waiting"], sales["minted"]
     by_sale = {s.sale_id: s for s in earnings.sales}
     # Not the released one, not the ledger-only one (it never gets a release), not another seller's.
@@ -97,7 +97,7 @@ def test_the_expected_split_is_the_one_the_release_sends(seller, sales):
     legs = [amount for _, amount, _ in release_split(settlement=settlement)]
     row = next(
         s
-        for s in selectors_earnings.earnings_pending_for_seller(seller=seller).sales
+        for s in earnings_selectors.earnings_pending_for_seller(seller=seller).sales
         if s.sale_id == settlement.sale_id
     )
     assert legs == [row.expected_net - row.bounties, row.platform_fee, row.vertical_royalty]
@@ -109,7 +109,7 @@ def test_once_the_release_is_sent_its_fixed_split_is_shown(seller, sales):
     )
     row = next(
         s
-        for s in selectors_earnings.earnings_pending_for_seller(seller=seller).sales
+        for s in earnings_selectors.earnings_pending_for_seller(seller=seller).sales
         if s.sale_id == sales["minted"].pk
     )
     assert (row.expected_net, row.platform_fee, row.state_label) == (D("14.4"), D("0.4"), "Releasing")
@@ -217,7 +217,7 @@ def test_the_totals_are_the_sums_of_the_rows_whatever_the_rounding(t0, seller, s
     for sale, price in zip(odd, (D("12.345679"), D("0.000019"), D("999.999999")), strict=True):
         Sale.objects.filter(pk=sale.pk).update(price=price)
     Vertical.objects.filter(pk=odd[0].lead.vertical_id).update(owner_address=OWNER)
-    earnings = selectors_earnings.earnings_pending_for_seller(seller=seller)
+    earnings = earnings_selectors.earnings_pending_for_seller(seller=seller)
     rows = earnings.sales
     assert len(rows) == earnings.count == 5
     assert earnings.total_price == sum(r.price for r in rows)
@@ -230,5 +230,5 @@ def test_the_totals_are_the_sums_of_the_rows_whatever_the_rounding(t0, seller, s
 def test_without_chain_settlement_sales_settled_in_the_ledger_are_not_pending(seller, sales, settings):
     """Ledger-only: no settlement, so no release will ever come; sales settled on chain before stay."""
     settings.CHAIN_SETTLEMENT = False
-    earnings = selectors_earnings.earnings_pending_for_seller(seller=seller)
+    earnings = earnings_selectors.earnings_pending_for_seller(seller=seller)
     assert [s.sale_id for s in earnings.sales] == [sales["minted"].pk] and earnings.count == 1

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from auctions.services import auction_close, auction_open
+from auctions.services.auctions import auction_close, auction_open
 from escrow.models import Settlement
 from leads import vault
 from leads.models import LeadPII, PiiAccess

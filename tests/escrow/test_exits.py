@@ -13,11 +13,11 @@ from web3 import Web3
 
 from auctions.models import AuctionBidder
 from auctions.pricing import proxy_price
-from auctions.services import bid_place
+from auctions.services.auctions import bid_place
 from chain.wallets import wallet_custodial_account, wallet_for
-from escrow.deposits import vault_index
-from escrow.exits import claims_cover
 from escrow.models import ReconciliationIssue, VaultClaim, VaultEvent, VaultExit
+from escrow.services.deposits import vault_index
+from escrow.services.exits import claims_cover
 from ledger.models import LedgerAccount
 from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import make_auction
@@ -96,7 +96,7 @@ def test_an_exit_beyond_available_keeps_the_bids_and_sets_aside_what_their_close
     takes what is available, and what a close gives back later."""
     from datetime import timedelta
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
 
     rival = UserFactory(is_buyer=True)
     deposit(wallet_for(user=rival).address, "100")
@@ -237,7 +237,7 @@ def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_unt
     off), so the exit takes the sale's money too: the ledger cannot cover it, staff see it."""
     from datetime import timedelta
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
 
     key = _key(buyer)
     auction = make_auction()
@@ -264,7 +264,7 @@ def test_an_exit_that_takes_an_unfunded_sales_money_is_a_shortfall_staff_see_unt
 
 
 def test_bounty_pools_back_an_outflow_when_bids_are_not_enough(buyer, contracts, send_as, chain_clock):
-    from auctions.bounties import bounty_pool_reference
+    from auctions.services.bounties import bounty_pool_reference
 
     bounty = make_bounty(vertical=make_auction().vertical, buyer=buyer, fund=D("90"))  # 10 left available
     key = _key(buyer)
@@ -421,7 +421,7 @@ def test_an_exit_sets_aside_no_more_than_its_address_holds(
 def test_a_reserve_beyond_what_its_exit_can_pay_goes_back_to_available(buyer, contracts, send_as, monkeypatch):
     """When the node did not say what an exit can pay at its announcement, the reserve takes the
     whole amount from available; the next cover pass reads it and gives back the excess."""
-    from escrow import exits
+    from escrow.services import exits
 
     own = _link_own_wallet(buyer)  # the 100 moves to the wallet; the custodial address holds 0
     assert vault_index() == 1
@@ -449,7 +449,7 @@ def test_a_deal_waits_until_the_custodial_balance_has_reached_the_linked_wallet(
 
     from chain.models import ChainTransaction
     from chain.transactions import chain_tx_poll_pending
-    from escrow.sweeps import FundingDeferred, vault_address_to_fund
+    from escrow.services.sweeps import FundingDeferred, vault_address_to_fund
 
     wallet = wallet_for(user=buyer)
     wallet.address, wallet.kind = Account.create().address, "linked"
@@ -523,7 +523,7 @@ def test_linking_an_address_the_vault_holds_money_or_an_exit_for_is_refused(buye
 def test_a_treasury_deposit_sent_but_not_confirmed_in_time_is_never_sent_twice(contracts, settings):
     """The form's key stays used once the deposit left: a resubmission after a receipt that did not
     come in time sends nothing more (the indexer credits the one deposit when it confirms)."""
-    from escrow.deposits import FaucetError, treasury_deposit_for
+    from escrow.services.deposits import FaucetError, treasury_deposit_for
     from tests.escrow.rpc_proxy import HoldingProxy
 
     target = UserFactory(is_buyer=True)
@@ -553,7 +553,7 @@ def test_a_bid_the_platform_could_not_fund_before_an_exit_unlocks_is_refused(buy
     """Once an exit unlocks the vault refuses to fund deals out of the amount leaving, so while an
     exit is not fully set aside a bid or buy-now that could not be paid before it unlocks is
     refused; set aside in full, the rest of the balance bids as usual."""
-    from auctions.services import BidRejected
+    from auctions.services.auctions import BidRejected
 
     auction = make_auction()
     send_as(_key(buyer), contracts.vault.functions.announceExit(units("150")))  # more than the 100 there
@@ -573,7 +573,7 @@ def test_the_api_answers_a_bid_or_buy_now_against_an_unlocking_exit_with_a_409(b
 
     from rest_framework.test import APIClient
 
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
     from tests.api_errors import api_error
 
     listed = make_auction()
@@ -596,7 +596,7 @@ def test_a_bounty_whose_owner_is_leaving_the_vault_pays_no_award(buyer, contract
     from datetime import timedelta
 
     from auctions.models import BountyAward
-    from auctions.services import auction_close
+    from auctions.services.auctions import auction_close
     from tests.auctions.factories import funded_buyer
 
     auction = make_auction()
@@ -614,7 +614,7 @@ def test_a_failed_move_to_the_linked_wallet_is_tried_again_under_a_fresh_key(buy
 
     from chain.models import ChainTransaction
     from chain.transactions import chain_tx_poll_pending
-    from escrow.sweeps import wallet_sweeps_retry
+    from escrow.services.sweeps import wallet_sweeps_retry
 
     wallet = wallet_for(user=buyer)
     custodial = wallet.custodial_address
@@ -641,6 +641,6 @@ def test_a_failed_move_to_the_linked_wallet_is_tried_again_under_a_fresh_key(buy
 
 
 def test_the_index_task_reports_claims_and_runs_the_sweep_retries(buyer, contracts):
-    from escrow.tasks_funds import index_vault
+    from escrow.tasks.funds import index_vault
 
     assert index_vault() == {"applied": 0, "completed": 0, "failed": 0, "claims_open": 0}

@@ -6,9 +6,9 @@ import pytest
 from eth_account import Account
 
 from chain.wallets import wallet_for
-from escrow.deposits import vault_index
 from escrow.models import VaultEvent, Withdrawal
-from escrow.withdrawals import vault_clock, withdrawal_sign
+from escrow.services.deposits import vault_index
+from escrow.services.withdrawals import vault_clock, withdrawal_sign
 from ledger.selectors import balance_for
 from tests.api_errors import api_error, error_fields
 from tests.escrow import funds_fixtures
@@ -113,7 +113,7 @@ def test_another_users_withdrawal_is_404(api_client, deposit):
     wallet = wallet_for(user=stranger)
     deposit(wallet.address, "5")
     vault_index()
-    from escrow.withdrawals import withdrawal_request
+    from escrow.services.withdrawals import withdrawal_request
 
     theirs = withdrawal_request(
         user=stranger, amount=D("1"), to_address=Account.create().address, idempotency_key="theirs"
@@ -183,7 +183,7 @@ def test_the_wallet_page_withdraw_form_shows_field_errors_and_withdraws(client, 
 def test_the_wallet_page_with_deposits_and_withdrawals_has_pinned_queries(
     client, user, funded, django_assert_max_num_queries
 ):
-    from escrow.withdrawals import withdrawal_request
+    from escrow.services.withdrawals import withdrawal_request
 
     withdrawal_request(user=user, amount=D("1"), to_address=Account.create().address, idempotency_key="p")
     assert client.login(email=user.email, password="correct horse battery staple")

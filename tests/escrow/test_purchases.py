@@ -16,9 +16,10 @@ from auctions.models import Sale
 from chain.leadnft import MintItem, leaf_hash, token_id_for
 from chain.models import ChainTransaction, ContractDeployment, Wallet
 from core import correlation
-from escrow import purchases, selectors_purchases
-from escrow.commitments import lead_canonical_data, lead_data_hash
 from escrow.models import MintBatch, Settlement
+from escrow.selectors import purchases as purchase_selectors
+from escrow.services import purchases
+from escrow.services.commitments import lead_canonical_data, lead_data_hash
 from leads import vault
 from leads.models import LeadPII, PiiAccess
 from leads.selectors import lead_pii_read
@@ -291,7 +292,7 @@ def test_after_a_resale_the_new_owner_reads_and_the_old_buyer_gets_404(client, b
     client.force_login(buyer)
     assert client.get(detail_url(sale.pk)).status_code == 404
     assert client.get("/my/purchases/").context["rows"] == []
-    assert logged() == [(new_owner.pk, sale.pk, "page", selectors_purchases.AS_NFT_OWNER)]
+    assert logged() == [(new_owner.pk, sale.pk, "page", purchase_selectors.AS_NFT_OWNER)]
 
 
 def test_an_nft_held_on_the_old_custodial_address_is_readable_by_its_user(client, buyer, sale):
@@ -301,7 +302,7 @@ def test_an_nft_held_on_the_old_custodial_address_is_readable_by_its_user(client
     settle(sale, owner=old)
     client.force_login(holder)
     assert client.get(detail_url(sale.pk)).status_code == 200
-    assert logged() == [(holder.pk, sale.pk, "page", selectors_purchases.AS_NFT_OWNER)]
+    assert logged() == [(holder.pk, sale.pk, "page", purchase_selectors.AS_NFT_OWNER)]
 
 
 def test_minted_to_the_buyer_the_buyer_keeps_reading_as_buyer(client, buyer, sale):
@@ -359,7 +360,7 @@ def test_the_list_pages_are_stable_and_complete(buyer, t0):
     sales = [make_purchase(t0=t0, buyer=buyer) for _ in range(5)]  # the same created_at: ids break ties
     seen, cursor = [], ""
     while True:
-        page = selectors_purchases.purchase_page_for_reader(user=buyer, cursor=cursor, size=2)
+        page = purchase_selectors.purchase_page_for_reader(user=buyer, cursor=cursor, size=2)
         seen += [s.pk for s in page.rows]
         if not page.next_cursor:
             break
@@ -390,7 +391,7 @@ def test_the_service_refuses_a_stranger_and_records_nothing(sale):
 
 def test_the_service_rechecks_ownership_at_read_time(buyer, sale):
     """A sale fetched before a resale is not readable by its old buyer afterwards."""
-    fetched = selectors_purchases.purchase_get_for_reader(user=buyer, sale_id=sale.pk)
+    fetched = purchase_selectors.purchase_get_for_reader(user=buyer, sale_id=sale.pk)
     settle(sale, owner=give_wallet(funded_buyer()).address)
     with pytest.raises(purchases.PurchaseNotFound):
         purchases.purchase_pii_read(user=buyer, sale=fetched, channel=PiiAccess.Channel.API)
@@ -411,7 +412,7 @@ def test_the_service_returns_the_pii_and_keeps_a_long_correlation_id_within_the_
 def test_an_anonymous_user_reads_nothing(sale):
     from django.contrib.auth.models import AnonymousUser
 
-    assert not selectors_purchases.purchase_queryset_for_reader(user=AnonymousUser()).exists()
+    assert not purchase_selectors.purchase_queryset_for_reader(user=AnonymousUser()).exists()
 
 
 # ---------------------------------------------------------------- the access log in admin

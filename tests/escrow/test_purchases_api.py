@@ -8,8 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from escrow import selectors_purchases
 from escrow.models import Settlement
+from escrow.selectors import purchases as purchase_selectors
 from leads.models import PiiAccess
 from tests.api_errors import api_error
 from tests.auctions.factories import funded_buyer
@@ -119,11 +119,11 @@ def test_after_a_resale_the_new_owner_reads_and_the_old_buyer_gets_404(buyer, sa
     settle(sale, owner=give_wallet(new_owner).address)
     response = client_for(new_owner).get(detail(sale.pk))
     assert response.status_code == 200 and response.json()["contact"] == CONTACT
-    assert response.json()["as_owner"] == selectors_purchases.AS_NFT_OWNER
+    assert response.json()["as_owner"] == purchase_selectors.AS_NFT_OWNER
     assert [row["id"] for row in client_for(new_owner).get(LIST).json()["results"]] == [sale.pk]
     old = client_for(buyer)
     assert old.get(detail(sale.pk)).status_code == 404 and old.get(LIST).json()["results"] == []
-    assert logged() == [(new_owner.pk, sale.pk, "api", selectors_purchases.AS_NFT_OWNER)]
+    assert logged() == [(new_owner.pk, sale.pk, "api", purchase_selectors.AS_NFT_OWNER)]
 
 
 # ---------------------------------------------------------------- the list

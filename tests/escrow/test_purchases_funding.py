@@ -11,9 +11,10 @@ import pytest
 from django.utils import timezone
 
 from chain.models import ChainTransaction, ContractDeployment
-from escrow import purchases, selectors_purchases
 from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
 from escrow.models import Settlement
+from escrow.selectors import purchases as purchase_selectors
+from escrow.services import purchases
 from leads.models import Lead, PiiAccess
 from tests.escrow.test_purchases import (  # noqa: F401 - shared fixtures
     CHAIN_ID,
@@ -276,7 +277,7 @@ def test_the_service_refuses_before_the_money_arrived_and_records_nothing(buyer,
 def test_the_service_rechecks_the_funding_at_read_time(buyer, sale):
     """A purchase fetched while its deal was funding is readable once the funding confirmed."""
     settlement = settle_unfunded(sale, state=State.FUNDING)
-    fetched = selectors_purchases.purchase_get_for_reader(user=buyer, sale_id=sale.pk)
+    fetched = purchase_selectors.purchase_get_for_reader(user=buyer, sale_id=sale.pk)
     assert fetched.contact_status == AWAITING
     Settlement.objects.filter(pk=settlement.pk).update(state=State.FUNDED, funded_at=timezone.now())
     assert purchases.purchase_pii_read(user=buyer, sale=fetched, channel=PiiAccess.Channel.API) == CONTACT

@@ -11,8 +11,8 @@ from chain.leadnft import token_id_for
 from chain.wallets import wallet_custodial_account
 from escrow.metrics import RECONCILIATION_DIFFERENCES
 from escrow.models import ReconciliationIssue, Settlement
-from escrow.reconcile import reconcile
-from escrow.settlement import mint_flush, settlement_fund
+from escrow.services.reconcile import reconcile
+from escrow.services.settlement import mint_flush, settlement_fund
 from tests.escrow.settlement_helpers import _send_as, chain_buyer, checksum, deploy, make_sale, settle_rounds
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from escrow.models import Settlement
-from escrow.settlement import settlement_fund, settlement_refund
+from escrow.services.settlement import settlement_fund, settlement_refund
 from ledger.models import LedgerTransaction
 from ledger.selectors import balance_for, ledger_check
 from tests.escrow.settlement_helpers import checksum, make_sale, settle_rounds

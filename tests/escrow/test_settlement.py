@@ -11,7 +11,7 @@ from django.utils import timezone
 from chain.leadnft import token_id_for
 from chain.models import ChainTransaction
 from escrow.models import MintBatch, Settlement
-from escrow.settlement import mint_flush, settlement_fund, to_units
+from escrow.services.settlement import mint_flush, settlement_fund, to_units
 from ledger.choices import LedgerAccountKind
 from ledger.services import account_for, platform_account_for
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds
@@ -119,7 +119,7 @@ def test_a_buyer_without_vault_funds_fails_the_settlement_for_staff(contracts):
 
 
 def test_a_sale_whose_settle_task_was_lost_is_settled_by_the_periodic_step(contracts, settings):
-    from escrow.settlement import settlement_advance
+    from escrow.services.settlement import settlement_advance
 
     settings.CHAIN_SETTLEMENT = False
     sale = make_sale()  # its settle task is never sent (a broker that refused it)
@@ -142,7 +142,7 @@ def test_a_deal_already_funded_on_chain_is_adopted_not_failed(contracts):
 
 def test_a_bounty_payout_is_its_own_deal_from_the_funder_released_to_the_seller(contracts):
     from escrow.models import BountyDeal
-    from escrow.reconcile import reconcile
+    from escrow.services.reconcile import reconcile
     from tests.auctions.factories import make_vertical
     from tests.auctions.factories_bounties import make_bounty
 
@@ -171,8 +171,8 @@ def test_a_bounty_payout_is_its_own_deal_from_the_funder_released_to_the_seller(
 
 def test_the_purchase_page_proof_verifies_each_sale_of_a_batch_on_chain(contracts):
     from chain.leadnft import verify_args
-    from escrow.selectors_purchases import purchase_verification
-    from escrow.settlement import mint_batch_items
+    from escrow.selectors.purchases import purchase_verification
+    from escrow.services.settlement import mint_batch_items
     from leads.selectors import lead_pii_read
 
     buyer = chain_buyer(D("100"))
@@ -194,7 +194,7 @@ def test_the_purchase_page_proof_verifies_each_sale_of_a_batch_on_chain(contract
 
 
 def test_the_ledger_mirrors_the_split_sent_on_chain_even_if_the_fee_changes_meanwhile(contracts, settings):
-    from escrow.settlement import release_due
+    from escrow.services.settlement import release_due
 
     sale = make_sale()
     settle_rounds(1)
@@ -212,7 +212,7 @@ def test_the_ledger_mirrors_the_split_sent_on_chain_even_if_the_fee_changes_mean
 
 
 def test_a_release_given_up_on_but_mined_is_recorded_when_staff_retry(contracts):
-    from escrow.settlement import release_due, settlement_retry
+    from escrow.services.settlement import release_due, settlement_retry
     from tests.escrow.settlement_helpers import mined
 
     sale = make_sale()
@@ -244,8 +244,8 @@ def test_a_funding_planned_before_the_buyer_linked_a_wallet_is_planned_again_fro
     from eth_account import Account
 
     from chain.wallets import wallet_for
-    from escrow.settlement import _funding_plan, _record_funding, settlement_open
-    from escrow.sweeps import FundingDeferred
+    from escrow.services.settlement import _funding_plan, _record_funding, settlement_open
+    from escrow.services.sweeps import FundingDeferred
 
     settings.CHAIN_SETTLEMENT = False  # the sale's settle task is not queued: the test plays it
     sale = make_sale(price=D("40"))
@@ -276,7 +276,7 @@ def test_the_move_to_a_linked_wallet_leaves_what_recorded_deals_will_fund(contra
 
     from chain.signals import wallet_linked
     from chain.wallets import wallet_for
-    from escrow.sweeps import _committed_units
+    from escrow.services.sweeps import _committed_units
 
     buyer = chain_buyer(D("100"))
     sale = make_sale(buyer=buyer, price=D("40"))

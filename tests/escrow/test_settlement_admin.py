@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from escrow.models import ReconciliationIssue, Settlement
-from escrow.settlement import settlement_fund
+from escrow.services.settlement import settlement_fund
 from tests.auctions.factories import funded_buyer
 from tests.escrow.settlement_helpers import deploy, make_sale, settle_rounds, vault_deposit
 

@@ -19,8 +19,8 @@ from chain.transactions import chain_tx_poll_pending
 from core.models import DeadLetter
 from core.services import dead_letter_replay
 from escrow.models import MintBatch, Settlement
-from escrow.settlement import mint_flush, settlement_fund
-from escrow.tasks import advance
+from escrow.services.settlement import mint_flush, settlement_fund
+from escrow.tasks.settlement import advance
 from tests.concurrency import run_threads
 from tests.conftest import wait_for
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds

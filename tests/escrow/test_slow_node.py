@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 from eth_account import Account
 
-from auctions.services import bid_place
+from auctions.services.auctions import bid_place
 from chain.wallets import wallet_for
-from escrow.deposits import vault_index
 from escrow.models import Withdrawal
-from escrow.withdrawals import withdrawal_request
+from escrow.services.deposits import vault_index
+from escrow.services.withdrawals import withdrawal_request
 from ledger.selectors import balance_for, ledger_check
 from tests.auctions.factories import make_auction
 from tests.escrow import funds_fixtures

@@ -11,9 +11,9 @@ from chain.deploy import deployer_account
 from chain.models import ChainTransaction
 from chain.transactions import chain_tx_poll, chain_tx_poll_pending
 from chain.wallets import wallet_for
-from escrow.deposits import vault_index
 from escrow.models import VaultEvent, Withdrawal
-from escrow.withdrawals import (
+from escrow.services.deposits import vault_index
+from escrow.services.withdrawals import (
     WithdrawalConflict,
     vault_clock,
     withdrawal_advance,

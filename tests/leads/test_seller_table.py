@@ -612,11 +612,11 @@ def test_under_asgi_the_export_streams_batch_by_batch_instead_of_buffering(selle
 
     from django.test import AsyncClient
 
-    from leads import views_seller
+    from leads.views import seller as seller_views
 
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     add_leads(seller_user, solar, [{"campaign": f"asgi-{i}", "status": LeadStatus.SCORED} for i in range(5)])
-    original, views_seller.EXPORT_BATCH = views_seller.EXPORT_BATCH, 2
+    original, seller_views.EXPORT_BATCH = seller_views.EXPORT_BATCH, 2
 
     async def fetch():
         client = AsyncClient()
@@ -628,6 +628,6 @@ def test_under_asgi_the_export_streams_batch_by_batch_instead_of_buffering(selle
     try:
         chunks = asyncio.run(fetch())
     finally:
-        views_seller.EXPORT_BATCH = original
+        seller_views.EXPORT_BATCH = original
     assert len(chunks) == 1 + 3  # the header, then batches of 2, 2 and 1 rows
     assert b"".join(chunks).decode().count("asgi-") == 5

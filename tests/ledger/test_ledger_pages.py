@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from escrow import views_wallet
+from escrow.views import wallet as wallet_views
 from ledger.choices import LedgerTransactionKind as T
 from ledger.models import LedgerEntry, LedgerTransaction
 from ledger.selectors import balance_for
@@ -50,7 +50,7 @@ def test_wallet_shows_balances_and_history_newest_first(client, buyer, seller):
 
 
 def test_wallet_history_pages_by_cursor_without_gaps_or_repeats(client, buyer, monkeypatch):
-    monkeypatch.setattr(views_wallet, "WALLET_PAGE_SIZE", 2)
+    monkeypatch.setattr(wallet_views, "WALLET_PAGE_SIZE", 2)
     ledger_credit_user(user=buyer, amount=D("10"), idempotency_key="d1")
     for n in range(3):  # each hold writes two entries with the same timestamp: ids break the tie
         ledger_hold(user=buyer, amount=D("1"), idempotency_key=f"h{n}")
@@ -120,7 +120,7 @@ def test_the_wallet_drawn_by_a_refused_faucet_click_links_older_entries_to_the_w
 ):
     """The page answered at /wallet/faucet/ must not page relative to that POST-only address."""
     settings.DEBUG = True
-    monkeypatch.setattr(views_wallet, "WALLET_PAGE_SIZE", 2)
+    monkeypatch.setattr(wallet_views, "WALLET_PAGE_SIZE", 2)
     for n in range(3):
         ledger_credit_user(user=buyer, amount=D("1"), idempotency_key=f"older-{n}")
     _login(client, buyer)

@@ -21,8 +21,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from auctions.autobid import autobid_rule_create
-from auctions.services import ask_create
+from auctions.services.auctions import ask_create
+from auctions.services.autobid import autobid_rule_create
 from chain.client import chain_web3
 from chain.deploy import marketplace_deploy
 from tests.asgi_server import AsgiServer

@@ -92,7 +92,7 @@ def test_production_pins_the_faucet_and_debug_off_whatever_the_environment_says(
     env = {**PRODUCTION_ENV, "LEDGER_FAUCET_ENABLED": "true", "DJANGO_DEBUG": "true"}
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "from escrow.views_wallet import faucet_enabled; "
+        "from escrow.views.wallet import faucet_enabled; "
         "print(s.LEDGER_FAUCET_ENABLED, s.DEBUG, faucet_enabled())"
     )
     result = _python(code, env)

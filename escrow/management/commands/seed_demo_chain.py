@@ -19,8 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from chain.client import ChainUnavailable
-        from escrow.deposits import faucet_chain_target, faucet_dispense, vault_index
         from escrow.models import VaultEvent
+        from escrow.services.deposits import faucet_chain_target, faucet_dispense, vault_index
 
         try:
             target = faucet_chain_target()
