@@ -12,6 +12,9 @@ import threading
 
 from django.db import close_old_connections, connection
 
+from auctions.services.auctions import auction_close_due
+from auctions.services.buynow import buy_now_expire_due
+
 logger = logging.getLogger(__name__)
 
 _started = threading.Lock()
@@ -19,9 +22,6 @@ _thread: threading.Thread | None = None
 
 
 def _run(interval: float, stop: threading.Event, ticks: tuple) -> None:
-    from auctions.services.auctions import auction_close_due
-    from auctions.services.buynow import buy_now_expire_due
-
     while not stop.wait(interval):
         close_old_connections()
         try:

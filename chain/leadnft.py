@@ -2,7 +2,7 @@
 data and the leaf / Merkle batch-root verification the purchase page explains.
 
 Everything that knows the contract's struct layout lives here, so the settlement pipeline
-(escrow/settlement.py) and the pages only deal in `MintItem`s.
+(escrow/services/settlement.py) and the pages only deal in `MintItem`s.
 
 Token id = `buyer << 96 | sale_id` (the buyer's address in the top 160 bits). A batch's root is
 a Merkle root over the leaves `keccak256(abi.encode(sale))` in mint order, pairs hashed sorted

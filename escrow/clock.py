@@ -6,6 +6,14 @@ reconciliation every minute — while a chain node answers. Quiet when there is 
 import logging
 import time
 
+from django.conf import settings
+
+from chain.client import ChainUnavailable
+from chain.transactions import chain_tx_poll_pending
+from escrow.services.reconcile import reconcile
+from escrow.services.settlement import settlement_advance, settlement_enabled
+from escrow.tasks.funds import index_vault
+
 logger = logging.getLogger(__name__)
 
 _last: dict[str, float] = {}
@@ -22,12 +30,6 @@ def _due(name: str, every: float) -> bool:
 
 def settlement_tick() -> None:
     global _node_down_logged
-    from django.conf import settings
-
-    from chain.client import ChainUnavailable
-    from chain.transactions import chain_tx_poll_pending
-    from escrow.services.settlement import settlement_advance, settlement_enabled
-
     if not settlement_enabled():
         return
     try:
@@ -35,14 +37,8 @@ def settlement_tick() -> None:
             chain_tx_poll_pending()
             settlement_advance()
         if _due("index", 2.0):
-            from escrow.tasks import funds as funds_tasks
-
-            index = getattr(funds_tasks, "index_vault", None)
-            if index is not None:
-                index.run()
+            index_vault.run()
         if _due("reconcile", 60.0):
-            from escrow.services.reconcile import reconcile
-
             reconcile()
         _node_down_logged = False
     except ChainUnavailable as exc:

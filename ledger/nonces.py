@@ -1,5 +1,5 @@
 """The one-time form nonces the money forms use (the wallet, withdraw and staff credit pages are
-escrow/views_wallet.py: in chain mode money is backed by the vault)."""
+escrow/views/wallet.py: in chain mode money is backed by the vault)."""
 
 import re
 import secrets

@@ -10,6 +10,9 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
+from chain.client import ChainUnavailable
+from escrow.models import VaultEvent
+from escrow.services.deposits import faucet_chain_target, faucet_dispense, vault_index
 
 DEMO_FUNDS = Decimal("5000")
 
@@ -18,10 +21,6 @@ class Command(BaseCommand):
     help = "Fund the demo buyers' vault balances on the dev chain (idempotent)."
 
     def handle(self, *args, **options):
-        from chain.client import ChainUnavailable
-        from escrow.models import VaultEvent
-        from escrow.services.deposits import faucet_chain_target, faucet_dispense, vault_index
-
         try:
             target = faucet_chain_target()
         except ChainUnavailable:
