@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
 from core import views as core_views
@@ -17,6 +18,19 @@ api_v1 = [
     path("", include("escrow.api.earnings")),  # earnings/pending/
 ]
 
+# Staff bookmarks from before models moved out of the marketplace app (issue #11) still land.
+MOVED_ADMIN = [
+    re_path(
+        rf"^admin/marketplace/(?P<model>{models})/(?P<rest>.*)$",
+        RedirectView.as_view(url=f"/admin/{app}/%(model)s/%(rest)s", permanent=True, query_string=True),
+    )
+    for app, models in (
+        ("accounts", "user|apikey"),
+        ("ledger", "ledgeraccount|ledgertransaction|ledgerentry"),
+        ("core", "deadletter|idempotencykey"),
+    )
+]
+
 urlpatterns = [
     path("", include("marketplace.urls")),
     path("", include("accounts.urls")),
@@ -27,6 +41,7 @@ urlpatterns = [
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics_view, name="metrics"),
+    *MOVED_ADMIN,
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),

@@ -263,3 +263,19 @@ def test_dead_letters_and_idempotency_keys_keep_their_rows_when_they_move_to_cor
     types = CurrentContentType.objects.db_manager(scratch)
     assert types.get(app_label="core", model="deadletter")
     assert not types.filter(app_label="marketplace", model="deadletter").exists()
+
+
+def test_staff_bookmarks_to_the_old_admin_pages_land_on_the_new_ones(client):
+    from accounts.models import User
+
+    staff = User.objects.create_superuser(email="staff@example.com", password="staff pass 1")
+    client.force_login(staff)
+    for old, new in (
+        (f"/admin/marketplace/user/{staff.pk}/change/", f"/admin/accounts/user/{staff.pk}/change/"),
+        ("/admin/marketplace/apikey/", "/admin/accounts/apikey/"),
+        ("/admin/marketplace/ledgeraccount/?q=staff", "/admin/ledger/ledgeraccount/?q=staff"),
+        ("/admin/marketplace/deadletter/", "/admin/core/deadletter/"),
+    ):
+        response = client.get(old)
+        assert (response.status_code, response["Location"]) == (301, new)
+        assert client.get(new).status_code == 200
