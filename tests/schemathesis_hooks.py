@@ -1,5 +1,5 @@
 """What Schemathesis cannot read from the schema, taught once (SCHEMATHESIS_HOOKS=tests.schemathesis_hooks,
-loaded by tests/marketplace/test_api_contract_fuzz.py).
+loaded by tests/core/test_api_contract_fuzz.py).
 
 - Formats whose values only the server or a checksum can make: a pagination `cursor` (a token from
   a `next`/`previous` link, signed: made here with the server's secret), a `lead-cursor` (signed by the server; the empty one means the first

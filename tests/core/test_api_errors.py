@@ -133,7 +133,7 @@ def test_the_rate_limiter_answers_429_with_retry_after_in_the_envelope(api, sett
     assert error["retry_after"] == int(response["Retry-After"]) >= 1
 
 
-@pytest.mark.urls("tests.marketplace.urls_failing")
+@pytest.mark.urls("tests.core.urls_failing")
 def test_an_unexpected_failure_is_a_json_500_with_the_request_id(client):
     client.raise_request_exception = False
     response = client.get("/api/v1/boom/", HTTP_X_REQUEST_ID="boom-1")

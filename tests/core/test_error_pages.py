@@ -32,7 +32,7 @@ def test_a_missing_object_page_is_the_sites_404(client):
     assert_site_page(client.get("/my/purchases/999999/"), 404, "We could not find that page")
 
 
-@pytest.mark.urls("tests.marketplace.urls_failing")
+@pytest.mark.urls("tests.core.urls_failing")
 def test_an_unexpected_failure_on_a_page_is_the_sites_500(client):
     client.raise_request_exception = False
     html = assert_site_page(client.get("/boom/"), 500, "Something went wrong on our side")

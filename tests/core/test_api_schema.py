@@ -1,6 +1,6 @@
 """The OpenAPI schema tells the truth: every error status an operation can answer, with the shared
 error envelope; nullable fields, bounds, required headers and the real shapes of responses.
-(tests/marketplace/test_api_contract_fuzz.py checks the running server against it.)"""
+(tests/core/test_api_contract_fuzz.py checks the running server against it.)"""
 
 import re
 
