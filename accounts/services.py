@@ -1,5 +1,6 @@
 """Writes for users and API keys."""
 
+import copy
 import hashlib
 import logging
 import secrets
@@ -13,11 +14,17 @@ from django.utils import timezone
 from accounts.models import ApiKey, User
 from accounts.signals import user_signed_up
 from config import db_router
+from core.localcache import LocalCache
 
 logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "le"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+# Active keys with their users by key hash: no query per API request. Emptied (in every process
+# within a second) when a key or a user changes: api_key_revoke, and post_save/post_delete of
+# ApiKey and User (accounts.apps), so a revoked key or a deactivated user stops working at once
+# here and within a second everywhere.
+ACTIVE_API_KEYS = LocalCache("accounts.api_keys")
 
 
 # ---------------------------------------------------------------- users
@@ -146,29 +153,46 @@ def api_key_create(*, user: User, name: str) -> IssuedApiKey:
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
+    ACTIVE_API_KEYS.invalidate()
     if updated:
         logger.info("api key revoked", extra={"user_id": api_key.user_id, "api_key_prefix": api_key.prefix})
     return api_key
 
 
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
-    """The active key for a presented secret (with its user), or None. Records last use."""
+    """The active key for a presented secret (with its user), or None. Records last use.
+
+    The caller gets its own copies of the key and the user (the memoised ones stay untouched)."""
     if not raw or not raw.startswith(API_KEY_PREFIX + "_") or len(raw) > 200:
         return None
-    api_key = (
-        ApiKey.objects.select_related("user")
-        .filter(hashed_key=_hash_key(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
+    hashed = _hash_key(raw)
+    cached = ACTIVE_API_KEYS.get(
+        hashed,
+        lambda: (
+            ApiKey.objects.select_related("user")
+            .filter(hashed_key=hashed, revoked_at__isnull=True, user__is_active=True)
+            .first()
+        ),
     )
-    if api_key is None:
+    if cached is None:
         return None
     now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+    if cached.last_used_at is None or now - cached.last_used_at >= LAST_USED_RESOLUTION:
         # A conditional update: concurrent requests write at most once per resolution. It is
         # bookkeeping, so it does not pin the client's reads to the primary.
         with db_router.bookkeeping():
-            ApiKey.objects.filter(pk=api_key.pk).filter(
+            ApiKey.objects.filter(pk=cached.pk).filter(
                 Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
             ).update(last_used_at=now)
-        api_key.last_used_at = now
+        cached.last_used_at = now
+    api_key = copy.copy(cached)
+    api_key.user = copy.copy(cached.user)
     return api_key
+
+
+def api_key_cache_invalidate(*, created: bool = False, update_fields=None, **kwargs) -> None:
+    """Receiver of post_save/post_delete of ApiKey and User (accounts.apps). A new row cannot be
+    memoised yet (only keys that authenticated are), nor does a login's last_login matter."""
+    if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
+        return
+    ACTIVE_API_KEYS.invalidate()

@@ -48,6 +48,9 @@ TRANSIENT_ERRORS = (
 
 
 class PipelineTask(Task):
+    # Stages hand work on through the database, never through return values: storing results
+    # cost a Redis write per task, and sending one a SUBSCRIBE/UNSUBSCRIBE pair per request.
+    ignore_result = True
     acks_late = True
     reject_on_worker_lost = True
     autoretry_for = TRANSIENT_ERRORS

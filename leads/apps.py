@@ -5,8 +5,14 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from leads import tasks
+        from leads.caps import seller_caps_invalidate
+        from leads.models import SellerCap
         from leads.signals import csv_import_confirmed, lead_received
 
         lead_received.connect(tasks.score_lead_queue, dispatch_uid="leads.score_lead")
         csv_import_confirmed.connect(tasks.import_csv_queue, dispatch_uid="leads.import_csv")
+        post_save.connect(seller_caps_invalidate, sender=SellerCap, dispatch_uid="leads.seller_caps")
+        post_delete.connect(seller_caps_invalidate, sender=SellerCap, dispatch_uid="leads.seller_caps")

@@ -20,17 +20,23 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from core.localcache import LocalCache
 from core.redis import get_redis
 from leads.choices import LeadStatus, RejectionReason
 from leads.models import Lead, SellerCap
 
 DAY_TTL = 2 * 24 * 3600
+# Each seller's cap overrides ({vertical id or None: cap}), memoised per process; emptied in every
+# process within a second when a SellerCap is saved or deleted (leads.apps).
+SELLER_CAPS = LocalCache("leads.seller_caps")
 
 _RESERVE = """
 local counter, pending = KEYS[1], KEYS[2]
 local now, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local committed = redis.call('GET', counter)
+if not committed then return -2 end
 redis.call('ZREMRANGEBYSCORE', pending, '-inf', now)
-local used = tonumber(redis.call('GET', counter) or '0') + redis.call('ZCARD', pending)
+local used = tonumber(committed) + redis.call('ZCARD', pending)
 if used >= cap then return -1 end
 redis.call('ZADD', pending, now + tonumber(ARGV[4]), ARGV[3])
 redis.call('PEXPIRE', pending, tonumber(ARGV[5]))
@@ -64,8 +70,12 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _overrides(seller_id: int) -> dict:
+    return dict(SellerCap.objects.filter(seller_id=seller_id).values_list("vertical_id", "daily_cap"))
+
+
 def cap_for(*, seller, vertical) -> int:
-    overrides = {c.vertical_id: c.daily_cap for c in SellerCap.objects.filter(seller=seller)}
+    overrides = SELLER_CAPS.get(seller.pk, lambda: _overrides(seller.pk))
     if vertical.pk in overrides:
         return overrides[vertical.pk]
     if None in overrides:
@@ -104,19 +114,25 @@ def cap_reserve(*, seller, vertical, now: datetime) -> CapSlot:
     client = get_redis()
     if client is None:
         return _reserve_local(key=key, cap=cap, seller=seller, vertical=vertical, start=start, end=end)
-    _seed(key=key, seller=seller, vertical=vertical, start=start, end=end)
     token = uuid.uuid4().hex
-    admitted = client.eval(
-        _RESERVE,
-        2,
-        cache.make_key(key),
-        cache.make_key(key + ":pending"),
-        int(clock.time() * 1000),
-        cap,
-        token,
-        _lease_ms(),
-        DAY_TTL * 1000,
-    )
+    for _ in range(3):
+        admitted = client.eval(
+            _RESERVE,
+            2,
+            cache.make_key(key),
+            cache.make_key(key + ":pending"),
+            int(clock.time() * 1000),
+            cap,
+            token,
+            _lease_ms(),
+            DAY_TTL * 1000,
+        )
+        if admitted != -2:
+            break
+        # The day's counter is not there yet (first lead of the day, a flushed Redis): seed it.
+        _seed(key=key, seller=seller, vertical=vertical, start=start, end=end)
+    else:
+        raise RuntimeError(f"could not count the daily cap in the cache ({key})")
     if admitted < 0:
         raise CapExceeded(cap, end)
     slot = CapSlot(key, token)
@@ -147,6 +163,11 @@ def _reserve_local(*, key, cap, seller, vertical, start, end) -> CapSlot:
         cap_release(CapSlot(key))
         raise CapExceeded(cap, end)
     return CapSlot(key)
+
+
+def seller_caps_invalidate(**kwargs) -> None:
+    """Receiver of post_save/post_delete of SellerCap (leads.apps)."""
+    SELLER_CAPS.invalidate()
 
 
 def cap_release(slot: CapSlot) -> None:

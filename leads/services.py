@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from core import correlation
@@ -27,7 +27,7 @@ from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
-from verticals.selectors import vertical_fields_effective
+from verticals.selectors import vertical_by_slug_cached, vertical_schema_cached
 
 logger = logging.getLogger(__name__)
 
@@ -64,23 +64,21 @@ class IngestResult:
 
 
 class SchemaCache:
-    """Effective schemas by vertical slug for one request or import (bulk shares them)."""
+    """Effective schemas by vertical slug for one request or import (bulk shares them), read
+    through the process-wide memo of verticals.selectors (no query while it is warm)."""
 
     def __init__(self):
         self._verticals: dict[str, Vertical | None] = {}
-        self._schemas: dict[int, list] = {}
 
     def vertical(self, slug) -> Vertical | None:
         if not isinstance(slug, str) or not _SLUG.match(slug):
             return None
         if slug not in self._verticals:
-            self._verticals[slug] = Vertical.objects.filter(slug=slug).first()
+            self._verticals[slug] = vertical_by_slug_cached(slug=slug)
         return self._verticals[slug]
 
     def schema(self, vertical: Vertical) -> list:
-        if vertical.pk not in self._schemas:
-            self._schemas[vertical.pk] = [ef.field for ef in vertical_fields_effective(vertical=vertical)]
-        return self._schemas[vertical.pk]
+        return vertical_schema_cached(vertical_id=vertical.pk)
 
 
 def _advisory_lock(*keys: str) -> None:
@@ -88,9 +86,12 @@ def _advisory_lock(*keys: str) -> None:
     if connection.vendor != "postgresql":
         return
     ids = sorted({struct.unpack(">q", hashlib.sha256(k.encode()).digest()[:8])[0] for k in keys if k})
+    if not ids:
+        return
+    # One round trip; PostgreSQL evaluates a select list left to right, so the locks are taken in
+    # sorted order: two transactions never wait on each other in a cycle.
     with connection.cursor() as cursor:
-        for lock_id in ids:  # sorted: two transactions never wait on each other in a cycle
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(ids)), ids)
 
 
 def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> None:
@@ -129,10 +130,6 @@ def lead_submit(
         clean = check_lead_input(data, schema=schemas.schema(vertical), now=now, allow_keys={"vertical"})
     except LeadInvalid as exc:
         return _count(source, IngestResult(Outcome.INVALID, errors=exc.errors))
-    if clean.external_id:
-        existing = Lead.objects.filter(seller=seller, external_id=clean.external_id).first()
-        if existing is not None:
-            return _count(source, IngestResult(Outcome.EXISTING, lead=existing))
     try:
         result = _store(seller=seller, vertical=vertical, clean=clean, source=source, now=now)
     except IntegrityError:
@@ -201,21 +198,30 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                 contact |= Q(phone_hash=phone_hash)
             if email_hash:
                 contact |= Q(email_hash=email_hash)
-            # An empty Q() would match every lead: without a contact there is nothing to dedupe on.
-            first = (
-                (
-                    Lead.objects.filter(
-                        contact, vertical=vertical, status__in=ACCEPTED_STATUSES, created_at__gte=window_start
-                    )
-                    .order_by("created_at", "id")
-                    .values_list("pk", "seller_id")
-                    .first()
+            # One query answers both questions: was this external_id already submitted (that lead
+            # first), else which accepted lead in the window has the same contact. An empty Q()
+            # would match every lead: without a contact there is nothing to dedupe on.
+            match, resubmitted = Q(), Value(False)
+            if contact:
+                match |= Q(contact, vertical=vertical, status__in=ACCEPTED_STATUSES, created_at__gte=window_start)
+            if clean.external_id:
+                match |= Q(seller=seller, external_id=clean.external_id)
+                resubmitted = ExpressionWrapper(
+                    Q(seller=seller, external_id=clean.external_id), output_field=BooleanField()
                 )
-                if contact
+            first = (
+                Lead.objects.filter(match)
+                .annotate(resubmitted=resubmitted)
+                .order_by("-resubmitted", "created_at", "id")
+                .values_list("pk", "seller_id", "resubmitted")
+                .first()
+                if match
                 else None
             )
+            if first is not None and first[2]:
+                return IngestResult(Outcome.EXISTING, lead=Lead.objects.get(pk=first[0]))
             if first is not None:
-                first_id, first_seller_id = first
+                first_id, first_seller_id, _ = first
                 # Another seller's lead is neither named nor linked: ids would reveal its volume,
                 # and a named match would let anyone probe whether a contact is already a lead.
                 own = first_seller_id == seller.pk

@@ -15,7 +15,7 @@ def _r():
     return get_redis()
 
 
-@app.task(name="tests.flaky", base=PipelineTask)
+@app.task(name="tests.flaky", base=PipelineTask, ignore_result=False)
 def flaky(*, key: str, failures: int) -> int:
     """Fails `failures` times with a transient error, then succeeds; returns the attempt."""
     attempt = _r().incr(f"attempts:{key}")
@@ -24,7 +24,7 @@ def flaky(*, key: str, failures: int) -> int:
     return attempt
 
 
-@app.task(name="tests.broken_until_fixed", base=PipelineTask)
+@app.task(name="tests.broken_until_fixed", base=PipelineTask, ignore_result=False)
 def broken_until_fixed(*, key: str) -> str:
     _r().incr(f"attempts:{key}")
     if _r().get(f"broken:{key}"):
@@ -33,13 +33,13 @@ def broken_until_fixed(*, key: str) -> str:
     return "fixed"
 
 
-@app.task(name="tests.permanent", base=PipelineTask)
+@app.task(name="tests.permanent", base=PipelineTask, ignore_result=False)
 def permanent(*, key: str) -> None:
     _r().incr(f"attempts:{key}")
     raise ValueError("this input can never succeed")  # not transient: dead-lettered at once
 
 
-@app.task(name="tests.effect_once", base=PipelineTask)
+@app.task(name="tests.effect_once", base=PipelineTask, ignore_result=False)
 def effect_once(*, key: str) -> dict:
     """Commits its effect under an idempotency key, then waits to be released (or killed)."""
     from core.services import idempotent
@@ -55,7 +55,7 @@ def effect_once(*, key: str) -> dict:
     return {"result": result, "ran_now": ran_now}
 
 
-@app.task(name="tests.log_correlation", base=PipelineTask)
+@app.task(name="tests.log_correlation", base=PipelineTask, ignore_result=False)
 def log_correlation(*, key: str) -> str | None:
     from core import correlation
 

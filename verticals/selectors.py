@@ -1,10 +1,12 @@
 """Reads for verticals. Lists may come from the replica; they are reference data."""
 
+import copy
 import time
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
+from core.localcache import LocalCache
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical, VerticalField
 
@@ -68,6 +70,25 @@ def vertical_fields_effective(*, vertical: Vertical) -> list[EffectiveField]:
         )
         for field in merged
     ]
+
+
+# Verticals by slug and effective schemas by vertical id, memoised per process for the intake
+# path (every submitted lead needs both). Emptied in every process within a second when a vertical
+# or a field is saved or deleted (verticals.apps connects verticals.services.vertical_cache_invalidate).
+VERTICAL_CACHE = LocalCache("verticals.schemas")
+
+
+def vertical_by_slug_cached(*, slug: str) -> Vertical | None:
+    """The vertical with this slug (a private copy), or None; no query while memoised."""
+    vertical = VERTICAL_CACHE.get(("slug", slug), lambda: Vertical.objects.filter(slug=slug).first())
+    return copy.copy(vertical) if vertical is not None else None
+
+
+def vertical_schema_cached(*, vertical_id: int) -> list[VerticalField]:
+    """vertical_fields_effective's fields for one vertical, memoised (read-only: do not mutate)."""
+    return VERTICAL_CACHE.get(
+        ("schema", vertical_id), lambda: vertical_schemas(vertical_ids=[vertical_id])[vertical_id]
+    )
 
 
 def vertical_schemas(*, vertical_ids) -> dict[int, list[VerticalField]]:

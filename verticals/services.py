@@ -7,6 +7,7 @@ from django.db import transaction
 
 from verticals.choices import CHOICE_TYPES, RANGE_TYPES, FieldType, VerticalStatus
 from verticals.models import Vertical, VerticalField, field_key
+from verticals.selectors import VERTICAL_CACHE
 
 # Contact details never live in the vertical schema: the lead's PII vault holds them.
 RESERVED_KEYS = {
@@ -202,3 +203,8 @@ def vertical_seed_tree(*, tree: list[dict], parent: Vertical | None = None, inhe
         passed_down = {key: attrs[key] for key in INHERITED_DEFAULTS if key in attrs}
         count += 1 + vertical_seed_tree(tree=children, parent=vertical, inherited=passed_down)
     return count
+
+
+def vertical_cache_invalidate(**kwargs) -> None:
+    """Receiver of post_save/post_delete of Vertical and VerticalField (verticals.apps)."""
+    VERTICAL_CACHE.invalidate()
