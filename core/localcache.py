@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 _MISSING = object()
+_ALL: "list[LocalCache]" = []
 
 
 class LocalCache:
@@ -29,6 +30,7 @@ class LocalCache:
         self._generation: int | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
+        _ALL.append(self)
 
     def _current_generation(self) -> int:
         generation = cache.get(self._generation_key)
@@ -87,3 +89,9 @@ class LocalCache:
             self._entries = {}
             self._generation = None
             self._checked_at = float("-inf")
+
+
+def clear_all_local() -> None:
+    """Forget every LocalCache's entries in this process (tests: each test builds its own rows)."""
+    for memo in _ALL:
+        memo.clear_local()

@@ -17,6 +17,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from core import correlation
+from core.inserts import insert_together, next_id_sql
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
@@ -81,21 +82,25 @@ class SchemaCache:
         return vertical_schema_cached(vertical_id=vertical.pk)
 
 
-def _advisory_lock(*keys: str) -> None:
-    """Serialize transactions that dedupe on the same contact (PostgreSQL; SQLite serializes writers)."""
+def _lock_contacts_and_draw_id(*keys: str) -> int | None:
+    """Serialize transactions that dedupe on the same contact, and draw the id of the lead about
+    to be stored, in one statement (PostgreSQL; SQLite serializes writers and numbers on insert)."""
     if connection.vendor != "postgresql":
-        return
+        return None
     ids = sorted({struct.unpack(">q", hashlib.sha256(k.encode()).digest()[:8])[0] for k in keys if k})
-    if not ids:
-        return
-    # One round trip; PostgreSQL evaluates a select list left to right, so the locks are taken in
-    # sorted order: two transactions never wait on each other in a cycle.
+    # PostgreSQL evaluates a select list left to right, so the locks are taken in sorted order:
+    # two transactions never wait on each other in a cycle.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(ids)), ids)
+        cursor.execute("SELECT " + ", ".join([next_id_sql(Lead)] + ["pg_advisory_xact_lock(%s)"] * len(ids)), ids)
+        return cursor.fetchone()[0]
+
+
+def _status_change(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> LeadStatusChange:
+    return LeadStatusChange(lead=lead, from_status=from_status, to_status=to_status, reason=reason[:300])
 
 
 def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> None:
-    LeadStatusChange.objects.create(lead=lead, from_status=from_status, to_status=to_status, reason=reason[:300])
+    _status_change(lead, to_status, reason, from_status).save(force_insert=True)
 
 
 def lead_submit(
@@ -191,7 +196,7 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
     slot = None
     try:
         with transaction.atomic():
-            _advisory_lock(*(f"{vertical.pk}:{h}" for h in (phone_hash, email_hash) if h))
+            lead_id = _lock_contacts_and_draw_id(*(f"{vertical.pk}:{h}" for h in (phone_hash, email_hash) if h))
             window_start = now - timedelta(days=vertical.dedupe_window_days)
             contact = Q()
             if phone_hash:
@@ -228,14 +233,16 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                 window = f"the same phone or email in this vertical within {vertical.dedupe_window_days} days"
                 message = f"Duplicate of your lead {first_id}: {window}." if own else f"Duplicate: {window}."
                 # Recorded (without PII) so the seller sees it and scoring sees the history.
-                lead = Lead.objects.create(
+                lead = Lead(
                     **common,
+                    id=lead_id,
                     status=LeadStatus.REJECTED,
                     rejection_reason=RejectionReason.DUPLICATE,
                     rejection_detail={"duplicate_of": first_id} if own else {"duplicate_of_another_seller": True},
                     duplicate_of_id=first_id if own else None,
                 )
-                _record_status(lead, LeadStatus.REJECTED, f"duplicate of lead {first_id}" if own else "duplicate")
+                reason = f"duplicate of lead {first_id}" if own else "duplicate"
+                insert_together(lead, _status_change(lead, LeadStatus.REJECTED, reason))
                 return IngestResult(
                     Outcome.DUPLICATE,
                     lead=lead,
@@ -243,10 +250,13 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                     errors={"non_field_errors": [message]},
                 )
             slot = cap_reserve(seller=seller, vertical=vertical, now=now)
-            lead = Lead.objects.create(**common, status=LeadStatus.RECEIVED)
+            lead = Lead(**common, id=lead_id, status=LeadStatus.RECEIVED)
+            if lead_id is None:  # SQLite: the id comes from the insert, and the vault needs it
+                lead.save(force_insert=True)
             key_id, blob = vault.seal(clean.pii, context=str(lead.pk))
-            LeadPII.objects.create(lead=lead, key_id=key_id, ciphertext=blob)
-            _record_status(lead, LeadStatus.RECEIVED, f"via {source}")
+            pii = LeadPII(lead=lead, key_id=key_id, ciphertext=blob)
+            change = _status_change(lead, LeadStatus.RECEIVED, f"via {source}")
+            insert_together(*([lead] if lead_id is not None else []), pii, change)
             lead_id = lead.pk
             transaction.on_commit(lambda: lead_received.send(sender=Lead, lead_id=lead_id))
     except CapExceeded as exc:

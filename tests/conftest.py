@@ -37,9 +37,11 @@ def _clean_cache():
     from django.core.cache import cache
 
     from core import ratelimit
+    from core.localcache import clear_all_local
     from verticals import selectors as vertical_selectors
 
     cache.clear()
+    clear_all_local()
     ratelimit._local.clear()
     vertical_selectors._PUBLIC_SLUGS = (float("-inf"), frozenset())  # each test builds its own verticals
     yield

@@ -26,7 +26,7 @@ def _phone(i: int) -> str:
     return f"+1415555{2000 + i:04d}"
 
 
-def test_a_warm_submit_is_seven_statements_and_no_lookup_of_key_vertical_schema_or_cap(seller_api, solar):
+def test_a_warm_submit_is_five_statements_and_no_lookup_of_key_vertical_schema_or_cap(seller_api, solar):
     assert seller_api.post("/api/v1/leads/", make_lead(external_id="warm"), format="json").status_code == 201
     with CaptureQueriesContext(connection) as queries:
         response = seller_api.post(
@@ -36,8 +36,9 @@ def test_a_warm_submit_is_seven_statements_and_no_lookup_of_key_vertical_schema_
         )
     assert response.status_code == 201, response.json()
     sql = [q["sql"] for q in queries.captured_queries]
-    # savepoint, the contact locks, one dedupe + external-id query, three inserts, release
-    assert len(sql) <= 7, sql
+    # savepoint, the contact locks with the new id, one dedupe + external-id query, one insert of
+    # the lead, its vault row and its first status change, release
+    assert len(sql) <= 5, sql
     for table in ("marketplace_apikey", "verticals_vertical", "verticals_verticalfield", "leads_sellercap"):
         assert not any(f'FROM "{table}"' in statement for statement in sql), table
     assert sum("pg_advisory_xact_lock" in statement for statement in sql) == 1
@@ -115,3 +116,23 @@ def test_an_external_id_resubmission_answers_with_the_first_lead_even_when_it_wa
     again = seller_api.post("/api/v1/leads/", make_lead(external_id="b"), format="json")
     assert again.status_code == 200, again.json()
     assert Lead.objects.count() == 2
+
+
+def test_the_lead_its_vault_row_and_its_history_are_stored_together(seller_api, solar):
+    from leads.models import LeadPII, LeadStatusChange
+    from leads.selectors import lead_pii_read
+
+    response = seller_api.post("/api/v1/leads/", make_lead(), format="json")
+    lead = Lead.objects.get(pk=response.json()["id"])
+    assert LeadPII.objects.get(lead=lead).key_id
+    assert lead_pii_read(lead=lead)["email"] == "maria.garcia@gmail.com"  # sealed for this lead's id
+    assert list(LeadStatusChange.objects.filter(lead=lead).values_list("to_status", "reason")) == [
+        ("received", "via api")
+    ]
+    dup = seller_api.post("/api/v1/leads/", make_lead(external_id="other"), format="json")
+    assert dup.status_code == 409
+    rejected = Lead.objects.exclude(pk=lead.pk).get()
+    assert rejected.status == "rejected" and not LeadPII.objects.filter(lead=rejected).exists()
+    assert list(LeadStatusChange.objects.filter(lead=rejected).values_list("to_status", "reason")) == [
+        ("rejected", f"duplicate of lead {lead.pk}")
+    ]
