@@ -71,6 +71,7 @@ test: install-test $(NODE_STAMP) services
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test $(NODE_STAMP) services
+	@command -v wrk >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; } || { echo "could not install wrk"; exit 1; }
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m bench
 
 # Solidity (chain/contracts/*.sol) -> chain/artifacts/*.json with the pinned solc-js; commit the result.
