@@ -23,7 +23,7 @@ from leads.filters import (
 )
 from leads.models import Lead, LeadPII
 from verticals.display import FieldValue, field_values_display
-from verticals.selectors import vertical_schemas
+from verticals.selectors import vertical_schemas, verticals_by_id_cached
 
 
 def lead_pii_read(*, lead: Lead) -> dict:
@@ -450,6 +450,14 @@ def _seek(
     return rows
 
 
+def _attach_verticals(leads: list[Lead]) -> None:
+    """Each lead's vertical from the process memo instead of a join: a vertical row is wide
+    (schema defaults, texts) and the same few verticals repeat on every page."""
+    verticals = verticals_by_id_cached(vertical_ids={lead.vertical_id for lead in leads})
+    for lead in leads:
+        Lead.vertical.field.set_cached_value(lead, verticals[lead.vertical_id])
+
+
 @dataclass
 class LeadTablePage:
     rows: list
@@ -469,7 +477,7 @@ def lead_table_page(
     if not 1 <= page_size <= LEAD_TABLE_MAX_PAGE_SIZE:
         raise LeadTableError({"page_size": [f"Enter a whole number from 1 to {LEAD_TABLE_MAX_PAGE_SIZE}."]})
     position = _cursor_loads(cursor, spec=spec) if cursor else None
-    qs = lead_table_queryset(seller=seller, spec=spec).select_related("vertical").defer(*_LIST_DEFERRED)
+    qs = lead_table_queryset(seller=seller, spec=spec).defer(*_LIST_DEFERRED)
     segments = _segments(spec.sort)
     forward = position is None or position.direction == "n"
     rows = _seek(
@@ -497,8 +505,10 @@ def lead_table_page(
         previous_cursor = _cursor_dumps(
             spec=spec, segment=position.segment, key=[_encode_value(v) for v in position.key], direction="p"
         )
+    leads = [lead for _, lead in rows]
+    _attach_verticals(leads)
     return LeadTablePage(
-        rows=[lead for _, lead in rows],
+        rows=leads,
         next_cursor=token(rows[-1], "n") if rows and has_next else None,
         previous_cursor=previous_cursor,
         page_size=page_size,

@@ -84,6 +84,21 @@ def vertical_by_slug_cached(*, slug: str) -> Vertical | None:
     return copy.copy(vertical) if vertical is not None else None
 
 
+def verticals_by_id_cached(*, vertical_ids) -> dict[int, Vertical]:
+    """Verticals by id, memoised (shared, read-only instances); one query for those not yet held."""
+    found, missing = {}, []
+    for vertical_id in set(vertical_ids):
+        vertical = VERTICAL_CACHE.get(("id", vertical_id), lambda: None)
+        if vertical is None:
+            missing.append(vertical_id)
+        else:
+            found[vertical_id] = vertical
+    if missing:
+        for vertical in Vertical.objects.filter(pk__in=missing):
+            found[vertical.pk] = VERTICAL_CACHE.get(("id", vertical.pk), lambda v=vertical: v)
+    return found
+
+
 def vertical_schema_cached(*, vertical_id: int) -> list[VerticalField]:
     """vertical_fields_effective's fields for one vertical, memoised (read-only: do not mutate)."""
     return VERTICAL_CACHE.get(

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from core.api.fields import PatternField
 from core.api.schema import ErrorSerializer
+from core.api.serializers import FastReadMixin
 from leads.models import Lead, LeadStatusChange
 from leads.validation import US_STATES
 from verticals.api.fields import SLUG_PATTERN
@@ -66,7 +67,7 @@ class LeadStatusChangeSerializer(serializers.ModelSerializer):
         fields = ("from_status", "to_status", "reason", "at")
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(FastReadMixin, serializers.ModelSerializer):
     vertical = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     duplicate_of = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="Your earlier lead this one duplicates, if any."
