@@ -105,7 +105,17 @@ class Gunicorn:
         self._log = open(self.log_path, "ab")
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen(
-            [gunicorn, self.app, "-w", str(WORKERS), "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5"],
+            [
+                gunicorn,
+                self.app,
+                "-w",
+                str(WORKERS),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "5",
+                "--no-control-socket",
+            ],
             cwd=self.cwd,
             env=self.env,
             stdout=self._log,

@@ -1,11 +1,13 @@
-"""A real ASGI server in a child process — the Procfile's web command (uvicorn), on the test
-settings and the test database — for tests that need the socket path end to end across processes.
+"""A real web server in a child process — one of the Procfile's: `ws` (uvicorn, ASGI: WebSockets
+and, for a single-port setup, HTTP too) or `web` (gunicorn, WSGI: HTTP) — on the test settings and
+the test database, for tests that need the HTTP or socket path end to end across processes.
 
 The tests that use it must be `django_db(transaction=True)`: the server has its own connection and
 sees only committed rows.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,11 +26,19 @@ def free_port() -> int:
 
 
 class AsgiServer:
-    """Starts the Procfile's web server on `port` (a free one if not given) and returns once it
+    """Starts the Procfile's `process` line on `port` (a free one if not given) and returns once it
     accepts connections."""
 
-    def __init__(self, database_name: str, log_path: Path, port: int | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        database_name: str,
+        log_path: Path,
+        port: int | None = None,
+        env: dict | None = None,
+        process: str = "ws",
+    ):
         self.port = port or free_port()
+        self.process_name = process
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -37,7 +47,7 @@ class AsgiServer:
         }
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
-            self.command(self.port),
+            self.command(self.port, process),
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -47,11 +57,13 @@ class AsgiServer:
         wait_for(self._up, timeout=60, interval=0.2, message=f"the web server on {self.port}")
 
     @staticmethod
-    def command(port: int) -> list[str]:
-        """The Procfile's `web` line, bound to localhost on `port`."""
-        web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-        args = web.removeprefix("web:").replace("${PORT:-8000}", str(port)).replace("0.0.0.0", "127.0.0.1").split()
-        return [sys.executable, "-m", *args]
+    def command(port: int, process: str = "ws") -> list[str]:
+        """The Procfile's `process` line, bound to localhost on `port` (other ${VAR:-default}s at
+        their defaults)."""
+        line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith(f"{process}:"))
+        line = re.sub(r"\$\{(WS_)?PORT:-\d+\}", str(port), line.removeprefix(f"{process}:"))
+        line = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", line).replace("0.0.0.0", "127.0.0.1")
+        return [sys.executable, "-m", *line.split()]
 
     @property
     def url(self) -> str:

@@ -89,7 +89,8 @@ def web_server(tmp_path, marketplace_with_data):
         # Tasks the fuzzed requests queue go to a broker no worker reads.
         "CELERY_BROKER_URL": settings.TEST_SPARE_REDIS_URL,
     }
-    server = AsgiServer(connection.settings_dict["NAME"], tmp_path / "web.log", env=env)
+    # The API as production serves it: the Procfile's `web` (WSGI workers).
+    server = AsgiServer(connection.settings_dict["NAME"], tmp_path / "web.log", env=env, process="web")
     yield server
     server.stop()
 

@@ -234,6 +234,6 @@ def test_procfile_worker_groups_consume_every_queue():
             consumed |= set(line.split(" -Q ", 1)[1].split()[0].split(","))
     assert consumed == {q.name for q in app.conf.task_queues}
     assert consumed == {q for group in WORKER_GROUPS.values() for q in group}
-    assert any(line.startswith("beat:") for line in lines) and any(
-        line.startswith("web: uvicorn config.asgi:application") for line in lines
-    )
+    assert any(line.startswith("beat:") for line in lines)
+    assert any(line.startswith("web: gunicorn config.wsgi:application") for line in lines)
+    assert any(line.startswith("ws: uvicorn config.asgi:application") for line in lines)
