@@ -2,11 +2,12 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from leads.choices import LeadSource, LeadStatus, RejectionReason
+from leads.choices import LeadSource
 from leads.models import Lead
+from leads.reputation import lead_day, seller_outcome_counts
 from leads.selectors import lead_pii_keys
 from leads.validation import zip_info
 from verticals.selectors import vertical_fields_effective
@@ -103,38 +104,16 @@ def source_trust(lead) -> dict:
 
 
 def seller_reputation(lead, now) -> dict:
-    since = now - timedelta(days=REPUTATION_WINDOW_DAYS)
-    counts = (
-        Lead.objects.filter(seller_id=lead.seller_id, created_at__gte=since)
-        .exclude(pk=lead.pk)
-        .aggregate(
-            good=Count(
-                "id",
-                filter=Q(
-                    status__in=[
-                        LeadStatus.SCORED,
-                        LeadStatus.LISTED,
-                        LeadStatus.SOLD,
-                        LeadStatus.UNSOLD,
-                        LeadStatus.EXPIRED,
-                    ]
-                ),
-            ),
-            bad=Count(
-                "id",
-                filter=Q(
-                    status=LeadStatus.REJECTED,
-                    rejection_reason__in=[RejectionReason.LOW_QUALITY, RejectionReason.DUPLICATE],
-                ),
-            ),
-        )
-    )
-    good, bad = counts["good"] + REPUTATION_PRIOR[0], counts["bad"] + REPUTATION_PRIOR[1]
+    """Share of the seller's good leads among good and bad ones created in the window (the UTC
+    day 30 days ago through today), with a prior; read from the rollup (leads.reputation)."""
+    since = lead_day(now - timedelta(days=REPUTATION_WINDOW_DAYS))
+    accepted, rejected = seller_outcome_counts(seller_id=lead.seller_id, since=since, excluding=lead)
+    good, bad = accepted + REPUTATION_PRIOR[0], rejected + REPUTATION_PRIOR[1]
     share = good / (good + bad)
     return _component(
         WEIGHTS["seller_reputation"] * share,
         "seller_reputation",
-        f"{counts['good']} accepted and {counts['bad']} rejected leads in {REPUTATION_WINDOW_DAYS} days",
+        f"{accepted} accepted and {rejected} rejected leads in {REPUTATION_WINDOW_DAYS} days",
     )
 
 

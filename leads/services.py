@@ -22,6 +22,7 @@ from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
 from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
+from leads.reputation import lead_outcome, reputation_count_change, reputation_count_new
 from leads.scoring import compute_score
 from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
@@ -230,6 +231,7 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                     duplicate_of_id=first_id if own else None,
                 )
                 _record_status(lead, LeadStatus.REJECTED, f"duplicate of lead {first_id}" if own else "duplicate")
+                reputation_count_new(lead=lead)
                 return IngestResult(
                     Outcome.DUPLICATE,
                     lead=lead,
@@ -275,22 +277,31 @@ def lead_submit_many(
 
 
 def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) -> Lead:
-    """Move a lead to another status (caller holds select_for_update on the lead)."""
+    """Move a lead to another status (caller holds select_for_update on the lead); the seller's
+    reputation rollup follows in the same transaction."""
     if to_status not in TRANSITIONS[LeadStatus(lead.status)]:
         raise ValueError(f"A {lead.status} lead cannot become {to_status}.")
-    from_status = lead.status
+    from_status, was = lead.status, lead_outcome(status=lead.status, rejection_reason=lead.rejection_reason)
     lead.status = to_status
     for name, value in changes.items():
         setattr(lead, name, value)
     lead.save(update_fields=["status", "updated_at", *changes])
     _record_status(lead, to_status, reason, from_status)
+    reputation_count_change(lead=lead, was=was)
     return lead
 
 
 @transaction.atomic
 def lead_score(*, lead_id: int) -> Lead | None:
     """The leads.score stage: score a received lead once; below the floor it is rejected."""
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical", "seller").filter(pk=lead_id).first()
+    # NO KEY UPDATE: a duplicate of this lead being stored checks its duplicate_of key (KEY SHARE)
+    # at commit while holding the seller's reputation counter, which this transaction moves too.
+    lead = (
+        Lead.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("vertical", "seller")
+        .filter(pk=lead_id)
+        .first()
+    )
     if lead is None or lead.status != LeadStatus.RECEIVED:
         return lead  # already scored (a redelivered task) or gone
     with SCORING_SECONDS.time():
