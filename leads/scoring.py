@@ -138,10 +138,12 @@ def duplicate_history(lead, now) -> dict:
     )
 
 
-def compute_score(lead, now=None) -> tuple[int, dict]:
-    """(score 0–100, breakdown) for a stored lead."""
+def compute_score(lead, now=None, schema: list | None = None) -> tuple[int, dict]:
+    """(score 0–100, breakdown) for a stored lead; `schema`: its vertical's effective fields when
+    the caller already has them."""
     now = now or timezone.now()
-    schema = [ef.field for ef in vertical_fields_effective(vertical=lead.vertical)]
+    if schema is None:
+        schema = [ef.field for ef in vertical_fields_effective(vertical=lead.vertical)]
     components = {
         "consent_freshness": consent_freshness(lead, now),
         "contact_validity": contact_validity(lead),

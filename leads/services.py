@@ -20,6 +20,7 @@ from core import correlation
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
+from leads.listing import lead_list_now
 from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
 from leads.reputation import lead_outcome, reputation_count_change, reputation_count_new
@@ -292,20 +293,25 @@ def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) 
 
 
 @transaction.atomic
-def lead_score(*, lead_id: int) -> Lead | None:
-    """The leads.score stage: score a received lead once; below the floor it is rejected."""
+def lead_score(*, lead_id: int, list_now: bool = False) -> Lead | None:
+    """The leads.score stage: score a received lead once; below the floor it is rejected.
+    list_now (the stage's task): an accepted lead is listed in the same transaction when the
+    listing app can (leads.listing), else on commit it goes to the listing stage's queue."""
     # NO KEY UPDATE: a duplicate of this lead being stored checks its duplicate_of key (KEY SHARE)
     # at commit while holding the seller's reputation counter, which this transaction moves too.
+    # The vertical's ancestors and the PII come in the same query (the schema and field
+    # completeness need them).
     lead = (
         Lead.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("vertical", "seller")
+        .select_related("vertical__parent__parent", "pii")
         .filter(pk=lead_id)
         .first()
     )
     if lead is None or lead.status != LeadStatus.RECEIVED:
         return lead  # already scored (a redelivered task) or gone
     with SCORING_SECONDS.time():
-        score, breakdown = compute_score(lead)
+        schema = [ef.field for ef in vertical_fields_effective(vertical=lead.vertical)]
+        score, breakdown = compute_score(lead, schema=schema)
     floor = lead.vertical.quality_floor
     common = {"quality_score": score, "score_breakdown": breakdown, "scored_at": timezone.now()}
     if score < floor:
@@ -319,7 +325,8 @@ def lead_score(*, lead_id: int) -> Lead | None:
         )
     else:
         lead_transition(lead=lead, to_status=LeadStatus.SCORED, reason=f"score {score}", **common)
-        transaction.on_commit(lambda: lead_scored.send(sender=Lead, lead_id=lead.pk))
+        listed = list_now and lead_list_now(lead=lead, schema=schema)
+        transaction.on_commit(lambda: lead_scored.send(sender=Lead, lead_id=lead.pk, listed=listed))
     logger.info("lead scored", extra={"lead_id": lead.pk, "score": score, "status": lead.status})
     return lead
 
