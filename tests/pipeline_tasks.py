@@ -63,7 +63,7 @@ def log_correlation(*, key: str) -> str | None:
     return correlation.get()
 
 
-@app.task(name="tests.db_session", base=PipelineTask, bind=True)
+@app.task(name="tests.db_session", base=PipelineTask, bind=True, ignore_result=False)
 def db_session(self) -> dict:
     """The PostgreSQL session (backend pid) this task ran its query in, and its attempt."""
     from django.db import connection
