@@ -9,9 +9,13 @@ class AuctionsConfig(AppConfig):
         # queue (leads announces, it never imports auctions).
         from auctions import tasks
         from auctions.services import autobid
+        from auctions.services.auctions import auction_open_scored
         from auctions.signals import auction_closing, auction_deadline_set, auction_opened
-        from leads.signals import lead_scored
+        from leads.signals import lead_accepted, lead_scored
 
+        # The leads.score stage's task offers an accepted lead in its transaction: open it there,
+        # one task and one transaction fewer; a lead not opened so goes through the queue.
+        lead_accepted.connect(auction_open_scored, dispatch_uid="auctions.open_in_scoring")
         lead_scored.connect(tasks.open_auction_queue, dispatch_uid="auctions.open_auction")
         # The services announce; autobid and the tasks (which import the services) act.
         auction_deadline_set.connect(tasks.close_auction_schedule, dispatch_uid="auctions.close_auction")

@@ -17,9 +17,11 @@ def close_auction_schedule(*, auction_id: int, deadline, **kwargs) -> None:
     close_auction.apply_async(kwargs={"auction_id": auction_id}, eta=deadline)
 
 
-def open_auction_queue(*, lead_id: int, **kwargs) -> None:
-    """leads.signals.lead_scored (sent on commit): queue the auctions.open stage for the lead."""
-    open_auction.delay(lead_id=lead_id)
+def open_auction_queue(*, lead_id: int, listed: bool = False, **kwargs) -> None:
+    """leads.signals.lead_scored (sent on commit): queue the auctions.open stage for the lead,
+    unless the scoring transaction already opened its auction (auction_open_scored)."""
+    if not listed:
+        open_auction.delay(lead_id=lead_id)
 
 
 @app.task(name="auctions.close_auction", base=PipelineTask)

@@ -243,3 +243,25 @@ class CsvImportCheckError(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.csv_import_id}, row {self.row} (check): {self.message}"
+
+
+class SellerReputationDay(models.Model):
+    """The seller-reputation rollup: per seller and UTC day of the leads' creation, how many of
+    those leads are good (scored or later) and bad (rejected as low quality or duplicate), kept
+    by leads.reputation in the transactions that change a lead's status. Scoring sums ≤ 31 rows
+    instead of counting the seller's month of leads."""
+
+    # No database constraint: a new day's row would take a KEY SHARE lock on the seller's user row
+    # in every scoring transaction; the rollup is derived data (migration 0006 rebuilds it).
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    day = models.DateField()
+    good = models.IntegerField(default=0)
+    bad = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["seller", "day"], name="sellerrepday_seller_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.day}: {self.good} good, {self.bad} bad"

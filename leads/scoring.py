@@ -2,14 +2,15 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from leads.choices import LeadSource, LeadStatus, RejectionReason
+from leads.choices import LeadSource
 from leads.models import Lead
+from leads.reputation import lead_day, seller_outcome_counts
 from leads.selectors import lead_pii_keys
 from leads.validation import zip_info
-from verticals.selectors import vertical_fields_effective
+from verticals.selectors import vertical_schema_cached
 
 WEIGHTS = {
     "consent_freshness": 15,
@@ -103,38 +104,16 @@ def source_trust(lead) -> dict:
 
 
 def seller_reputation(lead, now) -> dict:
-    since = now - timedelta(days=REPUTATION_WINDOW_DAYS)
-    counts = (
-        Lead.objects.filter(seller_id=lead.seller_id, created_at__gte=since)
-        .exclude(pk=lead.pk)
-        .aggregate(
-            good=Count(
-                "id",
-                filter=Q(
-                    status__in=[
-                        LeadStatus.SCORED,
-                        LeadStatus.LISTED,
-                        LeadStatus.SOLD,
-                        LeadStatus.UNSOLD,
-                        LeadStatus.EXPIRED,
-                    ]
-                ),
-            ),
-            bad=Count(
-                "id",
-                filter=Q(
-                    status=LeadStatus.REJECTED,
-                    rejection_reason__in=[RejectionReason.LOW_QUALITY, RejectionReason.DUPLICATE],
-                ),
-            ),
-        )
-    )
-    good, bad = counts["good"] + REPUTATION_PRIOR[0], counts["bad"] + REPUTATION_PRIOR[1]
+    """Share of the seller's good leads among good and bad ones created in the window (the UTC
+    day 30 days ago through today), with a prior; read from the rollup (leads.reputation)."""
+    since = lead_day(now - timedelta(days=REPUTATION_WINDOW_DAYS))
+    accepted, rejected = seller_outcome_counts(seller_id=lead.seller_id, since=since, excluding=lead)
+    good, bad = accepted + REPUTATION_PRIOR[0], rejected + REPUTATION_PRIOR[1]
     share = good / (good + bad)
     return _component(
         WEIGHTS["seller_reputation"] * share,
         "seller_reputation",
-        f"{counts['good']} accepted and {counts['bad']} rejected leads in {REPUTATION_WINDOW_DAYS} days",
+        f"{accepted} accepted and {rejected} rejected leads in {REPUTATION_WINDOW_DAYS} days",
     )
 
 
@@ -159,10 +138,12 @@ def duplicate_history(lead, now) -> dict:
     )
 
 
-def compute_score(lead, now=None) -> tuple[int, dict]:
-    """(score 0–100, breakdown) for a stored lead."""
+def compute_score(lead, now=None, schema: list | None = None) -> tuple[int, dict]:
+    """(score 0–100, breakdown) for a stored lead; `schema`: its vertical's effective fields when
+    the caller already has them."""
     now = now or timezone.now()
-    schema = [ef.field for ef in vertical_fields_effective(vertical=lead.vertical)]
+    if schema is None:
+        schema = vertical_schema_cached(vertical_id=lead.vertical_id)
     components = {
         "consent_freshness": consent_freshness(lead, now),
         "contact_validity": contact_validity(lead),

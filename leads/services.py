@@ -21,8 +21,10 @@ from core.inserts import insert_together, next_id_sql
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
 from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
+from leads.listing import lead_list_now
 from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
+from leads.reputation import lead_outcome, reputation_count_change, reputation_count_new
 from leads.scoring import compute_score
 from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
@@ -243,6 +245,7 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
                 )
                 reason = f"duplicate of lead {first_id}" if own else "duplicate"
                 insert_together(lead, _status_change(lead, LeadStatus.REJECTED, reason))
+                reputation_count_new(lead=lead)
                 return IngestResult(
                     Outcome.DUPLICATE,
                     lead=lead,
@@ -291,26 +294,40 @@ def lead_submit_many(
 
 
 def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) -> Lead:
-    """Move a lead to another status (caller holds select_for_update on the lead)."""
+    """Move a lead to another status (caller holds select_for_update on the lead); the seller's
+    reputation rollup follows in the same transaction."""
     if to_status not in TRANSITIONS[LeadStatus(lead.status)]:
         raise ValueError(f"A {lead.status} lead cannot become {to_status}.")
-    from_status = lead.status
+    from_status, was = lead.status, lead_outcome(status=lead.status, rejection_reason=lead.rejection_reason)
     lead.status = to_status
     for name, value in changes.items():
         setattr(lead, name, value)
     lead.save(update_fields=["status", "updated_at", *changes])
     _record_status(lead, to_status, reason, from_status)
+    reputation_count_change(lead=lead, was=was)
     return lead
 
 
 @transaction.atomic
-def lead_score(*, lead_id: int) -> Lead | None:
-    """The leads.score stage: score a received lead once; below the floor it is rejected."""
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical", "seller").filter(pk=lead_id).first()
+def lead_score(*, lead_id: int, list_now: bool = False) -> Lead | None:
+    """The leads.score stage: score a received lead once; below the floor it is rejected.
+    list_now (the stage's task): an accepted lead is listed in the same transaction when the
+    listing app can (leads.listing), else on commit it goes to the listing stage's queue."""
+    # NO KEY UPDATE: a duplicate of this lead being stored checks its duplicate_of key (KEY SHARE)
+    # at commit while holding the seller's reputation counter, which this transaction moves too.
+    # The vertical's ancestors and the PII come in the same query (the schema and field
+    # completeness need them).
+    lead = (
+        Lead.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("vertical__parent__parent", "pii")
+        .filter(pk=lead_id)
+        .first()
+    )
     if lead is None or lead.status != LeadStatus.RECEIVED:
         return lead  # already scored (a redelivered task) or gone
     with SCORING_SECONDS.time():
-        score, breakdown = compute_score(lead)
+        schema = vertical_schema_cached(vertical_id=lead.vertical_id)
+        score, breakdown = compute_score(lead, schema=schema)
     floor = lead.vertical.quality_floor
     common = {"quality_score": score, "score_breakdown": breakdown, "scored_at": timezone.now()}
     if score < floor:
@@ -324,7 +341,8 @@ def lead_score(*, lead_id: int) -> Lead | None:
         )
     else:
         lead_transition(lead=lead, to_status=LeadStatus.SCORED, reason=f"score {score}", **common)
-        transaction.on_commit(lambda: lead_scored.send(sender=Lead, lead_id=lead.pk))
+        listed = list_now and lead_list_now(lead=lead, schema=schema)
+        transaction.on_commit(lambda: lead_scored.send(sender=Lead, lead_id=lead.pk, listed=listed))
     logger.info("lead scored", extra={"lead_id": lead.pk, "score": score, "status": lead.status})
     return lead
 

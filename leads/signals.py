@@ -13,5 +13,13 @@ lead_received = Signal()
 csv_import_confirmed = Signal()
 
 # Sent after the transaction that scored a lead at or above its vertical's floor commits,
-# kwargs: lead_id. auctions lists it (the auctions.open stage, on its own queue).
+# kwargs: lead_id, listed. Unless a receiver of lead_accepted already listed it in that
+# transaction (listed=True), auctions lists it: the auctions.open stage, on its own queue.
 lead_scored = Signal()
+
+# Sent inside the scoring transaction of the leads.score stage (lead_score(list_now=True)) when
+# the lead is accepted, kwargs: lead (just scored, its row locked), schema (its vertical's
+# effective fields). A receiver may list the lead at once and return True; leads.listing runs the
+# receivers in a savepoint, so one that raises undoes only its own work and the lead goes to the
+# listing stage's queue as before (lead_scored with listed=False).
+lead_accepted = Signal()

@@ -19,7 +19,7 @@ def import_csv_queue(*, csv_import_id: int, **kwargs) -> None:
 
 @app.task(name="leads.score_lead", base=PipelineTask)
 def score_lead(*, lead_id: int) -> int | None:
-    lead = lead_score(lead_id=lead_id)
+    lead = lead_score(lead_id=lead_id, list_now=True)
     return lead.quality_score if lead else None
 
 

@@ -61,3 +61,14 @@ def log_correlation(*, key: str) -> str | None:
 
     _r().set(f"cid:{key}", correlation.get() or "")
     return correlation.get()
+
+
+@app.task(name="tests.db_session", base=PipelineTask, bind=True, ignore_result=False)
+def db_session(self) -> dict:
+    """The PostgreSQL session (backend pid) this task ran its query in, and its attempt."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    return {"pid": pid, "retries": self.request.retries or 0, "worker_pid": os.getpid()}

@@ -43,7 +43,7 @@ from ledger.services import (
 )
 from verticals.choices import VerticalStatus
 from verticals.display import field_values_display
-from verticals.selectors import vertical_fields_effective
+from verticals.selectors import vertical_schema_cached
 
 logger = logging.getLogger(__name__)
 
@@ -209,9 +209,10 @@ def _deadline_set(auction_id: int, deadline: datetime) -> None:
     auction_deadline_set.send(sender=Auction, auction_id=auction_id, deadline=deadline)
 
 
-def _lead_preview(auction: Auction, lead: Lead) -> dict:
+def _lead_preview(auction: Auction, lead: Lead, schema: list | None = None) -> dict:
     """What every buyer may see before buying: no PII, only the vertical's biddable fields."""
-    schema = [ef.field for ef in vertical_fields_effective(vertical=auction.vertical)]
+    if schema is None:
+        schema = vertical_schema_cached(vertical_id=auction.vertical_id)
     biddable = {field.key for field in schema if field.biddable}
     return {
         "type": "lead.listed",
@@ -238,7 +239,13 @@ def auction_open(*, lead_id: int, now: datetime | None = None) -> Auction | None
     (the existing one when called again), or None when the lead is not listable (gone, not
     scored, or its Ask has auto-list off)."""
     now = now or timezone.now()
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("vertical").filter(pk=lead_id).first()
+    # The vertical's ancestors come along: the preview needs its effective schema.
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("vertical__parent__parent")
+        .filter(pk=lead_id)
+        .first()
+    )
     if lead is None:
         return None
     existing = Auction.objects.filter(lead_id=lead.pk).first()
@@ -246,6 +253,19 @@ def auction_open(*, lead_id: int, now: datetime | None = None) -> Auction | None
         return existing
     if lead.status != LeadStatus.SCORED:
         return None
+    return _auction_open_locked(lead=lead, now=now)
+
+
+def auction_open_scored(*, lead: Lead, schema: list | None = None, **kwargs) -> bool:
+    """leads.signals.lead_accepted: open the auction of a lead the leads.score stage has just
+    accepted, in the scoring transaction (caller holds the lead's row lock; the lead was received
+    until now, so it has no auction yet). True when it opened one."""
+    return _auction_open_locked(lead=lead, now=timezone.now(), schema=schema) is not None
+
+
+def _auction_open_locked(*, lead: Lead, now: datetime, schema: list | None = None) -> Auction | None:
+    """Open a scored lead's auction under its Ask (caller holds the lead's row lock and knows it
+    has no auction); None when its Ask has auto-list off."""
     terms = ask_terms_for_lead(lead=lead)
     if not terms.auto_list:
         logger.info("lead not auto-listed", extra={"lead_id": lead.pk, "ask_id": terms.ask.pk if terms.ask else None})
@@ -264,7 +284,7 @@ def auction_open(*, lead_id: int, now: datetime | None = None) -> Auction | None
         created_at=now,
     )
     lead_transition(lead=lead, to_status=LeadStatus.LISTED, reason=f"auction {auction.pk} opened")
-    group_send_on_commit(group=vertical_group(auction.vertical.slug), payload=_lead_preview(auction, lead))
+    group_send_on_commit(group=vertical_group(auction.vertical.slug), payload=_lead_preview(auction, lead, schema))
     auction_id, deadline = auction.pk, auction.deadline
     transaction.on_commit(lambda: _deadline_set(auction_id, deadline))
     # After commit, outside the lock: each autobid is its own transaction; a failure must not undo the open.

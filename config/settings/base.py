@@ -156,6 +156,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     # refunded (escrow/services/deposits.py, escrow/services/withdrawals.py; idempotent).
     "escrow-index-vault": {"task": "escrow.index_vault", "schedule": 2.0, "options": {"expires": 2.0}},
 }
+# Worker processes keep their database connections between tasks. Celery's Django fix-up closes
+# them (and, with the psycopg pool, the pool) before and after every task unless DB_REUSE_MAX is
+# set: then it recycles them every that many tasks. Between tasks core.pipeline drops a connection
+# that broke or outlived WORKER_CONN_MAX_AGE (the CONN_MAX_AGE of worker processes without a pool),
+# and CONN_HEALTH_CHECKS re-checks a reused one before a task's first query.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", 1000)
+WORKER_CONN_MAX_AGE = env.int("WORKER_CONN_MAX_AGE", 600)
 # Workers log through Django's LOGGING (JSON lines with correlation ids), not Celery's format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False

@@ -31,7 +31,10 @@ def _postgres(host: str, port: str, name: str) -> dict:
         "OPTIONS": {"pool": {"min_size": 1, "max_size": env.int("DATABASE_POOL_SIZE", 8), "timeout": 10}}
         if env.bool("DATABASE_POOL", True)
         else {},
+        # Web processes: a pool (or a connection per request); Celery workers keep theirs between
+        # tasks (base.CELERY_DB_REUSE_MAX, core.pipeline). A reused connection is checked first.
         "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
     }
 
 

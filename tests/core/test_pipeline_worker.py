@@ -94,3 +94,43 @@ def test_worker_process_killed_mid_task_runs_it_again_and_the_effect_happens_onc
     assert r.lrange(f"runs:{key}", 0, -1) == [b"effect", b"replayed"]
     assert outcome == {"result": {"pid": first_pid}, "ran_now": False}
     assert IdempotencyKey.objects.filter(scope="tests.effect", key=key).count() == 1
+
+
+def _sessions_of(results) -> set[int]:
+    return {r["pid"] for r in results}
+
+
+def test_worker_processes_keep_their_database_sessions_between_tasks(celery_worker):
+    """Celery's Django fix-up closed every connection before and after each task: a new
+    PostgreSQL session per task. Now each pool process keeps one (CELERY_DB_REUSE_MAX)."""
+    results = [pipeline_tasks.db_session.apply_async().get(timeout=60) for _ in range(12)]
+    by_process: dict[int, set[int]] = {}
+    for r in results:
+        by_process.setdefault(r["worker_pid"], set()).add(r["pid"])
+    # One session per process; two at most if its periodic recycle (every CELERY_DB_REUSE_MAX tasks
+    # or WORKER_CONN_MAX_AGE seconds, counted over the whole suite) falls inside these 12 tasks.
+    assert all(len(sessions) <= 2 for sessions in by_process.values()), by_process
+    assert len(_sessions_of(results)) <= 2 * celery_worker.concurrency < len(results)
+
+
+def test_a_kept_session_that_died_is_replaced_before_the_next_task_uses_it(celery_worker):
+    """Health checks: a worker's kept session killed between tasks (a failover, an idle timeout)
+    costs the next task nothing, not even a retry: the connection is checked and replaced."""
+    from django.db import connection
+
+    sessions = _sessions_of(pipeline_tasks.db_session.apply_async().get(timeout=60) for _ in range(6))
+    with connection.cursor() as cursor:
+        for pid in sessions:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    wait_for(lambda: not _backends_alive(sessions), timeout=30, message="the worker's sessions to be terminated")
+    results = [pipeline_tasks.db_session.apply_async().get(timeout=60) for _ in range(6)]
+    assert all(r["retries"] == 0 for r in results), results
+    assert not _sessions_of(results) & sessions
+
+
+def _backends_alive(pids) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
+        return cursor.fetchone()[0] > 0

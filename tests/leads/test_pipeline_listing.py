@@ -1,15 +1,21 @@
-"""A lead travels from intake to an open auction through the real queues: leads scores it and
-announces it (leads.signals.lead_scored, on commit); auctions, which leads never imports, queues
-the auctions.open stage and lists it."""
+"""A lead travels from intake to an open auction through the real queues: the leads.score stage
+scores it and offers it to auctions in the same transaction (leads.signals.lead_accepted; leads
+never imports auctions), which opens its auction; when that fails, the auctions.open stage lists it
+from its own queue."""
+
+from decimal import Decimal as D
 
 import pytest
 
 from auctions.models import Auction
+from core.models import DeadLetter
+from core.services import dead_letter_replay
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_submit
 from tests.conftest import wait_for
 from tests.leads.conftest import make_lead
+from verticals.models import Vertical
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -21,3 +27,29 @@ def test_a_submitted_lead_is_scored_then_listed_by_the_worker(celery_worker, sol
     lead = Lead.objects.get(pk=lead.pk)
     assert lead.status == LeadStatus.LISTED and lead.quality_score >= solar.quality_floor
     assert auction.is_open and auction.vertical_id == solar.pk
+
+
+def test_an_open_that_fails_in_the_score_stage_is_dead_lettered_by_the_open_stage_and_replayed(
+    celery_worker, solar, seller_user
+):
+    """The score stage opens the auction in its transaction; when that fails the score still
+    commits and the auctions.open stage takes the lead from its queue, dead-letters it under its
+    own name (a permanent error), and a replay after the fix lists it."""
+    # The vertical's buy-now price does not fit an auction's amount column: every open fails.
+    Vertical.objects.filter(pk=solar.pk).update(reserve_price=D("900000000000"), buy_now_multiplier=D("999"))
+    lead = lead_submit(seller=seller_user, data=make_lead(), source="api").lead
+
+    letter = wait_for(
+        lambda: DeadLetter.objects.filter(task_name="auctions.open_auction").first(),
+        timeout=60,
+        message="the open's dead letter",
+    )
+    assert letter.kwargs == {"lead_id": lead.pk} and letter.queue == "auctions.open"
+    assert letter.exception_type.endswith("DataError")
+    assert not DeadLetter.objects.filter(task_name="leads.score_lead").exists()
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.SCORED
+
+    Vertical.objects.filter(pk=solar.pk).update(reserve_price=D("35"), buy_now_multiplier=D("1.2"))
+    dead_letter_replay(dead_letter_id=letter.pk)
+    wait_for(lambda: Auction.objects.filter(lead=lead).exists(), timeout=60, message="the replayed open")
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.LISTED

@@ -117,12 +117,12 @@ def test_seller_reputation_starts_at_the_prior_and_moves_with_outcomes(seller_us
     lead = submitted(seller_user, 0)
     assert scoring.seller_reputation(lead, timezone.now())["points"] == 7.0  # 7 / (7 + 3)
     for i in range(1, 6):
-        Lead.objects.filter(pk=submitted(seller_user, i).pk).update(status=LeadStatus.SCORED)
+        assert lead_score(lead_id=submitted(seller_user, i).pk).status == LeadStatus.SCORED
     assert scoring.seller_reputation(lead, timezone.now())["points"] == pytest.approx(10 * 12 / 15, abs=0.01)
+    solar.quality_floor = 100
+    solar.save(update_fields=["quality_floor"])
     for i in range(6, 11):
-        Lead.objects.filter(pk=submitted(seller_user, i).pk).update(
-            status=LeadStatus.REJECTED, rejection_reason=RejectionReason.LOW_QUALITY
-        )
+        assert lead_score(lead_id=submitted(seller_user, i).pk).rejection_reason == RejectionReason.LOW_QUALITY
     assert scoring.seller_reputation(lead, timezone.now())["points"] == pytest.approx(10 * 12 / 20, abs=0.01)
     # Received (unscored) leads and other sellers' leads do not move it; a month later the history has aged out.
     submitted(UserFactory(is_seller=True), 20)
