@@ -19,7 +19,7 @@ from django.utils import timezone
 from core import correlation
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
-from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
+from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadStatus, RejectionReason
 from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
 from leads.scoring import compute_score
@@ -260,15 +260,6 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             cap_release(slot)
         raise
     return IngestResult(Outcome.CREATED, lead=lead)
-
-
-def lead_submit_many(
-    *, seller, items: list, source: str = LeadSource.API, now: datetime | None = None
-) -> list[IngestResult]:
-    """Bulk: each item stands alone (its own transaction); the vertical schemas are shared."""
-    schemas = SchemaCache()
-    now = now or timezone.now()
-    return [lead_submit(seller=seller, data=item, source=source, schemas=schemas, now=now) for item in items]
 
 
 # ---------------------------------------------------------------- status and scoring
