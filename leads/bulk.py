@@ -11,8 +11,9 @@ of queries per batch instead of ~8 per lead.
    for the accepted leads of the window that share a phone or email with the batch, the daily
    cap reserved for the batch at once, ids drawn from the sequence in one query, and three
    INSERTs (leads, vault rows sealed with their lead's id as associated data, status changes).
-3. On commit: the cap slots join the day's counter and lead_received is sent for each accepted
-   lead, as lead_submit does.
+3. On commit: the cap slots join the day's counter and leads_received is sent once with the
+   accepted leads' ids (lead_submit sends lead_received per lead): one message queues the
+   batch's scoring, which a worker fans out into a leads.score_lead task per lead.
 
 PII rule as in leads/services.py: nothing here logs, raises or stores a contact in plain text.
 """
@@ -33,7 +34,7 @@ from leads.caps import CapGrant, CapSlot, cap_commit_many, cap_release_many, cap
 from leads.choices import ACCEPTED_STATUSES, LeadSource, LeadStatus, RejectionReason
 from leads.models import Lead, LeadPII, LeadStatusChange
 from leads.services import UNKNOWN_VERTICAL, IngestResult, Outcome, SchemaCache, _count, lead_submit
-from leads.signals import lead_received
+from leads.signals import leads_received
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
@@ -215,18 +216,13 @@ def _store_batch(*, seller, pending: list[_Item], source: str, now: datetime) ->
             if used:
                 transaction.on_commit(lambda: cap_commit_many(used))
             if created_ids:
-                transaction.on_commit(lambda: _announce(created_ids))
+                transaction.on_commit(lambda: leads_received.send(sender=Lead, lead_ids=created_ids))
             done = True
     except BaseException:
         if not done and reserved:
             cap_release_many(reserved)
         raise
     return results
-
-
-def _announce(lead_ids: list[int]) -> None:
-    for lead_id in lead_ids:
-        lead_received.send(sender=Lead, lead_id=lead_id)
 
 
 def _existing_by_external_id(*, seller, pending: list[_Item]) -> dict[str, Lead]:

@@ -16,7 +16,7 @@ from leads.caps import cap_used
 from leads.choices import LeadStatus, RejectionReason
 from leads.models import Lead, LeadPII, LeadStatusChange
 from leads.services import Outcome, lead_submit
-from leads.signals import lead_received
+from leads.signals import leads_received
 from tests.concurrency import run_threads
 from tests.factories import UserFactory
 from tests.leads.conftest import make_lead
@@ -171,16 +171,19 @@ def test_a_committed_batch_joins_the_days_counter_and_announces_each_lead(seller
     solar.save(update_fields=["daily_cap_per_seller"])
     announced = []
 
-    def receiver(*, lead_id, **kwargs):
-        announced.append(lead_id)
+    def receiver(*, lead_ids, **kwargs):
+        announced.append(lead_ids)
 
-    lead_received.connect(receiver, dispatch_uid="test_bulk.announced")
+    leads_received.connect(receiver, dispatch_uid="test_bulk.announced")
     try:
         results = lead_submit_many(seller=seller_user, items=[person(i) for i in range(6)])
     finally:
-        lead_received.disconnect(dispatch_uid="test_bulk.announced")
+        leads_received.disconnect(dispatch_uid="test_bulk.announced")
     assert outcomes(results) == [Outcome.CREATED] * 4 + [Outcome.CAPPED] * 2
-    assert announced == [r.lead.pk for r in results[:4]]
+    assert announced == [[r.lead.pk for r in results[:4]]]  # once, for the batch
+    # The pipeline took them (tasks run in process here): each was scored once.
+    assert {lead.status for lead in Lead.objects.all()} <= {LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.REJECTED}
+    assert all(lead.scored_at is not None for lead in Lead.objects.all())
     assert cache.get(cap_key(seller_user, solar)) == 4
     assert cap_used(seller=seller_user, vertical=solar, now=timezone.now()) == 4  # no pending left
 
