@@ -164,7 +164,7 @@ def test_a_batch_crossing_the_daily_cap(seller_user, solar):
 
 
 @pytest.mark.django_db(transaction=True)  # the counter counts committed leads
-def test_a_committed_batch_joins_the_days_counter_and_announces_each_lead(seller_user, solar):
+def test_a_committed_batch_joins_the_days_counter_and_is_announced_once_for_scoring(seller_user, solar):
     from django.core.cache import cache
 
     solar.daily_cap_per_seller = 4
