@@ -44,6 +44,7 @@ TASK_ROUTES: dict[str, str] = {
     "notify.send_welcome_email": "notify",
     "notify.send_user_notice": "notify",
     "leads.score_lead": "leads.score",
+    "leads.score_leads": "leads.score",
     "leads.import_csv": "leads.ingest",
     "auctions.open_auction": "auctions.open",
     "auctions.close_auction": "auctions.close",

@@ -51,6 +51,30 @@ return n
 """
 
 
+# A batch (leads.bulk): admit up to len(tokens) reservations at once, as many as the cap allows.
+_RESERVE_MANY = """
+local counter, pending = KEYS[1], KEYS[2]
+local now, cap, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', pending, '-inf', now)
+local used = tonumber(redis.call('GET', counter) or '0') + redis.call('ZCARD', pending)
+local admitted = 0
+for i = 5, #ARGV do
+  if used + admitted >= cap then break end
+  redis.call('ZADD', pending, now + lease, ARGV[i])
+  admitted = admitted + 1
+end
+if admitted > 0 then redis.call('PEXPIRE', pending, tonumber(ARGV[4])) end
+return admitted
+"""
+
+_COMMIT_MANY = """
+for i = 2, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
+local n = redis.call('INCRBY', KEYS[1], #ARGV - 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return n
+"""
+
+
 class CapExceeded(Exception):
     def __init__(self, cap: int, resets_at: datetime):
         super().__init__(f"daily cap of {cap} reached")
@@ -180,6 +204,78 @@ def cap_release(slot: CapSlot) -> None:
         cache.decr(slot.key)
     except ValueError:  # the counter expired meanwhile: nothing to give back
         pass
+
+
+@dataclass(frozen=True)
+class CapGrant:
+    """What cap_reserve_many admitted: `slots` (at most the count asked), the cap and its reset."""
+
+    slots: list[CapSlot]
+    cap: int
+    resets_at: datetime
+
+
+def cap_reserve_many(*, seller, vertical, now: datetime, count: int) -> CapGrant:
+    """Take up to `count` of today's slots at once (fewer once the cap is reached).
+
+    Unlike cap_reserve nothing is registered on commit: the caller commits the slots it used
+    with cap_commit_many on commit and gives the others back at once with cap_release_many;
+    slots of a transaction that never commits come back when their lease runs out."""
+    start, end = day_bounds(now)
+    key = f"leadcap:{seller.pk}:{vertical.pk}:{start:%Y%m%d}"
+    cap = cap_for(seller=seller, vertical=vertical)
+    if count <= 0:
+        return CapGrant([], cap, end)
+    client = get_redis()
+    if client is None:
+        slots = []
+        for _ in range(count):
+            try:
+                slots.append(_reserve_local(key=key, cap=cap, seller=seller, vertical=vertical, start=start, end=end))
+            except CapExceeded:
+                break
+        return CapGrant(slots, cap, end)
+    _seed(key=key, seller=seller, vertical=vertical, start=start, end=end)
+    base = uuid.uuid4().hex
+    tokens = [f"{base}.{i}" for i in range(count)]
+    admitted = client.eval(
+        _RESERVE_MANY,
+        2,
+        cache.make_key(key),
+        cache.make_key(key + ":pending"),
+        int(clock.time() * 1000),
+        cap,
+        _lease_ms(),
+        DAY_TTL * 1000,
+        *tokens,
+    )
+    return CapGrant([CapSlot(key, token) for token in tokens[:admitted]], cap, end)
+
+
+def cap_commit_many(slots: list[CapSlot]) -> None:
+    """Leads committed: their reservations join the day's counter (one call per counter)."""
+    client = get_redis()
+    if client is None:
+        return
+    by_key: dict[str, list[str]] = {}
+    for slot in slots:
+        if slot.token:
+            by_key.setdefault(slot.key, []).append(slot.token)
+    for key, tokens in by_key.items():
+        client.eval(_COMMIT_MANY, 2, cache.make_key(key), cache.make_key(key + ":pending"), DAY_TTL, *tokens)
+
+
+def cap_release_many(slots: list[CapSlot]) -> None:
+    """Give slots back at once (their leads were not stored)."""
+    client = get_redis()
+    by_key: dict[str, list[str]] = {}
+    for slot in slots:
+        if slot.token and client is not None:
+            by_key.setdefault(slot.key, []).append(slot.token)
+        else:
+            cap_release(slot)
+    for key, tokens in by_key.items():
+        client.zrem(cache.make_key(key + ":pending"), *tokens)
 
 
 def cap_used(*, seller, vertical, now: datetime) -> int:

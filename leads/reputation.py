@@ -59,6 +59,19 @@ def reputation_count_new(*, lead: Lead) -> None:
     reputation_count_change(lead=lead, was=None)
 
 
+def reputation_count_new_many(*, leads) -> None:
+    """reputation_count_new for leads created together (a bulk batch): one statement per seller
+    and day that moves, instead of one per lead."""
+    moves: dict[tuple[int, date], list[int]] = {}
+    for lead in leads:
+        outcome = lead_outcome(status=lead.status, rejection_reason=lead.rejection_reason)
+        if outcome is not None:
+            move = moves.setdefault((lead.seller_id, lead_day(lead.created_at)), [0, 0])
+            move[outcome == BAD] += 1
+    for (seller_id, day), (good, bad) in moves.items():
+        _add(seller_id=seller_id, day=day, good=good, bad=bad)
+
+
 def _add(*, seller_id: int, day: date, good: int, bad: int) -> None:
     table = connection.ops.quote_name(SellerReputationDay._meta.db_table)
     # One statement, atomic on PostgreSQL and SQLite alike: the ORM's update_conflicts can only

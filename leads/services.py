@@ -20,7 +20,7 @@ from core import correlation
 from core.inserts import insert_together, next_id_sql
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
-from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadSource, LeadStatus, RejectionReason
+from leads.choices import ACCEPTED_STATUSES, TRANSITIONS, LeadStatus, RejectionReason
 from leads.listing import lead_list_now
 from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
@@ -84,12 +84,17 @@ class SchemaCache:
         return vertical_schema_cached(vertical_id=vertical.pk)
 
 
+def lock_ids(keys) -> list[int]:
+    """The advisory lock ids of contact keys, sorted (both intake paths lock by these)."""
+    return sorted({struct.unpack(">q", hashlib.sha256(k.encode()).digest()[:8])[0] for k in keys if k})
+
+
 def _lock_contacts_and_draw_id(*keys: str) -> int | None:
     """Serialize transactions that dedupe on the same contact, and draw the id of the lead about
     to be stored, in one statement (PostgreSQL; SQLite serializes writers and numbers on insert)."""
     if connection.vendor != "postgresql":
         return None
-    ids = sorted({struct.unpack(">q", hashlib.sha256(k.encode()).digest()[:8])[0] for k in keys if k})
+    ids = lock_ids(keys)
     # PostgreSQL evaluates a select list left to right, so the locks are taken in sorted order:
     # two transactions never wait on each other in a cycle.
     with connection.cursor() as cursor:
@@ -166,10 +171,10 @@ def _count(source: str, result: IngestResult) -> IngestResult:
     return result
 
 
-def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: datetime) -> IngestResult:
-    phone_hash = vault.keyed_hash("phone", clean.phone)
-    email_hash = vault.keyed_hash("email", clean.email)
-    common = dict(
+def lead_columns(*, clean: CleanLead, vertical, seller, source: str, phone_hash: str, email_hash: str, now) -> dict:
+    """A new lead's columns from its checked input: the one mapping both intake paths store
+    (lead_submit here, lead_submit_many in leads.bulk)."""
+    return dict(
         vertical=vertical,
         seller=seller,
         source=source,
@@ -194,6 +199,20 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
         email_hash=email_hash,
         correlation_id=correlation.get() or "",
         created_at=now,
+    )
+
+
+def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: datetime) -> IngestResult:
+    phone_hash = vault.keyed_hash("phone", clean.phone)
+    email_hash = vault.keyed_hash("email", clean.email)
+    common = lead_columns(
+        clean=clean,
+        vertical=vertical,
+        seller=seller,
+        source=source,
+        phone_hash=phone_hash,
+        email_hash=email_hash,
+        now=now,
     )
     slot = None
     try:
@@ -279,15 +298,6 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
             cap_release(slot)
         raise
     return IngestResult(Outcome.CREATED, lead=lead)
-
-
-def lead_submit_many(
-    *, seller, items: list, source: str = LeadSource.API, now: datetime | None = None
-) -> list[IngestResult]:
-    """Bulk: each item stands alone (its own transaction); the vertical schemas are shared."""
-    schemas = SchemaCache()
-    now = now or timezone.now()
-    return [lead_submit(seller=seller, data=item, source=source, schemas=schemas, now=now) for item in items]
 
 
 # ---------------------------------------------------------------- status and scoring

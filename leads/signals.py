@@ -8,6 +8,13 @@ from django.dispatch import Signal
 # (the leads.score stage; leads/apps.py connects the task that queues it).
 lead_received = Signal()
 
+# Sent after the transaction that received a batch of leads commits (leads.bulk), once for the
+# batch instead of lead_received per lead, kwargs: lead_ids (its accepted leads, in order). Its own
+# app queues one message that a worker fans out into the leads.score stage: publishing a task per
+# lead cost the request more than storing the batch. A receiver of lead_received that must see
+# every lead connects to this one too.
+leads_received = Signal()
+
 # Sent after a CSV import was confirmed and its transaction commits, kwargs: csv_import_id (the
 # import stage, queued the same way).
 csv_import_confirmed = Signal()

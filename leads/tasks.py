@@ -12,6 +12,11 @@ def score_lead_queue(*, lead_id: int, **kwargs) -> None:
     score_lead.delay(lead_id=lead_id)
 
 
+def score_leads_queue(*, lead_ids: list[int], **kwargs) -> None:
+    """leads.signals.leads_received (a bulk batch, sent on commit): one message for the batch."""
+    score_leads.delay(lead_ids=lead_ids)
+
+
 def import_csv_queue(*, csv_import_id: int, **kwargs) -> None:
     """leads.signals.csv_import_confirmed (sent on commit): the import stage."""
     import_csv.delay(csv_import_id=csv_import_id)
@@ -21,6 +26,14 @@ def import_csv_queue(*, csv_import_id: int, **kwargs) -> None:
 def score_lead(*, lead_id: int) -> int | None:
     lead = lead_score(lead_id=lead_id, list_now=True)
     return lead.quality_score if lead else None
+
+
+@app.task(name="leads.score_leads", base=PipelineTask)
+def score_leads(*, lead_ids: list[int]) -> None:
+    """Fan a bulk batch out into the leads.score stage, a task per lead (each with its own retries
+    and dead letter). Run twice, it queues a lead twice: lead_score scores a lead once."""
+    for lead_id in lead_ids:
+        score_lead.delay(lead_id=lead_id)
 
 
 class ImportTask(PipelineTask):

@@ -57,6 +57,23 @@ def seal(data: dict, *, context: str) -> tuple[str, bytes]:
     return kid, seal_bytes(key=keys()[kid], plaintext=plaintext, aad=AAD_PREFIX + context.encode())
 
 
+def seal_many(items: list[tuple[dict, str]]) -> list[tuple[str, bytes]]:
+    """seal() for a batch of (data, context) pairs: the same key, a fresh nonce per blob."""
+    kid = active_key_id()
+    key = keys()[kid]
+    return [
+        (
+            kid,
+            seal_bytes(
+                key=key,
+                plaintext=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+                aad=AAD_PREFIX + context.encode(),
+            ),
+        )
+        for data, context in items
+    ]
+
+
 def open_sealed(*, key_id: str, blob: bytes, context: str) -> dict:
     """Decrypt; raises cryptography's InvalidTag when the blob or its context was tampered with."""
     try:

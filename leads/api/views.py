@@ -32,6 +32,7 @@ from leads.api.serializers import (
     LeadPageSerializer,
     LeadSerializer,
 )
+from leads.bulk import lead_submit_many
 from leads.choices import LeadSource
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
@@ -323,7 +324,7 @@ class LeadBulkApi(APIView):
                 {"leads": [f"At most {settings.LEAD_MAX_BULK} leads per request; this one has {len(items)}."]}
             )
         results = []
-        for index, result in enumerate(services.lead_submit_many(seller=request.user, items=items)):
+        for index, result in enumerate(lead_submit_many(seller=request.user, items=items)):
             _, body, _ = result_body(result)
             if "error" in body:
                 item = {"index": index, "accepted": False, "status": "rejected", "error": body["error"]}

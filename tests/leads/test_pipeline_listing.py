@@ -53,3 +53,14 @@ def test_an_open_that_fails_in_the_score_stage_is_dead_lettered_by_the_open_stag
     dead_letter_replay(dead_letter_id=letter.pk)
     wait_for(lambda: Auction.objects.filter(lead=lead).exists(), timeout=60, message="the replayed open")
     assert Lead.objects.get(pk=lead.pk).status == LeadStatus.LISTED
+
+
+def test_a_bulk_batch_is_fanned_out_scored_and_listed_by_the_worker(celery_worker, solar, seller_user):
+    from leads.bulk import lead_submit_many
+
+    items = [make_lead(email=f"fan{i}@gmail.com", phone=f"+1415555{3300 + i}") for i in range(3)]
+    leads = [r.lead for r in lead_submit_many(seller=seller_user, items=items)]
+
+    # One leads.score_leads message for the batch; the worker queues a leads.score_lead per lead.
+    wait_for(lambda: Auction.objects.filter(lead__in=leads).count() == 3 or None, timeout=60, message="3 auctions")
+    assert {lead.status for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])} == {LeadStatus.LISTED}
