@@ -92,8 +92,9 @@ def _scenario(chain: _Chain, size: int, *, new_buyers: bool, new_sellers: bool, 
     setup = []
     if not new_buyers:  # every buyer already holds a token (minted earlier)
         setup += [(b, known_sellers[k % 5]) for k, b in enumerate(buyers)]
-    if not new_sellers:  # every seller sold before
-        setup += [(_address(), s) for s in known_sellers]
+    if not new_sellers:  # every seller sold before, also to a holder of several tokens (seller indexed)
+        veteran = _address()
+        setup += [(_address(), s) for s in known_sellers] + [(veteran, s) for s in [known_sellers[0], *known_sellers]]
     if setup:
         setup_ids = chain.fresh_ids(len(setup))
         chain.mint_all([_item(i, b, s) for i, (b, s) in zip(setup_ids, setup)])

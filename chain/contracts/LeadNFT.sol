@@ -43,10 +43,32 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     uint256 private constant _SALE_ID_MASK = (1 << 64) - 1;
     uint256 private constant _EXISTS = 1 << 160; // flag bit of an `_extra` record
 
-    /// holder slot: [0..31] balance, [32..95] sale id of the holder's first minted token (0 = none),
-    /// [96..255] that token's seller.
-    mapping(address holder => uint256) private _holders;
-    /// tokens that are not their buyer's first minted token: seller | _EXISTS.
+    // Literals throughout: inline assembly reads only literal constants.
+    // Holder slot of `holder`: storage slot `_HOLDERS | holder` (no keccak; the 2^160 slots under a
+    // 96-bit tag cannot meet Solidity's own slots). [0..31] balance, [32..52] holder index (0 = none
+    // yet), [53..95] sale id of the token kept in the slot (0 = none; ids below 2^43), [96..255]
+    // that token's seller.
+    uint256 private constant _HOLDERS = 0x4977bdb6691900878cf34fee0000000000000000000000000000000000000000;
+    uint256 private constant _INDEX_BITS = 18;
+    uint256 private constant _INDEX_MASK = 0x3ffff; // 2^18 - 1, also the last index handed out
+    uint256 private constant _SLOT_SALE_SHIFT = 50; // 32 + _INDEX_BITS
+    uint256 private constant _SLOT_SALE_MASK = 0x3fffffffffff; // 2^46 - 1
+    uint256 private constant _SLOT_SALE_FIELD = 0xfffffffffffc000000000000; // _SLOT_SALE_MASK << 50
+    // Seller index of `seller` (1..2^18-1, 0 = none yet): storage slot `_SELLER_INDEX | seller`.
+    uint256 private constant _SELLER_INDEX = 0x27f6d36fc686cae87a53aed80000000000000000000000000000000000000000;
+    // Sale record in `_sales`: holder index | seller index << 18 (seller index 0: no seller),
+    // seven 36-bit records per word: word saleId / 7, position saleId % 7.
+    uint256 private constant _RECORD_BITS = 36;
+    uint256 private constant _RECORD_MASK = 0xfffffffff; // 2^36 - 1
+    uint256 private constant _RECORDS_PER_WORD = 7;
+    uint256 private constant _TRANSFER_SIG = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
+
+    /// sale records of tokens not kept in their buyer's holder slot (layout above).
+    mapping(uint256 word => uint256) private _sales;
+    /// seller index -> seller address (royalty receiver of the tokens that record the index).
+    mapping(uint256 index => address) private _sellerAt;
+    /// fallback record (seller | exists bit) of a token whose holder or seller got no index
+    /// (an index space is exhausted after 2^21-1 holders or sellers).
     mapping(uint256 tokenId => uint256) private _extra;
     /// current owner once a token has been transferred (0 = still its buyer, the address in the id).
     mapping(uint256 tokenId => address) private _owners;
@@ -56,7 +78,8 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     /// @notice Merkle root of each batch (leaves in mint order, sorted-pair keccak256, an odd node
     ///         is carried up unchanged; a batch of one has root = its leaf).
     mapping(uint256 batchId => bytes32) public batchRoot;
-    uint256 public batchCount;
+    /// [0..63] batches minted, [64..95] holder indexes handed out, [96..127] seller indexes.
+    uint256 private _counters;
 
     event BatchMinted(uint256 indexed batchId, bytes32 root, uint256 count);
 
@@ -73,6 +96,11 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         _setDefaultRoyalty(defaultRoyaltyReceiver, DEFAULT_ROYALTY_BPS);
     }
 
+    /// @notice Number of batches minted so far (= the last batch id).
+    function batchCount() external view returns (uint256) {
+        return _counters & _SALE_ID_MASK;
+    }
+
     // ---- minting ----
 
     /// @notice Mints one token per sale (1..50 sales, distinct sale ids never minted before) and
@@ -83,61 +111,160 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         uint256 n = sales.length;
         if (n == 0 || n > MAX_BATCH) revert BatchSizeOutOfRange(n, MAX_BATCH);
         bytes32[] memory nodes = new bytes32[](n);
-        uint256 word = type(uint256).max; // bitmap word cached across consecutive sale ids
-        uint256 minted;
-        for (uint256 i; i < n; ++i) {
-            Sale calldata s = sales[i];
-            address buyer = s.buyer;
-            if (buyer == address(0)) revert InvalidRecipient(buyer);
-            uint256 saleId = s.saleId;
-            if (saleId == 0) revert InvalidSaleId(saleId);
-            if (saleId >> 8 != word) {
-                if (word != type(uint256).max) _mintedSales[word] = minted;
-                word = saleId >> 8;
-                minted = _mintedSales[word];
+        uint256 counters = _counters;
+        assembly ("memory-safe") {
+            function mapSlot(key, slot) -> r {
+                mstore(0x00, key)
+                mstore(0x20, slot)
+                r := keccak256(0x00, 0x40)
             }
-            uint256 bit = 1 << (saleId & 255);
-            if (minted & bit != 0) revert SaleAlreadyMinted(saleId);
-            minted |= bit;
-
-            uint256 tokenId = (uint256(uint160(buyer)) << 96) | saleId;
-            uint256 seller = uint160(s.seller);
-            uint256 h = _holders[buyer];
-            if ((h >> 32) & _SALE_ID_MASK == 0) {
-                h |= (seller << 96) | (saleId << 32); // the buyer's first minted token lives here
-            } else {
-                _extra[tokenId] = seller | _EXISTS;
+            function fail(selector, arg) {
+                mstore(0x00, selector)
+                mstore(0x04, arg)
+                revert(0x00, 0x24)
             }
-            unchecked {
-                _holders[buyer] = h + 1;
+            // The sale at calldata `s` failed the combined check of the loop: which error.
+            function badSale(s) {
+                let saleId := calldataload(s)
+                let buyer := calldataload(add(s, 0x20))
+                if iszero(
+                    or(
+                        or(or(shr(64, saleId), shr(160, buyer)), shr(160, calldataload(add(s, 0x40)))),
+                        or(
+                            or(shr(32, calldataload(add(s, 0x60))), shr(96, calldataload(add(s, 0x80)))),
+                            shr(16, calldataload(add(s, 0xa0)))
+                        )
+                    )
+                ) {
+                    if iszero(buyer) {
+                        fail(0x17858bbe00000000000000000000000000000000000000000000000000000000, 0)
+                    }
+                    fail(0xb30ff94200000000000000000000000000000000000000000000000000000000, 0)
+                }
+                mstore(0x00, 0x12fae72100000000000000000000000000000000000000000000000000000000)
+                revert(0x00, 0x04)
             }
-            emit Transfer(address(0), buyer, tokenId);
-            nodes[i] = _mintLeaf(s);
+            // A token of a holder whose slot already keeps one: its 36-bit sale record (holder
+            // index, seller index) goes into the `_sales` word cached in memory at `cache`
+            // (+0x00 word key, +0x20 word, +0x40 last seller, +0x60 its index, +0x80 counters);
+            // indexes are handed out on first need. No index left: an `_extra` record instead.
+            function recordLater(h, saleId, seller, tokenId, cache) -> h2 {
+                h2 := h
+                let holderIndex := and(shr(32, h), _INDEX_MASK)
+                if iszero(holderIndex) {
+                    let cnt := mload(add(cache, 0x80))
+                    holderIndex := add(and(shr(64, cnt), 0xffffffff), 1)
+                    switch gt(holderIndex, _INDEX_MASK)
+                    case 0 {
+                        mstore(add(cache, 0x80), add(cnt, shl(64, 1)))
+                        h2 := or(h, shl(32, holderIndex))
+                    }
+                    default { holderIndex := 0 }
+                }
+                let sellerIndex := 0
+                if seller {
+                    sellerIndex := mload(add(cache, 0x60))
+                    if iszero(eq(seller, mload(add(cache, 0x40)))) {
+                        sellerIndex := sload(or(_SELLER_INDEX, seller))
+                        if iszero(sellerIndex) {
+                            let cnt := mload(add(cache, 0x80))
+                            sellerIndex := add(and(shr(96, cnt), 0xffffffff), 1)
+                            switch gt(sellerIndex, _INDEX_MASK)
+                            case 0 {
+                                mstore(add(cache, 0x80), add(cnt, shl(96, 1)))
+                                sstore(or(_SELLER_INDEX, seller), sellerIndex)
+                                sstore(mapSlot(sellerIndex, _sellerAt.slot), seller)
+                            }
+                            default { sellerIndex := 0 }
+                        }
+                        mstore(add(cache, 0x40), seller)
+                        mstore(add(cache, 0x60), sellerIndex)
+                    }
+                    if iszero(sellerIndex) { holderIndex := 0 }
+                }
+                switch holderIndex
+                case 0 { sstore(mapSlot(tokenId, _extra.slot), or(seller, _EXISTS)) }
+                default {
+                    let key := div(saleId, _RECORDS_PER_WORD)
+                    if iszero(eq(key, mload(cache))) {
+                        if iszero(eq(mload(cache), not(0))) {
+                            sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20)))
+                        }
+                        mstore(cache, key)
+                        mstore(add(cache, 0x20), sload(mapSlot(key, _sales.slot)))
+                    }
+                    mstore(
+                        add(cache, 0x20),
+                        or(
+                            mload(add(cache, 0x20)),
+                            shl(
+                                mul(_RECORD_BITS, mod(saleId, _RECORDS_PER_WORD)),
+                                or(holderIndex, shl(_INDEX_BITS, sellerIndex))
+                            )
+                        )
+                    )
+                }
+            }
+            // memory above the free memory pointer, not allocated: the cache of recordLater, then
+            // (+0xc0) the copy of the sale being hashed
+            let cache := mload(0x40)
+            mstore(cache, not(0))
+            mstore(add(cache, 0x20), 0)
+            mstore(add(cache, 0x40), 0)
+            mstore(add(cache, 0x60), 0)
+            mstore(add(cache, 0x80), counters)
+            let s := sales.offset
+            let bitKey := shr(8, calldataload(s)) // minted-sales word cached across consecutive ids
+            let bits := sload(mapSlot(bitKey, _mintedSales.slot))
+            for {
+                let node := add(nodes, 0x20)
+            } lt(node, add(add(nodes, 0x20), shl(5, n))) {
+                node := add(node, 0x20)
+                s := add(s, 0x100)
+            } {
+                let saleId := calldataload(s)
+                let buyer := calldataload(add(s, 0x20))
+                // one test for: sale id 0, buyer 0, dirty high bits in any small field
+                if or(
+                    or(gt(sub(saleId, 1), 0xfffffffffffffffe), gt(sub(buyer, 1), 0xfffffffffffffffffffffffffffffffffffffffe)),
+                    or(
+                        or(shr(160, calldataload(add(s, 0x40))), shr(32, calldataload(add(s, 0x60)))),
+                        or(shr(96, calldataload(add(s, 0x80))), shr(16, calldataload(add(s, 0xa0))))
+                    )
+                ) { badSale(s) }
+                // a sale id is minted once ever
+                if iszero(eq(shr(8, saleId), bitKey)) {
+                    sstore(mapSlot(bitKey, _mintedSales.slot), bits)
+                    bitKey := shr(8, saleId)
+                    bits := sload(mapSlot(bitKey, _mintedSales.slot))
+                }
+                if and(bits, shl(and(saleId, 0xff), 1)) {
+                    fail(0x5250257600000000000000000000000000000000000000000000000000000000, saleId)
+                }
+                bits := or(bits, shl(and(saleId, 0xff), 1))
+                let h := sload(or(_HOLDERS, buyer))
+                switch or(and(h, _SLOT_SALE_FIELD), gt(saleId, _SLOT_SALE_MASK))
+                case 0 {
+                    // the holder slot keeps no token yet: this one, with its seller as is
+                    h := or(h, or(shl(96, calldataload(add(s, 0x40))), shl(_SLOT_SALE_SHIFT, saleId)))
+                }
+                default { h := recordLater(h, saleId, calldataload(add(s, 0x40)), or(shl(96, buyer), saleId), cache) }
+                sstore(or(_HOLDERS, buyer), add(h, 1))
+                log4(0, 0, _TRANSFER_SIG, 0, buyer, or(shl(96, buyer), saleId))
+                calldatacopy(add(cache, 0xc0), s, 0x100)
+                mstore(node, keccak256(add(cache, 0xc0), 0x100))
+            }
+            sstore(mapSlot(bitKey, _mintedSales.slot), bits)
+            if iszero(eq(mload(cache), not(0))) { sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20))) }
+            counters := mload(add(cache, 0x80))
         }
-        _mintedSales[word] = minted;
         bytes32 root = _merkleRoot(nodes);
         unchecked {
-            batchId = ++batchCount;
+            batchId = (counters & _SALE_ID_MASK) + 1;
+            _counters = counters + 1;
         }
         batchRoot[batchId] = root;
         emit BatchMinted(batchId, root, n);
-    }
-
-    /// @dev `keccak256(abi.encode(s))` without copying the struct field by field: the static struct
-    ///      is already ABI-encoded in calldata. The fields `mintBatch` does not read are checked for
-    ///      clean high bits here, so the leaf always equals `leafHash` of the decoded sale.
-    function _mintLeaf(Sale calldata s) private pure returns (bytes32 leaf) {
-        uint256 dirty;
-        assembly ("memory-safe") {
-            dirty := or(
-                or(shr(32, calldataload(add(s, 0x60))), shr(96, calldataload(add(s, 0x80)))),
-                shr(16, calldataload(add(s, 0xa0)))
-            )
-            let ptr := mload(0x40) // scratch above the free memory pointer, not allocated
-            calldatacopy(ptr, s, 0x100)
-            leaf := keccak256(ptr, 0x100)
-        }
-        if (dirty != 0) revert InvalidSaleField();
     }
 
     /// @dev Reduces `nodes` in place level by level: pairs hashed with sorted-pair keccak256
@@ -212,12 +339,32 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         return _mintedSales[saleId >> 8] & (1 << (saleId & 255)) != 0;
     }
 
-    /// @dev Seller of a minted token (address(0) when none was given or the token does not exist).
-    function _sellerOf(uint256 tokenId) private view returns (address) {
-        uint256 h = _holders[address(uint160(tokenId >> 96))];
+    /// @dev The holder slot of `holder` (layout at `_HOLDERS`).
+    function _holder(address holder) private view returns (uint256 h) {
+        assembly ("memory-safe") {
+            h := sload(or(_HOLDERS, holder))
+        }
+    }
+
+    /// @dev Whether `tokenId` was minted (to the buyer in its id), and its original seller.
+    function _record(uint256 tokenId) private view returns (bool minted, address seller) {
         uint256 saleId = tokenId & ((1 << 96) - 1);
-        if (saleId != 0 && (h >> 32) & _SALE_ID_MASK == saleId) return address(uint160(h >> 96));
-        return address(uint160(_extra[tokenId]));
+        if (saleId == 0 || saleId > _SALE_ID_MASK) return (false, address(0));
+        uint256 h = _holder(address(uint160(tokenId >> 96)));
+        if ((h >> _SLOT_SALE_SHIFT) & _SLOT_SALE_MASK == saleId) return (true, address(uint160(h >> 96)));
+        uint256 holderIndex = (h >> 32) & _INDEX_MASK;
+        if (holderIndex != 0) {
+            uint256 rec = (_sales[saleId / _RECORDS_PER_WORD] >> (_RECORD_BITS * (saleId % _RECORDS_PER_WORD)))
+                & _RECORD_MASK;
+            if (rec & _INDEX_MASK == holderIndex) return (true, _sellerAt[rec >> _INDEX_BITS]);
+        }
+        uint256 extra = _extra[tokenId];
+        return (extra != 0, address(uint160(extra)));
+    }
+
+    /// @dev Seller of a minted token (address(0) when none was given or the token does not exist).
+    function _sellerOf(uint256 tokenId) private view returns (address seller) {
+        (, seller) = _record(tokenId);
     }
 
     /// @notice ERC-2981: the original seller receives the royalty (default 2 %) on every resale.
@@ -242,16 +389,13 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     function _ownerOf(uint256 tokenId) internal view override returns (address) {
         address owner = _owners[tokenId];
         if (owner != address(0)) return owner;
-        address buyer = address(uint160(tokenId >> 96));
-        uint256 saleId = tokenId & ((1 << 96) - 1);
-        if (saleId == 0) return address(0);
-        if ((_holders[buyer] >> 32) & _SALE_ID_MASK == saleId || _extra[tokenId] != 0) return buyer;
-        return address(0);
+        (bool minted,) = _record(tokenId);
+        return minted ? address(uint160(tokenId >> 96)) : address(0);
     }
 
     function balanceOf(address owner) public view override returns (uint256) {
         if (owner == address(0)) revert ERC721InvalidOwner(address(0));
-        return _holders[owner] & _BALANCE_MASK;
+        return _holder(owner) & _BALANCE_MASK;
     }
 
     function _increaseBalance(address, uint128) internal pure override {
@@ -266,9 +410,11 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
         if (from == address(0)) revert ERC721NonexistentToken(tokenId);
         _approve(address(0), tokenId, address(0), false);
-        unchecked {
-            _holders[from] -= 1;
-            _holders[to] += 1;
+        assembly ("memory-safe") {
+            let fromSlot := or(_HOLDERS, from)
+            sstore(fromSlot, sub(sload(fromSlot), 1))
+            let toSlot := or(_HOLDERS, to)
+            sstore(toSlot, add(sload(toSlot), 1))
         }
         _owners[tokenId] = to;
         emit Transfer(from, to, tokenId);
