@@ -49,18 +49,18 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     // yet), [53..95] sale id of the token kept in the slot (0 = none; ids below 2^43), [96..255]
     // that token's seller.
     uint256 private constant _HOLDERS = 0x4977bdb6691900878cf34fee0000000000000000000000000000000000000000;
-    uint256 private constant _INDEX_BITS = 18;
-    uint256 private constant _INDEX_MASK = 0x3ffff; // 2^18 - 1, also the last index handed out
-    uint256 private constant _SLOT_SALE_SHIFT = 50; // 32 + _INDEX_BITS
-    uint256 private constant _SLOT_SALE_MASK = 0x3fffffffffff; // 2^46 - 1
-    uint256 private constant _SLOT_SALE_FIELD = 0xfffffffffffc000000000000; // _SLOT_SALE_MASK << 50
+    uint256 private constant _INDEX_BITS = 16;
+    uint256 private constant _INDEX_MASK = 0xffff; // 2^16 - 1, also the last index handed out
+    uint256 private constant _SLOT_SALE_SHIFT = 48; // 32 + _INDEX_BITS
+    uint256 private constant _SLOT_SALE_MASK = 0xffffffffffff; // 2^48 - 1
+    uint256 private constant _SLOT_SALE_FIELD = 0xffffffffffff000000000000; // _SLOT_SALE_MASK << 48
     // Seller index of `seller` (1..2^18-1, 0 = none yet): storage slot `_SELLER_INDEX | seller`.
     uint256 private constant _SELLER_INDEX = 0x27f6d36fc686cae87a53aed80000000000000000000000000000000000000000;
     // Sale record in `_sales`: holder index | seller index << 18 (seller index 0: no seller),
     // seven 36-bit records per word: word saleId / 7, position saleId % 7.
-    uint256 private constant _RECORD_BITS = 36;
-    uint256 private constant _RECORD_MASK = 0xfffffffff; // 2^36 - 1
-    uint256 private constant _RECORDS_PER_WORD = 7;
+    uint256 private constant _RECORD_BITS = 32;
+    uint256 private constant _RECORD_MASK = 0xffffffff; // 2^32 - 1
+    uint256 private constant _RECORDS_PER_WORD = 8;
     uint256 private constant _TRANSFER_SIG = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
 
     /// sale records of tokens not kept in their buyer's holder slot (layout above).
@@ -144,91 +144,48 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
                 mstore(0x00, 0x12fae72100000000000000000000000000000000000000000000000000000000)
                 revert(0x00, 0x04)
             }
-            // A token of a holder whose slot already keeps one: its 36-bit sale record (holder
-            // index, seller index) goes into the `_sales` word cached in memory at `cache`
-            // (+0x00 word key, +0x20 word, +0x40 last seller, +0x60 its index, +0x80 counters);
-            // indexes are handed out on first need. No index left: an `_extra` record instead.
-            function recordLater(h, saleId, seller, tokenId, cache) -> h2 {
-                h2 := h
-                let holderIndex := and(shr(32, h), _INDEX_MASK)
-                if iszero(holderIndex) {
-                    let cnt := mload(add(cache, 0x80))
-                    holderIndex := add(and(shr(64, cnt), 0xffffffff), 1)
-                    switch gt(holderIndex, _INDEX_MASK)
-                    case 0 {
-                        mstore(add(cache, 0x80), add(cnt, shl(64, 1)))
-                        h2 := or(h, shl(32, holderIndex))
-                    }
-                    default { holderIndex := 0 }
+            // Rare path of a later token (see the loop):
+            // A seller index handed out now (0 when none is left).
+            function newSellerIndex(seller, cache) -> index {
+                let cnt := mload(add(cache, 0x80))
+                index := add(and(shr(96, cnt), 0xffffffff), 1)
+                switch gt(index, _INDEX_MASK)
+                case 0 {
+                    mstore(add(cache, 0x80), add(cnt, shl(96, 1)))
+                    sstore(or(_SELLER_INDEX, seller), index)
+                    sstore(mapSlot(index, _sellerAt.slot), seller)
                 }
-                let sellerIndex := 0
-                if seller {
-                    sellerIndex := mload(add(cache, 0x60))
-                    if iszero(eq(seller, mload(add(cache, 0x40)))) {
-                        sellerIndex := sload(or(_SELLER_INDEX, seller))
-                        if iszero(sellerIndex) {
-                            let cnt := mload(add(cache, 0x80))
-                            sellerIndex := add(and(shr(96, cnt), 0xffffffff), 1)
-                            switch gt(sellerIndex, _INDEX_MASK)
-                            case 0 {
-                                mstore(add(cache, 0x80), add(cnt, shl(96, 1)))
-                                sstore(or(_SELLER_INDEX, seller), sellerIndex)
-                                sstore(mapSlot(sellerIndex, _sellerAt.slot), seller)
-                            }
-                            default { sellerIndex := 0 }
-                        }
-                        mstore(add(cache, 0x40), seller)
-                        mstore(add(cache, 0x60), sellerIndex)
-                    }
-                    if iszero(sellerIndex) { holderIndex := 0 }
-                }
-                switch holderIndex
-                case 0 { sstore(mapSlot(tokenId, _extra.slot), or(seller, _EXISTS)) }
-                default {
-                    let key := div(saleId, _RECORDS_PER_WORD)
-                    if iszero(eq(key, mload(cache))) {
-                        if iszero(eq(mload(cache), not(0))) {
-                            sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20)))
-                        }
-                        mstore(cache, key)
-                        mstore(add(cache, 0x20), sload(mapSlot(key, _sales.slot)))
-                    }
-                    mstore(
-                        add(cache, 0x20),
-                        or(
-                            mload(add(cache, 0x20)),
-                            shl(
-                                mul(_RECORD_BITS, mod(saleId, _RECORDS_PER_WORD)),
-                                or(holderIndex, shl(_INDEX_BITS, sellerIndex))
-                            )
-                        )
-                    )
-                }
+                default { index := 0 }
+            }
+            // Stores the cached `_sales` word (if any) and caches word `key`.
+            function loadWord(key, cache) {
+                if iszero(eq(mload(cache), not(0))) { sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20))) }
+                mstore(cache, key)
+                mstore(add(cache, 0x20), sload(mapSlot(key, _sales.slot)))
             }
             // memory above the free memory pointer, not allocated: the cache of recordLater, then
             // (+0xc0) the copy of the sale being hashed
             let cache := mload(0x40)
+            calldatacopy(cache, calldatasize(), 0x5c0) // zeroes
             mstore(cache, not(0))
-            mstore(add(cache, 0x20), 0)
-            mstore(add(cache, 0x40), 0)
-            mstore(add(cache, 0x60), 0)
             mstore(add(cache, 0x80), counters)
-            let s := sales.offset
-            let bitKey := shr(8, calldataload(s)) // minted-sales word cached across consecutive ids
+            let node := add(nodes, 0x20)
+            let bitKey := shr(8, calldataload(sales.offset)) // minted-sales word cached across consecutive ids
             let bits := sload(mapSlot(bitKey, _mintedSales.slot))
             for {
-                let node := add(nodes, 0x20)
-            } lt(node, add(add(nodes, 0x20), shl(5, n))) {
-                node := add(node, 0x20)
+                let s := sales.offset
+                let end := add(s, shl(8, n))
+            } lt(s, end) {
                 s := add(s, 0x100)
             } {
                 let saleId := calldataload(s)
                 let buyer := calldataload(add(s, 0x20))
-                // one test for: sale id 0, buyer 0, dirty high bits in any small field
+                // one test for: sale id 0, buyer 0, dirty high bits in any field (the product of a
+                // clean sale id and buyer is below 2^224)
                 if or(
-                    or(gt(sub(saleId, 1), 0xfffffffffffffffe), gt(sub(buyer, 1), 0xfffffffffffffffffffffffffffffffffffffffe)),
+                    or(iszero(mul(saleId, buyer)), or(shr(64, saleId), shr(160, or(buyer, calldataload(add(s, 0x40)))))),
                     or(
-                        or(shr(160, calldataload(add(s, 0x40))), shr(32, calldataload(add(s, 0x60)))),
+                        shr(32, calldataload(add(s, 0x60))),
                         or(shr(96, calldataload(add(s, 0x80))), shr(16, calldataload(add(s, 0xa0))))
                     )
                 ) { badSale(s) }
@@ -238,21 +195,59 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
                     bitKey := shr(8, saleId)
                     bits := sload(mapSlot(bitKey, _mintedSales.slot))
                 }
-                if and(bits, shl(and(saleId, 0xff), 1)) {
-                    fail(0x5250257600000000000000000000000000000000000000000000000000000000, saleId)
+                {
+                    let bit := shl(and(saleId, 0xff), 1)
+                    if and(bits, bit) {
+                        fail(0x5250257600000000000000000000000000000000000000000000000000000000, saleId)
+                    }
+                    bits := or(bits, bit)
                 }
-                bits := or(bits, shl(and(saleId, 0xff), 1))
                 let h := sload(or(_HOLDERS, buyer))
                 switch or(and(h, _SLOT_SALE_FIELD), gt(saleId, _SLOT_SALE_MASK))
                 case 0 {
                     // the holder slot keeps no token yet: this one, with its seller as is
                     h := or(h, or(shl(96, calldataload(add(s, 0x40))), shl(_SLOT_SALE_SHIFT, saleId)))
                 }
-                default { h := recordLater(h, saleId, calldataload(add(s, 0x40)), or(shl(96, buyer), saleId), cache) }
+                default {
+                    // a later token of this holder: a 32-bit sale record, holder index | seller
+                    // index << 16, into the `_sales` word cached at `cache` (+0x00 key, +0x20
+                    // word; +0x40 last seller, +0x60 its index; +0x80 counters); indexes are
+                    // handed out on first need; none left: an `_extra` record instead
+                    let seller := calldataload(add(s, 0x40))
+                    let rec := and(shr(32, h), _INDEX_MASK)
+                    if iszero(rec) {
+                        rec := add(and(shr(64, mload(add(cache, 0x80))), 0xffffffff), 1)
+                        switch gt(rec, _INDEX_MASK)
+                        case 0 {
+                            mstore(add(cache, 0x80), add(mload(add(cache, 0x80)), shl(64, 1)))
+                            h := or(h, shl(32, rec))
+                        }
+                        default { rec := 0 }
+                    }
+                    if seller {
+                        // sellers seen in this batch: 16 (seller, index) entries at cache + 0x1c0,
+                        // entry = the seller's low 4 bits
+                        let entry := add(add(cache, 0x1c0), shl(6, and(seller, 15)))
+                        if iszero(eq(seller, mload(entry))) {
+                            let index := sload(or(_SELLER_INDEX, seller))
+                            if iszero(index) { index := newSellerIndex(seller, cache) }
+                            mstore(entry, seller)
+                            mstore(add(entry, 0x20), index)
+                        }
+                        rec := mul(or(rec, shl(_INDEX_BITS, mload(add(entry, 0x20)))), iszero(iszero(mload(add(entry, 0x20)))))
+                    }
+                    switch and(rec, _INDEX_MASK)
+                    case 0 { sstore(mapSlot(or(shl(96, buyer), saleId), _extra.slot), or(seller, _EXISTS)) }
+                    default {
+                        if iszero(eq(shr(3, saleId), mload(cache))) { loadWord(shr(3, saleId), cache) }
+                        mstore(add(cache, 0x20), or(mload(add(cache, 0x20)), shl(shl(5, and(saleId, 7)), rec)))
+                    }
+                }
                 sstore(or(_HOLDERS, buyer), add(h, 1))
                 log4(0, 0, _TRANSFER_SIG, 0, buyer, or(shl(96, buyer), saleId))
                 calldatacopy(add(cache, 0xc0), s, 0x100)
                 mstore(node, keccak256(add(cache, 0xc0), 0x100))
+                node := add(node, 0x20)
             }
             sstore(mapSlot(bitKey, _mintedSales.slot), bits)
             if iszero(eq(mload(cache), not(0))) { sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20))) }
@@ -272,27 +267,21 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     function _merkleRoot(bytes32[] memory nodes) private pure returns (bytes32 root) {
         assembly ("memory-safe") {
             let base := add(nodes, 0x20)
-            for { let len := mload(nodes) } gt(len, 1) {} {
-                let half := shr(1, len)
-                for { let i := 0 } lt(i, half) { i := add(i, 1) } {
-                    let a := mload(add(base, shl(6, i)))
-                    let b := mload(add(base, add(shl(6, i), 0x20)))
-                    switch lt(a, b)
-                    case 1 {
-                        mstore(0x00, a)
-                        mstore(0x20, b)
-                    }
-                    default {
-                        mstore(0x00, b)
-                        mstore(0x20, a)
-                    }
-                    mstore(add(base, shl(5, i)), keccak256(0x00, 0x40))
+            for { let len := mload(nodes) } gt(len, 1) { len := shr(1, add(len, 1)) } {
+                let src := base
+                let dst := base
+                for { let pairsEnd := add(base, shl(5, and(len, not(1)))) } lt(src, pairsEnd) {
+                    src := add(src, 0x40)
+                    dst := add(dst, 0x20)
+                } {
+                    let a := mload(src)
+                    let b := mload(add(src, 0x20))
+                    let swapped := gt(a, b) // the smaller node goes first
+                    mstore(shl(5, swapped), a)
+                    mstore(shl(5, iszero(swapped)), b)
+                    mstore(dst, keccak256(0x00, 0x40))
                 }
-                if and(len, 1) {
-                    mstore(add(base, shl(5, half)), mload(add(base, shl(5, sub(len, 1)))))
-                    half := add(half, 1)
-                }
-                len := half
+                if and(len, 1) { mstore(dst, mload(src)) }
             }
             root := mload(base)
         }
