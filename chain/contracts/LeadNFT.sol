@@ -14,13 +14,24 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 ///         digest) is in the transaction input and committed to by a Merkle root per batch stored
 ///         on chain (`batchRoot`); `verifySale` checks one sale against it with a proof,
 ///         `verifyBatch` checks a whole batch. ERC-2981: 2 % to the original seller of each token.
-/// @dev Gas design (see README.md): minting to a new holder writes ONE fresh storage slot, the
-///      holder's slot `seller (160) | first minted sale id (64) | balance (32)`. Ownership needs no
-///      slot until the first transfer: `ownerOf` is `_owners[id]` once transferred, else the buyer
-///      encoded in the id, provided the id exists, i.e. its sale is the buyer's first minted sale
-///      (holder slot) or is recorded in `_extra[id]` (seller | exists bit, later sales of a buyer).
-///      A forged id (another buyer, same sale id) therefore does not exist. Sale ids are also set
-///      in a bitmap (256 per slot) so a sale cannot be minted twice, whoever the buyer.
+/// @dev Gas design (see README.md). Each holder has ONE slot, `seller (160) | slot sale id (48) |
+///      holder index (16) | balance (32)`, at storage slot `_HOLDERS | holder` (no keccak). A
+///      buyer's first minted token (sale id below 2^48) is kept in that slot with its seller as is:
+///      a new holder costs one fresh slot and nothing else. Every later token of a holder costs a
+///      32-bit sale record in `_sales`, `holder index | seller index << 16`, eight per storage
+///      word (word = sale id / 8), accumulated in memory across consecutive sale ids and written
+///      once per word: ~1/8 of a fresh slot per token instead of a whole one. The holder index
+///      (1..65,535) is handed out from a counter at the holder's first record, the seller index
+///      (1..65,535) at the seller's first record (`_SELLER_INDEX | seller` -> index, `_sellerAt`
+///      index -> seller: two fresh slots, once per seller). With an index space used up, a token
+///      falls back to an `_extra[id]` slot (seller | exists bit): dearer, equally correct.
+///      Ownership needs no slot until the first transfer: `ownerOf` is `_owners[id]` once
+///      transferred, else the buyer in the id provided the id was minted to that buyer: its sale id
+///      is the one kept in the buyer's slot, or its record carries the buyer's holder index (indexes
+///      are unique; a buyer without one has no record), or it has an `_extra` record. A forged id
+///      (another buyer, same sale id) therefore does not exist. Sale ids are also set in a bitmap
+///      (256 per word) so a sale cannot be minted twice, whoever the buyer: records alone would
+///      not cover the tokens kept in holder slots.
 ///      No per-token data event: the fields are in calldata, the Merkle root makes them verifiable.
 contract LeadNFT is ERC721, ERC2981, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
@@ -45,19 +56,20 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
 
     // Literals throughout: inline assembly reads only literal constants.
     // Holder slot of `holder`: storage slot `_HOLDERS | holder` (no keccak; the 2^160 slots under a
-    // 96-bit tag cannot meet Solidity's own slots). [0..31] balance, [32..52] holder index (0 = none
-    // yet), [53..95] sale id of the token kept in the slot (0 = none; ids below 2^43), [96..255]
-    // that token's seller.
+    // 96-bit tag, keccak256("LeadNFT.holders")[:12], cannot meet Solidity's own slots).
+    // [0..31] balance, [32..47] holder index (0 = none yet), [48..95] sale id of the token kept in
+    // the slot (0 = none; ids below 2^48), [96..255] that token's seller.
     uint256 private constant _HOLDERS = 0x4977bdb6691900878cf34fee0000000000000000000000000000000000000000;
     uint256 private constant _INDEX_BITS = 16;
     uint256 private constant _INDEX_MASK = 0xffff; // 2^16 - 1, also the last index handed out
     uint256 private constant _SLOT_SALE_SHIFT = 48; // 32 + _INDEX_BITS
     uint256 private constant _SLOT_SALE_MASK = 0xffffffffffff; // 2^48 - 1
     uint256 private constant _SLOT_SALE_FIELD = 0xffffffffffff000000000000; // _SLOT_SALE_MASK << 48
-    // Seller index of `seller` (1..2^18-1, 0 = none yet): storage slot `_SELLER_INDEX | seller`.
+    // Seller index of `seller` (1..2^16-1, 0 = none yet): storage slot `_SELLER_INDEX | seller`
+    // (tag keccak256("LeadNFT.sellerIndex")[:12]).
     uint256 private constant _SELLER_INDEX = 0x27f6d36fc686cae87a53aed80000000000000000000000000000000000000000;
-    // Sale record in `_sales`: holder index | seller index << 18 (seller index 0: no seller),
-    // seven 36-bit records per word: word saleId / 7, position saleId % 7.
+    // Sale record in `_sales`: holder index | seller index << 16 (seller index 0: no seller),
+    // eight 32-bit records per word: word saleId / 8 (saleId >> 3), position saleId % 8.
     uint256 private constant _RECORD_BITS = 32;
     uint256 private constant _RECORD_MASK = 0xffffffff; // 2^32 - 1
     uint256 private constant _RECORDS_PER_WORD = 8;
@@ -68,7 +80,7 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     /// seller index -> seller address (royalty receiver of the tokens that record the index).
     mapping(uint256 index => address) private _sellerAt;
     /// fallback record (seller | exists bit) of a token whose holder or seller got no index
-    /// (an index space is exhausted after 2^21-1 holders or sellers).
+    /// (an index space is used up after 65,535 holders or sellers with records).
     mapping(uint256 tokenId => uint256) private _extra;
     /// current owner once a token has been transferred (0 = still its buyer, the address in the id).
     mapping(uint256 tokenId => address) private _owners;
@@ -105,6 +117,8 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
 
     /// @notice Mints one token per sale (1..50 sales, distinct sale ids never minted before) and
     ///         stores the batch's Merkle root. Emits one `Transfer` per token and `BatchMinted`.
+    ///         Sale id 0 reverts `InvalidSaleId`, buyer 0 `InvalidRecipient`, high bits set above
+    ///         any field's type `InvalidSaleField`, so every leaf is the hash of a decodable sale.
     /// @dev No onERC721Received call: recipients are the buyers' wallets (custodial EOAs or linked
     ///      wallets); skipping the hook saves gas and removes any re-entrancy during a batch.
     function mintBatch(Sale[] calldata sales) external onlyRole(MINTER_ROLE) returns (uint256 batchId) {
@@ -144,8 +158,8 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
                 mstore(0x00, 0x12fae72100000000000000000000000000000000000000000000000000000000)
                 revert(0x00, 0x04)
             }
-            // Rare path of a later token (see the loop):
-            // A seller index handed out now (0 when none is left).
+            // Rare path of a later token (see the loop): a seller index handed out now (0 when
+            // none is left), stored both ways.
             function newSellerIndex(seller, cache) -> index {
                 let cnt := mload(add(cache, 0x80))
                 index := add(and(shr(96, cnt), 0xffffffff), 1)
@@ -163,10 +177,11 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
                 mstore(cache, key)
                 mstore(add(cache, 0x20), sload(mapSlot(key, _sales.slot)))
             }
-            // memory above the free memory pointer, not allocated: the cache of recordLater, then
-            // (+0xc0) the copy of the sale being hashed
+            // Memory above the free memory pointer, not allocated, zeroed here: `cache` +0x00
+            // `_sales` word key, +0x20 that word, +0x80 counters, +0xc0 the copy of the sale being
+            // hashed (0x100), +0x1c0 the seller cache (16 x (seller, index)).
             let cache := mload(0x40)
-            calldatacopy(cache, calldatasize(), 0x5c0) // zeroes
+            calldatacopy(cache, calldatasize(), 0x5c0)
             mstore(cache, not(0))
             mstore(add(cache, 0x80), counters)
             let node := add(nodes, 0x20)
@@ -210,9 +225,8 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
                 }
                 default {
                     // a later token of this holder: a 32-bit sale record, holder index | seller
-                    // index << 16, into the `_sales` word cached at `cache` (+0x00 key, +0x20
-                    // word; +0x40 last seller, +0x60 its index; +0x80 counters); indexes are
-                    // handed out on first need; none left: an `_extra` record instead
+                    // index << 16, into the `_sales` word cached in memory; indexes are handed
+                    // out on first need; none left: an `_extra` record instead
                     let seller := calldataload(add(s, 0x40))
                     let rec := and(shr(32, h), _INDEX_MASK)
                     if iszero(rec) {
