@@ -12,9 +12,11 @@ pytestmark = pytest.mark.django_db  # suite-wide autouse fixtures; no table is t
 
 USDC = 10**6
 ZERO = "0x" + "00" * 20
-# gas is deterministic (py-evm, the committed artifact): ceilings for a batch of 50 distinct buyers
+# gas is deterministic (py-evm, the committed artifact, fixed addresses): ceilings for a batch of
+# 50 distinct buyers. Targets: 15,000 repeat holders (met), 28,000 new holders (not met: see
+# chain/contracts/README.md, the fixed costs alone are ~27,480)
 GAS_CEILING_NEW_HOLDERS = 28_400
-GAS_CEILING_REPEAT_HOLDERS = 15_100
+GAS_CEILING_REPEAT_HOLDERS = 15_000
 HOLDERS_TAG = int(keccak(text="LeadNFT.holders")[:12].hex(), 16) << 160  # LeadNFT._HOLDERS
 
 
@@ -57,6 +59,11 @@ def item(s):
 
 def fresh_addresses(n):
     return [Account.create().address for _ in range(n)]
+
+
+def fixed_addresses(n, tag):
+    """Addresses derived from `tag` (not random): the same gas figures on every run."""
+    return [Account.from_key(keccak(text=f"{tag}-{i}")).address for i in range(n)]
 
 
 def mint(w3, nft, sales, sender):
@@ -489,13 +496,13 @@ def _gas_per_token(w3, lead_nft, accounts, *, first_sale_id, buyers, sellers):
 
 
 def test_batch_of_50_to_distinct_new_buyers_costs_at_most_28400_gas_per_token(w3, lead_nft, accounts, capsys):
-    sellers = fresh_addresses(5)
+    sellers = fixed_addresses(5, "sellers")
     # steady state: earlier batches already used this range of sale ids (a bitmap word per 256 ids)
     mint(w3, lead_nft, [sale(1 + i, accounts[1], s) for i, s in enumerate(sellers)], accounts[0])
     figures = {}
     sale_id = 10
     for size in (1, 20, 50):
-        buyers = fresh_addresses(size)
+        buyers = fixed_addresses(size, f"new-buyers-{size}")
         figures[size] = _gas_per_token(w3, lead_nft, accounts, first_sale_id=sale_id, buyers=buyers, sellers=sellers)
         assert all(lead_nft.functions.ownerOf(token(sale_id + i, b)).call() == b for i, b in enumerate(buyers))
         assert all(lead_nft.functions.balanceOf(b).call() == 1 for b in buyers)
@@ -508,11 +515,11 @@ def test_batch_of_50_to_distinct_new_buyers_costs_at_most_28400_gas_per_token(w3
     assert figures[50] <= GAS_CEILING_NEW_HOLDERS
 
 
-def test_batch_of_50_to_buyers_already_holding_a_token_costs_at_most_15100_gas_per_token(
+def test_batch_of_50_to_buyers_already_holding_a_token_costs_at_most_15000_gas_per_token(
     w3, lead_nft, accounts, capsys
 ):
-    sellers = fresh_addresses(5)
-    buyers = fresh_addresses(50)
+    sellers = fixed_addresses(5, "sellers")
+    buyers = fixed_addresses(50, "repeat-buyers")
     # every buyer holds a token (its slot token); every seller sold to a holder of several tokens
     # before (it has its seller index); sale ids in a range in use
     mint(w3, lead_nft, [sale(1 + i, b, sellers[i % 5]) for i, b in enumerate(buyers)], accounts[0])
