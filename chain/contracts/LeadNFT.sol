@@ -14,13 +14,24 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 ///         digest) is in the transaction input and committed to by a Merkle root per batch stored
 ///         on chain (`batchRoot`); `verifySale` checks one sale against it with a proof,
 ///         `verifyBatch` checks a whole batch. ERC-2981: 2 % to the original seller of each token.
-/// @dev Gas design (see README.md): minting to a new holder writes ONE fresh storage slot, the
-///      holder's slot `seller (160) | first minted sale id (64) | balance (32)`. Ownership needs no
-///      slot until the first transfer: `ownerOf` is `_owners[id]` once transferred, else the buyer
-///      encoded in the id, provided the id exists, i.e. its sale is the buyer's first minted sale
-///      (holder slot) or is recorded in `_extra[id]` (seller | exists bit, later sales of a buyer).
-///      A forged id (another buyer, same sale id) therefore does not exist. Sale ids are also set
-///      in a bitmap (256 per slot) so a sale cannot be minted twice, whoever the buyer.
+/// @dev Gas design (see README.md). Each holder has ONE slot, `seller (160) | slot sale id (48) |
+///      holder index (16) | balance (32)`, at storage slot `_HOLDERS | holder` (no keccak). A
+///      buyer's first minted token (sale id below 2^48) is kept in that slot with its seller as is:
+///      a new holder costs one fresh slot and nothing else. Every later token of a holder costs a
+///      32-bit sale record in `_sales`, `holder index | seller index << 16`, eight per storage
+///      word (word = sale id / 8), accumulated in memory across consecutive sale ids and written
+///      once per word: ~1/8 of a fresh slot per token instead of a whole one. The holder index
+///      (1..65,535) is handed out from a counter at the holder's first record, the seller index
+///      (1..65,535) at the seller's first record (`_SELLER_INDEX | seller` -> index, `_sellerAt`
+///      index -> seller: two fresh slots, once per seller). With an index space used up, a token
+///      falls back to an `_extra[id]` slot (seller | exists bit): dearer, equally correct.
+///      Ownership needs no slot until the first transfer: `ownerOf` is `_owners[id]` once
+///      transferred, else the buyer in the id provided the id was minted to that buyer: its sale id
+///      is the one kept in the buyer's slot, or its record carries the buyer's holder index (indexes
+///      are unique; a buyer without one has no record), or it has an `_extra` record. A forged id
+///      (another buyer, same sale id) therefore does not exist. Sale ids are also set in a bitmap
+///      (256 per word) so a sale cannot be minted twice, whoever the buyer: records alone would
+///      not cover the tokens kept in holder slots.
 ///      No per-token data event: the fields are in calldata, the Merkle root makes them verifiable.
 contract LeadNFT is ERC721, ERC2981, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
@@ -43,10 +54,33 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     uint256 private constant _SALE_ID_MASK = (1 << 64) - 1;
     uint256 private constant _EXISTS = 1 << 160; // flag bit of an `_extra` record
 
-    /// holder slot: [0..31] balance, [32..95] sale id of the holder's first minted token (0 = none),
-    /// [96..255] that token's seller.
-    mapping(address holder => uint256) private _holders;
-    /// tokens that are not their buyer's first minted token: seller | _EXISTS.
+    // Literals throughout: inline assembly reads only literal constants.
+    // Holder slot of `holder`: storage slot `_HOLDERS | holder` (no keccak; the 2^160 slots under a
+    // 96-bit tag, keccak256("LeadNFT.holders")[:12], cannot meet Solidity's own slots).
+    // [0..31] balance, [32..47] holder index (0 = none yet), [48..95] sale id of the token kept in
+    // the slot (0 = none; ids below 2^48), [96..255] that token's seller.
+    uint256 private constant _HOLDERS = 0x4977bdb6691900878cf34fee0000000000000000000000000000000000000000;
+    uint256 private constant _INDEX_BITS = 16;
+    uint256 private constant _INDEX_MASK = 0xffff; // 2^16 - 1, also the last index handed out
+    uint256 private constant _SLOT_SALE_SHIFT = 48; // 32 + _INDEX_BITS
+    uint256 private constant _SLOT_SALE_MASK = 0xffffffffffff; // 2^48 - 1
+    uint256 private constant _SLOT_SALE_FIELD = 0xffffffffffff000000000000; // _SLOT_SALE_MASK << 48
+    // Seller index of `seller` (1..2^16-1, 0 = none yet): storage slot `_SELLER_INDEX | seller`
+    // (tag keccak256("LeadNFT.sellerIndex")[:12]).
+    uint256 private constant _SELLER_INDEX = 0x27f6d36fc686cae87a53aed80000000000000000000000000000000000000000;
+    // Sale record in `_sales`: holder index | seller index << 16 (seller index 0: no seller),
+    // eight 32-bit records per word: word saleId / 8 (saleId >> 3), position saleId % 8.
+    uint256 private constant _RECORD_BITS = 32;
+    uint256 private constant _RECORD_MASK = 0xffffffff; // 2^32 - 1
+    uint256 private constant _RECORDS_PER_WORD = 8;
+    uint256 private constant _TRANSFER_SIG = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
+
+    /// sale records of tokens not kept in their buyer's holder slot (layout above).
+    mapping(uint256 word => uint256) private _sales;
+    /// seller index -> seller address (royalty receiver of the tokens that record the index).
+    mapping(uint256 index => address) private _sellerAt;
+    /// fallback record (seller | exists bit) of a token whose holder or seller got no index
+    /// (an index space is used up after 65,535 holders or sellers with records).
     mapping(uint256 tokenId => uint256) private _extra;
     /// current owner once a token has been transferred (0 = still its buyer, the address in the id).
     mapping(uint256 tokenId => address) private _owners;
@@ -56,7 +90,8 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     /// @notice Merkle root of each batch (leaves in mint order, sorted-pair keccak256, an odd node
     ///         is carried up unchanged; a batch of one has root = its leaf).
     mapping(uint256 batchId => bytes32) public batchRoot;
-    uint256 public batchCount;
+    /// [0..63] batches minted, [64..95] holder indexes handed out, [96..127] seller indexes.
+    uint256 private _counters;
 
     event BatchMinted(uint256 indexed batchId, bytes32 root, uint256 count);
 
@@ -73,71 +108,172 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         _setDefaultRoyalty(defaultRoyaltyReceiver, DEFAULT_ROYALTY_BPS);
     }
 
+    /// @notice Number of batches minted so far (= the last batch id).
+    function batchCount() external view returns (uint256) {
+        return _counters & _SALE_ID_MASK;
+    }
+
     // ---- minting ----
 
     /// @notice Mints one token per sale (1..50 sales, distinct sale ids never minted before) and
     ///         stores the batch's Merkle root. Emits one `Transfer` per token and `BatchMinted`.
+    ///         Sale id 0 reverts `InvalidSaleId`, buyer 0 `InvalidRecipient`, high bits set above
+    ///         any field's type `InvalidSaleField`, so every leaf is the hash of a decodable sale.
     /// @dev No onERC721Received call: recipients are the buyers' wallets (custodial EOAs or linked
     ///      wallets); skipping the hook saves gas and removes any re-entrancy during a batch.
     function mintBatch(Sale[] calldata sales) external onlyRole(MINTER_ROLE) returns (uint256 batchId) {
         uint256 n = sales.length;
         if (n == 0 || n > MAX_BATCH) revert BatchSizeOutOfRange(n, MAX_BATCH);
         bytes32[] memory nodes = new bytes32[](n);
-        uint256 word = type(uint256).max; // bitmap word cached across consecutive sale ids
-        uint256 minted;
-        for (uint256 i; i < n; ++i) {
-            Sale calldata s = sales[i];
-            address buyer = s.buyer;
-            if (buyer == address(0)) revert InvalidRecipient(buyer);
-            uint256 saleId = s.saleId;
-            if (saleId == 0) revert InvalidSaleId(saleId);
-            if (saleId >> 8 != word) {
-                if (word != type(uint256).max) _mintedSales[word] = minted;
-                word = saleId >> 8;
-                minted = _mintedSales[word];
+        uint256 counters = _counters;
+        assembly ("memory-safe") {
+            function mapSlot(key, slot) -> r {
+                mstore(0x00, key)
+                mstore(0x20, slot)
+                r := keccak256(0x00, 0x40)
             }
-            uint256 bit = 1 << (saleId & 255);
-            if (minted & bit != 0) revert SaleAlreadyMinted(saleId);
-            minted |= bit;
-
-            uint256 tokenId = (uint256(uint160(buyer)) << 96) | saleId;
-            uint256 seller = uint160(s.seller);
-            uint256 h = _holders[buyer];
-            if ((h >> 32) & _SALE_ID_MASK == 0) {
-                h |= (seller << 96) | (saleId << 32); // the buyer's first minted token lives here
-            } else {
-                _extra[tokenId] = seller | _EXISTS;
+            function fail(selector, arg) {
+                mstore(0x00, selector)
+                mstore(0x04, arg)
+                revert(0x00, 0x24)
             }
-            unchecked {
-                _holders[buyer] = h + 1;
+            // The sale at calldata `s` failed the combined check of the loop: which error.
+            function badSale(s) {
+                let saleId := calldataload(s)
+                let buyer := calldataload(add(s, 0x20))
+                if iszero(
+                    or(
+                        or(or(shr(64, saleId), shr(160, buyer)), shr(160, calldataload(add(s, 0x40)))),
+                        or(
+                            or(shr(32, calldataload(add(s, 0x60))), shr(96, calldataload(add(s, 0x80)))),
+                            shr(16, calldataload(add(s, 0xa0)))
+                        )
+                    )
+                ) {
+                    if iszero(buyer) {
+                        fail(0x17858bbe00000000000000000000000000000000000000000000000000000000, 0)
+                    }
+                    fail(0xb30ff94200000000000000000000000000000000000000000000000000000000, 0)
+                }
+                mstore(0x00, 0x12fae72100000000000000000000000000000000000000000000000000000000)
+                revert(0x00, 0x04)
             }
-            emit Transfer(address(0), buyer, tokenId);
-            nodes[i] = _mintLeaf(s);
+            // Rare path of a later token (see the loop): a seller index handed out now (0 when
+            // none is left), stored both ways.
+            function newSellerIndex(seller, cache) -> index {
+                let cnt := mload(add(cache, 0x80))
+                index := add(and(shr(96, cnt), 0xffffffff), 1)
+                switch gt(index, _INDEX_MASK)
+                case 0 {
+                    mstore(add(cache, 0x80), add(cnt, shl(96, 1)))
+                    sstore(or(_SELLER_INDEX, seller), index)
+                    sstore(mapSlot(index, _sellerAt.slot), seller)
+                }
+                default { index := 0 }
+            }
+            // Stores the cached `_sales` word (if any) and caches word `key`.
+            function loadWord(key, cache) {
+                if iszero(eq(mload(cache), not(0))) { sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20))) }
+                mstore(cache, key)
+                mstore(add(cache, 0x20), sload(mapSlot(key, _sales.slot)))
+            }
+            // Memory above the free memory pointer, not allocated, zeroed here: `cache` +0x00
+            // `_sales` word key, +0x20 that word, +0x80 counters, +0xc0 the copy of the sale being
+            // hashed (0x100), +0x1c0 the seller cache (16 x (seller, index)).
+            let cache := mload(0x40)
+            calldatacopy(cache, calldatasize(), 0x5c0)
+            mstore(cache, not(0))
+            mstore(add(cache, 0x80), counters)
+            let node := add(nodes, 0x20)
+            let bitKey := shr(8, calldataload(sales.offset)) // minted-sales word cached across consecutive ids
+            let bits := sload(mapSlot(bitKey, _mintedSales.slot))
+            for {
+                let s := sales.offset
+                let end := add(s, shl(8, n))
+            } lt(s, end) {
+                s := add(s, 0x100)
+            } {
+                let saleId := calldataload(s)
+                let buyer := calldataload(add(s, 0x20))
+                // one test for: sale id 0, buyer 0, dirty high bits in any field (the product of a
+                // clean sale id and buyer is below 2^224)
+                if or(
+                    or(iszero(mul(saleId, buyer)), or(shr(64, saleId), shr(160, or(buyer, calldataload(add(s, 0x40)))))),
+                    or(
+                        shr(32, calldataload(add(s, 0x60))),
+                        or(shr(96, calldataload(add(s, 0x80))), shr(16, calldataload(add(s, 0xa0))))
+                    )
+                ) { badSale(s) }
+                // a sale id is minted once ever
+                if iszero(eq(shr(8, saleId), bitKey)) {
+                    sstore(mapSlot(bitKey, _mintedSales.slot), bits)
+                    bitKey := shr(8, saleId)
+                    bits := sload(mapSlot(bitKey, _mintedSales.slot))
+                }
+                {
+                    let bit := shl(and(saleId, 0xff), 1)
+                    if and(bits, bit) {
+                        fail(0x5250257600000000000000000000000000000000000000000000000000000000, saleId)
+                    }
+                    bits := or(bits, bit)
+                }
+                let h := sload(or(_HOLDERS, buyer))
+                switch or(and(h, _SLOT_SALE_FIELD), gt(saleId, _SLOT_SALE_MASK))
+                case 0 {
+                    // the holder slot keeps no token yet: this one, with its seller as is
+                    h := or(h, or(shl(96, calldataload(add(s, 0x40))), shl(_SLOT_SALE_SHIFT, saleId)))
+                }
+                default {
+                    // a later token of this holder: a 32-bit sale record, holder index | seller
+                    // index << 16, into the `_sales` word cached in memory; indexes are handed
+                    // out on first need; none left: an `_extra` record instead
+                    let seller := calldataload(add(s, 0x40))
+                    let rec := and(shr(32, h), _INDEX_MASK)
+                    if iszero(rec) {
+                        rec := add(and(shr(64, mload(add(cache, 0x80))), 0xffffffff), 1)
+                        switch gt(rec, _INDEX_MASK)
+                        case 0 {
+                            mstore(add(cache, 0x80), add(mload(add(cache, 0x80)), shl(64, 1)))
+                            h := or(h, shl(32, rec))
+                        }
+                        default { rec := 0 }
+                    }
+                    if seller {
+                        // sellers seen in this batch: 16 (seller, index) entries at cache + 0x1c0,
+                        // entry = the seller's low 4 bits
+                        let entry := add(add(cache, 0x1c0), shl(6, and(seller, 15)))
+                        if iszero(eq(seller, mload(entry))) {
+                            let index := sload(or(_SELLER_INDEX, seller))
+                            if iszero(index) { index := newSellerIndex(seller, cache) }
+                            mstore(entry, seller)
+                            mstore(add(entry, 0x20), index)
+                        }
+                        rec := mul(or(rec, shl(_INDEX_BITS, mload(add(entry, 0x20)))), iszero(iszero(mload(add(entry, 0x20)))))
+                    }
+                    switch and(rec, _INDEX_MASK)
+                    case 0 { sstore(mapSlot(or(shl(96, buyer), saleId), _extra.slot), or(seller, _EXISTS)) }
+                    default {
+                        if iszero(eq(shr(3, saleId), mload(cache))) { loadWord(shr(3, saleId), cache) }
+                        mstore(add(cache, 0x20), or(mload(add(cache, 0x20)), shl(shl(5, and(saleId, 7)), rec)))
+                    }
+                }
+                sstore(or(_HOLDERS, buyer), add(h, 1))
+                log4(0, 0, _TRANSFER_SIG, 0, buyer, or(shl(96, buyer), saleId))
+                calldatacopy(add(cache, 0xc0), s, 0x100)
+                mstore(node, keccak256(add(cache, 0xc0), 0x100))
+                node := add(node, 0x20)
+            }
+            sstore(mapSlot(bitKey, _mintedSales.slot), bits)
+            if iszero(eq(mload(cache), not(0))) { sstore(mapSlot(mload(cache), _sales.slot), mload(add(cache, 0x20))) }
+            counters := mload(add(cache, 0x80))
         }
-        _mintedSales[word] = minted;
         bytes32 root = _merkleRoot(nodes);
         unchecked {
-            batchId = ++batchCount;
+            batchId = (counters & _SALE_ID_MASK) + 1;
+            _counters = counters + 1;
         }
         batchRoot[batchId] = root;
         emit BatchMinted(batchId, root, n);
-    }
-
-    /// @dev `keccak256(abi.encode(s))` without copying the struct field by field: the static struct
-    ///      is already ABI-encoded in calldata. The fields `mintBatch` does not read are checked for
-    ///      clean high bits here, so the leaf always equals `leafHash` of the decoded sale.
-    function _mintLeaf(Sale calldata s) private pure returns (bytes32 leaf) {
-        uint256 dirty;
-        assembly ("memory-safe") {
-            dirty := or(
-                or(shr(32, calldataload(add(s, 0x60))), shr(96, calldataload(add(s, 0x80)))),
-                shr(16, calldataload(add(s, 0xa0)))
-            )
-            let ptr := mload(0x40) // scratch above the free memory pointer, not allocated
-            calldatacopy(ptr, s, 0x100)
-            leaf := keccak256(ptr, 0x100)
-        }
-        if (dirty != 0) revert InvalidSaleField();
     }
 
     /// @dev Reduces `nodes` in place level by level: pairs hashed with sorted-pair keccak256
@@ -145,27 +281,21 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     function _merkleRoot(bytes32[] memory nodes) private pure returns (bytes32 root) {
         assembly ("memory-safe") {
             let base := add(nodes, 0x20)
-            for { let len := mload(nodes) } gt(len, 1) {} {
-                let half := shr(1, len)
-                for { let i := 0 } lt(i, half) { i := add(i, 1) } {
-                    let a := mload(add(base, shl(6, i)))
-                    let b := mload(add(base, add(shl(6, i), 0x20)))
-                    switch lt(a, b)
-                    case 1 {
-                        mstore(0x00, a)
-                        mstore(0x20, b)
-                    }
-                    default {
-                        mstore(0x00, b)
-                        mstore(0x20, a)
-                    }
-                    mstore(add(base, shl(5, i)), keccak256(0x00, 0x40))
+            for { let len := mload(nodes) } gt(len, 1) { len := shr(1, add(len, 1)) } {
+                let src := base
+                let dst := base
+                for { let pairsEnd := add(base, shl(5, and(len, not(1)))) } lt(src, pairsEnd) {
+                    src := add(src, 0x40)
+                    dst := add(dst, 0x20)
+                } {
+                    let a := mload(src)
+                    let b := mload(add(src, 0x20))
+                    let swapped := gt(a, b) // the smaller node goes first
+                    mstore(shl(5, swapped), a)
+                    mstore(shl(5, iszero(swapped)), b)
+                    mstore(dst, keccak256(0x00, 0x40))
                 }
-                if and(len, 1) {
-                    mstore(add(base, shl(5, half)), mload(add(base, shl(5, sub(len, 1)))))
-                    half := add(half, 1)
-                }
-                len := half
+                if and(len, 1) { mstore(dst, mload(src)) }
             }
             root := mload(base)
         }
@@ -212,12 +342,32 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         return _mintedSales[saleId >> 8] & (1 << (saleId & 255)) != 0;
     }
 
-    /// @dev Seller of a minted token (address(0) when none was given or the token does not exist).
-    function _sellerOf(uint256 tokenId) private view returns (address) {
-        uint256 h = _holders[address(uint160(tokenId >> 96))];
+    /// @dev The holder slot of `holder` (layout at `_HOLDERS`).
+    function _holder(address holder) private view returns (uint256 h) {
+        assembly ("memory-safe") {
+            h := sload(or(_HOLDERS, holder))
+        }
+    }
+
+    /// @dev Whether `tokenId` was minted (to the buyer in its id), and its original seller.
+    function _record(uint256 tokenId) private view returns (bool minted, address seller) {
         uint256 saleId = tokenId & ((1 << 96) - 1);
-        if (saleId != 0 && (h >> 32) & _SALE_ID_MASK == saleId) return address(uint160(h >> 96));
-        return address(uint160(_extra[tokenId]));
+        if (saleId == 0 || saleId > _SALE_ID_MASK) return (false, address(0));
+        uint256 h = _holder(address(uint160(tokenId >> 96)));
+        if ((h >> _SLOT_SALE_SHIFT) & _SLOT_SALE_MASK == saleId) return (true, address(uint160(h >> 96)));
+        uint256 holderIndex = (h >> 32) & _INDEX_MASK;
+        if (holderIndex != 0) {
+            uint256 rec = (_sales[saleId / _RECORDS_PER_WORD] >> (_RECORD_BITS * (saleId % _RECORDS_PER_WORD)))
+                & _RECORD_MASK;
+            if (rec & _INDEX_MASK == holderIndex) return (true, _sellerAt[rec >> _INDEX_BITS]);
+        }
+        uint256 extra = _extra[tokenId];
+        return (extra != 0, address(uint160(extra)));
+    }
+
+    /// @dev Seller of a minted token (address(0) when none was given or the token does not exist).
+    function _sellerOf(uint256 tokenId) private view returns (address seller) {
+        (, seller) = _record(tokenId);
     }
 
     /// @notice ERC-2981: the original seller receives the royalty (default 2 %) on every resale.
@@ -242,16 +392,13 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     function _ownerOf(uint256 tokenId) internal view override returns (address) {
         address owner = _owners[tokenId];
         if (owner != address(0)) return owner;
-        address buyer = address(uint160(tokenId >> 96));
-        uint256 saleId = tokenId & ((1 << 96) - 1);
-        if (saleId == 0) return address(0);
-        if ((_holders[buyer] >> 32) & _SALE_ID_MASK == saleId || _extra[tokenId] != 0) return buyer;
-        return address(0);
+        (bool minted,) = _record(tokenId);
+        return minted ? address(uint160(tokenId >> 96)) : address(0);
     }
 
     function balanceOf(address owner) public view override returns (uint256) {
         if (owner == address(0)) revert ERC721InvalidOwner(address(0));
-        return _holders[owner] & _BALANCE_MASK;
+        return _holder(owner) & _BALANCE_MASK;
     }
 
     function _increaseBalance(address, uint128) internal pure override {
@@ -266,9 +413,11 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
         if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
         if (from == address(0)) revert ERC721NonexistentToken(tokenId);
         _approve(address(0), tokenId, address(0), false);
-        unchecked {
-            _holders[from] -= 1;
-            _holders[to] += 1;
+        assembly ("memory-safe") {
+            let fromSlot := or(_HOLDERS, from)
+            sstore(fromSlot, sub(sload(fromSlot), 1))
+            let toSlot := or(_HOLDERS, to)
+            sstore(toSlot, add(sload(toSlot), 1))
         }
         _owners[tokenId] = to;
         emit Transfer(from, to, tokenId);

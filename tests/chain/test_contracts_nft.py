@@ -12,7 +12,12 @@ pytestmark = pytest.mark.django_db  # suite-wide autouse fixtures; no table is t
 
 USDC = 10**6
 ZERO = "0x" + "00" * 20
-GAS_TARGET_PER_TOKEN = 30_000
+# gas is deterministic (py-evm, the committed artifact, fixed addresses): ceilings for a batch of
+# 50 distinct buyers. Targets: 15,000 repeat holders (met), 28,000 new holders (not met: see
+# chain/contracts/README.md, the fixed costs alone are ~27,480)
+GAS_CEILING_NEW_HOLDERS = 28_400
+GAS_CEILING_REPEAT_HOLDERS = 15_000
+HOLDERS_TAG = int(keccak(text="LeadNFT.holders")[:12].hex(), 16) << 160  # LeadNFT._HOLDERS
 
 
 @pytest.fixture
@@ -54,6 +59,11 @@ def item(s):
 
 def fresh_addresses(n):
     return [Account.create().address for _ in range(n)]
+
+
+def fixed_addresses(n, tag):
+    """Addresses derived from `tag` (not random): the same gas figures on every run."""
+    return [Account.from_key(keccak(text=f"{tag}-{i}")).address for i in range(n)]
 
 
 def mint(w3, nft, sales, sender):
@@ -131,6 +141,121 @@ def test_forged_token_ids_do_not_exist(w3, lead_nft, accounts, reverts):
             lead_nft.functions.transferFrom(other, accounts[3], token_id).transact({"from": other})
         assert lead_nft.functions.royaltyInfo(token_id, 100 * USDC).call() == [accounts[9], 2 * USDC]
     assert lead_nft.functions.balanceOf(other).call() == 0
+
+
+def test_later_tokens_of_holders_record_their_buyer_and_seller(w3, lead_nft, accounts, reverts):
+    """Tokens beyond the one kept in a holder's slot: a sale record (holder index, seller index)."""
+    a, b, c, fresh = accounts[1], accounts[2], accounts[3], accounts[4]
+    s1, s2 = accounts[5], accounts[6]
+    # batch 1: a and b get their slot token and a second one each; a third to a with no seller
+    mint(
+        w3, lead_nft, [sale(8, a, s1), sale(9, b, s2), sale(10, a, s2), sale(11, b, s1), sale(12, a, ZERO)], accounts[0]
+    )
+    # batch 2: more to a and b (same and other record words), a first sale id above 2^48 for c
+    # (not kept in its slot: a record from its first token)
+    mint(w3, lead_nft, [sale(13, a, s1), sale(300, b, s2), sale(2**64 - 1, c, s1), sale(14, c, s2)], accounts[0])
+    owned = {
+        a: [(8, s1), (10, s2), (12, ZERO), (13, s1)],
+        b: [(9, s2), (11, s1), (300, s2)],
+        c: [(2**64 - 1, s1), (14, s2)],
+    }
+    for owner, tokens in owned.items():
+        assert lead_nft.functions.balanceOf(owner).call() == len(tokens)
+        for sale_id, seller in tokens:
+            t = token(sale_id, owner)
+            assert lead_nft.functions.ownerOf(t).call() == owner
+            assert lead_nft.functions.saleOf(t).call() == [owner, sale_id, seller]
+            receiver = seller if seller != ZERO else accounts[9]
+            assert lead_nft.functions.royaltyInfo(t, 100 * USDC).call() == [receiver, 2 * USDC]
+    # a minted sale under any other address does not exist: holders with an index, without one
+    minted = [sale_id for tokens in owned.values() for sale_id, _ in tokens]
+    for owner, tokens in owned.items():
+        mine = {sale_id for sale_id, _ in tokens}
+        for other in (a, b, c, fresh):
+            if other == owner:
+                continue
+            for sale_id in mine:
+                with reverts(lead_nft, "ERC721NonexistentToken"):
+                    lead_nft.functions.ownerOf(token(sale_id, other)).call()
+                with reverts(lead_nft, "ERC721NonexistentToken"):
+                    lead_nft.functions.transferFrom(other, fresh, token(sale_id, other)).transact({"from": other})
+                assert lead_nft.functions.royaltyInfo(token(sale_id, other), 100 * USDC).call() == [
+                    accounts[9],
+                    2 * USDC,
+                ]
+    for sale_id in (15, 301, 2**64 - 2, 7):  # never minted, next to minted ids in the same words
+        for owner in (a, b, c):
+            with reverts(lead_nft, "ERC721NonexistentToken"):
+                lead_nft.functions.ownerOf(token(sale_id, owner)).call()
+    assert all(lead_nft.functions.isSaleMinted(i).call() for i in minted)
+    with reverts(lead_nft, "SaleAlreadyMinted"):
+        mint(w3, lead_nft, [sale(10, fresh, s1)], accounts[0])
+    # record tokens move like slot tokens; royalty and sale stay with the original sale
+    lead_nft.functions.transferFrom(a, fresh, token(10, a)).transact({"from": a})
+    lead_nft.functions.transferFrom(c, fresh, token(2**64 - 1, c)).transact({"from": c})
+    assert lead_nft.functions.ownerOf(token(10, a)).call() == fresh
+    assert lead_nft.functions.ownerOf(token(2**64 - 1, c)).call() == fresh
+    assert [lead_nft.functions.balanceOf(x).call() for x in (a, c, fresh)] == [3, 1, 2]
+    assert lead_nft.functions.royaltyInfo(token(10, a), 100 * USDC).call() == [s2, 2 * USDC]
+    assert lead_nft.functions.saleOf(token(2**64 - 1, c)).call() == [c, 2**64 - 1, s1]
+    # fresh received tokens by transfer only: its first minted token goes to its slot
+    mint(w3, lead_nft, [sale(16, fresh, s2), sale(17, fresh, s1)], accounts[0])
+    assert lead_nft.functions.balanceOf(fresh).call() == 4
+    assert lead_nft.functions.saleOf(token(16, fresh)).call() == [fresh, 16, s2]
+    assert lead_nft.functions.saleOf(token(17, fresh)).call() == [fresh, 17, s1]
+
+
+@pytest.fixture
+def anvil_lead_nft():
+    """LeadNFT on the test anvil (CHAIN_RPC_URL): anvil_setStorageAt can exhaust the index spaces."""
+    from web3 import Web3
+
+    from chain.client import chain_web3
+    from tests.chain.test_client_deploy import TEST_DEPLOYER_KEY
+
+    w3 = Web3(chain_web3().provider)
+    w3.eth.default_account = w3.eth.account.from_key(TEST_DEPLOYER_KEY).address
+    w3.provider.make_request("anvil_setBalance", [w3.eth.default_account, hex(10**20)])
+    platform = Account.create().address  # the default royalty receiver
+    return w3, deploy(w3, "LeadNFT", w3.eth.default_account, platform), platform
+
+
+def test_tokens_stay_correct_when_the_holder_or_seller_index_space_is_exhausted(anvil_lead_nft, reverts):
+    w3, nft, platform = anvil_lead_nft
+    minter = w3.eth.default_account
+    a, b, other, s1, s2, s3 = fresh_addresses(6)
+    mint(w3, nft, [sale(1, a, s1), sale(2, a, s1), sale(3, b, s2)], minter)  # a: index 1, s1: index 1
+    # find `_counters` (1 batch, 1 holder index, 1 seller index) and use up both index spaces
+    counters = 1 | 1 << 64 | 1 << 96
+    slot = next(i for i in range(64) if int.from_bytes(w3.eth.get_storage_at(nft.address, i), "big") == counters)
+    exhausted = 1 | 0xFFFF << 64 | 0xFFFF << 96
+    w3.provider.make_request("anvil_setStorageAt", [nft.address, hex(slot), "0x" + exhausted.to_bytes(32, "big").hex()])
+    # b has no index (none left), s3 has none (none left); a and s1 keep theirs
+    mint(w3, nft, [sale(4, b, s1), sale(5, a, s3), sale(6, a, s1), sale(7, a, ZERO)], minter)
+    for owner, sale_id, seller in (
+        (a, 1, s1),
+        (a, 2, s1),
+        (b, 3, s2),
+        (b, 4, s1),
+        (a, 5, s3),
+        (a, 6, s1),
+        (a, 7, ZERO),
+    ):
+        t = token(sale_id, owner)
+        assert nft.functions.ownerOf(t).call() == owner
+        assert nft.functions.saleOf(t).call() == [owner, sale_id, seller]
+        assert nft.functions.royaltyInfo(t, 100 * USDC).call() == [seller if seller != ZERO else platform, 2 * USDC]
+        for forger in (a, b, other):
+            if forger != owner:
+                with reverts(nft, "ERC721NonexistentToken"):
+                    nft.functions.ownerOf(token(sale_id, forger)).call()
+    assert [nft.functions.balanceOf(x).call() for x in (a, b)] == [5, 2]
+    assert nft.functions.batchCount().call() == 2
+    # no index was handed out: b's holder slot (tag | address, no keccak) has none, so sale 4
+    # and sale 5 (seller s3) are fallback records
+    assert int.from_bytes(w3.eth.get_storage_at(nft.address, slot), "big") == exhausted + 1
+    holder_b = int.from_bytes(w3.eth.get_storage_at(nft.address, HOLDERS_TAG | int(b, 16)), "big")
+    assert holder_b & 0xFFFFFFFF == 2 and (holder_b >> 32) & 0xFFFF == 0
 
 
 # ---- reverts ----
@@ -363,27 +488,50 @@ def test_a_tampered_sale_does_not_verify(w3, lead_nft, accounts):
 # ---- gas ----
 
 
-def test_batch_of_50_to_distinct_new_buyers_costs_at_most_30000_gas_per_token(w3, lead_nft, accounts, capsys):
-    sellers = fresh_addresses(5)
+def _gas_per_token(w3, lead_nft, accounts, *, first_sale_id, buyers, sellers):
+    sales = [sale(first_sale_id + i, b, sellers[i % len(sellers)]) for i, b in enumerate(buyers)]
+    receipt = mint(w3, lead_nft, sales, accounts[0])
+    assert receipt.status == 1
+    return receipt.gasUsed / len(sales)
+
+
+def test_batch_of_50_to_distinct_new_buyers_costs_at_most_28400_gas_per_token(w3, lead_nft, accounts, capsys):
+    sellers = fixed_addresses(5, "sellers")
     # steady state: earlier batches already used this range of sale ids (a bitmap word per 256 ids)
     mint(w3, lead_nft, [sale(1 + i, accounts[1], s) for i, s in enumerate(sellers)], accounts[0])
     figures = {}
     sale_id = 10
     for size in (1, 20, 50):
-        buyers = fresh_addresses(size)
-        sales = [sale(sale_id + i, b, sellers[i % 5]) for i, b in enumerate(buyers)]
-        receipt = mint(w3, lead_nft, sales, accounts[0])
-        assert receipt.status == 1
+        buyers = fixed_addresses(size, f"new-buyers-{size}")
+        figures[size] = _gas_per_token(w3, lead_nft, accounts, first_sale_id=sale_id, buyers=buyers, sellers=sellers)
+        assert all(lead_nft.functions.ownerOf(token(sale_id + i, b)).call() == b for i, b in enumerate(buyers))
+        assert all(lead_nft.functions.balanceOf(b).call() == 1 for b in buyers)
         sale_id += size
-        figures[size] = receipt.gasUsed / size
-        assert all(lead_nft.functions.ownerOf(token(s[0], s[1])).call() == s[1] for s in sales)
-        assert all(lead_nft.functions.balanceOf(s[1]).call() == 1 for s in sales)
     with capsys.disabled():
         print(
             "\nLeadNFT gas per minted token (distinct new buyers):",
             ", ".join(f"batch {k}: {v:,.0f}" for k, v in figures.items()),
         )
-    assert figures[50] <= GAS_TARGET_PER_TOKEN
+    assert figures[50] <= GAS_CEILING_NEW_HOLDERS
+
+
+def test_batch_of_50_to_buyers_already_holding_a_token_costs_at_most_15000_gas_per_token(
+    w3, lead_nft, accounts, capsys
+):
+    sellers = fixed_addresses(5, "sellers")
+    buyers = fixed_addresses(50, "repeat-buyers")
+    # every buyer holds a token (its slot token); every seller sold to a holder of several tokens
+    # before (it has its seller index); sale ids in a range in use
+    mint(w3, lead_nft, [sale(1 + i, b, sellers[i % 5]) for i, b in enumerate(buyers)], accounts[0])
+    mint(w3, lead_nft, [sale(60 + i, accounts[1], s) for i, s in enumerate([sellers[0], *sellers])], accounts[0])
+    gas = _gas_per_token(w3, lead_nft, accounts, first_sale_id=100, buyers=buyers, sellers=sellers)
+    for i, b in enumerate(buyers):
+        assert lead_nft.functions.ownerOf(token(100 + i, b)).call() == b
+        assert lead_nft.functions.saleOf(token(100 + i, b)).call() == [b, 100 + i, sellers[i % 5]]
+        assert lead_nft.functions.balanceOf(b).call() == 2
+    with capsys.disabled():
+        print(f"\nLeadNFT gas per minted token (50 buyers already holding a token): {gas:,.0f}")
+    assert gas <= GAS_CEILING_REPEAT_HOLDERS
 
 
 # ---- VerticalNFT ----
