@@ -12,7 +12,15 @@ Pairs, measured back to back (reference first), each after a 3 s warm-up:
 - POST one lead: reference `POST /api/leads/` vs `POST /api/v1/leads/` (every lead valid and
   unique: its own phone, email and external id), 32 connections for req/s and 4 for p95;
 - GET the first page of a list: reference `GET /api/leads/list/` vs `GET /api/v1/leads/?page_size=50`
-  for a seller with LIST_ROWS leads (both tables hold LIST_ROWS rows, ANALYZEd).
+  for a seller with LIST_ROWS leads (both tables hold LIST_ROWS rows, ANALYZEd);
+- bids: reference `POST /api/leads/` vs `POST /api/v1/auctions/<id>/bids/` over 100 auctions open
+  for a day and over one hot auction, 32 connections, 50 funded buyers in turn; every bid's
+  maximum is above the auction's earlier ones (a counter per auction), so only bids overtaken on
+  the way to the auction's row lock are refused (`too_low`); any other refusal is counted and
+  printed; ledger_check() after the bids.
+BENCH_HTTP_PROFILE=<dir> also records a py-spy flame graph (SVG) of the project's workers during
+each measured project run (profiling slows the run: its figures do not count then).
+BENCH_HTTP_ONLY=<substring> measures only the pairs whose label contains it.
 Prints req/s, p50/p95/p99 and the ratio project / reference, with the 1-minute load average
 before each measurement; a figure taken with the load above 1.0 at its start is marked NOT QUIET.
 """
@@ -66,8 +74,43 @@ GET_LUA = r"""
 local key = os.getenv("BENCH_API_KEY")
 if key and key ~= "" then wrk.headers["Authorization"] = "Api-Key " .. key end
 """
+BID_LUA = r"""
+local counter = 0
+accepted, too_low, other = 0, 0, 0 -- globals: done() reads them with thread:get
+local keys, auctions, k = {}, {}, {}
+for key in string.gmatch(os.getenv("BENCH_KEYS"), "[^,]+") do table.insert(keys, key) end
+local start = tonumber(os.getenv("BENCH_OFFSET") or "0")
+for id in string.gmatch(os.getenv("BENCH_AUCTIONS"), "[^,]+") do table.insert(auctions, id); k[id] = start end
+local reserve, step = tonumber(os.getenv("BENCH_RESERVE")), tonumber(os.getenv("BENCH_STEP"))
+request = function()
+  counter = counter + 1
+  local id = auctions[(counter % #auctions) + 1]
+  k[id] = k[id] + 1
+  local headers = {["Content-Type"] = "application/json",
+                   ["Authorization"] = "Api-Key " .. keys[(counter % #keys) + 1]}
+  local body = string.format('{"max_amount": "%.2f"}', reserve + step * k[id])
+  return wrk.format("POST", "/api/v1/auctions/" .. id .. "/bids/", headers, body)
+end
+response = function(status, headers, body)
+  if status == 201 then accepted = accepted + 1
+  elseif body:find('"too_low"', 1, true) then too_low = too_low + 1
+  else other = other + 1 end
+end
+"""
+OUTCOMES_LUA = r"""
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+local function outcomes()
+  local a, t, o = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    a, t, o = a + thread:get("accepted"), t + thread:get("too_low"), o + thread:get("other")
+  end
+  io.write(string.format("OUTCOMES %d %d %d\n", a, t, o))
+end
+"""
 DONE_LUA = r"""
 done = function(summary, latency, requests)
+  if outcomes then outcomes() end
   local e = summary.errors
   io.write(string.format("RESULT %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), e.status,
@@ -150,7 +193,7 @@ class Gunicorn:
 def wrk(url: str, *, lua: str, env: dict, connections: int, seconds: int) -> dict:
     """One wrk run (1 thread): req/s, latency percentiles (ms), non-2xx/3xx answers and socket errors."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua + DONE_LUA)
+        script.write((OUTCOMES_LUA if "response = function" in lua else "") + lua + DONE_LUA)
     load = os.getloadavg()[0]
     try:
         out = subprocess.run(
@@ -158,15 +201,21 @@ def wrk(url: str, *, lua: str, env: dict, connections: int, seconds: int) -> dic
             env={**os.environ, **env},
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout
+        )
+        if out.returncode:
+            raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        out = out.stdout
     finally:
         os.unlink(script.name)
     match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
     if match is None:
         raise RuntimeError(f"wrk printed no result:\n{out}")
     requests, duration_us, p50, p95, p99, bad_status, socket_errors = map(int, match.groups())
+    counted = re.search(r"^OUTCOMES (\d+) (\d+) (\d+)$", out, re.M)
     return {
+        "outcomes": dict(zip(("accepted", "too_low", "other"), map(int, counted.groups()), strict=True))
+        if counted
+        else None,
         "per_s": requests / (duration_us / 1e6),
         "p50": p50 / 1000,
         "p95": p95 / 1000,
@@ -176,6 +225,19 @@ def wrk(url: str, *, lua: str, env: dict, connections: int, seconds: int) -> dic
         "requests": requests,
         "load": load,
     }
+
+
+def _py_spy(server: Gunicorn, label: str, directory: str) -> subprocess.Popen:
+    """py-spy recording the server's workers for the next DURATION seconds, as an SVG flame graph."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--duration", str(DURATION)]
+        + ["--rate", "200", "--nonblocking", "--output", str(Path(directory) / f"{name}.svg")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _reference_setup(log_dir: Path) -> Gunicorn | None:
@@ -260,7 +322,6 @@ def run() -> None:
                 "DJANGO_SETTINGS_MODULE": "config.settings.test",
                 "DATABASE_NAME": database_name,
                 "RATE_LIMIT_ENABLED": "false",
-                "DATABASE_POOL": "true",
                 "PYTHONPATH": str(ROOT),
             }
             project = Gunicorn("project", "config.wsgi:application", ROOT, project_env, "/healthz", log_dir)
@@ -290,6 +351,35 @@ def run() -> None:
                     seconds=seconds,
                 )
 
+            _progress("bids: 50 funded buyers, 101 auctions open for a day")
+            from auctions.models import Auction
+            from bench.auctions import BID_STEP, make_parties, open_long_auctions
+            from verticals.models import Vertical
+
+            vertical = Vertical.objects.get(slug=VERTICAL)
+            auction_seller, buyers = make_parties(50)
+            spread = open_long_auctions(auction_seller, vertical, 100)
+            hot = open_long_auctions(auction_seller, vertical, 1)
+            reserve = max(Auction.objects.filter(pk__in=spread + hot).values_list("reserve_price", flat=True))
+            bid_env = {
+                "BENCH_KEYS": ",".join(secret for _, secret in buyers),
+                "BENCH_RESERVE": str(reserve),
+                "BENCH_STEP": str(BID_STEP),
+            }
+
+            bid_runs = iter(range(0, 10**6, 20_000))  # each run's maxima start above the last run's
+
+            def project_bids(auction_ids):
+                def measure(connections: int, seconds: int) -> dict:
+                    env = {
+                        **bid_env,
+                        "BENCH_AUCTIONS": ",".join(map(str, auction_ids)),
+                        "BENCH_OFFSET": str(next(bid_runs)),
+                    }
+                    return wrk(project.url, lua=BID_LUA, env=env, connections=connections, seconds=seconds)
+
+                return measure
+
             def reference_list(connections: int, seconds: int) -> dict:
                 return wrk(
                     reference.url + "/api/leads/list/", lua=GET_LUA, env={}, connections=connections, seconds=seconds
@@ -299,17 +389,39 @@ def run() -> None:
                 ("POST one lead, 32 connections", reference_post, project_post, 32),
                 ("POST one lead, 4 connections", reference_post, project_post, 4),
                 ("GET first page of a list (50 rows), 32 connections", reference_list, project_list, 32),
+                (
+                    "POST a bid, 100 auctions, 32 connections (reference: POST)",
+                    reference_post,
+                    project_bids(spread),
+                    32,
+                ),
+                (
+                    "POST a bid, one hot auction, 32 connections (reference: POST)",
+                    reference_post,
+                    project_bids(hot),
+                    32,
+                ),
             ]
             results = []
+            profile_dir = os.environ.get("BENCH_HTTP_PROFILE")
+            only = os.environ.get("BENCH_HTTP_ONLY")
             for label, ref_fn, project_fn, connections in pairs:
+                if only and only not in label:
+                    continue
                 _progress(label)
                 ref = None
                 if reference is not None:
                     ref_fn(connections, WARMUP)
                     ref = ref_fn(connections, DURATION)
                 project_fn(connections, WARMUP)
+                spy = _py_spy(project, label, profile_dir) if profile_dir else None
                 mine = project_fn(connections, DURATION)
+                if spy is not None:
+                    spy.wait(timeout=120)
                 results.append((label, ref, mine))
+            from ledger.selectors import ledger_check
+
+            books = ledger_check()
         finally:
             for server in servers:
                 server.stop()
@@ -325,5 +437,11 @@ def run() -> None:
         if ref is not None:
             print(_line(f"{label}: reference", ref))
         print(_line(f"{label}: project", mine))
+        if mine["outcomes"]:
+            o = mine["outcomes"]
+            print(f"{'':<4}bids: {o['accepted']} accepted, {o['too_low']} too_low, {o['other']} other refusals")
         if ref is not None:
             print(f"{'':<4}ratio project / reference: {mine['per_s'] / ref['per_s']:.2f} (req/s)")
+    print(f"ledger_check after the bids: {'ok' if books.ok else 'FAILED'}")
+    for line in books.lines():
+        print(f"   {line}")

@@ -7,4 +7,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.services")
+# A sync worker serves one request at a time: one persistent connection, no pool checkout per request.
+os.environ.setdefault("DATABASE_POOL", "false")
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
 application = get_wsgi_application()

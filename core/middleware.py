@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -98,16 +99,48 @@ def client_pin_key(request, session_key: str | None) -> str | None:
     return "dbpin:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+# pin key -> monotonic time the pin this process recorded in the cache ends
+_PINS_RECORDED: dict[str, float] = {}
+
+
+def pins_forget() -> None:
+    """Forget the pins this process recorded (tests: a pin that expired)."""
+    _PINS_RECORDED.clear()
+
+
 class ReadYourWritesMiddleware:
-    """Pins a client's reads to the primary for DATABASE_PIN_SECONDS after it writes."""
+    """Pins a client's reads to the primary for DATABASE_PIN_SECONDS after it writes.
+
+    A client writing steadily (an integrator posting leads) would renew its pin in Redis on every
+    request: this process remembers until when it recorded each pin and renews it only once less
+    than half of it is left, and a read from a client it pinned itself needs no lookup."""
+
+    MAX_REMEMBERED = 10_000
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._recorded = _PINS_RECORDED
+
+    def _pinned_here(self, key: str, *, margin: float) -> bool:
+        return self._recorded.get(key, 0.0) - time.monotonic() > margin
+
+    def _record(self, key: str) -> None:
+        seconds = settings.DATABASE_PIN_SECONDS
+        if self._pinned_here(key, margin=seconds / 2):
+            return
+        try:
+            cache.set(key, 1, timeout=seconds)
+        except Exception:  # noqa: BLE001 - cache down: the pin is a hint, the primary stays correct
+            logger.warning("read-your-writes cache unavailable; pin not recorded")
+            return
+        if len(self._recorded) >= self.MAX_REMEMBERED:
+            self._recorded.clear()
+        self._recorded[key] = time.monotonic() + seconds
 
     def __call__(self, request):
         db_router.reset_context()
         start_key = client_pin_key(request, request.COOKIES.get(settings.SESSION_COOKIE_NAME))
-        if request.method in UNSAFE_METHODS:
+        if request.method in UNSAFE_METHODS or start_key and self._pinned_here(start_key, margin=0.0):
             db_router.pin_to_primary()
         elif start_key:
             try:
@@ -122,10 +155,7 @@ class ReadYourWritesMiddleware:
                 session = getattr(request, "session", None)
                 end_key = client_pin_key(request, session.session_key if session is not None else None)
                 for key in {k for k in (start_key, end_key) if k}:
-                    try:
-                        cache.set(key, 1, timeout=settings.DATABASE_PIN_SECONDS)
-                    except Exception:  # noqa: BLE001 - cache down: the pin is a hint, the primary stays correct
-                        logger.warning("read-your-writes cache unavailable; pin not recorded")
+                    self._record(key)
             return response
         finally:
             db_router.reset_context()

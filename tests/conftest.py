@@ -38,10 +38,12 @@ def _clean_cache():
 
     from core import ratelimit
     from core.localcache import clear_all_local
+    from core.middleware import pins_forget
     from verticals import selectors as vertical_selectors
 
     cache.clear()
     clear_all_local()
+    pins_forget()
     ratelimit._local.clear()
     vertical_selectors._PUBLIC_SLUGS = (float("-inf"), frozenset())  # each test builds its own verticals
     yield

@@ -31,10 +31,14 @@ def _postgres(host: str, port: str, name: str) -> dict:
         "OPTIONS": {"pool": {"min_size": 1, "max_size": env.int("DATABASE_POOL_SIZE", 8), "timeout": 10}}
         if env.bool("DATABASE_POOL", True)
         else {},
-        # Web processes: a pool (or a connection per request); Celery workers keep theirs between
-        # tasks (base.CELERY_DB_REUSE_MAX, core.pipeline). A reused connection is checked first.
-        "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": True,
+        # ASGI processes: a pool. WSGI workers (config.wsgi) serve one request at a time and keep
+        # one connection (DATABASE_POOL=false, DATABASE_CONN_MAX_AGE=600 by default there): no
+        # pool checkout per request. Celery workers keep theirs between tasks
+        # (base.CELERY_DB_REUSE_MAX, core.pipeline) and check a reused one first; web processes do
+        # not (DATABASE_HEALTH_CHECKS): that is a round trip per request, and a connection that
+        # broke fails one request and is closed at its end.
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": env.bool("DATABASE_HEALTH_CHECKS", False),
     }
 
 
