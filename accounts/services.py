@@ -190,9 +190,12 @@ def api_key_authenticate(*, raw: str) -> ApiKey | None:
     return api_key
 
 
-def api_key_cache_invalidate(*, created: bool = False, update_fields=None, **kwargs) -> None:
+def api_key_cache_invalidate(*, sender, instance, created: bool = False, update_fields=None, **kwargs) -> None:
     """Receiver of post_save/post_delete of ApiKey and User (accounts.apps). A new row cannot be
-    memoised yet (only keys that authenticated are), nor does a login's last_login matter."""
+    memoised yet (only keys that authenticated are), nor does a login's last_login matter, nor a
+    user without API keys."""
     if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
+        return
+    if sender is User and not ApiKey.objects.filter(user_id=instance.pk).exists():
         return
     ACTIVE_API_KEYS.invalidate()

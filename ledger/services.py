@@ -160,7 +160,6 @@ def _replayed(
     return existing
 
 
-@transaction.atomic
 def ledger_post(
     *,
     kind: str,
@@ -172,7 +171,26 @@ def ledger_post(
     """Post one balanced transaction, once per idempotency key; returns it (`.replayed` says
     whether it had been posted before). Raises InsufficientFunds and writes nothing when an
     account other than `external` would go negative.
+
+    Inside the caller's transaction it takes no savepoint of its own (two statements saved on
+    every bid, purchase and settlement): every refusal is decided before the first write, and
+    the one write that may fail (the idempotency key) has its own savepoint.
     """
+    arguments = dict(kind=kind, idempotency_key=idempotency_key, entries=entries, memo=memo, created_by=created_by)
+    if transaction.get_connection().in_atomic_block:
+        return _ledger_post(**arguments)
+    with transaction.atomic():
+        return _ledger_post(**arguments)
+
+
+def _ledger_post(
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: list[tuple[LedgerAccount | AccountSpec, Decimal]],
+    memo: str,
+    created_by: User | None,
+) -> LedgerTransaction:
     if kind not in LedgerTransactionKind.values:
         raise ValueError(f"Unknown ledger transaction kind {kind!r}.")
     if not idempotency_key or len(idempotency_key) > 200:
@@ -188,6 +206,18 @@ def ledger_post(
     # deadlock); then the transaction row, whose unique key makes a retried post a replay.
     leg_accounts, locked = _lock_accounts([account for account, _ in entries])
     legs = list(zip(leg_accounts, amounts, strict=True))
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for account, amount in legs:
+        deltas[account.pk] += amount
+    for pk, delta in deltas.items():
+        account = locked[pk]
+        after = account.balance + delta
+        if account.kind != LedgerAccountKind.EXTERNAL and after < 0:
+            # Posted before (the funds have moved since)? Then it is a replay, not a refusal.
+            existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _replayed(existing, kind=kind, legs=legs)
+            raise InsufficientFunds(account=account, balance=account.balance, shortfall=-after)
     try:
         with transaction.atomic():
             # A concurrent post with the same key blocks here until the first one commits
@@ -204,15 +234,6 @@ def ledger_post(
         if existing is None:
             raise
         return _replayed(existing, kind=kind, legs=legs)
-
-    deltas: dict[int, Decimal] = defaultdict(Decimal)
-    for account, amount in legs:
-        deltas[account.pk] += amount
-    for pk, delta in deltas.items():
-        account = locked[pk]
-        after = account.balance + delta
-        if account.kind != LedgerAccountKind.EXTERNAL and after < 0:
-            raise InsufficientFunds(account=account, balance=account.balance, shortfall=-after)
 
     LedgerEntry.objects.bulk_create(
         LedgerEntry(transaction=txn, account_id=account.pk, amount=amount, created_at=txn.created_at)

@@ -20,7 +20,7 @@ from auctions.selectors import auctions as auction_selectors
 from auctions.services import auctions as auction_services
 from core.api.errors import ApiError
 from leads.validation import US_STATES
-from verticals.selectors import vertical_fields_effective
+from verticals.selectors import vertical_schema_cached
 
 # ---------------------------------------------------------------- asks
 
@@ -201,7 +201,7 @@ def _auction_or_404(auction_id: int, *, user=None) -> Auction:
 def auction_detail_body(*, auction: Auction, user, now=None) -> dict:
     """The auction's state for one caller: shared by the detail and the bid response."""
     auction.view = auction_selectors.auction_view_for(auction=auction, user=user)
-    biddable = {ef.field.key for ef in vertical_fields_effective(vertical=auction.vertical) if ef.field.biddable}
+    biddable = {field.key for field in vertical_schema_cached(vertical_id=auction.vertical_id) if field.biddable}
     preview = {k: v for k, v in (auction.lead.fields or {}).items() if k in biddable}
     return AuctionDetailSerializer(auction, context={"now": now, "preview": preview}).data
 
