@@ -1,9 +1,9 @@
 """The chain suite (issue #5): gas per LeadNFT minted by `mintBatch`, on an in-process py-evm chain.
 
 One LeadNFT deployment on eth-tester (py-evm, Prague, the committed artifact), minted through
-chain/leadnft.py's calldata exactly as the settlement pipeline sends it. Each figure is the
-batch's receipt gasUsed (the 21,000 transaction base and the calldata included) divided by the
-number of sales, for batches of 1, 20 and 50 sales:
+chain/leadnft.py's calldata exactly as the settlement pipeline sends it (`mintBatch(bytes)`, the
+sales packed 130 bytes each). Each figure is the batch's receipt gasUsed (the 21,000 transaction
+base and the calldata included) divided by the number of sales, for batches of 1, 20 and 50 sales:
 
 - to distinct NEW buyers (no token yet: the token is kept in the buyer's holder slot) or to
   buyers who already hold a token (the token is a 32-bit sale record, eight per storage word);
@@ -39,6 +39,8 @@ REFERENCES = (
     ("previous LeadNFT (packed slot + balance + event), batch of 50", "~56,260"),
     ("LeadNFT before sale records (a whole slot per later token), repeat holders, batch of 50", "~34,290"),
     ("LeadNFT before sale records, new holders, batch of 50", "~29,240"),
+    ("LeadNFT with sale records, ABI `Sale[]` calldata (before packing), repeat holders, batch of 50", "~14,991"),
+    ("LeadNFT with sale records, ABI `Sale[]` calldata (before packing), new holders, batch of 50", "~28,318"),
 )
 
 

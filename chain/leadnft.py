@@ -4,9 +4,11 @@ data and the leaf / Merkle batch-root verification the purchase page explains.
 Everything that knows the contract's struct layout lives here, so the settlement pipeline
 (escrow/services/settlement.py) and the pages only deal in `MintItem`s.
 
-Token id = `buyer << 96 | sale_id` (the buyer's address in the top 160 bits). A batch's root is
-a Merkle root over the leaves `keccak256(abi.encode(sale))` in mint order, pairs hashed sorted
-(OpenZeppelin's MerkleProof convention), the last node of an odd level carried up unchanged.
+Token id = `buyer << 96 | sale_id` (the buyer's address in the top 160 bits). `mintBatch` takes
+the sales packed (130 bytes each, `pack_sale`); `verifySale` / `verifyBatch` / `leafHash` take the
+ABI `Sale` struct (`verify_args`). A batch's root is a Merkle root over the leaves
+`keccak256(abi.encode(sale))` in mint order, pairs hashed sorted (OpenZeppelin's MerkleProof
+convention), the last node of an odd level carried up unchanged.
 """
 
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from chain.artifacts import load_artifact
 
 MAX_BATCH = 50
 MAX_SALE_ID = 2**64 - 1
+PACKED_SALE_BYTES = 130  # LeadNFT.PACKED_SALE_BYTES: one sale in mintBatch's packed argument
 _SALE_TYPES = ["uint64", "address", "address", "uint32", "uint96", "uint16", "bytes32", "bytes32"]
 
 
@@ -70,12 +73,84 @@ def verify_args(item: MintItem) -> tuple:
     return _tuple(item)
 
 
+def _field(value: int, width: int, name: str) -> bytes:
+    try:
+        return int(value).to_bytes(width, "big")
+    except OverflowError:
+        raise ValueError(f"{name} does not fit in {width * 8} unsigned bits: {value}") from None
+
+
+def _hash32(value: bytes, name: str) -> bytes:
+    value = bytes(value)
+    if len(value) != 32:
+        raise ValueError(f"{name} is 32 bytes, not {len(value)}")
+    return value
+
+
+def pack_sale(item: MintItem) -> bytes:
+    """The sale's PACKED_SALE_BYTES as `mintBatch` reads them (LeadNFT.mintBatch NatSpec):
+    buyer, verticalId (4), saleId (8), seller, price (12), quality (2), dataHash, bidLogDigest,
+    big-endian, no padding. Checks only that each field fits its width (the contract rejects
+    sale id 0 and buyer 0, so tests can send those)."""
+    sale_id, buyer, seller, vertical_id, price, quality, data_hash, digest = _tuple(item)
+    return b"".join(
+        (
+            bytes.fromhex(buyer[2:]),
+            _field(vertical_id, 4, "vertical_id"),
+            _field(sale_id, 8, "sale_id"),
+            bytes.fromhex(seller[2:]),
+            _field(price, 12, "price_units"),
+            _field(quality, 2, "quality"),
+            _hash32(data_hash, "data_hash"),
+            _hash32(digest, "bid_log_digest"),
+        )
+    )
+
+
+def pack_sales(items: list[MintItem]) -> bytes:
+    """`mintBatch`'s argument: the sales packed back to back, in mint order (no size check)."""
+    return b"".join(pack_sale(i) for i in items)
+
+
+def unpack_sales(packed: bytes) -> list[MintItem]:
+    """Inverse of `pack_sales`: the sales of a `mintBatch` argument, in mint order."""
+    packed = bytes(packed)
+    if len(packed) % PACKED_SALE_BYTES:
+        raise ValueError(f"a packed batch is a multiple of {PACKED_SALE_BYTES} bytes, not {len(packed)}")
+    items = []
+    for k in range(0, len(packed), PACKED_SALE_BYTES):
+        r = packed[k : k + PACKED_SALE_BYTES]
+        items.append(
+            MintItem(
+                sale_id=int.from_bytes(r[24:32], "big"),
+                buyer=to_checksum_address(r[0:20]),
+                seller=to_checksum_address(r[32:52]),
+                vertical_id=int.from_bytes(r[20:24], "big"),
+                price_units=int.from_bytes(r[52:64], "big"),
+                quality=int.from_bytes(r[64:66], "big"),
+                data_hash=r[66:98],
+                bid_log_digest=r[98:130],
+            )
+        )
+    return items
+
+
 def mint_batch_calldata(items: list[MintItem]) -> str:
-    """ABI-encoded `mintBatch` call for 1..MAX_BATCH items, as a 0x hex string."""
+    """The `mintBatch(bytes)` call for 1..MAX_BATCH items (sales packed, see `pack_sale`), as a 0x hex string."""
     if not 0 < len(items) <= MAX_BATCH:
         raise ValueError(f"a mint batch holds 1 to {MAX_BATCH} sales, not {len(items)}")
     contract = Web3().eth.contract(abi=_abi())
-    return contract.encode_abi("mintBatch", args=[[_tuple(i) for i in items]])
+    return contract.encode_abi("mintBatch", args=[pack_sales(items)])
+
+
+def decode_mint_batch(calldata: str | bytes) -> list[MintItem]:
+    """The sales of a `mintBatch` transaction's input, in mint order: with `verify_args` they are
+    what `verifyBatch(batchId, ...)` takes, and `batch_root` of them is the batch's root."""
+    contract = Web3().eth.contract(abi=_abi())
+    function, args = contract.decode_function_input(calldata)
+    if function.fn_name != "mintBatch":
+        raise ValueError(f"not a mintBatch call: {function.fn_name}")
+    return unpack_sales(args["packed"])
 
 
 def leaf_hash(item: MintItem) -> bytes:

@@ -2,7 +2,7 @@
 
 import pytest
 from eth_account import Account
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
 from chain import leadnft
@@ -13,9 +13,8 @@ pytestmark = pytest.mark.django_db  # suite-wide autouse fixtures; no table is t
 USDC = 10**6
 ZERO = "0x" + "00" * 20
 # gas is deterministic (py-evm, the committed artifact, fixed addresses): ceilings for a batch of
-# 50 distinct buyers. Targets: 15,000 repeat holders (met), 28,000 new holders (not met: see
-# chain/contracts/README.md, the fixed costs alone are ~27,480)
-GAS_CEILING_NEW_HOLDERS = 28_400
+# 50 distinct buyers, the targets (chain/contracts/README.md: 27,85x and 14,5xx measured)
+GAS_CEILING_NEW_HOLDERS = 28_000
 GAS_CEILING_REPEAT_HOLDERS = 15_000
 HOLDERS_TAG = int(keccak(text="LeadNFT.holders")[:12].hex(), 16) << 160  # LeadNFT._HOLDERS
 
@@ -67,7 +66,8 @@ def fixed_addresses(n, tag):
 
 
 def mint(w3, nft, sales, sender):
-    tx = nft.functions.mintBatch(sales).transact({"from": sender})
+    # no size check here (chain.leadnft.mint_batch_calldata has one): the contract's is tested
+    tx = nft.functions.mintBatch(leadnft.pack_sales([item(s) for s in sales])).transact({"from": sender})
     return w3.eth.wait_for_transaction_receipt(tx)
 
 
@@ -324,16 +324,31 @@ def test_zero_buyer_and_sale_id_0_revert(w3, lead_nft, accounts, reverts):
         mint(w3, lead_nft, [sale(0, accounts[1], accounts[2])], accounts[0])
 
 
-def test_dirty_high_bits_in_a_small_field_revert(w3, lead_nft, accounts, reverts):
-    data = bytearray.fromhex(
-        lead_nft.functions.mintBatch([sale(1, accounts[1], accounts[2])])._encode_transaction_data()[2:]
-    )
-    # selector (4) + array offset (32) + length (32), then the struct: word 3 is verticalId (uint32)
-    data[4 + 64 + 3 * 32] = 1
-    call = {"from": accounts[0], "to": lead_nft.address, "data": bytes(data), "gas": 500_000}
-    with reverts(lead_nft, "InvalidSaleField"):
-        w3.eth.call(call)
-    assert w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(call)).status == 0
+@pytest.mark.parametrize("extra", [-1, 1, 129])
+def test_a_batch_that_is_not_whole_sales_reverts(w3, lead_nft, accounts, reverts, extra):
+    packed = leadnft.pack_sales([item(sale(1, accounts[1], accounts[2])), item(sale(2, accounts[3], accounts[2]))])
+    packed = packed[:extra] if extra < 0 else packed + b"\x01" * extra
+    with reverts(lead_nft, "InvalidBatchLength"):
+        lead_nft.functions.mintBatch(packed).transact({"from": accounts[0]})
+    assert lead_nft.functions.isSaleMinted(1).call() is False
+
+
+def test_every_field_at_its_widest_decodes_to_the_sale_it_was_minted_from(w3, lead_nft, accounts):
+    """Packed fields have their type's width: any 130 bytes are a decodable sale, and the leaf is
+    the ABI encoding's hash of exactly that sale (high bits of one field never leak into another)."""
+    buyer, seller = to_checksum_address("0x" + "ff" * 20), to_checksum_address("0x" + "fe" * 20)
+    widest = (2**64 - 1, buyer, seller, 2**32 - 1, 2**96 - 1, 2**16 - 1, b"\xff" * 32, b"\xfd" * 32)
+    smallest = (1, accounts[1], ZERO, 0, 0, 0, b"\x00" * 32, b"\x00" * 32)
+    receipt = mint(w3, lead_nft, [widest, smallest], accounts[0])
+    for s in (widest, smallest):
+        assert lead_nft.functions.ownerOf(token(s[0], s[1])).call() == s[1]
+        assert lead_nft.functions.saleOf(token(s[0], s[1])).call()[1] == s[0]
+        assert lead_nft.functions.leafHash(s).call() == leadnft.leaf_hash(item(s))
+    assert lead_nft.functions.saleOf(token(widest[0], buyer)).call() == [buyer, 2**64 - 1, seller]
+    assert lead_nft.functions.batchRoot(1).call() == leadnft.batch_root([item(widest), item(smallest)])
+    assert lead_nft.functions.verifyBatch(1, [widest, smallest]).call() is True
+    transfers = lead_nft.events.Transfer().process_receipt(receipt, errors=DISCARD)
+    assert [t["args"]["tokenId"] for t in transfers] == [token(widest[0], buyer), token(1, accounts[1])]
 
 
 # ---- royalty ----
@@ -495,7 +510,7 @@ def _gas_per_token(w3, lead_nft, accounts, *, first_sale_id, buyers, sellers):
     return receipt.gasUsed / len(sales)
 
 
-def test_batch_of_50_to_distinct_new_buyers_costs_at_most_28400_gas_per_token(w3, lead_nft, accounts, capsys):
+def test_batch_of_50_to_distinct_new_buyers_costs_at_most_28000_gas_per_token(w3, lead_nft, accounts, capsys):
     sellers = fixed_addresses(5, "sellers")
     # steady state: earlier batches already used this range of sale ids (a bitmap word per 256 ids)
     mint(w3, lead_nft, [sale(1 + i, accounts[1], s) for i, s in enumerate(sellers)], accounts[0])

@@ -81,6 +81,57 @@ def test_a_replayed_calldata_batch_reverts(w3, nft):
     assert nft.functions.batchCount().call() == 1
 
 
+def test_a_batch_decoded_from_the_mint_transaction_input_verifies(w3, nft):
+    items = items_for(7, first_sale_id=2**64 - 7, buyers=[Account.create().address for _ in range(3)])
+    receipt = send_calldata(w3, nft, items)
+    sent = w3.eth.get_transaction(receipt.transactionHash)
+    decoded = leadnft.decode_mint_batch(sent["input"])
+    assert [leadnft.verify_args(i) for i in decoded] == [leadnft.verify_args(i) for i in items]
+    assert leadnft.batch_root(decoded) == nft.functions.batchRoot(1).call()
+    assert nft.functions.verifyBatch(1, [leadnft.verify_args(i) for i in decoded]).call() is True
+
+
+def test_packed_sales_are_130_bytes_in_the_contracts_layout():
+    [item] = items_for(1)
+    packed = leadnft.pack_sale(item)
+    assert len(packed) == leadnft.PACKED_SALE_BYTES == 130
+    buyer, seller = bytes.fromhex(item.buyer[2:]), bytes.fromhex(item.seller[2:])
+    assert packed == (
+        buyer
+        + item.vertical_id.to_bytes(4, "big")
+        + item.sale_id.to_bytes(8, "big")
+        + seller
+        + item.price_units.to_bytes(12, "big")
+        + item.quality.to_bytes(2, "big")
+        + item.data_hash
+        + item.bid_log_digest
+    )
+    # the first word is the token id with the vertical id in bits 64..95
+    head = int.from_bytes(packed[:32], "big")
+    assert head & ~(0xFFFFFFFF << 64) == leadnft.token_id_for(sale_id=item.sale_id, buyer=item.buyer)
+    assert [leadnft.verify_args(i) for i in leadnft.unpack_sales(packed * 2)] == [leadnft.verify_args(item)] * 2
+    with pytest.raises(ValueError):
+        leadnft.unpack_sales(packed[:-1])
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("sale_id", 2**64),
+        ("vertical_id", 2**32),
+        ("price_units", 2**96),
+        ("quality", 2**16),
+        ("quality", -1),
+        ("data_hash", b"\x01" * 31),
+        ("bid_log_digest", b"\x01" * 33),
+    ],
+)
+def test_a_field_that_does_not_fit_its_width_is_refused_before_sending(field, value):
+    [item] = items_for(1)
+    with pytest.raises(ValueError):
+        leadnft.mint_batch_calldata([MintItem(**{**item.__dict__, field: value})])
+
+
 def test_token_id_puts_the_buyer_above_the_sale_id():
     buyer = "0x" + "ab" * 20
     assert leadnft.token_id_for(sale_id=7, buyer=buyer) == int("ab" * 20, 16) * 2**96 + 7
