@@ -13,6 +13,8 @@ Pairs, measured back to back (reference first), each after a 3 s warm-up:
   unique: its own phone, email and external id), 32 connections for req/s and 4 for p95;
 - GET the first page of a list: reference `GET /api/leads/list/` vs `GET /api/v1/leads/?page_size=50`
   for a seller with LIST_ROWS leads (both tables hold LIST_ROWS rows, ANALYZEd);
+- bulk: POST /api/v1/leads/bulk/ with 500 valid leads per request, 8 requests from 1 client and
+  8 from 4 clients (after a warm-up), leads accepted per second (no reference: the target is absolute);
 - bids: reference `POST /api/leads/` vs `POST /api/v1/auctions/<id>/bids/` over 100 auctions open
   for a day and over one hot auction, 32 connections, 50 funded buyers in turn; every bid's
   maximum is above the auction's earlier ones (a counter per auction), so only bids overtaken on
@@ -22,7 +24,8 @@ BENCH_HTTP_PROFILE=<dir> also records a py-spy flame graph (SVG) of the project'
 each measured project run (profiling slows the run: its figures do not count then).
 BENCH_HTTP_ONLY=<substring> measures only the pairs whose label contains it.
 Prints req/s, p50/p95/p99 and the ratio project / reference, with the 1-minute load average
-before each measurement; a figure taken with the load above 1.0 at its start is marked NOT QUIET.
+before each measurement (it rises with the suite's own load: the quiet check is the suite's start,
+python -m bench refuses a run that began above 1.0; other heavy processes are named when seen).
 """
 
 import json
@@ -119,6 +122,14 @@ end
 """
 
 
+def _others() -> str:
+    """Other heavy processes right now (a test suite, a helper's work): what makes a figure not count."""
+    from bench.auctions import _others as others
+
+    seen = others()
+    return "" if seen == "nothing else" else seen
+
+
 def _progress(message: str) -> None:
     print(f"[bench http {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -195,6 +206,7 @@ def wrk(url: str, *, lua: str, env: dict, connections: int, seconds: int) -> dic
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write((OUTCOMES_LUA if "response = function" in lua else "") + lua + DONE_LUA)
     load = os.getloadavg()[0]
+    others = _others()
     try:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name, url],
@@ -224,6 +236,7 @@ def wrk(url: str, *, lua: str, env: dict, connections: int, seconds: int) -> dic
         "socket_errors": socket_errors,
         "requests": requests,
         "load": load,
+        "others": others,
     }
 
 
@@ -293,8 +306,8 @@ def _line(label: str, figures: dict) -> str:
     flags = []
     if figures["bad_status"] or figures["socket_errors"]:
         flags.append(f"{figures['bad_status']} non-2xx, {figures['socket_errors']} socket errors")
-    if figures["load"] > 1.0:
-        flags.append(f"NOT QUIET (load {figures['load']:.2f} at start)")
+    if figures.get("others"):
+        flags.append(f"NOT QUIET: {figures['others']}")
     return (
         f"{label:<58} {figures['per_s']:>8.0f} {figures['p50']:>8.1f} {figures['p95']:>8.1f} {figures['p99']:>8.1f}"
         f"  load {figures['load']:.2f}" + (f"  [{'; '.join(flags)}]" if flags else "")
@@ -419,6 +432,16 @@ def run() -> None:
                 if spy is not None:
                     spy.wait(timeout=120)
                 results.append((label, ref, mine))
+            bulk_rows = []
+            if not only or "bulk" in only:
+                from bench import leads as bench_leads
+
+                _progress(f"bulk: {bench_leads.BULK_SIZE} leads per request, 1 and 4 clients")
+                bench_leads.BULK_SEQUENTIAL_REQUESTS, bench_leads.BULK_CONCURRENT_REQUESTS = 8, 8
+                bench_leads.bench_bulk_api(project, factory, secret)  # warm-up
+                bulk_load, bulk_others = os.getloadavg()[0], _others()
+                bulk_rows = bench_leads.bench_bulk_api(project, factory, secret)
+
             from ledger.selectors import ledger_check
 
             books = ledger_check()
@@ -442,6 +465,12 @@ def run() -> None:
             print(f"{'':<4}bids: {o['accepted']} accepted, {o['too_low']} too_low, {o['other']} other refusals")
         if ref is not None:
             print(f"{'':<4}ratio project / reference: {mine['per_s'] / ref['per_s']:.2f} (req/s)")
+    for r in bulk_rows:
+        quiet = f"  [NOT QUIET: {bulk_others}]" if bulk_others else ""
+        print(
+            f"{r['benchmark']:<58} {r['per_s']:>8.0f} leads/s accepted ({r['requests']} requests, "
+            f"p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms per request)  load {bulk_load:.2f}{quiet}"
+        )
     print(f"ledger_check after the bids: {'ok' if books.ok else 'FAILED'}")
     for line in books.lines():
         print(f"   {line}")

@@ -253,7 +253,8 @@ class BidCreateApi(APIView):
             code = status.HTTP_400_BAD_REQUEST if exc.code in BID_FORM_CODES else BID_STATUS[exc.kind]
             field = None if exc.field == "non_field_errors" else exc.field
             raise ApiError(exc.message, status=code, code=exc.code, param=field) from None
-        body = auction_detail_body(auction=_auction_or_404(pk, user=request.user), user=request.user)
+        # The bid was admitted, so the auction is visible to this buyer: no second visibility check.
+        body = auction_detail_body(auction=auction_selectors.auction_get(auction_id=pk), user=request.user)
         body["bid"] = {
             "sequence": bid.sequence,
             "max_amount": serializer.fields["max_amount"].to_representation(bid.max_amount),

@@ -155,7 +155,8 @@ def auction_list_live(
 
 def auction_get(*, auction_id: int) -> Auction:
     """One auction whoever asks (primary). Pages and the API show auctions through
-    auction_get_visible; this is for paths with their own access rule (the bid log)."""
+    auction_get_visible; this is for paths with their own access rule (the bid log, the answer
+    to a bid the auction admitted)."""
     with db_router.primary():
         return Auction.objects.select_related("lead", "vertical", "leader").get(pk=auction_id)
 
