@@ -83,7 +83,7 @@ def _load() -> str:
 def _others() -> str:
     """What else runs on the machine (called while none of our servers or workers runs): pytest,
     other benchmarks, Celery, uvicorn and daphne processes."""
-    mine = {os.getpid()}
+    mine = {os.getpid(), os.getppid()}  # this process and what started it (timeout, make)
     counts: Counter = Counter()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in mine:
