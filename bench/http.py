@@ -13,6 +13,7 @@ Pairs, measured back to back (reference first), each after a 3 s warm-up:
   unique: its own phone, email and external id), 32 connections for req/s and 4 for p95;
 - GET the first page of a list: reference `GET /api/leads/list/` vs `GET /api/v1/leads/?page_size=50`
   for a seller with LIST_ROWS leads (both tables hold LIST_ROWS rows, ANALYZEd);
+- the same seller's lead page, `GET /seller/leads/` (HTML, signed in), beside the reference list;
 - bulk: POST /api/v1/leads/bulk/ with 500 valid leads per request, 8 requests from 1 client and
   8 from 4 clients (after a warm-up), leads accepted per second (no reference: the target is absolute);
 - bids: reference `POST /api/leads/` vs `POST /api/v1/auctions/<id>/bids/` over 100 auctions open
@@ -76,6 +77,9 @@ end
 GET_LUA = r"""
 local key = os.getenv("BENCH_API_KEY")
 if key and key ~= "" then wrk.headers["Authorization"] = "Api-Key " .. key end
+"""
+PAGE_LUA = r"""
+wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
 """
 BID_LUA = r"""
 local counter = 0
@@ -393,6 +397,17 @@ def run() -> None:
 
                 return measure
 
+            from django.test import Client
+
+            browser = Client()
+            browser.force_login(seller)
+            page_env = {"BENCH_COOKIE": f"sessionid={browser.cookies['sessionid'].value}"}
+
+            def project_page(connections: int, seconds: int) -> dict:
+                return wrk(
+                    project.url + "/seller/leads/", lua=PAGE_LUA, env=page_env, connections=connections, seconds=seconds
+                )
+
             def reference_list(connections: int, seconds: int) -> dict:
                 return wrk(
                     reference.url + "/api/leads/list/", lua=GET_LUA, env={}, connections=connections, seconds=seconds
@@ -402,6 +417,12 @@ def run() -> None:
                 ("POST one lead, 32 connections", reference_post, project_post, 32),
                 ("POST one lead, 4 connections", reference_post, project_post, 4),
                 ("GET first page of a list (50 rows), 32 connections", reference_list, project_list, 32),
+                (
+                    "GET the seller's lead page (HTML, 50 rows), 32 connections (reference: list)",
+                    reference_list,
+                    project_page,
+                    32,
+                ),
                 (
                     "POST a bid, 100 auctions, 32 connections (reference: POST)",
                     reference_post,

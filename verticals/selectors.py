@@ -84,6 +84,12 @@ def vertical_by_slug_cached(*, slug: str) -> Vertical | None:
     return copy.copy(vertical) if vertical is not None else None
 
 
+def vertical_tree_cached() -> list[tuple[Vertical, list[Vertical]]]:
+    """vertical_tree, memoised (shared, read-only instances): the seller's lead page offers it as
+    a filter on every request."""
+    return VERTICAL_CACHE.get(("tree",), vertical_tree)
+
+
 def verticals_by_id_cached(*, vertical_ids) -> dict[int, Vertical]:
     """Verticals by id, memoised (shared, read-only instances); one query for those not yet held."""
     found, missing = {}, []

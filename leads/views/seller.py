@@ -20,7 +20,7 @@ from leads import selectors
 from leads.choices import LeadStatus
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
-from verticals.selectors import vertical_tree
+from verticals.selectors import vertical_tree_cached
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def seller_leads(request):
         "form_statuses": request.GET.getlist("status"),
         "form_sort": request.GET.get("sort", selectors.LEAD_TABLE_DEFAULT_SORT),
         "statuses": LeadStatus.choices,
-        "vertical_tree": vertical_tree(),
+        "vertical_tree": vertical_tree_cached(),
     }
     try:
         spec = selectors.lead_table_spec_parse(request.GET)
