@@ -36,7 +36,6 @@ import itertools
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from bench.common import header, pct, print_table, row, throwaway_database
+from bench.common import header, pct, print_table, row, stop_process_group, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 VERTICAL = "solar-residential"
@@ -553,15 +552,7 @@ class BeatProcess:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
+        stop_process_group(self.process, getattr(self, "_log", None))
 
 
 def _threaded(items: list, threads: int, fn) -> list:

@@ -3,6 +3,8 @@
 import contextlib
 import os
 import platform
+import signal
+import subprocess
 import time
 
 
@@ -66,3 +68,17 @@ def throwaway_database():
         yield connection.settings_dict["NAME"]
     finally:
         teardown_databases(old, verbosity=0)
+
+
+def stop_process_group(process: subprocess.Popen | None, log=None) -> None:
+    """SIGTERM a server started with start_new_session=True and its children (SIGKILL after 20 s),
+    then close its log file."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    if log is not None:
+        log.close()

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import header
+from bench.common import header, stop_process_group
 from bench.leads import VERTICAL, LeadFactory, _free_port, generate_lead_table, make_seller
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,15 +193,7 @@ class Gunicorn:
         raise RuntimeError(f"{self.name} did not answer {self.probe}:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
+        stop_process_group(self.process, getattr(self, "_log", None))
 
 
 def wrk(url: str, *, lua: str, env: dict, connections: int, seconds: int) -> dict:

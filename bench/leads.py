@@ -15,7 +15,6 @@ import http.client
 import itertools
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import header, print_table, row, throwaway_database
+from bench.common import header, print_table, row, stop_process_group, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 VERTICAL = "solar-residential"
@@ -219,15 +218,7 @@ class UvicornServer:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
+        stop_process_group(self.process, getattr(self, "_log", None))
 
 
 def _post(conn: http.client.HTTPConnection, path: str, body: bytes, api_key: str) -> tuple[int, bytes]:
