@@ -32,18 +32,17 @@ from leads.choices import ACCEPTED_STATUSES, LeadSource, LeadStatus, RejectionRe
 from leads.models import Lead, LeadPII, LeadStatusChange
 from leads.reputation import reputation_count_new_many
 from leads.services import (
-    UNKNOWN_VERTICAL,
     IngestResult,
     Outcome,
     SchemaCache,
     _count,
     lead_columns,
+    lead_input_check,
     lead_submit,
     lock_ids,
 )
 from leads.signals import leads_received
-from leads.validation import CleanLead, LeadInvalid, check_lead_input
-from verticals.choices import VerticalStatus
+from leads.validation import CleanLead
 from verticals.models import Vertical
 
 
@@ -95,7 +94,7 @@ def lead_submit_many(
     results: list[IngestResult | None] = [None] * len(items)
     pending: list[_Item] = []
     for index, data in enumerate(items):
-        checked = _check(data, vertical=vertical, schemas=schemas, now=now)
+        checked = lead_input_check(data, vertical=vertical, schemas=schemas, now=now)
         if isinstance(checked, IngestResult):
             results[index] = checked
             continue
@@ -122,23 +121,6 @@ def lead_submit_many(
             for item, result in zip(pending, stored, strict=True):
                 results[item.index] = result
     return [result if index in counted else _count(source, result) for index, result in enumerate(results)]
-
-
-def _check(data, *, vertical: Vertical | None, schemas: SchemaCache, now: datetime):
-    """(vertical, CleanLead) for a valid item, else its INVALID result (lead_submit's checks)."""
-    if not isinstance(data, dict):
-        return IngestResult(Outcome.INVALID, errors={"non_field_errors": ["Each lead must be a JSON object."]})
-    if vertical is None:
-        vertical = schemas.vertical(data.get("vertical"))
-        if vertical is None:
-            return IngestResult(Outcome.INVALID, errors={"vertical": [UNKNOWN_VERTICAL]})
-    if vertical.status != VerticalStatus.ACTIVE:
-        return IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]})
-    try:
-        clean = check_lead_input(data, schema=schemas.schema(vertical), now=now, allow_keys={"vertical"})
-    except LeadInvalid as exc:
-        return IngestResult(Outcome.INVALID, errors=exc.errors)
-    return vertical, clean
 
 
 def _advisory_lock_many(keys) -> None:

@@ -110,6 +110,24 @@ def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: st
     _status_change(lead, to_status, reason, from_status).save(force_insert=True)
 
 
+def lead_input_check(data, *, vertical: Vertical | None, schemas: SchemaCache, now: datetime):
+    """(vertical, CleanLead) for a valid submission, else its INVALID result: the checks every
+    intake path runs before storing (lead_submit here, lead_submit_many in leads.bulk)."""
+    if not isinstance(data, dict):
+        return IngestResult(Outcome.INVALID, errors={"non_field_errors": ["Each lead must be a JSON object."]})
+    if vertical is None:
+        vertical = schemas.vertical(data.get("vertical"))
+        if vertical is None:
+            return IngestResult(Outcome.INVALID, errors={"vertical": [UNKNOWN_VERTICAL]})
+    if vertical.status != VerticalStatus.ACTIVE:
+        return IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]})
+    try:
+        clean = check_lead_input(data, schema=schemas.schema(vertical), now=now, allow_keys={"vertical"})
+    except LeadInvalid as exc:
+        return IngestResult(Outcome.INVALID, errors=exc.errors)
+    return vertical, clean
+
+
 def lead_submit(
     *,
     seller,
@@ -126,22 +144,10 @@ def lead_submit(
     """
     schemas = schemas or SchemaCache()
     now = now or timezone.now()
-    if not isinstance(data, dict):
-        return _count(
-            source, IngestResult(Outcome.INVALID, errors={"non_field_errors": ["Each lead must be a JSON object."]})
-        )
-    if vertical is None:
-        vertical = schemas.vertical(data.get("vertical"))
-        if vertical is None:
-            return _count(source, IngestResult(Outcome.INVALID, errors={"vertical": [UNKNOWN_VERTICAL]}))
-    if vertical.status != VerticalStatus.ACTIVE:
-        return _count(
-            source, IngestResult(Outcome.INVALID, errors={"vertical": ["This vertical is not accepting leads."]})
-        )
-    try:
-        clean = check_lead_input(data, schema=schemas.schema(vertical), now=now, allow_keys={"vertical"})
-    except LeadInvalid as exc:
-        return _count(source, IngestResult(Outcome.INVALID, errors=exc.errors))
+    checked = lead_input_check(data, vertical=vertical, schemas=schemas, now=now)
+    if isinstance(checked, IngestResult):
+        return _count(source, checked)
+    vertical, clean = checked
     try:
         result = _store(seller=seller, vertical=vertical, clean=clean, source=source, now=now)
     except IntegrityError:
