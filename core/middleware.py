@@ -113,7 +113,8 @@ class ReadYourWritesMiddleware:
 
     A client writing steadily (an integrator posting leads) would renew its pin in Redis on every
     request: this process remembers until when it recorded each pin and renews it only once less
-    than half of it is left, and a read from a client it pinned itself needs no lookup."""
+    than half of it is left, and a read from a client it pinned itself needs no lookup. Without
+    read replicas (DATABASE_READ_REPLICAS empty) there is nothing to pin: no Redis call at all."""
 
     MAX_REMEMBERED = 10_000
 
@@ -139,6 +140,12 @@ class ReadYourWritesMiddleware:
 
     def __call__(self, request):
         db_router.reset_context()
+        if not settings.DATABASE_READ_REPLICAS:
+            # Every read goes to the primary already: no pin to look up or record.
+            try:
+                return self.get_response(request)
+            finally:
+                db_router.reset_context()
         start_key = client_pin_key(request, request.COOKIES.get(settings.SESSION_COOKIE_NAME))
         if request.method in UNSAFE_METHODS or start_key and self._pinned_here(start_key, margin=0.0):
             db_router.pin_to_primary()

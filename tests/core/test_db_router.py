@@ -164,3 +164,23 @@ def test_auth_tables_are_always_read_from_the_primary(replica_reads):
 
     for model in (Session, User, ApiKey):
         assert PrimaryReplicaRouter().db_for_read(model) == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_replicas_a_write_records_no_pin(settings, client):
+    """With every read on the primary there is nothing to pin: no pin in Redis, none remembered."""
+    from django.core.cache import cache
+
+    from core.middleware import _PINS_RECORDED
+
+    settings.DATABASE_READ_REPLICAS = []
+    pins_forget()
+    cache.clear()
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("account"), {"form": "profile", "full_name": "Writer", "time_zone": "UTC", "is_buyer": "on"}
+    )
+    assert response.status_code == 302
+    assert _PINS_RECORDED == {}
+    assert not [key for key in cache.keys("*") if key.startswith("dbpin:")]
+    assert client.get(reverse("account")).status_code == 200
