@@ -68,6 +68,8 @@ class LeadStatusChangeSerializer(serializers.ModelSerializer):
 
 
 class LeadSerializer(FastReadMixin, serializers.ModelSerializer):
+    fast_read_static = True  # the same fields for every request
+
     vertical = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     duplicate_of = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="Your earlier lead this one duplicates, if any."

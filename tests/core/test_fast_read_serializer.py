@@ -67,3 +67,25 @@ def test_nested_and_method_fields_fall_back_to_drf(solar):  # noqa: F811
     fast = LeadDetailSerializer(lead, context=context).data
     plain = type("Plain", (LeadDetailSerializer,), {"to_representation": serializers.ModelSerializer.to_representation})
     assert fast == plain(lead, context=context).data
+
+
+def test_datetimes_follow_the_current_time_zone_as_drf_does(solar):  # noqa: F811
+    lead = _lead(solar, scored_at=timezone.now())
+    lead = Lead.objects.get(pk=lead.pk)
+    with timezone.override("America/New_York"):
+        fast = LeadSerializer([lead], many=True).data
+        assert fast == _drf(LeadSerializer, [lead])
+        assert fast[0]["created_at"].endswith(("-05:00", "-04:00"))
+    utc = LeadSerializer([lead], many=True).data
+    assert utc == _drf(LeadSerializer, [lead]) and utc[0]["created_at"].endswith("Z")
+
+
+def test_a_static_serializer_plans_once_per_class(solar):  # noqa: F811
+    lead = _lead(solar)
+    first = LeadSerializer([lead], many=True)
+    assert first.data == _drf(LeadSerializer, [lead])
+    plan = LeadSerializer.__dict__["_fast_read_class_plan"]
+    second = LeadSerializer([lead], many=True)
+    assert second.data == first.data
+    assert second.child._fast_read_plan is plan
+    assert "_fast_read_class_plan" not in LeadDetailSerializer.__dict__  # method fields: per instance
