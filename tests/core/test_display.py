@@ -46,3 +46,24 @@ def test_templates_use_one_filter_library():
         Context({"p": D("52.5"), "t": datetime(2026, 12, 5, 19, 21, 7, tzinfo=UTC), "b": 200})
     )
     assert rendered == "52.50 USDC · 5 Dec 2026, 19:21:07 UTC · 5 Dec 2026 · 2%"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/Berlin"])
+def test_moments_read_as_djangos_date_format_writes_them(zone):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    from core.display import MOMENT_FORMAT, MOMENT_SECONDS_FORMAT
+
+    start = datetime(2026, 1, 1, 0, 0, 7, tzinfo=UTC)
+    with timezone.override(zone):
+        for hours in range(0, 24 * 365, 37):  # every month, both sides of daylight saving
+            moment = start + timedelta(hours=hours, minutes=hours % 60)
+            local = timezone.localtime(moment)
+            assert moment_text(moment) == date_format(local, MOMENT_FORMAT)
+            assert moment_text(moment, seconds=True) == date_format(local, MOMENT_SECONDS_FORMAT)
+        assert moment_text(datetime(812, 3, 4, 5, 6, tzinfo=UTC)) == date_format(
+            timezone.localtime(datetime(812, 3, 4, 5, 6, tzinfo=UTC)), MOMENT_FORMAT
+        )

@@ -631,3 +631,62 @@ def test_under_asgi_the_export_streams_batch_by_batch_instead_of_buffering(selle
         seller_views.EXPORT_BATCH = original
     assert len(chunks) == 1 + 3  # the header, then batches of 2, 2 and 1 rows
     assert b"".join(chunks).decode().count("asgi-") == 5
+
+
+def test_no_filter_parameters_give_the_spec_the_filter_set_would():
+    """The unfiltered first page skips the filter set; what it gets equals the parsed default."""
+    from leads.filters import LeadTableFilter
+
+    filterset = LeadTableFilter({"sort": "-created"}, queryset=Lead.objects.none())
+    assert filterset.form.is_valid()
+    assert selectors.lead_table_spec_parse({}) == spec(sort="-created")
+    assert selectors.lead_table_spec_parse({"page_size": "50", "cursor": ""}) == selectors.LeadTableSpec()
+    assert selectors.lead_table_spec_parse({"page_size": "50"}).raw_dates == ("", "")
+    with pytest.raises(selectors.LeadTableError):
+        selectors.lead_table_spec_parse({"status": "nonsense"})  # any filter parameter is checked
+
+
+# The rows as the page's template loop wrote them before leads.views.seller.lead_rows_html.
+TEMPLATE_ROWS = """{% load display %}{% for lead in rows %}
+    <tr data-lead="{{ lead.pk }}">
+      <td><a href="{% url 'seller-lead-detail' lead.pk %}">#{{ lead.pk }}</a></td>
+      <td><time datetime="{{ lead.created_at|date:'c' }}">{{ lead.created_at|when }}</time></td>
+      <td>{{ lead.vertical.name }}</td>
+      <td class="nowrap"><span class="status status-{{ lead.status }}">{{ lead.get_status_display }}</span>{% if lead.rejection_reason %}<br><small>{{ lead.get_rejection_reason_display }}</small>{% endif %}</td>
+      <td class="num">{% if lead.quality_score is None %}—{% else %}{{ lead.quality_score }}{% endif %}</td>
+      <td class="num nowrap">{{ lead.price|usdc }}</td>
+      <td>{{ lead.external_id }}</td>
+      <td>{{ lead.campaign }}{% if lead.sub_id %} <small>/ {{ lead.sub_id }}</small>{% endif %}</td>
+      <td>{{ lead.city }}{% if lead.city and lead.state %}, {% endif %}{{ lead.state }} {{ lead.zip }}</td>
+      <td>{% if lead.has_phone %}<span class="chip">phone</span>{% endif %} {% if lead.has_email %}<span class="chip">email</span>{% endif %}{% if not lead.has_phone and not lead.has_email %}—{% endif %}</td>
+    </tr>{% endfor %}"""
+
+
+def test_rows_written_in_python_equal_what_the_template_wrote(seller_user, solar, mixed):
+    from django.template import engines
+    from django.test import RequestFactory
+
+    from leads.views.seller import lead_rows_html
+
+    odd = add_leads(
+        seller_user,
+        solar,
+        [
+            {"external_id": "<b>x</b>", "campaign": "spring & co", "sub_id": "s-1", "has_phone": True},
+            {"status": LeadStatus.REJECTED, "rejection_reason": "duplicate", "city": "", "has_email": True},
+            {"price": Decimal("1234.5"), "quality_score": 0, "has_phone": True, "has_email": True},
+            {"quality_score": 87, "state": "", "city": "Austin", "zip": ""},
+        ],
+    )
+    ids = [lead.pk for lead in [*mixed, *odd]]
+    rows = list(Lead.objects.filter(pk__in=ids).select_related("vertical").order_by("pk"))
+    template = engines["django"].from_string(TEMPLATE_ROWS)
+
+    def normal(text):
+        return re.sub(r">\s+<", "><", str(text)).strip()
+
+    for zone in ("UTC", "America/New_York"):
+        with timezone.override(zone):
+            expected = template.render({"rows": rows}, RequestFactory().get("/"))
+            assert normal(lead_rows_html(rows)) == normal(expected)
+            assert "&lt;b&gt;x&lt;/b&gt;" in lead_rows_html(rows)
