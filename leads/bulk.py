@@ -26,6 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.inserts import copy_insert
 from leads import vault
 from leads.caps import CapGrant, CapSlot, cap_commit_many, cap_release_many, cap_reserve_many
 from leads.choices import ACCEPTED_STATUSES, LeadSource, LeadStatus, RejectionReason
@@ -343,15 +344,12 @@ def _insert(
                 errors={"non_field_errors": [message]},
             )
         leads[position] = lead
-    if leads:
-        Lead.objects.bulk_create(leads.values())
-    if sealed:
-        LeadPII.objects.bulk_create(
-            LeadPII(lead_id=int(context), key_id=key_id, ciphertext=blob)
-            for (_, context), (key_id, blob) in zip(sealed, vault.seal_many(sealed), strict=True)
-        )
-    if changes:
-        LeadStatusChange.objects.bulk_create(changes)
+    copy_insert(leads.values())
+    copy_insert(
+        LeadPII(lead_id=int(context), key_id=key_id, ciphertext=blob)
+        for (_, context), (key_id, blob) in zip(sealed, vault.seal_many(sealed) if sealed else [], strict=True)
+    )
+    copy_insert(changes)
     reputation_count_new_many(leads=leads.values())
     for position, decision in enumerate(decisions):
         if decision.outcome == Outcome.EXISTING:

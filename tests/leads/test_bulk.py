@@ -246,7 +246,7 @@ def test_a_500_lead_batch_costs_a_constant_number_of_queries(seller_user, solar,
     items = [person(i, external_id=f"n-{i}") for i in range(498)] + [person(0), person(998, external_id="old")]
     # The vertical and its schema (3), the savepoint and its release (2), the locks, the
     # external_ids, the dedupe, the seller's caps, the day's count to seed the cap counter
-    # when it is not in Redis yet, the ids, and three INSERTs.
+    # when it is not in Redis yet, the ids, and three COPYs (core.inserts.copy_insert).
     with django_assert_max_num_queries(14):
         results = lead_submit_many(seller=seller_user, items=items)
     assert outcomes(results) == [Outcome.CREATED] * 498 + [Outcome.DUPLICATE, Outcome.EXISTING]
