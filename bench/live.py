@@ -3,7 +3,8 @@ our channel layer beside channels-redis's RedisPubSubChannelLayer, groups over t
 
 For each layer in LIVE_LAYERS (default `ours,pubsub`: core.live_layer.LiveChannelLayer and
 channels_redis.pubsub.RedisPubSubChannelLayer) the bench starts LIVE_SERVERS (default 4) uvicorn
-processes, as the Procfile's `ws` line does, each on its own port, with the layer over two Redis
+processes, each on its own port to read its CPU and memory (LIVE_SERVERS=1 LIVE_WORKERS=4: one
+port and `--workers 4`, as the Procfile's `ws` line), with the layer over two Redis
 servers (TEST_REDIS's database 13 and a second redis-server the bench starts and stops). Then, for
 each size in LIVE_SIZES (default 10,000 and 50,000; sockets are added to reach the next size),
 LIVE_CLIENTS (default 4) client processes hold the sockets round robin over the servers (100
