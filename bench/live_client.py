@@ -132,6 +132,7 @@ class Client:
                             lambda: LiveSocket(self, s["host"], s["port"], s["key"], s["verticals"]),
                             s["host"],
                             s["port"],
+                            local_addr=(s["source"], 0) if s.get("source") else None,
                         )
                         await asyncio.wait_for(sock.ready, 30)
                         return sock
@@ -144,30 +145,47 @@ class Client:
         return [s for s in await asyncio.gather(*(one(s) for s in sockets)) if s is not None]
 
 
-def client_main(spec: dict, conn) -> None:
-    """Open spec["sockets"], report readiness, wait for "stop", send back the samples."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+def client_main(conn) -> None:
+    """Serve the bench's commands until {"stop"}: {"open": [socket specs]} opens more sockets and
+    answers how many are ready (and per vertical); {"subscribe": slug} has every socket that is
+    not in it yet join one more vertical; {"collect"} answers the samples so far and forgets them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # bench/live.py raised both for 50,000
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    client = Client(spec)
+    client = Client({})
 
     async def main():
-        sockets = await client.open(spec["sockets"])
-        conn.send({"ready": len(sockets), "errors": client.errors[:5]})
         loop = asyncio.get_running_loop()
+        sockets: list[LiveSocket] = []
         while True:
             command = await loop.run_in_executor(None, conn.recv)
-            if command == "stop":
+            if command.get("stop"):
                 break
-            if isinstance(command, dict) and command.get("subscribe"):  # join one more vertical on every socket
+            if "open" in command:
+                client.errors = []
+                opened = await client.open(command["open"])
+                sockets.extend(opened)
+                per_vertical: dict[str, int] = {}
+                for sock in opened:
+                    for slug in sock.verticals:
+                        per_vertical[slug] = per_vertical.get(slug, 0) + 1
+                gc.freeze()  # the sockets live until the end: keep them out of the collector's walks
+                conn.send({"ready": len(opened), "errors": client.errors[:5], "verticals": per_vertical})
+            elif "subscribe" in command:  # join one more vertical on every socket not in it yet
+                slug, joining = command["subscribe"], []
                 for sock in sockets:
-                    sock.verticals = [*sock.verticals, command["subscribe"]]
-                    sock.ready = loop.create_future()
-                    sock.send_text(json.dumps({"type": "subscribe", "verticals": [command["subscribe"]]}))
-                done = await asyncio.gather(*(asyncio.wait_for(s.ready, 60) for s in sockets), return_exceptions=True)
-                conn.send({"subscribed": sum(1 for d in done if d is True)})
-        conn.send({"samples": client.samples, "lost": client.lost})
+                    if slug not in sock.verticals:
+                        sock.verticals = [*sock.verticals, slug]
+                        sock.ready = loop.create_future()
+                        sock.send_text(json.dumps({"type": "subscribe", "verticals": [slug]}))
+                        joining.append(sock)
+                done = await asyncio.gather(*(asyncio.wait_for(s.ready, 120) for s in joining), return_exceptions=True)
+                in_group = sum(1 for s in sockets if slug in s.verticals) - sum(1 for d in done if d is not True)
+                conn.send({"subscribed": in_group})
+            elif command.get("collect"):
+                samples, client.samples = client.samples, {}
+                conn.send({"samples": samples, "lost": client.lost})
         for sock in sockets:
             sock.transport.close()
 

@@ -2,6 +2,7 @@
 
 import gc
 import os
+import resource
 
 from django.core.asgi import get_asgi_application
 
@@ -35,6 +36,12 @@ if _gc_threshold:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*_gc_threshold)
+
+# Every socket is a file descriptor: take all the service manager allows (the hard limit; systemd
+# LimitNOFILE=, docker --ulimit nofile=; docs/operations.md "Live updates", file limits).
+_nofile_soft, _nofile_hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if _nofile_soft != _nofile_hard:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_nofile_hard, _nofile_hard))
 
 application = ProtocolTypeRouter(
     {

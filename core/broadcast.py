@@ -26,7 +26,9 @@ def live_message(*, payload: dict) -> dict:
 def group_send_now(*, group: str, payload: dict) -> None:
     layer = get_channel_layer()
     message = live_message(payload=payload)
-    if hasattr(layer, "group_send_sync"):  # the live layer publishes without an event loop per call
+    # The live layer publishes without an event loop per call. Asked of the class: channels-redis's
+    # pub/sub layer answers unknown attributes from its per-loop part, which needs a running loop.
+    if hasattr(type(layer), "group_send_sync"):
         layer.group_send_sync(group, message)
     else:
         async_to_sync(layer.group_send)(group, message)

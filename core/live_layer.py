@@ -24,9 +24,14 @@ reconnects, and nothing that must not be lost (money, bids) travels through this
 consumer that falls `capacity` messages behind loses its oldest queued message, counted in
 `leadengine_live_dropped_total`.
 
-Only the first host is used (one Redis, no sharding). Pub/sub is global to a Redis server, not
-per database: channel names carry the prefix and the database number, so two deployments (or
-two test suites) on one Redis stay apart when either differs.
+Several hosts share the load: every configured Redis carries the pub/sub channels of some groups
+and of some processes' inboxes, chosen by channels-redis's own consistent hash of the group name
+(or the process id), the one its layers use. A process opens one pub/sub connection per host it
+needs (lazily) and one reader per host; publishing goes to the one host of the group. Changing
+the list of hosts moves groups between hosts, so every process of a deployment must be given
+the same list (restart them together). Pub/sub is global to a Redis server, not per database:
+channel names carry the prefix and the database number of their host, so two deployments (or two
+test suites) on one Redis stay apart when either differs.
 """
 
 import asyncio
@@ -38,7 +43,7 @@ import msgpack
 import redis
 from channels.exceptions import ChannelFull  # noqa: F401  (part of the layer contract)
 from channels.layers import BaseChannelLayer
-from channels_redis.utils import create_pool, decode_hosts
+from channels_redis.utils import _consistent_hash, create_pool, decode_hosts
 from redis import asyncio as aioredis
 
 from core.metrics import LIVE_DROPPED
@@ -68,30 +73,33 @@ class LiveChannelLayer(BaseChannelLayer):
         **kwargs,
     ):
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
-        self.host = decode_hosts(hosts)[0]
-        address = self.host.get("address", "")
-        db = redis.connection.parse_url(address).get("db", 0) if address else self.host.get("db", 0)
-        self.prefix = f"{prefix}:{db}"
+        self.hosts = decode_hosts(hosts)
+        self.prefixes = [f"{prefix}:{_db(host)}" for host in self.hosts]  # one per host
         self._loops: dict[asyncio.AbstractEventLoop, _LoopLayer] = {}
-        self._sync_client: redis.Redis | None = None
+        self._sync_clients: dict[int, redis.Redis] = {}
 
-    # -- names
+    # -- names: every Redis channel lives on one host (`shard_for` its name)
+
+    def shard_for(self, name: str) -> int:
+        """The host (index into hosts) of a group, a process inbox or a general channel."""
+        return _consistent_hash(name, len(self.hosts))
 
     def group_key(self, group: str) -> str:
-        return f"{self.prefix}:g:{group}"
+        return f"{self.prefixes[self.shard_for(group)]}:g:{group}"
 
     def inbox_key(self, client_id: str) -> str:
-        return f"{self.prefix}:p:{client_id}"
+        return f"{self.prefixes[self.shard_for(client_id)]}:p:{client_id}"
 
     def general_key(self, channel: str) -> str:
-        return f"{self.prefix}:c:{channel}"
+        return f"{self.prefixes[self.shard_for(channel)]}:c:{channel}"
 
-    def route_for_channel(self, channel: str) -> tuple[str, bytes | None]:
-        """The Redis channel a message for `channel` is published to, and whether it needs wrapping."""
+    def route_for_channel(self, channel: str) -> tuple[int, str, bytes | None]:
+        """The host and Redis channel a message for `channel` is published to, and whether it needs
+        wrapping (a specific channel travels inside its process's inbox)."""
         if "!" in channel:
             client_id = channel.split("!", 1)[0].rsplit(".", 1)[-1]
-            return self.inbox_key(client_id), channel.encode()
-        return self.general_key(channel), None
+            return self.shard_for(client_id), self.inbox_key(client_id), channel.encode()
+        return self.shard_for(channel), self.general_key(channel), None
 
     # -- the per-event-loop part (asyncio objects belong to one loop)
 
@@ -137,7 +145,7 @@ class LiveChannelLayer(BaseChannelLayer):
 
     async def group_send(self, group: str, message: dict) -> None:
         assert self.require_valid_group_name(group)
-        await self._layer().publish(self.group_key(group), _pack(message))
+        await self._layer().publish(self.shard_for(group), self.group_key(group), _pack(message))
 
     async def register_sink(self, channel: str, message_type: str, sink) -> None:
         """Deliver `message_type` messages for local `channel` by calling `await sink(message)`
@@ -156,19 +164,26 @@ class LiveChannelLayer(BaseChannelLayer):
 
     def group_send_sync(self, group: str, message: dict) -> None:
         assert self.require_valid_group_name(group)
-        self._sync().publish(self.group_key(group), _pack(message))
+        self._sync(self.shard_for(group)).publish(self.group_key(group), _pack(message))
 
-    def _sync(self) -> redis.Redis:
-        if self._sync_client is None:
-            host = dict(self.host)
+    def _sync(self, shard: int) -> redis.Redis:
+        client = self._sync_clients.get(shard)
+        if client is None:
+            host = dict(self.hosts[shard])
             address = host.pop("address", None)
             host.pop("max_connections", None)
-            self._sync_client = redis.Redis.from_url(address, **host) if address else redis.Redis(**host)
-        return self._sync_client
+            client = redis.Redis.from_url(address, **host) if address else redis.Redis(**host)
+            self._sync_clients[shard] = client
+        return client
 
-    def _envelope(self, channel: str, message: dict) -> tuple[str, bytes]:
-        key, wrapped = self.route_for_channel(channel)
-        return key, _pack([wrapped.decode(), message] if wrapped else message)
+    def _envelope(self, channel: str, message: dict) -> tuple[int, str, bytes]:
+        shard, key, wrapped = self.route_for_channel(channel)
+        return shard, key, _pack([wrapped.decode(), message] if wrapped else message)
+
+
+def _db(host: dict) -> int:
+    address = host.get("address", "")
+    return int(redis.connection.parse_url(address).get("db", 0) if address else host.get("db", 0))
 
 
 async def _finish(coro, awaited) -> None:
@@ -195,28 +210,22 @@ async def _finish(coro, awaited) -> None:
         coro.close()
 
 
-class _LoopLayer:
-    """State for one event loop: local channel queues, local group members, one pub/sub reader."""
+class _Shard:
+    """One Redis host as one event loop sees it: a client to publish with, and one pub/sub
+    connection with its reader (both connect on first use, so a host this process never
+    needs costs no connection)."""
 
-    def __init__(self, parent: LiveChannelLayer):
-        self.parent = parent
-        self.client_id = uuid.uuid4().hex
-        self.queues: dict[str, asyncio.Queue] = {}
-        self.members: dict[str, set[str]] = {}  # group -> local channels
-        self.memberships: dict[str, set[str]] = {}  # channel -> groups (to clean up after a crash)
-        self.redis = aioredis.Redis(connection_pool=create_pool(parent.host))
+    def __init__(self, owner: "_LoopLayer", index: int):
+        self.owner = owner
+        self.prefix = owner.parent.prefixes[index]
+        self.general = f"{self.prefix}:c:"
+        self.redis = aioredis.Redis(connection_pool=create_pool(owner.parent.hosts[index]))
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.subscribed: set[str] = set()
         self.lock = asyncio.Lock()
         self.reader: asyncio.Task | None = None
-        self.keys: dict[str, str] = {}  # Redis channel -> group name
-        self.sinks: dict[str, tuple[str, object]] = {}  # channel -> (message type, async callable)
-        self.waiting: set[asyncio.Task] = set()  # sinks that had to wait for their socket
 
-    async def publish(self, key: str, data: bytes) -> None:
-        await self.redis.publish(key, data)
-
-    async def _subscribe(self, key: str) -> None:
+    async def subscribe(self, key: str) -> None:
         if key in self.subscribed:  # the common case (every receive): no lock, no await
             return
         async with self.lock:
@@ -226,11 +235,70 @@ class _LoopLayer:
                 if self.reader is None:
                     self.reader = asyncio.ensure_future(self._read())
 
-    async def _unsubscribe(self, key: str) -> None:
+    async def unsubscribe(self, key: str) -> None:
         async with self.lock:
             if key in self.subscribed:
                 self.subscribed.discard(key)
                 await self.pubsub.unsubscribe(key)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: redis-py reconnects and resubscribes on the next read
+                logger.warning("live layer: pub/sub read failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            key = message["channel"]
+            try:
+                self.owner.dispatch(self, key.decode() if isinstance(key, bytes) else key, message["data"])
+            except Exception:
+                logger.exception("live layer: undeliverable message on %s", key)
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+            try:
+                await self.reader
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the reader is being torn down; whatever it raised is moot
+                pass
+        try:
+            await self.pubsub.aclose()
+        finally:
+            await self.redis.aclose(close_connection_pool=True)
+
+
+class _LoopLayer:
+    """State for one event loop: local channel queues, local group members, one pub/sub
+    connection and reader per Redis host."""
+
+    def __init__(self, parent: LiveChannelLayer):
+        self.parent = parent
+        self.client_id = uuid.uuid4().hex
+        self.queues: dict[str, asyncio.Queue] = {}
+        self.members: dict[str, set[str]] = {}  # group -> local channels
+        self.memberships: dict[str, set[str]] = {}  # channel -> groups (to clean up after a crash)
+        self.shards = [_Shard(self, index) for index in range(len(parent.hosts))]
+        self.inbox = parent.inbox_key(self.client_id)
+        self.inbox_shard = self.shards[parent.shard_for(self.client_id)]
+        self.keys: dict[str, str] = {}  # Redis channel -> group name
+        self.sinks: dict[str, tuple[str, object]] = {}  # channel -> (message type, async callable)
+        self.waiting: set[asyncio.Task] = set()  # sinks that had to wait for their socket
+
+    @property
+    def subscribed(self) -> set[str]:
+        """Every Redis channel this loop listens to, on any host."""
+        return set().union(*(shard.subscribed for shard in self.shards))
+
+    async def publish(self, shard: int, key: str, data: bytes) -> None:
+        await self.shards[shard].redis.publish(key, data)
+
+    def _group_shard(self, group: str) -> _Shard:
+        return self.shards[self.parent.shard_for(group)]
 
     def _queue(self, channel: str) -> asyncio.Queue:
         queue = self.queues.get(channel)
@@ -239,16 +307,16 @@ class _LoopLayer:
         return queue
 
     async def new_channel(self, prefix: str) -> str:
-        await self._subscribe(self.parent.inbox_key(self.client_id))
+        await self.inbox_shard.subscribe(self.inbox)
         channel = f"{prefix}.{self.client_id}!{uuid.uuid4().hex}"
         self._queue(channel)
         return channel
 
     async def receive(self, channel: str) -> dict:
         if "!" in channel:
-            await self._subscribe(self.parent.inbox_key(self.client_id))
+            await self.inbox_shard.subscribe(self.inbox)
         else:
-            await self._subscribe(self.parent.general_key(channel))
+            await self.shards[self.parent.shard_for(channel)].subscribe(self.parent.general_key(channel))
         queue = self._queue(channel)
         try:
             return await queue.get()
@@ -267,7 +335,7 @@ class _LoopLayer:
                 if not members:
                     del self.members[group]
                     self.keys.pop(self.parent.group_key(group), None)
-                    asyncio.ensure_future(self._unsubscribe(self.parent.group_key(group)))
+                    asyncio.ensure_future(self._group_shard(group).unsubscribe(self.parent.group_key(group)))
 
     async def group_add(self, group: str, channel: str) -> None:
         if "!" not in channel or not channel.split("!", 1)[0].endswith(self.client_id):
@@ -280,7 +348,7 @@ class _LoopLayer:
         self.memberships.setdefault(channel, set()).add(group)
         key = self.parent.group_key(group)
         self.keys[key] = group
-        await self._subscribe(key)
+        await self._group_shard(group).subscribe(key)
 
     async def group_discard(self, group: str, channel: str) -> None:
         members = self.members.get(group)
@@ -291,7 +359,7 @@ class _LoopLayer:
         if not members:
             del self.members[group]
             self.keys.pop(self.parent.group_key(group), None)  # one entry per user ever seen would add up
-            await self._unsubscribe(self.parent.group_key(group))
+            await self._group_shard(group).unsubscribe(self.parent.group_key(group))
 
     def _deliver(self, channel: str, message: dict) -> None:
         queue = self.queues.get(channel)
@@ -316,7 +384,7 @@ class _LoopLayer:
         self.waiting.add(task)
         task.add_done_callback(self.waiting.discard)
 
-    def _dispatch(self, key: str, data: bytes) -> None:
+    def dispatch(self, shard: _Shard, key: str, data: bytes) -> None:
         message = _unpack(data)
         group = self.keys.get(key)
         if group is not None:
@@ -327,41 +395,15 @@ class _LoopLayer:
                     self._sink_call(sink[1], message)
                 else:
                     self._deliver(channel, message)
-        elif key == self.parent.inbox_key(self.client_id):
+        elif key == self.inbox:
             channel, message = message
             self._deliver(channel, message)
-        elif key.startswith(self.parent.general_key("")):  # a general channel: the name after the prefix
-            self._deliver(key.removeprefix(self.parent.general_key("")), message)
+        elif key.startswith(shard.general):  # a general channel: the name after the prefix
+            self._deliver(key.removeprefix(shard.general), message)
         # else: a group this process just left (the message crossed its UNSUBSCRIBE)
-
-    async def _read(self) -> None:
-        while True:
-            try:
-                message = await self.pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis went away: redis-py reconnects and resubscribes on the next read
-                logger.warning("live layer: pub/sub read failed; retrying", exc_info=True)
-                await asyncio.sleep(0.5)
-                continue
-            if message is None or message.get("type") != "message":
-                continue
-            key = message["channel"]
-            try:
-                self._dispatch(key.decode() if isinstance(key, bytes) else key, message["data"])
-            except Exception:
-                logger.exception("live layer: undeliverable message on %s", key)
 
     async def close(self) -> None:
         for task in tuple(self.waiting):
             task.cancel()
-        if self.reader is not None:
-            self.reader.cancel()
-            try:
-                await self.reader
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the reader is being torn down; whatever it raised is moot
-                pass
-        try:
-            await self.pubsub.aclose()
-        finally:
-            await self.redis.aclose(close_connection_pool=True)
+        for shard in self.shards:
+            await shard.close()

@@ -47,7 +47,8 @@ class AsgiServer:
         }
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
-            self.command(self.port, process),
+            # One ws process per server: the tests start several servers on 2 shared cores.
+            self.command(self.port, process, {"WS_WORKERS": "1", **(env or {})}),
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -57,12 +58,13 @@ class AsgiServer:
         wait_for(self._up, timeout=60, interval=0.2, message=f"the web server on {self.port}")
 
     @staticmethod
-    def command(port: int, process: str = "ws") -> list[str]:
-        """The Procfile's `process` line, bound to localhost on `port` (other ${VAR:-default}s at
-        their defaults)."""
+    def command(port: int, process: str = "ws", env: dict | None = None) -> list[str]:
+        """The Procfile's `process` line, bound to localhost on `port` (other ${VAR:-default}s from
+        `env`, else at their defaults)."""
         line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith(f"{process}:"))
         line = re.sub(r"\$\{(WS_)?PORT:-\d+\}", str(port), line.removeprefix(f"{process}:"))
-        line = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", line).replace("0.0.0.0", "127.0.0.1")
+        line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: (env or {}).get(m[1], m[2]), line)
+        line = line.replace("0.0.0.0", "127.0.0.1")
         return [sys.executable, "-m", *line.split()]
 
     @property

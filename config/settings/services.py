@@ -69,19 +69,22 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        # One pub/sub subscription per server process and group, fanned out locally
-        # (core/live_layer.py; docs/operations.md "Live updates").
-        "BACKEND": "core.live_layer.LiveChannelLayer",
+        # One pub/sub subscription per server process and group, fanned out locally, groups spread
+        # over every host of CHANNELS_REDIS_URL (comma-separated; core/live_layer.py,
+        # docs/operations.md "Live updates"). CHANNEL_LAYER_BACKEND is for the live bench, which
+        # compares channels_redis.pubsub.RedisPubSubChannelLayer on the same hosts.
+        "BACKEND": env.str("CHANNEL_LAYER_BACKEND", "core.live_layer.LiveChannelLayer"),
         "CONFIG": {
             # redis-py 8 caps the asyncio pool at 100 and read-times-out at 5 s: set both
             # explicitly (see TOOLCHAIN.md).
             "hosts": [
                 {
-                    "address": env.str("CHANNELS_REDIS_URL", REDIS_URL),
+                    "address": address,
                     "max_connections": 1000,
                     "socket_timeout": 30,
                     "socket_connect_timeout": 5,
                 }
+                for address in env.list("CHANNELS_REDIS_URL", default=[REDIS_URL])
             ],
             "prefix": env.str("CHANNELS_PREFIX", "asgi"),
             "capacity": 1000,

@@ -210,3 +210,105 @@ def test_leaving_a_group_forgets_it_entirely():
         await layer.flush()
 
     _run(run())
+
+
+# -- several Redis hosts: every group and every process inbox lives on one of them
+
+
+def _first_url() -> str:
+    return settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"]
+
+
+def _sharded(second: str) -> LiveChannelLayer:
+    return LiveChannelLayer(hosts=[_first_url(), second], prefix="livetest")
+
+
+def _group_on(layer: LiveChannelLayer, shard: int) -> str:
+    return next(f"vertical.v{n}" for n in range(1000) if layer.shard_for(f"vertical.v{n}") == shard)
+
+
+def _pubsub_channels(url: str, pattern: str) -> set[str]:
+    return {name.decode() for name in redis.Redis.from_url(url).pubsub_channels(pattern)}
+
+
+def test_groups_are_spread_over_the_hosts_and_reach_members_in_every_process(second_redis):
+    urls = [_first_url(), second_redis]
+
+    async def run():
+        a, b = _sharded(second_redis), _sharded(second_redis)
+        groups = [_group_on(a, 0), _group_on(a, 1)]
+        members = {group: [await a.new_channel(), await b.new_channel()] for group in groups}
+        for group, (in_a, in_b) in members.items():
+            await a.group_add(group, in_a)
+            await b.group_add(group, in_b)
+        # Each group's pub/sub channel is on its own host only.
+        for shard, group in enumerate(groups):
+            key = a.group_key(group)
+            assert key in _pubsub_channels(urls[shard], "livetest:*")
+            assert key not in _pubsub_channels(urls[1 - shard], "livetest:*")
+        # An outside listener on the second host sees the second group's event: it travelled there.
+        spy = redis.asyncio.Redis.from_url(second_redis).pubsub(ignore_subscribe_messages=True)
+        await spy.subscribe(a.group_key(groups[1]))
+        await _settle()
+
+        for n, group in enumerate(groups):
+            await a.group_send(group, {"type": "broadcast.message", "n": n})
+        for n, (in_a, in_b) in enumerate(members.values()):
+            assert (await _receive(a, in_a))["n"] == n
+            assert (await _receive(b, in_b))["n"] == n
+        seen = None
+        for _ in range(20):  # get_message answers None for the (ignored) subscribe confirmation
+            seen = seen or await spy.get_message(timeout=0.1)
+        assert seen is not None and seen["channel"].decode() == a.group_key(groups[1])
+        await spy.aclose()
+
+        # From synchronous code (views, tasks) too, each group through its host.
+        loop = asyncio.get_running_loop()
+        for n, group in enumerate(groups):
+            await loop.run_in_executor(None, lambda g=group, n=n: b.group_send_sync(g, {"type": "won", "n": 10 + n}))
+        for n, (in_a, in_b) in enumerate(members.values()):
+            assert (await _receive(a, in_a))["n"] == 10 + n and (await _receive(b, in_b))["n"] == 10 + n
+        await a.flush()
+        await b.flush()
+
+    _run(run())
+
+
+def test_send_to_a_specific_channel_reaches_processes_whose_inbox_is_on_either_host(second_redis):
+    urls = [_first_url(), second_redis]
+
+    async def run():
+        sender = _sharded(second_redis)
+        # Processes until both hosts hold an inbox (a process's host follows its random id).
+        receivers: dict[int, tuple[LiveChannelLayer, str]] = {}
+        spare: list[LiveChannelLayer] = []
+        while len(receivers) < 2:
+            layer = _sharded(second_redis)
+            channel = await layer.new_channel()
+            shard = layer.shard_for(layer._layer().client_id)
+            if shard in receivers:
+                spare.append(layer)
+            else:
+                receivers[shard] = (layer, channel)
+        for shard, (layer, channel) in receivers.items():
+            inbox = layer.inbox_key(layer._layer().client_id)
+            assert inbox in _pubsub_channels(urls[shard], "livetest:*")
+            assert inbox not in _pubsub_channels(urls[1 - shard], "livetest:*")
+            await sender.send(channel, {"type": "healthz.ping", "shard": shard})
+            assert await _receive(layer, channel) == {"type": "healthz.ping", "shard": shard}
+        for layer in [sender, *spare, *(layer for layer, _ in receivers.values())]:
+            await layer.flush()
+
+    _run(run())
+
+
+def test_a_process_connects_only_to_the_hosts_it_needs(second_redis):
+    async def run():
+        layer = _sharded(second_redis)
+        loop_layer = layer._layer()
+        inbox_shard = layer.shard_for(loop_layer.client_id)
+        await layer.new_channel()
+        assert [shard.reader is not None for shard in loop_layer.shards] == [i == inbox_shard for i in range(2)]
+        await layer.flush()
+
+    _run(run())

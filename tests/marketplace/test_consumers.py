@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 
 from accounts.services import api_key_create
 from config.asgi import application
@@ -159,3 +159,37 @@ def test_a_vertical_made_exclusive_stops_being_served_from_the_public_cache_with
     vertical_selectors._PUBLIC_SLUGS = (fetched_at - vertical_selectors.PUBLIC_SLUGS_TTL - 1, slugs)
     assert vertical_public_slugs_cached() is None
     assert "turns-exclusive" not in vertical_public_slugs()
+
+
+def test_the_socket_works_on_channels_redis_pubsub_layer_without_sinks():
+    """The live bench compares channels-redis's RedisPubSubChannelLayer (no register_sink): the
+    consumer then takes broadcasts through Channels' ordinary dispatch."""
+    user = UserFactory(is_buyer=True)
+    VerticalFactory(slug="solar")
+    secret = api_key_create(user=user, name="ws").secret
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": "consumertest"},
+        }
+    }
+
+    async def run():
+        communicator = _connect([ORIGIN, (b"authorization", f"Api-Key {secret}".encode())])
+        assert (await communicator.connect())[0]
+        await communicator.receive_json_from(timeout=5)  # hello
+        await communicator.send_json_to({"type": "subscribe", "verticals": ["solar"]})
+        assert (await communicator.receive_json_from(timeout=5))["verticals"] == ["solar"]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            None, lambda: group_send_now(group=vertical_group("solar"), payload={"type": "lead.listed", "lead_id": 2})
+        )
+        assert (await communicator.receive_json_from(timeout=5))["lead_id"] == 2
+        await loop.run_in_executor(
+            None, lambda: group_send_now(group=user_group(user.pk), payload={"type": "outbid", "auction_id": 3})
+        )
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "outbid"
+        await communicator.disconnect()
+
+    with override_settings(CHANNEL_LAYERS=layers):
+        asyncio.run(run())
