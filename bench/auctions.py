@@ -11,19 +11,19 @@
    called directly from 1 and 32 threads of this process, each thread on its own PostgreSQL
    connection (no HTTP, no DRF). ledger_check() after the bids. The SQL of one bid
    (CaptureQueriesContext): bid_place alone, the HTTP view, and one close.
-2. Close lateness: 1,000 open auctions, each with two bids from funded buyers (a capture and
-   two releases at close), opened in bulk (what auction_open writes) and bid on with bid_place
-   while their deadline is a day away; then
+2. Close lateness: BENCH_AUCTIONS_CLOSES open auctions (default 1,000; issue #12 target 6 is
+   6,000), each with two bids from funded buyers (a capture and two releases at close), written
+   in bulk as auction_open and bid_place write them while their deadline is a day away; then
    their deadlines are moved to spread evenly over one minute starting CLOSE_LEAD_S ahead. Closes
-   run as production runs them: each is queued as auction_open queues it
-   (auction_services._schedule_close: `auctions.close_auction` with eta=deadline; held back while the
-   auction had its 24 h deadline), `celery beat` (config.settings CELERY_BEAT_SCHEDULE) sends the
-   5 s `auctions.close_due` sweep, and one worker consumes the auctions group's queues as the
-   Procfile's `worker_auctions` (-c 4, prefetch 1). Lateness = closed_at - deadline, where
-   closed_at is timezone.now() at the end of auction_close's work (the tasks pass no `now`); the printout
-   also gives the lateness to the close's last log line, just before its COMMIT. Which path
-   closed each auction is read from the worker's JSON log (each pool process logs "auction
-   closed" and then its task's "succeeded" line).
+   run as production runs them: each is queued as auction_open queues it on commit
+   (auction_services._deadline_set: `auctions.close_auction` with eta=deadline), `celery beat`
+   (config.settings CELERY_BEAT_SCHEDULE) sends the 5 s `auctions.close_due` sweep to a clock
+   worker, and one worker consumes the auctions group's queues as the Procfile's
+   `worker_auctions` (-c 4, prefetch 1). Lateness = closed_at - deadline, where closed_at is
+   timezone.now() at the end of auction_close's work; the printout also gives the lateness to
+   the close's last log line, just before its COMMIT, which path closed each auction (the
+   workers' JSON logs), and the proof that each closed exactly once (close_counts).
+   BENCH_AUCTIONS_PARTS=closes skips part 1.
 
    BENCH_AUCTIONS_CLOSE_MODES (comma-separated, default "both") adds runs with one path off:
    "eta" (no beat: the scheduled closes alone), "sweep" (no scheduled closes: beat's sweep alone).
