@@ -11,19 +11,19 @@
    called directly from 1 and 32 threads of this process, each thread on its own PostgreSQL
    connection (no HTTP, no DRF). ledger_check() after the bids. The SQL of one bid
    (CaptureQueriesContext): bid_place alone, the HTTP view, and one close.
-2. Close lateness: 1,000 open auctions, each with two bids from funded buyers (a capture and
-   two releases at close), opened in bulk (what auction_open writes) and bid on with bid_place
-   while their deadline is a day away; then
+2. Close lateness: BENCH_AUCTIONS_CLOSES open auctions (default 1,000; issue #12 target 6 is
+   6,000), each with two bids from funded buyers (a capture and two releases at close), written
+   in bulk as auction_open and bid_place write them while their deadline is a day away; then
    their deadlines are moved to spread evenly over one minute starting CLOSE_LEAD_S ahead. Closes
-   run as production runs them: each is queued as auction_open queues it
-   (auction_services._schedule_close: `auctions.close_auction` with eta=deadline; held back while the
-   auction had its 24 h deadline), `celery beat` (config.settings CELERY_BEAT_SCHEDULE) sends the
-   5 s `auctions.close_due` sweep, and one worker consumes the auctions group's queues as the
-   Procfile's `worker_auctions` (-c 4, prefetch 1). Lateness = closed_at - deadline, where
-   closed_at is timezone.now() at the end of auction_close's work (the tasks pass no `now`); the printout
-   also gives the lateness to the close's last log line, just before its COMMIT. Which path
-   closed each auction is read from the worker's JSON log (each pool process logs "auction
-   closed" and then its task's "succeeded" line).
+   run as production runs them: each is queued as auction_open queues it on commit
+   (auction_services._deadline_set: `auctions.close_auction` with eta=deadline), `celery beat`
+   (config.settings CELERY_BEAT_SCHEDULE) sends the 5 s `auctions.close_due` sweep to a clock
+   worker, and one worker consumes the auctions group's queues as the Procfile's
+   `worker_auctions` (-c 4, prefetch 1). Lateness = closed_at - deadline, where closed_at is
+   timezone.now() at the end of auction_close's work; the printout also gives the lateness to
+   the close's last log line, just before its COMMIT, which path closed each auction (the
+   workers' JSON logs), and the proof that each closed exactly once (close_counts).
+   BENCH_AUCTIONS_PARTS=closes skips part 1.
 
    BENCH_AUCTIONS_CLOSE_MODES (comma-separated, default "both") adds runs with one path off:
    "eta" (no beat: the scheduled closes alone), "sweep" (no scheduled closes: beat's sweep alone).
@@ -63,12 +63,16 @@ SERVICE_THREADS = (1, 32)
 SERVICE_MAX_BIDS = 2000
 SERVICE_MAX_SECONDS = 10.0
 
-CLOSE_AUCTIONS = 1000
-CLOSE_LEAD_S = 60.0  # the first deadline, after the auctions and bids exist
+PARTS = ("bids", "closes")
+CLOSE_AUCTIONS = int(os.environ.get("BENCH_AUCTIONS_CLOSES", "1000"))
+CLOSE_BUYERS = int(os.environ.get("BENCH_AUCTIONS_CLOSE_BUYERS", "200"))
+CLOSE_LEAD_S = float(
+    os.environ.get("BENCH_AUCTIONS_CLOSE_LEAD_S", "45")
+)  # the first deadline, after the closes are queued
 CLOSE_SPREAD_S = 60.0
 CLOSE_WORKER_CONCURRENCY = 4  # Procfile: worker_auctions -c 4
-CLOSE_CREATE_THREADS = 4
 CLOSE_WAIT_AFTER_LAST_S = 420.0
+CLOSE_SERIAL = int(os.environ.get("BENCH_AUCTIONS_CLOSE_SERIAL", "300"))  # closes timed one after another in process
 
 
 def _progress(message: str) -> None:
@@ -207,6 +211,141 @@ def bulk_open_auctions(seller, vertical, n: int, deadline: datetime) -> list[int
             batch_size=500,
         )
     return [a.pk for a in auctions]
+
+
+def make_close_buyers(n: int, tag: str) -> list:
+    """`n` buyers (bulk insert, unusable passwords: they never log in) funded with BUYER_FUNDS each
+    (one ledger credit per buyer, with its idempotency key)."""
+    from accounts.models import User
+    from ledger.choices import LedgerAccountKind
+    from ledger.services import account_for, ledger_credit_user
+
+    users = []
+    for i in range(n):
+        user = User(email=f"bench-close-{tag}-{i}@gmail.com", is_buyer=True)
+        user.set_unusable_password()
+        users.append(user)
+    users = User.objects.bulk_create(users, batch_size=500)
+    for user in users:
+        ledger_credit_user(user=user, amount=BUYER_FUNDS, idempotency_key=f"bench-fund-{user.pk}")
+        account_for(user=user, kind=LedgerAccountKind.USER_HELD)
+    return users
+
+
+def bulk_two_bids(auction_ids: list[int], buyers: list, reserve: Decimal) -> None:
+    """What bid_place writes for two bids on each auction (the second buyer outbids the first), in
+    bulk: the bid log entries (hash-chained), the standing maxima, one ledger hold per bid (key
+    `bid:<bid id>`, as bid_place posts it) with the accounts' balances moved by the same sums,
+    and the auctions' leader, price, counts and log head."""
+    from django.db import transaction
+    from django.db.models import Case, DecimalField, F, Value, When
+    from django.utils import timezone
+
+    from auctions import bidlog
+    from auctions.choices import BidSource
+    from auctions.models import Auction, AuctionBidder, Bid
+    from auctions.pricing import proxy_price
+    from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
+    from ledger.choices import LedgerAccountKind, LedgerTransactionKind
+    from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
+
+    now = timezone.now()
+    auctions = list(Auction.objects.filter(pk__in=auction_ids).order_by("pk"))
+    bids, bidders = [], []
+    for i, auction in enumerate(auctions):
+        first, second = buyers[i % len(buyers)], buyers[(i + 17) % len(buyers)]
+        maxima: list[tuple] = []
+        head = auction.log_head
+        for sequence, (buyer, extra) in enumerate(((first, 5), (second, 10)), start=1):
+            amount = reserve + extra
+            ref = bidlog.bidder_pseudonym(salt=auction.log_salt, user_id=buyer.pk)
+            maxima.insert(0, (amount, ref, buyer))
+            price = proxy_price(reserve=auction.reserve_price, maxima=[m[0] for m in maxima])
+            entry = bidlog.make_entry(
+                auction_id=auction.pk,
+                sequence=sequence,
+                bidder=ref,
+                max_amount=amount,
+                price=price,
+                leader=maxima[0][1],
+                at=now,
+                prev_hash=head,
+            )
+            head = entry["hash"]
+            bids.append(
+                Bid(
+                    auction=auction,
+                    buyer=buyer,
+                    source=BidSource.API,
+                    sequence=sequence,
+                    bidder_ref=ref,
+                    max_amount=amount,
+                    previous_max=Decimal("0"),
+                    price=price,
+                    leader_ref=maxima[0][1],
+                    created_at=now,
+                    prev_hash=entry["prev_hash"],
+                    hash=entry["hash"],
+                )
+            )
+            bidders.append(
+                AuctionBidder(
+                    auction=auction,
+                    buyer=buyer,
+                    max_amount=amount,
+                    held_amount=amount,
+                    max_sequence=sequence,
+                    bidder_ref=ref,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        auction.leader_id, auction.price, auction.bid_count, auction.bidder_count = maxima[0][2].pk, price, 2, 2
+        auction.log_head = head
+    accounts = {
+        (a.owner_id, a.kind): a.pk
+        for a in LedgerAccount.objects.filter(
+            owner_id__in={b.pk for b in buyers},
+            kind__in=(LedgerAccountKind.USER_AVAILABLE, LedgerAccountKind.USER_HELD),
+            reference="",
+        )
+    }
+    with transaction.atomic():
+        bids = Bid.objects.bulk_create(bids, batch_size=1000)
+        AuctionBidder.objects.bulk_create(bidders, batch_size=1000)
+        Auction.objects.bulk_update(
+            auctions, ["leader", "price", "bid_count", "bidder_count", "log_head"], batch_size=1000
+        )
+        txns = LedgerTransaction.objects.bulk_create(
+            [
+                LedgerTransaction(
+                    kind=LedgerTransactionKind.HOLD,
+                    idempotency_key=f"bid:{bid.pk}",
+                    memo=f"bid on auction {bid.auction_id}",
+                    created_at=now,
+                )
+                for bid in bids
+            ],
+            batch_size=1000,
+        )
+        entries, deltas = [], defaultdict(Decimal)
+        for bid, txn in zip(bids, txns, strict=True):
+            available = accounts[(bid.buyer_id, LedgerAccountKind.USER_AVAILABLE)]
+            held = accounts[(bid.buyer_id, LedgerAccountKind.USER_HELD)]
+            entries += [
+                LedgerEntry(transaction=txn, account_id=available, amount=-bid.max_amount, created_at=now),
+                LedgerEntry(transaction=txn, account_id=held, amount=bid.max_amount, created_at=now),
+            ]
+            deltas[available] -= bid.max_amount
+            deltas[held] += bid.max_amount
+        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+        usdc = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES)
+        LedgerAccount.objects.filter(pk__in=deltas).update(
+            balance=F("balance")
+            + Case(
+                *[When(pk=pk, then=Value(delta, output_field=usdc)) for pk, delta in deltas.items()], output_field=usdc
+            )
+        )
 
 
 class Amounts:
@@ -613,13 +752,58 @@ def _close_paths(log_lines: list[dict]) -> tuple[dict[int, str], Counter, dict[i
     return closed_by, tasks, logged_at
 
 
-def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mode: str) -> tuple[dict, list[str]]:
+def _analyze() -> None:
+    """This machine's PostgreSQL runs with autovacuum off: fresh statistics before measuring."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def close_counts(auction_ids: list[int], buyers: list, log_lines: list[dict]) -> tuple[bool, list[str]]:
+    """Closed exactly once, from the database and the workers' logs: one Sale and one capture
+    (`sale:<id>`) per sold auction, releases keyed `release:<id>:<buyer>` at most once per
+    bidder, every AuctionBidder released with nothing held, the buyers' held accounts at zero,
+    one "auction closed" log line per auction."""
+    from django.db.models import Count, Sum
+
+    from auctions.models import AuctionBidder, Sale
+    from ledger.choices import LedgerAccountKind
+    from ledger.models import LedgerAccount, LedgerTransaction
+
+    ids = set(auction_ids)
+    sales = Counter(Sale.objects.filter(auction_id__in=ids).values_list("auction_id", flat=True))
+    keys = LedgerTransaction.objects.filter(idempotency_key__regex=r"^(sale|release):").values_list(
+        "idempotency_key", flat=True
+    )
+    captures, releases = Counter(), Counter()
+    for key in keys:
+        parts = key.split(":")
+        if int(parts[1]) in ids:
+            (captures if parts[0] == "sale" else releases)[int(parts[1])] += 1
+    unreleased = AuctionBidder.objects.filter(auction_id__in=ids).exclude(released_at__isnull=False, held_amount=0)
+    held = LedgerAccount.objects.filter(owner__in=buyers, kind=LedgerAccountKind.USER_HELD).aggregate(
+        total=Sum("balance"), n=Count("pk")
+    )
+    logged = Counter(int(line["auction_id"]) for line in log_lines if line.get("message") == "auction closed")
+    twice = sorted(pk for pk in ids if logged[pk] > 1 or sales[pk] > 1 or captures[pk] > 1 or releases[pk] > 2)
+    ok = not twice and not unreleased.exists() and held["total"] == 0
+    return ok, [
+        f"closed once: {len(ids)} auctions; {sum(sales.values())} sales, {sum(captures.values())} captures, "
+        f"{sum(releases.values())} releases; 'auction closed' logged {sum(logged.values())} times "
+        f"({sum(1 for pk in ids if logged[pk] == 1)} auctions once, {len(twice)} more than once"
+        f"{': ' + ', '.join(map(str, twice[:10])) if twice else ''}); {unreleased.count()} bidders still held; "
+        f"the {held['n']} buyers' held accounts sum to {held['total']:f} USDC — {'ok' if ok else 'FAILED'}"
+    ]
+
+
+def bench_close_lateness(database_name: str, log_dir: Path, vertical, mode: str) -> tuple[dict, list[str]]:
     import redis
     from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import User
-    from auctions.choices import AuctionStatus, BidSource
+    from auctions.choices import AuctionStatus
     from auctions.models import Auction
     from auctions.services import auctions as auction_services
     from config.queues import WORKER_GROUPS
@@ -649,6 +833,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         else None
     )
     seller = User.objects.create_user(email=f"bench-close-{mode}@gmail.com", password="x" * 20, is_seller=True)
+    buyers = make_close_buyers(CLOSE_BUYERS, mode)
     try:
         _progress(f"close lateness ({mode}): starting the worker{' and beat' if beat else ''}")
         worker.start()
@@ -659,22 +844,14 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         # deadlines into one minute CLOSE_LEAD_S ahead and queue each close the way auction_open
         # does (auction_services._schedule_close: auctions.close_auction, eta=deadline). Creation speed
         # (it varies with the machine's load) then cannot eat into the lead time.
-        _progress(f"close lateness ({mode}): opening {CLOSE_AUCTIONS} auctions, two bids each")
+        _progress(f"close lateness ({mode}): opening {CLOSE_AUCTIONS} auctions, two bids each (bulk)")
         begin = time.perf_counter()
         auction_ids = bulk_open_auctions(seller, vertical, CLOSE_AUCTIONS, timezone.now() + timedelta(days=1))
         opened_s = time.perf_counter() - begin
-        reserve = vertical.reserve_price
-
-        def two_bids(item):
-            i, auction_id = item
-            for j, extra in ((i % len(buyers), 5), ((i + 17) % len(buyers), 10)):
-                auction_services.bid_place(
-                    auction_id=auction_id, buyer=buyers[j][0], max_amount=reserve + extra, source=BidSource.API
-                )
-
         begin = time.perf_counter()
-        _threaded(list(enumerate(auction_ids)), CLOSE_CREATE_THREADS, two_bids)
+        bulk_two_bids(auction_ids, buyers, vertical.reserve_price)
         bids_s = time.perf_counter() - begin
+        _analyze()
         t0 = timezone.now()
         deadlines = [
             t0 + timedelta(seconds=CLOSE_LEAD_S + CLOSE_SPREAD_S * i / CLOSE_AUCTIONS) for i in range(CLOSE_AUCTIONS)
@@ -684,17 +861,19 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         for auction in auctions:
             auction.deadline = by_pk[auction.pk]
             auction.duration_seconds = int((auction.deadline - auction.opened_at).total_seconds())
-        Auction.objects.bulk_update(auctions, ["deadline", "duration_seconds"], batch_size=500)
+        Auction.objects.bulk_update(auctions, ["deadline", "duration_seconds"], batch_size=1000)
         begin = time.perf_counter()
         if mode != "sweep":
             for auction_id, deadline in zip(auction_ids, deadlines):
-                auction_services._schedule_close(auction_id, deadline)
+                auction_services._deadline_set(auction_id, deadline)
         scheduled_s = time.perf_counter() - begin
+        lead_left = (deadlines[0] - timezone.now()).total_seconds()
         notes.append(
-            f"{mode}: opened in {opened_s:.1f} s (bulk) + {bids_s:.1f} s (bid_place ×{2 * CLOSE_AUCTIONS}, "
-            f"{CLOSE_CREATE_THREADS} threads); deadlines {deadlines[0]:%H:%M:%S}–{deadlines[-1]:%H:%M:%S}; "
+            f"{mode}: opened in {opened_s:.1f} s + {2 * CLOSE_AUCTIONS} bids in {bids_s:.1f} s (bulk, what bid_place "
+            f"writes) from {len(buyers)} funded buyers; deadlines {deadlines[0]:%H:%M:%S}–{deadlines[-1]:%H:%M:%S}; "
             + (
-                f"{CLOSE_AUCTIONS} closes queued with eta=deadline in {scheduled_s:.1f} s"
+                f"{CLOSE_AUCTIONS} closes queued with eta=deadline in {scheduled_s:.1f} s "
+                f"({lead_left:.0f} s before the first deadline)"
                 if mode != "sweep"
                 else "no scheduled closes (sweep only)"
             )
@@ -723,14 +902,17 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
     lateness = {pk: (closed_at - deadline).total_seconds() for pk, deadline, closed_at in closed}
     extended = sum(1 for _, _, _, ext, _ in rows if ext)
     results = Counter(result for *_, result in rows)
-    closed_by, tasks, logged_at = _close_paths(worker.json_lines() + (clock.json_lines() if clock else []))
+    log_lines = worker.json_lines() + (clock.json_lines() if clock else [])
+    closed_by, tasks, logged_at = _close_paths(log_lines)
+    once_ok, once_lines = close_counts(auction_ids, buyers, log_lines)
     label = {
         "both": "eta close + 5 s sweep (production)",
         "eta": "eta close only (no beat)",
         "sweep": "5 s sweep only (no eta close)",
     }[mode]
     samples = list(lateness.values())
-    r = row(f"close lateness, {CLOSE_AUCTIONS} auctions in 60 s: {label}", len(samples), samples)
+    r = row(f"close lateness, {CLOSE_AUCTIONS:,} auctions in 60 s: {label}", len(samples), samples)
+    r["once_ok"] = once_ok
     r["per_s"] = None
     r["max"] = max(samples) * 1000 if samples else float("nan")
     via = Counter(closed_by.get(pk, "not in the log") for pk in lateness)
@@ -748,6 +930,7 @@ def bench_close_lateness(database_name: str, log_dir: Path, buyers, vertical, mo
         f"end; max lateness {r['max']:.0f} ms; {extended} auctions extended by soft close"
     )
     notes.append(f"{mode}: closed via: {'; '.join(by_path) or '—'}")
+    notes += [f"{mode}: {line}" for line in once_lines]
     notes.append(f"{mode}: tasks run: {dict(tasks)}")
     if drift:
         notes.append(
@@ -787,11 +970,52 @@ def _log_to_file(path: Path) -> None:
             handler.setStream(stream)
 
 
+def close_query_lines(vertical) -> list[str]:
+    """Every SQL statement of one close (two bidders: a capture and two releases), as the close
+    run's auctions are set up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.models import User
+    from auctions.models import Auction
+    from auctions.services.auctions import auction_close
+
+    seller = User.objects.create_user(email="bench-close-sql@gmail.com", password="x" * 20, is_seller=True)
+    buyers = make_close_buyers(20, "sql")
+    auction_ids = bulk_open_auctions(seller, vertical, 1, timezone.now() + timedelta(days=1))
+    bulk_two_bids(auction_ids, buyers, vertical.reserve_price)
+    Auction.objects.filter(pk__in=auction_ids).update(deadline=timezone.now())
+    with CaptureQueriesContext(connection) as close:
+        auction_close(auction_id=auction_ids[0])
+    # The same close, one after another in this process: what one close costs on its own.
+    auction_ids = bulk_open_auctions(seller, vertical, CLOSE_SERIAL, timezone.now() + timedelta(days=1))
+    bulk_two_bids(auction_ids, buyers, vertical.reserve_price)
+    Auction.objects.filter(pk__in=auction_ids).update(deadline=timezone.now())
+    _analyze()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for auction_id in auction_ids:
+        auction_close(auction_id=auction_id)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return [
+        f"auction_close one after another in one process: {CLOSE_SERIAL} closes in {wall:.2f} s = "
+        f"{wall / CLOSE_SERIAL * 1000:.1f} ms each ({cpu / CLOSE_SERIAL * 1000:.1f} ms of this process's CPU), "
+        f"{CLOSE_SERIAL / wall:.0f} closes/s",
+        f"-- auction_close, 2 bidders (1 capture, 2 releases): {len(close)} statements (CaptureQueriesContext):",
+        *[f"   {line}" for line in _summarize(close.captured_queries)],
+    ]
+
+
 def run() -> None:
     from verticals.models import Vertical
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-auctions-"))
     _log_to_file(log_dir / "bench-process.log")
+    parts = [m.strip() for m in os.environ.get("BENCH_AUCTIONS_PARTS", ",".join(PARTS)).split(",") if m.strip()]
+    if set(parts) - set(PARTS):
+        raise SystemExit(
+            f"BENCH_AUCTIONS_PARTS: unknown part(s) {', '.join(sorted(set(parts) - set(PARTS)))} (bids, closes)"
+        )
     modes = [m.strip() for m in os.environ.get("BENCH_AUCTIONS_CLOSE_MODES", "both").split(",") if m.strip()]
     unknown = set(modes) - {"both", "eta", "sweep"}
     if unknown:
@@ -799,53 +1023,65 @@ def run() -> None:
     load_before, others = _load(), _others()
     with throwaway_database() as database_name:
         vertical = Vertical.objects.get(slug=VERTICAL)
-        _progress(f"{BUYERS} funded buyers with API keys")
-        seller, buyers = make_parties()
-        http_rows, http_notes = [], []
-        for name, server_class in _server_classes():
-            server = server_class(database_name, log_dir)
-            try:
-                _progress(f"starting {name}")
-                server.start()
-                more_rows, more_notes = bench_http_bids(server, name, seller, vertical, buyers)
-                http_rows += more_rows
-                http_notes += more_notes
-            finally:
-                server.stop()
-        service_rows, service_notes = bench_service_bids(seller, vertical, buyers)
-        ok, ledger = ledger_lines()
-        query_lines = bench_query_counts(seller, vertical, buyers)
-        print(header("auctions"))
-        print(
-            f"Bids: {BUYERS} buyers funded with {BUYER_FUNDS:,} USDC each, vertical {VERTICAL} (reserve "
-            f"{vertical.reserve_price:f}); HTTP through `uvicorn --workers 2` and through `daphne` (the Procfile's "
-            f"server, one process), DATABASE_POOL=true, rate limits off; "
-            f"'per s' = accepted bids per second. {load_before} before ({others}), {_load()} after."
-        )
-        print_table(http_rows + service_rows, width=72)
-        for note in http_notes + service_notes + ledger + query_lines:
-            print(note)
-        sys.stdout.flush()
-        if not ok:
-            raise SystemExit("the books do not balance after the bid runs")
-
-        lateness_rows, lateness_notes = [], []
-        for mode in modes:
-            r, notes = bench_close_lateness(database_name, log_dir, buyers, vertical, mode)
-            lateness_rows.append(r)
-            lateness_notes += notes
-        ok, ledger = ledger_lines()
-        print()
-        print(
-            f"Close lateness (closed_at - deadline): {CLOSE_AUCTIONS} auctions, deadlines spread evenly over "
-            f"{CLOSE_SPREAD_S:.0f} s starting {CLOSE_LEAD_S:.0f} s after the auctions and their 2 bids each exist; "
-            f"one worker "
-            f"-Q {','.join(__import__('config.queues', fromlist=['WORKER_GROUPS']).WORKER_GROUPS['auctions'])} "
-            f"-c {CLOSE_WORKER_CONCURRENCY} (prefork, prefetch 1), celery beat for the sweep."
-        )
-        print_lateness(lateness_rows)
-        for note in lateness_notes + ledger:
-            print(note)
+        if "bids" in parts:
+            run_bids(database_name, log_dir, vertical, load_before, others)
+        if "closes" in parts:
+            run_closes(database_name, log_dir, vertical, modes)
         print(f"(server and worker logs: {log_dir})")
-        if not ok:
-            raise SystemExit("the books do not balance after the closes")
+
+
+def run_bids(database_name: str, log_dir: Path, vertical, load_before: str, others: str) -> None:
+    _progress(f"{BUYERS} funded buyers with API keys")
+    seller, buyers = make_parties()
+    http_rows, http_notes = [], []
+    for name, server_class in _server_classes():
+        server = server_class(database_name, log_dir)
+        try:
+            _progress(f"starting {name}")
+            server.start()
+            more_rows, more_notes = bench_http_bids(server, name, seller, vertical, buyers)
+            http_rows += more_rows
+            http_notes += more_notes
+        finally:
+            server.stop()
+    service_rows, service_notes = bench_service_bids(seller, vertical, buyers)
+    ok, ledger = ledger_lines()
+    query_lines = bench_query_counts(seller, vertical, buyers)
+    print(header("auctions"))
+    print(
+        f"Bids: {BUYERS} buyers funded with {BUYER_FUNDS:,} USDC each, vertical {VERTICAL} (reserve "
+        f"{vertical.reserve_price:f}); HTTP through `uvicorn --workers 2` and through `daphne` (the Procfile's "
+        f"server, one process), DATABASE_POOL=true, rate limits off; "
+        f"'per s' = accepted bids per second. {load_before} before ({others}), {_load()} after."
+    )
+    print_table(http_rows + service_rows, width=72)
+    for note in http_notes + service_notes + ledger + query_lines:
+        print(note)
+    sys.stdout.flush()
+    if not ok:
+        raise SystemExit("the books do not balance after the bid runs")
+
+
+def run_closes(database_name: str, log_dir: Path, vertical, modes: list[str]) -> None:
+    from config.queues import WORKER_GROUPS
+
+    query_lines = close_query_lines(vertical)
+    lateness_rows, lateness_notes = [], []
+    for mode in modes:
+        r, notes = bench_close_lateness(database_name, log_dir, vertical, mode)
+        lateness_rows.append(r)
+        lateness_notes += notes
+    ok, ledger = ledger_lines()
+    print()
+    print(
+        f"Close lateness (closed_at - deadline): {CLOSE_AUCTIONS:,} auctions, deadlines spread evenly over "
+        f"{CLOSE_SPREAD_S:.0f} s starting {CLOSE_LEAD_S:.0f} s after their closes are queued, 2 bids each from "
+        f"{CLOSE_BUYERS} funded buyers; one worker -Q {','.join(WORKER_GROUPS['auctions'])} "
+        f"-c {CLOSE_WORKER_CONCURRENCY} (prefork, prefetch 1) as the Procfile's worker_auctions; celery beat and "
+        f"a -Q {','.join(WORKER_GROUPS['clock'])} -c 1 worker for the 5 s sweep."
+    )
+    print_lateness(lateness_rows)
+    for note in lateness_notes + query_lines + ledger:
+        print(note)
+    if not ok or not all(r["once_ok"] for r in lateness_rows):
+        raise SystemExit("the books do not balance, or an auction was not closed exactly once")

@@ -11,8 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DecimalField, F, Q, Value, When
+from django.utils import timezone
 
 from accounts.models import User
 from core import correlation
@@ -247,6 +248,165 @@ def _ledger_post(
     logger.info("ledger transaction posted", extra={"ledger_transaction_id": txn.pk, "ledger_kind": kind})
     txn.replayed = False
     return txn
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One balanced transaction for ledger_post_many: what ledger_post takes, as a value."""
+
+    kind: str
+    idempotency_key: str
+    entries: list[tuple[LedgerAccount, Decimal]]
+    memo: str = ""
+
+
+def ledger_post_many(*, postings: list[Posting]) -> list[LedgerTransaction]:
+    """Post several balanced transactions at once, each once per idempotency key, as one
+    ledger_post per posting would (same checks, same refusals, same replays), in a constant
+    number of statements: their accounts locked together in id order, the transactions inserted
+    in one statement (a key already posted is a replay: `.replayed` set, nothing moved twice),
+    their entries in one, the balances moved in one. Accounts as for ledger_post (saved rows or specs).
+    Must run inside transaction.atomic() (a refusal raises and the caller's transaction rolls back).
+    Returns the transactions in the order given."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_post_many must run inside transaction.atomic().")
+    if not postings:
+        return []
+    keys = [p.idempotency_key for p in postings]
+    if len(set(keys)) != len(keys):
+        raise ValueError("Each posting of a batch needs its own idempotency key.")
+    checked: list[tuple[Posting, list[tuple[LedgerAccount, Decimal]]]] = []
+    for posting in postings:
+        if posting.kind not in LedgerTransactionKind.values:
+            raise ValueError(f"Unknown ledger transaction kind {posting.kind!r}.")
+        if not posting.idempotency_key or len(posting.idempotency_key) > 200:
+            raise ValueError("An idempotency key of 1 to 200 characters is required.")
+        if len(posting.entries) < 2:
+            raise UnbalancedTransaction("A transaction needs at least two entries.")
+        amounts = [check_amount(amount) for _, amount in posting.entries]
+        if any(amount == 0 for amount in amounts):
+            raise InvalidAmount("Ledger entries must not be zero.")
+        if sum(amounts, Decimal(0)) != 0:
+            raise UnbalancedTransaction(f"Entries sum to {sum(amounts, Decimal(0)):f}, not 0.")
+        checked.append(
+            (posting, [(account, amount) for (account, _), amount in zip(posting.entries, amounts, strict=True)])
+        )
+    resolved, locked = _lock_accounts([account for _, legs in checked for account, _ in legs])
+    accounts = iter(resolved)
+    checked = [(p, [(next(accounts), amount) for _, amount in legs]) for p, legs in checked]
+
+    def deltas_of(batch) -> dict[int, Decimal]:
+        deltas: dict[int, Decimal] = defaultdict(Decimal)
+        for _, legs in batch:
+            for account, amount in legs:
+                deltas[account.pk] += amount
+        return deltas
+
+    def short(deltas) -> LedgerAccount | None:
+        for pk, delta in deltas.items():
+            account = locked[pk]
+            if account.kind != LedgerAccountKind.EXTERNAL and account.balance + delta < 0:
+                return account
+        return None
+
+    # Posted before (the funds have moved since)? Those are replays, not refusals.
+    replays: dict[str, LedgerTransaction] = {}
+    if short(deltas_of(checked)) is not None:
+        replays = {t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=keys)}
+    fresh = [(p, legs) for p, legs in checked if p.idempotency_key not in replays]
+    deltas = deltas_of(fresh)
+    account = short(deltas)
+    if account is not None:
+        raise InsufficientFunds(
+            account=account, balance=account.balance, shortfall=-(account.balance + deltas[account.pk])
+        )
+    inserted = _transactions_insert(fresh) if fresh else {}
+    raced = [p.idempotency_key for p, _ in fresh if p.idempotency_key not in inserted]
+    if raced:
+        # Posted by a transaction that committed while this one waited on the key: replays too.
+        replays.update({t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=raced)})
+        fresh = [(p, legs) for p, legs in fresh if p.idempotency_key in inserted]
+        deltas = deltas_of(fresh)
+        account = short(deltas)
+        if account is not None:
+            raise InsufficientFunds(
+                account=account, balance=account.balance, shortfall=-(account.balance + deltas[account.pk])
+            )
+    for posting, legs in checked:
+        if posting.idempotency_key in replays:
+            _replayed(replays[posting.idempotency_key], kind=posting.kind, legs=legs)
+    if fresh:
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(transaction=txn, account_id=account.pk, amount=amount, created_at=txn.created_at)
+            for posting, legs in fresh
+            for txn in (inserted[posting.idempotency_key],)
+            for account, amount in legs
+        )
+        _balances_move(deltas)
+        for posting, _ in fresh:
+            txn = inserted[posting.idempotency_key]
+            logger.info("ledger transaction posted", extra={"ledger_transaction_id": txn.pk, "ledger_kind": txn.kind})
+    return [inserted.get(k) or replays[k] for k in keys]
+
+
+def _transactions_insert(fresh: list[tuple[Posting, list]]) -> dict[str, LedgerTransaction]:
+    """INSERT the postings' transactions in one statement; a key that is already there is left
+    alone (ON CONFLICT DO NOTHING). Returns the rows this statement inserted, by key."""
+    now = timezone.now()
+    cid = correlation.get() or ""
+    table = connection.ops.quote_name(LedgerTransaction._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, NULL, %s, %s)"] * len(fresh))
+    params: list = []
+    for posting, _ in fresh:
+        params += [posting.kind, posting.idempotency_key, posting.memo[:255], cid, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, idempotency_key, memo, created_by_id, correlation_id, created_at) "
+            f"VALUES {values} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+            params,
+        )
+        rows = cursor.fetchall()
+    by_key = {p.idempotency_key: p for p, _ in fresh}
+    out = {}
+    for pk, key in rows:
+        posting = by_key[key]
+        txn = LedgerTransaction(
+            pk=pk, kind=posting.kind, idempotency_key=key, memo=posting.memo[:255], correlation_id=cid, created_at=now
+        )
+        txn._state.adding, txn._state.db = False, "default"
+        txn.replayed = False
+        out[key] = txn
+    return out
+
+
+def _balances_move(deltas: dict[int, Decimal]) -> None:
+    """Add each delta to its account's balance in one UPDATE (caller holds the accounts' locks)."""
+    changed = {pk: delta for pk, delta in deltas.items() if delta}
+    if changed:
+        usdc = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES)
+        by_account = [When(pk=pk, then=Value(delta, output_field=usdc)) for pk, delta in changed.items()]
+        LedgerAccount.objects.filter(pk__in=changed).update(balance=F("balance") + Case(*by_account, output_field=usdc))
+
+
+def platform_account_ensure(*, kind: str, reference: str) -> LedgerAccount:
+    """platform_account_for in one statement in the usual case (a new per-object account such as a
+    sale's escrow): INSERT … ON CONFLICT DO NOTHING RETURNING, and a read only when it existed."""
+    now = timezone.now()
+    table = connection.ops.quote_name(LedgerAccount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, owner_id, reference, balance, created_at) VALUES (%s, NULL, %s, 0, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [kind, reference, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return LedgerAccount.objects.get(kind=kind, owner__isnull=True, reference=reference)
+    account = LedgerAccount(
+        pk=row[0], kind=kind, owner_id=None, reference=reference, balance=Decimal("0"), created_at=now
+    )
+    account._state.adding, account._state.db = False, "default"
+    return account
 
 
 # ---------------------------------------------------------------- movements for users

@@ -30,16 +30,17 @@ from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition
 from leads.validation import US_STATES
-from ledger.choices import USER_ACCOUNT_KINDS, LedgerAccountKind
-from ledger.models import LedgerAccount
+from ledger.choices import LedgerAccountKind, LedgerTransactionKind
 from ledger.services import (
+    AccountSpec,
     InsufficientFunds,
     InvalidAmount,
+    Posting,
     check_amount,
-    ledger_capture,
     ledger_hold,
+    ledger_post_many,
     ledger_release,
-    platform_account_for,
+    platform_account_ensure,
 )
 from verticals.choices import VerticalStatus
 from verticals.display import field_values_display
@@ -584,16 +585,39 @@ def auction_bidder_withdraw(*, auction_id: int, buyer_id: int, reason: str, now:
 # ---------------------------------------------------------------- closing
 
 
-def _lock_accounts_of(user_ids: list[int]) -> None:
-    """Lock the buyers' available and held accounts in id order before posting, so two closes
-    (or a close and a bid elsewhere) never take the same accounts in opposite orders."""
-    if user_ids:
-        list(
-            LedgerAccount.objects.select_for_update()
-            .filter(owner_id__in=user_ids, kind__in=USER_ACCOUNT_KINDS, reference="")
-            .order_by("pk")
-            .values_list("pk")
+def _money_settle(*, auction: Auction, bidders: list[AuctionBidder], winner, escrow) -> None:
+    """The close's money in one batch of postings (ledger_post_many: the bidders' accounts locked
+    together in id order, so concurrent closes never deadlock): the winner's clearing price from
+    their hold into the sale's escrow (key `sale:<auction>`), every other held cent released (key
+    `release:<auction>:<buyer>`). Caller holds the auction's row lock."""
+    postings = []
+    if winner is not None:
+        postings.append(
+            Posting(
+                kind=LedgerTransactionKind.CAPTURE,
+                idempotency_key=f"sale:{auction.pk}",
+                memo=f"auction {auction.pk} won",
+                entries=[
+                    (AccountSpec(LedgerAccountKind.USER_HELD, winner.buyer_id), -auction.price),
+                    (escrow, auction.price),
+                ],
+            )
         )
+    for bidder in bidders:
+        rest = bidder.held_amount - (auction.price if bidder is winner else Decimal("0"))
+        if rest > 0:
+            postings.append(
+                Posting(
+                    kind=LedgerTransactionKind.RELEASE,
+                    idempotency_key=f"release:{auction.pk}:{bidder.buyer_id}",
+                    memo=f"auction {auction.pk} closed",
+                    entries=[
+                        (AccountSpec(LedgerAccountKind.USER_HELD, bidder.buyer_id), -rest),
+                        (AccountSpec(LedgerAccountKind.USER_AVAILABLE, bidder.buyer_id), rest),
+                    ],
+                )
+            )
+    ledger_post_many(postings=postings)
 
 
 @transaction.atomic
@@ -607,20 +631,19 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
     holds is left to it: returns None."""
     clock_given = now is not None
     now = now or timezone.now()
+    # The auction and its lead in one statement, both locked (the auction's row first: lock order),
+    # with the vertical's ancestors (the bounties a sale pays are on the vertical or above it).
     auction = (
-        Auction.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-        .select_related("vertical")
+        Auction.objects.select_for_update(of=("self", "lead"), skip_locked=skip_locked)
+        .select_related("vertical__parent__parent", "lead")
         .filter(pk=auction_id)
         .first()
     )
     if auction is None or auction.status != AuctionStatus.OPEN or now < auction.deadline:
         return auction
-    lead = Lead.objects.select_for_update(of=("self",)).get(pk=auction.lead_id)
-    bidders = list(
-        AuctionBidder.objects.filter(auction=auction, released_at__isnull=True)
-        .select_related("buyer")
-        .order_by("buyer_id")
-    )
+    lead = auction.lead
+    lead.vertical = auction.vertical  # the same row (a lead is listed in its own vertical)
+    bidders = list(AuctionBidder.objects.filter(auction=auction, released_at__isnull=True).order_by("buyer_id"))
     # Autobid budgets trued up to the price paid, before the ledger accounts are locked (lock order:
     # auction, usage rows, accounts; see auctions.services.autobid).
     sold = auction.leader_id is not None and auction.price is not None and auction.price >= auction.reserve_price
@@ -631,33 +654,15 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
         price=auction.price if sold else None,
         now=now,
     )
-    _lock_accounts_of([b.buyer_id for b in bidders])
 
-    winner = None
-    if auction.leader_id is not None and auction.price is not None and auction.price >= auction.reserve_price:
-        winner = next(b for b in bidders if b.buyer_id == auction.leader_id)
-    sale = None
-    if winner is not None:
-        escrow = platform_account_for(kind=LedgerAccountKind.ESCROW, reference=f"sale:{auction.pk}")
-        ledger_capture(
-            user=winner.buyer,
-            amount=auction.price,
-            to_account=escrow,
-            idempotency_key=f"sale:{auction.pk}",
-            memo=f"auction {auction.pk} won",
-        )
+    winner = next(b for b in bidders if b.buyer_id == auction.leader_id) if sold else None
+    escrow = platform_account_ensure(kind=LedgerAccountKind.ESCROW, reference=f"sale:{auction.pk}") if winner else None
+    _money_settle(auction=auction, bidders=bidders, winner=winner, escrow=escrow)
+    AuctionBidder.objects.filter(pk__in=[b.pk for b in bidders]).update(held_amount=Decimal("0"), released_at=now)
     for bidder in bidders:
-        rest = bidder.held_amount - (auction.price if bidder is winner else Decimal("0"))
-        if rest > 0:
-            ledger_release(
-                user=bidder.buyer,
-                amount=rest,
-                idempotency_key=f"release:{auction.pk}:{bidder.buyer_id}",
-                memo=f"auction {auction.pk} closed",
-            )
         bidder.held_amount, bidder.released_at = Decimal("0"), now
-    AuctionBidder.objects.bulk_update(bidders, ["held_amount", "released_at"])
 
+    sale = None
     if winner is not None:
         sale = sale_record(
             auction=auction,

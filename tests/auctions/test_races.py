@@ -120,3 +120,40 @@ def test_bids_racing_the_close_are_either_in_before_it_or_refused(t0):
     else:
         assert not Sale.objects.filter(auction=auction).exists()
     assert ledger_check().ok
+
+
+def test_scheduled_closes_racing_the_sweep_over_many_auctions_close_each_once(t0):
+    """The eta closes (one per auction, two processes' worth of threads, in opposite orders) and
+    the sweep (skip_locked) over the same overdue auctions: each closes once, every hold is
+    captured or released once, and shared bidders' accounts never deadlock."""
+    from auctions.services.auctions import auction_close_due
+
+    buyers = [funded_buyer(D("1000")) for _ in range(4)]
+    auctions = [make_auction(now=t0) for _ in range(12)]
+    for i, auction in enumerate(auctions):
+        for j, amount in ((i % 4, "20"), ((i + 1) % 4, "30")):
+            bid_place(
+                auction_id=auction.pk, buyer=buyers[j], max_amount=D(amount), source=BidSource.API, now=seconds(t0, 5)
+            )
+    ids = [a.pk for a in auctions]
+    later = seconds(t0, 3600)
+
+    def act(i: int):
+        if i == 0:
+            return auction_close_due(now=later)
+        order = ids if i % 2 else list(reversed(ids))
+        return [auction_close(auction_id=pk, now=later) for pk in order]
+
+    results = run_threads(5, act)
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert Auction.objects.filter(pk__in=ids, status=AuctionStatus.CLOSED).count() == 12
+    assert Sale.objects.filter(auction_id__in=ids).count() == 12
+    keys = list(
+        LedgerTransaction.objects.filter(idempotency_key__regex=r"^(sale|release):").values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    assert len(keys) == len(set(keys)) == 12 + 24  # a capture each, and the winner's rest + the loser's hold
+    assert all(balance_for(user=b)["held"] == 0 for b in buyers)
+    assert sum(balance_for(user=b)["total"] for b in buyers) == D("4000") - 12 * D("20.50")
+    assert ledger_check().ok
