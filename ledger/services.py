@@ -302,36 +302,38 @@ def ledger_post_many(*, postings: list[Posting]) -> list[LedgerTransaction]:
                 deltas[account.pk] += amount
         return deltas
 
-    def short(deltas) -> LedgerAccount | None:
-        for pk, delta in deltas.items():
-            account = locked[pk]
-            if account.kind != LedgerAccountKind.EXTERNAL and account.balance + delta < 0:
-                return account
+    def short(batch) -> tuple[LedgerAccount, Decimal] | None:
+        """The first account a posting of `batch` would overdraw, taken in order as ledger_post
+        would take them one by one (a later credit does not cover an earlier debit)."""
+        running: dict[int, Decimal] = defaultdict(Decimal)
+        for _, legs in batch:
+            for account, amount in legs:
+                running[account.pk] += amount
+            for account, _ in legs:
+                row = locked[account.pk]
+                if row.kind != LedgerAccountKind.EXTERNAL and row.balance + running[row.pk] < 0:
+                    return row, running[row.pk]
         return None
+
+    def refuse(found) -> None:
+        account, delta = found
+        raise InsufficientFunds(account=account, balance=account.balance, shortfall=-(account.balance + delta))
 
     # Posted before (the funds have moved since)? Those are replays, not refusals.
     replays: dict[str, LedgerTransaction] = {}
-    if short(deltas_of(checked)) is not None:
+    if short(checked) is not None:
         replays = {t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=keys)}
     fresh = [(p, legs) for p, legs in checked if p.idempotency_key not in replays]
-    deltas = deltas_of(fresh)
-    account = short(deltas)
-    if account is not None:
-        raise InsufficientFunds(
-            account=account, balance=account.balance, shortfall=-(account.balance + deltas[account.pk])
-        )
+    if (found := short(fresh)) is not None:
+        refuse(found)
     inserted = _transactions_insert(fresh) if fresh else {}
     raced = [p.idempotency_key for p, _ in fresh if p.idempotency_key not in inserted]
     if raced:
         # Posted by a transaction that committed while this one waited on the key: replays too.
         replays.update({t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=raced)})
         fresh = [(p, legs) for p, legs in fresh if p.idempotency_key in inserted]
-        deltas = deltas_of(fresh)
-        account = short(deltas)
-        if account is not None:
-            raise InsufficientFunds(
-                account=account, balance=account.balance, shortfall=-(account.balance + deltas[account.pk])
-            )
+        if (found := short(fresh)) is not None:
+            refuse(found)
     for posting, legs in checked:
         if posting.idempotency_key in replays:
             _replayed(replays[posting.idempotency_key], kind=posting.kind, legs=legs)
@@ -342,7 +344,7 @@ def ledger_post_many(*, postings: list[Posting]) -> list[LedgerTransaction]:
             for txn in (inserted[posting.idempotency_key],)
             for account, amount in legs
         )
-        _balances_move(deltas)
+        _balances_move(deltas_of(fresh))
         for posting, _ in fresh:
             txn = inserted[posting.idempotency_key]
             logger.info("ledger transaction posted", extra={"ledger_transaction_id": txn.pk, "ledger_kind": txn.kind})

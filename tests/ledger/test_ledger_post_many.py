@@ -127,6 +127,27 @@ def test_a_batch_that_overdraws_any_account_is_refused_whole():
     assert balance_for(user=winner)["held"] == D("30") and ledger_check().ok
 
 
+@pytest.mark.django_db
+def test_a_later_credit_in_the_batch_does_not_cover_an_earlier_overdraft():
+    """Postings are checked in order, as ledger_post one by one would refuse the first."""
+    winner = _buyer_holding(D("30"), "w")
+    escrow = platform_account_ensure(kind=K.ESCROW, reference="sale:a2")
+    overdraw = Posting(
+        kind=T.CAPTURE, idempotency_key="sale:a2", entries=[(_held(winner), D("-40")), (escrow, D("40"))]
+    )
+    topup = Posting(
+        kind=T.HOLD,
+        idempotency_key="hold:a2:more",
+        entries=[(_available(winner), D("-20")), (_held(winner), D("20"))],
+    )
+    with pytest.raises(InsufficientFunds) as info:
+        _post([overdraw, topup])
+    assert info.value.shortfall == D("10") and info.value.account_kind == K.USER_HELD
+    assert balance_for(user=winner)["held"] == D("30")
+    assert [t.replayed for t in _post([topup, overdraw])] == [False, False]  # in this order it fits
+    assert balance_for(user=winner)["held"] == D("10") and ledger_check().ok
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_must_run_in_the_callers_transaction_and_keys_must_differ():
     buyer = _buyer_holding(D("10"), "b")
