@@ -324,8 +324,26 @@ def _trace_only(
         return None
 
 
-def autobid_after_open(*, auction_id: int, **kwargs) -> None:
-    """auctions.signals.auction_opened (on commit): the rules bid."""
+def autobid_rules_may_bid(*, vertical_ids: list[int], seller_id: int) -> bool:
+    """Whether any active rule could bid in a vertical with these ancestors (root first, itself
+    last) on this seller's lead: one indexed EXISTS, a superset of _rules_for (the exclusive-vertical
+    rule is left to the run). False spares an auction opening with no rule to run three queries."""
+    return (
+        AutobidRule.objects.filter(paused=False, buyer__is_buyer=True, buyer__is_active=True)
+        .filter(Q(vertical__isnull=True) | Q(vertical_id__in=vertical_ids))
+        .exclude(buyer_id=seller_id)
+        .exists()
+    )
+
+
+def autobid_after_open(
+    *, auction_id: int, vertical_ids: list[int] | None = None, seller_id: int | None = None, **kwargs
+) -> None:
+    """auctions.signals.auction_opened (on commit): the rules bid. With the auction's vertical
+    chain and seller (auction_open sends them), an opening no rule can bid on costs one query."""
+    known = vertical_ids is not None and seller_id is not None
+    if known and not autobid_rules_may_bid(vertical_ids=vertical_ids, seller_id=seller_id):
+        return
     autobid_run_for_auction(auction_id=auction_id)
 
 
