@@ -443,6 +443,10 @@ def test_an_opening_no_rule_can_bid_on_costs_autobid_one_query(django_capture_on
     rule_for(funded_buyer(), vertical=make_vertical())  # another vertical
     lead = make_scored_lead(seller=seller)
     rule_for(seller, vertical=lead.vertical)  # the seller's own
+    rule_for(funded_buyer(is_active=False), vertical=lead.vertical)  # an inactive buyer's
+    no_longer_buyer = funded_buyer()
+    rule_for(no_longer_buyer, vertical=lead.vertical)
+    type(no_longer_buyer).objects.filter(pk=no_longer_buyer.pk).update(is_buyer=False)  # buying switched off
     sent = []
 
     def receiver(**kwargs):
