@@ -413,6 +413,7 @@ def run() -> None:
             load_before = os.getloadavg()[0]
             cpu_before = cpu_snapshot(processes, database_name)
             monitor = Monitor(since).start()
+            counts_before = monitor.counts()
             spies = []
             if os.environ.get("BENCH_PIPELINE_PROFILE"):
                 spies = [_py_spy(by_name[p], os.environ["BENCH_PIPELINE_PROFILE"], SECONDS) for p in PROFILED]
@@ -420,6 +421,7 @@ def run() -> None:
             results, t0, t_end = _send(port, requests[:n], RATE)
             sent_s = t_end - t0
             cpu = cpu_used(cpu_before, cpu_snapshot(processes, database_name))
+            monitor_counts = monitor.counts()
             created_ids = [json.loads(r[4])["id"] for r in results if r[3] == 201]
             _progress(f"sent in {sent_s:.1f} s; waiting up to {DRAIN_S:.0f} s for the pipeline to finish")
             queues_at_end = monitor.samples[-1] if monitor.samples else None
@@ -492,20 +494,28 @@ def run() -> None:
         + (f" ({dict(not_listed)})" if not_listed else "")
         + f"; the pipeline finished {drained_s:.0f} s after the last request; dead letters: {dead_letters}"
     )
-    print(
-        f"CPU per lead sent while sending (ms; {len(results)} leads in {sent_s:.0f} s; "
-        f"cores busy = CPU s / wall s): "
-        + ", ".join(
-            f"{name} {seconds * 1000 / len(results):.1f} ({seconds / sent_s:.2f} cores)"
-            for name, seconds in cpu.items()
-        )
+    created_n, scored_n, listed_n = (
+        after - before for after, before in zip(monitor_counts, counts_before, strict=True)
     )
+    print(
+        f"CPU while sending ({sent_s:.0f} s; in that window {created_n} leads created, {scored_n} scored, "
+        f"{listed_n} listed): CPU s, cores busy, ms per lead created / scored"
+    )
+    for name, seconds in cpu.items():
+        print(
+            f"   {name:<28} {seconds:>7.1f} s  {seconds / sent_s:>5.2f} cores  "
+            f"{seconds * 1000 / max(created_n, 1):>6.1f} / {seconds * 1000 / max(scored_n, 1):>6.1f} ms"
+        )
     print(
         f"stage queues (leads.score + auctions.open) while sending: slope {slope:+.2f} messages/s, "
         f"last sample {sending[-1][1] if sending else 'n/a'}, max {max((y for _, y in sending), default=0)}; "
         f"all queues at the end of sending: {sum(queues_at_end[1].values()) if queues_at_end else 'n/a'}, "
         f"max over the run {max((y for _, y in all_total), default=0)} → "
-        + ("GREW" if slope * SECONDS > RATE else "not growing")
+        + (
+            "GREW"
+            if slope * sent_s > RATE or (sending and sending[-1][1] > 2 * RATE)
+            else "not growing (more than 2 s of leads waiting at the end of sending counts as growing)"
+        )
     )
 
 
