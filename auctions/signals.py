@@ -8,7 +8,8 @@ from django.dispatch import Signal
 # After the transaction that opened an auction, or extended its deadline, commits; kwargs:
 # auction_id, deadline. The close is queued for the deadline.
 auction_deadline_set = Signal()
-# After the transaction that opened an auction commits, kwargs: auction_id. Autobid rules bid.
+# After the transaction that opened an auction commits, kwargs: auction_id, vertical_ids (its
+# vertical's chain, root first), seller_id. Autobid rules bid.
 auction_opened = Signal()
 # Inside auction_close's transaction, holding the auction row, before any ledger row is locked;
 # kwargs: auction, winner_buyer_id, price (None when unsold), now. Autobid trues up its budgets.

@@ -1,7 +1,7 @@
 """`make bench`: measure the hot paths against the real services and print figures.
 
     python -m bench                 # every suite
-    python -m bench foundation      # one suite (foundation, ratelimit, http, leads, auctions, live, chain, settlement, ledger_vault)
+    python -m bench foundation      # one suite (foundation, ratelimit, http, leads, pipeline, auctions, live, chain, settlement, ledger_vault)
 
 Runs on the test profile in a throwaway database (`bench_leadengine`, TEST_DATABASE_NAME), never
 on your data; each suite creates it and drops it at the end. Record the printed tables in
@@ -22,7 +22,18 @@ import django  # noqa: E402
 
 django.setup()
 
-SUITES = ("foundation", "ratelimit", "http", "leads", "auctions", "live", "chain", "settlement", "ledger_vault")
+SUITES = (
+    "foundation",
+    "ratelimit",
+    "http",
+    "leads",
+    "pipeline",
+    "auctions",
+    "live",
+    "chain",
+    "settlement",
+    "ledger_vault",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

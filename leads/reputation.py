@@ -90,7 +90,12 @@ def seller_outcome_counts(*, seller_id: int, since: date, excluding: Lead | None
     totals = SellerReputationDay.objects.filter(seller_id=seller_id, day__gte=since).aggregate(
         good=Sum("good", default=0), bad=Sum("bad", default=0)
     )
-    good, bad = totals["good"], totals["bad"]
+    return outcome_counts_excluding(good=totals["good"], bad=totals["bad"], since=since, excluding=excluding)
+
+
+def outcome_counts_excluding(*, good: int, bad: int, since: date, excluding: Lead | None) -> tuple[int, int]:
+    """(good, bad) read from the rollup since `since`, without the lead `excluding` (the one being
+    scored) when it is counted there."""
     if excluding is not None and excluding.pk is not None and lead_day(excluding.created_at) >= since:
         own = lead_outcome(status=excluding.status, rejection_reason=excluding.rejection_reason)
         good -= own == GOOD

@@ -44,7 +44,7 @@ from ledger.services import (
 )
 from verticals.choices import VerticalStatus
 from verticals.display import field_values_display
-from verticals.selectors import vertical_schema_cached
+from verticals.selectors import vertical_ancestors, vertical_schema_cached
 
 logger = logging.getLogger(__name__)
 
@@ -289,7 +289,14 @@ def _auction_open_locked(*, lead: Lead, now: datetime, schema: list | None = Non
     auction_id, deadline = auction.pk, auction.deadline
     transaction.on_commit(lambda: _deadline_set(auction_id, deadline))
     # After commit, outside the lock: each autobid is its own transaction; a failure must not undo the open.
-    transaction.on_commit(lambda: auction_opened.send(sender=Auction, auction_id=auction_id), robust=True)
+    # The vertical chain (loaded with the lead) and the seller let autobid skip an auction no rule can bid on.
+    vertical_ids = [v.pk for v in vertical_ancestors(vertical=lead.vertical)]
+    transaction.on_commit(
+        lambda: auction_opened.send(
+            sender=Auction, auction_id=auction_id, vertical_ids=vertical_ids, seller_id=lead.seller_id
+        ),
+        robust=True,
+    )
     logger.info("auction opened", extra={"auction_id": auction.pk, "lead_id": lead.pk})
     return auction
 

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from auctions.choices import BidSource
 from auctions.criteria import canonical_op
@@ -420,6 +421,53 @@ def test_auction_open_runs_autobid_on_commit(django_capture_on_commit_callbacks)
         auction = auction_open(lead_id=lead.pk)
     trace = AutobidTrace.objects.get(rule=rule, auction=auction)
     assert trace.bid.max_amount == D("33") and trace.bid.buyer_id == buyer.pk
+
+
+def test_a_rule_on_an_ancestor_vertical_bids_when_a_child_verticals_auction_opens(django_capture_on_commit_callbacks):
+    parent = make_vertical()
+    child = make_vertical(parent=parent)
+    buyer = funded_buyer()
+    rule = rule_for(buyer, vertical=parent, max_bid=D("31"))
+    lead = make_scored_lead(vertical=child)
+    with django_capture_on_commit_callbacks(execute=True):
+        auction = auction_open(lead_id=lead.pk)
+    assert AutobidTrace.objects.get(rule=rule, auction=auction).bid.max_amount == D("31")
+
+
+def test_an_opening_no_rule_can_bid_on_costs_autobid_one_query(django_capture_on_commit_callbacks):
+    from auctions.services.autobid import autobid_after_open
+    from auctions.signals import auction_opened
+
+    seller = UserFactory(is_seller=True, is_buyer=True)
+    rule_for(funded_buyer(), paused=True)  # paused
+    rule_for(funded_buyer(), vertical=make_vertical())  # another vertical
+    lead = make_scored_lead(seller=seller)
+    rule_for(seller, vertical=lead.vertical)  # the seller's own
+    rule_for(funded_buyer(is_active=False), vertical=lead.vertical)  # an inactive buyer's
+    no_longer_buyer = funded_buyer()
+    rule_for(no_longer_buyer, vertical=lead.vertical)
+    type(no_longer_buyer).objects.filter(pk=no_longer_buyer.pk).update(is_buyer=False)  # buying switched off
+    sent = []
+
+    def receiver(**kwargs):
+        sent.append(kwargs)
+
+    auction_opened.connect(receiver, dispatch_uid="test.autobid_one_query")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            auction = auction_open(lead_id=lead.pk)
+    finally:
+        auction_opened.disconnect(dispatch_uid="test.autobid_one_query")
+    (kwargs,) = sent
+    assert (kwargs["auction_id"], kwargs["vertical_ids"], kwargs["seller_id"]) == (
+        auction.pk,
+        [lead.vertical_id],
+        seller.pk,
+    )
+    with CaptureQueriesContext(connection) as queries:
+        autobid_after_open(**kwargs)
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert not AutobidTrace.objects.filter(auction=auction).exists()
 
 
 # ---------------------------------------------------------------- concurrency

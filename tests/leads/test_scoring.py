@@ -160,6 +160,43 @@ def test_duplicate_history_across_other_verticals(seller_user, solar):
     assert scoring.duplicate_history(lead, timezone.now() + timedelta(days=31))["points"] == 10
 
 
+def test_history_counts_reads_in_one_statement_what_the_two_components_read(seller_user, solar):
+    """compute_score reads reputation and duplicate history in one statement (history_counts);
+    the components' own queries are the reference, for every history and window edge."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    others = [
+        vertical_upsert(slug=f"solar-hist-{i}", name=f"Hist {i}", parent=solar.parent, quality_floor=0)
+        for i in range(2)
+    ]
+    lead = submitted(seller_user, 0)
+    leads = [lead]
+    for i, vertical in enumerate(others, start=1):
+        lead_submit(
+            seller=seller_user,
+            data=make_lead(email="score0@gmail.com", phone=None, vertical=vertical.slug),
+            source="api",
+        )
+        leads.append(submitted(seller_user, i))
+    lead_submit(seller=seller_user, data=make_lead(email="score1@gmail.com", phone="+14155555001"), source="api")  # dup
+    lead_score(lead_id=leads[1].pk)
+    phone_only = Lead.objects.get(pk=lead.pk)
+    phone_only.email_hash = ""
+    email_only = Lead.objects.get(pk=lead.pk)
+    email_only.phone_hash = ""
+    no_contact = Lead.objects.get(pk=lead.pk)
+    no_contact.phone_hash = no_contact.email_hash = ""
+    for candidate in [*leads, phone_only, email_only, no_contact]:
+        for at in (timezone.now(), timezone.now() + timedelta(days=29), timezone.now() + timedelta(days=31)):
+            with CaptureQueriesContext(connection) as queries:
+                counts, other_verticals = scoring.history_counts(candidate, at)
+            assert len(queries) == 1
+            assert scoring.seller_reputation(candidate, at, counts) == scoring.seller_reputation(candidate, at)
+            assert scoring.duplicate_history(candidate, at, other_verticals) == scoring.duplicate_history(candidate, at)
+    assert scoring.history_counts(lead, timezone.now())[1] == 2
+
+
 def test_duplicate_history_without_contact_hashes_scores_full():
     assert scoring.duplicate_history(SimpleNamespace(phone_hash="", email_hash="", vertical_id=1), NOW)["points"] == 10
 
