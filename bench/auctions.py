@@ -27,6 +27,8 @@
 
    BENCH_AUCTIONS_CLOSE_MODES (comma-separated, default "both") adds runs with one path off:
    "eta" (no beat: the scheduled closes alone), "sweep" (no scheduled closes: beat's sweep alone).
+   BENCH_AUCTIONS_PROFILE=<dir> records a py-spy flame graph (SVG) of the close worker's pool from
+   the first deadline to the last (profiling slows the closes: the figures then do not count).
 
 Figures are printed only; nothing here asserts a timing.
 """
@@ -880,6 +882,18 @@ def bench_close_lateness(database_name: str, log_dir: Path, vertical, mode: str)
         )
 
         _progress(f"close lateness ({mode}): waiting for the closes (last deadline {deadlines[-1]:%H:%M:%S})")
+        if os.environ.get("BENCH_AUCTIONS_PROFILE"):
+            # py-spy over the close worker's pool from the first deadline to the last (+10 s).
+            time.sleep(max(0.0, (deadlines[0] - timezone.now()).total_seconds()))
+            out = Path(os.environ["BENCH_AUCTIONS_PROFILE"])
+            out.mkdir(parents=True, exist_ok=True)
+            spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(worker.process.pid)]
+            spy += ["--subprocesses", "--rate", "100", "--nonblocking", "--duration", str(int(CLOSE_SPREAD_S + 10))]
+            subprocess.Popen(
+                [*spy, "--output", str(out / f"closes-{mode}.svg")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         give_up = deadlines[-1] + timedelta(seconds=CLOSE_WAIT_AFTER_LAST_S)
         open_left = CLOSE_AUCTIONS
         while timezone.now() < give_up:

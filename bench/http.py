@@ -452,7 +452,10 @@ def run() -> None:
                 bench_leads.BULK_SEQUENTIAL_REQUESTS, bench_leads.BULK_CONCURRENT_REQUESTS = 8, 8
                 bench_leads.bench_bulk_api(project, factory, secret)  # warm-up
                 bulk_load, bulk_others = os.getloadavg()[0], _others()
+                spy = _py_spy(project, "bulk 500 leads", profile_dir) if profile_dir else None
                 bulk_rows = bench_leads.bench_bulk_api(project, factory, secret)
+                if spy is not None:
+                    spy.wait(timeout=120)
 
             from ledger.selectors import ledger_check
 
