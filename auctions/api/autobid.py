@@ -71,7 +71,13 @@ class HoursField(serializers.JSONField):
 
 @extend_schema_field(AutobidFieldFilterSerializer(many=True))
 class FieldFiltersField(serializers.JSONField):
-    """Field filters; checked by auctions.services.autobid.check_autobid_rule."""
+    """Field filters: a JSON list, each item checked by auctions.services.autobid.check_autobid_rule."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value is not None and not isinstance(value, list):
+            raise serializers.ValidationError("A list of field filters (objects), or an empty list.")
+        return value
 
 
 class AutobidUsageTodaySerializer(serializers.Serializer):

@@ -345,3 +345,12 @@ def test_the_schema_documents_the_autobid_endpoints(client):
     ):
         assert path in text, path
     assert "AutobidFieldFilter" in text and "(?:[01][0-9]|2[0-3]):[0-5][0-9]" in text  # hours: HH:MM
+
+
+@pytest.mark.parametrize("filters", [-6.99441105755491e16, "sqft", {"field": "sqft"}, 3])
+def test_field_filters_that_are_not_a_list_get_a_400_naming_the_field(api, filters):
+    """Schemathesis seed 2044477038 sent a number here: it reached the service and a 500."""
+    response = api.post("/api/v1/autobid-rules/", {**BASE, "field_filters": filters}, format="json")
+    assert response.status_code == 400, response.content
+    assert "field_filters" in error_fields(response)
+    assert not AutobidRule.objects.exists()
