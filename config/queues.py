@@ -56,6 +56,7 @@ TASK_ROUTES: dict[str, str] = {
     "escrow.advance": "escrow.settle",
     "escrow.reconcile": "escrow.settle",
     "escrow.index_vault": "escrow.settle",
+    "escrow.dispute_apply": "escrow.settle",
     "chain.mint_flush": "chain.mint",
 }
 

@@ -33,3 +33,61 @@ CONTACT_STATUS_MESSAGES = {
         "lead's contact details are no longer yours to read."
     ),
 }
+
+
+class DisputeReason(models.TextChoices):
+    """Why a buyer returns a lead (the industry's return reasons)."""
+
+    INVALID_PHONE = "invalid_phone", "Invalid or disconnected phone"
+    WRONG_PERSON = "wrong_person", "Wrong person"
+    DUPLICATE = "duplicate", "Duplicate (already sold to me or elsewhere here)"
+    NO_CONSENT = "no_consent", "No consent / never asked to be contacted"
+    NOT_AS_LISTED = "not_as_listed", "Outside what the listing showed"
+    FRAUD = "fraud", "Fraud"
+    OTHER = "other", "Other"
+
+
+class DisputeState(models.TextChoices):
+    """A dispute's life (escrow.services.disputes). Open states hold the escrow release."""
+
+    AWAITING_SELLER = "awaiting_seller", "Waiting for the seller"
+    AWAITING_BUYER = "awaiting_buyer", "Seller offered a partial refund"
+    AWAITING_STAFF = "awaiting_staff", "Waiting for staff arbitration"
+    DECIDED = "decided", "Decided: money moving"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_DISPUTE_STATES = (DisputeState.AWAITING_SELLER, DisputeState.AWAITING_BUYER, DisputeState.AWAITING_STAFF)
+
+
+class DisputeOutcome(models.TextChoices):
+    REFUND_FULL = "refund_full", "Full refund"
+    REFUND_PARTIAL = "refund_partial", "Partial refund"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class DisputeResponse(models.TextChoices):
+    """The seller's answer."""
+
+    ACCEPT = "accept", "Accept: refund in full"
+    OFFER = "offer", "Offer a partial refund"
+    CONTEST = "contest", "Contest"
+
+
+class DisputeDecider(models.TextChoices):
+    """Who or what decided the outcome."""
+
+    SELLER = "seller", "The seller accepted the return"
+    BUYER = "buyer", "The buyer accepted the seller's offer"
+    DEADLINE = "deadline", "The seller did not answer in time: the automatic recommendation stands"
+    STAFF = "staff", "Staff arbitration"
+
+
+class DisputeRecommendation(models.TextChoices):
+    REFUND = "refund", "Refund"
+    DISMISS = "dismiss", "Dismiss"
+
+
+class DisputeParty(models.TextChoices):
+    BUYER = "buyer", "Buyer"
+    SELLER = "seller", "Seller"

@@ -35,3 +35,18 @@ RECONCILIATION_DIFFERENCES = Gauge(
     ["kind"],
     registry=REGISTRY,
 )
+DISPUTES_OPENED = Counter(
+    "leadengine_disputes_opened_total", "Disputes opened, by reason", ["reason"], registry=REGISTRY
+)
+DISPUTES_DECIDED = Counter(
+    "leadengine_disputes_decided_total",
+    "Disputes decided, by outcome and decider",
+    ["outcome", "decider"],
+    registry=REGISTRY,
+)
+DISPUTE_DECISION_SECONDS = Histogram(
+    "leadengine_dispute_decision_seconds",
+    "Dispute opened to decided",
+    registry=REGISTRY,
+    buckets=(60, 600, 3600, 6 * 3600, 24 * 3600, 48 * 3600, 72 * 3600, 7 * 24 * 3600),
+)

@@ -4,10 +4,19 @@ in escrow/services/settlement.py."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.money import usdc_field as _usdc
+from escrow.choices import (
+    DisputeDecider,
+    DisputeOutcome,
+    DisputeParty,
+    DisputeReason,
+    DisputeRecommendation,
+    DisputeResponse,
+    DisputeState,
+)
 
 
 class MintBatch(models.Model):
@@ -96,6 +105,13 @@ class Settlement(models.Model):
     )
     refund_reason = models.CharField(max_length=255, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    # A partial refund (a dispute's outcome): `refundDeal` for part of the price; the rest is
+    # released as usual once it is mirrored (the release splits what the deal still holds).
+    partial_refund_amount = _usdc(null=True, blank=True)
+    partial_refund_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    partial_refunded_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     # The split, fixed when the release is sent (USDC): seller + platform fee + vertical royalty = amount.
     seller_amount = _usdc(null=True, blank=True)
@@ -117,6 +133,11 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"Settlement of sale {self.sale_id} ({self.state})"
+
+    @property
+    def held_amount(self):
+        """What the deal holds for the release: the price less a partial refund sent."""
+        return self.amount - (self.partial_refund_amount or 0)
 
 
 class BountyDeal(models.Model):
@@ -378,3 +399,91 @@ class ReconciliationIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: expected {self.expected}, chain has {self.actual}"
+
+
+class Dispute(models.Model):
+    """A buyer's return of a purchase within the vertical's dispute window (escrow.services.disputes):
+    automatic checks → the seller's answer by `respond_by` → staff when needed → an outcome applied
+    once on chain and in the ledger. One per sale; while it is open the escrow release waits."""
+
+    sale = models.OneToOneField("auctions.Sale", on_delete=models.PROTECT, related_name="dispute")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="disputes")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes_opened")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes_received")
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT, related_name="disputes")
+    price = _usdc()
+    reason = models.CharField(max_length=16, choices=DisputeReason.choices)
+    statement = models.TextField()
+    state = models.CharField(max_length=16, choices=DisputeState.choices, default=DisputeState.AWAITING_SELLER)
+    # Above the vertical's return-rate threshold a buyer's new disputes go to staff first.
+    staff_first = models.BooleanField(default=False)
+    staff_first_reason = models.CharField(max_length=255, blank=True)
+    # The automatic checks at opening (no contact details in here: line type, counts, ages).
+    checks = models.JSONField(default=dict, blank=True)
+    recommendation = models.CharField(max_length=8, choices=DisputeRecommendation.choices)
+    recommendation_reasons = models.JSONField(default=list, blank=True)
+    respond_by = models.DateTimeField()
+    seller_response = models.CharField(max_length=8, choices=DisputeResponse.choices, blank=True)
+    seller_statement = models.TextField(blank=True)
+    offer_amount = _usdc(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    buyer_reply = models.CharField(max_length=8, blank=True, help_text="accepted or declined (the seller's offer)")
+    buyer_replied_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=DisputeOutcome.choices, blank=True)
+    refund_amount = _usdc(null=True, blank=True)
+    decider = models.CharField(max_length=8, choices=DisputeDecider.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="dispute_state_age_idx"),
+            models.Index(fields=["buyer", "created_at", "id"], name="dispute_buyer_idx"),
+            models.Index(fields=["seller", "created_at", "id"], name="dispute_seller_idx"),
+            models.Index(fields=["respond_by"], condition=Q(state="awaiting_seller"), name="dispute_respond_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="dispute_price_positive"),
+            models.CheckConstraint(
+                condition=Q(refund_amount__isnull=True) | (Q(refund_amount__gt=0) & Q(refund_amount__lte=F("price"))),
+                name="dispute_refund_within_price",
+            ),
+            models.CheckConstraint(
+                condition=Q(offer_amount__isnull=True) | (Q(offer_amount__gt=0) & Q(offer_amount__lt=F("price"))),
+                name="dispute_offer_below_price",
+            ),
+        ]
+        permissions = [("arbitrate_dispute", "Can decide disputes (staff arbitration)")]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk} on sale {self.sale_id} ({self.get_state_display()})"
+
+
+class DisputeEvidence(models.Model):
+    """A file a party attached to a dispute, kept through Django's storage API (local in
+    development). Its type is checked by content, not by name."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence")
+    party = models.CharField(max_length=8, choices=DisputeParty.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to="disputes/%Y/%m/")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "dispute evidence"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_party_display()})"

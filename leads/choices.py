@@ -16,6 +16,7 @@ class LeadStatus(models.TextChoices):
     SOLD = "sold", "Sold"
     UNSOLD = "unsold", "Unsold"
     EXPIRED = "expired", "Expired"
+    RETURNED = "returned", "Returned (refunded to its buyer)"
 
 
 ACCEPTED_STATUSES = (
@@ -25,6 +26,7 @@ ACCEPTED_STATUSES = (
     LeadStatus.SOLD,
     LeadStatus.UNSOLD,
     LeadStatus.EXPIRED,
+    LeadStatus.RETURNED,
 )
 
 # Which status may follow which (a lead never goes back to "received").
@@ -33,7 +35,9 @@ TRANSITIONS = {
     LeadStatus.SCORED: {LeadStatus.LISTED, LeadStatus.REJECTED, LeadStatus.SCORED},
     LeadStatus.LISTED: {LeadStatus.SOLD, LeadStatus.UNSOLD},
     LeadStatus.UNSOLD: {LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.EXPIRED},
-    LeadStatus.SOLD: {LeadStatus.SCORED},  # a dispute re-score keeps it sold; see lead_rescore
+    LeadStatus.SOLD: {LeadStatus.SCORED, LeadStatus.RETURNED},  # a dispute re-score keeps it sold
+    # A fully refunded lead may be sold again only as a returned lead (Lead.returned_at stays).
+    LeadStatus.RETURNED: {LeadStatus.LISTED},
     LeadStatus.EXPIRED: {LeadStatus.LISTED},
     LeadStatus.REJECTED: set(),
 }

@@ -48,6 +48,8 @@ class Lead(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     scored_at = models.DateTimeField(null=True, blank=True)
+    # Set when a buyer's dispute refunded the lead in full: sold again, it is shown as returned.
+    returned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

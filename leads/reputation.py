@@ -22,7 +22,7 @@ from leads.choices import LeadStatus, RejectionReason
 from leads.models import Lead, SellerReputationDay
 
 GOOD_STATUSES = frozenset(
-    {LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.UNSOLD, LeadStatus.EXPIRED}
+    {LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.UNSOLD, LeadStatus.EXPIRED, LeadStatus.RETURNED}
 )
 BAD_REASONS = frozenset({RejectionReason.LOW_QUALITY, RejectionReason.DUPLICATE})
 GOOD, BAD = "good", "bad"

@@ -37,6 +37,18 @@ class Vertical(models.Model):
         default=60, validators=[MinValueValidator(30), MaxValueValidator(86400)]
     )
     dispute_window_hours = models.PositiveIntegerField(default=48, validators=[MaxValueValidator(24 * 30)])
+    dispute_response_hours = models.PositiveIntegerField(
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
+        help_text="How long a seller has to answer a dispute.",
+    )
+    return_rate_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.25"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Above this share of a buyer's purchases returned (90 days), their new disputes go to staff first.",
+    )
     quality_floor = models.PositiveSmallIntegerField(default=40, validators=[MaxValueValidator(100)])
     daily_cap_per_seller = models.PositiveIntegerField(default=500)
     dedupe_window_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])

@@ -259,6 +259,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = LEAD_MAX_BODY_BYTES + 512 * 1024
 DEMO_LEADS = env.bool("DEMO_LEADS", False)
 DEMO_LEADS_SECONDS = env.int("DEMO_LEADS_SECONDS", 5)
 
+# ---------------------------------------------------------------- disputes
+# Evidence files: kept through Django's storage API (STORAGES["default"]; local files under
+# MEDIA_ROOT unless configured), served only to the dispute's parties and staff, never publicly.
+MEDIA_ROOT = env.str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media"))
+MEDIA_URL = "/media/"
+DISPUTE_EVIDENCE_MAX_BYTES = env.int("DISPUTE_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
+DISPUTE_EVIDENCE_MAX_FILES = 5
+
 # ---------------------------------------------------------------- auctions
 # A bid in the last SOFT_CLOSE seconds extends the deadline by EXTENSION seconds, at most
 # MAX_EXTENSIONS times.

@@ -6,6 +6,7 @@ Redis servers (TEST_REDIS) and two database names (TEST_DATABASE_NAME).
 """
 
 import os
+import tempfile
 
 _redis = os.environ.get("TEST_REDIS", "127.0.0.1:6379")
 os.environ.setdefault("REDIS_URL", f"redis://{_redis}/10")
@@ -45,4 +46,6 @@ DEBUG = False
 DATABASE_READ_REPLICAS: list[str] = []
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Dispute evidence files of the suite go to a directory of their own, not the checkout's media/.
+MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="leadengine-test-media-")
 ALLOWED_HOSTS = ["*"]

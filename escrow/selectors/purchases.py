@@ -14,8 +14,8 @@ selectors return): only once the money arrived (ContactStatus.AVAILABLE). A sale
 was deployed (so escrow.advance will open one) — needs its escrow deal funded on chain: state
 funded, minting, minted, releasing or released, or failed after the funding confirmed (a mint or
 release that needs staff; the money is in escrow). Before that it is AWAITING_PAYMENT; a funding
-that failed is PAYMENT_FAILED; a sale refunded by staff (refunding, refunded) is REFUNDED and never
-readable again. A sale settled in the ledger only was captured with the sale
+that failed is PAYMENT_FAILED; a sale refunded by staff (refunding, refunded), or whose dispute was
+decided for a full refund, is REFUNDED and never readable again. A sale settled in the ledger only was captured with the sale
 (auctions.services.sales): AVAILABLE at once.
 
 Ownership and funding decide who reads PII, so these reads go to the primary.
@@ -34,7 +34,7 @@ from chain.leadnft import MintItem, batch_root, leaf_hash, merkle_proof, token_i
 from chain.models import ContractDeployment, Wallet
 from config import db_router
 from core.paging import Page, page_newest_first
-from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus
+from escrow.choices import CONTACT_STATUS_MESSAGES, ContactStatus, DisputeOutcome
 from escrow.models import Settlement
 from escrow.services.commitments import lead_canonical_data, lead_data_hash
 from escrow.services.settlement import mint_batch_items, settlement_enabled, to_units
@@ -100,8 +100,11 @@ def contact_status_expression() -> Case:
         settlement__state=Settlement.State.FAILED, settlement__funded_at__isnull=False
     )
     # Once a refund was sent the purchase is being undone, whatever happens to that transaction.
-    refunded = Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED)) | Q(
-        settlement__refund_tx__isnull=False
+    # A dispute decided for a full refund locks them from the decision on, before the money moves.
+    refunded = (
+        Q(settlement__state__in=(Settlement.State.REFUNDING, Settlement.State.REFUNDED))
+        | Q(settlement__refund_tx__isnull=False)
+        | Q(dispute__outcome=DisputeOutcome.REFUND_FULL)
     )
     whens = [
         When(refunded, then=Value(ContactStatus.REFUNDED)),

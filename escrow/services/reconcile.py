@@ -14,7 +14,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from web3 import Web3
 
@@ -55,6 +55,16 @@ def _batched(w3: Web3, calls: list) -> list:
     return results
 
 
+def _expected_units(s: Settlement) -> set[int]:
+    """What an open deal may hold: the price, less a partial refund once mirrored; while a
+    partial refund is on its way either amount is right."""
+    if s.partial_refund_tx_id is None:
+        return {to_units(s.amount)}
+    if s.partial_refunded_at is not None:
+        return {to_units(s.held_amount)}
+    return {to_units(s.amount), to_units(s.held_amount)}
+
+
 def reconcile(*, now=None) -> dict[str, int]:
     """One full comparison; returns open differences per kind."""
     now = now or timezone.now()
@@ -70,7 +80,7 @@ def reconcile(*, now=None) -> dict[str, int]:
 
     deals = list(
         Settlement.objects.filter(chain_id=chain_id, state__in=(*OPEN_DEAL, State.RELEASED))
-        .only("id", "sale_id", "state", "amount")
+        .only("id", "sale_id", "state", "amount", "partial_refund_amount", "partial_refund_tx", "partial_refunded_at")
         .order_by("id")
     )
     held = _batched(w3, [vault.functions.dealOf(s.sale_id) for s in deals])
@@ -82,8 +92,8 @@ def reconcile(*, now=None) -> dict[str, int]:
                 found[(Kind.ESCROW_MISSING, s.pk)] = (f"{s.amount} USDC held", "no deal")
             elif amount == 0:
                 found[(Kind.ESCROW_RELEASED, s.pk)] = (f"{s.amount} USDC held", "0 held")
-            elif amount != to_units(s.amount):
-                found[(Kind.ESCROW_AMOUNT, s.pk)] = (f"{to_units(s.amount)} units", f"{amount} units")
+            elif amount not in _expected_units(s):
+                found[(Kind.ESCROW_AMOUNT, s.pk)] = (f"{to_units(s.held_amount)} units", f"{amount} units")
         elif amount != 0:
             found[(Kind.ESCROW_AMOUNT, s.pk)] = ("0 units (released)", f"{amount} units")
 
@@ -102,9 +112,12 @@ def reconcile(*, now=None) -> dict[str, int]:
         elif Web3.to_checksum_address(owner) != Web3.to_checksum_address(s.owner_address or s.buyer_address):
             moved.append((s, Web3.to_checksum_address(owner)))
 
-    expected = Settlement.objects.filter(chain_id=chain_id, state__in=OPEN_DEAL).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal(0)
+    open_deals = Settlement.objects.filter(chain_id=chain_id, state__in=OPEN_DEAL).aggregate(
+        total=Sum("amount"),
+        # Partial refunds (disputes) the chain confirmed left the vault's deals.
+        partial=Sum("partial_refund_amount", filter=Q(partial_refund_tx__status=CONFIRMED)),
+    )
+    expected = (open_deals["total"] or Decimal(0)) - (open_deals["partial"] or Decimal(0))
     expected += BountyDeal.objects.filter(settlement__chain_id=chain_id, fund_tx__status=CONFIRMED).exclude(
         release_tx__status=CONFIRMED
     ).aggregate(total=Sum("amount"))["total"] or Decimal(0)

@@ -5,6 +5,10 @@ buyer's address in batches, and released to the seller after the vertical's disp
     funded ──chain.mint (50 sales or CHAIN_MINT_FLUSH_SECONDS)──▶ minting ─confirmed─▶ minted
     minted, window over ─releaseDeal tx─▶ releasing ─confirmed─▶ released (+ ledger payout)
 
+A dispute (escrow.services.disputes) holds the release while it is open or its outcome is still
+moving money; a partial refund (`settlement_partial_refund`) returns part of the deal to the
+buyer first, and the release then splits what the deal still holds.
+
 Exactly once, across crashes and retries:
 - every chain transaction is a ChainTransaction with an idempotency key (chain/transactions.py),
   recorded in the SAME database transaction as the state change that needs it and sent after
@@ -26,6 +30,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from web3 import Web3
 
@@ -38,8 +43,9 @@ from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.transactions import PreparedTx, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_for
 from escrow import metrics
+from escrow.choices import OPEN_DISPUTE_STATES, DisputeState
 from escrow.cursors import cursor_lock
-from escrow.models import BountyDeal, MintBatch, Settlement
+from escrow.models import BountyDeal, Dispute, MintBatch, Settlement
 from escrow.services.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.services.fees import release_after_for, release_amounts
 from escrow.services.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
@@ -407,6 +413,7 @@ def settlement_advance(*, now=None) -> dict:
         "releasing": release_due(now=now),
         "released": _advance_releasing(now=now),
         "refunded": _advance_refunding(now=now),
+        "partially_refunded": _advance_partial_refunds(now=now),
         "transfers": nft_transfers_follow(),
         "opened": _open_missing(now=now),
         "deferred_funded": _fund_pending(now=now),
@@ -655,7 +662,9 @@ def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, Account
     vertical has an owner address), and the seller the rest. Rounded down to the cent-millionth;
     the seller gets the remainder, so the legs always sum to the price exactly."""
     vertical = settlement.sale.lead.vertical
-    seller, fee, royalty = release_amounts(price=settlement.amount, vertical_has_owner=bool(vertical.owner_address))
+    seller, fee, royalty = release_amounts(
+        price=settlement.held_amount, vertical_has_owner=bool(vertical.owner_address)
+    )
     legs = [
         (
             settlement.seller_address,
@@ -678,14 +687,25 @@ def release_split(*, settlement: Settlement) -> list[tuple[str, Decimal, Account
     return [leg for leg in legs if leg[1] > 0]
 
 
+def release_held() -> Q:
+    """Settlements the release must not touch yet: a dispute open or deciding (its outcome not
+    applied), or a partial refund sent and not yet mirrored in the ledger."""
+    disputed = Exists(
+        Dispute.objects.filter(settlement=OuterRef("pk"), state__in=(*OPEN_DISPUTE_STATES, DisputeState.DECIDED))
+    )
+    return Q(disputed) | Q(partial_refund_tx__isnull=False, partial_refunded_at__isnull=True)
+
+
 def release_due(*, now=None, limit: int = 100) -> int:
-    """Send releaseDeal for minted settlements whose dispute window is over (and each funded
-    bounty deal with it). Each release is prepared with the node first, then recorded under its
-    row's lock in a transaction of its own."""
+    """Send releaseDeal for minted settlements whose dispute window is over and that no dispute
+    holds (and each funded bounty deal with it). Each release is prepared with the node first,
+    then recorded under its row's lock in a transaction of its own, which checks the dispute
+    again: a dispute opened at the last moment and this release serialize on the row's lock."""
     now = now or timezone.now()
     sent = 0
     due = (
         Settlement.objects.filter(state=Settlement.State.MINTED, release_after__lte=now)
+        .exclude(release_held())
         .select_related("sale__lead__vertical")
         .order_by("release_after", "id")[:limit]
     )
@@ -723,10 +743,11 @@ def release_due(*, now=None, limit: int = 100) -> int:
                 Settlement.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("sale__lead__vertical")
                 .filter(pk=s.pk, state=Settlement.State.MINTED)
+                .exclude(release_held())
                 .first()
             )
             if s is None:
-                continue  # another worker has it, or it moved on
+                continue  # another worker has it, it moved on, or a dispute holds it now
             retry = f":retry{s.release_retries}" if s.release_retries else ""
             tx = chain_tx_record(idempotency_key=f"escrow.release:{s.chain_id}:{s.sale_id}{retry}", prepared=prepared)
             for deal, bounty_prepared in bounties:
@@ -836,7 +857,13 @@ def settlement_refund(*, settlement_id: int, reason: str) -> Settlement:
             }
         )
     vault, _ = settlement_contracts(chain_id=s.chain_id)
-    prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, to_units(s.amount)]))
+    if s.partial_refund_tx_id is not None and s.partial_refunded_at is None:
+        raise ValidationError(
+            {"state": "A partial refund of this sale is still on its way: refund the rest once it settled."}
+        )
+    prepared = chain_tx_prepare(
+        to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, to_units(s.held_amount)])
+    )
     deals = list(s.bounty_deals.filter(fund_tx__status=CONFIRMED, release_tx__isnull=True, refund_tx__isnull=True))
     bounty_refunds = [
         (
@@ -916,7 +943,7 @@ def _refund_ledger(s: Settlement) -> None:
     """Mirror the refund: the price from the sale's escrow account back to the buyer's available
     balance, and each bounty payout whose deal was refunded on chain back to its funder."""
     sale = s.sale
-    legs = [(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.buyer_id), s.amount)]
+    legs = [(AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.buyer_id), s.held_amount)]
     for deal in s.bounty_deals.filter(refund_tx__status=CONFIRMED).select_related("award__bounty"):
         legs.append(
             (AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=deal.award.bounty.buyer_id), deal.amount)
@@ -928,6 +955,88 @@ def _refund_ledger(s: Settlement) -> None:
         memo=f"Refund of sale {sale.pk}: {s.refund_reason}"[:255],
         entries=[(sale.escrow_account, -total), *legs],
     )
+
+
+# ---------------------------------------------------------------- partial refund
+
+PARTIALLY_REFUNDABLE = (Settlement.State.FUNDED, Settlement.State.MINTING, Settlement.State.MINTED)
+
+
+def settlement_partial_refund(*, settlement_id: int, amount: Decimal, reason: str) -> Settlement:
+    """Return `amount` (0 < amount < price) of a sale's escrow deal to its buyer: `refundDeal` on
+    chain for that much (asked of the node before any lock), mirrored in the ledger once confirmed
+    (`refund:<sale>:partial`); the release later splits what the deal still holds. Once per sale:
+    a settlement with a partial refund already sent returns as it is. ValidationError when the
+    deal is not funded or is being released or refunded."""
+    s = Settlement.objects.get(pk=settlement_id)
+    if s.partial_refund_tx_id is not None:
+        return s
+    if s.state not in PARTIALLY_REFUNDABLE:
+        raise ValidationError(
+            {"state": f"Only a funded sale can be partly refunded (this one is {s.get_state_display().lower()})."}
+        )
+    if not Decimal(0) < amount < s.amount:
+        raise ValidationError({"amount": f"A partial refund is more than 0 and less than the price ({s.amount} USDC)."})
+    vault, _ = settlement_contracts(chain_id=s.chain_id)
+    prepared = chain_tx_prepare(to=vault, data=_vault().encode_abi("refundDeal", args=[s.sale_id, to_units(amount)]))
+    with transaction.atomic():
+        s = Settlement.objects.select_for_update(of=("self",)).get(pk=settlement_id)
+        if s.partial_refund_tx_id is not None:
+            return s
+        if s.state not in PARTIALLY_REFUNDABLE:
+            raise ValidationError({"state": f"The sale is {s.get_state_display().lower()}: no partial refund now."})
+        s.partial_refund_tx = chain_tx_record(
+            idempotency_key=f"escrow.partial_refund:{s.chain_id}:{s.sale_id}", prepared=prepared
+        )
+        if s.partial_refund_tx.status == FAILED:
+            raise ValidationError({"state": f"The vault refused the refund: {s.partial_refund_tx.error[:200]}"})
+        s.partial_refund_amount, s.refund_reason = amount, reason[:255]
+        s.save(update_fields=["partial_refund_tx", "partial_refund_amount", "refund_reason", "updated_at"])
+    logger.info("settlement of sale %s: partial refund sent", s.sale_id, extra={"sale_id": s.sale_id})
+    return s
+
+
+def _advance_partial_refunds(*, now) -> int:
+    """Mirror each confirmed partial refund in the ledger once (escrow account → the buyer's
+    available balance); a failed one is left for staff on the row's error."""
+    done = 0
+    ids = list(
+        Settlement.objects.filter(
+            partial_refunded_at__isnull=True, partial_refund_tx__status__in=(CONFIRMED, FAILED)
+        ).values_list("pk", flat=True)[:200]
+    )
+    for pk in ids:
+        with transaction.atomic():
+            s = (
+                Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("partial_refund_tx", "sale__escrow_account")
+                .filter(pk=pk, partial_refunded_at__isnull=True)
+                .first()
+            )
+            if s is None:
+                continue
+            if s.partial_refund_tx.status == FAILED:
+                if not s.error:
+                    s.error = f"partial refund transaction failed: {s.partial_refund_tx.error}"
+                    s.save(update_fields=["error", "updated_at"])
+                continue
+            sale = s.sale
+            ledger_post(
+                kind=LedgerTransactionKind.TRANSFER,
+                idempotency_key=f"refund:{sale.pk}:partial",
+                memo=f"Partial refund of sale {sale.pk}: {s.refund_reason}"[:255],
+                entries=[
+                    (sale.escrow_account, -s.partial_refund_amount),
+                    (
+                        AccountSpec(kind=LedgerAccountKind.USER_AVAILABLE, owner_id=sale.buyer_id),
+                        s.partial_refund_amount,
+                    ),
+                ],
+            )
+            s.partial_refunded_at = now
+            s.save(update_fields=["partial_refunded_at", "updated_at"])
+            done += 1
+    return done
 
 
 def _open_missing(*, now, limit: int = 20) -> int:

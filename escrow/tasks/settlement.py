@@ -7,6 +7,7 @@ from django.db import transaction
 from chain.client import ChainUnavailable
 from config.celery import app
 from core.pipeline import PipelineTask, TransientError
+from escrow.services.disputes import disputes_advance
 from escrow.services.reconcile import reconcile as run
 from escrow.services.settlement import mint_flush as flush
 from escrow.services.settlement import settlement_advance, settlement_enabled, settlement_fund
@@ -28,9 +29,10 @@ def settle_sale_schedule(sender, *, sale, **kwargs) -> None:
 @app.task(name="escrow.advance", base=PipelineTask)
 def advance() -> dict:
     """Periodic (celery beat, every 2 s): move settlements on from confirmed transactions, flush
-    mint batches, release deals past their dispute window. Idempotent."""
+    mint batches, release deals past their dispute window, pass dispute deadlines and move decided
+    disputes' refunds. Idempotent."""
     try:
-        return settlement_advance()
+        return {**settlement_advance(), **disputes_advance()}
     except ChainUnavailable as exc:  # a periodic task: the next beat tries again
         logger.warning("escrow.advance: %s", exc)
         return {}
