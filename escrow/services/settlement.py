@@ -414,6 +414,7 @@ def settlement_advance(*, now=None) -> dict:
         "released": _advance_releasing(now=now),
         "refunded": _advance_refunding(now=now),
         "partially_refunded": _advance_partial_refunds(now=now),
+        "tokens_returned": tokens_return(),
         "transfers": nft_transfers_follow(),
         "opened": _open_missing(now=now),
         "deferred_funded": _fund_pending(now=now),
@@ -955,6 +956,40 @@ def _refund_ledger(s: Settlement) -> None:
         memo=f"Refund of sale {sale.pk}: {s.refund_reason}"[:255],
         entries=[(sale.escrow_account, -total), *legs],
     )
+
+
+def tokens_return(*, limit: int = 50) -> int:
+    """Take the LeadNFT of each fully refunded, minted sale back to the platform's returns address
+    (`LeadNFT.returnToken`, once per sale: `lead.return:<chain>:<sale>`); nft_transfers_follow then
+    moves Settlement.owner_address with the Transfer, as for any transfer. Returns how many were sent."""
+    due = list(
+        Settlement.objects.filter(state=Settlement.State.REFUNDED, token_id__isnull=False, nft_return_tx__isnull=True)
+        .order_by("id")
+        .only("pk", "chain_id", "token_id")[:limit]
+    )
+    sent = 0
+    for s in due:
+        _, nft = settlement_contracts(chain_id=s.chain_id)
+        prepared = chain_tx_prepare(
+            to=nft,
+            data=lead_nft(Web3(), nft).encode_abi(
+                "returnToken", args=[int(s.token_id), platform_address(chain_id=s.chain_id)]
+            ),
+        )
+        with transaction.atomic():
+            s = (
+                Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=s.pk, nft_return_tx__isnull=True)
+                .first()
+            )
+            if s is None:
+                continue
+            s.nft_return_tx = chain_tx_record(
+                idempotency_key=f"lead.return:{s.chain_id}:{s.sale_id}", prepared=prepared
+            )
+            s.save(update_fields=["nft_return_tx", "updated_at"])
+            sent += 1
+    return sent
 
 
 # ---------------------------------------------------------------- partial refund

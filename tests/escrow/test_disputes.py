@@ -280,3 +280,26 @@ def test_two_staff_decisions_at_once_only_one_applies(contracts):  # noqa: F811
     d.refresh_from_db()
     assert d.outcome == applied[0].outcome and d.decided_by_id == applied[0].decided_by_id
     assert d.outcome in (DisputeOutcome.REFUND_FULL, DisputeOutcome.DISMISSED)
+
+
+def test_a_fully_refunded_lead_token_returns_to_the_platform(contracts):  # noqa: F811
+    from chain.deploy import platform_address
+    from chain.leadnft import token_id_for
+
+    nft = contracts["LeadNFT"]
+    sale, s = minted_sale(price=D("20"))
+    token = token_id_for(sale_id=sale.pk, buyer=s.buyer_address)
+    assert nft.functions.ownerOf(token).call() == checksum(s.buyer_address)
+    d = _open(sale)
+    dispute_respond(seller=sale.seller, dispute_id=d.pk, response="accept")
+    dispute_outcome_apply(dispute_id=d.pk)
+    settle_rounds(4)
+    s.refresh_from_db()
+    returns = checksum(platform_address(chain_id=s.chain_id))
+    assert s.state == State.REFUNDED and s.nft_return_tx.status == "confirmed"
+    assert nft.functions.ownerOf(token).call() == returns
+    settle_rounds(1)
+    assert checksum(Settlement.objects.get(pk=s.pk).owner_address) == returns
+    # The buyer still sees the purchase, as refunded; the contact details stay locked.
+    assert purchase_contact_status_now(user=sale.buyer, sale=sale)[1] == ContactStatus.REFUNDED
+    assert reconcile() == {}
