@@ -36,8 +36,8 @@ TRANSITIONS = {
     LeadStatus.LISTED: {LeadStatus.SOLD, LeadStatus.UNSOLD},
     LeadStatus.UNSOLD: {LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.EXPIRED},
     LeadStatus.SOLD: {LeadStatus.SCORED, LeadStatus.RETURNED},  # a dispute re-score keeps it sold
-    # A fully refunded lead may be sold again only as a returned lead (Lead.returned_at stays).
-    LeadStatus.RETURNED: {LeadStatus.LISTED},
+    # A fully refunded lead is offered again only as a new, returned lead (lead_relist_returned).
+    LeadStatus.RETURNED: set(),
     LeadStatus.EXPIRED: {LeadStatus.LISTED},
     LeadStatus.REJECTED: set(),
 }

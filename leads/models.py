@@ -50,6 +50,10 @@ class Lead(models.Model):
     scored_at = models.DateTimeField(null=True, blank=True)
     # Set when a buyer's dispute refunded the lead in full: sold again, it is shown as returned.
     returned_at = models.DateTimeField(null=True, blank=True)
+    # A returned lead offered again is a new lead (a lead is sold once): the one it was returned as.
+    returned_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="relisted_as"
+    )
 
     class Meta:
         constraints = [

@@ -12,11 +12,13 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from core import correlation
+from core.errors import NotFoundError
 from core.inserts import insert_together, next_id_sql
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
@@ -26,6 +28,7 @@ from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
 from leads.reputation import lead_outcome, reputation_count_change, reputation_count_new
 from leads.scoring import compute_score
+from leads.selectors import lead_pii_read
 from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
@@ -373,6 +376,64 @@ def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
     lead.save(update_fields=["quality_score", "score_breakdown", "scored_at", "updated_at"])
     _record_status(lead, lead.status, f"{reason}: score {previous} → {score}", lead.status)
     return lead
+
+
+@transaction.atomic
+def lead_relist_returned(*, seller, lead_id: int, now=None) -> Lead:
+    """Offer a lead returned by its buyer (a dispute refunded it in full) again, as a returned
+    lead: a new lead with the same fields, consent and contact details (re-sealed under its own
+    id), `returned_at` and `returned_from` set so every listing shows it as returned, scored and
+    listed like any other. Once per returned lead; ValidationError for any other lead."""
+    now = now or timezone.now()
+    original = (
+        Lead.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("pii")
+        .filter(pk=lead_id, seller=seller)
+        .first()
+    )
+    if original is None:
+        raise NotFoundError({"lead": "No such lead of yours."})
+    if original.status != LeadStatus.RETURNED:
+        raise ValidationError({"lead": "Only a lead its buyer returned (refunded in full) can be offered again."})
+    if Lead.objects.filter(returned_from=original).exists():
+        raise ValidationError({"lead": "This returned lead is offered again already."})
+    copy = Lead(
+        **{
+            f.attname: getattr(original, f.attname)
+            for f in Lead._meta.concrete_fields
+            if f.attname
+            not in {
+                "id",
+                "status",
+                "rejection_reason",
+                "rejection_detail",
+                "duplicate_of_id",
+                "quality_score",
+                "score_breakdown",
+                "price",
+                "external_id",
+                "created_at",
+                "updated_at",
+                "scored_at",
+                "returned_from_id",
+                "correlation_id",
+            }
+        },
+        returned_from=original,
+        status=LeadStatus.RECEIVED,
+        correlation_id=correlation.get() or "",
+        created_at=now,
+    )
+    copy.save(force_insert=True)
+    pii = lead_pii_read(lead=original)
+    if pii:
+        key_id, blob = vault.seal(pii, context=str(copy.pk))
+        LeadPII.objects.create(lead=copy, key_id=key_id, ciphertext=blob)
+    _record_status(copy, LeadStatus.RECEIVED, f"returned lead {original.pk} offered again")
+    reputation_count_new(lead=copy)
+    transaction.on_commit(lambda: lead_received.send(sender=Lead, lead_id=copy.pk))
+    logger.info("returned lead offered again", extra={"lead_id": copy.pk, "returned_from": original.pk})
+    return copy
 
 
 # ---------------------------------------------------------------- hosted forms

@@ -29,6 +29,7 @@ from django.utils import timezone
 from auctions.models import Sale
 from core import correlation
 from core.broadcast import group_send_on_commit
+from core.errors import NotFoundError
 from core.groups import user_group
 from escrow import metrics
 from escrow.choices import (
@@ -64,7 +65,7 @@ State = Settlement.State
 
 
 def _not_found(field: str = "dispute") -> ValidationError:
-    return ValidationError({field: "No such dispute of yours."}, code="not_found")
+    return NotFoundError({field: "No such dispute of yours."})
 
 
 def _statement(value, *, field: str, required: bool) -> str:
@@ -138,7 +139,7 @@ def dispute_open(*, buyer, sale_id: int, reason: str, statement: str, files=(), 
     )
     role, status = purchase_contact_status_now(user=buyer, sale=sale) if sale is not None else (None, "")
     if sale is None or role != AS_BUYER or sale.buyer_id != buyer.pk:
-        raise ValidationError({"sale": "No such purchase of yours."}, code="not_found")
+        raise NotFoundError({"sale": "No such purchase of yours."})
     if Dispute.objects.filter(sale_id=sale.pk).exists():
         raise ValidationError({"sale": "You opened a dispute on this purchase already."})
     _disputable(getattr(sale, "settlement", None), now=now)

@@ -26,6 +26,8 @@ from escrow.services.reconcile import reconcile
 from escrow.services.settlement import release_due
 from escrow.units import to_units
 from leads.choices import LeadStatus
+from leads.selectors import lead_pii_read
+from leads.services import lead_relist_returned
 from ledger.models import LedgerTransaction
 from ledger.selectors import balance_for, ledger_check
 from tests.escrow.dispute_helpers import PNG, after_window, minted_sale, png
@@ -84,6 +86,17 @@ def test_seller_accepts_full_refund_on_chain_and_in_the_ledger_once_and_the_lead
     lead.refresh_from_db()
     assert lead.status == LeadStatus.RETURNED and lead.returned_at is not None
     assert ledger_check().ok and reconcile() == {}
+
+    # The seller may offer it again only as a returned lead: a new lead, marked, same contact.
+    with pytest.raises(ValidationError) as refused:
+        lead_relist_returned(seller=sale.buyer, lead_id=lead.pk)
+    assert "lead" in refused.value.message_dict
+    again = lead_relist_returned(seller=sale.seller, lead_id=lead.pk)
+    assert again.pk != lead.pk and again.returned_from_id == lead.pk and again.returned_at == lead.returned_at
+    assert (again.phone_hash, again.fields, again.vertical_id) == (lead.phone_hash, lead.fields, lead.vertical_id)
+    assert lead_pii_read(lead=again) == lead_pii_read(lead=lead)
+    with pytest.raises(ValidationError, match="offered again already"):
+        lead_relist_returned(seller=sale.seller, lead_id=lead.pk)
 
 
 def test_a_partial_refund_returns_the_offer_and_the_release_splits_the_rest(contracts):  # noqa: F811
