@@ -11,6 +11,7 @@ import secrets
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
@@ -26,6 +27,7 @@ from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
 from leads.reputation import lead_outcome, reputation_count_change, reputation_count_new
 from leads.scoring import compute_score
+from leads.seller_reputation import dispute_decision_counts, seller_reputation_move
 from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
@@ -311,7 +313,9 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
 
 def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) -> Lead:
     """Move a lead to another status (caller holds select_for_update on the lead); the seller's
-    reputation rollup follows in the same transaction."""
+    reputation rollup follows in the same transaction, and a sale (to SOLD) adds to the seller's
+    reputation in the lead's vertical (leads.seller_reputation: its row stays locked until the
+    transaction ends, so sell last)."""
     if to_status not in TRANSITIONS[LeadStatus(lead.status)]:
         raise ValueError(f"A {lead.status} lead cannot become {to_status}.")
     from_status, was = lead.status, lead_outcome(status=lead.status, rejection_reason=lead.rejection_reason)
@@ -321,6 +325,8 @@ def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) 
     lead.save(update_fields=["status", "updated_at", *changes])
     _record_status(lead, to_status, reason, from_status)
     reputation_count_change(lead=lead, was=was)
+    if to_status == LeadStatus.SOLD and from_status != LeadStatus.SOLD:
+        seller_reputation_move(seller_id=lead.seller_id, vertical_id=lead.vertical_id, sales=1)
     return lead
 
 
@@ -373,6 +379,30 @@ def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
     lead.save(update_fields=["quality_score", "score_breakdown", "scored_at", "updated_at"])
     _record_status(lead, lead.status, f"{reason}: score {previous} → {score}", lead.status)
     return lead
+
+
+# ---------------------------------------------------------------- seller reputation (disputes)
+# Called by the escrow app (above leads in the layers) from its dispute services, inside the
+# dispute's transaction. Each takes the seller's reputation row in the vertical FOR UPDATE until
+# that transaction ends: call it as the transaction's last write (after the ledger postings), so
+# that a sale of the same seller waiting on the row never holds a lock the dispute still needs.
+
+
+@transaction.atomic
+def seller_reputation_dispute_opened(*, seller_id: int, vertical_id: int) -> None:
+    """A buyer opened a dispute about a sale of the seller's lead in the vertical. Counted (for
+    staff and analytics) but it does not move the score until it is decided."""
+    seller_reputation_move(seller_id=seller_id, vertical_id=vertical_id, opened=1)
+
+
+@transaction.atomic
+def seller_reputation_dispute_decided(*, seller_id: int, vertical_id: int, outcome: str, refund_share: Decimal) -> None:
+    """A dispute was decided (leads.choices.DisputeOutcomeForReputation): refund_full (refund_share
+    1) and refund_partial (refund_share = refunded amount / price, 0–1) count as upheld, weighted by
+    the share; dismissed (refund_share 0) counts for nothing against the seller. The score is
+    recomputed at once. ValueError for an unknown outcome or a share that does not fit it."""
+    counts = dispute_decision_counts(outcome=outcome, refund_share=refund_share)
+    seller_reputation_move(seller_id=seller_id, vertical_id=vertical_id, **counts)
 
 
 # ---------------------------------------------------------------- hosted forms
