@@ -329,6 +329,8 @@ def seller_reputation_rebuild(*, now: datetime | None = None) -> int:
                         target[key] += fact.get(key, 0)
         else:
             for key, old in existing.items():
+                if not (old.disputes_opened or old.disputes_upheld or old.disputes_dismissed):
+                    continue
                 target = row(*key)
                 target["opened"], target["upheld"] = old.disputes_opened, old.disputes_upheld
                 target["refunds"], target["dismissed"] = old.refunds_weighted, old.disputes_dismissed

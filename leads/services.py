@@ -108,8 +108,10 @@ def _status_change(lead: Lead, to_status: str, reason: str = "", from_status: st
     return LeadStatusChange(lead=lead, from_status=from_status, to_status=to_status, reason=reason[:300])
 
 
-def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> None:
-    _status_change(lead, to_status, reason, from_status).save(force_insert=True)
+def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> LeadStatusChange:
+    change = _status_change(lead, to_status, reason, from_status)
+    change.save(force_insert=True)
+    return change
 
 
 def lead_input_check(data, *, vertical: Vertical | None, schemas: SchemaCache, now: datetime):
@@ -323,10 +325,11 @@ def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) 
     for name, value in changes.items():
         setattr(lead, name, value)
     lead.save(update_fields=["status", "updated_at", *changes])
-    _record_status(lead, to_status, reason, from_status)
+    change = _record_status(lead, to_status, reason, from_status)
     reputation_count_change(lead=lead, was=was)
     if to_status == LeadStatus.SOLD and from_status != LeadStatus.SOLD:
-        seller_reputation_move(seller_id=lead.seller_id, vertical_id=lead.vertical_id, sales=1)
+        # The sale's time is its status change's, as the rebuild reads it back from the history.
+        seller_reputation_move(seller_id=lead.seller_id, vertical_id=lead.vertical_id, sales=1, now=change.at)
     return lead
 
 
