@@ -221,6 +221,7 @@ SPECTACULAR_SETTINGS = {
         # A settlement's state (purchases' escrow.state, pending earnings' settlement_state): one enum.
         "StateEnum": "escrow.models.Settlement.State",
         "UsStateEnum": "leads.validation.US_STATE_CODES",
+        "SellerReputationLevelEnum": "leads.choices.SellerReputationLevel",
     },
 }
 
