@@ -428,3 +428,16 @@ def test_the_quality_score_blends_the_sales_reputation_in_by_sales(seller_user, 
     assert blended["points"] == pytest.approx(10 * (0.5 * share + 0.5 * row.score / 100), abs=0.01)
     assert f"sales reputation {row.score} from 20 sales" in blended["detail"]
     assert blended["points"] < alone["points"]
+
+
+def test_the_rebuild_command_reports_the_rows(seller_user, solar):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    sell(listed_lead(seller_user, solar))
+    SellerVerticalReputation.objects.all().delete()
+    out = StringIO()
+    call_command("seller_reputation_rebuild", stdout=out)
+    assert "Rebuilt 1 seller reputation row(s); disputes from the stored counters." in out.getvalue()
+    assert row_of(seller_user, solar).sales == 1
