@@ -46,6 +46,7 @@ TASK_ROUTES: dict[str, str] = {
     "leads.score_lead": "leads.score",
     "leads.score_leads": "leads.score",
     "leads.import_csv": "leads.ingest",
+    "leads.refresh_seller_reputation": "default",
     "auctions.open_auction": "auctions.open",
     "auctions.close_auction": "auctions.close",
     "auctions.close_due": "auctions.clock",

@@ -69,3 +69,22 @@ class PiiReaderRole(models.TextChoices):
 class PiiChannel(models.TextChoices):
     PAGE = "page", "Page"
     API = "api", "API"
+
+
+class DisputeOutcomeForReputation(models.TextChoices):
+    """How a decided dispute counts in its seller's reputation (leads.reputation): the escrow app
+    maps its dispute decisions onto these."""
+
+    REFUND_FULL = "refund_full", "Upheld: full refund"
+    REFUND_PARTIAL = "refund_partial", "Upheld: partial refund"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class SellerReputationLevel(models.TextChoices):
+    """The label buyers see beside a seller's reputation score (docs/scoring.md)."""
+
+    NEW = "new", "New seller"
+    TRUSTED = "trusted", "Trusted"
+    GOOD = "good", "Good"
+    FAIR = "fair", "Fair"
+    POOR = "poor", "Frequent returns"

@@ -158,6 +158,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Deposits and withdrawals: confirmed vault logs into the ledger, withdrawals completed or
     # refunded (escrow/services/deposits.py, escrow/services/withdrawals.py; idempotent).
     "escrow-index-vault": {"task": "escrow.index_vault", "schedule": 2.0, "options": {"expires": 2.0}},
+    # Seller reputation scores whose tenure grew with time alone (leads.seller_reputation; idempotent).
+    "leads-refresh-seller-reputation": {
+        "task": "leads.refresh_seller_reputation",
+        "schedule": 86400.0,
+        "options": {"expires": 3600.0},
+    },
 }
 # Worker processes keep their database connections between tasks. Celery's Django fix-up closes
 # them (and, with the psycopg pool, the pool) before and after every task unless DB_REUSE_MAX is
@@ -215,6 +221,7 @@ SPECTACULAR_SETTINGS = {
         # A settlement's state (purchases' escrow.state, pending earnings' settlement_state): one enum.
         "StateEnum": "escrow.models.Settlement.State",
         "UsStateEnum": "leads.validation.US_STATE_CODES",
+        "SellerReputationLevelEnum": "leads.choices.SellerReputationLevel",
     },
 }
 
