@@ -44,7 +44,8 @@ class EventPreferenceSerializer(serializers.Serializer):
 class PreferencesSerializer(serializers.Serializer):
     events = EventPreferenceSerializer(
         many=True,
-        help_text="Every event with your channels (GET). PUT sets the events listed; the others keep theirs.",
+        help_text="Every event with your channels (GET). PUT sets the events listed (an event listed twice: "
+        "the last wins); the others keep theirs.",
     )
     low_balance_threshold = UsdcField(
         allow_null=True,
@@ -52,12 +53,6 @@ class PreferencesSerializer(serializers.Serializer):
         help_text="Tell me when my available balance falls below this (once per crossing); null: never. "
         "Omitted on PUT: unchanged.",
     )
-
-    def validate_events(self, value):
-        events = [item["event"] for item in value]
-        if len(set(events)) != len(events):
-            raise ValidationError("Each event at most once.", code="duplicate")
-        return value
 
 
 UNREAD = OpenApiParameter(
