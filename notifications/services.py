@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 # query for rows that change a few times a year. Emptied everywhere when a user saves them.
 PREFERENCES = LocalCache("notifications.preferences")
 THRESHOLDS = LocalCache("notifications.thresholds")
-_NO_THRESHOLD = Decimal(-1)  # LocalCache keeps no None
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
 
@@ -336,15 +335,18 @@ def notification_unsubscribe(*, user_id: int, event: str) -> bool:
 # ---------------------------------------------------------------- low balance
 
 
-def low_balance_threshold(*, user_id: int) -> Decimal | None:
-    found = THRESHOLDS.get(
-        user_id,
-        lambda: (
-            NotificationSettings.objects.filter(user_id=user_id).values_list("low_balance_threshold", flat=True).first()
-            or _NO_THRESHOLD
-        ),
+def _thresholds() -> dict[int, Decimal]:
+    return dict(
+        NotificationSettings.objects.filter(low_balance_threshold__isnull=False).values_list(
+            "user_id", "low_balance_threshold"
+        )
     )
-    return None if found == _NO_THRESHOLD else found
+
+
+def low_balance_threshold(*, user_id: int) -> Decimal | None:
+    """The user's threshold, from one process-wide map of every threshold set (a buyer's first
+    bid in a process pays no query of its own)."""
+    return THRESHOLDS.get("all", _thresholds).get(user_id)
 
 
 def low_balance_check(*, user_id: int, before: Decimal, after: Decimal, key: str) -> Notification | None:
