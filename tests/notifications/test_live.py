@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from config.asgi import application
@@ -37,15 +37,25 @@ def test_notification_is_pushed_to_the_users_socket_after_commit_only():
         assert (await theirs.receive_json_from(timeout=5))["type"] == "hello"
 
         def rolled_back():
-            with pytest.raises(RuntimeError), transaction.atomic():
-                services.notify(user_id=user.pk, event=NotificationEvent.WON, title="never", key="gone")
-                raise RuntimeError
+            try:
+                with pytest.raises(RuntimeError), transaction.atomic():
+                    services.notify(user_id=user.pk, event=NotificationEvent.WON, title="never", key="gone")
+                    raise RuntimeError
+            finally:
+                connection.close()  # this executor thread's own connection
 
         def committed():
-            with transaction.atomic():
-                return services.notify(
-                    user_id=user.pk, event=NotificationEvent.WON, title="You won auction 3", url="/my/wins/", key="w3"
-                )
+            try:
+                with transaction.atomic():
+                    return services.notify(
+                        user_id=user.pk,
+                        event=NotificationEvent.WON,
+                        title="You won auction 3",
+                        url="/my/wins/",
+                        key="w3",
+                    )
+            finally:
+                connection.close()
 
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, rolled_back)
