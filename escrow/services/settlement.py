@@ -46,6 +46,7 @@ from escrow import metrics
 from escrow.choices import OPEN_DISPUTE_STATES, DisputeState
 from escrow.cursors import cursor_lock
 from escrow.models import BountyDeal, Dispute, MintBatch, Settlement
+from escrow.notices import earnings_released_notify, purchase_ready_notify
 from escrow.services.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.services.fees import release_after_for, release_amounts
 from escrow.services.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
@@ -481,6 +482,7 @@ def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: st
 def _advance_funding(*, now) -> int:
     def funded(s: Settlement) -> None:
         s.state, s.funded_at = Settlement.State.FUNDED, now
+        purchase_ready_notify(sale_id=s.sale_id, buyer_id=s.sale.buyer_id)
         metrics.ESCROW_FUNDING_SECONDS.observe(max((now - s.sale.created_at).total_seconds(), 0))
 
     return _advance_on(Settlement.State.FUNDING, "fund_tx", related=("sale",), what="funding", on_confirmed=funded)
@@ -796,6 +798,7 @@ def _advance_releasing(*, now) -> int:
         _bounty_txs_final(s, "release_tx")
         _release_ledger(s)
         s.state, s.released_at = Settlement.State.RELEASED, now
+        earnings_released_notify(settlement=s)
 
     return _advance_on(
         Settlement.State.RELEASING,
