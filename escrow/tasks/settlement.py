@@ -7,8 +7,8 @@ from django.db import transaction
 from chain.client import ChainUnavailable
 from config.celery import app
 from core.pipeline import PipelineTask, TransientError
-from escrow.services.disputes import disputes_advance
 from escrow.notices import purchase_ready_notify
+from escrow.services.disputes import disputes_advance
 from escrow.services.reconcile import reconcile as run
 from escrow.services.settlement import mint_flush as flush
 from escrow.services.settlement import settlement_advance, settlement_enabled, settlement_fund
