@@ -95,3 +95,26 @@ def buyer_return_rates(*, buyer_ids, now=None) -> dict[tuple[int, int], ReturnRa
 
 def dispute_is_open(dispute: Dispute) -> bool:
     return dispute.state in OPEN_DISPUTE_STATES
+
+
+def dispute_reputation_facts():
+    """Every seller × vertical's dispute counts for the seller reputation's rebuild
+    (leads.seller_reputation.DISPUTE_FACTS): opened, upheld (full or partial refunds), the sum of
+    their refund shares, dismissed."""
+    rows = (
+        Dispute.objects.values("seller_id", "vertical_id")
+        .annotate(
+            opened=Count("id"),
+            upheld=Count("id", filter=Q(outcome__in=("refund_full", "refund_partial"))),
+            dismissed=Count("id", filter=Q(outcome="dismissed")),
+        )
+        .order_by()
+    )
+    shares: dict[tuple[int, int], Decimal] = {}
+    for seller_id, vertical_id, amount, price in Dispute.objects.filter(
+        outcome__in=("refund_full", "refund_partial")
+    ).values_list("seller_id", "vertical_id", "refund_amount", "price"):
+        key = (seller_id, vertical_id)
+        shares[key] = shares.get(key, Decimal(0)) + (amount / price).quantize(Decimal("0.000001"))
+    for row in rows:
+        yield {**row, "refunds": shares.get((row["seller_id"], row["vertical_id"]), Decimal(0))}

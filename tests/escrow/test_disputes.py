@@ -316,3 +316,29 @@ def test_a_fully_refunded_lead_token_returns_to_the_platform(contracts):  # noqa
     # The buyer still sees the purchase, as refunded; the contact details stay locked.
     assert purchase_contact_status_now(user=sale.buyer, sale=sale)[1] == ContactStatus.REFUNDED
     assert reconcile() == {}
+
+
+def test_the_sellers_reputation_follows_the_disputes_and_a_rebuild_agrees(contracts):  # noqa: F811
+    from leads.models import SellerVerticalReputation
+    from leads.seller_reputation import seller_reputation_rebuild
+
+    full, _ = minted_sale(price=D("20"))
+    vertical = full.lead.vertical
+    partial, _ = minted_sale(price=D("20"), vertical=vertical, seller=full.seller)
+    dismissed, _ = minted_sale(price=D("20"), vertical=vertical, seller=full.seller)
+    rep = SellerVerticalReputation.objects.get(seller=full.seller, vertical=vertical)
+    assert (rep.sales, rep.disputes_opened) == (3, 0)
+    score_before = rep.score
+    staff = UserFactory(is_staff=True)
+    for sale, outcome in ((full, "refund_full"), (partial, "refund_partial"), (dismissed, "dismissed")):
+        d = _open(sale, files=[])
+        dispute_decide(staff=staff, dispute_id=d.pk, outcome=outcome, refund_amount="5", reason="Checked.")
+    rep.refresh_from_db()
+    assert (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed) == (3, 2, 1)
+    assert rep.refunds_weighted == D("1.25") and rep.score < score_before
+    incremental = (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed, rep.refunds_weighted, rep.sales)
+    seller_reputation_rebuild()
+    rep.refresh_from_db()
+    assert (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed, rep.refunds_weighted, rep.sales) == (
+        incremental
+    )
