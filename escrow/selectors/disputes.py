@@ -98,13 +98,18 @@ def dispute_is_open(dispute: Dispute) -> bool:
 
 
 def dispute_list_received(*, seller) -> QuerySet:
-    """The seller's received disputes: open ones first, soonest deadline first; then the rest,
-    newest first."""
-    is_open = Case(When(state__in=OPEN_DISPUTE_STATES, then=Value(0)), default=Value(1), output_field=IntegerField())
+    """The seller's received disputes: those waiting for the seller's answer first, soonest
+    deadline first; then the other open ones; then the decided and closed; newest first within."""
+    rank = Case(
+        When(state=DisputeState.AWAITING_SELLER, then=Value(0)),
+        When(state__in=OPEN_DISPUTE_STATES, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
     return (
         Dispute.objects.select_related("vertical", "sale__lead")
         .filter(seller=seller)
-        .annotate(open_rank=is_open)
+        .annotate(open_rank=rank)
         .order_by("open_rank", Case(When(open_rank=0, then=F("respond_by"))), "-created_at", "-id")
     )
 
