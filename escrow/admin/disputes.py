@@ -46,6 +46,9 @@ class DisputeEvidenceInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ("download", "party", "uploaded_by", "sha256", "created_at")
     readonly_fields = fields
 
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or may_arbitrate(request.user)
+
     @admin.display(description="File")
     def download(self, obj):
         return _download(obj)
@@ -250,6 +253,12 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(DisputeEvidence)
 class DisputeEvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or may_arbitrate(request.user)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or may_arbitrate(request.user)
+
     list_display = ("name", "dispute", "party", "content_type", "size", "created_at", "download")
     list_filter = ("party", "content_type")
     search_fields = ("=dispute__id", "name", "sha256")

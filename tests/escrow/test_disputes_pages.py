@@ -179,7 +179,9 @@ def test_anyone_else_gets_a_404_for_the_page_its_forms_and_files(client, dispute
         for url in ("", "state/"):
             assert client.get(f"/disputes/{dispute.pk}/{url}").status_code == 404
         for url in ("respond/", "offer/", "evidence/"):
-            assert client.post(f"/disputes/{dispute.pk}/{url}", {"response": "accept", "accept": "yes"}).status_code == 404
+            assert (
+                client.post(f"/disputes/{dispute.pk}/{url}", {"response": "accept", "accept": "yes"}).status_code == 404
+            )
         assert client.get(f"/disputes/evidence/{evidence.pk}/").status_code == 404
     client.force_login(staff)
     assert client.get(f"/disputes/{dispute.pk}/").status_code == 404  # staff decide in admin
@@ -195,7 +197,10 @@ def test_evidence_downloads_as_an_attachment_for_the_parties_and_staff(client, s
         response = client.get(f"/disputes/evidence/{evidence.pk}/")
         assert response.status_code == 200
         assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
-        assert response["Content-Disposition"].startswith("attachment;") and "screenshot.png" in response["Content-Disposition"]
+        assert (
+            response["Content-Disposition"].startswith("attachment;")
+            and "screenshot.png" in response["Content-Disposition"]
+        )
         assert b"".join(response.streaming_content) == PNG
 
 
@@ -221,7 +226,11 @@ def test_the_seller_contests_with_a_statement_and_files(client, sale, dispute):
         ({"response": "offer", "offer_amount": "10"}, "offer_amount", "less than the price"),
         ({"response": "offer", "offer_amount": "-1"}, "offer_amount", "greater than or equal to"),
         ({"response": "maybe"}, "response", "Select a valid choice"),
-        ({"response": "contest", "statement": "No.", "evidence": [SimpleUploadedFile("x.exe", EXE)]}, "evidence", "not a file type"),
+        (
+            {"response": "contest", "statement": "No.", "evidence": [SimpleUploadedFile("x.exe", EXE)]},
+            "evidence",
+            "not a file type",
+        ),
     ],
 )
 def test_bad_answers_show_the_fields_error_and_write_nothing(client, sale, dispute, data, field, message):
