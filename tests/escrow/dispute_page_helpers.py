@@ -13,9 +13,10 @@ from tests.escrow.test_purchases import make_purchase, settle
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
 
 
-def disputable(*, buyer=None, seller=None):
-    """A minted purchase in its dispute window: (sale, settlement)."""
-    sale = make_purchase(t0=timezone.now() - timedelta(hours=1), buyer=buyer, seller=seller)
+def disputable(*, buyer=None, seller=None, t0=None):
+    """A minted purchase in its dispute window: (sale, settlement). Its auction runs from `t0`
+    (an hour ago; pass now where committed auctions close by their own task)."""
+    sale = make_purchase(t0=t0 or timezone.now() - timedelta(hours=1), buyer=buyer, seller=seller)
     return sale, settle(sale)
 
 

@@ -348,3 +348,43 @@ def test_the_header_links_to_the_dispute_lists(client):
     client.force_login(user)
     body = text(client.get("/my/disputes/"))
     assert 'href="/my/disputes/"' in body and 'href="/seller/disputes/"' in body
+
+
+# ---------------------------------------------------------------- live
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_other_partys_socket_gets_the_dispute_message_the_page_listens_for():
+    """The page's script (static/js/dispute-live.js) reacts to {"type": "dispute.*", "dispute_id"}
+    on the user's socket: the consumer forwards those as it does every private message."""
+    import asyncio
+
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings
+    from django.test import Client
+
+    from config.asgi import application
+
+    sale, _ = disputable(t0=timezone.now())
+    dispute = opened(sale)
+    client = Client()
+    client.force_login(sale.buyer)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+    async def run():
+        socket = WebsocketCommunicator(
+            application, "/ws/live/", headers=[(b"origin", b"http://testserver"), (b"cookie", cookie.encode())]
+        )
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.receive_json_from(timeout=5)  # hello
+        await asyncio.get_running_loop().run_in_executor(
+            None,
+            lambda: dispute_respond(seller=sale.seller, dispute_id=dispute.pk, response="contest", statement="No."),
+        )
+        message = await socket.receive_json_from(timeout=5)
+        assert (message["type"], message["dispute_id"]) == ("dispute.answered", dispute.pk)
+        assert "staff decide" in message["message"]
+        await socket.disconnect()
+
+    asyncio.run(run())
