@@ -6,6 +6,7 @@ downloads. Bad input shows per-field errors and writes nothing."""
 import html
 from datetime import timedelta
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +16,7 @@ from django.utils import timezone
 from escrow.choices import DisputeState
 from escrow.models import Dispute, DisputeEvidence
 from escrow.services.disputes import dispute_respond
+from tests.auctions.factories import funded_buyer
 from tests.escrow.dispute_helpers import PNG, png
 from tests.escrow.dispute_page_helpers import EXE, disputable, opened
 from tests.factories import UserFactory
@@ -59,7 +61,7 @@ def test_the_purchase_page_offers_a_return_until_the_window_ends_in_the_buyers_t
     client.force_login(sale.buyer)
     body = text(client.get(f"/my/purchases/{sale.pk}/"))
     assert "Return this lead" in body and open_url(sale) in body
-    local = timezone.localtime(settlement.release_after, timezone=__import__("zoneinfo").ZoneInfo("America/New_York"))
+    local = timezone.localtime(settlement.release_after, timezone=ZoneInfo("America/New_York"))
     assert f"{local:%H:%M} {local.tzname()}" in body
 
 
@@ -317,9 +319,6 @@ def test_my_disputes_and_disputes_received_are_paged_with_pinned_queries(
     from escrow.views import disputes as views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 3)
-    buyer = UserFactory(is_buyer=True)
-    from tests.auctions.factories import funded_buyer
-
     buyer = funded_buyer()
     seller = UserFactory(is_seller=True)
     made = [opened(disputable(buyer=buyer, seller=seller)[0]) for _ in range(5)]
@@ -336,7 +335,7 @@ def test_my_disputes_and_disputes_received_are_paged_with_pinned_queries(
     client.force_login(seller)
     with django_assert_max_num_queries(7):  # session, user, count, the page
         received = client.get("/seller/disputes/")
-    # Open ones first, the soonest deadline first: the contested one (no deadline) after them.
+    # Waiting for the seller first, soonest deadline first; the contested one (staff's now) after them.
     listed = [d.pk for d in received.context["disputes"]]
     assert listed == [made[1].pk, made[2].pk, made[3].pk]
     assert "Answer by" in text(received) and "Page 1 of 2" in text(received)
