@@ -252,7 +252,8 @@ def _aggregates() -> dict:
         "disputed_m": _bucket(Q(status=EarningStatus.DISPUTED)),
         "in_escrow_m": _bucket(
             Q(status__in=(EarningStatus.IN_ESCROW, EarningStatus.PARTLY_REFUNDED))
-            & ~Q(settlement_state=Settlement.State.RELEASED)
+            # No settlement yet is in escrow too (NOT on a NULL state would drop it).
+            & (Q(settlement_state__isnull=True) | ~Q(settlement_state=Settlement.State.RELEASED))
         ),
     }
 
