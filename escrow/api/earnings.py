@@ -30,7 +30,8 @@ class PendingSaleSerializer(serializers.Serializer):
     sold_at = serializers.DateTimeField(read_only=True)
     price = usdc(read_only=True)
     refunded = usdc(
-        read_only=True, help_text="A partial refund sent to the buyer (a dispute's outcome); the release splits the rest."
+        read_only=True,
+        help_text="A partial refund sent to the buyer (a dispute's outcome); the release splits the rest.",
     )
     bounties = usdc(read_only=True, help_text="Bounties earned by the sale, paid with the release.")
     platform_fee = usdc(read_only=True)
@@ -132,7 +133,9 @@ class EarningsRangeSerializer(serializers.Serializer):
 
 
 class EarningsFilterSerializer(EarningsRangeSerializer):
-    status = serializers.ChoiceField(choices=EarningStatus.choices, required=False, help_text="Only sales in this status.")
+    status = serializers.ChoiceField(
+        choices=EarningStatus.choices, required=False, help_text="Only sales in this status."
+    )
 
 
 class EarningSaleSerializer(serializers.Serializer):

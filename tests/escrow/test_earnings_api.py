@@ -94,3 +94,17 @@ def test_dates_are_the_sellers_days(t0, seller, sales):  # noqa: F811
     body = client_for(seller).get(SUMMARY).json()
     assert body["time_zone"] == "Asia/Tokyo"
     assert {r["day"] for r in body["rows"]} == {(t0 + timedelta(hours=9)).date().isoformat()}
+
+
+def test_the_schema_declares_the_filters_and_the_refusals(client):
+    schema = client.get("/api/schema/?format=json").json()
+    for path in (LIST, SUMMARY):
+        operation = schema["paths"][path]["get"]
+        assert {"200", "400", "401", "403", "429"} <= set(operation["responses"])
+        params = {p["name"]: p["schema"] for p in operation["parameters"]}
+        assert params["date_from"]["format"] == "date" and params["vertical"]["pattern"]
+    params = {p["name"]: p["schema"] for p in schema["paths"][LIST]["get"]["parameters"]}
+    assert set(params["status"]["enum"]) == {"in_escrow", "disputed", "partly_refunded", "refunded", "released"}
+    assert {"cursor", "page_size"} <= set(params)
+    sale = schema["components"]["schemas"]["EarningSale"]["properties"]
+    assert sale["net"]["pattern"] and sale["dispute_state"]["nullable"] is True
