@@ -115,6 +115,13 @@ class EarningsRangeSerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False, input_formats=["iso-8601"], help_text=DAY_HELP)
     vertical = serializers.SlugField(required=False, max_length=80, help_text="A vertical's slug.")
 
+    def to_internal_value(self, data):
+        # DRF takes a blank query parameter for an absent one; the schema says blank is invalid.
+        blank = {name: ["Blank: leave the parameter out instead."] for name in self.fields if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank, code="blank")
+        return super().to_internal_value(data)
+
     def validate_vertical(self, value: str) -> str:
         if not Vertical.objects.filter(slug=value).exists():
             raise serializers.ValidationError("No such vertical.", code="resource_missing")

@@ -59,6 +59,9 @@ def test_the_lists_cost_the_same_queries_with_more_sales(t0, seller, sales, djan
         (f"{SUMMARY}?date_from=2024-01-01&date_to=2025-12-31", "date_to"),
         (f"{SUMMARY}?date_from=2025-01-01T00:00:00Z", "date_from"),
         (f"{SUMMARY}?vertical=nope", "vertical"),
+        (f"{SUMMARY}?vertical=", "vertical"),
+        (f"{LIST}?status=", "status"),
+        (f"{LIST}?date_from=", "date_from"),
     ],
 )
 def test_bad_filters_are_refused_naming_the_parameter(seller, url, param):  # noqa: F811
