@@ -44,6 +44,7 @@ from escrow.choices import (
     DisputeState,
 )
 from escrow.models import Dispute, Settlement
+from escrow.notices import dispute_notify
 from escrow.selectors.disputes import buyer_return_rate
 from escrow.selectors.purchases import AS_BUYER, purchase_contact_status_now
 from escrow.services.dispute_checks import dispute_checks_run
@@ -111,8 +112,9 @@ def _disputable(s: Settlement | None, *, now) -> None:
 
 
 def _tell(user_id: int, *, kind: str, dispute: Dispute, text: str) -> None:
-    """Tell a party on their socket once the change commits (the notifications app takes over
-    e-mail and the in-app list)."""
+    """Tell a party: a notification by the channels they chose (in-app, e-mail), and a message on
+    their socket for the dispute's open page, both once the change commits."""
+    dispute_notify(user_id=user_id, kind=kind, dispute=dispute, text=text)
     group_send_on_commit(
         group=user_group(user_id),
         payload={"type": f"dispute.{kind}", "dispute_id": dispute.pk, "sale_id": dispute.sale_id, "message": text},

@@ -34,6 +34,7 @@ from tests.escrow.dispute_helpers import PNG, after_window, minted_sale, png
 from tests.escrow.settlement_helpers import checksum, settle_rounds
 from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 from tests.factories import UserFactory
+from tests.notifications.conftest import smtp_inbox  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -342,3 +343,31 @@ def test_the_sellers_reputation_follows_the_disputes_and_a_rebuild_agrees(contra
     assert (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed, rep.refunds_weighted, rep.sales) == (
         incremental
     )
+
+
+def test_every_party_is_told_by_the_channels_they_chose(contracts, smtp_inbox):  # noqa: F811
+    from notifications.choices import NotificationEvent as E
+    from notifications.models import Notification
+    from notifications.services import notification_email_send
+    from tests.notifications.conftest import parts
+
+    sale, _ = minted_sale()
+    d = _open(sale, files=[])
+    d = dispute_respond(seller=sale.seller, dispute_id=d.pk, response="offer", offer_amount="10")
+    dispute_offer_reply(buyer=sale.buyer, dispute_id=d.pk, accept=False)
+    dispute_decide(staff=UserFactory(is_staff=True), dispute_id=d.pk, outcome="dismissed", reason="Connected call.")
+    events = lambda user: list(  # noqa: E731
+        Notification.objects.filter(user=user)
+        .exclude(event__in=(E.WON, E.PURCHASE_READY, E.LEAD_SOLD, E.LOW_BALANCE))
+        .order_by("id")
+        .values_list("event", flat=True)
+    )
+    assert events(sale.seller) == [E.DISPUTE_OPENED, E.DISPUTE_ANSWERED, E.DISPUTE_DECIDED]
+    assert events(sale.buyer) == [E.DISPUTE_ANSWERED, E.DISPUTE_DECIDED]
+    decided = Notification.objects.get(user=sale.buyer, event=E.DISPUTE_DECIDED)
+    assert "Dismissed" in decided.body and "Connected call." in decided.body
+    assert decided.url == f"/disputes/{d.pk}/"
+    notification_email_send(notification_id=decided.pk)  # what the notify worker does, here to read the mail
+    [message] = [m for m in smtp_inbox.to(sale.buyer.email) if "decided" in m["Subject"]]
+    text, html = parts(message)
+    assert "Connected call." in text and "Connected call." in html
