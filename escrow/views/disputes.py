@@ -134,6 +134,10 @@ def _detail(request, dispute, role: str, *, status: int = 200, template: str = "
         or (OfferReplyForm() if role == "buyer" and dispute.state == DisputeState.AWAITING_BUYER else None),
         "evidence_form": forms.get("evidence_form") or (EvidenceAddForm() if is_open else None),
         "timeline": _timeline(dispute),
+        # The buyer's return rate in the vertical: the seller weighs the dispute with it (abuse limits).
+        "buyer_rate": dispute_selectors.buyer_return_rate(buyer_id=dispute.buyer_id, vertical_id=dispute.vertical_id)
+        if role == "seller" and template == "escrow/dispute_detail.html"
+        else None,
     }
     return render(request, template, context, status=status)
 

@@ -387,3 +387,11 @@ def test_the_other_partys_socket_gets_the_dispute_message_the_page_listens_for()
         await socket.disconnect()
 
     asyncio.run(run())
+
+
+def test_the_seller_sees_the_buyers_return_rate_in_the_vertical(client, sale, dispute):
+    client.force_login(sale.seller)
+    page = text(client.get(f"/disputes/{dispute.pk}/"))
+    assert "This buyer disputed 1 of 1 purchase in" in page and "(100 %)" in page
+    client.force_login(sale.buyer)
+    assert 'data-testid="buyer-return-rate"' not in client.get(f"/disputes/{dispute.pk}/").content.decode()

@@ -119,8 +119,9 @@ def test_the_seller_earnings_page_shows_amounts_release_dates_and_totals_in_word
     client, seller, sales, django_assert_max_num_queries
 ):
     client.force_login(seller)
-    # user, the pending totals, a page of sales, the totals per day (the session comes from the cache)
-    with django_assert_max_num_queries(4):
+    # user, the unread notifications badge, the pending totals, a page of sales, the totals per
+    # day (the session comes from the cache)
+    with django_assert_max_num_queries(5):
         response = client.get("/seller/earnings/")
     assert response.status_code == 200
     body = html.unescape(response.content.decode())
