@@ -63,8 +63,9 @@ MICRO = Decimal("0.000001")
 State = Settlement.State
 
 
-def _not_found(field: str = "dispute") -> ValidationError:
-    return ValidationError({field: "No such dispute of yours."}, code="not_found")
+def _not_found(field: str = "dispute", message: str = "No such dispute of yours.") -> ValidationError:
+    # The code sits on the field's error: Django drops a code given beside a dict.
+    return ValidationError({field: ValidationError(message, code="not_found")})
 
 
 def _statement(value, *, field: str, required: bool) -> str:
@@ -138,7 +139,7 @@ def dispute_open(*, buyer, sale_id: int, reason: str, statement: str, files=(), 
     )
     role, status = purchase_contact_status_now(user=buyer, sale=sale) if sale is not None else (None, "")
     if sale is None or role != AS_BUYER or sale.buyer_id != buyer.pk:
-        raise ValidationError({"sale": "No such purchase of yours."}, code="not_found")
+        raise _not_found("sale", "No such purchase of yours.")
     if Dispute.objects.filter(sale_id=sale.pk).exists():
         raise ValidationError({"sale": "You opened a dispute on this purchase already."})
     _disputable(getattr(sale, "settlement", None), now=now)
