@@ -43,9 +43,12 @@ CELERY_TASK_QUEUES = tuple(
 TASK_ROUTES: dict[str, str] = {
     "notify.send_welcome_email": "notify",
     "notify.send_user_notice": "notify",
+    "notify.send_email": "notify",
+    "notify.send_digests": "notify",
     "leads.score_lead": "leads.score",
     "leads.score_leads": "leads.score",
     "leads.import_csv": "leads.ingest",
+    "leads.refresh_seller_reputation": "default",
     "auctions.open_auction": "auctions.open",
     "auctions.close_auction": "auctions.close",
     "auctions.close_due": "auctions.clock",

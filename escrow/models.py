@@ -112,6 +112,11 @@ class Settlement(models.Model):
         "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     partial_refunded_at = models.DateTimeField(null=True, blank=True)
+    # A fully refunded sale's minted LeadNFT, taken back to the platform's returns address
+    # (LeadNFT.returnToken): the buyer no longer holds the lead on chain either.
+    nft_return_tx = models.ForeignKey(
+        "chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     released_at = models.DateTimeField(null=True, blank=True)
     # The split, fixed when the release is sent (USDC): seller + platform fee + vertical royalty = amount.
     seller_amount = _usdc(null=True, blank=True)

@@ -10,7 +10,15 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
 from leads import services
-from leads.models import CsvImport, Lead, LeadStatusChange, PiiAccess, SellerCap, SellerFormToken
+from leads.models import (
+    CsvImport,
+    Lead,
+    LeadStatusChange,
+    PiiAccess,
+    SellerCap,
+    SellerFormToken,
+    SellerVerticalReputation,
+)
 
 
 def _pretty_json(value) -> str:
@@ -269,5 +277,33 @@ class PiiAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "accessed_at"
     ordering = ("-accessed_at", "-id")
     fields = ("user", "lead", "role", "channel", "correlation_id", "accessed_at")
+    readonly_fields = fields
+    show_full_result_count = False
+
+
+@admin.register(SellerVerticalReputation)
+class SellerVerticalReputationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Seller reputation per vertical, read-only: the counters sales and disputes move
+    (leads.seller_reputation) and the score buyers see. `manage.py seller_reputation_rebuild`
+    recomputes every row from the facts."""
+
+    list_display = (
+        "seller",
+        "vertical",
+        "score",
+        "level",
+        "sales",
+        "disputes_opened",
+        "disputes_upheld",
+        "refunds_weighted",
+        "disputes_dismissed",
+        "first_sale_at",
+        "computed_at",
+    )
+    list_filter = ("level", "vertical")
+    search_fields = ("seller__email", "seller__company_name", "=seller__id")
+    list_select_related = ("seller", "vertical")
+    ordering = ("seller_id", "vertical_id")
+    fields = list_display
     readonly_fields = fields
     show_full_result_count = False

@@ -36,8 +36,8 @@ TRANSITIONS = {
     LeadStatus.LISTED: {LeadStatus.SOLD, LeadStatus.UNSOLD},
     LeadStatus.UNSOLD: {LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.EXPIRED},
     LeadStatus.SOLD: {LeadStatus.SCORED, LeadStatus.RETURNED},  # a dispute re-score keeps it sold
-    # A fully refunded lead may be sold again only as a returned lead (Lead.returned_at stays).
-    LeadStatus.RETURNED: {LeadStatus.LISTED},
+    # A fully refunded lead is offered again only as a new, returned lead (lead_relist_returned).
+    LeadStatus.RETURNED: set(),
     LeadStatus.EXPIRED: {LeadStatus.LISTED},
     LeadStatus.REJECTED: set(),
 }
@@ -69,3 +69,22 @@ class PiiReaderRole(models.TextChoices):
 class PiiChannel(models.TextChoices):
     PAGE = "page", "Page"
     API = "api", "API"
+
+
+class DisputeOutcomeForReputation(models.TextChoices):
+    """How a decided dispute counts in its seller's reputation (leads.reputation): the escrow app
+    maps its dispute decisions onto these."""
+
+    REFUND_FULL = "refund_full", "Upheld: full refund"
+    REFUND_PARTIAL = "refund_partial", "Upheld: partial refund"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class SellerReputationLevel(models.TextChoices):
+    """The label buyers see beside a seller's reputation score (docs/scoring.md)."""
+
+    NEW = "new", "New seller"
+    TRUSTED = "trusted", "Trusted"
+    GOOD = "good", "Good"
+    FAIR = "fair", "Fair"
+    POOR = "poor", "Frequent returns"

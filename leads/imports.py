@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.pipeline import TRANSIENT_ERRORS
 from leads.choices import CsvImportStatus, LeadSource
 from leads.models import CsvImport, CsvImportCheckError, CsvImportRowError
+from leads.notices import import_finished_notify
 from leads.services import Outcome, SchemaCache, lead_submit
 from leads.signals import csv_import_confirmed
 from leads.validation import LeadInvalid, check_lead_input
@@ -475,6 +476,7 @@ def csv_import_run(*, csv_import_id: int) -> CsvImport | None:
                 if not chunk:
                     locked.status, locked.finished_at, locked.content = CsvImportStatus.DONE, timezone.now(), b""
                     locked.save(update_fields=["status", "finished_at", "content"])
+                    import_finished_notify(csv_import=locked)
                     return locked
                 accepted, errors = 0, []
                 for number, values in chunk:

@@ -4,7 +4,15 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from leads.choices import CsvImportStatus, LeadSource, LeadStatus, PiiChannel, PiiReaderRole, RejectionReason
+from leads.choices import (
+    CsvImportStatus,
+    LeadSource,
+    LeadStatus,
+    PiiChannel,
+    PiiReaderRole,
+    RejectionReason,
+    SellerReputationLevel,
+)
 
 
 class Lead(models.Model):
@@ -50,6 +58,10 @@ class Lead(models.Model):
     scored_at = models.DateTimeField(null=True, blank=True)
     # Set when a buyer's dispute refunded the lead in full: sold again, it is shown as returned.
     returned_at = models.DateTimeField(null=True, blank=True)
+    # A returned lead offered again is a new lead (a lead is sold once): the one it was returned as.
+    returned_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="relisted_as"
+    )
 
     class Meta:
         constraints = [
@@ -267,3 +279,41 @@ class SellerReputationDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id} {self.day}: {self.good} good, {self.bad} bad"
+
+
+class SellerVerticalReputation(models.Model):
+    """A seller's reputation in one vertical, shown to buyers on every listing: lifetime sales,
+    the disputes about them and how they were decided, and the score computed from those
+    (leads.reputation, docs/scoring.md "Seller reputation per vertical"). Counters move by atomic
+    increments in the transactions of the sale and of the dispute; the score is recomputed in the
+    same transaction, under the row lock the increment took."""
+
+    # No database constraints, as SellerReputationDay: a sale's transaction would otherwise take
+    # KEY SHARE locks on the seller's user row and the vertical's row; the row is derived data
+    # (leads.reputation.seller_reputation_rebuild recomputes it).
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    sales = models.IntegerField(default=0, help_text="Leads sold in the vertical, lifetime (sale events).")
+    first_sale_at = models.DateTimeField(null=True, blank=True)
+    disputes_opened = models.IntegerField(default=0)
+    disputes_upheld = models.IntegerField(default=0, help_text="Decided with a full or partial refund.")
+    refunds_weighted = models.DecimalField(
+        max_digits=14, decimal_places=6, default=0, help_text="Σ refunded share of the price over upheld disputes."
+    )
+    disputes_dismissed = models.IntegerField(default=0)
+    score = models.PositiveSmallIntegerField(default=0)
+    level = models.CharField(max_length=16, choices=SellerReputationLevel.choices, default=SellerReputationLevel.NEW)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "seller reputation (per vertical)"
+        verbose_name_plural = "seller reputation (per vertical)"
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "vertical"], name="sellervertrep_seller_vertical_uniq"),
+            models.CheckConstraint(condition=Q(score__lte=100), name="sellervertrep_score_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} in {self.vertical_id}: {self.score} ({self.level})"

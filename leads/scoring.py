@@ -1,13 +1,14 @@
 """The quality score: 0–100 from seven weighted components, each explained (docs/scoring.md)."""
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from leads.choices import LeadSource
-from leads.models import Lead, SellerReputationDay
+from leads.models import Lead, SellerReputationDay, SellerVerticalReputation
 from leads.reputation import lead_day, outcome_counts_excluding, seller_outcome_counts
 from leads.selectors import lead_pii_keys
 from leads.validation import zip_info
@@ -32,6 +33,9 @@ CONSENT_DECAY_DAYS = 30
 REPUTATION_WINDOW_DAYS = 30
 REPUTATION_PRIOR = (7, 3)  # a new seller starts at 0.7, as if 7 of 10 leads had been good
 HISTORY_WINDOW_DAYS = 30
+# The per-vertical sales reputation (leads.seller_reputation) weighs sales / (sales + 20) of the
+# component: nothing without sales, half at 20 sales, most of it for an established seller.
+REPUTATION_SALES_HALF = 20
 CONTACT_EXTRAS = ("first_name", "last_name", "street_address", "city")
 
 
@@ -104,21 +108,39 @@ def source_trust(lead) -> dict:
     return _component(WEIGHTS["source_trust"] * share, "source_trust", f"source {lead.source}")
 
 
-def seller_reputation(lead, now, counts: tuple[int, int] | None = None) -> dict:
+class ReputationCounts(NamedTuple):
+    """What seller_reputation reads: the seller's good and bad leads in the window (this lead
+    excluded), and their sales and reputation score in the lead's vertical (0 and None: no row)."""
+
+    good: int
+    bad: int
+    sales: int = 0
+    vertical_score: int | None = None
+
+
+def seller_reputation(lead, now, counts: tuple | None = None) -> dict:
     """Share of the seller's good leads among good and bad ones created in the window (the UTC
-    day 30 days ago through today), with a prior; read from the rollup (leads.reputation).
-    `counts`: (good, bad) as history_counts read them."""
-    since = lead_day(now - timedelta(days=REPUTATION_WINDOW_DAYS))
+    day 30 days ago through today), with a prior; read from the rollup (leads.reputation), blended
+    with the seller's sales reputation in the lead's vertical (leads.seller_reputation), weighted
+    by their sales there. `counts`: ReputationCounts as history_counts read them."""
     if counts is None:
-        counts = seller_outcome_counts(seller_id=lead.seller_id, since=since, excluding=lead)
-    accepted, rejected = counts
+        since = lead_day(now - timedelta(days=REPUTATION_WINDOW_DAYS))
+        good, bad = seller_outcome_counts(seller_id=lead.seller_id, since=since, excluding=lead)
+        row = (
+            SellerVerticalReputation.objects.filter(seller_id=lead.seller_id, vertical_id=lead.vertical_id)
+            .values_list("sales", "score")
+            .first()
+        )
+        counts = ReputationCounts(good, bad, *(row or ()))
+    accepted, rejected, sales, vertical_score = ReputationCounts(*counts)
     good, bad = accepted + REPUTATION_PRIOR[0], rejected + REPUTATION_PRIOR[1]
     share = good / (good + bad)
-    return _component(
-        WEIGHTS["seller_reputation"] * share,
-        "seller_reputation",
-        f"{accepted} accepted and {rejected} rejected leads in {REPUTATION_WINDOW_DAYS} days",
-    )
+    detail = f"{accepted} accepted and {rejected} rejected leads in {REPUTATION_WINDOW_DAYS} days"
+    if sales and vertical_score is not None:
+        weight = sales / (sales + REPUTATION_SALES_HALF)
+        share = (1 - weight) * share + weight * vertical_score / 100
+        detail += f"; sales reputation {vertical_score} from {sales} sales in the vertical (weight {weight:.2f})"
+    return _component(WEIGHTS["seller_reputation"] * share, "seller_reputation", detail)
 
 
 def duplicate_history(lead, now, others: int | None = None) -> dict:
@@ -144,11 +166,12 @@ def duplicate_history(lead, now, others: int | None = None) -> dict:
     )
 
 
-def history_counts(lead, now) -> tuple[tuple[int, int], int | None]:
+def history_counts(lead, now) -> tuple[ReputationCounts, int | None]:
     """What seller_reputation and duplicate_history read, in one statement (the score stage runs
-    per lead: one round trip and no ORM compilation instead of two queries): the seller's (good,
-    bad) leads in the reputation window, this lead excluded, and the number of other verticals in
-    which the lead's phone or email was a lead within HISTORY_WINDOW_DAYS (None: no contact)."""
+    per lead: one round trip and no ORM compilation instead of three queries): the seller's (good,
+    bad) leads in the reputation window, this lead excluded, with their sales and reputation score
+    in the lead's vertical, and the number of other verticals in which the lead's phone or email
+    was a lead within HISTORY_WINDOW_DAYS (None: no contact)."""
     ops = connection.ops
     since = lead_day(now - timedelta(days=REPUTATION_WINDOW_DAYS))
     contact = [
@@ -165,14 +188,25 @@ def history_counts(lead, now) -> tuple[tuple[int, int], int | None]:
             ops.adapt_datetimefield_value(now - timedelta(days=HISTORY_WINDOW_DAYS)),
             lead.vertical_id,
         ]
+    vertical_row = f"FROM {ops.quote_name(SellerVerticalReputation._meta.db_table)} v WHERE v.seller_id = %s AND v.vertical_id = %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COALESCE(SUM(r.good), 0), COALESCE(SUM(r.bad), 0), ({others_sql}) "
+            f"SELECT COALESCE(SUM(r.good), 0), COALESCE(SUM(r.bad), 0), ({others_sql}), "
+            f"(SELECT v.sales {vertical_row}), (SELECT v.score {vertical_row}) "
             f"FROM {ops.quote_name(SellerReputationDay._meta.db_table)} r WHERE r.seller_id = %s AND r.day >= %s",
-            [*params, lead.seller_id, ops.adapt_datefield_value(since)],
+            [
+                *params,
+                lead.seller_id,
+                lead.vertical_id,
+                lead.seller_id,
+                lead.vertical_id,
+                lead.seller_id,
+                ops.adapt_datefield_value(since),
+            ],
         )
-        good, bad, others = cursor.fetchone()
-    return outcome_counts_excluding(good=good, bad=bad, since=since, excluding=lead), others
+        good, bad, others, sales, vertical_score = cursor.fetchone()
+    good, bad = outcome_counts_excluding(good=good, bad=bad, since=since, excluding=lead)
+    return ReputationCounts(good, bad, sales or 0, vertical_score), others
 
 
 def compute_score(lead, now=None, schema: list | None = None) -> tuple[int, dict]:

@@ -11,12 +11,15 @@ import secrets
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from core import correlation
+from core.errors import NotFoundError
 from core.inserts import insert_together, next_id_sql
 from leads import vault
 from leads.caps import CapExceeded, cap_release, cap_reserve
@@ -26,6 +29,8 @@ from leads.metrics import LEADS_INGESTED, SCORING_SECONDS
 from leads.models import Lead, LeadPII, LeadStatusChange, SellerFormToken
 from leads.reputation import lead_outcome, reputation_count_change, reputation_count_new
 from leads.scoring import compute_score
+from leads.selectors import lead_pii_read
+from leads.seller_reputation import dispute_decision_counts, seller_reputation_move
 from leads.signals import lead_received, lead_scored
 from leads.validation import CleanLead, LeadInvalid, check_lead_input
 from verticals.choices import VerticalStatus
@@ -106,8 +111,10 @@ def _status_change(lead: Lead, to_status: str, reason: str = "", from_status: st
     return LeadStatusChange(lead=lead, from_status=from_status, to_status=to_status, reason=reason[:300])
 
 
-def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> None:
-    _status_change(lead, to_status, reason, from_status).save(force_insert=True)
+def _record_status(lead: Lead, to_status: str, reason: str = "", from_status: str = "") -> LeadStatusChange:
+    change = _status_change(lead, to_status, reason, from_status)
+    change.save(force_insert=True)
+    return change
 
 
 def lead_input_check(data, *, vertical: Vertical | None, schemas: SchemaCache, now: datetime):
@@ -311,7 +318,9 @@ def _store(*, seller, vertical: Vertical, clean: CleanLead, source: str, now: da
 
 def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) -> Lead:
     """Move a lead to another status (caller holds select_for_update on the lead); the seller's
-    reputation rollup follows in the same transaction."""
+    reputation rollup follows in the same transaction, and a sale (to SOLD) adds to the seller's
+    reputation in the lead's vertical (leads.seller_reputation: its row stays locked until the
+    transaction ends, so sell last)."""
     if to_status not in TRANSITIONS[LeadStatus(lead.status)]:
         raise ValueError(f"A {lead.status} lead cannot become {to_status}.")
     from_status, was = lead.status, lead_outcome(status=lead.status, rejection_reason=lead.rejection_reason)
@@ -319,8 +328,11 @@ def lead_transition(*, lead: Lead, to_status: str, reason: str = "", **changes) 
     for name, value in changes.items():
         setattr(lead, name, value)
     lead.save(update_fields=["status", "updated_at", *changes])
-    _record_status(lead, to_status, reason, from_status)
+    change = _record_status(lead, to_status, reason, from_status)
     reputation_count_change(lead=lead, was=was)
+    if to_status == LeadStatus.SOLD and from_status != LeadStatus.SOLD:
+        # The sale's time is its status change's, as the rebuild reads it back from the history.
+        seller_reputation_move(seller_id=lead.seller_id, vertical_id=lead.vertical_id, sales=1, now=change.at)
     return lead
 
 
@@ -373,6 +385,88 @@ def lead_rescore(*, lead_id: int, reason: str = "rescore") -> Lead:
     lead.save(update_fields=["quality_score", "score_breakdown", "scored_at", "updated_at"])
     _record_status(lead, lead.status, f"{reason}: score {previous} → {score}", lead.status)
     return lead
+
+
+@transaction.atomic
+def lead_relist_returned(*, seller, lead_id: int, now=None) -> Lead:
+    """Offer a lead returned by its buyer (a dispute refunded it in full) again, as a returned
+    lead: a new lead with the same fields, consent and contact details (re-sealed under its own
+    id), `returned_at` and `returned_from` set so every listing shows it as returned, scored and
+    listed like any other. Once per returned lead; ValidationError for any other lead."""
+    now = now or timezone.now()
+    original = (
+        Lead.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("pii")
+        .filter(pk=lead_id, seller=seller)
+        .first()
+    )
+    if original is None:
+        raise NotFoundError({"lead": "No such lead of yours."})
+    if original.status != LeadStatus.RETURNED:
+        raise ValidationError({"lead": "Only a lead its buyer returned (refunded in full) can be offered again."})
+    if Lead.objects.filter(returned_from=original).exists():
+        raise ValidationError({"lead": "This returned lead is offered again already."})
+    copy = Lead(
+        **{
+            f.attname: getattr(original, f.attname)
+            for f in Lead._meta.concrete_fields
+            if f.attname
+            not in {
+                "id",
+                "status",
+                "rejection_reason",
+                "rejection_detail",
+                "duplicate_of_id",
+                "quality_score",
+                "score_breakdown",
+                "price",
+                "external_id",
+                "created_at",
+                "updated_at",
+                "scored_at",
+                "returned_from_id",
+                "correlation_id",
+            }
+        },
+        returned_from=original,
+        status=LeadStatus.RECEIVED,
+        correlation_id=correlation.get() or "",
+        created_at=now,
+    )
+    copy.save(force_insert=True)
+    pii = lead_pii_read(lead=original)
+    if pii:
+        key_id, blob = vault.seal(pii, context=str(copy.pk))
+        LeadPII.objects.create(lead=copy, key_id=key_id, ciphertext=blob)
+    _record_status(copy, LeadStatus.RECEIVED, f"returned lead {original.pk} offered again")
+    reputation_count_new(lead=copy)
+    transaction.on_commit(lambda: lead_received.send(sender=Lead, lead_id=copy.pk))
+    logger.info("returned lead offered again", extra={"lead_id": copy.pk, "returned_from": original.pk})
+    return copy
+
+
+# ---------------------------------------------------------------- seller reputation (disputes)
+# Called by the escrow app (above leads in the layers) from its dispute services, inside the
+# dispute's transaction. Each takes the seller's reputation row in the vertical FOR UPDATE until
+# that transaction ends: call it as the transaction's last write (after the ledger postings), so
+# that a sale of the same seller waiting on the row never holds a lock the dispute still needs.
+
+
+@transaction.atomic
+def seller_reputation_dispute_opened(*, seller_id: int, vertical_id: int) -> None:
+    """A buyer opened a dispute about a sale of the seller's lead in the vertical. Counted (for
+    staff and analytics) but it does not move the score until it is decided."""
+    seller_reputation_move(seller_id=seller_id, vertical_id=vertical_id, opened=1)
+
+
+@transaction.atomic
+def seller_reputation_dispute_decided(*, seller_id: int, vertical_id: int, outcome: str, refund_share: Decimal) -> None:
+    """A dispute was decided (leads.choices.DisputeOutcomeForReputation): refund_full (refund_share
+    1) and refund_partial (refund_share = refunded amount / price, 0–1) count as upheld, weighted by
+    the share; dismissed (refund_share 0) counts for nothing against the seller. The score is
+    recomputed at once. ValueError for an unknown outcome or a share that does not fit it."""
+    counts = dispute_decision_counts(outcome=outcome, refund_share=refund_share)
+    seller_reputation_move(seller_id=seller_id, vertical_id=vertical_id, **counts)
 
 
 # ---------------------------------------------------------------- hosted forms

@@ -4,6 +4,7 @@ and the receivers below queue the tasks (connected in leads/apps.py)."""
 from config.celery import app
 from core.pipeline import PipelineTask
 from leads.imports import csv_import_mark_failed, csv_import_run
+from leads.seller_reputation import seller_reputation_refresh
 from leads.services import lead_score
 
 
@@ -51,3 +52,9 @@ class ImportTask(PipelineTask):
 @app.task(name="leads.import_csv", base=ImportTask)
 def import_csv(*, csv_import_id: int) -> None:
     csv_import_run(csv_import_id=csv_import_id)
+
+
+@app.task(name="leads.refresh_seller_reputation", base=PipelineTask)
+def refresh_seller_reputation() -> int:
+    """The daily beat: scores whose tenure points grew with time alone (idempotent)."""
+    return seller_reputation_refresh()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("seller/leads/", seller.seller_leads, name="seller-leads"),
     path("seller/leads/export.csv", seller.seller_leads_export, name="seller-leads-export"),
     path("seller/leads/<int:lead_id>/", seller.seller_lead_detail, name="seller-lead-detail"),
+    path("seller/leads/<int:lead_id>/relist/", seller.seller_lead_relist, name="seller-lead-relist"),
     # Hosted forms and CSV import (leads/views/intake.py).
     path("f/<slug:slug>/", intake.hosted_form, name="hosted-form"),
     path("f/<slug:slug>/thanks/", intake.hosted_form_done, name="hosted-form-done"),

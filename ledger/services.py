@@ -20,6 +20,7 @@ from core import correlation
 from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from ledger.choices import LedgerAccountKind, LedgerTransactionKind
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from notifications.services import low_balance_check
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +246,7 @@ def _ledger_post(
         usdc = DecimalField(max_digits=USDC_MAX_DIGITS, decimal_places=USDC_DECIMAL_PLACES)
         by_account = [When(pk=pk, then=Value(delta, output_field=usdc)) for pk, delta in changed.items()]
         LedgerAccount.objects.filter(pk__in=changed).update(balance=F("balance") + Case(*by_account, output_field=usdc))
+    _low_balance_watch(locked, changed, key=str(txn.pk))
     logger.info("ledger transaction posted", extra={"ledger_transaction_id": txn.pk, "ledger_kind": kind})
     txn.replayed = False
     return txn
@@ -344,11 +346,22 @@ def ledger_post_many(*, postings: list[Posting]) -> list[LedgerTransaction]:
             for txn in (inserted[posting.idempotency_key],)
             for account, amount in legs
         )
-        _balances_move(deltas_of(fresh))
+        moved = deltas_of(fresh)
+        _balances_move(moved)
+        _low_balance_watch(locked, moved, key=str(inserted[fresh[0][0].idempotency_key].pk))
         for posting, _ in fresh:
             txn = inserted[posting.idempotency_key]
             logger.info("ledger transaction posted", extra={"ledger_transaction_id": txn.pk, "ledger_kind": txn.kind})
     return [inserted.get(k) or replays[k] for k in keys]
+
+
+def _low_balance_watch(locked: dict[int, LedgerAccount], deltas: dict[int, Decimal], *, key: str) -> None:
+    """Tell each user whose available balance these deltas took below their low-balance threshold
+    (notifications, once per crossing). `locked` holds the accounts as they were before."""
+    for pk, delta in deltas.items():
+        account = locked[pk]
+        if delta < 0 and account.kind == LedgerAccountKind.USER_AVAILABLE:
+            low_balance_check(user_id=account.owner_id, before=account.balance, after=account.balance + delta, key=key)
 
 
 def _transactions_insert(fresh: list[tuple[Posting, list]]) -> dict[str, LedgerTransaction]:

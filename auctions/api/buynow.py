@@ -23,6 +23,7 @@ from auctions.models import BuyNowListing, Sale
 from auctions.services import buynow
 from core.api.errors import ApiError
 from core.api.money import IDEMPOTENCY_HEADER, idempotency_key, idempotency_parameter, usdc_pattern
+from leads.api.serializers import SellerReputationSerializer
 
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 MAX_PRICE_PATTERN = usdc_pattern(positive=False, whole_digits=12, places=6)
@@ -41,6 +42,7 @@ class BuyNowListingSerializer(serializers.Serializer):
     fields = serializers.DictField(help_text="The vertical's biddable (non-PII) fields.")
     price = serializers.CharField(help_text="USDC, 6 decimals.")
     expires_at = serializers.DateTimeField()
+    seller_reputation = SellerReputationSerializer(help_text="The seller's reputation in this vertical.")
 
 
 class BuyNowSaleSerializer(serializers.ModelSerializer):

@@ -10,6 +10,8 @@ from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auc
 from auctions.selectors.auctions import auction_time_left
 from core.api.fields import StrictBooleanField, StrictIntegerField
 from core.api.money import UsdcField
+from leads.api.serializers import SellerReputationSerializer
+from leads.seller_reputation import seller_reputation_of
 from leads.validation import US_STATES
 from verticals.api.fields import VerticalSlugField
 
@@ -116,6 +118,9 @@ class AuctionSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="sold or unsold once closed; empty while open.",
     )
+    seller_reputation = serializers.SerializerMethodField(
+        help_text="The seller's reputation in this vertical (score, label, sales, return rate); never who they are."
+    )
 
     class Meta:
         model = Auction
@@ -139,8 +144,13 @@ class AuctionSerializer(serializers.ModelSerializer):
             "extensions",
             "closed_at",
             "time_left",
+            "seller_reputation",
         )
         read_only_fields = fields
+
+    @extend_schema_field(SellerReputationSerializer)
+    def get_seller_reputation(self, auction) -> dict:
+        return SellerReputationSerializer(seller_reputation_of(auction)).data
 
     def get_zip3(self, auction) -> str:
         return auction.lead.zip[:3]

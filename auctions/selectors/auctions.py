@@ -13,6 +13,7 @@ from auctions.choices import AuctionStatus, BidderStatus
 from auctions.models import Ask, Auction, AuctionBidder, Bid
 from auctions.pricing import USDC_QUANTUM, minimum_bid
 from config import db_router
+from leads.seller_reputation import seller_reputation_annotations
 from verticals.selectors import vertical_admits_buyer, vertical_open_to_q
 
 RECENT_CLOSED = timedelta(hours=24)
@@ -112,6 +113,7 @@ def auction_get_visible(*, auction_id: int, user) -> Auction:
     with db_router.primary():
         return (
             Auction.objects.select_related("lead", "vertical", "leader")
+            .annotate(**seller_reputation_annotations())
             .filter(auction_visible_q(user=user))
             .get(pk=auction_id)
         )
@@ -131,12 +133,13 @@ def auction_list_live(
     now: datetime | None = None,
 ) -> QuerySet:
     """Open auctions and those closed in the last 24 h that `user` may see, newest first
-    ((created_at, id) cursor).
+    ((created_at, id) cursor), each with its seller's reputation in the vertical (rep_* columns).
 
     Stale-tolerant: may read the replica."""
     now = now or timezone.now()
     qs = (
         Auction.objects.select_related("lead", "vertical")
+        .annotate(**seller_reputation_annotations())
         .filter(Q(status=AuctionStatus.OPEN) | Q(status=AuctionStatus.CLOSED, closed_at__gte=now - RECENT_CLOSED))
         .filter(auction_visible_q(user=user))
     )
@@ -158,7 +161,11 @@ def auction_get(*, auction_id: int) -> Auction:
     auction_get_visible; this is for paths with their own access rule (the bid log, the answer
     to a bid the auction admitted)."""
     with db_router.primary():
-        return Auction.objects.select_related("lead", "vertical", "leader").get(pk=auction_id)
+        return (
+            Auction.objects.select_related("lead", "vertical", "leader")
+            .annotate(**seller_reputation_annotations())
+            .get(pk=auction_id)
+        )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from auctions.models import Auction, AuctionBidder, Sale
 from auctions.selectors.auctions import auction_visible_q, minimum_bid_for
 from config import db_router
 from core.paging import Page, page_newest_first, page_newest_id_first
+from leads.seller_reputation import seller_reputation_annotations
 from verticals.choices import VerticalStatus
 from verticals.models import Vertical
 from verticals.selectors import vertical_watchable_q
@@ -44,11 +45,13 @@ def auction_list_marketplace(
     size: int = PAGE_SIZE,
 ) -> Page:
     """Open auctions in the given verticals that `user` may see (auctions.selectors.auctions.
-    auction_visible_q), newest first ((created_at, id) keyset).
+    auction_visible_q), newest first ((created_at, id) keyset), each with its seller's reputation
+    in the vertical (leads.seller_reputation.seller_reputation_of).
 
     Stale-tolerant (may read the replica); the row's live values come over the socket."""
     qs = (
         Auction.objects.select_related("lead", "vertical")
+        .annotate(**seller_reputation_annotations())
         .filter(status=AuctionStatus.OPEN, vertical_id__in=vertical_ids)
         .filter(auction_visible_q(user=user))
     )

@@ -19,6 +19,7 @@ from auctions import bidlog
 from auctions.choices import AuctionResult, AuctionStatus, BidSource
 from auctions.metrics import AUCTIONS_CLOSED, CLOSE_LATENESS
 from auctions.models import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, Ask, Auction, AuctionBidder, Bid
+from auctions.notices import outbid_notify, result_notify
 from auctions.pricing import minimum_bid, opening_price, proxy_price, reserve_met
 from auctions.selectors.auctions import ask_terms_for_lead, auction_is_visible, auction_overdue_ids, buyer_refusal
 from auctions.services.buynow import buy_now_list
@@ -526,6 +527,7 @@ def bid_place(
             group=user_group(previous_leader),
             payload={"type": "outbid", "auction_id": auction.pk, "price": bidlog.usdc_text(price)},
         )
+        outbid_notify(auction_id=auction.pk, buyer_id=previous_leader, price=price, sequence=sequence)
     logger.info("bid placed", extra={"auction_id": auction.pk, "bid_sequence": sequence, "extended": extended})
     return bid
 
@@ -711,6 +713,7 @@ def auction_close(*, auction_id: int, now: datetime | None = None, skip_locked: 
                 "sale_id": sale.pk if won else None,
             },
         )
+        result_notify(auction_id=auction.pk, buyer_id=bidder.buyer_id, won=won, price=auction.price)
     lateness, result = (auction.closed_at - auction.deadline).total_seconds(), auction.result
     logger.info("auction closed", extra={"auction_id": auction.pk, "result": result, "lateness_seconds": lateness})
 

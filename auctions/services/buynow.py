@@ -28,6 +28,7 @@ from core.groups import vertical_group
 from core.services import idempotent
 from leads.choices import LeadStatus
 from leads.models import Lead
+from leads.seller_reputation import seller_reputation_annotations, seller_reputation_of
 from leads.services import lead_transition
 from ledger.choices import LedgerAccountKind, LedgerTransactionKind
 from ledger.services import InsufficientFunds, account_for, ledger_transfer, platform_account_for
@@ -249,8 +250,11 @@ def buy_now_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 def buy_now_listing_visible(*, user) -> QuerySet:
-    """Listings `user` may see: those of auctions they may see (auctions.selectors.auctions.auction_visible_q)."""
-    return BuyNowListing.objects.filter(auction_visible_q(user=user, prefix="auction__"))
+    """Listings `user` may see: those of auctions they may see (auctions.selectors.auctions.auction_visible_q),
+    each with its seller's reputation in the lead's vertical (for buy_now_previews)."""
+    return BuyNowListing.objects.filter(auction_visible_q(user=user, prefix="auction__")).annotate(
+        **seller_reputation_annotations(vertical="lead__vertical_id")
+    )
 
 
 def buy_now_list_open(
@@ -281,12 +285,15 @@ def buy_now_list_open(
 
 
 def buy_now_previews(*, listings) -> list[dict]:
-    """Non-PII previews of listings; one schema lookup per vertical, not per listing."""
+    """Non-PII previews of listings with their seller's reputation in the vertical (from
+    buy_now_listing_visible's annotations); one schema lookup per vertical, not per listing."""
     schemas: dict[int, list] = {}
     out = []
     for listing in listings:
         vertical = listing.lead.vertical
         if vertical.pk not in schemas:
             schemas[vertical.pk] = _schema(vertical)
-        out.append(_preview(listing, schemas[vertical.pk]))
+        preview = _preview(listing, schemas[vertical.pk])
+        preview["seller_reputation"] = seller_reputation_of(listing, vertical_id=vertical.pk).as_dict()
+        out.append(preview)
     return out

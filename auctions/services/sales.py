@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from auctions.models import Auction, Sale
+from auctions.notices import lead_sold_notify
 from auctions.services.bounties import bounty_pay_for_sale
 from auctions.signals import sale_recorded
 from leads.models import Lead
@@ -33,5 +34,6 @@ def sale_record(
         created_at=now,
     )
     bounty_pay_for_sale(sale=sale, now=now)
+    lead_sold_notify(sale=sale)
     sale_recorded.send(sender=Sale, sale=sale)  # escrow queues the settlement on commit
     return sale

@@ -18,6 +18,7 @@ from auctions.services import auctions as auction_services
 from auctions.services import buynow
 from core.display import usdc_text
 from leads.selectors import lead_field_values
+from leads.seller_reputation import seller_reputation_of
 from leads.views.seller import seller_required
 
 
@@ -112,6 +113,7 @@ def auction_room(request, auction_id: int):
             "form": form,
             "view": auction_selectors.auction_view_for(auction=auction, user=request.user),
             "lead_fields": lead_field_values(leads=[auction.lead])[auction.lead_id],
+            "seller_reputation": seller_reputation_of(auction),
             "status_labels": dict(BidderStatus.choices),
             "time_left": auction_selectors.auction_time_left(auction=auction),
             "is_open": auction.status == AuctionStatus.OPEN,

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from auctions.selectors import pages as page_selectors
 from leads.selectors import lead_field_values
+from leads.seller_reputation import seller_reputation_of
 from leads.validation import US_STATES
 
 
@@ -73,7 +74,7 @@ def marketplace(request):
             "min_score": min_score,
             "states": sorted(US_STATES),
             "auctions": page.rows,
-            "rows": [(a, fields[a.lead_id]) for a in page.rows],
+            "rows": [(a, fields[a.lead_id], seller_reputation_of(a)) for a in page.rows],
             "first_page": not request.GET.get("cursor"),
             "next_url": f"?{next_query.urlencode()}" if page.next_cursor else "",
             "first_url": f"?{first_query.urlencode()}",

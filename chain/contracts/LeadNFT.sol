@@ -102,6 +102,8 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     uint256 private _counters;
 
     event BatchMinted(uint256 indexed batchId, bytes32 root, uint256 count);
+    /// @notice A refunded sale's token taken back from `from` to the platform's returns address.
+    event Returned(uint256 indexed tokenId, address indexed from, address indexed to);
 
     error BatchSizeOutOfRange(uint256 size, uint256 max);
     error SaleAlreadyMinted(uint256 saleId);
@@ -119,6 +121,19 @@ contract LeadNFT is ERC721, ERC2981, AccessControl {
     /// @notice Number of batches minted so far (= the last batch id).
     function batchCount() external view returns (uint256) {
         return _counters & _SALE_ID_MASK;
+    }
+
+    // ---- returns ----
+
+    /// @notice Takes the token of a sale whose escrow deal was refunded to its buyer (a dispute
+    ///         upheld in full, `EscrowVault.DealRefunded` with the same sale id) back from its
+    ///         holder to `to`, the platform's returns address, without the holder's approval.
+    ///         Burning is not supported (an owner of 0 would fall back to the buyer in the id), so
+    ///         a refunded lead's token is returned instead; the off-chain records follow the
+    ///         `Transfer` like any other. Emits `Transfer` and `Returned`.
+    function returnToken(uint256 tokenId, address to) external onlyRole(MINTER_ROLE) {
+        address from = _update(to, tokenId, address(0));
+        emit Returned(tokenId, from, to);
     }
 
     // ---- minting ----

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "channels",
     "core",
     "accounts",
+    "notifications",
     "ledger",
     "marketplace",
     "verticals",
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -123,6 +125,10 @@ DATABASE_PIN_SECONDS = env.int("DATABASE_PIN_SECONDS", 5)
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", "Lead Engine <no-reply@leadengine.local>")
+# The site's public address: links in emails (notifications, one-click unsubscribe) are absolute.
+SITE_URL = env.str("DJANGO_SITE_URL", "http://localhost:8000")
+# High-volume events (a seller's sales) are emailed as one digest per this many seconds.
+NOTIFICATIONS_DIGEST_SECONDS = env.int("NOTIFICATIONS_DIGEST_SECONDS", 3600)
 
 # ---------------------------------------------------------------- celery
 CELERY_TASK_ALWAYS_EAGER = False
@@ -158,6 +164,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Deposits and withdrawals: confirmed vault logs into the ledger, withdrawals completed or
     # refunded (escrow/services/deposits.py, escrow/services/withdrawals.py; idempotent).
     "escrow-index-vault": {"task": "escrow.index_vault", "schedule": 2.0, "options": {"expires": 2.0}},
+    # Seller reputation scores whose tenure grew with time alone (leads.seller_reputation; idempotent).
+    "leads-refresh-seller-reputation": {
+        "task": "leads.refresh_seller_reputation",
+        "schedule": 86400.0,
+        "options": {"expires": 3600.0},
+    },
+    # Digest emails of high-volume notifications (notifications.services.digest_send_due; idempotent).
+    "notifications-digest": {
+        "task": "notify.send_digests",
+        "schedule": float(NOTIFICATIONS_DIGEST_SECONDS),
+        "options": {"expires": float(NOTIFICATIONS_DIGEST_SECONDS)},
+    },
 }
 # Worker processes keep their database connections between tasks. Celery's Django fix-up closes
 # them (and, with the psycopg pool, the pool) before and after every task unless DB_REUSE_MAX is
@@ -218,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "DisputeReasonEnum": "escrow.choices.DisputeReason",
         "DisputeResponseEnum": "escrow.choices.DisputeResponse",
         "DisputePartyEnum": "escrow.choices.DisputeParty",
+        "SellerReputationLevelEnum": "leads.choices.SellerReputationLevel",
     },
 }
 

@@ -28,6 +28,7 @@ from auctions.api.serializers import usdc
 from core.api.errors import ApiError
 from core.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.api.money import field_errors
+from core.errors import NotFoundError
 from escrow.choices import (
     DisputeDecider,
     DisputeOutcome,
@@ -249,17 +250,13 @@ def _valid(request, *, json_serializer, form_serializer=None) -> dict:
 
 
 def _refused(exc: DjangoValidationError, *, rename: dict | None = None) -> Exception:
-    """A service's refusal: not the caller's (code not_found) is a 404; the rest a 400 by field."""
+    """A service's refusal: not the caller's (NotFoundError) is a 404; the rest a 400 by field."""
     rename = rename or {}
-    for name, errors in getattr(exc, "error_dict", {}).items():
-        for error in errors:
-            if error.code == "not_found":
-                message = next(iter(error))
-                if name in rename:  # a body field names something that is not there (or not yours)
-                    return ApiError(
-                        message, status=status.HTTP_404_NOT_FOUND, code="resource_missing", param=rename[name]
-                    )
-                return NotFound(message)
+    if isinstance(exc, NotFoundError):
+        name, messages = next(iter(exc.message_dict.items()))
+        if name in rename:  # a body field names something that is not there (or not yours)
+            return ApiError(messages[0], status=status.HTTP_404_NOT_FOUND, code="resource_missing", param=rename[name])
+        return NotFound(messages[0])
     errors = field_errors(exc)
     return ValidationError({rename.get(name, name): messages for name, messages in errors.detail.items()})
 

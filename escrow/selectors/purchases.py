@@ -5,7 +5,8 @@ the contact details (escrow.services.purchases reads and logs those).
 Who may see a purchase (the one rule, `purchase_queryset_for_reader`): once the sale's LeadNFT is
 minted and its owner is known (Settlement.token_id and owner_address set), the user whose wallet
 (address or custodial address) owns it; before that (no settlement, not minted yet), the sale's
-buyer. After a resale the original buyer no longer sees the purchase. Everyone else, staff
+buyer. After a resale the original buyer no longer sees the purchase; after a refund returned the
+token to the platform, its buyer still sees it (as refunded). Everyone else, staff
 included, gets "does not exist" (the pages and the API answer 404, never 403).
 
 When its contact details may be read (`contact_status`, annotated on every purchase these
@@ -75,7 +76,9 @@ def purchase_queryset_for_reader(*, user, addresses: list[str] | None = None) ->
     if addresses is None:
         addresses = wallet_addresses_for(user=user)
     not_minted = Q(settlement__isnull=True) | Q(settlement__token_id__isnull=True) | Q(settlement__owner_address="")
-    rule = Q(buyer_id=user.pk) & not_minted
+    # A refunded sale's token went back to the platform (LeadNFT.returnToken): its buyer still
+    # sees the purchase, as refunded.
+    rule = Q(buyer_id=user.pk) & (not_minted | Q(settlement__nft_return_tx__isnull=False))
     if addresses:
         owned = Settlement.objects.filter(owner_address__in=addresses, token_id__isnull=False).values("sale_id")
         rule |= Q(pk__in=owned)

@@ -56,6 +56,7 @@ from chain.models import ChainTransaction, ContractDeployment, Wallet
 from chain.wallets import wallet_for
 from escrow.cursors import cursor_lock
 from escrow.models import ChainCursor, VaultClaim, VaultEvent, VaultExit, Withdrawal
+from escrow.notices import deposit_credited_notify
 from escrow.services import exits
 from escrow.services.settlement import settlement_enabled
 from escrow.services.sweeps import wallet_sweep_quietly
@@ -356,6 +357,7 @@ def _apply_deposit(event: VaultEvent, *, wallet: Wallet, sweeps: set[int]) -> No
         )
         return
     event.save(update_fields=["ledger_transaction"])
+    deposit_credited_notify(user_id=wallet.user_id, event_id=event.pk, amount=event.amount)
     if _custodial_of_linked(wallet, event.account):
         sweeps.add(wallet.user_id)  # money sent to the old custodial address follows the user's wallet
 

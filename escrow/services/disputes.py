@@ -29,6 +29,7 @@ from django.utils import timezone
 from auctions.models import Sale
 from core import correlation
 from core.broadcast import group_send_on_commit
+from core.errors import NotFoundError
 from core.groups import user_group
 from escrow import metrics
 from escrow.choices import (
@@ -63,9 +64,8 @@ MICRO = Decimal("0.000001")
 State = Settlement.State
 
 
-def _not_found(field: str = "dispute", message: str = "No such dispute of yours.") -> ValidationError:
-    # The code sits on the field's error: Django drops a code given beside a dict.
-    return ValidationError({field: ValidationError(message, code="not_found")})
+def _not_found(field: str = "dispute") -> ValidationError:
+    return NotFoundError({field: "No such dispute of yours."})
 
 
 def _statement(value, *, field: str, required: bool) -> str:
@@ -139,7 +139,7 @@ def dispute_open(*, buyer, sale_id: int, reason: str, statement: str, files=(), 
     )
     role, status = purchase_contact_status_now(user=buyer, sale=sale) if sale is not None else (None, "")
     if sale is None or role != AS_BUYER or sale.buyer_id != buyer.pk:
-        raise _not_found("sale", "No such purchase of yours.")
+        raise NotFoundError({"sale": "No such purchase of yours."})
     if Dispute.objects.filter(sale_id=sale.pk).exists():
         raise ValidationError({"sale": "You opened a dispute on this purchase already."})
     _disputable(getattr(sale, "settlement", None), now=now)

@@ -46,6 +46,7 @@ from escrow import metrics
 from escrow.choices import OPEN_DISPUTE_STATES, DisputeState
 from escrow.cursors import cursor_lock
 from escrow.models import BountyDeal, Dispute, MintBatch, Settlement
+from escrow.notices import earnings_released_notify, purchase_ready_notify
 from escrow.services.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.services.fees import release_after_for, release_amounts
 from escrow.services.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
@@ -414,6 +415,7 @@ def settlement_advance(*, now=None) -> dict:
         "released": _advance_releasing(now=now),
         "refunded": _advance_refunding(now=now),
         "partially_refunded": _advance_partial_refunds(now=now),
+        "tokens_returned": tokens_return(),
         "transfers": nft_transfers_follow(),
         "opened": _open_missing(now=now),
         "deferred_funded": _fund_pending(now=now),
@@ -480,6 +482,7 @@ def _advance_on(state: str, tx_field: str, *, related: tuple[str, ...], what: st
 def _advance_funding(*, now) -> int:
     def funded(s: Settlement) -> None:
         s.state, s.funded_at = Settlement.State.FUNDED, now
+        purchase_ready_notify(sale_id=s.sale_id, buyer_id=s.sale.buyer_id)
         metrics.ESCROW_FUNDING_SECONDS.observe(max((now - s.sale.created_at).total_seconds(), 0))
 
     return _advance_on(Settlement.State.FUNDING, "fund_tx", related=("sale",), what="funding", on_confirmed=funded)
@@ -795,6 +798,7 @@ def _advance_releasing(*, now) -> int:
         _bounty_txs_final(s, "release_tx")
         _release_ledger(s)
         s.state, s.released_at = Settlement.State.RELEASED, now
+        earnings_released_notify(settlement=s)
 
     return _advance_on(
         Settlement.State.RELEASING,
@@ -955,6 +959,40 @@ def _refund_ledger(s: Settlement) -> None:
         memo=f"Refund of sale {sale.pk}: {s.refund_reason}"[:255],
         entries=[(sale.escrow_account, -total), *legs],
     )
+
+
+def tokens_return(*, limit: int = 50) -> int:
+    """Take the LeadNFT of each fully refunded, minted sale back to the platform's returns address
+    (`LeadNFT.returnToken`, once per sale: `lead.return:<chain>:<sale>`); nft_transfers_follow then
+    moves Settlement.owner_address with the Transfer, as for any transfer. Returns how many were sent."""
+    due = list(
+        Settlement.objects.filter(state=Settlement.State.REFUNDED, token_id__isnull=False, nft_return_tx__isnull=True)
+        .order_by("id")
+        .only("pk", "chain_id", "token_id")[:limit]
+    )
+    sent = 0
+    for s in due:
+        _, nft = settlement_contracts(chain_id=s.chain_id)
+        prepared = chain_tx_prepare(
+            to=nft,
+            data=lead_nft(Web3(), nft).encode_abi(
+                "returnToken", args=[int(s.token_id), platform_address(chain_id=s.chain_id)]
+            ),
+        )
+        with transaction.atomic():
+            s = (
+                Settlement.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=s.pk, nft_return_tx__isnull=True)
+                .first()
+            )
+            if s is None:
+                continue
+            s.nft_return_tx = chain_tx_record(
+                idempotency_key=f"lead.return:{s.chain_id}:{s.sale_id}", prepared=prepared
+            )
+            s.save(update_fields=["nft_return_tx", "updated_at"])
+            sent += 1
+    return sent
 
 
 # ---------------------------------------------------------------- partial refund

@@ -36,6 +36,7 @@ from chain.models import ChainTransaction, Wallet
 from chain.transactions import PreparedTx, SignerError, chain_tx_prepare, chain_tx_record
 from chain.wallets import wallet_custodial_account, wallet_for
 from escrow.models import Withdrawal
+from escrow.notices import withdrawal_paid_notify
 from escrow.units import to_units
 from ledger.choices import LedgerAccountKind, LedgerTransactionKind
 from ledger.models import LedgerTransaction
@@ -417,6 +418,7 @@ def withdrawal_mark_completed(*, withdrawal: Withdrawal) -> None:
         withdrawal.status = Withdrawal.Status.COMPLETED
         withdrawal.completed_at = timezone.now()
         withdrawal.save(update_fields=["status", "completed_at"])
+        withdrawal_paid_notify(withdrawal=withdrawal)
 
 
 def _refund(withdrawal: Withdrawal, *, error: str) -> None:

@@ -7,6 +7,7 @@ from django.db import transaction
 from chain.client import ChainUnavailable
 from config.celery import app
 from core.pipeline import PipelineTask, TransientError
+from escrow.notices import purchase_ready_notify
 from escrow.services.disputes import disputes_advance
 from escrow.services.reconcile import reconcile as run
 from escrow.services.settlement import mint_flush as flush
@@ -17,8 +18,10 @@ logger = logging.getLogger(__name__)
 
 def settle_sale_schedule(sender, *, sale, **kwargs) -> None:
     """auctions.signals.sale_recorded (inside the sale's transaction; connected in EscrowConfig.ready):
-    queue escrow.settle_sale once it commits, when sales settle on chain."""
+    queue escrow.settle_sale once it commits, when sales settle on chain. A sale settled in the
+    ledger only was paid with the sale: its buyer may read the contact details at once."""
     if not settlement_enabled():
+        purchase_ready_notify(sale_id=sale.pk, buyer_id=sale.buyer_id)
         return
     sale_id = sale.pk
     # robust: a broker (or, in the embedded profile, a chain node) that fails here must not turn

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from core.api.fields import PatternField
 from core.api.schema import ErrorSerializer
 from core.api.serializers import FastReadMixin
+from leads.choices import SellerReputationLevel
 from leads.models import Lead, LeadStatusChange
 from leads.validation import US_STATES
 from verticals.api.fields import SLUG_PATTERN
@@ -157,3 +158,19 @@ class LeadPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     stats = serializers.DictField(required=False, help_text="With ?stats=true.")
+
+
+class SellerReputationSerializer(serializers.Serializer):
+    """The seller's reputation in the lead's vertical (docs/scoring.md, "Seller reputation per
+    vertical"), as every listing shows it: no identity, only the record."""
+
+    score = serializers.IntegerField(min_value=0, max_value=100, help_text="0–100; a new seller starts neutral.")
+    level = serializers.ChoiceField(choices=SellerReputationLevel.choices, help_text="The label's code.")
+    label = serializers.CharField(help_text='The label in words: "New seller", "Trusted", …')
+    sales = serializers.IntegerField(min_value=0, help_text="Leads the seller sold in this vertical.")
+    return_rate = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Refunded share of those sales (partial refunds weighted), as a decimal string; null without sales.",
+    )

@@ -8,22 +8,26 @@ from html import escape
 from itertools import islice
 
 from asgiref.sync import sync_to_async
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from core.display import EMPTY, moment_text, usdc_text
+from core.errors import NotFoundError
 from leads import selectors
 from leads.choices import LeadStatus
 from leads.models import Lead, PiiAccess
 from leads.pii_access import lead_pii_read_logged
+from leads.services import lead_relist_returned
 from verticals.selectors import vertical_tree_cached
 
 logger = logging.getLogger(__name__)
@@ -195,8 +199,26 @@ def seller_lead_detail(request, lead_id: int):
             "rejection_detail": selectors.lead_rejection_text(lead=lead),
             "consent_page_is_link": lead.consent_page_url.startswith(("https://", "http://")),
             "consent_certificate_is_link": lead.consent_certificate_url.startswith(("https://", "http://")),
+            "relisted_id": Lead.objects.filter(returned_from=lead).values_list("pk", flat=True).first()
+            if lead.status == LeadStatus.RETURNED
+            else None,
         },
     )
+
+
+@require_POST
+@seller_required
+def seller_lead_relist(request, lead_id: int):
+    """Offer a returned lead again, as a returned lead (leads.services.lead_relist_returned)."""
+    try:
+        lead = lead_relist_returned(seller=request.user, lead_id=lead_id)
+    except NotFoundError:
+        raise Http404("No such lead.") from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("seller-lead-detail", lead_id=lead_id)
+    messages.success(request, f"Lead #{lead_id} is offered again as returned lead #{lead.pk}.")
+    return redirect("seller-lead-detail", lead_id=lead.pk)
 
 
 class _Echo:

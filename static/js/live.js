@@ -358,6 +358,8 @@
         if (wasPolling) pollOnce();
         return;
       }
+      // Other scripts of the page (the header's notification badge) hear every message too.
+      document.dispatchEvent(new CustomEvent("le:live", { detail: msg }));
       handle(msg);
     };
     ws.onclose = function () {

@@ -94,7 +94,12 @@ def test_a_buyer_buys_the_listing_into_escrow_and_the_lead_is_sold(t0, django_ca
     listing.refresh_from_db()
     assert (listing.status, listing.buyer_id, listing.sold_at) == (BuyNowStatus.SOLD, buyer.pk, seconds(t0, 120))
     assert LedgerTransaction.objects.get(idempotency_key=f"buynow:{listing.pk}").kind == "capture"
-    assert [c.kwargs["payload"]["type"] for c in send.call_args_list] == ["buynow.sold"]
+    sent = [(c.kwargs["group"], c.kwargs["payload"]["type"]) for c in send.call_args_list]
+    assert [kind for _, kind in sent if kind != "notification.new"] == ["buynow.sold"]
+    # The seller's sale and, settled in the ledger only, the buyer's readable purchase (notifications).
+    assert sorted(group for group, kind in sent if kind == "notification.new") == sorted(
+        [f"user.{listing.seller_id}", f"user.{buyer.pk}"]
+    )
     with pytest.raises(BuyNowRefused) as again:
         buy_now_purchase(listing_id=listing.pk, buyer=funded_buyer(), now=seconds(t0, 121))
     assert (again.value.kind, again.value.code) == ("closed", "already_sold")

@@ -138,7 +138,11 @@ def test_an_outbid_leader_is_told_and_the_price_is_broadcast(auction, buyers, t0
         with django_capture_on_commit_callbacks(execute=True):
             bid(auction, buyers[1], "40", t0, 2)
     sent = {(c.kwargs["group"], c.kwargs["payload"]["type"]) for c in send.call_args_list}
-    assert sent == {(f"vertical.{auction.vertical.slug}", "auction.price"), (f"user.{buyers[0].pk}", "outbid")}
+    assert sent == {
+        (f"vertical.{auction.vertical.slug}", "auction.price"),
+        (f"user.{buyers[0].pk}", "outbid"),
+        (f"user.{buyers[0].pk}", "notification.new"),  # the notification (notifications.services.notify)
+    }
 
 
 def test_every_auction_task_has_a_route_to_its_stage_queue():

@@ -26,6 +26,8 @@ from escrow.services.reconcile import reconcile
 from escrow.services.settlement import release_due
 from escrow.units import to_units
 from leads.choices import LeadStatus
+from leads.selectors import lead_pii_read
+from leads.services import lead_relist_returned
 from ledger.models import LedgerTransaction
 from ledger.selectors import balance_for, ledger_check
 from tests.escrow.dispute_helpers import PNG, after_window, minted_sale, png
@@ -84,6 +86,17 @@ def test_seller_accepts_full_refund_on_chain_and_in_the_ledger_once_and_the_lead
     lead.refresh_from_db()
     assert lead.status == LeadStatus.RETURNED and lead.returned_at is not None
     assert ledger_check().ok and reconcile() == {}
+
+    # The seller may offer it again only as a returned lead: a new lead, marked, same contact.
+    with pytest.raises(ValidationError) as refused:
+        lead_relist_returned(seller=sale.buyer, lead_id=lead.pk)
+    assert "lead" in refused.value.message_dict
+    again = lead_relist_returned(seller=sale.seller, lead_id=lead.pk)
+    assert again.pk != lead.pk and again.returned_from_id == lead.pk and again.returned_at == lead.returned_at
+    assert (again.phone_hash, again.fields, again.vertical_id) == (lead.phone_hash, lead.fields, lead.vertical_id)
+    assert lead_pii_read(lead=again) == lead_pii_read(lead=lead)
+    with pytest.raises(ValidationError, match="offered again already"):
+        lead_relist_returned(seller=sale.seller, lead_id=lead.pk)
 
 
 def test_a_partial_refund_returns_the_offer_and_the_release_splits_the_rest(contracts):  # noqa: F811
@@ -280,3 +293,26 @@ def test_two_staff_decisions_at_once_only_one_applies(contracts):  # noqa: F811
     d.refresh_from_db()
     assert d.outcome == applied[0].outcome and d.decided_by_id == applied[0].decided_by_id
     assert d.outcome in (DisputeOutcome.REFUND_FULL, DisputeOutcome.DISMISSED)
+
+
+def test_a_fully_refunded_lead_token_returns_to_the_platform(contracts):  # noqa: F811
+    from chain.deploy import platform_address
+    from chain.leadnft import token_id_for
+
+    nft = contracts["LeadNFT"]
+    sale, s = minted_sale(price=D("20"))
+    token = token_id_for(sale_id=sale.pk, buyer=s.buyer_address)
+    assert nft.functions.ownerOf(token).call() == checksum(s.buyer_address)
+    d = _open(sale)
+    dispute_respond(seller=sale.seller, dispute_id=d.pk, response="accept")
+    dispute_outcome_apply(dispute_id=d.pk)
+    settle_rounds(4)
+    s.refresh_from_db()
+    returns = checksum(platform_address(chain_id=s.chain_id))
+    assert s.state == State.REFUNDED and s.nft_return_tx.status == "confirmed"
+    assert nft.functions.ownerOf(token).call() == returns
+    settle_rounds(1)
+    assert checksum(Settlement.objects.get(pk=s.pk).owner_address) == returns
+    # The buyer still sees the purchase, as refunded; the contact details stay locked.
+    assert purchase_contact_status_now(user=sale.buyer, sale=sale)[1] == ContactStatus.REFUNDED
+    assert reconcile() == {}

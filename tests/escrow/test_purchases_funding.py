@@ -234,7 +234,7 @@ def test_the_lists_show_each_purchases_contact_status_in_constant_queries(
     client.force_login(buyer)
     api = client_for(buyer)
     client.get("/my/purchases/"), api.get(LIST)  # warm the session and the key's last use
-    with django_assert_num_queries(3) as page_queries:  # user, wallet, page (the session from the cache)
+    with django_assert_num_queries(4) as page_queries:  # user, wallet, page, unread notifications
         client.get("/my/purchases/")
     with django_assert_num_queries(2) as api_queries:  # wallet, page (the API key is memoised)
         api.get(LIST)

@@ -199,3 +199,28 @@ def test_the_rescore_action_records_history(staff_client, leads):
 def test_leads_cannot_be_added_or_deleted_in_the_admin(staff_client, leads):
     assert staff_client.get(reverse("admin:leads_lead_add")).status_code == 403
     assert staff_client.get(reverse("admin:leads_lead_delete", args=[leads[0].pk])).status_code == 403
+
+
+def test_staff_read_seller_reputation_per_vertical_and_search_it_by_seller(staff_client, seller_user, solar):
+    from decimal import Decimal
+
+    from leads.models import SellerVerticalReputation
+    from leads.seller_reputation import seller_reputation_move
+    from tests.factories import UserFactory
+
+    seller_reputation_move(seller_id=seller_user.pk, vertical_id=solar.pk, sales=12, refunds=Decimal("0.5"))
+    other = UserFactory(is_seller=True)
+    seller_reputation_move(seller_id=other.pk, vertical_id=solar.pk, sales=3)
+    row = SellerVerticalReputation.objects.get(seller=seller_user)
+    url = reverse("admin:leads_sellerverticalreputation_changelist")
+    page = staff_client.get(url, {"q": seller_user.email})
+    assert page.status_code == 200
+    assert [r.pk for r in page.context["cl"].result_list] == [row.pk]
+    assert staff_client.get(url, {"level": "new"}).status_code == 200
+    detail = staff_client.get(reverse("admin:leads_sellerverticalreputation_change", args=[row.pk]))
+    assert detail.status_code == 200 and b"0.500000" in detail.content
+    model_admin = admin.site._registry[SellerVerticalReputation]
+    request = detail.wsgi_request
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, row)
+    assert not model_admin.has_delete_permission(request, row)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from leads import scoring
 from leads.choices import LeadSource, LeadStatus, RejectionReason
-from leads.models import Lead, SellerReputationDay
+from leads.models import Lead, SellerReputationDay, SellerVerticalReputation
 from leads.reputation import lead_day, seller_outcome_counts
 from leads.services import Outcome, lead_score, lead_submit, lead_transition
 from tests.conftest import wait_for
@@ -156,9 +156,17 @@ def test_the_rollup_scores_like_the_count_it_replaces_over_mixed_statuses(seller
 
 
 def _old_component(lead, now) -> dict:
+    """The component before the rollup, blended with the sales reputation in the lead's vertical
+    (docs/scoring.md) as it is today."""
     good, bad = old_seller_reputation_counts(lead, now)
     share = (good + 7) / (good + bad + 10)
-    return scoring._component(10 * share, "seller_reputation", f"{good} accepted and {bad} rejected leads in 30 days")
+    detail = f"{good} accepted and {bad} rejected leads in 30 days"
+    row = SellerVerticalReputation.objects.filter(seller_id=lead.seller_id, vertical_id=lead.vertical_id).first()
+    if row is not None and row.sales:
+        weight = row.sales / (row.sales + 20)
+        share = (1 - weight) * share + weight * row.score / 100
+        detail += f"; sales reputation {row.score} from {row.sales} sales in the vertical (weight {weight:.2f})"
+    return scoring._component(10 * share, "seller_reputation", detail)
 
 
 def test_the_counters_follow_each_status_change(seller_user, solar):
@@ -197,10 +205,12 @@ def test_the_migration_rebuilds_the_rollup_the_services_keep(seller_user, solar)
     assert rollup(seller_user) == kept and len(kept) == 6
 
 
-def test_reading_the_reputation_is_one_query(seller_user, solar, django_assert_num_queries):
+def test_reading_the_reputation_is_two_queries(seller_user, solar, django_assert_num_queries):
+    """The component on its own reads the rollup and the sales reputation in the vertical; the
+    score stage reads both with the duplicate history in one statement (scoring.history_counts)."""
     mixed_history(seller_user, solar)
     lead = Lead.objects.filter(seller=seller_user).first()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         scoring.seller_reputation(lead, timezone.now())
 
 
