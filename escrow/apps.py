@@ -10,6 +10,7 @@ class EscrowConfig(AppConfig):
         from auctions.selectors import auctions as auction_selectors
         from auctions.signals import FUNDS_CHECKS, sale_recorded
         from chain.signals import wallet_linked
+        from escrow.selectors.disputes import dispute_reputation_facts
         from escrow.selectors.purchases import purchase_can_read_auction
         from escrow.services.exits import exit_funds_check
         from escrow.services.sweeps import on_wallet_linked
@@ -19,5 +20,9 @@ class EscrowConfig(AppConfig):
         wallet_linked.connect(on_wallet_linked, dispatch_uid="escrow.sweep_on_link")
         if exit_funds_check not in FUNDS_CHECKS:
             FUNDS_CHECKS.append(exit_funds_check)
+        from leads.seller_reputation import DISPUTE_FACTS
+
+        if dispute_reputation_facts not in DISPUTE_FACTS:
+            DISPUTE_FACTS.append(dispute_reputation_facts)
         if purchase_can_read_auction not in auction_selectors.BID_LOG_READERS:
             auction_selectors.BID_LOG_READERS.append(purchase_can_read_auction)

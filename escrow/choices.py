@@ -91,3 +91,13 @@ class DisputeRecommendation(models.TextChoices):
 class DisputeParty(models.TextChoices):
     BUYER = "buyer", "Buyer"
     SELLER = "seller", "Seller"
+
+
+class EarningStatus(models.TextChoices):
+    """Where a seller's sale stands, for their earnings (escrow.selectors.earnings_history)."""
+
+    IN_ESCROW = "in_escrow", "In escrow"
+    DISPUTED = "disputed", "Disputed: release on hold"
+    PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+    REFUNDED = "refunded", "Refunded"
+    RELEASED = "released", "Released"

@@ -51,3 +51,30 @@ def withdrawal_paid_notify(*, withdrawal) -> None:
         url=reverse("wallet"),
         key=f"withdrawal:{withdrawal.pk}",
     )
+
+
+_DISPUTE_EVENTS = {
+    "opened": NotificationEvent.DISPUTE_OPENED,
+    "answered": NotificationEvent.DISPUTE_ANSWERED,
+    "decided": NotificationEvent.DISPUTE_DECIDED,
+    "closed": NotificationEvent.DISPUTE_DECIDED,
+}
+_DISPUTE_TITLES = {
+    "opened": "A buyer disputed your sale {sale}",
+    "answered": "Dispute on sale {sale} answered",
+    "decided": "Dispute on sale {sale} decided",
+    "closed": "Refund of the dispute on sale {sale} done",
+}
+
+
+def dispute_notify(*, user_id: int, kind: str, dispute, text: str) -> None:
+    """A party to a dispute is told what changed (opened, answered, decided, refund done); once per
+    dispute, change and state."""
+    notify(
+        user_id=user_id,
+        event=_DISPUTE_EVENTS[kind],
+        title=_DISPUTE_TITLES[kind].format(sale=dispute.sale_id),
+        body=text,
+        url=reverse("dispute-detail", args=[dispute.pk]),
+        key=f"dispute:{dispute.pk}:{kind}:{dispute.state}",
+    )

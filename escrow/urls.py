@@ -1,15 +1,17 @@
 """Pages of the escrow app, mounted at the root (config/urls.py): the wallet and the staff credit
-page, the seller's pending earnings, and "My purchases" under /my/purchases/ (namespace "escrow")."""
+page, the seller's pending earnings, and "My purchases" under /my/purchases/ (namespace "escrow"); disputes: opened from a purchase,
+"My disputes", "Disputes received" and one dispute's page with its forms and evidence files."""
 
 from django.urls import include, path
 
-from escrow.views import earnings, purchases, wallet
+from escrow.views import disputes, earnings, purchases, wallet
 
 # "My purchases": reversed as escrow:purchase-list and escrow:purchase-detail.
 purchase_patterns = (
     [
         path("", purchases.purchase_list, name="purchase-list"),
         path("<int:sale_id>/", purchases.purchase_detail, name="purchase-detail"),
+        path("<int:sale_id>/dispute/", disputes.dispute_open, name="dispute-open"),
     ],
     "escrow",
 )
@@ -24,4 +26,13 @@ urlpatterns = [
     # The seller's pending earnings.
     path("seller/earnings/", earnings.seller_earnings, name="seller-earnings"),
     path("my/purchases/", include(purchase_patterns)),
+    # Disputes: the buyer's, the seller's received ones, one dispute and its forms and files.
+    path("my/disputes/", disputes.dispute_list, name="dispute-list"),
+    path("seller/disputes/", disputes.dispute_received, name="dispute-received"),
+    path("disputes/<int:dispute_id>/", disputes.dispute_detail, name="dispute-detail"),
+    path("disputes/<int:dispute_id>/state/", disputes.dispute_state, name="dispute-state"),
+    path("disputes/<int:dispute_id>/respond/", disputes.dispute_respond, name="dispute-respond"),
+    path("disputes/<int:dispute_id>/offer/", disputes.dispute_offer_reply, name="dispute-offer-reply"),
+    path("disputes/<int:dispute_id>/evidence/", disputes.dispute_evidence_add, name="dispute-evidence-add"),
+    path("disputes/evidence/<int:evidence_id>/", disputes.dispute_evidence_download, name="dispute-evidence"),
 ]

@@ -1,3 +1,3 @@
 """Staff views of settlement: one module per area, registered on import."""
 
-from escrow.admin import funds, settlement  # noqa: F401
+from escrow.admin import disputes, funds, settlement  # noqa: F401

@@ -1,8 +1,9 @@
 """A seller's pending earnings: sold leads whose escrow will be released to them and has not been
-yet, with what the release is expected to pay (price − platform fee − vertical royalty + bounties,
-the split of escrow.services.fees that the release itself uses, or the split already fixed when the release
-was sent) and when (the settlement's release time, else the sale's time plus the vertical's
-dispute window).
+yet, with what the release is expected to pay (the held amount − platform fee − vertical royalty +
+bounties, the split of escrow.services.fees that the release itself uses, or the split already
+fixed when the release was sent) and when (the settlement's release time, else the sale's time
+plus the vertical's dispute window). The held amount is the price less a partial refund sent (a
+dispute's outcome): what the deal still holds, and what the release splits (Settlement.held_amount).
 
 Which sales are pending: those with a settlement that is not released or refunded (refunding,
 refunded), and those with no settlement yet that will get one — the rule the purchases' contact
@@ -25,6 +26,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     DecimalField,
+    ExpressionWrapper,
     F,
     Min,
     OuterRef,
@@ -66,6 +68,7 @@ ROW_FIELDS = (
     "settlement__seller_amount",
     "settlement__platform_fee",
     "settlement__vertical_royalty",
+    "settlement__partial_refund_amount",
 )
 CLOSED_STATES = (Settlement.State.RELEASED, Settlement.State.REFUNDING, Settlement.State.REFUNDED)
 
@@ -78,10 +81,11 @@ class PendingSale:
     vertical_name: str
     sold_at: datetime
     price: Decimal
+    refunded: Decimal  # a partial refund sent to the buyer (a dispute's outcome); 0 without one
     bounties: Decimal
     platform_fee: Decimal
     vertical_royalty: Decimal
-    expected_net: Decimal  # what the seller is paid at release: price − fee − royalty + bounties
+    expected_net: Decimal  # paid at release: price − refunded − fee − royalty + bounties
     release_after: datetime
     state: str  # Settlement.State; "pending" while no settlement exists
     state_label: str
@@ -91,6 +95,7 @@ class PendingSale:
 class PendingTotals:
     count: int  # all pending sales
     total_price: Decimal
+    total_refunded: Decimal  # partial refunds sent (the release splits what is left)
     total_bounties: Decimal
     total_fees: Decimal  # platform fees and vertical royalties together
     total_expected_net: Decimal
@@ -102,9 +107,8 @@ class PendingEarnings(PendingTotals):
     sales: list[PendingSale]  # soonest release first, at most the limit asked
 
 
-def _pending(seller) -> QuerySet:
-    """The seller's pending sales (see the module docstring), annotated with `release_after` and
-    `bounty_total`."""
+def bounty_total_expression() -> Coalesce:
+    """The sale's bounty awards summed (USDC; 0 without any): a correlated subquery on Sale."""
     bounties = (
         BountyAward.objects.filter(sale_id=OuterRef("pk"))
         .order_by()
@@ -112,13 +116,35 @@ def _pending(seller) -> QuerySet:
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    return Coalesce(Subquery(bounties, output_field=USDC_FIELD), Value(ZERO), output_field=USDC_FIELD)
+
+
+def held_expression() -> ExpressionWrapper:
+    """What the sale's deal holds for the release (Settlement.held_amount in SQL): the settled
+    amount (the price while there is no settlement) less a partial refund sent."""
+    amount = Coalesce(F("settlement__amount"), F("price"), output_field=USDC_FIELD)
+    return ExpressionWrapper(
+        amount - Coalesce(F("settlement__partial_refund_amount"), Value(ZERO), output_field=USDC_FIELD),
+        output_field=USDC_FIELD,
+    )
+
+
+def sales_settled_on_chain(*, seller) -> QuerySet:
+    """The seller's sales with a settlement, or with none yet that will get one (see the module
+    docstring): the sales an escrow release (or a refund) on chain is or will be about."""
     return (
         Sale.objects.filter(seller=seller)
         .annotate(contact_status=contact_status_expression())
-        .filter(
-            (Q(settlement__isnull=False) & ~Q(settlement__state__in=CLOSED_STATES))
-            | Q(settlement__isnull=True, contact_status=ContactStatus.AWAITING_PAYMENT)
-        )
+        .filter(Q(settlement__isnull=False) | Q(settlement__isnull=True, contact_status=ContactStatus.AWAITING_PAYMENT))
+    )
+
+
+def _pending(seller) -> QuerySet:
+    """The seller's pending sales (see the module docstring), annotated with `release_after` and
+    `bounty_total`."""
+    return (
+        sales_settled_on_chain(seller=seller)
+        .exclude(settlement__state__in=CLOSED_STATES)
         .annotate(
             release_after=Coalesce(
                 F("settlement__release_after"),
@@ -127,7 +153,8 @@ def _pending(seller) -> QuerySet:
                 ),
                 output_field=DateTimeField(),
             ),
-            bounty_total=Coalesce(Subquery(bounties, output_field=USDC_FIELD), Value(ZERO), output_field=USDC_FIELD),
+            bounty_total=bounty_total_expression(),
+            held=held_expression(),
         )
     )
 
@@ -140,12 +167,13 @@ def earnings_pending_queryset(*, seller) -> QuerySet:
 
 def _pending_sale(row: dict) -> PendingSale:
     price, bounties = row["price"], row["bounty_total"] or ZERO
+    refunded = row["settlement__partial_refund_amount"] or ZERO
     if row["settlement__seller_amount"] is not None:  # the release is sent: its split is fixed
         seller_amount = row["settlement__seller_amount"]
         fee, royalty = row["settlement__platform_fee"] or ZERO, row["settlement__vertical_royalty"] or ZERO
     else:
         seller_amount, fee, royalty = release_amounts(
-            price=price, vertical_has_owner=bool(row["lead__vertical__owner_address"])
+            price=price - refunded, vertical_has_owner=bool(row["lead__vertical__owner_address"])
         )
     state = row["settlement__state"] or Settlement.State.PENDING
     return PendingSale(
@@ -155,6 +183,7 @@ def _pending_sale(row: dict) -> PendingSale:
         vertical_name=row["lead__vertical__name"],
         sold_at=row["created_at"],
         price=price,
+        refunded=refunded,
         bounties=bounties,
         platform_fee=fee,
         vertical_royalty=royalty,
@@ -181,7 +210,7 @@ def earnings_pending_totals(*, seller) -> PendingTotals:
     pending_sales() gives."""
     fixed = Q(settlement__seller_amount__isnull=False)
     seller_part, fee, royalty = release_amounts_micro_expression(
-        price=F("price"), vertical_has_owner=~Q(lead__vertical__owner_address="")
+        price=F("held"), vertical_has_owner=~Q(lead__vertical__owner_address="")
     )
 
     def split(computed, stored: str):
@@ -195,6 +224,7 @@ def earnings_pending_totals(*, seller) -> PendingTotals:
     totals = _pending(seller).aggregate(
         sales_count=Count("id"),
         price_micro=Sum(micro_usdc_expression(F("price"))),
+        refunded_micro=Sum(micro_usdc_expression(Coalesce(F("settlement__partial_refund_amount"), Value(ZERO)))),
         bounties_micro=Sum(bounties),
         fees_micro=Sum(split(fee, "settlement__platform_fee") + split(royalty, "settlement__vertical_royalty")),
         net_micro=Sum(split(seller_part, "settlement__seller_amount") + bounties),
@@ -203,6 +233,7 @@ def earnings_pending_totals(*, seller) -> PendingTotals:
     return PendingTotals(
         count=totals["sales_count"],
         total_price=_usdc(totals["price_micro"]),
+        total_refunded=_usdc(totals["refunded_micro"]),
         total_bounties=_usdc(totals["bounties_micro"]),
         total_fees=_usdc(totals["fees_micro"]),
         total_expected_net=_usdc(totals["net_micro"]),

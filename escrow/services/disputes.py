@@ -44,6 +44,7 @@ from escrow.choices import (
     DisputeState,
 )
 from escrow.models import Dispute, Settlement
+from escrow.notices import dispute_notify
 from escrow.selectors.disputes import buyer_return_rate
 from escrow.selectors.purchases import AS_BUYER, purchase_contact_status_now
 from escrow.services.dispute_checks import dispute_checks_run
@@ -55,7 +56,7 @@ from escrow.services.settlement import (
 )
 from leads.choices import LeadStatus
 from leads.models import Lead
-from leads.services import lead_transition
+from leads.services import lead_transition, seller_reputation_dispute_decided, seller_reputation_dispute_opened
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,9 @@ def _disputable(s: Settlement | None, *, now) -> None:
 
 
 def _tell(user_id: int, *, kind: str, dispute: Dispute, text: str) -> None:
-    """Tell a party on their socket once the change commits (the notifications app takes over
-    e-mail and the in-app list)."""
+    """Tell a party: a notification by the channels they chose (in-app, e-mail), and a message on
+    their socket for the dispute's open page, both once the change commits."""
+    dispute_notify(user_id=user_id, kind=kind, dispute=dispute, text=text)
     group_send_on_commit(
         group=user_group(user_id),
         payload={"type": f"dispute.{kind}", "dispute_id": dispute.pk, "sale_id": dispute.sale_id, "message": text},
@@ -179,6 +181,8 @@ def dispute_open(*, buyer, sale_id: int, reason: str, statement: str, files=(), 
             )
             evidence_store(dispute=dispute, party=DisputeParty.BUYER, uploaded_by=buyer, files=checked, stored=stored)
             _tell(dispute.seller_id, kind="opened", dispute=dispute, text=f"A buyer disputed your sale {sale.pk}.")
+            # Last: it holds the seller's reputation row until commit (leads.services).
+            seller_reputation_dispute_opened(seller_id=sale.seller_id, vertical_id=vertical.pk)
     except IntegrityError as exc:
         evidence_discard(stored)
         raise ValidationError({"sale": "You opened a dispute on this purchase already."}) from exc
@@ -345,6 +349,13 @@ def _decide(d: Dispute, *, outcome: str, amount, decider: str, by, reason: str, 
         label = f"{label} of {amount} USDC"
     for party in (d.buyer_id, d.seller_id):
         _tell(party, kind="decided", dispute=d, text=f"Dispute on sale {d.sale_id} decided: {label}. {reason}")
+    share = (amount / d.price).quantize(Decimal("0.000001")) if amount is not None else Decimal(0)
+    seller_reputation_dispute_decided(
+        seller_id=d.seller_id,
+        vertical_id=d.vertical_id,
+        outcome=outcome,
+        refund_share=Decimal(1) if outcome == DisputeOutcome.REFUND_FULL else share,
+    )
     dispute_id, seconds = d.pk, max((now - d.created_at).total_seconds(), 0)
 
     def after() -> None:

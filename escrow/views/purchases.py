@@ -15,6 +15,7 @@ from auctions.models import Sale
 from auctions.selectors import auctions as auction_selectors
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.selectors import disputes as dispute_selectors
 from escrow.selectors import purchases as purchase_selectors
 from escrow.services import purchases
 from leads.models import PiiAccess
@@ -57,6 +58,10 @@ def purchase_detail(request, sale_id: int):
     except purchases.ContactUnavailable as exc:
         pii, status = None, exc.status
     settlement = purchase_selectors.settlement_of(sale)
+    dispute = dispute_selectors.dispute_for_purchase(sale_id=sale.pk, buyer=request.user)
+    can_dispute = dispute is None and dispute_selectors.dispute_can_open(
+        user=request.user, sale=sale, settlement=settlement
+    )
     if pii is not None:
         fields, contact = lead_details_display(lead=sale.lead, pii=pii)
     else:  # locked: what a buyer sees before buying, no more (no full ZIP or city either)
@@ -78,6 +83,8 @@ def purchase_detail(request, sale_id: int):
             "is_released": settlement is not None and settlement.state == Settlement.State.RELEASED,
             # With pii None only the contracts: the canonical JSON holds the contact details.
             "verification": purchase_selectors.purchase_verification(sale=sale, pii=pii),
+            "dispute": dispute,
+            "can_dispute": can_dispute,
             "can_read_log": auction_selectors.auction_can_read_log(auction=sale.auction, user=request.user),
         },
     )

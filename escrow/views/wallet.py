@@ -23,6 +23,7 @@ from chain.wallets import wallet_for, wallet_get_for
 from core import ratelimit
 from core.money import USDC_DECIMAL_PLACES, USDC_MAX_DIGITS
 from core.paging import cursor_decode_time_id, page_newest_first
+from escrow.selectors.earnings_history import earnings_totals
 from escrow.selectors.funds import vault_deployment_get, vault_event_list_for_user, withdrawal_list_for_user
 from escrow.services.deposits import FaucetError, faucet_chain_target, faucet_dispense, treasury_deposit_for
 from escrow.services.exits import claims_live_for, exits_pending_for
@@ -76,6 +77,8 @@ def _wallet_context(request, *, withdraw_form: WithdrawForm | None = None) -> di
         "faucet_amount": FAUCET_AMOUNT,
         "faucet_nonce": _new_nonce(),
         "chain_wallet": chain_wallet,
+        # Sellers: their sales' money over the last 30 days, linking to the earnings page.
+        "earnings_30d": earnings_totals(seller=request.user) if request.user.is_seller else None,
     }
     if chain_wallet is not None:  # no wallet: no vault events or withdrawals either
         vault = vault_deployment_get()

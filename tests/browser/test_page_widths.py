@@ -2,7 +2,7 @@
 
 With a marketplace full of realistic data (the seeded verticals, demo leads through the real
 ingestion path, live auctions with bids, closed ones sold and unsold, a minted purchase with its
-77-digit token id, autobid rules, bounties, a wallet with history, a CSV import), each page is
+77-digit token id and a dispute on it, autobid rules, bounties, a wallet with history, a CSV import), each page is
 opened at 390 px and at 1280 px. At 390 px no page's document may be wider than the viewport; at
 1280 px neither, and no table may be clipped (wider than the box it scrolls in, or past the page).
 A failure names the page, the width and the elements that stick out, with a screenshot in
@@ -34,6 +34,7 @@ from ledger.services import ledger_credit_user
 from tests.auctions.factories_bounties import make_bounty
 from tests.browser.conftest import RESULTS_DIR
 from tests.browser.test_marketplace import off_the_loop
+from tests.escrow.dispute_page_helpers import opened
 from tests.escrow.test_purchases import settle
 from tests.factories import UserFactory
 from verticals.models import Vertical
@@ -133,6 +134,8 @@ def build_marketplace() -> dict:
         user=buyer, address=to_checksum_address("0x8ba1f109551bd432803012645ac136ddd64dba72"), kind=Wallet.Kind.LINKED
     )
     settle(minted)
+    # The minted purchase returned: the dispute pages carry its statement, checks and evidence.
+    dispute = opened(minted, statement="The number rings out every time; " * 6)
     listing = BuyNowListing.objects.get(auction=unsold)
 
     rule = autobid_rule_create(
@@ -182,6 +185,7 @@ def build_marketplace() -> dict:
             "unsold": unsold.pk,
         },
         "minted_sale": minted.pk,
+        "dispute": dispute.pk,
         "sold_lead": minted.lead_id,
         "listing": listing.pk,
         "import": csv_import.pk,
@@ -210,6 +214,8 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         "/my/wins/",
         "/my/purchases/",
         f"/my/purchases/{data['minted_sale']}/",
+        "/my/disputes/",
+        f"/disputes/{data['dispute']}/",
         "/buy-now/",
         f"/buy-now/{data['listing']}/buy/",
         "/autobid/",
@@ -226,6 +232,8 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         "/seller/leads/",
         f"/seller/leads/{data['sold_lead']}/",
         "/seller/earnings/",
+        "/seller/disputes/",
+        f"/disputes/{data['dispute']}/",
         "/seller/forms/",
         "/seller/imports/",
         "/seller/imports/new/",

@@ -34,6 +34,7 @@ from tests.escrow.dispute_helpers import PNG, after_window, minted_sale, png
 from tests.escrow.settlement_helpers import checksum, settle_rounds
 from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 from tests.factories import UserFactory
+from tests.notifications.conftest import smtp_inbox  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -316,3 +317,57 @@ def test_a_fully_refunded_lead_token_returns_to_the_platform(contracts):  # noqa
     # The buyer still sees the purchase, as refunded; the contact details stay locked.
     assert purchase_contact_status_now(user=sale.buyer, sale=sale)[1] == ContactStatus.REFUNDED
     assert reconcile() == {}
+
+
+def test_the_sellers_reputation_follows_the_disputes_and_a_rebuild_agrees(contracts):  # noqa: F811
+    from leads.models import SellerVerticalReputation
+    from leads.seller_reputation import seller_reputation_rebuild
+
+    full, _ = minted_sale(price=D("20"))
+    vertical = full.lead.vertical
+    partial, _ = minted_sale(price=D("20"), vertical=vertical, seller=full.seller)
+    dismissed, _ = minted_sale(price=D("20"), vertical=vertical, seller=full.seller)
+    rep = SellerVerticalReputation.objects.get(seller=full.seller, vertical=vertical)
+    assert (rep.sales, rep.disputes_opened) == (3, 0)
+    score_before = rep.score
+    staff = UserFactory(is_staff=True)
+    for sale, outcome in ((full, "refund_full"), (partial, "refund_partial"), (dismissed, "dismissed")):
+        d = _open(sale, files=[])
+        dispute_decide(staff=staff, dispute_id=d.pk, outcome=outcome, refund_amount="5", reason="Checked.")
+    rep.refresh_from_db()
+    assert (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed) == (3, 2, 1)
+    assert rep.refunds_weighted == D("1.25") and rep.score < score_before
+    incremental = (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed, rep.refunds_weighted, rep.sales)
+    seller_reputation_rebuild()
+    rep.refresh_from_db()
+    assert (rep.disputes_opened, rep.disputes_upheld, rep.disputes_dismissed, rep.refunds_weighted, rep.sales) == (
+        incremental
+    )
+
+
+def test_every_party_is_told_by_the_channels_they_chose(contracts, smtp_inbox):  # noqa: F811
+    from notifications.choices import NotificationEvent as E
+    from notifications.models import Notification
+    from notifications.services import notification_email_send
+    from tests.notifications.conftest import parts
+
+    sale, _ = minted_sale()
+    d = _open(sale, files=[])
+    d = dispute_respond(seller=sale.seller, dispute_id=d.pk, response="offer", offer_amount="10")
+    dispute_offer_reply(buyer=sale.buyer, dispute_id=d.pk, accept=False)
+    dispute_decide(staff=UserFactory(is_staff=True), dispute_id=d.pk, outcome="dismissed", reason="Connected call.")
+    events = lambda user: list(  # noqa: E731
+        Notification.objects.filter(user=user)
+        .exclude(event__in=(E.WON, E.PURCHASE_READY, E.LEAD_SOLD, E.LOW_BALANCE))
+        .order_by("id")
+        .values_list("event", flat=True)
+    )
+    assert events(sale.seller) == [E.DISPUTE_OPENED, E.DISPUTE_ANSWERED, E.DISPUTE_DECIDED]
+    assert events(sale.buyer) == [E.DISPUTE_ANSWERED, E.DISPUTE_DECIDED]
+    decided = Notification.objects.get(user=sale.buyer, event=E.DISPUTE_DECIDED)
+    assert "Dismissed" in decided.body and "Connected call." in decided.body
+    assert decided.url == f"/disputes/{d.pk}/"
+    notification_email_send(notification_id=decided.pk)  # what the notify worker does, here to read the mail
+    [message] = [m for m in smtp_inbox.to(sale.buyer.email) if "decided" in m["Subject"]]
+    text, html = parts(message)
+    assert "Connected call." in text and "Connected call." in html

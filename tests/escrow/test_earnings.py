@@ -119,14 +119,17 @@ def test_the_seller_earnings_page_shows_amounts_release_dates_and_totals_in_word
     client, seller, sales, django_assert_max_num_queries
 ):
     client.force_login(seller)
-    with django_assert_max_num_queries(4):  # session, user, the totals, the soonest pending sales
+    # user, the pending totals, a page of sales, the totals per day (the session comes from the cache)
+    with django_assert_max_num_queries(4):
         response = client.get("/seller/earnings/")
     assert response.status_code == 200
     body = html.unescape(response.content.decode())
     assert 'data-testid="earnings-expected"><strong>23.80 USDC<' in body
-    waiting, minted = sales["waiting"], sales["minted"]
-    assert f'data-sale="{waiting.pk}"' in body and f'data-sale="{minted.pk}"' in body
-    for absent in ("released", "ledger_only", "others"):
+    waiting, minted, released = sales["waiting"], sales["minted"], sales["released"]
+    assert f'data-sale="{waiting.pk}" data-status="in_escrow"' in body
+    assert f'data-sale="{minted.pk}" data-status="in_escrow"' in body
+    assert f'data-sale="{released.pk}" data-status="released"' in body
+    for absent in ("ledger_only", "others"):  # no release on chain will come; another seller's
         assert f'data-sale="{sales[absent].pk}"' not in body
     assert "9.50 USDC" in body and "14.30 USDC" in body and "+ 5.00 USDC" in body
     assert moment_text(waiting.created_at + timedelta(hours=48)) in body  # "5 Dec 2026, 19:21 UTC"
