@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("escrow.api.funds")),  # deposits/, withdrawals/
     path("", include("escrow.api.purchases")),  # purchases/
     path("", include("escrow.api.earnings")),  # earnings/pending/
+    path("", include("escrow.api.disputes")),  # disputes/
     path("", include("notifications.api")),  # notifications/
 ]
 

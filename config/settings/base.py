@@ -233,6 +233,9 @@ SPECTACULAR_SETTINGS = {
         # A settlement's state (purchases' escrow.state, pending earnings' settlement_state): one enum.
         "StateEnum": "escrow.models.Settlement.State",
         "UsStateEnum": "leads.validation.US_STATE_CODES",
+        "DisputeReasonEnum": "escrow.choices.DisputeReason",
+        "DisputeResponseEnum": "escrow.choices.DisputeResponse",
+        "DisputePartyEnum": "escrow.choices.DisputeParty",
         "SellerReputationLevelEnum": "leads.choices.SellerReputationLevel",
     },
 }
@@ -245,6 +248,8 @@ RATE_LIMITS = {
     "login": env.str("RATE_LIMIT_LOGIN", "10/60s"),
     "signup": env.str("RATE_LIMIT_SIGNUP", "10/3600s"),
     "ingest": env.str("RATE_LIMIT_INGEST", "600/60s"),
+    # Dispute writes through the API (opening, answers, evidence: each may carry files), per key.
+    "disputes": env.str("RATE_LIMIT_DISPUTES", "60/3600s"),
     "form": env.str("RATE_LIMIT_FORM", "20/3600s"),
     "faucet": env.str("RATE_LIMIT_FAUCET", "1/3600s"),
     "healthz": env.str("RATE_LIMIT_HEALTHZ", "120/60s"),

@@ -19,10 +19,15 @@ RETURN_RATE_DAYS = 90
 RETURN_RATE_MIN_PURCHASES = 10
 
 
-def dispute_list_for(*, user, role: str) -> QuerySet:
-    """The disputes `user` opened (role "buyer") or received (role "seller"), newest first."""
+def dispute_list_for(*, user, role: str | None) -> QuerySet:
+    """The disputes `user` opened (role "buyer"), received (role "seller") or both (None), newest first."""
     qs = Dispute.objects.select_related("vertical", "sale__lead")
-    qs = qs.filter(buyer=user) if role == "buyer" else qs.filter(seller=user)
+    if role == "buyer":
+        qs = qs.filter(buyer=user)
+    elif role == "seller":
+        qs = qs.filter(seller=user)
+    else:
+        qs = qs.filter(Q(buyer=user) | Q(seller=user))
     return qs.order_by("-created_at", "-id")
 
 
@@ -40,6 +45,17 @@ def dispute_get_for_party(*, user, dispute_id: int) -> tuple[Dispute | None, str
     if dispute is None:
         return None, None
     return dispute, ("buyer" if dispute.buyer_id == user.pk else "seller")
+
+
+def dispute_evidence_get_for_party(*, user, dispute_id: int, evidence_id: int) -> DisputeEvidence | None:
+    """One evidence file of a dispute `user` is a party to (either party's file), else None."""
+    if not getattr(user, "is_authenticated", False) or not (0 < dispute_id < 2**63 and 0 < evidence_id < 2**63):
+        return None
+    return (
+        DisputeEvidence.objects.filter(Q(dispute__buyer=user) | Q(dispute__seller=user))
+        .filter(pk=evidence_id, dispute_id=dispute_id)
+        .first()
+    )
 
 
 def dispute_staff_queue() -> QuerySet:
