@@ -43,6 +43,9 @@ class BuyNowListingSerializer(serializers.Serializer):
     price = serializers.CharField(help_text="USDC, 6 decimals.")
     expires_at = serializers.DateTimeField()
     seller_reputation = SellerReputationSerializer(help_text="The seller's reputation in this vertical.")
+    returned = serializers.BooleanField(
+        help_text="A returned lead: an earlier buyer disputed it and was refunded in full (docs/disputes.md)."
+    )
 
 
 class BuyNowSaleSerializer(serializers.ModelSerializer):

@@ -121,6 +121,9 @@ class AuctionSerializer(serializers.ModelSerializer):
     seller_reputation = serializers.SerializerMethodField(
         help_text="The seller's reputation in this vertical (score, label, sales, return rate); never who they are."
     )
+    returned = serializers.SerializerMethodField(
+        help_text="A returned lead: an earlier buyer disputed it and was refunded in full (docs/disputes.md)."
+    )
 
     class Meta:
         model = Auction
@@ -145,12 +148,16 @@ class AuctionSerializer(serializers.ModelSerializer):
             "closed_at",
             "time_left",
             "seller_reputation",
+            "returned",
         )
         read_only_fields = fields
 
     @extend_schema_field(SellerReputationSerializer)
     def get_seller_reputation(self, auction) -> dict:
         return SellerReputationSerializer(seller_reputation_of(auction)).data
+
+    def get_returned(self, auction) -> bool:
+        return auction.lead.returned_at is not None
 
     def get_zip3(self, auction) -> str:
         return auction.lead.zip[:3]

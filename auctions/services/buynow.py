@@ -72,6 +72,7 @@ def _preview(listing: BuyNowListing, schema: list) -> dict:
         ],
         "price": bidlog.usdc_text(listing.price),
         "expires_at": listing.expires_at.isoformat(),
+        "returned": lead.returned_at is not None,
     }
 
 
