@@ -1,20 +1,24 @@
 """A dispute from opening to decision in Chromium, by three users: the buyer returns a purchase
 with a screenshot (desktop), the seller contests it with a statement and a file (a 390 px phone),
-staff decide a partial refund in admin, and both parties read the decision on the dispute's page.
-The dispute pages fit a phone without horizontal scroll."""
+staff decide a partial refund in admin, the refund moves on the dev chain (anvil) and in the ledger,
+and both parties read the decision on the dispute's page. The dispute pages fit a phone without
+horizontal scroll. Screenshots of the pages go to test-results/ (docs/screenshots/ takes them)."""
 
 from decimal import Decimal as D
-from unittest import mock
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
+from escrow.choices import DisputeState
 from escrow.models import Dispute
+from escrow.services.disputes import dispute_outcome_apply
+from ledger.selectors import ledger_check
+from tests.browser.conftest import RESULTS_DIR
 from tests.browser.test_marketplace import off_the_loop
 from tests.browser.test_page_widths import LAPTOP, MEASURE, PHONE, sign_in
-from tests.escrow.dispute_helpers import PNG
-from tests.escrow.dispute_page_helpers import disputable
+from tests.escrow.dispute_helpers import PNG, minted_sale
+from tests.escrow.settlement_helpers import settle_rounds
+from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,8 +29,13 @@ def fits(page, width: int) -> None:
     assert measured["scrollWidth"] <= width, f"{page.url} at {width} px: {measured}"
 
 
-def test_a_dispute_from_opening_to_a_partial_refund_decided_by_staff(browser, live_server, tmp_path):
-    sale, _ = off_the_loop(disputable, t0=timezone.now())
+def shot(page, name: str) -> None:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS_DIR / f"{name}.png"), full_page=True)
+
+
+def test_a_dispute_from_opening_to_a_partial_refund_decided_by_staff(browser, live_server, tmp_path, contracts):  # noqa: F811
+    sale, settlement = off_the_loop(minted_sale, price=D("8"))
     staff = UserFactory(is_staff=True, is_superuser=True)
     screenshot = tmp_path / "no-answer.png"
     screenshot.write_bytes(PNG)
@@ -77,12 +86,16 @@ def test_a_dispute_from_opening_to_a_partial_refund_decided_by_staff(browser, li
     admin_page.get_by_label("Partial refund", exact=True).check()
     admin_page.get_by_label("Partial refund amount (USDC)").fill("4")
     admin_page.get_by_label("Reason (both parties read it)").fill("The lead answered once; half the price back.")
-    with mock.patch("escrow.tasks.disputes.dispute_apply.delay") as queued:
-        admin_page.get_by_role("button", name="Decide").click()
-        expect(admin_page.locator(".messagelist")).to_contain_text("decided: Partial refund of 4.00 USDC")
-    queued.assert_called_once_with(dispute_id=dispute.pk)
+    admin_page.get_by_role("button", name="Decide").click()
+    expect(admin_page.locator(".messagelist")).to_contain_text("decided: Partial refund of 4.00 USDC")
     dispute.refresh_from_db()
     assert (dispute.outcome, dispute.refund_amount) == ("refund_partial", D("4"))
+    # The refund moves on chain and in the ledger (what escrow.dispute_apply and escrow.advance do).
+    off_the_loop(dispute_outcome_apply, dispute_id=dispute.pk)
+    off_the_loop(settle_rounds, rounds=3)
+    off_the_loop(dispute_outcome_apply, dispute_id=dispute.pk)
+    dispute.refresh_from_db()
+    assert dispute.state == DisputeState.CLOSED and off_the_loop(ledger_check).ok
 
     # Both parties read the decision.
     for page, width in ((buyer, LAPTOP), (seller, PHONE)):
@@ -90,6 +103,9 @@ def test_a_dispute_from_opening_to_a_partial_refund_decided_by_staff(browser, li
         expect(page.get_by_test_id("outcome")).to_contain_text("Partial refund · 4.00 USDC back to the buyer")
         expect(page.get_by_test_id("decision-reason")).to_have_text("The lead answered once; half the price back.")
         fits(page, width)
+    shot(buyer, "dispute-decided")
+    admin_page.goto("/admin/escrow/dispute/")
+    shot(admin_page, "admin-disputes")
     buyer.goto("/my/disputes/")
     expect(buyer.get_by_test_id("dispute-row")).to_contain_text("Partial refund")
     buyer_ctx.close()
