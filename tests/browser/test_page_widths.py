@@ -226,6 +226,8 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         f"/bounties/{data['bounty'].pk}/",
         "/wallet/",
         "/account/",
+        "/notifications/",
+        "/notifications/preferences/",
         "/verticals/solar-residential/",
     ]
     seller = [
@@ -247,6 +249,7 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         f"/auctions/{a['leading']}/",
         "/wallet/",
         "/account/",
+        "/notifications/",
     ]
     if data["rejected_lead"]:
         seller.append(f"/seller/leads/{data['rejected_lead']}/")

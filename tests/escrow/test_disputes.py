@@ -371,3 +371,28 @@ def test_every_party_is_told_by_the_channels_they_chose(contracts, smtp_inbox): 
     [message] = [m for m in smtp_inbox.to(sale.buyer.email) if "decided" in m["Subject"]]
     text, html = parts(message)
     assert "Connected call." in text and "Connected call." in html
+
+
+def test_from_a_full_refund_decision_the_contact_details_are_locked_on_the_page_and_in_the_api(
+    contracts,
+    client,  # noqa: F811
+):
+    from rest_framework.test import APIClient
+
+    from accounts.services import api_key_create
+    from leads.models import PiiAccess
+
+    sale, _ = minted_sale()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(user=sale.buyer, name='t').secret}")
+    assert api.get(f"/api/v1/purchases/{sale.pk}/").json()["contact_status"] == "available"
+    d = _open(sale, files=[])
+    dispute_decide(staff=UserFactory(is_staff=True), dispute_id=d.pk, outcome="refund_full", reason="Disconnected.")
+    reads = PiiAccess.objects.count()
+    # Decided, the refund not even sent yet: locked already.
+    body = api.get(f"/api/v1/purchases/{sale.pk}/").json()
+    assert (body["contact_status"], body["contact"]) == ("refunded", None)
+    client.force_login(sale.buyer)
+    page = client.get(f"/my/purchases/{sale.pk}/").content.decode()
+    assert 'data-testid="contact-locked"' in page and 'data-testid="contact"' not in page
+    assert PiiAccess.objects.count() == reads  # nothing read
