@@ -80,6 +80,8 @@ class VerticalAdmin(admin.ModelAdmin):
                     "buy_now_multiplier",
                     "auction_duration_seconds",
                     "dispute_window_hours",
+                    "dispute_response_hours",
+                    "return_rate_threshold",
                     "quality_floor",
                     "daily_cap_per_seller",
                     "dedupe_window_days",

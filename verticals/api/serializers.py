@@ -55,6 +55,8 @@ class VerticalSerializer(serializers.ModelSerializer):
             "buy_now_price",
             "auction_duration_seconds",
             "dispute_window_hours",
+            "dispute_response_hours",
+            "return_rate_threshold",
             "quality_floor",
             "daily_cap_per_seller",
             "dedupe_window_days",
