@@ -14,9 +14,12 @@ class EscrowConfig(AppConfig):
         from escrow.selectors.purchases import purchase_can_read_auction
         from escrow.services.exits import exit_funds_check
         from escrow.services.sweeps import on_wallet_linked
+        from escrow.signals import dispute_refund_decided
+        from escrow.tasks.disputes import dispute_apply_queue
         from escrow.tasks.settlement import settle_sale_schedule
 
         sale_recorded.connect(settle_sale_schedule, dispatch_uid="escrow.settle_on_sale")
+        dispute_refund_decided.connect(dispute_apply_queue, dispatch_uid="escrow.dispute_apply")
         wallet_linked.connect(on_wallet_linked, dispatch_uid="escrow.sweep_on_link")
         if exit_funds_check not in FUNDS_CHECKS:
             FUNDS_CHECKS.append(exit_funds_check)

@@ -54,6 +54,7 @@ from escrow.services.settlement import (
     settlement_partial_refund,
     settlement_refund,
 )
+from escrow.signals import dispute_refund_decided
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.services import lead_transition, seller_reputation_dispute_decided, seller_reputation_dispute_opened
@@ -362,9 +363,7 @@ def _decide(d: Dispute, *, outcome: str, amount, decider: str, by, reason: str, 
         metrics.DISPUTES_DECIDED.labels(outcome=outcome, decider=decider).inc()
         metrics.DISPUTE_DECISION_SECONDS.observe(seconds)
         if outcome != DisputeOutcome.DISMISSED:
-            from escrow.tasks.disputes import dispute_apply
-
-            dispute_apply.delay(dispute_id=dispute_id)
+            dispute_refund_decided.send(sender=Dispute, dispute_id=dispute_id)
 
     transaction.on_commit(after, robust=True)
 

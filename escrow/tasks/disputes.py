@@ -8,6 +8,11 @@ from core.pipeline import PipelineTask, TransientError
 from escrow.services.disputes import dispute_outcome_apply
 
 
+def dispute_apply_queue(sender, *, dispute_id: int, **kwargs) -> None:
+    """escrow.signals.dispute_refund_decided (sent on commit): queue the refund."""
+    dispute_apply.delay(dispute_id=dispute_id)
+
+
 @app.task(name="escrow.dispute_apply", base=PipelineTask)
 def dispute_apply(*, dispute_id: int) -> str:
     """Move a decided dispute's refund (idempotent; escrow.advance finishes what this starts and
