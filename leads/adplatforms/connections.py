@@ -257,3 +257,9 @@ def ad_connection_rotate_secret(*, connection: AdConnection) -> AdConnection:
     _seal_secrets(locked, fresh)
     locked.save(update_fields=["secrets_key_id", "secrets_blob", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def ad_connection_delete(*, connection: AdConnection) -> None:
+    """Remove a connection and its events (the leads it made stay): its URL stops answering."""
+    AdConnection.objects.filter(pk=connection.pk).delete()

@@ -82,3 +82,19 @@ def test_another_sellers_connection_and_events_are_not_found(client, seller_user
     assert client.get(f"/seller/integrations/{connection.pk}/").status_code == 404
     event = AdLeadEvent.objects.get()
     assert client.post(f"/seller/integrations/events/{event.pk}/replay/").status_code == 404
+
+
+def test_admin_lists_connections_and_events_without_secrets_or_payloads(client, staff, seller_user, solar):
+    connection = google_connection(seller_user, solar)
+    post_json(client, f"/hooks/google/{connection.token}/", google_payload(connection, google_key="bad"))
+    client.force_login(staff)
+    key = connection_secrets(connection=connection).google_key.encode()
+    for url in (
+        "/admin/leads/adconnection/",
+        f"/admin/leads/adconnection/{connection.pk}/change/",
+        "/admin/leads/adleadevent/",
+        f"/admin/leads/adleadevent/{AdLeadEvent.objects.get().pk}/change/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert key not in page.content
