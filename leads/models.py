@@ -355,7 +355,8 @@ class AdLeadEvent(models.Model):
     The raw payload (it holds the consumer's answers) is sealed in the vault; the columns hold
     only the platform's ids and what became of it. A request that could not be authenticated is
     kept as metadata only (no payload, no lead id): an unauthenticated caller cannot block the
-    real delivery of a lead id. Unique on (connection, platform lead id): a redelivery is stored once.
+    real delivery of a lead id. Unique on (connection, platform lead id): a redelivery is stored once
+    (test leads excepted: Google's "send test data" may repeat its lead id, and each is checked).
     """
 
     ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -380,7 +381,7 @@ class AdLeadEvent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "platform_lead_id"],
-                condition=~Q(platform_lead_id=""),
+                condition=~Q(platform_lead_id="") & Q(is_test=False),
                 name="adleadevent_connection_lead_uniq",
             )
         ]

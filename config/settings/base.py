@@ -253,6 +253,9 @@ RATE_LIMITS = {
     "form": env.str("RATE_LIMIT_FORM", "20/3600s"),
     "faucet": env.str("RATE_LIMIT_FAUCET", "1/3600s"),
     "healthz": env.str("RATE_LIMIT_HEALTHZ", "120/60s"),
+    # Refused lead form webhook deliveries recorded per sender address (beyond it they are still
+    # answered 4xx, only not stored: a flood of forged requests cannot fill the events table).
+    "adhook_refused": env.str("RATE_LIMIT_ADHOOK_REFUSED", "120/60s"),
 }
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", True)
 

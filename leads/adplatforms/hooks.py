@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import ratelimit
 from leads import vault
 from leads.adplatforms.connections import connection_secrets
 from leads.choices import AdEventStatus, AdPlatform
@@ -69,7 +70,11 @@ def ad_hook_refuse(
     now: datetime | None = None,
 ) -> HookAnswer:
     """Record a refused delivery and answer it. Ids and the payload only when it was authenticated
-    (the caller passes them then): a stale but signed Meta delivery can be replayed by its seller."""
+    (the caller passes them then): a stale but signed Meta delivery can be replayed by its seller.
+    Unauthenticated refusals are recorded up to RATE_LIMITS["adhook_refused"] per sender address."""
+    if payload is None and not _may_record(remote_ip):
+        logger.warning("ad hook refused, not recorded (over the limit)", extra={"platform": platform, "code": code})
+        return HookAnswer(status, code, message, None)
     event = AdLeadEvent(
         connection=connection,
         platform=platform,
@@ -88,12 +93,19 @@ def ad_hook_refuse(
         with transaction.atomic():
             event.save(force_insert=True)
     except IntegrityError:  # the same lead id is stored already: it keeps its first row
-        event = AdLeadEvent.objects.get(connection=connection, platform_lead_id=event.platform_lead_id)
+        event = AdLeadEvent.objects.get(connection=connection, platform_lead_id=event.platform_lead_id, is_test=False)
     logger.warning(
         "ad hook refused",
         extra={"platform": platform, "code": code, "connection_id": connection.pk if connection else None},
     )
     return HookAnswer(status, code, message, event)
+
+
+def _may_record(remote_ip: str) -> bool:
+    if not settings.RATE_LIMIT_ENABLED:
+        return True
+    rate = ratelimit.Rate.parse(settings.RATE_LIMITS["adhook_refused"])
+    return ratelimit.hit(scope="adhook_refused", identity=remote_ip or "unknown", rate=rate).allowed
 
 
 def _store(
@@ -125,7 +137,7 @@ def _store(
         with transaction.atomic():
             event.save(force_insert=True)
     except IntegrityError:
-        first = AdLeadEvent.objects.get(connection=connection, platform_lead_id=platform_lead_id)
+        first = AdLeadEvent.objects.get(connection=connection, platform_lead_id=platform_lead_id, is_test=False)
         return HookAnswer(200, "already_received", "This lead was delivered before; it is stored once.", first)
     event_id = event.pk
     transaction.on_commit(lambda: ad_event_received.send(sender=AdLeadEvent, event_id=event_id))
@@ -137,7 +149,7 @@ def _connection(token: str, platform: str) -> AdConnection | None:
         return None
     return (
         AdConnection.objects.select_related("vertical")
-        .filter(token=token, platform=platform, active=True, seller__is_active=True)
+        .filter(token=token, platform=platform, active=True, seller__is_active=True, seller__is_seller=True)
         .first()
     )
 

@@ -13,6 +13,7 @@ from leads import vault
 from leads.adplatforms.connections import connection_secrets
 from leads.adplatforms.graph import GraphError, graph_client
 from leads.choices import AdEventStatus, AdPlatform, LeadSource
+from leads.forms import US_STATE_NAMES
 from leads.models import AdConnection, AdLeadEvent
 from leads.services import Outcome, SchemaCache, lead_input_check, lead_submit
 from leads.signals import ad_event_received
@@ -24,6 +25,8 @@ CONSENT_USER_AGENT = {
     AdPlatform.GOOGLE: "Google Ads lead form (webhook; the platform does not share the consumer's IP)",
     AdPlatform.META: "Meta Lead Ads (webhook; the platform does not share the consumer's IP)",
 }
+# Lead forms ask for the state as typed or picked ("California"); the lead keeps its code.
+_STATE_CODES = {name.lower(): code for code, name in US_STATE_NAMES.items()}
 UNKNOWN_IP = "0.0.0.0"  # noqa: S104 - a recorded value, never bound
 
 
@@ -74,6 +77,8 @@ def ad_lead_data(*, connection: AdConnection, event: AdLeadEvent, payload: dict)
             first, _, last = answers[field].strip().partition(" ")
             data.setdefault("first_name", first)
             data.setdefault("last_name", last.strip())
+        elif key == "state":
+            data[key] = _STATE_CODES.get(answers[field].strip().lower(), answers[field])
         else:
             data[key] = answers[field]
     if not found:

@@ -134,6 +134,7 @@ class AdConnectionListApi(generics.ListCreateAPIView):
 
     serializer_class = AdConnectionSerializer
     required_role = REQUIRED_ROLE
+    error_statuses = {"post": {404: "No such vertical accepting leads (`vertical`)."}}
 
     def get_queryset(self):
         _require_seller(self.request)

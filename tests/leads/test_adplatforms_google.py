@@ -163,3 +163,42 @@ def test_the_stored_payload_opens_from_the_vault_without_the_key(
     payload = _payload(AdLeadEvent.objects.get())
     assert "google_key" not in payload and payload["user_column_data"][1]["string_value"] == "maria.garcia@gmail.com"
     assert json.dumps(payload)
+
+
+def test_refused_forgeries_are_recorded_up_to_a_limit_per_sender_and_always_answered(
+    client, connection, settings, django_capture_on_commit_callbacks
+):
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "adhook_refused": "2/60s"}
+    for _ in range(3):
+        assert (
+            deliver(
+                client, connection, google_payload(connection, google_key="x"), django_capture_on_commit_callbacks
+            ).status_code
+            == 403
+        )
+    assert AdLeadEvent.objects.count() == 2
+    assert (
+        deliver(client, connection, google_payload(connection), django_capture_on_commit_callbacks).status_code == 200
+    )
+    assert Lead.objects.count() == 1
+
+
+def test_a_state_given_by_name_is_stored_as_its_code(client, connection, django_capture_on_commit_callbacks):
+    payload = google_payload(connection)
+    for item in payload["user_column_data"]:
+        if item["column_id"] == "REGION":
+            item["string_value"] = "california"
+    deliver(client, connection, payload, django_capture_on_commit_callbacks)
+    assert Lead.objects.get().state == "CA"
+
+
+def test_each_send_of_test_data_is_checked_even_with_the_same_lead_id(
+    client, connection, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        response = deliver(
+            client, connection, google_payload(connection, is_test=True), django_capture_on_commit_callbacks
+        )
+        assert response.status_code == 200 and response.json()["status"] == "received"
+    assert AdLeadEvent.objects.filter(status=AdEventStatus.IGNORED_TEST).count() == 2 and not Lead.objects.exists()
