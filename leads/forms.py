@@ -339,6 +339,8 @@ class AdConnectionForm(forms.Form):
         self.fields["vertical"].queryset = Vertical.objects.filter(status=VerticalStatus.ACTIVE).order_by("name")
         if editing:
             del self.fields["platform"], self.fields["vertical"]
+        else:
+            del self.fields["active"]  # a new connection is active
         self.field_names = field_names
         self.targets = targets
         for target in targets:

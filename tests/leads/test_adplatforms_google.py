@@ -202,3 +202,24 @@ def test_each_send_of_test_data_is_checked_even_with_the_same_lead_id(
         )
         assert response.status_code == 200 and response.json()["status"] == "received"
     assert AdLeadEvent.objects.filter(status=AdEventStatus.IGNORED_TEST).count() == 2 and not Lead.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_worker_processes_the_stored_event_from_the_ingest_queue(client, seller_user, solar, celery_worker):
+    from tests.conftest import wait_for
+
+    connection = google_connection(seller_user, solar)
+    assert post_json(client, url(connection), google_payload(connection)).status_code == 200
+    event = AdLeadEvent.objects.get()
+    wait_for(
+        lambda: AdLeadEvent.objects.filter(pk=event.pk, status=AdEventStatus.PROCESSED).exists(),
+        timeout=60,
+        message="the worker to process the event",
+    )
+    wait_for(
+        lambda: not Lead.objects.filter(status=LeadStatus.RECEIVED).exists(),
+        timeout=60,
+        message="the lead to be scored",
+    )
+    assert Lead.objects.get().source == LeadSource.WEBHOOK
