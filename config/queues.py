@@ -48,6 +48,7 @@ TASK_ROUTES: dict[str, str] = {
     "leads.score_lead": "leads.score",
     "leads.score_leads": "leads.score",
     "leads.import_csv": "leads.ingest",
+    "leads.process_ad_event": "leads.ingest",
     "leads.refresh_seller_reputation": "default",
     "auctions.open_auction": "auctions.open",
     "auctions.close_auction": "auctions.close",

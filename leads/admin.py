@@ -10,7 +10,11 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
 from leads import services
+from leads.adplatforms.connections import ad_connection_rotate_secret
+from leads.adplatforms.processing import ad_event_replay
 from leads.models import (
+    AdConnection,
+    AdLeadEvent,
     CsvImport,
     Lead,
     LeadStatusChange,
@@ -307,3 +311,74 @@ class SellerVerticalReputationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = list_display
     readonly_fields = fields
     show_full_result_count = False
+
+
+@admin.register(AdConnection)
+class AdConnectionAdmin(admin.ModelAdmin):
+    """Staff see and pause connections; the secrets stay sealed (never shown here)."""
+
+    list_display = ("id", "name", "platform", "seller", "vertical", "active", "created_at")
+    list_filter = ("platform", "active", ("vertical", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=id", "name", "=seller__id", "=form_ids")
+    fields = ("seller", "platform", "vertical", "name", "token", "form_ids", "mapping", "consent_text", "active")
+    readonly_fields = ("seller", "platform", "vertical", "name", "token", "form_ids", "mapping", "consent_text")
+    list_select_related = ("seller", "vertical")
+    actions = ("rotate_secret",)
+
+    def has_add_permission(self, request):
+        return False  # the seller makes them (fresh secrets, their own app secret)
+
+    @admin.action(description="Rotate the selected connections' secret (the old one stops working)")
+    def rotate_secret(self, request, queryset):
+        for connection in queryset:
+            ad_connection_rotate_secret(connection=connection)
+        self.message_user(request, f"{queryset.count()} secret(s) rotated.")
+
+
+@admin.register(AdLeadEvent)
+class AdLeadEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every delivery, refused ones too: ids, status and reason; the sealed payload is never shown."""
+
+    list_display = (
+        "id",
+        "platform",
+        "connection",
+        "platform_lead_id",
+        "is_test",
+        "status",
+        "http_status",
+        "received_at",
+    )
+    list_filter = ("platform", "status", "is_test")
+    search_fields = ("=id", "=platform_lead_id", "=form_id", "=connection__id")
+    fields = (
+        "ref",
+        "connection",
+        "platform",
+        "platform_lead_id",
+        "form_id",
+        "is_test",
+        "status",
+        "error",
+        "http_status",
+        "body_bytes",
+        "lead",
+        "attempts",
+        "received_at",
+        "processed_at",
+    )
+    readonly_fields = fields
+    list_select_related = ("connection",)
+    actions = ("replay",)
+
+    @admin.action(description="Replay the selected failed events")
+    def replay(self, request, queryset):
+        done = 0
+        for event in queryset.select_related("connection"):
+            if event.replayable:
+                ad_event_replay(seller=event.connection.seller, event_id=event.pk)
+                done += 1
+        self.message_user(request, f"{done} event(s) replayed; the others were not failed.")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # the changelist (and its action) opens; rows stay read-only

@@ -10,10 +10,11 @@ class LeadsConfig(AppConfig):
         from leads import tasks
         from leads.caps import seller_caps_invalidate
         from leads.models import SellerCap
-        from leads.signals import csv_import_confirmed, lead_received, leads_received
+        from leads.signals import ad_event_received, csv_import_confirmed, lead_received, leads_received
 
         lead_received.connect(tasks.score_lead_queue, dispatch_uid="leads.score_lead")
         leads_received.connect(tasks.score_leads_queue, dispatch_uid="leads.score_leads")
         csv_import_confirmed.connect(tasks.import_csv_queue, dispatch_uid="leads.import_csv")
+        ad_event_received.connect(tasks.process_ad_event_queue, dispatch_uid="leads.process_ad_event")
         post_save.connect(seller_caps_invalidate, sender=SellerCap, dispatch_uid="leads.seller_caps")
         post_delete.connect(seller_caps_invalidate, sender=SellerCap, dispatch_uid="leads.seller_caps")

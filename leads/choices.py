@@ -88,3 +88,20 @@ class SellerReputationLevel(models.TextChoices):
     GOOD = "good", "Good"
     FAIR = "fair", "Fair"
     POOR = "poor", "Frequent returns"
+
+
+class AdPlatform(models.TextChoices):
+    """Ad platforms whose lead forms deliver leads by webhook (leads.adplatforms)."""
+
+    GOOGLE = "google", "Google Ads lead form"
+    META = "meta", "Meta Lead Ads"
+
+
+class AdEventStatus(models.TextChoices):
+    """What became of one delivery of an ad platform's webhook (leads.models.AdLeadEvent)."""
+
+    RECEIVED = "received", "Received, not processed yet"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed (can be replayed)"
+    REJECTED = "rejected", "Refused at the door"
+    IGNORED_TEST = "ignored_test", "Test lead (not turned into a lead)"

@@ -8,6 +8,7 @@ then shows next to the matching input.
 from django import forms
 from django.conf import settings
 
+from leads.choices import AdPlatform
 from verticals.choices import FieldType, VerticalStatus
 from verticals.models import Vertical
 
@@ -298,3 +299,73 @@ class CsvMappingForm(forms.Form):
             name = key if key == "consent_text" else MAPPING_PREFIX + key
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
+
+
+class AdConnectionForm(forms.Form):
+    """A Google or Meta lead form connection: the mapping editor has one input per lead field,
+    offering the platform's field names (standard ones and those its leads carried)."""
+
+    platform = forms.ChoiceField(choices=AdPlatform.choices)
+    vertical = forms.ModelChoiceField(queryset=Vertical.objects.none(), empty_label="Choose a vertical")
+    name = forms.CharField(max_length=100)
+    form_ids = forms.CharField(
+        label="Form ids",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The platform's lead form id(s), one per line; deliveries for other forms are refused.",
+    )
+    consent_text = forms.CharField(
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The consent language your lead form shows; stored with each lead.",
+    )
+    active = forms.BooleanField(required=False, initial=True)
+    app_secret = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        label="Meta app secret",
+        help_text="Meta only. Left blank on edit: the stored one is kept.",
+    )
+    page_access_token = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        label="Meta page access token",
+        help_text="Meta only (leads_retrieval permission). Left blank on edit: the stored one is kept.",
+    )
+
+    def __init__(self, *args, targets: list, field_names: list[str], editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vertical"].queryset = Vertical.objects.filter(status=VerticalStatus.ACTIVE).order_by("name")
+        if editing:
+            del self.fields["platform"], self.fields["vertical"]
+        else:
+            del self.fields["active"]  # a new connection is active
+        self.field_names = field_names
+        self.targets = targets
+        for target in targets:
+            field = forms.CharField(required=False, max_length=200, label=target.label, help_text=target.help_text)
+            field.widget.attrs["list"] = "platform-fields"
+            field.show_required = target.required
+            self.fields[MAPPING_PREFIX + target.key] = field
+
+    def mapping_fields(self):
+        return [self[name] for name in self.fields if name.startswith(MAPPING_PREFIX)]
+
+    def settings_fields(self):
+        return [self[name] for name in self.fields if not name.startswith(MAPPING_PREFIX)]
+
+    def mapping(self) -> dict:
+        return {
+            name[len(MAPPING_PREFIX) :]: value.strip()
+            for name, value in self.cleaned_data.items()
+            if name.startswith(MAPPING_PREFIX) and value and value.strip()
+        }
+
+    def form_id_list(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["form_ids"].replace(",", "\n").splitlines() if line.strip()]
+
+    def add_service_errors(self, errors: dict) -> None:
+        for key, messages in errors.items():
+            for message in messages:
+                self.add_error(key if key in self.fields else None, message)

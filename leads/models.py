@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -5,6 +7,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from leads.choices import (
+    AdEventStatus,
+    AdPlatform,
     CsvImportStatus,
     LeadSource,
     LeadStatus,
@@ -317,3 +321,80 @@ class SellerVerticalReputation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id} in {self.vertical_id}: {self.score} ({self.level})"
+
+
+class AdConnection(models.Model):
+    """A seller's link from an ad platform's lead forms to one vertical: the webhook URL carries
+    `token`; the secrets (Google's key, Meta's app secret, verify token and page access token)
+    are sealed in the vault as one blob (leads.adplatforms.connections)."""
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ad_connections")
+    platform = models.CharField(max_length=8, choices=AdPlatform.choices)
+    vertical = models.ForeignKey("verticals.Vertical", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    token = models.CharField(max_length=40, unique=True, help_text="The webhook URL's secret path segment.")
+    secrets_key_id = models.CharField(max_length=32)
+    secrets_blob = models.BinaryField()
+    form_ids = models.JSONField(default=list, blank=True, help_text="The platform's form ids this connection takes.")
+    mapping = models.JSONField(default=dict, blank=True, help_text="lead field -> platform field id or name")
+    consent_text = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["seller", "created_at"], name="adconnection_seller_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.name}"
+
+
+class AdLeadEvent(models.Model):
+    """One delivery of a lead form webhook, stored before anything else happens to it.
+
+    The raw payload (it holds the consumer's answers) is sealed in the vault; the columns hold
+    only the platform's ids and what became of it. A request that could not be authenticated is
+    kept as metadata only (no payload, no lead id): an unauthenticated caller cannot block the
+    real delivery of a lead id. Unique on (connection, platform lead id): a redelivery is stored once
+    (test leads excepted: Google's "send test data" may repeat its lead id, and each is checked).
+    """
+
+    ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(AdConnection, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    platform = models.CharField(max_length=8, choices=AdPlatform.choices)
+    platform_lead_id = models.CharField(max_length=100, blank=True, help_text="Google lead_id / Meta leadgen_id")
+    form_id = models.CharField(max_length=100, blank=True)
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=AdEventStatus.choices, default=AdEventStatus.RECEIVED)
+    error = models.CharField(max_length=500, blank=True, help_text="Why it was refused or failed, in words.")
+    http_status = models.PositiveSmallIntegerField(default=200, help_text="What the webhook was answered.")
+    body_bytes = models.PositiveIntegerField(default=0)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True, help_text="The delivering server's address.")
+    payload_key_id = models.CharField(max_length=32, blank=True)
+    payload_blob = models.BinaryField(null=True, blank=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "platform_lead_id"],
+                condition=~Q(platform_lead_id="") & Q(is_test=False),
+                name="adleadevent_connection_lead_uniq",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["connection", "received_at", "id"], name="adleadevent_connection_idx"),
+            models.Index(fields=["status", "received_at"], name="adleadevent_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} event {self.pk} ({self.status})"
+
+    @property
+    def replayable(self) -> bool:
+        return self.status == AdEventStatus.FAILED or (
+            self.status == AdEventStatus.REJECTED and bool(self.payload_blob) and self.connection_id is not None
+        )

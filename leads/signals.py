@@ -30,3 +30,7 @@ lead_scored = Signal()
 # receivers in a savepoint, so one that raises undoes only its own work and the lead goes to the
 # listing stage's queue as before (lead_scored with listed=False).
 lead_accepted = Signal()
+
+# Sent after the transaction that stored an ad platform's webhook event (or queued its replay)
+# commits, kwargs: event_id. Its own app processes it on the leads.ingest queue.
+ad_event_received = Signal()

@@ -3,6 +3,7 @@ and the receivers below queue the tasks (connected in leads/apps.py)."""
 
 from config.celery import app
 from core.pipeline import PipelineTask
+from leads.adplatforms.processing import ad_event_process
 from leads.imports import csv_import_mark_failed, csv_import_run
 from leads.seller_reputation import seller_reputation_refresh
 from leads.services import lead_score
@@ -58,3 +59,14 @@ def import_csv(*, csv_import_id: int) -> None:
 def refresh_seller_reputation() -> int:
     """The daily beat: scores whose tenure points grew with time alone (idempotent)."""
     return seller_reputation_refresh()
+
+
+def process_ad_event_queue(*, event_id: int, **kwargs) -> None:
+    """leads.signals.ad_event_received (sent on commit): the event's processing on leads.ingest."""
+    process_ad_event.delay(event_id=event_id)
+
+
+@app.task(name="leads.process_ad_event", base=PipelineTask)
+def process_ad_event(*, event_id: int) -> str | None:
+    event = ad_event_process(event_id=event_id)
+    return event.status if event else None

@@ -253,6 +253,9 @@ RATE_LIMITS = {
     "form": env.str("RATE_LIMIT_FORM", "20/3600s"),
     "faucet": env.str("RATE_LIMIT_FAUCET", "1/3600s"),
     "healthz": env.str("RATE_LIMIT_HEALTHZ", "120/60s"),
+    # Refused lead form webhook deliveries recorded per sender address (beyond it they are still
+    # answered 4xx, only not stored: a flood of forged requests cannot fill the events table).
+    "adhook_refused": env.str("RATE_LIMIT_ADHOOK_REFUSED", "120/60s"),
 }
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", True)
 
@@ -278,6 +281,15 @@ LEAD_CONSENT_MAX_AGE_DAYS = 30
 LEAD_CSV_MAX_BYTES = 20 * 1024 * 1024
 LEAD_CSV_MAX_ROWS = 50000
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEAD_MAX_BODY_BYTES + 512 * 1024
+# Ad-platform lead form webhooks (leads.adplatforms, docs/integrations.md): the largest body a
+# hook reads, and how old a signed Meta delivery may be before it is refused as a replay.
+LEADS_AD_HOOK_MAX_BYTES = env.int("LEADS_AD_HOOK_MAX_BYTES", 64 * 1024)
+LEADS_AD_HOOK_MAX_AGE_SECONDS = env.int("LEADS_AD_HOOK_MAX_AGE_SECONDS", 300)
+# Where Meta leads are fetched by leadgen_id: one HTTP client; development and the tests point it
+# at the local fake Graph server (`manage.py fake_graph`), production at graph.facebook.com.
+LEADS_META_GRAPH_BACKEND = env.str("LEADS_META_GRAPH_BACKEND", "leads.adplatforms.graph.HttpGraphClient")
+LEADS_META_GRAPH_URL = env.str("LEADS_META_GRAPH_URL", "http://127.0.0.1:8790/v21.0")
+LEADS_META_GRAPH_TIMEOUT = env.float("LEADS_META_GRAPH_TIMEOUT", 10.0)
 # The demo seller (leads/demo.py) submits a lead every DEMO_LEADS_SECONDS through the real
 # ingestion path, so `make run` always has live auctions. On in the embedded profile only.
 DEMO_LEADS = env.bool("DEMO_LEADS", False)

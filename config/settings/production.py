@@ -10,6 +10,8 @@ from .services import *  # noqa: F401,F403
 # Pinned whatever the environment says: no debug pages and no development faucet (test USDC).
 DEBUG = False
 LEDGER_FAUCET_ENABLED = False
+# Meta leads come from Meta's Graph API, never from the development fake.
+LEADS_META_GRAPH_URL = env.str("LEADS_META_GRAPH_URL", "https://graph.facebook.com/v21.0")
 PROFILE = "production"
 
 # No chain unless configured: settlement is off until CHAIN_RPC_URL names a node.
