@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("escrow.api.earnings")),  # earnings/pending/
     path("", include("escrow.api.disputes")),  # disputes/
     path("", include("notifications.api")),  # notifications/
+    path("", include("integrations.api.views")),  # delivery-destinations/, deliveries/, purchases/<id>/deliveries/
 ]
 
 # Staff bookmarks from before models moved out of the marketplace app (issue #11) still land.

@@ -14,7 +14,19 @@ from integrations.models import Destination
 from leads import vault
 
 SECRET_PREFIX = "whsec_"
-EDITABLE = ("name", "scope", "vertical", "rule", "url", "email", "crm_preset", "body_format", "mapping", "wrap_key")
+EDITABLE = (
+    "name",
+    "scope",
+    "vertical",
+    "rule",
+    "rule_id",
+    "url",
+    "email",
+    "crm_preset",
+    "body_format",
+    "mapping",
+    "wrap_key",
+)
 
 
 def _context(destination: Destination) -> str:
