@@ -42,6 +42,7 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
     path("notifications/", include("notifications.urls")),
+    path("integrations/", include("integrations.urls")),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics_view, name="metrics"),
