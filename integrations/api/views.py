@@ -22,12 +22,21 @@ from integrations.tasks import delivery_queue
 from verticals.api.fields import VerticalSlugField
 
 
+class _VerticalField(VerticalSlugField):
+    """A vertical slug or null; an empty string is neither (DRF would take it as null)."""
+
+    def validate_empty_values(self, data):
+        if data == "":
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+
 class DestinationSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = StrictCharField(max_length=100)
     kind = serializers.ChoiceField(choices=DestinationKind.choices, help_text="Fixed once created.")
     scope = serializers.ChoiceField(choices=DestinationScope.choices, required=False)
-    vertical = VerticalSlugField(allow_null=True, required=False, help_text="scope=vertical: the vertical's slug.")
+    vertical = _VerticalField(allow_null=True, required=False, help_text="scope=vertical: the vertical's slug.")
     rule = serializers.IntegerField(
         source="rule_id", allow_null=True, required=False, min_value=1, help_text="scope=rule: your autobid rule's id."
     )
