@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.choices.LeadStatus",
+        "DestinationKindEnum": "integrations.choices.DestinationKind",
         "VerticalStatusEnum": "verticals.choices.VerticalStatus",
         "DeadLetterStatusEnum": "core.choices.DeadLetterStatus",
         "LedgerTransactionKindEnum": "ledger.choices.LedgerTransactionKind",

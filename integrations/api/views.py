@@ -25,10 +25,10 @@ from verticals.api.fields import VerticalSlugField
 class _VerticalField(VerticalSlugField):
     """A vertical slug or null; an empty string is neither (DRF would take it as null)."""
 
-    def validate_empty_values(self, data):
-        if data == "":
+    def run_validation(self, data=serializers.empty):
+        if data == "":  # RelatedField.run_validation would turn it into null first
             self.fail("invalid")
-        return super().validate_empty_values(data)
+        return super().run_validation(data)
 
 
 class DestinationSerializer(serializers.Serializer):

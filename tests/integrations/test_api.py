@@ -96,6 +96,16 @@ def test_a_purchases_delivery_log_and_redeliver_are_the_buyers_only(receiver, dj
     assert stranger.post(f"/api/v1/deliveries/{delivery_id}/redeliver/").status_code == 404
 
 
+def test_an_empty_vertical_slug_is_a_400_not_null():
+    api = client_for(UserFactory(is_buyer=True))
+    answer = api.post(
+        "/api/v1/delivery-destinations/",
+        {"name": "x", "kind": "webhook", "url": "https://hooks.example.com/x", "vertical": ""},
+        format="json",
+    )
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == "vertical"
+
+
 def test_sellers_without_buying_get_a_403():
     api = client_for(UserFactory(is_buyer=False, is_seller=True))
     assert api.get("/api/v1/delivery-destinations/").status_code == 403
