@@ -189,14 +189,16 @@ class DestinationDetailApi(_BuyerOnly, generics.RetrieveUpdateDestroyAPIView):
 class DestinationRotateSecretApi(_BuyerOnly, APIView):
     """A new webhook signing secret, shown this once; the old one stops signing at once."""
 
-    error_statuses = {"post": {400: "Not a webhook."}}
+    error_statuses = {"post": {409: "Not a webhook: only webhooks have a signing secret."}}
 
     @extend_schema(request=None, responses=SecretSerializer)
     def post(self, request, pk: int):
         try:
             secret = destinations.destination_secret_rotate(destination=_destination_or_404(request, pk))
-        except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+        except DjangoValidationError:
+            raise ApiError(
+                "Only webhooks have a signing secret.", status=status.HTTP_409_CONFLICT, code="not_a_webhook"
+            ) from None
         return Response({"signing_secret": secret})
 
 
