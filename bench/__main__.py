@@ -1,7 +1,7 @@
 """`make bench`: measure the hot paths against the real services and print figures.
 
     python -m bench                 # every suite
-    python -m bench foundation      # one suite (foundation, ratelimit, http, leads, pipeline, auctions, live, chain, settlement, ledger_vault)
+    python -m bench foundation      # one suite (foundation, ratelimit, http, leads, pipeline, auctions, live, chain, settlement, ledger_vault, delivery)
 
 Runs on the test profile in a throwaway database (`bench_leadengine`, TEST_DATABASE_NAME), never
 on your data; each suite creates it and drops it at the end. Record the printed tables in
@@ -33,6 +33,7 @@ SUITES = (
     "chain",
     "settlement",
     "ledger_vault",
+    "delivery",
 )
 
 

@@ -17,6 +17,7 @@ STAGE_QUEUES = (
     "bounties.match",
     "notify",
     "analytics",
+    "integrations.deliver",
 )
 
 # The periodic sweeps (beat, every few seconds) get a queue and a process of their own: on the
@@ -31,6 +32,8 @@ WORKER_GROUPS = {
     "settlement": ("escrow.settle", "chain.mint", "chain.tx"),
     "background": ("notify", "analytics", "default"),
     "clock": CLOCK_QUEUES,
+    # Deliveries wait on buyers' servers (up to the outbound timeouts): never behind the pipeline.
+    "integrations": ("integrations.deliver",),
 }
 
 # Each queue has its own direct exchange and routing key: a message for one stage lands in
@@ -62,6 +65,8 @@ TASK_ROUTES: dict[str, str] = {
     "escrow.index_vault": "escrow.settle",
     "escrow.dispute_apply": "escrow.settle",
     "chain.mint_flush": "chain.mint",
+    "integrations.deliver": "integrations.deliver",
+    "integrations.deliver_due": "integrations.deliver",
 }
 
 CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}

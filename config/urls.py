@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("escrow.api.earnings")),  # earnings/pending/
     path("", include("escrow.api.disputes")),  # disputes/
     path("", include("notifications.api")),  # notifications/
+    path("", include("integrations.api.views")),  # delivery-destinations/, deliveries/, purchases/<id>/deliveries/
 ]
 
 # Staff bookmarks from before models moved out of the marketplace app (issue #11) still land.
@@ -41,6 +42,7 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
     path("notifications/", include("notifications.urls")),
+    path("integrations/", include("integrations.urls")),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics_view, name="metrics"),

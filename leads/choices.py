@@ -69,6 +69,8 @@ class PiiReaderRole(models.TextChoices):
 class PiiChannel(models.TextChoices):
     PAGE = "page", "Page"
     API = "api", "API"
+    # A purchase delivered into the buyer's systems (integrations: webhook, email, CRM).
+    PUSH = "push", "Delivery (webhook, email, CRM)"
 
 
 class DisputeOutcomeForReputation(models.TextChoices):

@@ -13,6 +13,7 @@ PACKAGES = (
     "accounts",
     "ledger",
     "marketplace",
+    "integrations",
     "verticals",
     "leads",
     "auctions",

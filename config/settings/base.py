@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "auctions",
     "escrow",
     "chain",
+    "integrations",
     "analytics",
 ]
 
@@ -170,6 +171,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 86400.0,
         "options": {"expires": 3600.0},
     },
+    # Deliveries whose retry is due, or whose worker died mid-send (integrations.services.deliveries).
+    "integrations-deliver-due": {"task": "integrations.deliver_due", "schedule": 10.0, "options": {"expires": 10.0}},
     # Digest emails of high-volume notifications (notifications.services.digest_send_due; idempotent).
     "notifications-digest": {
         "task": "notify.send_digests",
@@ -224,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.choices.LeadStatus",
+        "DestinationKindEnum": "integrations.choices.DestinationKind",
         "VerticalStatusEnum": "verticals.choices.VerticalStatus",
         "DeadLetterStatusEnum": "core.choices.DeadLetterStatus",
         "LedgerTransactionKindEnum": "ledger.choices.LedgerTransactionKind",
@@ -359,6 +363,29 @@ CHAIN_USDC_ADDRESS = env.str("CHAIN_USDC_ADDRESS", "")
 # funds out alone (fixed at deployment, at most 30 days). It must exceed the longest auction plus
 # the time settlement needs to fund a won sale (docs/settlement.md, "Trust model").
 CHAIN_VAULT_EXIT_DELAY_SECONDS = env.int("CHAIN_VAULT_EXIT_DELAY_SECONDS", 72 * 3600)
+
+# ---------------------------------------------------------------- lead delivery (integrations/)
+# Outbound requests to buyers' webhooks and CRMs. Private, loopback, link-local and other
+# non-global addresses are refused (after DNS resolution, at send time) unless this is on: only the
+# embedded and test profiles turn it on by default; production pins it off.
+INTEGRATIONS_ALLOW_PRIVATE_URLS = env.bool("INTEGRATIONS_ALLOW_PRIVATE_URLS", False)
+# Production accepts https:// destinations only.
+INTEGRATIONS_REQUIRE_HTTPS = env.bool("INTEGRATIONS_REQUIRE_HTTPS", False)
+INTEGRATIONS_CONNECT_TIMEOUT = env.float("INTEGRATIONS_CONNECT_TIMEOUT", 5.0)
+# Per read, and for the whole answer: a receiver that trickles its response is cut off too.
+INTEGRATIONS_READ_TIMEOUT = env.float("INTEGRATIONS_READ_TIMEOUT", 10.0)
+# Seconds to wait before each retry after a failed attempt; after the last, the delivery is
+# dead-lettered (the defaults add up to 23 h 12 min: up to 24 h of trying, 8 attempts).
+INTEGRATIONS_RETRY_SCHEDULE = env.list(
+    "INTEGRATIONS_RETRY_SCHEDULE", cast=float, default=[30, 120, 600, 3600, 14400, 28800, 36000]
+)
+# A send in flight is presumed lost (its worker died) this long after both timeouts ran out.
+INTEGRATIONS_LEASE_MARGIN = env.float("INTEGRATIONS_LEASE_MARGIN", 30)
+# Retries due within this many seconds are queued with a countdown; later ones are picked up by
+# the integrations.deliver_due sweep (a broker holding hour-long ETAs would redeliver them early).
+INTEGRATIONS_COUNTDOWN_MAX = env.float("INTEGRATIONS_COUNTDOWN_MAX", 600)
+# Where test-send and buyers' docs say deliveries come from.
+INTEGRATIONS_USER_AGENT = "LeadEngine-Delivery/1"
 
 # ---------------------------------------------------------------- metrics
 # Bearer token that /metrics requires when METRICS_PUBLIC is false (production).

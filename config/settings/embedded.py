@@ -33,6 +33,10 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = "cache+memory://"
 
+# ---------------------------------------------------------------- lead delivery
+# Development: webhooks to a receiver on this machine (localhost, a LAN address) are allowed.
+INTEGRATIONS_ALLOW_PRIVATE_URLS = env.bool("INTEGRATIONS_ALLOW_PRIVATE_URLS", True)
+
 # ---------------------------------------------------------------- demo
 # The demo seller keeps submitting leads (DEMO_LEADS=false stops it): config/asgi.py.
 DEMO_LEADS = env.bool("DEMO_LEADS", True)

@@ -18,6 +18,10 @@ PROFILE = "production"
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", "")
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", 12)
 
+# Lead delivery reaches only public https:// addresses (SSRF: no metadata service, no LAN).
+INTEGRATIONS_ALLOW_PRIVATE_URLS = False
+INTEGRATIONS_REQUIRE_HTTPS = True
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Production sits behind one proxy (the TLS terminator): take the client IP it appends to
 # X-Forwarded-For, or every consumer shares the proxy's address in rate limits and consent.

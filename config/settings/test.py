@@ -27,6 +27,13 @@ os.environ.setdefault("CHAIN_SETTLEMENT", "false")
 # Vaults the tests deploy let an announced exit be taken after 2 s of chain time: the exit tests
 # move anvil's clock on by that much (evm_increaseTime), so the shared node drifts only seconds.
 os.environ.setdefault("CHAIN_VAULT_EXIT_DELAY_SECONDS", "2")
+# The suite's webhook receiver listens on 127.0.0.1; the SSRF tests switch this off.
+os.environ.setdefault("INTEGRATIONS_ALLOW_PRIVATE_URLS", "true")
+# Deliveries in the worker tests: short timeouts and lease, retries a fraction of a second apart.
+os.environ.setdefault("INTEGRATIONS_CONNECT_TIMEOUT", "2")
+os.environ.setdefault("INTEGRATIONS_READ_TIMEOUT", "3")
+os.environ.setdefault("INTEGRATIONS_LEASE_MARGIN", "1")
+os.environ.setdefault("INTEGRATIONS_RETRY_SCHEDULE", "0.3,0.3,0.3,0.3,0.3,0.3,0.3")
 # Test-only secrets (the services profile requires them; `make test` runs with none set). Not the
 # embedded profile's development values: nothing sealed under one opens under the other.
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-never-use-outside-the-test-suite-5b1e")

@@ -50,6 +50,7 @@ from escrow.notices import earnings_released_notify, purchase_ready_notify
 from escrow.services.commitments import lead_canonical_data, lead_data_hash, new_salt
 from escrow.services.fees import release_after_for, release_amounts
 from escrow.services.sweeps import FundingDeferred, vault_address_to_fund, wallet_sweep_quietly
+from escrow.signals import purchase_ready_send
 from escrow.units import to_units
 from leads.selectors import lead_pii_read
 from ledger.choices import LedgerAccountKind, LedgerTransactionKind
@@ -483,6 +484,7 @@ def _advance_funding(*, now) -> int:
     def funded(s: Settlement) -> None:
         s.state, s.funded_at = Settlement.State.FUNDED, now
         purchase_ready_notify(sale_id=s.sale_id, buyer_id=s.sale.buyer_id)
+        purchase_ready_send(sale_id=s.sale_id, buyer_id=s.sale.buyer_id)
         metrics.ESCROW_FUNDING_SECONDS.observe(max((now - s.sale.created_at).total_seconds(), 0))
 
     return _advance_on(Settlement.State.FUNDING, "fund_tx", related=("sale",), what="funding", on_confirmed=funded)

@@ -12,6 +12,7 @@ from escrow.services.disputes import disputes_advance
 from escrow.services.reconcile import reconcile as run
 from escrow.services.settlement import mint_flush as flush
 from escrow.services.settlement import settlement_advance, settlement_enabled, settlement_fund
+from escrow.signals import purchase_ready_send
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ def settle_sale_schedule(sender, *, sale, **kwargs) -> None:
     ledger only was paid with the sale: its buyer may read the contact details at once."""
     if not settlement_enabled():
         purchase_ready_notify(sale_id=sale.pk, buyer_id=sale.buyer_id)
+        purchase_ready_send(sale_id=sale.pk, buyer_id=sale.buyer_id)
         return
     sale_id = sale.pk
     # robust: a broker (or, in the embedded profile, a chain node) that fails here must not turn

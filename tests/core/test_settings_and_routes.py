@@ -156,6 +156,7 @@ def test_every_stage_has_a_queue_and_every_task_a_route():
         "bounties.match",
         "notify",
         "analytics",
+        "integrations.deliver",
     } == set(STAGE_QUEUES)
     app.loader.import_default_modules()
     ours = [name for name in app.tasks if not name.startswith(("celery.", "tests."))]
