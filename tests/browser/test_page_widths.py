@@ -228,6 +228,8 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         "/account/",
         "/notifications/",
         "/notifications/preferences/",
+        "/integrations/destinations/",
+        f"/integrations/purchases/{data['minted_sale']}/deliveries/",
         "/verticals/solar-residential/",
     ]
     seller = [
@@ -250,6 +252,7 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         "/wallet/",
         "/account/",
         "/notifications/",
+        "/seller/integrations/",
     ]
     if data["rejected_lead"]:
         seller.append(f"/seller/leads/{data['rejected_lead']}/")
