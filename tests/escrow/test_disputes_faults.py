@@ -2,15 +2,9 @@
 replayed task (or the next escrow.advance pass) moves the refund exactly once, on chain and in
 the ledger."""
 
-import os
-import signal
-import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from chain.models import ChainTransaction
 from escrow.choices import DisputeState
@@ -23,42 +17,11 @@ from ledger.selectors import balance_for, ledger_check
 from tests.conftest import wait_for
 from tests.escrow.dispute_helpers import minted_sale
 from tests.escrow.settlement_helpers import settle_rounds
+from tests.escrow.sigkill import child_kill_at, child_start
 from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _child(dispute_id: int, point: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_NAME": connection.settings_dict["NAME"],
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    return subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("dispute_child.py")), str(dispute_id), point],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _kill_at(child: subprocess.Popen, marker: str) -> None:
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if line.startswith(f"AT {marker}"):
-            break
-    else:
-        child.wait(timeout=10)
-        raise AssertionError("the child never reached " + marker + ":\n" + "".join(lines)[-3000:])
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    assert child.returncode == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("outcome", ["refund_full", "refund_partial"])
@@ -74,7 +37,7 @@ def test_a_worker_killed_mid_outcome_and_the_replay_apply_the_refund_once(contra
     Dispute.objects.filter(pk=d.pk).update(
         state=DisputeState.DECIDED, outcome=outcome, refund_amount=refund, decision_reason="Checked."
     )
-    _kill_at(_child(d.pk, point), point)
+    child_kill_at(child_start("dispute_child.py", str(d.pk), point), point)
     refunds = ChainTransaction.objects.filter(idempotency_key__contains="refund:")
     if point == "before-commit":
         wait_for(lambda: not refunds.exists(), timeout=10, message="the killed transaction to roll back")

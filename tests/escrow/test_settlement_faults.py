@@ -2,13 +2,8 @@
 letter, a replay that completes each sale once), a worker SIGKILLed in the middle of a mint
 batch, and two workers minting at once from the signer pool."""
 
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -24,11 +19,11 @@ from escrow.tasks.settlement import advance
 from tests.concurrency import run_threads
 from tests.conftest import wait_for
 from tests.escrow.settlement_helpers import chain_buyer, checksum, deploy, make_sale, settle_rounds
+from tests.escrow.sigkill import child_kill_at, child_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
 State = Settlement.State
-ROOT = Path(__file__).resolve().parents[2]
 DEAD_NODE = "http://127.0.0.1:9"  # discard port: connection refused
 
 
@@ -155,41 +150,10 @@ def test_a_transaction_recorded_while_the_node_goes_away_is_sent_when_it_returns
     _assert_one_token_each(contracts, [sale])
 
 
-def _child(point: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_NAME": connection.settings_dict["NAME"],
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    return subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("mint_child.py")), point],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _kill_at(child: subprocess.Popen, marker: str) -> None:
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if line.startswith(f"AT {marker}"):
-            break
-    else:
-        child.wait(timeout=10)
-        raise AssertionError("the child never reached " + marker + ":\n" + "".join(lines)[-3000:])
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    assert child.returncode == -signal.SIGKILL
-
-
 @pytest.mark.parametrize("point", ["before-commit", "before-send"])
 def test_a_worker_killed_in_the_middle_of_a_mint_batch_leaves_every_sale_with_one_token(contracts, point):
     sales = _funded_sales(4)
-    _kill_at(_child(point), point)
+    child_kill_at(child_start("mint_child.py", point), point)
     if point == "before-commit":
         # The dead session's transaction rolled back: no batch, no transaction, sales still funded.
         wait_for(lambda: not MintBatch.objects.exists(), timeout=10, message="the killed transaction to roll back")
