@@ -14,7 +14,7 @@ from integrations.tasks import delivery_queue
 class DestinationAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "kind", "scope", "url", "email", "active", "created_at")
     list_filter = ("kind", "scope", "active", "crm_preset")
-    search_fields = ("name", "url", "email", "owner__username", "owner__email")
+    search_fields = ("name", "url", "email", "owner__email")
     raw_id_fields = ("owner", "vertical", "rule")
     readonly_fields = ("secret_hint", "created_at", "updated_at", "archived_at")
     exclude = ("secret_key_id", "secret_sealed")
