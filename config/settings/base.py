@@ -170,6 +170,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 86400.0,
         "options": {"expires": 3600.0},
     },
+    # Autobid rules tuned by outcomes, at most once a day each (auctions.services.autobid_tuning; idempotent).
+    "auctions-autobid-tune": {"task": "auctions.autobid_tune", "schedule": 3600.0, "options": {"expires": 3600.0}},
     # Digest emails of high-volume notifications (notifications.services.digest_send_due; idempotent).
     "notifications-digest": {
         "task": "notify.send_digests",
@@ -237,6 +239,8 @@ SPECTACULAR_SETTINGS = {
         "DisputeResponseEnum": "escrow.choices.DisputeResponse",
         "DisputePartyEnum": "escrow.choices.DisputeParty",
         "SellerReputationLevelEnum": "leads.choices.SellerReputationLevel",
+        "DispositionStatusEnum": "auctions.choices.DispositionStatus",
+        "DispositionChannelEnum": "auctions.choices.DispositionChannel",
     },
 }
 
