@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from auctions.api.serializers import usdc
 from auctions.choices import DispositionChannel, DispositionStatus
 from auctions.models import DISPOSITION_REASON_MAX, Sale
+from core.api.fields import StrictCharField
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
 from escrow.selectors import dispositions as disposition_selectors
@@ -317,24 +318,65 @@ class DispositionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=DispositionStatus.choices,
         allow_null=True,
+        read_only=True,
         help_text="contacted, no_answer, appointment, quoted, sold (with revenue) or bad (with a reason). "
         "Null in answers until you report one.",
     )
-    revenue = usdc(
-        required=False,
-        allow_null=True,
-        min_value=0,
-        help_text="USDC you earned from the lead: required for sold, refused otherwise.",
-    )
-    reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=DISPOSITION_REASON_MAX,
-        help_text="Why the lead was bad: required for bad, refused otherwise.",
-    )
+    revenue = usdc(read_only=True, allow_null=True, help_text="USDC you earned from the lead (sold only).")
+    reason = serializers.CharField(read_only=True, allow_blank=True, help_text="Why the lead was bad (bad only).")
     channel = serializers.ChoiceField(choices=DispositionChannel.choices, read_only=True, allow_null=True)
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     history = DispositionChangeSerializer(many=True, read_only=True, help_text="The last 50 changes, newest first.")
+
+
+_NO_REVENUE = {"not": {"required": ["revenue"], "properties": {"revenue": {"type": "string"}}}}
+_NO_REASON = {"properties": {"reason": {"maxLength": 0}}}
+
+
+class DispositionInputSerializer(serializers.Serializer):
+    """A report: revenue only and always for sold, a reason only and always for bad."""
+
+    # Patterns, not enums, on status: drf-spectacular would merge the three enums into one component.
+    openapi_extra = {
+        "oneOf": [
+            {
+                "required": ["status", "revenue"],
+                "properties": {
+                    "status": {"pattern": "^sold$"},
+                    "revenue": {"type": "string"},
+                    "reason": {"maxLength": 0},
+                },
+            },
+            {
+                "required": ["status", "reason"],
+                "properties": {"status": {"pattern": "^bad$"}, "reason": {"type": "string", "pattern": r"\S"}},
+                **_NO_REVENUE,
+            },
+            {
+                "required": ["status"],
+                "properties": {
+                    "status": {"pattern": "^(?:contacted|no_answer|appointment|quoted)$"},
+                    "reason": {"maxLength": 0},
+                },
+                **_NO_REVENUE,
+            },
+        ]
+    }
+
+    status = serializers.ChoiceField(choices=DispositionStatus.choices)
+    revenue = usdc(
+        required=False,
+        allow_null=True,
+        whole_digits=8,
+        help_text="USDC you earned from the lead: required for sold, refused otherwise.",
+    )
+    reason = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=DISPOSITION_REASON_MAX,
+        help_text="Why the lead was bad: required for bad, refused otherwise.",
+    )
 
 
 def _disposition_body(*, sale, current, history, user) -> dict:
@@ -363,9 +405,9 @@ class PurchaseDispositionApi(APIView):
             raise NotFound("No such purchase.") from None
         return Response(_disposition_body(sale=sale, current=current, history=history, user=request.user))
 
-    @extend_schema(request=DispositionSerializer, responses={200: DispositionSerializer})
+    @extend_schema(request=DispositionInputSerializer, responses={200: DispositionSerializer})
     def put(self, request, pk: int):
-        serializer = DispositionSerializer(data=request.data)
+        serializer = DispositionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
