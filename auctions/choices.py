@@ -40,3 +40,29 @@ class BountyStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
     CLOSED = "closed", "Closed"
+
+
+class DispositionStatus(models.TextChoices):
+    """What became of a purchased lead, as its buyer reports it (auctions.services.dispositions).
+    CONTACTED_STATUSES reached the consumer; no answer and bad did not."""
+
+    CONTACTED = "contacted", "Contacted"
+    NO_ANSWER = "no_answer", "No answer"
+    APPOINTMENT = "appointment", "Appointment"
+    QUOTED = "quoted", "Quoted"
+    SOLD = "sold", "Sold"
+    BAD = "bad", "Bad lead"
+
+
+CONTACTED_STATUSES = frozenset(
+    {DispositionStatus.CONTACTED, DispositionStatus.APPOINTMENT, DispositionStatus.QUOTED, DispositionStatus.SOLD}
+)
+
+
+class DispositionChannel(models.TextChoices):
+    """Where a disposition was set."""
+
+    PAGE = "page", "My purchases"
+    API = "api", "API"
+    CSV = "csv", "CSV upload"
+    WEBHOOK = "webhook", "CRM webhook"

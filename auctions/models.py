@@ -312,6 +312,19 @@ class AutobidRule(models.Model):
     )
     priority = models.IntegerField(default=0, help_text="Higher runs first.")
     paused = models.BooleanField(default=False)
+    # Tuned by outcomes (auctions.services.autobid_tuning, docs/autobid.md): the suggestion is
+    # value per lead × target_margin; auto-tune (opt-in) moves max_bid to it within the bounds.
+    target_margin = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.5"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        help_text="Share of a lead's value you are willing to bid (0.01–1).",
+    )
+    auto_tune = models.BooleanField(default=False, help_text="Let the daily auto-tune move the maximum bid.")
+    tune_min_bid = _usdc(null=True, blank=True, help_text="Auto-tune never sets the maximum below this.")
+    tune_max_bid = _usdc(null=True, blank=True, help_text="Auto-tune never sets the maximum above this.")
+    last_tuned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -325,6 +338,14 @@ class AutobidRule(models.Model):
             models.CheckConstraint(condition=Q(daily_budget__gte=0), name="autobidrule_budget_nonnegative"),
             models.CheckConstraint(
                 condition=Q(min_score__isnull=True) | Q(min_score__lte=100), name="autobidrule_min_score_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(target_margin__gt=0, target_margin__lte=1), name="autobidrule_margin_range"
+            ),
+            # Auto-tune needs both bounds, positive and in order.
+            models.CheckConstraint(
+                condition=Q(auto_tune=False) | Q(tune_min_bid__gt=0, tune_max_bid__gte=models.F("tune_min_bid")),
+                name="autobidrule_tune_bounds",
             ),
         ]
 
@@ -475,3 +496,133 @@ class BountyAward(models.Model):
 
     def __str__(self) -> str:
         return f"Bounty {self.bounty_id} paid {self.amount} USDC on sale {self.sale_id}"
+
+
+# ---------------------------------------------------------------- dispositions (auctions.services.dispositions)
+
+from auctions.choices import DispositionChannel, DispositionStatus  # noqa: E402
+
+DISPOSITION_REASON_MAX = 200
+
+
+class Disposition(models.Model):
+    """What became of one purchase, as its reader (escrow.selectors.purchases) last reported it.
+    One per sale; every change is also a DispositionChange row. Revenue only (and always) for
+    sold, a reason only (and always) for bad: the database refuses anything else."""
+
+    sale = models.OneToOneField(Sale, on_delete=models.CASCADE, related_name="disposition")
+    status = models.CharField(max_length=12, choices=DispositionStatus.choices)
+    revenue = _usdc(null=True, blank=True, help_text="USDC the buyer earned from the lead (sold only).")
+    reason = models.CharField(max_length=DISPOSITION_REASON_MAX, blank=True, help_text="Why the lead was bad.")
+    channel = models.CharField(max_length=8, choices=DispositionChannel.choices)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField(default=1, help_text="Number of changes so far.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["set_by", "status"], name="disposition_setby_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=DispositionStatus.values), name="disposition_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="sold", revenue__isnull=False, revenue__gte=0)
+                | (~Q(status="sold") & Q(revenue__isnull=True)),
+                name="disposition_revenue_iff_sold",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="bad") & ~Q(reason="")) | (~Q(status="bad") & Q(reason="")),
+                name="disposition_reason_iff_bad",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sale {self.sale_id}: {self.status}"
+
+
+class DispositionChange(models.Model):
+    """One change of a purchase's disposition: who, when, through which channel, from what to
+    what. Append-only history; the autobid tuning reads it as of a moment (reproducible)."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="disposition_changes")
+    from_status = models.CharField(max_length=12, choices=DispositionStatus.choices, blank=True)
+    status = models.CharField(max_length=12, choices=DispositionStatus.choices)
+    revenue = _usdc(null=True, blank=True)
+    reason = models.CharField(max_length=DISPOSITION_REASON_MAX, blank=True)
+    channel = models.CharField(max_length=8, choices=DispositionChannel.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["sale", "at", "id"], name="dispchange_sale_at_idx"),
+            models.Index(fields=["by", "at"], name="dispchange_by_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sale {self.sale_id}: {self.from_status or '—'} → {self.status} ({self.channel})"
+
+
+class DispositionWebhook(models.Model):
+    """A buyer's inbound webhook for dispositions from their CRM: POST /hooks/dispositions/<token>/
+    signed with the secret (sealed at rest, core.sealing; docs/integrations.md)."""
+
+    buyer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="disposition_webhook")
+    token = models.CharField(max_length=32, unique=True)
+    secret_sealed = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Disposition webhook of {self.buyer_id}"
+
+
+class DispositionWebhookEvent(models.Model):
+    """One call received on a buyer's disposition webhook, whatever became of it (shown to the
+    buyer). `signature` (the v1 hex of an accepted call) refuses its replay."""
+
+    webhook = models.ForeignKey(DispositionWebhook, on_delete=models.CASCADE, related_name="events")
+    received_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=40, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    signature = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["webhook", "received_at", "id"], name="disphookevent_hook_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "signature"], condition=~Q(signature=""), name="disphookevent_signature_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Webhook {self.webhook_id} call at {self.received_at:%Y-%m-%d %H:%M:%S}: {self.status_code}"
+
+
+# ---------------------------------------------------------------- autobid tuning (auctions.services.autobid_tuning)
+
+
+class AutobidTuning(models.Model):
+    """One change of a rule's maximum by the daily auto-tune: from what to what, why, the
+    evidence behind it (recomputable from the disposition history as of `created_at`), and
+    whether the buyer reverted it."""
+
+    rule = models.ForeignKey(AutobidRule, on_delete=models.CASCADE, related_name="tunings")
+    old_max_bid = _usdc()
+    new_max_bid = _usdc()
+    reason = models.CharField(max_length=300)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["rule", "created_at", "id"], name="autobidtuning_rule_idx")]
+
+    def __str__(self) -> str:
+        return f"Rule {self.rule_id}: {self.old_max_bid} → {self.new_max_bid}"

@@ -1,6 +1,7 @@
 """Thin tasks for the auction stages: ids in, one service call. Routes: config/queues.py."""
 
 from auctions.services.auctions import auction_close, auction_close_due, auction_open
+from auctions.services.autobid_tuning import autobid_tune_due
 from auctions.services.buynow import buy_now_expire_due
 from config.celery import app
 from core.pipeline import PipelineTask
@@ -41,3 +42,10 @@ def close_due() -> int:
 def expire_buy_now() -> int:
     """Periodic (celery beat, every 60 s): expire open buy-now listings past their expiry."""
     return buy_now_expire_due()
+
+
+@app.task(name="auctions.autobid_tune", base=PipelineTask)
+def autobid_tune() -> int:
+    """Periodic (celery beat, daily): move opted-in autobid rules' maxima to their suggestion
+    within the buyer's bounds (auctions.services.autobid_tuning; at most once a day per rule)."""
+    return autobid_tune_due()

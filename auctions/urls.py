@@ -27,6 +27,8 @@ urlpatterns = [
     path("autobid/<int:rule_id>/delete/", autobid.rule_delete, name="autobid-rule-delete"),
     path("autobid/<int:rule_id>/pause/", autobid.rule_pause, name="autobid-rule-pause"),
     path("autobid/<int:rule_id>/resume/", autobid.rule_resume, name="autobid-rule-resume"),
+    path("autobid/<int:rule_id>/tuning/", autobid.rule_tuning, name="autobid-rule-tuning"),
+    path("autobid/<int:rule_id>/tunings/<int:tuning_id>/revert/", autobid.tuning_revert, name="autobid-tuning-revert"),
     # Bounties: the buyer's and the seller's pages (auctions/views/bounties.py).
     path("bounties/", bounties.bounty_list, name="bounty-list"),
     path("bounties/<int:bounty_id>/", bounties.bounty_detail, name="bounty-detail"),

@@ -57,6 +57,7 @@ TASK_ROUTES: dict[str, str] = {
     "auctions.close_auction": "auctions.close",
     "auctions.close_due": "auctions.clock",
     "auctions.expire_buy_now": "auctions.clock",
+    "auctions.autobid_tune": "default",
     "chain.send_tx": "chain.tx",
     "chain.poll_txs": "chain.tx",
     "escrow.settle_sale": "escrow.settle",

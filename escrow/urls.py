@@ -4,7 +4,7 @@ page, the seller's pending earnings, and "My purchases" under /my/purchases/ (na
 
 from django.urls import include, path
 
-from escrow.views import disputes, earnings, purchases, wallet
+from escrow.views import dispositions, disputes, earnings, purchases, wallet
 
 # "My purchases": reversed as escrow:purchase-list and escrow:purchase-detail.
 purchase_patterns = (
@@ -12,6 +12,10 @@ purchase_patterns = (
         path("", purchases.purchase_list, name="purchase-list"),
         path("<int:sale_id>/", purchases.purchase_detail, name="purchase-detail"),
         path("<int:sale_id>/dispute/", disputes.dispute_open, name="dispute-open"),
+        # Dispositions: the bulk edit, the CSV upload, the CRM webhook's settings.
+        path("dispositions/", dispositions.disposition_bulk, name="disposition-bulk"),
+        path("dispositions/import/", dispositions.disposition_import, name="disposition-import"),
+        path("dispositions/webhook/", dispositions.disposition_webhook, name="disposition-webhook"),
     ],
     "escrow",
 )
@@ -26,6 +30,8 @@ urlpatterns = [
     # The seller's pending earnings.
     path("seller/earnings/", earnings.seller_earnings, name="seller-earnings"),
     path("my/purchases/", include(purchase_patterns)),
+    # The buyer's CRM reports dispositions here (signed; escrow.services.dispositions).
+    path("hooks/dispositions/<str:token>/", dispositions.disposition_hook, name="disposition-hook"),
     # Disputes: the buyer's, the seller's received ones, one dispute and its forms and files.
     path("my/disputes/", disputes.dispute_list, name="dispute-list"),
     path("seller/disputes/", disputes.dispute_received, name="dispute-received"),

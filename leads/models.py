@@ -307,6 +307,10 @@ class SellerVerticalReputation(models.Model):
         max_digits=14, decimal_places=6, default=0, help_text="Σ refunded share of the price over upheld disputes."
     )
     disputes_dismissed = models.IntegerField(default=0)
+    # Buyer-reported outcomes (auctions dispositions): purchases with a disposition, and those
+    # whose disposition says the consumer was reached. Shown as the contact rate; not scored.
+    dispositions = models.IntegerField(default=0, help_text="Purchases whose buyer reported an outcome.")
+    contacted = models.IntegerField(default=0, help_text="Of those, reported as contacted (or further).")
     score = models.PositiveSmallIntegerField(default=0)
     level = models.CharField(max_length=16, choices=SellerReputationLevel.choices, default=SellerReputationLevel.NEW)
     computed_at = models.DateTimeField(default=timezone.now)

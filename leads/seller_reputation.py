@@ -12,7 +12,10 @@ matches the stored counters.
 Who moves what:
 - a sale: leads.services.lead_transition (a lead becoming SOLD; every sale passes there);
 - disputes: leads.services.seller_reputation_dispute_opened / _decided, called by the escrow app
-  (above leads in the layers) in the dispute's transaction.
+  (above leads in the layers) in the dispute's transaction;
+- dispositions (what buyers report became of their purchases): leads.services.
+  seller_reputation_disposition_recorded, called by auctions.services.dispositions. They move
+  the contact rate buyers see, not the score (docs/scoring.md).
 
 The tenure part of the score grows with time alone; seller_reputation_refresh (the daily beat
 task leads.refresh_seller_reputation) recomputes the rows whose tenure is still growing.
@@ -98,6 +101,8 @@ class ReputationShown:
     level: str
     sales: int
     return_rate: Decimal | None  # refunded share of sales (upheld disputes weighted); None without sales
+    dispositions: int = 0  # purchases whose buyer reported an outcome
+    contact_rate: Decimal | None = None  # contacted share of those; None without any
 
     @property
     def label(self) -> str:
@@ -107,6 +112,10 @@ class ReputationShown:
     def return_percent(self) -> str:
         return "—" if self.return_rate is None else f"{self.return_rate * 100:.1f} %"
 
+    @property
+    def contact_percent(self) -> str:
+        return "—" if self.contact_rate is None else f"{self.contact_rate * 100:.1f} %"
+
     def as_dict(self) -> dict:
         return {
             "score": self.score,
@@ -114,22 +123,32 @@ class ReputationShown:
             "label": self.label,
             "sales": self.sales,
             "return_rate": None if self.return_rate is None else f"{self.return_rate:.4f}",
+            "dispositions": self.dispositions,
+            "contact_rate": None if self.contact_rate is None else f"{self.contact_rate:.4f}",
         }
 
 
 def reputation_shown(
-    *, score: int | None, level: str | None, sales: int | None, refunds_weighted: Decimal | None
+    *,
+    score: int | None,
+    level: str | None,
+    sales: int | None,
+    refunds_weighted: Decimal | None,
+    dispositions: int | None = None,
+    contacted: int | None = None,
 ) -> ReputationShown:
     """ReputationShown from a row's columns; all None (no row yet): a new seller at the neutral score."""
     if score is None:
         return ReputationShown(NEUTRAL_SCORE, SellerReputationLevel.NEW, 0, None)
-    rate = None
+    rate = contact_rate = None
     if sales:
         rate = (Decimal(str(refunds_weighted or 0)) / sales).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    return ReputationShown(score, level or SellerReputationLevel.NEW, sales or 0, rate)
+    if dispositions:
+        contact_rate = (Decimal(contacted or 0) / dispositions).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return ReputationShown(score, level or SellerReputationLevel.NEW, sales or 0, rate, dispositions or 0, contact_rate)
 
 
-_COLUMNS = ("score", "level", "sales", "refunds_weighted")
+_COLUMNS = ("score", "level", "sales", "refunds_weighted", "dispositions", "contacted")
 
 
 def seller_reputation_annotations(*, seller: str = "seller_id", vertical: str = "vertical_id") -> dict:
@@ -176,6 +195,8 @@ def seller_reputation_move(
     upheld: int = 0,
     refunds: Decimal = _ZERO,
     dismissed: int = 0,
+    dispositions: int = 0,
+    contacted: int = 0,
     now: datetime | None = None,
 ) -> None:
     """Add to the seller's counters in the vertical and recompute the score, in the caller's
@@ -189,14 +210,15 @@ def seller_reputation_move(
     with atomic, connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} AS r (seller_id, vertical_id, sales, first_sale_at, disputes_opened, "
-            "disputes_upheld, refunds_weighted, disputes_dismissed, score, level, computed_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s) "
+            "disputes_upheld, refunds_weighted, disputes_dismissed, dispositions, contacted, score, level, computed_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s) "
             "ON CONFLICT (seller_id, vertical_id) DO UPDATE SET sales = r.sales + excluded.sales, "
             "first_sale_at = COALESCE(r.first_sale_at, excluded.first_sale_at), "
             "disputes_opened = r.disputes_opened + excluded.disputes_opened, "
             "disputes_upheld = r.disputes_upheld + excluded.disputes_upheld, "
             "refunds_weighted = r.refunds_weighted + excluded.refunds_weighted, "
-            "disputes_dismissed = r.disputes_dismissed + excluded.disputes_dismissed "
+            "disputes_dismissed = r.disputes_dismissed + excluded.disputes_dismissed, "
+            "dispositions = r.dispositions + excluded.dispositions, contacted = r.contacted + excluded.contacted "
             "RETURNING id, sales, first_sale_at, refunds_weighted",
             [
                 seller_id,
@@ -207,6 +229,8 @@ def seller_reputation_move(
                 upheld,
                 ops.adapt_decimalfield_value(refunds, 14, 6),
                 dismissed,
+                dispositions,
+                contacted,
                 SellerReputationLevel.NEW.value,
                 moved_at,
             ],
@@ -290,6 +314,8 @@ def _recompute(*, pk: int, now: datetime) -> None:
 # and vertical (several callables' rows add up).
 DISPUTE_FACTS: list[Callable[[], Iterable[dict]]] = []
 UNIQUE_KEY = frozenset({"id", "seller", "vertical"})
+# Buyer-reported outcomes live above leads (auctions dispositions): the rebuild keeps them.
+KEPT_BY_REBUILD = frozenset({"dispositions", "contacted"})
 
 
 def seller_reputation_rebuild(*, now: datetime | None = None) -> int:
@@ -352,6 +378,8 @@ def seller_reputation_rebuild(*, now: datetime | None = None) -> int:
                     score=score,
                     level=reputation_level(score=score, sales=facts["sales"]),
                     computed_at=now,
+                    dispositions=getattr(existing.get((seller_id, vertical_id)), "dispositions", 0),
+                    contacted=getattr(existing.get((seller_id, vertical_id)), "contacted", 0),
                 )
             )
         stale = [old.pk for key, old in existing.items() if key not in rows]
@@ -363,6 +391,10 @@ def seller_reputation_rebuild(*, now: datetime | None = None) -> int:
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["seller", "vertical"],
-            update_fields=[f.name for f in SellerVerticalReputation._meta.concrete_fields if f.name not in UNIQUE_KEY],
+            update_fields=[
+                f.name
+                for f in SellerVerticalReputation._meta.concrete_fields
+                if f.name not in UNIQUE_KEY | KEPT_BY_REBUILD
+            ],
         )
     return len(built)

@@ -469,6 +469,21 @@ def seller_reputation_dispute_decided(*, seller_id: int, vertical_id: int, outco
     seller_reputation_move(seller_id=seller_id, vertical_id=vertical_id, **counts)
 
 
+@transaction.atomic
+def seller_reputation_disposition_recorded(
+    *, seller_id: int, vertical_id: int, contacted: bool, was_contacted: bool | None
+) -> None:
+    """A buyer reported (or changed) what became of a purchase of the seller's lead in the
+    vertical: `was_contacted` None for a first report, else whether the previous one counted as
+    contacted. Moves the dispositions and contacted counters (the contact rate), not the score.
+    Called by auctions.services.dispositions as the transaction's last write."""
+    moved = int(contacted) - int(bool(was_contacted))
+    first = 1 if was_contacted is None else 0
+    if not (moved or first):
+        return
+    seller_reputation_move(seller_id=seller_id, vertical_id=vertical_id, dispositions=first, contacted=moved)
+
+
 # ---------------------------------------------------------------- hosted forms
 
 

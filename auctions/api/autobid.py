@@ -4,6 +4,7 @@ Thin: auctions.services.autobid writes, auctions.selectors.autobid reads."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -12,9 +13,9 @@ from rest_framework.views import APIView
 
 from auctions import criteria
 from auctions.api.serializers import usdc
-from auctions.models import Auction, AutobidRule, AutobidTrace
+from auctions.models import Auction, AutobidRule, AutobidTrace, AutobidTuning
 from auctions.selectors import autobid as autobid_selectors
-from auctions.services import autobid
+from auctions.services import autobid, autobid_tuning
 from core.api.errors import ApiError
 from core.api.fields import PatternField, StrictBooleanField, StrictCharField, StrictIntegerField
 from core.api.money import field_errors
@@ -122,6 +123,20 @@ class AutobidRuleSerializer(serializers.Serializer):
         required=False, min_value=-autobid.MAX_PRIORITY, max_value=autobid.MAX_PRIORITY, help_text="Higher runs first."
     )
     paused = StrictBooleanField(required=False)
+    target_margin = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=autobid.MIN_MARGIN,
+        max_value=autobid.MAX_MARGIN,
+        required=False,
+        help_text="Share of a lead's value you bid: suggested max_bid = value per lead × target_margin (docs/autobid.md).",
+    )
+    auto_tune = StrictBooleanField(
+        required=False, help_text="Let the daily auto-tune move max_bid to the suggestion within your bounds."
+    )
+    tune_min_bid = usdc(positive=True, required=False, allow_null=True, help_text="Auto-tune's lower bound, USDC.")
+    tune_max_bid = usdc(positive=True, required=False, allow_null=True, help_text="Auto-tune's upper bound, USDC.")
+    last_tuned_at = serializers.DateTimeField(read_only=True, allow_null=True)
     time_zone = serializers.SerializerMethodField(help_text="Your account's time zone (day-parting and days).")
     usage_today = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
@@ -316,7 +331,70 @@ class AuctionAutobidTraceApi(_BuyerOnly, APIView):
         return Response(AuctionAutobidSerializer(body, context={"request": request}).data, status=status.HTTP_200_OK)
 
 
+class AutobidTuningSerializer(serializers.ModelSerializer):
+    old_max_bid = usdc(read_only=True)
+    new_max_bid = usdc(read_only=True)
+    evidence = serializers.DictField(read_only=True, help_text="The evidence behind the change, as of created_at.")
+
+    class Meta:
+        model = AutobidTuning
+        fields = ["id", "old_max_bid", "new_max_bid", "reason", "evidence", "created_at", "reverted_at"]
+        read_only_fields = fields
+
+
+class AutobidSuggestionSerializer(serializers.Serializer):
+    rule = serializers.IntegerField()
+    max_bid = usdc(read_only=True)
+    auto_tune = serializers.BooleanField()
+    evidence = serializers.DictField(
+        help_text="outcomes, sold, revenue, value_per_lead, target_margin, suggested_max_bid (null under "
+        "min_outcomes outcomes) and segments {state, score_band, source, hour}: [{key, outcomes, sold, revenue, "
+        "raw_value, value, suggested_max_bid}] (docs/autobid.md)."
+    )
+    tunings = AutobidTuningSerializer(many=True, help_text="The last 20 auto-tune changes, newest first.")
+
+
+class AutobidRuleSuggestionApi(_BuyerOnly, APIView):
+    """The value per lead of this rule's purchases from your dispositions, by segment, the suggested
+    maximum bid with the evidence behind it, and the auto-tune's changes."""
+
+    @extend_schema(responses=AutobidSuggestionSerializer)
+    def get(self, request, pk: int):
+        rule = _rule_or_404(request, pk)
+        body = {
+            "rule": rule.pk,
+            "max_bid": rule.max_bid,
+            "auto_tune": rule.auto_tune,
+            "evidence": autobid_tuning.autobid_rule_evidence(rule=rule, as_of=timezone.now()),
+            "tunings": list(rule.tunings.order_by("-created_at", "-id")[:20]),
+        }
+        return Response(AutobidSuggestionSerializer(body).data)
+
+
+class AutobidTuningRevertApi(_BuyerOnly, APIView):
+    """Put the rule's maximum back to what it was before this auto-tune change (the latest one only)."""
+
+    error_statuses = {"post": {409: "Already reverted, or not the latest change."}}
+
+    @extend_schema(request=None, responses=AutobidTuningSerializer)
+    def post(self, request, pk: int, tuning_id: int):
+        rule = _rule_or_404(request, pk)
+        try:
+            tuning = autobid_tuning.autobid_tuning_revert(tuning_id=tuning_id, rule=rule)
+        except AutobidTuning.DoesNotExist:
+            raise NotFound("No such change of this rule.") from None
+        except DjangoValidationError as exc:
+            raise ApiError(" ".join(exc.messages), status=409, code="not_revertible") from None
+        return Response(AutobidTuningSerializer(tuning).data)
+
+
 urlpatterns = [
+    path("autobid-rules/<int:pk>/suggestion/", AutobidRuleSuggestionApi.as_view(), name="api-autobid-rule-suggestion"),
+    path(
+        "autobid-rules/<int:pk>/tunings/<int:tuning_id>/revert/",
+        AutobidTuningRevertApi.as_view(),
+        name="api-autobid-tuning-revert",
+    ),
     path("autobid-rules/", AutobidRuleListCreateApi.as_view(), name="api-autobid-rule-list"),
     path("autobid-rules/<int:pk>/", AutobidRuleDetailApi.as_view(), name="api-autobid-rule-detail"),
     path("autobid-rules/<int:pk>/pause/", AutobidRulePauseApi.as_view(), name="api-autobid-rule-pause"),

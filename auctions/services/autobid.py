@@ -89,8 +89,42 @@ def check_autobid_rule(*, rule: AutobidRule) -> None:
         errors["priority"] = [f"A whole number from {-MAX_PRIORITY:,} to {MAX_PRIORITY:,}; higher runs first."]
     _check_hours(rule.hours, errors)
     criteria.check_field_filters(rule, errors)
+    _check_tuning(rule, errors)
     if errors:
         raise ValidationError(errors)
+
+
+MIN_MARGIN, MAX_MARGIN = Decimal("0.01"), Decimal("1")
+
+
+def _check_tuning(rule: AutobidRule, errors: dict) -> None:
+    """Target margin 0.01–1 (3 places); auto-tune needs both bounds, positive, lower ≤ upper."""
+    margin = rule.target_margin
+    if (
+        not isinstance(margin, Decimal)
+        or not margin.is_finite()
+        or not MIN_MARGIN <= margin <= MAX_MARGIN
+        or margin.as_tuple().exponent < -3
+    ):
+        errors["target_margin"] = ["A share from 0.01 to 1 (at most 3 decimal places), e.g. 0.5."]
+    for name in ("tune_min_bid", "tune_max_bid"):
+        value = getattr(rule, name)
+        if value is not None:
+            criteria.check_usdc(value, name, errors, positive=True)
+    if not isinstance(rule.auto_tune, bool):
+        errors["auto_tune"] = ["true or false."]
+    elif rule.auto_tune:
+        for name in ("tune_min_bid", "tune_max_bid"):
+            if getattr(rule, name) is None:
+                errors.setdefault(name, []).append("Auto-tune needs both bounds.")
+    if (
+        "tune_min_bid" not in errors
+        and "tune_max_bid" not in errors
+        and rule.tune_min_bid is not None
+        and rule.tune_max_bid is not None
+        and rule.tune_min_bid > rule.tune_max_bid
+    ):
+        errors["tune_max_bid"] = ["The upper bound must be at least the lower bound."]
 
 
 def _check_hours(hours, errors: dict) -> None:
@@ -468,6 +502,10 @@ RULE_FIELDS = (
     "hours",
     "priority",
     "paused",
+    "target_margin",
+    "auto_tune",
+    "tune_min_bid",
+    "tune_max_bid",
 )
 
 
@@ -527,6 +565,10 @@ def autobid_rule_create(
     hours: dict | None = None,
     priority: int = 0,
     paused: bool = False,
+    target_margin: Decimal = Decimal("0.5"),
+    auto_tune: bool = False,
+    tune_min_bid: Decimal | None = None,
+    tune_max_bid: Decimal | None = None,
 ) -> AutobidRule:
     """Create a buyer's rule; raises ValidationError with a message list per field."""
     return _rule_save(
@@ -545,6 +587,10 @@ def autobid_rule_create(
             hours=hours or {},
             priority=priority,
             paused=paused,
+            target_margin=target_margin,
+            auto_tune=auto_tune,
+            tune_min_bid=tune_min_bid,
+            tune_max_bid=tune_max_bid,
         )
     )
 

@@ -2,18 +2,21 @@
 and edit), delete, and a rule's page with its recent traces. Thin: auctions.services.autobid writes,
 auctions.selectors.autobid reads. Another buyer's rule is a 404; a non-buyer gets 403."""
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions import criteria
 from auctions.forms.autobid import AutobidRuleForm, FieldFilterFormSet
-from auctions.models import AutobidRule
+from auctions.models import AutobidRule, AutobidTuning
 from auctions.selectors import autobid as autobid_selectors
 from auctions.selectors import pages as page_selectors
-from auctions.services import autobid
+from auctions.services import autobid, autobid_tuning
 from auctions.views.live import buyer_required
 
 
@@ -128,8 +131,57 @@ def rule_detail(request, rule_id: int):
             "traces": traces,
             "time_zone": request.user.time_zone or "UTC",
             "days": [autobid.DAY_NAMES[d] for d in (rule.hours or {}).get("days", [])],
+            "evidence": autobid_tuning.autobid_rule_evidence(rule=rule, as_of=timezone.now()),
+            "tunings": list(rule.tunings.order_by("-created_at", "-id")[:20]),
         },
     )
+
+
+def _decimal_or_none(text: str):
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text  # the service's check names the field
+
+
+@require_POST
+@buyer_required
+def rule_tuning(request, rule_id: int):
+    """Save the rule's target margin, auto-tune switch and bounds."""
+    rule = _rule(request, rule_id)
+    try:
+        autobid.autobid_rule_update(
+            rule=rule,
+            target_margin=_decimal_or_none(request.POST.get("target_margin")) or rule.target_margin,
+            auto_tune=request.POST.get("auto_tune") == "on",
+            tune_min_bid=_decimal_or_none(request.POST.get("tune_min_bid")),
+            tune_max_bid=_decimal_or_none(request.POST.get("tune_max_bid")),
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            messages.error(request, f"{field.replace('_', ' ')}: {' '.join(errors)}")
+    else:
+        messages.success(request, "Tuning settings saved.")
+    return redirect("autobid-rule-detail", rule_id=rule_id)
+
+
+@require_POST
+@buyer_required
+def tuning_revert(request, rule_id: int, tuning_id: int):
+    """Put the maximum back to what it was before an auto-tune change."""
+    rule = _rule(request, rule_id)
+    try:
+        tuning = autobid_tuning.autobid_tuning_revert(tuning_id=tuning_id, rule=rule)
+    except AutobidTuning.DoesNotExist:
+        raise Http404("No such change.") from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Maximum bid back to {tuning.old_max_bid:.2f} USDC.")
+    return redirect("autobid-rule-detail", rule_id=rule_id)
 
 
 @require_POST

@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Deliveries whose retry is due, or whose worker died mid-send (integrations.services.deliveries).
     "integrations-deliver-due": {"task": "integrations.deliver_due", "schedule": 10.0, "options": {"expires": 10.0}},
+    # Autobid rules tuned by outcomes, at most once a day each (auctions.services.autobid_tuning; idempotent).
+    "auctions-autobid-tune": {"task": "auctions.autobid_tune", "schedule": 3600.0, "options": {"expires": 3600.0}},
     # Digest emails of high-volume notifications (notifications.services.digest_send_due; idempotent).
     "notifications-digest": {
         "task": "notify.send_digests",
@@ -241,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "DisputeResponseEnum": "escrow.choices.DisputeResponse",
         "DisputePartyEnum": "escrow.choices.DisputeParty",
         "SellerReputationLevelEnum": "leads.choices.SellerReputationLevel",
+        "DispositionStatusEnum": "auctions.choices.DispositionStatus",
+        "DispositionChannelEnum": "auctions.choices.DispositionChannel",
     },
 }
 

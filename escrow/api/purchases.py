@@ -9,6 +9,7 @@ detail is a 200 with `contact` null, `contact_status_message` saying what happen
 data salt or canonical data (they would let the details be guessed back).
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -17,11 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auctions.api.serializers import usdc
-from auctions.models import Sale
+from auctions.choices import DispositionChannel, DispositionStatus
+from auctions.models import DISPOSITION_REASON_MAX, Sale
+from core.api.fields import StrictCharField
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.selectors import dispositions as disposition_selectors
 from escrow.selectors import purchases as purchase_selectors
-from escrow.services import purchases
+from escrow.services import dispositions, purchases
 from leads.models import PiiAccess
 
 # uint256 values (token ids) do not fit a JSON number most clients can read exactly.
@@ -291,7 +295,167 @@ class PurchaseDetailApi(APIView):
         return Response(purchase_detail_body(sale=sale, pii=pii), headers={"Cache-Control": "private, no-store"})
 
 
+# ---------------------------------------------------------------- dispositions and outcomes
+
+
+class DispositionChangeSerializer(serializers.Serializer):
+    from_status = serializers.CharField(read_only=True, allow_blank=True, help_text="Empty for the first report.")
+    status = serializers.ChoiceField(choices=DispositionStatus.choices, read_only=True)
+    revenue = usdc(read_only=True, allow_null=True)
+    reason = serializers.CharField(read_only=True, allow_blank=True)
+    channel = serializers.ChoiceField(choices=DispositionChannel.choices, read_only=True)
+    by_you = serializers.SerializerMethodField()
+    at = serializers.DateTimeField(read_only=True)
+
+    def get_by_you(self, change) -> bool:
+        return change.by_id == self.context["user"].pk
+
+
+class DispositionSerializer(serializers.Serializer):
+    """What became of a purchase, as you report it (PUT), with its history (GET and PUT answers)."""
+
+    purchase_id = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(
+        choices=DispositionStatus.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="contacted, no_answer, appointment, quoted, sold (with revenue) or bad (with a reason). "
+        "Null in answers until you report one.",
+    )
+    revenue = usdc(read_only=True, allow_null=True, help_text="USDC you earned from the lead (sold only).")
+    reason = serializers.CharField(read_only=True, allow_blank=True, help_text="Why the lead was bad (bad only).")
+    channel = serializers.ChoiceField(choices=DispositionChannel.choices, read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    history = DispositionChangeSerializer(many=True, read_only=True, help_text="The last 50 changes, newest first.")
+
+
+_NO_REVENUE = {"not": {"required": ["revenue"], "properties": {"revenue": {"type": "string"}}}}
+_NO_REASON = {"properties": {"reason": {"maxLength": 0}}}
+
+
+class DispositionInputSerializer(serializers.Serializer):
+    """A report: revenue only and always for sold, a reason only and always for bad."""
+
+    # Patterns, not enums, on status: drf-spectacular would merge the three enums into one component.
+    openapi_extra = {
+        "oneOf": [
+            {
+                "required": ["status", "revenue"],
+                "properties": {
+                    "status": {"pattern": "^sold$"},
+                    "revenue": {"type": "string"},
+                    "reason": {"maxLength": 0},
+                },
+            },
+            {
+                "required": ["status", "reason"],
+                "properties": {"status": {"pattern": "^bad$"}, "reason": {"type": "string", "pattern": r"\S"}},
+                **_NO_REVENUE,
+            },
+            {
+                "required": ["status"],
+                "properties": {
+                    "status": {"pattern": "^(?:contacted|no_answer|appointment|quoted)$"},
+                    "reason": {"maxLength": 0},
+                },
+                **_NO_REVENUE,
+            },
+        ]
+    }
+
+    status = serializers.ChoiceField(choices=DispositionStatus.choices)
+    revenue = usdc(
+        required=False,
+        allow_null=True,
+        whole_digits=8,
+        help_text="USDC you earned from the lead: required for sold, refused otherwise.",
+    )
+    reason = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=DISPOSITION_REASON_MAX,
+        help_text="Why the lead was bad: required for bad, refused otherwise.",
+    )
+
+
+def _disposition_body(*, sale, current, history, user) -> dict:
+    body = {
+        "purchase_id": sale.pk,
+        "status": current.status if current else None,
+        "revenue": current.revenue if current else None,
+        "reason": current.reason if current else "",
+        "channel": current.channel if current else None,
+        "updated_at": current.updated_at if current else None,
+        "history": history,
+    }
+    return DispositionSerializer(body, context={"user": user}).data
+
+
+class PurchaseDispositionApi(APIView):
+    """GET: what you reported became of this purchase, and every change (null status until you
+    report one). PUT: report it (the purchase's reader only: others' purchases are 404). Moves
+    the seller's contact rate and your return on spend."""
+
+    @extend_schema(responses={200: DispositionSerializer})
+    def get(self, request, pk: int):
+        try:
+            sale, current, history = disposition_selectors.disposition_get_for_reader(user=request.user, sale_id=pk)
+        except Sale.DoesNotExist:
+            raise NotFound("No such purchase.") from None
+        return Response(_disposition_body(sale=sale, current=current, history=history, user=request.user))
+
+    @extend_schema(request=DispositionInputSerializer, responses={200: DispositionSerializer})
+    def put(self, request, pk: int):
+        serializer = DispositionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            dispositions.purchase_disposition_set(
+                user=request.user,
+                sale_id=pk,
+                status=data["status"],
+                revenue=data.get("revenue"),
+                reason=data.get("reason"),
+                channel=DispositionChannel.API,
+            )
+            sale, current, history = disposition_selectors.disposition_get_for_reader(user=request.user, sale_id=pk)
+        except Sale.DoesNotExist:
+            raise NotFound("No such purchase.") from None
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return Response(_disposition_body(sale=sale, current=current, history=history, user=request.user))
+
+
+class OutcomesSerializer(serializers.Serializer):
+    vertical = serializers.CharField(read_only=True, allow_blank=True, help_text="Empty on the total row.")
+    vertical_name = serializers.CharField(read_only=True)
+    purchases = serializers.IntegerField(read_only=True, help_text="Purchases not refunded.")
+    spend = usdc(read_only=True, help_text="Their prices, USDC.")
+    dispositions = serializers.IntegerField(read_only=True, help_text="Of those, with an outcome reported.")
+    contacted = serializers.IntegerField(read_only=True)
+    contact_rate = serializers.DecimalField(max_digits=6, decimal_places=4, read_only=True, allow_null=True)
+    sold = serializers.IntegerField(read_only=True)
+    revenue = usdc(read_only=True, help_text="Revenue reported on sold dispositions, USDC.")
+    return_on_spend = serializers.DecimalField(
+        max_digits=20, decimal_places=4, read_only=True, allow_null=True, help_text="revenue ÷ spend."
+    )
+
+
+class PurchaseOutcomesApi(APIView):
+    """Your return on spend by vertical: the revenue you reported on sold dispositions over the
+    price of your purchases (refunded ones left out), with the counts behind it; a total row
+    (vertical "") when you bought in more than one vertical."""
+
+    @extend_schema(responses={200: OutcomesSerializer(many=True)})
+    def get(self, request):
+        rows = disposition_selectors.purchase_outcomes_for_reader(user=request.user)
+        return Response(OutcomesSerializer(rows, many=True).data)
+
+
 urlpatterns = [
     path("purchases/", PurchaseListApi.as_view(), name="api-purchase-list"),
+    path("purchases/outcomes/", PurchaseOutcomesApi.as_view(), name="api-purchase-outcomes"),
+    path("purchases/<int:pk>/disposition/", PurchaseDispositionApi.as_view(), name="api-purchase-disposition"),
     path("purchases/<int:pk>/", PurchaseDetailApi.as_view(), name="api-purchase-detail"),
 ]

@@ -162,10 +162,10 @@ def _role(*, buyer_id: int, user) -> str:
 
 def purchase_list_for_reader(*, user) -> QuerySet:
     """The user's purchases, newest first ((created_at, id), the API's cursor order), with the
-    vertical and the settlement joined and `contact_status` annotated: no per-row queries, no PII."""
+    vertical, the settlement and the disposition joined and `contact_status` annotated: no per-row queries, no PII."""
     return (
         purchase_queryset_for_reader(user=user)
-        .select_related("lead__vertical", "settlement")
+        .select_related("lead__vertical", "settlement", "disposition")
         .annotate(contact_status=contact_status_expression())
         .order_by("-created_at", "-id")
     )

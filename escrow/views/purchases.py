@@ -11,10 +11,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from auctions.models import Sale
+from auctions.choices import DispositionStatus
+from auctions.models import Disposition, Sale
 from auctions.selectors import auctions as auction_selectors
 from escrow.choices import ContactStatus
 from escrow.models import Settlement
+from escrow.selectors import dispositions as disposition_selectors
 from escrow.selectors import disputes as dispute_selectors
 from escrow.selectors import purchases as purchase_selectors
 from escrow.services import purchases
@@ -22,21 +24,33 @@ from leads.models import PiiAccess
 from leads.selectors import lead_details_display, lead_field_values
 
 
+def _disposition(sale: Sale) -> Disposition | None:
+    try:
+        return sale.disposition
+    except Disposition.DoesNotExist:
+        return None
+
+
 @require_GET
 @login_required
 def purchase_list(request):
-    """Your purchases, newest first ((created_at, id) keyset): no contact details, nothing logged."""
+    """Your purchases, newest first ((created_at, id) keyset), with their dispositions and the bulk
+    edit, and your return on spend by vertical: no contact details, nothing logged."""
     page = purchase_selectors.purchase_page_for_reader(
         user=request.user, cursor=(request.GET.get("cursor") or "")[:200]
     )
     rows = [
-        (sale, purchase_selectors.settlement_of(sale), ContactStatus(sale.contact_status).label) for sale in page.rows
+        (sale, purchase_selectors.settlement_of(sale), ContactStatus(sale.contact_status).label, _disposition(sale))
+        for sale in page.rows
     ]
     return render(
         request,
         "escrow/purchases.html",
         {
             "rows": rows,
+            "outcomes": disposition_selectors.purchase_outcomes_for_reader(user=request.user),
+            "statuses": DispositionStatus.choices,
+            "cursor": (request.GET.get("cursor") or "")[:200],
             "first_page": not request.GET.get("cursor"),
             "next_url": f"?cursor={page.next_cursor}" if page.next_cursor else "",
         },

@@ -174,3 +174,13 @@ class SellerReputationSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Refunded share of those sales (partial refunds weighted), as a decimal string; null without sales.",
     )
+    dispositions = serializers.IntegerField(
+        min_value=0, help_text="Of those sales, how many their buyers reported an outcome for (a disposition)."
+    )
+    contact_rate = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Share of those reports saying the consumer was reached (contacted, appointment, quoted or "
+        "sold), as a decimal string; null without reports. Shown, not scored.",
+    )

@@ -101,4 +101,6 @@ def test_the_demo_seller_runs_in_the_embedded_profile_only(monkeypatch):
     assert importlib.import_module("config.settings.embedded").DEMO_LEADS is True
     assert importlib.import_module("config.settings.services").DEMO_LEADS is False
     asgi = Path(__file__).resolve().parents[2] / "config" / "asgi.py"
-    assert "ticks=(settlement_tick, delivery_tick, demo_lead_tick)" in asgi.read_text()  # handed to the embedded sweeper
+    assert (
+        "ticks=(settlement_tick, delivery_tick, demo_lead_tick)" in asgi.read_text()
+    )  # handed to the embedded sweeper

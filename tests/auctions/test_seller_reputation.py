@@ -22,8 +22,16 @@ from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.auctions.urls")]
 
-KEYS = {"score", "level", "label", "sales", "return_rate"}
-NEW = {"score": NEUTRAL_SCORE, "level": "new", "label": "New seller", "sales": 0, "return_rate": None}
+KEYS = {"score", "level", "label", "sales", "return_rate", "dispositions", "contact_rate"}
+NEW = {
+    "score": NEUTRAL_SCORE,
+    "level": "new",
+    "label": "New seller",
+    "sales": 0,
+    "return_rate": None,
+    "dispositions": 0,
+    "contact_rate": None,
+}
 
 
 def client_for(user) -> APIClient:
@@ -49,6 +57,8 @@ def established(seller, vertical, *, sales: int = 40, full_refunds: int = 2) -> 
         "label": row.get_level_display(),
         "sales": sales,
         "return_rate": rate,
+        "dispositions": 0,
+        "contact_rate": None,
     }
 
 

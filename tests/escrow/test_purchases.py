@@ -338,7 +338,8 @@ def test_the_list_shows_purchases_without_pii_logs_nothing_and_its_queries_do_no
     first = make_purchase(t0=t0, buyer=buyer)
     client.force_login(buyer)
     client.get("/my/purchases/")  # warm the session
-    with django_assert_num_queries(4) as few:  # user, wallet, page, unread notifications (session: cache)
+    # user, wallet, page, unread notifications (session: cache); wallet and outcomes (return on spend)
+    with django_assert_num_queries(6) as few:
         response = client.get("/my/purchases/")
     assert [s.pk for s, *_ in response.context["rows"]] == [first.pk]
     more = [make_purchase(t0=t0 + timedelta(minutes=i + 1), buyer=buyer) for i in range(4)]

@@ -234,7 +234,8 @@ def test_the_lists_show_each_purchases_contact_status_in_constant_queries(
     client.force_login(buyer)
     api = client_for(buyer)
     client.get("/my/purchases/"), api.get(LIST)  # warm the session and the key's last use
-    with django_assert_num_queries(4) as page_queries:  # user, wallet, page, unread notifications
+    # user, wallet, page, unread notifications; wallet and outcomes (the return on spend)
+    with django_assert_num_queries(6) as page_queries:
         client.get("/my/purchases/")
     with django_assert_num_queries(2) as api_queries:  # wallet, page (the API key is memoised)
         api.get(LIST)
@@ -243,7 +244,7 @@ def test_the_lists_show_each_purchases_contact_status_in_constant_queries(
     settle(funded, state=State.FUNDED)
     with django_assert_num_queries(len(page_queries.captured_queries)):
         response = client.get("/my/purchases/")
-    by_sale = {sale.pk: label for sale, _, label in response.context["rows"]}
+    by_sale = {sale.pk: label for sale, _, label, _ in response.context["rows"]}
     assert by_sale == {
         waiting.pk: ContactStatus.AWAITING_PAYMENT.label,
         failed.pk: ContactStatus.PAYMENT_FAILED.label,

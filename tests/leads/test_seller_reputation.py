@@ -72,7 +72,15 @@ def test_a_new_seller_starts_neutral_and_labelled_new():
     assert rep.NEUTRAL_SCORE == 43  # 85 × (1 − 0.10 / 0.20) = 42.5, rounded half up; no tenure
     assert rep.reputation_level(score=rep.NEUTRAL_SCORE, sales=0) == SellerReputationLevel.NEW
     shown = rep.reputation_shown(score=None, level=None, sales=None, refunds_weighted=None)
-    assert shown.as_dict() == {"score": 43, "level": "new", "label": "New seller", "sales": 0, "return_rate": None}
+    assert shown.as_dict() == {
+        "score": 43,
+        "level": "new",
+        "label": "New seller",
+        "sales": 0,
+        "return_rate": None,
+        "dispositions": 0,
+        "contact_rate": None,
+    }
 
 
 @pytest.mark.parametrize(
