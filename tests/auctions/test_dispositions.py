@@ -145,3 +145,16 @@ def test_two_reports_of_one_purchase_race_one_history_row_each_and_consistent_co
         assert after.from_status == before.status  # a chain: no lost update
     dispositions, contacted = counters(sale)
     assert (dispositions, contacted) == (1, 1 if current.status in ("sold", "quoted", "contacted") else 0)
+
+
+def test_staff_read_dispositions_and_their_history_in_admin(sale, client):
+    purchase_disposition_set(user=sale.buyer, sale_id=sale.pk, status="sold", revenue="120", channel="page")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listed = client.get("/admin/auctions/disposition/").content.decode()
+    assert "Sold" in listed and "120" in listed
+    history = client.get("/admin/auctions/dispositionchange/").content.decode()
+    assert "Sold" in history
+    disposition = Disposition.objects.get(sale=sale)
+    page = client.get(f"/admin/auctions/disposition/{disposition.pk}/change/")
+    assert page.status_code == 200
+    assert client.get("/admin/auctions/disposition/add/").status_code == 403  # the buyer's word only
