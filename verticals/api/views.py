@@ -1,6 +1,6 @@
 from django.db.models import Count
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
@@ -42,6 +42,21 @@ class VerticalListApi(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.vertical_list().annotate(exclusive_count=Count("exclusive_buyers", distinct=True))
+
+    @extend_schema(
+        parameters=[
+            # The filter refuses a longer slug with a 400: say so (django-filter's schema does not).
+            OpenApiParameter(
+                "parent",
+                {"type": "string", "maxLength": 100},
+                OpenApiParameter.QUERY,
+                required=False,
+                description="A parent vertical's slug: its direct sub-verticals.",
+            )
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class VerticalDetailApi(generics.RetrieveAPIView):
