@@ -182,6 +182,7 @@ class AuctionBidder(models.Model):
         indexes = [
             models.Index(fields=["auction", "-max_amount", "max_sequence"], name="auctionbidder_rank_idx"),
             models.Index(fields=["buyer", "updated_at"], name="auctionbidder_buyer_idx"),
+            models.Index(fields=["created_at"], name="auctionbidder_created_idx"),  # analytics refresh
         ]
 
     def __str__(self) -> str:
@@ -238,6 +239,7 @@ class Sale(models.Model):
         indexes = [
             models.Index(fields=["buyer", "created_at", "id"], name="sale_buyer_created_idx"),
             models.Index(fields=["seller", "created_at", "id"], name="sale_seller_created_idx"),
+            models.Index(fields=["created_at"], name="sale_created_idx"),  # analytics refresh
         ]
         constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="sale_price_positive")]
 
@@ -521,7 +523,10 @@ class Disposition(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["set_by", "status"], name="disposition_setby_status_idx")]
+        indexes = [
+            models.Index(fields=["set_by", "status"], name="disposition_setby_status_idx"),
+            models.Index(fields=["updated_at"], name="disposition_updated_idx"),  # analytics refresh
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=DispositionStatus.values), name="disposition_status_valid"),
             models.CheckConstraint(

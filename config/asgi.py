@@ -13,13 +13,14 @@ from django.conf import settings  # noqa: E402
 
 if settings.CELERY_TASK_ALWAYS_EAGER:
     # The embedded profile has no Celery beat: a thread in this process closes auctions on time,
-    # runs the settlement and delivery beats and, with DEMO_LEADS, the demo seller's submissions.
+    # runs the settlement, delivery and analytics beats and, with DEMO_LEADS, the demo seller's submissions.
+    from analytics.clock import analytics_tick  # noqa: E402
     from auctions.clock import start_embedded_sweeper  # noqa: E402
     from escrow.clock import settlement_tick  # noqa: E402
     from integrations.clock import delivery_tick  # noqa: E402
     from leads.demo import demo_lead_tick  # noqa: E402
 
-    start_embedded_sweeper(ticks=(settlement_tick, delivery_tick, demo_lead_tick))
+    start_embedded_sweeper(ticks=(settlement_tick, delivery_tick, demo_lead_tick, analytics_tick))
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

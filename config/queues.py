@@ -48,6 +48,7 @@ TASK_ROUTES: dict[str, str] = {
     "notify.send_user_notice": "notify",
     "notify.send_email": "notify",
     "notify.send_digests": "notify",
+    "analytics.refresh_rollups": "analytics",
     "leads.score_lead": "leads.score",
     "leads.score_leads": "leads.score",
     "leads.import_csv": "leads.ingest",

@@ -130,6 +130,7 @@ class Settlement(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["state", "id"], name="settlement_state_idx"),
+            models.Index(fields=["updated_at"], name="settlement_updated_idx"),  # analytics refresh
             models.Index(fields=["release_after"], condition=Q(state="minted"), name="settlement_release_due_idx"),
         ]
         constraints = [

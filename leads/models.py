@@ -80,6 +80,8 @@ class Lead(models.Model):
             models.Index(fields=["created_at", "id"], name="lead_created_id_idx"),
             models.Index(fields=["seller", "created_at", "id"], name="lead_seller_created_idx"),
             models.Index(fields=["seller", "status", "created_at", "id"], name="lead_seller_status_idx"),
+            # What changed since the analytics refresh last looked (analytics/rollups.py).
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["seller", "vertical", "created_at", "id"], name="lead_seller_vertical_idx"),
             models.Index(fields=["seller", "quality_score", "id"], name="lead_seller_score_idx"),
             models.Index(fields=["seller", "price", "id"], name="lead_seller_price_idx"),

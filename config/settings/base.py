@@ -150,6 +150,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 # Base of the exponential backoff between retries, in seconds (1 → ~1 s, 2 s, 4 s with jitter).
 PIPELINE_RETRY_BACKOFF = env.int("PIPELINE_RETRY_BACKOFF", 2)
 PIPELINE_MAX_RETRIES = 3
+# How often the analytics rollups catch up with the facts (the dashboards' freshness), seconds.
+ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", 10)
 CELERY_BEAT_SCHEDULE: dict = {
     # The safety net behind each auction's scheduled close (auctions.close_auction, eta=deadline).
     "auctions-close-due": {"task": "auctions.close_due", "schedule": 5.0, "options": {"expires": 5.0}},
@@ -175,6 +177,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "integrations-deliver-due": {"task": "integrations.deliver_due", "schedule": 10.0, "options": {"expires": 10.0}},
     # Autobid rules tuned by outcomes, at most once a day each (auctions.services.autobid_tuning; idempotent).
     "auctions-autobid-tune": {"task": "auctions.autobid_tune", "schedule": 3600.0, "options": {"expires": 3600.0}},
+    # Rollups: recompute the rows whose facts changed (analytics/rollups.py; idempotent).
+    "analytics-refresh-rollups": {
+        "task": "analytics.refresh_rollups",
+        "schedule": float(ANALYTICS_REFRESH_SECONDS),
+        "options": {"expires": float(ANALYTICS_REFRESH_SECONDS)},
+    },
     # Digest emails of high-volume notifications (notifications.services.digest_send_due; idempotent).
     "notifications-digest": {
         "task": "notify.send_digests",
