@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
+from analytics import views as analytics_views
 from core import views as core_views
 from core.api.schema_view import SchemaView
 
@@ -42,6 +43,8 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("auctions.urls")),
     path("notifications/", include("notifications.urls")),
+    path("dashboard/", analytics_views.dashboard_home, name="dashboard"),
+    path("dashboard/", include("analytics.urls")),
     path("integrations/", include("integrations.urls")),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("healthz", core_views.healthz, name="healthz"),

@@ -88,7 +88,7 @@ TEMPLATES = [
 # ---------------------------------------------------------------- users
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "account"
+LOGIN_REDIRECT_URL = "dashboard"  # each role lands on its dashboard (analytics.views)
 LOGOUT_REDIRECT_URL = "home"
 # Sessions are read from the cache (Redis) and written through to the database: a signed-in page
 # reads no session row from PostgreSQL; with the cache down Django reads the row (cached_db).
