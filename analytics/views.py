@@ -47,9 +47,10 @@ def dashboard_home(request):
     return redirect("analytics:dashboard", role=roles[0])
 
 
-def _period(request):
-    """(period, errors): the requested range, or the default one with the fields' messages."""
-    zone = zone_of(request.user) if request.user.is_authenticated else None
+def _period(request, role: str):
+    """(period, errors): the requested range, or the default one with the fields' messages. Staff
+    figures are per UTC day (analytics.models.VerticalDay); the others in the viewer's time zone."""
+    zone = zone_of(None if role == "staff" else request.user)
     try:
         return period_parse(request.GET, zone=zone), {}
     except ValidationError as exc:
@@ -80,7 +81,7 @@ def _chart_payload(board) -> list[dict]:
 @login_required
 def dashboard(request, role: str):
     _check_role(request.user, role)
-    period, errors = _period(request)
+    period, errors = _period(request, role)
     board = selectors.dashboard_for(role=role, user=request.user, period=period)
     query = urlencode(period.params())
     context = {
@@ -123,7 +124,7 @@ def _unit_label(unit: str) -> str:
 def dashboard_export(request, role: str, table: str):
     """One dashboard table as CSV (the same rows as on the page, plain numbers, USDC to 6 places)."""
     _check_role(request.user, role)
-    period, errors = _period(request)
+    period, errors = _period(request, role)
     if errors:
         return redirect(f"{reverse('analytics:dashboard', args=[role])}?{urlencode(request.GET)}")
     board = selectors.dashboard_for(role=role, user=request.user, period=period)

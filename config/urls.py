@@ -19,7 +19,10 @@ api_v1 = [
     path("", include("escrow.api.earnings")),  # earnings/pending/
     path("", include("escrow.api.disputes")),  # disputes/
     path("", include("notifications.api")),  # notifications/
-    path("", include("integrations.api.views")),  # delivery-destinations/, deliveries/, purchases/<id>/deliveries/
+    path("", include("integrations.api.views")),
+    path(
+        "", include("analytics.api.views")
+    ),  # analytics/seller/, analytics/buyer/, analytics/staff/  # delivery-destinations/, deliveries/, purchases/<id>/deliveries/
 ]
 
 # Staff bookmarks from before models moved out of the marketplace app (issue #11) still land.

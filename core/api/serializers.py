@@ -99,3 +99,14 @@ class FastReadMixin:
             else:
                 row[name] = render(value)
         return row
+
+
+class QueryParamsSerializer(serializers.Serializer):
+    """Query parameters: DRF takes a blank one for an absent one, but the schema says blank is
+    invalid (a date, a choice), so a blank parameter is a 400 naming it."""
+
+    def to_internal_value(self, data):
+        blank = {name: ["Blank: leave the parameter out instead."] for name in self.fields if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank, code="blank")
+        return super().to_internal_value(data)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from auctions.api.serializers import usdc
 from core.api.errors import ApiError
 from core.api.pagination import ValidatedCursorPagination, pagination_parameters
+from core.api.serializers import QueryParamsSerializer
 from escrow.choices import DisputeState, EarningStatus
 from escrow.models import Settlement
 from escrow.selectors import earnings as earnings_selectors
@@ -108,19 +109,12 @@ class PendingEarningsApi(SellerOnlyApi):
 DAY_HELP = "A day (YYYY-MM-DD) in your account's time zone; sales of that day are included."
 
 
-class EarningsRangeSerializer(serializers.Serializer):
+class EarningsRangeSerializer(QueryParamsSerializer):
     """The query parameters both earnings lists take: a range of days and a vertical."""
 
     date_from = serializers.DateField(required=False, input_formats=["iso-8601"], help_text=DAY_HELP)
     date_to = serializers.DateField(required=False, input_formats=["iso-8601"], help_text=DAY_HELP)
     vertical = serializers.SlugField(required=False, max_length=80, help_text="A vertical's slug.")
-
-    def to_internal_value(self, data):
-        # DRF takes a blank query parameter for an absent one; the schema says blank is invalid.
-        blank = {name: ["Blank: leave the parameter out instead."] for name in self.fields if data.get(name) == ""}
-        if blank:
-            raise serializers.ValidationError(blank, code="blank")
-        return super().to_internal_value(data)
 
     def validate_vertical(self, value: str) -> str:
         if not Vertical.objects.filter(slug=value).exists():
