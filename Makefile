@@ -15,7 +15,7 @@ export CHAIN_RPC_URL ?= http://127.0.0.1:$(ANVIL_PORT)
 # `make run` keeps the chain next to its database so both survive restarts together.
 ANVIL_STATE ?= $(if $(SQLITE_PATH),$(dir $(SQLITE_PATH))anvil-state.json,.data/anvil-state.json)
 
-.PHONY: run test install install-test install-node services bench contracts clean help
+.PHONY: run test install install-test install-node install-promtool services bench contracts clean help
 
 help:
 	@echo "make run   - set up and serve the marketplace at http://$(HOST):$(PORT) (embedded profile)"
@@ -64,7 +64,19 @@ run: install
 services:
 	scripts/services.sh
 
-test: install-test $(NODE_STAMP) services
+# promtool checks and unit-tests the alert rules (tests/analytics/test_alert_rules.py); it comes
+# with Debian's `prometheus` package, installed only when missing. The package's own server is
+# not wanted here: where apt's policy lets it start (a host with systemd), it is stopped and
+# disabled again (it was not installed before, so it is nobody's).
+PROMETHEUS_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+install-promtool:
+	@command -v promtool >/dev/null || { \
+	  { $(PROMETHEUS_INSTALL) || { apt-get update -qq >/dev/null && $(PROMETHEUS_INSTALL); }; } \
+	    || { echo "could not install promtool (Debian package prometheus)"; exit 1; }; \
+	  { systemctl disable --now prometheus || service prometheus stop; } >/dev/null 2>&1 || true; \
+	}
+
+test: install-test $(NODE_STAMP) services install-promtool
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports

@@ -13,6 +13,10 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# Collectors read at scrape time (queue depths, backlogs, replica lag): apps above core register
+# them here from their AppConfig.ready(). They run in the process serving /metrics, in either mode
+# (multiprocess mode merges only the processes' files, so they could not live in REGISTRY).
+SCRAPE_REGISTRY = CollectorRegistry(auto_describe=False)
 
 TASK_DURATION = Histogram(
     "leadengine_task_duration_seconds",
@@ -55,13 +59,14 @@ def _size(path: str) -> int:
 
 
 def exposition(directory: str | None = None) -> bytes:
-    """The text served at /metrics: every process's metrics in multiprocess mode, else ours."""
+    """The text served at /metrics: every process's metrics in multiprocess mode, else ours; then
+    the scrape-time collectors'."""
     directory = directory or multiprocess_dir()
     if directory:
         registry = CollectorRegistry()
         _Collector(registry, path=directory)
-        return generate_latest(registry)
-    return generate_latest(DEFAULT_REGISTRY) + generate_latest(REGISTRY)
+        return generate_latest(registry) + generate_latest(SCRAPE_REGISTRY)
+    return generate_latest(DEFAULT_REGISTRY) + generate_latest(REGISTRY) + generate_latest(SCRAPE_REGISTRY)
 
 
 def process_exited(pid: int) -> None:

@@ -34,6 +34,9 @@ RECONCILIATION_DIFFERENCES = Gauge(
     "Open differences between the books and the chain, by kind",
     ["kind"],
     registry=REGISTRY,
+    # Set by whichever worker process ran the last poll/reconcile: the latest value is the truth
+    # (the default, one series per process, kept an old process's figure next to the new one).
+    multiprocess_mode="mostrecent",
 )
 DISPUTES_OPENED = Counter(
     "leadengine_disputes_opened_total", "Disputes opened, by reason", ["reason"], registry=REGISTRY
