@@ -70,7 +70,7 @@ def _broker_client(url: str) -> redis.Redis:
         return client
 
 
-def _redis_broker_url() -> str | None:
+def redis_broker_url() -> str | None:
     """The broker URL when it is Redis (the first of a failover list); None for other brokers."""
     url = (settings.CELERY_BROKER_URL or "").split(";")[0].strip()
     return url if url.startswith(("redis://", "rediss://", "unix://")) else None
@@ -79,7 +79,7 @@ def _redis_broker_url() -> str | None:
 def queue_depths() -> dict[str, int]:
     """Messages waiting in each Celery queue on the Redis broker (every priority list summed);
     messages a worker has taken (reserved, or held for an ETA) are not counted."""
-    url = _redis_broker_url()
+    url = redis_broker_url()
     prefix = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).get("global_keyprefix", "")
     with _broker_client(url).pipeline(transaction=False) as pipe:
         for queue in QUEUES:
@@ -151,7 +151,7 @@ class ScrapeTimeCollector:
 
     def _sources(self) -> list[tuple[str, Callable[[], Metric]]]:
         sources: list[tuple[str, Callable[[], Metric]]] = []
-        if _redis_broker_url():  # the embedded profile's in-memory broker has nothing to read
+        if redis_broker_url():  # the embedded profile's in-memory broker has nothing to read
             sources.append(("broker", self._queue_depth))
         sources.append(("dead_letters", self._dead_letters))
         sources.append(("chain_transactions", self._chain_transactions))

@@ -12,16 +12,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import redis
-from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from analytics import metrics
 from analytics.models import BuyerHour, SellerHour, VerticalDay
 from analytics.periods import Period
 from auctions.choices import AuctionStatus
 from auctions.models import Auction, AutobidRule
-from config.queues import CELERY_TASK_QUEUES
 from core.choices import DeadLetterStatus
 from core.models import DeadLetter
 from escrow.choices import OPEN_DISPUTE_STATES
@@ -577,22 +576,15 @@ def operations_panel(*, now: datetime | None = None) -> dict:
 
 
 def queue_depths() -> list[dict] | None:
-    """Messages waiting per Celery queue (the Redis broker's lists), or None when the broker is
-    not Redis (the embedded profile runs tasks in process)."""
-    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
-    if not url.startswith("redis"):
+    """Messages waiting per Celery queue (analytics.metrics reads the Redis broker), or None when
+    the broker is not Redis (the embedded profile runs tasks in process) or does not answer."""
+    if metrics.redis_broker_url() is None:
         return None
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
     try:
-        with client.pipeline(transaction=False) as pipe:
-            for queue in CELERY_TASK_QUEUES:
-                pipe.llen(queue.name)
-            depths = pipe.execute()
+        depths = metrics.queue_depths()
     except redis.RedisError:
         return None
-    finally:
-        client.close()
-    return [{"queue": q.name, "depth": d} for q, d in zip(CELERY_TASK_QUEUES, depths, strict=True)]
+    return [{"queue": queue, "depth": depth} for queue, depth in depths.items()]
 
 
 def dashboard_for(*, role: str, user, period: Period) -> Dashboard:
