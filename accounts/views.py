@@ -1,4 +1,4 @@
-"""Account pages: sign-up, log-in, the account page and its API keys."""
+"""Account pages: sign-up, log-in, password reset, the account page and its API keys."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,6 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -63,6 +64,70 @@ class LoginView(auth_views.LoginView):
 
 
 login_view = LoginView.as_view()
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset: the same answer whether or not the address has an account (the form sends
+    only to an active account with a usable password), links built on SITE_URL, never on the
+    request's Host header."""
+
+    template_name = "accounts/password_reset_form.html"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    email_template_name = "accounts/email/password_reset.txt"
+    html_email_template_name = "accounts/email/password_reset.html"
+    success_url = reverse_lazy("password-reset-done")
+
+    def post(self, request, *args, **kwargs):
+        decision = ratelimit.check(request, "password_reset", key="ip")
+        if decision is None:
+            return super().post(request, *args, **kwargs)
+        messages.error(
+            request,
+            "Too many password reset requests from your network. "
+            f"Try again in {ratelimit.wait_text(decision.retry_after)}.",
+        )
+        form = self.form_class(initial=_typed_back(request, ("email",)))
+        return ratelimit.limited(self.render_to_response(self.get_context_data(form=form)), decision)
+
+    def form_valid(self, form):
+        self.extra_email_context = {
+            "site_url": settings.SITE_URL.rstrip("/"),
+            "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        }
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        return _bad_request(super().form_invalid(form))
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's confirm step: the emailed link moves its token into the session and redirects to
+    a URL without it; a used, expired or tampered link gets a 400 page that offers a new one."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("password-reset-complete")
+
+    def dispatch(self, *args, **kwargs):
+        response = super().dispatch(*args, **kwargs)
+        if not self.validlink and response.status_code == 200:
+            response.status_code = 400
+        return response
+
+    def form_invalid(self, form):
+        return _bad_request(super().form_invalid(form))
+
+
+def _bad_request(response):
+    response.status_code = 400
+    return response
+
+
+password_reset = PasswordResetView.as_view()
+password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html")
+password_reset_confirm = PasswordResetConfirmView.as_view()
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="accounts/password_reset_complete.html"
+)
 
 
 @login_required
