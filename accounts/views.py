@@ -1,4 +1,4 @@
-"""Account pages: sign-up, log-in, password reset, the account page and its API keys."""
+"""Account pages: sign-up, log-in, password reset, email confirmation, the account page and its API keys."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,8 +7,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -41,7 +42,10 @@ def sign_up(request):
             form.add_error("email", "An account with this email already exists.")
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to Lead Engine. Your account is ready.")
+            messages.success(
+                request,
+                f"Welcome to Lead Engine. Your account is ready: confirm your email with the link we sent to {user.email}.",
+            )
             return redirect("account")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -113,6 +117,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             response.status_code = 400
         return response
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The link reached the account through its address: that confirms the address too.
+        services.user_email_mark_verified(user=form.user)
+        return response
+
     def form_invalid(self, form):
         return _bad_request(super().form_invalid(form))
 
@@ -128,6 +138,51 @@ password_reset_confirm = PasswordResetConfirmView.as_view()
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )
+
+
+def email_verify(request, token: str):
+    """The emailed confirmation link. A GET that writes, on purpose: the signed token is the proof,
+    and all it can do is confirm the address it was sent to (a mail scanner that fetches it
+    proves the same delivery)."""
+    valid_days = services.EMAIL_VERIFY_MAX_AGE.days
+    try:
+        user = services.user_email_verify(token=token)
+    except services.EmailVerifyError as exc:
+        return render(
+            request, "accounts/email_verify.html", {"state": exc.reason, "valid_days": valid_days}, status=400
+        )
+    if request.user.pk == user.pk:  # this page's banner reads the session's copy of the user
+        request.user.email_verified_at = user.email_verified_at
+    return render(request, "accounts/email_verify.html", {"state": "confirmed", "confirmed_email": user.email})
+
+
+@login_required
+@require_POST
+def email_verify_resend(request):
+    """The banner's "send the link again" (signed-in pages, until the address is confirmed)."""
+    user = request.user
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("account")
+    if user.email_verified:
+        messages.success(request, f"{user.email} is already confirmed.")
+        return redirect(next_url)
+    if (decision := ratelimit.check(request, "email_verify_resend", key="user")) is not None:
+        messages.error(
+            request,
+            f"We have sent you several links already. Try again in {ratelimit.wait_text(decision.retry_after)}, "
+            "and check your spam folder for the ones we sent.",
+        )
+        context = {"state": "limited", "valid_days": services.EMAIL_VERIFY_MAX_AGE.days}
+        return ratelimit.limited(render(request, "accounts/email_verify.html", context), decision)
+    services.user_verification_email_request(user=user)
+    messages.success(
+        request,
+        f"We sent a new confirmation link to {user.email}. It works for {services.EMAIL_VERIFY_MAX_AGE.days} days.",
+    )
+    return redirect(next_url)
 
 
 @login_required
