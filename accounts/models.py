@@ -52,6 +52,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # email); None until then and again after the address changes. docs/accounts.md says what an
     # unconfirmed account cannot do.
     email_verified_at = models.DateTimeField("email confirmed", null=True, blank=True)
+    # The person hid the first-run checklist (marketplace.onboarding) for good.
+    first_run_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

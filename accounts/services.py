@@ -81,6 +81,16 @@ def user_update_profile(
     return user
 
 
+def user_first_run_dismiss(*, user: User) -> User:
+    """Hide the first-run checklist for good (again: no change)."""
+    if user.first_run_dismissed_at is None:
+        user.first_run_dismissed_at = timezone.now()
+        User.objects.filter(pk=user.pk, first_run_dismissed_at__isnull=True).update(
+            first_run_dismissed_at=user.first_run_dismissed_at
+        )
+    return user
+
+
 def user_welcome_email_send(*, user_id: int) -> bool:
     """Send the welcome email once, with the link that confirms the address while it is
     unconfirmed; returns whether this call sent it.

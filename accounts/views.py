@@ -12,7 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import panels, selectors, services
 from accounts.forms import ApiKeyForm, EmailAuthenticationForm, ProfileForm, SignUpForm
 from accounts.models import ApiKey
 from core import ratelimit
@@ -211,6 +211,7 @@ def account(request):
             "api_key_form": ApiKeyForm(),
             "api_keys": selectors.api_key_list_for_user(user=user),
             "new_key": new_key,
+            "panels": panels.account_panels_render(request),
         },
     )
     if NEW_KEY_COOKIE in request.COOKIES:
