@@ -44,7 +44,7 @@ def sign_up(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
                 request,
-                f"Welcome to Lead Engine. Your account is ready: confirm your email with the link we sent to {user.email}.",
+                f"Welcome to Lead Engine. Your account is ready. Confirm your email with the link we sent to {user.email}.",
             )
             return redirect("account")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)

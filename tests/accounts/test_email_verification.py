@@ -44,7 +44,7 @@ def unconfirmed(client):
 def test_sign_up_emails_a_link_that_confirms_the_address(client, smtp_inbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("signup"), SIGNUP, follow=True)
-    assert "confirm your email with the link we sent to new.seller@example.com" in response.content.decode()
+    assert "Confirm your email with the link we sent to new.seller@example.com" in response.content.decode()
     user = User.objects.get(email="new.seller@example.com")
     assert user.email_verified_at is None
     assert response.context["user"].pk == user.pk and 'data-testid="verify-banner"' in response.content.decode()
