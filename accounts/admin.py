@@ -18,6 +18,19 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class EmailConfirmedFilter(admin.SimpleListFilter):
+    title = "email confirmed"
+    parameter_name = "email_confirmed"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Confirmed"), ("no", "Not confirmed"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(email_verified_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("-date_joined",)
@@ -30,10 +43,11 @@ class UserAdmin(BaseUserAdmin):
         "is_staff",
         "is_active",
         "date_joined",
+        "email_verified_at",
     )
-    list_filter = ("is_seller", "is_buyer", "is_staff", "is_active", "time_zone")
+    list_filter = ("is_seller", "is_buyer", "is_staff", "is_active", EmailConfirmedFilter, "time_zone")
     search_fields = ("email", "full_name", "company_name")
-    readonly_fields = ("date_joined", "last_login", "welcome_email_sent_at")
+    readonly_fields = ("date_joined", "last_login", "welcome_email_sent_at", "email_verified_at")
     inlines = [ApiKeyInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -52,11 +66,16 @@ class UserAdmin(BaseUserAdmin):
                 )
             },
         ),
-        ("Dates", {"fields": ("date_joined", "last_login", "welcome_email_sent_at")}),
+        ("Dates", {"fields": ("date_joined", "last_login", "welcome_email_sent_at", "email_verified_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "is_seller", "is_buyer")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        if change and "email" in form.changed_data:
+            obj.email_verified_at = None  # a new address is unconfirmed until its owner clicks a link
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ApiKey)

@@ -48,6 +48,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     welcome_email_sent_at = models.DateTimeField(null=True, blank=True)
+    # When the owner proved they read mail at `email` (the emailed link, or a password reset by
+    # email); None until then and again after the address changes. docs/accounts.md says what an
+    # unconfirmed account cannot do.
+    email_verified_at = models.DateTimeField("email confirmed", null=True, blank=True)
+    # The person hid the first-run checklist (marketplace.onboarding) for good.
+    first_run_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -67,6 +73,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return [
             name for name, on in (("seller", self.is_seller), ("buyer", self.is_buyer), ("staff", self.is_staff)) if on
         ]
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -7,12 +7,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
-from accounts.signals import user_signed_up
+from accounts.signals import email_verification_requested, user_signed_up
 from config import db_router
 from core.localcache import LocalCache
 
@@ -76,25 +81,29 @@ def user_update_profile(
     return user
 
 
+def user_first_run_dismiss(*, user: User) -> User:
+    """Hide the first-run checklist for good (again: no change)."""
+    if user.first_run_dismissed_at is None:
+        user.first_run_dismissed_at = timezone.now()
+        User.objects.filter(pk=user.pk, first_run_dismissed_at__isnull=True).update(
+            first_run_dismissed_at=user.first_run_dismissed_at
+        )
+    return user
+
+
 def user_welcome_email_send(*, user_id: int) -> bool:
-    """Send the welcome email once; returns whether this call sent it.
+    """Send the welcome email once, with the link that confirms the address while it is
+    unconfirmed; returns whether this call sent it.
 
     The user row stays locked while the mail goes out and the mark commits after it: a
     failed send rolls back and retries, so the mail is sent at least once and, barring a
     crash between send and commit, exactly once.
     """
-    from django.core.mail import send_mail
-
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id).first()
         if user is None or user.welcome_email_sent_at is not None:
             return False
-        send_mail(
-            subject="Welcome to Lead Engine",
-            message=f"Hello {user.get_short_name()},\n\nyour Lead Engine account is ready.",
-            from_email=None,
-            recipient_list=[user.email],
-        )
+        _verification_email(user=user, welcome=True).send()
         user.welcome_email_sent_at = timezone.now()
         user.save(update_fields=["welcome_email_sent_at"])
     logger.info("welcome email sent", extra={"user_id": user_id})
@@ -103,10 +112,11 @@ def user_welcome_email_send(*, user_id: int) -> bool:
 
 def user_notice_send(*, user_id: int, subject: str, message: str) -> bool:
     """Email a user something the platform did to their money or bids (no PII of others, never
-    secrets). At least once: a failed send raises and the task retries. False if the user is gone."""
+    secrets). At least once: a failed send raises and the task retries. False if the user is gone
+    or their address is unconfirmed (docs/accounts.md)."""
     from django.core.mail import send_mail
 
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+    user = User.objects.filter(pk=user_id, is_active=True, email_verified_at__isnull=False).first()
     if user is None:
         return False
     send_mail(
@@ -117,6 +127,105 @@ def user_notice_send(*, user_id: int, subject: str, message: str) -> bool:
     )
     logger.info("user notice sent", extra={"user_id": user_id})
     return True
+
+
+# ---------------------------------------------------------------- email confirmation
+
+EMAIL_VERIFY_SALT = "accounts.email-verify"
+EMAIL_VERIFY_MAX_AGE = timedelta(days=7)
+
+
+class EmailVerifyError(Exception):
+    """A confirmation link that confirms nothing: `reason` is "expired" or "invalid" (tampered,
+    malformed, for a deleted account, or for an address the account no longer has)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def email_verify_token(*, user: User) -> str:
+    """A signed, timestamped token naming the account and the address it confirms: once the
+    address changes, links sent to the old one confirm nothing."""
+    return signing.TimestampSigner(salt=EMAIL_VERIFY_SALT).sign_object({"u": user.pk, "e": user.email})
+
+
+def email_verify_url(*, user: User) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("email-verify", args=[email_verify_token(user=user)])
+
+
+@transaction.atomic
+def user_email_verify(*, token: str) -> User:
+    """Confirm the address an emailed link was sent to (again: no change). Raises EmailVerifyError."""
+    if not token or len(token) > 500:
+        raise EmailVerifyError("invalid")
+    try:
+        data = signing.TimestampSigner(salt=EMAIL_VERIFY_SALT).unsign_object(
+            token, max_age=EMAIL_VERIFY_MAX_AGE.total_seconds()
+        )
+    except signing.SignatureExpired:
+        raise EmailVerifyError("expired") from None
+    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
+        raise EmailVerifyError("invalid") from None
+    if not isinstance(data, dict) or type(data.get("u")) is not int or not isinstance(data.get("e"), str):
+        raise EmailVerifyError("invalid")
+    user = User.objects.select_for_update().filter(pk=data["u"], is_active=True).first()
+    if user is None or user.email != data["e"]:
+        raise EmailVerifyError("invalid")
+    _mark_verified(user)
+    return user
+
+
+def user_email_mark_verified(*, user: User) -> User:
+    """The owner proved they read mail at the address another way (a password reset by email)."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.email == user.email:
+            _mark_verified(locked)
+    user.email_verified_at = locked.email_verified_at
+    return user
+
+
+def _mark_verified(user: User) -> None:
+    """Caller holds select_for_update on the user."""
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+        logger.info("email confirmed", extra={"user_id": user.pk})
+
+
+def user_verification_email_request(*, user: User) -> None:
+    """Queue a new confirmation link for the user (once the caller's transaction commits)."""
+    user_id = user.pk
+    transaction.on_commit(lambda: email_verification_requested.send(sender=User, user_id=user_id))
+
+
+def user_verification_email_send(*, user_id: int) -> bool:
+    """Email a confirmation link; False (nothing sent) when the account is gone, inactive or
+    already confirmed. At least once: a failed send raises and the task retries."""
+    user = User.objects.filter(pk=user_id, is_active=True, email_verified_at__isnull=True).first()
+    if user is None:
+        return False
+    _verification_email(user=user, welcome=False).send()
+    logger.info("confirmation email sent", extra={"user_id": user_id})
+    return True
+
+
+def _verification_email(*, user: User, welcome: bool) -> EmailMultiAlternatives:
+    context = {
+        "user_name": user.get_short_name(),
+        "welcome": welcome,
+        "verify_url": email_verify_url(user=user) if user.email_verified_at is None else "",
+        "valid_days": EMAIL_VERIFY_MAX_AGE.days,
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    message = EmailMultiAlternatives(
+        subject="Welcome to Lead Engine" if welcome else "Confirm your email address for Lead Engine",
+        body=render_to_string("accounts/email/verify_email.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("accounts/email/verify_email.html", context), "text/html")
+    return message
 
 
 # ---------------------------------------------------------------- API keys

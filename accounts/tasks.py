@@ -18,3 +18,13 @@ def welcome_email_queue(*, user_id: int, **kwargs) -> None:
 @app.task(name="notify.send_user_notice", base=PipelineTask)
 def send_user_notice(*, user_id: int, subject: str, message: str) -> bool:
     return services.user_notice_send(user_id=user_id, subject=subject, message=message)
+
+
+@app.task(name="notify.send_verification_email", base=PipelineTask)
+def send_verification_email(*, user_id: int) -> bool:
+    return services.user_verification_email_send(user_id=user_id)
+
+
+def verification_email_queue(*, user_id: int, **kwargs) -> None:
+    """accounts.signals.email_verification_requested (sent on commit): queue the email."""
+    send_verification_email.delay(user_id=user_id)

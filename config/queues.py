@@ -45,6 +45,7 @@ CELERY_TASK_QUEUES = tuple(
 # task name -> queue
 TASK_ROUTES: dict[str, str] = {
     "notify.send_welcome_email": "notify",
+    "notify.send_verification_email": "notify",
     "notify.send_user_notice": "notify",
     "notify.send_email": "notify",
     "notify.send_digests": "notify",

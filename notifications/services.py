@@ -200,11 +200,17 @@ def _email(*, user: User, event: str, subject: str, template: str, context: dict
     return message
 
 
+def _emailable(user: User) -> bool:
+    """Active, with a confirmed address: an unconfirmed one may be a typo or someone else's
+    (docs/accounts.md). Its email is dropped, not held until the address is confirmed."""
+    return user.is_active and user.email_verified_at is not None
+
+
 def notification_email_send(*, notification_id: int) -> bool:
     """Email one queued notification; returns whether this call sent it. The row stays locked
     while the mail goes out and is marked sent in the same transaction: a failed send rolls back
     and the task retries (at least once; exactly once barring a crash between send and commit).
-    A user who turned the email off since, or is gone, gets nothing."""
+    A user who turned the email off since, is gone, or has not confirmed their address gets nothing."""
     with transaction.atomic():
         row = (
             Notification.objects.select_for_update(of=("self",))
@@ -214,7 +220,7 @@ def notification_email_send(*, notification_id: int) -> bool:
         )
         if row is None:
             return False
-        if not row.user.is_active or not channels_for(user_id=row.user_id, event=row.event).email:
+        if not _emailable(row.user) or not channels_for(user_id=row.user_id, event=row.event).email:
             row.email_status = EmailStatus.NONE
             row.save(update_fields=["email_status"])
             return False
@@ -257,7 +263,7 @@ def digest_send_due(*, limit: int = 500) -> int:
                 continue
             user = User.objects.filter(pk=user_id).first()
             ids = [r.pk for r in rows]
-            if user is None or not user.is_active or not channels_for(user_id=user_id, event=event).email:
+            if user is None or not _emailable(user) or not channels_for(user_id=user_id, event=event).email:
                 Notification.objects.filter(pk__in=ids).update(email_status=EmailStatus.NONE)
                 continue
             label = NotificationEvent(event).label

@@ -8,6 +8,7 @@ import redis as redis_lib
 from django.conf import settings
 
 from tests.factories import UserFactory
+from tests.mail import smtp_inbox  # noqa: F401 - the fixture, for every test that sends email
 
 
 def _require_services():

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 from verticals.choices import FieldType
@@ -15,6 +16,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Faker("name")
     company_name = factory.Faker("company")
+    # Confirmed, as most accounts in a test are past sign-up; pass email_verified_at=None for a new one.
+    email_verified_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
 
     @factory.post_generation

@@ -99,6 +99,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A password reset link works for a day (Django's default is three); a new password, or a log-in
+# since the link was sent, spends it at once.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # ---------------------------------------------------------------- i18n
 LANGUAGE_CODE = "en-us"
@@ -263,6 +266,10 @@ RATE_LIMITS = {
     "api_anon": env.str("RATE_LIMIT_API_ANON", "60/60s"),
     "login": env.str("RATE_LIMIT_LOGIN", "10/60s"),
     "signup": env.str("RATE_LIMIT_SIGNUP", "10/3600s"),
+    # Password reset requests per IP (each may send an email), and "send the confirmation link
+    # again" per user.
+    "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", "5/3600s"),
+    "email_verify_resend": env.str("RATE_LIMIT_EMAIL_VERIFY_RESEND", "3/3600s"),
     "ingest": env.str("RATE_LIMIT_INGEST", "600/60s"),
     # Dispute writes through the API (opening, answers, evidence: each may carry files), per key.
     "disputes": env.str("RATE_LIMIT_DISPUTES", "60/3600s"),

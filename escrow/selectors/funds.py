@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from auctions.models import Bounty
 from auctions.services.bounties import bounty_pool_reference
-from chain.models import ContractDeployment
+from chain.models import ContractDeployment, Wallet
 from config import db_router
 from escrow.models import VaultEvent, Withdrawal
 from ledger.choices import USER_ACCOUNT_KINDS, LedgerAccountKind
@@ -27,6 +27,12 @@ def withdrawal_list_for_user(*, user) -> QuerySet:
 def withdrawal_get_for_user(*, user, withdrawal_id: int) -> Withdrawal:
     """One of the user's withdrawals; Withdrawal.DoesNotExist for anyone else's."""
     return withdrawal_list_for_user(user=user).get(pk=withdrawal_id)
+
+
+def wallet_exists_for(*, user) -> bool:
+    """Whether the user has an on-chain address (custodial or their own, linked): what they
+    deposit from and what their sales pay out to."""
+    return Wallet.objects.filter(user=user).exists()
 
 
 def vault_deployment_get() -> ContractDeployment | None:

@@ -27,6 +27,9 @@ def test_sign_up_lands_on_account_page(page):
     expect(page.get_by_text("Welcome to Lead Engine. Your account is ready.")).to_be_visible()
     expect(page.get_by_test_id("account-link")).to_have_text("new.buyer@example.com")
     expect(page.get_by_text("roles: buyer")).to_be_visible()
+    # Until the emailed link is opened: the banner, and the first step of the checklist open.
+    expect(page.get_by_test_id("verify-banner")).to_contain_text("new.buyer@example.com")
+    expect(page.get_by_test_id("first-run")).to_contain_text("0 of 4 done")
 
 
 def test_sign_up_requires_a_role(page):

@@ -34,7 +34,6 @@ from tests.escrow.dispute_helpers import PNG, after_window, minted_sale, png
 from tests.escrow.settlement_helpers import checksum, settle_rounds
 from tests.escrow.test_settlement import contracts  # noqa: F401 - the fixture
 from tests.factories import UserFactory
-from tests.notifications.conftest import smtp_inbox  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -345,11 +344,11 @@ def test_the_sellers_reputation_follows_the_disputes_and_a_rebuild_agrees(contra
     )
 
 
-def test_every_party_is_told_by_the_channels_they_chose(contracts, smtp_inbox):  # noqa: F811
+def test_every_party_is_told_by_the_channels_they_chose(contracts, smtp_inbox):
     from notifications.choices import NotificationEvent as E
     from notifications.models import Notification
     from notifications.services import notification_email_send
-    from tests.notifications.conftest import parts
+    from tests.mail import parts
 
     sale, _ = minted_sale()
     d = _open(sale, files=[])

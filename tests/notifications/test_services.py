@@ -8,7 +8,7 @@ from notifications import selectors, services
 from notifications.choices import Channels, EmailStatus, NotificationEvent
 from notifications.models import Notification
 from tests.factories import UserFactory
-from tests.notifications.conftest import parts
+from tests.mail import parts
 
 pytestmark = pytest.mark.django_db
 

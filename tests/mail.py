@@ -1,5 +1,6 @@
-"""A real SMTP server (aiosmtpd) for the notification tests: Django's SMTP backend sends to it and
-the tests read what it received."""
+"""A real SMTP server (aiosmtpd) for the tests that send email (notifications, password reset,
+email verification): Django's SMTP backend sends to it and the tests read what it received. The
+`smtp_inbox` fixture is registered suite-wide by tests/conftest.py."""
 
 import email
 import socket
