@@ -174,3 +174,32 @@ def filter_text(*, field, key: str, op: str, value) -> str:
     if isinstance(value, (list, tuple)):
         return f"{label} {words} {', '.join(text(v) for v in value)}"
     return f"{label} {words} {text(value)}"
+
+
+# ---------------------------------------------------------------- brand colours
+
+INK, WHITE, BLACK = "#0f172a", "#ffffff", "#000000"  # site.css's --ink, white, black
+READABLE = 4.5  # WCAG 1.4.3 (AA), normal-size text
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of "#rrggbb"."""
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two "#rrggbb" colours, 1 to 21."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def text_colour_on(background: str) -> str:
+    """A text colour readable on `background` ("#rrggbb") at 4.5:1 (WCAG 1.4.3): white where it
+    reads, else the site's ink, else black (one of white and black always does). A vertical's
+    brand colour may be light (amber, sky) or dark."""
+    for colour in (WHITE, INK):
+        if contrast_ratio(colour, background) >= READABLE:
+            return colour
+    return BLACK

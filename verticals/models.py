@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from verticals.choices import FieldType, VerticalStatus
+from verticals.display import text_colour_on
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #2563eb.")
 evm_address = RegexValidator(r"^0x[0-9a-fA-F]{40}$", "Use a 0x-prefixed 20-byte hex address.")
@@ -95,6 +96,11 @@ class Vertical(models.Model):
     @property
     def buy_now_price(self) -> Decimal:
         return (self.reserve_price * self.buy_now_multiplier).quantize(Decimal("0.000001"))
+
+    @property
+    def brand_text_color(self) -> str:
+        """The text colour that reads on brand_color (the hosted form's button)."""
+        return text_colour_on(self.brand_color)
 
 
 class VerticalField(models.Model):

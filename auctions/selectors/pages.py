@@ -1,4 +1,5 @@
-"""Reads for the buyer's pages: the marketplace list, the live-state endpoint, my bids and my wins.
+"""Reads for the buyer's pages: the marketplace list, the live-state endpoint, my bids, my wins and
+the buy-now list.
 
 Reads only. Lists are keyset-paginated on (created_at, id) or id, newest first: a cursor is the
 last row's key, so a page costs the same however deep it is and rows never repeat or vanish
@@ -11,8 +12,10 @@ from decimal import Decimal
 from django.db.models import OuterRef
 
 from auctions.choices import AuctionResult, AuctionStatus, BidderStatus
+from auctions.filters import BUY_NOW_PAGE_SIZE, BuyNowFilter
 from auctions.models import Auction, AuctionBidder, Sale
 from auctions.selectors.auctions import auction_visible_q, minimum_bid_for
+from auctions.services.buynow import buy_now_list_open, buy_now_previews
 from config import db_router
 from core.paging import Page, page_newest_first, page_newest_id_first
 from leads.seller_reputation import seller_reputation_annotations
@@ -147,3 +150,27 @@ def win_list_for_buyer(*, buyer, cursor: str = "", size: int = PAGE_SIZE) -> Pag
     qs = Sale.objects.filter(buyer=buyer).select_related("auction__vertical", "lead").annotate(my_max=my_max[:1])
     with db_router.primary():
         return page_newest_first(qs, cursor=cursor, size=size)
+
+
+# ---------------------------------------------------------------- buy now
+
+
+@dataclass(frozen=True)
+class BuyNowPage:
+    filters: BuyNowFilter  # the checked parameters, for the form
+    errors: dict[str, list[str]]  # by parameter; no rows when there are any
+    rows: list[dict]  # buy_now_previews
+    next_cursor: str  # empty on the last page
+
+
+def buy_now_page_for_buyer(*, user, params, cursor: str = "") -> BuyNowPage:
+    """One page of the open buy-now listings `user` may see, filtered by `params` (auctions.filters.
+    BuyNowFilter: vertical, state, min_score, max_price, page_size), newest first ((created_at, id)
+    keyset). A query count that does not grow with the rows. Stale-tolerant: the purchase itself
+    decides on the primary."""
+    filters = BuyNowFilter(params, queryset=buy_now_list_open(user=user), verticals=vertical_list_watchable(user=user))
+    if not filters.is_valid():
+        return BuyNowPage(filters, filters.errors_by_parameter(), [], "")
+    size = filters.form.cleaned_data.get("page_size") or BUY_NOW_PAGE_SIZE
+    page = page_newest_first(filters.qs, cursor=cursor, size=size)
+    return BuyNowPage(filters, {}, buy_now_previews(listings=page.rows), page.next_cursor)

@@ -33,7 +33,7 @@ from leads.services import lead_transition
 from ledger.choices import LedgerAccountKind, LedgerTransactionKind
 from ledger.services import InsufficientFunds, account_for, ledger_transfer, platform_account_for
 from verticals.display import field_values_display
-from verticals.selectors import vertical_fields_effective
+from verticals.selectors import vertical_fields_effective, vertical_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -287,14 +287,13 @@ def buy_now_list_open(
 
 def buy_now_previews(*, listings) -> list[dict]:
     """Non-PII previews of listings with their seller's reputation in the vertical (from
-    buy_now_listing_visible's annotations); one schema lookup per vertical, not per listing."""
-    schemas: dict[int, list] = {}
+    buy_now_listing_visible's annotations); the verticals' schemas in two queries, however many."""
+    listings = list(listings)
+    schemas = vertical_schemas(vertical_ids={listing.lead.vertical_id for listing in listings})
     out = []
     for listing in listings:
         vertical = listing.lead.vertical
-        if vertical.pk not in schemas:
-            schemas[vertical.pk] = _schema(vertical)
-        preview = _preview(listing, schemas[vertical.pk])
+        preview = _preview(listing, schemas.get(vertical.pk, []))
         preview["seller_reputation"] = seller_reputation_of(listing, vertical_id=vertical.pk).as_dict()
         out.append(preview)
     return out

@@ -4,21 +4,26 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from auctions.api.views import bid_log_body
 from auctions.choices import AuctionStatus, BidderStatus, BidSource
+from auctions.filters import BUY_NOW_PAGE_SIZE, BUY_NOW_PAGE_SIZES
 from auctions.forms.auctions import AskForm, BidForm
 from auctions.models import Ask, Auction
 from auctions.selectors import auctions as auction_selectors
 from auctions.selectors import autobid as autobid_selectors
+from auctions.selectors import pages as page_selectors
 from auctions.services import auctions as auction_services
 from auctions.services import buynow
 from core.display import usdc_text
 from leads.selectors import lead_field_values
 from leads.seller_reputation import seller_reputation_of
+from leads.validation import US_STATES
 from leads.views.seller import seller_required
 
 
@@ -142,33 +147,92 @@ def auction_bid_log_download(request, auction_id: int):
     return response
 
 
+# The buy-now list's parameters, with the words the page uses for them.
+BUY_NOW_PARAMS = {
+    "vertical": "Vertical",
+    "state": "State",
+    "min_score": "Minimum score",
+    "max_price": "Maximum price",
+    "page_size": "Per page",
+}
+
+
+def _buy_now_list_url(params) -> str:
+    """The list with only its own parameters (filters, page size, cursor) from `params`."""
+    kept = QueryDict(mutable=True)
+    for name in (*BUY_NOW_PARAMS, "cursor"):
+        value = (params.get(name) or "").strip()
+        if value:
+            kept[name] = value[:200]
+    query = kept.urlencode()
+    return reverse("buy-now-list") + (f"?{query}" if query else "")
+
+
 @require_GET
 @login_required
 def buy_now_list_page(request):
-    """Open buy-now listings with a Buy button (which leads to a confirmation)."""
-    listings = list(
-        buynow.buy_now_list_open(user=request.user, vertical=(request.GET.get("vertical") or "")[:80])[:100]
+    """Open buy-now listings, filtered (auctions.filters.BuyNowFilter) and keyset-paged, each with a
+    Buy button that leads to a confirmation. Bad filters: the form says what is wrong (400)."""
+    cursor = (request.GET.get("cursor") or "")[:200]
+    result = page_selectors.buy_now_page_for_buyer(user=request.user, params=request.GET, cursor=cursor)
+    next_query = request.GET.copy()
+    next_query["cursor"] = result.next_cursor
+    here = _buy_now_list_url(request.GET)
+    return render(
+        request,
+        "auctions/buy_now.html",
+        {
+            "form": {name: (request.GET.get(name) or "").strip() for name in BUY_NOW_PARAMS},
+            "verticals": result.filters.filters["vertical"].extra["choices"],
+            "states": sorted(US_STATES),
+            "page_sizes": BUY_NOW_PAGE_SIZES,
+            "page_size": BUY_NOW_PAGE_SIZE,
+            "errors": {name: result.errors[name] for name in BUY_NOW_PARAMS if name in result.errors},
+            "error_labels": BUY_NOW_PARAMS,
+            "filtered": result.filters.is_filtered,
+            "previews": result.rows,
+            "first_page": not cursor,
+            "next_url": _buy_now_list_url(next_query) if result.next_cursor else "",
+            "first_url": _buy_now_list_url({k: v for k, v in request.GET.items() if k != "cursor"}),
+            "back": here[here.index("?") + 1 :] if "?" in here else "",
+        },
+        status=400 if result.errors else 200,
     )
-    return render(request, "auctions/buy_now.html", {"previews": buynow.buy_now_previews(listings=listings)})
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def buy_now_buy(request, listing_id: int):
-    """GET: confirm the purchase. POST (CSRF): buy; the service decides who gets it. A listing the
-    user may not see (an exclusive vertical's) is a 404."""
+    """GET: confirm the purchase. POST (CSRF): buy; the service decides who gets it, and the buyer
+    goes back to the list they came from (`back`: its query string) with a link to the purchase.
+    A listing the user may not see (an exclusive vertical's) is a 404."""
     listing = get_object_or_404(
         buynow.buy_now_listing_visible(user=request.user).select_related("lead__vertical"), pk=listing_id
     )
+    back = _buy_now_list_url(QueryDict((request.POST.get("back") or request.GET.get("back") or "")[:1000]))
     status = 200
     if request.method == "POST":
         try:
             sale = buynow.buy_now_purchase(listing_id=listing.pk, buyer=request.user)
-            messages.success(request, f"You bought lead {sale.lead_id} for {usdc_text(sale.price)} (sale {sale.pk}).")
-            return redirect("buy-now-list")
+            messages.success(
+                request,
+                format_html(
+                    'You bought lead {} for {}. <a href="{}" data-testid="purchase-link">View your purchase</a>'
+                    " for its contact details, escrow and NFT.",
+                    sale.lead_id,
+                    usdc_text(sale.price),
+                    reverse("escrow:purchase-detail", args=[sale.pk]),
+                ),
+            )
+            return redirect(back)
         except buynow.BuyNowRefused as exc:
             messages.error(request, exc.message)
             status = {"not_found": 404, "closed": 409}.get(exc.kind, 400)
             listing.refresh_from_db()
     preview = buynow.buy_now_previews(listings=[listing])[0]
-    return render(request, "auctions/buy_now.html", {"confirm": preview, "listing": listing}, status=status)
+    return render(
+        request,
+        "auctions/buy_now.html",
+        {"confirm": preview, "listing": listing, "back_url": back, "back": back.partition("?")[2]},
+        status=status,
+    )

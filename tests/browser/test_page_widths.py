@@ -1,12 +1,14 @@
-"""Every page an anonymous visitor, a buyer and a seller can reach fits a phone and a laptop.
+"""Every page an anonymous visitor, a buyer and a seller can reach fits a phone and a laptop, and
+has no serious or critical accessibility violation (axe-core, WCAG 2 A/AA: tests/browser/axe.py).
 
 With a marketplace full of realistic data (the seeded verticals, demo leads through the real
 ingestion path, live auctions with bids, closed ones sold and unsold, a minted purchase with its
 77-digit token id and a dispute on it, autobid rules, bounties, a wallet with history, a CSV import), each page is
 opened at 390 px and at 1280 px. At 390 px no page's document may be wider than the viewport; at
 1280 px neither, and no table may be clipped (wider than the box it scrolls in, or past the page).
-A failure names the page, the width and the elements that stick out, with a screenshot in
-test-results/.
+At both widths axe-core checks the page too. A failure names the page, the width and the
+elements that stick out (with a screenshot in test-results/) or the rules broken and where; every
+page's failures are reported together.
 """
 
 import re
@@ -32,6 +34,7 @@ from leads.models import Lead
 from leads.services import lead_score, seller_form_token_get_or_create
 from ledger.services import ledger_credit_user
 from tests.auctions.factories_bounties import make_bounty
+from tests.browser.axe import axe_violations
 from tests.browser.conftest import RESULTS_DIR
 from tests.browser.test_marketplace import off_the_loop
 from tests.escrow.dispute_page_helpers import opened
@@ -285,11 +288,11 @@ def assert_realistic(data: dict) -> None:
     assert len(Settlement.objects.get(sale_id=data["minted_sale"]).token_id) > 70  # the long token id
 
 
-def test_every_page_fits_a_phone_and_no_table_is_clipped_on_a_laptop(browser, live_server):
+def test_every_page_fits_a_phone_and_a_laptop_and_has_no_serious_accessibility_violation(browser, live_server):
     data = off_the_loop(build_marketplace)
     assert_realistic(data)
     users = {"anonymous": None, "buyer": data["buyer"], "seller": data["seller"]}
-    failures, visited = [], 0
+    failures, inaccessible, visited = [], [], 0
     for role, urls in pages_for(data).items():
         for width in (PHONE, LAPTOP):
             context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
@@ -311,6 +314,16 @@ def test_every_page_fits_a_phone_and_no_table_is_clipped_on_a_laptop(browser, li
                         f"{'; clipped tables: ' + ', '.join(measured['clipped']) if clipped else ''}"
                         f" ({_shot(page, role, width, url)})"
                     )
+                violations = axe_violations(page)
+                if violations:
+                    inaccessible.append(f"{role} {url} at {width} px:\n  " + "\n  ".join(violations))
             context.close()
     assert visited == 2 * sum(len(urls) for urls in pages_for(data).values())
-    assert not failures, "pages wider than the screen:\n" + "\n".join(failures)
+    problems = []
+    if failures:
+        problems.append("pages wider than the screen:\n" + "\n".join(failures))
+    if inaccessible:
+        problems.append(
+            "serious or critical accessibility violations (axe-core, WCAG 2 A/AA):\n" + "\n".join(inaccessible)
+        )
+    assert not problems, "\n\n".join(problems)

@@ -3,8 +3,9 @@ verticals' schemas read at once (verticals.selectors.vertical_schemas)."""
 
 import pytest
 
-from verticals.display import field_text, field_values_display, filter_text
+from verticals.display import READABLE, contrast_ratio, field_text, field_values_display, filter_text, text_colour_on
 from verticals.models import VerticalField
+from verticals.seed_data import VERTICALS
 from verticals.selectors import vertical_fields_effective, vertical_schemas
 from verticals.services import vertical_upsert
 
@@ -100,3 +101,30 @@ def test_schemas_of_many_verticals_are_read_in_two_queries_and_merge_like_the_ef
         expected = [(ef.field.key, ef.field.label) for ef in vertical_fields_effective(vertical=vertical)]
         assert [(f.key, f.label) for f in schemas[vertical.pk]] == expected
     assert [f.label for f in schemas[leaf.pk]] == ["Owns the home", "Solar budget (USD)", "Roof age (years)"]
+
+
+def _brand_colours(tree) -> set[str]:
+    found = set()
+    for node in tree:
+        if node.get("brand_color"):
+            found.add(node["brand_color"])
+        found |= _brand_colours(node.get("children", []))
+    return found
+
+
+@pytest.mark.parametrize(
+    "background",
+    sorted({"#000000", "#ffffff", "#777777", "#7a7a7a", "#808080", "#2563eb", "#f59e0b", "#ffff00", "#00ff00"}),
+)
+def test_text_on_any_brand_colour_reads_at_four_and_a_half_to_one(background):
+    assert contrast_ratio(text_colour_on(background), background) >= READABLE
+
+
+def test_every_seeded_brand_colour_gets_readable_text_white_where_white_reads():
+    colours = _brand_colours(VERTICALS)
+    assert len(colours) > 10
+    for colour in colours:
+        text = text_colour_on(colour)
+        assert contrast_ratio(text, colour) >= READABLE, colour
+        assert (text == "#ffffff") == (contrast_ratio("#ffffff", colour) >= READABLE), colour
+    assert text_colour_on("#f59e0b") != "#ffffff"  # amber: white reads at only 2.1:1
