@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from analytics import selectors
 from analytics.formatting import csv_value
 from analytics.periods import PRESETS, period_parse, zone_of
+from marketplace.onboarding import first_run_checklist
 
 ROLES = {"seller": "Selling", "buyer": "Buying", "staff": "Marketplace"}
 
@@ -95,6 +96,11 @@ def dashboard(request, role: str):
         "charts": _chart_payload(board),
         "has_data": any(k["value"] for k in board.kpis),
         "zone": period.zone,
+        "checklist": (
+            first_run_checklist(user=request.user)
+            if role != "staff" and request.user.first_run_dismissed_at is None
+            else None
+        ),
     }
     return render(request, f"analytics/dashboard_{role}.html", context, status=400 if errors else 200)
 

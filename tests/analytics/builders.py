@@ -44,12 +44,13 @@ def dispose(sale: Sale, status: str, **kwargs):
     )
 
 
-def build_facts(*, steps=None) -> dict:
+def build_facts(*, steps=None, t0=None) -> dict:
     """The marketplace, one phase at a time; `steps(name)` runs after each phase (the rollup
-    test refreshes there, so the refresh sees the facts arrive and change in order)."""
+    test refreshes there, so the refresh sees the facts arrive and change in order). Auctions run
+    from `t0` (3 hours ago; pass now where committed auctions close by their own task)."""
     step = steps or (lambda name: None)
     now = timezone.now()
-    t0 = now - timedelta(hours=3)
+    t0 = t0 or now - timedelta(hours=3)
     seller, other_seller = UserFactory(is_seller=True), UserFactory(is_seller=True)
     buyer, rival = funded_buyer(D("5000")), funded_buyer(D("5000"))
     solar, roofing = make_vertical(), make_vertical()

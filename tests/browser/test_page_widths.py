@@ -21,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 from eth_utils import to_checksum_address
 
+from analytics.rollups import rollups_refresh
 from auctions.choices import BidSource
 from auctions.models import Ask, Auction, BuyNowListing, Sale
 from auctions.services.auctions import auction_close, auction_open, bid_place
@@ -174,9 +175,11 @@ def build_marketplace() -> dict:
         .exclude(status__in=[LeadStatus.SCORED, LeadStatus.LISTED, LeadStatus.SOLD, LeadStatus.UNSOLD])
         .first()
     )
+    rollups_refresh()  # the dashboards show this marketplace
     return {
         "seller": seller,
         "buyer": buyer,
+        "staff": UserFactory(is_staff=True),
         "vertical": vertical,
         "rule": rule,
         "bounty": bounty,
@@ -234,8 +237,11 @@ def pages_for(data: dict) -> dict[str, list[str]]:
         "/integrations/destinations/",
         f"/integrations/purchases/{data['minted_sale']}/deliveries/",
         "/verticals/solar-residential/",
+        "/dashboard/buyer/",
     ]
     seller = [
+        "/dashboard/seller/",
+        "/dashboard/seller/?range=90d",
         "/seller/leads/",
         f"/seller/leads/{data['sold_lead']}/",
         "/seller/earnings/",
@@ -259,7 +265,7 @@ def pages_for(data: dict) -> dict[str, list[str]]:
     ]
     if data["rejected_lead"]:
         seller.append(f"/seller/leads/{data['rejected_lead']}/")
-    return {"anonymous": public, "buyer": buyer, "seller": seller}
+    return {"anonymous": public, "buyer": buyer, "seller": seller, "staff": ["/dashboard/staff/"]}
 
 
 # ---------------------------------------------------------------- the test
@@ -291,7 +297,7 @@ def assert_realistic(data: dict) -> None:
 def test_every_page_fits_a_phone_and_a_laptop_and_has_no_serious_accessibility_violation(browser, live_server):
     data = off_the_loop(build_marketplace)
     assert_realistic(data)
-    users = {"anonymous": None, "buyer": data["buyer"], "seller": data["seller"]}
+    users = {"anonymous": None, "buyer": data["buyer"], "seller": data["seller"], "staff": data["staff"]}
     failures, inaccessible, visited = [], [], 0
     for role, urls in pages_for(data).items():
         for width in (PHONE, LAPTOP):
