@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
@@ -324,12 +324,6 @@ def rollups_refresh(*, now: datetime | None = None) -> dict | None:
     return {"seller_keys": len(sellers), "buyer_keys": len(buyers), "days": len(days), "since": since}
 
 
-def _all_keys(qs, user: str, moment: str, start: datetime | None) -> set:
-    if start is not None:
-        qs = qs.filter(**{f"{moment}__gte": start})
-    return _keys(qs, user, moment)
-
-
 @transaction.atomic
 def rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -> dict:
     """Recompute every rollup row from the facts (from the UTC day `since` on, or all), waiting
@@ -337,17 +331,41 @@ def rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -
     now = now or timezone.now()
     RollupWatermark.objects.get_or_create(name=WATERMARK, defaults={"through": now})
     mark = RollupWatermark.objects.select_for_update().get(name=WATERMARK)
-    start = datetime.combine(since, time.min, tzinfo=UTC) if since else None
+    first = since or _first_fact_day()
+    if first is None:  # no facts at all
+        for model in (SellerHour, BuyerHour, VerticalDay):
+            model.objects.all().delete()
+        return {"days": 0}
+    start = datetime.combine(first, time.min, tzinfo=UTC)
     # Rows with no facts left (a lead cannot be deleted, but a test database can be emptied).
-    for model in (SellerHour, BuyerHour):
-        model.objects.filter(**({"bucket__gte": start} if start else {})).delete()
-    VerticalDay.objects.filter(**({"day__gte": since} if since else {})).delete()
-    sellers = _all_keys(Lead.objects.all(), "seller_id", "created_at", start)
-    buyers = _all_keys(Sale.objects.all(), "buyer_id", "created_at", start)
-    buyers |= _all_keys(AuctionBidder.objects.all(), "buyer_id", "created_at", start)
-    days = seller_hours_recompute(keys=sellers)
-    buyer_hours_recompute(keys=buyers)
+    SellerHour.objects.filter(bucket__gte=start).delete()
+    BuyerHour.objects.filter(bucket__gte=start).delete()
+    VerticalDay.objects.filter(day__gte=first).delete()
+    # Day by day, every key of the day at once: the same aggregates as the refresh, filtered by
+    # time alone (a rebuild's memory is one day's rows).
+    last = now.astimezone(UTC).date() + timedelta(days=1)  # facts stamped slightly ahead (a close's "now")
+    days, day = set(), first
+    while day <= last:
+        begin = datetime.combine(day, time.min, tzinfo=UTC)
+        window = Q(created_at__gte=begin, created_at__lt=begin + timedelta(days=1))
+        sellers = _seller_rows(window)
+        SellerHour.objects.bulk_create([SellerHour(**_clean(row, SellerHour)) for row in sellers.values()])
+        buyers = _buyer_rows(window, window)
+        BuyerHour.objects.bulk_create([BuyerHour(**_clean(row, BuyerHour)) for row in buyers.values()])
+        if sellers:
+            days.add(day)
+        day += timedelta(days=1)
     vertical_days_recompute(days=days)
     mark.through, mark.runs = now, mark.runs + 1
     mark.save(update_fields=["through", "runs", "updated_at"])
-    return {"seller_keys": len(sellers), "buyer_keys": len(buyers), "days": len(days)}
+    return {"days": len(days)}
+
+
+def _first_fact_day() -> date | None:
+    firsts = [
+        Lead.objects.aggregate(m=Min("created_at"))["m"],
+        Sale.objects.aggregate(m=Min("created_at"))["m"],
+        AuctionBidder.objects.aggregate(m=Min("created_at"))["m"],
+    ]
+    firsts = [f for f in firsts if f is not None]
+    return min(firsts).astimezone(UTC).date() if firsts else None

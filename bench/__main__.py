@@ -1,7 +1,7 @@
 """`make bench`: measure the hot paths against the real services and print figures.
 
     python -m bench                 # every suite
-    python -m bench foundation      # one suite (foundation, ratelimit, http, leads, pipeline, auctions, live, chain, settlement, ledger_vault, delivery)
+    python -m bench foundation      # one suite (foundation, ratelimit, http, leads, pipeline, auctions, live, chain, settlement, ledger_vault, delivery, analytics)
 
 Runs on the test profile in a throwaway database (`bench_leadengine`, TEST_DATABASE_NAME), never
 on your data; each suite creates it and drops it at the end. Record the printed tables in
@@ -34,6 +34,7 @@ SUITES = (
     "settlement",
     "ledger_vault",
     "delivery",
+    "analytics",
 )
 
 

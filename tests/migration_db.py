@@ -35,7 +35,10 @@ def scratch_database(django_db_blocker, monkeypatch):
 def migrate(alias, targets):
     """Migrate the scratch database to `targets`; returns the historical apps at that point."""
     executor = MigrationExecutor(connections[alias])
-    return executor.migrate(targets).apps
+    executor.migrate(targets)
+    # The state rendered afresh for exactly these targets: the executor's own state may hold
+    # classes re-rendered mid-plan (a relation pointing at an older copy of a model).
+    return executor.loader.project_state(targets).apps
 
 
 def leaf_nodes(alias):

@@ -156,3 +156,20 @@ def test_two_refreshes_at_once_one_runs_the_other_steps_aside():
     before = snapshot()
     rollups_rebuild()
     assert snapshot() == before
+
+
+def test_the_rebuild_command_recomputes_and_refuses_a_bad_date():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    build_facts()
+    rollups_refresh()
+    before = snapshot()
+    SellerHour.objects.all().delete()
+    out = StringIO()
+    call_command("analytics_rebuild", stdout=out)
+    assert "Rebuilt the rollups of" in out.getvalue()
+    assert snapshot() == before
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("analytics_rebuild", since="yesterday")
