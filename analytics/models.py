@@ -41,8 +41,7 @@ class OutcomeMeasures(models.Model):
         abstract = True
 
 
-class SellerHour(OutcomeMeasures):
-    bucket = models.DateTimeField(help_text="The hour (UTC) the leads were received in.")
+class SellerMeasures(OutcomeMeasures):
     seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     vertical = models.ForeignKey("verticals.Vertical", on_delete=models.CASCADE, related_name="+")
     source = models.CharField(max_length=16)
@@ -66,6 +65,13 @@ class SellerHour(OutcomeMeasures):
     platform_fee = _usdc()  # the marketplace's take on released sales
 
     class Meta:
+        abstract = True
+
+
+class SellerHour(SellerMeasures):
+    bucket = models.DateTimeField(help_text="The hour (UTC) the leads were received in.")
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["bucket", "seller", "vertical", "source", "campaign"], name="sellerhour_key_uniq"
@@ -80,8 +86,7 @@ class SellerHour(OutcomeMeasures):
         return f"Seller {self.seller_id}, {self.bucket:%Y-%m-%d %H:00} UTC: {self.received} leads"
 
 
-class BuyerHour(OutcomeMeasures):
-    bucket = models.DateTimeField(help_text="The hour (UTC) of the purchase or the first bid.")
+class BuyerMeasures(OutcomeMeasures):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     vertical = models.ForeignKey("verticals.Vertical", on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=2, blank=True)
@@ -93,6 +98,13 @@ class BuyerHour(OutcomeMeasures):
     spend = _usdc()
 
     class Meta:
+        abstract = True
+
+
+class BuyerHour(BuyerMeasures):
+    bucket = models.DateTimeField(help_text="The hour (UTC) of the purchase or the first bid.")
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["bucket", "buyer", "vertical", "state", "rule_id"], name="buyerhour_key_uniq"
@@ -102,6 +114,42 @@ class BuyerHour(OutcomeMeasures):
 
     def __str__(self) -> str:
         return f"Buyer {self.buyer_id}, {self.bucket:%Y-%m-%d %H:00} UTC: {self.won + self.bought_now} purchases"
+
+
+class SellerDay(SellerMeasures):
+    """SellerHour summed per day in the seller's time zone (`time_zone`, as it was when the row was
+    computed): what the seller's dashboard reads, a 24th of the rows. A seller who changes time
+    zone reads the hours until the refresh has recomputed their days."""
+
+    day = models.DateField()
+    time_zone = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "seller", "vertical", "source", "campaign"], name="sellerday_key_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["seller", "day"], name="sellerday_seller_idx")]
+
+    def __str__(self) -> str:
+        return f"Seller {self.seller_id}, {self.day} ({self.time_zone}): {self.received} leads"
+
+
+class BuyerDay(BuyerMeasures):
+    """BuyerHour summed per day in the buyer's time zone, as SellerDay."""
+
+    day = models.DateField()
+    time_zone = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "buyer", "vertical", "state", "rule_id"], name="buyerday_key_uniq")
+        ]
+        indexes = [models.Index(fields=["buyer", "day"], name="buyerday_buyer_idx")]
+
+    def __str__(self) -> str:
+        return f"Buyer {self.buyer_id}, {self.day} ({self.time_zone}): {self.won + self.bought_now} purchases"
 
 
 class VerticalDay(models.Model):

@@ -22,13 +22,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Count, F, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models.functions import Coalesce, Trunc, TruncDate
 from django.utils import timezone
 
-from analytics.models import BuyerHour, RollupWatermark, SellerHour, VerticalDay
+from accounts.models import User
+from analytics.models import BuyerDay, BuyerHour, RollupWatermark, SellerDay, SellerHour, VerticalDay
 from auctions.choices import CONTACTED_STATUSES, BuyNowStatus, DispositionStatus
 from auctions.models import AuctionBidder, AutobidTrace, BountyAward, Disposition, Sale
 from escrow.choices import DisputeOutcome
@@ -271,6 +273,80 @@ def vertical_days_recompute(*, days: set[date]) -> None:
         VerticalDay.objects.bulk_create([VerticalDay(day=day, **row) for row in rows])
 
 
+# ---------------------------------------------------------------- days in the user's time zone
+
+SELLER_KEY = ("seller_id", "vertical_id", "source", "campaign")
+BUYER_KEY = ("buyer_id", "vertical_id", "state", "rule_id")
+
+
+def _zones(user_ids) -> dict[int, str]:
+    return {pk: zone or "UTC" for pk, zone in User.objects.filter(pk__in=set(user_ids)).values_list("pk", "time_zone")}
+
+
+def _measure_names(model) -> list[str]:
+    keys = {"id", "day", "time_zone", "bucket", *SELLER_KEY, *BUYER_KEY}
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in keys]
+
+
+def _days_recompute(*, hour_model, day_model, user: str, key: tuple, user_days: set[tuple[int, date]]) -> None:
+    """Recompute the day rows of these (user id, local day) keys from the hour rows, per time zone."""
+    zones = _zones(u for u, _ in user_days)
+    by_zone: dict[str, set] = defaultdict(set)
+    for user_id, day in user_days:
+        by_zone[zones.get(user_id, "UTC")].add((user_id, day))
+    names = _measure_names(day_model)
+    for zone_name, keys in by_zone.items():
+        zone = ZoneInfo(zone_name)
+        for chunk in _slices(keys):
+            hours, days = Q(pk__in=[]), Q(pk__in=[])
+            for user_id, day in chunk:
+                start = datetime.combine(day, time.min, tzinfo=zone)
+                end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+                hours |= Q(**{user: user_id, "bucket__gte": start, "bucket__lt": end})
+                days |= Q(**{user: user_id, "day": day})
+            rows = (
+                hour_model.objects.filter(hours)
+                .values(*key, day=TruncDate("bucket", tzinfo=zone))
+                .annotate(**{name: Sum(name) for name in names})
+                .order_by()
+            )
+            day_model.objects.filter(days).delete()
+            day_model.objects.bulk_create([day_model(time_zone=zone_name, **row) for row in rows])
+
+
+def _local_days(keys: set[tuple[int, datetime]]) -> set[tuple[int, date]]:
+    zones = _zones(u for u, _ in keys)
+    return {(u, bucket.astimezone(ZoneInfo(zones.get(u, "UTC"))).date()) for u, bucket in keys}
+
+
+def seller_days_recompute(*, keys: set[tuple[int, datetime]]) -> None:
+    """The SellerDay rows of the local days holding these (seller id, hour) keys. Caller holds the lock."""
+    _days_recompute(
+        hour_model=SellerHour, day_model=SellerDay, user="seller_id", key=SELLER_KEY, user_days=_local_days(keys)
+    )
+
+
+def buyer_days_recompute(*, keys: set[tuple[int, datetime]]) -> None:
+    _days_recompute(
+        hour_model=BuyerHour, day_model=BuyerDay, user="buyer_id", key=BUYER_KEY, user_days=_local_days(keys)
+    )
+
+
+def _rezone(day_model, hour_model, user: str, key: tuple, *, limit: int = 20) -> int:
+    """Users whose day rows are in a time zone they no longer have: recompute all their days."""
+    stale = list(
+        day_model.objects.exclude(time_zone=F(f"{user.removesuffix('_id')}__time_zone"))
+        .values_list(user, flat=True)
+        .distinct()
+        .order_by()[:limit]
+    )
+    for user_id in stale:
+        day_model.objects.filter(**{user: user_id}).delete()
+        hours = {(user_id, b) for b in hour_model.objects.filter(**{user: user_id}).values_list("bucket", flat=True)}
+        _days_recompute(hour_model=hour_model, day_model=day_model, user=user, key=key, user_days=_local_days(hours))
+    return len(stale)
+
+
 # ---------------------------------------------------------------- which keys changed
 
 
@@ -318,10 +394,21 @@ def rollups_refresh(*, now: datetime | None = None) -> dict | None:
     sellers, buyers = changed_keys(since=since)
     days = seller_hours_recompute(keys=sellers)
     buyer_hours_recompute(keys=buyers)
+    seller_days_recompute(keys=sellers)
+    buyer_days_recompute(keys=buyers)
     vertical_days_recompute(days=days)
+    rezoned = _rezone(SellerDay, SellerHour, "seller_id", SELLER_KEY) + _rezone(
+        BuyerDay, BuyerHour, "buyer_id", BUYER_KEY
+    )
     mark.through, mark.runs = now, mark.runs + 1
     mark.save(update_fields=["through", "runs", "updated_at"])
-    return {"seller_keys": len(sellers), "buyer_keys": len(buyers), "days": len(days), "since": since}
+    return {
+        "seller_keys": len(sellers),
+        "buyer_keys": len(buyers),
+        "days": len(days),
+        "rezoned": rezoned,
+        "since": since,
+    }
 
 
 @transaction.atomic
@@ -333,7 +420,7 @@ def rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -
     mark = RollupWatermark.objects.select_for_update().get(name=WATERMARK)
     first = since or _first_fact_day()
     if first is None:  # no facts at all
-        for model in (SellerHour, BuyerHour, VerticalDay):
+        for model in (SellerHour, BuyerHour, SellerDay, BuyerDay, VerticalDay):
             model.objects.all().delete()
         return {"days": 0}
     start = datetime.combine(first, time.min, tzinfo=UTC)
@@ -341,6 +428,9 @@ def rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -
     SellerHour.objects.filter(bucket__gte=start).delete()
     BuyerHour.objects.filter(bucket__gte=start).delete()
     VerticalDay.objects.filter(day__gte=first).delete()
+    # Local days start up to 14 hours before the UTC day: from the day before on.
+    SellerDay.objects.filter(day__gte=first - timedelta(days=1)).delete()
+    BuyerDay.objects.filter(day__gte=first - timedelta(days=1)).delete()
     # Day by day, every key of the day at once: the same aggregates as the refresh, filtered by
     # time alone (a rebuild's memory is one day's rows).
     last = now.astimezone(UTC).date() + timedelta(days=1)  # facts stamped slightly ahead (a close's "now")
@@ -356,6 +446,12 @@ def rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -
             days.add(day)
         day += timedelta(days=1)
     vertical_days_recompute(days=days)
+    start_day = datetime.combine(first - timedelta(days=1), time.min, tzinfo=UTC)
+    for hour_model, recompute, user in (
+        (SellerHour, seller_days_recompute, "seller_id"),
+        (BuyerHour, buyer_days_recompute, "buyer_id"),
+    ):
+        recompute(keys=set(hour_model.objects.filter(bucket__gte=start_day).values_list(user, "bucket").distinct()))
     mark.through, mark.runs = now, mark.runs + 1
     mark.save(update_fields=["through", "runs", "updated_at"])
     return {"days": len(days)}

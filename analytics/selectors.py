@@ -8,16 +8,16 @@ Reads may be a little stale, so they may go to the replica (config.db_router).
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import redis
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics import metrics
-from analytics.models import BuyerHour, SellerHour, VerticalDay
+from analytics.models import BuyerDay, BuyerHour, SellerDay, SellerHour, VerticalDay
 from analytics.periods import Period
 from auctions.choices import AuctionStatus
 from auctions.models import Auction, AutobidRule
@@ -118,11 +118,8 @@ def _row(label: str, key, sums: dict, measures: list[Measure]) -> dict:
 
 
 def _series(qs: QuerySet, period: Period, names: tuple[str, ...], measures: list[Measure]) -> dict:
-    by_day = {
-        row["day"]: row
-        for row in _sums(qs, names, day=TruncDate("bucket", tzinfo=period.zone))
-        if row["day"] is not None
-    }
+    day = F("day") if qs.model in (SellerDay, BuyerDay) else TruncDate("bucket", tzinfo=period.zone)
+    by_day = {row["local_day"]: row for row in _sums(qs, names, local_day=day) if row["local_day"] is not None}
     days = period.day_list()
     series: dict = {"days": days}
     for m in measures:
@@ -214,16 +211,26 @@ SELLER_TABLE = (
 REJECTIONS = [Measure(f"rejected_{reason}", label, COUNT, better="down") for reason, label in RejectionReason.choices]
 
 
-def _seller_qs(seller, period: Period) -> QuerySet:
+def _days_usable(day_model, user_field: str, user, period: Period) -> bool:
+    """Whether the user's day rows are in the period's time zone (else the hours answer: the user
+    changed time zone and the refresh has not recomputed their days yet)."""
+    return not day_model.objects.filter(**{user_field: user.pk}).exclude(time_zone=str(period.zone)).exists()
+
+
+def _rows(hour_model, day_model, user_field: str, user, period: Period, *, days: bool) -> QuerySet:
+    """The rollup rows of the user's period: local days when usable (a 24th of the rows), else hours."""
+    if days:
+        return day_model.objects.filter(**{user_field: user.pk, "day__gte": period.start, "day__lte": period.end})
     start, end = period.bounds()
-    return SellerHour.objects.filter(seller=seller, bucket__gte=start, bucket__lt=end)
+    return hour_model.objects.filter(**{user_field: user.pk, "bucket__gte": start, "bucket__lt": end})
 
 
 def seller_dashboard(*, seller, period: Period) -> Dashboard:
     """What the seller's leads did in the period (by the hour they were received)."""
-    qs, measures = _seller_qs(seller, period), SELLER_MEASURES
+    days = _days_usable(SellerDay, "seller_id", seller, period)
+    qs, measures = _rows(SellerHour, SellerDay, "seller_id", seller, period, days=days), SELLER_MEASURES
     current = _sums(qs, SELLER_SUMS)
-    previous = _sums(_seller_qs(seller, period.previous()), SELLER_SUMS)
+    previous = _sums(_rows(SellerHour, SellerDay, "seller_id", seller, period.previous(), days=days), SELLER_SUMS)
     table_measures = [measures[k] for k in SELLER_TABLE]
     series_measures = [measures[k] for k in ("received", "accepted", "sold", "unsold", "revenue", "dispute_rate")]
     series_measures += [Measure("rejected", "Rejected", COUNT, lambda s: sum(s.get(m.key) or 0 for m in REJECTIONS))]
@@ -371,11 +378,6 @@ BUYER_KPIS = ("spend", "leads", "win_rate", "cost_per_lead", "contact_rate", "co
 BUYER_TABLE = ("leads", "spend", "cost_per_lead", "win_rate", "contact_rate", "conversion_rate", "return_on_spend")
 
 
-def _buyer_qs(buyer, period: Period) -> QuerySet:
-    start, end = period.bounds()
-    return BuyerHour.objects.filter(buyer=buyer, bucket__gte=start, bucket__lt=end)
-
-
 def _rule_names(ids) -> dict:
     names = dict(AutobidRule.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
     names[0] = "By hand (no rule)"
@@ -383,9 +385,10 @@ def _rule_names(ids) -> dict:
 
 
 def buyer_dashboard(*, buyer, period: Period) -> Dashboard:
-    qs, measures = _buyer_qs(buyer, period), BUYER_MEASURES
+    days = _days_usable(BuyerDay, "buyer_id", buyer, period)
+    qs, measures = _rows(BuyerHour, BuyerDay, "buyer_id", buyer, period, days=days), BUYER_MEASURES
     current = _sums(qs, BUYER_SUMS)
-    previous = _sums(_buyer_qs(buyer, period.previous()), BUYER_SUMS)
+    previous = _sums(_rows(BuyerHour, BuyerDay, "buyer_id", buyer, period.previous(), days=days), BUYER_SUMS)
     table_measures = [measures[k] for k in BUYER_TABLE]
     series_measures = [measures[k] for k in ("spend", "leads", "won", "bought_now", "cost_per_lead", "win_rate")]
     series = _series(qs, period, BUYER_SUMS, series_measures)
@@ -593,14 +596,3 @@ def dashboard_for(*, role: str, user, period: Period) -> Dashboard:
     if role == "buyer":
         return buyer_dashboard(buyer=user, period=period)
     return staff_dashboard(period=period)
-
-
-def first_day_with_data(*, role: str, user) -> date | None:
-    """The earliest day the viewer has figures for (the range picker's lower bound)."""
-    if role == "seller":
-        moment = SellerHour.objects.filter(seller=user).aggregate(m=Min("bucket"))["m"]
-    elif role == "buyer":
-        moment = BuyerHour.objects.filter(buyer=user).aggregate(m=Min("bucket"))["m"]
-    else:
-        return VerticalDay.objects.aggregate(m=Min("day"))["m"]
-    return moment.date() if moment else None

@@ -2,14 +2,14 @@
 are exactly what a rebuild from scratch computes, and their sums match a direct count of the
 leads, sales, disputes and dispositions."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from analytics.models import BuyerHour, RollupWatermark, SellerHour, VerticalDay
+from analytics.models import BuyerDay, BuyerHour, RollupWatermark, SellerDay, SellerHour, VerticalDay
 from analytics.rollups import hour_of, rollups_rebuild, rollups_refresh
 from auctions.models import AuctionBidder, Disposition, Sale
 from escrow.models import Dispute
@@ -31,6 +31,8 @@ def snapshot() -> dict:
         "seller": rows(SellerHour, ["bucket", "seller_id", "vertical_id", "source", "campaign"]),
         "buyer": rows(BuyerHour, ["bucket", "buyer_id", "vertical_id", "state", "rule_id"]),
         "vertical": rows(VerticalDay, ["day", "vertical_id"]),
+        "seller_days": rows(SellerDay, ["day", "seller_id", "vertical_id", "source", "campaign"]),
+        "buyer_days": rows(BuyerDay, ["day", "buyer_id", "vertical_id", "state", "rule_id"]),
     }
 
 
@@ -173,3 +175,36 @@ def test_the_rebuild_command_recomputes_and_refuses_a_bad_date():
     assert snapshot() == before
     with pytest.raises(CommandError, match="not a date"):
         call_command("analytics_rebuild", since="yesterday")
+
+
+def test_local_days_follow_the_users_time_zone_and_a_change_of_it():
+    """03:00 UTC on 6 Dec is 5 Dec in Los Angeles; after the seller moves to Tokyo the refresh
+    recomputes their days (6 Dec 12:00 there), and the dashboard reads hours until it has."""
+    from datetime import UTC, datetime
+
+    from analytics.periods import period_parse, zone_of
+    from analytics.selectors import seller_dashboard
+
+    seller = UserFactory(is_seller=True, time_zone="America/Los_Angeles")
+    vertical = make_vertical()
+    rejected_lead(
+        seller=seller,
+        vertical=vertical,
+        reason=RejectionReason.INVALID,
+        created_at=datetime(2026, 12, 6, 3, 0, tzinfo=UTC),
+    )
+    rollups_refresh()
+    assert list(SellerDay.objects.filter(seller=seller).values_list("day", "time_zone", "received")) == [
+        (date(2026, 12, 5), "America/Los_Angeles", 1)
+    ]
+    seller.time_zone = "Asia/Tokyo"
+    seller.save(update_fields=["time_zone"])
+    period = period_parse({"start": "2026-12-05", "end": "2026-12-06"}, zone=zone_of(seller))
+    before = seller_dashboard(seller=seller, period=period).series["received"]
+    assert before == [0, 1]  # from the hours, in Tokyo's days
+    result = rollups_refresh()
+    assert result["rezoned"] == 1
+    assert list(SellerDay.objects.filter(seller=seller).values_list("day", "time_zone", "received")) == [
+        (date(2026, 12, 6), "Asia/Tokyo", 1)
+    ]
+    assert seller_dashboard(seller=seller, period=period).series["received"] == before
