@@ -63,6 +63,11 @@ class SellerMeasures(OutcomeMeasures):
     revenue = _usdc()  # sale prices
     bounties = _usdc()  # bounty awards on top of the price
     platform_fee = _usdc()  # the marketplace's take on released sales
+    # For the seller's lead table's cards (leads.selectors.lead_table_stats).
+    status_sold = _count()  # leads whose status is sold right now (not returned, not re-scored)
+    with_phone = _count()
+    with_email = _count()
+    with_both = _count()
 
     class Meta:
         abstract = True

@@ -262,25 +262,18 @@ def _rss_kb(pids: list[int]) -> int:
 
 
 def bench_export(database_name: str, seller) -> dict:
-    """Stream the seller's whole lead export from gunicorn; the workers' RSS at checkpoints."""
+    """Stream the seller's whole lead export from the ASGI server (one uvicorn process, as the
+    Procfile's web process; the view streams keyset batches there); its RSS at checkpoints."""
     from django.conf import settings
     from django.test import Client
 
-    from bench.http import ROOT, Gunicorn
+    from bench.leads import UvicornServer
 
     log_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-analytics-{os.getpid()}"
     log_dir.mkdir(exist_ok=True)
-    env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_NAME": database_name,
-        "RATE_LIMIT_ENABLED": "false",
-        "PYTHONPATH": str(ROOT),
-    }
-    server = Gunicorn("export", "config.wsgi:application", ROOT, env, "/healthz", log_dir).start()
+    server = UvicornServer(database_name, log_dir, workers=1).start()
     try:
-        children = [
-            int(p) for p in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-        ]
+        children = [server.process.pid]
         browser = Client()
         browser.force_login(seller)
         cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"

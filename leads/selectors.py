@@ -555,12 +555,35 @@ def lead_table_iter(
         position = _Position(index, tuple(key), "n")
 
 
+# A reader of precomputed totals (analytics registers its rollups here in AppConfig.ready: leads
+# may not import analytics). It returns the raw sums below for (seller, spec), or None when the
+# spec filters on something it does not keep; the table then counts the leads themselves.
+_stats_sources: list = []
+
+
+def lead_table_stats_source_register(source) -> None:
+    if source not in _stats_sources:
+        _stats_sources.append(source)
+
+
 def lead_table_stats(*, seller, spec: LeadTableSpec) -> dict:
-    """Totals for the filtered set: one aggregate query, cached 30 s per (seller, filters)."""
+    """Totals for the filtered set: from a registered source of precomputed totals when it can
+    answer the filters (the analytics rollups: the unfiltered table and vertical or whole-hour
+    date filters), else one aggregate query over the leads, cached 30 s per (seller, filters)."""
+    for source in _stats_sources:
+        row = source(seller=seller, spec=spec)
+        if row is not None:
+            return _stats_from(row)
     key = f"leads:table-stats:v1:{seller.pk}:{spec.filter_digest()}"
     stats = cache.get(key)
-    if stats is not None:
-        return stats
+    if stats is None:
+        stats = lead_table_stats_count(seller=seller, spec=spec)
+        cache.set(key, stats, LEAD_TABLE_STATS_SECONDS)
+    return stats
+
+
+def lead_table_stats_count(*, seller, spec: LeadTableSpec) -> dict:
+    """The cards' totals counted from the leads themselves (one aggregate query, no cache)."""
     row = lead_table_queryset(seller=seller, spec=spec).aggregate(
         total=Count("id"),
         accepted=Count("id", filter=Q(status__in=ACCEPTED_STATUSES)),
@@ -571,23 +594,27 @@ def lead_table_stats(*, seller, spec: LeadTableSpec) -> dict:
         with_email=Count("id", filter=Q(has_email=True)),
         with_both=Count("id", filter=Q(has_phone=True, has_email=True)),
     )
-    total = row["total"]
+    return _stats_from(row)
+
+
+def _stats_from(row: dict) -> dict:
+    """The cards' figures from the sums: total, accepted, rejected, sold, average_score (a float
+    or a Decimal), with_phone, with_email, with_both."""
+    total = row["total"] or 0
 
     def pct(n: int) -> float | None:
         return round(100 * n / total, 1) if total else None
 
-    stats = {
+    return {
         "total": total,
-        "accepted": row["accepted"],
-        "rejected": row["rejected"],
-        "sold": row["sold"],
+        "accepted": row["accepted"] or 0,
+        "rejected": row["rejected"] or 0,
+        "sold": row["sold"] or 0,
         "average_score": round(float(row["average_score"]), 1) if row["average_score"] is not None else None,
-        "phone_coverage_pct": pct(row["with_phone"]),
-        "email_coverage_pct": pct(row["with_email"]),
-        "both_coverage_pct": pct(row["with_both"]),
+        "phone_coverage_pct": pct(row["with_phone"] or 0),
+        "email_coverage_pct": pct(row["with_email"] or 0),
+        "both_coverage_pct": pct(row["with_both"] or 0),
     }
-    cache.set(key, stats, LEAD_TABLE_STATS_SECONDS)
-    return stats
 
 
 def lead_get_for_seller_detail(*, seller, lead_id: int) -> Lead:

@@ -80,3 +80,76 @@ def test_the_buyer_and_staff_dashboards_render(browser, live_server, facts, log_
         expect(page).to_have_url(f"{live_server.url}/dashboard/{role}/")
         check_page(page, width, role)
         context.close()
+
+
+def month_of_facts():
+    """A month of a seller's and a buyer's life: a few leads a day, most sold, some rejected, some
+    disputed and disposed, each day's facts moved back to their day (the services stamp now)."""
+    import random
+    from datetime import timedelta
+
+    from analytics.rollups import rollups_rebuild
+    from auctions.models import AuctionBidder, Sale
+    from leads.choices import RejectionReason
+    from leads.models import Lead
+    from tests.analytics.builders import dispose, rejected_lead
+    from tests.auctions.factories import funded_buyer, make_vertical
+    from tests.auctions.factories_bounties import sell_by_auction
+
+    rng = random.Random(15)
+    seller = UserFactory(is_seller=True, email="sunny.leads@example.com")
+    buyer = funded_buyer(D("100000"), email="acme.solar@example.com")
+    verticals = [make_vertical(name=n) for n in ("Solar — residential", "Roofing", "Auto insurance")]
+    now = timezone.now()
+    for days_ago in range(29, -1, -1):
+        moment = now - timedelta(days=days_ago, hours=rng.randint(0, 3))
+        for _ in range(rng.randint(2, 5)):
+            sale = sell_by_auction(
+                t0=timezone.now(),
+                buyer=buyer,
+                seller=seller,
+                vertical=rng.choice(verticals),
+                max_amount=D(rng.choice(["12", "18", "25", "31"])),
+                state=rng.choice(["CA", "TX", "AZ"]),
+            )
+            if rng.random() < 0.5:
+                dispose(sale, rng.choice(["contacted", "quoted", "appointment", "no_answer"]))
+            elif rng.random() < 0.3:
+                dispose(sale, "sold", revenue=D(rng.choice(["150", "400", "900"])))
+            Lead.objects.filter(pk=sale.lead_id).update(created_at=moment, updated_at=moment)
+            Sale.objects.filter(pk=sale.pk).update(created_at=moment + timedelta(minutes=2))
+            AuctionBidder.objects.filter(auction_id=sale.auction_id).update(created_at=moment + timedelta(minutes=1))
+        for _ in range(rng.randint(0, 2)):
+            rejected_lead(
+                seller=seller,
+                vertical=rng.choice(verticals),
+                reason=rng.choice(RejectionReason.values),
+                created_at=moment,
+                campaign=rng.choice(["spring", "search", "social"]),
+            )
+    rollups_rebuild()
+    return seller, buyer
+
+
+def test_dashboard_screenshots_for_the_docs(browser, live_server, log_in):
+    """A month of data on each dashboard, at a laptop's and a phone's width: the pictures in README
+    and docs/analytics.md (test-results/docs-dashboard-*.png; copy them to docs/screenshots/)."""
+    seller, buyer = off_the_loop(month_of_facts)
+    staff = off_the_loop(lambda: UserFactory(is_staff=True, email="ops@example.com"))
+    for user, role, width, suffix in (
+        (seller, "seller", LAPTOP, ""),
+        (seller, "seller", PHONE, "-mobile"),
+        (buyer, "buyer", LAPTOP, ""),
+        (staff, "staff", LAPTOP, ""),
+    ):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": 900}, reduced_motion="reduce"
+        )  # reduced motion: the charts draw at once, no animation to catch half-way
+        page = context.new_page()
+        log_in(page, user)
+        expect(page).to_have_url(f"{live_server.url}/dashboard/{role}/")
+        expect(page.locator("canvas[data-rendered=true]").first).to_be_visible()
+        RESULTS_DIR.mkdir(exist_ok=True)
+        page.screenshot(path=str(RESULTS_DIR / f"docs-dashboard-{role}{suffix}.png"), full_page=width == PHONE)
+        assert axe_violations(page) == []
+        context.close()
