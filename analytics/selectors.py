@@ -141,32 +141,6 @@ def _grouped(qs, names, group: str, labels: Callable[[list], dict], measures, *,
 # ---------------------------------------------------------------- seller
 
 
-SELLER_SUMS = (
-    "received",
-    "accepted",
-    "rejected_invalid",
-    "rejected_duplicate",
-    "rejected_low_quality",
-    "rejected_consent",
-    "scored",
-    "score_sum",
-    "listed",
-    "sold",
-    "bought_now",
-    "unsold",
-    "returned",
-    "revenue",
-    "bounties",
-    "platform_fee",
-    "disputes",
-    "refunds",
-    "refunded_amount",
-    "dispositions",
-    "contacted",
-    "converted",
-    "disposition_revenue",
-)
-
 SELLER_MEASURES = {
     m.key: m
     for m in (
@@ -208,13 +182,20 @@ SELLER_TABLE = (
     "earnings_per_lead",
     "dispute_rate",
 )
+# What each query sums: only the columns its figures read (a third of the work of summing all).
+SELLER_TABLE_SUMS = ("received", "accepted", "listed", "sold", "revenue", "disputes")
+SELLER_KPI_SUMS = (*SELLER_TABLE_SUMS, *(f"rejected_{reason}" for reason in RejectionReason.values))
+SELLER_SERIES_SUMS = (*SELLER_KPI_SUMS, "unsold")
 REJECTIONS = [Measure(f"rejected_{reason}", label, COUNT, better="down") for reason, label in RejectionReason.choices]
 
 
 def _days_usable(day_model, user_field: str, user, period: Period) -> bool:
     """Whether the user's day rows are in the period's time zone (else the hours answer: the user
-    changed time zone and the refresh has not recomputed their days yet)."""
-    return not day_model.objects.filter(**{user_field: user.pk}).exclude(time_zone=str(period.zone)).exists()
+    changed time zone and the refresh has not recomputed their days yet). A refresh recomputes all
+    of a user's days in one transaction, so the latest row's zone is every row's."""
+    latest = day_model.objects.filter(**{user_field: user.pk}).order_by("-day").values_list("time_zone", flat=True)[:1]
+    zone = next(iter(latest), None)
+    return zone is None or zone == str(period.zone)
 
 
 def _rows(hour_model, day_model, user_field: str, user, period: Period, *, days: bool) -> QuerySet:
@@ -229,13 +210,13 @@ def seller_dashboard(*, seller, period: Period) -> Dashboard:
     """What the seller's leads did in the period (by the hour they were received)."""
     days = _days_usable(SellerDay, "seller_id", seller, period)
     qs, measures = _rows(SellerHour, SellerDay, "seller_id", seller, period, days=days), SELLER_MEASURES
-    current = _sums(qs, SELLER_SUMS)
-    previous = _sums(_rows(SellerHour, SellerDay, "seller_id", seller, period.previous(), days=days), SELLER_SUMS)
+    current = _sums(qs, SELLER_KPI_SUMS)
+    previous = _sums(_rows(SellerHour, SellerDay, "seller_id", seller, period.previous(), days=days), SELLER_KPI_SUMS)
     table_measures = [measures[k] for k in SELLER_TABLE]
     series_measures = [measures[k] for k in ("received", "accepted", "sold", "unsold", "revenue", "dispute_rate")]
     series_measures += [Measure("rejected", "Rejected", COUNT, lambda s: sum(s.get(m.key) or 0 for m in REJECTIONS))]
     series_measures += REJECTIONS
-    series = _series(qs, period, SELLER_SUMS, series_measures)
+    series = _series(qs, period, SELLER_SERIES_SUMS, series_measures)
     sources = dict(LeadSource.choices)
     rejections = Table("rejections", "Rejection reasons", "Reason", [Measure("count", "Leads", COUNT)])
     rejections.rows = [{"label": m.label, "key": m.key, "count": m.value(current)} for m in REJECTIONS]
@@ -257,10 +238,10 @@ def seller_dashboard(*, seller, period: Period) -> Dashboard:
         ),
     }
     tables["daily"].rows = _daily_rows(series, tables["daily"].measures)
-    tables["verticals"].rows = _grouped(qs, SELLER_SUMS, "vertical_id", _vertical_names, table_measures)
-    tables["sources"].rows = _grouped(qs, SELLER_SUMS, "source", lambda keys: sources, table_measures)
+    tables["verticals"].rows = _grouped(qs, SELLER_TABLE_SUMS, "vertical_id", _vertical_names, table_measures)
+    tables["sources"].rows = _grouped(qs, SELLER_TABLE_SUMS, "source", lambda keys: sources, table_measures)
     tables["campaigns"].rows = _grouped(
-        qs, SELLER_SUMS, "campaign", lambda keys: {}, table_measures, default="(no campaign)"
+        qs, SELLER_TABLE_SUMS, "campaign", lambda keys: {}, table_measures, default="(no campaign)"
     )
     for row in tables["campaigns"].rows:
         if row["key"]:

@@ -62,3 +62,25 @@ def test_the_purchase_delivery_log_shows_attempts_without_pii_and_redelivers(
         logged_in(UserFactory(is_buyer=True)).post(f"/integrations/deliveries/{delivery_id}/redeliver/").status_code
         == 404
     )
+
+
+def test_a_crm_mapping_is_typed_as_lines_not_json():
+    from integrations.forms import MappingField
+
+    field = MappingField(required=False)
+    text = "# our CRM\nemail = {{ contact.email }}\n\nfirstname={{ contact.first_name }}\nlead_source = Lead Engine"
+    assert field.clean(text) == {
+        "email": "{{ contact.email }}",
+        "firstname": "{{ contact.first_name }}",
+        "lead_source": "Lead Engine",
+    }
+    assert field.clean("") is None
+    assert field.prepare_value({"email": "{{ contact.email }}", "x": "y"}) == "email = {{ contact.email }}\nx = y"
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as bad:
+        field.clean("email {{ contact.email }}\nemail = a\nemail = b")
+    assert list(bad.value.messages) == [
+        'Line 1: write it as "their field = value", e.g. email = {{ contact.email }}.',
+        'Line 3: "email" is mapped twice.',
+    ]
