@@ -99,7 +99,10 @@ def month_of_facts():
     rng = random.Random(15)
     seller = UserFactory(is_seller=True, email="sunny.leads@example.com")
     buyer = funded_buyer(D("100000"), email="acme.solar@example.com")
-    verticals = [make_vertical(name=n) for n in ("Solar — residential", "Roofing", "Auto insurance")]
+    verticals = [
+        make_vertical(name=name, reserve_price=D(reserve))
+        for name, reserve in (("Solar — residential", "24"), ("Roofing", "15"), ("Auto insurance", "9"))
+    ]
     now = timezone.now()
     for days_ago in range(29, -1, -1):
         moment = now - timedelta(days=days_ago, hours=rng.randint(0, 3))
@@ -109,7 +112,7 @@ def month_of_facts():
                 buyer=buyer,
                 seller=seller,
                 vertical=rng.choice(verticals),
-                max_amount=D(rng.choice(["12", "18", "25", "31"])),
+                max_amount=D("40"),
                 state=rng.choice(["CA", "TX", "AZ"]),
             )
             if rng.random() < 0.5:
@@ -143,7 +146,7 @@ def test_dashboard_screenshots_for_the_docs(browser, live_server, log_in):
         (staff, "staff", LAPTOP, ""),
     ):
         context = browser.new_context(
-            base_url=live_server.url, viewport={"width": width, "height": 900}, reduced_motion="reduce"
+            base_url=live_server.url, viewport={"width": width, "height": 1500}, reduced_motion="reduce"
         )  # reduced motion: the charts draw at once, no animation to catch half-way
         page = context.new_page()
         log_in(page, user)
