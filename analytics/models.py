@@ -182,6 +182,18 @@ class VerticalDay(models.Model):
         return f"Vertical {self.vertical_id}, {self.day}: {self.received} leads"
 
 
+class RollupZone(models.Model):
+    """The time zone a user's day rows (SellerDay, BuyerDay) were computed in: one row per user,
+    so finding the users who changed zone since is a join of two small tables, not a scan of the
+    day rows."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    time_zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"User {self.user_id}: days in {self.time_zone}"
+
+
 class RollupWatermark(models.Model):
     """How far the incremental refresh has read the facts (one row per rollup job)."""
 

@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, Trunc, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from analytics.models import BuyerDay, BuyerHour, RollupWatermark, SellerDay, SellerHour, VerticalDay
+from analytics.models import BuyerDay, BuyerHour, RollupWatermark, RollupZone, SellerDay, SellerHour, VerticalDay
 from auctions.choices import CONTACTED_STATUSES, BuyNowStatus, DispositionStatus
 from auctions.models import AuctionBidder, AutobidTrace, BountyAward, Disposition, Sale
 from escrow.choices import DisputeOutcome
@@ -316,6 +316,7 @@ def _days_recompute(*, hour_model, day_model, user: str, key: tuple, user_days: 
             )
             day_model.objects.filter(days).delete()
             day_model.objects.bulk_create([day_model(time_zone=zone_name, **row) for row in rows])
+    _zones_record(zones)
 
 
 def _local_days(keys: set[tuple[int, datetime]]) -> set[tuple[int, date]]:
@@ -336,18 +337,34 @@ def buyer_days_recompute(*, keys: set[tuple[int, datetime]]) -> None:
     )
 
 
-def _rezone(day_model, hour_model, user: str, key: tuple, *, limit: int = 20) -> int:
-    """Users whose day rows are in a time zone they no longer have: recompute all their days."""
-    stale = list(
-        day_model.objects.exclude(time_zone=F(f"{user.removesuffix('_id')}__time_zone"))
-        .values_list(user, flat=True)
-        .distinct()
-        .order_by()[:limit]
-    )
+def _zones_record(zones: dict[int, str], *, replace: bool = False) -> None:
+    """Record the zone of users' day rows: new users only, unless `replace` (after all of a user's
+    days were recomputed): a user who changed zone keeps the old record, and so reads the hours,
+    until _rezone has recomputed every one of their days."""
+    rows = [RollupZone(user_id=user_id, time_zone=zone) for user_id, zone in zones.items()]
+    if replace:
+        RollupZone.objects.bulk_create(rows, update_conflicts=True, unique_fields=["user"], update_fields=["time_zone"])
+    else:
+        RollupZone.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _rezone(*, limit: int = 20) -> int:
+    """Users whose day rows are in a time zone they no longer have: recompute all their days
+    (as a seller and as a buyer) in the new one."""
+    stale = list(RollupZone.objects.exclude(time_zone=F("user__time_zone")).values_list("user_id", flat=True)[:limit])
     for user_id in stale:
-        day_model.objects.filter(**{user: user_id}).delete()
-        hours = {(user_id, b) for b in hour_model.objects.filter(**{user: user_id}).values_list("bucket", flat=True)}
-        _days_recompute(hour_model=hour_model, day_model=day_model, user=user, key=key, user_days=_local_days(hours))
+        for hour_model, day_model, user, key in (
+            (SellerHour, SellerDay, "seller_id", SELLER_KEY),
+            (BuyerHour, BuyerDay, "buyer_id", BUYER_KEY),
+        ):
+            day_model.objects.filter(**{user: user_id}).delete()
+            hours = {
+                (user_id, b) for b in hour_model.objects.filter(**{user: user_id}).values_list("bucket", flat=True)
+            }
+            _days_recompute(
+                hour_model=hour_model, day_model=day_model, user=user, key=key, user_days=_local_days(hours)
+            )
+    _zones_record(_zones(stale), replace=True)
     return len(stale)
 
 
@@ -398,12 +415,10 @@ def rollups_refresh(*, now: datetime | None = None) -> dict | None:
     sellers, buyers = changed_keys(since=since)
     days = seller_hours_recompute(keys=sellers)
     buyer_hours_recompute(keys=buyers)
+    rezoned = _rezone()  # first: a user's days are then all in one zone before new ones are added
     seller_days_recompute(keys=sellers)
     buyer_days_recompute(keys=buyers)
     vertical_days_recompute(days=days)
-    rezoned = _rezone(SellerDay, SellerHour, "seller_id", SELLER_KEY) + _rezone(
-        BuyerDay, BuyerHour, "buyer_id", BUYER_KEY
-    )
     mark.through, mark.runs = now, mark.runs + 1
     mark.save(update_fields=["through", "runs", "updated_at"])
     return {

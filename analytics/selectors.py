@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics import metrics
-from analytics.models import BuyerDay, BuyerHour, SellerDay, SellerHour, VerticalDay
+from analytics.models import BuyerDay, BuyerHour, RollupZone, SellerDay, SellerHour, VerticalDay
 from analytics.periods import Period
 from auctions.choices import AuctionStatus
 from auctions.models import Auction, AutobidRule
@@ -189,12 +189,10 @@ SELLER_SERIES_SUMS = (*SELLER_KPI_SUMS, "unsold")
 REJECTIONS = [Measure(f"rejected_{reason}", label, COUNT, better="down") for reason, label in RejectionReason.choices]
 
 
-def _days_usable(day_model, user_field: str, user, period: Period) -> bool:
-    """Whether the user's day rows are in the period's time zone (else the hours answer: the user
-    changed time zone and the refresh has not recomputed their days yet). A refresh recomputes all
-    of a user's days in one transaction, so the latest row's zone is every row's."""
-    latest = day_model.objects.filter(**{user_field: user.pk}).order_by("-day").values_list("time_zone", flat=True)[:1]
-    zone = next(iter(latest), None)
+def _days_usable(user, period: Period) -> bool:
+    """Whether the user's day rows are all in the period's time zone (else the hours answer: the
+    user changed time zone and the refresh has not recomputed all their days yet)."""
+    zone = RollupZone.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
     return zone is None or zone == str(period.zone)
 
 
@@ -208,7 +206,7 @@ def _rows(hour_model, day_model, user_field: str, user, period: Period, *, days:
 
 def seller_dashboard(*, seller, period: Period) -> Dashboard:
     """What the seller's leads did in the period (by the hour they were received)."""
-    days = _days_usable(SellerDay, "seller_id", seller, period)
+    days = _days_usable(seller, period)
     qs, measures = _rows(SellerHour, SellerDay, "seller_id", seller, period, days=days), SELLER_MEASURES
     current = _sums(qs, SELLER_KPI_SUMS)
     previous = _sums(_rows(SellerHour, SellerDay, "seller_id", seller, period.previous(), days=days), SELLER_KPI_SUMS)
@@ -366,7 +364,7 @@ def _rule_names(ids) -> dict:
 
 
 def buyer_dashboard(*, buyer, period: Period) -> Dashboard:
-    days = _days_usable(BuyerDay, "buyer_id", buyer, period)
+    days = _days_usable(buyer, period)
     qs, measures = _rows(BuyerHour, BuyerDay, "buyer_id", buyer, period, days=days), BUYER_MEASURES
     current = _sums(qs, BUYER_SUMS)
     previous = _sums(_rows(BuyerHour, BuyerDay, "buyer_id", buyer, period.previous(), days=days), BUYER_SUMS)

@@ -202,9 +202,20 @@ def test_local_days_follow_the_users_time_zone_and_a_change_of_it():
     period = period_parse({"start": "2026-12-05", "end": "2026-12-06"}, zone=zone_of(seller))
     before = seller_dashboard(seller=seller, period=period).series["received"]
     assert before == [0, 1]  # from the hours, in Tokyo's days
+    # A lead arrives before the refresh: its day is computed in the new zone along with all the others.
+    rejected_lead(
+        seller=seller,
+        vertical=vertical,
+        reason=RejectionReason.INVALID,
+        created_at=datetime(2026, 12, 4, 20, 0, tzinfo=UTC),
+    )
     result = rollups_refresh()
     assert result["rezoned"] == 1
-    assert list(SellerDay.objects.filter(seller=seller).values_list("day", "time_zone", "received")) == [
-        (date(2026, 12, 6), "Asia/Tokyo", 1)
+    assert list(
+        SellerDay.objects.filter(seller=seller).order_by("day").values_list("day", "time_zone", "received")
+    ) == [
+        (date(2026, 12, 5), "Asia/Tokyo", 1),
+        (date(2026, 12, 6), "Asia/Tokyo", 1),
     ]
-    assert seller_dashboard(seller=seller, period=period).series["received"] == before
+    assert seller_dashboard(seller=seller, period=period).series["received"] == [1, 1]
+    assert rollups_refresh()["rezoned"] == 0
