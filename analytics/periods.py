@@ -10,6 +10,7 @@ from django.utils import timezone
 PRESETS = {"7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PRESET = "30d"
 MAX_DAYS = 366
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ def period_parse(params, *, zone: ZoneInfo, now: datetime | None = None) -> Peri
         if errors:
             raise ValidationError(errors)
         start, end = parsed["start"], parsed["end"]
+        # Far dates would overflow the period before and the day after (a 500): none hold figures.
+        for name, day in (("start", start), ("end", end)):
+            if not EARLIEST <= day <= LATEST:
+                raise ValidationError({name: f"Choose a day between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}."})
         if start > end:
             raise ValidationError({"end": "The last day comes before the first."})
         if (end - start).days + 1 > MAX_DAYS:

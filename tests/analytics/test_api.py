@@ -72,6 +72,7 @@ def test_the_buyer_and_staff_apis(facts):
         ({"start": "2026-12-05", "end": "2026-12-01"}, "end"),
         ({"start": "2026-12-05"}, "end"),
         ({"start": "2020-01-01", "end": "2026-12-01"}, "start"),
+        ({"start": "9999-12-30", "end": "9999-12-31"}, "start"),
     ],
 )
 def test_a_bad_range_is_a_400_naming_the_parameter(params, field):

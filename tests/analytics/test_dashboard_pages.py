@@ -187,6 +187,8 @@ def test_the_previous_period_is_compared(client):
         ({"start": "2026-12-05", "end": "2026-12-01"}, "end", "The last day comes before the first."),
         ({"start": "2024-01-01", "end": "2026-12-01"}, "start", "Choose at most 366 days."),
         ({"start": "2026-12-01"}, "end", "Enter both the first and the last day."),
+        ({"start": "9999-12-30", "end": "9999-12-31"}, "start", "Choose a day between 2000-01-01 and 2999-12-31."),
+        ({"start": "0001-01-01", "end": "0001-01-02"}, "start", "Choose a day between 2000-01-01 and 2999-12-31."),
     ],
 )
 def test_a_bad_range_gets_the_page_with_the_fields_message(client, params, field, message):
